@@ -1,0 +1,45 @@
+"""The services every use case receives: AWS accounts, the store, prices, config and export defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.aws import AwsAccounts, Place
+from bot.config import BotConfig
+from bot.db import utcnow
+from bot.pricing import PriceBook, Rates
+from bot.store import Store
+from bot.tables import TableRef, parse_table_ref
+
+
+@dataclass(frozen=True)
+class ExportDefaults:
+    """Where exports go when the command does not say (DDBBOT_EXPORT_*)."""
+
+    bucket: str | None = None
+    prefix: str = "dynamodb-exports"
+    owner: str | None = None
+
+
+@dataclass
+class Core:
+    """Dependencies of the use cases, built once in bootstrap."""
+
+    aws: AwsAccounts
+    store: Store
+    prices: PriceBook
+    config: BotConfig = field(default_factory=BotConfig)
+    defaults: ExportDefaults = field(default_factory=ExportDefaults)
+    notify_channel: str | None = None
+    clock: Callable[[], datetime] = utcnow
+
+    def table(self, text: str) -> tuple[TableRef, Place]:
+        """Parse a user's table reference and find where it lives."""
+        ref = parse_table_ref(text, self.aws.aliases)
+        return ref, self.aws.place_of(ref)
+
+    def rates(self, place: Place) -> Rates:
+        """List prices for the table's region."""
+        return self.prices.rates(place.region)

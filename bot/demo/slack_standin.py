@@ -1,0 +1,646 @@
+"""A local Slack Web API and response_url, so the demo and the tests run the real bot without a workspace.
+
+Point `slack_sdk.WebClient(base_url=standin.api_url)` at it and put `standin.response_url(channel)` in the
+requests sent to the bot; every call is recorded and the resulting messages are kept as Slack would hold them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import itertools
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+log = logging.getLogger(__name__)
+
+RESPONSE_URL = "response_url"
+_FIRST_TS_MICROS = 1_764_300_000_000_000
+_TS_STEP_MICROS = 100
+_MAX_BLOCKS = 50
+_JSON_ENCODED_FIELDS = ("blocks", "attachments", "view", "metadata")
+_BOT_ID = "B0DEMO"
+_TRUE_STRINGS = frozenset({"true", "1", "yes"})
+
+
+@dataclass
+class RecordedCall:
+    """One request the stand-in received, so tests can assert on what the bot asked Slack to do."""
+
+    method: str
+    params: dict[str, Any]
+    path: str
+    at: float
+    status: int
+
+
+@dataclass
+class PostedMessage:
+    """A message as Slack would hold it; `user` is the recipient of an ephemeral message, else None."""
+
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None
+    ephemeral: bool
+    user: str | None
+    via: str
+    updates: int = 0
+    deleted: bool = False
+
+
+@dataclass
+class _PendingFailure:
+    status: int
+    retry_after: int
+    remaining: int
+
+
+@dataclass
+class _ResponseUrlState:
+    channel: str
+    user: str | None
+    target_ts: str | None
+    posts: int = 0
+
+
+@dataclass
+class _Reply:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+class _InvalidRequestError(ValueError):
+    """The body could not be decoded; Slack answers `invalid_json` / `invalid_form_data`."""
+
+
+ApiHandler = Callable[[dict[str, Any], list[PostedMessage]], dict[str, Any]]
+
+
+class SlackStandIn:
+    """Answers Web API and response_url calls on 127.0.0.1 from a daemon thread, recording everything."""
+
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        bot_user_id: str = "UBOT",
+        team_id: str = "T0DEMO",
+        usergroups: dict[str, list[str]] | None = None,
+        response_url_max_posts: int = 5,
+    ) -> None:
+        self.bot_user_id = bot_user_id
+        self.team_id = team_id
+        self.response_url_max_posts = response_url_max_posts
+        self.calls: list[RecordedCall] = []
+        self.listeners: list[Callable[[PostedMessage], None]] = []
+        self._requested_port = port
+        self._lock = threading.Lock()
+        self._messages: list[PostedMessage] = []
+        self._usergroups = {group: list(users) for group, users in (usergroups or {}).items()}
+        self._failures: dict[str, deque[_PendingFailure]] = {}
+        self._response_urls: dict[str, _ResponseUrlState] = {}
+        self._ts_sequence = itertools.count(1)
+        self._response_url_sequence = itertools.count(1)
+        self._view_sequence = itertools.count(1)
+        self._server: _StandInServer | None = None
+        self._thread: threading.Thread | None = None
+        self._api_handlers: dict[str, ApiHandler] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._chat_post_message,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.update": self._chat_update,
+            "chat.delete": self._chat_delete,
+            "usergroups.users.list": self._usergroups_users_list,
+            "views.open": self._views_open_or_push,
+            "views.push": self._views_open_or_push,
+            "views.update": self._views_update,
+            "conversations.info": self._conversations_info,
+            "users.info": self._users_info,
+        }
+
+    # ----------------------------------------------------------------------------------------- lifecycle
+
+    def start(self) -> SlackStandIn:
+        """Bind the port and serve from a daemon thread; starting twice is harmless."""
+        if self._server is not None:
+            return self
+        server = _StandInServer(("127.0.0.1", self._requested_port), self)
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"slack-standin-{server.server_address[1]}",
+            daemon=True,
+        )
+        thread.start()
+        self._server, self._thread = server, thread
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and free the port."""
+        server, thread = self._server, self._thread
+        self._server, self._thread = None, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> SlackStandIn:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound port (known only once started, since 0 asks the OS for a free one)."""
+        if self._server is None:
+            raise RuntimeError("SlackStandIn is not started; call start() or use it as a context manager")
+        return int(self._server.server_address[1])
+
+    @property
+    def api_url(self) -> str:
+        """Base URL for `WebClient(base_url=...)`."""
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, key: str = "", *, user: str | None = None, original_ts: str | None = None) -> str:
+        """A fresh response_url whose posts land in pseudo channel `key` (e.g. the command's channel id).
+
+        `user` is recorded as the recipient of ephemeral replies; `original_ts` names the message a button was
+        clicked on, so `replace_original` / `delete_original` act on it until something is posted here.
+        """
+        with self._lock:
+            response_id = f"r{next(self._response_url_sequence)}"
+            self._response_urls[response_id] = _ResponseUrlState(channel=key, user=user, target_ts=original_ts)
+        return f"http://127.0.0.1:{self.port}/response/{response_id}"
+
+    # ------------------------------------------------------------------------------------ test controls
+
+    def messages(self, channel: str | None = None) -> list[PostedMessage]:
+        """Snapshots of the current messages (updates applied, deletions removed), in posting order."""
+        with self._lock:
+            return [
+                _snapshot(message)
+                for message in self._messages
+                if not message.deleted and (channel is None or message.channel == channel)
+            ]
+
+    def wait_for(self, predicate: Callable[[PostedMessage], bool], timeout: float = 10.0) -> PostedMessage:
+        """Poll until a message satisfies `predicate`: the bot works after its ack, so tests must wait."""
+        deadline = time.monotonic() + timeout
+        while True:
+            seen = self.messages()
+            for message in seen:
+                if predicate(message):
+                    return message
+            if time.monotonic() >= deadline:
+                raise AssertionError(self._describe_timeout(timeout, seen))
+            time.sleep(0.02)
+
+    def fail_next(self, method: str, status: int = 429, retry_after: int = 1, count: int = 1) -> None:
+        """Fail the next `count` calls of `method` (or "response_url") with `status`, creating nothing."""
+        with self._lock:
+            self._failures.setdefault(method, deque()).append(_PendingFailure(status, retry_after, count))
+
+    def set_usergroup(self, group_id: str, users: list[str]) -> None:
+        """Define (or redefine) the members `usergroups.users.list` returns for `group_id`."""
+        with self._lock:
+            self._usergroups[group_id] = list(users)
+
+    # ------------------------------------------------------------------------------ request processing
+
+    def _handle_request(
+        self, path: str, query: str, content_type: str, authorization: str | None, raw_body: bytes
+    ) -> _Reply:
+        """Decode, answer and record one request; listeners run after the lock is released."""
+        if path.startswith("/api/"):
+            method = path.removeprefix("/api/")
+        elif path.startswith("/response/"):
+            method = RESPONSE_URL
+        else:
+            return _Reply(404, {"ok": False, "error": "unknown_path"}, {})
+
+        changed: list[PostedMessage] = []
+        params: dict[str, Any] = {}
+        with self._lock:
+            try:
+                params = _decode_params(content_type, raw_body, query)
+                token_param = params.pop("token", None)
+                reply = self._answer(method, path, params, changed, authorization, token_param)
+            except _InvalidRequestError as error:
+                reply = _Reply(200, {"ok": False, "error": str(error)}, {})
+            self.calls.append(RecordedCall(method, params, path, time.time(), reply.status))
+            notifications = [_snapshot(message) for message in changed]
+
+        for message in notifications:
+            for listener in list(self.listeners):
+                try:
+                    listener(message)
+                except Exception:
+                    log.exception("Slack stand-in listener failed on message %s", message.ts)
+        return reply
+
+    def _answer(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any],
+        changed: list[PostedMessage],
+        authorization: str | None,
+        token_param: Any,
+    ) -> _Reply:
+        is_api_call = method != RESPONSE_URL
+        has_bearer = bool(authorization and authorization.startswith("Bearer ") and authorization[7:].strip())
+        if is_api_call and not has_bearer and not token_param:
+            return _Reply(200, {"ok": False, "error": "not_authed"}, {})
+
+        failure = self._take_failure(method)
+        if failure is not None:
+            if failure.status == 429:
+                return _Reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(failure.retry_after)})
+            return _Reply(failure.status, {"ok": False, "error": "internal_error"}, {})
+
+        if not is_api_call:
+            return self._post_to_response_url(path.removeprefix("/response/"), params, changed)
+        handler = self._api_handlers.get(method)
+        body = handler(params, changed) if handler is not None else {"ok": True}
+        return _Reply(200, body, {})
+
+    def _take_failure(self, method: str) -> _PendingFailure | None:
+        pending = self._failures.get(method)
+        if not pending:
+            return None
+        failure = pending[0]
+        failure.remaining -= 1
+        if failure.remaining <= 0:
+            pending.popleft()
+        return failure
+
+    # --------------------------------------------------------------------------------- Web API methods
+
+    def _auth_test(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://demo.slack.com/",
+            "team": "demo",
+            "user": "ddb-backup-bot",
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": _BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _chat_post_message(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        return self._post(params, changed, ephemeral=False)
+
+    def _chat_post_ephemeral(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        if not _text_param(params, "user"):
+            return _error("user_not_found")
+        return self._post(params, changed, ephemeral=True)
+
+    def _post(self, params: dict[str, Any], changed: list[PostedMessage], *, ephemeral: bool) -> dict[str, Any]:
+        channel = _text_param(params, "channel")
+        if not channel:
+            return _error("channel_not_found")
+        text = _text_param(params, "text") or ""
+        blocks = _blocks_param(params)
+        if blocks is None:
+            return _error("invalid_blocks")
+        if not text and not blocks:
+            return _error("no_text")
+        message = PostedMessage(
+            channel=channel,
+            ts=self._next_ts(),
+            text=text,
+            blocks=blocks,
+            thread_ts=_text_param(params, "thread_ts") or None,
+            ephemeral=ephemeral,
+            user=_text_param(params, "user") if ephemeral else None,
+            via="chat.postEphemeral" if ephemeral else "chat.postMessage",
+        )
+        self._messages.append(message)
+        changed.append(message)
+        if ephemeral:
+            return {"ok": True, "message_ts": message.ts}
+        return {"ok": True, "channel": channel, "ts": message.ts, "message": self._as_slack_message(message)}
+
+    def _chat_update(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        message = self._find(_text_param(params, "channel"), _text_param(params, "ts"))
+        if message is None:
+            return _error("message_not_found")
+        if message.ephemeral:
+            return _error("cant_update_message")
+        blocks = _blocks_param(params)
+        if blocks is None:
+            return _error("invalid_blocks")
+        self._apply_edit(message, params, blocks)
+        changed.append(message)
+        return {
+            "ok": True,
+            "channel": message.channel,
+            "ts": message.ts,
+            "text": message.text,
+            "message": self._as_slack_message(message),
+        }
+
+    def _chat_delete(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        message = self._find(_text_param(params, "channel"), _text_param(params, "ts"))
+        if message is None:
+            return _error("message_not_found")
+        if message.ephemeral:
+            return _error("cant_delete_message")
+        message.deleted = True
+        changed.append(message)
+        return {"ok": True, "channel": message.channel, "ts": message.ts}
+
+    def _usergroups_users_list(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        users = self._usergroups.get(_text_param(params, "usergroup") or "")
+        if users is None:
+            return _error("no_such_subteam")
+        return {"ok": True, "users": list(users)}
+
+    def _views_open_or_push(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        view = params.get("view")
+        if not isinstance(view, dict):
+            return _error("invalid_arguments")
+        if not _text_param(params, "trigger_id") and not _text_param(params, "interactivity_pointer"):
+            return _error("invalid_trigger_id")
+        return {"ok": True, "view": {**view, "id": f"V{next(self._view_sequence)}", "team_id": self.team_id}}
+
+    def _views_update(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        view = params.get("view")
+        if not isinstance(view, dict):
+            return _error("invalid_arguments")
+        view_id = _text_param(params, "view_id") or f"V{next(self._view_sequence)}"
+        return {"ok": True, "view": {**view, "id": view_id, "team_id": self.team_id}}
+
+    def _conversations_info(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        channel = _text_param(params, "channel")
+        if not channel:
+            return _error("channel_not_found")
+        return {
+            "ok": True,
+            "channel": {
+                "id": channel,
+                "name": channel.lower(),
+                "is_channel": True,
+                "is_private": False,
+                "is_archived": False,
+                "is_member": True,
+            },
+        }
+
+    def _users_info(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        user = _text_param(params, "user")
+        if not user:
+            return _error("user_not_found")
+        return {
+            "ok": True,
+            "user": {
+                "id": user,
+                "team_id": self.team_id,
+                "name": user.lower(),
+                "real_name": user,
+                "tz": "UTC",
+                "tz_label": "Coordinated Universal Time",
+                "tz_offset": 0,
+                "is_bot": user == self.bot_user_id,
+                "deleted": False,
+                "profile": {"display_name": user.lower(), "real_name": user},
+            },
+        }
+
+    # ------------------------------------------------------------------------------------ response_url
+
+    def _post_to_response_url(self, response_id: str, params: dict[str, Any], changed: list[PostedMessage]) -> _Reply:
+        state = self._response_urls.get(response_id)
+        if state is None:
+            return _Reply(404, {"ok": False, "error": "invalid_url"}, {})
+        if state.posts >= self.response_url_max_posts:
+            return _Reply(404, {"ok": False, "error": "used_url"}, {})
+        blocks = _blocks_param(params)
+        if blocks is None:
+            return _Reply(400, {"ok": False, "error": "invalid_blocks"}, {})
+        state.posts += 1
+        target = self._find(state.channel, state.target_ts)
+
+        if _is_true(params.get("delete_original")):
+            if target is not None:
+                target.deleted = True
+                changed.append(target)
+                state.target_ts = None
+            return _Reply(200, {"ok": True}, {})
+
+        text = _text_param(params, "text") or ""
+        if not text and not blocks:
+            return _Reply(400, {"ok": False, "error": "no_text"}, {})
+
+        if _is_true(params.get("replace_original")) and target is not None:
+            # Unlike chat.update, a replacement is a whole new message: omitted blocks are gone.
+            target.text, target.blocks = text, blocks
+            target.updates += 1
+            changed.append(target)
+            return _Reply(200, {"ok": True}, {})
+        ephemeral = _text_param(params, "response_type") != "in_channel"
+        message = PostedMessage(
+            channel=state.channel,
+            ts=self._next_ts(),
+            text=text,
+            blocks=blocks,
+            thread_ts=_text_param(params, "thread_ts") or None,
+            ephemeral=ephemeral,
+            user=state.user if ephemeral else None,
+            via=RESPONSE_URL,
+        )
+        self._messages.append(message)
+        changed.append(message)
+        state.target_ts = message.ts
+        return _Reply(200, {"ok": True}, {})
+
+    # ------------------------------------------------------------------------------------------ helpers
+
+    def _next_ts(self) -> str:
+        micros = _FIRST_TS_MICROS + next(self._ts_sequence) * _TS_STEP_MICROS
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _find(self, channel: str | None, ts: str | None) -> PostedMessage | None:
+        if channel is None or ts is None:
+            return None
+        for message in self._messages:
+            if message.channel == channel and message.ts == ts and not message.deleted:
+                return message
+        return None
+
+    @staticmethod
+    def _apply_edit(message: PostedMessage, params: dict[str, Any], blocks: list[dict[str, Any]]) -> None:
+        """chat.update keeps the fields an edit leaves out, so only the ones sent are replaced."""
+        if "text" in params:
+            message.text = _text_param(params, "text") or ""
+        if "blocks" in params:
+            message.blocks = blocks
+        message.updates += 1
+
+    def _as_slack_message(self, message: PostedMessage) -> dict[str, Any]:
+        slack_message: dict[str, Any] = {
+            "type": "message",
+            "user": self.bot_user_id,
+            "bot_id": _BOT_ID,
+            "team": self.team_id,
+            "text": message.text,
+            "blocks": copy.deepcopy(message.blocks),
+            "ts": message.ts,
+        }
+        if message.thread_ts:
+            slack_message["thread_ts"] = message.thread_ts
+        return slack_message
+
+    def _describe_timeout(self, timeout: float, seen: list[PostedMessage]) -> str:
+        lines = [f"no Slack message matched within {timeout:.1f}s; {len(seen)} message(s) seen:"]
+        lines += [f"  {_describe_message(message)}" for message in seen] or ["  (none)"]
+        recent_calls = self.calls[-10:]
+        if recent_calls:
+            lines.append("last calls: " + ", ".join(f"{call.method}->{call.status}" for call in recent_calls))
+        return "\n".join(lines)
+
+
+class _StandInServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], standin: SlackStandIn) -> None:
+        super().__init__(address, _StandInRequestHandler)
+        self.standin = standin
+
+
+class _StandInRequestHandler(BaseHTTPRequestHandler):
+    server: _StandInServer
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw_body = self.rfile.read(length) if length > 0 else b""
+        url = urlsplit(self.path)
+        try:
+            reply = self.server.standin._handle_request(
+                url.path,
+                url.query,
+                self.headers.get("Content-Type", ""),
+                self.headers.get("Authorization"),
+                raw_body,
+            )
+        except Exception as error:
+            log.exception("Slack stand-in failed on %s", url.path)
+            reply = _Reply(500, {"ok": False, "error": f"standin_error: {type(error).__name__}"}, {})
+        payload = json.dumps(reply.body).encode("utf-8")
+        self.send_response(reply.status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet: request lines would clutter the demo console and could carry tokens."""
+
+
+def _decode_params(content_type: str, raw_body: bytes, query: str) -> dict[str, Any]:
+    """Merge query string and body (JSON or form), decoding JSON-string fields like `blocks` as Slack does."""
+    params: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if raw_body:
+        if media_type == "application/json":
+            try:
+                body = json.loads(raw_body)
+            except ValueError as error:
+                raise _InvalidRequestError("invalid_json") from error
+            if not isinstance(body, dict):
+                raise _InvalidRequestError("invalid_json")
+            params.update(body)
+        else:
+            try:
+                params.update(parse_qsl(raw_body.decode("utf-8"), keep_blank_values=True))
+            except UnicodeDecodeError as error:
+                raise _InvalidRequestError("invalid_form_data") from error
+    for key in _JSON_ENCODED_FIELDS:
+        value = params.get(key)
+        if isinstance(value, str) and value.lstrip().startswith(("[", "{")):
+            # Undecodable text stays a string; the method then answers invalid_blocks / invalid_arguments.
+            with contextlib.suppress(ValueError):
+                params[key] = json.loads(value)
+    return params
+
+
+def _text_param(params: dict[str, Any], key: str) -> str | None:
+    value = params.get(key)
+    return None if value is None else str(value)
+
+
+def _blocks_param(params: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The `blocks` field as a list, [] when absent, None when Slack would answer invalid_blocks."""
+    blocks = params.get("blocks")
+    if blocks is None or blocks == "":
+        return []
+    if not isinstance(blocks, list) or len(blocks) > _MAX_BLOCKS:
+        return None
+    if not all(isinstance(block, dict) and "type" in block for block in blocks):
+        return None
+    return blocks
+
+
+def _is_true(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in _TRUE_STRINGS
+    return bool(value)
+
+
+def _error(code: str) -> dict[str, Any]:
+    return {"ok": False, "error": code}
+
+
+def _snapshot(message: PostedMessage) -> PostedMessage:
+    return replace(message, blocks=copy.deepcopy(message.blocks))
+
+
+def _describe_message(message: PostedMessage) -> str:
+    text = message.text or " | ".join(_block_texts(message.blocks)) or "(no text)"
+    if len(text) > 160:
+        text = text[:157] + "..."
+    flags = [message.via]
+    if message.ephemeral:
+        flags.append(f"ephemeral to {message.user}")
+    if message.thread_ts:
+        flags.append(f"in thread {message.thread_ts}")
+    if message.updates:
+        flags.append(f"updated x{message.updates}")
+    return f"{message.channel} ts={message.ts} [{', '.join(flags)}] {text!r}"
+
+
+def _block_texts(blocks: list[dict[str, Any]]) -> list[str]:
+    texts: list[str] = []
+    for block in blocks:
+        text = block.get("text")
+        if isinstance(text, dict) and isinstance(text.get("text"), str):
+            texts.append(text["text"])
+    return texts

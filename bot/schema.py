@@ -1,0 +1,3 @@
+"""Imports every module that declares tables, so `create_schema` sees them all."""
+
+from bot import store  # noqa: F401

@@ -1,0 +1,96 @@
+"""Typed settings read from the environment (and an optional .env); the only module that reads them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+class SettingsError(Exception):
+    """A missing or malformed setting, with a sentence naming the variable."""
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    """Everything the bot is configured with. AWS comes from boto3's standard chain, not from here."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
+    slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
+    slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
+    port: int = Field(3000, ge=0, le=65535, validation_alias=_env("PORT"))
+
+    database_url: str = Field("sqlite:///ddb-backup-bot.sqlite3", validation_alias=_env("DDBBOT_DATABASE_URL"))
+    export_bucket: str | None = Field(None, validation_alias=_env("DDBBOT_EXPORT_BUCKET"))
+    export_prefix: str = Field("dynamodb-exports", validation_alias=_env("DDBBOT_EXPORT_PREFIX"))
+    export_bucket_owner: str | None = Field(None, validation_alias=_env("DDBBOT_EXPORT_BUCKET_OWNER"))
+    notify_channel: str | None = Field(None, validation_alias=_env("DDBBOT_NOTIFY_CHANNEL"))
+    approval_channel: str | None = Field(None, validation_alias=_env("DDBBOT_APPROVAL_CHANNEL"))
+    approvers: CommaList = Field(default_factory=list, validation_alias=_env("DDBBOT_APPROVERS"))
+    operators: CommaList = Field(default_factory=list, validation_alias=_env("DDBBOT_OPERATORS"))
+    required_approvals: int = Field(1, ge=1, le=10, validation_alias=_env("DDBBOT_REQUIRED_APPROVALS"))
+    approval_ttl_minutes: int = Field(60, ge=1, le=7 * 24 * 60, validation_alias=_env("DDBBOT_APPROVAL_TTL_MINUTES"))
+    oncall: str | None = Field(None, validation_alias=_env("DDBBOT_ONCALL"))
+    poll_seconds: float = Field(30.0, gt=0, le=3600, validation_alias=_env("DDBBOT_POLL_SECONDS"))
+    config_file: Path | None = Field(None, validation_alias=_env("DDBBOT_CONFIG_FILE"))
+
+    @field_validator("approvers", "operators", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("export_bucket_owner")
+    @classmethod
+    def _twelve_digits(cls, value: str | None) -> str | None:
+        if value is not None and not (len(value) == 12 and value.isdigit()):
+            raise ValueError("must be a 12-digit AWS account id, e.g. 123456789012")
+        return value
+
+    @property
+    def socket_mode(self) -> bool:
+        """Socket Mode is chosen by the presence of an app-level token."""
+        return self.slack_app_token is not None
+
+    def require_slack(self) -> None:
+        """Fail with a sentence naming what is missing for the chosen Slack mode."""
+        missing = []
+        if self.slack_bot_token is None:
+            missing.append("SLACK_BOT_TOKEN (the xoxb- token from OAuth & Permissions)")
+        if not self.socket_mode and self.slack_signing_secret is None:
+            missing.append(
+                "SLACK_SIGNING_SECRET (Basic Information → App Credentials), or set SLACK_APP_TOKEN for Socket Mode"
+            )
+        if missing:
+            raise SettingsError("Missing setting: " + "; ".join(missing))
+
+
+def load_settings() -> Settings:
+    """Read the settings, turning pydantic's report into one line per bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = _variable_name(error.get("loc", ()))
+            lines.append(f"{name}: {error.get('msg', 'invalid')}")
+        raise SettingsError("Bad setting: " + "; ".join(lines)) from None
+
+
+def _variable_name(loc: tuple[object, ...]) -> str:
+    field = str(loc[0]) if loc else "?"
+    alias = Settings.model_fields.get(field)
+    if alias is not None and isinstance(alias.validation_alias, AliasChoices):
+        return str(alias.validation_alias.choices[0])
+    return field

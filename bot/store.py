@@ -1,0 +1,245 @@
+"""Exports and the audit log in the database; state changes are compare-and-set so any job may run twice."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import fields, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Engine,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    and_,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from bot.db import UtcDateTime, metadata, utcnow
+from bot.models import IN_PROGRESS, ExportJob
+
+exports = Table(
+    "exports",
+    metadata,
+    Column("export_arn", String(512), primary_key=True),
+    Column("export_id", String(128), nullable=False, index=True),
+    Column("table_key", String(600), nullable=False),
+    Column("table_name", String(255), nullable=False),
+    Column("table_arn", String(512), nullable=False),
+    Column("account_alias", String(64)),
+    Column("region", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("export_type", String(32), nullable=False),
+    Column("export_format", String(32), nullable=False),
+    Column("client_token", String(64)),
+    Column("fingerprint", String(64)),
+    Column("bucket", String(63), nullable=False),
+    Column("bucket_owner", String(12)),
+    Column("s3_prefix", String(1024), nullable=False),
+    Column("export_time", UtcDateTime()),
+    Column("export_from", UtcDateTime()),
+    Column("export_to", UtcDateTime()),
+    Column("requested_by", String(64), nullable=False),
+    Column("channel_id", String(64)),
+    Column("response_url", Text),
+    Column("schedule_id", String(64)),
+    Column("started_at", UtcDateTime()),
+    Column("ended_at", UtcDateTime()),
+    Column("item_count", BigInteger),
+    Column("billed_size_bytes", BigInteger),
+    Column("failure_code", String(128)),
+    Column("failure_message", Text),
+    Column("manifest_key", String(1024)),
+    Column("table_snapshot", JSON, nullable=False, default=dict),
+    Column("notify_state", String(16), nullable=False, default="pending"),
+    Column("notify_claimed_at", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+Index("ix_exports_status", exports.c.status)
+Index("ix_exports_table_created", exports.c.table_key, exports.c.created_at)
+Index("ix_exports_fingerprint", exports.c.fingerprint)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime(), nullable=False, index=True),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(1024), nullable=False),
+    Column("parameters", Text, nullable=False),
+    Column("result", Text, nullable=False),
+)
+
+JOB_FIELDS = {f.name for f in fields(ExportJob)}
+FINISH_FIELDS = {
+    "status",
+    "ended_at",
+    "item_count",
+    "billed_size_bytes",
+    "failure_code",
+    "failure_message",
+    "manifest_key",
+    "started_at",
+    "export_time",
+}
+NOTIFY_RECLAIM_AFTER = timedelta(minutes=10)
+
+
+class Store:
+    """Repository for exports and the audit log."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record_export(self, job: ExportJob) -> tuple[ExportJob, bool]:
+        """Insert the export; if its ARN is already known return the stored one. The flag says it was new."""
+        now = utcnow()
+        row = {k: v for k, v in vars(job).items() if k in JOB_FIELDS}
+        row["created_at"] = job.created_at or now
+        values = {**row, "updated_at": now, "notify_state": "pending"}
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(exports).values(**values))
+        except IntegrityError:
+            existing = self.get_export(job.export_arn)
+            assert existing is not None
+            return existing, False
+        return replace(job, created_at=row["created_at"]), True
+
+    def get_export(self, export_arn: str) -> ExportJob | None:
+        """One export by ARN."""
+        return self._one(exports.c.export_arn == export_arn)
+
+    def find_export(self, export_id_or_arn: str) -> ExportJob | None:
+        """One export by ARN or by ExportId (newest if an id repeats across accounts)."""
+        return self._one(or_(exports.c.export_arn == export_id_or_arn, exports.c.export_id == export_id_or_arn))
+
+    def find_duplicate(self, fingerprint: str, since: datetime) -> ExportJob | None:
+        """An export with the same parameters that is still running or was started after `since`."""
+        return self._one(
+            and_(
+                exports.c.fingerprint == fingerprint,
+                or_(exports.c.status == IN_PROGRESS, exports.c.created_at >= since),
+            )
+        )
+
+    def unfinished_exports(self) -> list[ExportJob]:
+        """Exports DynamoDB has not finished yet, oldest first."""
+        return self._many(exports.c.status == IN_PROGRESS, newest_first=False)
+
+    def recent_exports(self, table_key: str | None = None, limit: int = 15) -> list[ExportJob]:
+        """The newest exports, of one table or of all."""
+        condition = exports.c.table_key == table_key if table_key else None
+        return self._many(condition, limit=limit)
+
+    def update_export(self, export_arn: str, **changes: Any) -> None:
+        """Record what DescribeExport said while the export is still running."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(exports).where(exports.c.export_arn == export_arn).values(**changes, updated_at=utcnow())
+            )
+
+    def finish_export(self, export_arn: str, **result: Any) -> bool:
+        """IN_PROGRESS → COMPLETED/FAILED exactly once; False when someone else already did it."""
+        unknown = set(result) - FINISH_FIELDS
+        if unknown:
+            raise ValueError(f"not a result field: {sorted(unknown)}")
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                update(exports)
+                .where(exports.c.export_arn == export_arn, exports.c.status == IN_PROGRESS)
+                .values(**result, updated_at=utcnow())
+            ).rowcount
+        return changed == 1
+
+    def pending_notifications(self) -> list[ExportJob]:
+        """Finished exports whose result has not been posted yet (or whose poster died mid-way)."""
+        stale = utcnow() - NOTIFY_RECLAIM_AFTER
+        return self._many(
+            and_(
+                exports.c.status != IN_PROGRESS,
+                or_(
+                    exports.c.notify_state == "pending",
+                    and_(exports.c.notify_state == "sending", exports.c.notify_claimed_at < stale),
+                ),
+            ),
+            newest_first=False,
+        )
+
+    def claim_notification(self, export_arn: str) -> bool:
+        """Take the right to post this result; only one poller gets it."""
+        stale = utcnow() - NOTIFY_RECLAIM_AFTER
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                update(exports)
+                .where(
+                    exports.c.export_arn == export_arn,
+                    or_(
+                        exports.c.notify_state == "pending",
+                        and_(exports.c.notify_state == "sending", exports.c.notify_claimed_at < stale),
+                    ),
+                )
+                .values(notify_state="sending", notify_claimed_at=utcnow())
+            ).rowcount
+        return changed == 1
+
+    def settle_notification(self, export_arn: str, *, delivered: bool) -> None:
+        """Mark the result posted, or give the claim back so the next cycle retries."""
+        state = "sent" if delivered else "pending"
+        with self.engine.begin() as connection:
+            connection.execute(update(exports).where(exports.c.export_arn == export_arn).values(notify_state=state))
+
+    def audit(self, actor: str, action: str, target: str, parameters: dict[str, Any], result: str) -> None:
+        """Append who did what, when, with which parameters, and how it ended."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(audit_log).values(
+                    at=utcnow(),
+                    actor=actor,
+                    action=action,
+                    target=target,
+                    parameters=json.dumps(parameters, default=str, sort_keys=True),
+                    result=result,
+                )
+            )
+
+    def audit_entries(self, limit: int = 100, action: str | None = None) -> list[dict[str, Any]]:
+        """The newest audit entries, parameters decoded."""
+        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+        if action:
+            query = query.where(audit_log.c.action == action)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        return [{**row, "parameters": json.loads(row["parameters"])} for row in rows]
+
+    def _one(self, condition: Any) -> ExportJob | None:
+        found = self._many(condition, limit=1)
+        return found[0] if found else None
+
+    def _many(self, condition: Any, *, limit: int | None = None, newest_first: bool = True) -> list[ExportJob]:
+        order = exports.c.created_at.desc() if newest_first else exports.c.created_at.asc()
+        query = select(exports).order_by(order)
+        if condition is not None:
+            query = query.where(condition)
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as connection:
+            return list(_jobs(connection.execute(query).mappings()))
+
+
+def _jobs(rows: Iterable[Any]) -> Iterable[ExportJob]:
+    for row in rows:
+        yield ExportJob(**{k: row[k] for k in JOB_FIELDS})

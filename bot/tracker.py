@@ -1,0 +1,95 @@
+"""Follows unfinished exports to the end and posts each result once, even across restarts."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from bot.aws import Place
+from bot.core import Core
+from bot.costs import export_cost
+from bot.export_status import refresh_export
+from bot.models import ExportJob
+from bot.notify import ExportNotifier
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """What one tracker cycle did."""
+
+    checked: int
+    finished: int
+    notified: int
+    errors: int
+
+
+class ExportTracker:
+    """Polls DescribeExport for every unfinished export every `interval` seconds, off the request path."""
+
+    def __init__(self, core: Core, notifier: ExportNotifier, interval: float) -> None:
+        self._core = core
+        self._notifier = notifier
+        self._interval = interval
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_cycle(self) -> CycleReport:
+        """Refresh every unfinished export, then post every result not yet posted."""
+        checked = finished = errors = 0
+        for job in self._core.store.unfinished_exports():
+            checked += 1
+            try:
+                finished += refresh_export(self._core, job).finished
+            except Exception:
+                errors += 1
+                logger.exception("tracker: could not refresh export_id=%s", job.export_id)
+        notified = sum(self._deliver(job) for job in self._core.store.pending_notifications())
+        return CycleReport(checked, finished, notified, errors)
+
+    def poke(self) -> None:
+        """Run a cycle soon (after an export starts) instead of waiting for the interval."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Run cycles in a daemon thread until stop()."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="export-tracker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the current cycle."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_cycle()
+            except Exception:
+                logger.exception("tracker: cycle failed")
+            self._wake.wait(self._interval)
+            self._wake.clear()
+
+    def _deliver(self, job: ExportJob) -> bool:
+        if not self._core.store.claim_notification(job.export_arn):
+            return False
+        delivered = False
+        try:
+            rates = self._core.rates(Place(job.account_alias, job.region))
+            delivered = self._notifier.export_finished(job, export_cost(job, rates), rates, self.channels_for(job))
+        except Exception:
+            logger.exception("tracker: could not post result of export_id=%s", job.export_id)
+        finally:
+            self._core.store.settle_notification(job.export_arn, delivered=delivered)
+        return delivered
+
+    def channels_for(self, job: ExportJob) -> list[str]:
+        """The channel it was asked in, then the notification channel, without repeats."""
+        channels = [c for c in (job.channel_id, self._core.notify_channel) if c]
+        return list(dict.fromkeys(channels))

@@ -1,0 +1,1 @@
+"""The Slack surface: listeners that acknowledge, call one use case and render Block Kit."""

@@ -1,0 +1,160 @@
+"""One listener per slash command: acknowledge at once, then do the AWS work and answer via response_url."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.authz import Authorizer
+from bot.core import Core
+from bot.costs import cost_report, export_cost
+from bot.errors import BotError, UsageError
+from bot.export_status import export_detail, recent_exports, table_exports
+from bot.exports import start_export
+from bot.models import Requester
+from bot.pitr import enable_pitr, pitr_status
+from bot.tracker import ExportTracker
+from handlers import blocks
+from handlers.parsing import (
+    CostCommand,
+    ExportCommand,
+    HelpRequest,
+    PitrCommand,
+    StatusCommand,
+    parse_cost,
+    parse_export,
+    parse_pitr,
+    parse_status,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Surface:
+    """What the listeners need: the use cases' core, authorization and the tracker."""
+
+    core: Core
+    authorizer: Authorizer
+    tracker: ExportTracker
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A use case's answer and whether the whole channel should see it."""
+
+    message: blocks.Message
+    in_channel: bool = False
+
+
+Parser = Callable[[str], Any]
+Work = Callable[[Any, Requester], Reply]
+
+
+def register(app: App, surface: Surface) -> None:
+    """Wire every slash command of the core to its listener."""
+    aliases = surface.core.aws.aliases
+    commands: dict[str, tuple[Parser, Work]] = {
+        "/ddb-pitr": (lambda t: parse_pitr(t, aliases), lambda c, r: pitr(surface, c, r)),
+        "/ddb-export": (lambda t: parse_export(t, aliases), lambda c, r: export(surface, c, r)),
+        "/ddb-status": (lambda t: parse_status(t, aliases), lambda c, r: status(surface, c, r)),
+        "/ddb-cost": (lambda t: parse_cost(t, aliases), lambda c, r: cost(surface, c, r)),
+    }
+    for name, (parser, work) in commands.items():
+        app.command(name)(_listener(surface, name, parser, work))
+
+
+def _listener(surface: Surface, name: str, parser: Parser, work: Work) -> Callable[..., None]:
+    def listener(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        run_command(surface, name, ack, command, respond, parser, work)
+
+    listener.__name__ = f"command_{name.strip('/').replace('-', '_')}"
+    return listener
+
+
+def run_command(
+    surface: Surface,
+    name: str,
+    ack: Ack,
+    command: dict[str, Any],
+    respond: Respond,
+    parser: Parser,
+    work: Work,
+) -> None:
+    """Parse (bad input and help are answered in the ack itself), ack, work, answer, audit."""
+    text = command.get("text", "") or ""
+    user = command.get("user_id", "")
+    requester = Requester(user, command.get("channel_id"), command.get("response_url"))
+    try:
+        parsed = parser(text)
+    except UsageError as error:
+        ack(**blocks.error_message(error))
+        surface.core.store.audit(user, name, text, {"channel": requester.channel_id}, f"usage error: {error}")
+        return
+    if isinstance(parsed, HelpRequest):
+        ack(**blocks.help_message(parsed.help))
+        return
+    ack(**blocks.working(f"{name} {text}".strip()))
+    reply, outcome = answer(parsed, requester, work, name)
+    surface.core.store.audit(user, name, text, {"channel": requester.channel_id}, outcome)
+    respond(
+        **reply.message,
+        response_type="in_channel" if reply.in_channel else "ephemeral",
+        replace_original=not reply.in_channel,
+    )
+
+
+def answer(parsed: Any, requester: Requester, work: Work, name: str) -> tuple[Reply, str]:
+    """Run the use case, turning failures into messages; never raises."""
+    try:
+        return work(parsed, requester), "ok"
+    except BotError as error:
+        return Reply(blocks.error_message(error)), f"refused: {error}"
+    except Exception:
+        reference = uuid.uuid4().hex[:8]
+        logger.exception("command failed command=%s reference=%s", name, reference)
+        return Reply(blocks.unexpected_error(reference)), f"failed: reference {reference}"
+
+
+def pitr(surface: Surface, command: PitrCommand, requester: Requester) -> Reply:
+    """/ddb-pitr: status, or enable (operators)."""
+    if command.enable:
+        surface.authorizer.require_operator(requester.user_id, "turn on point-in-time recovery")
+        return Reply(
+            blocks.pitr_message(enable_pitr(surface.core, command.table, command.days, requester.user_id)),
+            in_channel=True,
+        )
+    return Reply(blocks.pitr_message(pitr_status(surface.core, command.table)))
+
+
+def export(surface: Surface, command: ExportCommand, requester: Requester) -> Reply:
+    """/ddb-export (operators): pre-flight, start, and let the tracker follow it."""
+    surface.authorizer.require_operator(requester.user_id, "start exports")
+    started = start_export(surface.core, command.table, command.options, requester)
+    surface.tracker.poke()
+    return Reply(blocks.export_started(started.job, started.new), in_channel=True)
+
+
+def status(surface: Surface, command: StatusCommand, requester: Requester) -> Reply:
+    """/ddb-status: all tables, one table, or one export."""
+    core = surface.core
+    if command.target is None:
+        return Reply(blocks.status_list("Recent exports (all tables)", recent_exports(core)))
+    from bot.export_status import looks_like_export
+
+    if looks_like_export(command.target):
+        job = export_detail(core, command.target)
+        rates = core.prices.rates(job.region)
+        return Reply(blocks.export_detail(job, export_cost(job, rates), rates))
+    ref, jobs = table_exports(core, command.target)
+    return Reply(blocks.status_list(f"Exports of {ref.display}", jobs))
+
+
+def cost(surface: Surface, command: CostCommand, requester: Requester) -> Reply:
+    """/ddb-cost: what backups of a table cost."""
+    return Reply(blocks.cost_message(cost_report(surface.core, command.table)))

@@ -1,0 +1,83 @@
+"""The core's ports implemented with Slack's Web API: export results to channels, user-group lookups."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from bot.db import utcnow
+from bot.models import ExportJob
+from bot.pricing import Rates
+from handlers import blocks
+
+logger = logging.getLogger(__name__)
+
+# Retrying these cannot help: the message is dropped with a log line instead of being retried forever.
+PERMANENT_ERRORS = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "invalid_auth",
+    "account_inactive",
+    "token_revoked",
+    "missing_scope",
+    "restricted_action",
+    "msg_too_long",
+    "invalid_blocks",
+}
+RESPONSE_URL_LIFETIME = timedelta(minutes=30)
+
+
+class SlackGroups:
+    """GroupDirectory backed by usergroups.users.list (scope usergroups:read)."""
+
+    def __init__(self, client: WebClient) -> None:
+        self._client = client
+
+    def members(self, group_id: str) -> set[str]:
+        """The members of a user group."""
+        return set(self._client.usergroups_users_list(usergroup=group_id).get("users") or [])
+
+
+class SlackNotifier:
+    """ExportNotifier that posts with chat.postMessage; falls back to response_url where the bot is no member."""
+
+    def __init__(self, client: WebClient) -> None:
+        self._client = client
+
+    def export_finished(self, job: ExportJob, cost: Decimal | None, rates: Rates, channels: list[str]) -> bool:
+        """Post the result to each channel; False when a retryable failure should be tried again."""
+        message = blocks.export_finished(job, cost, rates)
+        delivered = [self._post(channel, message, job) for channel in channels]  # every channel, no short-circuit
+        return all(delivered)
+
+    def _post(self, channel: str, message: blocks.Message, job: ExportJob) -> bool:
+        try:
+            self._client.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"])
+            return True
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", ""))
+            if error in PERMANENT_ERRORS:
+                if channel == job.channel_id and self._via_response_url(job, message):
+                    return True
+                logger.error("notify: channel=%s refused the message (%s); not retried", channel, error)
+                return True
+            logger.warning("notify: channel=%s failed (%s); will retry", channel, error)
+            return False
+        except Exception:
+            logger.exception("notify: channel=%s could not be reached; will retry", channel)
+            return False
+
+    def _via_response_url(self, job: ExportJob, message: blocks.Message) -> bool:
+        fresh = job.created_at is not None and utcnow() - job.created_at < RESPONSE_URL_LIFETIME
+        if not job.response_url or not fresh:
+            return False
+        response = WebhookClient(job.response_url).send(
+            text=message["text"], blocks=message["blocks"], response_type="ephemeral"
+        )
+        return response.status_code == 200

@@ -1,0 +1,1 @@
+"""Scheduled exports: an APScheduler BackgroundScheduler rebuilt from the store."""
