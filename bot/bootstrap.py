@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 from botocore.config import Config
@@ -27,6 +27,18 @@ PRICING_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"total_max_a
 PRICING_REGION = "us-east-1"
 
 
+class Background(Protocol):
+    """A job that runs beside the HTTP server (tracker, scheduler, restore runner)."""
+
+    def start(self) -> None:
+        """Start in a daemon thread."""
+        ...
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop and wait up to `timeout` seconds."""
+        ...
+
+
 @dataclass
 class Services:
     """Everything the bot runs with."""
@@ -38,6 +50,7 @@ class Services:
     authorizer: Authorizer
     tracker: ExportTracker
     extra_registrations: list[Callable[[App], Any]] = field(default_factory=list)
+    background: list[Background] = field(default_factory=list)
 
 
 def build_services(settings: Settings, *, boto_session: boto3.Session | None = None) -> Services:
@@ -62,7 +75,9 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
     slack = slack_client(token, settings.slack_api_url)
     authorizer = Authorizer(settings.operators, settings.approvers, SlackGroups(slack))
     tracker = ExportTracker(core, SlackNotifier(slack), settings.poll_seconds)
-    return Services(settings, engine, core, slack, authorizer, tracker)
+    services = Services(settings, engine, core, slack, authorizer, tracker)
+    services.background.append(tracker)
+    return services
 
 
 __all__ = ["DEFAULT_REGION", "Services", "build_services"]

@@ -45,8 +45,9 @@ class BotRuntime:
         return f"http://{host}:{self._server.effective_port}"
 
     def start_background(self) -> None:
-        """Start the jobs that follow exports (and, later, schedules)."""
-        self.services.tracker.start()
+        """Start the jobs that run beside the server (export tracker, and what features add)."""
+        for job in self.services.background:
+            job.start()
 
     def start(self) -> BotRuntime:
         """Start background jobs and serve in a daemon thread (tests and the demo)."""
@@ -82,7 +83,8 @@ class BotRuntime:
         if self._socket_handler is not None:
             self._socket_handler.close()
             self._socket_handler = None
-        self.services.tracker.stop()
+        for job in reversed(self.services.background):
+            job.stop()
         if self._thread is not None:
             self._thread.join(5)
         self.services.engine.dispose()
