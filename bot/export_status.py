@@ -80,7 +80,7 @@ def refresh_export(core: Core, job: ExportJob) -> ExportJob:
     """Ask DynamoDB how a running export is doing and record it; finishing happens exactly once."""
     place = Place(job.account_alias, job.region)
     description = describe_export(core, place, job.export_arn)
-    result = _result_fields(description)
+    result = result_fields(description)
     status = result["status"]
     if status in {COMPLETED, FAILED}:
         core.store.finish_export(job.export_arn, **result)
@@ -92,7 +92,8 @@ def refresh_export(core: Core, job: ExportJob) -> ExportJob:
     return replace(job, **progress)
 
 
-def _result_fields(description: dict[str, Any]) -> dict[str, Any]:
+def result_fields(description: dict[str, Any]) -> dict[str, Any]:
+    """The fields of an ExportDescription that change as the export runs."""
     return {
         "status": description.get("ExportStatus", IN_PROGRESS),
         "started_at": description.get("StartTime"),
@@ -109,7 +110,7 @@ def _result_fields(description: dict[str, Any]) -> dict[str, Any]:
 def _foreign_job(description: dict[str, Any], ref: TableRef, place: Place) -> ExportJob:
     """An export the bot did not start, shaped like one it did (requested_by is empty)."""
     arn = description["ExportArn"]
-    result = _result_fields(description)
+    result = result_fields(description)
     return ExportJob(
         export_arn=arn,
         export_id=export_id_of(arn),

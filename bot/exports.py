@@ -12,6 +12,7 @@ from typing import Any
 from bot.aws import ACCESS_DENIED, Place, error_code, translate
 from bot.core import Core
 from bot.errors import BotError, PreconditionFailed, UsageError
+from bot.export_status import result_fields
 from bot.models import FULL_EXPORT, IN_PROGRESS, INCREMENTAL_EXPORT, ExportJob, Requester, export_id_of
 from bot.pitr import PitrReport, pitr_status
 from bot.pricing import dollars
@@ -252,6 +253,8 @@ def _job(
     schedule_id: str | None,
 ) -> ExportJob:
     arn = description["ExportArn"]
+    result = {k: v for k, v in result_fields(description).items() if v is not None}
+    result.setdefault("export_time", plan.export_time)
     return ExportJob(
         export_arn=arn,
         export_id=export_id_of(arn),
@@ -260,7 +263,6 @@ def _job(
         table_arn=info.arn,
         account_alias=info.place.alias,
         region=info.place.region,
-        status=description.get("ExportStatus", IN_PROGRESS),
         export_type=plan.export_type,
         export_format=destination.export_format,
         bucket=destination.bucket,
@@ -268,15 +270,14 @@ def _job(
         s3_prefix=folder,
         client_token=token,
         fingerprint=fingerprint,
-        export_time=description.get("ExportTime") or plan.export_time,
         export_from=plan.since,
         export_to=plan.until,
         requested_by=requester.user_id,
         channel_id=requester.channel_id,
         response_url=requester.response_url,
         schedule_id=schedule_id,
-        started_at=description.get("StartTime"),
         table_snapshot=info.snapshot,
+        **{"status": IN_PROGRESS, **result},
     )
 
 

@@ -147,7 +147,7 @@ def status(surface: Surface, command: StatusCommand, requester: Requester) -> Re
         return Reply(blocks.status_list("Recent exports (all tables)", recent_exports(core)))
     from bot.export_status import looks_like_export
 
-    if looks_like_export(command.target):
+    if looks_like_export(command.target) or core.store.find_export(command.target) is not None:
         job = export_detail(core, command.target)
         rates = core.prices.rates(job.region)
         return Reply(blocks.export_detail(job, export_cost(job, rates), rates))

@@ -197,6 +197,15 @@ def parse_export(text: str, aliases: Collection[str] = ()) -> ExportCommand | He
         raise UsageError(f"Name {TABLE_HINT}.", HELP[command].usage_text)
     table = _table(words[0], command, aliases)
     _extra(words, 1, command)
+    if "until" in raw and "since" not in raw:
+        raise UsageError(
+            "`until=` needs `since=`: an incremental export covers [since, until).", HELP[command].usage_text
+        )
+    if "at" in raw and "since" in raw:
+        raise UsageError(
+            "Give either `at=` (full export at a point in time) or `since=` (incremental), not both.",
+            HELP[command].usage_text,
+        )
     try:
         options = export_options(raw)
     except UsageError as exc:
@@ -240,7 +249,9 @@ def parse_status(text: str, aliases: Collection[str] = ()) -> StatusCommand | He
     from bot.export_status import looks_like_export
 
     target = words[0]
-    return StatusCommand(target if looks_like_export(target) else _table(target, command, aliases))
+    if not looks_like_export(target):
+        _table(target, command, aliases)  # a table or an export id the store may know: both look like this
+    return StatusCommand(target)
 
 
 def parse_cost(text: str, aliases: Collection[str] = ()) -> CostCommand | HelpRequest:

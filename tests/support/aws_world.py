@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +18,9 @@ __all__ = ["REGION", "build_world", "client", "create_table", "order_items", "re
 def account_credentials(endpoint: str, account_id: str) -> dict[str, str]:
     """Credentials of another account, from moto's STS AssumeRole (moto maps them to that account)."""
     sts = client("sts", endpoint)
-    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/backup-writer", RoleSessionName="t")["Credentials"]
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/backup-writer", RoleSessionName="tests")[
+        "Credentials"
+    ]
     return {
         "aws_access_key_id": creds["AccessKeyId"],
         "aws_secret_access_key": creds["SecretAccessKey"],
@@ -38,3 +43,23 @@ def s3_keys(s3: Any, bucket: str, prefix: str = "") -> list[str]:
     """Every key under a prefix."""
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
     return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
+
+
+@contextmanager
+def exports_held() -> Iterator[threading.Event]:
+    """Keep moto's exports IN_PROGRESS until the test sets the event (moto finishes them in milliseconds)."""
+    from moto.dynamodb.models.table_export import TableExport
+
+    release = threading.Event()
+    original = TableExport.run
+
+    def held_run(self: Any) -> None:
+        release.wait(60)
+        original(self)
+
+    TableExport.run = held_run  # type: ignore[method-assign]
+    try:
+        yield release
+    finally:
+        release.set()
+        TableExport.run = original  # type: ignore[method-assign]
