@@ -1,0 +1,93 @@
+"""Pure rules of the core: settings, config, table references, AWS error translation, times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from bot.aws import translate
+from bot.config import ConfigError, parse_config
+from bot.errors import AwsError, UsageError
+from bot.settings import Settings, SettingsError, load_settings
+from bot.tables import TableRef, parse_table_ref
+from bot.timefmt import duration, iso, parse_time, size
+
+
+def client_error(code: str, message: str = "nope") -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, "Op")
+
+
+def test_settings_read_lists_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DDBBOT_OPERATORS", "U1, S2 ,")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-not-a-real-token")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.operators == ["U1", "S2"]
+    assert settings.poll_seconds == 30
+    assert settings.export_prefix == "dynamodb-exports"
+    assert settings.port == 3000
+    assert "xoxb" not in repr(settings)  # secrets never show in logs
+
+
+def test_a_bad_setting_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DDBBOT_POLL_SECONDS", "soon")
+    with pytest.raises(SettingsError, match="DDBBOT_POLL_SECONDS"):
+        load_settings()
+    monkeypatch.delenv("DDBBOT_POLL_SECONDS")
+    monkeypatch.setenv("DDBBOT_EXPORT_BUCKET_OWNER", "123")
+    with pytest.raises(SettingsError, match="DDBBOT_EXPORT_BUCKET_OWNER"):
+        load_settings()
+
+
+def test_missing_slack_settings_are_named() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    with pytest.raises(SettingsError) as raised:
+        settings.require_slack()
+    assert "SLACK_BOT_TOKEN" in str(raised.value) and "SLACK_SIGNING_SECRET" in str(raised.value)
+
+
+def test_config_accounts_tables_and_bad_role() -> None:
+    config = parse_config(
+        {
+            "accounts": {"prod": {"role_arn": "arn:aws:iam::111111111111:role/ddb-backup-bot", "region": "eu-west-1"}},
+            "tables": {"prod:orders": {"bucket": "b", "prefix": "p"}},
+        }
+    )
+    assert config.accounts["prod"].region == "eu-west-1"
+    assert config.defaults_for("prod:orders").bucket == "b"
+    with pytest.raises(ConfigError, match=r"\[accounts.bad\] role_arn"):
+        parse_config({"accounts": {"bad": {"role_arn": "nope"}}})
+
+
+def test_table_references() -> None:
+    assert parse_table_ref("orders") == TableRef("orders")
+    assert parse_table_ref("prod:orders", {"prod"}) == TableRef("orders", alias="prod")
+    arn = parse_table_ref("arn:aws:dynamodb:eu-west-1:111111111111:table/orders")
+    assert (arn.name, arn.region, arn.account_id) == ("orders", "eu-west-1", "111111111111")
+    with pytest.raises(UsageError, match="3–255"):
+        parse_table_ref("a/b")
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (client_error("ResourceNotFoundException"), "was not found"),
+        (client_error("AccessDeniedException"), "Grant `dynamodb:DescribeTable`"),
+        (client_error("ExpiredTokenException"), "Renew the credentials"),
+        (client_error("ThrottlingException"), "Try again in a few minutes"),
+        (client_error("ValidationException", "weird"), "weird"),
+        (EndpointConnectionError(endpoint_url="https://x"), "Could not reach AWS"),
+    ],
+)
+def test_aws_errors_become_what_to_fix(error: Exception, expected: str) -> None:
+    translated = translate(error, "dynamodb:DescribeTable", "Table `orders`")
+    assert isinstance(translated, AwsError)
+    assert expected in str(translated)
+
+
+def test_times_and_sizes_read_well() -> None:
+    assert parse_time("2026-01-14T10:18:50Z", "at") == datetime(2026, 1, 14, 10, 18, 50, tzinfo=UTC)
+    assert iso(datetime(2026, 1, 14, 10, 18, 50, tzinfo=UTC)) == "2026-01-14T10:18:50Z"
+    assert duration(368) == "6m 08s" and duration(7380) == "2h 03m" and duration(None) == "—"
+    assert size(0) == "0 B" and size(1536) == "1.5 KiB"

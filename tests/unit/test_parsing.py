@@ -1,0 +1,111 @@
+"""Command text → typed requests, and the sentences bad input gets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.errors import UsageError
+from handlers.parsing import (
+    HELP,
+    CostCommand,
+    ExportCommand,
+    HelpRequest,
+    PitrCommand,
+    StatusCommand,
+    parse_cost,
+    parse_export,
+    parse_pitr,
+    parse_status,
+)
+
+
+def test_export_options_are_typed_and_times_are_utc() -> None:
+    parsed = parse_export(
+        "orders bucket=acme-b prefix=/team/x/ owner=123456789012 format=ion at=2026-01-14T12:00:00+02:00"
+    )
+    assert isinstance(parsed, ExportCommand)
+    assert parsed.table == "orders"
+    options = parsed.options
+    assert (options.bucket, options.prefix, options.owner, options.export_format) == (
+        "acme-b",
+        "team/x",
+        "123456789012",
+        "ION",
+    )
+    assert options.at == datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
+
+
+def test_a_time_without_zone_is_taken_as_utc() -> None:
+    parsed = parse_export("orders since=2026-01-14T10:00:00 until=2026-01-14T11:00:00")
+    assert isinstance(parsed, ExportCommand)
+    assert parsed.options.since == datetime(2026, 1, 14, 10, tzinfo=UTC)
+
+
+def test_quoted_values_and_aliases_are_understood() -> None:
+    parsed = parse_export('prod:orders prefix="nightly backups"', aliases={"prod"})
+    assert isinstance(parsed, ExportCommand)
+    assert parsed.table == "prod:orders"
+    assert parsed.options.prefix == "nightly backups"
+
+
+def test_table_arn_is_a_table() -> None:
+    arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
+    assert parse_cost(arn) == CostCommand(arn)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("ab", "too short"),
+        ("a" * 256, "too long"),
+        ("orders extra", "I don't understand `extra`"),
+        ("orders at=2026-13-01", "is not an ISO-8601 time"),
+        ("orders at=2026-01-01T00:00:00Z since=2026-01-01T00:00:00Z", "not both"),
+        ("orders owner=abc", "12-digit"),
+        ("orders bucket=a", "not a valid S3 bucket name"),
+        ("orders bucket=a..b", "not a valid S3 bucket name"),
+        ("orders format=parquet", "is not an export format"),
+        ("orders format=ion format=ion", "is given twice"),
+        ("orders bucket=", "has no value"),
+        ('orders prefix="unclosed', "check the quotes"),
+        ("x:orders", "Unknown account alias `x`"),
+    ],
+)
+def test_bad_export_input_says_what_is_wrong_and_shows_usage(text: str, message: str) -> None:
+    with pytest.raises(UsageError) as raised:
+        parse_export(text)
+    assert message in str(raised.value)
+    assert raised.value.usage == HELP["/ddb-export"].usage_text
+
+
+def test_help_and_bare_commands_return_the_usage() -> None:
+    assert parse_export("") == HelpRequest(HELP["/ddb-export"])
+    assert parse_pitr("help") == HelpRequest(HELP["/ddb-pitr"])
+    assert parse_cost("--help") == HelpRequest(HELP["/ddb-cost"])
+    assert parse_status("help") == HelpRequest(HELP["/ddb-status"])
+
+
+def test_pitr_forms() -> None:
+    assert parse_pitr("orders") == PitrCommand("orders")
+    assert parse_pitr("orders enable") == PitrCommand("orders", True, None)
+    assert parse_pitr("orders ENABLE days=35") == PitrCommand("orders", True, 35)
+    with pytest.raises(UsageError, match="only goes with `enable`"):
+        parse_pitr("orders days=3")
+    with pytest.raises(UsageError, match="from 1 to 35"):
+        parse_pitr("orders enable days=0")
+
+
+def test_status_forms() -> None:
+    assert parse_status("") == StatusCommand(None)
+    assert parse_status("orders") == StatusCommand("orders")
+    assert parse_status("01768385930622-efd1a093") == StatusCommand("01768385930622-efd1a093")
+    arn = "arn:aws:dynamodb:eu-north-1:123456789123:table/test/export/01768385930622-efd1a093"
+    assert parse_status(arn) == StatusCommand(arn)
+
+
+def test_every_command_has_usage_and_examples() -> None:
+    for help_ in HELP.values():
+        assert help_.usage and help_.examples
+        assert all(line.startswith(help_.command) for line in help_.usage)
