@@ -1,0 +1,465 @@
+"""A terminal chat client for the demo: sends signed commands and clicks to the bot, prints what Slack would show.
+
+Like errbot's text backend, but the bot is unchanged: requests reach its real HTTP endpoint, replies come back
+through the Slack stand-in (Web API and response_url), and the ack of each request is shown too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import queue
+import shlex
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from bot.demo.render import Button, Rendered, render_message, render_payload
+from bot.demo.slack_requests import REQUEST_TIMEOUT_SECONDS, SignedSlackClient, SlackHttpResponse
+from bot.demo.slack_standin import PostedMessage, SlackStandIn
+
+CHANNELS = {"C0OPS": "#ops", "C0BACKUPS": "#backups", "C0APPROVALS": "#approvals"}
+USERS = {"U0ALICE": "alice", "U0BOB": "bob"}
+BOT_NAME = "ddb-backup-bot"
+MAX_ERROR_BODY = 300
+ACK_WAIT_SECONDS = REQUEST_TIMEOUT_SECONDS + 1
+
+HELP = """\
+Type what you would type in Slack, or a console command:
+  /ddb-pitr orders              a slash command, sent signed from you in the current channel
+  /ddb-export orders            (also /ddb-status [table|export], /ddb-cost <table>, /<command> help)
+  press N                       click button [N] of a message shown above
+  as bob | as U0BOB             act as another user (approvals need a second person)
+  in #backups | in C0BACKUPS    move to another channel
+  buttons                       list the buttons that can be pressed
+  help                          this text
+  quit                          stop the demo (Ctrl-D works too)"""
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One thing the console printed from the bot: a message, an update, a deletion or an ack."""
+
+    index: int
+    kind: str  # "message", "update", "delete", "ack", "http"
+    channel: str
+    ts: str
+    text: str  # as rendered for the terminal
+    raw_text: str  # the notification text the bot sent
+
+
+class Style:
+    """ANSI styling, off when the output is not a terminal (CI logs stay plain)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.enabled else text
+
+    def dim(self, text: str) -> str:
+        """Secondary information: who sees a message, timestamps."""
+        return self._wrap("2", text)
+
+    def bold(self, text: str) -> str:
+        """Headings and the user's own input."""
+        return self._wrap("1", text)
+
+    def accent(self, text: str) -> str:
+        """Channel names."""
+        return self._wrap("36", text)
+
+    def alert(self, text: str) -> str:
+        """Problems with a request (not the bot's refusals, which are ordinary messages)."""
+        return self._wrap("31", text)
+
+
+class Console:
+    """The demo's Slack client: one current user and channel, every bot message printed as it arrives."""
+
+    def __init__(
+        self,
+        standin: SlackStandIn,
+        client: SignedSlackClient,
+        *,
+        out: TextIO,
+        user: str = "U0ALICE",
+        channel: str = "C0OPS",
+        color: bool = False,
+        emoji: bool = True,
+    ) -> None:
+        self.standin = standin
+        self.client = client
+        self.out = out
+        self.user = user
+        self.channel = channel
+        self.style = Style(color)
+        self.emoji = emoji
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._shown: list[Shown] = []
+        self._next_button = 1
+        self._buttons: dict[int, Button] = {}
+        self._message_buttons: dict[tuple[str, str], list[int]] = {}
+        self._prompt: str | None = None
+        self._readline: Any = None
+        self._ask: Callable[[str], str] | None = None
+        self._ack_shown = threading.Event()
+        self._ack_shown.set()
+        self._incoming: queue.Queue[PostedMessage | None] = queue.Queue()
+        self._printer: threading.Thread | None = None
+
+    # ------------------------------------------------------------------------------------------ lifecycle
+
+    def attach(self) -> Console:
+        """Start printing every message the stand-in receives."""
+        self._printer = threading.Thread(target=self._print_incoming, name="console-printer", daemon=True)
+        self._printer.start()
+        self.standin.listeners.append(self.on_message)
+        return self
+
+    def detach(self) -> None:
+        """Stop listening, print what already arrived, and stop the printer (before the stand-in stops)."""
+        with contextlib.suppress(ValueError):
+            self.standin.listeners.remove(self.on_message)
+        if self._printer is not None:
+            self._incoming.put(None)
+            self._printer.join(ACK_WAIT_SECONDS + 1)
+            self._printer = None
+
+    def on_message(self, message: PostedMessage) -> None:
+        """Stand-in listener: queue the message, so the stand-in (and the bot's Web API call) never waits on us."""
+        self._incoming.put(message)
+
+    def _print_incoming(self) -> None:
+        while (message := self._incoming.get()) is not None:
+            # A reply can overtake the HTTP answer of its own request; Slack shows the ack first, so do we.
+            self._ack_shown.wait(ACK_WAIT_SECONDS)
+            self.show_message(message)
+
+    # --------------------------------------------------------------------------------------------- output
+
+    def show_message(self, message: PostedMessage) -> None:
+        """Print a new, updated or deleted message with where it is and who sees it."""
+        with self._lock:
+            key = (message.channel, message.ts)
+            for number in self._message_buttons.pop(key, []):
+                self._buttons.pop(number, None)
+            if message.deleted:
+                self._record("delete", message.channel, message.ts, "", message.text)
+                self._emit(f"{self._where(message.channel)} {self.style.dim(f'message {message.ts} deleted')}")
+                return
+            rendered = render_message(
+                message.text,
+                message.blocks,
+                message_ts=message.ts,
+                channel=message.channel,
+                first_button=self._next_button,
+                emoji=self.emoji,
+            )
+            self._keep_buttons(key, rendered)
+            kind = "update" if message.updates else "message"
+            self._record(kind, message.channel, message.ts, rendered.text, message.text)
+            self._emit(self._header(message) + "\n" + _indent(rendered.text))
+
+    def _header(self, message: PostedMessage) -> str:
+        if message.ephemeral:
+            audience = f"only {self.user_name(message.user or '?')} sees it"
+        elif message.thread_ts:
+            audience = f"thread reply to {message.thread_ts}"
+        else:
+            audience = "in channel"
+        flags = [audience] + (["updated"] if message.updates else [])
+        return (
+            f"{self._where(message.channel)} {self.style.bold(BOT_NAME)} {self.style.dim('(' + ', '.join(flags) + ')')}"
+        )
+
+    def _where(self, channel: str) -> str:
+        return self.style.accent(f"[{self.channel_name(channel)}]")
+
+    def _keep_buttons(self, key: tuple[str, str], rendered: Rendered) -> None:
+        for button in rendered.buttons:
+            self._buttons[button.number] = button
+        if rendered.buttons:
+            self._message_buttons[key] = [button.number for button in rendered.buttons]
+            self._next_button = rendered.buttons[-1].number + 1
+
+    def _record(self, kind: str, channel: str, ts: str, text: str, raw_text: str) -> None:
+        with self._changed:
+            self._shown.append(Shown(len(self._shown), kind, channel, ts, text, raw_text))
+            self._changed.notify_all()
+
+    def _emit(self, text: str) -> None:
+        """Print, keeping an interactive prompt (and what was typed so far) below the new output."""
+        with self._lock:
+            if self._prompt is not None:
+                typed = self._readline.get_line_buffer() if self._readline is not None else ""
+                self.out.write(f"\r\x1b[2K{text}\n{self._prompt}{typed}")
+            else:
+                self.out.write(text + "\n")
+            self.out.flush()
+
+    def say(self, text: str) -> None:
+        """A line from the console itself (not from the bot)."""
+        self._emit(text)
+
+    # ------------------------------------------------------------------------------------------- requests
+
+    def command(self, command: str, text: str = "") -> SlackHttpResponse:
+        """Send a signed slash command as the current user in the current channel, and show its ack."""
+        self._emit(
+            self.style.bold(f"{self.user_name(self.user)} in {self.channel_name(self.channel)}: ")
+            + (f"{command} {text}".strip())
+        )
+        self._ack_shown.clear()
+        try:
+            response = self.client.command(
+                command,
+                text,
+                user_id=self.user,
+                user_name=self.user_name(self.user),
+                channel_id=self.channel,
+                channel_name=self.channel_name(self.channel).lstrip("#"),
+                response_url=self.standin.response_url(self.channel, user=self.user),
+            )
+            self._show_response(response, f"{command} has no listener in the bot")
+        finally:
+            self._ack_shown.set()
+        return response
+
+    def press(self, number: int, *, confirmed: bool = True) -> SlackHttpResponse | None:
+        """Click button [number] as the current user; None when no such button is on screen."""
+        with self._lock:
+            button = self._buttons.get(number)
+        if button is None:
+            self.say(self.style.alert(f"No button [{number}] on screen (it may have been replaced); see `buttons`."))
+            return None
+        if button.confirm and not confirmed:
+            self.say(self.style.dim(f"Not pressed: {button.confirm}"))
+            return None
+        self._emit(
+            self.style.bold(f"{self.user_name(self.user)} pressed [{number}] {button.label}")
+            + self.style.dim(f" in {self.channel_name(button.channel)}")
+        )
+        if button.url:
+            self.say(self.style.dim(f"(Slack would also open {button.url})"))
+        message, ephemeral = self._current_message(button)
+        self._ack_shown.clear()
+        try:
+            response = self._click(button, message, ephemeral)
+        finally:
+            self._ack_shown.set()
+        return response
+
+    def _click(self, button: Button, message: dict[str, Any] | None, ephemeral: bool) -> SlackHttpResponse:
+        response = self.client.click(
+            button.action_id,
+            button.value,
+            message_ts=button.message_ts,
+            channel_id=button.channel or self.channel,
+            user_id=self.user,
+            user_name=self.user_name(self.user),
+            response_url=self.standin.response_url(
+                button.channel or self.channel, user=self.user, original_ts=button.message_ts or None
+            ),
+            block_id=button.block_id,
+            message=message,
+            channel_name=self.channel_name(button.channel).lstrip("#"),
+            is_ephemeral=ephemeral,
+        )
+        self._show_response(response, f"the bot has no listener for action {button.action_id!r}")
+        return response
+
+    def _current_message(self, button: Button) -> tuple[dict[str, Any] | None, bool]:
+        """The clicked message as Slack puts it in the payload, and whether it is ephemeral."""
+        for message in self.standin.messages(button.channel):
+            if message.ts == button.message_ts:
+                payload = {"type": "message", "ts": message.ts, "text": message.text, "blocks": message.blocks}
+                return payload, message.ephemeral
+        return None, False
+
+    def _show_response(self, response: SlackHttpResponse, not_found: str) -> None:
+        """The HTTP answer: an ack body is a reply only the sender sees; errors are shown as such."""
+        if response.status != 200:
+            body = response.body.strip()[:MAX_ERROR_BODY]
+            said = f"{not_found}." if response.status == 404 else (body or "(no body)")
+            with self._lock:
+                self._record("http", self.channel, "", f"HTTP {response.status}: {said}", body)
+                self.say(self.style.alert(f"HTTP {response.status} from the bot: {said}"))
+            return
+        body = response.body.strip()
+        if not body:
+            return
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            payload = {"text": body}
+        if not isinstance(payload, dict) or not (payload.get("text") or payload.get("blocks")):
+            return
+        with self._lock:
+            rendered = render_payload(payload, channel=self.channel, first_button=self._next_button, emoji=self.emoji)
+            self._keep_buttons((self.channel, ""), rendered)
+            raw = str(payload.get("text") or "")
+            self._record("ack", self.channel, "", rendered.text, raw)
+            header = f"{self._where(self.channel)} {self.style.bold(BOT_NAME)} " + self.style.dim(
+                f"(immediate answer, only {self.user_name(self.user)} sees it)"
+            )
+            self._emit(header + "\n" + _indent(rendered.text))
+
+    # ---------------------------------------------------------------------------------------- the session
+
+    def handle_line(self, line: str) -> bool:
+        """Act on one typed line; False when the user wants to quit."""
+        line = line.strip()
+        if not line:
+            return True
+        if line.startswith("/"):
+            command, _, text = line.partition(" ")
+            self.command(command, text.strip())
+            return True
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            words = line.split()
+        verb, args = words[0].lower(), words[1:]
+        if verb in {"quit", "exit", "q"}:
+            return False
+        if verb in {"help", "?"}:
+            self.say(HELP)
+        elif verb in {"press", "p", "click"} and len(args) == 1 and args[0].strip("[]").isdigit():
+            number = int(args[0].strip("[]"))
+            self.press(number, confirmed=self._confirm(number))
+        elif verb == "as" and len(args) == 1:
+            self.user = self.resolve_user(args[0])
+            self.say(self.style.dim(f"You are now {self.user_name(self.user)} ({self.user})."))
+        elif verb == "in" and len(args) == 1:
+            self.channel = self.resolve_channel(args[0])
+            self.say(self.style.dim(f"You are now in {self.channel_name(self.channel)} ({self.channel})."))
+        elif verb == "buttons":
+            self._list_buttons()
+        else:
+            self.say(f"I don't know `{line}`. Type a slash command such as /ddb-pitr orders, or `help`.")
+        return True
+
+    def _confirm(self, number: int) -> bool:
+        """Ask before pressing a button that carries a confirmation dialog, as Slack would."""
+        with self._lock:
+            button = self._buttons.get(number)
+        if button is None or not button.confirm or self._ask is None:
+            return True
+        try:
+            answer = self._ask(f"{button.confirm} — confirm? [y/N] ")
+        except EOFError:
+            return False
+        return answer.strip().lower() in {"y", "yes"}
+
+    def buttons(self) -> list[Button]:
+        """The buttons on screen now, oldest first (replaced messages' buttons are gone)."""
+        with self._lock:
+            return sorted(self._buttons.values(), key=lambda button: button.number)
+
+    def _list_buttons(self) -> None:
+        buttons = self.buttons()
+        if not buttons:
+            self.say("No buttons on screen.")
+        for button in buttons:
+            self.say(f"  [{button.number}] {button.label}  {self.style.dim(f'in {self.channel_name(button.channel)}')}")
+
+    def run(self, read: Callable[[str], str] = input) -> None:
+        """The interactive loop: read lines until `quit`, Ctrl-D or Ctrl-C."""
+        try:
+            import readline  # line editing and history for input()
+
+            self._readline = readline
+        except ImportError:  # pragma: no cover - not on every platform
+            self._readline = None
+        self._ask = read
+        self.say(HELP)
+        while True:
+            prompt = self.prompt
+            with self._lock:
+                self._prompt = prompt
+            try:
+                line = read(prompt)
+            except (EOFError, KeyboardInterrupt):
+                line = "quit"
+                self.out.write("\n")
+            with self._lock:
+                self._prompt = None
+            if not self.handle_line(line):
+                break
+            time.sleep(0.05)  # let an immediate reply print before the next prompt
+
+    @property
+    def prompt(self) -> str:
+        """`alice@#ops> `."""
+        return f"{self.user_name(self.user)}@{self.channel_name(self.channel)}> "
+
+    # ------------------------------------------------------------------------------------- for the tour
+
+    @property
+    def mark(self) -> int:
+        """How many things have been shown so far; pass it to `wait_for` to look only at later ones."""
+        with self._lock:
+            return len(self._shown)
+
+    def shown(self, since: int = 0) -> list[Shown]:
+        """What was shown from index `since` on."""
+        with self._lock:
+            return self._shown[since:]
+
+    def wait_for(self, predicate: Callable[[Shown], bool], *, since: int, timeout: float) -> Shown | None:
+        """The first thing shown from `since` on that satisfies `predicate`, or None after `timeout`."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for item in self._shown[since:]:
+                    if predicate(item):
+                        return item
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._changed.wait(remaining)
+
+    def settle(self, quiet: float = 0.3, limit: float = 3.0) -> None:
+        """Wait until nothing new has been shown for `quiet` seconds (at most `limit`), so output stays in order."""
+        deadline = time.monotonic() + limit
+        with self._changed:
+            seen = len(self._shown)
+            while time.monotonic() < deadline:
+                self._changed.wait(min(quiet, max(0.0, deadline - time.monotonic())))
+                if len(self._shown) == seen:
+                    return
+                seen = len(self._shown)
+
+    # ---------------------------------------------------------------------------------------------- names
+
+    def user_name(self, user: str) -> str:
+        """alice for U0ALICE; unknown ids as themselves."""
+        return USERS.get(user, user)
+
+    def channel_name(self, channel: str) -> str:
+        """#ops for C0OPS; unknown ids as themselves."""
+        return CHANNELS.get(channel, channel)
+
+    def resolve_user(self, text: str) -> str:
+        """`bob`, `@bob` or `U0BOB` → U0BOB; other ids are taken as they are."""
+        wanted = text.lstrip("@")
+        for user_id, name in USERS.items():
+            if wanted.lower() in {name, user_id.lower()}:
+                return user_id
+        return wanted.upper() if wanted[:1].upper() in {"U", "W"} else wanted
+
+    def resolve_channel(self, text: str) -> str:
+        """`#ops`, `ops` or `C0OPS` → C0OPS; other ids are taken as they are."""
+        wanted = text.lstrip("#").lower()
+        for channel_id, name in CHANNELS.items():
+            if wanted in {name.lstrip("#"), channel_id.lower()}:
+                return channel_id
+        return text.upper() if text[:1].upper() in {"C", "G", "D"} else text
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"    {line}" if line else "" for line in text.splitlines())
