@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 6},
+    retries={"mode": "standard", "max_attempts": 3},  # a person is waiting: fail in seconds, not minutes
     connect_timeout=5,
     read_timeout=30,
     max_pool_connections=64,
