@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -35,13 +37,29 @@ from handlers.parsing import (
 logger = logging.getLogger(__name__)
 
 
+WORK_THREADS = 8
+_work_pool: ThreadPoolExecutor | None = None
+_work_pool_lock = threading.Lock()
+
+
+def work_pool() -> ThreadPoolExecutor:
+    """The few threads that do AWS work after an ack. Few on purpose: under load, dozens of busy threads
+    would fight for the GIL with the threads that must acknowledge Slack within 3 seconds."""
+    global _work_pool
+    with _work_pool_lock:
+        if _work_pool is None:
+            _work_pool = ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="work")
+        return _work_pool
+
+
 @dataclass
 class Surface:
-    """What the listeners need: the use cases' core, authorization and the tracker."""
+    """What the listeners need: the use cases' core, authorization, the tracker and the post-ack workers."""
 
     core: Core
     authorizer: Authorizer
     tracker: ExportTracker
+    work: Executor = field(default_factory=work_pool)
 
 
 @dataclass(frozen=True)
@@ -100,13 +118,24 @@ def run_command(
         ack(**blocks.help_message(parsed.help))
         return
     ack(**blocks.working(f"{name} {text}".strip()))
+    surface.work.submit(finish_command, surface, name, text, parsed, requester, work, respond)
+
+
+def finish_command(
+    surface: Surface, name: str, text: str, parsed: Any, requester: Requester, work: Work, respond: Respond
+) -> None:
+    """The part after the ack: the use case, the answer through response_url, the audit entry."""
     reply, outcome = answer(parsed, requester, work, name)
-    surface.core.store.audit(user, name, text, {"channel": requester.channel_id}, outcome)
-    respond(
-        **reply.message,
-        response_type="in_channel" if reply.in_channel else "ephemeral",
-        replace_original=not reply.in_channel,
-    )
+    try:
+        respond(
+            **reply.message,
+            response_type="in_channel" if reply.in_channel else "ephemeral",
+            replace_original=not reply.in_channel,
+        )
+    except Exception:
+        logger.exception("could not answer command=%s through response_url", name)
+        outcome += " (answer not delivered)"
+    surface.core.store.audit(requester.user_id, name, text, {"channel": requester.channel_id}, outcome)
 
 
 def answer(parsed: Any, requester: Requester, work: Work, name: str) -> tuple[Reply, str]:

@@ -264,6 +264,9 @@ def test_every_action_is_in_the_audit_log(bot, signed, slack) -> None:
     assert entries and entries[0]["actor"] == "U0ALICE"
     assert entries[0]["parameters"]["S3Bucket"] == "acme-ddb-backups"
     assert entries[0]["result"].startswith("started ")
+    deadline = time.monotonic() + 5  # the command's own entry is written just after its answer is sent
+    while not bot.services.core.store.audit_entries(action="/ddb-export") and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert bot.services.core.store.audit_entries(action="/ddb-export")[0]["result"] == "ok"
 
 
