@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
@@ -13,6 +15,7 @@ from bot.models import COMPLETED, FAILED, FULL_EXPORT, IN_PROGRESS, ExportJob, e
 from bot.table_info import describe_table
 from bot.tables import TABLE_ARN, TableRef
 
+logger = logging.getLogger(__name__)
 EXPORT_ID = re.compile(r"^\d{14}-[0-9a-f]{8}$")
 EXPORT_ARN = re.compile(r"^arn:aws[a-z-]*:dynamodb:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):table/.+/export/.+$")
 MAX_LISTED = 25
@@ -76,6 +79,45 @@ def describe_export(core: Core, place: Place, export_arn: str) -> dict[str, Any]
     return description
 
 
+def refresh_exports(core: Core, jobs: list[ExportJob]) -> tuple[int, int]:
+    """Refresh many running exports cheaply: a ListExports page per 25 exports of a table gives their
+    statuses, and only those that changed (or were not listed) cost a DescribeExport. Returns (finished, errors)."""
+    groups: dict[tuple[str | None, str, str], list[ExportJob]] = defaultdict(list)
+    for job in jobs:
+        groups[(job.account_alias, job.region, job.table_arn)].append(job)
+    finished = errors = 0
+    for (alias, region, table_arn), group in groups.items():
+        statuses = _listed_statuses(core, Place(alias, region), table_arn, {j.export_arn for j in group})
+        for job in group:
+            if statuses.get(job.export_arn) == IN_PROGRESS:
+                continue
+            try:
+                finished += refresh_export(core, job).finished
+            except Exception:
+                errors += 1
+                logger.exception("could not refresh export_id=%s", job.export_id)
+    return finished, errors
+
+
+def _listed_statuses(core: Core, place: Place, table_arn: str, wanted: set[str]) -> dict[str, str]:
+    """ExportStatus by ARN from ListExports, stopping once every wanted export was seen; {} on failure."""
+    found: dict[str, str] = {}
+    if not table_arn:
+        return found
+    client = core.aws.dynamodb(place)
+    request: dict[str, Any] = {"TableArn": table_arn, "MaxResults": MAX_LISTED}
+    try:
+        for _ in range(len(wanted) // MAX_LISTED + 3):
+            page = client.list_exports(**request)
+            found.update({s["ExportArn"]: s.get("ExportStatus", "") for s in page.get("ExportSummaries", [])})
+            if wanted <= found.keys() or not page.get("NextToken"):
+                break
+            request["NextToken"] = page["NextToken"]
+    except Exception:
+        logger.warning("ListExports failed for table_arn=%s; describing each export", table_arn)
+    return found
+
+
 def refresh_export(core: Core, job: ExportJob) -> ExportJob:
     """Ask DynamoDB how a running export is doing and record it; finishing happens exactly once."""
     place = Place(job.account_alias, job.region)
@@ -83,9 +125,9 @@ def refresh_export(core: Core, job: ExportJob) -> ExportJob:
     result = result_fields(description)
     status = result["status"]
     if status in {COMPLETED, FAILED}:
-        core.store.finish_export(job.export_arn, **result)
-        stored = core.store.get_export(job.export_arn)
-        return stored or replace(job, **result)
+        if core.store.finish_export(job.export_arn, **result):
+            return replace(job, **result)
+        return core.store.get_export(job.export_arn) or replace(job, **result)  # another poller finished it
     progress = {k: v for k, v in result.items() if k != "status" and v is not None}
     if progress:
         core.store.update_export(job.export_arn, **progress)

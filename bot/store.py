@@ -112,7 +112,7 @@ class Store:
         values = {**row, "updated_at": now, "notify_state": "pending"}
         try:
             with self.engine.begin() as connection:
-                connection.execute(insert(exports).values(**values))
+                connection.execute(insert(exports), values)
         except IntegrityError:
             existing = self.get_export(job.export_arn)
             assert existing is not None

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from bot.aws import Place
 from bot.core import Core
 from bot.costs import export_cost
-from bot.export_status import refresh_export
+from bot.export_status import refresh_exports
 from bot.models import ExportJob
 from bot.notify import ExportNotifier
 
@@ -39,14 +39,9 @@ class ExportTracker:
 
     def run_cycle(self) -> CycleReport:
         """Refresh every unfinished export, then post every result not yet posted."""
-        checked = finished = errors = 0
-        for job in self._core.store.unfinished_exports():
-            checked += 1
-            try:
-                finished += refresh_export(self._core, job).finished
-            except Exception:
-                errors += 1
-                logger.exception("tracker: could not refresh export_id=%s", job.export_id)
+        unfinished = self._core.store.unfinished_exports()
+        finished, errors = refresh_exports(self._core, unfinished)
+        checked = len(unfinished)
         notified = sum(self._deliver(job) for job in self._core.store.pending_notifications())
         return CycleReport(checked, finished, notified, errors)
 

@@ -1,0 +1,186 @@
+"""Benchmark 3: one tracker cycle over many unfinished jobs: AWS calls and CPU per cycle, as the count grows."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from bench.common import table, write_section
+from bot.aws import AwsAccounts
+from bot.core import Core
+from bot.db import create_schema, make_engine
+from bot.models import ExportJob
+from bot.pricing import PriceBook
+from bot.store import Store
+from bot.tracker import ExportTracker
+
+COUNTS = (50, 100, 250, 500)
+
+
+class DescribeStandIn:
+    """Answers ListExports, DescribeExport (and DescribeImport) with IN_PROGRESS at once, counting calls."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.exports_by_table: dict[str, list[str]] = {}
+        self.completed: set[str] = set()
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
+                operation = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
+                standin.calls[operation] += 1
+                if operation == "ListExports":
+                    arns = standin.exports_by_table.get(body["TableArn"], [])
+                    start = int(body.get("NextToken") or 0)
+                    page = arns[start : start + int(body.get("MaxResults", 25))]
+                    answer: dict[str, Any] = {
+                        "ExportSummaries": [{"ExportArn": a, "ExportStatus": standin.status(a)} for a in page]
+                    }
+                    if start + len(page) < len(arns):
+                        answer["NextToken"] = str(start + len(page))
+                elif operation == "DescribeExport":
+                    status = standin.status(body["ExportArn"])
+                    answer = {
+                        "ExportDescription": {
+                            "ExportArn": body["ExportArn"],
+                            "ExportStatus": status,
+                            "ItemCount": 1,
+                            "BilledSizeBytes": 100,
+                        }
+                    }
+                elif operation == "DescribeImport":
+                    answer = {"ImportTableDescription": {"ImportArn": body["ImportArn"], "ImportStatus": "IN_PROGRESS"}}
+                else:
+                    answer = {}
+                payload = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-amz-json-1.0")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def status(self, export_arn: str) -> str:
+        return "COMPLETED" if export_arn in self.completed else "IN_PROGRESS"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+class NoNotifier:
+    """Finished exports are 'posted' to nowhere: only the AWS side is measured."""
+
+    def export_finished(self, *args: Any) -> bool:
+        return True
+
+
+def job(index: int) -> ExportJob:
+    arn = f"arn:aws:dynamodb:us-east-1:123456789012:table/t{index % 20}/export/0176838593{index:04d}-0000abcd"
+    return ExportJob(
+        export_arn=arn,
+        export_id=arn.rsplit("/", 1)[-1],
+        table_key=f"t{index % 20}",
+        table_name=f"t{index % 20}",
+        table_arn=arn.split("/export/")[0],
+        region="us-east-1",
+        status="IN_PROGRESS",
+        export_type="FULL_EXPORT",
+        export_format="DYNAMODB_JSON",
+        bucket="b",
+        s3_prefix=f"p/{index}",
+        requested_by="U0BENCH",
+        created_at=datetime.now(UTC),
+    )
+
+
+def measure(count: int, standin: DescribeStandIn, finishing: float) -> tuple[int, int, float, float]:
+    """Calls, Describe calls, CPU seconds and wall seconds of one cycle over `count` unfinished exports."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}")
+        create_schema(engine)
+        store = Store(engine)
+        standin.exports_by_table.clear()
+        for index in range(count):
+            stored, _ = store.record_export(job(index))
+            standin.exports_by_table.setdefault(stored.table_arn, []).append(stored.export_arn)
+        session = boto3.Session(aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1")
+        core = Core(aws=AwsAccounts(session, {}), store=store, prices=PriceBook(lambda: None))  # type: ignore[arg-type,return-value]
+        tracker = ExportTracker(core, NoNotifier(), interval=3600)
+        standin.completed = set()
+        tracker.run_cycle()  # warm-up: client creation
+        standin.calls.clear()
+        arns = [a for arns in standin.exports_by_table.values() for a in arns]
+        standin.completed = set(arns[: int(len(arns) * finishing)])
+        cpu, wall = time.thread_time(), time.perf_counter()
+        report = tracker.run_cycle()
+        cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+        engine.dispose()
+    assert report.checked == count
+    return sum(standin.calls.values()), standin.calls["DescribeExport"], cpu, wall
+
+
+def run() -> str:
+    """Run the benchmark and return its Markdown section."""
+    standin = DescribeStandIn()
+    os.environ["AWS_ENDPOINT_URL"] = standin.url
+    rows = []
+    for finishing in (0.0, 0.1):
+        for count in COUNTS:
+            calls, describes, cpu, wall = measure(count, standin, finishing)
+            rows.append(
+                (
+                    count,
+                    f"{finishing:.0%}",
+                    calls,
+                    f"{describes / count:.2f}",
+                    f"{cpu:.3f}",
+                    f"{cpu / count * 1000:.2f}",
+                    f"{wall:.2f}",
+                )
+            )
+    worst = max(float(r[4]) for r in rows)
+    per_job = max(float(r[3]) for r in rows)
+    verdict = "met" if worst < 1.0 and per_job <= 1.0 else "MISSED"
+    return (
+        "One `ExportTracker.run_cycle()` over N unfinished exports stored in SQLite, against a local DynamoDB "
+        "stand-in that answers ListExports and DescribeExport at once (20 tables). The tracker lists each table's "
+        "exports (25 per page) and describes only those that finished or were not listed; finished ones are "
+        "stored and handed to the notifier once. CPU is the cycle thread's own (`time.thread_time`).\n\n"
+        + table(
+            [
+                "unfinished jobs",
+                "finishing this cycle",
+                "AWS calls",
+                "Describe per job",
+                "CPU s / cycle",
+                "CPU ms / job",
+                "wall s / cycle",
+            ],
+            rows,
+        )
+        + f"\n\nGoal: at most one Describe per unfinished job per cycle, cycle under 1 s of CPU at 500: **{verdict}**."
+    )
+
+
+if __name__ == "__main__":
+    section = run()
+    write_section("3. Tracking many jobs", section)
+    print(section)
