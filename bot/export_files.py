@@ -1,0 +1,389 @@
+"""Find the data files of a DynamoDB export in S3, through its manifests, so a loader can replay them.
+
+Real exports list their files in manifest-files.json; incremental exports share one `data/` folder per
+prefix, so listing a folder is only a fallback for exports without manifests (moto's, see `_fallback`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from tempfile import SpooledTemporaryFile
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bot.errors import AwsError, BotError, NotFound, PreconditionFailed, UsageError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+FULL_EXPORT = "FULL_EXPORT"
+INCREMENTAL_EXPORT = "INCREMENTAL_EXPORT"
+DYNAMODB_JSON = "DYNAMODB_JSON"
+
+_EXPORT_URL = re.compile(r"^s3://(?P<bucket>[^/]+)/(?:(?P<prefix>.+)/)?AWSDynamoDB/(?P<export_id>[^/]+)/?$")
+_EXPORT_ID_TIME = re.compile(r"^(?P<millis>\d{14})-[0-9a-f]{8}$")
+_MISSING = ("NoSuchKey", "404", "NotFound")
+SPOOL_BYTES = 8 * 1024 * 1024  # a data file being checked stays in memory up to this size
+URL_USAGE = "s3://<bucket>/<prefix>/AWSDynamoDB/<ExportId>/ (the folder that holds manifest-summary.json)"
+
+
+class InvalidExportUrl(UsageError):
+    """The text given as an export location is not one."""
+
+
+class ExportNotFound(NotFound):
+    """Nothing readable is at the export location."""
+
+
+class ExportUnreadable(AwsError):
+    """S3 refused to list or read the export's objects."""
+
+
+class ExportManifestInvalid(BotError):
+    """A manifest exists but cannot be understood or fails its own checksum."""
+
+
+class ChecksumMismatch(BotError):
+    """A data file's bytes differ from what its manifest promised."""
+
+    def __init__(self, message: str, key: str) -> None:
+        super().__init__(
+            message, "Nothing of that file was written. Export the table again or check who changed the object."
+        )
+        self.key = key
+
+
+class UnsupportedExportFormat(PreconditionFailed):
+    """Only DYNAMODB_JSON exports can be replayed into an existing table."""
+
+
+@dataclass(frozen=True)
+class ExportLocation:
+    """Where one export lives: its folder is `<prefix>/AWSDynamoDB/<export_id>/` in `bucket`."""
+
+    bucket: str
+    prefix: str | None
+    export_id: str
+    bucket_owner: str | None = None
+
+    @property
+    def root(self) -> str:
+        """The `<prefix>/AWSDynamoDB/` folder shared by every export made with this prefix."""
+        return f"{self.prefix}/AWSDynamoDB/" if self.prefix else "AWSDynamoDB/"
+
+    @property
+    def folder(self) -> str:
+        """The export's own folder, holding `_started` and the manifests."""
+        return f"{self.root}{self.export_id}/"
+
+    @property
+    def url(self) -> str:
+        return f"s3://{self.bucket}/{self.folder}"
+
+    def object_url(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One gzip data file; `md5` is the manifest's base64 MD5 of the compressed bytes (None when unknown)."""
+
+    key: str
+    md5: str | None
+    item_count: int | None
+
+
+@dataclass(frozen=True)
+class ExportManifest:
+    """What an export holds, from its manifests (or from a listing when it has none: `summary` is None)."""
+
+    location: ExportLocation
+    summary: dict[str, Any] | None
+    export_type: str
+    export_format: str
+    export_time: datetime | None
+    from_time: datetime | None
+    to_time: datetime | None
+    item_count: int | None
+    files: list[DataFile] = field(default_factory=list)
+
+    @property
+    def as_of(self) -> datetime | None:
+        """The moment whose table state the export reflects: what orders a full export and its incrementals."""
+        if self.export_type == INCREMENTAL_EXPORT:
+            return self.to_time or self.from_time
+        return self.export_time
+
+
+def parse_s3_export_url(url: str, bucket_owner: str | None = None) -> ExportLocation:
+    """Turn `s3://bucket/prefix/AWSDynamoDB/<ExportId>/` (or its manifest-summary.json) into a location."""
+    text = url.strip()
+    if text.endswith("/manifest-summary.json"):
+        text = text[: -len("manifest-summary.json")]
+    match = _EXPORT_URL.match(text)
+    if match is None or match["export_id"] == "data":
+        raise InvalidExportUrl(f"`{url}` is not an export location.", usage=URL_USAGE)
+    prefix = match["prefix"].strip("/") if match["prefix"] else None
+    return ExportLocation(match["bucket"], prefix or None, match["export_id"], bucket_owner)
+
+
+def read_manifest(s3: S3Client, location: ExportLocation) -> ExportManifest:
+    """Read the export's manifests and list its data files; exports without manifests are found by listing."""
+    summary_bytes = _get(s3, location, location.folder + "manifest-summary.json")
+    if summary_bytes is None:
+        return _fallback(s3, location)
+    summary = _json_object(summary_bytes, location, "manifest-summary.json")
+    files_key = _resolve_key(s3, location, summary.get("manifestFilesS3Key"), "manifest-files.json")
+    files_bytes = _get(s3, location, files_key)
+    if files_bytes is None:
+        raise ExportManifestInvalid(
+            f"The export at {location.url} has a manifest-summary.json but no manifest-files.json "
+            f"({location.object_url(files_key)}); it may still be in progress or was partly deleted."
+        )
+    _check_manifest_md5(s3, location, files_key, files_bytes)
+    files = _parse_files(files_bytes, location)
+    if files:
+        first = _resolve_key(s3, location, files[0].key, None)
+        if first != files[0].key:
+            files = [DataFile(_join(location.prefix, f.key), f.md5, f.item_count) for f in files]
+    export_type = summary.get("exportType") or FULL_EXPORT
+    export_time = _time(summary.get("exportTime"))
+    if export_type == FULL_EXPORT and export_time is None:
+        export_time = _time_from_export_id(location.export_id)
+    return ExportManifest(
+        location=location,
+        summary=summary,
+        export_type=export_type,
+        export_format=summary.get("outputFormat") or DYNAMODB_JSON,
+        export_time=export_time,
+        from_time=_time(summary.get("exportFromTime")),
+        to_time=_time(summary.get("exportToTime")),
+        item_count=summary.get("itemCount"),
+        files=files,
+    )
+
+
+@contextmanager
+def open_data_file(s3: S3Client, location: ExportLocation, data_file: DataFile) -> Iterator[Any]:
+    """The file's compressed bytes; with a manifest MD5 they are checked in full before any item is read.
+
+    Checked bytes wait in memory up to SPOOL_BYTES, then in a temporary file, so memory stays bounded.
+    """
+    try:
+        body = s3.get_object(Bucket=location.bucket, Key=data_file.key, **_owner(location))["Body"]
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        if code in ("NoSuchKey", "404"):
+            raise ExportNotFound(
+                f"The data file {location.object_url(data_file.key)} listed by the export is missing.",
+                "The export was partly deleted; export the table again.",
+            ) from error
+        raise ExportUnreadable(
+            f"S3 refused to read {location.object_url(data_file.key)}: {code or 'error'}.",
+            "The bot's role needs s3:GetObject on the export bucket (and the KMS key, if any).",
+            code=code,
+        ) from error
+    try:
+        if data_file.md5 is None:
+            yield body  # nothing to check against: stream straight from S3
+            return
+        with SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+            digest = hashlib.md5(usedforsecurity=False)
+            for chunk in body.iter_chunks(1024 * 1024):
+                digest.update(chunk)
+                spool.write(chunk)
+            actual = base64.b64encode(digest.digest()).decode()
+            if actual != data_file.md5:
+                raise ChecksumMismatch(
+                    f"The data file {location.object_url(data_file.key)} does not match its manifest checksum "
+                    f"(MD5 {actual}, manifest says {data_file.md5}).",
+                    data_file.key,
+                )
+            spool.seek(0)
+            yield spool
+    finally:
+        body.close()
+
+
+def _fallback(s3: S3Client, location: ExportLocation) -> ExportManifest:
+    """Find the data files of an export that has no manifests, as moto writes them.
+
+    moto writes no manifests and puts its one data file in `<prefix>/AWSDynamoDB/<random uuid>/data/`, not under
+    the ExportId. The bot gives every export its own S3Prefix, so when the export's own `data/` folder is empty
+    every `*/data/*` object under `<prefix>/AWSDynamoDB/` belongs to this export; objects from several such
+    folders mean the prefix is shared, and the export is refused rather than mixed with another.
+    """
+    objects = _list(s3, location, location.folder + "data/")
+    if not objects:
+        objects = [
+            obj
+            for obj in _list(s3, location, location.root)
+            if re.fullmatch(r"[^/]+/data/[^/]+", obj["Key"][len(location.root) :])  # not the shared data/ folder
+        ]
+        folders = {obj["Key"][len(location.root) :].split("/", 1)[0] for obj in objects}
+        if len(folders) > 1:
+            raise ExportManifestInvalid(
+                f"The export at {location.url} has no manifests, and {len(folders)} exports share its prefix "
+                f"s3://{location.bucket}/{location.root}, so its data files cannot be told apart.",
+                "Give each export its own S3 prefix (the bot does this for exports it starts).",
+            )
+    if not objects:
+        raise ExportNotFound(
+            f"No export was found at {location.url}: no manifest-summary.json and no data files.",
+            "Check the bucket, the prefix and the export id (from `DescribeExport`), and that the export completed.",
+        )
+    latest = max(obj["LastModified"] for obj in objects)
+    return ExportManifest(
+        location=location,
+        summary=None,
+        export_type=FULL_EXPORT,
+        export_format=DYNAMODB_JSON,
+        export_time=_time_from_export_id(location.export_id) or latest.astimezone(UTC),
+        from_time=None,
+        to_time=None,
+        item_count=None,
+        files=[DataFile(obj["Key"], None, None) for obj in sorted(objects, key=lambda o: o["Key"])],
+    )
+
+
+def _parse_files(data: bytes, location: ExportLocation) -> list[DataFile]:
+    files = []
+    for number, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            files.append(DataFile(entry["dataFileS3Key"], entry.get("md5Checksum"), entry.get("itemCount")))
+        except (ValueError, KeyError, TypeError) as error:
+            raise ExportManifestInvalid(
+                f"Line {number} of the manifest-files.json of {location.url} is not a data file entry ({error})."
+            ) from error
+    return files
+
+
+def _check_manifest_md5(s3: S3Client, location: ExportLocation, files_key: str, data: bytes) -> None:
+    """A truncated file list would silently skip data, so it is checked against manifest-files.md5 when present."""
+    md5_key = files_key.rsplit(".", 1)[0] + ".md5"
+    expected = _get(s3, location, md5_key)
+    if expected is None:
+        return
+    actual = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+    if expected.decode().strip() != actual:
+        raise ExportManifestInvalid(
+            f"{location.object_url(files_key)} does not match its checksum {location.object_url(md5_key)}; "
+            "the export's file list cannot be trusted.",
+            "Export the table again.",
+        )
+
+
+def _resolve_key(s3: S3Client, location: ExportLocation, key: str | None, default_name: str | None) -> str:
+    """Manifests give keys with or without the S3 prefix (AWS's examples disagree): use the one that exists."""
+    if not key:
+        return location.folder + (default_name or "")
+    if not location.prefix or key.startswith(location.prefix + "/"):
+        return key
+    if _exists(s3, location, key):
+        return key
+    prefixed = _join(location.prefix, key)
+    return prefixed if _exists(s3, location, prefixed) else key
+
+
+def _join(prefix: str | None, key: str) -> str:
+    return f"{prefix}/{key}" if prefix else key
+
+
+def _owner(location: ExportLocation) -> dict[str, Any]:
+    return {"ExpectedBucketOwner": location.bucket_owner} if location.bucket_owner else {}
+
+
+def _exists(s3: S3Client, location: ExportLocation, key: str) -> bool:
+    try:
+        s3.head_object(Bucket=location.bucket, Key=key, **_owner(location))
+    except ClientError as error:
+        if _code(error) in _MISSING:
+            return False
+        raise _unreadable(error, location, key) from error
+    except BotoCoreError as error:
+        raise _unreachable(error, location) from error
+    return True
+
+
+def _get(s3: S3Client, location: ExportLocation, key: str) -> bytes | None:
+    try:
+        return s3.get_object(Bucket=location.bucket, Key=key, **_owner(location))["Body"].read()
+    except ClientError as error:
+        if _code(error) in _MISSING:
+            return None
+        raise _unreadable(error, location, key) from error
+    except BotoCoreError as error:
+        raise _unreachable(error, location) from error
+
+
+def _list(s3: S3Client, location: ExportLocation, prefix: str) -> list[dict[str, Any]]:
+    objects: list[dict[str, Any]] = []
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=location.bucket, Prefix=prefix, **_owner(location)
+        ):
+            objects.extend(dict(obj) for obj in page.get("Contents", []))
+    except ClientError as error:
+        raise _unreadable(error, location, prefix) from error
+    except BotoCoreError as error:
+        raise _unreachable(error, location) from error
+    return objects
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _unreadable(error: ClientError, location: ExportLocation, key: str) -> BotError:
+    code = _code(error)
+    if code == "NoSuchBucket":
+        return ExportNotFound(
+            f"The bucket {location.bucket} does not exist (or is in another partition).",
+            "Check the export location.",
+        )
+    return ExportUnreadable(
+        f"S3 refused to read {location.object_url(key)}: {code or 'error'}.",
+        "The bot's role needs s3:GetObject and s3:ListBucket on the export bucket (and the KMS key, if any).",
+        code=code,
+    )
+
+
+def _unreachable(error: BotoCoreError, location: ExportLocation) -> BotError:
+    return ExportUnreadable(f"S3 could not be reached to read {location.url}: {error}.", "Try again.")
+
+
+def _json_object(data: bytes, location: ExportLocation, name: str) -> dict[str, Any]:
+    try:
+        value = json.loads(data)
+    except ValueError as error:
+        raise ExportManifestInvalid(f"The {name} of {location.url} is not JSON ({error}).") from error
+    if not isinstance(value, dict):
+        raise ExportManifestInvalid(f"The {name} of {location.url} is not a JSON object.")
+    return value
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _time_from_export_id(export_id: str) -> datetime | None:
+    """Real ExportIds start with the export's start in epoch milliseconds: `01768385930622-efd1a093`."""
+    match = _EXPORT_ID_TIME.match(export_id)
+    return datetime.fromtimestamp(int(match["millis"]) / 1000, UTC) if match else None

@@ -1,0 +1,541 @@
+"""The bulk loader against moto's server (S3, DynamoDB) and a BatchWriteItem stand-in that throttles and rejects."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.auth
+import botocore.credentials
+import orjson
+import pytest
+from botocore.awsrequest import AWSRequest
+from moto.server import ThreadedMotoServer
+
+from bot.batch_writer import BatchWriteRefused, ExportLineReader, HttpTransport, SigV4Signer
+from bot.db import make_engine, metadata
+from bot.export_files import ChecksumMismatch, ExportLocation, UnsupportedExportFormat, read_manifest
+from bot.load_checkpoints import SqlLoadCheckpoints
+from bot.loader import ExportDoesNotMatchTable, LoadCancelled, LoadProgress, LoadReport, load_exports
+from tests.support.ddb_sink import DynamoDbSink
+from tests.support.export_fixtures import (
+    decoded,
+    key_of,
+    sample_items,
+    write_full_export,
+    write_incremental_export,
+)
+
+KEYS = ("pk", "sk")
+T0 = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
+Item = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture
+def s3(moto_url: str) -> Any:
+    return boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1")
+
+
+@pytest.fixture
+def dynamodb(moto_url: str) -> Any:
+    return boto3.client("dynamodb", endpoint_url=moto_url, region_name="us-east-1")
+
+
+@pytest.fixture
+def bucket(s3: Any) -> str:
+    name = f"exports-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def checkpoints(tmp_path: Path) -> SqlLoadCheckpoints:
+    engine = make_engine(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    metadata.create_all(engine)
+    return SqlLoadCheckpoints(engine)
+
+
+@pytest.fixture
+def sink() -> Iterator[DynamoDbSink]:
+    with DynamoDbSink({"target": KEYS}) as running:
+        yield running
+
+
+def make_table(dynamodb: Any) -> str:
+    name = f"target-{uuid.uuid4().hex[:10]}"
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return name
+
+
+def scan(dynamodb: Any, table: str) -> dict[tuple[str, ...], Item]:
+    items: dict[tuple[str, ...], Item] = {}
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+        for item in page["Items"]:
+            items[key_of(item)] = item
+    return items
+
+
+def comparable(item: Item) -> Item:
+    """Sets are unordered in DynamoDB: compare them sorted."""
+    out: Item = {}
+    for name, value in item.items():
+        ((kind, inner),) = value.items()
+        if kind in ("SS", "NS", "BS"):
+            inner = sorted(inner)
+        elif kind == "M":
+            inner = comparable(inner)
+        elif kind == "L":
+            inner = [next(iter(comparable({"_": v}).values())) for v in inner]
+        out[name] = {kind: inner}
+    return out
+
+
+def run(
+    s3: Any,
+    dynamodb: Any,
+    sources: list[ExportLocation],
+    table: str,
+    checkpoints: SqlLoadCheckpoints,
+    restore_id: str = "r-1",
+    progress: Callable[[LoadProgress], None] = lambda _: None,
+    **options: Any,
+) -> LoadReport:
+    return load_exports(
+        s3=s3,
+        dynamodb=dynamodb,
+        sources=sources,
+        table_name=table,
+        key_names=KEYS,
+        checkpoints=checkpoints,
+        restore_id=restore_id,
+        progress=progress,
+        **options,
+    )
+
+
+def apply(state: dict[tuple[str, ...], Item], changes: list[tuple[Item, Item | None]]) -> None:
+    for keys, new_image in changes:
+        if new_image is None:
+            state.pop(key_of(keys), None)
+        else:
+            state[key_of(keys)] = new_image
+
+
+def keys(item: Item) -> Item:
+    return {name: item[name] for name in KEYS}
+
+
+# ----------------------------------------------------------------------------------------------- (a) every type
+
+
+def test_a_full_export_of_every_type_is_restored_attribute_for_attribute(
+    s3: Any, dynamodb: Any, bucket: str, checkpoints: SqlLoadCheckpoints
+) -> None:
+    items = list(sample_items(120, seed=11))  # moto spends ~7 ms serializing each such item in a scan
+    raw: Item = {"pk": {"S": "bytes"}, "sk": {"N": "0"}, "all": {"B": base64.b64encode(bytes(range(256))).decode()}}
+    raw["set"] = {"BS": [base64.b64encode(b"\x00\xff").decode(), base64.b64encode(b'\n\r"\\').decode()]}
+    raw["big"] = {"N": "12345678901234567890123456789.123456789"}
+    items.append(raw)
+    location = write_full_export(s3, bucket, "exports/a", items, files=3, empty_files=1)
+    table = make_table(dynamodb)
+
+    report = run(s3, dynamodb, [location], table, checkpoints)
+
+    restored = scan(dynamodb, table)
+    assert report.items_written == len(items) == len(restored)
+    assert report.files == 4 and report.deletes_applied == 0 and report.retries == 0
+    for item in items:
+        assert comparable(restored[key_of(item)]) == comparable(decoded(item))
+    stored = dynamodb.get_item(TableName=table, Key=keys(raw))["Item"]
+    assert stored["all"]["B"] == bytes(range(256))  # the bytes, not their base64 text encoded again
+    assert sorted(stored["set"]["BS"]) == sorted([b"\x00\xff", b'\n\r"\\'])
+    assert stored["big"]["N"] == "12345678901234567890123456789.123456789"
+
+
+# ----------------------------------------------------------------------------------------------- (b) incrementals
+
+
+def test_a_full_export_then_two_incrementals_give_exactly_the_final_table(
+    s3: Any, dynamodb: Any, bucket: str, checkpoints: SqlLoadCheckpoints
+) -> None:
+    base = list(sample_items(80, seed=21))
+    state = {key_of(item): item for item in base}
+    fresh = list(sample_items(30, seed=22, start=1000))
+    first_changes: list[tuple[Item, Item | None]] = [
+        *((keys(item), {**item, "name": {"S": "updated once"}}) for item in base[:20]),
+        *((keys(item), None) for item in base[20:30]),
+        *((keys(item), item) for item in fresh[:15]),
+    ]
+    second_changes: list[tuple[Item, Item | None]] = [
+        *((keys(item), {**item, "name": {"S": "updated twice"}}) for item in base[5:10]),
+        *((keys(item), None) for item in base[:5]),
+        *((keys(item), {**item, "v": {"N": "2"}}) for item in fresh[:5]),
+        *((keys(item), None) for item in fresh[5:8]),
+        *((keys(item), {**item, "back": {"BOOL": True}}) for item in base[20:23]),
+        *((keys(item), item) for item in fresh[15:]),
+    ]
+    full = write_full_export(s3, bucket, "exp", base, files=3, empty_files=1, export_time=T0)
+    first = write_incremental_export(
+        s3, bucket, "exp", first_changes, T0, T0 + timedelta(hours=1), files=3, keys_include_prefix=False
+    )
+    # another table's export shares the data folder: its files must not be read
+    write_incremental_export(
+        s3, bucket, "exp", [(keys(i), None) for i in base], T0, T0 + timedelta(hours=1), table_name="other"
+    )
+    second = write_incremental_export(
+        s3, bucket, "exp", second_changes, T0 + timedelta(hours=1), T0 + timedelta(hours=2)
+    )
+    apply(state, first_changes)
+    apply(state, second_changes)
+    table = make_table(dynamodb)
+
+    report = run(s3, dynamodb, [second, full, first], table, checkpoints)  # given out of order on purpose
+
+    restored = scan(dynamodb, table)
+    assert set(restored) == set(state)
+    for key, item in state.items():
+        assert comparable(restored[key]) == comparable(decoded(item))
+    assert report.items_written == 80 + 35 + 28 and report.deletes_applied == 10 + 8
+    assert report.files == 4 + 4 + 3
+
+
+# ----------------------------------------------------------------------------------------------- (c) throttling
+
+
+def test_throttled_and_unprocessed_writes_are_retried_until_none_is_lost(
+    s3: Any, bucket: str, checkpoints: SqlLoadCheckpoints
+) -> None:
+    items = list(sample_items(1500, seed=31))
+    deletes = [(keys(item), None) for item in items[:100]]
+    full = write_full_export(s3, bucket, "c", items, files=4, export_time=T0)
+    incremental = write_incremental_export(s3, bucket, "c", deletes, T0, T0 + timedelta(hours=1))
+    with DynamoDbSink({"target": KEYS}, unprocessed_fraction=0.10, throttle_fraction=0.05, seed=7) as sink:
+        report = run(s3, sink.client(), [full, incremental], "target", checkpoints, backoff_base_s=0.01)
+
+        assert set(sink.items()) == {key_of(item) for item in items[100:]}
+        assert all(sink.items()[key_of(item)] == item for item in items[100:])
+        assert sink.unprocessed_returned > 100 and sink.throttled > 3 and sink.rejected == 0
+        assert report.items_written == 1500 and report.deletes_applied == 100
+        assert report.retries == sink.throttled + sink.calls_with_unprocessed
+        assert report.throttles == report.retries
+
+
+def test_the_retry_backoff_is_full_jitter_capped_and_cancellable(s3: Any, bucket: str, checkpoints: Any) -> None:
+    location = write_full_export(s3, bucket, "c2", sample_items(50, seed=32), files=1, empty_files=0)
+    cancel = threading.Event()
+    with DynamoDbSink({"target": KEYS}, throttle_fraction=1.0) as sink:
+        threading.Timer(0.6, cancel.set).start()
+        started = time.monotonic()
+        with pytest.raises(LoadCancelled) as caught:
+            run(s3, sink.client(), [location], "target", checkpoints, cancel=cancel, backoff_cap_s=0.2)
+    assert time.monotonic() - started < 3
+    assert caught.value.report.items_written == 0 and caught.value.report.throttles >= 3
+    assert checkpoints.finished_files("r-1", location.export_id) == set()
+
+
+# ----------------------------------------------------------------------------------------------- (d) md5
+
+
+def test_a_data_file_that_fails_its_md5_is_refused_by_name_and_nothing_of_it_is_written(
+    s3: Any, bucket: str, checkpoints: SqlLoadCheckpoints, sink: DynamoDbSink
+) -> None:
+    location = write_full_export(s3, bucket, "d", sample_items(90, seed=41), files=3)
+    tampered = next(f for f in read_manifest(s3, location).files if f.item_count)
+    intruder = {"pk": {"S": "intruder"}, "sk": {"N": "1"}}
+    s3.put_object(Bucket=bucket, Key=tampered.key, Body=gzip.compress(b'{"Item":%b}\n' % _json(intruder)))
+
+    with pytest.raises(ChecksumMismatch) as caught:
+        run(s3, sink.client(), [location], "target", checkpoints, concurrency=1)
+
+    assert tampered.key in str(caught.value) and caught.value.key == tampered.key
+    assert ("intruder", "1") not in sink.items()
+    assert tampered.key not in checkpoints.finished_files("r-1", location.export_id)
+
+
+# ----------------------------------------------------------------------------------------------- (e) resume
+
+
+def test_a_cancelled_load_resumes_with_the_files_it_had_not_finished(
+    s3: Any, bucket: str, checkpoints: SqlLoadCheckpoints, sink: DynamoDbSink
+) -> None:
+    items = list(sample_items(600, seed=51))
+    location = write_full_export(s3, bucket, "e", items, files=5, empty_files=1)
+    cancel = threading.Event()
+    seen: list[LoadProgress] = []
+
+    def stop_after_first_file(update: LoadProgress) -> None:
+        seen.append(update)
+        if update.files_done >= 1:
+            cancel.set()
+
+    with pytest.raises(LoadCancelled) as caught:
+        run(
+            s3,
+            sink.client(),
+            [location],
+            "target",
+            checkpoints,
+            progress=stop_after_first_file,
+            cancel=cancel,
+            concurrency=1,
+            progress_interval_s=0,
+        )
+    finished = checkpoints.finished_files("r-1", location.export_id)
+    files_done, items_done, _ = checkpoints.totals("r-1")
+    assert 1 <= len(finished) < 6 and files_done == len(finished)
+    assert caught.value.report.items_written >= items_done and seen[-1].files_total == 6
+    received_before = sink.items_received
+
+    report = run(s3, sink.client(), [location], "target", checkpoints)
+
+    assert report.files_skipped_resumed == len(finished)
+    assert sink.items_received - received_before == 600 - items_done  # the finished files were not sent again
+    assert set(sink.items()) == {key_of(item) for item in items}
+
+
+def test_a_load_stopped_by_an_error_resumes_after_the_files_it_finished(
+    s3: Any, bucket: str, checkpoints: SqlLoadCheckpoints, sink: DynamoDbSink
+) -> None:
+    items = list(sample_items(500, seed=52))
+    location = write_full_export(s3, bucket, "e2", items, files=5, empty_files=0)
+    sink.fail_after_calls = 9  # 100 items a file, 4 calls each: dies in the third file
+
+    with pytest.raises(BatchWriteRefused, match="may not write to table target"):
+        run(s3, sink.client(), [location], "target", checkpoints, restore_id="r-2", concurrency=1)
+    assert len(checkpoints.finished_files("r-2", location.export_id)) == 2
+    sink.fail_after_calls = None
+    calls_before = sink.calls
+
+    report = run(s3, sink.client(), [location], "target", checkpoints, restore_id="r-2", concurrency=1)
+
+    assert report.files_skipped_resumed == 2 and report.items_written == 300
+    assert sink.calls - calls_before == 3 * 4
+    assert set(sink.items()) == {key_of(item) for item in items}
+
+
+# ----------------------------------------------------------------------------------------------- (f) moto export
+
+
+def test_an_export_made_by_moto_is_found_without_manifests_and_loaded(
+    s3: Any, dynamodb: Any, bucket: str, checkpoints: SqlLoadCheckpoints
+) -> None:
+    source = make_table(dynamodb)
+    items = list(sample_items(40, seed=61))
+    for item in items:
+        dynamodb.put_item(TableName=source, Item=decoded(item))
+    arn = dynamodb.describe_table(TableName=source)["Table"]["TableArn"]
+    dynamodb.update_continuous_backups(
+        TableName=source, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    prefix = f"exports/{uuid.uuid4().hex[:8]}"
+    export = dynamodb.export_table_to_point_in_time(
+        TableArn=arn, S3Bucket=bucket, S3Prefix=prefix, ExportFormat="DYNAMODB_JSON"
+    )["ExportDescription"]
+    deadline = time.monotonic() + 10
+    while dynamodb.describe_export(ExportArn=export["ExportArn"])["ExportDescription"]["ExportStatus"] != "COMPLETED":
+        assert time.monotonic() < deadline, "moto's export did not complete"
+        time.sleep(0.05)
+    location = ExportLocation(bucket, prefix, export["ExportArn"].rsplit("/", 1)[-1])
+    target = make_table(dynamodb)
+
+    report = run(s3, dynamodb, [location], target, checkpoints)
+
+    assert report.items_written == 40 and report.files == 1
+    assert {k: comparable(v) for k, v in scan(dynamodb, target).items()} == {
+        k: comparable(v) for k, v in scan(dynamodb, source).items()
+    }
+
+
+# ----------------------------------------------------------------------------------------------- (g) dedupe
+
+
+def test_requests_for_one_key_in_one_batch_are_merged_last_writer_wins(
+    s3: Any, bucket: str, checkpoints: SqlLoadCheckpoints, sink: DynamoDbSink
+) -> None:
+    items = list(sample_items(40, seed=71))
+    a, b, c = items[0], items[1], items[2]
+    changes: list[tuple[Item, Item | None]] = [
+        (keys(a), a),
+        (keys(a), None),
+        (keys(a), {**a, "v": {"N": "3"}}),  # same batch: the sink refuses duplicates, so they must merge
+        (keys(b), None),
+        (keys(b), b),
+        (keys(c), c),
+        *((keys(item), item) for item in items[3:]),
+        (keys(c), None),  # a later batch: must be applied after the put
+    ]
+    location = write_incremental_export(s3, bucket, "g", changes, T0, T0 + timedelta(hours=1), files=1)
+
+    report = run(s3, sink.client(), [location], "target", checkpoints)
+
+    assert sink.rejected == 0
+    assert sink.items()[key_of(a)] == {**a, "v": {"N": "3"}} and sink.items()[key_of(b)] == b
+    assert key_of(c) not in sink.items() and len(sink.items()) == 39
+    assert report.items_written + report.deletes_applied == len(changes) - 3
+
+
+def test_two_spellings_of_one_number_are_one_key() -> None:
+    reader = ExportLineReader(KEYS)
+    _, fast = reader.read(b'{"Item":{"pk":{"S":"a"},"sk":{"N":"1.50"},"x":{"S":"y"}}}\n')
+    _, slow = reader.read(b'{"Item":{"x":{"S":"y"},"sk":{"N":"1.5"},"pk":{"S":"a"}}}\n')
+    _, delete = reader.read(b'{"Metadata":{},"Keys":{"pk":{"S":"a"},"sk":{"N":"15E-1"}}}\n')
+    _, escaped = reader.read(b'{"Item":{"pk":{"S":"\\u0061"},"sk":{"N":"1.5"}}}\n')
+    assert fast == slow == delete == escaped
+
+
+# ----------------------------------------------------------------------------------------------- refusals
+
+
+def test_an_ion_export_is_refused_with_a_pointer_to_import_table(
+    s3: Any, bucket: str, checkpoints: SqlLoadCheckpoints, sink: DynamoDbSink
+) -> None:
+    location = write_full_export(s3, bucket, "ion", sample_items(3), export_format="ION")
+    with pytest.raises(UnsupportedExportFormat, match="ION format") as caught:
+        run(s3, sink.client(), [location], "target", checkpoints)
+    assert "to=" in str(caught.value) and sink.calls == 0
+
+
+def test_an_export_from_a_table_with_another_key_is_refused_before_writing(
+    s3: Any, bucket: str, checkpoints: SqlLoadCheckpoints, sink: DynamoDbSink
+) -> None:
+    location = write_full_export(s3, bucket, "key", sample_items(3), files=1, empty_files=0)
+    sink.add_table("by-id", ["id"])
+    with pytest.raises(ExportDoesNotMatchTable, match="lacks the key attribute 'id' of table by-id"):
+        load_exports(
+            s3=s3,
+            dynamodb=sink.client(),
+            sources=[location],
+            table_name="by-id",
+            key_names=["id"],
+            checkpoints=checkpoints,
+            restore_id="r",
+            progress=lambda _: None,
+        )
+    assert sink.calls == 0
+
+
+def test_a_missing_table_stops_the_load_with_its_name(
+    s3: Any, dynamodb: Any, bucket: str, checkpoints: SqlLoadCheckpoints
+) -> None:
+    location = write_full_export(s3, bucket, "missing", sample_items(3), files=1)
+    with pytest.raises(BatchWriteRefused, match="Table no-such-table was not found"):
+        run(s3, dynamodb, [location], "no-such-table", checkpoints)
+
+
+# ----------------------------------------------------------------------------------------------- signing
+
+
+def test_requests_are_signed_exactly_as_botocore_signs_them() -> None:
+    for token in (None, "session-token"):
+        credentials = botocore.credentials.Credentials("AKIDEXAMPLE", "secret/key", token)
+        endpoint = "https://dynamodb.eu-north-1.amazonaws.com"
+        body = b'{"RequestItems":{"t":[]}}'
+        headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.BatchWriteItem"}
+        request = AWSRequest(method="POST", url=endpoint + "/", data=body, headers=headers)
+        botocore.auth.SigV4Auth(credentials, "dynamodb", "eu-north-1").add_auth(request)
+        moment = datetime.strptime(request.headers["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+
+        ours = SigV4Signer(credentials, "eu-north-1", endpoint + ":443").headers(body, headers["X-Amz-Target"], moment)
+
+        assert ours["authorization"] == request.headers["Authorization"]
+        assert ours.get("x-amz-security-token") == request.headers.get("X-Amz-Security-Token")
+
+
+def test_progress_is_reported_at_most_every_interval(
+    s3: Any, bucket: str, checkpoints: SqlLoadCheckpoints, sink: DynamoDbSink
+) -> None:
+    location = write_full_export(s3, bucket, "p", sample_items(100, seed=81), files=2)
+    updates: list[LoadProgress] = []
+
+    report = run(s3, sink.client(), [location], "target", checkpoints, progress=updates.append, progress_interval_s=60)
+
+    assert updates == [] and report.items_written == 100
+
+
+def _json(value: Any) -> bytes:
+    return orjson.dumps(value)
+
+
+# ----------------------------------------------------------------------------------------------- HTTP and store
+
+
+class _Answers(BaseHTTPRequestHandler):
+    """Answers as servers may: chunked, without length then closing, or closing a kept-alive connection."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        if self.path == "/chunked":
+            self.wfile.write(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+            )
+        elif self.path == "/until-close":
+            self.wfile.write(b"HTTP/1.0 503 Service Unavailable\r\n\r\nlater")
+            self.close_connection = True
+        else:  # "/drop": a normal answer, then the server forgets the kept-alive connection
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_the_http_transport_reads_every_answer_shape_and_replaces_dropped_connections() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    transport = HttpTransport(f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        assert transport.post("/chunked", {"host": "x"}, b"{}") == (200, b"hello world")
+        assert transport.post("/until-close", {"host": "x"}, b"{}") == (503, b"later")
+        for _ in range(3):  # each reuses a connection the server has closed: replaced without an error
+            assert transport.post("/drop", {"host": "x"}, b"{}") == (200, b"{}")
+    finally:
+        transport.close()
+        server.shutdown()
+        server.server_close()
+
+
+def test_checkpoints_are_idempotent_and_per_restore(checkpoints: SqlLoadCheckpoints) -> None:
+    checkpoints.mark_finished("r-a", "e-1", "k1", 10, 1)
+    checkpoints.mark_finished("r-a", "e-1", "k1", 12, 0)  # a file replayed after a crash
+    checkpoints.mark_finished("r-a", "e-2", "k2", 5, 5)
+    checkpoints.mark_finished("r-b", "e-1", "k3", 1, 0)
+
+    assert checkpoints.finished_files("r-a", "e-1") == {"k1"}
+    assert checkpoints.totals("r-a") == (2, 17, 5)
+    checkpoints.forget("r-a")
+    assert checkpoints.finished_files("r-a", "e-1") == set() and checkpoints.totals("r-b") == (1, 1, 0)

@@ -1,0 +1,303 @@
+"""A local stand-in for DynamoDB's BatchWriteItem (and a minimal DescribeTable) that answers at once.
+
+It checks each batch as DynamoDB does (at most 25 requests, keys present and distinct, known table) so tests catch
+violations, and it can throttle calls or leave items unprocessed, deterministically from a seed. It does not check
+signatures. Run it in its own process for benchmarks: `python -m tests.support.ddb_sink --table t:pk,sk`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import random
+import threading
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import orjson
+
+PREFIX = "com.amazonaws.dynamodb.v20120810#"
+_TYPES = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
+
+
+class SinkError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class DynamoDbSink:
+    """Tables are {name: key attribute names}; `items(table)` maps key value tuples to wire-format items."""
+
+    def __init__(
+        self,
+        tables: dict[str, Sequence[str]] | None = None,
+        *,
+        unprocessed_fraction: float = 0.0,
+        throttle_fraction: float = 0.0,
+        fail_after_calls: int | None = None,
+        seed: int = 0,
+        check_values: bool = True,
+        count_only: bool = False,
+    ) -> None:
+        self.tables = {name: tuple(keys) for name, keys in (tables or {}).items()}
+        self.unprocessed_fraction = unprocessed_fraction
+        self.throttle_fraction = throttle_fraction
+        self.fail_after_calls = fail_after_calls
+        self.check_values = check_values  # off for benchmarks: the deep checks cost more than the loader's work
+        self.count_only = count_only  # benchmarks: count requests without parsing or storing them
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self._data: dict[str, dict[tuple[str, ...], dict[str, Any]]] = {name: {} for name in self.tables}
+        self.calls = self.items_received = self.unprocessed_returned = 0
+        self.calls_with_unprocessed = self.throttled = self.rejected = 0
+        self.rejections: list[str] = []
+        self._server: ThreadingHTTPServer | None = None
+
+    # ------------------------------------------------------------------------------------------- lifecycle
+
+    def start(self) -> DynamoDbSink:
+        sink = self
+
+        class Handler(_Handler):
+            pass
+
+        Handler.sink = sink
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), name="ddb-sink", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> DynamoDbSink:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def endpoint_url(self) -> str:
+        assert self._server is not None, "start() the sink first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def client(self) -> Any:
+        """A boto3 DynamoDB client pointed at the sink (the loader takes credentials, region, endpoint from it)."""
+        import boto3
+
+        return boto3.client(
+            "dynamodb",
+            endpoint_url=self.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    # ------------------------------------------------------------------------------------------- state
+
+    def add_table(self, name: str, key_names: Sequence[str]) -> None:
+        with self._lock:
+            self.tables[name] = tuple(key_names)
+            self._data.setdefault(name, {})
+
+    def items(self, table: str | None = None) -> dict[tuple[str, ...], dict[str, Any]]:
+        """A snapshot of a table's items (the only table when none is named)."""
+        with self._lock:
+            name = table or next(iter(self._data))
+            return dict(self._data[name])
+
+    def counters(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                "calls": self.calls,
+                "items_received": self.items_received,
+                "unprocessed_returned": self.unprocessed_returned,
+                "calls_with_unprocessed": self.calls_with_unprocessed,
+                "throttled": self.throttled,
+                "rejected": self.rejected,
+                "items": sum(len(items) for items in self._data.values()),
+            }
+
+    # ------------------------------------------------------------------------------------------- protocol
+
+    def handle(self, target: str, body: bytes) -> dict[str, Any]:
+        operation = target.rsplit(".", 1)[-1]
+        if self.count_only and operation == "BatchWriteItem":
+            return self._count(body)
+        try:
+            request = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            raise SinkError(400, "SerializationException", str(error)) from error
+        if operation == "BatchWriteItem":
+            return self._batch_write(request)
+        if operation == "DescribeTable":
+            return self._describe(request)
+        raise SinkError(400, "UnknownOperationException", f"{operation} is not supported by the sink")
+
+    def _describe(self, request: dict[str, Any]) -> dict[str, Any]:
+        name = request.get("TableName")
+        if name not in self.tables:
+            raise SinkError(400, "ResourceNotFoundException", f"Requested resource not found: Table: {name} not found")
+        schema = [
+            {"AttributeName": key, "KeyType": "HASH" if n == 0 else "RANGE"} for n, key in enumerate(self.tables[name])
+        ]
+        return {"Table": {"TableName": name, "KeySchema": schema, "TableStatus": "ACTIVE"}}
+
+    def _batch_write(self, request: dict[str, Any]) -> dict[str, Any]:
+        checked = self._validate(request)  # DynamoDB validates the whole batch before writing any of it
+        with self._lock:
+            self.calls += 1
+            if self.fail_after_calls is not None and self.calls > self.fail_after_calls:
+                raise SinkError(400, "AccessDeniedException", "sink told to fail after a number of calls")
+            self.items_received += len(checked)
+            if self._random.random() < self.throttle_fraction:
+                self.throttled += 1
+                code = "ProvisionedThroughputExceededException" if self.throttled % 2 else "ThrottlingException"
+                raise SinkError(400, code, "The level of configured provisioned throughput for the table was exceeded.")
+            unprocessed: dict[str, list[dict[str, Any]]] = {}
+            for table, key, raw, put in checked:
+                if self._random.random() < self.unprocessed_fraction:
+                    unprocessed.setdefault(table, []).append(raw)
+                    continue
+                if put:
+                    self._data[table][key] = raw["PutRequest"]["Item"]
+                else:
+                    self._data[table].pop(key, None)
+            if unprocessed:
+                self.calls_with_unprocessed += 1
+                self.unprocessed_returned += sum(len(v) for v in unprocessed.values())
+        return {"UnprocessedItems": unprocessed}
+
+    def _count(self, body: bytes) -> dict[str, Any]:
+        puts, deletes = body.count(b'{"PutRequest":'), body.count(b'{"DeleteRequest":')
+        if puts + deletes > 25:
+            self._reject("Too many items requested for the BatchWriteItem call")
+        with self._lock:
+            self.calls += 1
+            self.items_received += puts + deletes
+        return {"UnprocessedItems": {}}
+
+    def _validate(self, request: dict[str, Any]) -> list[tuple[str, tuple[str, ...], dict[str, Any], bool]]:
+        tables = request.get("RequestItems")
+        if not isinstance(tables, dict) or not tables:
+            self._reject("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint")
+        assert isinstance(tables, dict)
+        if sum(len(requests) for requests in tables.values()) > 25:
+            self._reject("Too many items requested for the BatchWriteItem call")
+        checked = []
+        for table, requests in tables.items():
+            if table not in self.tables:
+                raise SinkError(400, "ResourceNotFoundException", "Requested resource not found")
+            key_names = self.tables[table]
+            seen: set[tuple[str, ...]] = set()
+            for raw in requests:
+                if set(raw) == {"PutRequest"}:
+                    item, put = raw["PutRequest"].get("Item"), True
+                elif set(raw) == {"DeleteRequest"}:
+                    item, put = raw["DeleteRequest"].get("Key"), False
+                    if not isinstance(item, dict) or set(item) != set(key_names):
+                        self._reject("The provided key element does not match the schema")
+                else:
+                    self._reject("Supplied AttributeValue has more than one datatypes set")
+                if not isinstance(item, dict) or any(name not in item for name in key_names):
+                    self._reject("One or more parameter values were invalid: Missing the key in the item")
+                if self.check_values:
+                    for value in item.values():
+                        _check_value(value, self._reject)
+                key = tuple(_key_text(item[name], self._reject) for name in key_names)
+                if key in seen:
+                    self._reject("Provided list of item keys contains duplicates")
+                seen.add(key)
+                checked.append((table, key, raw, put))
+        return checked
+
+    def _reject(self, message: str) -> Any:
+        with self._lock:
+            self.rejected += 1
+            self.rejections.append(message)
+        raise SinkError(400, "ValidationException", message)
+
+
+def _key_text(value: Any, reject: Any) -> str:
+    if not isinstance(value, dict) or len(value) != 1 or next(iter(value)) not in ("S", "N", "B"):
+        reject("The provided key element does not match the schema")
+    return str(next(iter(value.values())))
+
+
+def _check_value(value: Any, reject: Any) -> None:
+    """Wire-format checks DynamoDB makes; a B that is not base64 text is how double encoding would show."""
+    if not isinstance(value, dict) or len(value) != 1 or next(iter(value)) not in _TYPES:
+        reject("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes")
+    ((kind, inner),) = value.items()
+    if kind in ("B", "BS"):
+        for text in [inner] if kind == "B" else inner:
+            try:
+                base64.b64decode(text, validate=True)
+            except (binascii.Error, TypeError):
+                reject("Invalid Base64 binary value")
+    elif kind in ("SS", "NS", "BS") and (not inner or len(set(inner)) != len(inner)):
+        reject("One or more parameter values were invalid: Input collection contains duplicates or is empty")
+    elif kind == "M":
+        for nested in inner.values():
+            _check_value(nested, reject)
+    elif kind == "L":
+        for nested in inner:
+            _check_value(nested, reject)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in one segment; else each call waits 40 ms
+    sink: DynamoDbSink
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        try:
+            status, answer = 200, self.sink.handle(self.headers.get("X-Amz-Target", ""), body)
+        except SinkError as error:
+            status, answer = error.status, {"__type": PREFIX + error.code, "message": error.message}
+        self._send(status, orjson.dumps(answer))
+
+    def do_GET(self) -> None:
+        self._send(200, orjson.dumps(self.sink.counters()))  # `/_stats`, for a sink in another process
+
+    def _send(self, status: int, payload: bytes) -> None:
+        head = (
+            f"HTTP/1.1 {status} {'OK' if status == 200 else 'Bad Request'}\r\n"
+            f"Content-Type: application/x-amz-json-1.0\r\nContent-Length: {len(payload)}\r\n\r\n"
+        )
+        self.wfile.write(head.encode() + payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--table", action="append", default=[], help="name:key1[,key2]")
+    parser.add_argument("--unprocessed", type=float, default=0.0)
+    parser.add_argument("--throttle", type=float, default=0.0)
+    parser.add_argument("--no-value-checks", action="store_true", help="check batches and keys only")
+    parser.add_argument("--count-only", action="store_true", help="count requests; neither parse nor store them")
+    args = parser.parse_args()
+    tables = {spec.split(":")[0]: spec.split(":")[1].split(",") for spec in args.table}
+    sink = DynamoDbSink(
+        tables,
+        unprocessed_fraction=args.unprocessed,
+        throttle_fraction=args.throttle,
+        check_values=not args.no_value_checks,
+        count_only=args.count_only,
+    ).start()
+    print(sink.endpoint_url, flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

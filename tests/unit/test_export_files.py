@@ -1,0 +1,266 @@
+"""Locating an export's data files: URLs, manifests (full and incremental layouts) and the manifest-less fallback."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import orjson
+import pytest
+from moto import mock_aws
+
+from bot.export_files import (
+    FULL_EXPORT,
+    INCREMENTAL_EXPORT,
+    ChecksumMismatch,
+    DataFile,
+    ExportLocation,
+    ExportManifestInvalid,
+    ExportNotFound,
+    InvalidExportUrl,
+    open_data_file,
+    parse_s3_export_url,
+    read_manifest,
+)
+from tests.support.export_fixtures import (
+    EMPTY_GZIP,
+    sample_items,
+    write_full_export,
+    write_incremental_export,
+    write_moto_style_export,
+)
+
+T0 = datetime(2026, 1, 14, 10, 18, 50, 622000, tzinfo=UTC)
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="exports")
+        yield client
+
+
+# ----------------------------------------------------------------------------------------------- URLs
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "s3://exports/ddb/orders/AWSDynamoDB/01768385930622-efd1a093/",
+            ExportLocation("exports", "ddb/orders", "01768385930622-efd1a093"),
+        ),
+        (
+            "s3://exports/AWSDynamoDB/01768385930622-efd1a093",
+            ExportLocation("exports", None, "01768385930622-efd1a093"),
+        ),
+        (
+            "s3://exports/p/AWSDynamoDB/01768385930622-efd1a093/manifest-summary.json",
+            ExportLocation("exports", "p", "01768385930622-efd1a093"),
+        ),
+        (
+            "s3://exports/a/AWSDynamoDB/b/AWSDynamoDB/0123-ab/",
+            ExportLocation("exports", "a/AWSDynamoDB/b", "0123-ab"),
+        ),
+    ],
+)
+def test_export_urls_are_split_into_bucket_prefix_and_export_id(url: str, expected: ExportLocation) -> None:
+    assert parse_s3_export_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://exports.s3.amazonaws.com/AWSDynamoDB/x/",
+        "s3://exports/ddb/orders/",
+        "s3://exports/p/AWSDynamoDB/data/",
+        "s3://exports/p/AWSDynamoDB/",
+    ],
+)
+def test_a_url_that_is_not_an_export_folder_is_refused_with_the_expected_form(url: str) -> None:
+    with pytest.raises(InvalidExportUrl) as caught:
+        parse_s3_export_url(url)
+    assert url in caught.value.message
+    assert caught.value.usage is not None and "AWSDynamoDB/<ExportId>/" in caught.value.usage
+
+
+def test_the_bucket_owner_is_carried_for_cross_account_reads() -> None:
+    location = parse_s3_export_url("s3://exports/AWSDynamoDB/0123-ab/", bucket_owner="210987654321")
+    assert location.bucket_owner == "210987654321"
+    assert location.folder == "AWSDynamoDB/0123-ab/"
+    assert location.url == "s3://exports/AWSDynamoDB/0123-ab/"
+
+
+# ----------------------------------------------------------------------------------------------- manifests
+
+
+def test_a_full_export_is_read_from_its_manifests(s3: Any) -> None:
+    location = write_full_export(s3, "exports", "ddb/orders", sample_items(40, seed=1), files=3, export_time=T0)
+
+    manifest = read_manifest(s3, location)
+
+    assert manifest.export_type == FULL_EXPORT
+    assert manifest.export_format == "DYNAMODB_JSON"
+    assert manifest.export_time == T0 == manifest.as_of
+    assert manifest.item_count == 40
+    assert manifest.summary is not None and manifest.summary["version"] == "2020-06-30"
+    assert len(manifest.files) == 4  # three with items, one empty partition
+    assert sum(f.item_count or 0 for f in manifest.files) == 40
+    for data_file in manifest.files:
+        assert data_file.key.startswith(f"ddb/orders/AWSDynamoDB/{location.export_id}/data/")
+        assert data_file.key.endswith(".json.gz") and len(data_file.key.rsplit("/", 1)[1]) == 26 + 8
+        body = s3.get_object(Bucket="exports", Key=data_file.key)["Body"].read()
+        assert data_file.md5 == base64.b64encode(hashlib.md5(body).digest()).decode()  # noqa: S324
+    assert any(s3.get_object(Bucket="exports", Key=f.key)["Body"].read() == EMPTY_GZIP for f in manifest.files)
+
+
+def test_incremental_exports_find_only_their_own_files_in_the_shared_data_folder(s3: Any) -> None:
+    changes = [({"pk": {"S": f"k{n}"}}, {"pk": {"S": f"k{n}"}, "v": {"N": str(n)}}) for n in range(10)]
+    first = write_incremental_export(s3, "exports", "p", changes, T0, T0 + timedelta(hours=1), files=2)
+    second = write_incremental_export(
+        s3, "exports", "p", changes[:3], T0 + timedelta(hours=1), T0 + timedelta(hours=2), files=2
+    )
+
+    one, two = read_manifest(s3, first), read_manifest(s3, second)
+
+    assert one.export_type == two.export_type == INCREMENTAL_EXPORT
+    assert one.from_time == T0 and one.to_time == T0 + timedelta(hours=1) == one.as_of
+    assert two.as_of == T0 + timedelta(hours=2)
+    assert all(f.key.startswith("p/AWSDynamoDB/data/") for f in one.files + two.files)
+    assert not {f.key for f in one.files} & {f.key for f in two.files}
+    listed = s3.list_objects_v2(Bucket="exports", Prefix="p/AWSDynamoDB/data/")["Contents"]
+    assert len(listed) == len(one.files) + len(two.files)  # the folder mixes both exports' files
+
+
+def test_manifest_keys_given_without_the_prefix_are_found_under_it(s3: Any) -> None:
+    location = write_incremental_export(
+        s3, "exports", "team/p", [({"pk": {"S": "a"}}, None)], T0, T0 + timedelta(hours=1), keys_include_prefix=False
+    )
+    summary = orjson.loads(
+        s3.get_object(Bucket="exports", Key=location.folder + "manifest-summary.json")["Body"].read()
+    )
+    assert not summary["manifestFilesS3Key"].startswith("team/")
+
+    manifest = read_manifest(s3, location)
+
+    assert manifest.files and all(f.key.startswith("team/p/AWSDynamoDB/data/") for f in manifest.files)
+
+
+def test_an_export_without_prefix_is_read(s3: Any) -> None:
+    location = write_full_export(s3, "exports", None, sample_items(5), files=1, empty_files=0)
+    assert location.folder.startswith("AWSDynamoDB/")
+    assert [f.item_count for f in read_manifest(s3, location).files] == [5]
+
+
+def test_an_ion_export_is_reported_as_such(s3: Any) -> None:
+    location = write_full_export(s3, "exports", "p", sample_items(2), export_format="ION")
+    assert read_manifest(s3, location).export_format == "ION"
+
+
+def test_a_file_list_that_does_not_match_its_md5_is_refused(s3: Any) -> None:
+    location = write_full_export(s3, "exports", "p", sample_items(5), files=2)
+    s3.put_object(Bucket="exports", Key=location.folder + "manifest-files.md5", Body=b"AAAAAAAAAAAAAAAAAAAAAA==")
+    with pytest.raises(ExportManifestInvalid, match=r"manifest-files\.json does not match its checksum"):
+        read_manifest(s3, location)
+
+
+# ----------------------------------------------------------------------------------------------- fallback
+
+
+def test_an_export_without_manifests_is_found_by_listing_moto_s_random_folder(s3: Any) -> None:
+    location = write_moto_style_export(s3, "exports", "exports/one", sample_items(3))
+
+    manifest = read_manifest(s3, location)
+
+    assert manifest.summary is None
+    assert manifest.export_type == FULL_EXPORT and manifest.export_format == "DYNAMODB_JSON"
+    assert len(manifest.files) == 1 and manifest.files[0].md5 is None
+    assert manifest.files[0].key.startswith("exports/one/AWSDynamoDB/") and "/data/" in manifest.files[0].key
+    assert manifest.export_time is not None  # the object's LastModified, as moto's ids carry no time
+
+
+def test_the_fallback_prefers_the_export_s_own_data_folder_and_reads_time_from_the_id(s3: Any) -> None:
+    location = ExportLocation("exports", "p", "01768385930622-efd1a093")
+    s3.put_object(Bucket="exports", Key=location.folder + "data/abc.json.gz", Body=EMPTY_GZIP)
+    write_moto_style_export(s3, "exports", "p", sample_items(1))  # another folder: ignored
+
+    manifest = read_manifest(s3, location)
+
+    assert [f.key for f in manifest.files] == [location.folder + "data/abc.json.gz"]
+    assert manifest.export_time == T0
+
+
+def test_the_fallback_refuses_a_prefix_shared_by_several_manifestless_exports(s3: Any) -> None:
+    write_moto_style_export(s3, "exports", "shared", sample_items(1))
+    location = write_moto_style_export(s3, "exports", "shared", sample_items(1))
+    with pytest.raises(ExportManifestInvalid, match="2 exports share its prefix"):
+        read_manifest(s3, location)
+
+
+def test_nothing_at_the_location_is_reported_as_not_found(s3: Any) -> None:
+    with pytest.raises(ExportNotFound, match="No export was found at s3://exports/p/AWSDynamoDB/0123-ab/"):
+        read_manifest(s3, ExportLocation("exports", "p", "0123-ab"))
+
+
+def test_a_missing_bucket_is_reported_as_not_found(s3: Any) -> None:
+    with pytest.raises(ExportNotFound, match="bucket nowhere-"):
+        read_manifest(s3, ExportLocation(f"nowhere-{uuid.uuid4().hex[:8]}", "p", "0123-ab"))
+
+
+# ----------------------------------------------------------------------------------------------- data files
+
+
+def test_a_data_file_is_given_only_after_its_md5_matched(s3: Any) -> None:
+    body = gzip.compress(b'{"Item":{"pk":{"S":"a"}}}\n')
+    s3.put_object(Bucket="exports", Key="p/d.json.gz", Body=body)
+    location = ExportLocation("exports", "p", "0123-ab")
+    good = DataFile("p/d.json.gz", base64.b64encode(hashlib.md5(body).digest()).decode(), 1)  # noqa: S324
+
+    with open_data_file(s3, location, good) as data:
+        assert data.read() == body
+    with (
+        pytest.raises(ChecksumMismatch, match=r"s3://exports/p/d\.json\.gz does not match") as caught,
+        open_data_file(s3, location, DataFile("p/d.json.gz", "AAAAAAAAAAAAAAAAAAAAAA==", 1)),
+    ):
+        pytest.fail("a mismatching file must not be opened")
+    assert caught.value.key == "p/d.json.gz"
+
+
+def test_a_data_file_missing_from_s3_is_named(s3: Any) -> None:
+    with (
+        pytest.raises(ExportNotFound, match=r"s3://exports/p/gone\.json\.gz listed by the export is missing"),
+        open_data_file(s3, ExportLocation("exports", "p", "x"), DataFile("p/gone.json.gz", None, None)),
+    ):
+        pass
+
+
+def test_sample_items_mix_every_type_in_wire_format() -> None:
+    items = list(sample_items(64, seed=3))
+    kinds: set[str] = set()
+
+    def walk(value: dict[str, Any]) -> None:
+        ((kind, inner),) = value.items()
+        kinds.add(kind)
+        for nested in inner.values() if kind == "M" else inner if kind == "L" else []:
+            walk(nested)
+
+    for item in items:
+        for value in item.values():
+            walk(value)
+    assert kinds == {"S", "N", "B", "BOOL", "NULL", "SS", "NS", "BS", "M", "L"}
+    assert len({(i["pk"]["S"], i["sk"]["N"]) for i in items}) == 64
+    assert items == list(sample_items(64, seed=3))
+    assert any(len(i["balance"]["N"].replace(".", "").lstrip("-")) == 38 for i in sample_items(2000, seed=3))
