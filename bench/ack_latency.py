@@ -46,9 +46,14 @@ class Finals:
 def run() -> str:
     """Run the benchmark and return its Markdown section."""
     moto, endpoint = start_moto_process()
-    env_aws = {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-               "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
-               "AWS_ENDPOINT_URL_PRICING": f"http://127.0.0.1:{free_port()}"}
+    env_aws = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_PRICING": f"http://127.0.0.1:{free_port()}",
+    }
     os.environ.update(env_aws)
     build_world(endpoint)
     secret = secrets.token_hex(16)
@@ -56,13 +61,22 @@ def run() -> str:
     with SlackStandIn() as slack, tempfile.TemporaryDirectory() as tmp:
         slack.listeners.append(finals.on_message)
         port = free_port()
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DDBBOT_"))}, **env_aws,
-               "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": secret, "SLACK_API_URL": slack.api_url,
-               "PORT": str(port), "DDBBOT_DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.sqlite3'}",
-               "DDBBOT_EXPORT_BUCKET": "acme-ddb-backups", "DDBBOT_NOTIFY_CHANNEL": "C0BENCH",
-               "DDBBOT_POLL_SECONDS": "2", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-        bot = subprocess.Popen([sys.executable, "-m", "bot"], env=env, cwd=tmp,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DDBBOT_"))},
+            **env_aws,
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": secret,
+            "SLACK_API_URL": slack.api_url,
+            "PORT": str(port),
+            "DDBBOT_DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.sqlite3'}",
+            "DDBBOT_EXPORT_BUCKET": "acme-ddb-backups",
+            "DDBBOT_NOTIFY_CHANNEL": "C0BENCH",
+            "DDBBOT_POLL_SECONDS": "2",
+            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        }
+        bot = subprocess.Popen(
+            [sys.executable, "-m", "bot"], env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             wait_for_http(f"http://127.0.0.1:{port}/healthz", bot)
             client = SignedSlackClient(f"http://127.0.0.1:{port}/slack/events", secret)
