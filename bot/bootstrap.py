@@ -18,6 +18,7 @@ from bot.config import load_config
 from bot.core import Core, ExportDefaults
 from bot.db import create_schema, make_engine
 from bot.pricing import PriceBook
+from bot.restore_wiring import wire_restores
 from bot.settings import Settings
 from bot.store import Store
 from bot.tracker import ExportTracker
@@ -77,6 +78,7 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
     tracker = ExportTracker(core, SlackNotifier(slack), settings.poll_seconds)
     services = Services(settings, engine, core, slack, authorizer, tracker)
     services.background.append(tracker)
+    wire_restores(services)
     return services
 
 

@@ -1,3 +1,3 @@
 """Imports every module that declares tables, so `create_schema` sees them all."""
 
-from bot import load_checkpoints, store  # noqa: F401
+from bot import load_checkpoints, restore_store, store  # noqa: F401

@@ -1,0 +1,138 @@
+"""Hand-written fakes of the restore ports, and a core on a temporary SQLite database, for unit tests."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from bot.aws import AwsAccounts
+from bot.core import Core
+from bot.db import create_schema, make_engine
+from bot.pricing import PriceBook
+from bot.restore_models import PENDING, Approval, RestorePlan, RestoreRequest
+from bot.restore_notify import MessageRef, RestoreOutcome, RestoreProgress
+from bot.restore_store import RestoreStore
+from bot.store import Store
+
+START = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A settable clock for Core.clock."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class RecordingNotifier:
+    """RestoreNotifier that records what it was told (and can refuse to post)."""
+
+    calls: list[tuple[str, str, Any]] = field(default_factory=list)
+    refuse_posting: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def approval_requested(self, request: RestoreRequest) -> MessageRef:
+        if self.refuse_posting:
+            from bot.errors import PreconditionFailed
+
+            raise PreconditionFailed("Slack answered `not_in_channel`")
+        self._record("approval_requested", request, None)
+        return MessageRef(request.approval_channel or "C0APPROVALS", "1.000100")
+
+    def approval_recorded(self, request: RestoreRequest, approvals: list[Approval]) -> None:
+        self._record("approval_recorded", request, [a.approver for a in approvals])
+
+    def decided(self, request: RestoreRequest, approvals: list[Approval]) -> None:
+        self._record("decided", request, request.status)
+
+    def started(self, request: RestoreRequest, resumed: str | None) -> None:
+        self._record("started", request, resumed)
+
+    def progress(self, request: RestoreRequest, progress: RestoreProgress) -> None:
+        self._record("progress", request, progress)
+
+    def finished(self, request: RestoreRequest, outcome: RestoreOutcome) -> None:
+        self._record("finished", request, outcome)
+
+    def failed(self, request: RestoreRequest, reason: str) -> None:
+        self._record("failed", request, reason)
+
+    def named(self, name: str) -> list[tuple[str, str, Any]]:
+        return [call for call in self.calls if call[0] == name]
+
+    def _record(self, name: str, request: RestoreRequest, detail: Any) -> None:
+        with self._lock:
+            self.calls.append((name, request.id, detail))
+
+
+@dataclass
+class Approvers:
+    """ApproverCheck over a fixed set of user ids."""
+
+    users: set[str]
+
+    def is_approver(self, user_id: str) -> bool:
+        return user_id in self.users
+
+
+def make_core(tmp_path: Path, clock: Clock | None = None, url: str | None = None) -> Core:
+    """A Core on a fresh database (SQLite unless `url` says otherwise); AWS is never called by the code under test."""
+    engine = make_engine(url or f"sqlite:///{tmp_path / 'unit.sqlite3'}")
+    create_schema(engine)
+    session = boto3.Session(region_name="us-east-1", aws_access_key_id="unit", aws_secret_access_key="unit")
+
+    def no_pricing() -> Any:
+        raise RuntimeError("no pricing in unit tests")
+
+    return Core(aws=AwsAccounts(session, {}), store=Store(engine), prices=PriceBook(no_pricing), clock=clock or Clock())
+
+
+def plan(target: str = "orders-restored", **options: Any) -> RestorePlan:
+    """A small import plan."""
+    return RestorePlan(
+        "import",
+        ("arn:aws:dynamodb:us-east-1:123456789012:table/orders/export/01768385930622-efd1a093",),
+        target,
+        None,
+        "us-east-1",
+        {"bucket": "acme", "key_prefix": "p/AWSDynamoDB/01768385930622-efd1a093/data/", **options},
+    )
+
+
+def pending_request(
+    store: RestoreStore,
+    *,
+    request_id: str = "r-0000000001",
+    requested_by: str = "U0ALICE",
+    required: int = 1,
+    created: datetime = START,
+    ttl: timedelta = timedelta(minutes=60),
+    the_plan: RestorePlan | None = None,
+) -> RestoreRequest:
+    """Store a PENDING request as Restores.request would."""
+    chosen = the_plan or plan()
+    request = RestoreRequest(
+        id=request_id,
+        status=PENDING,
+        plan=chosen,
+        plan_hash=chosen.digest(),
+        requested_by=requested_by,
+        required_approvals=required,
+        created_at=created,
+        expires_at=created + ttl,
+        approval_channel="C0APPROVALS",
+        approval_ts="1.000100",
+    )
+    return store.create(request)

@@ -1,0 +1,258 @@
+"""The approval workflow against a real SQLite store and hand-written fakes of Slack and the approver list."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from bot.errors import NotAllowed, NotFound, PreconditionFailed
+from bot.restore_models import APPROVED, EXPIRED, FAILED, PENDING, REJECTED
+from bot.restore_store import RestoreStore, restore_requests
+from bot.restores import ApprovalPolicy, Restores
+from tests.support.databases import database_kinds, fresh_database
+from tests.support.restore_fakes import Approvers, Clock, RecordingNotifier, make_core, pending_request, plan
+
+ALICE, BOB, CAROL, DAVE, MALLORY = "U0ALICE", "U0BOB", "U0CAROL", "U0DAVE", "U0MALLORY"
+
+
+class World:
+    def __init__(self, tmp_path: Path, required: int = 1, url: str | None = None) -> None:
+        self.clock = Clock()
+        self.core = make_core(tmp_path, self.clock, url)
+        self.store = RestoreStore(self.core.store.engine)
+        self.notifier = RecordingNotifier()
+        self.started: list[str] = []
+        self.restores = Restores(
+            self.core,
+            self.store,
+            Approvers({ALICE, BOB, CAROL, DAVE}),
+            self.notifier,
+            ApprovalPolicy((ALICE, BOB, CAROL, DAVE), required, timedelta(minutes=60), "C0APPROVALS"),
+            on_approved=lambda request: self.started.append(request.id),
+        )
+
+    def request(self, **kwargs: Any) -> str:
+        return pending_request(self.store, **kwargs).button_value
+
+    def status(self, request_id: str = "r-0000000001") -> str:
+        found = self.store.get(request_id)
+        assert found is not None
+        return found.status
+
+    def audit(self, action: str) -> list[str]:
+        return [e["result"] for e in self.core.store.audit_entries(action=action)]
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    return World(tmp_path)
+
+
+def test_requester_cannot_approve_own_restore_even_as_an_approver(world: World) -> None:
+    value = world.request(requested_by=ALICE)
+    with pytest.raises(NotAllowed, match="cannot approve"):
+        world.restores.approve(value, ALICE)
+    assert world.status() == PENDING
+    assert world.started == []
+    assert world.audit("restore.approve")[0].startswith("refused")
+
+
+def test_non_approver_is_refused(world: World) -> None:
+    value = world.request()
+    with pytest.raises(NotAllowed, match="Only approvers"):
+        world.restores.approve(value, MALLORY)
+    with pytest.raises(NotAllowed, match="Only approvers"):
+        world.restores.reject(value, MALLORY)
+    assert world.status() == PENDING
+
+
+def test_one_approval_approves_and_starts_the_run_once(world: World) -> None:
+    value = world.request()
+    decision = world.restores.approve(value, BOB)
+    assert decision.outcome == "approved"
+    assert world.status() == APPROVED
+    assert world.started == ["r-0000000001"]
+    assert [c[2] for c in world.notifier.named("decided")] == [APPROVED]
+    stored = world.store.get("r-0000000001")
+    assert stored is not None and stored.decided_by == BOB and stored.decided_at == world.clock.now
+
+
+def test_a_second_approve_of_a_decided_request_does_nothing(world: World) -> None:
+    value = world.request()
+    world.restores.approve(value, BOB)
+    with pytest.raises(PreconditionFailed, match="already decided"):
+        world.restores.approve(value, CAROL)
+    with pytest.raises(PreconditionFailed, match="already decided"):
+        world.restores.reject(value, CAROL)
+    assert world.started == ["r-0000000001"]
+    assert world.status() == APPROVED
+
+
+def test_approval_bound_to_the_plan_hash(world: World) -> None:
+    value = world.request()
+    request_id = value.split(":")[0]
+    with pytest.raises(PreconditionFailed, match="does not match"):
+        world.restores.approve(f"{request_id}:{'0' * 64}", BOB)
+    with pytest.raises(PreconditionFailed, match="does not match"):
+        world.restores.approve(request_id, BOB)
+    assert world.status() == PENDING
+
+
+def test_a_plan_changed_in_the_database_cannot_be_approved(world: World) -> None:
+    value = world.request()
+    changed = plan(target="someone-elses-table").as_dict()
+    with world.core.store.engine.begin() as connection:
+        connection.execute(update(restore_requests).values(plan=changed))
+    with pytest.raises(PreconditionFailed, match="does not match"):
+        world.restores.approve(value, BOB)
+    assert world.status() == PENDING
+
+
+def test_unknown_request_is_refused(world: World) -> None:
+    with pytest.raises(NotFound):
+        world.restores.approve("r-nothere:abc", BOB)
+
+
+def test_expired_request_cannot_be_approved_and_is_marked_expired(world: World) -> None:
+    value = world.request()
+    world.clock.advance(minutes=61)
+    with pytest.raises(PreconditionFailed, match="expired"):
+        world.restores.approve(value, BOB)
+    assert world.status() == EXPIRED
+    assert [c[2] for c in world.notifier.named("decided")] == [EXPIRED]
+    with pytest.raises(PreconditionFailed, match="expired"):
+        world.restores.approve(value, BOB)
+    assert world.started == []
+
+
+def test_sweeper_expires_only_requests_past_their_time(world: World) -> None:
+    world.request(request_id="r-old", created=world.clock.now - timedelta(minutes=90))
+    world.request(request_id="r-new")
+    assert world.restores.expire_due() == 1
+    assert world.status("r-old") == EXPIRED
+    assert world.status("r-new") == PENDING
+    assert world.restores.expire_due() == 0
+    assert world.audit("restore.expire") == ["expired"]
+
+
+def test_reject_restores_nothing(world: World) -> None:
+    value = world.request()
+    decision = world.restores.reject(value, CAROL)
+    assert decision.outcome == "rejected"
+    assert world.status() == REJECTED
+    assert world.started == []
+    with pytest.raises(PreconditionFailed, match="already decided"):
+        world.restores.approve(value, BOB)
+
+
+def test_required_approvals_counts_distinct_approvers(tmp_path: Path) -> None:
+    world = World(tmp_path, required=2)
+    value = world.request(required=2)
+    first = world.restores.approve(value, BOB)
+    assert first.outcome == "recorded" and first.remaining == 1
+    assert world.notifier.named("approval_recorded")[0][2] == [BOB]
+    with pytest.raises(PreconditionFailed, match="already approved"):
+        world.restores.approve(value, BOB)
+    assert world.status() == PENDING
+    second = world.restores.approve(value, CAROL)
+    assert second.outcome == "approved"
+    stored = world.store.get("r-0000000001")
+    assert stored is not None and stored.decided_by == f"{BOB},{CAROL}"
+    assert world.started == ["r-0000000001"]
+
+
+@pytest.mark.parametrize("kind", database_kinds())
+def test_simultaneous_approvals_start_the_restore_exactly_once(tmp_path: Path, kind: str) -> None:
+    with fresh_database(kind, tmp_path) as url:
+        world = World(tmp_path, required=2, url=url)
+        try:
+            _three_approvers_click_at_once(world)
+        finally:
+            world.core.store.engine.dispose()
+
+
+def _three_approvers_click_at_once(world: World) -> None:
+    value = world.request(required=2)
+    barrier = threading.Barrier(3)
+    outcomes: list[str] = []
+
+    def click(user: str) -> None:
+        barrier.wait()
+        try:
+            outcomes.append(world.restores.approve(value, user).outcome)
+        except PreconditionFailed:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=click, args=(user,)) for user in (BOB, CAROL, DAVE)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert outcomes.count("approved") == 1
+    assert world.started == ["r-0000000001"]
+    assert world.status() == APPROVED
+
+
+def test_request_is_refused_when_nobody_may_approve(tmp_path: Path) -> None:
+    from bot.models import Requester
+    from bot.restore_plans import RestoreSpec
+
+    world = World(tmp_path)
+    world.restores.policy = ApprovalPolicy((), 1, timedelta(minutes=60), "C0APPROVALS")
+    with pytest.raises(PreconditionFailed, match="DDBBOT_APPROVERS is empty"):
+        world.restores.request(RestoreSpec("import", ("x",), "t-new"), Requester(ALICE, "C0OPS"))
+    assert world.store.recent() == []
+    assert world.audit("restore.request")[0].startswith("refused")
+
+
+def test_a_request_whose_approval_message_cannot_be_posted_is_cancelled(tmp_path: Path) -> None:
+    from bot.models import Requester
+    from bot.restore_models import Estimate, SourceSummary
+    from bot.restore_plans import PlannedRestore, RestoreSpec
+
+    world = World(tmp_path)
+    world.notifier.refuse_posting = True
+    planned = PlannedRestore(plan(), (SourceSummary("x"),), Estimate("$0.01", 60.0, "test"))
+    world.restores = Restores(
+        world.core,
+        world.store,
+        Approvers({BOB}),
+        world.notifier,
+        ApprovalPolicy((BOB,), 1, timedelta(minutes=60), "C0APPROVALS"),
+        planner=lambda core, spec: planned,
+    )
+    with pytest.raises(PreconditionFailed, match="could not post"):
+        world.restores.request(RestoreSpec("import", ("x",), "orders-restored"), Requester(ALICE, "C0OPS"))
+    (stored,) = world.store.recent()
+    assert stored.status == FAILED
+
+
+def test_a_valid_request_is_stored_pending_with_its_plan_hash_and_posted(tmp_path: Path) -> None:
+    from bot.models import Requester
+    from bot.restore_models import Estimate, SourceSummary
+    from bot.restore_plans import PlannedRestore, RestoreSpec
+
+    world = World(tmp_path)
+    planned = PlannedRestore(plan(), (SourceSummary("x"),), Estimate("$0.01", 60.0, "test"))
+    world.restores = Restores(
+        world.core,
+        world.store,
+        Approvers({BOB}),
+        world.notifier,
+        ApprovalPolicy((BOB,), 1, timedelta(minutes=30), "C0APPROVALS"),
+        planner=lambda core, spec: planned,
+    )
+    requested = world.restores.request(RestoreSpec("import", ("x",), "orders-restored"), Requester(ALICE, "C0OPS"))
+    stored = world.store.get(requested.request.id)
+    assert stored is not None and stored.status == PENDING
+    assert stored.plan_hash == plan().digest() and stored.plan == plan()
+    assert stored.expires_at == world.clock.now + timedelta(minutes=30)
+    assert (stored.approval_channel, stored.approval_ts) == ("C0APPROVALS", "1.000100")
+    assert world.notifier.named("approval_requested")
+    (entry,) = world.core.store.audit_entries(action="restore.request")
+    assert entry["parameters"]["plan_hash"] == stored.plan_hash and entry["result"] == "pending approval"

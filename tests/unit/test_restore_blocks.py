@@ -1,0 +1,127 @@
+"""The restore messages as data: buttons bound to the plan hash, decided states without buttons, escaping."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import timedelta
+
+from bot.models import ExportJob
+from bot.restore_models import APPROVED, EXPIRED, REJECTED, SUCCEEDED, Approval, Estimate, RestoreRequest, SourceSummary
+from bot.restore_notify import CarryOver, RestoreOutcome, RestoreProgress
+from handlers import restore_blocks as rb
+from handlers import restore_form_blocks as fb
+from tests.support.restore_fakes import START, plan
+
+
+def request(**changes: object) -> RestoreRequest:
+    chosen = plan(table={"KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}], "BillingMode": "PAY_PER_REQUEST"})
+    base = RestoreRequest(
+        id="r-0123456789",
+        status="PENDING",
+        plan=chosen,
+        plan_hash=chosen.digest(),
+        requested_by="U0ALICE",
+        required_approvals=2,
+        created_at=START,
+        expires_at=START + timedelta(hours=1),
+        sources=(SourceSummary("arn", table="orders<&>", export_id="01768385930622-efd1a093", item_count=1234),),
+        estimate=Estimate("$0.15", 720.0, "ImportTable at $0.15/GB <list price>"),
+        approval_channel="C0APPROVALS",
+        approval_ts="1.000100",
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def buttons(message: dict) -> list[dict]:
+    return [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+
+def test_approval_message_has_approve_and_reject_bound_to_the_plan_hash() -> None:
+    the_request = request()
+    message = rb.approval_request(the_request)
+    found = buttons(message)
+    assert [b["action_id"] for b in found] == [rb.APPROVE_ACTION, rb.REJECT_ACTION]
+    assert {b["value"] for b in found} == {f"r-0123456789:{the_request.plan_hash}"}
+    text = json.dumps(message)
+    for expected in ("orders-restored", "1,234 items", "$0.15", "Expires", "2026-01-14T11:00:00Z", "<@U0ALICE>"):
+        assert expected in text
+
+
+def test_foreign_text_is_escaped() -> None:
+    text = json.dumps(rb.approval_request(request()))
+    assert "orders&lt;&amp;&gt;" in text and "orders<&>" not in text
+    assert "&lt;list price&gt;" in text
+
+
+def test_partial_approvals_are_shown_and_buttons_stay() -> None:
+    message = rb.approval_request(request(), [Approval("r-0123456789", "U0BOB", START)])
+    assert "Approved so far by <@U0BOB> (1 of 2)" in json.dumps(message)
+    assert len(buttons(message)) == 2
+
+
+def test_a_decided_request_shows_who_and_when_and_has_no_buttons() -> None:
+    approvals = [Approval("r-0123456789", "U0BOB", START), Approval("r-0123456789", "U0CAROL", START)]
+    approved = rb.approval_settled(request(status=APPROVED, decided_at=START, decided_by="U0BOB,U0CAROL"), approvals)
+    assert buttons(approved) == []
+    assert "<@U0BOB>, <@U0CAROL> at 2026-01-14T10:00:00Z" in json.dumps(approved)
+    rejected = rb.approval_settled(request(status=REJECTED, decided_at=START, decided_by="U0BOB"), [])
+    assert "Rejected" in json.dumps(rejected) and buttons(rejected) == []
+    expired = rb.approval_settled(request(status=EXPIRED, decided_at=START, decided_by="ddb-backup-bot"), [])
+    assert "Expired" in json.dumps(expired) and buttons(expired) == []
+
+
+def test_the_report_lists_what_to_set_again() -> None:
+    outcome = RestoreOutcome(
+        item_count=3,
+        not_carried_over=(
+            CarryOver("TTL", "on, attribute `expires`", "aws dynamodb update-time-to-live ..."),
+            CarryOver("Streams", "off on the source", "nothing to set", needed=False),
+        ),
+    )
+    text = json.dumps(rb.finished_note(request(status=SUCCEEDED), outcome))
+    assert "TTL" in text and "update-time-to-live" in text and "Nothing to set for: Streams" in text
+    assert rb.carry_over_summary(request(), outcome) == (
+        "Set again on the new table: TTL (commands in the approval thread)."
+    )
+
+
+def test_progress_line() -> None:
+    load = request(plan=replace(plan(), mode="load"))
+    text = rb.progress_note(load, RestoreProgress(items=1500, files_done=2, files_total=7, rate_per_second=750.0))
+    assert "files 2/7" in text["text"] and "1,500 items written" in text["text"] and "750/s" in text["text"]
+
+
+def test_export_choices_offer_restore_buttons_for_completed_exports_only() -> None:
+    def job(export_id: str, status: str) -> ExportJob:
+        return ExportJob(
+            export_arn=f"arn:aws:dynamodb:us-east-1:123456789012:table/orders/export/{export_id}",
+            export_id=export_id,
+            table_key="orders",
+            table_name="orders",
+            table_arn="arn:aws:dynamodb:us-east-1:123456789012:table/orders",
+            region="us-east-1",
+            status=status,
+            export_type="FULL_EXPORT",
+            export_format="DYNAMODB_JSON",
+            bucket="acme",
+            s3_prefix="p",
+            requested_by="U0ALICE",
+        )
+
+    message = fb.export_choices("Exports of orders", [job("a-1", "COMPLETED"), job("b-2", "IN_PROGRESS")])
+    accessories = [b["accessory"] for b in message["blocks"] if "accessory" in b]
+    assert [a["value"] for a in accessories] == ["arn:aws:dynamodb:us-east-1:123456789012:table/orders/export/a-1"]
+    assert accessories[0]["action_id"] == fb.OPEN_FORM_ACTION
+
+
+def test_restore_form_carries_the_export_and_channel() -> None:
+    view = fb.restore_form("arn:x", "a-1", "C0OPS")
+    assert view["callback_id"] == fb.FORM_CALLBACK
+    assert json.loads(view["private_metadata"]) == {"export": "arn:x", "channel": "C0OPS"}
+    assert [b.get("block_id") for b in view["blocks"][1:]] == [
+        fb.FORM_TARGET,
+        fb.FORM_MODE,
+        fb.FORM_KEY,
+        fb.FORM_BILLING,
+    ]

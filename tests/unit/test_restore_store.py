@@ -1,0 +1,95 @@
+"""Restore requests in the database: each transition is one compare-and-set that exactly one caller wins."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.db import utcnow
+from bot.restore_models import APPROVED, EXPIRED, PENDING, REJECTED, RUNNING
+from bot.restore_store import RestoreStore
+from tests.support.databases import database_kinds, fresh_database
+from tests.support.restore_fakes import START, make_core, pending_request, plan
+
+
+@pytest.fixture(params=database_kinds())
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RestoreStore]:
+    with fresh_database(request.param, tmp_path) as url:
+        engine = make_core(tmp_path, url=url).store.engine
+        yield RestoreStore(engine)
+        engine.dispose()
+
+
+def test_a_request_round_trips_with_its_plan(store: RestoreStore) -> None:
+    created = pending_request(store, the_plan=plan(options_marker={"nested": [1, 2]}))
+    loaded = store.get(created.id)
+    assert loaded == created
+    assert loaded is not None and loaded.plan_intact
+
+
+def test_only_one_of_many_concurrent_transitions_wins(store: RestoreStore) -> None:
+    pending_request(store)
+    barrier = threading.Barrier(8)
+    wins: list[bool] = []
+
+    def decide(new: str) -> None:
+        barrier.wait()
+        wins.append(store.transition("r-0000000001", PENDING, new, decided_by=new))
+
+    threads = [threading.Thread(target=decide, args=(APPROVED if i % 2 else REJECTED,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert wins.count(True) == 1
+    assert store.get("r-0000000001").status in {APPROVED, REJECTED}  # type: ignore[union-attr]
+
+
+def test_approval_after_expiry_does_not_change_the_request(store: RestoreStore) -> None:
+    pending_request(store, created=START, ttl=timedelta(minutes=1))
+    assert not store.transition("r-0000000001", PENDING, APPROVED, not_expired_at=START + timedelta(minutes=2))
+    assert store.transition("r-0000000001", PENDING, APPROVED, not_expired_at=START + timedelta(seconds=30))
+
+
+def test_an_approver_counts_once(store: RestoreStore) -> None:
+    pending_request(store)
+    assert store.add_approval("r-0000000001", "U0BOB", START)
+    assert not store.add_approval("r-0000000001", "U0BOB", START)
+    assert store.add_approval("r-0000000001", "U0CAROL", START)
+    assert store.approval_count("r-0000000001") == 2
+    assert [a.approver for a in store.approvals("r-0000000001")] == ["U0BOB", "U0CAROL"]
+
+
+def test_due_for_expiry_lists_pending_requests_past_their_time(store: RestoreStore) -> None:
+    pending_request(store, request_id="r-a", created=START - timedelta(hours=2))
+    pending_request(store, request_id="r-b", created=START)
+    store.transition("r-a", PENDING, EXPIRED)
+    pending_request(store, request_id="r-c", created=START - timedelta(hours=2))
+    assert [r.id for r in store.due_for_expiry(START + timedelta(minutes=1))] == ["r-c"]
+
+
+def test_a_run_is_claimed_by_one_runner_until_its_heartbeat_goes_stale(store: RestoreStore) -> None:
+    pending_request(store)
+    assert not store.claim("r-0000000001", "one", utcnow())  # not approved yet
+    store.transition("r-0000000001", PENDING, APPROVED)
+    assert [r.id for r in store.runnable()] == ["r-0000000001"]
+    long_ago = utcnow() - timedelta(minutes=5)
+    assert store.claim("r-0000000001", "one", long_ago)
+    assert not store.claim("r-0000000001", "two", long_ago)
+    assert store.heartbeat("r-0000000001", "one")
+    assert not store.heartbeat("r-0000000001", "two")
+    assert store.claim("r-0000000001", "two", utcnow() + timedelta(seconds=1))  # one stopped heartbeating
+    store.release("r-0000000001", "two")
+    assert store.claim("r-0000000001", "three", long_ago)
+    store.transition("r-0000000001", APPROVED, RUNNING)
+    assert store.get("r-0000000001").runner == "three"  # type: ignore[union-attr]
+
+
+def test_unknown_transition_fields_are_refused(store: RestoreStore) -> None:
+    pending_request(store)
+    with pytest.raises(ValueError, match="not a transition field"):
+        store.transition("r-0000000001", PENDING, APPROVED, plan_hash="x")
