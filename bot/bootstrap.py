@@ -19,6 +19,7 @@ from bot.core import Core, ExportDefaults
 from bot.db import create_schema, make_engine
 from bot.pricing import PriceBook
 from bot.restore_wiring import wire_restores
+from bot.schedule_wiring import wire_schedules
 from bot.settings import Settings
 from bot.store import Store
 from bot.tracker import ExportTracker
@@ -79,6 +80,7 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
     services = Services(settings, engine, core, slack, authorizer, tracker)
     services.background.append(tracker)
     wire_restores(services)
+    wire_schedules(services)
     return services
 
 

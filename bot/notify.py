@@ -12,6 +12,9 @@ from bot.pricing import Rates
 class ExportNotifier(Protocol):
     """Tells channels how an export ended."""
 
-    def export_finished(self, job: ExportJob, cost: Decimal | None, rates: Rates, channels: list[str]) -> bool:
-        """Post the result; True when it reached every channel (False: try again next cycle)."""
+    def export_finished(
+        self, job: ExportJob, cost: Decimal | None, rates: Rates, channels: list[str], mention: str | None = None
+    ) -> bool:
+        """Post the result; True when it reached every channel (False: try again next cycle). `mention`: on-call
+        for a failed scheduled export."""
         ...

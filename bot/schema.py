@@ -1,3 +1,9 @@
 """Imports every module that declares tables, so `create_schema` sees them all."""
 
-from bot import load_checkpoints, restore_store, store  # noqa: F401
+from bot import (  # noqa: F401
+    leases,
+    load_checkpoints,
+    restore_store,
+    schedule_store,
+    store,
+)

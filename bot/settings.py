@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     approval_ttl_minutes: int = Field(60, ge=1, le=7 * 24 * 60, validation_alias=_env("DDBBOT_APPROVAL_TTL_MINUTES"))
     oncall: str | None = Field(None, validation_alias=_env("DDBBOT_ONCALL"))
     poll_seconds: float = Field(30.0, gt=0, le=3600, validation_alias=_env("DDBBOT_POLL_SECONDS"))
+    lease_seconds: float = Field(30.0, gt=0, le=3600, validation_alias=_env("DDBBOT_LEASE_SECONDS"))
     config_file: Path | None = Field(None, validation_alias=_env("DDBBOT_CONFIG_FILE"))
 
     @field_validator("approvers", "operators", mode="before")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.aws import Place
 from bot.core import Core
 from bot.costs import export_cost
 from bot.export_status import refresh_exports
-from bot.models import ExportJob
+from bot.models import FAILED, ExportJob
 from bot.notify import ExportNotifier
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,10 @@ class CycleReport:
 
 class ExportTracker:
     """Polls DescribeExport for every unfinished export every `interval` seconds, off the request path."""
+
+    # Set by the schedule wiring: a schedule's own channel (by schedule id), and who a failed scheduled export mentions.
+    schedule_channel: Callable[[str], str | None] | None = None
+    oncall: str | None = None
 
     def __init__(self, core: Core, notifier: ExportNotifier, interval: float) -> None:
         self._core = core
@@ -77,7 +82,11 @@ class ExportTracker:
         delivered = False
         try:
             rates = self._core.rates(Place(job.account_alias, job.region))
-            delivered = self._notifier.export_finished(job, export_cost(job, rates), rates, self.channels_for(job))
+            cost, channels = export_cost(job, rates), self.channels_for(job)
+            if job.schedule_id and job.status == FAILED and self.oncall:
+                delivered = self._notifier.export_finished(job, cost, rates, channels, mention=self.oncall)
+            else:
+                delivered = self._notifier.export_finished(job, cost, rates, channels)
         except Exception:
             logger.exception("tracker: could not post result of export_id=%s", job.export_id)
         finally:
@@ -85,6 +94,10 @@ class ExportTracker:
         return delivered
 
     def channels_for(self, job: ExportJob) -> list[str]:
-        """The channel it was asked in, then the notification channel, without repeats."""
+        """The channel it was asked in, then the notification channel, without repeats; a scheduled export goes
+        to its schedule's channel, else the notification channel."""
+        if job.schedule_id and self.schedule_channel is not None:
+            channel = self.schedule_channel(job.schedule_id) or self._core.notify_channel
+            return [channel] if channel else []
         channels = [c for c in (job.channel_id, self._core.notify_channel) if c]
         return list(dict.fromkeys(channels))

@@ -8,12 +8,13 @@ from decimal import Decimal
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook import WebhookClient
 
 from bot.db import utcnow
 from bot.models import ExportJob
 from bot.pricing import Rates
 from handlers import blocks
+from handlers.rate_limits import webhook
+from handlers.schedule_blocks import oncall_section
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +51,13 @@ class SlackNotifier:
     def __init__(self, client: WebClient) -> None:
         self._client = client
 
-    def export_finished(self, job: ExportJob, cost: Decimal | None, rates: Rates, channels: list[str]) -> bool:
+    def export_finished(
+        self, job: ExportJob, cost: Decimal | None, rates: Rates, channels: list[str], mention: str | None = None
+    ) -> bool:
         """Post the result to each channel; False when a retryable failure should be tried again."""
         message = blocks.export_finished(job, cost, rates)
+        if mention:
+            message = oncall_section(message, mention)
         delivered = [self._post(channel, message, job) for channel in channels]  # every channel, no short-circuit
         return all(delivered)
 
@@ -77,7 +82,7 @@ class SlackNotifier:
         fresh = job.created_at is not None and utcnow() - job.created_at < RESPONSE_URL_LIFETIME
         if not job.response_url or not fresh:
             return False
-        response = WebhookClient(job.response_url).send(
+        response = webhook(job.response_url).send(
             text=message["text"], blocks=message["blocks"], response_type="ephemeral"
         )
         return response.status_code == 200

@@ -1,0 +1,151 @@
+"""Two `python -m bot` processes sharing one database (SQLite file, or PostgreSQL when a server is given).
+
+One of them holds the lease and runs the scheduler and the tracker: every fire makes one export. When it is killed
+(SIGKILL, no goodbye), the other takes over within two lease periods, and reports the export that was in flight.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.db import create_schema, make_engine
+from bot.demo.slack_standin import SlackStandIn
+from bot.leases import LeaseStore
+from bot.models import COMPLETED, IN_PROGRESS
+from bot.schedule_models import STARTED
+from bot.schedule_runs import client_token
+from bot.schedule_store import ScheduleStore
+from bot.store import Store
+from tests.integration.conftest import NOTIFY, SIGNING_SECRET
+from tests.support.aws_world import exports_held
+from tests.support.databases import database_kinds, fresh_database
+from tests.support.schedules import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+LEASE_SECONDS = 1.5
+SCHEDULE = "every-second"
+
+
+@pytest.fixture(params=database_kinds())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
+
+
+def start_replica(name: str, database_url: str, slack: SlackStandIn, tmp_path: Path) -> subprocess.Popen[bytes]:
+    """`python -m bot` as an operator would run it, pointed at the stand-ins."""
+    config = tmp_path / "replicas.toml"
+    config.write_text(
+        f'[[schedules]]\nid = "{SCHEDULE}"\ntable = "orders"\ncron = "* * * * * *"\nprefix = "replicas"\n'
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "PORT": "0",
+        "DDBBOT_DATABASE_URL": database_url,
+        "DDBBOT_EXPORT_BUCKET": "acme-ddb-backups",
+        "DDBBOT_NOTIFY_CHANNEL": NOTIFY,
+        "DDBBOT_POLL_SECONDS": "0.2",
+        "DDBBOT_LEASE_SECONDS": str(LEASE_SECONDS),
+        "DDBBOT_CONFIG_FILE": str(config),
+    }
+    log = (tmp_path / f"{name}.log").open("wb")
+    return subprocess.Popen([sys.executable, "-m", "bot"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def holder_pid(leases: LeaseStore) -> int | None:
+    """The pid of the replica holding an unexpired lease."""
+    lease = leases.holder("background")
+    if lease is None or lease.expires_at <= datetime.now(UTC):
+        return None
+    return int(lease.holder.split(":")[-2])
+
+
+def count_exports(ddb: Any, table_arn: str) -> int:
+    """ListExports, every page."""
+    count, token = 0, None
+    while True:
+        page = ddb.list_exports(TableArn=table_arn, MaxResults=25, **({"NextToken": token} if token else {}))
+        count += len(page.get("ExportSummaries", []))
+        token = page.get("NextToken")
+        if not token:
+            return count
+
+
+def test_two_replicas_make_one_export_per_fire_and_the_other_takes_over_when_the_leader_is_killed(
+    world: str, slack: SlackStandIn, tmp_path: Path, database_url: str, ddb: Any
+) -> None:
+    engine = make_engine(database_url)
+    create_schema(engine)  # as a deploy would before starting replicas side by side
+    replicas = [start_replica(name, database_url, slack, tmp_path) for name in ("a", "b")]
+    try:
+        leases, runs, exports = LeaseStore(engine), ScheduleStore(engine), Store(engine)
+
+        def started_by(pid: int) -> list[Any]:
+            return [r for r in runs.runs(SCHEDULE) if r.state == STARTED and f":{pid}:" in r.holder]
+
+        first_pid = wait_until(lambda: holder_pid(leases), "a replica to take the lease", timeout=20)
+        leader = next(p for p in replicas if p.pid == first_pid)
+        follower = next(p for p in replicas if p is not leader)
+        wait_until(lambda: len(started_by(leader.pid)) >= 2, "two fires run by the leader", timeout=15)
+        assert started_by(follower.pid) == [], "the follower runs nothing while the leader lives"
+
+        with exports_held() as release:
+            seen = {job.export_arn for job in runs.schedule_exports(SCHEDULE, 1000)}
+            in_flight = wait_until(
+                lambda: next((j for j in runs.schedule_exports(SCHEDULE, 5) if j.export_arn not in seen), None),
+                "an export in flight",
+            )
+            assert in_flight.status == IN_PROGRESS
+            leader.send_signal(signal.SIGKILL)
+            killed = time.monotonic()
+            wait_until(lambda: holder_pid(leases) == follower.pid, "the follower to take over", timeout=10)
+            takeover = time.monotonic() - killed
+            wait_until(lambda: len(started_by(follower.pid)) >= 2, "two fires run by the new leader", timeout=10)
+            release.set()
+
+        def all_reported() -> bool:
+            jobs = runs.schedule_exports(SCHEDULE, 1000)
+            posted = " ".join(m.text for m in slack.messages(NOTIFY))
+            return all(j.status == COMPLETED for j in jobs) and all(j.export_id in posted for j in jobs)
+
+        wait_until(all_reported, "every export completed and reported", timeout=15)
+        assert takeover < 2 * LEASE_SECONDS, f"took {takeover:.2f}s to take over (lease {LEASE_SECONDS}s)"
+        reported = exports.get_export(in_flight.export_arn)
+        assert reported is not None and reported.status == COMPLETED, "the export in flight at the kill is finished"
+
+        jobs = runs.schedule_exports(SCHEDULE, 1000)
+        fires = {client_token(SCHEDULE, r.fire_time) for r in runs.runs(SCHEDULE, 1000)}
+        tokens = [j.client_token for j in jobs]
+        assert len(tokens) == len(set(tokens)), "one export per fire"
+        assert set(tokens) <= fires, "every export belongs to a claimed fire"
+        assert all(r.export_arn for r in runs.runs(SCHEDULE, 1000) if r.state == STARTED)
+        table_arn = ddb.describe_table(TableName="orders")["Table"]["TableArn"]
+        assert count_exports(ddb, table_arn) == len(jobs), "AWS saw one export per fire"
+        results = [m for m in slack.messages(NOTIFY) if "COMPLETED" in m.text]
+        assert len(results) == len(jobs), "each result posted once, by one replica"
+    finally:
+        for process in replicas:
+            if process.poll() is None:
+                process.terminate()
+        for process in replicas:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        engine.dispose()
+        for name in ("a", "b"):  # shown by pytest when the test fails
+            print(f"----- replica {name} -----\n" + (tmp_path / f"{name}.log").read_text()[-4000:])
