@@ -9,6 +9,7 @@ from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine,
 from sqlalchemy.engine import Dialect
 
 metadata = MetaData()
+SCHEMA_LOCK_KEY = 0x0DDB_B07  # any constant shared by every replica
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -55,7 +56,11 @@ def create_schema(engine: Engine) -> None:
     """Create every table that does not exist yet (all modules' tables are registered on `metadata`)."""
     import bot.schema  # noqa: F401  (registers the tables)
 
-    metadata.create_all(engine)
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Replicas starting together would race to create the same tables: one at a time.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+        metadata.create_all(connection)
 
 
 def ping(engine: Engine) -> bool:

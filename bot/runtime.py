@@ -69,9 +69,15 @@ class BotRuntime:
             return
         self._server = self._create_server()
         logger.info("serving HTTP on port=%s path=/slack/events health=/healthz", self._server.effective_port)
+        server = self._server
         watcher = threading.Thread(target=self._close_when_set, args=(stop,), daemon=True)
         watcher.start()
-        self._server.run()
+        try:
+            server.run()
+        except (OSError, ValueError):
+            # Closing the sockets from the watcher can break the select() the loop is in: expected on stop.
+            if not stop.is_set():
+                raise
 
     def _close_when_set(self, stop: threading.Event) -> None:
         stop.wait()
