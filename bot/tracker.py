@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,6 +12,7 @@ from bot.costs import export_cost
 from bot.export_status import refresh_exports
 from bot.models import FAILED, ExportJob
 from bot.notify import ExportNotifier
+from bot.periodic import PeriodicJob
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +37,7 @@ class ExportTracker:
     def __init__(self, core: Core, notifier: ExportNotifier, interval: float) -> None:
         self._core = core
         self._notifier = notifier
-        self._interval = interval
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._job = PeriodicJob("export-tracker", interval, self.run_cycle)
 
     def run_cycle(self) -> CycleReport:
         """Refresh every unfinished export, then post every result not yet posted."""
@@ -52,29 +49,15 @@ class ExportTracker:
 
     def poke(self) -> None:
         """Run a cycle soon (after an export starts) instead of waiting for the interval."""
-        self._wake.set()
+        self._job.poke()
 
     def start(self) -> None:
         """Run cycles in a daemon thread until stop()."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="export-tracker", daemon=True)
-        self._thread.start()
+        self._job.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop after the current cycle."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_cycle()
-            except Exception:
-                logger.exception("tracker: cycle failed")
-            self._wake.wait(self._interval)
-            self._wake.clear()
+        self._job.stop(timeout)
 
     def _deliver(self, job: ExportJob) -> bool:
         if not self._core.store.claim_notification(job.export_arn):

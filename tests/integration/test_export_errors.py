@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import OPS, SIGNING_SECRET, BotFactory
-from tests.support.aws_proxy import AwsFaultProxy
+from tests.support.aws_proxy import AwsFaultProxy, Fault, fixed_faults
 from tests.support.slack_requests import SignedSlackClient
 
 
@@ -23,7 +23,9 @@ def answer(start_bot: BotFactory, slack: Any, text: str) -> str:
 def test_access_denied_on_another_accounts_bucket_names_the_missing_policy_statement(
     world: str, start_bot: BotFactory, slack: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    faults = {"ExportTableToPointInTime": (400, "AccessDeniedException", "Access denied to the S3 bucket")}
+    faults = fixed_faults(
+        {"ExportTableToPointInTime": Fault(400, "AccessDeniedException", "Access denied to the S3 bucket")}
+    )
     with AwsFaultProxy(world, faults) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
         text = answer(start_bot, slack, "orders bucket=central-backups owner=222222222222")
@@ -37,7 +39,7 @@ def test_access_denied_on_another_accounts_bucket_names_the_missing_policy_state
 def test_the_bots_own_missing_permission_is_named(
     world: str, start_bot: BotFactory, slack: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    faults = {"ExportTableToPointInTime": (400, "AccessDeniedException", "User is not authorized")}
+    faults = fixed_faults({"ExportTableToPointInTime": Fault(400, "AccessDeniedException", "User is not authorized")})
     with AwsFaultProxy(world, faults) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
         text = answer(start_bot, slack, "orders")
@@ -47,7 +49,7 @@ def test_the_bots_own_missing_permission_is_named(
 def test_the_concurrent_export_limit_is_explained(
     world: str, start_bot: BotFactory, slack: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    faults = {"ExportTableToPointInTime": (400, "LimitExceededException", "Too many exports")}
+    faults = fixed_faults({"ExportTableToPointInTime": Fault(400, "LimitExceededException", "Too many exports")})
     with AwsFaultProxy(world, faults) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
         text = answer(start_bot, slack, "orders")

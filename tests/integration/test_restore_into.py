@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +16,7 @@ from bot.load_checkpoints import SqlLoadCheckpoints
 from bot.restore_models import RUNNING, SUCCEEDED
 from bot.runtime import BotRuntime
 from tests.integration.conftest import SIGNING_SECRET, BotFactory, bot_settings
+from tests.support.aws_proxy import AwsFaultProxy, Fault
 from tests.support.export_fixtures import (
     Item,
     decoded,
@@ -177,74 +174,32 @@ def test_into_a_missing_table_is_refused_before_approval(
 
 
 class BatchWriteGate:
-    """A front for moto that lets `allow` BatchWriteItem calls through and throttles the rest, counting items."""
+    """Lets `allow` BatchWriteItem calls through to moto (all when None) and throttles the rest, counting items."""
 
-    def __init__(self, upstream: str, allow: int | None) -> None:
-        self.upstream = upstream.rstrip("/")
+    def __init__(self, allow: int | None) -> None:
         self.allow = allow
         self.passed_items = 0
         self.throttled = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        gate = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if self.headers.get("X-Amz-Target", "").endswith(".BatchWriteItem"):
-                    with gate._lock:
-                        blocked = gate.allow is not None and gate.allow <= 0
-                        if blocked:
-                            gate.throttled += 1
-                        else:
-                            gate.allow = None if gate.allow is None else gate.allow - 1
-                            gate.passed_items += sum(len(v) for v in json.loads(body)["RequestItems"].values())
-                    if blocked:
-                        payload = json.dumps({"__type": "ThrottlingException", "message": "slow down"}).encode()
-                        self._answer(400, payload, {"Content-Type": "application/x-amz-json-1.0"})
-                        return
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in {"host", "content-length"}}
-                request = urllib.request.Request(gate.upstream + self.path, data=body, headers=headers, method="POST")
-                try:
-                    with urllib.request.urlopen(request, timeout=30) as response:
-                        status, payload, answer = response.status, response.read(), dict(response.headers.items())
-                except urllib.error.HTTPError as error:  # AWS errors are answers too: pass them on
-                    status, payload, answer = error.code, error.read(), dict(error.headers.items())
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the bot stopped while waiting
-                    self._answer(status, payload, answer)
-
-            def _answer(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
-                self.send_response(status)
-                for name, value in headers.items():
-                    if name.lower() not in {"content-length", "transfer-encoding", "connection", "server", "date"}:
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
+    def __call__(self, operation: str, body: bytes) -> Fault | None:
+        if operation != "BatchWriteItem":
+            return None
+        with self._lock:
+            if self.allow is not None and self.allow <= 0:
+                self.throttled += 1
+                return Fault(400, "ThrottlingException", "slow down")
+            self.allow = None if self.allow is None else self.allow - 1
+            self.passed_items += sum(len(v) for v in json.loads(body)["RequestItems"].values())
+        return None
 
 
 @pytest.fixture
-def gates(world: str) -> Iterator[list[BatchWriteGate]]:
-    made: list[BatchWriteGate] = []
+def fronts() -> Iterator[list[AwsFaultProxy]]:
+    made: list[AwsFaultProxy] = []
     yield made
-    for gate in made:
-        gate.close()
+    for front in made:
+        front.close()
 
 
 def test_a_running_into_restore_resumes_after_a_restart_without_rewriting_finished_files(
@@ -254,16 +209,16 @@ def test_a_running_into_restore_resumes_after_a_restart_without_rewriting_finish
     s3: Any,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    gates: list[BatchWriteGate],
+    fronts: list[AwsFaultProxy],
 ) -> None:
     items = list(sample_items(120, seed=9))
     full = write_full_export(s3, BUCKET, PREFIX, items, files=6, empty_files=1, export_time=T0)
     create_staging(ddb)
     settings = bot_settings(tmp_path, slack, **RESTORE_SETTINGS)
 
-    first_gate = BatchWriteGate(world, allow=2)
-    gates.append(first_gate)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", first_gate.url)
+    first_gate = BatchWriteGate(allow=2)
+    fronts.append(AwsFaultProxy(world, first_gate))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", fronts[-1].url)
     first = BotRuntime(settings, host="127.0.0.1", port=0).start()
     try:
         signed = SignedSlackClient(f"{first.url}/slack/events", SIGNING_SECRET)
@@ -283,9 +238,9 @@ def test_a_running_into_restore_resumes_after_a_restart_without_rewriting_finish
     assert 1 <= finished_files < 7
     written_before = first_gate.passed_items
 
-    second_gate = BatchWriteGate(world, allow=None)
-    gates.append(second_gate)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", second_gate.url)
+    second_gate = BatchWriteGate(allow=None)
+    fronts.append(AwsFaultProxy(world, second_gate))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", fronts[-1].url)
     second = BotRuntime(settings, host="127.0.0.1", port=0).start()
     try:
         done = wait_for_status(second, request.id, {SUCCEEDED, "FAILED"})

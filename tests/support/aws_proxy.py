@@ -1,36 +1,59 @@
-"""A local front for moto that answers chosen AWS JSON operations with an error, as AWS would."""
+"""A local front for moto that can answer chosen AWS JSON operations with an error, as AWS would."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
-class AwsFaultProxy:
-    """Forwards every request to moto, except operations listed in `faults` (by X-Amz-Target suffix)."""
+@dataclass(frozen=True)
+class Fault:
+    """An AWS error answer: HTTP status, `__type` code and message."""
 
-    def __init__(self, upstream: str, faults: dict[str, tuple[int, str, str]]) -> None:
+    status: int
+    code: str
+    message: str
+
+
+Decide = Callable[[str, bytes], Fault | None]
+
+
+def fixed_faults(faults: dict[str, Fault]) -> Decide:
+    """Always fail the listed operations (by X-Amz-Target suffix); pass everything else to moto."""
+    return lambda operation, _body: faults.get(operation)
+
+
+class AwsFaultProxy:
+    """Forwards every request to moto unless `decide(operation, body)` returns a Fault to answer instead."""
+
+    def __init__(self, upstream: str, decide: Decide) -> None:
         self.upstream = upstream.rstrip("/")
-        self.faults = faults  # operation -> (HTTP status, __type code, message)
+        self.decide = decide
         self.seen: list[str] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
     def __enter__(self) -> AwsFaultProxy:
-        self._thread.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self.close()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
@@ -40,13 +63,10 @@ class AwsFaultProxy:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 operation = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
                 proxy.seen.append(operation)
-                if operation in proxy.faults:
-                    status, code, message = proxy.faults[operation]
-                    self._answer(
-                        status,
-                        json.dumps({"__type": code, "message": message}).encode(),
-                        {"Content-Type": "application/x-amz-json-1.0"},
-                    )
+                fault = proxy.decide(operation, body)
+                if fault is not None:
+                    payload = json.dumps({"__type": fault.code, "message": fault.message}).encode()
+                    self._answer(fault.status, payload, {"Content-Type": "application/x-amz-json-1.0"})
                     return
                 self._forward("POST", body)
 
@@ -61,18 +81,20 @@ class AwsFaultProxy:
                 request = urllib.request.Request(proxy.upstream + self.path, data=body, method=method, headers=headers)
                 try:
                     with urllib.request.urlopen(request, timeout=30) as response:
-                        self._answer(response.status, response.read(), dict(response.headers))
-                except urllib.error.HTTPError as error:
-                    self._answer(error.code, error.read(), dict(error.headers))
+                        status, payload, answer = response.status, response.read(), dict(response.headers.items())
+                except urllib.error.HTTPError as error:  # AWS errors are answers too: pass them on
+                    status, payload, answer = error.code, error.read(), dict(error.headers.items())
+                self._answer(status, payload, answer)
 
             def _answer(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
-                self.send_response(status)
-                for key, value in headers.items():
-                    if key.lower() not in {"content-length", "transfer-encoding", "connection", "server", "date"}:
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the bot stopped while waiting
+                    self.send_response(status)
+                    for key, value in headers.items():
+                        if key.lower() not in {"content-length", "transfer-encoding", "connection", "server", "date"}:
+                            self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
