@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.schedule_models import Digest, RunReport
 from handlers import schedule_blocks
 from handlers.blocks import Message
-from handlers.slack_port import PERMANENT_ERRORS
+from handlers.slack_port import post_message
 
 logger = logging.getLogger(__name__)
 
@@ -30,16 +29,4 @@ class SlackScheduleNotifier:
         return self._post(channel, schedule_blocks.digest_message(digest))
 
     def _post(self, channel: str, message: Message) -> bool:
-        try:
-            self._client.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"])
-            return True
-        except SlackApiError as exc:
-            error = str(exc.response.get("error", ""))
-            if error in PERMANENT_ERRORS:
-                logger.error("schedules: channel=%s refused the message (%s); not retried", channel, error)
-                return True
-            logger.warning("schedules: channel=%s failed (%s); will retry", channel, error)
-            return False
-        except Exception:
-            logger.exception("schedules: channel=%s could not be reached; will retry", channel)
-            return False
+        return post_message(self._client, channel, message, "schedules")

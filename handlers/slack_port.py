@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
@@ -34,6 +35,27 @@ PERMANENT_ERRORS = {
 RESPONSE_URL_LIFETIME = timedelta(minutes=30)
 
 
+def post_message(
+    client: WebClient, channel: str, message: blocks.Message, purpose: str, fallback: Callable[[], bool] | None = None
+) -> bool:
+    """chat.postMessage (429s are retried by the client). True when posted, or when Slack refused it for a reason
+    retrying cannot fix (logged, after trying `fallback`); False when a later retry may succeed."""
+    try:
+        client.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"])
+        return True
+    except SlackApiError as exc:
+        error = str(exc.response.get("error", ""))
+        if error not in PERMANENT_ERRORS:
+            logger.warning("%s: channel=%s failed (%s); will retry", purpose, channel, error)
+            return False
+        if fallback is None or not fallback():
+            logger.error("%s: channel=%s refused the message (%s); not retried", purpose, channel, error)
+        return True
+    except Exception:
+        logger.exception("%s: channel=%s could not be reached; will retry", purpose, channel)
+        return False
+
+
 class SlackGroups:
     """GroupDirectory backed by usergroups.users.list (scope usergroups:read)."""
 
@@ -62,21 +84,10 @@ class SlackNotifier:
         return all(delivered)
 
     def _post(self, channel: str, message: blocks.Message, job: ExportJob) -> bool:
-        try:
-            self._client.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"])
-            return True
-        except SlackApiError as exc:
-            error = str(exc.response.get("error", ""))
-            if error in PERMANENT_ERRORS:
-                if channel == job.channel_id and self._via_response_url(job, message):
-                    return True
-                logger.error("notify: channel=%s refused the message (%s); not retried", channel, error)
-                return True
-            logger.warning("notify: channel=%s failed (%s); will retry", channel, error)
-            return False
-        except Exception:
-            logger.exception("notify: channel=%s could not be reached; will retry", channel)
-            return False
+        def fallback() -> bool:
+            return channel == job.channel_id and self._via_response_url(job, message)
+
+        return post_message(self._client, channel, message, "notify", fallback)
 
     def _via_response_url(self, job: ExportJob, message: blocks.Message) -> bool:
         fresh = job.created_at is not None and utcnow() - job.created_at < RESPONSE_URL_LIFETIME
