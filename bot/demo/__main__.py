@@ -268,7 +268,7 @@ def _run_local(endpoint: str, database: Path, *, interactive: bool) -> int:
             console.run()
             return 0
         try:
-            run_tour(console, runtime.services.core.store)
+            run_tour(console, runtime.services.core.store, aws_endpoint=endpoint)
         except TourFailed as failure:
             print(f"\nDEMO TOUR FAILED: {failure}", file=sys.stderr)
             return 1

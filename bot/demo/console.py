@@ -48,6 +48,9 @@ class Shown:
     ts: str
     text: str  # as rendered for the terminal
     raw_text: str  # the notification text the bot sent
+    thread_ts: str | None = None  # the parent message when this is a thread reply
+    ephemeral: bool = False  # only `user` sees it (ephemeral messages and acks)
+    user: str | None = None  # who an ephemeral message or ack is for
 
 
 class Style:
@@ -148,7 +151,7 @@ class Console:
             for number in self._message_buttons.pop(key, []):
                 self._buttons.pop(number, None)
             if message.deleted:
-                self._record("delete", message.channel, message.ts, "", message.text)
+                self._record_message("delete", message, "")
                 self._emit(f"{self._where(message.channel)} {self.style.dim(f'message {message.ts} deleted')}")
                 return
             rendered = render_message(
@@ -161,7 +164,7 @@ class Console:
             )
             self._keep_buttons(key, rendered)
             kind = "update" if message.updates else "message"
-            self._record(kind, message.channel, message.ts, rendered.text, message.text)
+            self._record_message(kind, message, rendered.text)
             self._emit(self._header(message) + "\n" + _indent(rendered.text))
 
     def _header(self, message: PostedMessage) -> str:
@@ -169,6 +172,8 @@ class Console:
             audience = f"only {self.user_name(message.user or '?')} sees it"
         elif message.thread_ts:
             audience = f"thread reply to {message.thread_ts}"
+        elif message.channel in USERS:
+            audience = "direct message"
         else:
             audience = "in channel"
         flags = [audience] + (["updated"] if message.updates else [])
@@ -177,7 +182,8 @@ class Console:
         )
 
     def _where(self, channel: str) -> str:
-        return self.style.accent(f"[{self.channel_name(channel)}]")
+        name = f"DM to {USERS[channel]}" if channel in USERS else self.channel_name(channel)
+        return self.style.accent(f"[{name}]")
 
     def _keep_buttons(self, key: tuple[str, str], rendered: Rendered) -> None:
         for button in rendered.buttons:
@@ -186,9 +192,32 @@ class Console:
             self._message_buttons[key] = [button.number for button in rendered.buttons]
             self._next_button = rendered.buttons[-1].number + 1
 
-    def _record(self, kind: str, channel: str, ts: str, text: str, raw_text: str) -> None:
+    def _record_message(self, kind: str, message: PostedMessage, text: str) -> None:
+        self._record(
+            kind,
+            message.channel,
+            message.ts,
+            text,
+            message.text,
+            thread_ts=message.thread_ts,
+            ephemeral=message.ephemeral,
+            user=message.user,
+        )
+
+    def _record(
+        self,
+        kind: str,
+        channel: str,
+        ts: str,
+        text: str,
+        raw_text: str,
+        *,
+        thread_ts: str | None = None,
+        ephemeral: bool = False,
+        user: str | None = None,
+    ) -> None:
         with self._changed:
-            self._shown.append(Shown(len(self._shown), kind, channel, ts, text, raw_text))
+            self._shown.append(Shown(len(self._shown), kind, channel, ts, text, raw_text, thread_ts, ephemeral, user))
             self._changed.notify_all()
 
     def _emit(self, text: str) -> None:
@@ -302,7 +331,7 @@ class Console:
             rendered = render_payload(payload, channel=self.channel, first_button=self._next_button, emoji=self.emoji)
             self._keep_buttons((self.channel, ""), rendered)
             raw = str(payload.get("text") or "")
-            self._record("ack", self.channel, "", rendered.text, raw)
+            self._record("ack", self.channel, "", rendered.text, raw, ephemeral=True, user=self.user)
             header = f"{self._where(self.channel)} {self.style.bold(BOT_NAME)} " + self.style.dim(
                 f"(immediate answer, only {self.user_name(self.user)} sees it)"
             )
