@@ -3,6 +3,8 @@
 It checks each batch as DynamoDB does (at most 25 requests, keys present and distinct, known table) so tests catch
 violations, and it can throttle calls or leave items unprocessed, deterministically from a seed. It does not check
 signatures. Run it in its own process for benchmarks: `python -m tests.support.ddb_sink --table t:pk,sk`.
+With `--distinct-keys` it keeps only a 64-bit digest of each written key (and their sum), so a benchmark can check
+millions of writes for lost and extra items cheaply, throttling and leaving items unprocessed as usual.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ import argparse
 import base64
 import binascii
 import random
+import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from hashlib import blake2b
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -20,6 +24,22 @@ import orjson
 
 PREFIX = "com.amazonaws.dynamodb.v20120810#"
 _TYPES = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
+_MASK64 = (1 << 64) - 1
+_ONE_TABLE = re.compile(rb'\{"RequestItems":\{"([^"\\]+)":\[')
+
+
+def key_digest(key: Sequence[str]) -> bytes:
+    """A stable 64-bit digest of a key tuple (the form `items()` and `export_fixtures.key_of` use)."""
+    return blake2b("\x00".join(key).encode(), digest_size=8).digest()
+
+
+def key_checksum(keys: Iterable[Sequence[str]]) -> int:
+    """The sum (mod 2**64) of the keys' digests: what `counters()["key_checksum"]` reports for exactly these keys."""
+    return _checksum(key_digest(key) for key in keys)
+
+
+def _checksum(digests: Iterable[bytes]) -> int:
+    return sum(int.from_bytes(digest, "big") for digest in digests) & _MASK64
 
 
 class SinkError(Exception):
@@ -41,6 +61,7 @@ class DynamoDbSink:
         seed: int = 0,
         check_values: bool = True,
         count_only: bool = False,
+        distinct_keys: bool = False,
     ) -> None:
         self.tables = {name: tuple(keys) for name, keys in (tables or {}).items()}
         self.unprocessed_fraction = unprocessed_fraction
@@ -48,6 +69,10 @@ class DynamoDbSink:
         self.fail_after_calls = fail_after_calls
         self.check_values = check_values  # off for benchmarks: the deep checks cost more than the loader's work
         self.count_only = count_only  # benchmarks: count requests without parsing or storing them
+        self.distinct_keys = distinct_keys  # benchmarks: keep 64-bit key digests instead of the items
+        self._digests: dict[str, set[bytes]] = {name: set() for name in self.tables}
+        self.items_written = 0  # puts applied (received, neither throttled nor left unprocessed)
+        self._key_patterns: dict[str, re.Pattern[bytes]] = {}
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._data: dict[str, dict[tuple[str, ...], dict[str, Any]]] = {name: {} for name in self.tables}
@@ -106,6 +131,7 @@ class DynamoDbSink:
         with self._lock:
             self.tables[name] = tuple(key_names)
             self._data.setdefault(name, {})
+            self._digests.setdefault(name, set())
 
     def items(self, table: str | None = None) -> dict[tuple[str, ...], dict[str, Any]]:
         """A snapshot of a table's items (the only table when none is named)."""
@@ -123,6 +149,11 @@ class DynamoDbSink:
                 "throttled": self.throttled,
                 "rejected": self.rejected,
                 "items": sum(len(items) for items in self._data.values()),
+                "items_written": self.items_written,
+                "distinct_keys": sum(len(digests) for digests in self._digests.values())
+                if self.distinct_keys
+                else sum(len(items) for items in self._data.values()),
+                "key_checksum": _checksum(d for digests in self._digests.values() for d in digests),
             }
 
     # ------------------------------------------------------------------------------------------- protocol
@@ -131,6 +162,8 @@ class DynamoDbSink:
         operation = target.rsplit(".", 1)[-1]
         if self.count_only and operation == "BatchWriteItem":
             return self._count(body)
+        if self.distinct_keys and operation == "BatchWriteItem" and (answer := self._distinct_puts(body)) is not None:
+            return answer
         try:
             request = orjson.loads(body)
         except orjson.JSONDecodeError as error:
@@ -166,14 +199,60 @@ class DynamoDbSink:
                 if self._random.random() < self.unprocessed_fraction:
                     unprocessed.setdefault(table, []).append(raw)
                     continue
-                if put:
+                if self.distinct_keys:
+                    self._apply_digest(table, key_digest(key), put)
+                elif put:
                     self._data[table][key] = raw["PutRequest"]["Item"]
                 else:
                     self._data[table].pop(key, None)
+                self.items_written += put
             if unprocessed:
                 self.calls_with_unprocessed += 1
                 self.unprocessed_returned += sum(len(v) for v in unprocessed.values())
         return {"UnprocessedItems": unprocessed}
+
+    def _distinct_puts(self, body: bytes) -> dict[str, Any] | None:
+        """A batch of puts to one table in compact JSON, key attributes first (as the bot's loader sends them),
+        checked and counted without parsing the items; None when the batch is anything else (it is then parsed).
+        """
+        head = _ONE_TABLE.match(body)
+        if self.unprocessed_fraction or self.fail_after_calls is not None or head is None or body[-3:] != b"]}}":
+            return None
+        table = head.group(1).decode()
+        if table not in self.tables:
+            return None
+        pattern = self._key_patterns.get(table)
+        if pattern is None:
+            attributes = (
+                rb'"' + re.escape(name.encode()) + rb'":\{"[SNB]":"([^"\\]*)"\}' for name in self.tables[table]
+            )
+            pattern = self._key_patterns[table] = re.compile(b",".join(attributes))
+        requests = body[head.end() :].split(b'{"PutRequest":{"Item":{')
+        keys = [match.groups() for request in requests[1:] if (match := pattern.match(request))]
+        if requests[0] or len(keys) != len(requests) - 1 or len(keys) != body.count(b'Request":'):
+            return None  # deletes, a key attribute not first, a key with escapes, any doubt: parse the batch
+        if len(keys) > 25:
+            self._reject("Too many items requested for the BatchWriteItem call")
+        if len(set(keys)) != len(keys):
+            self._reject("Provided list of item keys contains duplicates")
+        digests = [blake2b(b"\x00".join(key), digest_size=8).digest() for key in keys]
+        with self._lock:
+            self.calls += 1
+            self.items_received += len(keys)
+            if self._random.random() < self.throttle_fraction:
+                self.throttled += 1
+                code = "ProvisionedThroughputExceededException" if self.throttled % 2 else "ThrottlingException"
+                raise SinkError(400, code, "The level of configured provisioned throughput for the table was exceeded.")
+            for digest in digests:
+                self._apply_digest(table, digest, True)
+            self.items_written += len(keys)
+        return {"UnprocessedItems": {}}
+
+    def _apply_digest(self, table: str, digest: bytes, put: bool) -> None:
+        if put:
+            self._digests[table].add(digest)
+        else:
+            self._digests[table].discard(digest)
 
     def _count(self, body: bytes) -> dict[str, Any]:
         puts, deletes = body.count(b'{"PutRequest":'), body.count(b'{"DeleteRequest":')
@@ -286,6 +365,8 @@ def main() -> None:
     parser.add_argument("--throttle", type=float, default=0.0)
     parser.add_argument("--no-value-checks", action="store_true", help="check batches and keys only")
     parser.add_argument("--count-only", action="store_true", help="count requests; neither parse nor store them")
+    parser.add_argument("--distinct-keys", action="store_true", help="keep 64-bit key digests, not the items")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     tables = {spec.split(":")[0]: spec.split(":")[1].split(",") for spec in args.table}
     sink = DynamoDbSink(
@@ -294,6 +375,8 @@ def main() -> None:
         throttle_fraction=args.throttle,
         check_values=not args.no_value_checks,
         count_only=args.count_only,
+        distinct_keys=args.distinct_keys,
+        seed=args.seed,
     ).start()
     print(sink.endpoint_url, flush=True)
     threading.Event().wait()
