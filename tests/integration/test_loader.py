@@ -21,7 +21,8 @@ import pytest
 from botocore.awsrequest import AWSRequest
 from moto.server import ThreadedMotoServer
 
-from bot.batch_writer import BatchWriteRefused, ExportLineReader, HttpTransport, SigV4Signer
+from bot.aws_http import HttpTransport, SigV4Signer
+from bot.batch_writer import BatchWriteRefused, ExportLineReader
 from bot.db import make_engine, metadata
 from bot.export_files import ChecksumMismatch, ExportLocation, UnsupportedExportFormat, read_manifest
 from bot.load_checkpoints import SqlLoadCheckpoints
