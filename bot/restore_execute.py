@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from bot.aws import Place, error_code, translate
 from bot.core import Core
 from bot.errors import PreconditionFailed
+from bot.import_board import ImportStatusBoard
 from bot.restore_carryover import SourceTable, not_carried_over
 from bot.restore_models import IMPORT, LOAD, PITR, RestoreRequest
 from bot.restore_notify import RestoreOutcome, RestoreProgress
@@ -26,6 +27,7 @@ from bot.restore_store import RestoreStore
 if TYPE_CHECKING:
     from bot.loader import LoadCheckpoints
 
+DESCRIBE_EVERY_POLLS = 10  # while ListImports says "still running", DescribeImport (for progress) every 10 polls
 IMPORT_DONE, IMPORT_FAILED = "COMPLETED", {"FAILED", "CANCELLED", "CANCELLING"}
 IMPORT_LOG_GROUP = "/aws-dynamodb/imports"
 
@@ -64,15 +66,21 @@ class Executor(Protocol):
         ...
 
 
-def default_executors(checkpoints: LoadCheckpoints, concurrency: int = 4) -> dict[str, Executor]:
+def default_executors(
+    checkpoints: LoadCheckpoints, concurrency: int = 4, board: ImportStatusBoard | None = None
+) -> dict[str, Executor]:
     """One executor per mode; the loader's checkpoints live in the bot's database."""
     from bot.restore_load import LoadExecutor
 
-    return {IMPORT: ImportExecutor(), PITR: PitrExecutor(), LOAD: LoadExecutor(checkpoints, concurrency)}
+    return {IMPORT: ImportExecutor(board), PITR: PitrExecutor(), LOAD: LoadExecutor(checkpoints, concurrency)}
 
 
 class ImportExecutor:
-    """ImportTable into a new table, then DescribeImport until it ends."""
+    """ImportTable into a new table, then follow it: DescribeImport when the shared ListImports board shows a
+    change (or a progress report is due), else just wait."""
+
+    def __init__(self, board: ImportStatusBoard | None = None) -> None:
+        self._board = board
 
     def resume_note(self, context: ExecutorContext, request: RestoreRequest) -> str:
         """ImportTable runs inside AWS: a restart only resumes following it."""
@@ -87,7 +95,13 @@ class ImportExecutor:
         import_arn = request.aws_ref or self._start(context, request)
         started = time.monotonic()
         last_report = started
+        last_described = float("-inf")
         while True:
+            stale = time.monotonic() - last_described >= context.poll_seconds * DESCRIBE_EVERY_POLLS
+            if not stale and self._listed_running(client, context.place, import_arn):
+                context.wait()
+                continue
+            last_described = time.monotonic()
             try:
                 description = client.describe_import(ImportArn=import_arn)["ImportTableDescription"]
             except Exception as exc:
@@ -123,6 +137,9 @@ class ImportExecutor:
                 "errors": description.get("ErrorCount"),
             },
         )
+
+    def _listed_running(self, client: Any, place: Place, import_arn: str) -> bool:
+        return self._board is not None and self._board.status(client, place, import_arn) == "IN_PROGRESS"
 
     def _start(self, context: ExecutorContext, request: RestoreRequest) -> str:
         options = request.plan.options

@@ -20,7 +20,7 @@ from bot.core import Core
 from bot.errors import BotError
 from bot.periodic import PeriodicJob
 from bot.restore_execute import Cancelled, Executor, ExecutorContext
-from bot.restore_models import APPROVED, FAILED, RUNNING, SUCCEEDED, RestoreRequest
+from bot.restore_models import APPROVED, FAILED, LOAD, RUNNING, SUCCEEDED, RestoreRequest
 from bot.restore_notify import RestoreNotifier, RestoreOutcome, RestoreProgress
 from bot.restore_store import RestoreStore
 
@@ -36,7 +36,8 @@ class RunnerTiming:
     poll_seconds: float = 15.0
     progress_seconds: float = 10.0
     stale_after: timedelta = timedelta(minutes=3)
-    max_parallel: int = 4
+    max_parallel: int = 4  # into= loads at once (CPU-bound in this process)
+    max_following: int = 200  # ImportTable and PITR restores followed at once (the work runs in AWS)
 
 
 class RestoreRunner:
@@ -62,6 +63,7 @@ class RestoreRunner:
         self._on_cycle = on_cycle
         self._job = PeriodicJob("restore-runner", timing.interval, self.run_cycle)
         self._running: dict[str, threading.Thread] = {}
+        self._loads: set[str] = set()
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------------------------- Background
@@ -100,7 +102,7 @@ class RestoreRunner:
             if self._job.stopping.is_set():
                 break
             with self._lock:
-                if request.id in self._running or len(self._running) >= self._timing.max_parallel:
+                if request.id in self._running or self._full(request):
                     continue
             if not self._store.claim(request.id, self.runner_id, stale_before):
                 continue
@@ -109,9 +111,17 @@ class RestoreRunner:
             )
             with self._lock:
                 self._running[request.id] = thread
+                if request.plan.mode == LOAD:
+                    self._loads.add(request.id)
             thread.start()
             started += 1
         return started
+
+    def _full(self, request: RestoreRequest) -> bool:
+        """Loads share a small limit (they use this process's CPU); restores that run in AWS a large one."""
+        if request.plan.mode == LOAD:
+            return len(self._loads) >= self._timing.max_parallel
+        return len(self._running) - len(self._loads) >= self._timing.max_following
 
     def _run_claimed(self, request_id: str) -> None:
         try:
@@ -121,6 +131,7 @@ class RestoreRunner:
         finally:
             with self._lock:
                 self._running.pop(request_id, None)
+                self._loads.discard(request_id)
 
     # -------------------------------------------------------------------------------------- execute
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.import_board import ImportStatusBoard
 from bot.load_checkpoints import SqlLoadCheckpoints
 from bot.restore_execute import default_executors
 from bot.restore_runner import RestoreRunner, RunnerTiming
@@ -48,7 +49,7 @@ def wire_restores(services: Services) -> Restores:
         services.core,
         store,
         notifier,
-        default_executors(SqlLoadCheckpoints(services.engine)),
+        default_executors(SqlLoadCheckpoints(services.engine), board=ImportStatusBoard(settings.poll_seconds * 0.9)),
         runner_timing(settings.poll_seconds),
         on_cycle=lambda: holder["restores"].expire_due(),
     )
