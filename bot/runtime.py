@@ -37,6 +37,7 @@ class BotRuntime:
         self._server: Any = None
         self._socket_handler: Any = None
         self._thread: threading.Thread | None = None
+        self._closing = threading.Event()
 
     @property
     def url(self) -> str:
@@ -56,7 +57,7 @@ class BotRuntime:
             self._connect_socket_mode()
             return self
         self._server = self._create_server()
-        self._thread = threading.Thread(target=self._server.run, name="http", daemon=True)
+        self._thread = threading.Thread(target=self._run_server, args=(self._server,), name="http", daemon=True)
         self._thread.start()
         return self
 
@@ -72,11 +73,14 @@ class BotRuntime:
         server = self._server
         watcher = threading.Thread(target=self._close_when_set, args=(stop,), daemon=True)
         watcher.start()
+        self._run_server(server)
+
+    def _run_server(self, server: Any) -> None:
         try:
             server.run()
         except (OSError, ValueError):
-            # Closing the sockets from the watcher can break the select() the loop is in: expected on stop.
-            if not stop.is_set():
+            # Closing the sockets from another thread can break the select() the loop is in: expected on stop.
+            if not self._closing.is_set():
                 raise
 
     def _close_when_set(self, stop: threading.Event) -> None:
@@ -110,6 +114,7 @@ class BotRuntime:
     def _close_server(self) -> None:
         server, self._server = self._server, None
         if server is not None:
+            self._closing.set()
             server.task_dispatcher.shutdown(timeout=5)
             wasyncore.close_all(server._map)
 
