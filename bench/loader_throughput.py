@@ -46,6 +46,7 @@ from tests.support.export_fixtures import (
     _random_name,
     _summary,
     _write_manifests,
+    decoded,
     key_of,
     sample_items,
 )
@@ -319,7 +320,7 @@ def naive_child(spec: dict[str, Any]) -> dict[str, Any]:
                     if number == spec["per_file"]:
                         break
                     item = json.loads(line)["Item"]
-                    batch.put_item(Item={name: deserializer.deserialize(_bytes(v)) for name, v in item.items()})
+                    batch.put_item(Item={name: deserializer.deserialize(v) for name, v in decoded(item).items()})
                     written += 1
     cpu, wall = _cpu_s() - cpu, time.perf_counter() - wall
     return {
@@ -332,20 +333,6 @@ def naive_child(spec: dict[str, Any]) -> dict[str, Any]:
         "retries": 0,  # boto3 retries inside botocore and batch_writer, uncounted: the sink's counters tell
         "throttles": 0,
     }
-
-
-def _bytes(value: dict[str, Any]) -> Any:  # an AttributeValue, as the stubs type it
-    """Export JSON holds B and BS as base64 text; TypeDeserializer wants bytes."""
-    ((kind, inner),) = value.items()
-    if kind == "B":
-        return {"B": base64.b64decode(inner)}
-    if kind == "BS":
-        return {"BS": [base64.b64decode(v) for v in inner]}
-    if kind == "M":
-        return {"M": {k: _bytes(v) for k, v in inner.items()}}
-    if kind == "L":
-        return {"L": [_bytes(v) for v in inner]}
-    return value
 
 
 def _cpu_s() -> float:
