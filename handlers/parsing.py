@@ -104,31 +104,34 @@ class CostCommand:
     table: str
 
 
-def tokenize(text: str, command: str) -> list[str]:
+def tokenize(text: str, help_: CommandHelp) -> list[str]:
     """Split like a shell, so values may be quoted; unbalanced quotes are a usage error."""
     try:
         return shlex.split(text.replace("“", '"').replace("”", '"'))
     except ValueError as exc:
-        raise UsageError(f"Could not read the command: {exc} (check the quotes).", HELP[command].usage_text) from None
+        raise UsageError(f"Could not read the command: {exc} (check the quotes).", help_.usage_text) from None
 
 
-def split_options(tokens: list[str], allowed: Collection[str], command: str) -> tuple[list[str], dict[str, str]]:
-    """Separate positional words from key=value options, refusing unknown or repeated options."""
+def split_options(
+    tokens: list[str], allowed: Collection[str], help_: CommandHelp, *, literal_prefixes: tuple[str, ...] = ()
+) -> tuple[list[str], dict[str, str]]:
+    """Separate positional words from key=value options, refusing unknown or repeated options. A token starting
+    with one of `literal_prefixes` (e.g. `s3://`) is a word even when it holds a `=`."""
     words: list[str] = []
     options: dict[str, str] = {}
     for token in tokens:
-        if "=" not in token:
+        if "=" not in token or token.startswith(literal_prefixes):
             words.append(token)
             continue
         key, value = token.split("=", 1)
         key = key.lower()
         if key not in allowed:
             known = ", ".join(f"`{k}=`" for k in allowed) or "no options"
-            raise UsageError(f"Unknown option `{key}=`. {command} takes {known}.", HELP[command].usage_text)
+            raise UsageError(f"Unknown option `{key}=`. {help_.command} takes {known}.", help_.usage_text)
         if key in options:
-            raise UsageError(f"`{key}=` is given twice; give it once.", HELP[command].usage_text)
+            raise UsageError(f"`{key}=` is given twice; give it once.", help_.usage_text)
         if not value:
-            raise UsageError(f"`{key}=` has no value.", HELP[command].usage_text)
+            raise UsageError(f"`{key}=` has no value.", help_.usage_text)
         options[key] = value
     return words, options
 
@@ -155,10 +158,10 @@ def _extra(words: list[str], expected: int, command: str) -> None:
 def parse_pitr(text: str, aliases: Collection[str] = ()) -> PitrCommand | HelpRequest:
     """Parse /ddb-pitr."""
     command = "/ddb-pitr"
-    tokens = tokenize(text, command)
+    tokens = tokenize(text, HELP[command])
     if not tokens or wants_help(tokens):
         return HelpRequest(HELP[command])
-    words, options = split_options(tokens, ["days"], command)
+    words, options = split_options(tokens, ["days"], HELP[command])
     if not words:
         raise UsageError(f"Name {TABLE_HINT}.", HELP[command].usage_text)
     table = _table(words[0], command, aliases)
@@ -189,10 +192,10 @@ EXPORT_OPTIONS = ("bucket", "prefix", "owner", "format", "at", "since", "until")
 def parse_export(text: str, aliases: Collection[str] = ()) -> ExportCommand | HelpRequest:
     """Parse /ddb-export."""
     command = "/ddb-export"
-    tokens = tokenize(text, command)
+    tokens = tokenize(text, HELP[command])
     if not tokens or wants_help(tokens):
         return HelpRequest(HELP[command])
-    words, raw = split_options(tokens, EXPORT_OPTIONS, command)
+    words, raw = split_options(tokens, EXPORT_OPTIONS, HELP[command])
     if not words:
         raise UsageError(f"Name {TABLE_HINT}.", HELP[command].usage_text)
     table = _table(words[0], command, aliases)
@@ -239,10 +242,10 @@ def _prefix(text: str) -> str:
 def parse_status(text: str, aliases: Collection[str] = ()) -> StatusCommand | HelpRequest:
     """Parse /ddb-status (no argument is valid: recent exports of all tables)."""
     command = "/ddb-status"
-    tokens = tokenize(text, command)
+    tokens = tokenize(text, HELP[command])
     if wants_help(tokens):
         return HelpRequest(HELP[command])
-    words, _ = split_options(tokens, [], command)
+    words, _ = split_options(tokens, [], HELP[command])
     _extra(words, 1, command)
     if not words:
         return StatusCommand(None)
@@ -257,9 +260,9 @@ def parse_status(text: str, aliases: Collection[str] = ()) -> StatusCommand | He
 def parse_cost(text: str, aliases: Collection[str] = ()) -> CostCommand | HelpRequest:
     """Parse /ddb-cost."""
     command = "/ddb-cost"
-    tokens = tokenize(text, command)
+    tokens = tokenize(text, HELP[command])
     if not tokens or wants_help(tokens):
         return HelpRequest(HELP[command])
-    words, _ = split_options(tokens, [], command)
+    words, _ = split_options(tokens, [], HELP[command])
     _extra(words, 1, command)
     return CostCommand(_table(words[0], command, aliases))

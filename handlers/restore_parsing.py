@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +14,7 @@ from bot.restore_models import IMPORT, LOAD, PITR
 from bot.restore_plans import BILLING, RestoreSpec
 from bot.tables import parse_table_ref
 from bot.timefmt import ISO_EXAMPLE, parse_time
-from handlers.parsing import CommandHelp, HelpRequest
+from handlers.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
 
 COMMAND = "/ddb-restore"
 RESTORE_HELP = CommandHelp(
@@ -59,13 +58,10 @@ class RestoreListing:
 
 def parse_restore(text: str, aliases: Collection[str] = ()) -> RestoreCommand | RestoreListing | HelpRequest:
     """Parse /ddb-restore; raises UsageError (with the usage) when the text is not one of its forms."""
-    try:
-        tokens = shlex.split(text.replace("“", '"').replace("”", '"'))
-    except ValueError as exc:
-        raise _usage(f"Could not read the command: {exc} (check the quotes).") from None
-    if any(t.lower() in {"help", "-h", "--help"} for t in tokens):
+    tokens = tokenize(text, RESTORE_HELP)
+    if wants_help(tokens):
         return HelpRequest(RESTORE_HELP)
-    words, options = _split(tokens)
+    words, options = split_options(tokens, OPTIONS, RESTORE_HELP, literal_prefixes=("s3://",))
     if not words and not options:
         return RestoreListing(None)
     if words and words[0].lower() == "pitr":
@@ -110,26 +106,6 @@ def _pitr(words: list[str], options: dict[str, str], aliases: Collection[str]) -
     at_text = options.get("at", "latest")
     at = None if at_text.lower() == "latest" else _time(at_text)
     return RestoreSpec(PITR, (source,), target, billing=_billing(options.get("billing")), at=at)
-
-
-def _split(tokens: list[str]) -> tuple[list[str], dict[str, str]]:
-    words: list[str] = []
-    options: dict[str, str] = {}
-    for token in tokens:
-        if "=" not in token or token.startswith("s3://"):
-            words.append(token)
-            continue
-        key, value = token.split("=", 1)
-        key = key.lower()
-        if key not in OPTIONS:
-            known = ", ".join(f"`{k}=`" for k in OPTIONS)
-            raise _usage(f"Unknown option `{key}=`. {COMMAND} takes {known}.")
-        if key in options:
-            raise _usage(f"`{key}=` is given twice; give it once.")
-        if not value:
-            raise _usage(f"`{key}=` has no value.")
-        options[key] = value
-    return words, options
 
 
 def _is_export_text(word: str) -> bool:
