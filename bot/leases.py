@@ -71,9 +71,18 @@ class LeaseStore:
 
     def renew(self, lease: Lease, ttl: timedelta) -> Lease | None:
         """Push the expiry forward; None when the lease was taken over (or released) meanwhile."""
+        now = self._move_expiry(lease, ttl)
+        return Lease(lease.name, lease.holder, now + ttl, lease.acquired_at) if now is not None else None
+
+    def release(self, lease: Lease) -> bool:
+        """Expire the lease now so another replica takes over without waiting (a clean shutdown)."""
+        return self._move_expiry(lease, timedelta(0)) is not None
+
+    def _move_expiry(self, lease: Lease, ttl: timedelta) -> datetime | None:
+        """Compare-and-set the expiry to (database) now + ttl; the now used, or None when the lease changed."""
         with self.engine.begin() as connection:
             now = database_now(connection)
-            renewed = connection.execute(
+            moved = connection.execute(
                 update(leases)
                 .where(
                     leases.c.name == lease.name,
@@ -82,22 +91,7 @@ class LeaseStore:
                 )
                 .values(expires_at=now + ttl)
             ).rowcount
-        return Lease(lease.name, lease.holder, now + ttl, lease.acquired_at) if renewed == 1 else None
-
-    def release(self, lease: Lease) -> bool:
-        """Expire the lease now so another replica takes over without waiting (a clean shutdown)."""
-        with self.engine.begin() as connection:
-            now = database_now(connection)
-            released = connection.execute(
-                update(leases)
-                .where(
-                    leases.c.name == lease.name,
-                    leases.c.holder == lease.holder,
-                    leases.c.expires_at == lease.expires_at,
-                )
-                .values(expires_at=now)
-            ).rowcount
-        return released == 1
+        return now if moved == 1 else None
 
     def holder(self, name: str) -> Lease | None:
         """The current lease row, expired or not (for status and tests)."""
