@@ -35,7 +35,7 @@ from typing import Any
 import orjson
 
 from bench.common import ROOT, start_moto_process, stop, table, write_section
-from bot.export_files import ExportLocation
+from bot.exports.files import ExportLocation
 from tests.support.ddb_sink import key_digest
 from tests.support.export_fixtures import (
     EMPTY_GZIP,
@@ -254,8 +254,8 @@ def load_child(spec: dict[str, Any]) -> dict[str, Any]:
     import boto3
 
     from bot.db import make_engine, metadata
-    from bot.load_checkpoints import SqlLoadCheckpoints
-    from bot.loader import load_exports
+    from bot.loader.replay import load_exports
+    from bot.restores.load_checkpoints import SqlLoadCheckpoints
 
     s3 = _s3(spec["s3"])
     dynamodb = boto3.client("dynamodb", endpoint_url=spec["sink"], region_name="us-east-1")

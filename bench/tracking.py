@@ -16,15 +16,16 @@ from typing import Any
 import boto3
 
 from bench.common import table, write_section
-from bot.aws import AwsAccounts, Place
+from bot.aws.accounts import AwsAccounts, Place
+from bot.aws.pricing import PriceBook
 from bot.core import Core
-from bot.db import create_schema, make_engine
-from bot.import_board import ImportStatusBoard
+from bot.db import make_engine
+from bot.exports.tracker import ExportTracker
 from bot.models import ExportJob
-from bot.pricing import PriceBook
-from bot.restore_execute import DESCRIBE_EVERY_POLLS
+from bot.restores.executors import DESCRIBE_EVERY_POLLS
+from bot.restores.import_board import ImportStatusBoard
 from bot.store import Store
-from bot.tracker import ExportTracker
+from bot.wiring.schema import create_schema
 
 COUNTS = (50, 100, 250, 500)
 

@@ -10,6 +10,7 @@ from types import FrameType
 
 from bot.errors import BotError
 from bot.settings import SettingsError, load_settings
+from bot.wiring.runtime import BotRuntime
 
 LOG_FORMAT = "time=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s"
 
@@ -20,8 +21,6 @@ def main() -> int:
     try:
         settings = load_settings()
         settings.require_slack()
-        from bot.runtime import BotRuntime
-
         runtime = BotRuntime(settings)
     except (SettingsError, BotError) as exc:
         print(f"ddb-backup-bot cannot start: {exc}", file=sys.stderr)

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.aws import AwsAccounts, Place
+from bot.aws.accounts import AwsAccounts, Place
+from bot.aws.pricing import PriceBook, Rates
+from bot.aws.tables import TableRef, parse_table_ref
 from bot.config import BotConfig
-from bot.db import utcnow
-from bot.pricing import PriceBook, Rates
 from bot.store import Store
-from bot.tables import TableRef, parse_table_ref
+from bot.timefmt import utcnow
 
 
 @dataclass(frozen=True)

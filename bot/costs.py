@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
+from bot.aws.accounts import Place
+from bot.aws.pricing import Rates, gib
+from bot.aws.table_info import TableInfo, describe_pitr, describe_table
+from bot.core import Core
 from bot.models import COMPLETED, INCREMENTAL_EXPORT, ExportJob
-from bot.pricing import Rates, gib
 from bot.timefmt import iso, size
-
-if TYPE_CHECKING:
-    from bot.core import Core
-    from bot.table_info import TableInfo
 
 INCREMENTAL_MINIMUM_BYTES = 10_000_000
 ASSUMED_DAILY_CHANGE = Decimal("0.10")
@@ -90,8 +88,6 @@ def table_size(core: Core, info: TableInfo) -> TableSize:
 
 def cost_report(core: Core, table_text: str) -> CostReport:
     """Compute the cost report of one table."""
-    from bot.table_info import describe_pitr, describe_table
-
     ref, place = core.table(table_text)
     client = core.aws.dynamodb(place)
     info = describe_table(client, ref, place)
@@ -139,8 +135,6 @@ def _incremental_estimate(jobs: list[ExportJob], measured: TableSize, rates: Rat
 
 def _retained_bytes(core: Core, jobs: list[ExportJob]) -> tuple[int, str]:
     """Bytes kept in S3 by this table's exports: listed where the bot can, else their billed sizes."""
-    from bot.aws import Place
-
     listed_total, listed, estimated = 0, 0, 0
     for job in jobs:
         try:

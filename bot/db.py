@@ -1,4 +1,5 @@
-"""The database: one SQLAlchemy MetaData for every table, and an engine tuned for SQLite or PostgreSQL."""
+"""The database: the one SQLAlchemy MetaData every feature declares its tables on, and an engine tuned for SQLite
+or PostgreSQL."""
 
 from __future__ import annotations
 
@@ -52,15 +53,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_schema(engine: Engine) -> None:
-    """Create every table that does not exist yet (all modules' tables are registered on `metadata`)."""
-    import bot.schema  # noqa: F401  (registers the tables)
-
+def create_tables(engine: Engine, tables: MetaData) -> None:
+    """Create every table of `tables` that does not exist yet (bot.wiring.schema passes the whole schema)."""
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Replicas starting together would race to create the same tables: one at a time.
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
-        metadata.create_all(connection)
+        tables.create_all(connection)
 
 
 def ping(engine: Engine) -> bool:
@@ -71,8 +70,3 @@ def ping(engine: Engine) -> bool:
     except Exception:
         return False
     return True
-
-
-def utcnow() -> datetime:
-    """The one clock of the store: timezone-aware UTC."""
-    return datetime.now(UTC)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bot.aws import translate
+from bot.aws.errors import translate
+from bot.aws.pricing import Rates, gib
+from bot.aws.table_info import PitrWindow, TableInfo, describe_pitr, describe_table
 from bot.core import Core
 from bot.costs import TableSize, table_size
-from bot.pricing import Rates, gib
-from bot.table_info import PitrWindow, TableInfo, describe_pitr, describe_table
 
 MIN_DAYS, MAX_DAYS = 1, 35
 

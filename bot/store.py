@@ -26,8 +26,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import UtcDateTime, metadata, utcnow
+from bot.db import UtcDateTime, metadata
 from bot.models import IN_PROGRESS, ExportJob
+from bot.timefmt import utcnow
 
 exports = Table(
     "exports",

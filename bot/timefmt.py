@@ -9,6 +9,11 @@ from bot.errors import UsageError
 ISO_EXAMPLE = "2026-01-14T10:18:50Z"
 
 
+def utcnow() -> datetime:
+    """The host's clock as timezone-aware UTC (the store's clock on SQLite; PostgreSQL has its own)."""
+    return datetime.now(UTC)
+
+
 def parse_time(text: str, option: str) -> datetime:
     """Parse an ISO-8601 time; one without a zone is taken as UTC."""
     cleaned = text.strip()

@@ -5,11 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from bot.aws.pricing import Rates, dollars
 from bot.costs import CostReport
 from bot.errors import BotError, UsageError
 from bot.models import COMPLETED, FAILED, INCREMENTAL_EXPORT, ExportJob
 from bot.pitr import PitrReport
-from bot.pricing import Rates, dollars
 from bot.timefmt import duration, iso, size
 from handlers.parsing import CommandHelp
 

@@ -16,11 +16,11 @@ from bot.authz import Authorizer
 from bot.core import Core
 from bot.costs import cost_report, export_cost
 from bot.errors import BotError, UsageError
-from bot.export_status import export_detail, recent_exports, table_exports
-from bot.exports import start_export
+from bot.exports.start import start_export
+from bot.exports.status import export_detail, looks_like_export, recent_exports, table_exports
+from bot.exports.tracker import ExportTracker
 from bot.models import Requester
 from bot.pitr import enable_pitr, pitr_status
-from bot.tracker import ExportTracker
 from handlers import blocks
 from handlers.parsing import (
     CostCommand,
@@ -174,8 +174,6 @@ def status(surface: Surface, command: StatusCommand, requester: Requester) -> Re
     core = surface.core
     if command.target is None:
         return Reply(blocks.status_list("Recent exports (all tables)", recent_exports(core)))
-    from bot.export_status import looks_like_export
-
     if looks_like_export(command.target) or core.store.find_export(command.target) is not None:
         job = export_detail(core, command.target)
         rates = core.prices.rates(job.region)

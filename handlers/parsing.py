@@ -6,10 +6,11 @@ import shlex
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from bot.aws.tables import parse_table_ref
 from bot.errors import UsageError
-from bot.exports import ExportOptions, check_bucket, check_format, check_owner
+from bot.exports.start import ExportOptions, check_bucket, check_format, check_owner
+from bot.exports.status import looks_like_export
 from bot.pitr import MAX_DAYS, MIN_DAYS
-from bot.tables import parse_table_ref
 from bot.timefmt import ISO_EXAMPLE, parse_time
 
 
@@ -249,8 +250,6 @@ def parse_status(text: str, aliases: Collection[str] = ()) -> StatusCommand | He
     _extra(words, 1, command)
     if not words:
         return StatusCommand(None)
-    from bot.export_status import looks_like_export
-
     target = words[0]
     if not looks_like_export(target):
         _table(target, command, aliases)  # a table or an export id the store may know: both look like this

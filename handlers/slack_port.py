@@ -10,12 +10,12 @@ from decimal import Decimal
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.db import utcnow
+from bot.aws.pricing import Rates
 from bot.models import ExportJob
-from bot.pricing import Rates
+from bot.timefmt import utcnow
 from handlers import blocks
-from handlers.rate_limits import webhook
-from handlers.schedule_blocks import oncall_section
+from handlers.schedules.blocks import oncall_section
+from handlers.slack_http import webhook
 
 logger = logging.getLogger(__name__)
 

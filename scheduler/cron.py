@@ -14,13 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.errors import UsageError
+from bot.schedules.ports import CRON_HELP
 
 WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-CRON_HELP = (
-    'Write five fields "minute hour day-of-month month day-of-week" in quotes, e.g. cron="0 2 * * *" (02:00 '
-    'every day), cron="30 1 * * 1-5" (01:30 Monday to Friday) or cron="0 */6 * * *" (every 6 hours); '
-    "day-of-week 0 or 7 is Sunday. A sixth, leading field gives seconds."
-)
 TZ_HELP = "Use an IANA time zone name, e.g. tz=UTC, tz=Europe/Paris or tz=America/New_York."
 LOOKBACKS = (
     timedelta(seconds=2),

@@ -10,10 +10,10 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.digest import claim_digest
-from bot.schedule_models import CATCH_UP, SCHEDULED
-from bot.schedule_runs import deliver_notes, report_late_runs, run_schedule
-from bot.schedules import ScheduleCore
+from bot.schedules.digest import claim_digest
+from bot.schedules.models import CATCH_UP, SCHEDULED
+from bot.schedules.runs import deliver_notes, report_late_runs, run_schedule
+from bot.schedules.service import ScheduleCore
 from bot.timefmt import iso
 
 logger = logging.getLogger(__name__)

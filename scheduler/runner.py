@@ -18,8 +18,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.schedule_runs import missed_fire
-from bot.schedules import ScheduleCore
+from bot.schedules.runs import missed_fire
+from bot.schedules.service import ScheduleCore
 from bot.timefmt import iso
 from scheduler.cron import cron_trigger
 from scheduler.jobs import catch_up, fire_digest, fire_schedule, housekeeping
@@ -29,12 +29,17 @@ JOB_PREFIX = "schedule:"
 
 
 class ScheduleRunner:
-    """A Background job (start/stop, restartable) running every schedule's cron, the digest and housekeeping."""
+    """A Background job (start/stop, restartable) running every schedule's cron, the digest and housekeeping.
+
+    `leading` says whether this replica still holds the lease; every job checks it before acting, so a lease that
+    ran out stops the fires even before the leader gate has stopped the scheduler.
+    """
 
     def __init__(
         self,
         sc: ScheduleCore,
         *,
+        leading: Callable[[], bool] = lambda: True,
         digest_cron: str | None = None,
         digest_timezone: str = "UTC",
         sync_seconds: float = 5.0,
@@ -42,7 +47,7 @@ class ScheduleRunner:
         workers: int = 10,
     ) -> None:
         self.sc = sc
-        self.leading: Callable[[], bool] = lambda: True
+        self._is_leader = leading
         self._digest = (digest_cron, digest_timezone) if digest_cron else None
         self._sync_seconds = sync_seconds
         self._grace = misfire_grace_seconds
@@ -116,7 +121,7 @@ class ScheduleRunner:
         return {job.id.removeprefix(JOB_PREFIX): job.next_run_time for job in jobs if job.id.startswith(JOB_PREFIX)}
 
     def _leading(self) -> bool:
-        return self.running and self.leading()
+        return self.running and self._is_leader()
 
     def _sync(self, now: datetime, *, catch_up_missed: bool) -> None:
         scheduler = self._scheduler

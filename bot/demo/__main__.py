@@ -22,8 +22,14 @@ from typing import Any
 
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
+from bot.demo.console import Console
+from bot.demo.slack_requests import SignedSlackClient
+from bot.demo.slack_standin import SlackStandIn
+from bot.demo.tour import TourFailed, run_tour
+from bot.demo.world import build_world, start_moto
 from bot.errors import BotError
 from bot.settings import Settings, SettingsError, load_settings
+from bot.wiring.runtime import BotRuntime
 
 DEMO_BUCKET = "acme-ddb-backups"
 REGION = "us-east-1"
@@ -65,8 +71,6 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(args.verbose)
     _readable_output()
     signal.signal(signal.SIGTERM, _interrupt)
-
-    from bot.demo.world import build_world, start_moto
 
     with tempfile.TemporaryDirectory(prefix="ddb-backup-bot-demo-") as folder:
         database = Path(folder) / "demo.sqlite3"
@@ -193,8 +197,6 @@ def _workspace_settings(database_url: str) -> Settings | None:
 
 def _serve_workspace(settings: Settings, endpoint: str, database: Path) -> int:
     """Serve the real workspace until Ctrl-C or SIGTERM."""
-    from bot.runtime import BotRuntime
-
     try:
         runtime = BotRuntime(settings)
     except Exception as exc:  # Bolt checks the token with auth.test at start; say why, not a traceback
@@ -235,12 +237,6 @@ def _serve_workspace(settings: Settings, endpoint: str, database: Path) -> int:
 
 def _run_local(endpoint: str, database: Path, *, interactive: bool) -> int:
     """The bot against the Slack stand-in, driven by the console (terminal) or the tour (no terminal)."""
-    from bot.demo.console import Console
-    from bot.demo.slack_requests import SignedSlackClient
-    from bot.demo.slack_standin import SlackStandIn
-    from bot.demo.tour import TourFailed, run_tour
-    from bot.runtime import BotRuntime
-
     signing_secret = secrets.token_urlsafe(32)
     standin = SlackStandIn().start()
     runtime: BotRuntime | None = None

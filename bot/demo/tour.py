@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 
 from bot.demo.console import CHANNELS, USERS, Console, Shown
-from bot.export_status import looks_like_export
+from bot.exports.status import looks_like_export
 from bot.store import Store
 
 OPS = "C0OPS"

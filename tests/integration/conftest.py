@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from bot.demo.slack_standin import SlackStandIn
-from bot.runtime import BotRuntime
 from bot.settings import Settings
+from bot.wiring.runtime import BotRuntime
 from tests.support.aws_world import build_world, client, reset_moto, start_moto
 from tests.support.slack_requests import SignedSlackClient
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.demo.slack_standin import PostedMessage, SlackStandIn
-from bot.runtime import BotRuntime
+from bot.wiring.runtime import BotRuntime
 from tests.integration.conftest import NOTIFY, OPS, SIGNING_SECRET, BotFactory
 from tests.support.aws_world import (
     BACKUP_ACCOUNT,

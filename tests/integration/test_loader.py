@@ -21,12 +21,12 @@ import pytest
 from botocore.awsrequest import AWSRequest
 from moto.server import ThreadedMotoServer
 
-from bot.aws_http import HttpTransport, SigV4Signer
-from bot.batch_writer import BatchWriteRefused, ExportLineReader
 from bot.db import make_engine, metadata
-from bot.export_files import ChecksumMismatch, ExportLocation, UnsupportedExportFormat, read_manifest
-from bot.load_checkpoints import SqlLoadCheckpoints
-from bot.loader import ExportDoesNotMatchTable, LoadCancelled, LoadProgress, LoadReport, load_exports
+from bot.exports.files import ChecksumMismatch, ExportLocation, UnsupportedExportFormat, read_manifest
+from bot.loader.batch_writer import BatchWriteRefused, ExportLineReader
+from bot.loader.http import HttpTransport, SigV4Signer
+from bot.loader.replay import ExportDoesNotMatchTable, LoadCancelled, LoadProgress, LoadReport, load_exports
+from bot.restores.load_checkpoints import SqlLoadCheckpoints
 from tests.support.ddb_sink import DynamoDbSink
 from tests.support.export_fixtures import (
     decoded,

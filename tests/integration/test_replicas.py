@@ -18,14 +18,15 @@ from typing import Any
 
 import pytest
 
-from bot.db import create_schema, make_engine
+from bot.background.leases import LeaseStore
+from bot.db import make_engine
 from bot.demo.slack_standin import SlackStandIn
-from bot.leases import LeaseStore
 from bot.models import COMPLETED, IN_PROGRESS
-from bot.schedule_models import STARTED
-from bot.schedule_runs import client_token
-from bot.schedule_store import ScheduleStore
+from bot.schedules.models import STARTED
+from bot.schedules.runs import client_token
+from bot.schedules.store import ScheduleStore
 from bot.store import Store
+from bot.wiring.schema import create_schema
 from tests.integration.conftest import NOTIFY, SIGNING_SECRET
 from tests.support.aws_world import exports_held
 from tests.support.databases import database_kinds, fresh_database

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.demo.slack_standin import SlackStandIn
-from bot.restore_models import APPROVED, EXPIRED, REJECTED, RUNNING, SUCCEEDED
+from bot.restores.models import APPROVED, EXPIRED, REJECTED, RUNNING, SUCCEEDED
 from tests.integration.conftest import SIGNING_SECRET, BotFactory
 from tests.support.aws_world import create_table
 from tests.support.restore_flow import (
@@ -269,8 +269,8 @@ def _expire_now(bot: Any, request_id: str) -> None:
 
     from sqlalchemy import update
 
-    from bot.db import utcnow
-    from bot.restore_store import restore_requests
+    from bot.restores.store import restore_requests
+    from bot.timefmt import utcnow
 
     with bot.services.engine.begin() as connection:
         connection.execute(

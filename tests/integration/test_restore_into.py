@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from bot.demo.slack_standin import SlackStandIn
-from bot.load_checkpoints import SqlLoadCheckpoints
-from bot.restore_models import RUNNING, SUCCEEDED
-from bot.runtime import BotRuntime
+from bot.restores.load_checkpoints import SqlLoadCheckpoints
+from bot.restores.models import RUNNING, SUCCEEDED
+from bot.wiring.runtime import BotRuntime
 from tests.integration.conftest import SIGNING_SECRET, BotFactory, bot_settings
 from tests.support.aws_proxy import AwsFaultProxy, Fault
 from tests.support.export_fixtures import (
@@ -262,7 +262,7 @@ def test_a_running_into_restore_resumes_after_a_restart_without_rewriting_finish
 def stored_state(settings: Any, request_id: str) -> tuple[str, tuple[int, int, int]]:
     """The request's status and its loader checkpoints, read after the bot stopped."""
     from bot.db import make_engine
-    from bot.restore_store import RestoreStore
+    from bot.restores.store import RestoreStore
 
     engine = make_engine(settings.database_url)
     try:

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bot.wiring.services import Services
 
-from bot.bootstrap import Services, build_services
 from bot.demo.slack_standin import SlackStandIn
-from bot.digest import build_digest
 from bot.models import COMPLETED, FAILED, FULL_EXPORT, INCREMENTAL_EXPORT, ExportJob, Requester
-from bot.schedule_runs import deliver_notes, report_late_runs, run_schedule
-from bot.schedules import NewSchedule, ScheduleCore, add_schedule
+from bot.schedules.digest import build_digest
+from bot.schedules.runs import deliver_notes, report_late_runs, run_schedule
+from bot.schedules.service import NewSchedule, ScheduleCore, add_schedule
+from bot.wiring.bootstrap import build_services
 from scheduler.jobs import fire_digest, fire_schedule
 from tests.integration.conftest import NOTIFY, bot_settings
 from tests.support.aws_world import DEFAULT_ACCOUNT, exports_held, set_pitr_window
@@ -50,7 +51,7 @@ def services(world: str, slack: SlackStandIn, tmp_path: Path) -> Iterator[Callab
 
 
 def scheduling(services: Services) -> ScheduleCore:
-    from bot.leader import LeaderGate
+    from bot.background.leader import LeaderGate
 
     gate = next(job for job in services.background if isinstance(job, LeaderGate))
     runner = gate.jobs[-1]

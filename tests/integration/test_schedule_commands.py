@@ -10,8 +10,8 @@ from sqlalchemy import update
 
 from bot.demo.slack_standin import SlackStandIn
 from bot.models import COMPLETED, IN_PROGRESS
-from bot.schedule_models import CATCH_UP
-from bot.schedule_store import schedules
+from bot.schedules.models import CATCH_UP
+from bot.schedules.store import schedules
 from tests.integration.conftest import NOTIFY, SIGNING_SECRET, BotFactory
 from tests.support.aws_world import exports_held
 from tests.support.schedules import runner_of, schedule_command, schedules_of, text_of, wait_until

@@ -10,14 +10,15 @@ from typing import Any
 
 import boto3
 
-from bot.aws import AwsAccounts
+from bot.aws.accounts import AwsAccounts
+from bot.aws.pricing import PriceBook
 from bot.core import Core
-from bot.db import create_schema, make_engine
-from bot.pricing import PriceBook
-from bot.restore_models import PENDING, Approval, RestorePlan, RestoreRequest
-from bot.restore_notify import MessageRef, RestoreOutcome, RestoreProgress
-from bot.restore_store import RestoreStore
+from bot.db import make_engine
+from bot.restores.models import PENDING, Approval, RestorePlan, RestoreRequest
+from bot.restores.notify import MessageRef, RestoreOutcome, RestoreProgress
+from bot.restores.store import RestoreStore
 from bot.store import Store
+from bot.wiring.schema import create_schema
 
 START = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from bot.demo.slack_standin import PostedMessage, SlackStandIn
 from bot.models import COMPLETED, ExportJob
-from bot.restore_models import RestoreRequest
-from bot.restore_store import RestoreStore
-from bot.runtime import BotRuntime
+from bot.restores.models import RestoreRequest
+from bot.restores.store import RestoreStore
+from bot.wiring.runtime import BotRuntime
 from tests.support.slack_requests import SignedSlackClient, SlackHttpResponse
 
 APPROVALS = "C0APPROVALS"

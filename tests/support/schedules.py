@@ -7,10 +7,10 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from bot.background.leader import LeaderGate
 from bot.demo.slack_standin import PostedMessage, SlackStandIn
-from bot.leader import LeaderGate
-from bot.runtime import BotRuntime
-from bot.schedules import ScheduleCore
+from bot.schedules.service import ScheduleCore
+from bot.wiring.runtime import BotRuntime
 from scheduler.runner import ScheduleRunner
 from tests.support.slack_requests import SignedSlackClient
 

@@ -6,9 +6,9 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from bot.aws.pricing import embedded_rates
 from bot.errors import PreconditionFailed, UsageError
 from bot.models import ExportJob
-from bot.pricing import embedded_rates
 from handlers import blocks
 
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from bot.aws import translate
+from bot.aws.errors import translate
+from bot.aws.tables import TableRef, parse_table_ref
 from bot.config import ConfigError, parse_config
 from bot.errors import AwsError, UsageError
 from bot.settings import Settings, SettingsError, load_settings
-from bot.tables import TableRef, parse_table_ref
 from bot.timefmt import duration, iso, parse_time, size
 
 

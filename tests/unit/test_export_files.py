@@ -15,7 +15,7 @@ import orjson
 import pytest
 from moto import mock_aws
 
-from bot.export_files import (
+from bot.exports.files import (
     FULL_EXPORT,
     INCREMENTAL_EXPORT,
     ChecksumMismatch,

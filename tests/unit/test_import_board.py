@@ -12,8 +12,8 @@ from typing import Any
 import boto3
 import pytest
 
-from bot.aws import Place
-from bot.import_board import ImportStatusBoard
+from bot.aws.accounts import Place
+from bot.restores.import_board import ImportStatusBoard
 
 ARNS = [f"arn:aws:dynamodb:us-east-1:123456789012:table/t{i}/import/0176838593{i:04d}-0000abcd" for i in range(60)]
 

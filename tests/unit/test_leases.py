@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from bot.db import create_schema, make_engine
-from bot.leader import LeaderGate
-from bot.leases import LeaseStore
+from bot.background.leader import LeaderGate, Leadership
+from bot.background.leases import LeaseStore
+from bot.db import make_engine
+from bot.wiring.schema import create_schema
 from tests.support.databases import database_kinds, fresh_database
 
 TTL = timedelta(seconds=30)
@@ -110,7 +111,7 @@ def test_only_one_gate_runs_its_jobs_and_the_other_takes_over_when_the_holder_di
     jobs = [RecordingJob(), RecordingJob()]
     lease_seconds = 0.6
     gates = [
-        LeaderGate(LeaseStore(engine), [job], holder=f"replica-{i}", lease_seconds=lease_seconds)
+        LeaderGate(Leadership(LeaseStore(engine), holder=f"replica-{i}", lease_seconds=lease_seconds), [job])
         for i, job in enumerate(jobs)
     ]
     for gate in gates:
@@ -135,7 +136,7 @@ def test_only_one_gate_runs_its_jobs_and_the_other_takes_over_when_the_holder_di
 
 def test_a_gate_that_cannot_renew_stops_its_jobs_before_another_holder_starts(engine: Engine) -> None:
     job = RecordingJob()
-    gate = LeaderGate(LeaseStore(engine), [job], holder="a", lease_seconds=30)
+    gate = LeaderGate(Leadership(LeaseStore(engine), holder="a", lease_seconds=30), [job])
     gate.tick()
     assert job.running and gate.leading
     # Someone else took the lease (e.g. this replica was paused past its lease): the next renewal fails.
@@ -150,8 +151,8 @@ def test_a_gate_that_cannot_renew_stops_its_jobs_before_another_holder_starts(en
 
 def test_stopping_a_gate_releases_the_lease_for_the_next_replica(engine: Engine) -> None:
     first_job, second_job = RecordingJob(), RecordingJob()
-    first = LeaderGate(LeaseStore(engine), [first_job], holder="a", lease_seconds=30)
-    second = LeaderGate(LeaseStore(engine), [second_job], holder="b", lease_seconds=30)
+    first = LeaderGate(Leadership(LeaseStore(engine), holder="a", lease_seconds=30), [first_job])
+    second = LeaderGate(Leadership(LeaseStore(engine), holder="b", lease_seconds=30), [second_job])
     first.tick()
     second.tick()
     assert first_job.running and not second_job.running
@@ -164,7 +165,7 @@ def test_stopping_a_gate_releases_the_lease_for_the_next_replica(engine: Engine)
 
 def test_ticks_from_several_threads_never_start_jobs_twice(engine: Engine) -> None:
     job = RecordingJob()
-    gate = LeaderGate(LeaseStore(engine), [job], holder="a", lease_seconds=30)
+    gate = LeaderGate(Leadership(LeaseStore(engine), holder="a", lease_seconds=30), [job])
     threads = [threading.Thread(target=gate.tick) for _ in range(6)]
     for thread in threads:
         thread.start()

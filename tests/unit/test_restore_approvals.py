@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import update
 
 from bot.errors import NotAllowed, NotFound, PreconditionFailed
-from bot.restore_models import APPROVED, EXPIRED, FAILED, PENDING, REJECTED
-from bot.restore_store import RestoreStore, restore_requests
-from bot.restores import ApprovalPolicy, Restores
+from bot.restores.models import APPROVED, EXPIRED, FAILED, PENDING, REJECTED
+from bot.restores.store import RestoreStore, restore_requests
+from bot.restores.workflow import ApprovalPolicy, Restores
 from tests.support.databases import database_kinds, fresh_database
 from tests.support.restore_fakes import Approvers, Clock, RecordingNotifier, make_core, pending_request, plan
 
@@ -200,7 +200,7 @@ def _three_approvers_click_at_once(world: World) -> None:
 
 def test_request_is_refused_when_nobody_may_approve(tmp_path: Path) -> None:
     from bot.models import Requester
-    from bot.restore_plans import RestoreSpec
+    from bot.restores.plans import RestoreSpec
 
     world = World(tmp_path)
     world.restores.policy = ApprovalPolicy((), 1, timedelta(minutes=60), "C0APPROVALS")
@@ -212,8 +212,8 @@ def test_request_is_refused_when_nobody_may_approve(tmp_path: Path) -> None:
 
 def test_a_request_whose_approval_message_cannot_be_posted_is_cancelled(tmp_path: Path) -> None:
     from bot.models import Requester
-    from bot.restore_models import Estimate, SourceSummary
-    from bot.restore_plans import PlannedRestore, RestoreSpec
+    from bot.restores.models import Estimate, SourceSummary
+    from bot.restores.plans import PlannedRestore, RestoreSpec
 
     world = World(tmp_path)
     world.notifier.refuse_posting = True
@@ -234,8 +234,8 @@ def test_a_request_whose_approval_message_cannot_be_posted_is_cancelled(tmp_path
 
 def test_a_valid_request_is_stored_pending_with_its_plan_hash_and_posted(tmp_path: Path) -> None:
     from bot.models import Requester
-    from bot.restore_models import Estimate, SourceSummary
-    from bot.restore_plans import PlannedRestore, RestoreSpec
+    from bot.restores.models import Estimate, SourceSummary
+    from bot.restores.plans import PlannedRestore, RestoreSpec
 
     world = World(tmp_path)
     planned = PlannedRestore(plan(), (SourceSummary("x"),), Estimate("$0.01", 60.0, "test"))

@@ -7,10 +7,19 @@ from dataclasses import replace
 from datetime import timedelta
 
 from bot.models import ExportJob
-from bot.restore_models import APPROVED, EXPIRED, REJECTED, SUCCEEDED, Approval, Estimate, RestoreRequest, SourceSummary
-from bot.restore_notify import CarryOver, RestoreOutcome, RestoreProgress
-from handlers import restore_blocks as rb
-from handlers import restore_form_blocks as fb
+from bot.restores.models import (
+    APPROVED,
+    EXPIRED,
+    REJECTED,
+    SUCCEEDED,
+    Approval,
+    Estimate,
+    RestoreRequest,
+    SourceSummary,
+)
+from bot.restores.notify import CarryOver, RestoreOutcome, RestoreProgress
+from handlers.restores import blocks as rb
+from handlers.restores import form_blocks as fb
 from tests.support.restore_fakes import START, plan
 
 

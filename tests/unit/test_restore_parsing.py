@@ -8,7 +8,7 @@ import pytest
 
 from bot.errors import UsageError
 from handlers.parsing import HelpRequest
-from handlers.restore_parsing import RESTORE_HELP, RestoreCommand, RestoreListing, parse_restore
+from handlers.restores.parsing import RESTORE_HELP, RestoreCommand, RestoreListing, parse_restore
 
 EXPORT_ID = "01768385930622-efd1a093"
 ARN = f"arn:aws:dynamodb:eu-north-1:123456789123:table/test/export/{EXPORT_ID}"

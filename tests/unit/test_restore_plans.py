@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.pricing import embedded_rates
-from bot.restore_estimates import import_estimate, load_estimate
-from bot.restore_models import RestorePlan, parse_button_value
-from bot.restore_schema import schema_from_description
-from bot.restore_sources import ResolvedExport
+from bot.aws.pricing import embedded_rates
+from bot.restores.estimates import import_estimate, load_estimate
+from bot.restores.models import RestorePlan, parse_button_value
+from bot.restores.schema import schema_from_description
+from bot.restores.sources import ResolvedExport
 from tests.support.restore_fakes import plan
 
 

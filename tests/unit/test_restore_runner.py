@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import update
 
 from bot.errors import PreconditionFailed
-from bot.restore_execute import Cancelled, ExecutorContext
-from bot.restore_models import APPROVED, FAILED, PENDING, RUNNING, SUCCEEDED, RestoreRequest
-from bot.restore_notify import RestoreOutcome, RestoreProgress
-from bot.restore_runner import RestoreRunner, RunnerTiming
-from bot.restore_store import RestoreStore, restore_requests
+from bot.restores.executors import Cancelled, ExecutorContext
+from bot.restores.models import APPROVED, FAILED, PENDING, RUNNING, SUCCEEDED, RestoreRequest
+from bot.restores.notify import RestoreOutcome, RestoreProgress
+from bot.restores.runner import RestoreRunner, RunnerTiming
+from bot.restores.store import RestoreStore, restore_requests
 from tests.support.restore_fakes import RecordingNotifier, make_core, pending_request, plan
 
 FAST = RunnerTiming(interval=0.05, poll_seconds=0.01, progress_seconds=0.0, stale_after=timedelta(seconds=30))

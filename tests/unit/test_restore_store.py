@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.db import utcnow
-from bot.restore_models import APPROVED, EXPIRED, PENDING, REJECTED, RUNNING
-from bot.restore_store import RestoreStore
+from bot.restores.models import APPROVED, EXPIRED, PENDING, REJECTED, RUNNING
+from bot.restores.store import RestoreStore
+from bot.timefmt import utcnow
 from tests.support.databases import database_kinds, fresh_database
 from tests.support.restore_fakes import START, make_core, pending_request, plan
 

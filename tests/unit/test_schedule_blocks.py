@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from bot.models import COMPLETED, ExportJob
-from bot.schedule_models import (
+from bot.schedules.models import (
     CATCH_UP,
     FROM_CONFIG,
     RUN_FAILED,
@@ -21,7 +21,7 @@ from bot.schedule_models import (
     ScheduleRun,
     ScheduleView,
 )
-from handlers import schedule_blocks
+from handlers.schedules import blocks as schedule_blocks
 
 T0 = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
 SCHEDULE = Schedule(

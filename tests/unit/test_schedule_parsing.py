@@ -8,9 +8,10 @@ import pytest
 
 from bot.errors import UsageError
 from handlers.parsing import HelpRequest
-from handlers.schedule_parsing import ScheduleAction, ScheduleAdd, ScheduleList, parse_schedule
+from handlers.schedules.parsing import ScheduleAction, ScheduleAdd, ScheduleList, parse_schedule
 from scheduler.cron import ApsCronCalendar, cron_trigger
 
+CALENDAR = ApsCronCalendar()
 CALENDAR = ApsCronCalendar()
 TUESDAY_NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -19,6 +20,7 @@ def test_add_reads_a_quoted_cron_and_every_option() -> None:
     parsed = parse_schedule(
         'add prod:orders cron="30 1 * * 1-5" tz=Europe/Paris type=incremental bucket=acme-ddb-backups '
         "prefix=/nightly/ owner=123456789012 format=ion channel=<#C0BACKUPS|backups>",
+        CALENDAR,
         aliases={"prod"},
     )
     assert isinstance(parsed, ScheduleAdd)
@@ -39,7 +41,7 @@ def test_add_reads_a_quoted_cron_and_every_option() -> None:
 
 
 def test_slack_smart_quotes_and_a_channel_name_are_accepted() -> None:
-    parsed = parse_schedule("add orders cron=“0 2 * * *” channel=#backups")
+    parsed = parse_schedule("add orders cron=“0 2 * * *” channel=#backups", CALENDAR)
     assert isinstance(parsed, ScheduleAdd)
     assert parsed.request.cron == "0 2 * * *" and parsed.request.channel == "#backups"
     assert parsed.request.timezone == "UTC" and parsed.request.export_type == "full"
@@ -66,17 +68,17 @@ def test_slack_smart_quotes_and_a_channel_name_are_accepted() -> None:
 )
 def test_every_mistake_says_how_to_write_it(text: str, expected: str) -> None:
     with pytest.raises(UsageError) as caught:
-        parse_schedule(text)
+        parse_schedule(text, CALENDAR)
     assert expected in caught.value.message
     assert caught.value.usage and "/ddb-schedule add <table>" in caught.value.usage
 
 
 def test_list_actions_and_help() -> None:
-    assert isinstance(parse_schedule("list"), ScheduleList)
-    assert parse_schedule("run orders-1a2b") == ScheduleAction("run", "orders-1a2b")
-    assert parse_schedule("Resume nightly") == ScheduleAction("resume", "nightly")
-    assert isinstance(parse_schedule(""), HelpRequest)
-    assert isinstance(parse_schedule("add help"), HelpRequest)
+    assert isinstance(parse_schedule("list", CALENDAR), ScheduleList)
+    assert parse_schedule("run orders-1a2b", CALENDAR) == ScheduleAction("run", "orders-1a2b")
+    assert parse_schedule("Resume nightly", CALENDAR) == ScheduleAction("resume", "nightly")
+    assert isinstance(parse_schedule("", CALENDAR), HelpRequest)
+    assert isinstance(parse_schedule("add help", CALENDAR), HelpRequest)
 
 
 @pytest.mark.parametrize(

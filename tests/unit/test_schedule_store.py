@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from bot.db import create_schema, make_engine
-from bot.schedule_models import (
+from bot.db import make_engine
+from bot.schedules.models import (
     CATCH_UP,
     CLAIMED,
     FROM_CONFIG,
@@ -23,7 +23,8 @@ from bot.schedule_models import (
     ExportPlan,
     Schedule,
 )
-from bot.schedule_store import ScheduleStore, schedule_runs
+from bot.schedules.store import ScheduleStore, schedule_runs
+from bot.wiring.schema import create_schema
 from tests.support.databases import database_kinds, fresh_database
 
 T0 = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)

@@ -1,0 +1,156 @@
+"""boto3 sessions and clients per account and region: the default account, or an alias's assumed role."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bot.aws.errors import error_code, error_message
+from bot.aws.tables import TableRef
+from bot.config import Account
+from bot.errors import AwsError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+
+logger = logging.getLogger(__name__)
+
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3},  # a person is waiting: fail in seconds, not minutes
+    connect_timeout=5,
+    read_timeout=30,
+    max_pool_connections=64,
+    user_agent_extra="ddb-backup-bot",
+)
+DEFAULT_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a table lives: which credentials (alias or default) and which region."""
+
+    alias: str | None
+    region: str
+
+
+class AwsAccounts:
+    """Hands out cached boto3 clients for the default account or an aliased one (assumed role)."""
+
+    def __init__(self, base: boto3.Session, accounts: dict[str, Account]) -> None:
+        self._base = base
+        self._accounts = accounts
+        self._sessions: dict[str | None, boto3.Session] = {None: base}
+        self._clients: dict[tuple[str | None, str, str], Any] = {}
+        self._identities: dict[str | None, str] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def aliases(self) -> frozenset[str]:
+        """Aliases users may put before a table name."""
+        return frozenset(self._accounts)
+
+    def place_of(self, ref: TableRef) -> Place:
+        """Resolve the credentials and region a table reference points to."""
+        alias = ref.alias or self._alias_for_account(ref.account_id)
+        region = ref.region or (self._accounts[alias].region if alias else None) or self.default_region
+        return Place(alias, region)
+
+    @property
+    def default_region(self) -> str:
+        """The region of boto3's standard chain (AWS_REGION, profile), us-east-1 when none is set."""
+        return self._base.region_name or DEFAULT_REGION
+
+    def dynamodb(self, place: Place) -> DynamoDBClient:
+        """A DynamoDB client for that place."""
+        client: DynamoDBClient = self._client(place, "dynamodb")
+        return client
+
+    def s3(self, place: Place) -> S3Client:
+        """An S3 client with the credentials of that place."""
+        client: S3Client = self._client(place, "s3")
+        return client
+
+    def client(self, place: Place, service: str, config: Config | None = None) -> Any:
+        """Any other client (pricing, sts) for that place."""
+        return self._client(place, service, config)
+
+    def principal_arn(self, place: Place) -> str:
+        """The ARN the bot acts as in that account, for messages about policies; cached."""
+        with self._lock:
+            if place.alias in self._identities:
+                return self._identities[place.alias]
+        try:
+            arn = self._client(place, "sts").get_caller_identity()["Arn"]
+        except (ClientError, BotoCoreError):
+            arn = self._accounts[place.alias].role_arn if place.alias else "the bot's IAM role"
+        with self._lock:
+            self._identities[place.alias] = str(arn)
+        return str(arn)
+
+    def _alias_for_account(self, account_id: str | None) -> str | None:
+        if account_id is None:
+            return None
+        for alias, account in self._accounts.items():
+            if account.role_arn.split(":")[4] == account_id:
+                return alias
+        return None
+
+    def _client(self, place: Place, service: str, config: Config | None = None) -> Any:
+        key = (place.alias, place.region, service if config is None else f"{service}:{id(config)}")
+        with self._lock:
+            if key not in self._clients:
+                session: Any = self._session(place.alias)
+                self._clients[key] = session.client(
+                    service,
+                    region_name=place.region,
+                    config=CLIENT_CONFIG.merge(config) if config else CLIENT_CONFIG,
+                )
+            return self._clients[key]
+
+    def _session(self, alias: str | None) -> boto3.Session:
+        if alias not in self._sessions:
+            assert alias is not None
+            self._sessions[alias] = assumed_role_session(self._base, self._accounts[alias])
+        return self._sessions[alias]
+
+
+def assumed_role_session(base: boto3.Session, account: Account) -> boto3.Session:
+    """A session whose credentials come from STS AssumeRole and refresh themselves before they expire."""
+    sts: Any = base.client(
+        "sts", region_name=account.region or base.region_name or DEFAULT_REGION, config=CLIENT_CONFIG
+    )
+
+    def fetch() -> dict[str, str]:
+        params: dict[str, Any] = {"RoleArn": account.role_arn, "RoleSessionName": "ddb-backup-bot"}
+        if account.external_id:
+            params["ExternalId"] = account.external_id
+        try:
+            creds = sts.assume_role(**params)["Credentials"]
+        except ClientError as exc:
+            raise AwsError(
+                f"Could not assume role {account.role_arn} for account alias `{account.alias}`: {error_message(exc)}.",
+                "Check that the role's trust policy allows the bot's own role and that the external id matches.",
+                code=error_code(exc),
+            ) from exc
+        return {
+            "access_key": creds["AccessKeyId"],
+            "secret_key": creds["SecretAccessKey"],
+            "token": creds["SessionToken"],
+            "expiry_time": creds["Expiration"].isoformat(),
+        }
+
+    credentials = RefreshableCredentials.create_from_metadata(
+        metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
+    )
+    core = botocore.session.get_session()
+    core._credentials = credentials  # type: ignore[attr-defined]  # boto3's documented way to inject refreshable creds
+    return boto3.Session(botocore_session=core, region_name=account.region or base.region_name)

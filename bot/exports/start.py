@@ -1,0 +1,332 @@
+"""Start a native Export to S3 after a pre-flight that refuses anything DynamoDB would refuse or bill twice."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from bot.aws.accounts import Place
+from bot.aws.errors import ACCESS_DENIED, error_code, translate
+from bot.aws.pricing import dollars
+from bot.aws.table_info import PitrWindow, TableInfo, describe_pitr, describe_table
+from bot.core import Core
+from bot.errors import BotError, PreconditionFailed, UsageError
+from bot.exports.status import result_fields
+from bot.models import FULL_EXPORT, IN_PROGRESS, INCREMENTAL_EXPORT, ExportJob, Requester, export_id_of
+from bot.pitr import PitrReport, pitr_status
+from bot.timefmt import iso, stamp
+
+BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+FORMATS = {"dynamodb_json": "DYNAMODB_JSON", "ion": "ION"}
+MIN_WINDOW, MAX_WINDOW = timedelta(minutes=15), timedelta(hours=24)
+DUPLICATE_LOOKBACK = timedelta(minutes=5)
+POLICY_FILE = "deploy/cross-account-bucket-policy.json"
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What the user (or a schedule) asked for; None means "use the default"."""
+
+    bucket: str | None = None
+    prefix: str | None = None
+    owner: str | None = None
+    export_format: str | None = None
+    at: datetime | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Resolved bucket, owner, base prefix and format."""
+
+    bucket: str
+    owner: str | None
+    prefix: str
+    export_format: str
+
+
+@dataclass(frozen=True)
+class StartedExport:
+    """The export and whether this request started it (False: an identical one was already running)."""
+
+    job: ExportJob
+    new: bool
+
+
+def check_bucket(bucket: str) -> str:
+    """Validate an S3 bucket name, saying how to write one."""
+    if not BUCKET.match(bucket):
+        raise UsageError(
+            f"`bucket={bucket}` is not a valid S3 bucket name: use 3–63 lowercase letters, digits, dots or "
+            "hyphens, starting and ending with a letter or digit, e.g. `bucket=acme-ddb-backups`."
+        )
+    return bucket
+
+
+def check_owner(owner: str) -> str:
+    """Validate a bucket owner account id."""
+    if not ACCOUNT_ID.match(owner):
+        raise UsageError(
+            f"`owner={owner}` must be the 12-digit AWS account id that owns the bucket, e.g. `owner=123456789012`."
+        )
+    return owner
+
+
+def check_format(text: str) -> str:
+    """Map dynamodb_json|ion to DynamoDB's ExportFormat."""
+    found = FORMATS.get(text.lower())
+    if found is None:
+        raise UsageError(
+            f"`format={text}` is not an export format. Use `format=dynamodb_json` (default) or `format=ion`."
+        )
+    return found
+
+
+def resolve_destination(core: Core, table_key: str, options: ExportOptions) -> Destination:
+    """Command options first, then the table's config defaults, then DDBBOT_EXPORT_*."""
+    table_defaults = core.config.defaults_for(table_key)
+    if options.bucket:
+        bucket, owner = options.bucket, options.owner
+    elif table_defaults.bucket:
+        bucket, owner = table_defaults.bucket, options.owner or table_defaults.owner
+    elif core.defaults.bucket:
+        bucket, owner = core.defaults.bucket, options.owner or core.defaults.owner
+    else:
+        raise PreconditionFailed(
+            "No bucket to export to: the command has no `bucket=` and DDBBOT_EXPORT_BUCKET is not set. "
+            "Nothing was started.",
+            "Add `bucket=<name>` to the command, or set DDBBOT_EXPORT_BUCKET for the bot.",
+        )
+    prefix = options.prefix if options.prefix is not None else table_defaults.prefix or core.defaults.prefix
+    fmt = options.export_format or (
+        check_format(table_defaults.export_format) if table_defaults.export_format else "DYNAMODB_JSON"
+    )
+    return Destination(check_bucket(bucket), check_owner(owner) if owner else None, prefix.strip("/"), fmt)
+
+
+def start_export(
+    core: Core,
+    table_text: str,
+    options: ExportOptions,
+    requester: Requester,
+    *,
+    client_token: str | None = None,
+    schedule_id: str | None = None,
+    folder_time: datetime | None = None,
+) -> StartedExport:
+    """Pre-flight, then ExportTableToPointInTime with a ClientToken; stores and audits the export."""
+    ref, place = core.table(table_text)
+    destination = resolve_destination(core, ref.key, options)
+    client = core.aws.dynamodb(place)
+    info = describe_table(client, ref, place)
+    window = describe_pitr(client, ref, place)
+    if not window.enabled:
+        raise _pitr_off(core, table_text)
+    now = core.clock()
+    plan = _plan_times(options, window, now)
+    fingerprint = _fingerprint(info.arn, destination, plan)
+    if client_token is None:
+        duplicate = core.store.find_duplicate(fingerprint, now - DUPLICATE_LOOKBACK)
+        if duplicate is not None:
+            return StartedExport(duplicate, new=False)
+    folder = "/".join(p for p in (destination.prefix, info.name, stamp(folder_time or plan.folder_time or now)) if p)
+    token = client_token or hashlib.sha256(f"{fingerprint}|{folder}".encode()).hexdigest()[:32]
+    request = _export_request(info, destination, plan, folder, token)
+    audit = {
+        "table": ref.key,
+        "region": place.region,
+        **{k: v for k, v in request.items() if k != "TableArn"},
+    }
+    try:
+        description = client.export_table_to_point_in_time(**request)["ExportDescription"]
+    except Exception as exc:
+        error = _export_error(core, exc, info, place, destination, folder)
+        core.store.audit(requester.user_id, "export.start", ref.key, audit, f"error: {error}")
+        raise error from exc
+    job = _job(description, info, destination, plan, folder, token, fingerprint, requester, schedule_id)
+    stored, new = core.store.record_export(job)
+    core.store.audit(
+        requester.user_id,
+        "export.start",
+        ref.key,
+        audit,
+        f"started {stored.export_id}" if new else f"already running as {stored.export_id}",
+    )
+    return StartedExport(stored, new)
+
+
+@dataclass(frozen=True)
+class TimePlan:
+    """The export's type and times after checking them against the PITR window."""
+
+    export_type: str
+    export_time: datetime | None
+    since: datetime | None
+    until: datetime | None
+    folder_time: datetime | None
+
+
+def _plan_times(options: ExportOptions, window: PitrWindow, now: datetime) -> TimePlan:
+    if options.since is None:
+        if options.until is not None:
+            raise UsageError("`until=` needs `since=`: an incremental export covers [since, until).")
+        if options.at is not None and not window.contains(options.at):
+            raise PreconditionFailed(
+                f"`at={iso(options.at)}` is outside the table's PITR window "
+                f"({iso(window.earliest)} to {iso(window.latest)}). Nothing was started.",
+                "Pick a time inside that window, or leave `at=` out to export the latest state.",
+            )
+        return TimePlan(FULL_EXPORT, options.at, None, None, options.at)
+    if options.at is not None:
+        raise UsageError("Give either `at=` (full export at a point in time) or `since=` (incremental), not both.")
+    latest = window.latest or now
+    until = options.until or min(options.since + MAX_WINDOW, latest)
+    span = until - options.since
+    if span < MIN_WINDOW or span > MAX_WINDOW:
+        raise UsageError(
+            f"An incremental export must cover 15 minutes to 24 hours; since={iso(options.since)} "
+            f"until={iso(until)} covers {span}. Adjust `since=`/`until=`."
+        )
+    for name, moment in (("since", options.since), ("until", until)):
+        if not window.contains(moment):
+            raise PreconditionFailed(
+                f"`{name}={iso(moment)}` is outside the table's PITR window ({iso(window.earliest)} to "
+                f"{iso(window.latest)}). Nothing was started.",
+                "Both ends of an incremental export must lie inside the PITR window.",
+            )
+    return TimePlan(INCREMENTAL_EXPORT, None, options.since, until, until)
+
+
+def _fingerprint(table_arn: str, destination: Destination, plan: TimePlan) -> str:
+    parts = [
+        table_arn,
+        destination.bucket,
+        destination.owner,
+        destination.prefix,
+        destination.export_format,
+        plan.export_type,
+        iso(plan.export_time),
+        iso(plan.since),
+        iso(plan.until),
+    ]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+
+
+def _export_request(
+    info: TableInfo, destination: Destination, plan: TimePlan, folder: str, token: str
+) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "TableArn": info.arn,
+        "S3Bucket": destination.bucket,
+        "S3Prefix": folder,
+        "ExportFormat": destination.export_format,
+        "ExportType": plan.export_type,
+        "ClientToken": token,
+    }
+    if destination.owner:
+        request["S3BucketOwner"] = destination.owner
+    if plan.export_time:
+        request["ExportTime"] = plan.export_time
+    if plan.export_type == INCREMENTAL_EXPORT:
+        request["IncrementalExportSpecification"] = {
+            "ExportFromTime": plan.since,
+            "ExportToTime": plan.until,
+            "ExportViewType": "NEW_AND_OLD_IMAGES",
+        }
+    return request
+
+
+def _job(
+    description: Any,
+    info: TableInfo,
+    destination: Destination,
+    plan: TimePlan,
+    folder: str,
+    token: str,
+    fingerprint: str,
+    requester: Requester,
+    schedule_id: str | None,
+) -> ExportJob:
+    arn = description["ExportArn"]
+    result = {k: v for k, v in result_fields(description).items() if v is not None}
+    result.setdefault("export_time", plan.export_time)
+    return ExportJob(
+        export_arn=arn,
+        export_id=export_id_of(arn),
+        table_key=info.ref.key,
+        table_name=info.name,
+        table_arn=info.arn,
+        account_alias=info.place.alias,
+        region=info.place.region,
+        export_type=plan.export_type,
+        export_format=destination.export_format,
+        bucket=destination.bucket,
+        bucket_owner=destination.owner,
+        s3_prefix=folder,
+        client_token=token,
+        fingerprint=fingerprint,
+        export_from=plan.since,
+        export_to=plan.until,
+        requested_by=requester.user_id,
+        channel_id=requester.channel_id,
+        response_url=requester.response_url,
+        schedule_id=schedule_id,
+        table_snapshot=info.snapshot,
+        **{"status": IN_PROGRESS, **result},
+    )
+
+
+def _pitr_off(core: Core, table_text: str) -> BotError:
+    report: PitrReport = pitr_status(core, table_text)
+    return PreconditionFailed(
+        f"Point-in-time recovery is off for `{report.table.ref.display}`, and DynamoDB can only export a table "
+        "with PITR on. Nothing was started.",
+        f"Turn it on with `/ddb-pitr {table_text} enable` (about {dollars(report.monthly_cost)} per month at "
+        f"list price in {report.rates.region}), then run the export again.",
+    )
+
+
+def _export_error(
+    core: Core, exc: Exception, info: TableInfo, place: Place, destination: Destination, folder: str
+) -> BotError:
+    code = error_code(exc) if isinstance(exc, ClientError) else ""
+    if code in ACCESS_DENIED and destination.owner:
+        return bucket_policy_error(core, place, destination.bucket, destination.owner, folder)
+    if code == "PointInTimeRecoveryUnavailableException":
+        return _pitr_off(core, info.ref.display)
+    if code == "InvalidExportTimeException":
+        return PreconditionFailed(
+            "DynamoDB says the export time is outside the PITR window. Nothing was started.",
+            "Check `/ddb-pitr` for the window and pick a time inside it.",
+        )
+    if code == "ExportConflictException":
+        return PreconditionFailed(
+            "DynamoDB refused the export: an export with the same ClientToken but other "
+            "parameters was started in the last 8 hours. Nothing new was started.",
+            "Wait for it, or change the prefix or the time.",
+        )
+    if code == "LimitExceededException":
+        return PreconditionFailed(
+            "DynamoDB's limit of 300 concurrent exports (or 100 TB in flight) is reached.",
+            "Wait for running exports to finish (`/ddb-status`), then try again.",
+        )
+    return translate(exc, "dynamodb:ExportTableToPointInTime", f"Table `{info.ref.display}`")
+
+
+def bucket_policy_error(core: Core, place: Place, bucket: str, owner: str, folder: str) -> BotError:
+    """AccessDenied on another account's bucket: name the missing bucket-policy statement."""
+    principal = core.aws.principal_arn(place)
+    return PreconditionFailed(
+        f"DynamoDB could not write to bucket `{bucket}` owned by account {owner}: access denied. Nothing was started.",
+        f"The bucket policy in account {owner} needs the statement `AllowDdbBackupBotExports` from {POLICY_FILE}: "
+        f"Allow `{principal}` to s3:PutObject, s3:AbortMultipartUpload and s3:PutObjectAcl on "
+        f"`arn:aws:s3:::{bucket}/{folder.split('/')[0]}/*`. With SSE-KMS, the key policy must allow the role too.",
+    )

@@ -1,0 +1,94 @@
+"""Follows unfinished exports to the end and posts each result once, even across restarts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.aws.accounts import Place
+from bot.background.periodic import PeriodicJob
+from bot.core import Core
+from bot.costs import export_cost
+from bot.exports.notify import ExportNotifier
+from bot.exports.status import refresh_exports
+from bot.models import FAILED, ExportJob
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """What one tracker cycle did."""
+
+    checked: int
+    finished: int
+    notified: int
+    errors: int
+
+
+class ExportTracker:
+    """Polls DescribeExport for every unfinished export every `interval` seconds, off the request path."""
+
+    def __init__(
+        self,
+        core: Core,
+        notifier: ExportNotifier,
+        interval: float,
+        *,
+        schedule_channel: Callable[[str], str | None] | None = None,
+        oncall: str | None = None,
+    ) -> None:
+        """`schedule_channel` gives a schedule's own channel by schedule id; `oncall` is mentioned when a scheduled
+        export fails."""
+        self._core = core
+        self._notifier = notifier
+        self._schedule_channel = schedule_channel
+        self._oncall = oncall
+        self._job = PeriodicJob("export-tracker", interval, self.run_cycle)
+
+    def run_cycle(self) -> CycleReport:
+        """Refresh every unfinished export, then post every result not yet posted."""
+        unfinished = self._core.store.unfinished_exports()
+        finished, errors = refresh_exports(self._core, unfinished)
+        checked = len(unfinished)
+        notified = sum(self._deliver(job) for job in self._core.store.pending_notifications())
+        return CycleReport(checked, finished, notified, errors)
+
+    def poke(self) -> None:
+        """Run a cycle soon (after an export starts) instead of waiting for the interval."""
+        self._job.poke()
+
+    def start(self) -> None:
+        """Run cycles in a daemon thread until stop()."""
+        self._job.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after the current cycle."""
+        self._job.stop(timeout)
+
+    def _deliver(self, job: ExportJob) -> bool:
+        if not self._core.store.claim_notification(job.export_arn):
+            return False
+        delivered = False
+        try:
+            rates = self._core.rates(Place(job.account_alias, job.region))
+            cost, channels = export_cost(job, rates), self.channels_for(job)
+            if job.schedule_id and job.status == FAILED and self._oncall:
+                delivered = self._notifier.export_finished(job, cost, rates, channels, mention=self._oncall)
+            else:
+                delivered = self._notifier.export_finished(job, cost, rates, channels)
+        except Exception:
+            logger.exception("tracker: could not post result of export_id=%s", job.export_id)
+        finally:
+            self._core.store.settle_notification(job.export_arn, delivered=delivered)
+        return delivered
+
+    def channels_for(self, job: ExportJob) -> list[str]:
+        """The channel it was asked in, then the notification channel, without repeats; a scheduled export goes
+        to its schedule's channel, else the notification channel."""
+        if job.schedule_id and self._schedule_channel is not None:
+            channel = self._schedule_channel(job.schedule_id) or self._core.notify_channel
+            return [channel] if channel else []
+        channels = [c for c in (job.channel_id, self._core.notify_channel) if c]
+        return list(dict.fromkeys(channels))

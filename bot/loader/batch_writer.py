@@ -1,0 +1,264 @@
+"""BatchWriteItem over raw HTTP: export lines already are DynamoDB's wire JSON, so they are sent unchanged.
+
+Skipping boto3's serializer is what makes the loader fast, and it means `B` values (base64 text in the export)
+reach DynamoDB as the same base64 text, never encoded twice. Writes are retried until done: none is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import ssl
+import threading
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from botocore.exceptions import BotoCoreError
+
+from bot.errors import AwsError, BotError
+from bot.loader.http import HttpTransport, SigV4Signer
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 25
+TARGET = "DynamoDB_20120810.BatchWriteItem"
+THROTTLING = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
+RETRYABLE = THROTTLING | {"InternalServerError", "ServiceUnavailable", "InternalFailure"}
+_CREDENTIAL_ERRORS = frozenset(
+    {"UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "MissingAuthenticationToken"}
+)
+
+# A write request as sent: its JSON (`{"PutRequest":…}` or `{"DeleteRequest":…}`) and whether it is a put.
+WriteRequest = tuple[bytes, bool]
+_PUT, _DELETE, _END = b'{"PutRequest":{"Item":', b'{"DeleteRequest":{"Key":', b"}}"
+
+
+class BatchWriteRefused(AwsError):
+    """DynamoDB refused a batch for a reason retrying cannot fix (schema mismatch, missing table, access)."""
+
+
+class WriteCancelled(Exception):
+    """The load was asked to stop while a batch was still being written."""
+
+
+@dataclass
+class WriteStats:
+    """Counters shared by every writer thread of one load."""
+
+    items_written: int = 0
+    deletes_applied: int = 0
+    retries: int = 0
+    throttles: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def add(self, puts: int = 0, deletes: int = 0, retries: int = 0, throttles: int = 0) -> None:
+        with self._lock:
+            self.items_written += puts
+            self.deletes_applied += deletes
+            self.retries += retries
+            self.throttles += throttles
+
+
+class BatchWriter:
+    """Writes batches of at most 25 requests to one table, retrying until all land: at once while most of each
+    attempt lands, with full-jitter exponential backoff while DynamoDB throttles or leaves most of it undone."""
+
+    def __init__(
+        self,
+        dynamodb: DynamoDBClient,
+        table_name: str,
+        *,
+        stats: WriteStats,
+        halt: threading.Event,
+        backoff_base_s: float = 0.05,
+        backoff_cap_s: float = 5.0,
+        timeout_s: float = 60.0,
+    ) -> None:
+        # botocore has no public accessor for a client's resolved (possibly refreshable) credentials
+        credentials = dynamodb._get_credentials()  # type: ignore[attr-defined]
+        if credentials is None:
+            raise BotError("No AWS credentials were found for DynamoDB.", "Configure the bot's AWS role or keys.")
+        endpoint = dynamodb.meta.endpoint_url
+        self._table = table_name
+        self._table_json = orjson.dumps(table_name)
+        self._signer = SigV4Signer(credentials, dynamodb.meta.region_name, endpoint)
+        self._url_path = self._signer.path
+        self._stats = stats
+        self._halt = halt
+        self._base = backoff_base_s
+        self._cap = backoff_cap_s
+        self._random = random.Random()
+        # botocore keeps the client's `verify` setting (True, False or a CA bundle path) on its private session
+        verify = getattr(getattr(getattr(dynamodb, "_endpoint", None), "http_session", None), "_verify", True)
+        self._http = HttpTransport(endpoint, verify if isinstance(verify, (bool, str)) else True, timeout_s)
+
+    def close(self) -> None:
+        """Close the kept-alive connections."""
+        self._http.close()
+
+    def write(self, requests: Sequence[WriteRequest], source: str) -> None:
+        """Write every request (keys must be distinct); returns once DynamoDB has processed all of them."""
+        pending = list(requests)
+        attempt = 0
+        while True:
+            if self._halt.is_set():
+                raise WriteCancelled
+            throttled = False
+            try:
+                status, data = self._post(pending)
+            except ssl.SSLCertVerificationError as error:
+                raise BatchWriteRefused(
+                    f"DynamoDB's TLS certificate could not be verified ({error}).", "Check the endpoint and CA bundle."
+                ) from error
+            except (OSError, ValueError, BotoCoreError) as error:  # BotoCoreError: refreshing credentials failed
+                reason = f"no answer ({error!r})"  # connection reset, timeout, DNS: the whole batch is sent again
+            else:
+                unprocessed = self._unprocessed(data) if status == 200 else None
+                if unprocessed is not None:
+                    put_left = sum(1 for _, is_put in unprocessed if is_put)
+                    put_sent = sum(1 for _, is_put in pending if is_put)
+                    self._stats.add(
+                        puts=put_sent - put_left,
+                        deletes=(len(pending) - put_sent) - (len(unprocessed) - put_left),
+                    )
+                    if not unprocessed:
+                        return
+                    if len(unprocessed) * 2 <= len(pending):
+                        # Most of the batch landed: the table is taking writes, so send the rest at once.
+                        # Backing off here would let a few stragglers per batch set the pace of the whole load.
+                        self._stats.add(retries=1, throttles=1)
+                        pending, attempt = unprocessed, 0
+                        continue
+                    pending, throttled, reason = unprocessed, True, f"{len(unprocessed)} unprocessed"
+                elif status == 200:
+                    reason = "an unreadable answer"
+                else:
+                    code, message = _error(data)
+                    if code in THROTTLING:
+                        throttled = True
+                    elif status < 500 and code not in RETRYABLE:
+                        raise self._refused(status, code, message, source)
+                    reason = f"HTTP {status} {code}"
+            self._stats.add(retries=1, throttles=int(throttled))
+            attempt += 1
+            if attempt >= 8 and attempt & (attempt - 1) == 0:  # 8, 16, 32…: loud enough to notice, not a flood
+                logger.warning(
+                    "batch not written yet table=%s source=%s attempts=%d last=%s", self._table, source, attempt, reason
+                )
+            delay = self._random.uniform(0, min(self._cap, self._base * 2 ** min(attempt - 1, 20)))
+            if self._halt.wait(delay):
+                raise WriteCancelled
+
+    def _post(self, requests: Sequence[WriteRequest]) -> tuple[int, bytes]:
+        body = b"".join((b'{"RequestItems":{', self._table_json, b":[", b",".join(r for r, _ in requests), b"]}}"))
+        return self._http.post(self._url_path, self._signer.headers(body, TARGET), body)
+
+    def _unprocessed(self, data: bytes) -> list[WriteRequest] | None:
+        """The requests DynamoDB left undone; None when the answer is unreadable (the batch is sent again)."""
+        try:
+            answer = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(answer, dict):
+            return None
+        left = (answer.get("UnprocessedItems") or {}).get(self._table) or []
+        return [(orjson.dumps(request), "PutRequest" in request) for request in left]
+
+    def _refused(self, status: int, code: str, message: str, source: str) -> BatchWriteRefused:
+        said = f"DynamoDB said: {code or status}: {message or 'no message'}."
+        if code == "ResourceNotFoundException":
+            return BatchWriteRefused(f"Table {self._table} was not found. {said}", "Check the table and region.", code)
+        if code == "AccessDeniedException":
+            return BatchWriteRefused(
+                f"The bot may not write to table {self._table}. {said}",
+                "Grant its role dynamodb:BatchWriteItem on the table.",
+                code,
+            )
+        if code in _CREDENTIAL_ERRORS:
+            return BatchWriteRefused(f"AWS did not accept the bot's credentials. {said}", None, code)
+        if code == "ValidationException":
+            return BatchWriteRefused(
+                f"DynamoDB refused items from {source} for table {self._table}. {said}",
+                "The export probably comes from a table with another key schema or types.",
+                code,
+            )
+        return BatchWriteRefused(f"Writing items from {source} to table {self._table} failed. {said}", None, code)
+
+
+class ExportLineReader:
+    """Turns export lines into write requests and their keys, parsing no more of a line than needed.
+
+    DynamoDB writes a full export's key attributes first (`{"Item":{"pk":{"S":"1"},"sk":…`): then the key is read
+    with one anchored regex and the item is forwarded as raw bytes. Other lines are parsed with orjson.
+    """
+
+    def __init__(self, key_names: Sequence[str]) -> None:
+        self.key_names = tuple(key_names)
+        attributes = (
+            b'"' + re.escape(orjson.dumps(name)[1:-1]) + rb'":\{"([SNB])":"([^"\\]*)"\}' for name in self.key_names
+        )
+        self._leading_key = re.compile(rb'\{"Item":\{' + b",".join(attributes))
+
+    def read(self, line: bytes) -> tuple[WriteRequest, Hashable]:
+        """The request for one line (a put, or a delete for an incremental line without NewImage) and its key.
+
+        Raises KeyError when the line lacks a key attribute, ValueError when it is not DynamoDB JSON.
+        """
+        match = self._leading_key.match(line)
+        if match is not None:
+            text = line.rstrip()
+            if text.endswith(b"}}"):
+                parts = [part.decode() for part in match.groups()]
+                for index in range(0, len(parts), 2):
+                    if parts[index] == "N":
+                        parts[index + 1] = _canonical_number(self.key_names[index // 2], parts[index + 1])
+                return (_PUT + text[8:-1] + _END, True), tuple(parts)
+        record = orjson.loads(line)
+        if not isinstance(record, dict):
+            raise ValueError("a line must be a JSON object")
+        if (image := record.get("Item")) is not None or (image := record.get("NewImage")) is not None:
+            request = (_PUT + orjson.dumps(image) + _END, True)
+        elif (image := record.get("Keys")) is not None:
+            request = (_DELETE + orjson.dumps(image) + _END, False)
+        else:
+            raise ValueError("the line has no Item, NewImage or Keys")
+        return request, request_key(image, self.key_names)
+
+
+def request_key(image: dict[str, Any], key_names: tuple[str, ...]) -> Hashable:
+    """The item's key as DynamoDB compares keys, so a batch never holds two requests for one key."""
+    parts: list[str] = []
+    for name in key_names:
+        ((kind, value),) = image[name].items()
+        parts += (kind, _canonical_number(name, value) if kind == "N" else value)
+    return tuple(parts)
+
+
+def _canonical_number(name: str, value: str) -> str:
+    """The number as DynamoDB compares it ("1.50" is "1.5"); plain integers, the common case, already are."""
+    if value.isdigit() and (value[0] != "0" or len(value) == 1):
+        return value
+    try:
+        return str(Decimal(value).normalize())
+    except InvalidOperation as error:
+        raise ValueError(f"{name} is not a number: {value!r}") from error
+
+
+def _error(data: bytes) -> tuple[str, str]:
+    try:
+        answer = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return "", data[:200].decode(errors="replace")
+    if not isinstance(answer, dict):
+        return "", ""
+    code = str(answer.get("__type", "")).rsplit("#", 1)[-1]
+    return code, str(answer.get("message") or answer.get("Message") or "")

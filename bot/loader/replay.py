@@ -1,0 +1,349 @@
+"""Replay DynamoDB exports (a full one, then incrementals) into an EXISTING table, for which AWS has no API.
+
+Exports run one after the other in time order; the files of one export hold disjoint keys, so they are loaded in
+parallel. Each file is checkpointed once all its writes landed, so a restarted load skips finished files;
+replaying an unfinished file again is harmless because its puts and deletes are idempotent and in order.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+import threading
+import time
+import zlib
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
+
+import urllib3
+from botocore.exceptions import BotoCoreError
+
+from bot.errors import BotError, PreconditionFailed
+from bot.exports.files import (
+    DYNAMODB_JSON,
+    FULL_EXPORT,
+    DataFile,
+    ExportLocation,
+    ExportManifest,
+    ExportUnreadable,
+    UnsupportedExportFormat,
+    open_data_file,
+    read_manifest,
+)
+from bot.loader.batch_writer import MAX_BATCH, BatchWriter, ExportLineReader, WriteCancelled, WriteRequest, WriteStats
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH_BYTES = 14 * 1024 * 1024  # under BatchWriteItem's 16 MB, leaving room for JSON and base64 growth
+S3_ATTEMPTS = 3
+_READ_BYTES = 1024 * 1024
+_TRANSIENT_S3 = (BotoCoreError, urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class LoadProgress:
+    """A snapshot for the user; `files_done` includes files skipped because an earlier run finished them."""
+
+    files_done: int
+    files_total: int
+    items_written: int
+    deletes_applied: int
+    items_per_s: float
+    retries: int
+    throttles: int
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """The outcome: `files` counts every data file of the sources, `files_skipped_resumed` those not redone.
+
+    `retries` counts requests sent again (throttled, unprocessed, 5xx, connection lost); `throttles` the calls
+    DynamoDB throttled (a throttling error, or UnprocessedItems in the answer).
+    """
+
+    items_written: int
+    deletes_applied: int
+    files: int
+    files_skipped_resumed: int
+    duration_s: float
+    retries: int
+    throttles: int
+
+
+class LoadCheckpoints(Protocol):
+    """Remembers which data files of a restore are fully written, so a restarted load skips them."""
+
+    def finished_files(self, restore_id: str, export_id: str) -> set[str]: ...
+
+    def mark_finished(self, restore_id: str, export_id: str, file_key: str, items: int, deletes: int) -> None: ...
+
+
+class LoadCancelled(BotError):
+    """The caller stopped the load; finished files are checkpointed and a new run continues after them."""
+
+    def __init__(self, report: LoadReport) -> None:
+        super().__init__(
+            f"The restore was stopped after {report.items_written} items and {report.deletes_applied} deletes.",
+            "Resume it to continue with the files not finished yet.",
+        )
+        self.report = report
+
+
+class ExportDoesNotMatchTable(PreconditionFailed):
+    """The export's items lack the target table's key attributes."""
+
+
+class ExportFileCorrupt(BotError):
+    """A data file is not gzip'd DynamoDB JSON lines."""
+
+
+@dataclass
+class _Load:
+    s3: S3Client
+    writer: BatchWriter
+    stats: WriteStats
+    checkpoints: LoadCheckpoints
+    restore_id: str
+    table_name: str
+    lines: ExportLineReader
+    halt: threading.Event
+
+
+def load_exports(
+    *,
+    s3: S3Client,
+    dynamodb: DynamoDBClient,
+    sources: Sequence[ExportLocation],
+    table_name: str,
+    key_names: Sequence[str],
+    checkpoints: LoadCheckpoints,
+    restore_id: str,
+    progress: Callable[[LoadProgress], None],
+    cancel: threading.Event | None = None,
+    concurrency: int = 4,
+    progress_interval_s: float = 10.0,
+    backoff_base_s: float = 0.05,
+    backoff_cap_s: float = 5.0,
+) -> LoadReport:
+    """Write the exports' items into `table_name` (whose key attributes are `key_names`), oldest export first.
+
+    Raises LoadCancelled when `cancel` is set, and a BotError naming the file when an export or DynamoDB refuses.
+    """
+    if not key_names:
+        raise ValueError("key_names must name the table's partition key (and sort key, if any)")
+    started = time.monotonic()
+    manifests = _in_time_order([read_manifest(s3, source) for source in dict.fromkeys(sources)])
+    for manifest in manifests:
+        if manifest.export_format != DYNAMODB_JSON:
+            raise UnsupportedExportFormat(
+                f"The export {manifest.location.export_id} is in {manifest.export_format} format; only "
+                "DYNAMODB_JSON exports can be loaded into an existing table.",
+                "Restore it into a new table with `to=<new table>` (ImportTable reads ION), "
+                "or export again as DYNAMODB_JSON.",
+            )
+    stats, halt = WriteStats(), threading.Event()
+    load = _Load(
+        s3=s3,
+        writer=BatchWriter(
+            dynamodb,
+            table_name,
+            stats=stats,
+            halt=halt,
+            backoff_base_s=backoff_base_s,
+            backoff_cap_s=backoff_cap_s,
+        ),
+        stats=stats,
+        checkpoints=checkpoints,
+        restore_id=restore_id,
+        table_name=table_name,
+        lines=ExportLineReader(key_names),
+        halt=halt,
+    )
+    files_total = sum(len(manifest.files) for manifest in manifests)
+    done = skipped = 0
+    last_report = started
+
+    def report() -> LoadReport:
+        return LoadReport(
+            stats.items_written,
+            stats.deletes_applied,
+            files_total,
+            skipped,
+            time.monotonic() - started,
+            stats.retries,
+            stats.throttles,
+        )
+
+    def maybe_progress() -> None:
+        nonlocal last_report
+        now = time.monotonic()
+        if now - last_report < progress_interval_s:
+            return
+        last_report, elapsed = now, now - started
+        snapshot = LoadProgress(
+            done,
+            files_total,
+            stats.items_written,
+            stats.deletes_applied,
+            (stats.items_written + stats.deletes_applied) / elapsed if elapsed > 0 else 0.0,
+            stats.retries,
+            stats.throttles,
+            elapsed,
+        )
+        try:
+            progress(snapshot)
+        except Exception:
+            logger.exception("load progress callback failed restore_id=%s", restore_id)
+
+    tick = min(max(progress_interval_s, 0.01), 0.2)  # also how soon a cancel is noticed
+    logger.info(
+        "load start restore_id=%s table=%s exports=%d files=%d", restore_id, table_name, len(manifests), files_total
+    )
+    try:
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ddb-load") as pool:
+            for manifest in manifests:
+                if cancel is not None and cancel.is_set():
+                    raise LoadCancelled(report())
+                finished = checkpoints.finished_files(restore_id, manifest.location.export_id)
+                todo = [data_file for data_file in manifest.files if data_file.key not in finished]
+                skipped += len(manifest.files) - len(todo)
+                done += len(manifest.files) - len(todo)
+                pending: set[Future[None]] = {pool.submit(_load_file, load, manifest, f) for f in todo}
+                failure: BaseException | None = None
+                interrupted = False
+                while pending:
+                    if cancel is not None and cancel.is_set():
+                        halt.set()
+                    finished_now, pending = wait(pending, timeout=tick, return_when=FIRST_COMPLETED)
+                    for future in finished_now:
+                        error = future.exception()
+                        if error is None:
+                            done += 1
+                        elif isinstance(error, WriteCancelled):
+                            interrupted = True
+                        elif failure is None:
+                            failure = error
+                            halt.set()  # the other files stop at their next batch
+                    maybe_progress()
+                if failure is not None:
+                    raise failure
+                if interrupted:
+                    raise LoadCancelled(report())
+    finally:
+        halt.set()  # an unexpected error (even KeyboardInterrupt) still stops the file threads
+        load.writer.close()
+    final = report()
+    logger.info(
+        "load done restore_id=%s items=%d deletes=%d files=%d skipped=%d seconds=%.1f retries=%d throttles=%d",
+        restore_id,
+        final.items_written,
+        final.deletes_applied,
+        final.files,
+        final.files_skipped_resumed,
+        final.duration_s,
+        final.retries,
+        final.throttles,
+    )
+    return final
+
+
+def _in_time_order(manifests: list[ExportManifest]) -> list[ExportManifest]:
+    """Oldest state first; a full export goes before an incremental ending at the same moment."""
+    earliest = datetime.min.replace(tzinfo=UTC)
+    return sorted(manifests, key=lambda m: (m.as_of or earliest, m.export_type != FULL_EXPORT))
+
+
+def _load_file(load: _Load, manifest: ExportManifest, data_file: DataFile) -> None:
+    """Write one data file and checkpoint it; a broken S3 stream restarts the file (replaying it is harmless)."""
+    for attempt in range(1, S3_ATTEMPTS + 1):
+        if load.halt.is_set():
+            raise WriteCancelled
+        try:
+            items, deletes, lines = _apply_file(load, manifest.location, data_file)
+        except _TRANSIENT_S3 as error:
+            if attempt == S3_ATTEMPTS:
+                raise ExportUnreadable(
+                    f"Reading {manifest.location.object_url(data_file.key)} failed {attempt} times ({error}).",
+                    "Try again; finished files will be skipped.",
+                ) from error
+            load.halt.wait(attempt)
+            continue
+        break
+    if data_file.item_count is not None and lines != data_file.item_count:
+        logger.warning(
+            "data file line count differs from manifest key=%s lines=%d manifest=%d",
+            data_file.key,
+            lines,
+            data_file.item_count,
+        )
+    load.checkpoints.mark_finished(load.restore_id, manifest.location.export_id, data_file.key, items, deletes)
+    logger.debug("data file loaded key=%s items=%d deletes=%d", data_file.key, items, deletes)
+
+
+def _apply_file(load: _Load, location: ExportLocation, data_file: DataFile) -> tuple[int, int, int]:
+    """Stream one file into batches of distinct keys; returns (puts, deletes, records) once all are written."""
+    source = location.object_url(data_file.key)
+    read, writer = load.lines.read, load.writer
+    batch: dict[Hashable, WriteRequest] = {}
+    size = puts = deletes = records = 0
+
+    def flush() -> None:
+        nonlocal size, puts, deletes
+        requests = list(batch.values())
+        writer.write(requests, source)
+        sent_puts = sum(1 for _, is_put in requests if is_put)
+        puts += sent_puts
+        deletes += len(requests) - sent_puts
+        batch.clear()
+        size = 0
+
+    with (
+        open_data_file(load.s3, location, data_file) as raw,
+        gzip.GzipFile(fileobj=raw, mode="rb") as unzipped,
+        io.BufferedReader(unzipped, _READ_BYTES) as lines,  # C-level line splitting, not GzipFile.readline
+    ):
+        try:
+            for number, line in enumerate(lines, start=1):
+                if line[:1] != b"{":
+                    _refuse_odd_line(line, number, source)
+                    continue
+                try:
+                    request, key = read(line)
+                except KeyError as error:
+                    raise ExportDoesNotMatchTable(
+                        f"Line {number} of {source} lacks the key attribute {error} of table {load.table_name} "
+                        f"(key: {', '.join(load.lines.key_names)}).",
+                        "Restore this export into a table with the same key schema as its source.",
+                    ) from error
+                except (ValueError, AttributeError, TypeError) as error:  # orjson's JSONDecodeError is a ValueError
+                    raise ExportFileCorrupt(f"Line {number} of {source} is not DynamoDB JSON ({error}).") from error
+                records += 1
+                if key not in batch and (len(batch) == MAX_BATCH or size + len(request[0]) > MAX_BATCH_BYTES):
+                    flush()
+                batch[key] = request  # a later request for a key already in the batch replaces it: last one wins
+                size += len(request[0])
+        except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+            raise ExportFileCorrupt(f"{source} is not a complete gzip file ({error}).") from error
+    if batch:
+        flush()
+    return puts, deletes, records
+
+
+def _refuse_odd_line(line: bytes, number: int, source: str) -> None:
+    if not line.strip():
+        return
+    if line.startswith(b"$ion"):
+        raise UnsupportedExportFormat(
+            f"{source} is in ION format; only DYNAMODB_JSON exports can be loaded into an existing table.",
+            "Restore it into a new table with `to=<new table>` (ImportTable reads ION).",
+        )
+    raise ExportFileCorrupt(f"Line {number} of {source} is not DynamoDB JSON.")

@@ -1,0 +1,273 @@
+"""How each kind of restore runs: ImportTable and RestoreTableToPointInTime here, the loader in load.py.
+
+Each executor can be called again for a request it already started (after a restart): ImportTable is found
+again by the ImportArn stored before polling (and its ClientToken), a point-in-time restore by its table.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from bot.aws.accounts import Place
+from bot.aws.errors import error_code, translate
+from bot.core import Core
+from bot.errors import PreconditionFailed
+from bot.restores.carryover import SourceTable, not_carried_over
+from bot.restores.import_board import ImportStatusBoard
+from bot.restores.models import RestoreRequest
+from bot.restores.notify import RestoreOutcome, RestoreProgress
+from bot.restores.store import RestoreStore
+
+DESCRIBE_EVERY_POLLS = 10  # while ListImports says "still running", DescribeImport (for progress) every 10 polls
+IMPORT_DONE, IMPORT_FAILED = "COMPLETED", {"FAILED", "CANCELLED", "CANCELLING"}
+IMPORT_LOG_GROUP = "/aws-dynamodb/imports"
+
+
+class Cancelled(Exception):
+    """The bot is stopping: the restore pauses at a safe point and resumes on the next start."""
+
+
+@dataclass
+class ExecutorContext:
+    """What an executor may use: AWS through the core, the store, timing and a progress callback."""
+
+    core: Core
+    store: RestoreStore
+    place: Place
+    cancel: threading.Event
+    poll_seconds: float
+    progress_seconds: float
+    report: Callable[[RestoreProgress], None]
+
+    def wait(self, seconds: float | None = None) -> None:
+        """Sleep between polls; raises Cancelled when the bot is stopping."""
+        if self.cancel.wait(self.poll_seconds if seconds is None else seconds):
+            raise Cancelled
+
+
+class Executor(Protocol):
+    """Runs one kind of restore."""
+
+    def run(self, context: ExecutorContext, request: RestoreRequest) -> RestoreOutcome:
+        """Run or resume the restore to its end; raises BotError when it fails, Cancelled when paused."""
+        ...
+
+    def resume_note(self, context: ExecutorContext, request: RestoreRequest) -> str:
+        """What to tell people when a RUNNING request is picked up again after a restart."""
+        ...
+
+
+class ImportExecutor:
+    """ImportTable into a new table, then follow it: DescribeImport when the shared ListImports board shows a
+    change (or a progress report is due), else just wait."""
+
+    def __init__(self, board: ImportStatusBoard | None = None) -> None:
+        self._board = board
+
+    def resume_note(self, context: ExecutorContext, request: RestoreRequest) -> str:
+        """ImportTable runs inside AWS: a restart only resumes following it."""
+        if request.aws_ref:
+            return "Resumed after a restart: following the import DynamoDB is already running."
+        return "Resumed after a restart: starting the import (its ClientToken prevents a second one)."
+
+    def run(self, context: ExecutorContext, request: RestoreRequest) -> RestoreOutcome:
+        """Start the import (once) and follow it."""
+        plan, options = request.plan, request.plan.options
+        client = context.core.aws.dynamodb(context.place)
+        import_arn = request.aws_ref or self._start(context, request)
+        started = time.monotonic()
+        last_report = started
+        last_described = float("-inf")
+        while True:
+            stale = time.monotonic() - last_described >= context.poll_seconds * DESCRIBE_EVERY_POLLS
+            if not stale and self._listed_running(client, context.place, import_arn):
+                context.wait()
+                continue
+            last_described = time.monotonic()
+            try:
+                description = client.describe_import(ImportArn=import_arn)["ImportTableDescription"]
+            except Exception as exc:
+                raise translate(exc, "dynamodb:DescribeImport", f"Import into `{plan.target}`") from exc
+            status = description.get("ImportStatus", "IN_PROGRESS")
+            if status == IMPORT_DONE:
+                break
+            if status in IMPORT_FAILED:
+                raise _import_failed(request, description)
+            if time.monotonic() - last_report >= context.progress_seconds:
+                last_report = time.monotonic()
+                context.report(
+                    RestoreProgress(
+                        items=description.get("ProcessedItemCount"),
+                        elapsed_seconds=last_report - started,
+                        note=f"ImportTable {status}",
+                    )
+                )
+            context.wait()
+        carry, unreachable = not_carried_over(
+            context.core, SourceTable.from_option(options.get("source_table")), plan.target
+        )
+        return RestoreOutcome(
+            table_arn=description.get("TableArn"),
+            item_count=description.get("ImportedItemCount"),
+            duration_seconds=_seconds(description.get("StartTime"), description.get("EndTime")),
+            not_carried_over=carry,
+            source_unreachable=unreachable,
+            details={
+                "import_arn": import_arn,
+                "processed_items": description.get("ProcessedItemCount"),
+                "processed_bytes": description.get("ProcessedSizeBytes"),
+                "errors": description.get("ErrorCount"),
+            },
+        )
+
+    def _listed_running(self, client: Any, place: Place, import_arn: str) -> bool:
+        return self._board is not None and self._board.status(client, place, import_arn) == "IN_PROGRESS"
+
+    def _start(self, context: ExecutorContext, request: RestoreRequest) -> str:
+        options = request.plan.options
+        source: dict[str, Any] = {"S3Bucket": options["bucket"], "S3KeyPrefix": options["key_prefix"]}
+        if options.get("bucket_owner"):
+            source["S3BucketOwner"] = options["bucket_owner"]
+        client: Any = context.core.aws.dynamodb(context.place)
+        try:
+            description = client.import_table(
+                ClientToken=f"ddb-backup-bot-{request.id}",
+                S3BucketSource=source,
+                InputFormat=options["input_format"],
+                InputCompressionType=options["compression"],
+                TableCreationParameters=options["table"],
+            )["ImportTableDescription"]
+        except ClientError as exc:
+            raise _import_refused(exc, request) from exc
+        except Exception as exc:
+            raise translate(exc, "dynamodb:ImportTable", f"Table `{request.target_display}`") from exc
+        import_arn = str(description["ImportArn"])
+        context.store.set_aws_ref(request.id, import_arn)
+        return import_arn
+
+
+def _import_refused(exc: ClientError, request: RestoreRequest) -> Exception:
+    code = error_code(exc)
+    if code in {"ResourceInUseException", "TableAlreadyExistsException"}:
+        return PreconditionFailed(
+            f"Table `{request.target_display}` was created by someone else after the request was approved; "
+            "ImportTable never overwrites a table. Nothing was imported.",
+            "Make a new request with another `to=` name.",
+        )
+    if code == "ImportConflictException":
+        return PreconditionFailed(
+            "DynamoDB refused the import: an import with the same ClientToken but other parameters exists.",
+            "Make a new request.",
+        )
+    if code == "LimitExceededException":
+        return PreconditionFailed(
+            "DynamoDB's limit of 50 concurrent imports per account is reached. Nothing was imported.",
+            "Wait for running imports to finish, then make a new request.",
+        )
+    return translate(exc, "dynamodb:ImportTable", f"Table `{request.target_display}`")
+
+
+def _import_failed(request: RestoreRequest, description: Any) -> Exception:
+    code = str(description.get("FailureCode") or "")
+    message = str(description.get("FailureMessage") or "no reason given")
+    said = f"{code}: {message}" if code else message
+    advice = (
+        f"Some items were rejected: details are in the CloudWatch log group `{IMPORT_LOG_GROUP}`."
+        if "validation" in code.lower()
+        else "Check the message above; the bot's role needs s3:GetObject and s3:ListBucket on the export."
+    )
+    return PreconditionFailed(
+        f"ImportTable into `{request.target_display}` ended {description.get('ImportStatus')}: {said}.",
+        f"{advice} If table `{request.target_display}` was left behind, delete it before trying again.",
+    )
+
+
+class PitrExecutor:
+    """RestoreTableToPointInTime, then DescribeTable until the new table is ACTIVE."""
+
+    def resume_note(self, context: ExecutorContext, request: RestoreRequest) -> str:
+        """The restore runs inside AWS: a restart only resumes following it."""
+        return "Resumed after a restart: following the point-in-time restore DynamoDB is running."
+
+    def run(self, context: ExecutorContext, request: RestoreRequest) -> RestoreOutcome:
+        """Start the restore (once) and wait for the table."""
+        plan, options = request.plan, request.plan.options
+        client = context.core.aws.dynamodb(context.place)
+        if not request.aws_ref:
+            self._start(context, request)
+        started = time.monotonic()
+        last_report = started
+        while True:
+            try:
+                table = client.describe_table(TableName=plan.target)["Table"]
+            except Exception as exc:
+                raise translate(exc, "dynamodb:DescribeTable", f"Table `{request.target_display}`") from exc
+            summary: dict[str, Any] = dict(table.get("RestoreSummary") or {})
+            if table.get("TableStatus") == "ACTIVE" and not summary.get("RestoreInProgress"):
+                break
+            if time.monotonic() - last_report >= context.progress_seconds:
+                last_report = time.monotonic()
+                context.report(
+                    RestoreProgress(elapsed_seconds=last_report - started, note=f"table {table.get('TableStatus')}")
+                )
+            context.wait()
+        carry, unreachable = not_carried_over(
+            context.core, SourceTable.from_option(options.get("source_table")), plan.target
+        )
+        return RestoreOutcome(
+            table_arn=table.get("TableArn"),
+            item_count=table.get("ItemCount"),
+            duration_seconds=time.monotonic() - started,
+            not_carried_over=carry,
+            source_unreachable=unreachable,
+            details={"restore_time": options.get("restore_time")},
+        )
+
+    def _start(self, context: ExecutorContext, request: RestoreRequest) -> None:
+        options = request.plan.options
+        source = options["source_table"]
+        params: dict[str, Any] = {"SourceTableName": source["name"], "TargetTableName": request.plan.target}
+        if options.get("restore_time", "latest") == "latest":
+            params["UseLatestRestorableTime"] = True
+        else:
+            params["RestoreDateTime"] = datetime.fromisoformat(options["restore_time"])
+        if options.get("billing_mode"):
+            params["BillingModeOverride"] = options["billing_mode"]
+        client: Any = context.core.aws.dynamodb(context.place)
+        try:
+            description = client.restore_table_to_point_in_time(**params)["TableDescription"]
+        except ClientError as exc:
+            if error_code(exc) == "TableAlreadyExistsException" and self._ours(context, request, source["arn"]):
+                return
+            if error_code(exc) == "TableAlreadyExistsException":
+                raise PreconditionFailed(
+                    f"Table `{request.target_display}` was created by someone else after the request was approved; "
+                    "nothing was restored.",
+                    "Make a new request with another `to=` name.",
+                ) from exc
+            raise translate(exc, "dynamodb:RestoreTableToPointInTime", f"Table `{source['name']}`") from exc
+        except Exception as exc:
+            raise translate(exc, "dynamodb:RestoreTableToPointInTime", f"Table `{source['name']}`") from exc
+        context.store.set_aws_ref(request.id, str(description.get("TableArn") or request.plan.target))
+
+    def _ours(self, context: ExecutorContext, request: RestoreRequest, source_arn: str) -> bool:
+        """A table of that name restored from our source: our own earlier call (the bot stopped before noting it)."""
+        client = context.core.aws.dynamodb(context.place)
+        table: dict[str, Any] = dict(client.describe_table(TableName=request.plan.target)["Table"])
+        if dict(table.get("RestoreSummary") or {}).get("SourceTableArn") == source_arn:
+            context.store.set_aws_ref(request.id, str(table.get("TableArn")))
+            return True
+        return False
+
+
+def _seconds(start: Any, end: Any) -> float | None:
+    if isinstance(start, datetime) and isinstance(end, datetime):
+        return (end - start).total_seconds()
+    return None

@@ -1,0 +1,112 @@
+"""The port through which restores report to people; handlers/restore_slack.py implements it with Slack."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from bot.restores.models import Approval, RestoreRequest
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """Where a posted message is, so it can be edited and threaded under."""
+
+    channel: str
+    ts: str
+
+
+@dataclass(frozen=True)
+class CarryOver:
+    """A source-table setting DynamoDB did not copy to the new table, and how to set it again."""
+
+    setting: str
+    source_state: str
+    action: str
+    needed: bool = True
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CarryOver:
+        """Rebuild from a stored result."""
+        return cls(str(data["setting"]), str(data["source_state"]), str(data["action"]), bool(data.get("needed", True)))
+
+
+@dataclass(frozen=True)
+class RestoreProgress:
+    """How far a running restore is; fields a mode does not know are None."""
+
+    items: int | None = None
+    files_done: int | None = None
+    files_total: int | None = None
+    deletes: int | None = None
+    rate_per_second: float | None = None
+    elapsed_seconds: float | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class RestoreOutcome:
+    """How a finished restore went: figures, and what the new table still lacks."""
+
+    table_arn: str | None = None
+    item_count: int | None = None
+    items_written: int | None = None
+    deletes_applied: int | None = None
+    files: int | None = None
+    files_skipped: int | None = None
+    retries: int | None = None
+    duration_seconds: float | None = None
+    not_carried_over: tuple[CarryOver, ...] = ()
+    source_unreachable: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form for the request's stored result."""
+        data = asdict(self)
+        data["not_carried_over"] = [asdict(c) for c in self.not_carried_over]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RestoreOutcome:
+        """Rebuild from a stored result."""
+        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        values["not_carried_over"] = tuple(CarryOver.from_dict(c) for c in data.get("not_carried_over", []))
+        values["details"] = dict(data.get("details") or {})
+        return cls(**values)
+
+
+class RestoreNotifier(Protocol):
+    """Tells the approval channel, its thread and the requester what happens to a restore request.
+
+    Every method but `approval_requested` swallows and logs delivery failures: the store is the truth,
+    and a lost Slack message must never stop or repeat a restore.
+    """
+
+    def approval_requested(self, request: RestoreRequest) -> MessageRef:
+        """Post the request with Approve and Reject buttons; raises BotError when it cannot be posted."""
+        ...
+
+    def approval_recorded(self, request: RestoreRequest, approvals: list[Approval]) -> None:
+        """One approval of several needed: show who approved so far, keep the buttons."""
+        ...
+
+    def decided(self, request: RestoreRequest, approvals: list[Approval]) -> None:
+        """APPROVED, REJECTED or EXPIRED: edit the message (who, when, buttons gone), thread it, tell the requester."""
+        ...
+
+    def started(self, request: RestoreRequest, resumed: str | None) -> None:
+        """The restore started, or resumed after a restart (`resumed` says from where)."""
+        ...
+
+    def progress(self, request: RestoreRequest, progress: RestoreProgress) -> None:
+        """A progress line in the thread."""
+        ...
+
+    def finished(self, request: RestoreRequest, outcome: RestoreOutcome) -> None:
+        """Success: the report, what was not carried over; edit the message; tell the requester."""
+        ...
+
+    def failed(self, request: RestoreRequest, reason: str) -> None:
+        """Failure: the reason and what to fix; edit the message; tell the requester."""
+        ...

@@ -1,0 +1,304 @@
+"""Turn a restore request into an exact plan after checking everything AWS would refuse, with its estimate.
+
+A failed check raises a BotError whose sentence says what is wrong; nothing is stored or posted then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from bot.aws.accounts import Place
+from bot.aws.errors import error_code, translate
+from bot.aws.table_info import TableInfo, describe_pitr, describe_table
+from bot.aws.tables import TableRef
+from bot.core import Core
+from bot.errors import PreconditionFailed, UsageError
+from bot.models import COMPLETED, FULL_EXPORT, INCREMENTAL_EXPORT
+from bot.restores.estimates import import_estimate, load_estimate, pitr_estimate
+from bot.restores.models import IMPORT, LOAD, PITR, Estimate, RestorePlan, SourceSummary
+from bot.restores.schema import TableSchema, known_schema, schema_from_key_option
+from bot.restores.sources import ResolvedExport, import_data_prefix, key_types_of_items, resolve_export
+from bot.timefmt import iso
+
+ON_DEMAND = "PAY_PER_REQUEST"
+PROVISIONED = "PROVISIONED"
+BILLING = {"on-demand": ON_DEMAND, "provisioned": PROVISIONED}
+DEFAULT_CAPACITY = 5
+
+
+@dataclass(frozen=True)
+class RestoreSpec:
+    """What the user asked for, parsed; `sources` are export ids, ARNs or S3 URLs (PITR: the table)."""
+
+    mode: str
+    sources: tuple[str, ...]
+    target: str
+    key: tuple[tuple[str, str], ...] = ()
+    billing: str | None = None
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PlannedRestore:
+    """A checked plan with what the approval message shows about it."""
+
+    plan: RestorePlan
+    sources: tuple[SourceSummary, ...]
+    estimate: Estimate
+    notes: tuple[str, ...] = ()
+
+
+def plan_restore(core: Core, spec: RestoreSpec) -> PlannedRestore:
+    """Check the request and build its plan; raises a BotError saying what to fix when a check fails."""
+    if spec.mode == IMPORT:
+        return _plan_import(core, spec)
+    if spec.mode == PITR:
+        return _plan_pitr(core, spec)
+    if spec.mode == LOAD:
+        return _plan_load(core, spec)
+    raise UsageError(f"Unknown restore mode `{spec.mode}`.")
+
+
+# --------------------------------------------------------------------------------------------- ImportTable
+
+
+def _plan_import(core: Core, spec: RestoreSpec) -> PlannedRestore:
+    if len(spec.sources) != 1:
+        raise UsageError("`to=` restores exactly one full export into a new table; `into=` takes several.")
+    source = resolve_export(core, spec.sources[0])
+    _require_completed(source)
+    if source.export_type != FULL_EXPORT:
+        raise PreconditionFailed(
+            f"Export `{source.export_id}` is incremental: ImportTable can only load a full export. Nothing was asked.",
+            "Restore its full export with `to=`, then apply the incrementals with `into=<that table>`.",
+        )
+    ref, place = core.table(spec.target)
+    _require_absent(core, ref, place)
+    schema = _schema_for_new_table(core, source, spec)
+    billing = BILLING.get(spec.billing or "on-demand", ON_DEMAND)
+    creation: dict[str, Any] = {
+        "TableName": ref.name,
+        "AttributeDefinitions": schema.attribute_definitions,
+        "KeySchema": schema.key_schema,
+        "BillingMode": billing,
+    }
+    capacity = schema.throughput or {"ReadCapacityUnits": DEFAULT_CAPACITY, "WriteCapacityUnits": DEFAULT_CAPACITY}
+    if billing == PROVISIONED:
+        creation["ProvisionedThroughput"] = capacity
+    if schema.gsis:
+        creation["GlobalSecondaryIndexes"] = [
+            {**gsi, "ProvisionedThroughput": gsi.get("ProvisionedThroughput") or capacity}
+            if billing == PROVISIONED
+            else {k: v for k, v in gsi.items() if k != "ProvisionedThroughput"}
+            for gsi in schema.gsis
+        ]
+    owner = _bucket_owner(core, source, place)
+    options = {
+        "bucket": source.bucket,
+        "bucket_owner": owner,
+        "key_prefix": import_data_prefix(core, source),
+        "input_format": source.export_format,
+        "compression": "GZIP",
+        "table": creation,
+        "schema_basis": schema.basis,
+        "source_table": _source_table_option(source),
+    }
+    plan = RestorePlan(IMPORT, (source.plan_source,), ref.name, place.alias, place.region, options)
+    rates = core.rates(place)
+    notes = []
+    if schema.local_indexes:
+        notes.append(
+            f"The source table has {schema.local_indexes} local secondary index(es): ImportTable cannot create "
+            "them, so the new table will not have them."
+        )
+    return PlannedRestore(plan, (source.summary(),), import_estimate(rates, source.size_bytes), tuple(notes))
+
+
+def _bucket_owner(core: Core, source: ResolvedExport, target: Place) -> str | None:
+    """S3BucketOwner when the bucket belongs to another account than the one the new table is made in."""
+    if source.bucket_owner:
+        return source.bucket_owner
+    if source.source_place is None or source.source_place.alias == target.alias or not source.account_id:
+        return None
+    return source.account_id
+
+
+def _source_table_option(source: ResolvedExport) -> dict[str, Any] | None:
+    if source.table_name is None or source.source_place is None:
+        return None
+    return {"name": source.table_name, "alias": source.source_place.alias, "region": source.source_place.region}
+
+
+# -------------------------------------------------------------------------------------------------- PITR
+
+
+def _plan_pitr(core: Core, spec: RestoreSpec) -> PlannedRestore:
+    source_ref, source_place = core.table(spec.sources[0])
+    client = core.aws.dynamodb(source_place)
+    info = describe_table(client, source_ref, source_place)
+    window = describe_pitr(client, source_ref, source_place)
+    if not window.enabled:
+        raise PreconditionFailed(
+            f"Point-in-time recovery is off for `{source_ref.display}`, so there is nothing to restore from. "
+            "Nothing was asked.",
+            f"Restore from an export instead (`/ddb-restore {source_ref.display}` lists them).",
+        )
+    if spec.at is not None and not window.contains(spec.at):
+        raise PreconditionFailed(
+            f"`at={iso(spec.at)}` is outside the PITR window of `{source_ref.display}` "
+            f"({iso(window.earliest)} to {iso(window.latest)}). Nothing was asked.",
+            "Pick a time inside that window, or `at=latest`.",
+        )
+    ref, place = core.table(spec.target)
+    if place != source_place:
+        raise UsageError(
+            f"A point-in-time restore creates the new table in the source table's account and region "
+            f"({source_place.alias or 'default account'}, {source_place.region}); `to={spec.target}` is elsewhere."
+        )
+    _require_absent(core, ref, place)
+    options: dict[str, Any] = {
+        "source_table": {"name": info.name, "arn": info.arn, "alias": source_place.alias, "region": place.region},
+        "restore_time": spec.at.isoformat() if spec.at else "latest",
+    }
+    if spec.billing:
+        options["billing_mode"] = BILLING[spec.billing]
+    plan = RestorePlan(PITR, (info.arn,), ref.name, place.alias, place.region, options)
+    moment = spec.at or window.latest
+    summary = SourceSummary(
+        label=f"{source_ref.display} as of {iso(spec.at) if spec.at else 'the latest restorable time'}",
+        table=source_ref.display,
+        export_time=moment,
+        item_count=info.item_count,
+        size_bytes=info.size_bytes,
+    )
+    return PlannedRestore(plan, (summary,), pitr_estimate(core.rates(place), info))
+
+
+# ------------------------------------------------------------------------------------- into= (the loader)
+
+
+def _plan_load(core: Core, spec: RestoreSpec) -> PlannedRestore:
+    sources = [resolve_export(core, text) for text in spec.sources]
+    for source in sources:
+        _require_completed(source)
+    ids = [s.export_id for s in sources]
+    if len(set(ids)) != len(ids):
+        raise UsageError("The same export is named twice; name each export once.")
+    ordered = sorted(sources, key=_apply_order)
+    ref, place = core.table(spec.target)
+    target = _require_present(core, ref, place)
+    target_keys = TableSchema(
+        target.snapshot.get("KeySchema", []), target.snapshot.get("AttributeDefinitions", [])
+    ).keys()
+    for source in ordered:
+        _require_matching_keys(core, source, target_keys, ref)
+    options = {
+        "key_names": list(target_keys),
+        "exports": [s.location_option() for s in ordered],
+    }
+    plan = RestorePlan(LOAD, tuple(s.plan_source for s in ordered), ref.name, place.alias, place.region, options)
+    on_demand = target.snapshot.get("BillingModeSummary", {}).get("BillingMode") == ON_DEMAND
+    estimate = load_estimate(ordered, on_demand=on_demand)
+    notes = []
+    if ordered[0].export_type == INCREMENTAL_EXPORT:
+        notes.append(
+            "The first export applied is incremental: the table must already hold the state that export starts from."
+        )
+    return PlannedRestore(plan, tuple(s.summary() for s in ordered), estimate, tuple(notes))
+
+
+def _apply_order(source: ResolvedExport) -> tuple[datetime, int]:
+    """Full exports by their export time, incrementals by the end of their window: oldest state first."""
+    moment = source.moment or datetime.max.replace(tzinfo=None)
+    if moment.tzinfo is not None:
+        moment = moment.replace(tzinfo=None)
+    return moment, 0 if source.export_type == FULL_EXPORT else 1
+
+
+def _require_matching_keys(core: Core, source: ResolvedExport, target_keys: dict[str, str], ref: TableRef) -> None:
+    schema = known_schema(core, source)
+    if schema is not None:
+        keys, basis = schema.keys(), schema.basis
+    else:
+        peeked = key_types_of_items(core, source, list(target_keys))
+        if peeked is None:
+            return
+        keys, basis = peeked, "its first item"
+    if keys != target_keys:
+        raise PreconditionFailed(
+            f"The key schema of `{ref.display}` ({_keys_text(target_keys)}) does not match export "
+            f"`{source.export_id}` ({_keys_text(keys)}, from {basis}). Nothing was asked.",
+            "Write into a table with the same partition and sort key, or restore into a new table with `to=`.",
+        )
+
+
+def _keys_text(keys: dict[str, str]) -> str:
+    return ", ".join(f"{name}:{kind}" for name, kind in keys.items()) or "none"
+
+
+# ------------------------------------------------------------------------------------------------- schema
+
+
+def _schema_for_new_table(core: Core, source: ResolvedExport, spec: RestoreSpec) -> TableSchema:
+    """The source table's schema when reachable, else the one recorded at export time, else `key=`."""
+    schema = known_schema(core, source)
+    given = schema_from_key_option(spec.key) if spec.key else None
+    if schema is None and given is None:
+        raise PreconditionFailed(
+            f"I cannot tell the key schema of export `{source.export_id}`: its table is not reachable and the "
+            "bot did not record the export. Nothing was asked.",
+            "Add `key=<attr>:<S|N|B>[,<attr>:<S|N|B>]` (partition key first), e.g. `key=pk:S,sk:S`.",
+        )
+    if schema is not None and given is not None and schema.keys() != given.keys():
+        raise UsageError(
+            f"`key=` says {_keys_text(given.keys())} but {schema.basis} says {_keys_text(schema.keys())}. "
+            "Leave `key=` out to use the source's key schema."
+        )
+    return schema or given  # type: ignore[return-value]  # one of them is set, checked above
+
+
+# ------------------------------------------------------------------------------------------------- checks
+
+
+def _require_completed(source: ResolvedExport) -> None:
+    if source.status != COMPLETED:
+        raise PreconditionFailed(
+            f"Export `{source.export_id}` is {source.status}, not COMPLETED: only a finished export can be "
+            "restored. Nothing was asked.",
+            "Wait for it (`/ddb-status " + source.export_id + "`), or pick another export.",
+        )
+
+
+def _require_absent(core: Core, ref: TableRef, place: Place) -> None:
+    """`to=` must name a table that does not exist yet: DynamoDB restores only into new tables."""
+    try:
+        core.aws.dynamodb(place).describe_table(TableName=ref.name)
+    except ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            return
+        raise translate(exc, "dynamodb:DescribeTable", f"Table `{ref.display}`") from exc
+    except Exception as exc:
+        raise translate(exc, "dynamodb:DescribeTable", f"Table `{ref.display}`") from exc
+    raise PreconditionFailed(
+        f"Table `{ref.display}` already exists ({place.region}); `to=` creates a new table and never overwrites one. "
+        "Nothing was asked.",
+        "Pick a new name, or use `into=` to write the export's items into that existing table.",
+    )
+
+
+def _require_present(core: Core, ref: TableRef, place: Place) -> TableInfo:
+    try:
+        return describe_table(core.aws.dynamodb(place), ref, place)
+    except Exception as exc:
+        error = translate(exc, "dynamodb:DescribeTable", f"Table `{ref.display}`")
+        if getattr(error, "code", "") == "ResourceNotFoundException":
+            raise PreconditionFailed(
+                f"Table `{ref.display}` does not exist ({place.region}); `into=` writes into an existing table. "
+                "Nothing was asked.",
+                "Create it first, or restore into a new table with `to=`.",
+            ) from exc
+        raise error from exc

@@ -1,0 +1,287 @@
+"""Restore requests and their approval: check → PENDING → APPROVED/REJECTED/EXPIRED, each step one atomic CAS.
+
+No restore runs on one person's word: the requester can never approve their own request, only approvers
+decide, DDBBOT_REQUIRED_APPROVALS distinct approvers are needed, and every approval is bound to the plan hash.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any, Protocol
+
+from bot.core import Core
+from bot.errors import BotError, NotAllowed, NotFound, PreconditionFailed
+from bot.models import Requester
+from bot.restores.models import APPROVED, EXPIRED, FAILED, PENDING, REJECTED, RestoreRequest, parse_button_value
+from bot.restores.notify import RestoreNotifier
+from bot.restores.plans import PlannedRestore, RestoreSpec, plan_restore
+from bot.restores.store import RestoreStore
+from bot.timefmt import iso
+
+logger = logging.getLogger(__name__)
+BOT_ACTOR = "ddb-backup-bot"
+
+
+class ApproverCheck(Protocol):
+    """Who may decide restores (bot.authz.Authorizer implements it)."""
+
+    def is_approver(self, user_id: str) -> bool:
+        """True when the user is listed in DDBBOT_APPROVERS, directly or through a user group."""
+        ...
+
+
+@dataclass(frozen=True)
+class ApprovalPolicy:
+    """How many approvers, for how long, and where requests are posted."""
+
+    approvers: tuple[str, ...]
+    required_approvals: int = 1
+    ttl: timedelta = timedelta(minutes=60)
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
+class Requested:
+    """A request now waiting for approval."""
+
+    request: RestoreRequest
+    planned: PlannedRestore
+    channel: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a click did: `approved` (the restore will run), `recorded` (more approvals needed) or `rejected`."""
+
+    outcome: str
+    request: RestoreRequest
+    remaining: int = 0
+
+
+class Restores:
+    """The restore workflow; every entry point audits what it did, refusals included."""
+
+    def __init__(
+        self,
+        core: Core,
+        store: RestoreStore,
+        approvers: ApproverCheck,
+        notifier: RestoreNotifier,
+        policy: ApprovalPolicy,
+        on_approved: Callable[[RestoreRequest], None] = lambda _request: None,
+        planner: Callable[[Core, RestoreSpec], PlannedRestore] = plan_restore,
+    ) -> None:
+        self.core = core
+        self.store = store
+        self._approvers = approvers
+        self._notifier = notifier
+        self.policy = policy
+        self._on_approved = on_approved
+        self._plan = planner
+
+    # ------------------------------------------------------------------------------------------ request
+
+    def request(self, spec: RestoreSpec, requester: Requester) -> Requested:
+        """Check the request, store it as PENDING and post it for approval; a failed check raises, nothing stored."""
+        audit: dict[str, Any] = {
+            "mode": spec.mode,
+            "sources": list(spec.sources),
+            "target": spec.target,
+            "channel": requester.channel_id,
+        }
+        try:
+            if not self.policy.approvers:
+                raise PreconditionFailed(
+                    "No one may approve restores: DDBBOT_APPROVERS is empty, and restores never run on one "
+                    "person's word. Nothing was asked.",
+                    "Ask an admin to set DDBBOT_APPROVERS (user ids or user-group ids).",
+                )
+            channel = self.policy.channel or requester.channel_id
+            if not channel:
+                raise PreconditionFailed(
+                    "There is no channel to ask for approval in: DDBBOT_APPROVAL_CHANNEL is not set.",
+                    "Ask an admin to set DDBBOT_APPROVAL_CHANNEL.",
+                )
+            planned = self._plan(self.core, spec)
+        except BotError as error:
+            self.core.store.audit(requester.user_id, "restore.request", spec.target, audit, f"refused: {error}")
+            raise
+        now = self.core.clock()
+        request = RestoreRequest(
+            id=new_request_id(),
+            status=PENDING,
+            plan=planned.plan,
+            plan_hash=planned.plan.digest(),
+            requested_by=requester.user_id,
+            required_approvals=self.policy.required_approvals,
+            created_at=now,
+            expires_at=now + self.policy.ttl,
+            sources=planned.sources,
+            estimate=planned.estimate,
+            channel_id=requester.channel_id,
+            response_url=requester.response_url,
+            approval_channel=channel,
+        )
+        self.store.create(request)
+        audit = {**audit, "plan": request.plan.as_dict(), "plan_hash": request.plan_hash}
+        self.core.store.audit(requester.user_id, "restore.request", request.id, audit, "pending approval")
+        try:
+            ref = self._notifier.approval_requested(request)
+        except Exception as exc:
+            reason = str(exc) if isinstance(exc, BotError) else type(exc).__name__
+            self.store.transition(request.id, PENDING, FAILED, failure_message=f"approval message not posted: {reason}")
+            self.core.store.audit(BOT_ACTOR, "restore.fail", request.id, {}, f"approval message not posted: {reason}")
+            raise PreconditionFailed(
+                f"I could not post the approval request to <#{channel}>: {reason}. The request was cancelled.",
+                "Invite the bot to that channel (or fix DDBBOT_APPROVAL_CHANNEL), then ask again.",
+            ) from exc
+        self.store.set_message(request.id, ref.channel, ref.ts)
+        stored = replace(request, approval_channel=ref.channel, approval_ts=ref.ts)
+        return Requested(stored, planned, ref.channel)
+
+    # --------------------------------------------------------------------------------------- decisions
+
+    def approve(self, button_value: str, user_id: str) -> Decision:
+        """An approver's yes; raises NotAllowed/PreconditionFailed with the reason when the click is refused."""
+        request = self._clicked(button_value, user_id, "restore.approve")
+        if user_id == request.requested_by:
+            raise self._refuse(
+                request,
+                user_id,
+                "restore.approve",
+                NotAllowed("You asked for this restore, so you cannot approve it: another approver must."),
+            )
+        if not self._approvers.is_approver(user_id):
+            raise self._refuse(
+                request,
+                user_id,
+                "restore.approve",
+                NotAllowed("Only approvers (DDBBOT_APPROVERS) may approve restores; you are not one of them."),
+            )
+        now = self.core.clock()
+        if not self.store.add_approval(request.id, user_id, now):
+            remaining = max(0, request.required_approvals - self.store.approval_count(request.id))
+            raise self._refuse(
+                request,
+                user_id,
+                "restore.approve",
+                PreconditionFailed(f"You already approved this request; it needs {remaining} more approver(s)."),
+            )
+        approvals = self.store.approvals(request.id)
+        if len(approvals) < request.required_approvals:
+            remaining = request.required_approvals - len(approvals)
+            self.core.store.audit(
+                user_id, "restore.approve", request.id, {"plan_hash": request.plan_hash}, f"recorded; {remaining} more"
+            )
+            self._notifier.approval_recorded(request, approvals)
+            return Decision("recorded", request, remaining)
+        deciders = ",".join(a.approver for a in approvals)
+        won = self.store.transition(
+            request.id, PENDING, APPROVED, decided_at=now, decided_by=deciders, not_expired_at=now
+        )
+        if not won:
+            raise self._refuse(request, user_id, "restore.approve", self._already_decided(request.id))
+        decided = self._reload(request.id)
+        self.core.store.audit(
+            user_id, "restore.approve", request.id, {"plan_hash": request.plan_hash, "approvers": deciders}, "approved"
+        )
+        self._notifier.decided(decided, approvals)
+        self._on_approved(decided)
+        return Decision("approved", decided)
+
+    def reject(self, button_value: str, user_id: str) -> Decision:
+        """An approver's no: PENDING → REJECTED; nothing is restored."""
+        request = self._clicked(button_value, user_id, "restore.reject")
+        if not self._approvers.is_approver(user_id):
+            raise self._refuse(
+                request,
+                user_id,
+                "restore.reject",
+                NotAllowed("Only approvers (DDBBOT_APPROVERS) may reject restores; you are not one of them."),
+            )
+        now = self.core.clock()
+        if not self.store.transition(request.id, PENDING, REJECTED, decided_at=now, decided_by=user_id):
+            raise self._refuse(request, user_id, "restore.reject", self._already_decided(request.id))
+        decided = self._reload(request.id)
+        self.core.store.audit(user_id, "restore.reject", request.id, {"plan_hash": request.plan_hash}, "rejected")
+        self._notifier.decided(decided, self.store.approvals(request.id))
+        return Decision("rejected", decided)
+
+    def expire_due(self) -> int:
+        """PENDING requests past their expiry → EXPIRED, buttons removed; safe to run on every replica."""
+        expired = 0
+        for request in self.store.due_for_expiry(self.core.clock()):
+            expired += self._expire(request)
+        return expired
+
+    # ---------------------------------------------------------------------------------------- helpers
+
+    def _clicked(self, button_value: str, user_id: str, action: str) -> RestoreRequest:
+        """The request a button names, checked against its plan hash, still PENDING and not expired."""
+        request_id, plan_hash = parse_button_value(button_value)
+        request = self.store.get(request_id)
+        if request is None:
+            self.core.store.audit(user_id, action, request_id or "?", {}, "refused: unknown request")
+            raise NotFound(f"There is no restore request `{request_id}`.")
+        if plan_hash != request.plan_hash or not request.plan_intact:
+            raise self._refuse(
+                request,
+                user_id,
+                action,
+                PreconditionFailed(
+                    "This button does not match the request's plan (it was changed or the message is stale). "
+                    "Nothing was decided.",
+                    "Ask the requester to make a new request.",
+                ),
+            )
+        if request.status != PENDING:
+            raise self._refuse(request, user_id, action, self._already_decided(request.id))
+        if self.core.clock() >= request.expires_at:
+            self._expire(request)
+            raise self._refuse(
+                request,
+                user_id,
+                action,
+                PreconditionFailed(
+                    f"This request expired at {iso(request.expires_at)}; it can no longer be decided.",
+                    "Ask the requester to make a new request.",
+                ),
+            )
+        return request
+
+    def _expire(self, request: RestoreRequest) -> bool:
+        now = self.core.clock()
+        if not self.store.transition(request.id, PENDING, EXPIRED, decided_at=now, decided_by=BOT_ACTOR):
+            return False
+        parameters = {"expires_at": iso(request.expires_at)}
+        self.core.store.audit(BOT_ACTOR, "restore.expire", request.id, parameters, "expired")
+        self._notifier.decided(self._reload(request.id), self.store.approvals(request.id))
+        return True
+
+    def _already_decided(self, request_id: str) -> BotError:
+        current = self._reload(request_id)
+        who = ""
+        if current.decided_by and current.decided_by != BOT_ACTOR:
+            who = " by " + ", ".join(f"<@{u}>" for u in current.decided_by.split(","))
+        when = f" at {iso(current.decided_at)}" if current.decided_at else ""
+        state = {EXPIRED: "expired"}.get(current.status, f"already decided ({current.status}{who}{when})")
+        return PreconditionFailed(f"This request is {state}; nothing more happens from this click.")
+
+    def _refuse(self, request: RestoreRequest, user_id: str, action: str, error: BotError) -> BotError:
+        self.core.store.audit(user_id, action, request.id, {"plan_hash": request.plan_hash}, f"refused: {error}")
+        return error
+
+    def _reload(self, request_id: str) -> RestoreRequest:
+        found = self.store.get(request_id)
+        if found is None:
+            raise NotFound(f"There is no restore request `{request_id}`.")
+        return found
+
+
+def new_request_id() -> str:
+    """A short, unguessable request id users can quote: `r-` and 10 hex digits."""
+    return f"r-{secrets.token_hex(5)}"

@@ -1,0 +1,122 @@
+"""The daily digest: per table the last successful export, the next run, PITR and the month's estimated cost.
+
+Tables named in the config file or scheduled are flagged when PITR is off, or when a scheduled table's last successful
+export is older than one interval of its cron plus the time a run may take (`expected_hours`, else another interval).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from bot.aws.pricing import gib
+from bot.aws.table_info import describe_pitr, describe_table
+from bot.costs import export_cost, table_size
+from bot.errors import BotError
+from bot.models import COMPLETED, ExportJob
+from bot.schedules.models import DIGEST, DIGEST_ID, DONE, Digest, DigestTable, Schedule
+from bot.schedules.service import ScheduleCore
+from bot.timefmt import iso
+
+logger = logging.getLogger(__name__)
+MIN_EXPECTED = timedelta(hours=1)
+
+
+def claim_digest(sc: ScheduleCore, fire_time: datetime) -> bool:
+    """Queue the digest of one fire once, whichever replica fires it (`deliver_notes` posts it); False when it
+    was already queued or there is no DDBBOT_NOTIFY_CHANNEL."""
+    if sc.core.notify_channel is None:
+        logger.info("digest: DDBBOT_NOTIFY_CHANNEL is not set; no digest is posted")
+        return False
+    run = sc.store.claim_run(DIGEST_ID, fire_time.replace(microsecond=0), DIGEST, sc.holder)
+    if run is None:
+        return False
+    sc.store.finish_run(run.id, DONE, note=True)
+    return True
+
+
+def build_digest(sc: ScheduleCore, fire_time: datetime) -> Digest:
+    """Read every table's state now (AWS is asked once per table)."""
+    now = sc.core.clock()
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    schedules = sc.store.all()
+    by_table: dict[str, list[Schedule]] = {}
+    for schedule in schedules:
+        by_table.setdefault(schedule.table_key, []).append(schedule)
+    named = set(sc.core.config.tables) | set(by_table)
+    month_jobs = sc.store.exports_since(month_start)
+    keys = sorted(named | {job.table_key for job in month_jobs})
+    last = sc.store.last_completed(keys)
+    tables = [
+        _table_line(sc, key, by_table.get(key, []), last.get(key), month_jobs, month_start, now, key in named)
+        for key in keys
+    ]
+    tables.sort(key=lambda t: (not t.flags, t.table_key))
+    note = "Costs are estimates at list prices of each table's region; PITR is prorated over the month so far."
+    return Digest(at=fire_time, tables=tuple(tables), region_note=note)
+
+
+def _table_line(
+    sc: ScheduleCore,
+    key: str,
+    schedules: list[Schedule],
+    last: ExportJob | None,
+    month_jobs: list[ExportJob],
+    month_start: datetime,
+    now: datetime,
+    watched: bool,
+) -> DigestTable:
+    active = [s for s in schedules if not s.paused]
+    upcoming = [n for s in active if (n := sc.calendar.next_fire(s.cron, s.timezone, now)) is not None]
+    next_run = min(upcoming) if upcoming else None
+    flags: list[str] = []
+    expected = _expected(sc, schedules, now)
+    finished = (last.ended_at or last.started_at or last.created_at) if last else None
+    if watched and expected is not None and (finished is None or now - finished > expected):
+        since = f"since {iso(finished)}" if finished else "yet"
+        flags.append(f"no successful export {since} (expected within {_hours(expected)})")
+    try:
+        ref, place = sc.core.table(key)
+        client = sc.core.aws.dynamodb(place)
+        info = describe_table(client, ref, place)
+        window = describe_pitr(client, ref, place)
+        rates = sc.core.rates(place)
+    except BotError as error:
+        return DigestTable(key, last, next_run, None, None, (*flags, "could not be read"), error.message)
+    if watched and not window.enabled:
+        flags.insert(0, "PITR is off")
+    month = timedelta(days=_days_in_month(month_start))
+    exports_cost = sum(
+        (c for j in month_jobs if j.table_key == key and j.status == COMPLETED if (c := export_cost(j, rates))),
+        Decimal(0),
+    )
+    pitr_cost = Decimal(0)
+    if window.enabled:
+        elapsed = Decimal(str((now - month_start) / month))
+        pitr_cost = gib(table_size(sc.core, info).size_bytes) * rates.pitr_gb_month * elapsed
+    return DigestTable(key, last, next_run, window.enabled, exports_cost + pitr_cost, tuple(flags))
+
+
+def _expected(sc: ScheduleCore, schedules: list[Schedule], now: datetime) -> timedelta | None:
+    """How old the last successful export may be: one interval of the tightest schedule plus the time a run may
+    take (`expected_hours`, else another interval). None: the table has no schedule to expect anything from."""
+    limits = []
+    for schedule in schedules:
+        fires = sc.calendar.fires(schedule.cron, schedule.timezone, now, now + timedelta(days=400), 2)
+        if len(fires) < 2:
+            continue
+        interval = fires[1] - fires[0]
+        allowance = timedelta(hours=schedule.expected_hours) if schedule.expected_hours else interval
+        limits.append(max(interval + allowance, MIN_EXPECTED))
+    return min(limits) if limits else None
+
+
+def _hours(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours:g} h" if hours < 48 else f"{hours / 24:g} days"
+
+
+def _days_in_month(month_start: datetime) -> int:
+    following = (month_start + timedelta(days=32)).replace(day=1)
+    return (following - month_start).days

@@ -1,0 +1,136 @@
+"""Records of scheduled exports: the schedule, each fire of it (a run), and what is reported about them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from bot.errors import UsageError
+from bot.models import ExportJob
+
+FULL, INCREMENTAL = "full", "incremental"
+SCHEDULE_TYPES = (FULL, INCREMENTAL)
+FROM_SLACK, FROM_CONFIG = "slack", "config"
+
+# Kinds of run: a cron fire, a fire missed while no replica ran the scheduler, `/ddb-schedule run`, the digest.
+SCHEDULED, CATCH_UP, MANUAL, DIGEST = "scheduled", "catch-up", "manual", "digest"
+# States of a run: claimed (planning / starting), started (an export exists), failed, skipped, done (digest).
+CLAIMED, STARTED, RUN_FAILED, SKIPPED, DONE = "claimed", "started", "failed", "skipped", "done"
+DIGEST_ID = "@digest"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A scheduled export as stored; `options` are validated export options as text (bucket, prefix, owner, format)."""
+
+    id: str
+    table: str
+    table_key: str
+    cron: str
+    timezone: str
+    export_type: str
+    options: dict[str, str]
+    channel: str | None
+    source: str
+    paused: bool
+    created_by: str
+    created_at: datetime
+    active_since: datetime
+    expected_hours: float | None = None
+    version: int = 1
+
+    @property
+    def from_config(self) -> bool:
+        """Declared in DDBBOT_CONFIG_FILE: synced at start, not removable from Slack."""
+        return self.source == FROM_CONFIG
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """What a run exports, decided once and stored so a retried run sends AWS the same request."""
+
+    export_type: str
+    since: datetime | None = None
+    until: datetime | None = None
+    at: datetime | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleRun:
+    """One fire of a schedule; (schedule_id, fire_time) is unique, which is what stops a duplicated fire."""
+
+    id: int
+    schedule_id: str
+    fire_time: datetime
+    kind: str
+    state: str
+    holder: str
+    claimed_at: datetime
+    requested_by: str | None = None
+    plan: ExportPlan | None = None
+    export_arn: str | None = None
+    error: str | None = None
+    fix: str | None = None
+    note_state: str = "none"
+    late: bool = False
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """What the team is told about a run when there is something to say before the export's result."""
+
+    schedule: Schedule
+    run: ScheduleRun
+    job: ExportJob | None = None
+    oncall: str | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    """A schedule as `/ddb-schedule list` shows it."""
+
+    schedule: Schedule
+    next_run: datetime | None
+    last_run: ScheduleRun | None
+    last_export: ExportJob | None
+    runs_per_month: float
+    monthly_cost: Decimal | None
+    cost_basis: str
+    region: str | None
+
+
+@dataclass(frozen=True)
+class DigestTable:
+    """One table's line in the daily digest."""
+
+    table_key: str
+    last_success: ExportJob | None
+    next_run: datetime | None
+    pitr_enabled: bool | None
+    month_to_date: Decimal | None
+    flags: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Digest:
+    """The daily digest: every table the bot backs up or is told about."""
+
+    at: datetime
+    tables: tuple[DigestTable, ...]
+    region_note: str
+
+    @property
+    def flagged(self) -> tuple[DigestTable, ...]:
+        """Tables that need someone's attention."""
+        return tuple(t for t in self.tables if t.flags)
+
+
+def schedule_type(text: str) -> str:
+    """`full` or `incremental` (any case), or a UsageError saying how to write it."""
+    kind = text.lower()
+    if kind not in SCHEDULE_TYPES:
+        raise UsageError(f"`type={text}` is not a schedule type: use `type=full` or `type=incremental`.")
+    return kind

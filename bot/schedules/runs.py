@@ -1,0 +1,270 @@
+"""One fire of a schedule: claim it, plan the export (chaining incrementals), start it, and say what happened.
+
+A fire is claimed in the store before AWS is asked, so a duplicated fire starts one export; the plan is stored
+with the claim, and the ClientToken comes from (schedule id, fire time), so a retried run asks AWS for the very
+same export and DynamoDB answers with the one already running instead of billing a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from bot.aws.table_info import describe_pitr
+from bot.errors import BotError, PreconditionFailed
+from bot.exports.start import start_export
+from bot.models import FAILED, FULL_EXPORT, INCREMENTAL_EXPORT, ExportJob, Requester
+from bot.schedules.digest import build_digest
+from bot.schedules.models import (
+    CATCH_UP,
+    DIGEST,
+    FULL,
+    MANUAL,
+    RUN_FAILED,
+    SCHEDULED,
+    SKIPPED,
+    STARTED,
+    ExportPlan,
+    RunReport,
+    Schedule,
+    ScheduleRun,
+)
+from bot.schedules.service import ScheduleCore, find_schedule, schedule_options
+from bot.timefmt import iso
+
+logger = logging.getLogger(__name__)
+
+SKIP = "SKIP"
+MIN_WINDOW, MAX_WINDOW = timedelta(minutes=15), timedelta(hours=24)
+CHAIN_LOOKBACK = 50
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a fire did: the run (None when the schedule is gone or paused) and its export, if any."""
+
+    run: ScheduleRun | None
+    job: ExportJob | None = None
+    duplicate: bool = False
+    reason: str | None = None
+
+
+def client_token(schedule_id: str, fire_time: datetime) -> str:
+    """The ClientToken of a fire: the same fire always asks for the same export."""
+    return hashlib.sha256(f"ddb-backup-bot/schedule/{schedule_id}/{iso(fire_time)}".encode()).hexdigest()[:32]
+
+
+def run_schedule(
+    sc: ScheduleCore,
+    schedule_id: str,
+    fire_time: datetime,
+    kind: str = SCHEDULED,
+    *,
+    requested_by: str | None = None,
+) -> RunOutcome:
+    """Run one fire of a schedule once, whoever else tries the same fire."""
+    fire_time = fire_time.replace(microsecond=0)
+    schedule = sc.store.get(schedule_id)
+    if schedule is None:
+        return RunOutcome(None, reason=f"schedule {schedule_id} no longer exists")
+    if schedule.paused and kind != MANUAL:
+        return RunOutcome(None, reason=f"schedule {schedule_id} is paused")
+    run = sc.store.claim_run(schedule.id, fire_time, kind, sc.holder, requested_by=requested_by)
+    if run is None:
+        existing = sc.store.find_run(schedule.id, fire_time)
+        job = _job_of(sc, existing)
+        logger.info("schedule=%s fire=%s already claimed; not started again", schedule.id, iso(fire_time))
+        return RunOutcome(existing, job, duplicate=True)
+    outcome = _execute(sc, schedule, run)
+    deliver_notes(sc)
+    return outcome
+
+
+def run_now(sc: ScheduleCore, schedule_id: str, requester: Requester) -> RunOutcome:
+    """`/ddb-schedule run`: one run now (even when paused); failures go back to the requester, not the channel."""
+    schedule = find_schedule(sc, schedule_id)
+    outcome = run_schedule(sc, schedule.id, sc.core.clock(), MANUAL, requested_by=requester.user_id)
+    result = f"export {outcome.job.export_id}" if outcome.job else outcome.reason or "nothing started"
+    sc.core.store.audit(requester.user_id, "schedule.run", schedule.table_key, {"id": schedule.id}, result)
+    return outcome
+
+
+def _execute(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun) -> RunOutcome:
+    notify = run.kind != MANUAL
+    try:
+        plan = run.plan or plan_export(sc, schedule, run.fire_time)
+        if run.plan is None:
+            sc.store.save_plan(run.id, plan)
+    except BotError as error:
+        return _failed(sc, run, error.message, error.fix, notify, error)
+    except Exception:
+        return _crashed(sc, schedule, run, notify)
+    if plan.export_type == SKIP:
+        sc.store.finish_run(run.id, SKIPPED, note=notify, error=plan.note)
+        if not notify:
+            raise PreconditionFailed(plan.note or "Nothing to export yet.")
+        return RunOutcome(sc.store.get_run(run.id), reason=plan.note)
+    try:
+        options = replace(schedule_options(schedule.options), at=plan.at, since=plan.since, until=plan.until)
+        requester = Requester(run.requested_by or f"schedule:{schedule.id}"[:64])
+        started = start_export(
+            sc.core,
+            schedule.table,
+            options,
+            requester,
+            client_token=client_token(schedule.id, run.fire_time),
+            schedule_id=schedule.id,
+            folder_time=run.fire_time,
+        )
+    except BotError as error:
+        return _failed(sc, run, error.message, error.fix, notify, error)
+    except Exception:
+        return _crashed(sc, schedule, run, notify)
+    has_news = run.kind == CATCH_UP or (plan.note is not None and notify)
+    sc.store.finish_run(run.id, STARTED, note=has_news, export_arn=started.job.export_arn)
+    logger.info(
+        "schedule=%s fire=%s kind=%s started export_id=%s",
+        schedule.id,
+        iso(run.fire_time),
+        run.kind,
+        started.job.export_id,
+    )
+    return RunOutcome(sc.store.get_run(run.id), started.job)
+
+
+def _failed(
+    sc: ScheduleCore, run: ScheduleRun, message: str, fix: str | None, notify: bool, error: Exception
+) -> RunOutcome:
+    """Record why nothing was exported; a manual run's requester is answered with the error instead."""
+    sc.store.finish_run(run.id, RUN_FAILED, note=notify, error=message, fix=fix)
+    if not notify:
+        raise error
+    return RunOutcome(sc.store.get_run(run.id), reason=message)
+
+
+def _crashed(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, notify: bool) -> RunOutcome:
+    reference = uuid.uuid4().hex[:8]
+    logger.exception("schedule=%s fire=%s failed reference=%s", schedule.id, iso(run.fire_time), reference)
+    message = f"Something went wrong on my side (reference {reference}); no export was started by this run."
+    return _failed(sc, run, message, None, notify, BotError(message))
+
+
+def plan_export(sc: ScheduleCore, schedule: Schedule, fire_time: datetime) -> ExportPlan:
+    """Full, or incremental from where the chain ends to the fire (or PITR's latest time), or why not."""
+    if schedule.export_type == FULL:
+        return ExportPlan(FULL_EXPORT)
+    ref, place = sc.core.table(schedule.table)
+    window = describe_pitr(sc.core.aws.dynamodb(place), ref, place)
+    if not window.enabled:
+        return ExportPlan(FULL_EXPORT)  # the export's pre-flight says PITR is off and how to turn it on
+    until = min(fire_time, window.latest) if window.latest else fire_time
+    at = until if window.contains(until) else None
+    chain_end = _chain_end(sc, schedule.id)
+    if chain_end is None:
+        note = "First run of this incremental schedule: a full export starts the chain; later runs export changes."
+        return ExportPlan(FULL_EXPORT, at=at, note=note)
+    if window.earliest is not None and window.earliest > chain_end:
+        return ExportPlan(
+            FULL_EXPORT,
+            at=at,
+            note=(
+                f"The incremental chain is broken: the table's PITR window now starts at {iso(window.earliest)}, "
+                f"after the end of the last export ({iso(chain_end)}), so PITR was turned off and on again. "
+                "A full export starts a new chain."
+            ),
+        )
+    if until - chain_end > MAX_WINDOW:
+        return ExportPlan(
+            FULL_EXPORT,
+            at=at,
+            note=(
+                f"The incremental chain is broken: the last export ends at {iso(chain_end)}, more than 24 hours "
+                f"before {iso(until)}, and one incremental export covers at most 24 hours. "
+                "A full export starts a new chain."
+            ),
+        )
+    if until - chain_end < MIN_WINDOW:
+        return ExportPlan(
+            SKIP,
+            note=(
+                f"Nothing exported: the chain already covers up to {iso(chain_end)}, and an incremental export "
+                f"needs at least 15 minutes (next possible after {iso(chain_end + MIN_WINDOW)})."
+            ),
+        )
+    return ExportPlan(INCREMENTAL_EXPORT, since=chain_end, until=until)
+
+
+def _chain_end(sc: ScheduleCore, schedule_id: str) -> datetime | None:
+    """Where the chain ends: the latest end of the schedule's exports that did not fail (running ones count)."""
+    ends = []
+    for job in sc.store.schedule_exports(schedule_id, CHAIN_LOOKBACK):
+        if job.status == FAILED:
+            continue
+        end = job.export_to if job.export_type == INCREMENTAL_EXPORT else job.export_time
+        end = end or job.started_at or job.created_at
+        if end is not None:
+            ends.append(end)
+    return max(ends) if ends else None
+
+
+def missed_fire(sc: ScheduleCore, schedule: Schedule, now: datetime) -> datetime | None:
+    """The latest fire missed while no replica ran the scheduler (coalesced to one), or None."""
+    if schedule.paused:
+        return None
+    last = sc.store.last_fire(schedule.id)
+    baseline = max(last, schedule.active_since) if last else schedule.active_since
+    expected = sc.calendar.next_fire(schedule.cron, schedule.timezone, baseline)
+    if expected is None or expected > now:
+        return None
+    return sc.calendar.latest_fire(schedule.cron, schedule.timezone, now)
+
+
+def deliver_notes(sc: ScheduleCore) -> int:
+    """Post every run message not posted yet (catch-ups, broken chains, failures, digests); returns how many."""
+    delivered = 0
+    for run in sc.store.pending_notes():
+        if not sc.store.claim_note(run.id):
+            continue
+        ok = False
+        try:
+            if run.kind == DIGEST:
+                channel = sc.core.notify_channel
+                ok = True if channel is None else sc.notifier.digest(build_digest(sc, run.fire_time), channel)
+            else:
+                schedule = sc.store.get(run.schedule_id)
+                channel = sc.channel_for(schedule)
+                if schedule is None or channel is None:
+                    ok = True  # removed since, or nowhere to say it: nothing to post
+                else:
+                    oncall = sc.oncall if run.state == RUN_FAILED or run.late else None
+                    ok = sc.notifier.run_report(RunReport(schedule, run, _job_of(sc, run), oncall), channel)
+        except Exception:
+            logger.exception("schedules: could not post the message of run id=%s", run.id)
+        finally:
+            sc.store.settle_note(run.id, delivered=ok)
+        delivered += ok
+    return delivered
+
+
+def report_late_runs(sc: ScheduleCore) -> int:
+    """Queue a message for each export still running `expected_hours` after its fire; returns how many."""
+    now = sc.core.clock()
+    late = [
+        run
+        for run, hours in sc.store.running_with_deadline()
+        if run.fire_time + timedelta(hours=hours) < now and sc.store.mark_late(run.id)
+    ]
+    for run in late:
+        logger.warning(
+            "schedule=%s fire=%s: export still running past expected_hours", run.schedule_id, iso(run.fire_time)
+        )
+    return len(late)
+
+
+def _job_of(sc: ScheduleCore, run: ScheduleRun | None) -> ExportJob | None:
+    if run is None or run.export_arn is None:
+        return None
+    return sc.core.store.get_export(run.export_arn)

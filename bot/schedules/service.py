@@ -1,0 +1,331 @@
+"""Scheduled exports: add, list, remove, pause and resume them, and sync the ones declared in the config file.
+
+The store is the source of truth; whoever changes a schedule tells `ScheduleCore.changed()`, and the replica that
+runs the scheduler also re-reads the store every few seconds (changes may arrive through another replica).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from bot.aws.pricing import gib
+from bot.aws.table_info import describe_pitr, describe_table
+from bot.aws.tables import parse_table_ref
+from bot.config import ConfigError, ScheduleSpec
+from bot.core import Core
+from bot.costs import ASSUMED_DAILY_CHANGE, INCREMENTAL_MINIMUM_BYTES, table_size
+from bot.errors import BotError, NotAllowed, NotFound, UsageError
+from bot.exports.start import ExportOptions, check_bucket, check_format, check_owner, resolve_destination
+from bot.models import INCREMENTAL_EXPORT, Requester
+from bot.schedules.models import FROM_CONFIG, FROM_SLACK, FULL, INCREMENTAL, Schedule, ScheduleView, schedule_type
+from bot.schedules.ports import CronCalendar, ScheduleNotifier
+from bot.schedules.store import ScheduleStore
+
+logger = logging.getLogger(__name__)
+
+OPTION_KEYS = ("bucket", "prefix", "owner", "format")
+SCHEDULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+MIN_INCREMENTAL_GAP = timedelta(minutes=15)
+MONTH = timedelta(days=30)
+COUNTED_FIRES = 500
+
+
+@dataclass
+class ScheduleCore:
+    """What the scheduling use cases work with, built once in the wiring."""
+
+    core: Core
+    store: ScheduleStore
+    calendar: CronCalendar
+    notifier: ScheduleNotifier
+    holder: str
+    oncall: str | None = None
+    listeners: list[Callable[[], None]] = field(default_factory=list)
+
+    def changed(self) -> None:
+        """A schedule was added, removed, paused or resumed: let the local scheduler resync now."""
+        for listener in list(self.listeners):
+            try:
+                listener()
+            except Exception:
+                logger.exception("schedules: a change listener failed")
+
+    def channel_for(self, schedule: Schedule | None) -> str | None:
+        """Where a schedule's messages go: its own channel, else DDBBOT_NOTIFY_CHANNEL."""
+        return (schedule.channel if schedule else None) or self.core.notify_channel
+
+
+@dataclass(frozen=True)
+class NewSchedule:
+    """`/ddb-schedule add` after parsing."""
+
+    table: str
+    cron: str
+    timezone: str = "UTC"
+    export_type: str = FULL
+    options: dict[str, str] = field(default_factory=dict)
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
+class AddedSchedule:
+    """The new schedule as `list` would show it, and whether its table can be exported today."""
+
+    view: ScheduleView
+    pitr_enabled: bool
+
+
+def schedule_options(raw: dict[str, str]) -> ExportOptions:
+    """Validate a schedule's export options (from Slack or the config file): bucket, prefix, owner, format."""
+    unknown = sorted(set(raw) - set(OPTION_KEYS))
+    if unknown:
+        raise UsageError(f"A schedule takes only {', '.join(f'`{k}=`' for k in OPTION_KEYS)}; not `{unknown[0]}=`.")
+    prefix = raw.get("prefix")
+    if prefix is not None and (len(prefix) > 512 or "//" in prefix.strip("/") or any(ord(c) < 32 for c in prefix)):
+        raise UsageError(f"`prefix={prefix}` is not a usable S3 prefix, e.g. `prefix=backups/dynamodb`.")
+    return ExportOptions(
+        bucket=check_bucket(raw["bucket"]) if "bucket" in raw else None,
+        prefix=prefix.strip("/") if prefix is not None else None,
+        owner=check_owner(raw["owner"]) if "owner" in raw else None,
+        export_format=check_format(raw["format"]) if "format" in raw else None,
+    )
+
+
+def check_schedule(sc: ScheduleCore, cron: str, timezone: str, export_type: str) -> None:
+    """The cron expression and zone are valid, and an incremental schedule leaves DynamoDB's 15-minute minimum."""
+    sc.calendar.check(cron, timezone)
+    if schedule_type(export_type) == INCREMENTAL:
+        now = sc.core.clock()
+        fires = sc.calendar.fires(cron, timezone, now, now + timedelta(days=8), 200)
+        gaps = [b - a for a, b in itertools.pairwise(fires)]
+        if gaps and min(gaps) < MIN_INCREMENTAL_GAP:
+            raise UsageError(
+                f'`cron="{cron}"` fires less than 15 minutes apart, and DynamoDB\'s incremental exports cover at '
+                'least 15 minutes. Fire less often (e.g. cron="*/15 * * * *" or cron="0 * * * *").'
+            )
+
+
+def add_schedule(sc: ScheduleCore, request: NewSchedule, requester: Requester) -> AddedSchedule:
+    """Validate, pre-flight the table and the bucket, store, and let the scheduler pick it up."""
+    core = sc.core
+    check_schedule(sc, request.cron, request.timezone, request.export_type)
+    options = schedule_options(request.options)
+    ref, place = core.table(request.table)
+    resolve_destination(core, ref.key, options)
+    client = core.aws.dynamodb(place)
+    describe_table(client, ref, place)
+    window = describe_pitr(client, ref, place)
+    now = core.clock()
+    channel = request.channel or (None if core.notify_channel else requester.channel_id)
+    for _ in range(5):
+        schedule = Schedule(
+            id=f"{_slug(ref.name)}-{secrets.token_hex(2)}",
+            table=request.table,
+            table_key=ref.key,
+            cron=request.cron,
+            timezone=request.timezone,
+            export_type=request.export_type,
+            options=dict(request.options),
+            channel=channel,
+            source=FROM_SLACK,
+            paused=False,
+            created_by=requester.user_id,
+            created_at=now,
+            active_since=now,
+        )
+        if sc.store.add(schedule):
+            break
+    else:
+        raise BotError("Could not find a free schedule id; try again.")
+    core.store.audit(requester.user_id, "schedule.add", ref.key, _audit(schedule), f"added {schedule.id}")
+    sc.changed()
+    return AddedSchedule(schedule_view(sc, schedule, {}), window.enabled)
+
+
+@dataclass(frozen=True)
+class TableCosts:
+    """A table's size and export rates, read once per listing; `problem` when AWS could not be asked."""
+
+    size_bytes: int = 0
+    region: str | None = None
+    full_gb: Decimal | None = None
+    incremental_gb: Decimal | None = None
+    problem: str | None = None
+
+
+def list_schedules(sc: ScheduleCore) -> list[ScheduleView]:
+    """Every schedule with its next run, last result and monthly cost estimate."""
+    sizes: dict[str, TableCosts] = {}
+    return [schedule_view(sc, schedule, sizes) for schedule in sc.store.all()]
+
+
+def find_schedule(sc: ScheduleCore, schedule_id: str) -> Schedule:
+    """One schedule, or NotFound saying how to list them."""
+    schedule = sc.store.get(schedule_id)
+    if schedule is None:
+        raise NotFound(f"There is no schedule `{schedule_id}`.", "See the ids with `/ddb-schedule list`.")
+    return schedule
+
+
+def remove_schedule(sc: ScheduleCore, schedule_id: str, requester: Requester) -> Schedule:
+    """Delete a schedule added from Slack (config-declared ones are removed from the config file)."""
+    schedule = find_schedule(sc, schedule_id)
+    if schedule.from_config:
+        raise NotAllowed(
+            f"Schedule `{schedule.id}` is declared in the bot's config file, so it cannot be removed from Slack.",
+            "Remove it from DDBBOT_CONFIG_FILE (and restart the bot), or `/ddb-schedule pause` it meanwhile.",
+        )
+    removed = sc.store.remove(schedule.id)
+    sc.core.store.audit(requester.user_id, "schedule.remove", schedule.table_key, _audit(schedule), str(removed))
+    sc.changed()
+    return schedule
+
+
+def pause_schedule(sc: ScheduleCore, schedule_id: str, requester: Requester, *, paused: bool) -> tuple[Schedule, bool]:
+    """Pause or resume; the flag says whether anything changed (False: it already was)."""
+    schedule = find_schedule(sc, schedule_id)
+    changed = sc.store.set_paused(schedule.id, paused, sc.core.clock())
+    action = "schedule.pause" if paused else "schedule.resume"
+    sc.core.store.audit(requester.user_id, action, schedule.table_key, {"id": schedule.id}, str(changed))
+    if changed:
+        sc.changed()
+    return find_schedule(sc, schedule.id), changed
+
+
+def sync_config(sc: ScheduleCore, specs: tuple[ScheduleSpec, ...]) -> dict[str, list[str]]:
+    """Make the store hold exactly the config file's schedules (paused flags are kept); raises ConfigError."""
+    now = sc.core.clock()
+    wanted = [_from_spec(sc, spec, now) for spec in specs]
+    ids = [s.id for s in wanted]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"[[schedules]] ids must be unique; {sorted({i for i in ids if ids.count(i) > 1})} repeat.")
+    outcome: dict[str, list[str]] = {"added": [], "changed": [], "same": [], "removed": []}
+    for schedule in wanted:
+        try:
+            outcome[sc.store.put_config(schedule)].append(schedule.id)
+        except ValueError as exc:
+            raise ConfigError(f"[[schedules]] id = {schedule.id!r}: {exc}; choose another id.") from None
+    for stale in sc.store.all():
+        if stale.from_config and stale.id not in ids:
+            sc.store.remove(stale.id)
+            outcome["removed"].append(stale.id)
+    if any(outcome[k] for k in ("added", "changed", "removed")):
+        logger.info("schedules from config: %s", {k: v for k, v in outcome.items() if k != "same"})
+        sc.changed()
+    return outcome
+
+
+def schedule_view(sc: ScheduleCore, schedule: Schedule, sizes: dict[str, TableCosts]) -> ScheduleView:
+    """A schedule with what `list` shows; `sizes` caches each table's size and rates across one listing."""
+    now = sc.core.clock()
+    last_run = sc.store.last_runs([schedule.id]).get(schedule.id)
+    last_export = sc.core.store.get_export(last_run.export_arn) if last_run and last_run.export_arn else None
+    fires = sc.calendar.fires(schedule.cron, schedule.timezone, now, now + MONTH, COUNTED_FIRES)
+    runs = _per_month(fires, now)
+    if schedule.table_key not in sizes:
+        sizes[schedule.table_key] = _table_costs(sc, schedule)
+    table = sizes[schedule.table_key]
+    cost: Decimal | None = None
+    if table.problem is not None or table.full_gb is None or table.incremental_gb is None:
+        basis = table.problem or "no price"
+    elif schedule.export_type == FULL:
+        cost = gib(table.size_bytes) * table.full_gb * Decimal(str(runs))
+        basis = f"{runs:g} full exports a month of {gib(table.size_bytes):.2f} GB"
+    else:
+        change = _change_per_run(sc, schedule, table.size_bytes, runs)
+        cost = gib(change) * table.incremental_gb * Decimal(str(runs))
+        basis = f"{runs:g} incremental exports a month, about {gib(change):.3f} GB of changes each (10 MB minimum)"
+    return ScheduleView(
+        schedule=schedule,
+        next_run=None if schedule.paused else (fires[0] if fires else None),
+        last_run=last_run,
+        last_export=last_export,
+        runs_per_month=runs,
+        monthly_cost=cost,
+        cost_basis=basis,
+        region=table.region,
+    )
+
+
+def _per_month(fires: list[datetime], now: datetime) -> float:
+    if len(fires) < COUNTED_FIRES:
+        return float(len(fires))
+    span = (fires[-1] - now).total_seconds()
+    return round(len(fires) * MONTH.total_seconds() / span) if span > 0 else float(len(fires))
+
+
+def _table_costs(sc: ScheduleCore, schedule: Schedule) -> TableCosts:
+    try:
+        ref, place = sc.core.table(schedule.table)
+        info = describe_table(sc.core.aws.dynamodb(place), ref, place)
+        rates = sc.core.rates(place)
+    except BotError as error:
+        return TableCosts(problem=f"no estimate: {error.message}")
+    measured = table_size(sc.core, info)
+    return TableCosts(measured.size_bytes, rates.region, rates.export_full_gb, rates.export_incremental_gb)
+
+
+def _change_per_run(sc: ScheduleCore, schedule: Schedule, size_bytes: int, runs: float) -> int:
+    billed = [
+        j.billed_size_bytes
+        for j in sc.store.schedule_exports(schedule.id, 20)
+        if j.export_type == INCREMENTAL_EXPORT and j.billed_size_bytes
+    ]
+    if billed:
+        average = sum(billed) // len(billed)
+    else:
+        days_per_run = Decimal(30) / Decimal(str(runs)) if runs else Decimal(1)
+        average = int(Decimal(size_bytes) * ASSUMED_DAILY_CHANGE * min(days_per_run, Decimal(1)))
+    return max(average, INCREMENTAL_MINIMUM_BYTES)
+
+
+def _from_spec(sc: ScheduleCore, spec: ScheduleSpec, now: datetime) -> Schedule:
+    where = f"[[schedules]] id = {spec.key!r}"
+    if not SCHEDULE_ID.match(spec.key):
+        raise ConfigError(f"{where}: an id is 1-64 letters, digits, '.', '_' or '-'.")
+    channel = spec.channel
+    try:
+        ref = parse_table_ref(spec.table, sc.core.aws.aliases)
+        check_schedule(sc, spec.cron, spec.timezone, spec.export_type)
+        schedule_options(spec.options)
+    except UsageError as error:
+        raise ConfigError(f"{where}: {error.message}") from None
+    return Schedule(
+        id=spec.key,
+        table=spec.table,
+        table_key=ref.key,
+        cron=spec.cron,
+        timezone=spec.timezone,
+        export_type=schedule_type(spec.export_type),
+        options=dict(spec.options),
+        channel=str(channel) if channel else None,
+        source=FROM_CONFIG,
+        paused=False,
+        created_by="config",
+        created_at=now,
+        active_since=now,
+        expected_hours=float(spec.expected_hours) if spec.expected_hours is not None else None,
+    )
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:24] or "table"
+
+
+def _audit(schedule: Schedule) -> dict[str, object]:
+    return {
+        "id": schedule.id,
+        "cron": schedule.cron,
+        "tz": schedule.timezone,
+        "type": schedule.export_type,
+        "options": schedule.options,
+        "channel": schedule.channel,
+        "source": schedule.source,
+    }

@@ -1,0 +1,416 @@
+"""Schedules and their runs in the database, the source of truth the scheduler is rebuilt from.
+
+A run row is claimed before any AWS call: (schedule_id, fire_time) is unique, so a fire that is duplicated (two
+replicas, a retried job, a catch-up racing the cron) starts one export. State changes are compare-and-set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Engine,
+    Float,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from bot.db import UtcDateTime, metadata
+from bot.models import IN_PROGRESS, ExportJob
+from bot.schedules.models import CLAIMED, DIGEST_ID, MANUAL, STARTED, ExportPlan, Schedule, ScheduleRun
+from bot.store import JOB_FIELDS, exports
+from bot.timefmt import utcnow
+
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("table_text", String(1100), nullable=False),
+    Column("table_key", String(600), nullable=False, index=True),
+    Column("cron", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("export_type", String(16), nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("channel", String(128)),
+    Column("expected_hours", Float),
+    Column("source", String(16), nullable=False),
+    Column("paused", Boolean, nullable=False, default=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("active_since", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+)
+
+schedule_runs = Table(
+    "schedule_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("schedule_id", String(64), nullable=False),
+    Column("fire_time", UtcDateTime(), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("holder", String(128), nullable=False),
+    Column("claimed_at", UtcDateTime(), nullable=False),
+    Column("requested_by", String(64)),
+    Column("export_type", String(32)),
+    Column("export_from", UtcDateTime()),
+    Column("export_to", UtcDateTime()),
+    Column("export_at", UtcDateTime()),
+    Column("plan_note", Text),
+    Column("export_arn", String(512)),
+    Column("error", Text),
+    Column("fix", Text),
+    Column("note_state", String(16), nullable=False, default="none"),
+    Column("note_claimed_at", UtcDateTime()),
+    Column("late", Boolean, nullable=False, default=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("schedule_id", "fire_time", name="uq_schedule_runs_fire"),
+)
+
+NOTE_RECLAIM_AFTER = timedelta(minutes=10)
+SCHEDULE_FIELDS = (
+    "id",
+    "table_key",
+    "cron",
+    "timezone",
+    "export_type",
+    "options",
+    "channel",
+    "source",
+    "paused",
+    "created_by",
+    "created_at",
+    "active_since",
+    "expected_hours",
+    "version",
+)
+
+
+class ScheduleStore:
+    """Repository for schedules and runs."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # ------------------------------------------------------------------------------------------ schedules
+
+    def add(self, schedule: Schedule) -> bool:
+        """Insert a schedule; False when its id is taken."""
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(schedules).values(**_row(schedule), updated_at=utcnow()))
+        except IntegrityError:
+            return False
+        return True
+
+    def get(self, schedule_id: str) -> Schedule | None:
+        """One schedule by id."""
+        with self.engine.connect() as connection:
+            row = connection.execute(select(schedules).where(schedules.c.id == schedule_id)).mappings().first()
+        return _schedule(row) if row else None
+
+    def all(self) -> list[Schedule]:
+        """Every schedule, oldest first."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(schedules).order_by(schedules.c.created_at, schedules.c.id)).mappings()
+            return [_schedule(row) for row in rows]
+
+    def versions(self) -> dict[str, int]:
+        """id → version of every schedule: cheap enough for the scheduler to poll for changes."""
+        with self.engine.connect() as connection:
+            return {row.id: row.version for row in connection.execute(select(schedules.c.id, schedules.c.version))}
+
+    def remove(self, schedule_id: str) -> bool:
+        """Delete a schedule (its runs and exports stay for the record)."""
+        with self.engine.begin() as connection:
+            return connection.execute(delete(schedules).where(schedules.c.id == schedule_id)).rowcount == 1
+
+    def set_paused(self, schedule_id: str, paused: bool, now: datetime) -> bool:
+        """Pause or resume; resuming restarts the catch-up baseline so paused fires are not made up. CAS on state."""
+        values: dict[str, Any] = {"paused": paused, "updated_at": now, "version": schedules.c.version + 1}
+        if not paused:
+            values["active_since"] = now
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                update(schedules).where(schedules.c.id == schedule_id, schedules.c.paused != paused).values(**values)
+            ).rowcount
+        return changed == 1
+
+    def put_config(self, schedule: Schedule) -> str:
+        """Insert or update a config-declared schedule, keeping its paused flag: "added", "changed" or "same"."""
+        current = self.get(schedule.id)
+        if current is None:
+            return "added" if self.add(schedule) else self.put_config(schedule)
+        if current.source != schedule.source:
+            raise ValueError(f"schedule id {schedule.id} is already used by a schedule added from Slack")
+        wanted = replace(
+            schedule,
+            paused=current.paused,
+            created_at=current.created_at,
+            active_since=current.active_since,
+            version=current.version,
+        )
+        if wanted == current:
+            return "same"
+        values = {k: v for k, v in _row(wanted).items() if k not in {"id", "paused", "created_at", "active_since"}}
+        values["version"] = schedules.c.version + 1
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(schedules)
+                .where(schedules.c.id == schedule.id, schedules.c.version == current.version)
+                .values(**values, updated_at=utcnow())
+            )
+        return "changed"
+
+    # ----------------------------------------------------------------------------------------------- runs
+
+    def claim_run(
+        self,
+        schedule_id: str,
+        fire_time: datetime,
+        kind: str,
+        holder: str,
+        *,
+        requested_by: str | None = None,
+        stale_after: timedelta = timedelta(minutes=10),
+    ) -> ScheduleRun | None:
+        """Take the fire; None when someone already has it (a claim abandoned mid-way is taken over once stale)."""
+        now = utcnow()
+        values = {
+            "schedule_id": schedule_id,
+            "fire_time": fire_time,
+            "kind": kind,
+            "state": CLAIMED,
+            "holder": holder,
+            "claimed_at": now,
+            "requested_by": requested_by,
+            "note_state": "none",
+            "late": False,
+            "updated_at": now,
+        }
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(schedule_runs).values(**values))
+        except IntegrityError:
+            existing = self.find_run(schedule_id, fire_time)
+            if existing is None or existing.state != CLAIMED or now - existing.claimed_at < stale_after:
+                return None
+            with self.engine.begin() as connection:
+                taken = connection.execute(
+                    update(schedule_runs)
+                    .where(schedule_runs.c.id == existing.id, schedule_runs.c.claimed_at == existing.claimed_at)
+                    .values(holder=holder, claimed_at=now, updated_at=now)
+                ).rowcount
+            return self.find_run(schedule_id, fire_time) if taken == 1 else None
+        return self.find_run(schedule_id, fire_time)
+
+    def find_run(self, schedule_id: str, fire_time: datetime) -> ScheduleRun | None:
+        """The run of one fire."""
+        return self._one_run(and_(schedule_runs.c.schedule_id == schedule_id, schedule_runs.c.fire_time == fire_time))
+
+    def get_run(self, run_id: int) -> ScheduleRun | None:
+        """One run by id."""
+        return self._one_run(schedule_runs.c.id == run_id)
+
+    def save_plan(self, run_id: int, plan: ExportPlan) -> None:
+        """Record what the run will export before asking AWS, so a retry asks for the very same export."""
+        self._update_run(
+            run_id,
+            export_type=plan.export_type,
+            export_from=plan.since,
+            export_to=plan.until,
+            export_at=plan.at,
+            plan_note=plan.note,
+        )
+
+    def finish_run(self, run_id: int, state: str, *, note: bool, **fields: Any) -> None:
+        """Started / failed / skipped / done; `note` queues a message to the team about it."""
+        self._update_run(run_id, state=state, note_state="pending" if note else "none", **fields)
+
+    def runs(self, schedule_id: str | None = None, limit: int = 200) -> list[ScheduleRun]:
+        """Runs, newest fire first."""
+        query = select(schedule_runs).order_by(schedule_runs.c.fire_time.desc(), schedule_runs.c.id.desc())
+        if schedule_id is not None:
+            query = query.where(schedule_runs.c.schedule_id == schedule_id)
+        with self.engine.connect() as connection:
+            return [_run(row) for row in connection.execute(query.limit(limit)).mappings()]
+
+    def last_runs(self, schedule_ids: Iterable[str]) -> dict[str, ScheduleRun]:
+        """The newest run of each schedule."""
+        ids = list(schedule_ids)
+        if not ids:
+            return {}
+        newest = (
+            select(schedule_runs.c.schedule_id, func.max(schedule_runs.c.id).label("id"))
+            .where(schedule_runs.c.schedule_id.in_(ids))
+            .group_by(schedule_runs.c.schedule_id)
+            .subquery()
+        )
+        query = select(schedule_runs).join(newest, schedule_runs.c.id == newest.c.id)
+        with self.engine.connect() as connection:
+            return {row["schedule_id"]: _run(row) for row in connection.execute(query).mappings()}
+
+    def last_fire(self, schedule_id: str) -> datetime | None:
+        """The newest cron fire handled (manual runs are not fires of the cron)."""
+        query = select(func.max(schedule_runs.c.fire_time)).where(
+            schedule_runs.c.schedule_id == schedule_id, schedule_runs.c.kind != MANUAL
+        )
+        with self.engine.connect() as connection:
+            value: datetime | None = connection.execute(query).scalar()
+        return value
+
+    def running_with_deadline(self) -> list[tuple[ScheduleRun, float]]:
+        """Started runs whose export still runs, of schedules with `expected_hours`, not yet reported late."""
+        query = (
+            select(schedule_runs, schedules.c.expected_hours)
+            .join(schedules, schedules.c.id == schedule_runs.c.schedule_id)
+            .join(exports, exports.c.export_arn == schedule_runs.c.export_arn)
+            .where(
+                schedules.c.expected_hours.is_not(None),
+                schedule_runs.c.state == STARTED,
+                schedule_runs.c.late.is_(False),
+                exports.c.status == IN_PROGRESS,
+            )
+        )
+        with self.engine.connect() as connection:
+            return [(_run(row), float(row["expected_hours"])) for row in connection.execute(query).mappings()]
+
+    def mark_late(self, run_id: int) -> bool:
+        """Flag a run as late and queue its message, once."""
+        now = utcnow()
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                update(schedule_runs)
+                .where(schedule_runs.c.id == run_id, schedule_runs.c.late.is_(False))
+                .values(late=True, note_state="pending", updated_at=now)
+            ).rowcount
+        return changed == 1
+
+    def pending_notes(self) -> list[ScheduleRun]:
+        """Runs whose message to the team is not posted yet (or whose poster died mid-way)."""
+        return self._many_runs(_note_claimable(utcnow()))
+
+    def claim_note(self, run_id: int) -> bool:
+        """Take the right to post a run's message; only one poster gets it."""
+        now = utcnow()
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                update(schedule_runs)
+                .where(schedule_runs.c.id == run_id, _note_claimable(now))
+                .values(note_state="sending", note_claimed_at=now)
+            ).rowcount
+        return changed == 1
+
+    def settle_note(self, run_id: int, *, delivered: bool) -> None:
+        """Mark the message posted, or give the claim back for the next attempt."""
+        self._update_run(run_id, note_state="sent" if delivered else "pending")
+
+    # ------------------------------------------------------------------------------------------- exports
+
+    def schedule_exports(self, schedule_id: str, limit: int = 20) -> list[ExportJob]:
+        """Exports a schedule started, newest first (the incremental chain is read from these)."""
+        return self._exports(exports.c.schedule_id == schedule_id, limit)
+
+    def exports_since(self, since: datetime, table_keys: Iterable[str] | None = None) -> list[ExportJob]:
+        """Exports created since a moment (month-to-date costs), newest first."""
+        condition = exports.c.created_at >= since
+        if table_keys is not None:
+            condition = and_(condition, exports.c.table_key.in_(list(table_keys)))
+        return self._exports(condition, None)
+
+    def last_completed(self, table_keys: Iterable[str]) -> dict[str, ExportJob]:
+        """The newest COMPLETED export of each table."""
+        found: dict[str, ExportJob] = {}
+        for key in table_keys:
+            jobs = self._exports(and_(exports.c.table_key == key, exports.c.status == "COMPLETED"), 1)
+            if jobs:
+                found[key] = jobs[0]
+        return found
+
+    # ------------------------------------------------------------------------------------------- helpers
+
+    def _update_run(self, run_id: int, **values: Any) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(schedule_runs).where(schedule_runs.c.id == run_id).values(**values, updated_at=utcnow())
+            )
+
+    def _one_run(self, condition: Any) -> ScheduleRun | None:
+        found = self._many_runs(condition, limit=1)
+        return found[0] if found else None
+
+    def _many_runs(self, condition: Any, limit: int | None = None) -> list[ScheduleRun]:
+        query = select(schedule_runs).where(condition).order_by(schedule_runs.c.id)
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as connection:
+            return [_run(row) for row in connection.execute(query).mappings()]
+
+    def _exports(self, condition: Any, limit: int | None) -> list[ExportJob]:
+        query = select(exports).where(condition).order_by(exports.c.created_at.desc())
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as connection:
+            return [ExportJob(**{k: row[k] for k in JOB_FIELDS}) for row in connection.execute(query).mappings()]
+
+
+def _note_claimable(now: datetime) -> Any:
+    return or_(
+        schedule_runs.c.note_state == "pending",
+        and_(schedule_runs.c.note_state == "sending", schedule_runs.c.note_claimed_at < now - NOTE_RECLAIM_AFTER),
+    )
+
+
+def _row(schedule: Schedule) -> dict[str, Any]:
+    row = {name: getattr(schedule, name) for name in SCHEDULE_FIELDS}
+    row["table_text"] = schedule.table
+    return row
+
+
+def _schedule(row: Any) -> Schedule:
+    values = {name: row[name] for name in SCHEDULE_FIELDS}
+    values["options"] = dict(row["options"] or {})
+    return Schedule(table=row["table_text"], **values)
+
+
+def _run(row: Any) -> ScheduleRun:
+    plan = None
+    if row["export_type"]:
+        plan = ExportPlan(row["export_type"], row["export_from"], row["export_to"], row["export_at"], row["plan_note"])
+    return ScheduleRun(
+        id=row["id"],
+        schedule_id=row["schedule_id"],
+        fire_time=row["fire_time"],
+        kind=row["kind"],
+        state=row["state"],
+        holder=row["holder"],
+        claimed_at=row["claimed_at"],
+        requested_by=row["requested_by"],
+        plan=plan,
+        export_arn=row["export_arn"],
+        error=row["error"],
+        fix=row["fix"],
+        note_state=row["note_state"],
+        late=bool(row["late"]),
+    )
+
+
+__all__ = ["DIGEST_ID", "ScheduleStore", "schedule_runs", "schedules"]

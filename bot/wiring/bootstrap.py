@@ -1,0 +1,66 @@
+"""The one place that builds every service from Settings."""
+
+from __future__ import annotations
+
+import functools
+
+import boto3
+from botocore.config import Config
+
+from bot.authz import Authorizer
+from bot.aws.accounts import AwsAccounts
+from bot.aws.pricing import PriceBook
+from bot.config import load_config
+from bot.core import Core, ExportDefaults
+from bot.db import make_engine
+from bot.exports.tracker import ExportTracker
+from bot.settings import Settings
+from bot.store import Store
+from bot.wiring.restores import build_restores
+from bot.wiring.schedules import leader_gate, replica_id, schedule_channel, schedule_core
+from bot.wiring.schema import create_schema
+from bot.wiring.services import Services
+from handlers.slack_http import slack_client
+from handlers.slack_port import SlackGroups, SlackNotifier
+
+PRICING_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 1})
+PRICING_REGION = "us-east-1"
+
+
+def build_services(settings: Settings, *, boto_session: boto3.Session | None = None) -> Services:
+    """Build the store, AWS accounts, prices, Slack client, authorization and every feature."""
+    engine = make_engine(settings.database_url)
+    create_schema(engine)
+    config = load_config(settings.config_file)
+    session = boto_session or boto3.Session()
+    core = Core(
+        aws=AwsAccounts(session, config.accounts),
+        store=Store(engine),
+        prices=PriceBook(lambda: session.client("pricing", region_name=PRICING_REGION, config=PRICING_CONFIG)),
+        config=config,
+        defaults=ExportDefaults(settings.export_bucket, settings.export_prefix, settings.export_bucket_owner),
+        notify_channel=settings.notify_channel,
+    )
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    slack = slack_client(token, settings.slack_api_url)
+    authorizer = Authorizer(settings.operators, settings.approvers, SlackGroups(slack))
+    schedules = schedule_core(settings, engine, core, slack, replica_id())
+    tracker = ExportTracker(
+        core,
+        SlackNotifier(slack),
+        settings.poll_seconds,
+        schedule_channel=functools.partial(schedule_channel, schedules),
+        oncall=settings.oncall,
+    )
+    restores = build_restores(settings, engine, core, slack, authorizer)
+    return Services(
+        settings=settings,
+        engine=engine,
+        core=core,
+        slack=slack,
+        authorizer=authorizer,
+        tracker=tracker,
+        restores=restores.workflow,
+        schedules=schedules,
+        background=(leader_gate(settings, engine, schedules, tracker), restores.runner),
+    )

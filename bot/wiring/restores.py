@@ -1,0 +1,80 @@
+"""Builds the restore feature: its store, the approval workflow and the background runner, with Slack reporting."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+
+from slack_sdk import WebClient
+from sqlalchemy import Engine
+
+from bot.authz import Authorizer
+from bot.core import Core
+from bot.restores.executors import Executor, ImportExecutor, PitrExecutor
+from bot.restores.import_board import ImportStatusBoard
+from bot.restores.load import LoadExecutor
+from bot.restores.load_checkpoints import SqlLoadCheckpoints
+from bot.restores.models import IMPORT, LOAD, PITR
+from bot.restores.runner import RestoreRunner, RunnerTiming
+from bot.restores.store import RestoreStore
+from bot.restores.workflow import ApprovalPolicy, Restores
+from bot.settings import Settings
+from handlers.restores.notifier import SlackRestoreNotifier
+
+PROGRESS_SECONDS = 10.0
+STALE_AFTER_INTERVALS = 10
+LOAD_CONCURRENCY = 4
+
+
+@dataclass(frozen=True)
+class RestoreFeature:
+    """The approval workflow (for the Slack surface) and the runner (a background job)."""
+
+    workflow: Restores
+    runner: RestoreRunner
+
+
+def runner_timing(poll_seconds: float) -> RunnerTiming:
+    """Look for work and poll AWS every DDBBOT_POLL_SECONDS; report progress at most every 10 s."""
+    return RunnerTiming(
+        interval=poll_seconds,
+        poll_seconds=poll_seconds,
+        progress_seconds=min(PROGRESS_SECONDS, poll_seconds * 2),
+        stale_after=timedelta(seconds=max(poll_seconds * STALE_AFTER_INTERVALS, 1.0)),
+    )
+
+
+def executors(engine: Engine, poll_seconds: float) -> dict[str, Executor]:
+    """One executor per mode; the loader's checkpoints live in the bot's database."""
+    return {
+        IMPORT: ImportExecutor(ImportStatusBoard(poll_seconds * 0.9)),
+        PITR: PitrExecutor(),
+        LOAD: LoadExecutor(SqlLoadCheckpoints(engine), LOAD_CONCURRENCY),
+    }
+
+
+def build_restores(
+    settings: Settings, engine: Engine, core: Core, slack: WebClient, authorizer: Authorizer
+) -> RestoreFeature:
+    """The workflow wakes the runner when a request is approved; the runner sweeps expired requests each cycle."""
+    store = RestoreStore(engine)
+    notifier = SlackRestoreNotifier(slack)
+    policy = ApprovalPolicy(
+        approvers=tuple(settings.approvers),
+        required_approvals=settings.required_approvals,
+        ttl=timedelta(minutes=settings.approval_ttl_minutes),
+        channel=settings.approval_channel,
+    )
+    approved = threading.Event()
+    workflow = Restores(core, store, authorizer, notifier, policy, on_approved=lambda _request: approved.set())
+    runner = RestoreRunner(
+        core,
+        store,
+        notifier,
+        executors(engine, settings.poll_seconds),
+        runner_timing(settings.poll_seconds),
+        on_cycle=workflow.expire_due,
+        wake=approved,
+    )
+    return RestoreFeature(workflow, runner)

@@ -1,0 +1,70 @@
+"""Builds scheduled exports: the schedule use cases (the config file's schedules synced into the store), and the
+scheduler and the export tracker behind one leader gate, so that of several replicas sharing a database exactly one
+runs them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+from slack_sdk import WebClient
+from sqlalchemy import Engine
+
+from bot.background.leader import LeaderGate, Leadership
+from bot.background.leases import LeaseStore
+from bot.config import ConfigError
+from bot.core import Core
+from bot.errors import UsageError
+from bot.exports.tracker import ExportTracker
+from bot.schedules.service import ScheduleCore, sync_config
+from bot.schedules.store import ScheduleStore
+from bot.settings import Settings
+from handlers.schedules.notifier import SlackScheduleNotifier
+from scheduler.cron import ApsCronCalendar
+from scheduler.runner import ScheduleRunner
+
+MAX_SYNC_SECONDS = 5.0
+
+
+def replica_id() -> str:
+    """Who holds the lease: host, process and a random part (a restarted process is a new holder)."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def schedule_core(settings: Settings, engine: Engine, core: Core, slack: WebClient, holder: str) -> ScheduleCore:
+    """The schedule use cases, with the config file's schedules synced into the store; raises ConfigError."""
+    calendar = ApsCronCalendar()
+    try:
+        calendar.check(core.config.digest_cron, core.config.digest_timezone)
+    except UsageError as error:
+        raise ConfigError(f"[digest] cron/timezone: {error.message}") from None
+    sc = ScheduleCore(
+        core=core,
+        store=ScheduleStore(engine),
+        calendar=calendar,
+        notifier=SlackScheduleNotifier(slack),
+        holder=holder,
+        oncall=settings.oncall,
+    )
+    sync_config(sc, core.config.schedules)
+    return sc
+
+
+def schedule_channel(sc: ScheduleCore, schedule_id: str) -> str | None:
+    """A schedule's own channel, for the tracker's report of its exports."""
+    schedule = sc.store.get(schedule_id)
+    return schedule.channel if schedule else None
+
+
+def leader_gate(settings: Settings, engine: Engine, sc: ScheduleCore, tracker: ExportTracker) -> LeaderGate:
+    """The scheduler and the export tracker, run only while this replica holds the lease."""
+    leadership = Leadership(LeaseStore(engine), holder=sc.holder, lease_seconds=settings.lease_seconds)
+    runner = ScheduleRunner(
+        sc,
+        leading=leadership.is_leading,
+        digest_cron=sc.core.config.digest_cron if sc.core.notify_channel else None,
+        digest_timezone=sc.core.config.digest_timezone,
+        sync_seconds=min(MAX_SYNC_SECONDS, settings.lease_seconds),
+    )
+    return LeaderGate(leadership, [tracker, runner])

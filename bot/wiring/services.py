@@ -1,0 +1,43 @@
+"""What the running bot is made of: every service, built once by bootstrap, read by the app and the runtime."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from slack_sdk import WebClient
+from sqlalchemy import Engine
+
+from bot.authz import Authorizer
+from bot.core import Core
+from bot.exports.tracker import ExportTracker
+from bot.restores.workflow import Restores
+from bot.schedules.service import ScheduleCore
+from bot.settings import Settings
+
+
+class Background(Protocol):
+    """A job that runs beside the HTTP server (the leader gate, the restore runner)."""
+
+    def start(self) -> None:
+        """Start in a daemon thread."""
+        ...
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop and wait up to `timeout` seconds."""
+        ...
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the bot runs with; `background` starts in order and stops in reverse."""
+
+    settings: Settings
+    engine: Engine
+    core: Core
+    slack: WebClient
+    authorizer: Authorizer
+    tracker: ExportTracker
+    restores: Restores
+    schedules: ScheduleCore
+    background: tuple[Background, ...]

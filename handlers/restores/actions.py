@@ -1,0 +1,163 @@
+"""Buttons and the form: Approve, Reject, Restore… (opens a modal) and the modal's submission.
+
+Every click is acknowledged at once; a refused click gets its reason as an ephemeral reply that leaves the
+approval message alone. The decision itself edits that message through the notifier.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.errors import BotError, UsageError
+from bot.models import Requester, export_id_of
+from bot.restores.workflow import Decision
+from handlers.blocks import Message, error_message, unexpected_error
+from handlers.restores import blocks as rb
+from handlers.restores import form_blocks as fb
+from handlers.restores.commands import RestoreSurface
+from handlers.restores.parsing import RestoreCommand, parse_restore
+
+logger = logging.getLogger(__name__)
+
+
+def register(app: App, restore_surface: RestoreSurface) -> None:
+    """Wire the restore buttons and the restore form."""
+    restores = restore_surface.restores
+
+    @app.action(rb.APPROVE_ACTION)
+    def approve_restore(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        _decide(body, respond, restores.approve)
+
+    @app.action(rb.REJECT_ACTION)
+    def reject_restore(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        _decide(body, respond, restores.reject)
+
+    @app.action(fb.OPEN_FORM_ACTION)
+    def open_restore_form(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        export_arn = str(body["actions"][0].get("value") or "")
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        view = fb.restore_form(export_arn, export_id_of(export_arn), channel)
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+        except Exception:
+            logger.exception("restore form could not be opened export=%s", export_id_of(export_arn))
+
+    @app.view(fb.FORM_CALLBACK)
+    def submit_restore_form(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        view = body.get("view") or {}
+        metadata = _metadata(view.get("private_metadata"))
+        user = str((body.get("user") or {}).get("id") or "")
+        try:
+            command = form_command(str(metadata.get("export") or ""), (view.get("state") or {}).get("values") or {})
+        except UsageError as error:
+            ack(response_action="errors", errors={_field_of(error.message): error.message[:150]})
+            return
+        ack()
+        requester = Requester(user, metadata.get("channel"))
+        try:
+            reply = rb.requested_reply(restores.request(command.spec, requester))
+        except BotError as error:
+            reply = error_message(error)
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            logger.exception("restore form failed reference=%s", reference)
+            reply = unexpected_error(reference)
+        _tell(client, user, metadata.get("channel"), reply)
+
+
+def form_command(export_arn: str, values: dict[str, Any]) -> RestoreCommand:
+    """The form's fields written as the equivalent /ddb-restore text, parsed by the same parser."""
+    target = _field(values, fb.FORM_TARGET)
+    mode = _field(values, fb.FORM_MODE) or "to"
+    key = _field(values, fb.FORM_KEY)
+    billing = _field(values, fb.FORM_BILLING)
+    if not export_arn:
+        raise UsageError("The form lost its export; close it and click Restore… again.")
+    if not target:
+        raise UsageError("Name the target table.")
+    if mode == "into" and key:
+        raise UsageError("The key schema only matters for a new table; leave it empty for an existing one.")
+    words = [export_arn, f"{mode}={target}"]
+    if mode == "to":
+        if key:
+            words.append(f"key={key}")
+        if billing:
+            words.append(f"billing={billing}")
+    parsed = parse_restore(" ".join(shlex.quote(w) for w in words))
+    if not isinstance(parsed, RestoreCommand):
+        raise UsageError("Name the target table.")
+    return parsed
+
+
+def _field_of(message: str) -> str:
+    """The form field an error is about, so Slack shows it under that field."""
+    lowered = message.lower()
+    if "key" in lowered and ("`key=" in lowered or "key schema" in lowered):
+        return fb.FORM_KEY
+    if "`billing=" in lowered:
+        return fb.FORM_BILLING
+    return fb.FORM_TARGET
+
+
+def _field(values: dict[str, Any], block_id: str) -> str | None:
+    element = (values.get(block_id) or {}).get(fb.FORM_FIELD) or {}
+    selected = element.get("selected_option")
+    value = selected.get("value") if isinstance(selected, dict) else element.get("value")
+    return str(value).strip() if value else None
+
+
+def _decide(body: dict[str, Any], respond: Respond, decide: Callable[[str, str], Decision]) -> None:
+    value = str(body["actions"][0].get("value") or "")
+    user = str((body.get("user") or {}).get("id") or "")
+    try:
+        decision = decide(value, user)
+    except BotError as error:
+        respond(**rb.click_refused(error), response_type="ephemeral", replace_original=False)
+        return
+    except Exception:
+        reference = uuid.uuid4().hex[:8]
+        logger.exception("restore decision failed reference=%s", reference)
+        respond(**unexpected_error(reference), response_type="ephemeral", replace_original=False)
+        return
+    respond(**_confirmation(decision), response_type="ephemeral", replace_original=False)
+
+
+def _confirmation(decision: Decision) -> Message:
+    request = decision.request
+    if decision.outcome == "recorded":
+        return rb.click_accepted(
+            f":ballot_box_with_check: Your approval of `{request.id}` is recorded; "
+            f"{decision.remaining} more approver(s) needed."
+        )
+    if decision.outcome == "approved":
+        return rb.click_accepted(f":white_check_mark: You approved `{request.id}`; the restore is starting.")
+    return rb.click_accepted(f":no_entry: You rejected `{request.id}`; nothing will be restored.")
+
+
+def _metadata(text: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _tell(client: WebClient, user: str, channel: str | None, reply: Message) -> None:
+    try:
+        if channel:
+            client.chat_postEphemeral(channel=channel, user=user, text=reply["text"], blocks=reply["blocks"])
+        else:
+            client.chat_postMessage(channel=user, text=reply["text"], blocks=reply["blocks"])
+    except Exception:
+        logger.exception("restore form: could not answer user=%s", user)

@@ -1,0 +1,173 @@
+"""`/ddb-restore` text → a typed request. Its usage lives here and feeds both `help` and every parse error."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.aws.tables import parse_table_ref
+from bot.errors import UsageError
+from bot.exports.files import parse_s3_export_url
+from bot.exports.status import EXPORT_ARN
+from bot.restores.models import IMPORT, LOAD, PITR
+from bot.restores.plans import BILLING, RestoreSpec
+from bot.timefmt import ISO_EXAMPLE, parse_time
+from handlers.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
+
+COMMAND = "/ddb-restore"
+RESTORE_HELP = CommandHelp(
+    COMMAND,
+    "Restore from an export or from PITR — only after another person approves it in Slack.",
+    (
+        "/ddb-restore <export> to=<new table> [key=<attr>:<S|N|B>[,<attr>:<S|N|B>]] [billing=on-demand|provisioned]",
+        "/ddb-restore <export> [<export> …] into=<existing table>",
+        "/ddb-restore pitr <table> to=<new table> [at=<ISO-8601>|latest] [billing=on-demand|provisioned]",
+        "/ddb-restore [<table>]   (recent exports, each with a Restore… button)",
+        "<export> is an export id, an export ARN, or s3://<bucket>/<prefix>/AWSDynamoDB/<ExportId>/",
+    ),
+    (
+        "/ddb-restore 01768385930622-efd1a093 to=orders-restored",
+        "/ddb-restore s3://acme-backups/orders/AWSDynamoDB/01768385930622-efd1a093/ to=orders-copy key=pk:S,sk:S",
+        "/ddb-restore 01768385930622-efd1a093 01768389530622-0a1b2c3d into=orders-staging",
+        f"/ddb-restore pitr orders to=orders-before-incident at={ISO_EXAMPLE}",
+        "/ddb-restore orders",
+    ),
+)
+OPTIONS = ("to", "into", "key", "billing", "at")
+# moto's export ARNs nest the table ARN and say /import/: accept any DynamoDB table ARN path; the lookup decides.
+LENIENT_EXPORT_ARN = re.compile(r"^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/\S+/\S+$")
+EXPORT_ID_TEXT = re.compile(r"^[A-Za-z0-9-]{6,128}$")
+KEY_PART = re.compile(r"^(?P<name>[^:,\s]{1,255}):(?P<kind>[SNBsnb])$")
+
+
+@dataclass(frozen=True)
+class RestoreCommand:
+    """A restore to check and post for approval."""
+
+    spec: RestoreSpec
+
+
+@dataclass(frozen=True)
+class RestoreListing:
+    """`/ddb-restore` or `/ddb-restore <table>`: recent completed exports with Restore… buttons."""
+
+    table: str | None
+
+
+def parse_restore(text: str, aliases: Collection[str] = ()) -> RestoreCommand | RestoreListing | HelpRequest:
+    """Parse /ddb-restore; raises UsageError (with the usage) when the text is not one of its forms."""
+    tokens = tokenize(text, RESTORE_HELP)
+    if wants_help(tokens):
+        return HelpRequest(RESTORE_HELP)
+    words, options = split_options(tokens, OPTIONS, RESTORE_HELP, literal_prefixes=("s3://",))
+    if not words and not options:
+        return RestoreListing(None)
+    if words and words[0].lower() == "pitr":
+        return RestoreCommand(_pitr(words[1:], options, aliases))
+    if not options:
+        if len(words) == 1 and not _is_export_text(words[0]):
+            return RestoreListing(_table(words[0], "the table", aliases))
+        raise _usage("Say where to restore: `to=<new table>` (ImportTable) or `into=<existing table>`.")
+    if "to" in options and "into" in options:
+        raise _usage("Give either `to=` (a new table) or `into=` (an existing table), not both.")
+    if not words:
+        raise _usage("Name the export to restore: its id, its ARN or its S3 URL.")
+    for word in words:
+        _check_export(word)
+    if "at" in options:
+        raise _usage("`at=` goes with `pitr`: `/ddb-restore pitr <table> to=<new table> at=<ISO-8601>`.")
+    if "into" in options:
+        for option in ("key", "billing"):
+            if option in options:
+                raise _usage(f"`{option}=` only goes with `to=`: `into=` writes into a table that already exists.")
+        target = _table(options["into"], "`into=`", aliases)
+        return RestoreCommand(RestoreSpec(LOAD, tuple(words), target))
+    if "to" not in options:
+        raise _usage("Say where to restore: `to=<new table>` (ImportTable) or `into=<existing table>`.")
+    if len(words) > 1:
+        raise _usage("`to=` restores one full export into a new table; to apply several exports use `into=`.")
+    target = _table(options["to"], "`to=`", aliases)
+    key = _key(options["key"]) if "key" in options else ()
+    return RestoreCommand(RestoreSpec(IMPORT, (words[0],), target, key, _billing(options.get("billing"))))
+
+
+def _pitr(words: list[str], options: dict[str, str], aliases: Collection[str]) -> RestoreSpec:
+    if len(words) != 1:
+        raise _usage("`pitr` restores one table: `/ddb-restore pitr <table> to=<new table> [at=<ISO-8601>|latest]`.")
+    for option in ("into", "key"):
+        if option in options:
+            raise _usage(f"`{option}=` does not go with `pitr`; a point-in-time restore creates a new table (`to=`).")
+    if "to" not in options:
+        raise _usage("Name the new table: `/ddb-restore pitr <table> to=<new table>`.")
+    source = _table(words[0], "the table", aliases)
+    target = _table(options["to"], "`to=`", aliases)
+    at_text = options.get("at", "latest")
+    at = None if at_text.lower() == "latest" else _time(at_text)
+    return RestoreSpec(PITR, (source,), target, billing=_billing(options.get("billing")), at=at)
+
+
+def _is_export_text(word: str) -> bool:
+    return word.startswith("s3://") or bool(EXPORT_ARN.match(word)) or bool(re.match(r"^\d{14}-[0-9a-f]{8}$", word))
+
+
+def _check_export(word: str) -> None:
+    if word.startswith("s3://"):
+        try:
+            parse_s3_export_url(word)
+        except UsageError as exc:
+            raise _usage(f"{exc.message} Write it as s3://<bucket>/<prefix>/AWSDynamoDB/<ExportId>/.") from None
+        return
+    if word.startswith("arn:"):
+        if not LENIENT_EXPORT_ARN.match(word):
+            raise _usage(f"`{word}` is not an export ARN (arn:aws:dynamodb:<region>:<account>:table/<t>/export/<id>).")
+        return
+    if not EXPORT_ID_TEXT.match(word):
+        raise _usage(f"`{word}` is not an export id (e.g. 01768385930622-efd1a093), export ARN or S3 URL.")
+
+
+def _table(text: str, what: str, aliases: Collection[str]) -> str:
+    try:
+        parse_table_ref(text, set(aliases))
+    except UsageError as exc:
+        raise _usage(f"{what}: {exc.message}") from None
+    return text
+
+
+def _key(text: str) -> tuple[tuple[str, str], ...]:
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    found: list[tuple[str, str]] = []
+    for part in parts:
+        match = KEY_PART.match(part)
+        if match is None:
+            found = []
+            break
+        found.append((match["name"], match["kind"].upper()))
+    if not 1 <= len(found) <= 2 or len({name for name, _ in found}) != len(found):
+        raise _usage(
+            f"`key={text}` must be the partition key, then the sort key if there is one, as <attr>:<S|N|B>, "
+            "e.g. `key=pk:S` or `key=pk:S,sk:N`."
+        )
+    return tuple(found)
+
+
+def _billing(text: str | None) -> str | None:
+    if text is None:
+        return None
+    cleaned = text.lower().replace("_", "-")
+    cleaned = {"ondemand": "on-demand", "pay-per-request": "on-demand"}.get(cleaned, cleaned)
+    if cleaned not in BILLING:
+        raise _usage(f"`billing={text}` must be `billing=on-demand` (the default) or `billing=provisioned`.")
+    return cleaned
+
+
+def _time(text: str) -> datetime:
+    try:
+        return parse_time(text, "at")
+    except UsageError as exc:
+        raise _usage(f"{exc.message} Or write `at=latest`.") from None
+
+
+def _usage(message: str) -> UsageError:
+    return UsageError(message, RESTORE_HELP.usage_text)

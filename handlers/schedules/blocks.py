@@ -1,0 +1,266 @@
+"""Pure Block Kit builders for schedules, their runs and the daily digest. All foreign text is escaped here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.aws.pricing import dollars
+from bot.models import COMPLETED, FAILED, INCREMENTAL_EXPORT, ExportJob
+from bot.schedules.models import (
+    CATCH_UP,
+    MANUAL,
+    RUN_FAILED,
+    SKIPPED,
+    Digest,
+    DigestTable,
+    RunReport,
+    Schedule,
+    ScheduleRun,
+    ScheduleView,
+)
+from bot.schedules.runs import RunOutcome
+from bot.schedules.service import AddedSchedule
+from bot.timefmt import iso
+from handlers.blocks import Message, code, context, escape, message, section
+
+MAX_LISTED = 40
+RUN_STATE = {
+    "claimed": ":hourglass_flowing_sand: starting",
+    "started": ":hourglass_flowing_sand: export running",
+    RUN_FAILED: ":x: did not start",
+    SKIPPED: ":fast_forward: skipped",
+}
+
+
+def mention(who: str | None) -> str:
+    """A Slack mention of DDBBOT_ONCALL: a user group (S…), a user (U…/W…), or its text escaped."""
+    if not who:
+        return ""
+    if who.startswith("<") and who.endswith(">"):
+        return who
+    if who[:1] == "S":
+        return f"<!subteam^{escape(who)}>"
+    if who[:1] in {"U", "W"}:
+        return f"<@{escape(who)}>"
+    return escape(who)
+
+
+def channel_ref(channel: str | None) -> str:
+    """A channel as a link when it is an id, as text when it is a #name."""
+    if not channel:
+        return "DDBBOT_NOTIFY_CHANNEL"
+    return f"<#{escape(channel)}>" if channel[:1] in {"C", "G"} else escape(channel)
+
+
+def when(moment: datetime | None, timezone: str) -> str:
+    """ISO-8601 UTC, plus the schedule's local time when it is not UTC."""
+    if moment is None:
+        return "—"
+    if timezone in {"UTC", "Etc/UTC"}:
+        return iso(moment)
+    local = moment.astimezone(ZoneInfo(timezone)).strftime("%a %H:%M")
+    return f"{iso(moment)} ({local} {escape(timezone)})"
+
+
+def describe(schedule: Schedule) -> str:
+    """`orders-3fa2`: full export of `orders`, cron `0 2 * * *` Europe/Paris."""
+    kind = "incremental" if schedule.export_type == "incremental" else "full"
+    options = " ".join(f"{escape(k)}={escape(v)}" for k, v in sorted(schedule.options.items()))
+    source = " · from config" if schedule.from_config else ""
+    paused = " · *paused*" if schedule.paused else ""
+    return (
+        f"{code(schedule.id)}: {kind} export of {code(schedule.table)}, cron {code(schedule.cron)} "
+        f"{escape(schedule.timezone)}{' · ' + options if options else ''} → {channel_ref(schedule.channel)}"
+        f"{source}{paused}"
+    )
+
+
+def schedule_added(added: AddedSchedule, notify_channel: str | None) -> Message:
+    """The answer to `add`."""
+    view = added.view
+    schedule = view.schedule
+    head = f":calendar: Schedule {code(schedule.id)} added."
+    lines = [
+        describe(schedule),
+        f"Next run: {when(view.next_run, schedule.timezone)}",
+        f"Estimated cost: {_cost(view)}",
+        f"Results go to {channel_ref(schedule.channel or notify_channel)}.",
+    ]
+    blocks = [section(head), section("\n".join(lines))]
+    if not added.pitr_enabled:
+        blocks.append(
+            section(
+                f":warning: PITR is off for {code(schedule.table)}, so runs will fail until it is on: "
+                f"`/ddb-pitr {escape(schedule.table)} enable`."
+            )
+        )
+    return message(f"Schedule {schedule.id} added", *blocks)
+
+
+def schedule_list(views: list[ScheduleView]) -> Message:
+    """The answer to `list`: each schedule's next run, last result and monthly cost estimate."""
+    if not views:
+        text = "No schedules yet."
+        return message(text, section(f'{text} Add one with `/ddb-schedule add <table> cron="0 2 * * *"`.'))
+    blocks = [section(f"*Scheduled exports* ({len(views)})")]
+    for view in views[:MAX_LISTED]:
+        schedule = view.schedule
+        next_run = "paused" if schedule.paused else when(view.next_run, schedule.timezone)
+        lines = [
+            describe(schedule),
+            f"Next run: {next_run} · Last result: {last_result(view.last_run, view.last_export)}",
+            f"Estimated cost: {_cost(view)}",
+        ]
+        blocks.append(section("\n".join(lines)))
+    if len(views) > MAX_LISTED:
+        blocks.append(context(f"…and {len(views) - MAX_LISTED} more not shown."))
+    blocks.append(context("Costs are estimates at list prices of each table's region."))
+    return message(f"{len(views)} scheduled exports", *blocks)
+
+
+def _cost(view: ScheduleView) -> str:
+    if view.monthly_cost is None:
+        return f"— ({escape(view.cost_basis)})"
+    region = f", {escape(view.region)}" if view.region else ""
+    return f"*{dollars(view.monthly_cost)} per month* ({escape(view.cost_basis)}{region})"
+
+
+def last_result(run: ScheduleRun | None, job: ExportJob | None) -> str:
+    """One phrase for the newest run."""
+    if run is None:
+        return "never run"
+    at = iso(run.fire_time)
+    if job is not None:
+        if job.status == COMPLETED:
+            return f":white_check_mark: {code(job.export_id)} completed {iso(job.ended_at)}"
+        if job.status == FAILED:
+            return f":x: {code(job.export_id)} failed ({code(job.failure_code or 'unknown')})"
+        return f":hourglass_flowing_sand: {code(job.export_id)} running since {at}"
+    state = RUN_STATE.get(run.state, escape(run.state))
+    reason = f": {escape(run.error)}" if run.error else ""
+    return f"{state} at {at}{reason}"
+
+
+def schedule_removed(schedule: Schedule) -> Message:
+    """The answer to `remove`."""
+    text = f":wastebasket: Schedule {code(schedule.id)} removed; its past exports stay in S3."
+    return message(f"Schedule {schedule.id} removed", section(text), context(describe(schedule)))
+
+
+def schedule_paused(schedule: Schedule, changed: bool) -> Message:
+    """The answer to `pause` and `resume`."""
+    state = "paused" if schedule.paused else "resumed"
+    if not changed:
+        text = f"Schedule {code(schedule.id)} was already {'paused' if schedule.paused else 'running'}."
+    elif schedule.paused:
+        text = f":double_vertical_bar: Schedule {code(schedule.id)} paused: no runs until `/ddb-schedule resume`."
+    else:
+        text = f":arrow_forward: Schedule {code(schedule.id)} resumed; fires missed while paused are not made up."
+    return message(f"Schedule {schedule.id} {state}", section(text), context(describe(schedule)))
+
+
+def run_started(schedule: Schedule, outcome: RunOutcome, channel: str | None) -> Message:
+    """The answer to `run`."""
+    job = outcome.job
+    if job is None:
+        text = f"Schedule {code(schedule.id)} did not start an export: {escape(outcome.reason or 'nothing to do')}."
+        return message(text, section(text))
+    if outcome.duplicate:
+        head = f":repeat: Schedule {code(schedule.id)} already ran this very second: export {code(job.export_id)}."
+    else:
+        head = f":rocket: Schedule {code(schedule.id)}: export {code(job.export_id)} of {code(job.table_key)} started."
+    lines = [_window(job), f"Destination: {code(job.s3_url)}", f"The result goes to {channel_ref(channel)}."]
+    plan_note = outcome.run.plan.note if outcome.run and outcome.run.plan else None
+    if plan_note:
+        lines.insert(0, f":information_source: {escape(plan_note)}")
+    return message(f"Schedule {schedule.id}: export {job.export_id} started", section(head), section("\n".join(lines)))
+
+
+def _window(job: ExportJob) -> str:
+    if job.export_type == INCREMENTAL_EXPORT:
+        return f"Incremental: {iso(job.export_from)} → {iso(job.export_to)}"
+    return f"Full export as of {iso(job.export_time)}" if job.export_time else "Full export of the latest state"
+
+
+def run_report(report: RunReport) -> Message:
+    """A run's message to the channel: it did not start (with what to fix), was skipped, or has news."""
+    schedule, run, job = report.schedule, report.run, report.job
+    kind = {CATCH_UP: "Catch-up run", MANUAL: "Run"}.get(run.kind, "Scheduled run")
+    subject = f"{kind} of {code(schedule.id)} ({code(schedule.table)}) for {iso(run.fire_time)}"
+    if run.state == RUN_FAILED:
+        lines = [f":x: {subject} did not start an export.", escape(run.error or "Unknown failure.")]
+        if run.fix:
+            lines.append(f"What to fix: {escape(run.fix)}")
+        who = mention(report.oncall)
+        if who:
+            lines.append(f"{who} please take a look.")
+        text = f"{kind} of {schedule.id} failed: {run.error or ''}"
+        return message(text, section("\n".join(lines)), context(describe(schedule)))
+    if run.late and run.state != RUN_FAILED:
+        lines = [
+            f":turtle: {subject}: export {code(job.export_id if job else '?')} is still running, and runs of this "
+            f"schedule are expected to finish within {schedule.expected_hours:g} hours of their fire.",
+            "DynamoDB may just be slow (large table, many exports at once); `/ddb-status` shows it.",
+        ]
+        who = mention(report.oncall)
+        if who:
+            lines.append(f"{who} for your information.")
+        return message(
+            f"{kind} of {schedule.id} is running late", section("\n".join(lines)), context(describe(schedule))
+        )
+    if run.state == SKIPPED:
+        text = f":fast_forward: {subject} was skipped. {escape(run.error or '')}"
+        return message(f"{kind} of {schedule.id} skipped", section(text), context(describe(schedule)))
+    lines = []
+    if run.kind == CATCH_UP:
+        lines.append(f":alarm_clock: {subject}: this fire was missed while the bot was down, so it runs now, once.")
+    else:
+        lines.append(f":information_source: {subject}:")
+    if run.plan and run.plan.note:
+        lines.append(escape(run.plan.note))
+    if job is not None:
+        lines.append(f"Export {code(job.export_id)} started ({_window(job)}); its result follows here.")
+    return message(f"{kind} of {schedule.id}", section("\n".join(lines)), context(describe(schedule)))
+
+
+def oncall_section(result: Message, oncall: str) -> Message:
+    """A failed scheduled export's result with on-call mentioned (in the notification text too)."""
+    who = mention(oncall)
+    if not who:
+        return result
+    blocks = [*result["blocks"], section(f"{who} a scheduled export failed; please take a look.")]
+    return {"text": f"{result['text']} {who}"[:3000], "blocks": blocks}
+
+
+def digest_message(digest: Digest) -> Message:
+    """The daily digest, flagged tables first."""
+    head = f":bar_chart: Daily backup digest, {iso(digest.at)}"
+    if not digest.tables:
+        return message(head, section(f"*{head}*\nNo tables are scheduled or named in the config yet."))
+    flagged = len(digest.flagged)
+    summary = f"{flagged} table(s) need attention." if flagged else "Every table is in order."
+    blocks = [section(f"*{head}*\n{summary}")]
+    blocks.extend(section(_digest_line(table)) for table in digest.tables[:MAX_LISTED])
+    if len(digest.tables) > MAX_LISTED:
+        blocks.append(context(f"…and {len(digest.tables) - MAX_LISTED} more tables not shown."))
+    blocks.append(context(escape(digest.region_note)))
+    return message(f"Daily backup digest: {summary}", *blocks)
+
+
+def _digest_line(table: DigestTable) -> str:
+    icon = ":warning:" if table.flags else ":white_check_mark:"
+    last = table.last_success
+    pitr = {True: "on", False: "*off*", None: "unknown"}[table.pitr_enabled]
+    cost = dollars(table.month_to_date) if table.month_to_date is not None else "—"
+    lines = [
+        f"{icon} {code(table.table_key)}",
+        f"Last successful export: {f'{code(last.export_id)} {iso(last.ended_at)}' if last else 'none'}"
+        f" · Next run: {iso(table.next_run) if table.next_run else 'not scheduled'}",
+        f"PITR: {pitr} · Month to date: {cost}",
+    ]
+    if table.flags:
+        lines.append("Flagged: " + "; ".join(escape(flag) for flag in table.flags))
+    if table.error:
+        lines.append(f"Could not read it: {escape(table.error)}")
+    return "\n".join(lines)

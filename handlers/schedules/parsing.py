@@ -1,0 +1,152 @@
+"""`/ddb-schedule` text → typed requests; its usage lives here and feeds both `help` and every parse error."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from bot.aws.tables import parse_table_ref
+from bot.errors import UsageError
+from bot.schedules.models import FULL, schedule_type
+from bot.schedules.ports import CRON_HELP, CronCalendar
+from bot.schedules.service import OPTION_KEYS, SCHEDULE_ID, NewSchedule
+from handlers.parsing import CommandHelp, HelpRequest, export_options
+
+COMMAND = "/ddb-schedule"
+HELP = CommandHelp(
+    COMMAND,
+    "Scheduled exports, reported to a channel: add, list, remove, pause, resume, run now (changes: operators).",
+    (
+        f'{COMMAND} add <table> cron="<minute hour day month weekday>" [tz=<IANA zone>] [type=full|incremental] '
+        "[bucket=<name>] [prefix=<p>] [owner=<12-digit account id>] [format=dynamodb_json|ion] [channel=<#channel>]",
+        f"{COMMAND} list",
+        f"{COMMAND} remove|pause|resume|run <schedule id>",
+    ),
+    (
+        f'{COMMAND} add orders cron="0 2 * * *" tz=Europe/Paris',
+        f'{COMMAND} add prod:orders cron="0 * * * *" type=incremental channel=#backups',
+        f"{COMMAND} list",
+        f"{COMMAND} run orders-3fa2",
+    ),
+)
+ADD_OPTIONS = ("cron", "tz", "type", "bucket", "prefix", "owner", "format", "channel")
+ACTIONS = ("remove", "pause", "resume", "run")
+CHANNEL_LINK = re.compile(r"^<#(?P<id>[CG][A-Z0-9]{2,})(?:\|[^>]*)?>$")
+CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
+CHANNEL_NAME = re.compile(r"^#[a-z0-9][a-z0-9_-]{0,79}$")
+
+
+@dataclass(frozen=True)
+class ScheduleAdd:
+    """`add`: a new schedule."""
+
+    request: NewSchedule
+
+
+@dataclass(frozen=True)
+class ScheduleList:
+    """`list`."""
+
+
+@dataclass(frozen=True)
+class ScheduleAction:
+    """`remove`, `pause`, `resume` or `run` one schedule."""
+
+    action: str
+    schedule_id: str
+
+
+ScheduleCommand = ScheduleAdd | ScheduleList | ScheduleAction | HelpRequest
+
+
+def parse_schedule(text: str, calendar: CronCalendar, aliases: Collection[str] = ()) -> ScheduleCommand:
+    """Parse /ddb-schedule."""
+    tokens = _tokens(text)
+    if not tokens or any(t.lower() in {"help", "-h", "--help"} for t in tokens):
+        return HelpRequest(HELP)
+    verb, rest = tokens[0].lower(), tokens[1:]
+    if verb == "list":
+        _no_more(rest)
+        return ScheduleList()
+    if verb in ACTIONS:
+        if not rest:
+            raise _usage(f"`{verb}` needs a schedule id; see them with `{COMMAND} list`.")
+        _no_more(rest[1:])
+        if not SCHEDULE_ID.match(rest[0]):
+            raise _usage(f"`{rest[0]}` is not a schedule id; ids look like `orders-3fa2` (see `{COMMAND} list`).")
+        return ScheduleAction(verb, rest[0])
+    if verb == "add":
+        return ScheduleAdd(_add(rest, calendar, aliases))
+    raise _usage(f"`{tokens[0]}` is not something {COMMAND} does; use add, list, remove, pause, resume or run.")
+
+
+def _add(tokens: list[str], calendar: CronCalendar, aliases: Collection[str]) -> NewSchedule:
+    words, options = _split(tokens)
+    if not words:
+        raise _usage("Name a table: `orders`, `<account alias>:orders` or the table's ARN.")
+    if "cron" not in options:
+        raise _usage(f'`add` needs `cron="..."`. {CRON_HELP}')
+    if len(words) > 1:
+        extra = " ".join(words[1:])
+        hint = ' Put the cron expression in quotes: cron="0 2 * * *".' if len(options["cron"].split()) < 5 else ""
+        raise _usage(f"I don't understand `{extra}`.{hint}")
+    table = words[0]
+    try:
+        parse_table_ref(table, set(aliases))
+        timezone = options.get("tz", "UTC")
+        cron = " ".join(options["cron"].split())
+        calendar.check(cron, timezone)
+        export_type = schedule_type(options.get("type", FULL))
+        raw: dict[str, str] = {k: v for k, v in options.items() if k in OPTION_KEYS}
+        export_options(raw)
+        channel = _channel(options["channel"]) if "channel" in options else None
+    except UsageError as error:
+        raise _usage(error.message) from None
+    return NewSchedule(table, cron, timezone, export_type, raw, channel)
+
+
+def _channel(text: str) -> str:
+    link = CHANNEL_LINK.match(text)
+    if link:
+        return link["id"]
+    if CHANNEL_ID.match(text) or CHANNEL_NAME.match(text):
+        return text
+    raise UsageError(f"`channel={text}` is not a channel: write `channel=#backups` or the channel's id `C0123ABCD`.")
+
+
+def _tokens(text: str) -> list[str]:
+    try:
+        return shlex.split(text.replace("“", '"').replace("”", '"').replace("‘", "'").replace("’", "'"))
+    except ValueError as exc:
+        raise _usage(f"Could not read the command: {exc} (check the quotes).") from None
+
+
+def _split(tokens: list[str]) -> tuple[list[str], dict[str, str]]:
+    words: list[str] = []
+    options: dict[str, str] = {}
+    for token in tokens:
+        key, equals, value = token.partition("=")
+        if not equals or not re.fullmatch(r"[A-Za-z_]+", key):
+            words.append(token)
+            continue
+        key = key.lower()
+        if key not in ADD_OPTIONS:
+            known = ", ".join(f"`{k}=`" for k in ADD_OPTIONS)
+            raise _usage(f"Unknown option `{key}=`. `add` takes {known}.")
+        if key in options:
+            raise _usage(f"`{key}=` is given twice; give it once.")
+        if not value.strip():
+            raise _usage(f"`{key}=` has no value.")
+        options[key] = value.strip()
+    return words, options
+
+
+def _no_more(tokens: list[str]) -> None:
+    if tokens:
+        raise _usage(f"I don't understand `{' '.join(tokens)}`.")
+
+
+def _usage(message: str) -> UsageError:
+    return UsageError(message, HELP.usage_text)
