@@ -35,7 +35,7 @@ from typing import Any
 import orjson
 
 from bench.common import ROOT, start_moto_process, stop, table, write_section
-from bot.exports.files import ExportLocation
+from bot.models import ExportLocation
 from tests.support.ddb_sink import key_digest
 from tests.support.export_fixtures import (
     EMPTY_GZIP,

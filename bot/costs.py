@@ -9,7 +9,7 @@ from bot.aws.accounts import Place
 from bot.aws.pricing import Rates, gib
 from bot.aws.table_info import TableInfo, describe_pitr, describe_table
 from bot.core import Core
-from bot.models import COMPLETED, INCREMENTAL_EXPORT, ExportJob
+from bot.models import ExportJob, ExportStatus, ExportType
 from bot.timefmt import iso, size
 
 INCREMENTAL_MINIMUM_BYTES = 10_000_000
@@ -56,7 +56,7 @@ def export_cost(job: ExportJob, rates: Rates) -> Decimal | None:
     """List-price cost of a finished export: full per GB of table size, incremental per GB with a 10 MB minimum."""
     if job.billed_size_bytes is None:
         return None
-    if job.export_type == INCREMENTAL_EXPORT:
+    if job.export_type == ExportType.INCREMENTAL:
         return gib(max(job.billed_size_bytes, INCREMENTAL_MINIMUM_BYTES)) * rates.export_incremental_gb
     return gib(job.billed_size_bytes) * rates.export_full_gb
 
@@ -94,7 +94,7 @@ def cost_report(core: Core, table_text: str) -> CostReport:
     window = describe_pitr(client, ref, place)
     rates = core.rates(place)
     measured = table_size(core, info)
-    jobs = [j for j in core.store.recent_exports(ref.key, limit=50) if j.status == COMPLETED]
+    jobs = [j for j in core.store.recent_exports(ref.key, limit=50) if j.status == ExportStatus.COMPLETED]
     incremental, incremental_basis = _incremental_estimate(jobs, measured, rates)
     retained, retained_basis = _retained_bytes(core, jobs)
     gb = gib(measured.size_bytes)
@@ -117,13 +117,13 @@ def cost_report(core: Core, table_text: str) -> CostReport:
 
 def _last_completed(jobs: list[ExportJob], *, full_only: bool) -> ExportJob | None:
     for job in jobs:
-        if job.status == COMPLETED and (not full_only or job.export_type != INCREMENTAL_EXPORT):
+        if job.status == ExportStatus.COMPLETED and (not full_only or job.export_type != ExportType.INCREMENTAL):
             return job
     return None
 
 
 def _incremental_estimate(jobs: list[ExportJob], measured: TableSize, rates: Rates) -> tuple[Decimal, str]:
-    billed = [j.billed_size_bytes for j in jobs if j.export_type == INCREMENTAL_EXPORT and j.billed_size_bytes]
+    billed = [j.billed_size_bytes for j in jobs if j.export_type == ExportType.INCREMENTAL and j.billed_size_bytes]
     if billed:
         average = sum(billed) // len(billed)
         basis = f"average of the last {len(billed)} incremental exports ({size(average)} each)"

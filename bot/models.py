@@ -3,11 +3,35 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
-IN_PROGRESS, COMPLETED, FAILED = "IN_PROGRESS", "COMPLETED", "FAILED"
-FULL_EXPORT, INCREMENTAL_EXPORT = "FULL_EXPORT", "INCREMENTAL_EXPORT"
+BOT_ACTOR = "ddb-backup-bot"  # who the audit log names for what the bot does on its own
+# DynamoDB's bounds of one incremental export's window.
+MIN_INCREMENTAL_WINDOW, MAX_INCREMENTAL_WINDOW = timedelta(minutes=15), timedelta(hours=24)
+
+
+class ExportStatus(StrEnum):
+    """DynamoDB's ExportStatus."""
+
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+class ExportType(StrEnum):
+    """DynamoDB's ExportType; a summary without one is a full export."""
+
+    FULL = "FULL_EXPORT"
+    INCREMENTAL = "INCREMENTAL_EXPORT"
+
+
+class ExportFormat(StrEnum):
+    """DynamoDB's ExportFormat."""
+
+    DYNAMODB_JSON = "DYNAMODB_JSON"
+    ION = "ION"
 
 
 @dataclass(frozen=True)
@@ -25,6 +49,39 @@ class Requester:
 
 
 @dataclass(frozen=True)
+class ExportLocation:
+    """Where one export lives: its folder is `<prefix>/AWSDynamoDB/<export_id>/` in `bucket`."""
+
+    bucket: str
+    prefix: str | None
+    export_id: str
+    bucket_owner: str | None = None
+
+    def __post_init__(self) -> None:
+        """One spelling of the prefix: no leading or trailing slash, None when empty."""
+        object.__setattr__(self, "prefix", (self.prefix or "").strip("/") or None)
+
+    @property
+    def root(self) -> str:
+        """The `<prefix>/AWSDynamoDB/` folder shared by every export made with this prefix."""
+        return f"{self.prefix}/AWSDynamoDB/" if self.prefix else "AWSDynamoDB/"
+
+    @property
+    def folder(self) -> str:
+        """The export's own folder, holding `_started` and the manifests."""
+        return f"{self.root}{self.export_id}/"
+
+    @property
+    def url(self) -> str:
+        """The export's folder as an S3 URL."""
+        return f"s3://{self.bucket}/{self.folder}"
+
+    def object_url(self, key: str) -> str:
+        """One object of the bucket as an S3 URL."""
+        return f"s3://{self.bucket}/{key}"
+
+
+@dataclass(frozen=True)
 class ExportJob:
     """An export the bot started (or learned of), as stored."""
 
@@ -34,9 +91,9 @@ class ExportJob:
     table_name: str
     table_arn: str
     region: str
-    status: str
-    export_type: str
-    export_format: str
+    status: ExportStatus
+    export_type: ExportType
+    export_format: ExportFormat
     bucket: str
     s3_prefix: str
     requested_by: str
@@ -63,13 +120,17 @@ class ExportJob:
     @property
     def finished(self) -> bool:
         """True once DynamoDB reported COMPLETED or FAILED."""
-        return self.status in {COMPLETED, FAILED}
+        return self.status in {ExportStatus.COMPLETED, ExportStatus.FAILED}
+
+    @property
+    def location(self) -> ExportLocation:
+        """Where the export's files are."""
+        return ExportLocation(self.bucket, self.s3_prefix, self.export_id, self.bucket_owner)
 
     @property
     def s3_url(self) -> str:
-        """Where the export's files are: its own folder under the bucket."""
-        folder = f"{self.s3_prefix}/" if self.s3_prefix else ""
-        return f"s3://{self.bucket}/{folder}AWSDynamoDB/{self.export_id}/"
+        """The export's own folder under the bucket."""
+        return self.location.url
 
     @property
     def duration_seconds(self) -> float | None:

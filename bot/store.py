@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import UtcDateTime, metadata
-from bot.models import IN_PROGRESS, ExportJob
+from bot.models import ExportFormat, ExportJob, ExportStatus, ExportType
 from bot.timefmt import utcnow
 
 exports = Table(
@@ -133,18 +133,38 @@ class Store:
         return self._one(
             and_(
                 exports.c.fingerprint == fingerprint,
-                or_(exports.c.status == IN_PROGRESS, exports.c.created_at >= since),
+                or_(exports.c.status == ExportStatus.IN_PROGRESS, exports.c.created_at >= since),
             )
         )
 
     def unfinished_exports(self) -> list[ExportJob]:
         """Exports DynamoDB has not finished yet, oldest first."""
-        return self._many(exports.c.status == IN_PROGRESS, newest_first=False)
+        return self._many(exports.c.status == ExportStatus.IN_PROGRESS, newest_first=False)
 
     def recent_exports(self, table_key: str | None = None, limit: int = 15) -> list[ExportJob]:
         """The newest exports, of one table or of all."""
         condition = exports.c.table_key == table_key if table_key else None
         return self._many(condition, limit=limit)
+
+    def schedule_exports(self, schedule_id: str, limit: int = 20) -> list[ExportJob]:
+        """Exports a schedule started, newest first (the incremental chain is read from these)."""
+        return self._many(exports.c.schedule_id == schedule_id, limit=limit)
+
+    def exports_since(self, since: datetime, table_keys: Iterable[str] | None = None) -> list[ExportJob]:
+        """Exports created since a moment (month-to-date costs), newest first."""
+        condition = exports.c.created_at >= since
+        if table_keys is not None:
+            condition = and_(condition, exports.c.table_key.in_(list(table_keys)))
+        return self._many(condition)
+
+    def last_completed(self, table_keys: Iterable[str]) -> dict[str, ExportJob]:
+        """The newest COMPLETED export of each table."""
+        found: dict[str, ExportJob] = {}
+        for key in table_keys:
+            job = self._one(and_(exports.c.table_key == key, exports.c.status == ExportStatus.COMPLETED))
+            if job is not None:
+                found[key] = job
+        return found
 
     def update_export(self, export_arn: str, **changes: Any) -> None:
         """Record what DescribeExport said while the export is still running."""
@@ -161,7 +181,7 @@ class Store:
         with self.engine.begin() as connection:
             changed = connection.execute(
                 update(exports)
-                .where(exports.c.export_arn == export_arn, exports.c.status == IN_PROGRESS)
+                .where(exports.c.export_arn == export_arn, exports.c.status == ExportStatus.IN_PROGRESS)
                 .values(**result, updated_at=utcnow())
             ).rowcount
         return changed == 1
@@ -171,7 +191,7 @@ class Store:
         stale = utcnow() - NOTIFY_RECLAIM_AFTER
         return self._many(
             and_(
-                exports.c.status != IN_PROGRESS,
+                exports.c.status != ExportStatus.IN_PROGRESS,
                 or_(
                     exports.c.notify_state == "pending",
                     and_(exports.c.notify_state == "sending", exports.c.notify_claimed_at < stale),
@@ -243,4 +263,8 @@ class Store:
 
 def _jobs(rows: Iterable[Any]) -> Iterable[ExportJob]:
     for row in rows:
-        yield ExportJob(**{k: row[k] for k in JOB_FIELDS})
+        values = {k: row[k] for k in JOB_FIELDS}
+        values["status"] = ExportStatus(values["status"])
+        values["export_type"] = ExportType(values["export_type"])
+        values["export_format"] = ExportFormat(values["export_format"])
+        yield ExportJob(**values)

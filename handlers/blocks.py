@@ -8,13 +8,17 @@ from typing import Any
 from bot.aws.pricing import Rates, dollars
 from bot.costs import CostReport
 from bot.errors import BotError, UsageError
-from bot.models import COMPLETED, FAILED, INCREMENTAL_EXPORT, ExportJob
+from bot.models import ExportJob, ExportStatus, ExportType
 from bot.pitr import PitrReport
 from bot.timefmt import duration, iso, size
 from handlers.parsing import CommandHelp
 
 Message = dict[str, Any]
-STATUS_ICON = {COMPLETED: ":white_check_mark:", FAILED: ":x:", "IN_PROGRESS": ":hourglass_flowing_sand:"}
+STATUS_ICON = {
+    ExportStatus.COMPLETED: ":white_check_mark:",
+    ExportStatus.FAILED: ":x:",
+    "IN_PROGRESS": ":hourglass_flowing_sand:",
+}
 MAX_SECTION = 2900
 
 
@@ -118,7 +122,7 @@ def export_started(job: ExportJob, new: bool) -> Message:
             f"(started by {_who(job)}). Nothing new was started or billed."
         )
     window = ""
-    if job.export_type == INCREMENTAL_EXPORT:
+    if job.export_type == ExportType.INCREMENTAL:
         window = f"\nIncremental: {iso(job.export_from)} → {iso(job.export_to)}"
     elif job.export_time:
         window = f"\nAs of: {iso(job.export_time)}"
@@ -132,7 +136,7 @@ def export_started(job: ExportJob, new: bool) -> Message:
 
 def export_finished(job: ExportJob, cost: Decimal | None, rates: Rates) -> Message:
     """The result of an export: COMPLETED with figures, or FAILED with what to fix."""
-    if job.status == COMPLETED:
+    if job.status == ExportStatus.COMPLETED:
         head = f":white_check_mark: Export {code(job.export_id)} of {code(job.table_key)} *COMPLETED*"
         body = (
             f"Items: *{job.item_count or 0:,}* · Billed size: *{size(job.billed_size_bytes)}* · "
@@ -180,9 +184,9 @@ def status_list(title: str, jobs: list[ExportJob]) -> Message:
 
 def _status_line(job: ExportJob) -> str:
     icon = STATUS_ICON.get(job.status, ":grey_question:")
-    kind = "incremental" if job.export_type == INCREMENTAL_EXPORT else "full"
+    kind = "incremental" if job.export_type == ExportType.INCREMENTAL else "full"
     figures = ""
-    if job.status == COMPLETED:
+    if job.status == ExportStatus.COMPLETED:
         figures = f" · {job.item_count or 0:,} items · {size(job.billed_size_bytes)}"
     who = f" · by {_who(job)}" if job.requested_by else " · not by the bot"
     return (
@@ -208,11 +212,11 @@ def export_detail(job: ExportJob, cost: Decimal | None, rates: Rates) -> Message
         ("Cost", dollars(cost) if cost is not None else "—"),
         ("Started by", _who(job) if job.requested_by else "not the bot"),
     ]
-    if job.export_type == INCREMENTAL_EXPORT:
+    if job.export_type == ExportType.INCREMENTAL:
         fields.insert(5, ("Window", f"{iso(job.export_from)} → {iso(job.export_to)}"))
     elif job.export_time:
         fields.insert(5, ("As of", iso(job.export_time)))
-    if job.status == FAILED:
+    if job.status == ExportStatus.FAILED:
         fields.append(("Failure", f"{code(job.failure_code or '')} {escape(job.failure_message or '')}"))
         fields.append(("What to fix", escape(failure_advice(job))))
     body = "\n".join(f"*{name}:* {value}" for name, value in fields)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.schedules.digest import claim_digest
-from bot.schedules.models import CATCH_UP, SCHEDULED
+from bot.schedules.models import RunKind
 from bot.schedules.runs import deliver_notes, report_late_runs, run_schedule
 from bot.schedules.service import ScheduleCore
 from bot.timefmt import iso
@@ -30,7 +30,7 @@ def fire_schedule(sc: ScheduleCore, leading: Callable[[], bool], schedule_id: st
     if not leading():
         logger.warning("schedule=%s fire=%s: not the lease holder any more; left to it", schedule_id, iso(fire_time))
         return
-    outcome = run_schedule(sc, schedule_id, fire_time, SCHEDULED)
+    outcome = run_schedule(sc, schedule_id, fire_time, RunKind.SCHEDULED)
     if outcome.reason:
         logger.info("schedule=%s fire=%s: %s", schedule_id, iso(fire_time), outcome.reason)
 
@@ -38,7 +38,7 @@ def fire_schedule(sc: ScheduleCore, leading: Callable[[], bool], schedule_id: st
 def catch_up(sc: ScheduleCore, leading: Callable[[], bool], schedule_id: str, fire_time: datetime) -> None:
     """The one run of a schedule missed while no replica ran the scheduler."""
     if leading():
-        run_schedule(sc, schedule_id, fire_time, CATCH_UP)
+        run_schedule(sc, schedule_id, fire_time, RunKind.CATCH_UP)
 
 
 def fire_digest(sc: ScheduleCore, leading: Callable[[], bool], cron: str, timezone: str) -> None:

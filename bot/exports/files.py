@@ -20,13 +20,10 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.errors import AwsError, BotError, NotFound, PreconditionFailed, UsageError
+from bot.models import ExportFormat, ExportLocation, ExportType
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
-
-FULL_EXPORT = "FULL_EXPORT"
-INCREMENTAL_EXPORT = "INCREMENTAL_EXPORT"
-DYNAMODB_JSON = "DYNAMODB_JSON"
 
 _EXPORT_URL = re.compile(r"^s3://(?P<bucket>[^/]+)/(?:(?P<prefix>.+)/)?AWSDynamoDB/(?P<export_id>[^/]+)/?$")
 _EXPORT_ID_TIME = re.compile(r"^(?P<millis>\d{14})-[0-9a-f]{8}$")
@@ -66,33 +63,6 @@ class UnsupportedExportFormat(PreconditionFailed):
 
 
 @dataclass(frozen=True)
-class ExportLocation:
-    """Where one export lives: its folder is `<prefix>/AWSDynamoDB/<export_id>/` in `bucket`."""
-
-    bucket: str
-    prefix: str | None
-    export_id: str
-    bucket_owner: str | None = None
-
-    @property
-    def root(self) -> str:
-        """The `<prefix>/AWSDynamoDB/` folder shared by every export made with this prefix."""
-        return f"{self.prefix}/AWSDynamoDB/" if self.prefix else "AWSDynamoDB/"
-
-    @property
-    def folder(self) -> str:
-        """The export's own folder, holding `_started` and the manifests."""
-        return f"{self.root}{self.export_id}/"
-
-    @property
-    def url(self) -> str:
-        return f"s3://{self.bucket}/{self.folder}"
-
-    def object_url(self, key: str) -> str:
-        return f"s3://{self.bucket}/{key}"
-
-
-@dataclass(frozen=True)
 class DataFile:
     """One gzip data file; `md5` is the manifest's base64 MD5 of the compressed bytes (None when unknown)."""
 
@@ -107,8 +77,8 @@ class ExportManifest:
 
     location: ExportLocation
     summary: dict[str, Any] | None
-    export_type: str
-    export_format: str
+    export_type: ExportType
+    export_format: ExportFormat
     export_time: datetime | None
     from_time: datetime | None
     to_time: datetime | None
@@ -118,7 +88,7 @@ class ExportManifest:
     @property
     def as_of(self) -> datetime | None:
         """The moment whose table state the export reflects: what orders a full export and its incrementals."""
-        if self.export_type == INCREMENTAL_EXPORT:
+        if self.export_type == ExportType.INCREMENTAL:
             return self.to_time or self.from_time
         return self.export_time
 
@@ -154,15 +124,15 @@ def read_manifest(s3: S3Client, location: ExportLocation) -> ExportManifest:
         first = _resolve_key(s3, location, files[0].key, None)
         if first != files[0].key:
             files = [DataFile(_join(location.prefix, f.key), f.md5, f.item_count) for f in files]
-    export_type = summary.get("exportType") or FULL_EXPORT
+    export_type = ExportType(summary.get("exportType") or ExportType.FULL)
     export_time = _time(summary.get("exportTime"))
-    if export_type == FULL_EXPORT and export_time is None:
+    if export_type == ExportType.FULL and export_time is None:
         export_time = _time_from_export_id(location.export_id)
     return ExportManifest(
         location=location,
         summary=summary,
         export_type=export_type,
-        export_format=summary.get("outputFormat") or DYNAMODB_JSON,
+        export_format=ExportFormat(summary.get("outputFormat") or ExportFormat.DYNAMODB_JSON),
         export_time=export_time,
         from_time=_time(summary.get("exportFromTime")),
         to_time=_time(summary.get("exportToTime")),
@@ -244,8 +214,8 @@ def _fallback(s3: S3Client, location: ExportLocation) -> ExportManifest:
     return ExportManifest(
         location=location,
         summary=None,
-        export_type=FULL_EXPORT,
-        export_format=DYNAMODB_JSON,
+        export_type=ExportType.FULL,
+        export_format=ExportFormat.DYNAMODB_JSON,
         export_time=_time_from_export_id(location.export_id) or latest.astimezone(UTC),
         from_time=None,
         to_time=None,

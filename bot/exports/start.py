@@ -18,14 +18,22 @@ from bot.aws.table_info import PitrWindow, TableInfo, describe_pitr, describe_ta
 from bot.core import Core
 from bot.errors import BotError, PreconditionFailed, UsageError
 from bot.exports.status import result_fields
-from bot.models import FULL_EXPORT, IN_PROGRESS, INCREMENTAL_EXPORT, ExportJob, Requester, export_id_of
+from bot.models import (
+    MAX_INCREMENTAL_WINDOW,
+    MIN_INCREMENTAL_WINDOW,
+    ExportFormat,
+    ExportJob,
+    ExportStatus,
+    ExportType,
+    Requester,
+    export_id_of,
+)
 from bot.pitr import PitrReport, pitr_status
 from bot.timefmt import iso, stamp
 
 BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 ACCOUNT_ID = re.compile(r"^\d{12}$")
-FORMATS = {"dynamodb_json": "DYNAMODB_JSON", "ion": "ION"}
-MIN_WINDOW, MAX_WINDOW = timedelta(minutes=15), timedelta(hours=24)
+FORMATS = {"dynamodb_json": ExportFormat.DYNAMODB_JSON, "ion": ExportFormat.ION}
 DUPLICATE_LOOKBACK = timedelta(minutes=5)
 POLICY_FILE = "deploy/cross-account-bucket-policy.json"
 
@@ -37,7 +45,7 @@ class ExportOptions:
     bucket: str | None = None
     prefix: str | None = None
     owner: str | None = None
-    export_format: str | None = None
+    export_format: ExportFormat | None = None
     at: datetime | None = None
     since: datetime | None = None
     until: datetime | None = None
@@ -50,7 +58,7 @@ class Destination:
     bucket: str
     owner: str | None
     prefix: str
-    export_format: str
+    export_format: ExportFormat
 
 
 @dataclass(frozen=True)
@@ -80,7 +88,7 @@ def check_owner(owner: str) -> str:
     return owner
 
 
-def check_format(text: str) -> str:
+def check_format(text: str) -> ExportFormat:
     """Map dynamodb_json|ion to DynamoDB's ExportFormat."""
     found = FORMATS.get(text.lower())
     if found is None:
@@ -107,7 +115,7 @@ def resolve_destination(core: Core, table_key: str, options: ExportOptions) -> D
         )
     prefix = options.prefix if options.prefix is not None else table_defaults.prefix or core.defaults.prefix
     fmt = options.export_format or (
-        check_format(table_defaults.export_format) if table_defaults.export_format else "DYNAMODB_JSON"
+        check_format(table_defaults.export_format) if table_defaults.export_format else ExportFormat.DYNAMODB_JSON
     )
     return Destination(check_bucket(bucket), check_owner(owner) if owner else None, prefix.strip("/"), fmt)
 
@@ -167,7 +175,7 @@ def start_export(
 class TimePlan:
     """The export's type and times after checking them against the PITR window."""
 
-    export_type: str
+    export_type: ExportType
     export_time: datetime | None
     since: datetime | None
     until: datetime | None
@@ -184,13 +192,13 @@ def _plan_times(options: ExportOptions, window: PitrWindow, now: datetime) -> Ti
                 f"({iso(window.earliest)} to {iso(window.latest)}). Nothing was started.",
                 "Pick a time inside that window, or leave `at=` out to export the latest state.",
             )
-        return TimePlan(FULL_EXPORT, options.at, None, None, options.at)
+        return TimePlan(ExportType.FULL, options.at, None, None, options.at)
     if options.at is not None:
         raise UsageError("Give either `at=` (full export at a point in time) or `since=` (incremental), not both.")
     latest = window.latest or now
-    until = options.until or min(options.since + MAX_WINDOW, latest)
+    until = options.until or min(options.since + MAX_INCREMENTAL_WINDOW, latest)
     span = until - options.since
-    if span < MIN_WINDOW or span > MAX_WINDOW:
+    if span < MIN_INCREMENTAL_WINDOW or span > MAX_INCREMENTAL_WINDOW:
         raise UsageError(
             f"An incremental export must cover 15 minutes to 24 hours; since={iso(options.since)} "
             f"until={iso(until)} covers {span}. Adjust `since=`/`until=`."
@@ -202,7 +210,7 @@ def _plan_times(options: ExportOptions, window: PitrWindow, now: datetime) -> Ti
                 f"{iso(window.latest)}). Nothing was started.",
                 "Both ends of an incremental export must lie inside the PITR window.",
             )
-    return TimePlan(INCREMENTAL_EXPORT, None, options.since, until, until)
+    return TimePlan(ExportType.INCREMENTAL, None, options.since, until, until)
 
 
 def _fingerprint(table_arn: str, destination: Destination, plan: TimePlan) -> str:
@@ -235,7 +243,7 @@ def _export_request(
         request["S3BucketOwner"] = destination.owner
     if plan.export_time:
         request["ExportTime"] = plan.export_time
-    if plan.export_type == INCREMENTAL_EXPORT:
+    if plan.export_type == ExportType.INCREMENTAL:
         request["IncrementalExportSpecification"] = {
             "ExportFromTime": plan.since,
             "ExportToTime": plan.until,
@@ -280,7 +288,7 @@ def _job(
         response_url=requester.response_url,
         schedule_id=schedule_id,
         table_snapshot=info.snapshot,
-        **{"status": IN_PROGRESS, **result},
+        **{"status": ExportStatus.IN_PROGRESS, **result},
     )
 
 

@@ -14,7 +14,7 @@ from bot.aws.table_info import describe_table
 from bot.aws.tables import TABLE_ARN, TableRef
 from bot.core import Core
 from bot.errors import NotFound
-from bot.models import COMPLETED, FAILED, FULL_EXPORT, IN_PROGRESS, ExportJob, export_id_of
+from bot.models import ExportFormat, ExportJob, ExportStatus, ExportType, export_id_of
 
 logger = logging.getLogger(__name__)
 EXPORT_ID = re.compile(r"^\d{14}-[0-9a-f]{8}$")
@@ -90,7 +90,7 @@ def refresh_exports(core: Core, jobs: list[ExportJob]) -> tuple[int, int]:
     for (alias, region, table_arn), group in groups.items():
         statuses = _listed_statuses(core, Place(alias, region), table_arn, {j.export_arn for j in group})
         for job in group:
-            if statuses.get(job.export_arn) == IN_PROGRESS:
+            if statuses.get(job.export_arn) == ExportStatus.IN_PROGRESS:
                 continue
             try:
                 finished += refresh_export(core, job).finished
@@ -125,7 +125,7 @@ def refresh_export(core: Core, job: ExportJob) -> ExportJob:
     description = describe_export(core, place, job.export_arn)
     result = result_fields(description)
     status = result["status"]
-    if status in {COMPLETED, FAILED}:
+    if status in {ExportStatus.COMPLETED, ExportStatus.FAILED}:
         if core.store.finish_export(job.export_arn, **result):
             return replace(job, **result)
         return core.store.get_export(job.export_arn) or replace(job, **result)  # another poller finished it
@@ -138,7 +138,7 @@ def refresh_export(core: Core, job: ExportJob) -> ExportJob:
 def result_fields(description: dict[str, Any]) -> dict[str, Any]:
     """The fields of an ExportDescription that change as the export runs."""
     return {
-        "status": description.get("ExportStatus", IN_PROGRESS),
+        "status": description.get("ExportStatus", ExportStatus.IN_PROGRESS),
         "started_at": description.get("StartTime"),
         "ended_at": description.get("EndTime"),
         "item_count": description.get("ItemCount"),
@@ -162,8 +162,8 @@ def _foreign_job(description: dict[str, Any], ref: TableRef, place: Place) -> Ex
         table_arn=str(description.get("TableArn", "")),
         region=place.region,
         account_alias=place.alias,
-        export_type=str(description.get("ExportType") or FULL_EXPORT),
-        export_format=str(description.get("ExportFormat") or "DYNAMODB_JSON"),
+        export_type=ExportType(description.get("ExportType") or ExportType.FULL),
+        export_format=ExportFormat(description.get("ExportFormat") or ExportFormat.DYNAMODB_JSON),
         bucket=str(description.get("S3Bucket", "")),
         bucket_owner=description.get("S3BucketOwner"),
         s3_prefix=str(description.get("S3Prefix") or ""),

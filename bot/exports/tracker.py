@@ -12,7 +12,7 @@ from bot.core import Core
 from bot.costs import export_cost
 from bot.exports.notify import ExportNotifier
 from bot.exports.status import refresh_exports
-from bot.models import FAILED, ExportJob
+from bot.models import ExportJob, ExportStatus
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class ExportTracker:
         try:
             rates = self._core.rates(Place(job.account_alias, job.region))
             cost, channels = export_cost(job, rates), self.channels_for(job)
-            if job.schedule_id and job.status == FAILED and self._oncall:
+            if job.schedule_id and job.status == ExportStatus.FAILED and self._oncall:
                 delivered = self._notifier.export_finished(job, cost, rates, channels, mention=self._oncall)
             else:
                 delivered = self._notifier.export_finished(job, cost, rates, channels)

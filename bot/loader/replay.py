@@ -24,10 +24,7 @@ from botocore.exceptions import BotoCoreError
 
 from bot.errors import BotError, PreconditionFailed
 from bot.exports.files import (
-    DYNAMODB_JSON,
-    FULL_EXPORT,
     DataFile,
-    ExportLocation,
     ExportManifest,
     ExportUnreadable,
     UnsupportedExportFormat,
@@ -35,6 +32,7 @@ from bot.exports.files import (
     read_manifest,
 )
 from bot.loader.batch_writer import MAX_BATCH, BatchWriter, ExportLineReader, WriteCancelled, WriteRequest, WriteStats
+from bot.models import ExportFormat, ExportLocation, ExportType
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -143,7 +141,7 @@ def load_exports(
     started = time.monotonic()
     manifests = _in_time_order([read_manifest(s3, source) for source in dict.fromkeys(sources)])
     for manifest in manifests:
-        if manifest.export_format != DYNAMODB_JSON:
+        if manifest.export_format != ExportFormat.DYNAMODB_JSON:
             raise UnsupportedExportFormat(
                 f"The export {manifest.location.export_id} is in {manifest.export_format} format; only "
                 "DYNAMODB_JSON exports can be loaded into an existing table.",
@@ -259,7 +257,7 @@ def load_exports(
 def _in_time_order(manifests: list[ExportManifest]) -> list[ExportManifest]:
     """Oldest state first; a full export goes before an incremental ending at the same moment."""
     earliest = datetime.min.replace(tzinfo=UTC)
-    return sorted(manifests, key=lambda m: (m.as_of or earliest, m.export_type != FULL_EXPORT))
+    return sorted(manifests, key=lambda m: (m.as_of or earliest, m.export_type != ExportType.FULL))
 
 
 def _load_file(load: _Load, manifest: ExportManifest, data_file: DataFile) -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from bot.aws.pricing import Rates, dollars, gib
 from bot.aws.table_info import TableInfo
-from bot.models import FULL_EXPORT
+from bot.models import ExportType
 from bot.restores.models import Estimate
 from bot.restores.sources import ResolvedExport
 
@@ -60,7 +60,7 @@ def load_estimate(sources: Sequence[ResolvedExport], *, on_demand: bool) -> Esti
     for source in sources:
         count = source.item_count or 0
         per_item = 1
-        if source.export_type == FULL_EXPORT and count and source.size_bytes:
+        if source.export_type == ExportType.FULL and count and source.size_bytes:
             per_item = max(1, math.ceil(source.size_bytes / count / 1024))
         units += count * per_item
     seconds = units / NEW_TABLE_ITEMS_PER_SECOND if units else 0.0

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.aws.accounts import Place
-from bot.exports.files import ExportLocation
 from bot.loader.replay import LoadCancelled, LoadCheckpoints, LoadProgress, load_exports
+from bot.models import ExportLocation
 from bot.restores.executors import Cancelled, ExecutorContext
 from bot.restores.models import RestoreRequest
 from bot.restores.notify import RestoreOutcome, RestoreProgress
@@ -35,10 +35,7 @@ class LoadExecutor:
         plan = request.plan
         exports: list[dict[str, Any]] = list(plan.options.get("exports", []))
         locations = [
-            ExportLocation(
-                str(e["bucket"]), str(e.get("prefix") or "").strip("/") or None, str(e["export_id"]), e.get("owner")
-            )
-            for e in exports
+            ExportLocation(str(e["bucket"]), e.get("prefix"), str(e["export_id"]), e.get("owner")) for e in exports
         ]
         first = exports[0] if exports else {}
         read_place = (

@@ -7,19 +7,47 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-PENDING, APPROVED, REJECTED, EXPIRED = "PENDING", "APPROVED", "REJECTED", "EXPIRED"
-RUNNING, SUCCEEDED, FAILED = "RUNNING", "SUCCEEDED", "FAILED"
-DECIDED = frozenset({APPROVED, REJECTED, EXPIRED, RUNNING, SUCCEEDED, FAILED})
-ACTIVE = frozenset({APPROVED, RUNNING})
-FINISHED = frozenset({REJECTED, EXPIRED, SUCCEEDED, FAILED})
 
-IMPORT, PITR, LOAD = "import", "pitr", "load"
+class RestoreStatus(StrEnum):
+    """PENDING until approved, rejected or expired; then RUNNING → SUCCEEDED/FAILED."""
+
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class RestoreMode(StrEnum):
+    """How a restore runs: ImportTable, RestoreTableToPointInTime, or the loader into an existing table."""
+
+    IMPORT = "import"
+    PITR = "pitr"
+    LOAD = "load"
+
+
+DECIDED = frozenset(
+    {
+        RestoreStatus.APPROVED,
+        RestoreStatus.REJECTED,
+        RestoreStatus.EXPIRED,
+        RestoreStatus.RUNNING,
+        RestoreStatus.SUCCEEDED,
+        RestoreStatus.FAILED,
+    }
+)
+ACTIVE = frozenset({RestoreStatus.APPROVED, RestoreStatus.RUNNING})
+FINISHED = frozenset({RestoreStatus.REJECTED, RestoreStatus.EXPIRED, RestoreStatus.SUCCEEDED, RestoreStatus.FAILED})
+
 MODE_NAMES = {
-    IMPORT: "ImportTable into a new table",
-    PITR: "point-in-time restore into a new table",
-    LOAD: "write the export's items into an existing table",
+    RestoreMode.IMPORT: "ImportTable into a new table",
+    RestoreMode.PITR: "point-in-time restore into a new table",
+    RestoreMode.LOAD: "write the export's items into an existing table",
 }
 
 
@@ -31,7 +59,7 @@ class RestorePlan:
     `options` holds every parameter the runner passes to AWS, so nothing is decided after the approval.
     """
 
-    mode: str
+    mode: RestoreMode
     sources: tuple[str, ...]
     target: str
     alias: str | None
@@ -61,7 +89,7 @@ class RestorePlan:
         """Rebuild a stored plan."""
         account = data.get("account") or {}
         return cls(
-            mode=str(data["mode"]),
+            mode=RestoreMode(data["mode"]),
             sources=tuple(str(s) for s in data.get("sources", [])),
             target=str(data["target"]),
             alias=account.get("alias"),
@@ -132,7 +160,7 @@ class RestoreRequest:
     """A restore request as stored: PENDING until approved, rejected or expired; then RUNNING → SUCCEEDED/FAILED."""
 
     id: str
-    status: str
+    status: RestoreStatus
     plan: RestorePlan
     plan_hash: str
     requested_by: str
@@ -156,7 +184,7 @@ class RestoreRequest:
     heartbeat_at: datetime | None = None
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> RestoreMode:
         """import | pitr | load."""
         return self.plan.mode
 

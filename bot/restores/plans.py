@@ -17,9 +17,9 @@ from bot.aws.table_info import TableInfo, describe_pitr, describe_table
 from bot.aws.tables import TableRef
 from bot.core import Core
 from bot.errors import PreconditionFailed, UsageError
-from bot.models import COMPLETED, FULL_EXPORT, INCREMENTAL_EXPORT
+from bot.models import ExportStatus, ExportType
 from bot.restores.estimates import import_estimate, load_estimate, pitr_estimate
-from bot.restores.models import IMPORT, LOAD, PITR, Estimate, RestorePlan, SourceSummary
+from bot.restores.models import Estimate, RestoreMode, RestorePlan, SourceSummary
 from bot.restores.schema import TableSchema, known_schema, schema_from_key_option
 from bot.restores.sources import ResolvedExport, import_data_prefix, key_types_of_items, resolve_export
 from bot.timefmt import iso
@@ -34,7 +34,7 @@ DEFAULT_CAPACITY = 5
 class RestoreSpec:
     """What the user asked for, parsed; `sources` are export ids, ARNs or S3 URLs (PITR: the table)."""
 
-    mode: str
+    mode: RestoreMode
     sources: tuple[str, ...]
     target: str
     key: tuple[tuple[str, str], ...] = ()
@@ -54,11 +54,11 @@ class PlannedRestore:
 
 def plan_restore(core: Core, spec: RestoreSpec) -> PlannedRestore:
     """Check the request and build its plan; raises a BotError saying what to fix when a check fails."""
-    if spec.mode == IMPORT:
+    if spec.mode == RestoreMode.IMPORT:
         return _plan_import(core, spec)
-    if spec.mode == PITR:
+    if spec.mode == RestoreMode.PITR:
         return _plan_pitr(core, spec)
-    if spec.mode == LOAD:
+    if spec.mode == RestoreMode.LOAD:
         return _plan_load(core, spec)
     raise UsageError(f"Unknown restore mode `{spec.mode}`.")
 
@@ -71,7 +71,7 @@ def _plan_import(core: Core, spec: RestoreSpec) -> PlannedRestore:
         raise UsageError("`to=` restores exactly one full export into a new table; `into=` takes several.")
     source = resolve_export(core, spec.sources[0])
     _require_completed(source)
-    if source.export_type != FULL_EXPORT:
+    if source.export_type != ExportType.FULL:
         raise PreconditionFailed(
             f"Export `{source.export_id}` is incremental: ImportTable can only load a full export. Nothing was asked.",
             "Restore its full export with `to=`, then apply the incrementals with `into=<that table>`.",
@@ -107,7 +107,7 @@ def _plan_import(core: Core, spec: RestoreSpec) -> PlannedRestore:
         "schema_basis": schema.basis,
         "source_table": _source_table_option(source),
     }
-    plan = RestorePlan(IMPORT, (source.plan_source,), ref.name, place.alias, place.region, options)
+    plan = RestorePlan(RestoreMode.IMPORT, (source.plan_source,), ref.name, place.alias, place.region, options)
     rates = core.rates(place)
     notes = []
     if schema.local_indexes:
@@ -166,7 +166,7 @@ def _plan_pitr(core: Core, spec: RestoreSpec) -> PlannedRestore:
     }
     if spec.billing:
         options["billing_mode"] = BILLING[spec.billing]
-    plan = RestorePlan(PITR, (info.arn,), ref.name, place.alias, place.region, options)
+    plan = RestorePlan(RestoreMode.PITR, (info.arn,), ref.name, place.alias, place.region, options)
     moment = spec.at or window.latest
     summary = SourceSummary(
         label=f"{source_ref.display} as of {iso(spec.at) if spec.at else 'the latest restorable time'}",
@@ -200,11 +200,13 @@ def _plan_load(core: Core, spec: RestoreSpec) -> PlannedRestore:
         "key_names": list(target_keys),
         "exports": [s.location_option() for s in ordered],
     }
-    plan = RestorePlan(LOAD, tuple(s.plan_source for s in ordered), ref.name, place.alias, place.region, options)
+    plan = RestorePlan(
+        RestoreMode.LOAD, tuple(s.plan_source for s in ordered), ref.name, place.alias, place.region, options
+    )
     on_demand = target.snapshot.get("BillingModeSummary", {}).get("BillingMode") == ON_DEMAND
     estimate = load_estimate(ordered, on_demand=on_demand)
     notes = []
-    if ordered[0].export_type == INCREMENTAL_EXPORT:
+    if ordered[0].export_type == ExportType.INCREMENTAL:
         notes.append(
             "The first export applied is incremental: the table must already hold the state that export starts from."
         )
@@ -216,7 +218,7 @@ def _apply_order(source: ResolvedExport) -> tuple[datetime, int]:
     moment = source.moment or datetime.max.replace(tzinfo=None)
     if moment.tzinfo is not None:
         moment = moment.replace(tzinfo=None)
-    return moment, 0 if source.export_type == FULL_EXPORT else 1
+    return moment, 0 if source.export_type == ExportType.FULL else 1
 
 
 def _require_matching_keys(core: Core, source: ResolvedExport, target_keys: dict[str, str], ref: TableRef) -> None:
@@ -265,7 +267,7 @@ def _schema_for_new_table(core: Core, source: ResolvedExport, spec: RestoreSpec)
 
 
 def _require_completed(source: ResolvedExport) -> None:
-    if source.status != COMPLETED:
+    if source.status != ExportStatus.COMPLETED:
         raise PreconditionFailed(
             f"Export `{source.export_id}` is {source.status}, not COMPLETED: only a finished export can be "
             "restored. Nothing was asked.",

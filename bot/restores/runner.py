@@ -19,13 +19,13 @@ from bot.aws.accounts import Place
 from bot.background.periodic import PeriodicJob
 from bot.core import Core
 from bot.errors import BotError
+from bot.models import BOT_ACTOR
 from bot.restores.executors import Cancelled, Executor, ExecutorContext
-from bot.restores.models import APPROVED, FAILED, LOAD, RUNNING, SUCCEEDED, RestoreRequest
+from bot.restores.models import RestoreMode, RestoreRequest, RestoreStatus
 from bot.restores.notify import RestoreNotifier, RestoreOutcome, RestoreProgress
 from bot.restores.store import RestoreStore
 
 logger = logging.getLogger(__name__)
-BOT_ACTOR = "ddb-backup-bot"
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ class RestoreRunner:
             )
             with self._lock:
                 self._running[request.id] = thread
-                if request.plan.mode == LOAD:
+                if request.plan.mode == RestoreMode.LOAD:
                     self._loads.add(request.id)
             thread.start()
             started += 1
@@ -121,7 +121,7 @@ class RestoreRunner:
 
     def _full(self, request: RestoreRequest) -> bool:
         """Loads share a small limit (they use this process's CPU); restores that run in AWS a large one."""
-        if request.plan.mode == LOAD:
+        if request.plan.mode == RestoreMode.LOAD:
             return len(self._loads) >= self._timing.max_parallel
         return len(self._running) - len(self._loads) >= self._timing.max_following
 
@@ -140,14 +140,14 @@ class RestoreRunner:
     def execute(self, request_id: str) -> str | None:
         """Run (or resume) one claimed request to its end; returns its final status, None when paused."""
         request = self._store.get(request_id)
-        if request is None or request.status not in {APPROVED, RUNNING}:
+        if request is None or request.status not in {RestoreStatus.APPROVED, RestoreStatus.RUNNING}:
             return None
         if not request.plan_intact:
             return self._fail(request, "The stored plan no longer matches the approved plan hash; nothing was run.")
         resumed = None
         now = self._core.clock()
-        if request.status == APPROVED:
-            if not self._store.transition(request.id, APPROVED, RUNNING, started_at=now):
+        if request.status == RestoreStatus.APPROVED:
+            if not self._store.transition(request.id, RestoreStatus.APPROVED, RestoreStatus.RUNNING, started_at=now):
                 return None
             request = self._reload(request.id)
             self._core.store.audit(BOT_ACTOR, "restore.start", request.id, _audit_plan(request), "running")
@@ -189,21 +189,29 @@ class RestoreRunner:
 
     def _succeed(self, request: RestoreRequest, outcome: RestoreOutcome) -> str:
         now = self._core.clock()
-        if not self._store.transition(request.id, RUNNING, SUCCEEDED, finished_at=now, result=outcome.as_dict()):
+        if not self._store.transition(
+            request.id, RestoreStatus.RUNNING, RestoreStatus.SUCCEEDED, finished_at=now, result=outcome.as_dict()
+        ):
             return self._reload(request.id).status
         self._core.store.audit(BOT_ACTOR, "restore.finish", request.id, {"target": request.target_display}, "succeeded")
         self._notifier.finished(self._reload(request.id), outcome)
-        return SUCCEEDED
+        return RestoreStatus.SUCCEEDED
 
     def _fail(self, request: RestoreRequest, reason: str) -> str:
         now = self._core.clock()
-        if not self._store.transition(request.id, {APPROVED, RUNNING}, FAILED, finished_at=now, failure_message=reason):
+        if not self._store.transition(
+            request.id,
+            {RestoreStatus.APPROVED, RestoreStatus.RUNNING},
+            RestoreStatus.FAILED,
+            finished_at=now,
+            failure_message=reason,
+        ):
             return self._reload(request.id).status
         self._core.store.audit(
             BOT_ACTOR, "restore.finish", request.id, {"target": request.target_display}, f"failed: {reason}"
         )
         self._notifier.failed(self._reload(request.id), reason)
-        return FAILED
+        return RestoreStatus.FAILED
 
     def _reload(self, request_id: str) -> RestoreRequest:
         found = self._store.get(request_id)

@@ -16,9 +16,9 @@ from bot.aws.errors import translate
 from bot.aws.tables import TABLE_ARN, TableRef
 from bot.core import Core
 from bot.errors import NotFound, PreconditionFailed
-from bot.exports.files import ExportLocation, ExportManifest, parse_s3_export_url, read_manifest
+from bot.exports.files import ExportManifest, parse_s3_export_url, read_manifest
 from bot.exports.status import export_detail
-from bot.models import COMPLETED, FULL_EXPORT, ExportJob, export_id_of
+from bot.models import ExportFormat, ExportJob, ExportLocation, ExportStatus, ExportType, export_id_of
 from bot.restores.models import SourceSummary
 
 logger = logging.getLogger(__name__)
@@ -30,9 +30,9 @@ class ResolvedExport:
 
     plan_source: str
     export_id: str
-    export_type: str
-    export_format: str
-    status: str
+    export_type: ExportType
+    export_format: ExportFormat
+    status: ExportStatus
     bucket: str
     s3_prefix: str
     bucket_owner: str | None = None
@@ -47,15 +47,14 @@ class ResolvedExport:
     read_place: Place | None = None
 
     @property
-    def export_folder(self) -> str:
-        """`<prefix>/AWSDynamoDB/<ExportId>/` within the bucket."""
-        base = f"{self.s3_prefix.strip('/')}/" if self.s3_prefix.strip("/") else ""
-        return f"{base}AWSDynamoDB/{self.export_id}/"
+    def location(self) -> ExportLocation:
+        """Where the export's files are."""
+        return ExportLocation(self.bucket, self.s3_prefix, self.export_id, self.bucket_owner)
 
     @property
     def s3_url(self) -> str:
         """The export's folder as an S3 URL."""
-        return f"s3://{self.bucket}/{self.export_folder}"
+        return self.location.url
 
     def summary(self) -> SourceSummary:
         """How the approval message shows it."""
@@ -144,8 +143,7 @@ def import_data_prefix(core: Core, source: ResolvedExport) -> str:
 def read_source_manifest(core: Core, source: ResolvedExport) -> ExportManifest:
     """The export's manifest (or, without one, its listed data files)."""
     place = source.read_place or source.source_place or Place(None, core.aws.default_region)
-    location = ExportLocation(source.bucket, source.s3_prefix.strip("/") or None, source.export_id, source.bucket_owner)
-    return read_manifest(core.aws.s3(place), location)
+    return read_manifest(core.aws.s3(place), source.location)
 
 
 def key_types_of_items(core: Core, source: ResolvedExport, key_names: list[str]) -> dict[str, str] | None:
@@ -185,9 +183,9 @@ def resolve_s3_url(core: Core, url: str) -> ResolvedExport:
     return ResolvedExport(
         plan_source=location.url,
         export_id=export_id_of(export_arn) if export_arn else location.export_id,
-        export_type=manifest.export_type or FULL_EXPORT,
+        export_type=manifest.export_type or ExportType.FULL,
         export_format=manifest.export_format,
-        status=COMPLETED,
+        status=ExportStatus.COMPLETED,
         bucket=location.bucket,
         s3_prefix=location.prefix or "",
         bucket_owner=location.bucket_owner,

@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import UtcDateTime, metadata
-from bot.restores.models import ACTIVE, PENDING, Approval, Estimate, RestorePlan, RestoreRequest, SourceSummary
+from bot.restores.models import ACTIVE, Approval, Estimate, RestorePlan, RestoreRequest, RestoreStatus, SourceSummary
 from bot.timefmt import utcnow
 
 restore_requests = Table(
@@ -197,7 +197,7 @@ class RestoreStore:
     def due_for_expiry(self, now: datetime) -> list[RestoreRequest]:
         """PENDING requests whose time is up."""
         query = select(restore_requests).where(
-            restore_requests.c.status == PENDING, restore_requests.c.expires_at <= now
+            restore_requests.c.status == RestoreStatus.PENDING, restore_requests.c.expires_at <= now
         )
         with self.engine.connect() as connection:
             return list(_requests(connection.execute(query).mappings()))
@@ -263,7 +263,7 @@ def _requests(rows: Iterable[Any]) -> Iterable[RestoreRequest]:
     for row in rows:
         yield RestoreRequest(
             id=row["id"],
-            status=row["status"],
+            status=RestoreStatus(row["status"]),
             plan=RestorePlan.from_dict(row["plan"]),
             plan_hash=row["plan_hash"],
             requested_by=row["requested_by"],

@@ -15,15 +15,14 @@ from typing import Any, Protocol
 
 from bot.core import Core
 from bot.errors import BotError, NotAllowed, NotFound, PreconditionFailed
-from bot.models import Requester
-from bot.restores.models import APPROVED, EXPIRED, FAILED, PENDING, REJECTED, RestoreRequest, parse_button_value
+from bot.models import BOT_ACTOR, Requester
+from bot.restores.models import RestoreRequest, RestoreStatus, parse_button_value
 from bot.restores.notify import RestoreNotifier
 from bot.restores.plans import PlannedRestore, RestoreSpec, plan_restore
 from bot.restores.store import RestoreStore
 from bot.timefmt import iso
 
 logger = logging.getLogger(__name__)
-BOT_ACTOR = "ddb-backup-bot"
 
 
 class ApproverCheck(Protocol):
@@ -113,7 +112,7 @@ class Restores:
         now = self.core.clock()
         request = RestoreRequest(
             id=new_request_id(),
-            status=PENDING,
+            status=RestoreStatus.PENDING,
             plan=planned.plan,
             plan_hash=planned.plan.digest(),
             requested_by=requester.user_id,
@@ -133,7 +132,12 @@ class Restores:
             ref = self._notifier.approval_requested(request)
         except Exception as exc:
             reason = str(exc) if isinstance(exc, BotError) else type(exc).__name__
-            self.store.transition(request.id, PENDING, FAILED, failure_message=f"approval message not posted: {reason}")
+            self.store.transition(
+                request.id,
+                RestoreStatus.PENDING,
+                RestoreStatus.FAILED,
+                failure_message=f"approval message not posted: {reason}",
+            )
             self.core.store.audit(BOT_ACTOR, "restore.fail", request.id, {}, f"approval message not posted: {reason}")
             raise PreconditionFailed(
                 f"I could not post the approval request to <#{channel}>: {reason}. The request was cancelled.",
@@ -181,7 +185,12 @@ class Restores:
             return Decision("recorded", request, remaining)
         deciders = ",".join(a.approver for a in approvals)
         won = self.store.transition(
-            request.id, PENDING, APPROVED, decided_at=now, decided_by=deciders, not_expired_at=now
+            request.id,
+            RestoreStatus.PENDING,
+            RestoreStatus.APPROVED,
+            decided_at=now,
+            decided_by=deciders,
+            not_expired_at=now,
         )
         if not won:
             raise self._refuse(request, user_id, "restore.approve", self._already_decided(request.id))
@@ -204,7 +213,9 @@ class Restores:
                 NotAllowed("Only approvers (DDBBOT_APPROVERS) may reject restores; you are not one of them."),
             )
         now = self.core.clock()
-        if not self.store.transition(request.id, PENDING, REJECTED, decided_at=now, decided_by=user_id):
+        if not self.store.transition(
+            request.id, RestoreStatus.PENDING, RestoreStatus.REJECTED, decided_at=now, decided_by=user_id
+        ):
             raise self._refuse(request, user_id, "restore.reject", self._already_decided(request.id))
         decided = self._reload(request.id)
         self.core.store.audit(user_id, "restore.reject", request.id, {"plan_hash": request.plan_hash}, "rejected")
@@ -238,7 +249,7 @@ class Restores:
                     "Ask the requester to make a new request.",
                 ),
             )
-        if request.status != PENDING:
+        if request.status != RestoreStatus.PENDING:
             raise self._refuse(request, user_id, action, self._already_decided(request.id))
         if self.core.clock() >= request.expires_at:
             self._expire(request)
@@ -255,7 +266,9 @@ class Restores:
 
     def _expire(self, request: RestoreRequest) -> bool:
         now = self.core.clock()
-        if not self.store.transition(request.id, PENDING, EXPIRED, decided_at=now, decided_by=BOT_ACTOR):
+        if not self.store.transition(
+            request.id, RestoreStatus.PENDING, RestoreStatus.EXPIRED, decided_at=now, decided_by=BOT_ACTOR
+        ):
             return False
         parameters = {"expires_at": iso(request.expires_at)}
         self.core.store.audit(BOT_ACTOR, "restore.expire", request.id, parameters, "expired")
@@ -268,7 +281,7 @@ class Restores:
         if current.decided_by and current.decided_by != BOT_ACTOR:
             who = " by " + ", ".join(f"<@{u}>" for u in current.decided_by.split(","))
         when = f" at {iso(current.decided_at)}" if current.decided_at else ""
-        state = {EXPIRED: "expired"}.get(current.status, f"already decided ({current.status}{who}{when})")
+        state = {RestoreStatus.EXPIRED: "expired"}.get(current.status, f"already decided ({current.status}{who}{when})")
         return PreconditionFailed(f"This request is {state}; nothing more happens from this click.")
 
     def _refuse(self, request: RestoreRequest, user_id: str, action: str, error: BotError) -> BotError:

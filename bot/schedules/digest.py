@@ -14,8 +14,8 @@ from bot.aws.pricing import gib
 from bot.aws.table_info import describe_pitr, describe_table
 from bot.costs import export_cost, table_size
 from bot.errors import BotError
-from bot.models import COMPLETED, ExportJob
-from bot.schedules.models import DIGEST, DIGEST_ID, DONE, Digest, DigestTable, Schedule
+from bot.models import ExportJob, ExportStatus
+from bot.schedules.models import DIGEST_ID, Digest, DigestTable, RunKind, RunState, Schedule
 from bot.schedules.service import ScheduleCore
 from bot.timefmt import iso
 
@@ -29,10 +29,10 @@ def claim_digest(sc: ScheduleCore, fire_time: datetime) -> bool:
     if sc.core.notify_channel is None:
         logger.info("digest: DDBBOT_NOTIFY_CHANNEL is not set; no digest is posted")
         return False
-    run = sc.store.claim_run(DIGEST_ID, fire_time.replace(microsecond=0), DIGEST, sc.holder)
+    run = sc.store.claim_run(DIGEST_ID, fire_time.replace(microsecond=0), RunKind.DIGEST, sc.holder)
     if run is None:
         return False
-    sc.store.finish_run(run.id, DONE, note=True)
+    sc.store.finish_run(run.id, RunState.DONE, note=True)
     return True
 
 
@@ -45,9 +45,9 @@ def build_digest(sc: ScheduleCore, fire_time: datetime) -> Digest:
     for schedule in schedules:
         by_table.setdefault(schedule.table_key, []).append(schedule)
     named = set(sc.core.config.tables) | set(by_table)
-    month_jobs = sc.store.exports_since(month_start)
+    month_jobs = sc.core.store.exports_since(month_start)
     keys = sorted(named | {job.table_key for job in month_jobs})
-    last = sc.store.last_completed(keys)
+    last = sc.core.store.last_completed(keys)
     tables = [
         _table_line(sc, key, by_table.get(key, []), last.get(key), month_jobs, month_start, now, key in named)
         for key in keys
@@ -88,7 +88,12 @@ def _table_line(
         flags.insert(0, "PITR is off")
     month = timedelta(days=_days_in_month(month_start))
     exports_cost = sum(
-        (c for j in month_jobs if j.table_key == key and j.status == COMPLETED if (c := export_cost(j, rates))),
+        (
+            c
+            for j in month_jobs
+            if j.table_key == key and j.status == ExportStatus.COMPLETED
+            if (c := export_cost(j, rates))
+        ),
         Decimal(0),
     )
     pitr_cost = Decimal(0)

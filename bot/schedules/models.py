@@ -5,18 +5,45 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from bot.errors import UsageError
 from bot.models import ExportJob
 
-FULL, INCREMENTAL = "full", "incremental"
-SCHEDULE_TYPES = (FULL, INCREMENTAL)
-FROM_SLACK, FROM_CONFIG = "slack", "config"
 
-# Kinds of run: a cron fire, a fire missed while no replica ran the scheduler, `/ddb-schedule run`, the digest.
-SCHEDULED, CATCH_UP, MANUAL, DIGEST = "scheduled", "catch-up", "manual", "digest"
-# States of a run: claimed (planning / starting), started (an export exists), failed, skipped, done (digest).
-CLAIMED, STARTED, RUN_FAILED, SKIPPED, DONE = "claimed", "started", "failed", "skipped", "done"
+class ScheduleType(StrEnum):
+    """What a schedule exports each time."""
+
+    FULL = "full"
+    INCREMENTAL = "incremental"
+
+
+class ScheduleSource(StrEnum):
+    """Where a schedule was declared."""
+
+    SLACK = "slack"
+    CONFIG = "config"
+
+
+class RunKind(StrEnum):
+    """A cron fire, a fire missed while no replica ran the scheduler, `/ddb-schedule run`, the digest."""
+
+    SCHEDULED = "scheduled"
+    CATCH_UP = "catch-up"
+    MANUAL = "manual"
+    DIGEST = "digest"
+
+
+class RunState(StrEnum):
+    """Claimed (planning / starting), started (an export exists), failed, skipped, done (digest)."""
+
+    CLAIMED = "claimed"
+    STARTED = "started"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    DONE = "done"
+
+
 DIGEST_ID = "@digest"
 
 
@@ -29,10 +56,10 @@ class Schedule:
     table_key: str
     cron: str
     timezone: str
-    export_type: str
+    export_type: ScheduleType
     options: dict[str, str]
     channel: str | None
-    source: str
+    source: ScheduleSource
     paused: bool
     created_by: str
     created_at: datetime
@@ -43,7 +70,7 @@ class Schedule:
     @property
     def from_config(self) -> bool:
         """Declared in DDBBOT_CONFIG_FILE: synced at start, not removable from Slack."""
-        return self.source == FROM_CONFIG
+        return self.source == ScheduleSource.CONFIG
 
 
 @dataclass(frozen=True)
@@ -64,8 +91,8 @@ class ScheduleRun:
     id: int
     schedule_id: str
     fire_time: datetime
-    kind: str
-    state: str
+    kind: RunKind
+    state: RunState
     holder: str
     claimed_at: datetime
     requested_by: str | None = None
@@ -128,9 +155,9 @@ class Digest:
         return tuple(t for t in self.tables if t.flags)
 
 
-def schedule_type(text: str) -> str:
+def schedule_type(text: str) -> ScheduleType:
     """`full` or `incremental` (any case), or a UsageError saying how to write it."""
     kind = text.lower()
-    if kind not in SCHEDULE_TYPES:
+    if kind not in set(ScheduleType):
         raise UsageError(f"`type={text}` is not a schedule type: use `type=full` or `type=incremental`.")
-    return kind
+    return ScheduleType(kind)

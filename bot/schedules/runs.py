@@ -16,29 +16,15 @@ from datetime import datetime, timedelta
 from bot.aws.table_info import describe_pitr
 from bot.errors import BotError, PreconditionFailed
 from bot.exports.start import start_export
-from bot.models import FAILED, FULL_EXPORT, INCREMENTAL_EXPORT, ExportJob, Requester
+from bot.models import MAX_INCREMENTAL_WINDOW, MIN_INCREMENTAL_WINDOW, ExportJob, ExportStatus, ExportType, Requester
 from bot.schedules.digest import build_digest
-from bot.schedules.models import (
-    CATCH_UP,
-    DIGEST,
-    FULL,
-    MANUAL,
-    RUN_FAILED,
-    SCHEDULED,
-    SKIPPED,
-    STARTED,
-    ExportPlan,
-    RunReport,
-    Schedule,
-    ScheduleRun,
-)
+from bot.schedules.models import ExportPlan, RunKind, RunReport, RunState, Schedule, ScheduleRun, ScheduleType
 from bot.schedules.service import ScheduleCore, find_schedule, schedule_options
 from bot.timefmt import iso
 
 logger = logging.getLogger(__name__)
 
 SKIP = "SKIP"
-MIN_WINDOW, MAX_WINDOW = timedelta(minutes=15), timedelta(hours=24)
 CHAIN_LOOKBACK = 50
 
 
@@ -61,7 +47,7 @@ def run_schedule(
     sc: ScheduleCore,
     schedule_id: str,
     fire_time: datetime,
-    kind: str = SCHEDULED,
+    kind: str = RunKind.SCHEDULED,
     *,
     requested_by: str | None = None,
 ) -> RunOutcome:
@@ -70,7 +56,7 @@ def run_schedule(
     schedule = sc.store.get(schedule_id)
     if schedule is None:
         return RunOutcome(None, reason=f"schedule {schedule_id} no longer exists")
-    if schedule.paused and kind != MANUAL:
+    if schedule.paused and kind != RunKind.MANUAL:
         return RunOutcome(None, reason=f"schedule {schedule_id} is paused")
     run = sc.store.claim_run(schedule.id, fire_time, kind, sc.holder, requested_by=requested_by)
     if run is None:
@@ -86,14 +72,14 @@ def run_schedule(
 def run_now(sc: ScheduleCore, schedule_id: str, requester: Requester) -> RunOutcome:
     """`/ddb-schedule run`: one run now (even when paused); failures go back to the requester, not the channel."""
     schedule = find_schedule(sc, schedule_id)
-    outcome = run_schedule(sc, schedule.id, sc.core.clock(), MANUAL, requested_by=requester.user_id)
+    outcome = run_schedule(sc, schedule.id, sc.core.clock(), RunKind.MANUAL, requested_by=requester.user_id)
     result = f"export {outcome.job.export_id}" if outcome.job else outcome.reason or "nothing started"
     sc.core.store.audit(requester.user_id, "schedule.run", schedule.table_key, {"id": schedule.id}, result)
     return outcome
 
 
 def _execute(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun) -> RunOutcome:
-    notify = run.kind != MANUAL
+    notify = run.kind != RunKind.MANUAL
     try:
         plan = run.plan or plan_export(sc, schedule, run.fire_time)
         if run.plan is None:
@@ -103,7 +89,7 @@ def _execute(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun) -> RunOutco
     except Exception:
         return _crashed(sc, schedule, run, notify)
     if plan.export_type == SKIP:
-        sc.store.finish_run(run.id, SKIPPED, note=notify, error=plan.note)
+        sc.store.finish_run(run.id, RunState.SKIPPED, note=notify, error=plan.note)
         if not notify:
             raise PreconditionFailed(plan.note or "Nothing to export yet.")
         return RunOutcome(sc.store.get_run(run.id), reason=plan.note)
@@ -123,8 +109,8 @@ def _execute(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun) -> RunOutco
         return _failed(sc, run, error.message, error.fix, notify, error)
     except Exception:
         return _crashed(sc, schedule, run, notify)
-    has_news = run.kind == CATCH_UP or (plan.note is not None and notify)
-    sc.store.finish_run(run.id, STARTED, note=has_news, export_arn=started.job.export_arn)
+    has_news = run.kind == RunKind.CATCH_UP or (plan.note is not None and notify)
+    sc.store.finish_run(run.id, RunState.STARTED, note=has_news, export_arn=started.job.export_arn)
     logger.info(
         "schedule=%s fire=%s kind=%s started export_id=%s",
         schedule.id,
@@ -139,7 +125,7 @@ def _failed(
     sc: ScheduleCore, run: ScheduleRun, message: str, fix: str | None, notify: bool, error: Exception
 ) -> RunOutcome:
     """Record why nothing was exported; a manual run's requester is answered with the error instead."""
-    sc.store.finish_run(run.id, RUN_FAILED, note=notify, error=message, fix=fix)
+    sc.store.finish_run(run.id, RunState.FAILED, note=notify, error=message, fix=fix)
     if not notify:
         raise error
     return RunOutcome(sc.store.get_run(run.id), reason=message)
@@ -154,21 +140,21 @@ def _crashed(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, notify: boo
 
 def plan_export(sc: ScheduleCore, schedule: Schedule, fire_time: datetime) -> ExportPlan:
     """Full, or incremental from where the chain ends to the fire (or PITR's latest time), or why not."""
-    if schedule.export_type == FULL:
-        return ExportPlan(FULL_EXPORT)
+    if schedule.export_type == ScheduleType.FULL:
+        return ExportPlan(ExportType.FULL)
     ref, place = sc.core.table(schedule.table)
     window = describe_pitr(sc.core.aws.dynamodb(place), ref, place)
     if not window.enabled:
-        return ExportPlan(FULL_EXPORT)  # the export's pre-flight says PITR is off and how to turn it on
+        return ExportPlan(ExportType.FULL)  # the export's pre-flight says PITR is off and how to turn it on
     until = min(fire_time, window.latest) if window.latest else fire_time
     at = until if window.contains(until) else None
     chain_end = _chain_end(sc, schedule.id)
     if chain_end is None:
         note = "First run of this incremental schedule: a full export starts the chain; later runs export changes."
-        return ExportPlan(FULL_EXPORT, at=at, note=note)
+        return ExportPlan(ExportType.FULL, at=at, note=note)
     if window.earliest is not None and window.earliest > chain_end:
         return ExportPlan(
-            FULL_EXPORT,
+            ExportType.FULL,
             at=at,
             note=(
                 f"The incremental chain is broken: the table's PITR window now starts at {iso(window.earliest)}, "
@@ -176,9 +162,9 @@ def plan_export(sc: ScheduleCore, schedule: Schedule, fire_time: datetime) -> Ex
                 "A full export starts a new chain."
             ),
         )
-    if until - chain_end > MAX_WINDOW:
+    if until - chain_end > MAX_INCREMENTAL_WINDOW:
         return ExportPlan(
-            FULL_EXPORT,
+            ExportType.FULL,
             at=at,
             note=(
                 f"The incremental chain is broken: the last export ends at {iso(chain_end)}, more than 24 hours "
@@ -186,24 +172,24 @@ def plan_export(sc: ScheduleCore, schedule: Schedule, fire_time: datetime) -> Ex
                 "A full export starts a new chain."
             ),
         )
-    if until - chain_end < MIN_WINDOW:
+    if until - chain_end < MIN_INCREMENTAL_WINDOW:
         return ExportPlan(
             SKIP,
             note=(
                 f"Nothing exported: the chain already covers up to {iso(chain_end)}, and an incremental export "
-                f"needs at least 15 minutes (next possible after {iso(chain_end + MIN_WINDOW)})."
+                f"needs at least 15 minutes (next possible after {iso(chain_end + MIN_INCREMENTAL_WINDOW)})."
             ),
         )
-    return ExportPlan(INCREMENTAL_EXPORT, since=chain_end, until=until)
+    return ExportPlan(ExportType.INCREMENTAL, since=chain_end, until=until)
 
 
 def _chain_end(sc: ScheduleCore, schedule_id: str) -> datetime | None:
     """Where the chain ends: the latest end of the schedule's exports that did not fail (running ones count)."""
     ends = []
-    for job in sc.store.schedule_exports(schedule_id, CHAIN_LOOKBACK):
-        if job.status == FAILED:
+    for job in sc.core.store.schedule_exports(schedule_id, CHAIN_LOOKBACK):
+        if job.status == ExportStatus.FAILED:
             continue
-        end = job.export_to if job.export_type == INCREMENTAL_EXPORT else job.export_time
+        end = job.export_to if job.export_type == ExportType.INCREMENTAL else job.export_time
         end = end or job.started_at or job.created_at
         if end is not None:
             ends.append(end)
@@ -230,7 +216,7 @@ def deliver_notes(sc: ScheduleCore) -> int:
             continue
         ok = False
         try:
-            if run.kind == DIGEST:
+            if run.kind == RunKind.DIGEST:
                 channel = sc.core.notify_channel
                 ok = True if channel is None else sc.notifier.digest(build_digest(sc, run.fire_time), channel)
             else:
@@ -239,7 +225,7 @@ def deliver_notes(sc: ScheduleCore) -> int:
                 if schedule is None or channel is None:
                     ok = True  # removed since, or nowhere to say it: nothing to post
                 else:
-                    oncall = sc.oncall if run.state == RUN_FAILED or run.late else None
+                    oncall = sc.oncall if run.state == RunState.FAILED or run.late else None
                     ok = sc.notifier.run_report(RunReport(schedule, run, _job_of(sc, run), oncall), channel)
         except Exception:
             logger.exception("schedules: could not post the message of run id=%s", run.id)

@@ -23,8 +23,8 @@ from bot.core import Core
 from bot.costs import ASSUMED_DAILY_CHANGE, INCREMENTAL_MINIMUM_BYTES, table_size
 from bot.errors import BotError, NotAllowed, NotFound, UsageError
 from bot.exports.start import ExportOptions, check_bucket, check_format, check_owner, resolve_destination
-from bot.models import INCREMENTAL_EXPORT, Requester
-from bot.schedules.models import FROM_CONFIG, FROM_SLACK, FULL, INCREMENTAL, Schedule, ScheduleView, schedule_type
+from bot.models import MIN_INCREMENTAL_WINDOW, ExportType, Requester
+from bot.schedules.models import Schedule, ScheduleSource, ScheduleType, ScheduleView, schedule_type
 from bot.schedules.ports import CronCalendar, ScheduleNotifier
 from bot.schedules.store import ScheduleStore
 
@@ -32,7 +32,6 @@ logger = logging.getLogger(__name__)
 
 OPTION_KEYS = ("bucket", "prefix", "owner", "format")
 SCHEDULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-MIN_INCREMENTAL_GAP = timedelta(minutes=15)
 MONTH = timedelta(days=30)
 COUNTED_FIRES = 500
 
@@ -69,7 +68,7 @@ class NewSchedule:
     table: str
     cron: str
     timezone: str = "UTC"
-    export_type: str = FULL
+    export_type: ScheduleType = ScheduleType.FULL
     options: dict[str, str] = field(default_factory=dict)
     channel: str | None = None
 
@@ -101,11 +100,11 @@ def schedule_options(raw: dict[str, str]) -> ExportOptions:
 def check_schedule(sc: ScheduleCore, cron: str, timezone: str, export_type: str) -> None:
     """The cron expression and zone are valid, and an incremental schedule leaves DynamoDB's 15-minute minimum."""
     sc.calendar.check(cron, timezone)
-    if schedule_type(export_type) == INCREMENTAL:
+    if schedule_type(export_type) == ScheduleType.INCREMENTAL:
         now = sc.core.clock()
         fires = sc.calendar.fires(cron, timezone, now, now + timedelta(days=8), 200)
         gaps = [b - a for a, b in itertools.pairwise(fires)]
-        if gaps and min(gaps) < MIN_INCREMENTAL_GAP:
+        if gaps and min(gaps) < MIN_INCREMENTAL_WINDOW:
             raise UsageError(
                 f'`cron="{cron}"` fires less than 15 minutes apart, and DynamoDB\'s incremental exports cover at '
                 'least 15 minutes. Fire less often (e.g. cron="*/15 * * * *" or cron="0 * * * *").'
@@ -134,7 +133,7 @@ def add_schedule(sc: ScheduleCore, request: NewSchedule, requester: Requester) -
             export_type=request.export_type,
             options=dict(request.options),
             channel=channel,
-            source=FROM_SLACK,
+            source=ScheduleSource.SLACK,
             paused=False,
             created_by=requester.user_id,
             created_at=now,
@@ -235,7 +234,7 @@ def schedule_view(sc: ScheduleCore, schedule: Schedule, sizes: dict[str, TableCo
     cost: Decimal | None = None
     if table.problem is not None or table.full_gb is None or table.incremental_gb is None:
         basis = table.problem or "no price"
-    elif schedule.export_type == FULL:
+    elif schedule.export_type == ScheduleType.FULL:
         cost = gib(table.size_bytes) * table.full_gb * Decimal(str(runs))
         basis = f"{runs:g} full exports a month of {gib(table.size_bytes):.2f} GB"
     else:
@@ -275,8 +274,8 @@ def _table_costs(sc: ScheduleCore, schedule: Schedule) -> TableCosts:
 def _change_per_run(sc: ScheduleCore, schedule: Schedule, size_bytes: int, runs: float) -> int:
     billed = [
         j.billed_size_bytes
-        for j in sc.store.schedule_exports(schedule.id, 20)
-        if j.export_type == INCREMENTAL_EXPORT and j.billed_size_bytes
+        for j in sc.core.store.schedule_exports(schedule.id, 20)
+        if j.export_type == ExportType.INCREMENTAL and j.billed_size_bytes
     ]
     if billed:
         average = sum(billed) // len(billed)
@@ -306,7 +305,7 @@ def _from_spec(sc: ScheduleCore, spec: ScheduleSpec, now: datetime) -> Schedule:
         export_type=schedule_type(spec.export_type),
         options=dict(spec.options),
         channel=str(channel) if channel else None,
-        source=FROM_CONFIG,
+        source=ScheduleSource.CONFIG,
         paused=False,
         created_by="config",
         created_at=now,

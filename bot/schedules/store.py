@@ -33,9 +33,18 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import UtcDateTime, metadata
-from bot.models import IN_PROGRESS, ExportJob
-from bot.schedules.models import CLAIMED, DIGEST_ID, MANUAL, STARTED, ExportPlan, Schedule, ScheduleRun
-from bot.store import JOB_FIELDS, exports
+from bot.models import ExportStatus
+from bot.schedules.models import (
+    DIGEST_ID,
+    ExportPlan,
+    RunKind,
+    RunState,
+    Schedule,
+    ScheduleRun,
+    ScheduleSource,
+    ScheduleType,
+)
+from bot.store import exports
 from bot.timefmt import utcnow
 
 schedules = Table(
@@ -198,7 +207,7 @@ class ScheduleStore:
             "schedule_id": schedule_id,
             "fire_time": fire_time,
             "kind": kind,
-            "state": CLAIMED,
+            "state": RunState.CLAIMED,
             "holder": holder,
             "claimed_at": now,
             "requested_by": requested_by,
@@ -211,7 +220,7 @@ class ScheduleStore:
                 connection.execute(insert(schedule_runs).values(**values))
         except IntegrityError:
             existing = self.find_run(schedule_id, fire_time)
-            if existing is None or existing.state != CLAIMED or now - existing.claimed_at < stale_after:
+            if existing is None or existing.state != RunState.CLAIMED or now - existing.claimed_at < stale_after:
                 return None
             with self.engine.begin() as connection:
                 taken = connection.execute(
@@ -271,7 +280,7 @@ class ScheduleStore:
     def last_fire(self, schedule_id: str) -> datetime | None:
         """The newest cron fire handled (manual runs are not fires of the cron)."""
         query = select(func.max(schedule_runs.c.fire_time)).where(
-            schedule_runs.c.schedule_id == schedule_id, schedule_runs.c.kind != MANUAL
+            schedule_runs.c.schedule_id == schedule_id, schedule_runs.c.kind != RunKind.MANUAL
         )
         with self.engine.connect() as connection:
             value: datetime | None = connection.execute(query).scalar()
@@ -285,9 +294,9 @@ class ScheduleStore:
             .join(exports, exports.c.export_arn == schedule_runs.c.export_arn)
             .where(
                 schedules.c.expected_hours.is_not(None),
-                schedule_runs.c.state == STARTED,
+                schedule_runs.c.state == RunState.STARTED,
                 schedule_runs.c.late.is_(False),
-                exports.c.status == IN_PROGRESS,
+                exports.c.status == ExportStatus.IN_PROGRESS,
             )
         )
         with self.engine.connect() as connection:
@@ -323,28 +332,6 @@ class ScheduleStore:
         """Mark the message posted, or give the claim back for the next attempt."""
         self._update_run(run_id, note_state="sent" if delivered else "pending")
 
-    # ------------------------------------------------------------------------------------------- exports
-
-    def schedule_exports(self, schedule_id: str, limit: int = 20) -> list[ExportJob]:
-        """Exports a schedule started, newest first (the incremental chain is read from these)."""
-        return self._exports(exports.c.schedule_id == schedule_id, limit)
-
-    def exports_since(self, since: datetime, table_keys: Iterable[str] | None = None) -> list[ExportJob]:
-        """Exports created since a moment (month-to-date costs), newest first."""
-        condition = exports.c.created_at >= since
-        if table_keys is not None:
-            condition = and_(condition, exports.c.table_key.in_(list(table_keys)))
-        return self._exports(condition, None)
-
-    def last_completed(self, table_keys: Iterable[str]) -> dict[str, ExportJob]:
-        """The newest COMPLETED export of each table."""
-        found: dict[str, ExportJob] = {}
-        for key in table_keys:
-            jobs = self._exports(and_(exports.c.table_key == key, exports.c.status == "COMPLETED"), 1)
-            if jobs:
-                found[key] = jobs[0]
-        return found
-
     # ------------------------------------------------------------------------------------------- helpers
 
     def _update_run(self, run_id: int, **values: Any) -> None:
@@ -364,13 +351,6 @@ class ScheduleStore:
         with self.engine.connect() as connection:
             return [_run(row) for row in connection.execute(query).mappings()]
 
-    def _exports(self, condition: Any, limit: int | None) -> list[ExportJob]:
-        query = select(exports).where(condition).order_by(exports.c.created_at.desc())
-        if limit:
-            query = query.limit(limit)
-        with self.engine.connect() as connection:
-            return [ExportJob(**{k: row[k] for k in JOB_FIELDS}) for row in connection.execute(query).mappings()]
-
 
 def _note_claimable(now: datetime) -> Any:
     return or_(
@@ -388,6 +368,8 @@ def _row(schedule: Schedule) -> dict[str, Any]:
 def _schedule(row: Any) -> Schedule:
     values = {name: row[name] for name in SCHEDULE_FIELDS}
     values["options"] = dict(row["options"] or {})
+    values["export_type"] = ScheduleType(values["export_type"])
+    values["source"] = ScheduleSource(values["source"])
     return Schedule(table=row["table_text"], **values)
 
 
@@ -399,8 +381,8 @@ def _run(row: Any) -> ScheduleRun:
         id=row["id"],
         schedule_id=row["schedule_id"],
         fire_time=row["fire_time"],
-        kind=row["kind"],
-        state=row["state"],
+        kind=RunKind(row["kind"]),
+        state=RunState(row["state"]),
         holder=row["holder"],
         claimed_at=row["claimed_at"],
         requested_by=row["requested_by"],

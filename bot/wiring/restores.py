@@ -15,7 +15,7 @@ from bot.restores.executors import Executor, ImportExecutor, PitrExecutor
 from bot.restores.import_board import ImportStatusBoard
 from bot.restores.load import LoadExecutor
 from bot.restores.load_checkpoints import SqlLoadCheckpoints
-from bot.restores.models import IMPORT, LOAD, PITR
+from bot.restores.models import RestoreMode
 from bot.restores.runner import RestoreRunner, RunnerTiming
 from bot.restores.store import RestoreStore
 from bot.restores.workflow import ApprovalPolicy, Restores
@@ -48,9 +48,9 @@ def runner_timing(poll_seconds: float) -> RunnerTiming:
 def executors(engine: Engine, poll_seconds: float) -> dict[str, Executor]:
     """One executor per mode; the loader's checkpoints live in the bot's database."""
     return {
-        IMPORT: ImportExecutor(ImportStatusBoard(poll_seconds * 0.9)),
-        PITR: PitrExecutor(),
-        LOAD: LoadExecutor(SqlLoadCheckpoints(engine), LOAD_CONCURRENCY),
+        RestoreMode.IMPORT: ImportExecutor(ImportStatusBoard(poll_seconds * 0.9)),
+        RestoreMode.PITR: PitrExecutor(),
+        RestoreMode.LOAD: LoadExecutor(SqlLoadCheckpoints(engine), LOAD_CONCURRENCY),
     }
 
 

@@ -8,36 +8,22 @@ from __future__ import annotations
 from typing import Any
 
 from bot.errors import BotError
-from bot.models import INCREMENTAL_EXPORT
-from bot.restores.models import (
-    APPROVED,
-    EXPIRED,
-    FAILED,
-    IMPORT,
-    LOAD,
-    MODE_NAMES,
-    PITR,
-    REJECTED,
-    RUNNING,
-    SUCCEEDED,
-    Approval,
-    RestoreRequest,
-    SourceSummary,
-)
+from bot.models import BOT_ACTOR, ExportType
+from bot.restores.models import MODE_NAMES, Approval, RestoreMode, RestoreRequest, RestoreStatus, SourceSummary
 from bot.restores.notify import RestoreOutcome, RestoreProgress
-from bot.restores.workflow import BOT_ACTOR, Requested
+from bot.restores.workflow import Requested
 from bot.timefmt import duration, iso, size
 from handlers.blocks import Message, code, context, escape, message, section
 
 APPROVE_ACTION = "restore_approve"
 REJECT_ACTION = "restore_reject"
 STATE_LINE = {
-    APPROVED: ":white_check_mark: *Approved*",
-    RUNNING: ":arrows_counterclockwise: *Approved — running*",
-    SUCCEEDED: ":white_check_mark: *Approved — restore finished*",
-    FAILED: ":x: *Restore failed*",
-    REJECTED: ":no_entry: *Rejected — nothing was restored*",
-    EXPIRED: ":hourglass: *Expired — nothing was restored*",
+    RestoreStatus.APPROVED: ":white_check_mark: *Approved*",
+    RestoreStatus.RUNNING: ":arrows_counterclockwise: *Approved — running*",
+    RestoreStatus.SUCCEEDED: ":white_check_mark: *Approved — restore finished*",
+    RestoreStatus.FAILED: ":x: *Restore failed*",
+    RestoreStatus.REJECTED: ":no_entry: *Rejected — nothing was restored*",
+    RestoreStatus.EXPIRED: ":hourglass: *Expired — nothing was restored*",
 }
 
 
@@ -94,9 +80,9 @@ def approval_request(request: RestoreRequest, approvals: list[Approval] | None =
 def approval_settled(request: RestoreRequest, approvals: list[Approval], note: str | None = None) -> Message:
     """The same message once decided: who decided and when, no buttons left."""
     state = STATE_LINE.get(request.status, escape(request.status))
-    if request.status == EXPIRED:
+    if request.status == RestoreStatus.EXPIRED:
         who = f" at {iso(request.decided_at or request.expires_at)} (no decision within the time allowed)"
-    elif request.status == REJECTED:
+    elif request.status == RestoreStatus.REJECTED:
         who = f" by {_mention(request.decided_by or '?')} at {iso(request.decided_at)}"
     else:
         who = f" by {_approvers(approvals) or _deciders(request)} at {iso(request.decided_at)}"
@@ -135,7 +121,7 @@ def _source_line(source: SourceSummary) -> str:
     if source.table:
         parts.append(f"table {code(source.table)}")
     if source.export_id:
-        kind = "incremental export" if source.export_type == INCREMENTAL_EXPORT else "export"
+        kind = "incremental export" if source.export_type == ExportType.INCREMENTAL else "export"
         parts.append(f"{kind} {code(source.export_id)}")
     if source.export_time:
         parts.append(f"as of {iso(source.export_time)}")
@@ -149,17 +135,17 @@ def _source_line(source: SourceSummary) -> str:
 def _mode_line(request: RestoreRequest) -> str:
     base = MODE_NAMES.get(request.mode, request.mode)
     options = request.plan.options
-    if request.mode == IMPORT:
+    if request.mode == RestoreMode.IMPORT:
         table = options.get("table") or {}
         billing = "on-demand" if table.get("BillingMode") == "PAY_PER_REQUEST" else "provisioned"
         keys = ", ".join(f"{k['AttributeName']} ({k['KeyType']})" for k in table.get("KeySchema", []))
         gsis = len(table.get("GlobalSecondaryIndexes") or [])
         basis = f" from {options['schema_basis']}" if options.get("schema_basis") else ""
         return f"{base}: key {keys}{basis}, {gsis} GSI(s), {billing}"
-    if request.mode == PITR:
+    if request.mode == RestoreMode.PITR:
         moment = options.get("restore_time", "latest")
         return f"{base} as of {'the latest restorable time' if moment == 'latest' else moment}"
-    if request.mode == LOAD:
+    if request.mode == RestoreMode.LOAD:
         return f"{base} ({len(request.plan.sources)} export(s), puts and deletes in time order)"
     return base
 
@@ -169,11 +155,11 @@ def _mode_line(request: RestoreRequest) -> str:
 
 def decided_note(request: RestoreRequest) -> Message:
     """The thread reply when a request is decided."""
-    if request.status == APPROVED:
+    if request.status == RestoreStatus.APPROVED:
         text = (
             f":white_check_mark: Approved by {_deciders(request)} at {iso(request.decided_at)}. Starting the restore."
         )
-    elif request.status == REJECTED:
+    elif request.status == RestoreStatus.REJECTED:
         text = f":no_entry: Rejected by {_mention(request.decided_by or '?')}. Nothing was restored."
     else:
         text = f":hourglass: Expired at {iso(request.decided_at or request.expires_at)}. Nothing was restored."
@@ -198,7 +184,9 @@ def progress_note(request: RestoreRequest, progress: RestoreProgress) -> Message
     if progress.files_total is not None:
         parts.append(f"files {progress.files_done or 0}/{progress.files_total}")
     if progress.items is not None:
-        parts.append(f"{progress.items:,} items written" if request.mode == LOAD else f"{progress.items:,} items")
+        parts.append(
+            f"{progress.items:,} items written" if request.mode == RestoreMode.LOAD else f"{progress.items:,} items"
+        )
     if progress.deletes:
         parts.append(f"{progress.deletes:,} deletes")
     if progress.rate_per_second is not None:
@@ -215,7 +203,7 @@ def finished_note(request: RestoreRequest, outcome: RestoreOutcome) -> Message:
     """The final report, and for new tables what DynamoDB did not carry over."""
     head = f":white_check_mark: Restore {code(request.id)} into {code(request.target_display)} *finished*."
     figures = []
-    if request.mode == LOAD:
+    if request.mode == RestoreMode.LOAD:
         figures.append(
             f"Items written: *{outcome.items_written or 0:,}* · Deletes applied: *{outcome.deletes_applied or 0:,}* · "
             f"Files: *{outcome.files or 0}*"
@@ -226,7 +214,7 @@ def finished_note(request: RestoreRequest, outcome: RestoreOutcome) -> Message:
         figures.append(f"Items in the new table: *{outcome.item_count:,}*")
     figures.append(f"Duration: *{duration(outcome.duration_seconds)}*")
     blocks = [section(head), section("\n".join(figures))]
-    if request.mode in {IMPORT, PITR}:
+    if request.mode in {RestoreMode.IMPORT, RestoreMode.PITR}:
         blocks.append(section(carry_over_text(outcome)))
     return message(f"Restore {request.id} into {request.target_display} finished", *blocks)
 
@@ -253,7 +241,7 @@ def carry_over_text(outcome: RestoreOutcome) -> str:
 
 def carry_over_summary(request: RestoreRequest, outcome: RestoreOutcome) -> str:
     """One line for the requester: the figures, or which settings to set again on the new table."""
-    if request.mode == LOAD:
+    if request.mode == RestoreMode.LOAD:
         return f"{outcome.items_written or 0:,} items written, {outcome.deletes_applied or 0:,} deletes applied."
     needed = [escape(c.setting) for c in outcome.not_carried_over if c.needed]
     if needed:

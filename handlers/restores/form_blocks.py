@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.models import COMPLETED, INCREMENTAL_EXPORT, ExportJob
+from bot.models import ExportJob, ExportStatus, ExportType
 from bot.timefmt import iso, size
 from handlers.blocks import Message, code, escape, message, section
 
@@ -21,13 +21,13 @@ MAX_LISTED = 15
 
 def export_choices(title: str, jobs: list[ExportJob]) -> Message:
     """Recent completed exports, each with a Restore… button that opens the form."""
-    done = [job for job in jobs if job.status == COMPLETED][:MAX_LISTED]
+    done = [job for job in jobs if job.status == ExportStatus.COMPLETED][:MAX_LISTED]
     if not done:
         text = f"{title}: no completed exports."
         return message(text, section(f"*{escape(title)}*\nNo completed exports. Make one with `/ddb-export <table>`."))
     blocks: list[dict[str, Any]] = [section(f"*{escape(title)}* — pick one to restore (another person must approve)")]
     for job in done:
-        kind = "incremental" if job.export_type == INCREMENTAL_EXPORT else "full"
+        kind = "incremental" if job.export_type == ExportType.INCREMENTAL else "full"
         moment = job.export_time or job.export_to or job.ended_at
         line = (
             f"{code(job.export_id)} {code(job.table_key)} ({kind}) · as of {iso(moment)} · "

@@ -11,7 +11,7 @@ from bot.aws.tables import parse_table_ref
 from bot.errors import UsageError
 from bot.exports.files import parse_s3_export_url
 from bot.exports.status import EXPORT_ARN
-from bot.restores.models import IMPORT, LOAD, PITR
+from bot.restores.models import RestoreMode
 from bot.restores.plans import BILLING, RestoreSpec
 from bot.timefmt import ISO_EXAMPLE, parse_time
 from handlers.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
@@ -83,14 +83,14 @@ def parse_restore(text: str, aliases: Collection[str] = ()) -> RestoreCommand | 
             if option in options:
                 raise _usage(f"`{option}=` only goes with `to=`: `into=` writes into a table that already exists.")
         target = _table(options["into"], "`into=`", aliases)
-        return RestoreCommand(RestoreSpec(LOAD, tuple(words), target))
+        return RestoreCommand(RestoreSpec(RestoreMode.LOAD, tuple(words), target))
     if "to" not in options:
         raise _usage("Say where to restore: `to=<new table>` (ImportTable) or `into=<existing table>`.")
     if len(words) > 1:
         raise _usage("`to=` restores one full export into a new table; to apply several exports use `into=`.")
     target = _table(options["to"], "`to=`", aliases)
     key = _key(options["key"]) if "key" in options else ()
-    return RestoreCommand(RestoreSpec(IMPORT, (words[0],), target, key, _billing(options.get("billing"))))
+    return RestoreCommand(RestoreSpec(RestoreMode.IMPORT, (words[0],), target, key, _billing(options.get("billing"))))
 
 
 def _pitr(words: list[str], options: dict[str, str], aliases: Collection[str]) -> RestoreSpec:
@@ -105,7 +105,7 @@ def _pitr(words: list[str], options: dict[str, str], aliases: Collection[str]) -
     target = _table(options["to"], "`to=`", aliases)
     at_text = options.get("at", "latest")
     at = None if at_text.lower() == "latest" else _time(at_text)
-    return RestoreSpec(PITR, (source,), target, billing=_billing(options.get("billing")), at=at)
+    return RestoreSpec(RestoreMode.PITR, (source,), target, billing=_billing(options.get("billing")), at=at)
 
 
 def _is_export_text(word: str) -> bool:

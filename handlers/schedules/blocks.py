@@ -6,19 +6,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.aws.pricing import dollars
-from bot.models import COMPLETED, FAILED, INCREMENTAL_EXPORT, ExportJob
-from bot.schedules.models import (
-    CATCH_UP,
-    MANUAL,
-    RUN_FAILED,
-    SKIPPED,
-    Digest,
-    DigestTable,
-    RunReport,
-    Schedule,
-    ScheduleRun,
-    ScheduleView,
-)
+from bot.models import ExportJob, ExportStatus, ExportType
+from bot.schedules.models import Digest, DigestTable, RunKind, RunReport, RunState, Schedule, ScheduleRun, ScheduleView
 from bot.schedules.runs import RunOutcome
 from bot.schedules.service import AddedSchedule
 from bot.timefmt import iso
@@ -28,8 +17,8 @@ MAX_LISTED = 40
 RUN_STATE = {
     "claimed": ":hourglass_flowing_sand: starting",
     "started": ":hourglass_flowing_sand: export running",
-    RUN_FAILED: ":x: did not start",
-    SKIPPED: ":fast_forward: skipped",
+    RunState.FAILED: ":x: did not start",
+    RunState.SKIPPED: ":fast_forward: skipped",
 }
 
 
@@ -132,9 +121,9 @@ def last_result(run: ScheduleRun | None, job: ExportJob | None) -> str:
         return "never run"
     at = iso(run.fire_time)
     if job is not None:
-        if job.status == COMPLETED:
+        if job.status == ExportStatus.COMPLETED:
             return f":white_check_mark: {code(job.export_id)} completed {iso(job.ended_at)}"
-        if job.status == FAILED:
+        if job.status == ExportStatus.FAILED:
             return f":x: {code(job.export_id)} failed ({code(job.failure_code or 'unknown')})"
         return f":hourglass_flowing_sand: {code(job.export_id)} running since {at}"
     state = RUN_STATE.get(run.state, escape(run.state))
@@ -178,7 +167,7 @@ def run_started(schedule: Schedule, outcome: RunOutcome, channel: str | None) ->
 
 
 def _window(job: ExportJob) -> str:
-    if job.export_type == INCREMENTAL_EXPORT:
+    if job.export_type == ExportType.INCREMENTAL:
         return f"Incremental: {iso(job.export_from)} → {iso(job.export_to)}"
     return f"Full export as of {iso(job.export_time)}" if job.export_time else "Full export of the latest state"
 
@@ -186,9 +175,9 @@ def _window(job: ExportJob) -> str:
 def run_report(report: RunReport) -> Message:
     """A run's message to the channel: it did not start (with what to fix), was skipped, or has news."""
     schedule, run, job = report.schedule, report.run, report.job
-    kind = {CATCH_UP: "Catch-up run", MANUAL: "Run"}.get(run.kind, "Scheduled run")
+    kind = {RunKind.CATCH_UP: "Catch-up run", RunKind.MANUAL: "Run"}.get(run.kind, "Scheduled run")
     subject = f"{kind} of {code(schedule.id)} ({code(schedule.table)}) for {iso(run.fire_time)}"
-    if run.state == RUN_FAILED:
+    if run.state == RunState.FAILED:
         lines = [f":x: {subject} did not start an export.", escape(run.error or "Unknown failure.")]
         if run.fix:
             lines.append(f"What to fix: {escape(run.fix)}")
@@ -197,7 +186,7 @@ def run_report(report: RunReport) -> Message:
             lines.append(f"{who} please take a look.")
         text = f"{kind} of {schedule.id} failed: {run.error or ''}"
         return message(text, section("\n".join(lines)), context(describe(schedule)))
-    if run.late and run.state != RUN_FAILED:
+    if run.late:
         lines = [
             f":turtle: {subject}: export {code(job.export_id if job else '?')} is still running, and runs of this "
             f"schedule are expected to finish within {schedule.expected_hours:g} hours of their fire.",
@@ -209,11 +198,11 @@ def run_report(report: RunReport) -> Message:
         return message(
             f"{kind} of {schedule.id} is running late", section("\n".join(lines)), context(describe(schedule))
         )
-    if run.state == SKIPPED:
+    if run.state == RunState.SKIPPED:
         text = f":fast_forward: {subject} was skipped. {escape(run.error or '')}"
         return message(f"{kind} of {schedule.id} skipped", section(text), context(describe(schedule)))
     lines = []
-    if run.kind == CATCH_UP:
+    if run.kind == RunKind.CATCH_UP:
         lines.append(f":alarm_clock: {subject}: this fire was missed while the bot was down, so it runs now, once.")
     else:
         lines.append(f":information_source: {subject}:")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from bot.aws.tables import parse_table_ref
 from bot.errors import UsageError
-from bot.schedules.models import FULL, schedule_type
+from bot.schedules.models import ScheduleType, schedule_type
 from bot.schedules.ports import CRON_HELP, CronCalendar
 from bot.schedules.service import OPTION_KEYS, SCHEDULE_ID, NewSchedule
 from handlers.parsing import CommandHelp, HelpRequest, export_options
@@ -98,7 +98,7 @@ def _add(tokens: list[str], calendar: CronCalendar, aliases: Collection[str]) ->
         timezone = options.get("tz", "UTC")
         cron = " ".join(options["cron"].split())
         calendar.check(cron, timezone)
-        export_type = schedule_type(options.get("type", FULL))
+        export_type = schedule_type(options.get("type", ScheduleType.FULL))
         raw: dict[str, str] = {k: v for k, v in options.items() if k in OPTION_KEYS}
         export_options(raw)
         channel = _channel(options["channel"]) if "channel" in options else None

@@ -22,10 +22,11 @@ from botocore.awsrequest import AWSRequest
 from moto.server import ThreadedMotoServer
 
 from bot.db import make_engine, metadata
-from bot.exports.files import ChecksumMismatch, ExportLocation, UnsupportedExportFormat, read_manifest
+from bot.exports.files import ChecksumMismatch, UnsupportedExportFormat, read_manifest
 from bot.loader.batch_writer import BatchWriteRefused, ExportLineReader
 from bot.loader.http import HttpTransport, SigV4Signer
 from bot.loader.replay import ExportDoesNotMatchTable, LoadCancelled, LoadProgress, LoadReport, load_exports
+from bot.models import ExportLocation
 from bot.restores.load_checkpoints import SqlLoadCheckpoints
 from tests.support.ddb_sink import DynamoDbSink
 from tests.support.export_fixtures import (

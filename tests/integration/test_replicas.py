@@ -21,8 +21,8 @@ import pytest
 from bot.background.leases import LeaseStore
 from bot.db import make_engine
 from bot.demo.slack_standin import SlackStandIn
-from bot.models import COMPLETED, IN_PROGRESS
-from bot.schedules.models import STARTED
+from bot.models import ExportStatus
+from bot.schedules.models import RunState
 from bot.schedules.runs import client_token
 from bot.schedules.store import ScheduleStore
 from bot.store import Store
@@ -96,7 +96,7 @@ def test_two_replicas_make_one_export_per_fire_and_the_other_takes_over_when_the
         leases, runs, exports = LeaseStore(engine), ScheduleStore(engine), Store(engine)
 
         def started_by(pid: int) -> list[Any]:
-            return [r for r in runs.runs(SCHEDULE) if r.state == STARTED and f":{pid}:" in r.holder]
+            return [r for r in runs.runs(SCHEDULE) if r.state == RunState.STARTED and f":{pid}:" in r.holder]
 
         first_pid = wait_until(lambda: holder_pid(leases), "a replica to take the lease", timeout=20)
         leader = next(p for p in replicas if p.pid == first_pid)
@@ -105,12 +105,12 @@ def test_two_replicas_make_one_export_per_fire_and_the_other_takes_over_when_the
         assert started_by(follower.pid) == [], "the follower runs nothing while the leader lives"
 
         with exports_held() as release:
-            seen = {job.export_arn for job in runs.schedule_exports(SCHEDULE, 1000)}
+            seen = {job.export_arn for job in exports.schedule_exports(SCHEDULE, 1000)}
             in_flight = wait_until(
-                lambda: next((j for j in runs.schedule_exports(SCHEDULE, 5) if j.export_arn not in seen), None),
+                lambda: next((j for j in exports.schedule_exports(SCHEDULE, 5) if j.export_arn not in seen), None),
                 "an export in flight",
             )
-            assert in_flight.status == IN_PROGRESS
+            assert in_flight.status == ExportStatus.IN_PROGRESS
             leader.send_signal(signal.SIGKILL)
             killed = time.monotonic()
             wait_until(lambda: holder_pid(leases) == follower.pid, "the follower to take over", timeout=10)
@@ -119,21 +119,23 @@ def test_two_replicas_make_one_export_per_fire_and_the_other_takes_over_when_the
             release.set()
 
         def all_reported() -> bool:
-            jobs = runs.schedule_exports(SCHEDULE, 1000)
+            jobs = exports.schedule_exports(SCHEDULE, 1000)
             posted = " ".join(m.text for m in slack.messages(NOTIFY))
-            return all(j.status == COMPLETED for j in jobs) and all(j.export_id in posted for j in jobs)
+            return all(j.status == ExportStatus.COMPLETED for j in jobs) and all(j.export_id in posted for j in jobs)
 
         wait_until(all_reported, "every export completed and reported", timeout=15)
         assert takeover < 2 * LEASE_SECONDS, f"took {takeover:.2f}s to take over (lease {LEASE_SECONDS}s)"
         reported = exports.get_export(in_flight.export_arn)
-        assert reported is not None and reported.status == COMPLETED, "the export in flight at the kill is finished"
+        assert reported is not None and reported.status == ExportStatus.COMPLETED, (
+            "the export in flight at the kill is finished"
+        )
 
-        jobs = runs.schedule_exports(SCHEDULE, 1000)
+        jobs = exports.schedule_exports(SCHEDULE, 1000)
         fires = {client_token(SCHEDULE, r.fire_time) for r in runs.runs(SCHEDULE, 1000)}
         tokens = [j.client_token for j in jobs]
         assert len(tokens) == len(set(tokens)), "one export per fire"
         assert set(tokens) <= fires, "every export belongs to a claimed fire"
-        assert all(r.export_arn for r in runs.runs(SCHEDULE, 1000) if r.state == STARTED)
+        assert all(r.export_arn for r in runs.runs(SCHEDULE, 1000) if r.state == RunState.STARTED)
         table_arn = ddb.describe_table(TableName="orders")["Table"]["TableArn"]
         assert count_exports(ddb, table_arn) == len(jobs), "AWS saw one export per fire"
         results = [m for m in slack.messages(NOTIFY) if "COMPLETED" in m.text]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from bot.demo.slack_standin import SlackStandIn
-from bot.restores.models import APPROVED, EXPIRED, REJECTED, RUNNING, SUCCEEDED
+from bot.restores.models import RestoreStatus
 from tests.integration.conftest import SIGNING_SECRET, BotFactory
 from tests.support.aws_world import create_table
 from tests.support.restore_flow import (
@@ -96,8 +96,8 @@ def test_approved_restore_creates_a_table_identical_to_the_source_with_every_typ
     assert "typed-copy" not in ddb.list_tables()["TableNames"]
 
     click(signed_restore, slack, message, "restore_approve", APPROVER)
-    done = wait_for_status(restore_bot, request.id, {SUCCEEDED, "FAILED"})
-    assert done.status == SUCCEEDED, done.failure_message
+    done = wait_for_status(restore_bot, request.id, {RestoreStatus.SUCCEEDED, "FAILED"})
+    assert done.status == RestoreStatus.SUCCEEDED, done.failure_message
     assert scan_all(ddb, "typed-copy") == scan_all(ddb, "typed")
     assert len(scan_all(ddb, "typed-copy")) == len(TYPED_ITEMS)
 
@@ -123,7 +123,7 @@ def test_rejected_request_restores_nothing_and_says_so(
     request = latest_request(restore_bot)
 
     click(signed_restore, slack, message, "restore_reject", APPROVER)
-    assert wait_for_status(restore_bot, request.id, {REJECTED}).decided_by == APPROVER
+    assert wait_for_status(restore_bot, request.id, {RestoreStatus.REJECTED}).decided_by == APPROVER
     settled = slack.wait_for(lambda m: m.ts == message.ts and "Rejected" in str(m.blocks))
     assert buttons(settled) == {}
     slack.wait_for(lambda m: m.thread_ts == message.ts and "Nothing was restored" in m.text)
@@ -131,7 +131,7 @@ def test_rejected_request_restores_nothing_and_says_so(
 
     click(signed_restore, slack, message, "restore_approve", APPROVER)
     ephemeral_to(slack, APPROVER, "already decided")
-    assert request_of(restore_bot, request.id).status == REJECTED
+    assert request_of(restore_bot, request.id).status == RestoreStatus.REJECTED
     assert "orders-rejected" not in ddb.list_tables()["TableNames"]
 
 
@@ -144,10 +144,12 @@ def test_second_approve_of_a_decided_request_does_nothing(
     request = latest_request(restore_bot)
 
     click(signed_restore, slack, message, "restore_approve", APPROVER)
-    wait_for_status(restore_bot, request.id, {APPROVED, RUNNING, SUCCEEDED})
+    wait_for_status(restore_bot, request.id, {RestoreStatus.APPROVED, RestoreStatus.RUNNING, RestoreStatus.SUCCEEDED})
     click(signed_restore, slack, message, "restore_approve", "U0CAROL")
     ephemeral_to(slack, "U0CAROL", "already decided")
-    assert wait_for_status(restore_bot, request.id, {SUCCEEDED, "FAILED"}).status == SUCCEEDED
+    assert (
+        wait_for_status(restore_bot, request.id, {RestoreStatus.SUCCEEDED, "FAILED"}).status == RestoreStatus.SUCCEEDED
+    )
     starts = restore_bot.services.core.store.audit_entries(action="restore.start")
     assert [e["target"] for e in starts].count(request.id) == 1
     assert len(scan_all(ddb, "orders-once")) == 3
@@ -164,7 +166,7 @@ def test_expired_request_cannot_be_approved_and_loses_its_buttons(
 
     click(signed_restore, slack, message, "restore_approve", APPROVER)
     ephemeral_to(slack, APPROVER, "expired")
-    assert wait_for_status(restore_bot, request.id, {EXPIRED}).status == EXPIRED
+    assert wait_for_status(restore_bot, request.id, {RestoreStatus.EXPIRED}).status == RestoreStatus.EXPIRED
     settled = slack.wait_for(lambda m: m.ts == message.ts and "Expired" in str(m.blocks))
     assert buttons(settled) == {}
     assert "orders-late" not in ddb.list_tables()["TableNames"]
@@ -179,7 +181,7 @@ def test_sweeper_expires_a_forgotten_request(
     request = latest_request(restore_bot)
     _expire_now(restore_bot, request.id)
 
-    wait_for_status(restore_bot, request.id, {EXPIRED})
+    wait_for_status(restore_bot, request.id, {RestoreStatus.EXPIRED})
     settled = slack.wait_for(lambda m: m.ts == message.ts and "Expired" in str(m.blocks))
     assert buttons(settled) == {}
     assert restore_bot.services.core.store.audit_entries(action="restore.expire")
@@ -205,8 +207,8 @@ def test_pitr_restore_creates_the_target_table(
     request = latest_request(restore_bot)
     assert request.mode == "pitr"
     click(signed_restore, slack, message, "restore_approve", APPROVER)
-    done = wait_for_status(restore_bot, request.id, {SUCCEEDED, "FAILED"})
-    assert done.status == SUCCEEDED, done.failure_message
+    done = wait_for_status(restore_bot, request.id, {RestoreStatus.SUCCEEDED, "FAILED"})
+    assert done.status == RestoreStatus.SUCCEEDED, done.failure_message
     assert ddb.describe_table(TableName="orders-pitr")["Table"]["TableStatus"] == "ACTIVE"
     assert scan_all(ddb, "orders-pitr") == scan_all(ddb, "orders")
 
@@ -316,8 +318,8 @@ def test_after_a_restore_the_settings_dynamodb_did_not_carry_over_are_listed(
     message = approval_message(slack)
     request = latest_request(restore_bot)
     click(signed_restore, slack, message, "restore_approve", APPROVER)
-    done = wait_for_status(restore_bot, request.id, {SUCCEEDED, "FAILED"})
-    assert done.status == SUCCEEDED, done.failure_message
+    done = wait_for_status(restore_bot, request.id, {RestoreStatus.SUCCEEDED, "FAILED"})
+    assert done.status == RestoreStatus.SUCCEEDED, done.failure_message
     needed = {c["setting"]: c for c in done.result["not_carried_over"] if c["needed"]}
     assert set(needed) == {"TTL", "Streams", "PITR", "Tags", "Auto scaling", "Deletion protection"}
     assert "AttributeName=ttl" in needed["TTL"]["action"]
@@ -351,8 +353,8 @@ def test_two_distinct_approvers_one_through_a_user_group_are_needed_when_configu
     assert request_of(bot, request.id).status == "PENDING"
 
     click(signed, slack, message, "restore_approve", "U0CAROL")
-    done = wait_for_status(bot, request.id, {SUCCEEDED, "FAILED"})
-    assert done.status == SUCCEEDED and done.decided_by == f"{APPROVER},U0CAROL"
+    done = wait_for_status(bot, request.id, {RestoreStatus.SUCCEEDED, "FAILED"})
+    assert done.status == RestoreStatus.SUCCEEDED and done.decided_by == f"{APPROVER},U0CAROL"
     assert len(scan_all(ddb, "orders-twice")) == 3
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from bot.demo.slack_standin import SlackStandIn
 from bot.restores.load_checkpoints import SqlLoadCheckpoints
-from bot.restores.models import RUNNING, SUCCEEDED
+from bot.restores.models import RestoreStatus
 from bot.wiring.runtime import BotRuntime
 from tests.integration.conftest import SIGNING_SECRET, BotFactory, bot_settings
 from tests.support.aws_proxy import AwsFaultProxy, Fault
@@ -132,8 +132,8 @@ def test_into_replays_a_full_export_and_its_incrementals_in_time_order(
     assert list(request.plan.sources) == [url(full), url(first), url(second)]
     assert "write request units" in str(message.blocks)
     click(signed_restore, slack, message, "restore_approve", APPROVER)
-    done = wait_for_status(restore_bot, request.id, {SUCCEEDED, "FAILED"})
-    assert done.status == SUCCEEDED, done.failure_message
+    done = wait_for_status(restore_bot, request.id, {RestoreStatus.SUCCEEDED, "FAILED"})
+    assert done.status == RestoreStatus.SUCCEEDED, done.failure_message
 
     expected = {key_of(i): decoded(i) for i in base}
     for item in updated:
@@ -234,7 +234,7 @@ def test_a_running_into_restore_resumes_after_a_restart_without_rewriting_finish
     finally:
         first.stop()
     status, (finished_files, finished_items, _) = stored_state(settings, request.id)
-    assert status == RUNNING
+    assert status == RestoreStatus.RUNNING
     assert 1 <= finished_files < 7
     written_before = first_gate.passed_items
 
@@ -243,8 +243,8 @@ def test_a_running_into_restore_resumes_after_a_restart_without_rewriting_finish
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", fronts[-1].url)
     second = BotRuntime(settings, host="127.0.0.1", port=0).start()
     try:
-        done = wait_for_status(second, request.id, {SUCCEEDED, "FAILED"})
-        assert done.status == SUCCEEDED, done.failure_message
+        done = wait_for_status(second, request.id, {RestoreStatus.SUCCEEDED, "FAILED"})
+        assert done.status == RestoreStatus.SUCCEEDED, done.failure_message
         resumed = slack.wait_for(lambda m: m.thread_ts == message.ts and "Resumed after a restart" in m.text)
         assert f"{finished_files} data file(s) already written are skipped" in resumed.text
         slack.wait_for(lambda m: m.thread_ts == message.ts and "not rewritten" in str(m.blocks))
@@ -295,8 +295,8 @@ def test_to_from_an_s3_url_of_a_foreign_export_needs_key_and_imports_the_data_fo
     assert request.plan.options["key_prefix"] == f"{full.folder}data/"
     assert request.plan.sources == (url(full),)
     click(signed_restore, slack, message, "restore_approve", APPROVER)
-    done = wait_for_status(restore_bot, request.id, {SUCCEEDED, "FAILED"})
-    assert done.status == SUCCEEDED, done.failure_message
+    done = wait_for_status(restore_bot, request.id, {RestoreStatus.SUCCEEDED, "FAILED"})
+    assert done.status == RestoreStatus.SUCCEEDED, done.failure_message
     assert staged(ddb, "copied") == {key_of(i): decoded(i) for i in items}
     report = slack.wait_for(lambda m: m.thread_ts == message.ts and "finished" in m.text)
     assert "could not read the source table" in str(report.blocks)

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bot.wiring.services import Services
 
 from bot.demo.slack_standin import SlackStandIn
-from bot.models import COMPLETED, FAILED, FULL_EXPORT, INCREMENTAL_EXPORT, ExportJob, Requester
+from bot.models import ExportJob, ExportStatus, ExportType, Requester
 from bot.schedules.digest import build_digest
 from bot.schedules.runs import deliver_notes, report_late_runs, run_schedule
 from bot.schedules.service import NewSchedule, ScheduleCore, add_schedule
 from bot.wiring.bootstrap import build_services
+from bot.wiring.services import Services
 from scheduler.jobs import fire_digest, fire_schedule
 from tests.integration.conftest import NOTIFY, bot_settings
 from tests.support.aws_world import DEFAULT_ACCOUNT, exports_held, set_pitr_window
@@ -79,7 +79,7 @@ def test_an_export_still_running_past_expected_hours_is_reported_once(
 
 
 def exports_of(sc: ScheduleCore, schedule_id: str) -> list[ExportJob]:
-    return sorted(sc.store.schedule_exports(schedule_id, 100), key=lambda j: j.created_at or datetime.min)
+    return sorted(sc.core.store.schedule_exports(schedule_id, 100), key=lambda j: j.created_at or datetime.min)
 
 
 def test_incremental_runs_chain_without_gap_or_overlap_and_a_broken_chain_restarts_with_a_full_export(
@@ -100,35 +100,35 @@ def test_incremental_runs_chain_without_gap_or_overlap_and_a_broken_chain_restar
         return exports_of(sc, schedule_id)[-1]
 
     first = fire_at(base)
-    assert (first.export_type, first.export_time) == (FULL_EXPORT, base), "a full export starts the chain"
+    assert (first.export_type, first.export_time) == (ExportType.FULL, base), "a full export starts the chain"
     second = fire_at(base + HOUR)
     with exports_held():  # DynamoDB fails this one
         third = fire_at(base + 2 * HOUR)
-        assert sc.core.store.finish_export(third.export_arn, status=FAILED, failure_code="S3AccessDenied")
+        assert sc.core.store.finish_export(third.export_arn, status=ExportStatus.FAILED, failure_code="S3AccessDenied")
     assert (second.export_from, second.export_to) == (base, base + HOUR)
     assert (third.export_from, third.export_to) == (base + HOUR, base + 2 * HOUR)
     fourth = fire_at(base + 3 * HOUR)
     assert (fourth.export_from, fourth.export_to) == (base + HOUR, base + 3 * HOUR), "the failed window is redone"
 
     gap = fire_at(base + 28 * HOUR)
-    assert gap.export_type == FULL_EXPORT and gap.export_time == base + 28 * HOUR, "over 24 h: full export"
+    assert gap.export_type == ExportType.FULL and gap.export_time == base + 28 * HOUR, "over 24 h: full export"
     set_pitr_window(DEFAULT_ACCOUNT, "orders", base + 29 * HOUR, base + timedelta(days=30))  # PITR off and on
     restarted = fire_at(base + 30 * HOUR)
-    assert restarted.export_type == FULL_EXPORT and restarted.export_time == base + 30 * HOUR
+    assert restarted.export_type == ExportType.FULL and restarted.export_time == base + 30 * HOUR
     last = fire_at(base + 31 * HOUR)
     assert (last.export_from, last.export_to) == (base + 30 * HOUR, base + 31 * HOUR)
 
     # What AWS was asked: ExportFromTime/ExportToTime as planned, one ClientToken per fire.
     requests = [e["parameters"] for e in reversed(sc.core.store.audit_entries(action="export.start"))]
-    incremental = [r["IncrementalExportSpecification"] for r in requests if r["ExportType"] == INCREMENTAL_EXPORT]
+    incremental = [r["IncrementalExportSpecification"] for r in requests if r["ExportType"] == ExportType.INCREMENTAL]
     assert [(s["ExportFromTime"], s["ExportToTime"]) for s in incremental] == [
         (str(base + i * HOUR), str(base + j * HOUR)) for i, j in ((0, 1), (1, 2), (1, 3), (30, 31))
     ]
     assert len({r["ClientToken"] for r in requests}) == len(requests) == 7
 
     # The successful exports cover time without gap or overlap inside each chain.
-    chain = [j for j in exports_of(sc, schedule_id) if j.status != FAILED]
-    covered = [(j.export_from, j.export_to) for j in chain if j.export_type == INCREMENTAL_EXPORT]
+    chain = [j for j in exports_of(sc, schedule_id) if j.status != ExportStatus.FAILED]
+    covered = [(j.export_from, j.export_to) for j in chain if j.export_type == ExportType.INCREMENTAL]
     assert covered == [(base, base + HOUR), (base + HOUR, base + 3 * HOUR), (base + 30 * HOUR, base + 31 * HOUR)]
 
     finish_every_export(built)
@@ -156,7 +156,7 @@ def test_an_incremental_run_too_soon_after_the_last_one_is_skipped_and_says_why(
     fire_schedule(sc, lambda: True, schedule_id)
     clock.now = base + timedelta(minutes=15)
     fire_schedule(sc, lambda: True, schedule_id)  # PITR's latest time is only 10 minutes past the chain end
-    assert len(sc.store.schedule_exports(schedule_id)) == 1
+    assert len(sc.core.store.schedule_exports(schedule_id)) == 1
     skipped = slack.wait_for(lambda m: m.channel == NOTIFY and "skipped" in m.text)
     assert "needs at least 15 minutes" in text_of(skipped)
 
@@ -180,7 +180,7 @@ def test_a_duplicated_fire_starts_one_export_even_from_two_replicas(
         thread.join()
     arn = ddb.describe_table(TableName="orders")["Table"]["TableArn"]
     assert len(ddb.list_exports(TableArn=arn)["ExportSummaries"]) == 1, "AWS saw one export"
-    assert len(replicas[0].store.schedule_exports(schedule_id)) == 1
+    assert len(replicas[0].core.store.schedule_exports(schedule_id)) == 1
     assert len(replicas[1].store.runs(schedule_id)) == 1
 
 
@@ -208,5 +208,7 @@ def test_the_daily_digest_is_posted_once_and_flags_tables_without_pitr_or_a_rece
     assert [t.table_key for t in digest.flagged] == ["customers"]
     customers, orders = digest.tables
     assert customers.flags == ("PITR is off", "no successful export yet (expected within 2 days)")
-    assert orders.pitr_enabled and orders.last_success is not None and orders.last_success.status == COMPLETED
+    assert (
+        orders.pitr_enabled and orders.last_success is not None and orders.last_success.status == ExportStatus.COMPLETED
+    )
     assert orders.next_run is not None and orders.month_to_date is not None

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import update
 
 from bot.demo.slack_standin import SlackStandIn
-from bot.models import COMPLETED, IN_PROGRESS
-from bot.schedules.models import CATCH_UP
+from bot.models import ExportStatus
+from bot.schedules.models import RunKind
 from bot.schedules.store import schedules
 from tests.integration.conftest import NOTIFY, SIGNING_SECRET, BotFactory
 from tests.support.aws_world import exports_held
@@ -44,7 +44,7 @@ def test_a_schedule_added_from_slack_fires_and_its_result_reaches_the_notificati
     removed = text_of(schedule_command(signed, slack, f"remove {schedule_id}"))
     assert "removed" in removed
     wait_until(lambda: schedule_id not in runner_of(bot).next_run_times(), "the scheduler to drop the job")
-    jobs = schedules_of(bot).store.schedule_exports(schedule_id)
+    jobs = schedules_of(bot).core.store.schedule_exports(schedule_id)
     assert len({job.client_token for job in jobs}) == len(jobs), "one export per fire"
 
 
@@ -116,7 +116,7 @@ def test_schedules_survive_a_restart_and_a_fire_missed_meanwhile_is_made_once_as
     second.stop()
     start_bot()  # and a third start makes up nothing more
     runs = sc.store.runs(schedule_id)
-    assert [run.kind for run in runs] == [CATCH_UP]
+    assert [run.kind for run in runs] == [RunKind.CATCH_UP]
     assert runs[0].fire_time == sc.calendar.latest_fire("0 * * * *", "UTC", sc.core.clock())
 
 
@@ -128,13 +128,13 @@ def test_an_export_in_flight_when_the_bot_stopped_is_reported_after_restart(
     with exports_held() as release:
         schedule_command(signed_for(first), slack, f"run {schedule_id}")
         first.stop()
-        job = schedules_of(first).store.schedule_exports(schedule_id)[0]
-        assert job.status == IN_PROGRESS
+        job = schedules_of(first).core.store.schedule_exports(schedule_id)[0]
+        assert job.status == ExportStatus.IN_PROGRESS
         second = start_bot()
         release.set()
         result = slack.wait_for(lambda m: m.channel == NOTIFY and job.export_id in m.text, timeout=15)
     assert "COMPLETED" in result.text
-    assert schedules_of(second).core.store.get_export(job.export_arn).status == COMPLETED  # type: ignore[union-attr]
+    assert schedules_of(second).core.store.get_export(job.export_arn).status == ExportStatus.COMPLETED  # type: ignore[union-attr]
 
 
 def test_a_run_that_cannot_start_says_what_to_fix_and_mentions_on_call(

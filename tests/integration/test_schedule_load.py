@@ -34,7 +34,7 @@ def test_fifty_schedules_firing_together_lose_no_message_when_slack_answers_429(
     wait_until(results, f"{SCHEDULES} results in the notification channel", timeout=40)
     bot.stop()  # before the next minute fires them again
     posted = [m.text for m in slack.messages(NOTIFY) if "COMPLETED" in m.text]
-    jobs = [job for i in range(SCHEDULES) for job in sc.store.schedule_exports(f"load-{i:02d}")]
+    jobs = [job for i in range(SCHEDULES) for job in sc.core.store.schedule_exports(f"load-{i:02d}")]
     assert len(jobs) == SCHEDULES, "one export per schedule and fire"
     assert len({job.export_id for job in jobs}) == SCHEDULES
     assert sorted(posted) == sorted(f"Export {j.export_id} of orders COMPLETED: 3 items" for j in jobs)

@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from bot.exports.files import ExportLocation
+from bot.models import ExportLocation
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

@@ -14,7 +14,7 @@ from bot.aws.accounts import AwsAccounts
 from bot.aws.pricing import PriceBook
 from bot.core import Core
 from bot.db import make_engine
-from bot.restores.models import PENDING, Approval, RestorePlan, RestoreRequest
+from bot.restores.models import Approval, RestorePlan, RestoreRequest, RestoreStatus
 from bot.restores.notify import MessageRef, RestoreOutcome, RestoreProgress
 from bot.restores.store import RestoreStore
 from bot.store import Store
@@ -126,7 +126,7 @@ def pending_request(
     chosen = the_plan or plan()
     request = RestoreRequest(
         id=request_id,
-        status=PENDING,
+        status=RestoreStatus.PENDING,
         plan=chosen,
         plan_hash=chosen.digest(),
         requested_by=requested_by,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.demo.slack_standin import PostedMessage, SlackStandIn
-from bot.models import COMPLETED, ExportJob
+from bot.models import ExportJob, ExportStatus
 from bot.restores.models import RestoreRequest
 from bot.restores.store import RestoreStore
 from bot.wiring.runtime import BotRuntime
@@ -31,7 +31,7 @@ def export_table(bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn
 
 def _completed_export(bot: BotRuntime, table: str) -> ExportJob | None:
     jobs = bot.services.core.store.recent_exports(table)
-    return jobs[0] if jobs and jobs[0].status == COMPLETED else None
+    return jobs[0] if jobs and jobs[0].status == ExportStatus.COMPLETED else None
 
 
 def ask(signed: SignedSlackClient, slack: SlackStandIn, text: str, *, user: str = REQUESTER, channel: str = OPS) -> str:

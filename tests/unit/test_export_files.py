@@ -16,11 +16,8 @@ import pytest
 from moto import mock_aws
 
 from bot.exports.files import (
-    FULL_EXPORT,
-    INCREMENTAL_EXPORT,
     ChecksumMismatch,
     DataFile,
-    ExportLocation,
     ExportManifestInvalid,
     ExportNotFound,
     InvalidExportUrl,
@@ -28,6 +25,7 @@ from bot.exports.files import (
     parse_s3_export_url,
     read_manifest,
 )
+from bot.models import ExportLocation, ExportType
 from tests.support.export_fixtures import (
     EMPTY_GZIP,
     sample_items,
@@ -112,7 +110,7 @@ def test_a_full_export_is_read_from_its_manifests(s3: Any) -> None:
 
     manifest = read_manifest(s3, location)
 
-    assert manifest.export_type == FULL_EXPORT
+    assert manifest.export_type == ExportType.FULL
     assert manifest.export_format == "DYNAMODB_JSON"
     assert manifest.export_time == T0 == manifest.as_of
     assert manifest.item_count == 40
@@ -136,7 +134,7 @@ def test_incremental_exports_find_only_their_own_files_in_the_shared_data_folder
 
     one, two = read_manifest(s3, first), read_manifest(s3, second)
 
-    assert one.export_type == two.export_type == INCREMENTAL_EXPORT
+    assert one.export_type == two.export_type == ExportType.INCREMENTAL
     assert one.from_time == T0 and one.to_time == T0 + timedelta(hours=1) == one.as_of
     assert two.as_of == T0 + timedelta(hours=2)
     assert all(f.key.startswith("p/AWSDynamoDB/data/") for f in one.files + two.files)
@@ -186,7 +184,7 @@ def test_an_export_without_manifests_is_found_by_listing_moto_s_random_folder(s3
     manifest = read_manifest(s3, location)
 
     assert manifest.summary is None
-    assert manifest.export_type == FULL_EXPORT and manifest.export_format == "DYNAMODB_JSON"
+    assert manifest.export_type == ExportType.FULL and manifest.export_format == "DYNAMODB_JSON"
     assert len(manifest.files) == 1 and manifest.files[0].md5 is None
     assert manifest.files[0].key.startswith("exports/one/AWSDynamoDB/") and "/data/" in manifest.files[0].key
     assert manifest.export_time is not None  # the object's LastModified, as moto's ids carry no time

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from bot.errors import NotAllowed, NotFound, PreconditionFailed
-from bot.restores.models import APPROVED, EXPIRED, FAILED, PENDING, REJECTED
+from bot.restores.models import RestoreStatus
 from bot.restores.store import RestoreStore, restore_requests
 from bot.restores.workflow import ApprovalPolicy, Restores
 from tests.support.databases import database_kinds, fresh_database
@@ -57,7 +57,7 @@ def test_requester_cannot_approve_own_restore_even_as_an_approver(world: World) 
     value = world.request(requested_by=ALICE)
     with pytest.raises(NotAllowed, match="cannot approve"):
         world.restores.approve(value, ALICE)
-    assert world.status() == PENDING
+    assert world.status() == RestoreStatus.PENDING
     assert world.started == []
     assert world.audit("restore.approve")[0].startswith("refused")
 
@@ -68,16 +68,16 @@ def test_non_approver_is_refused(world: World) -> None:
         world.restores.approve(value, MALLORY)
     with pytest.raises(NotAllowed, match="Only approvers"):
         world.restores.reject(value, MALLORY)
-    assert world.status() == PENDING
+    assert world.status() == RestoreStatus.PENDING
 
 
 def test_one_approval_approves_and_starts_the_run_once(world: World) -> None:
     value = world.request()
     decision = world.restores.approve(value, BOB)
     assert decision.outcome == "approved"
-    assert world.status() == APPROVED
+    assert world.status() == RestoreStatus.APPROVED
     assert world.started == ["r-0000000001"]
-    assert [c[2] for c in world.notifier.named("decided")] == [APPROVED]
+    assert [c[2] for c in world.notifier.named("decided")] == [RestoreStatus.APPROVED]
     stored = world.store.get("r-0000000001")
     assert stored is not None and stored.decided_by == BOB and stored.decided_at == world.clock.now
 
@@ -90,7 +90,7 @@ def test_a_second_approve_of_a_decided_request_does_nothing(world: World) -> Non
     with pytest.raises(PreconditionFailed, match="already decided"):
         world.restores.reject(value, CAROL)
     assert world.started == ["r-0000000001"]
-    assert world.status() == APPROVED
+    assert world.status() == RestoreStatus.APPROVED
 
 
 def test_approval_bound_to_the_plan_hash(world: World) -> None:
@@ -100,7 +100,7 @@ def test_approval_bound_to_the_plan_hash(world: World) -> None:
         world.restores.approve(f"{request_id}:{'0' * 64}", BOB)
     with pytest.raises(PreconditionFailed, match="does not match"):
         world.restores.approve(request_id, BOB)
-    assert world.status() == PENDING
+    assert world.status() == RestoreStatus.PENDING
 
 
 def test_a_plan_changed_in_the_database_cannot_be_approved(world: World) -> None:
@@ -110,7 +110,7 @@ def test_a_plan_changed_in_the_database_cannot_be_approved(world: World) -> None
         connection.execute(update(restore_requests).values(plan=changed))
     with pytest.raises(PreconditionFailed, match="does not match"):
         world.restores.approve(value, BOB)
-    assert world.status() == PENDING
+    assert world.status() == RestoreStatus.PENDING
 
 
 def test_unknown_request_is_refused(world: World) -> None:
@@ -123,8 +123,8 @@ def test_expired_request_cannot_be_approved_and_is_marked_expired(world: World) 
     world.clock.advance(minutes=61)
     with pytest.raises(PreconditionFailed, match="expired"):
         world.restores.approve(value, BOB)
-    assert world.status() == EXPIRED
-    assert [c[2] for c in world.notifier.named("decided")] == [EXPIRED]
+    assert world.status() == RestoreStatus.EXPIRED
+    assert [c[2] for c in world.notifier.named("decided")] == [RestoreStatus.EXPIRED]
     with pytest.raises(PreconditionFailed, match="expired"):
         world.restores.approve(value, BOB)
     assert world.started == []
@@ -134,8 +134,8 @@ def test_sweeper_expires_only_requests_past_their_time(world: World) -> None:
     world.request(request_id="r-old", created=world.clock.now - timedelta(minutes=90))
     world.request(request_id="r-new")
     assert world.restores.expire_due() == 1
-    assert world.status("r-old") == EXPIRED
-    assert world.status("r-new") == PENDING
+    assert world.status("r-old") == RestoreStatus.EXPIRED
+    assert world.status("r-new") == RestoreStatus.PENDING
     assert world.restores.expire_due() == 0
     assert world.audit("restore.expire") == ["expired"]
 
@@ -144,7 +144,7 @@ def test_reject_restores_nothing(world: World) -> None:
     value = world.request()
     decision = world.restores.reject(value, CAROL)
     assert decision.outcome == "rejected"
-    assert world.status() == REJECTED
+    assert world.status() == RestoreStatus.REJECTED
     assert world.started == []
     with pytest.raises(PreconditionFailed, match="already decided"):
         world.restores.approve(value, BOB)
@@ -158,7 +158,7 @@ def test_required_approvals_counts_distinct_approvers(tmp_path: Path) -> None:
     assert world.notifier.named("approval_recorded")[0][2] == [BOB]
     with pytest.raises(PreconditionFailed, match="already approved"):
         world.restores.approve(value, BOB)
-    assert world.status() == PENDING
+    assert world.status() == RestoreStatus.PENDING
     second = world.restores.approve(value, CAROL)
     assert second.outcome == "approved"
     stored = world.store.get("r-0000000001")
@@ -195,7 +195,7 @@ def _three_approvers_click_at_once(world: World) -> None:
         thread.join(10)
     assert outcomes.count("approved") == 1
     assert world.started == ["r-0000000001"]
-    assert world.status() == APPROVED
+    assert world.status() == RestoreStatus.APPROVED
 
 
 def test_request_is_refused_when_nobody_may_approve(tmp_path: Path) -> None:
@@ -229,7 +229,7 @@ def test_a_request_whose_approval_message_cannot_be_posted_is_cancelled(tmp_path
     with pytest.raises(PreconditionFailed, match="could not post"):
         world.restores.request(RestoreSpec("import", ("x",), "orders-restored"), Requester(ALICE, "C0OPS"))
     (stored,) = world.store.recent()
-    assert stored.status == FAILED
+    assert stored.status == RestoreStatus.FAILED
 
 
 def test_a_valid_request_is_stored_pending_with_its_plan_hash_and_posted(tmp_path: Path) -> None:
@@ -249,7 +249,7 @@ def test_a_valid_request_is_stored_pending_with_its_plan_hash_and_posted(tmp_pat
     )
     requested = world.restores.request(RestoreSpec("import", ("x",), "orders-restored"), Requester(ALICE, "C0OPS"))
     stored = world.store.get(requested.request.id)
-    assert stored is not None and stored.status == PENDING
+    assert stored is not None and stored.status == RestoreStatus.PENDING
     assert stored.plan_hash == plan().digest() and stored.plan == plan()
     assert stored.expires_at == world.clock.now + timedelta(minutes=30)
     assert (stored.approval_channel, stored.approval_ts) == ("C0APPROVALS", "1.000100")

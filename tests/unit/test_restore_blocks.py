@@ -7,16 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from bot.models import ExportJob
-from bot.restores.models import (
-    APPROVED,
-    EXPIRED,
-    REJECTED,
-    SUCCEEDED,
-    Approval,
-    Estimate,
-    RestoreRequest,
-    SourceSummary,
-)
+from bot.restores.models import Approval, Estimate, RestoreRequest, RestoreStatus, SourceSummary
 from bot.restores.notify import CarryOver, RestoreOutcome, RestoreProgress
 from handlers.restores import blocks as rb
 from handlers.restores import form_blocks as fb
@@ -71,12 +62,16 @@ def test_partial_approvals_are_shown_and_buttons_stay() -> None:
 
 def test_a_decided_request_shows_who_and_when_and_has_no_buttons() -> None:
     approvals = [Approval("r-0123456789", "U0BOB", START), Approval("r-0123456789", "U0CAROL", START)]
-    approved = rb.approval_settled(request(status=APPROVED, decided_at=START, decided_by="U0BOB,U0CAROL"), approvals)
+    approved = rb.approval_settled(
+        request(status=RestoreStatus.APPROVED, decided_at=START, decided_by="U0BOB,U0CAROL"), approvals
+    )
     assert buttons(approved) == []
     assert "<@U0BOB>, <@U0CAROL> at 2026-01-14T10:00:00Z" in json.dumps(approved)
-    rejected = rb.approval_settled(request(status=REJECTED, decided_at=START, decided_by="U0BOB"), [])
+    rejected = rb.approval_settled(request(status=RestoreStatus.REJECTED, decided_at=START, decided_by="U0BOB"), [])
     assert "Rejected" in json.dumps(rejected) and buttons(rejected) == []
-    expired = rb.approval_settled(request(status=EXPIRED, decided_at=START, decided_by="ddb-backup-bot"), [])
+    expired = rb.approval_settled(
+        request(status=RestoreStatus.EXPIRED, decided_at=START, decided_by="ddb-backup-bot"), []
+    )
     assert "Expired" in json.dumps(expired) and buttons(expired) == []
 
 
@@ -88,7 +83,7 @@ def test_the_report_lists_what_to_set_again() -> None:
             CarryOver("Streams", "off on the source", "nothing to set", needed=False),
         ),
     )
-    text = json.dumps(rb.finished_note(request(status=SUCCEEDED), outcome))
+    text = json.dumps(rb.finished_note(request(status=RestoreStatus.SUCCEEDED), outcome))
     assert "TTL" in text and "update-time-to-live" in text and "Nothing to set for: Streams" in text
     assert rb.carry_over_summary(request(), outcome) == (
         "Set again on the new table: TTL (commands in the approval thread)."

@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from bot.errors import PreconditionFailed
 from bot.restores.executors import Cancelled, ExecutorContext
-from bot.restores.models import APPROVED, FAILED, PENDING, RUNNING, SUCCEEDED, RestoreRequest
+from bot.restores.models import RestoreRequest, RestoreStatus
 from bot.restores.notify import RestoreOutcome, RestoreProgress
 from bot.restores.runner import RestoreRunner, RunnerTiming
 from bot.restores.store import RestoreStore, restore_requests
@@ -60,7 +60,7 @@ class Setup:
 
     def approved(self, request_id: str = "r-0000000001") -> str:
         pending_request(self.store, request_id=request_id)
-        assert self.store.transition(request_id, PENDING, APPROVED)
+        assert self.store.transition(request_id, RestoreStatus.PENDING, RestoreStatus.APPROVED)
         return request_id
 
     def status(self, request_id: str = "r-0000000001") -> str:
@@ -72,7 +72,7 @@ class Setup:
 def test_an_approved_request_runs_once_and_reports(tmp_path: Path) -> None:
     setup = Setup(tmp_path)
     setup.approved()
-    assert setup.runner.execute("r-0000000001") == SUCCEEDED
+    assert setup.runner.execute("r-0000000001") == RestoreStatus.SUCCEEDED
     assert setup.runner.execute("r-0000000001") is None
     assert setup.executor.runs == ["r-0000000001"]
     assert [c[0] for c in setup.notifier.calls] == ["started", "progress", "finished"]
@@ -93,7 +93,7 @@ def test_a_pending_request_is_never_run(tmp_path: Path) -> None:
 def test_a_failure_is_recorded_and_told(tmp_path: Path) -> None:
     setup = Setup(tmp_path, "fail")
     setup.approved()
-    assert setup.runner.execute("r-0000000001") == FAILED
+    assert setup.runner.execute("r-0000000001") == RestoreStatus.FAILED
     stored = setup.store.get("r-0000000001")
     assert stored is not None and stored.failure_message == "DynamoDB said no."
     assert setup.notifier.named("failed")[0][2] == "DynamoDB said no."
@@ -102,7 +102,7 @@ def test_a_failure_is_recorded_and_told(tmp_path: Path) -> None:
 def test_an_unexpected_error_fails_with_a_reference(tmp_path: Path) -> None:
     setup = Setup(tmp_path, "crash")
     setup.approved()
-    assert setup.runner.execute("r-0000000001") == FAILED
+    assert setup.runner.execute("r-0000000001") == RestoreStatus.FAILED
     assert "reference" in setup.notifier.named("failed")[0][2]
 
 
@@ -111,15 +111,15 @@ def test_a_plan_edited_after_approval_is_not_run(tmp_path: Path) -> None:
     setup.approved()
     with setup.core.store.engine.begin() as connection:
         connection.execute(update(restore_requests).values(plan=plan(target="prod-orders").as_dict()))
-    assert setup.runner.execute("r-0000000001") == FAILED
+    assert setup.runner.execute("r-0000000001") == RestoreStatus.FAILED
     assert setup.executor.runs == []
 
 
 def test_a_running_request_is_resumed_and_says_so(tmp_path: Path) -> None:
     setup = Setup(tmp_path)
     setup.approved()
-    setup.store.transition("r-0000000001", APPROVED, RUNNING)
-    assert setup.runner.execute("r-0000000001") == SUCCEEDED
+    setup.store.transition("r-0000000001", RestoreStatus.APPROVED, RestoreStatus.RUNNING)
+    assert setup.runner.execute("r-0000000001") == RestoreStatus.SUCCEEDED
     assert setup.notifier.named("started")[0][2] == "picked up again"
     assert [e["result"] for e in setup.core.store.audit_entries(action="restore.resume")] == ["picked up again"]
 
@@ -131,18 +131,18 @@ def test_shutdown_pauses_the_run_and_hands_it_back(tmp_path: Path) -> None:
     assert setup.executor.entered.wait(5)
     setup.runner.stop(5)
     stored = setup.store.get("r-0000000001")
-    assert stored is not None and stored.status == RUNNING and stored.runner is None
+    assert stored is not None and stored.status == RestoreStatus.RUNNING and stored.runner is None
 
     setup.executor.behaviour = "finish"
     second = setup.make_runner("runner-2")
     second.start()
     try:
         deadline = time.monotonic() + 5
-        while setup.status() != SUCCEEDED and time.monotonic() < deadline:
+        while setup.status() != RestoreStatus.SUCCEEDED and time.monotonic() < deadline:
             time.sleep(0.02)
     finally:
         second.stop(5)
-    assert setup.status() == SUCCEEDED
+    assert setup.status() == RestoreStatus.SUCCEEDED
     assert setup.executor.runs == ["r-0000000001", "r-0000000001"]
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.restores.models import APPROVED, EXPIRED, PENDING, REJECTED, RUNNING
+from bot.restores.models import RestoreStatus
 from bot.restores.store import RestoreStore
 from bot.timefmt import utcnow
 from tests.support.databases import database_kinds, fresh_database
@@ -38,21 +38,28 @@ def test_only_one_of_many_concurrent_transitions_wins(store: RestoreStore) -> No
 
     def decide(new: str) -> None:
         barrier.wait()
-        wins.append(store.transition("r-0000000001", PENDING, new, decided_by=new))
+        wins.append(store.transition("r-0000000001", RestoreStatus.PENDING, new, decided_by=new))
 
-    threads = [threading.Thread(target=decide, args=(APPROVED if i % 2 else REJECTED,)) for i in range(8)]
+    threads = [
+        threading.Thread(target=decide, args=(RestoreStatus.APPROVED if i % 2 else RestoreStatus.REJECTED,))
+        for i in range(8)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(10)
     assert wins.count(True) == 1
-    assert store.get("r-0000000001").status in {APPROVED, REJECTED}  # type: ignore[union-attr]
+    assert store.get("r-0000000001").status in {RestoreStatus.APPROVED, RestoreStatus.REJECTED}  # type: ignore[union-attr]
 
 
 def test_approval_after_expiry_does_not_change_the_request(store: RestoreStore) -> None:
     pending_request(store, created=START, ttl=timedelta(minutes=1))
-    assert not store.transition("r-0000000001", PENDING, APPROVED, not_expired_at=START + timedelta(minutes=2))
-    assert store.transition("r-0000000001", PENDING, APPROVED, not_expired_at=START + timedelta(seconds=30))
+    assert not store.transition(
+        "r-0000000001", RestoreStatus.PENDING, RestoreStatus.APPROVED, not_expired_at=START + timedelta(minutes=2)
+    )
+    assert store.transition(
+        "r-0000000001", RestoreStatus.PENDING, RestoreStatus.APPROVED, not_expired_at=START + timedelta(seconds=30)
+    )
 
 
 def test_an_approver_counts_once(store: RestoreStore) -> None:
@@ -67,7 +74,7 @@ def test_an_approver_counts_once(store: RestoreStore) -> None:
 def test_due_for_expiry_lists_pending_requests_past_their_time(store: RestoreStore) -> None:
     pending_request(store, request_id="r-a", created=START - timedelta(hours=2))
     pending_request(store, request_id="r-b", created=START)
-    store.transition("r-a", PENDING, EXPIRED)
+    store.transition("r-a", RestoreStatus.PENDING, RestoreStatus.EXPIRED)
     pending_request(store, request_id="r-c", created=START - timedelta(hours=2))
     assert [r.id for r in store.due_for_expiry(START + timedelta(minutes=1))] == ["r-c"]
 
@@ -75,7 +82,7 @@ def test_due_for_expiry_lists_pending_requests_past_their_time(store: RestoreSto
 def test_a_run_is_claimed_by_one_runner_until_its_heartbeat_goes_stale(store: RestoreStore) -> None:
     pending_request(store)
     assert not store.claim("r-0000000001", "one", utcnow())  # not approved yet
-    store.transition("r-0000000001", PENDING, APPROVED)
+    store.transition("r-0000000001", RestoreStatus.PENDING, RestoreStatus.APPROVED)
     assert [r.id for r in store.runnable()] == ["r-0000000001"]
     long_ago = utcnow() - timedelta(minutes=5)
     assert store.claim("r-0000000001", "one", long_ago)
@@ -85,11 +92,11 @@ def test_a_run_is_claimed_by_one_runner_until_its_heartbeat_goes_stale(store: Re
     assert store.claim("r-0000000001", "two", utcnow() + timedelta(seconds=1))  # one stopped heartbeating
     store.release("r-0000000001", "two")
     assert store.claim("r-0000000001", "three", long_ago)
-    store.transition("r-0000000001", APPROVED, RUNNING)
+    store.transition("r-0000000001", RestoreStatus.APPROVED, RestoreStatus.RUNNING)
     assert store.get("r-0000000001").runner == "three"  # type: ignore[union-attr]
 
 
 def test_unknown_transition_fields_are_refused(store: RestoreStore) -> None:
     pending_request(store)
     with pytest.raises(ValueError, match="not a transition field"):
-        store.transition("r-0000000001", PENDING, APPROVED, plan_hash="x")
+        store.transition("r-0000000001", RestoreStatus.PENDING, RestoreStatus.APPROVED, plan_hash="x")

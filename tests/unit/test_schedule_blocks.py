@@ -6,19 +6,17 @@ import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from bot.models import COMPLETED, ExportJob
+from bot.models import ExportJob, ExportStatus
 from bot.schedules.models import (
-    CATCH_UP,
-    FROM_CONFIG,
-    RUN_FAILED,
-    SCHEDULED,
-    STARTED,
     Digest,
     DigestTable,
     ExportPlan,
+    RunKind,
     RunReport,
+    RunState,
     Schedule,
     ScheduleRun,
+    ScheduleSource,
     ScheduleView,
 )
 from handlers.schedules import blocks as schedule_blocks
@@ -33,7 +31,7 @@ SCHEDULE = Schedule(
     export_type="full",
     options={"prefix": "<!channel>"},
     channel="C0BACKUPS",
-    source=FROM_CONFIG,
+    source=ScheduleSource.CONFIG,
     paused=False,
     created_by="config",
     created_at=T0,
@@ -46,7 +44,7 @@ JOB = ExportJob(
     table_name="orders",
     table_arn="arn:aws:dynamodb:us-east-1:123456789012:table/orders",
     region="us-east-1",
-    status=COMPLETED,
+    status=ExportStatus.COMPLETED,
     export_type="FULL_EXPORT",
     export_format="DYNAMODB_JSON",
     bucket="acme-ddb-backups",
@@ -62,8 +60,8 @@ def a_run(**changes: object) -> ScheduleRun:
         "id": 1,
         "schedule_id": "nightly",
         "fire_time": T0,
-        "kind": SCHEDULED,
-        "state": STARTED,
+        "kind": RunKind.SCHEDULED,
+        "state": RunState.STARTED,
         "holder": "a",
         "claimed_at": T0,
     }
@@ -72,7 +70,7 @@ def a_run(**changes: object) -> ScheduleRun:
 
 
 def test_a_failed_run_says_what_to_fix_and_mentions_the_on_call_group() -> None:
-    run = a_run(state=RUN_FAILED, error="PITR is off for <orders>", fix="Turn it on with /ddb-pitr orders enable")
+    run = a_run(state=RunState.FAILED, error="PITR is off for <orders>", fix="Turn it on with /ddb-pitr orders enable")
     message = schedule_blocks.run_report(RunReport(SCHEDULE, run, None, oncall="S0ONCALL"))
     body = json.dumps(message["blocks"])
     assert "<!subteam^S0ONCALL>" in body
@@ -81,7 +79,7 @@ def test_a_failed_run_says_what_to_fix_and_mentions_the_on_call_group() -> None:
 
 
 def test_a_catch_up_run_says_so() -> None:
-    run = a_run(kind=CATCH_UP, plan=ExportPlan("FULL_EXPORT"))
+    run = a_run(kind=RunKind.CATCH_UP, plan=ExportPlan("FULL_EXPORT"))
     message = schedule_blocks.run_report(RunReport(SCHEDULE, run, JOB))
     text = json.dumps(message["blocks"])
     assert message["text"].startswith("Catch-up run of nightly")

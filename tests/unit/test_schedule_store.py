@@ -12,17 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from bot.db import make_engine
-from bot.schedules.models import (
-    CATCH_UP,
-    CLAIMED,
-    FROM_CONFIG,
-    FROM_SLACK,
-    MANUAL,
-    SCHEDULED,
-    STARTED,
-    ExportPlan,
-    Schedule,
-)
+from bot.schedules.models import ExportPlan, RunKind, RunState, Schedule, ScheduleSource
 from bot.schedules.store import ScheduleStore, schedule_runs
 from bot.wiring.schema import create_schema
 from tests.support.databases import database_kinds, fresh_database
@@ -39,7 +29,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ScheduleSt
         engine.dispose()
 
 
-def a_schedule(schedule_id: str = "orders-1a2b", source: str = FROM_SLACK, **changes: object) -> Schedule:
+def a_schedule(schedule_id: str = "orders-1a2b", source: str = ScheduleSource.SLACK, **changes: object) -> Schedule:
     schedule = Schedule(
         id=schedule_id,
         table="orders",
@@ -79,7 +69,7 @@ def test_pausing_is_compare_and_set_and_resuming_restarts_the_catch_up_baseline(
 
 
 def test_config_schedules_are_updated_in_place_and_keep_their_paused_flag(store: ScheduleStore) -> None:
-    declared = a_schedule("nightly", FROM_CONFIG)
+    declared = a_schedule("nightly", ScheduleSource.CONFIG)
     assert store.put_config(declared) == "added"
     assert store.put_config(declared) == "same"
     store.set_paused("nightly", True, T0)
@@ -91,52 +81,56 @@ def test_config_schedules_are_updated_in_place_and_keep_their_paused_flag(store:
 def test_a_config_schedule_cannot_take_the_id_of_one_added_from_slack(store: ScheduleStore) -> None:
     store.add(a_schedule("nightly"))
     with pytest.raises(ValueError, match="Slack"):
-        store.put_config(a_schedule("nightly", FROM_CONFIG))
+        store.put_config(a_schedule("nightly", ScheduleSource.CONFIG))
 
 
 def test_one_fire_is_claimed_once_however_many_try_at_the_same_time(store: ScheduleStore) -> None:
     store.add(a_schedule())
     with ThreadPoolExecutor(8) as pool:
-        claims = list(pool.map(lambda i: store.claim_run("orders-1a2b", T0, SCHEDULED, f"replica-{i}"), range(8)))
+        claims = list(
+            pool.map(lambda i: store.claim_run("orders-1a2b", T0, RunKind.SCHEDULED, f"replica-{i}"), range(8))
+        )
     won = [c for c in claims if c is not None]
-    assert len(won) == 1 and won[0].state == CLAIMED
-    assert store.claim_run("orders-1a2b", T0 + timedelta(days=1), SCHEDULED, "x") is not None, "another fire is new"
+    assert len(won) == 1 and won[0].state == RunState.CLAIMED
+    assert store.claim_run("orders-1a2b", T0 + timedelta(days=1), RunKind.SCHEDULED, "x") is not None, (
+        "another fire is new"
+    )
 
 
 def test_an_abandoned_claim_is_taken_over_once_stale_and_keeps_its_plan(store: ScheduleStore) -> None:
     store.add(a_schedule())
-    run = store.claim_run("orders-1a2b", T0, SCHEDULED, "dead-replica")
+    run = store.claim_run("orders-1a2b", T0, RunKind.SCHEDULED, "dead-replica")
     assert run is not None
     plan = ExportPlan("INCREMENTAL_EXPORT", since=T0 - timedelta(hours=24), until=T0)
     store.save_plan(run.id, plan)
-    assert store.claim_run("orders-1a2b", T0, SCHEDULED, "b") is None, "fresh claims are respected"
+    assert store.claim_run("orders-1a2b", T0, RunKind.SCHEDULED, "b") is None, "fresh claims are respected"
     with store.engine.begin() as connection:
         connection.execute(
             update(schedule_runs).where(schedule_runs.c.id == run.id).values(claimed_at=T0 - timedelta(hours=1))
         )
-    taken = store.claim_run("orders-1a2b", T0, SCHEDULED, "b", stale_after=timedelta(minutes=10))
+    taken = store.claim_run("orders-1a2b", T0, RunKind.SCHEDULED, "b", stale_after=timedelta(minutes=10))
     assert taken is not None and taken.holder == "b" and taken.plan == plan
-    store.finish_run(taken.id, STARTED, note=False, export_arn="arn:x")
+    store.finish_run(taken.id, RunState.STARTED, note=False, export_arn="arn:x")
     with store.engine.begin() as connection:
         connection.execute(
             update(schedule_runs).where(schedule_runs.c.id == run.id).values(claimed_at=T0 - timedelta(hours=1))
         )
-    assert store.claim_run("orders-1a2b", T0, SCHEDULED, "c") is None, "a started run is never taken over"
+    assert store.claim_run("orders-1a2b", T0, RunKind.SCHEDULED, "c") is None, "a started run is never taken over"
 
 
 def test_the_last_fire_ignores_manual_runs(store: ScheduleStore) -> None:
     store.add(a_schedule())
     assert store.last_fire("orders-1a2b") is None
-    store.claim_run("orders-1a2b", T0, SCHEDULED, "a")
-    store.claim_run("orders-1a2b", T0 + timedelta(days=1), CATCH_UP, "a")
-    store.claim_run("orders-1a2b", T0 + timedelta(days=1, hours=5), MANUAL, "a", requested_by="U0ALICE")
+    store.claim_run("orders-1a2b", T0, RunKind.SCHEDULED, "a")
+    store.claim_run("orders-1a2b", T0 + timedelta(days=1), RunKind.CATCH_UP, "a")
+    store.claim_run("orders-1a2b", T0 + timedelta(days=1, hours=5), RunKind.MANUAL, "a", requested_by="U0ALICE")
     assert store.last_fire("orders-1a2b") == T0 + timedelta(days=1)
-    assert store.last_runs(["orders-1a2b"])["orders-1a2b"].kind == MANUAL
+    assert store.last_runs(["orders-1a2b"])["orders-1a2b"].kind == RunKind.MANUAL
 
 
 def test_a_run_message_is_posted_by_one_poster_and_retried_when_posting_failed(store: ScheduleStore) -> None:
     store.add(a_schedule())
-    run = store.claim_run("orders-1a2b", T0, SCHEDULED, "a")
+    run = store.claim_run("orders-1a2b", T0, RunKind.SCHEDULED, "a")
     assert run is not None
     store.finish_run(run.id, "failed", note=True, error="PITR is off", fix="Turn it on")
     assert [r.id for r in store.pending_notes()] == [run.id]
