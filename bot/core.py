@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.aws.accounts import AwsAccounts, Place
 from bot.aws.pricing import PriceBook, Rates
+from bot.aws.table_info import PitrWindow, TableInfo, describe_pitr, describe_table
 from bot.aws.tables import TableRef, parse_table_ref
 from bot.config import BotConfig
 from bot.store import Store
@@ -39,6 +40,11 @@ class Core:
         """Parse a user's table reference and find where it lives."""
         ref = parse_table_ref(text, self.aws.aliases)
         return ref, self.aws.place_of(ref)
+
+    def describe(self, ref: TableRef, place: Place) -> tuple[TableInfo, PitrWindow]:
+        """DescribeTable and DescribeContinuousBackups of one table, translated into errors users can act on."""
+        client = self.aws.dynamodb(place)
+        return describe_table(client, ref, place), describe_pitr(client, ref, place)
 
     def rates(self, place: Place) -> Rates:
         """List prices for the table's region."""

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from bot.aws.accounts import Place
 from bot.aws.pricing import Rates, gib
-from bot.aws.table_info import TableInfo, describe_pitr, describe_table
+from bot.aws.table_info import TableInfo
 from bot.core import Core
 from bot.models import ExportJob, ExportStatus, ExportType
 from bot.timefmt import iso, size
@@ -89,9 +89,7 @@ def table_size(core: Core, info: TableInfo) -> TableSize:
 def cost_report(core: Core, table_text: str) -> CostReport:
     """Compute the cost report of one table."""
     ref, place = core.table(table_text)
-    client = core.aws.dynamodb(place)
-    info = describe_table(client, ref, place)
-    window = describe_pitr(client, ref, place)
+    info, window = core.describe(ref, place)
     rates = core.rates(place)
     measured = table_size(core, info)
     jobs = [j for j in core.store.recent_exports(ref.key, limit=50) if j.status == ExportStatus.COMPLETED]

@@ -33,9 +33,7 @@ class PitrReport:
 def pitr_status(core: Core, table_text: str) -> PitrReport:
     """Describe PITR of a table."""
     ref, place = core.table(table_text)
-    client = core.aws.dynamodb(place)
-    info = describe_table(client, ref, place)
-    window = describe_pitr(client, ref, place)
+    info, window = core.describe(ref, place)
     return PitrReport(info, window, table_size(core, info), core.rates(place))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import fields, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.db import UtcDateTime, metadata
 from bot.models import ExportFormat, ExportJob, ExportStatus, ExportType
+from bot.outbox import Outbox, OutboxState
 from bot.timefmt import utcnow
 
 exports = Table(
@@ -63,7 +64,7 @@ exports = Table(
     Column("failure_message", Text),
     Column("manifest_key", String(1024)),
     Column("table_snapshot", JSON, nullable=False, default=dict),
-    Column("notify_state", String(16), nullable=False, default="pending"),
+    Column("notify_state", String(16), nullable=False, default=OutboxState.PENDING),
     Column("notify_claimed_at", UtcDateTime()),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
@@ -96,7 +97,7 @@ FINISH_FIELDS = {
     "started_at",
     "export_time",
 }
-NOTIFY_RECLAIM_AFTER = timedelta(minutes=10)
+RESULTS = Outbox(exports.c.export_arn, exports.c.notify_state, exports.c.notify_claimed_at)
 
 
 class Store:
@@ -110,7 +111,7 @@ class Store:
         now = utcnow()
         row = {k: v for k, v in vars(job).items() if k in JOB_FIELDS}
         row["created_at"] = job.created_at or now
-        values = {**row, "updated_at": now, "notify_state": "pending"}
+        values = {**row, "updated_at": now, "notify_state": OutboxState.PENDING}
         try:
             with self.engine.begin() as connection:
                 connection.execute(insert(exports), values)
@@ -188,40 +189,17 @@ class Store:
 
     def pending_notifications(self) -> list[ExportJob]:
         """Finished exports whose result has not been posted yet (or whose poster died mid-way)."""
-        stale = utcnow() - NOTIFY_RECLAIM_AFTER
         return self._many(
-            and_(
-                exports.c.status != ExportStatus.IN_PROGRESS,
-                or_(
-                    exports.c.notify_state == "pending",
-                    and_(exports.c.notify_state == "sending", exports.c.notify_claimed_at < stale),
-                ),
-            ),
-            newest_first=False,
+            and_(exports.c.status != ExportStatus.IN_PROGRESS, RESULTS.claimable(utcnow())), newest_first=False
         )
 
     def claim_notification(self, export_arn: str) -> bool:
         """Take the right to post this result; only one poller gets it."""
-        stale = utcnow() - NOTIFY_RECLAIM_AFTER
-        with self.engine.begin() as connection:
-            changed = connection.execute(
-                update(exports)
-                .where(
-                    exports.c.export_arn == export_arn,
-                    or_(
-                        exports.c.notify_state == "pending",
-                        and_(exports.c.notify_state == "sending", exports.c.notify_claimed_at < stale),
-                    ),
-                )
-                .values(notify_state="sending", notify_claimed_at=utcnow())
-            ).rowcount
-        return changed == 1
+        return RESULTS.claim(self.engine, export_arn, utcnow())
 
     def settle_notification(self, export_arn: str, *, delivered: bool) -> None:
         """Mark the result posted, or give the claim back so the next cycle retries."""
-        state = "sent" if delivered else "pending"
-        with self.engine.begin() as connection:
-            connection.execute(update(exports).where(exports.c.export_arn == export_arn).values(notify_state=state))
+        RESULTS.settle(self.engine, export_arn, delivered=delivered)
 
     def audit(self, actor: str, action: str, target: str, parameters: dict[str, Any], result: str) -> None:
         """Append who did what, when, with which parameters, and how it ended."""

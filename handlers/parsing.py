@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -105,30 +106,45 @@ class CostCommand:
     table: str
 
 
-def tokenize(text: str, help_: CommandHelp) -> list[str]:
-    """Split like a shell, so values may be quoted; unbalanced quotes are a usage error."""
+def tokenize(text: str, help_: CommandHelp, *, curly_single_quotes: bool = False) -> list[str]:
+    """Split like a shell, so values may be quoted; unbalanced quotes are a usage error. Slack's curly double
+    quotes count as quotes; curly single quotes too when asked (an apostrophe in a prefix would otherwise quote)."""
+    text = text.replace("“", '"').replace("”", '"')
+    if curly_single_quotes:
+        text = text.replace("‘", "'").replace("’", "'")
     try:
-        return shlex.split(text.replace("“", '"').replace("”", '"'))
+        return shlex.split(text)
     except ValueError as exc:
         raise UsageError(f"Could not read the command: {exc} (check the quotes).", help_.usage_text) from None
 
 
 def split_options(
-    tokens: list[str], allowed: Collection[str], help_: CommandHelp, *, literal_prefixes: tuple[str, ...] = ()
+    tokens: list[str],
+    allowed: Collection[str],
+    help_: CommandHelp,
+    *,
+    literal_prefixes: tuple[str, ...] = (),
+    key_pattern: re.Pattern[str] | None = None,
+    strip_values: bool = False,
+    subject: str | None = None,
 ) -> tuple[list[str], dict[str, str]]:
-    """Separate positional words from key=value options, refusing unknown or repeated options. A token starting
-    with one of `literal_prefixes` (e.g. `s3://`) is a word even when it holds a `=`."""
+    """Separate positional words from key=value options, refusing unknown or repeated options.
+
+    A token starting with one of `literal_prefixes` (e.g. `s3://`), or whose key does not match `key_pattern`, is a
+    word even when it holds a `=`. `subject` names what takes the options in errors (default: the command).
+    """
     words: list[str] = []
     options: dict[str, str] = {}
     for token in tokens:
-        if "=" not in token or token.startswith(literal_prefixes):
+        key, equals, value = token.partition("=")
+        if not equals or token.startswith(literal_prefixes) or (key_pattern and not key_pattern.fullmatch(key)):
             words.append(token)
             continue
-        key, value = token.split("=", 1)
         key = key.lower()
+        value = value.strip() if strip_values else value
         if key not in allowed:
             known = ", ".join(f"`{k}=`" for k in allowed) or "no options"
-            raise UsageError(f"Unknown option `{key}=`. {help_.command} takes {known}.", help_.usage_text)
+            raise UsageError(f"Unknown option `{key}=`. {subject or help_.command} takes {known}.", help_.usage_text)
         if key in options:
             raise UsageError(f"`{key}=` is given twice; give it once.", help_.usage_text)
         if not value:

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from bot.aws.accounts import Place
 from bot.aws.errors import ACCESS_DENIED, error_code, translate
 from bot.aws.pricing import dollars
-from bot.aws.table_info import PitrWindow, TableInfo, describe_pitr, describe_table
+from bot.aws.table_info import PitrWindow, TableInfo
 from bot.core import Core
 from bot.errors import BotError, PreconditionFailed, UsageError
 from bot.exports.status import result_fields
@@ -133,9 +133,7 @@ def start_export(
     """Pre-flight, then ExportTableToPointInTime with a ClientToken; stores and audits the export."""
     ref, place = core.table(table_text)
     destination = resolve_destination(core, ref.key, options)
-    client = core.aws.dynamodb(place)
-    info = describe_table(client, ref, place)
-    window = describe_pitr(client, ref, place)
+    info, window = core.describe(ref, place)
     if not window.enabled:
         raise _pitr_off(core, table_text)
     now = core.clock()
@@ -154,7 +152,7 @@ def start_export(
         **{k: v for k, v in request.items() if k != "TableArn"},
     }
     try:
-        description = client.export_table_to_point_in_time(**request)["ExportDescription"]
+        description = core.aws.dynamodb(place).export_table_to_point_in_time(**request)["ExportDescription"]
     except Exception as exc:
         error = _export_error(core, exc, info, place, destination, folder)
         core.store.audit(requester.user_id, "export.start", ref.key, audit, f"error: {error}")

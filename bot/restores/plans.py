@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from bot.aws.accounts import Place
 from bot.aws.errors import error_code, translate
-from bot.aws.table_info import TableInfo, describe_pitr, describe_table
+from bot.aws.table_info import TableInfo, describe_table
 from bot.aws.tables import TableRef
 from bot.core import Core
 from bot.errors import PreconditionFailed, UsageError
@@ -138,9 +138,7 @@ def _source_table_option(source: ResolvedExport) -> dict[str, Any] | None:
 
 def _plan_pitr(core: Core, spec: RestoreSpec) -> PlannedRestore:
     source_ref, source_place = core.table(spec.sources[0])
-    client = core.aws.dynamodb(source_place)
-    info = describe_table(client, source_ref, source_place)
-    window = describe_pitr(client, source_ref, source_place)
+    info, window = core.describe(source_ref, source_place)
     if not window.enabled:
         raise PreconditionFailed(
             f"Point-in-time recovery is off for `{source_ref.display}`, so there is nothing to restore from. "

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from bot.aws.pricing import gib
-from bot.aws.table_info import describe_pitr, describe_table
 from bot.costs import export_cost, table_size
 from bot.errors import BotError
 from bot.models import ExportJob, ExportStatus
@@ -78,9 +77,7 @@ def _table_line(
         flags.append(f"no successful export {since} (expected within {_hours(expected)})")
     try:
         ref, place = sc.core.table(key)
-        client = sc.core.aws.dynamodb(place)
-        info = describe_table(client, ref, place)
-        window = describe_pitr(client, ref, place)
+        info, window = sc.core.describe(ref, place)
         rates = sc.core.rates(place)
     except BotError as error:
         return DigestTable(key, last, next_run, None, None, (*flags, "could not be read"), error.message)

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from bot.errors import UsageError
 from bot.models import ExportJob
+from bot.outbox import OutboxState
 
 
 class ScheduleType(StrEnum):
@@ -100,7 +101,7 @@ class ScheduleRun:
     export_arn: str | None = None
     error: str | None = None
     fix: str | None = None
-    note_state: str = "none"
+    note_state: str = OutboxState.NONE
     late: bool = False
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from bot.aws.pricing import gib
-from bot.aws.table_info import describe_pitr, describe_table
+from bot.aws.table_info import describe_table
 from bot.aws.tables import parse_table_ref
 from bot.config import ConfigError, ScheduleSpec
 from bot.core import Core
@@ -118,9 +118,7 @@ def add_schedule(sc: ScheduleCore, request: NewSchedule, requester: Requester) -
     options = schedule_options(request.options)
     ref, place = core.table(request.table)
     resolve_destination(core, ref.key, options)
-    client = core.aws.dynamodb(place)
-    describe_table(client, ref, place)
-    window = describe_pitr(client, ref, place)
+    _, window = core.describe(ref, place)
     now = core.clock()
     channel = request.channel or (None if core.notify_channel else requester.channel_id)
     for _ in range(5):

@@ -26,7 +26,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    or_,
     select,
     update,
 )
@@ -34,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.db import UtcDateTime, metadata
 from bot.models import ExportStatus
+from bot.outbox import Outbox, OutboxState
 from bot.schedules.models import (
     DIGEST_ID,
     ExportPlan,
@@ -87,14 +87,14 @@ schedule_runs = Table(
     Column("export_arn", String(512)),
     Column("error", Text),
     Column("fix", Text),
-    Column("note_state", String(16), nullable=False, default="none"),
+    Column("note_state", String(16), nullable=False, default=OutboxState.NONE),
     Column("note_claimed_at", UtcDateTime()),
     Column("late", Boolean, nullable=False, default=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("schedule_id", "fire_time", name="uq_schedule_runs_fire"),
 )
 
-NOTE_RECLAIM_AFTER = timedelta(minutes=10)
+REPORTS = Outbox(schedule_runs.c.id, schedule_runs.c.note_state, schedule_runs.c.note_claimed_at)
 SCHEDULE_FIELDS = (
     "id",
     "table_key",
@@ -211,7 +211,7 @@ class ScheduleStore:
             "holder": holder,
             "claimed_at": now,
             "requested_by": requested_by,
-            "note_state": "none",
+            "note_state": OutboxState.NONE,
             "late": False,
             "updated_at": now,
         }
@@ -252,7 +252,7 @@ class ScheduleStore:
 
     def finish_run(self, run_id: int, state: str, *, note: bool, **fields: Any) -> None:
         """Started / failed / skipped / done; `note` queues a message to the team about it."""
-        self._update_run(run_id, state=state, note_state="pending" if note else "none", **fields)
+        self._update_run(run_id, state=state, note_state=OutboxState.PENDING if note else OutboxState.NONE, **fields)
 
     def runs(self, schedule_id: str | None = None, limit: int = 200) -> list[ScheduleRun]:
         """Runs, newest fire first."""
@@ -309,28 +309,21 @@ class ScheduleStore:
             changed = connection.execute(
                 update(schedule_runs)
                 .where(schedule_runs.c.id == run_id, schedule_runs.c.late.is_(False))
-                .values(late=True, note_state="pending", updated_at=now)
+                .values(late=True, note_state=OutboxState.PENDING, updated_at=now)
             ).rowcount
         return changed == 1
 
     def pending_notes(self) -> list[ScheduleRun]:
         """Runs whose message to the team is not posted yet (or whose poster died mid-way)."""
-        return self._many_runs(_note_claimable(utcnow()))
+        return self._many_runs(REPORTS.claimable(utcnow()))
 
     def claim_note(self, run_id: int) -> bool:
         """Take the right to post a run's message; only one poster gets it."""
-        now = utcnow()
-        with self.engine.begin() as connection:
-            changed = connection.execute(
-                update(schedule_runs)
-                .where(schedule_runs.c.id == run_id, _note_claimable(now))
-                .values(note_state="sending", note_claimed_at=now)
-            ).rowcount
-        return changed == 1
+        return REPORTS.claim(self.engine, run_id, utcnow())
 
     def settle_note(self, run_id: int, *, delivered: bool) -> None:
         """Mark the message posted, or give the claim back for the next attempt."""
-        self._update_run(run_id, note_state="sent" if delivered else "pending")
+        REPORTS.settle(self.engine, run_id, delivered=delivered, updated_at=utcnow())
 
     # ------------------------------------------------------------------------------------------- helpers
 
@@ -350,13 +343,6 @@ class ScheduleStore:
             query = query.limit(limit)
         with self.engine.connect() as connection:
             return [_run(row) for row in connection.execute(query).mappings()]
-
-
-def _note_claimable(now: datetime) -> Any:
-    return or_(
-        schedule_runs.c.note_state == "pending",
-        and_(schedule_runs.c.note_state == "sending", schedule_runs.c.note_claimed_at < now - NOTE_RECLAIM_AFTER),
-    )
 
 
 def _row(schedule: Schedule) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -12,7 +11,7 @@ from bot.errors import UsageError
 from bot.schedules.models import ScheduleType, schedule_type
 from bot.schedules.ports import CRON_HELP, CronCalendar
 from bot.schedules.service import OPTION_KEYS, SCHEDULE_ID, NewSchedule
-from handlers.parsing import CommandHelp, HelpRequest, export_options
+from handlers.parsing import CommandHelp, HelpRequest, export_options, split_options, tokenize, wants_help
 
 COMMAND = "/ddb-schedule"
 HELP = CommandHelp(
@@ -33,6 +32,7 @@ HELP = CommandHelp(
 )
 ADD_OPTIONS = ("cron", "tz", "type", "bucket", "prefix", "owner", "format", "channel")
 ACTIONS = ("remove", "pause", "resume", "run")
+OPTION_KEY = re.compile(r"[A-Za-z_]+")
 CHANNEL_LINK = re.compile(r"^<#(?P<id>[CG][A-Z0-9]{2,})(?:\|[^>]*)?>$")
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 CHANNEL_NAME = re.compile(r"^#[a-z0-9][a-z0-9_-]{0,79}$")
@@ -63,8 +63,8 @@ ScheduleCommand = ScheduleAdd | ScheduleList | ScheduleAction | HelpRequest
 
 def parse_schedule(text: str, calendar: CronCalendar, aliases: Collection[str] = ()) -> ScheduleCommand:
     """Parse /ddb-schedule."""
-    tokens = _tokens(text)
-    if not tokens or any(t.lower() in {"help", "-h", "--help"} for t in tokens):
+    tokens = tokenize(text, HELP, curly_single_quotes=True)
+    if not tokens or wants_help(tokens):
         return HelpRequest(HELP)
     verb, rest = tokens[0].lower(), tokens[1:]
     if verb == "list":
@@ -83,7 +83,9 @@ def parse_schedule(text: str, calendar: CronCalendar, aliases: Collection[str] =
 
 
 def _add(tokens: list[str], calendar: CronCalendar, aliases: Collection[str]) -> NewSchedule:
-    words, options = _split(tokens)
+    words, options = split_options(
+        tokens, ADD_OPTIONS, HELP, key_pattern=OPTION_KEY, strip_values=True, subject="`add`"
+    )
     if not words:
         raise _usage("Name a table: `orders`, `<account alias>:orders` or the table's ARN.")
     if "cron" not in options:
@@ -114,33 +116,6 @@ def _channel(text: str) -> str:
     if CHANNEL_ID.match(text) or CHANNEL_NAME.match(text):
         return text
     raise UsageError(f"`channel={text}` is not a channel: write `channel=#backups` or the channel's id `C0123ABCD`.")
-
-
-def _tokens(text: str) -> list[str]:
-    try:
-        return shlex.split(text.replace("“", '"').replace("”", '"').replace("‘", "'").replace("’", "'"))
-    except ValueError as exc:
-        raise _usage(f"Could not read the command: {exc} (check the quotes).") from None
-
-
-def _split(tokens: list[str]) -> tuple[list[str], dict[str, str]]:
-    words: list[str] = []
-    options: dict[str, str] = {}
-    for token in tokens:
-        key, equals, value = token.partition("=")
-        if not equals or not re.fullmatch(r"[A-Za-z_]+", key):
-            words.append(token)
-            continue
-        key = key.lower()
-        if key not in ADD_OPTIONS:
-            known = ", ".join(f"`{k}=`" for k in ADD_OPTIONS)
-            raise _usage(f"Unknown option `{key}=`. `add` takes {known}.")
-        if key in options:
-            raise _usage(f"`{key}=` is given twice; give it once.")
-        if not value.strip():
-            raise _usage(f"`{key}=` has no value.")
-        options[key] = value.strip()
-    return words, options
 
 
 def _no_more(tokens: list[str]) -> None:

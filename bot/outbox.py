@@ -1,0 +1,59 @@
+"""A message owed to people, kept in the row it is about: pending → sending (one poster holds it) → sent.
+
+Exports (their result) and schedule runs (their report) both post through this: a poster claims the message with a
+compare-and-set, posts, then settles it as sent or gives it back; a claim held longer than `reclaim_after` (the
+poster died mid-way) can be taken again, so a message is posted once and never lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Column, ColumnElement, Engine, and_, or_, update
+
+RECLAIM_AFTER = timedelta(minutes=10)
+
+
+class OutboxState(StrEnum):
+    """Where a row's message stands."""
+
+    NONE = "none"  # nothing to say
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+
+
+@dataclass(frozen=True)
+class Outbox:
+    """The outbox columns of one table: its key, the message state and when it was claimed."""
+
+    key: Column[Any]
+    state: Column[Any]
+    claimed_at: Column[Any]
+    reclaim_after: timedelta = RECLAIM_AFTER
+
+    def claimable(self, now: datetime) -> ColumnElement[bool]:
+        """Rows whose message waits, or whose poster has held it too long."""
+        return or_(
+            self.state == OutboxState.PENDING,
+            and_(self.state == OutboxState.SENDING, self.claimed_at < now - self.reclaim_after),
+        )
+
+    def claim(self, engine: Engine, key: object, now: datetime) -> bool:
+        """Take the right to post the row's message; only one poster gets it."""
+        with engine.begin() as connection:
+            changed = connection.execute(
+                update(self.key.table)
+                .where(self.key == key, self.claimable(now))
+                .values({self.state.name: OutboxState.SENDING, self.claimed_at.name: now})
+            ).rowcount
+        return changed == 1
+
+    def settle(self, engine: Engine, key: object, *, delivered: bool, **also: Any) -> None:
+        """Mark the message posted, or give the claim back so the next attempt posts it."""
+        state = OutboxState.SENT if delivered else OutboxState.PENDING
+        with engine.begin() as connection:
+            connection.execute(update(self.key.table).where(self.key == key).values({self.state.name: state, **also}))
