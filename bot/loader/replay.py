@@ -116,6 +116,158 @@ class _Load:
     halt: threading.Event
 
 
+@dataclass(frozen=True)
+class LoadTiming:
+    """How often progress is reported, and the writer's backoff after throttling."""
+
+    progress_interval_s: float = 10.0
+    backoff_base_s: float = 0.05
+    backoff_cap_s: float = 5.0
+
+
+class ExportReplay:
+    """One load of exports into one table: a pool of file threads per export, oldest export first.
+
+    `run()` raises LoadCancelled when `cancel` is set, and a BotError naming the file when an export or DynamoDB
+    refuses; every file written before that is checkpointed.
+    """
+
+    def __init__(
+        self,
+        *,
+        s3: S3Client,
+        dynamodb: DynamoDBClient,
+        table_name: str,
+        key_names: Sequence[str],
+        checkpoints: LoadCheckpoints,
+        restore_id: str,
+        progress: Callable[[LoadProgress], None],
+        cancel: threading.Event | None = None,
+        concurrency: int = 4,
+        timing: LoadTiming = LoadTiming(),
+    ) -> None:
+        if not key_names:
+            raise ValueError("key_names must name the table's partition key (and sort key, if any)")
+        self._progress = progress
+        self._cancel = cancel if cancel is not None else threading.Event()
+        self._concurrency = concurrency
+        self._interval = timing.progress_interval_s
+        self._tick = min(max(timing.progress_interval_s, 0.01), 0.2)  # also how soon a cancel is noticed
+        self._dynamodb = dynamodb
+        self._timing = timing
+        self._stats, self._halt = WriteStats(), threading.Event()
+        self._s3, self._table_name, self._restore_id = s3, table_name, restore_id
+        self._checkpoints, self._lines = checkpoints, ExportLineReader(key_names)
+        self._started = self._last_report = time.monotonic()
+        self._files_total = self._done = self._skipped = 0
+
+    def run(self, sources: Sequence[ExportLocation]) -> LoadReport:
+        """Write the exports' items, oldest export first; returns the figures once every write landed."""
+        self._started = self._last_report = time.monotonic()
+        manifests = _in_time_order([read_manifest(self._s3, source) for source in dict.fromkeys(sources)])
+        _require_dynamodb_json(manifests)
+        writer = BatchWriter(
+            self._dynamodb,
+            self._table_name,
+            stats=self._stats,
+            halt=self._halt,
+            backoff_base_s=self._timing.backoff_base_s,
+            backoff_cap_s=self._timing.backoff_cap_s,
+        )
+        load = _Load(
+            self._s3,
+            writer,
+            self._stats,
+            self._checkpoints,
+            self._restore_id,
+            self._table_name,
+            self._lines,
+            self._halt,
+        )
+        self._files_total = sum(len(manifest.files) for manifest in manifests)
+        logger.info(
+            "load start restore_id=%s table=%s exports=%d files=%d",
+            load.restore_id,
+            load.table_name,
+            len(manifests),
+            self._files_total,
+        )
+        try:
+            with ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="ddb-load") as pool:
+                for manifest in manifests:
+                    if self._cancel.is_set():
+                        raise LoadCancelled(self.report())
+                    self._load_export(pool, load, manifest)
+        finally:
+            load.halt.set()  # an unexpected error (even KeyboardInterrupt) still stops the file threads
+            load.writer.close()
+        final = self.report()
+        _log_done(load.restore_id, final)
+        return final
+
+    def report(self) -> LoadReport:
+        """The figures so far."""
+        stats = self._stats
+        return LoadReport(
+            stats.items_written,
+            stats.deletes_applied,
+            self._files_total,
+            self._skipped,
+            time.monotonic() - self._started,
+            stats.retries,
+            stats.throttles,
+        )
+
+    def _load_export(self, pool: ThreadPoolExecutor, load: _Load, manifest: ExportManifest) -> None:
+        """The export's unfinished files in parallel (they hold disjoint keys); returns when all are written."""
+        finished = load.checkpoints.finished_files(load.restore_id, manifest.location.export_id)
+        todo = [data_file for data_file in manifest.files if data_file.key not in finished]
+        self._skipped += len(manifest.files) - len(todo)
+        self._done += len(manifest.files) - len(todo)
+        pending: set[Future[None]] = {pool.submit(_load_file, load, manifest, f) for f in todo}
+        failure: BaseException | None = None
+        interrupted = False
+        while pending:
+            if self._cancel.is_set():
+                load.halt.set()
+            finished_now, pending = wait(pending, timeout=self._tick, return_when=FIRST_COMPLETED)
+            for future in finished_now:
+                error = future.exception()
+                if error is None:
+                    self._done += 1
+                elif isinstance(error, WriteCancelled):
+                    interrupted = True
+                elif failure is None:
+                    failure = error
+                    load.halt.set()  # the other files stop at their next batch
+            self._maybe_progress()
+        if failure is not None:
+            raise failure
+        if interrupted:
+            raise LoadCancelled(self.report())
+
+    def _maybe_progress(self) -> None:
+        now = time.monotonic()
+        if now - self._last_report < self._interval:
+            return
+        self._last_report, elapsed = now, now - self._started
+        stats = self._stats
+        snapshot = LoadProgress(
+            self._done,
+            self._files_total,
+            stats.items_written,
+            stats.deletes_applied,
+            (stats.items_written + stats.deletes_applied) / elapsed if elapsed > 0 else 0.0,
+            stats.retries,
+            stats.throttles,
+            elapsed,
+        )
+        try:
+            self._progress(snapshot)
+        except Exception:
+            logger.exception("load progress callback failed restore_id=%s", self._restore_id)
+
+
 def load_exports(
     *,
     s3: S3Client,
@@ -136,10 +288,22 @@ def load_exports(
 
     Raises LoadCancelled when `cancel` is set, and a BotError naming the file when an export or DynamoDB refuses.
     """
-    if not key_names:
-        raise ValueError("key_names must name the table's partition key (and sort key, if any)")
-    started = time.monotonic()
-    manifests = _in_time_order([read_manifest(s3, source) for source in dict.fromkeys(sources)])
+    replay = ExportReplay(
+        s3=s3,
+        dynamodb=dynamodb,
+        table_name=table_name,
+        key_names=key_names,
+        checkpoints=checkpoints,
+        restore_id=restore_id,
+        progress=progress,
+        cancel=cancel,
+        concurrency=concurrency,
+        timing=LoadTiming(progress_interval_s, backoff_base_s, backoff_cap_s),
+    )
+    return replay.run(sources)
+
+
+def _require_dynamodb_json(manifests: list[ExportManifest]) -> None:
     for manifest in manifests:
         if manifest.export_format != ExportFormat.DYNAMODB_JSON:
             raise UnsupportedExportFormat(
@@ -148,98 +312,9 @@ def load_exports(
                 "Restore it into a new table with `to=<new table>` (ImportTable reads ION), "
                 "or export again as DYNAMODB_JSON.",
             )
-    stats, halt = WriteStats(), threading.Event()
-    load = _Load(
-        s3=s3,
-        writer=BatchWriter(
-            dynamodb,
-            table_name,
-            stats=stats,
-            halt=halt,
-            backoff_base_s=backoff_base_s,
-            backoff_cap_s=backoff_cap_s,
-        ),
-        stats=stats,
-        checkpoints=checkpoints,
-        restore_id=restore_id,
-        table_name=table_name,
-        lines=ExportLineReader(key_names),
-        halt=halt,
-    )
-    files_total = sum(len(manifest.files) for manifest in manifests)
-    done = skipped = 0
-    last_report = started
 
-    def report() -> LoadReport:
-        return LoadReport(
-            stats.items_written,
-            stats.deletes_applied,
-            files_total,
-            skipped,
-            time.monotonic() - started,
-            stats.retries,
-            stats.throttles,
-        )
 
-    def maybe_progress() -> None:
-        nonlocal last_report
-        now = time.monotonic()
-        if now - last_report < progress_interval_s:
-            return
-        last_report, elapsed = now, now - started
-        snapshot = LoadProgress(
-            done,
-            files_total,
-            stats.items_written,
-            stats.deletes_applied,
-            (stats.items_written + stats.deletes_applied) / elapsed if elapsed > 0 else 0.0,
-            stats.retries,
-            stats.throttles,
-            elapsed,
-        )
-        try:
-            progress(snapshot)
-        except Exception:
-            logger.exception("load progress callback failed restore_id=%s", restore_id)
-
-    tick = min(max(progress_interval_s, 0.01), 0.2)  # also how soon a cancel is noticed
-    logger.info(
-        "load start restore_id=%s table=%s exports=%d files=%d", restore_id, table_name, len(manifests), files_total
-    )
-    try:
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="ddb-load") as pool:
-            for manifest in manifests:
-                if cancel is not None and cancel.is_set():
-                    raise LoadCancelled(report())
-                finished = checkpoints.finished_files(restore_id, manifest.location.export_id)
-                todo = [data_file for data_file in manifest.files if data_file.key not in finished]
-                skipped += len(manifest.files) - len(todo)
-                done += len(manifest.files) - len(todo)
-                pending: set[Future[None]] = {pool.submit(_load_file, load, manifest, f) for f in todo}
-                failure: BaseException | None = None
-                interrupted = False
-                while pending:
-                    if cancel is not None and cancel.is_set():
-                        halt.set()
-                    finished_now, pending = wait(pending, timeout=tick, return_when=FIRST_COMPLETED)
-                    for future in finished_now:
-                        error = future.exception()
-                        if error is None:
-                            done += 1
-                        elif isinstance(error, WriteCancelled):
-                            interrupted = True
-                        elif failure is None:
-                            failure = error
-                            halt.set()  # the other files stop at their next batch
-                    maybe_progress()
-                if failure is not None:
-                    raise failure
-                if interrupted:
-                    raise LoadCancelled(report())
-    finally:
-        halt.set()  # an unexpected error (even KeyboardInterrupt) still stops the file threads
-        load.writer.close()
-    final = report()
+def _log_done(restore_id: str, final: LoadReport) -> None:
     logger.info(
         "load done restore_id=%s items=%d deletes=%d files=%d skipped=%d seconds=%.1f retries=%d throttles=%d",
         restore_id,
@@ -251,7 +326,6 @@ def load_exports(
         final.retries,
         final.throttles,
     )
-    return final
 
 
 def _in_time_order(manifests: list[ExportManifest]) -> list[ExportManifest]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from bot.aws.accounts import Place
 from bot.core import Core
+from bot.restores.models import TableOrigin
 from bot.restores.notify import CarryOver
 
 logger = logging.getLogger(__name__)
@@ -17,29 +17,15 @@ SETTINGS = ("TTL", "Streams", "PITR", "Tags", "Auto scaling", "Deletion protecti
 MAX_TAGS_SHOWN = 10
 
 
-@dataclass(frozen=True)
-class SourceTable:
-    """The table a restore came from, where the bot can look at it."""
-
-    name: str
-    place: Place
-
-    @classmethod
-    def from_option(cls, option: Any) -> SourceTable | None:
-        """From the plan's `source_table` option (None when the plan had no reachable source)."""
-        if not isinstance(option, dict) or not option.get("name"):
-            return None
-        return cls(str(option["name"]), Place(option.get("alias"), str(option.get("region"))))
-
-
-def not_carried_over(core: Core, source: SourceTable | None, target: str) -> tuple[tuple[CarryOver, ...], str | None]:
+def not_carried_over(core: Core, source: TableOrigin | None, target: str) -> tuple[tuple[CarryOver, ...], str | None]:
     """One line per setting; `needed` marks those the source has and the new table lacks.
 
     The second value says why the source could not be read, when it could not.
     """
     if source is None:
         return _unknown("the source table is not known"), "the source table is not known"
-    client = core.aws.dynamodb(source.place)
+    place = Place(source.alias, source.region)
+    client = core.aws.dynamodb(place)
     try:
         table: dict[str, Any] = dict(client.describe_table(TableName=source.name)["Table"])
     except Exception as exc:
@@ -50,7 +36,7 @@ def not_carried_over(core: Core, source: SourceTable | None, target: str) -> tup
         lambda: _streams(table, target),
         lambda: _pitr(client, source.name, target),
         lambda: _tags(client, table, target),
-        lambda: _autoscaling(core, source, table, target),
+        lambda: _autoscaling(core, source.name, place, table, target),
         lambda: _deletion_protection(table, target),
     ]
     results = []
@@ -118,13 +104,13 @@ def _tags(client: Any, table: dict[str, Any], target: str) -> CarryOver:
     )
 
 
-def _autoscaling(core: Core, source: SourceTable, table: dict[str, Any], target: str) -> CarryOver:
+def _autoscaling(core: Core, name: str, place: Place, table: dict[str, Any], target: str) -> CarryOver:
     billing = (table.get("BillingModeSummary") or {}).get("BillingMode", "PROVISIONED")
     if billing == "PAY_PER_REQUEST":
         return CarryOver("Auto scaling", "not used (on-demand source)", "nothing to set", needed=False)
-    autoscaling = core.aws.client(source.place, "application-autoscaling")
-    resources = [f"table/{source.name}"] + [
-        f"table/{source.name}/index/{index['IndexName']}" for index in table.get("GlobalSecondaryIndexes") or []
+    autoscaling = core.aws.client(place, "application-autoscaling")
+    resources = [f"table/{name}"] + [
+        f"table/{name}/index/{index['IndexName']}" for index in table.get("GlobalSecondaryIndexes") or []
     ]
     targets = autoscaling.describe_scalable_targets(ServiceNamespace="dynamodb", ResourceIds=resources).get(
         "ScalableTargets", []

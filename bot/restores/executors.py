@@ -19,9 +19,9 @@ from bot.aws.accounts import Place
 from bot.aws.errors import error_code, translate
 from bot.core import Core
 from bot.errors import PreconditionFailed
-from bot.restores.carryover import SourceTable, not_carried_over
+from bot.restores.carryover import not_carried_over
 from bot.restores.import_board import ImportStatusBoard
-from bot.restores.models import RestoreRequest
+from bot.restores.models import ImportOptions, PitrOptions, RestoreRequest
 from bot.restores.notify import RestoreOutcome, RestoreProgress
 from bot.restores.store import RestoreStore
 
@@ -79,7 +79,7 @@ class ImportExecutor:
 
     def run(self, context: ExecutorContext, request: RestoreRequest) -> RestoreOutcome:
         """Start the import (once) and follow it."""
-        plan, options = request.plan, request.plan.options
+        plan, options = request.plan, request.plan.options_as(ImportOptions)
         client = context.core.aws.dynamodb(context.place)
         import_arn = request.aws_ref or self._start(context, request)
         started = time.monotonic()
@@ -110,9 +110,7 @@ class ImportExecutor:
                     )
                 )
             context.wait()
-        carry, unreachable = not_carried_over(
-            context.core, SourceTable.from_option(options.get("source_table")), plan.target
-        )
+        carry, unreachable = not_carried_over(context.core, options.source_table, plan.target)
         return RestoreOutcome(
             table_arn=description.get("TableArn"),
             item_count=description.get("ImportedItemCount"),
@@ -131,18 +129,18 @@ class ImportExecutor:
         return self._board is not None and self._board.status(client, place, import_arn) == "IN_PROGRESS"
 
     def _start(self, context: ExecutorContext, request: RestoreRequest) -> str:
-        options = request.plan.options
-        source: dict[str, Any] = {"S3Bucket": options["bucket"], "S3KeyPrefix": options["key_prefix"]}
-        if options.get("bucket_owner"):
-            source["S3BucketOwner"] = options["bucket_owner"]
+        options = request.plan.options_as(ImportOptions)
+        source: dict[str, Any] = {"S3Bucket": options.bucket, "S3KeyPrefix": options.key_prefix}
+        if options.bucket_owner:
+            source["S3BucketOwner"] = options.bucket_owner
         client: Any = context.core.aws.dynamodb(context.place)
         try:
             description = client.import_table(
                 ClientToken=f"ddb-backup-bot-{request.id}",
                 S3BucketSource=source,
-                InputFormat=options["input_format"],
-                InputCompressionType=options["compression"],
-                TableCreationParameters=options["table"],
+                InputFormat=options.input_format,
+                InputCompressionType=options.compression,
+                TableCreationParameters=dict(options.table),
             )["ImportTableDescription"]
         except ClientError as exc:
             raise _import_refused(exc, request) from exc
@@ -198,7 +196,7 @@ class PitrExecutor:
 
     def run(self, context: ExecutorContext, request: RestoreRequest) -> RestoreOutcome:
         """Start the restore (once) and wait for the table."""
-        plan, options = request.plan, request.plan.options
+        plan, options = request.plan, request.plan.options_as(PitrOptions)
         client = context.core.aws.dynamodb(context.place)
         if not request.aws_ref:
             self._start(context, request)
@@ -218,33 +216,31 @@ class PitrExecutor:
                     RestoreProgress(elapsed_seconds=last_report - started, note=f"table {table.get('TableStatus')}")
                 )
             context.wait()
-        carry, unreachable = not_carried_over(
-            context.core, SourceTable.from_option(options.get("source_table")), plan.target
-        )
+        carry, unreachable = not_carried_over(context.core, options.source_table, plan.target)
         return RestoreOutcome(
             table_arn=table.get("TableArn"),
             item_count=table.get("ItemCount"),
             duration_seconds=time.monotonic() - started,
             not_carried_over=carry,
             source_unreachable=unreachable,
-            details={"restore_time": options.get("restore_time")},
+            details={"restore_time": options.as_dict()["restore_time"]},
         )
 
     def _start(self, context: ExecutorContext, request: RestoreRequest) -> None:
-        options = request.plan.options
-        source = options["source_table"]
-        params: dict[str, Any] = {"SourceTableName": source["name"], "TargetTableName": request.plan.target}
-        if options.get("restore_time", "latest") == "latest":
+        options = request.plan.options_as(PitrOptions)
+        source = options.source_table
+        params: dict[str, Any] = {"SourceTableName": source.name, "TargetTableName": request.plan.target}
+        if options.restore_time is None:
             params["UseLatestRestorableTime"] = True
         else:
-            params["RestoreDateTime"] = datetime.fromisoformat(options["restore_time"])
-        if options.get("billing_mode"):
-            params["BillingModeOverride"] = options["billing_mode"]
+            params["RestoreDateTime"] = options.restore_time
+        if options.billing_mode:
+            params["BillingModeOverride"] = options.billing_mode
         client: Any = context.core.aws.dynamodb(context.place)
         try:
             description = client.restore_table_to_point_in_time(**params)["TableDescription"]
         except ClientError as exc:
-            if error_code(exc) == "TableAlreadyExistsException" and self._ours(context, request, source["arn"]):
+            if error_code(exc) == "TableAlreadyExistsException" and self._ours(context, request, source.arn):
                 return
             if error_code(exc) == "TableAlreadyExistsException":
                 raise PreconditionFailed(
@@ -252,16 +248,16 @@ class PitrExecutor:
                     "nothing was restored.",
                     "Make a new request with another `to=` name.",
                 ) from exc
-            raise translate(exc, "dynamodb:RestoreTableToPointInTime", f"Table `{source['name']}`") from exc
+            raise translate(exc, "dynamodb:RestoreTableToPointInTime", f"Table `{source.name}`") from exc
         except Exception as exc:
-            raise translate(exc, "dynamodb:RestoreTableToPointInTime", f"Table `{source['name']}`") from exc
+            raise translate(exc, "dynamodb:RestoreTableToPointInTime", f"Table `{source.name}`") from exc
         context.store.set_aws_ref(request.id, str(description.get("TableArn") or request.plan.target))
 
-    def _ours(self, context: ExecutorContext, request: RestoreRequest, source_arn: str) -> bool:
+    def _ours(self, context: ExecutorContext, request: RestoreRequest, source_arn: str | None) -> bool:
         """A table of that name restored from our source: our own earlier call (the bot stopped before noting it)."""
         client = context.core.aws.dynamodb(context.place)
         table: dict[str, Any] = dict(client.describe_table(TableName=request.plan.target)["Table"])
-        if dict(table.get("RestoreSummary") or {}).get("SourceTableArn") == source_arn:
+        if source_arn and dict(table.get("RestoreSummary") or {}).get("SourceTableArn") == source_arn:
             context.store.set_aws_ref(request.id, str(table.get("TableArn")))
             return True
         return False

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.aws.accounts import Place
-from bot.loader.replay import LoadCancelled, LoadCheckpoints, LoadProgress, load_exports
-from bot.models import ExportLocation
+from bot.loader.replay import ExportReplay, LoadCancelled, LoadCheckpoints, LoadProgress, LoadTiming
 from bot.restores.executors import Cancelled, ExecutorContext
-from bot.restores.models import RestoreRequest
+from bot.restores.models import LoadOptions, RestoreRequest
 from bot.restores.notify import RestoreOutcome, RestoreProgress
 
 
@@ -21,10 +18,8 @@ class LoadExecutor:
 
     def resume_note(self, context: ExecutorContext, request: RestoreRequest) -> str:
         """How many data files an earlier run already finished (they are skipped, not written again)."""
-        done = sum(
-            len(self._checkpoints.finished_files(request.id, str(export["export_id"])))
-            for export in request.plan.options.get("exports", [])
-        )
+        exports = request.plan.options_as(LoadOptions).exports
+        done = sum(len(self._checkpoints.finished_files(request.id, export.export_id)) for export in exports)
         return (
             f"Resumed after a restart: {done} data file(s) already written are skipped; "
             "continuing with the files not finished yet."
@@ -32,43 +27,23 @@ class LoadExecutor:
 
     def run(self, context: ExecutorContext, request: RestoreRequest) -> RestoreOutcome:
         """Load every export of the plan, oldest first."""
-        plan = request.plan
-        exports: list[dict[str, Any]] = list(plan.options.get("exports", []))
-        locations = [
-            ExportLocation(str(e["bucket"]), e.get("prefix"), str(e["export_id"]), e.get("owner")) for e in exports
-        ]
-        first = exports[0] if exports else {}
-        read_place = (
-            Place(first.get("read_alias"), str(first["read_region"])) if first.get("read_region") else context.place
+        options = request.plan.options_as(LoadOptions)
+        first = options.exports[0] if options.exports else None
+        read_place = Place(first.read_alias, first.read_region) if first and first.read_region else context.place
+        replay = ExportReplay(
+            s3=context.core.aws.s3(read_place),
+            dynamodb=context.core.aws.dynamodb(context.place),
+            table_name=request.plan.target,
+            key_names=options.key_names,
+            checkpoints=self._checkpoints,
+            restore_id=request.id,
+            progress=lambda update: context.report(_progress(update)),
+            cancel=context.cancel,
+            concurrency=self._concurrency,
+            timing=LoadTiming(progress_interval_s=context.progress_seconds),
         )
-
-        def progress(update: LoadProgress) -> None:
-            context.report(
-                RestoreProgress(
-                    items=update.items_written,
-                    files_done=update.files_done,
-                    files_total=update.files_total,
-                    deletes=update.deletes_applied,
-                    rate_per_second=update.items_per_s,
-                    elapsed_seconds=update.elapsed_s,
-                    note=f"{update.retries} retries, {update.throttles} throttled" if update.retries else None,
-                )
-            )
-
         try:
-            report = load_exports(
-                s3=context.core.aws.s3(read_place),
-                dynamodb=context.core.aws.dynamodb(context.place),
-                sources=locations,
-                table_name=plan.target,
-                key_names=list(plan.options["key_names"]),
-                checkpoints=self._checkpoints,
-                restore_id=request.id,
-                progress=progress,
-                cancel=context.cancel,
-                concurrency=self._concurrency,
-                progress_interval_s=context.progress_seconds,
-            )
+            report = replay.run([export.location for export in options.exports])
         except LoadCancelled as exc:
             raise Cancelled from exc
         return RestoreOutcome(
@@ -80,3 +55,15 @@ class LoadExecutor:
             duration_seconds=report.duration_s,
             details={"throttles": report.throttles},
         )
+
+
+def _progress(update: LoadProgress) -> RestoreProgress:
+    return RestoreProgress(
+        items=update.items_written,
+        files_done=update.files_done,
+        files_total=update.files_total,
+        deletes=update.deletes_applied,
+        rate_per_second=update.items_per_s,
+        elapsed_seconds=update.elapsed_s,
+        note=f"{update.retries} retries, {update.throttles} throttled" if update.retries else None,
+    )

@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
+
+from bot.models import ExportLocation
 
 
 class RestoreStatus(StrEnum):
@@ -21,6 +23,9 @@ class RestoreStatus(StrEnum):
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
+
+
+LATEST = "latest"  # a PITR restore of the latest restorable time
 
 
 class RestoreMode(StrEnum):
@@ -52,11 +57,183 @@ MODE_NAMES = {
 
 
 @dataclass(frozen=True)
+class TableOrigin:
+    """The table a restore comes from, where the bot can look at it (for what a new table does not inherit)."""
+
+    name: str
+    alias: str | None
+    region: str
+    arn: str | None = None  # PITR restores name their source by ARN too
+
+    def as_dict(self) -> dict[str, Any]:
+        """As stored in the plan; `arn` only when known, so older plans keep their hash."""
+        data: dict[str, Any] = {"name": self.name, "alias": self.alias, "region": self.region}
+        if self.arn is not None:
+            data["arn"] = self.arn
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TableOrigin:
+        """Rebuild from a stored plan."""
+        return cls(str(data["name"]), data.get("alias"), str(data.get("region") or ""), data.get("arn"))
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """ImportTable into a new table: where the data files are and the new table's creation parameters."""
+
+    bucket: str
+    bucket_owner: str | None
+    key_prefix: str
+    input_format: str
+    compression: str
+    table: Mapping[str, Any]  # TableCreationParameters, in AWS's own shape
+    schema_basis: str
+    source_table: TableOrigin | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """As stored in the plan."""
+        return {
+            "bucket": self.bucket,
+            "bucket_owner": self.bucket_owner,
+            "key_prefix": self.key_prefix,
+            "input_format": self.input_format,
+            "compression": self.compression,
+            "table": dict(self.table),
+            "schema_basis": self.schema_basis,
+            "source_table": self.source_table.as_dict() if self.source_table else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ImportOptions:
+        """Rebuild from a stored plan."""
+        source = data.get("source_table")
+        return cls(
+            bucket=str(data["bucket"]),
+            bucket_owner=data.get("bucket_owner"),
+            key_prefix=str(data["key_prefix"]),
+            input_format=str(data.get("input_format") or "DYNAMODB_JSON"),
+            compression=str(data.get("compression") or "GZIP"),
+            table=dict(data.get("table") or {}),
+            schema_basis=str(data.get("schema_basis") or ""),
+            source_table=TableOrigin.from_dict(source) if source else None,
+        )
+
+
+@dataclass(frozen=True)
+class PitrOptions:
+    """RestoreTableToPointInTime: the source table and the moment (None: the latest restorable time)."""
+
+    source_table: TableOrigin
+    restore_time: datetime | None
+    billing_mode: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """As stored in the plan; `billing_mode` only when one was asked for."""
+        data: dict[str, Any] = {
+            "source_table": self.source_table.as_dict(),
+            "restore_time": self.restore_time.isoformat() if self.restore_time else LATEST,
+        }
+        if self.billing_mode:
+            data["billing_mode"] = self.billing_mode
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PitrOptions:
+        """Rebuild from a stored plan."""
+        moment = data.get("restore_time") or LATEST
+        return cls(
+            source_table=TableOrigin.from_dict(data["source_table"]),
+            restore_time=None if moment == LATEST else datetime.fromisoformat(str(moment)),
+            billing_mode=data.get("billing_mode"),
+        )
+
+
+@dataclass(frozen=True)
+class LoadSource:
+    """One export the loader reads, and with which account's credentials."""
+
+    url: str
+    export_id: str
+    export_type: str
+    export_format: str
+    bucket: str
+    prefix: str
+    owner: str | None
+    read_alias: str | None
+    read_region: str | None
+
+    @property
+    def location(self) -> ExportLocation:
+        """Where its files are."""
+        return ExportLocation(self.bucket, self.prefix, self.export_id, self.owner)
+
+    def as_dict(self) -> dict[str, Any]:
+        """As stored in the plan."""
+        return {
+            "url": self.url,
+            "export_id": self.export_id,
+            "export_type": self.export_type,
+            "format": self.export_format,
+            "bucket": self.bucket,
+            "prefix": self.prefix,
+            "owner": self.owner,
+            "read_alias": self.read_alias,
+            "read_region": self.read_region,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LoadSource:
+        """Rebuild from a stored plan."""
+        return cls(
+            url=str(data.get("url") or ""),
+            export_id=str(data["export_id"]),
+            export_type=str(data.get("export_type") or ""),
+            export_format=str(data.get("format") or ""),
+            bucket=str(data["bucket"]),
+            prefix=str(data.get("prefix") or ""),
+            owner=data.get("owner"),
+            read_alias=data.get("read_alias"),
+            read_region=data.get("read_region"),
+        )
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """The loader into an existing table: the table's key attributes and the exports, oldest first."""
+
+    key_names: tuple[str, ...]
+    exports: tuple[LoadSource, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """As stored in the plan."""
+        return {"key_names": list(self.key_names), "exports": [e.as_dict() for e in self.exports]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LoadOptions:
+        """Rebuild from a stored plan."""
+        return cls(
+            key_names=tuple(str(k) for k in data.get("key_names", [])),
+            exports=tuple(LoadSource.from_dict(e) for e in data.get("exports", [])),
+        )
+
+
+PlanOptions = ImportOptions | PitrOptions | LoadOptions
+OptionsT = TypeVar("OptionsT", ImportOptions, PitrOptions, LoadOptions)
+OPTIONS_OF_MODE: dict[RestoreMode, type[ImportOptions] | type[PitrOptions] | type[LoadOptions]] = {
+    RestoreMode.IMPORT: ImportOptions,
+    RestoreMode.PITR: PitrOptions,
+    RestoreMode.LOAD: LoadOptions,
+}
+
+
+@dataclass(frozen=True)
 class RestorePlan:
     """Exactly what will run once approved; its hash binds every approval to it.
 
     `sources` are export ARNs or S3 URLs in the order they are applied (PITR: the source table's ARN);
-    `options` holds every parameter the runner passes to AWS, so nothing is decided after the approval.
+    `options` holds every parameter the runner passes to AWS, so nothing is decided after the approval. The hash is
+    of the canonical JSON of `as_dict()`, which is the stored form: plans stored before typed options hash the same.
     """
 
     mode: RestoreMode
@@ -64,7 +241,17 @@ class RestorePlan:
     target: str
     alias: str | None
     region: str
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: PlanOptions
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.options, OPTIONS_OF_MODE[RestoreMode(self.mode)]):
+            raise TypeError(f"a {self.mode} plan takes {OPTIONS_OF_MODE[self.mode].__name__}")
+
+    def options_as(self, kind: type[OptionsT]) -> OptionsT:
+        """The options, typed as the executor of this mode expects them."""
+        if not isinstance(self.options, kind):
+            raise TypeError(f"the {self.mode} plan has {type(self.options).__name__}, not {kind.__name__}")
+        return self.options
 
     def canonical(self) -> str:
         """The plan as canonical JSON (sorted keys, no spaces): the same plan always gives the same text."""
@@ -81,20 +268,21 @@ class RestorePlan:
             "sources": list(self.sources),
             "target": self.target,
             "account": {"alias": self.alias, "region": self.region},
-            "options": json.loads(json.dumps(dict(self.options), default=str)),
+            "options": json.loads(json.dumps(self.options.as_dict(), default=str)),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RestorePlan:
         """Rebuild a stored plan."""
         account = data.get("account") or {}
+        mode = RestoreMode(data["mode"])
         return cls(
-            mode=RestoreMode(data["mode"]),
+            mode=mode,
             sources=tuple(str(s) for s in data.get("sources", [])),
             target=str(data["target"]),
             alias=account.get("alias"),
             region=str(account.get("region", "")),
-            options=dict(data.get("options") or {}),
+            options=OPTIONS_OF_MODE[mode].from_dict(data.get("options") or {}),
         )
 
 

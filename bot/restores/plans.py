@@ -19,7 +19,16 @@ from bot.core import Core
 from bot.errors import PreconditionFailed, UsageError
 from bot.models import ExportStatus, ExportType
 from bot.restores.estimates import import_estimate, load_estimate, pitr_estimate
-from bot.restores.models import Estimate, RestoreMode, RestorePlan, SourceSummary
+from bot.restores.models import (
+    Estimate,
+    ImportOptions,
+    LoadOptions,
+    PitrOptions,
+    RestoreMode,
+    RestorePlan,
+    SourceSummary,
+    TableOrigin,
+)
 from bot.restores.schema import TableSchema, known_schema, schema_from_key_option
 from bot.restores.sources import ResolvedExport, import_data_prefix, key_types_of_items, resolve_export
 from bot.timefmt import iso
@@ -97,16 +106,16 @@ def _plan_import(core: Core, spec: RestoreSpec) -> PlannedRestore:
             for gsi in schema.gsis
         ]
     owner = _bucket_owner(core, source, place)
-    options = {
-        "bucket": source.bucket,
-        "bucket_owner": owner,
-        "key_prefix": import_data_prefix(core, source),
-        "input_format": source.export_format,
-        "compression": "GZIP",
-        "table": creation,
-        "schema_basis": schema.basis,
-        "source_table": _source_table_option(source),
-    }
+    options = ImportOptions(
+        bucket=source.bucket,
+        bucket_owner=owner,
+        key_prefix=import_data_prefix(core, source),
+        input_format=source.export_format,
+        compression="GZIP",
+        table=creation,
+        schema_basis=schema.basis,
+        source_table=_origin(source),
+    )
     plan = RestorePlan(RestoreMode.IMPORT, (source.plan_source,), ref.name, place.alias, place.region, options)
     rates = core.rates(place)
     notes = []
@@ -127,10 +136,10 @@ def _bucket_owner(core: Core, source: ResolvedExport, target: Place) -> str | No
     return source.account_id
 
 
-def _source_table_option(source: ResolvedExport) -> dict[str, Any] | None:
+def _origin(source: ResolvedExport) -> TableOrigin | None:
     if source.table_name is None or source.source_place is None:
         return None
-    return {"name": source.table_name, "alias": source.source_place.alias, "region": source.source_place.region}
+    return TableOrigin(source.table_name, source.source_place.alias, source.source_place.region)
 
 
 # -------------------------------------------------------------------------------------------------- PITR
@@ -158,12 +167,11 @@ def _plan_pitr(core: Core, spec: RestoreSpec) -> PlannedRestore:
             f"({source_place.alias or 'default account'}, {source_place.region}); `to={spec.target}` is elsewhere."
         )
     _require_absent(core, ref, place)
-    options: dict[str, Any] = {
-        "source_table": {"name": info.name, "arn": info.arn, "alias": source_place.alias, "region": place.region},
-        "restore_time": spec.at.isoformat() if spec.at else "latest",
-    }
-    if spec.billing:
-        options["billing_mode"] = BILLING[spec.billing]
+    options = PitrOptions(
+        source_table=TableOrigin(info.name, source_place.alias, place.region, arn=info.arn),
+        restore_time=spec.at,
+        billing_mode=BILLING[spec.billing] if spec.billing else None,
+    )
     plan = RestorePlan(RestoreMode.PITR, (info.arn,), ref.name, place.alias, place.region, options)
     moment = spec.at or window.latest
     summary = SourceSummary(
@@ -194,10 +202,7 @@ def _plan_load(core: Core, spec: RestoreSpec) -> PlannedRestore:
     ).keys()
     for source in ordered:
         _require_matching_keys(core, source, target_keys, ref)
-    options = {
-        "key_names": list(target_keys),
-        "exports": [s.location_option() for s in ordered],
-    }
+    options = LoadOptions(tuple(target_keys), tuple(s.load_source() for s in ordered))
     plan = RestorePlan(
         RestoreMode.LOAD, tuple(s.plan_source for s in ordered), ref.name, place.alias, place.region, options
     )

@@ -19,7 +19,7 @@ from bot.errors import NotFound, PreconditionFailed
 from bot.exports.files import ExportManifest, parse_s3_export_url, read_manifest
 from bot.exports.status import export_detail
 from bot.models import ExportFormat, ExportJob, ExportLocation, ExportStatus, ExportType, export_id_of
-from bot.restores.models import SourceSummary
+from bot.restores.models import LoadSource, SourceSummary
 
 logger = logging.getLogger(__name__)
 
@@ -68,20 +68,20 @@ class ResolvedExport:
             size_bytes=self.size_bytes,
         )
 
-    def location_option(self) -> dict[str, Any]:
+    def load_source(self) -> LoadSource:
         """What the runner needs to find the export's files again, as stored in the plan."""
         place = self.read_place or self.source_place
-        return {
-            "url": self.s3_url,
-            "export_id": self.export_id,
-            "export_type": self.export_type,
-            "format": self.export_format,
-            "bucket": self.bucket,
-            "prefix": self.s3_prefix,
-            "owner": self.bucket_owner,
-            "read_alias": place.alias if place else None,
-            "read_region": place.region if place else None,
-        }
+        return LoadSource(
+            url=self.s3_url,
+            export_id=self.export_id,
+            export_type=self.export_type,
+            export_format=self.export_format,
+            bucket=self.bucket,
+            prefix=self.s3_prefix,
+            owner=self.bucket_owner,
+            read_alias=place.alias if place else None,
+            read_region=place.region if place else None,
+        )
 
 
 def resolve_export(core: Core, text: str) -> ResolvedExport:

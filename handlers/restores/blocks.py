@@ -9,7 +9,16 @@ from typing import Any
 
 from bot.errors import BotError
 from bot.models import BOT_ACTOR, ExportType
-from bot.restores.models import MODE_NAMES, Approval, RestoreMode, RestoreRequest, RestoreStatus, SourceSummary
+from bot.restores.models import (
+    MODE_NAMES,
+    Approval,
+    ImportOptions,
+    PitrOptions,
+    RestoreMode,
+    RestoreRequest,
+    RestoreStatus,
+    SourceSummary,
+)
 from bot.restores.notify import RestoreOutcome, RestoreProgress
 from bot.restores.workflow import Requested
 from bot.timefmt import duration, iso, size
@@ -135,22 +144,16 @@ def _source_line(source: SourceSummary) -> str:
 def _mode_line(request: RestoreRequest) -> str:
     base = MODE_NAMES.get(request.mode, request.mode)
     options = request.plan.options
-    if request.mode == RestoreMode.IMPORT:
-        table = options.get("table") or {}
-        billing = "on-demand" if table.get("BillingMode") == "PAY_PER_REQUEST" else "provisioned"
-        keys = ", ".join(f"{k['AttributeName']} ({k['KeyType']})" for k in table.get("KeySchema", []))
-        gsis = len(table.get("GlobalSecondaryIndexes") or [])
-        basis = f" from {options['schema_basis']}" if options.get("schema_basis") else ""
+    if isinstance(options, ImportOptions):
+        billing = "on-demand" if options.table.get("BillingMode") == "PAY_PER_REQUEST" else "provisioned"
+        keys = ", ".join(f"{k['AttributeName']} ({k['KeyType']})" for k in options.table.get("KeySchema", []))
+        gsis = len(options.table.get("GlobalSecondaryIndexes") or [])
+        basis = f" from {options.schema_basis}" if options.schema_basis else ""
         return f"{base}: key {keys}{basis}, {gsis} GSI(s), {billing}"
-    if request.mode == RestoreMode.PITR:
-        moment = options.get("restore_time", "latest")
-        return f"{base} as of {'the latest restorable time' if moment == 'latest' else moment}"
-    if request.mode == RestoreMode.LOAD:
-        return f"{base} ({len(request.plan.sources)} export(s), puts and deletes in time order)"
-    return base
-
-
-# ------------------------------------------------------------------------------------------ thread / DMs
+    if isinstance(options, PitrOptions):
+        moment = iso(options.restore_time) if options.restore_time else "the latest restorable time"
+        return f"{base} as of {moment}"
+    return f"{base} ({len(request.plan.sources)} export(s), puts and deletes in time order)"
 
 
 def decided_note(request: RestoreRequest) -> Message:

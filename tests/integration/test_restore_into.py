@@ -13,7 +13,7 @@ import pytest
 
 from bot.demo.slack_standin import SlackStandIn
 from bot.restores.load_checkpoints import SqlLoadCheckpoints
-from bot.restores.models import RestoreStatus
+from bot.restores.models import ImportOptions, RestoreStatus
 from bot.wiring.runtime import BotRuntime
 from tests.integration.conftest import SIGNING_SECRET, BotFactory, bot_settings
 from tests.support.aws_proxy import AwsFaultProxy, Fault
@@ -292,7 +292,7 @@ def test_to_from_an_s3_url_of_a_foreign_export_needs_key_and_imports_the_data_fo
     ask(signed_restore, slack, f"{url(full)} to=copied key=pk:S,sk:N")
     message = approval_message(slack)
     request = latest_request(restore_bot)
-    assert request.plan.options["key_prefix"] == f"{full.folder}data/"
+    assert request.plan.options_as(ImportOptions).key_prefix == f"{full.folder}data/"
     assert request.plan.sources == (url(full),)
     click(signed_restore, slack, message, "restore_approve", APPROVER)
     done = wait_for_status(restore_bot, request.id, {RestoreStatus.SUCCEEDED, "FAILED"})

@@ -14,7 +14,16 @@ from bot.aws.accounts import AwsAccounts
 from bot.aws.pricing import PriceBook
 from bot.core import Core
 from bot.db import make_engine
-from bot.restores.models import Approval, RestorePlan, RestoreRequest, RestoreStatus
+from bot.restores.models import (
+    Approval,
+    ImportOptions,
+    LoadOptions,
+    LoadSource,
+    RestoreMode,
+    RestorePlan,
+    RestoreRequest,
+    RestoreStatus,
+)
 from bot.restores.notify import MessageRef, RestoreOutcome, RestoreProgress
 from bot.restores.store import RestoreStore
 from bot.store import Store
@@ -100,16 +109,38 @@ def make_core(tmp_path: Path, clock: Clock | None = None, url: str | None = None
     return Core(aws=AwsAccounts(session, {}), store=Store(engine), prices=PriceBook(no_pricing), clock=clock or Clock())
 
 
-def plan(target: str = "orders-restored", **options: Any) -> RestorePlan:
+EXPORT_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/orders/export/01768385930622-efd1a093"
+
+
+def plan(target: str = "orders-restored", table: dict[str, Any] | None = None, schema_basis: str = "") -> RestorePlan:
     """A small import plan."""
-    return RestorePlan(
-        "import",
-        ("arn:aws:dynamodb:us-east-1:123456789012:table/orders/export/01768385930622-efd1a093",),
-        target,
-        None,
-        "us-east-1",
-        {"bucket": "acme", "key_prefix": "p/AWSDynamoDB/01768385930622-efd1a093/data/", **options},
+    options = ImportOptions(
+        bucket="acme",
+        bucket_owner=None,
+        key_prefix="p/AWSDynamoDB/01768385930622-efd1a093/data/",
+        input_format="DYNAMODB_JSON",
+        compression="GZIP",
+        table=table or {},
+        schema_basis=schema_basis,
+        source_table=None,
     )
+    return RestorePlan(RestoreMode.IMPORT, (EXPORT_ARN,), target, None, "us-east-1", options)
+
+
+def load_plan(target: str = "orders-staging") -> RestorePlan:
+    """A plan of the loader into an existing table, from one full export."""
+    source = LoadSource(
+        url="s3://acme/p/AWSDynamoDB/01768385930622-efd1a093/",
+        export_id="01768385930622-efd1a093",
+        export_type="FULL_EXPORT",
+        export_format="DYNAMODB_JSON",
+        bucket="acme",
+        prefix="p",
+        owner=None,
+        read_alias=None,
+        read_region="us-east-1",
+    )
+    return RestorePlan(RestoreMode.LOAD, (EXPORT_ARN,), target, None, "us-east-1", LoadOptions(("pk",), (source,)))
 
 
 def pending_request(

@@ -11,7 +11,7 @@ from bot.restores.models import Approval, Estimate, RestoreRequest, RestoreStatu
 from bot.restores.notify import CarryOver, RestoreOutcome, RestoreProgress
 from handlers.restores import blocks as rb
 from handlers.restores import form_blocks as fb
-from tests.support.restore_fakes import START, plan
+from tests.support.restore_fakes import START, load_plan, plan
 
 
 def request(**changes: object) -> RestoreRequest:
@@ -91,7 +91,7 @@ def test_the_report_lists_what_to_set_again() -> None:
 
 
 def test_progress_line() -> None:
-    load = request(plan=replace(plan(), mode="load"))
+    load = request(plan=load_plan())
     text = rb.progress_note(load, RestoreProgress(items=1500, files_done=2, files_total=7, rate_per_second=750.0))
     assert "files 2/7" in text["text"] and "1,500 items written" in text["text"] and "750/s" in text["text"]
 

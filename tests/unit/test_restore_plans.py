@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from bot.aws.pricing import embedded_rates
@@ -9,18 +10,16 @@ from bot.restores.estimates import import_estimate, load_estimate
 from bot.restores.models import RestorePlan, parse_button_value
 from bot.restores.schema import schema_from_description
 from bot.restores.sources import ResolvedExport
-from tests.support.restore_fakes import plan
+from tests.support.restore_fakes import load_plan, plan
 
 
 def test_the_plan_hash_is_canonical_and_covers_every_part() -> None:
     base = plan(table={"b": 1, "a": [1, 2]})
-    same = RestorePlan(
-        base.mode, base.sources, base.target, base.alias, base.region, dict(reversed(base.options.items()))
-    )
+    same = plan(table={"a": [1, 2], "b": 1})
     assert same.digest() == base.digest()
     assert RestorePlan.from_dict(base.as_dict()) == base
     variants = [
-        RestorePlan("load", base.sources, base.target, None, base.region, base.options),
+        replace(load_plan(), sources=base.sources, target=base.target),
         RestorePlan(base.mode, (*base.sources, "another"), base.target, None, base.region, base.options),
         RestorePlan(base.mode, base.sources, "other-table", None, base.region, base.options),
         RestorePlan(base.mode, base.sources, base.target, "prod", base.region, base.options),

@@ -25,7 +25,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RestoreSto
 
 
 def test_a_request_round_trips_with_its_plan(store: RestoreStore) -> None:
-    created = pending_request(store, the_plan=plan(options_marker={"nested": [1, 2]}))
+    created = pending_request(
+        store, the_plan=plan(table={"nested": [1, 2], "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]})
+    )
     loaded = store.get(created.id)
     assert loaded == created
     assert loaded is not None and loaded.plan_intact
