@@ -88,23 +88,7 @@ def _plan_import(core: Core, spec: RestoreSpec) -> PlannedRestore:
     ref, place = core.table(spec.target)
     _require_absent(core, ref, place)
     schema = _schema_for_new_table(core, source, spec)
-    billing = BILLING.get(spec.billing or "on-demand", ON_DEMAND)
-    creation: dict[str, Any] = {
-        "TableName": ref.name,
-        "AttributeDefinitions": schema.attribute_definitions,
-        "KeySchema": schema.key_schema,
-        "BillingMode": billing,
-    }
-    capacity = schema.throughput or {"ReadCapacityUnits": DEFAULT_CAPACITY, "WriteCapacityUnits": DEFAULT_CAPACITY}
-    if billing == PROVISIONED:
-        creation["ProvisionedThroughput"] = capacity
-    if schema.gsis:
-        creation["GlobalSecondaryIndexes"] = [
-            {**gsi, "ProvisionedThroughput": gsi.get("ProvisionedThroughput") or capacity}
-            if billing == PROVISIONED
-            else {k: v for k, v in gsi.items() if k != "ProvisionedThroughput"}
-            for gsi in schema.gsis
-        ]
+    creation = _creation_parameters(ref.name, schema, BILLING.get(spec.billing or "on-demand", ON_DEMAND))
     owner = _bucket_owner(core, source, place)
     options = ImportOptions(
         bucket=source.bucket,
@@ -125,6 +109,27 @@ def _plan_import(core: Core, spec: RestoreSpec) -> PlannedRestore:
             "them, so the new table will not have them."
         )
     return PlannedRestore(plan, (source.summary(),), import_estimate(rates, source.size_bytes), tuple(notes))
+
+
+def _creation_parameters(name: str, schema: TableSchema, billing: str) -> dict[str, Any]:
+    """ImportTable's TableCreationParameters: the key schema, GSIs and capacity (provisioned billing only)."""
+    creation: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": schema.attribute_definitions,
+        "KeySchema": schema.key_schema,
+        "BillingMode": billing,
+    }
+    capacity = schema.throughput or {"ReadCapacityUnits": DEFAULT_CAPACITY, "WriteCapacityUnits": DEFAULT_CAPACITY}
+    if billing == PROVISIONED:
+        creation["ProvisionedThroughput"] = capacity
+    if schema.gsis:
+        creation["GlobalSecondaryIndexes"] = [
+            {**gsi, "ProvisionedThroughput": gsi.get("ProvisionedThroughput") or capacity}
+            if billing == PROVISIONED
+            else {k: v for k, v in gsi.items() if k != "ProvisionedThroughput"}
+            for gsi in schema.gsis
+        ]
+    return creation
 
 
 def _bucket_owner(core: Core, source: ResolvedExport, target: Place) -> str | None:

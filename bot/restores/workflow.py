@@ -17,7 +17,7 @@ from bot.core import Core
 from bot.errors import BotError, NotAllowed, NotFound, PreconditionFailed
 from bot.models import BOT_ACTOR, Requester
 from bot.restores.models import RestoreRequest, RestoreStatus, parse_button_value
-from bot.restores.notify import RestoreNotifier
+from bot.restores.notify import MessageRef, RestoreNotifier
 from bot.restores.plans import PlannedRestore, RestoreSpec, plan_restore
 from bot.restores.store import RestoreStore
 from bot.timefmt import iso
@@ -93,24 +93,39 @@ class Restores:
             "channel": requester.channel_id,
         }
         try:
-            if not self.policy.approvers:
-                raise PreconditionFailed(
-                    "No one may approve restores: DDBBOT_APPROVERS is empty, and restores never run on one "
-                    "person's word. Nothing was asked.",
-                    "Ask an admin to set DDBBOT_APPROVERS (user ids or user-group ids).",
-                )
-            channel = self.policy.channel or requester.channel_id
-            if not channel:
-                raise PreconditionFailed(
-                    "There is no channel to ask for approval in: DDBBOT_APPROVAL_CHANNEL is not set.",
-                    "Ask an admin to set DDBBOT_APPROVAL_CHANNEL.",
-                )
+            channel = self._approval_channel(requester)
             planned = self._plan(self.core, spec)
         except BotError as error:
             self.core.store.audit(requester.user_id, "restore.request", spec.target, audit, f"refused: {error}")
             raise
+        request = self._new_request(planned, requester, channel)
+        self.store.create(request)
+        audit = {**audit, "plan": request.plan.as_dict(), "plan_hash": request.plan_hash}
+        self.core.store.audit(requester.user_id, "restore.request", request.id, audit, "pending approval")
+        ref = self._post_for_approval(request, channel)
+        self.store.set_message(request.id, ref.channel, ref.ts)
+        stored = replace(request, approval_channel=ref.channel, approval_ts=ref.ts)
+        return Requested(stored, planned, ref.channel)
+
+    def _approval_channel(self, requester: Requester) -> str:
+        """Where the request is posted; refuses when nobody could approve it or there is nowhere to ask."""
+        if not self.policy.approvers:
+            raise PreconditionFailed(
+                "No one may approve restores: DDBBOT_APPROVERS is empty, and restores never run on one "
+                "person's word. Nothing was asked.",
+                "Ask an admin to set DDBBOT_APPROVERS (user ids or user-group ids).",
+            )
+        channel = self.policy.channel or requester.channel_id
+        if not channel:
+            raise PreconditionFailed(
+                "There is no channel to ask for approval in: DDBBOT_APPROVAL_CHANNEL is not set.",
+                "Ask an admin to set DDBBOT_APPROVAL_CHANNEL.",
+            )
+        return channel
+
+    def _new_request(self, planned: PlannedRestore, requester: Requester, channel: str) -> RestoreRequest:
         now = self.core.clock()
-        request = RestoreRequest(
+        return RestoreRequest(
             id=new_request_id(),
             status=RestoreStatus.PENDING,
             plan=planned.plan,
@@ -125,56 +140,29 @@ class Restores:
             response_url=requester.response_url,
             approval_channel=channel,
         )
-        self.store.create(request)
-        audit = {**audit, "plan": request.plan.as_dict(), "plan_hash": request.plan_hash}
-        self.core.store.audit(requester.user_id, "restore.request", request.id, audit, "pending approval")
+
+    def _post_for_approval(self, request: RestoreRequest, channel: str) -> MessageRef:
+        """Post the approval message; when it cannot be posted the request fails at once (nobody could approve it)."""
         try:
-            ref = self._notifier.approval_requested(request)
+            return self._notifier.approval_requested(request)
         except Exception as exc:
             reason = str(exc) if isinstance(exc, BotError) else type(exc).__name__
-            self.store.transition(
-                request.id,
-                RestoreStatus.PENDING,
-                RestoreStatus.FAILED,
-                failure_message=f"approval message not posted: {reason}",
-            )
-            self.core.store.audit(BOT_ACTOR, "restore.fail", request.id, {}, f"approval message not posted: {reason}")
+            failure = f"approval message not posted: {reason}"
+            self.store.transition(request.id, RestoreStatus.PENDING, RestoreStatus.FAILED, failure_message=failure)
+            self.core.store.audit(BOT_ACTOR, "restore.fail", request.id, {}, failure)
             raise PreconditionFailed(
                 f"I could not post the approval request to <#{channel}>: {reason}. The request was cancelled.",
                 "Invite the bot to that channel (or fix DDBBOT_APPROVAL_CHANNEL), then ask again.",
             ) from exc
-        self.store.set_message(request.id, ref.channel, ref.ts)
-        stored = replace(request, approval_channel=ref.channel, approval_ts=ref.ts)
-        return Requested(stored, planned, ref.channel)
 
     # --------------------------------------------------------------------------------------- decisions
 
     def approve(self, button_value: str, user_id: str) -> Decision:
         """An approver's yes; raises NotAllowed/PreconditionFailed with the reason when the click is refused."""
         request = self._clicked(button_value, user_id, "restore.approve")
-        if user_id == request.requested_by:
-            raise self._refuse(
-                request,
-                user_id,
-                "restore.approve",
-                NotAllowed("You asked for this restore, so you cannot approve it: another approver must."),
-            )
-        if not self._approvers.is_approver(user_id):
-            raise self._refuse(
-                request,
-                user_id,
-                "restore.approve",
-                NotAllowed("Only approvers (DDBBOT_APPROVERS) may approve restores; you are not one of them."),
-            )
-        now = self.core.clock()
-        if not self.store.add_approval(request.id, user_id, now):
-            remaining = max(0, request.required_approvals - self.store.approval_count(request.id))
-            raise self._refuse(
-                request,
-                user_id,
-                "restore.approve",
-                PreconditionFailed(f"You already approved this request; it needs {remaining} more approver(s)."),
-            )
+        refusal = self._approval_refusal(request, user_id)
+        if refusal is not None:
+            raise self._refuse(request, user_id, "restore.approve", refusal)
         approvals = self.store.approvals(request.id)
         if len(approvals) < request.required_approvals:
             remaining = request.required_approvals - len(approvals)
@@ -184,6 +172,7 @@ class Restores:
             self._notifier.approval_recorded(request, approvals)
             return Decision("recorded", request, remaining)
         deciders = ",".join(a.approver for a in approvals)
+        now = self.core.clock()
         won = self.store.transition(
             request.id,
             RestoreStatus.PENDING,
@@ -201,6 +190,17 @@ class Restores:
         self._notifier.decided(decided, approvals)
         self._on_approved(decided)
         return Decision("approved", decided)
+
+    def _approval_refusal(self, request: RestoreRequest, user_id: str) -> BotError | None:
+        """Why this user's approval does not count (None: it was recorded, exactly once)."""
+        if user_id == request.requested_by:
+            return NotAllowed("You asked for this restore, so you cannot approve it: another approver must.")
+        if not self._approvers.is_approver(user_id):
+            return NotAllowed("Only approvers (DDBBOT_APPROVERS) may approve restores; you are not one of them.")
+        if not self.store.add_approval(request.id, user_id, self.core.clock()):
+            remaining = max(0, request.required_approvals - self.store.approval_count(request.id))
+            return PreconditionFailed(f"You already approved this request; it needs {remaining} more approver(s).")
+        return None
 
     def reject(self, button_value: str, user_id: str) -> Decision:
         """An approver's no: PENDING → REJECTED; nothing is restored."""
