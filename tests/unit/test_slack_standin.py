@@ -356,6 +356,23 @@ def test_a_text_over_40000_characters_is_posted_cut_with_slacks_warning(
     assert len(standin.messages("C0OPS")[0].text) == 40_000
 
 
+def test_what_slack_would_refuse_is_logged_for_the_demo_console_but_injected_failures_are_not(
+    standin: SlackStandIn, client: WebClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    standin.fail_next("chat.postMessage", error="not_in_channel")
+    with pytest.raises(SlackApiError):
+        client.chat_postMessage(channel="C0OPS", text="injected")
+    with pytest.raises(SlackApiError):
+        client.chat_postMessage(channel="C0OPS", text="x", blocks=[{"type": "header", "text": plain("h" * 151)}])
+
+    (record,) = [r for r in caplog.records if r.name == "bot.demo.slack_standin"]
+    assert record.levelname == "WARNING"
+    assert record.getMessage() == (
+        "Slack refuses chat.postMessage: invalid_blocks (header text must be at most 150 characters, not 151 "
+        "[json-pointer:/blocks/0/text/text])"
+    )
+
+
 def modal(**changes: Any) -> dict[str, Any]:
     return {
         "type": "modal",
