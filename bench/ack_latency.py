@@ -58,7 +58,7 @@ def run() -> str:
     build_world(endpoint)
     secret = secrets.token_hex(16)
     finals = Finals()
-    with SlackStandIn() as slack, tempfile.TemporaryDirectory() as tmp:
+    with SlackStandIn(token="xoxb-bench") as slack, tempfile.TemporaryDirectory() as tmp:
         slack.listeners.append(finals.on_message)
         port = free_port()
         env = {

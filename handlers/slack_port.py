@@ -49,7 +49,15 @@ def post_message(
             logger.warning("%s: channel=%s failed (%s); will retry", purpose, channel, error)
             return False
         if fallback is None or not fallback():
-            logger.error("%s: channel=%s refused the message (%s); not retried", purpose, channel, error)
+            # invalid_blocks names each broken limit; the builders should make that impossible, so say which.
+            details = "; ".join(str(e) for e in exc.response.get("errors") or [])
+            logger.error(
+                "%s: channel=%s refused the message (%s%s); not retried",
+                purpose,
+                channel,
+                error,
+                f": {details}" if details else "",
+            )
         return True
     except Exception:
         logger.exception("%s: channel=%s could not be reached; will retry", purpose, channel)

@@ -2,6 +2,11 @@
 
 Point `slack_sdk.WebClient(base_url=standin.api_url)` at it and put `standin.response_url(channel)` in the
 requests sent to the bot; every call is recorded and the resulting messages are kept as Slack would hold them.
+
+It is as strict as Slack: a method it does not implement answers `unknown_method`, a token it was not told to
+accept answers `invalid_auth`, and Block Kit that breaks one of Slack's limits is refused with `invalid_blocks`
+(messages) or `invalid_arguments` (views) and an `errors` list naming each broken limit and its JSON pointer.
+`block_kit_errors`, `message_errors` and `view_errors` are that one validator, for tests of the builders too.
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -26,10 +31,16 @@ log = logging.getLogger(__name__)
 RESPONSE_URL = "response_url"
 _FIRST_TS_MICROS = 1_764_300_000_000_000
 _TS_STEP_MICROS = 100
-_MAX_BLOCKS = 50
 _JSON_ENCODED_FIELDS = ("blocks", "attachments", "view", "metadata")
 _BOT_ID = "B0DEMO"
 _TRUE_STRINGS = frozenset({"true", "1", "yes"})
+# The tokens the tests (tests/integration/conftest.py) and the demo (bot/demo/__main__.py FAKE_BOT_TOKEN) use.
+DEFAULT_TOKENS = ("xoxb-test-token", "xoxb-demo-not-a-real-token")
+RATELIMITED = "ratelimited"
+# Refusals that mean the bot sent something Slack would not take (not the ordinary "no such message" kind).
+_REPORTED = frozenset(
+    {"invalid_blocks", "invalid_arguments", "invalid_auth", "not_authed", "unknown_method", "no_text", "invalid_json"}
+)
 
 
 @dataclass
@@ -41,6 +52,8 @@ class RecordedCall:
     path: str
     at: float
     status: int
+    error: str | None = None
+    errors: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -64,6 +77,7 @@ class _PendingFailure:
     status: int
     retry_after: int
     remaining: int
+    error: str | None
 
 
 @dataclass
@@ -79,6 +93,7 @@ class _Reply:
     status: int
     body: dict[str, Any]
     headers: dict[str, str]
+    injected: bool = False  # a failure the test asked for (fail_next), not a refusal worth reporting
 
 
 class _InvalidRequestError(ValueError):
@@ -99,8 +114,11 @@ class SlackStandIn:
         team_id: str = "T0DEMO",
         usergroups: dict[str, list[str]] | None = None,
         response_url_max_posts: int = 5,
+        token: str | Collection[str] = DEFAULT_TOKENS,
     ) -> None:
+        """`token`: the bearer token(s) to accept; any other answers `invalid_auth`, as Slack does."""
         self.bot_user_id = bot_user_id
+        self.tokens = frozenset({token} if isinstance(token, str) else token)
         self.team_id = team_id
         self.response_url_max_posts = response_url_max_posts
         self.calls: list[RecordedCall] = []
@@ -126,6 +144,7 @@ class SlackStandIn:
             "views.open": self._views_open_or_push,
             "views.push": self._views_open_or_push,
             "views.update": self._views_update,
+            "views.publish": self._views_publish,
             "conversations.info": self._conversations_info,
             "users.info": self._users_info,
         }
@@ -214,10 +233,19 @@ class SlackStandIn:
                 raise AssertionError(self._describe_timeout(timeout, seen))
             time.sleep(0.02)
 
-    def fail_next(self, method: str, status: int = 429, retry_after: int = 1, count: int = 1) -> None:
-        """Fail the next `count` calls of `method` (or "response_url") with `status`, creating nothing."""
+    def fail_next(
+        self, method: str, status: int = 429, retry_after: int = 1, count: int = 1, *, error: str | None = None
+    ) -> None:
+        """Fail the next `count` calls of `method` (or "response_url"), creating nothing.
+
+        With `error` (e.g. `not_in_channel`, `channel_not_found`, `invalid_blocks`) Slack's answer to a refused
+        call: HTTP 200 with `{"ok": false, "error": error}`; `error="ratelimited"` is HTTP 429 with Retry-After.
+        Without it, `status` decides: 429 is `ratelimited`, anything else an `internal_error` with that status.
+        """
+        if error == RATELIMITED:
+            status = 429
         with self._lock:
-            self._failures.setdefault(method, deque()).append(_PendingFailure(status, retry_after, count))
+            self._failures.setdefault(method, deque()).append(_PendingFailure(status, retry_after, count, error))
 
     def set_usergroup(self, group_id: str, users: list[str]) -> None:
         """Define (or redefine) the members `usergroups.users.list` returns for `group_id`."""
@@ -246,8 +274,17 @@ class SlackStandIn:
                 reply = self._answer(method, path, params, changed, authorization, token_param)
             except _InvalidRequestError as error:
                 reply = _Reply(200, {"ok": False, "error": str(error)}, {})
-            self.calls.append(RecordedCall(method, params, path, time.time(), reply.status))
+            refused = str(reply.body.get("error")) if not reply.body.get("ok", True) else None
+            errors = [str(e) for e in reply.body.get("errors") or []]
+            self.calls.append(RecordedCall(method, params, path, time.time(), reply.status, refused, errors))
             notifications = [_snapshot(message) for message in changed]
+
+        if refused in _REPORTED and not reply.injected:
+            # What Slack would refuse, shown in the demo's console too (it prints this logger's warnings).
+            detail = "; ".join(errors) if errors else ""
+            log.warning("Slack refuses %s: %s%s", method, refused, f" ({detail})" if detail else "")
+        if reply.body.get("warning"):
+            log.warning("Slack warns on %s: %s", method, reply.body["warning"])
 
         for message in notifications:
             for listener in list(self.listeners):
@@ -267,21 +304,24 @@ class SlackStandIn:
         token_param: Any,
     ) -> _Reply:
         is_api_call = method != RESPONSE_URL
-        has_bearer = bool(authorization and authorization.startswith("Bearer ") and authorization[7:].strip())
-        if is_api_call and not has_bearer and not token_param:
-            return _Reply(200, {"ok": False, "error": "not_authed"}, {})
+        handler = self._api_handlers.get(method)
+        if is_api_call:
+            if handler is None:
+                return _Reply(200, {"ok": False, "error": "unknown_method", "req_method": method}, {})
+            bearer = authorization[7:].strip() if authorization and authorization.startswith("Bearer ") else ""
+            token = bearer or (str(token_param) if token_param else "")
+            if not token:
+                return _Reply(200, {"ok": False, "error": "not_authed"}, {})
+            if token not in self.tokens:
+                return _Reply(200, {"ok": False, "error": "invalid_auth"}, {})
 
         failure = self._take_failure(method)
         if failure is not None:
-            if failure.status == 429:
-                return _Reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(failure.retry_after)})
-            return _Reply(failure.status, {"ok": False, "error": "internal_error"}, {})
+            return _injected_reply(failure, is_api_call)
 
-        if not is_api_call:
+        if handler is None:
             return self._post_to_response_url(path.removeprefix("/response/"), params, changed)
-        handler = self._api_handlers.get(method)
-        body = handler(params, changed) if handler is not None else {"ok": True}
-        return _Reply(200, body, {})
+        return _Reply(200, handler(params, changed), {})
 
     def _take_failure(self, method: str) -> _PendingFailure | None:
         pending = self._failures.get(method)
@@ -319,10 +359,10 @@ class SlackStandIn:
         channel = _text_param(params, "channel")
         if not channel:
             return _error("channel_not_found")
-        text = _text_param(params, "text") or ""
-        blocks = _blocks_param(params)
-        if blocks is None:
-            return _error("invalid_blocks")
+        blocks, refusal = _checked_blocks(params)
+        if refusal is not None:
+            return refusal
+        text, warnings = _truncated_text(params)
         if not text and not blocks:
             return _error("no_text")
         message = PostedMessage(
@@ -338,8 +378,14 @@ class SlackStandIn:
         self._messages.append(message)
         changed.append(message)
         if ephemeral:
-            return {"ok": True, "message_ts": message.ts}
-        return {"ok": True, "channel": channel, "ts": message.ts, "message": self._as_slack_message(message)}
+            return {"ok": True, "message_ts": message.ts, **warnings}
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": message.ts,
+            "message": self._as_slack_message(message),
+            **warnings,
+        }
 
     def _chat_update(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
         message = self._find(_text_param(params, "channel"), _text_param(params, "ts"))
@@ -347,10 +393,11 @@ class SlackStandIn:
             return _error("message_not_found")
         if message.ephemeral:
             return _error("cant_update_message")
-        blocks = _blocks_param(params)
-        if blocks is None:
-            return _error("invalid_blocks")
-        self._apply_edit(message, params, blocks)
+        blocks, refusal = _checked_blocks(params)
+        if refusal is not None:
+            return refusal
+        text, warnings = _truncated_text(params)
+        self._apply_edit(message, params, text, blocks)
         changed.append(message)
         return {
             "ok": True,
@@ -358,6 +405,7 @@ class SlackStandIn:
             "ts": message.ts,
             "text": message.text,
             "message": self._as_slack_message(message),
+            **warnings,
         }
 
     def _chat_delete(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
@@ -382,14 +430,31 @@ class SlackStandIn:
             return _error("invalid_arguments")
         if not _text_param(params, "trigger_id") and not _text_param(params, "interactivity_pointer"):
             return _error("invalid_trigger_id")
+        refusal = _view_refusal(view, MODAL)
+        if refusal is not None:
+            return refusal
         return {"ok": True, "view": {**view, "id": f"V{next(self._view_sequence)}", "team_id": self.team_id}}
 
     def _views_update(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
         view = params.get("view")
         if not isinstance(view, dict):
             return _error("invalid_arguments")
+        refusal = _view_refusal(view, MODAL)
+        if refusal is not None:
+            return refusal
         view_id = _text_param(params, "view_id") or f"V{next(self._view_sequence)}"
         return {"ok": True, "view": {**view, "id": view_id, "team_id": self.team_id}}
+
+    def _views_publish(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        view = params.get("view")
+        if not isinstance(view, dict):
+            return _error("invalid_arguments")
+        if not _text_param(params, "user_id"):
+            return _error("user_not_found")
+        refusal = _view_refusal(view, HOME)
+        if refusal is not None:
+            return refusal
+        return {"ok": True, "view": {**view, "id": f"V{next(self._view_sequence)}", "team_id": self.team_id}}
 
     def _conversations_info(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
         channel = _text_param(params, "channel")
@@ -435,9 +500,9 @@ class SlackStandIn:
             return _Reply(404, {"ok": False, "error": "invalid_url"}, {})
         if state.posts >= self.response_url_max_posts:
             return _Reply(404, {"ok": False, "error": "used_url"}, {})
-        blocks = _blocks_param(params)
-        if blocks is None:
-            return _Reply(400, {"ok": False, "error": "invalid_blocks"}, {})
+        blocks, refusal = _checked_blocks(params)
+        if refusal is not None:
+            return _Reply(400, refusal, {})
         state.posts += 1
         target = self._find(state.channel, state.target_ts)
 
@@ -448,7 +513,7 @@ class SlackStandIn:
                 state.target_ts = None
             return _Reply(200, {"ok": True}, {})
 
-        text = _text_param(params, "text") or ""
+        text, warnings = _truncated_text(params)
         if not text and not blocks:
             return _Reply(400, {"ok": False, "error": "no_text"}, {})
 
@@ -457,7 +522,7 @@ class SlackStandIn:
             target.text, target.blocks = text, blocks
             target.updates += 1
             changed.append(target)
-            return _Reply(200, {"ok": True}, {})
+            return _Reply(200, {"ok": True, **warnings}, {})
         ephemeral = _text_param(params, "response_type") != "in_channel"
         message = PostedMessage(
             channel=state.channel,
@@ -472,7 +537,7 @@ class SlackStandIn:
         self._messages.append(message)
         changed.append(message)
         state.target_ts = message.ts
-        return _Reply(200, {"ok": True}, {})
+        return _Reply(200, {"ok": True, **warnings}, {})
 
     # ------------------------------------------------------------------------------------------ helpers
 
@@ -489,10 +554,10 @@ class SlackStandIn:
         return None
 
     @staticmethod
-    def _apply_edit(message: PostedMessage, params: dict[str, Any], blocks: list[dict[str, Any]]) -> None:
+    def _apply_edit(message: PostedMessage, params: dict[str, Any], text: str, blocks: list[dict[str, Any]]) -> None:
         """chat.update keeps the fields an edit leaves out, so only the ones sent are replaced."""
         if "text" in params:
-            message.text = _text_param(params, "text") or ""
+            message.text = text
         if "blocks" in params:
             message.blocks = blocks
         message.updates += 1
@@ -597,16 +662,64 @@ def _text_param(params: dict[str, Any], key: str) -> str | None:
     return None if value is None else str(value)
 
 
-def _blocks_param(params: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """The `blocks` field as a list, [] when absent, None when Slack would answer invalid_blocks."""
+def _blocks_param(params: dict[str, Any]) -> Any:
+    """The `blocks` field as sent ([] when absent): a list, or whatever undecodable text came instead."""
     blocks = params.get("blocks")
     if blocks is None or blocks == "":
         return []
-    if not isinstance(blocks, list) or len(blocks) > _MAX_BLOCKS:
-        return None
-    if not all(isinstance(block, dict) and "type" in block for block in blocks):
-        return None
     return blocks
+
+
+def _checked_blocks(params: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The blocks of a message, or Slack's `invalid_blocks` answer naming every broken limit."""
+    blocks = _blocks_param(params)
+    errors = block_kit_errors(blocks, surface=MESSAGE)
+    if errors:
+        return [], _refusal("invalid_blocks", errors)
+    return blocks, None
+
+
+def _view_refusal(view: dict[str, Any], surface: str) -> dict[str, Any] | None:
+    """Slack answers a view that breaks a limit with `invalid_arguments` (views.* do not say invalid_blocks)."""
+    errors = view_errors(view, surface=surface)
+    return _refusal("invalid_arguments", errors) if errors else None
+
+
+def _refusal(code: str, errors: list[str]) -> dict[str, Any]:
+    """Slack's shape: `errors` plus the same lines in response_metadata.messages, each with its JSON pointer."""
+    return {
+        "ok": False,
+        "error": code,
+        "errors": errors,
+        "response_metadata": {"messages": [f"[ERROR] {error}" for error in errors]},
+    }
+
+
+def _truncated_text(params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Slack posts a `text` longer than 40,000 characters cut there, with the warning `message_truncated`."""
+    text = _text_param(params, "text") or ""
+    if len(text) <= MESSAGE_TEXT:
+        return text, {}
+    warning = (
+        f"Your message was truncated but still posted. The `text` field accepts up to {MESSAGE_TEXT:,} characters."
+    )
+    return text[:MESSAGE_TEXT], {
+        "warning": "message_truncated",
+        "response_metadata": {"warnings": ["message_truncated"], "messages": [f"[WARN] {warning}"]},
+    }
+
+
+def _injected_reply(failure: _PendingFailure, is_api_call: bool) -> _Reply:
+    """A failure a test asked for, answered the way Slack answers it."""
+    if failure.error is None or failure.error == RATELIMITED:
+        if failure.status != 429:
+            return _Reply(failure.status, {"ok": False, "error": "internal_error"}, {}, injected=True)
+        headers = {"Retry-After": str(failure.retry_after)}
+        return _Reply(429, {"ok": False, "error": RATELIMITED}, headers, injected=True)
+    body: dict[str, Any] = {"ok": False, "error": failure.error}
+    if failure.error == "invalid_blocks":
+        body = _refusal("invalid_blocks", ["refused because the test asked for it (fail_next) [json-pointer:/blocks]"])
+    return _Reply(200 if is_api_call else 400, body, {}, injected=True)
 
 
 def _is_true(value: Any) -> bool:
@@ -644,3 +757,341 @@ def _block_texts(blocks: list[dict[str, Any]]) -> list[str]:
         if isinstance(text, dict) and isinstance(text.get("text"), str):
             texts.append(text["text"])
     return texts
+
+
+# ------------------------------------------------------------------------------------------- Block Kit
+#
+# Slack's limits, as its Block Kit reference states them (docs.slack.dev/reference/block-kit/...):
+#   blocks: up to 50 in a message, 100 in a modal or Home tab; block_id 255 (blocks/*-block);
+#   section (blocks/section-block): text 3,000; up to 10 fields of 2,000 each;
+#   header (blocks/header-block): plain_text 150;  context (blocks/context-block): up to 10 elements;
+#   actions (blocks/actions-block): up to 25 elements;  input (blocks/input-block): label and hint 2,000;
+#   button (block-elements/button-element): plain_text 75, value 2,000, url 3,000, action_id 255;
+#   confirmation dialog (composition-objects/confirmation-dialog-object): title 100, text 300, confirm and
+#   deny 30, title/confirm/deny plain_text;  option object: text 75, value 150, description 75;
+#   text object (composition-objects/text-object): type plain_text or mrkdwn, 1 to 3,000 characters;
+#   select and input placeholders 150;  modal (views/modal-views): title, submit and close plain_text 24,
+#   private_metadata 3,000, callback_id 255;
+#   a message's `text`: posted up to 40,000 characters, longer is cut with the warning message_truncated
+#   (api.slack.com/changelog/2018-04-truncating-really-long-messages); chat.postMessage also lists
+#   msg_too_long for text it will not take at all.
+# Slack answers a broken one as {"ok": false, "error": "invalid_blocks", "errors": ["failed to match all allowed
+# schemas [json-pointer:/blocks/0/text]", "must be less than 3001 characters [json-pointer:/blocks/0/text/text]"]};
+# the stand-in keeps that shape and says which limit, and by how much. Lengths are counted in code points.
+
+MESSAGE, MODAL, HOME = "message", "modal", "home"
+MESSAGE_BLOCKS, VIEW_BLOCKS = 50, 100
+MESSAGE_TEXT = 40_000
+TEXT_OBJECT = 3000
+SECTION_TEXT, SECTION_FIELDS, SECTION_FIELD_TEXT = 3000, 10, 2000
+HEADER_TEXT = 150
+CONTEXT_ELEMENTS = 10
+ACTIONS_ELEMENTS = 25
+INPUT_LABEL, INPUT_HINT = 2000, 2000
+BUTTON_TEXT, BUTTON_VALUE, BUTTON_URL = 75, 2000, 3000
+ACTION_ID, BLOCK_ID = 255, 255
+CONFIRM_TITLE, CONFIRM_TEXT, CONFIRM_BUTTON = 100, 300, 30
+OPTION_TEXT, OPTION_VALUE, OPTION_DESCRIPTION = 75, 150, 75
+PLACEHOLDER = 150
+VIEW_TITLE, VIEW_BUTTON = 24, 24
+PRIVATE_METADATA, CALLBACK_ID = 3000, 255
+SELECT_OPTIONS, RADIO_OPTIONS, OVERFLOW_OPTIONS = 100, 10, 5
+
+_TEXT_TYPES = ("plain_text", "mrkdwn")
+_BUTTON_STYLES = ("primary", "danger")
+_BLOCK_KEYS = {
+    "section": {"type", "block_id", "text", "fields", "accessory", "expand"},
+    "context": {"type", "block_id", "elements"},
+    "actions": {"type", "block_id", "elements"},
+    "header": {"type", "block_id", "text"},
+    "divider": {"type", "block_id"},
+    "input": {"type", "block_id", "label", "element", "hint", "optional", "dispatch_action"},
+    "image": {"type", "block_id", "image_url", "alt_text", "title", "slack_file"},
+}
+_SELECTS = ("static_select", "multi_static_select")
+_PICKERS = (
+    "users_select",
+    "multi_users_select",
+    "conversations_select",
+    "multi_conversations_select",
+    "channels_select",
+    "multi_channels_select",
+    "external_select",
+    "multi_external_select",
+    "datepicker",
+    "timepicker",
+    "datetimepicker",
+)
+_VIEW_KEYS = {
+    "type",
+    "title",
+    "blocks",
+    "close",
+    "submit",
+    "private_metadata",
+    "callback_id",
+    "clear_on_close",
+    "notify_on_close",
+    "external_id",
+    "submit_disabled",
+}
+
+
+def message_errors(message: Mapping[str, Any]) -> list[str]:
+    """Every limit a message (`text` and `blocks`, as a builder returns it) breaks; [] when Slack takes it whole.
+
+    Unlike the stand-in's answer to a post, a `text` over 40,000 characters counts here: Slack would cut it.
+    """
+    errors: list[str] = []
+    text = message.get("text")
+    if text is not None and not isinstance(text, str):
+        errors.append("text must be a string [json-pointer:/text]")
+    elif isinstance(text, str) and len(text) > MESSAGE_TEXT:
+        errors.append(
+            f"msg_too_long: text must be at most {MESSAGE_TEXT:,} characters, not {len(text):,} (Slack cuts the rest)"
+            " [json-pointer:/text]"
+        )
+    blocks = message.get("blocks")
+    errors += block_kit_errors([] if blocks is None else blocks, surface=MESSAGE)
+    if not text and not blocks:
+        errors.append("no_text: a message needs text or blocks [json-pointer:/text]")
+    return errors
+
+
+def view_errors(view: Mapping[str, Any], *, surface: str = MODAL, pointer: str = "/view") -> list[str]:
+    """Every limit a modal or Home tab view breaks; [] when Slack would open it."""
+    check = _Check()
+    kind = view.get("type")
+    expected = HOME if surface == HOME else MODAL
+    if kind != expected:
+        check.fail(f"{pointer}/type", f"view type must be {expected!r}, not {kind!r}")
+    check.known_keys(view, _VIEW_KEYS, pointer)
+    if expected == MODAL:
+        check.text_object(view.get("title"), f"{pointer}/title", "a modal's title", limit=VIEW_TITLE, plain=True)
+        for key in ("submit", "close"):
+            if key in view:
+                check.text_object(view[key], f"{pointer}/{key}", f"a modal's {key}", limit=VIEW_BUTTON, plain=True)
+        blocks = view.get("blocks")
+        if isinstance(blocks, list) and "submit" not in view and any(_type_of(b) == "input" for b in blocks):
+            check.fail(f"{pointer}/submit", "a modal with an input block needs a submit button")
+    check.string(view, "private_metadata", PRIVATE_METADATA, pointer, "private_metadata")
+    check.string(view, "callback_id", CALLBACK_ID, pointer, "callback_id")
+    check.blocks(view.get("blocks"), f"{pointer}/blocks", VIEW_BLOCKS, required=True)
+    return check.errors
+
+
+def block_kit_errors(blocks: Any, *, surface: str = MESSAGE, pointer: str = "/blocks") -> list[str]:
+    """Every limit a `blocks` array breaks on `surface` (message: 50 blocks; modal, home: 100)."""
+    check = _Check()
+    check.blocks(blocks, pointer, MESSAGE_BLOCKS if surface == MESSAGE else VIEW_BLOCKS)
+    return check.errors
+
+
+def _type_of(value: Any) -> Any:
+    return value.get("type") if isinstance(value, dict) else None
+
+
+class _Check:
+    """Collects Slack-shaped error lines (`<why> [json-pointer:<where>]`) while walking Block Kit."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def fail(self, pointer: str, why: str) -> None:
+        self.errors.append(f"{why} [json-pointer:{pointer}]")
+
+    def known_keys(self, value: Mapping[str, Any], allowed: Collection[str], pointer: str) -> None:
+        for key in sorted(set(value) - set(allowed)):
+            self.fail(f"{pointer}/{key}", f"invalid additional property: {key}")
+
+    def length(self, value: str, limit: int, pointer: str, what: str) -> None:
+        if len(value) > limit:
+            self.fail(pointer, f"{what} must be at most {limit:,} characters, not {len(value):,}")
+
+    def string(
+        self, container: Mapping[str, Any], key: str, limit: int, pointer: str, what: str, *, required: bool = False
+    ) -> None:
+        value = container.get(key)
+        where = f"{pointer}/{key}"
+        if value is None:
+            if required:
+                self.fail(where, f"{what} is required")
+            return
+        if not isinstance(value, str) or (required and not value):
+            self.fail(where, f"{what} must be a non-empty string")
+            return
+        self.length(value, limit, where, what)
+
+    def text_object(
+        self, value: Any, pointer: str, what: str, *, limit: int = TEXT_OBJECT, plain: bool = False
+    ) -> None:
+        if not isinstance(value, dict):
+            self.fail(pointer, f"{what} must be a text object {{type, text}}")
+            return
+        kind = value.get("type")
+        if kind not in _TEXT_TYPES:
+            self.fail(f"{pointer}/type", f"{what} must be of type plain_text or mrkdwn, not {kind!r}")
+        elif plain and kind != "plain_text":
+            self.fail(f"{pointer}/type", f"{what} must be plain_text, not {kind}")
+        extra = {"emoji"} if kind == "plain_text" else {"verbatim"}
+        self.known_keys(value, {"type", "text", *extra}, pointer)
+        text = value.get("text")
+        if not isinstance(text, str) or not text:
+            self.fail(f"{pointer}/text", f"{what} must have a non-empty text")
+            return
+        self.length(text, min(limit, TEXT_OBJECT), f"{pointer}/text", what)
+
+    def blocks(self, blocks: Any, pointer: str, limit: int, *, required: bool = False) -> None:
+        if blocks is None and not required:
+            return
+        if not isinstance(blocks, list):
+            self.fail(pointer, "blocks must be a JSON array of block objects")
+            return
+        if len(blocks) > limit:
+            self.fail(pointer, f"no more than {limit} blocks are allowed here, not {len(blocks)}")
+        for index, block in enumerate(blocks):
+            self.block(block, f"{pointer}/{index}")
+
+    def block(self, block: Any, pointer: str) -> None:
+        kind = _type_of(block)
+        if kind not in _BLOCK_KEYS:
+            self.fail(pointer, f"failed to match all allowed schemas: unknown block type {kind!r}")
+            return
+        self.known_keys(block, _BLOCK_KEYS[kind], pointer)
+        self.string(block, "block_id", BLOCK_ID, pointer, "block_id")
+        getattr(self, f"_{kind}")(block, pointer)
+
+    def _section(self, block: Mapping[str, Any], pointer: str) -> None:
+        if "text" not in block and "fields" not in block:
+            self.fail(pointer, "a section needs text or fields")
+        if "text" in block:
+            self.text_object(block["text"], f"{pointer}/text", "section text", limit=SECTION_TEXT)
+        fields = block.get("fields")
+        if fields is not None:
+            if not isinstance(fields, list) or not fields:
+                self.fail(f"{pointer}/fields", "section fields must be a non-empty array of text objects")
+            else:
+                if len(fields) > SECTION_FIELDS:
+                    self.fail(f"{pointer}/fields", f"a section has at most {SECTION_FIELDS} fields, not {len(fields)}")
+                for index, item in enumerate(fields):
+                    where = f"{pointer}/fields/{index}"
+                    self.text_object(item, where, "a section field", limit=SECTION_FIELD_TEXT)
+        if "accessory" in block:
+            self.element(block["accessory"], f"{pointer}/accessory")
+
+    def _context(self, block: Mapping[str, Any], pointer: str) -> None:
+        elements = block.get("elements")
+        if not isinstance(elements, list) or not elements:
+            self.fail(f"{pointer}/elements", "a context block needs a non-empty array of elements")
+            return
+        if len(elements) > CONTEXT_ELEMENTS:
+            self.fail(
+                f"{pointer}/elements", f"a context block has at most {CONTEXT_ELEMENTS} elements, not {len(elements)}"
+            )
+        for index, element in enumerate(elements):
+            where = f"{pointer}/elements/{index}"
+            if _type_of(element) == "image":
+                self.string(element, "alt_text", 2000, where, "an image's alt_text", required=True)
+            else:
+                self.text_object(element, where, "context text")
+
+    def _actions(self, block: Mapping[str, Any], pointer: str) -> None:
+        elements = block.get("elements")
+        if not isinstance(elements, list) or not elements:
+            self.fail(f"{pointer}/elements", "an actions block needs a non-empty array of elements")
+            return
+        if len(elements) > ACTIONS_ELEMENTS:
+            self.fail(
+                f"{pointer}/elements", f"an actions block has at most {ACTIONS_ELEMENTS} elements, not {len(elements)}"
+            )
+        for index, element in enumerate(elements):
+            self.element(element, f"{pointer}/elements/{index}")
+
+    def _header(self, block: Mapping[str, Any], pointer: str) -> None:
+        self.text_object(block.get("text"), f"{pointer}/text", "header text", limit=HEADER_TEXT, plain=True)
+
+    def _divider(self, block: Mapping[str, Any], pointer: str) -> None:
+        """Nothing to check beyond the block_id."""
+
+    def _image(self, block: Mapping[str, Any], pointer: str) -> None:
+        self.string(block, "alt_text", 2000, pointer, "an image's alt_text", required=True)
+
+    def _input(self, block: Mapping[str, Any], pointer: str) -> None:
+        self.text_object(block.get("label"), f"{pointer}/label", "an input's label", limit=INPUT_LABEL, plain=True)
+        if "hint" in block:
+            self.text_object(block["hint"], f"{pointer}/hint", "an input's hint", limit=INPUT_HINT, plain=True)
+        if "element" not in block:
+            self.fail(f"{pointer}/element", "an input block needs an element")
+        else:
+            self.element(block["element"], f"{pointer}/element")
+
+    def element(self, element: Any, pointer: str) -> None:
+        kind = _type_of(element)
+        if not isinstance(element, dict):
+            self.fail(pointer, "an element must be an object")
+            return
+        self.string(element, "action_id", ACTION_ID, pointer, "action_id")
+        if "placeholder" in element:
+            self.text_object(element["placeholder"], f"{pointer}/placeholder", "a placeholder", limit=PLACEHOLDER)
+        if "confirm" in element:
+            self.confirm(element["confirm"], f"{pointer}/confirm")
+        if kind == "button":
+            self._button(element, pointer)
+        elif kind in _SELECTS:
+            self.options(element, pointer, SELECT_OPTIONS, plain=True)
+        elif kind in ("radio_buttons", "checkboxes"):
+            self.options(element, pointer, RADIO_OPTIONS, plain=False)
+        elif kind == "overflow":
+            self.options(element, pointer, OVERFLOW_OPTIONS, plain=True)
+        elif kind == "plain_text_input":
+            self.string(element, "initial_value", 3000, pointer, "initial_value")
+        elif kind not in _PICKERS:
+            self.fail(pointer, f"failed to match all allowed schemas: unknown element type {kind!r}")
+
+    def _button(self, element: Mapping[str, Any], pointer: str) -> None:
+        known = {"type", "text", "action_id", "value", "url", "style", "confirm", "accessibility_label"}
+        self.known_keys(element, known, pointer)
+        self.text_object(element.get("text"), f"{pointer}/text", "button text", limit=BUTTON_TEXT, plain=True)
+        self.string(element, "value", BUTTON_VALUE, pointer, "a button's value")
+        self.string(element, "url", BUTTON_URL, pointer, "a button's url")
+        self.string(element, "accessibility_label", BUTTON_TEXT, pointer, "a button's accessibility_label")
+        style = element.get("style")
+        if style is not None and style not in _BUTTON_STYLES:
+            self.fail(f"{pointer}/style", f"a button's style must be primary or danger, not {style!r}")
+
+    def confirm(self, dialog: Any, pointer: str) -> None:
+        if not isinstance(dialog, dict):
+            self.fail(pointer, "a confirm dialog must be an object {title, text, confirm, deny}")
+            return
+        self.known_keys(dialog, {"title", "text", "confirm", "deny", "style"}, pointer)
+        self.text_object(dialog.get("title"), f"{pointer}/title", "a confirm title", limit=CONFIRM_TITLE, plain=True)
+        self.text_object(dialog.get("text"), f"{pointer}/text", "a confirm text", limit=CONFIRM_TEXT)
+        for key in ("confirm", "deny"):
+            where, what = f"{pointer}/{key}", f"a confirm dialog's {key} button"
+            self.text_object(dialog.get(key), where, what, limit=CONFIRM_BUTTON, plain=True)
+
+    def options(self, element: Mapping[str, Any], pointer: str, limit: int, *, plain: bool) -> None:
+        options = element.get("options")
+        if options is None and "option_groups" in element:
+            return
+        if not isinstance(options, list) or not options:
+            self.fail(f"{pointer}/options", "options must be a non-empty array of option objects")
+            return
+        if len(options) > limit:
+            self.fail(f"{pointer}/options", f"at most {limit} options are allowed here, not {len(options)}")
+        for index, option in enumerate(options):
+            self.option(option, f"{pointer}/options/{index}", plain=plain)
+        for key in ("initial_option",):
+            if key in element:
+                self.option(element[key], f"{pointer}/{key}", plain=plain)
+
+    def option(self, option: Any, pointer: str, *, plain: bool) -> None:
+        if not isinstance(option, dict):
+            self.fail(pointer, "an option must be an object {text, value}")
+            return
+        self.known_keys(option, {"text", "value", "description", "url"}, pointer)
+        self.text_object(option.get("text"), f"{pointer}/text", "an option's text", limit=OPTION_TEXT, plain=plain)
+        self.string(option, "value", OPTION_VALUE, pointer, "an option's value", required=True)
+        if "description" in option:
+            where = f"{pointer}/description"
+            self.text_object(option["description"], where, "an option's description", limit=OPTION_DESCRIPTION)

@@ -1,11 +1,13 @@
 """Block Kit for restores: the approval message in its states, thread replies, the export list and the form.
 
-Pure functions (data in, dict out); every user- or AWS-supplied text is escaped here.
+Pure functions (data in, dict out); every user- or AWS-supplied text is escaped here. The approval message puts
+what an approver must see (target, mode, expiry, requester, plan hash) first, in its own block, so no number of
+sources or length of names can push it out; the sources are summarised when they do not fit.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
 
 from bot.errors import BotError
 from bot.models import BOT_ACTOR, ExportType
@@ -22,10 +24,27 @@ from bot.restores.models import (
 from bot.restores.notify import RestoreOutcome, RestoreProgress
 from bot.restores.workflow import Requested
 from bot.timefmt import duration, iso, size
-from handlers.blocks import Message, code, context, escape, message, section
+from handlers.blocks import (
+    CONFIRM_TEXT,
+    FOREIGN_TEXT,
+    SECTION_TEXT,
+    Block,
+    Message,
+    button,
+    code,
+    confirm_dialog,
+    context,
+    escape,
+    listing,
+    mention_user,
+    message,
+    section,
+    shorten,
+)
 
 APPROVE_ACTION = "restore_approve"
 REJECT_ACTION = "restore_reject"
+CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,30}")
 STATE_LINE = {
     RestoreStatus.APPROVED: ":white_check_mark: *Approved*",
     RestoreStatus.RUNNING: ":arrows_counterclockwise: *Approved — running*",
@@ -43,52 +62,33 @@ def approval_request(request: RestoreRequest, approvals: list[Approval] | None =
     """The message approvers see: what would run, its estimate, and Approve / Reject bound to the plan hash."""
     approvals = approvals or []
     head = (
-        f":lock: *Restore request {code(request.id)}* from {_mention(request.requested_by)} needs "
+        f":lock: *Restore request {code(request.id, 100)}* from {_mention(request.requested_by)} needs "
         f"{request.required_approvals} approval(s)"
     )
-    blocks = [section(head), *_body(request)]
+    blocks = [section(head), section(_must_see(request, with_expiry=True)), *_details(request)]
     if approvals:
         blocks.append(
             context(f"Approved so far by {_approvers(approvals)} ({len(approvals)} of {request.required_approvals})")
         )
-    blocks.append(
-        {
-            "type": "actions",
-            "block_id": f"restore_decision_{request.id}",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": APPROVE_ACTION,
-                    "text": {"type": "plain_text", "text": "Approve"},
-                    "style": "primary",
-                    "value": request.button_value,
-                    "confirm": {
-                        "title": {"type": "plain_text", "text": "Approve this restore?"},
-                        "text": {
-                            "type": "mrkdwn",
-                            "text": f"{escape(_mode_line(request))} → {code(request.target_display)}",
-                        },
-                        "confirm": {"type": "plain_text", "text": "Approve"},
-                        "deny": {"type": "plain_text", "text": "Cancel"},
-                    },
-                },
-                {
-                    "type": "button",
-                    "action_id": REJECT_ACTION,
-                    "text": {"type": "plain_text", "text": "Reject"},
-                    "style": "danger",
-                    "value": request.button_value,
-                },
-            ],
-        }
+    approve = button(
+        "Approve",
+        APPROVE_ACTION,
+        request.button_value,
+        style="primary",
+        confirm=confirm_dialog("Approve this restore?", _confirm_text(request), "Approve", "Cancel"),
     )
-    text = f"Restore request {request.id} from {request.requested_by} needs approval: {_mode_line(request)}"
+    reject = button("Reject", REJECT_ACTION, request.button_value, style="danger")
+    blocks.append({"type": "actions", "block_id": f"restore_decision_{request.id}", "elements": [approve, reject]})
+    text = (
+        f"Restore request {escape(request.id, 100)} from {escape(request.requested_by, 100)} needs approval: "
+        f"{escape(_mode_line(request), FOREIGN_TEXT)} → {escape(request.target_display, 600)}"
+    )
     return message(text, *blocks)
 
 
 def approval_settled(request: RestoreRequest, approvals: list[Approval], note: str | None = None) -> Message:
     """The same message once decided: who decided and when, no buttons left."""
-    state = STATE_LINE.get(request.status, escape(request.status))
+    state = STATE_LINE.get(request.status, escape(request.status, 40))
     if request.status == RestoreStatus.EXPIRED:
         who = f" at {iso(request.decided_at or request.expires_at)} (no decision within the time allowed)"
     elif request.status == RestoreStatus.REJECTED:
@@ -96,42 +96,61 @@ def approval_settled(request: RestoreRequest, approvals: list[Approval], note: s
     else:
         who = f" by {_approvers(approvals) or _deciders(request)} at {iso(request.decided_at)}"
     blocks = [
-        section(f"*Restore request {code(request.id)}* from {_mention(request.requested_by)}"),
-        *_body(request, with_expiry=False),
-        section(f"{state}{who}" + (f"\n{escape(note)}" if note else "")),
+        section(f"*Restore request {code(request.id, 100)}* from {_mention(request.requested_by)}"),
+        section(f"{state}{who}" + (f"\n{escape(note, FOREIGN_TEXT)}" if note else "")),
+        section(_must_see(request, with_expiry=False)),
+        *_details(request),
     ]
-    return message(f"Restore request {request.id}: {request.status}", *blocks)
+    return message(f"Restore request {escape(request.id, 100)}: {escape(request.status, 40)}", *blocks)
 
 
-def _body(request: RestoreRequest, *, with_expiry: bool = True) -> list[dict[str, Any]]:
+def _must_see(request: RestoreRequest, *, with_expiry: bool) -> str:
+    """What an approver must read before deciding; every line is bounded, so the block is well under 3,000."""
     lines = [
-        f"*Mode:* {escape(_mode_line(request))}",
-        *(_source_line(s) for s in request.sources),
-        f"*Target:* {code(request.target_display)} ({escape(request.plan.region)})",
+        f"*Target:* {code(request.target_display, 600)} ({escape(request.plan.region, 100)})",
+        f"*Mode:* {escape(_mode_line(request), FOREIGN_TEXT)}",
     ]
-    estimate = request.estimate
-    if estimate is not None:
-        lines.append(
-            f"*Estimated cost:* {escape(estimate.cost_usd or '—')} · *Estimated duration:* "
-            f"{duration(estimate.duration_seconds)}"
-        )
     if with_expiry:
         lines.append(f"*Expires:* {iso(request.expires_at)}")
-    blocks = [section("\n".join(lines))]
-    notes = [f"Plan hash {code(request.plan_hash[:12])}"]
+    lines += [f"*Requested by:* {_mention(request.requested_by)}", f"*Plan hash:* {code(request.plan_hash[:12])}"]
+    return "\n".join(lines)
+
+
+def _details(request: RestoreRequest) -> list[Block]:
+    """The estimate and the sources (summarised when they do not fit), then what the estimate is based on."""
+    estimate = request.estimate
+    lines = []
     if estimate is not None:
-        notes.append(escape(estimate.basis))
-    blocks.append(context(" · ".join(notes)))
+        lines.append(
+            f"*Estimated cost:* {escape(estimate.cost_usd or '—', 100)} · *Estimated duration:* "
+            f"{duration(estimate.duration_seconds)}"
+        )
+    sources = [_source_line(s) for s in request.sources]
+    noun = "exports" if any(s.export_id for s in request.sources) else "sources"
+    budget = SECTION_TEXT - sum(len(line) + 1 for line in lines)
+    if sources:
+        lines.append(listing(sources, noun, budget))
+    blocks = [section("\n".join(lines))] if lines else []
+    if estimate is not None and estimate.basis:
+        blocks.append(context(escape(estimate.basis, FOREIGN_TEXT)))
     return blocks
+
+
+def _confirm_text(request: RestoreRequest) -> str:
+    """The Approve dialog's text within Slack's 300 characters: a long target name is shortened inside it (the
+    full name is in the message above)."""
+    mode = escape(MODE_NAMES.get(request.mode, request.mode), 80)
+    start, end = "Restore into ", f": {mode}. It starts as soon as the approvals are in."
+    return f"{start}{code(request.target_display, CONFIRM_TEXT - len(start) - len(end))}{end}"
 
 
 def _source_line(source: SourceSummary) -> str:
     parts = []
     if source.table:
-        parts.append(f"table {code(source.table)}")
+        parts.append(f"table {code(source.table, 600)}")
     if source.export_id:
         kind = "incremental export" if source.export_type == ExportType.INCREMENTAL else "export"
-        parts.append(f"{kind} {code(source.export_id)}")
+        parts.append(f"{kind} {code(source.export_id, 200)}")
     if source.export_time:
         parts.append(f"as of {iso(source.export_time)}")
     if source.item_count is not None:
@@ -142,6 +161,7 @@ def _source_line(source: SourceSummary) -> str:
 
 
 def _mode_line(request: RestoreRequest) -> str:
+    """The mode in words, as plain text (callers escape it)."""
     base = MODE_NAMES.get(request.mode, request.mode)
     options = request.plan.options
     if isinstance(options, ImportOptions):
@@ -170,14 +190,21 @@ def decided_note(request: RestoreRequest) -> Message:
 
 
 def requester_notice(request: RestoreRequest, detail: str) -> Message:
-    """What the requester is told directly; `detail` is mrkdwn the caller already escaped."""
-    text = f"Your restore request {code(request.id)} into {code(request.target_display)}: {detail}"
+    """What the requester is told directly; `detail` is mrkdwn the caller already escaped (shortened here)."""
+    text = (
+        f"Your restore request {code(request.id, 100)} into {code(request.target_display, 600)}: "
+        f"{shorten(detail, FOREIGN_TEXT)}"
+    )
     return message(text, section(text))
 
 
 def started_note(request: RestoreRequest, resumed: str | None) -> Message:
     """The restore started (or resumed after a restart)."""
-    text = f":arrow_forward: {escape(resumed)}" if resumed else f":arrow_forward: Restore {code(request.id)} started."
+    text = (
+        f":arrow_forward: {escape(resumed, FOREIGN_TEXT)}"
+        if resumed
+        else f":arrow_forward: Restore {code(request.id, 100)} started."
+    )
     return message(text, section(text))
 
 
@@ -197,14 +224,14 @@ def progress_note(request: RestoreRequest, progress: RestoreProgress) -> Message
     if progress.elapsed_seconds is not None:
         parts.append(f"{duration(progress.elapsed_seconds)} elapsed")
     if progress.note:
-        parts.append(escape(progress.note))
+        parts.append(escape(progress.note, FOREIGN_TEXT))
     text = ":hourglass_flowing_sand: Progress: " + (" · ".join(parts) or "working")
     return message(text, section(text))
 
 
 def finished_note(request: RestoreRequest, outcome: RestoreOutcome) -> Message:
     """The final report, and for new tables what DynamoDB did not carry over."""
-    head = f":white_check_mark: Restore {code(request.id)} into {code(request.target_display)} *finished*."
+    head = f":white_check_mark: Restore {code(request.id, 100)} into {code(request.target_display, 600)} *finished*."
     figures = []
     if request.mode == RestoreMode.LOAD:
         figures.append(
@@ -219,72 +246,93 @@ def finished_note(request: RestoreRequest, outcome: RestoreOutcome) -> Message:
     blocks = [section(head), section("\n".join(figures))]
     if request.mode in {RestoreMode.IMPORT, RestoreMode.PITR}:
         blocks.append(section(carry_over_text(outcome)))
-    return message(f"Restore {request.id} into {request.target_display} finished", *blocks)
+    text = f"Restore {escape(request.id, 100)} into {escape(request.target_display, 600)} finished"
+    return message(text, *blocks)
 
 
 def carry_over_text(outcome: RestoreOutcome) -> str:
-    """What to set again on the new table."""
+    """What to set again on the new table, in one section: the settings to set first, then the ones that need
+    nothing; whatever does not fit is counted."""
     needed = [c for c in outcome.not_carried_over if c.needed]
     fine = [c for c in outcome.not_carried_over if not c.needed]
     lines = ["*Not carried over by DynamoDB* (TTL, streams, PITR, tags, auto scaling, deletion protection):"]
     if outcome.source_unreachable:
-        lines.append(f"_I could not read the source table: {escape(outcome.source_unreachable)}._")
-    for item in needed:
-        lines.append(
-            f"• *{escape(item.setting)}* — source: {escape(item.source_state)} → set again: {code(item.action)}"
-        )
+        lines.append(f"_I could not read the source table: {escape(outcome.source_unreachable, FOREIGN_TEXT)}._")
+    closing = []
     if fine:
-        lines.append(
-            "Nothing to set for: " + ", ".join(f"{escape(c.setting)} ({escape(c.source_state)})" for c in fine)
-        )
+        names = [f"{escape(c.setting, 100)} ({escape(c.source_state, 200)})" for c in fine]
+        closing.append(f"Nothing to set for: {listing(names, 'settings', 600, ', ')}")
     if not needed and not outcome.source_unreachable:
-        lines.append("The source uses none of them: nothing to set again.")
-    return "\n".join(lines)
+        closing.append("The source uses none of them: nothing to set again.")
+    rows = [
+        f"• *{escape(item.setting, 100)}* — source: {escape(item.source_state, 300)} → set again: "
+        f"{code(item.action, FOREIGN_TEXT)}"
+        for item in needed
+    ]
+    if rows:
+        budget = SECTION_TEXT - sum(len(line) + 1 for line in [*lines, *closing])
+        lines.append(listing(rows, "settings to set again", budget))
+    return "\n".join([*lines, *closing])
 
 
 def carry_over_summary(request: RestoreRequest, outcome: RestoreOutcome) -> str:
     """One line for the requester: the figures, or which settings to set again on the new table."""
     if request.mode == RestoreMode.LOAD:
         return f"{outcome.items_written or 0:,} items written, {outcome.deletes_applied or 0:,} deletes applied."
-    needed = [escape(c.setting) for c in outcome.not_carried_over if c.needed]
+    needed = [escape(c.setting, 100) for c in outcome.not_carried_over if c.needed]
     if needed:
-        return "Set again on the new table: " + ", ".join(needed) + " (commands in the approval thread)."
+        names = listing(needed, "settings", 600, ", ")
+        return f"Set again on the new table: {names} (commands in the approval thread)."
     return "Nothing to set again on the new table."
 
 
 def failed_note(request: RestoreRequest, reason: str) -> Message:
     """The restore failed: why, and what to do."""
-    text = f":x: Restore {code(request.id)} into {code(request.target_display)} *failed*: {escape(reason)}"
+    text = (
+        f":x: Restore {code(request.id, 100)} into {code(request.target_display, 600)} *failed*: "
+        f"{escape(reason, FOREIGN_TEXT)}"
+    )
     return message(text, section(text))
 
 
 def requested_reply(requested: Requested) -> Message:
-    """The answer to the requester: the request id and where it waits."""
+    """The answer to the requester: the request id, where it waits and until when, then what it would restore."""
     request = requested.request
     head = (
-        f":lock: Restore request {code(request.id)} is waiting for {request.required_approvals} approval(s) in "
-        f"<#{escape(requested.channel)}>. It expires at {iso(request.expires_at)}."
+        f":lock: Restore request {code(request.id, 100)} is waiting for {request.required_approvals} approval(s) in "
+        f"{_channel(requested.channel)}. It expires at {iso(request.expires_at)}."
     )
-    lines = [*(f"• {_source_line(s)}" for s in request.sources), f"• *Target:* {code(request.target_display)}"]
-    blocks = [section(head), section("\n".join(lines))]
-    for note in requested.planned.notes:
-        blocks.append(context(f":information_source: {escape(note)}"))
-    return message(f"Restore request {request.id} is waiting for approval", *blocks)
+    target = f"• *Target:* {code(request.target_display, 600)}"
+    sources = [f"• {_source_line(s)}" for s in request.sources]
+    noun = "exports" if any(s.export_id for s in request.sources) else "sources"
+    body = target + ("\n" + listing(sources, noun, SECTION_TEXT - len(target) - 1) if sources else "")
+    blocks = [section(head), section(body)]
+    if requested.planned.notes:
+        blocks.append(
+            context(*(f":information_source: {escape(note, FOREIGN_TEXT)}" for note in requested.planned.notes))
+        )
+    return message(f"Restore request {escape(request.id, 100)} is waiting for approval", *blocks)
 
 
 def click_refused(error: BotError) -> Message:
     """The ephemeral reason a click was refused."""
-    text = f":no_entry_sign: {escape(error.message)}" + (f" {escape(error.fix)}" if error.fix else "")
+    text = f":no_entry_sign: {escape(error.message, FOREIGN_TEXT)}" + (
+        f" {escape(error.fix, FOREIGN_TEXT)}" if error.fix else ""
+    )
     return message(text, section(text))
 
 
 def click_accepted(text: str) -> Message:
-    """The ephemeral confirmation of a click that counted."""
+    """The ephemeral confirmation of a click that counted; `text` is the bot's own mrkdwn."""
     return message(text, section(text))
 
 
 def _mention(user: str) -> str:
-    return f"<@{escape(user)}>" if user[:1] in {"U", "W"} else escape(user)
+    return mention_user(user)
+
+
+def _channel(channel: str) -> str:
+    return f"<#{channel}>" if CHANNEL_ID.fullmatch(channel) else escape(channel, 100)
 
 
 def _approvers(approvals: list[Approval]) -> str:

@@ -6,73 +6,75 @@ Pure functions (data in, dict out); every user- or AWS-supplied text is escaped 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from bot.models import ExportJob, ExportStatus, ExportType
 from bot.timefmt import iso, size
-from handlers.blocks import Message, code, escape, message, section
+from handlers.blocks import Block, Message, View, button, code, context, escape, message, more, plain, section
 
 OPEN_FORM_ACTION = "restore_open_form"
 FORM_CALLBACK = "restore_form"
 FORM_TARGET, FORM_MODE, FORM_KEY, FORM_BILLING = "restore_target", "restore_mode", "restore_key", "restore_billing"
 FORM_FIELD = "value"
 MAX_LISTED = 15
+VIEW_TITLE = 24  # a modal's title, submit and close (Slack's modal view reference)
+OPTION_TEXT = 75
+BUTTON_VALUE = 2000
 
 
 def export_choices(title: str, jobs: list[ExportJob]) -> Message:
     """Recent completed exports, each with a Restore… button that opens the form."""
-    done = [job for job in jobs if job.status == ExportStatus.COMPLETED][:MAX_LISTED]
+    completed = [job for job in jobs if job.status == ExportStatus.COMPLETED]
+    done = completed[:MAX_LISTED]
+    heading = escape(title, 600)
     if not done:
-        text = f"{title}: no completed exports."
-        return message(text, section(f"*{escape(title)}*\nNo completed exports. Make one with `/ddb-export <table>`."))
-    blocks: list[dict[str, Any]] = [section(f"*{escape(title)}* — pick one to restore (another person must approve)")]
+        text = f"{heading}: no completed exports."
+        return message(text, section(f"*{heading}*\nNo completed exports. Make one with `/ddb-export &lt;table&gt;`."))
+    blocks: list[Block] = [section(f"*{heading}* — pick one to restore (another person must approve)")]
     for job in done:
         kind = "incremental" if job.export_type == ExportType.INCREMENTAL else "full"
         moment = job.export_time or job.export_to or job.ended_at
         line = (
-            f"{code(job.export_id)} {code(job.table_key)} ({kind}) · as of {iso(moment)} · "
+            f"{code(job.export_id, 200)} {code(job.table_key, 600)} ({kind}) · as of {iso(moment)} · "
             f"{job.item_count or 0:,} items · {size(job.billed_size_bytes)}"
         )
-        blocks.append(
-            {
-                **section(line),
-                "accessory": {
-                    "type": "button",
-                    "action_id": OPEN_FORM_ACTION,
-                    "text": {"type": "plain_text", "text": "Restore…"},
-                    "value": job.export_arn,
-                },
-            }
-        )
-    return message(f"{title}: {len(done)} completed exports", *blocks)
+        if len(job.export_arn) <= BUTTON_VALUE:
+            blocks.append({**section(line), "accessory": button("Restore…", OPEN_FORM_ACTION, job.export_arn)})
+        else:  # a button cannot carry it (no real ARN is this long): the command still can
+            blocks.append(section(f"{line} · restore it with `/ddb-restore`"))
+    if len(completed) > len(done):
+        blocks.append(context(f"{more(len(completed) - len(done), 'completed exports')}: name a table to see its own."))
+    return message(f"{heading}: {len(done)} completed exports", *blocks)
 
 
-def restore_form(export_arn: str, export_id: str, channel_id: str | None) -> dict[str, Any]:
-    """The modal behind Restore…: target table and mode (key and billing only matter for a new table)."""
+def restore_form(export_arn: str, export_id: str, channel_id: str | None) -> View:
+    """The modal behind Restore…: target table and mode (key and billing only matter for a new table).
+
+    `export_arn` is a Restore… button's value, an AWS export ARN: it fits the 3,000 characters of private_metadata.
+    """
     metadata = json.dumps({"export": export_arn, "channel": channel_id})
     return {
         "type": "modal",
         "callback_id": FORM_CALLBACK,
         "private_metadata": metadata,
-        "title": {"type": "plain_text", "text": "Restore an export"},
-        "submit": {"type": "plain_text", "text": "Ask for approval"},
-        "close": {"type": "plain_text", "text": "Cancel"},
+        "title": plain("Restore an export", VIEW_TITLE),
+        "submit": plain("Ask for approval", VIEW_TITLE),
+        "close": plain("Cancel", VIEW_TITLE),
         "blocks": [
-            section(f"Export {code(export_id)}. The restore runs only after another person approves it."),
+            section(f"Export {code(export_id, 200)}. The restore runs only after another person approves it."),
             {
                 "type": "input",
                 "block_id": FORM_TARGET,
-                "label": {"type": "plain_text", "text": "Target table"},
+                "label": plain("Target table"),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": FORM_FIELD,
-                    "placeholder": _plain("orders-restored"),
+                    "placeholder": plain("orders-restored"),
                 },
             },
             {
                 "type": "input",
                 "block_id": FORM_MODE,
-                "label": {"type": "plain_text", "text": "Mode"},
+                "label": plain("Mode"),
                 "element": {
                     "type": "radio_buttons",
                     "action_id": FORM_FIELD,
@@ -87,14 +89,14 @@ def restore_form(export_arn: str, export_id: str, channel_id: str | None) -> dic
                 "type": "input",
                 "block_id": FORM_KEY,
                 "optional": True,
-                "label": {"type": "plain_text", "text": "Key schema, only if the source table is gone"},
-                "element": {"type": "plain_text_input", "action_id": FORM_FIELD, "placeholder": _plain("pk:S,sk:S")},
+                "label": plain("Key schema, only if the source table is gone"),
+                "element": {"type": "plain_text_input", "action_id": FORM_FIELD, "placeholder": plain("pk:S,sk:S")},
             },
             {
                 "type": "input",
                 "block_id": FORM_BILLING,
                 "optional": True,
-                "label": {"type": "plain_text", "text": "Billing of a new table"},
+                "label": plain("Billing of a new table"),
                 "element": {
                     "type": "static_select",
                     "action_id": FORM_FIELD,
@@ -106,9 +108,5 @@ def restore_form(export_arn: str, export_id: str, channel_id: str | None) -> dic
     }
 
 
-def _option(value: str, text: str) -> dict[str, Any]:
-    return {"text": {"type": "plain_text", "text": text}, "value": value}
-
-
-def _plain(text: str) -> dict[str, str]:
-    return {"type": "plain_text", "text": text}
+def _option(value: str, text: str) -> Block:
+    return {"text": plain(text, OPTION_TEXT), "value": value}

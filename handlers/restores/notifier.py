@@ -33,6 +33,8 @@ class SlackRestoreNotifier:
                 channel=request.approval_channel or "", text=message["text"], blocks=message["blocks"]
             )
         except SlackApiError as exc:
+            details = "; ".join(str(e) for e in exc.response.get("errors") or [])
+            logger.error("restore-slack: approval message of request=%s refused: %s", request.id, details or exc)
             raise PreconditionFailed(f"Slack answered `{exc.response.get('error', 'error')}`") from exc
         return MessageRef(str(response["channel"]), str(response["ts"]))
 

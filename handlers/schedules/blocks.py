@@ -1,7 +1,9 @@
-"""Pure Block Kit builders for schedules, their runs and the daily digest. All foreign text is escaped here."""
+"""Pure Block Kit builders for schedules, their runs and the daily digest. All foreign text is escaped here,
+and every piece of it is bounded, so a list of schedules or tables stays within Slack's limits."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -11,9 +13,26 @@ from bot.schedules.models import Digest, DigestTable, RunKind, RunReport, RunSta
 from bot.schedules.runs import RunOutcome
 from bot.schedules.service import AddedSchedule
 from bot.timefmt import iso
-from handlers.blocks import Message, code, context, escape, message, section
+from handlers.blocks import (
+    FOREIGN_TEXT,
+    NOTIFICATION_TEXT,
+    Message,
+    code,
+    context,
+    escape,
+    listing,
+    mention_user,
+    message,
+    more,
+    section,
+    shorten,
+)
 
 MAX_LISTED = 40
+FLAGS_TEXT = 1000
+DESCRIPTION = 1500  # one schedule's description: its options are user text
+GROUP_ID = re.compile(r"S[A-Z0-9]{2,30}")
+CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,30}")
 RUN_STATE = {
     "claimed": ":hourglass_flowing_sand: starting",
     "started": ":hourglass_flowing_sand: export running",
@@ -27,19 +46,17 @@ def mention(who: str | None) -> str:
     if not who:
         return ""
     if who.startswith("<") and who.endswith(">"):
-        return who
-    if who[:1] == "S":
-        return f"<!subteam^{escape(who)}>"
-    if who[:1] in {"U", "W"}:
-        return f"<@{escape(who)}>"
-    return escape(who)
+        return who  # the operator wrote the mention itself in DDBBOT_ONCALL: deliberate, kept as written
+    if GROUP_ID.fullmatch(who):
+        return f"<!subteam^{who}>"
+    return mention_user(who)
 
 
 def channel_ref(channel: str | None) -> str:
     """A channel as a link when it is an id, as text when it is a #name."""
     if not channel:
         return "DDBBOT_NOTIFY_CHANNEL"
-    return f"<#{escape(channel)}>" if channel[:1] in {"C", "G"} else escape(channel)
+    return f"<#{channel}>" if CHANNEL_ID.fullmatch(channel) else escape(channel, 100)
 
 
 def when(moment: datetime | None, timezone: str) -> str:
@@ -49,27 +66,27 @@ def when(moment: datetime | None, timezone: str) -> str:
     if timezone in {"UTC", "Etc/UTC"}:
         return iso(moment)
     local = moment.astimezone(ZoneInfo(timezone)).strftime("%a %H:%M")
-    return f"{iso(moment)} ({local} {escape(timezone)})"
+    return f"{iso(moment)} ({local} {escape(timezone, 100)})"
 
 
 def describe(schedule: Schedule) -> str:
     """`orders-3fa2`: full export of `orders`, cron `0 2 * * *` Europe/Paris."""
     kind = "incremental" if schedule.export_type == "incremental" else "full"
-    options = " ".join(f"{escape(k)}={escape(v)}" for k, v in sorted(schedule.options.items()))
+    options = " ".join(f"{escape(k, 40)}={escape(v, 300)}" for k, v in sorted(schedule.options.items()))
     source = " · from config" if schedule.from_config else ""
     paused = " · *paused*" if schedule.paused else ""
-    return (
-        f"{code(schedule.id)}: {kind} export of {code(schedule.table)}, cron {code(schedule.cron)} "
-        f"{escape(schedule.timezone)}{' · ' + options if options else ''} → {channel_ref(schedule.channel)}"
-        f"{source}{paused}"
+    text = (
+        f"{code(schedule.id, 200)}: {kind} export of {code(schedule.table, 600)}, cron {code(schedule.cron, 100)} "
+        f"{escape(schedule.timezone, 100)} → {channel_ref(schedule.channel)}{source}{paused}"
     )
+    return text + (f" · {shorten(options, DESCRIPTION - len(text) - 3)}" if options else "")
 
 
 def schedule_added(added: AddedSchedule, notify_channel: str | None) -> Message:
     """The answer to `add`."""
     view = added.view
     schedule = view.schedule
-    head = f":calendar: Schedule {code(schedule.id)} added."
+    head = f":calendar: Schedule {code(schedule.id, 200)} added."
     lines = [
         describe(schedule),
         f"Next run: {when(view.next_run, schedule.timezone)}",
@@ -80,18 +97,18 @@ def schedule_added(added: AddedSchedule, notify_channel: str | None) -> Message:
     if not added.pitr_enabled:
         blocks.append(
             section(
-                f":warning: PITR is off for {code(schedule.table)}, so runs will fail until it is on: "
-                f"`/ddb-pitr {escape(schedule.table)} enable`."
+                f":warning: PITR is off for {code(schedule.table, 600)}, so runs will fail until it is on: "
+                f"{code(f'/ddb-pitr {schedule.table} enable', 650)}."
             )
         )
-    return message(f"Schedule {schedule.id} added", *blocks)
+    return message(f"Schedule {escape(schedule.id, 200)} added", *blocks)
 
 
 def schedule_list(views: list[ScheduleView]) -> Message:
     """The answer to `list`: each schedule's next run, last result and monthly cost estimate."""
     if not views:
         text = "No schedules yet."
-        return message(text, section(f'{text} Add one with `/ddb-schedule add <table> cron="0 2 * * *"`.'))
+        return message(text, section(f'{text} Add one with `/ddb-schedule add &lt;table&gt; cron="0 2 * * *"`.'))
     blocks = [section(f"*Scheduled exports* ({len(views)})")]
     for view in views[:MAX_LISTED]:
         schedule = view.schedule
@@ -103,16 +120,16 @@ def schedule_list(views: list[ScheduleView]) -> Message:
         ]
         blocks.append(section("\n".join(lines)))
     if len(views) > MAX_LISTED:
-        blocks.append(context(f"…and {len(views) - MAX_LISTED} more not shown."))
+        blocks.append(context(f"{more(len(views) - MAX_LISTED, 'schedules')} not shown."))
     blocks.append(context("Costs are estimates at list prices of each table's region."))
     return message(f"{len(views)} scheduled exports", *blocks)
 
 
 def _cost(view: ScheduleView) -> str:
     if view.monthly_cost is None:
-        return f"— ({escape(view.cost_basis)})"
-    region = f", {escape(view.region)}" if view.region else ""
-    return f"*{dollars(view.monthly_cost)} per month* ({escape(view.cost_basis)}{region})"
+        return f"— ({escape(view.cost_basis, 300)})"
+    region = f", {escape(view.region, 100)}" if view.region else ""
+    return f"*{dollars(view.monthly_cost)} per month* ({escape(view.cost_basis, 300)}{region})"
 
 
 def last_result(run: ScheduleRun | None, job: ExportJob | None) -> str:
@@ -122,48 +139,52 @@ def last_result(run: ScheduleRun | None, job: ExportJob | None) -> str:
     at = iso(run.fire_time)
     if job is not None:
         if job.status == ExportStatus.COMPLETED:
-            return f":white_check_mark: {code(job.export_id)} completed {iso(job.ended_at)}"
+            return f":white_check_mark: {code(job.export_id, 200)} completed {iso(job.ended_at)}"
         if job.status == ExportStatus.FAILED:
-            return f":x: {code(job.export_id)} failed ({code(job.failure_code or 'unknown')})"
-        return f":hourglass_flowing_sand: {code(job.export_id)} running since {at}"
-    state = RUN_STATE.get(run.state, escape(run.state))
-    reason = f": {escape(run.error)}" if run.error else ""
+            return f":x: {code(job.export_id, 200)} failed ({code(job.failure_code or 'unknown', 200)})"
+        return f":hourglass_flowing_sand: {code(job.export_id, 200)} running since {at}"
+    state = RUN_STATE.get(run.state, escape(run.state, 40))
+    reason = f": {escape(run.error, 600)}" if run.error else ""
     return f"{state} at {at}{reason}"
 
 
 def schedule_removed(schedule: Schedule) -> Message:
     """The answer to `remove`."""
-    text = f":wastebasket: Schedule {code(schedule.id)} removed; its past exports stay in S3."
-    return message(f"Schedule {schedule.id} removed", section(text), context(describe(schedule)))
+    text = f":wastebasket: Schedule {code(schedule.id, 200)} removed; its past exports stay in S3."
+    return message(f"Schedule {escape(schedule.id, 200)} removed", section(text), context(describe(schedule)))
 
 
 def schedule_paused(schedule: Schedule, changed: bool) -> Message:
     """The answer to `pause` and `resume`."""
     state = "paused" if schedule.paused else "resumed"
+    name = code(schedule.id, 200)
     if not changed:
-        text = f"Schedule {code(schedule.id)} was already {'paused' if schedule.paused else 'running'}."
+        text = f"Schedule {name} was already {'paused' if schedule.paused else 'running'}."
     elif schedule.paused:
-        text = f":double_vertical_bar: Schedule {code(schedule.id)} paused: no runs until `/ddb-schedule resume`."
+        text = f":double_vertical_bar: Schedule {name} paused: no runs until `/ddb-schedule resume`."
     else:
-        text = f":arrow_forward: Schedule {code(schedule.id)} resumed; fires missed while paused are not made up."
-    return message(f"Schedule {schedule.id} {state}", section(text), context(describe(schedule)))
+        text = f":arrow_forward: Schedule {name} resumed; fires missed while paused are not made up."
+    return message(f"Schedule {escape(schedule.id, 200)} {state}", section(text), context(describe(schedule)))
 
 
 def run_started(schedule: Schedule, outcome: RunOutcome, channel: str | None) -> Message:
     """The answer to `run`."""
     job = outcome.job
+    name = code(schedule.id, 200)
     if job is None:
-        text = f"Schedule {code(schedule.id)} did not start an export: {escape(outcome.reason or 'nothing to do')}."
+        reason = escape(outcome.reason or "nothing to do", FOREIGN_TEXT)
+        text = f"Schedule {name} did not start an export: {reason}."
         return message(text, section(text))
     if outcome.duplicate:
-        head = f":repeat: Schedule {code(schedule.id)} already ran this very second: export {code(job.export_id)}."
+        head = f":repeat: Schedule {name} already ran this very second: export {code(job.export_id, 200)}."
     else:
-        head = f":rocket: Schedule {code(schedule.id)}: export {code(job.export_id)} of {code(job.table_key)} started."
+        head = f":rocket: Schedule {name}: export {code(job.export_id, 200)} of {code(job.table_key, 600)} started."
     lines = [_window(job), f"Destination: {code(job.s3_url)}", f"The result goes to {channel_ref(channel)}."]
     plan_note = outcome.run.plan.note if outcome.run and outcome.run.plan else None
     if plan_note:
-        lines.insert(0, f":information_source: {escape(plan_note)}")
-    return message(f"Schedule {schedule.id}: export {job.export_id} started", section(head), section("\n".join(lines)))
+        lines.insert(0, f":information_source: {escape(plan_note, FOREIGN_TEXT)}")
+    text = f"Schedule {escape(schedule.id, 200)}: export {escape(job.export_id, 200)} started"
+    return message(text, section(head), section("\n".join(lines)))
 
 
 def _window(job: ExportJob) -> str:
@@ -176,41 +197,40 @@ def run_report(report: RunReport) -> Message:
     """A run's message to the channel: it did not start (with what to fix), was skipped, or has news."""
     schedule, run, job = report.schedule, report.run, report.job
     kind = {RunKind.CATCH_UP: "Catch-up run", RunKind.MANUAL: "Run"}.get(run.kind, "Scheduled run")
-    subject = f"{kind} of {code(schedule.id)} ({code(schedule.table)}) for {iso(run.fire_time)}"
+    subject = f"{kind} of {code(schedule.id, 200)} ({code(schedule.table, 600)}) for {iso(run.fire_time)}"
+    name = escape(schedule.id, 200)
     if run.state == RunState.FAILED:
-        lines = [f":x: {subject} did not start an export.", escape(run.error or "Unknown failure.")]
+        lines = [f":x: {subject} did not start an export.", escape(run.error or "Unknown failure.", FOREIGN_TEXT)]
         if run.fix:
-            lines.append(f"What to fix: {escape(run.fix)}")
+            lines.append(f"What to fix: {escape(run.fix, FOREIGN_TEXT)}")
         who = mention(report.oncall)
         if who:
             lines.append(f"{who} please take a look.")
-        text = f"{kind} of {schedule.id} failed: {run.error or ''}"
+        text = f"{kind} of {name} failed: {escape(run.error or '', FOREIGN_TEXT)}"
         return message(text, section("\n".join(lines)), context(describe(schedule)))
     if run.late:
         lines = [
-            f":turtle: {subject}: export {code(job.export_id if job else '?')} is still running, and runs of this "
+            f":turtle: {subject}: export {code(job.export_id if job else '?', 200)} is still running, and runs of this "
             f"schedule are expected to finish within {schedule.expected_hours:g} hours of their fire.",
             "DynamoDB may just be slow (large table, many exports at once); `/ddb-status` shows it.",
         ]
         who = mention(report.oncall)
         if who:
             lines.append(f"{who} for your information.")
-        return message(
-            f"{kind} of {schedule.id} is running late", section("\n".join(lines)), context(describe(schedule))
-        )
+        return message(f"{kind} of {name} is running late", section("\n".join(lines)), context(describe(schedule)))
     if run.state == RunState.SKIPPED:
-        text = f":fast_forward: {subject} was skipped. {escape(run.error or '')}"
-        return message(f"{kind} of {schedule.id} skipped", section(text), context(describe(schedule)))
+        text = f":fast_forward: {subject} was skipped. {escape(run.error or '', FOREIGN_TEXT)}"
+        return message(f"{kind} of {name} skipped", section(text), context(describe(schedule)))
     lines = []
     if run.kind == RunKind.CATCH_UP:
         lines.append(f":alarm_clock: {subject}: this fire was missed while the bot was down, so it runs now, once.")
     else:
         lines.append(f":information_source: {subject}:")
     if run.plan and run.plan.note:
-        lines.append(escape(run.plan.note))
+        lines.append(escape(run.plan.note, FOREIGN_TEXT))
     if job is not None:
-        lines.append(f"Export {code(job.export_id)} started ({_window(job)}); its result follows here.")
-    return message(f"{kind} of {schedule.id}", section("\n".join(lines)), context(describe(schedule)))
+        lines.append(f"Export {code(job.export_id, 200)} started ({_window(job)}); its result follows here.")
+    return message(f"{kind} of {name}", section("\n".join(lines)), context(describe(schedule)))
 
 
 def oncall_section(result: Message, oncall: str) -> Message:
@@ -219,7 +239,7 @@ def oncall_section(result: Message, oncall: str) -> Message:
     if not who:
         return result
     blocks = [*result["blocks"], section(f"{who} a scheduled export failed; please take a look.")]
-    return {"text": f"{result['text']} {who}"[:3000], "blocks": blocks}
+    return message(f"{shorten(result['text'], NOTIFICATION_TEXT - len(who) - 1)} {who}", *blocks)
 
 
 def digest_message(digest: Digest) -> Message:
@@ -232,8 +252,8 @@ def digest_message(digest: Digest) -> Message:
     blocks = [section(f"*{head}*\n{summary}")]
     blocks.extend(section(_digest_line(table)) for table in digest.tables[:MAX_LISTED])
     if len(digest.tables) > MAX_LISTED:
-        blocks.append(context(f"…and {len(digest.tables) - MAX_LISTED} more tables not shown."))
-    blocks.append(context(escape(digest.region_note)))
+        blocks.append(context(f"{more(len(digest.tables) - MAX_LISTED, 'tables')} not shown."))
+    blocks.append(context(escape(digest.region_note, FOREIGN_TEXT)))
     return message(f"Daily backup digest: {summary}", *blocks)
 
 
@@ -243,13 +263,14 @@ def _digest_line(table: DigestTable) -> str:
     pitr = {True: "on", False: "*off*", None: "unknown"}[table.pitr_enabled]
     cost = dollars(table.month_to_date) if table.month_to_date is not None else "—"
     lines = [
-        f"{icon} {code(table.table_key)}",
-        f"Last successful export: {f'{code(last.export_id)} {iso(last.ended_at)}' if last else 'none'}"
+        f"{icon} {code(table.table_key, 600)}",
+        f"Last successful export: {f'{code(last.export_id, 200)} {iso(last.ended_at)}' if last else 'none'}"
         f" · Next run: {iso(table.next_run) if table.next_run else 'not scheduled'}",
         f"PITR: {pitr} · Month to date: {cost}",
     ]
     if table.flags:
-        lines.append("Flagged: " + "; ".join(escape(flag) for flag in table.flags))
+        flags = [escape(flag, 300) for flag in table.flags]
+        lines.append("Flagged: " + listing(flags, "flags", FLAGS_TEXT, "; "))
     if table.error:
-        lines.append(f"Could not read it: {escape(table.error)}")
+        lines.append(f"Could not read it: {escape(table.error, FOREIGN_TEXT)}")
     return "\n".join(lines)

@@ -53,7 +53,7 @@ def test_missing_settings_stop_the_bot_with_a_sentence_naming_them(tmp_path: Pat
 
 def test_the_bot_serves_health_and_commands_and_stops_cleanly_on_sigterm(world: str, tmp_path: Path) -> None:
     port = free_port()
-    with SlackStandIn() as slack:
+    with SlackStandIn(token="xoxb-process-test") as slack:
         env = bot_env(
             tmp_path,
             SLACK_BOT_TOKEN="xoxb-process-test",

@@ -80,3 +80,11 @@ def test_sections_stay_within_slacks_limit() -> None:
 
 def test_code_spans_cannot_be_broken_out_of() -> None:
     assert blocks.code("a`b<c>") == "`a'b&lt;c&gt;`"
+
+
+def test_notification_texts_escape_foreign_text_once() -> None:
+    failed = job(status="FAILED", failure_code="S3<Denied> & more")
+    text = blocks.export_finished(failed, None, embedded_rates("us-east-1", "test"))["text"]
+    assert text.endswith("FAILED: S3&lt;Denied&gt; &amp; more")
+    title = blocks.status_list("Exports of <!here>", [job()])["text"]
+    assert title == "Exports of &lt;!here&gt;: 1 exports"

@@ -78,6 +78,26 @@ def test_a_failed_run_says_what_to_fix_and_mentions_the_on_call_group() -> None:
     assert "What to fix: Turn it on" in body
 
 
+def test_a_failed_runs_notification_text_carries_the_aws_error_escaped_once() -> None:
+    run = a_run(state=RunState.FAILED, error="AccessDenied for <!channel> & <@U0EVIL> on <#C0EVIL>")
+    message = schedule_blocks.run_report(RunReport(SCHEDULE, run, None, oncall="S0ONCALL"))
+
+    assert message["text"] == (
+        "Scheduled run of nightly failed: AccessDenied for &lt;!channel&gt; &amp; &lt;@U0EVIL&gt; on &lt;#C0EVIL&gt;"
+    )
+
+
+def test_the_on_call_mention_ends_a_long_notification_text_instead_of_being_cut_off() -> None:
+    result = {
+        "text": "Export x FAILED: " + "e" * 5000,
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}],
+    }
+
+    text = schedule_blocks.oncall_section(result, "S0ONCALL")["text"]
+
+    assert len(text) <= 3000 and text.endswith("e… <!subteam^S0ONCALL>")
+
+
 def test_a_catch_up_run_says_so() -> None:
     run = a_run(kind=RunKind.CATCH_UP, plan=ExportPlan("FULL_EXPORT"))
     message = schedule_blocks.run_report(RunReport(SCHEDULE, run, JOB))

@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 
+from bot.demo.__main__ import FAKE_BOT_TOKEN
 from bot.demo.slack_standin import PostedMessage, SlackStandIn
 from tests.support.slack_requests import SignedSlackClient, SlackHttpResponse
 
@@ -35,7 +36,7 @@ def standin() -> Iterator[SlackStandIn]:
 
 @pytest.fixture
 def client(standin: SlackStandIn) -> WebClient:
-    return WebClient(token="xoxb-test", base_url=standin.api_url)
+    return WebClient(token="xoxb-test-token", base_url=standin.api_url)
 
 
 def post_json(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -109,7 +110,15 @@ def test_slack_errors_are_answered_like_slack(standin: SlackStandIn, client: Web
 def test_delete_views_and_lookups(standin: SlackStandIn, client: WebClient) -> None:
     ts = client.chat_postMessage(channel="C0OPS", text="temporary")["ts"]
     client.chat_delete(channel="C0OPS", ts=ts)
-    view = client.views_open(trigger_id="1.2.3", view={"type": "modal", "callback_id": "restore", "blocks": []})
+    view = client.views_open(
+        trigger_id="1.2.3",
+        view={
+            "type": "modal",
+            "callback_id": "restore",
+            "title": {"type": "plain_text", "text": "Restore"},
+            "blocks": [],
+        },
+    )
     user = client.users_info(user="U0ALICE")
 
     assert standin.messages() == []
@@ -117,7 +126,6 @@ def test_delete_views_and_lookups(standin: SlackStandIn, client: WebClient) -> N
     assert view["view"]["callback_id"] == "restore"
     assert user["user"]["tz"] == "UTC"
     assert client.conversations_info(channel="C0OPS")["channel"]["id"] == "C0OPS"
-    assert client.api_call("reactions.add", params={"name": "x"})["ok"] is True
 
 
 def test_listeners_see_new_and_updated_messages(standin: SlackStandIn, client: WebClient) -> None:
@@ -134,7 +142,7 @@ def test_rate_limited_post_is_retried_and_arrives_once(standin: SlackStandIn, mo
     monkeypatch.setattr(random, "random", lambda: 0.0)  # no jitter on top of Retry-After: 0
     standin.fail_next("chat.postMessage", status=429, retry_after=0)
     retrying = WebClient(
-        token="xoxb-test",
+        token="xoxb-test-token",
         base_url=standin.api_url,
         retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
     )
@@ -156,6 +164,303 @@ def test_rate_limit_answer_carries_retry_after_and_creates_nothing(standin: Slac
     assert raised.value.response.headers["Retry-After"] in ("7", ["7"])
     assert raised.value.response["error"] == "ratelimited"
     assert standin.messages("C0OPS")[0].text == "v1"
+
+
+# ------------------------------------------------------------------------------ strict like Slack: refusals
+
+
+def test_a_method_the_stand_in_does_not_implement_answers_unknown_method(client: WebClient) -> None:
+    with pytest.raises(SlackApiError) as raised:
+        client.api_call("reactions.add", params={"name": "x", "channel": "C0OPS", "timestamp": "1.0"})
+
+    assert raised.value.response.status_code == 200
+    assert raised.value.response["error"] == "unknown_method"
+
+
+def test_a_token_it_was_not_told_to_accept_answers_invalid_auth(standin: SlackStandIn) -> None:
+    with pytest.raises(SlackApiError) as raised:
+        WebClient(token="xoxb-someone-else", base_url=standin.api_url).chat_postMessage(channel="C0OPS", text="x")
+
+    assert (raised.value.response.status_code, raised.value.response["error"]) == (200, "invalid_auth")
+    assert standin.messages() == []
+    assert standin.calls[-1].error == "invalid_auth"
+
+
+def test_the_tokens_of_the_tests_and_the_demo_are_accepted_by_default_and_the_set_is_configurable() -> None:
+    with SlackStandIn() as default:
+        for token in ("xoxb-test-token", FAKE_BOT_TOKEN):
+            assert WebClient(token=token, base_url=default.api_url).auth_test()["ok"] is True
+    with SlackStandIn(token={"xoxb-one", "xoxb-two"}) as chosen:
+        assert WebClient(token="xoxb-two", base_url=chosen.api_url).auth_test()["ok"] is True
+        with pytest.raises(SlackApiError, match="invalid_auth"):
+            WebClient(token="xoxb-test-token", base_url=chosen.api_url).auth_test()
+
+
+def plain(text: str) -> dict[str, str]:
+    return {"type": "plain_text", "text": text}
+
+
+def mrkdwn(text: str) -> dict[str, str]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def button(**changes: Any) -> dict[str, Any]:
+    return {"type": "button", "text": plain("Go"), "action_id": "go", "value": "v", **changes}
+
+
+def with_confirm(**changes: Any) -> list[dict[str, Any]]:
+    dialog = {
+        "title": plain("Sure?"),
+        "text": mrkdwn("Really"),
+        "confirm": plain("Yes"),
+        "deny": plain("No"),
+        **changes,
+    }
+    return [{"type": "actions", "elements": [button(confirm=dialog)]}]
+
+
+def select(option: dict[str, Any]) -> list[dict[str, Any]]:
+    element = {"type": "static_select", "action_id": "pick", "placeholder": plain("Pick"), "options": [option]}
+    return [{"type": "actions", "elements": [element]}]
+
+
+# (what, blocks with n of it, Slack's limit, the JSON pointer its error names)
+MESSAGE_LIMITS: list[tuple[str, Any, int, str]] = [
+    ("blocks in a message", lambda n: [SECTION] * n, 50, "/blocks"),
+    ("section text", lambda n: [{"type": "section", "text": mrkdwn("x" * n)}], 3000, "/blocks/0/text/text"),
+    ("section fields", lambda n: [{"type": "section", "fields": [mrkdwn("f")] * n}], 10, "/blocks/0/fields"),
+    (
+        "section field text",
+        lambda n: [{"type": "section", "fields": [mrkdwn("f" * n)]}],
+        2000,
+        "/blocks/0/fields/0/text",
+    ),
+    ("header text", lambda n: [{"type": "header", "text": plain("h" * n)}], 150, "/blocks/0/text/text"),
+    (
+        "button text",
+        lambda n: [{"type": "actions", "elements": [button(text=plain("b" * n))]}],
+        75,
+        "/blocks/0/elements/0/text/text",
+    ),
+    (
+        "button value",
+        lambda n: [{"type": "actions", "elements": [button(value="v" * n)]}],
+        2000,
+        "/blocks/0/elements/0/value",
+    ),
+    (
+        "action_id",
+        lambda n: [{"type": "actions", "elements": [button(action_id="a" * n)]}],
+        255,
+        "/blocks/0/elements/0/action_id",
+    ),
+    ("block_id", lambda n: [{**SECTION, "block_id": "b" * n}], 255, "/blocks/0/block_id"),
+    (
+        "elements in an actions block",
+        lambda n: [{"type": "actions", "elements": [button(action_id=f"a{i}") for i in range(n)]}],
+        25,
+        "/blocks/0/elements",
+    ),
+    (
+        "elements in a context block",
+        lambda n: [{"type": "context", "elements": [mrkdwn("c")] * n}],
+        10,
+        "/blocks/0/elements",
+    ),
+    ("confirm title", lambda n: with_confirm(title=plain("t" * n)), 100, "/blocks/0/elements/0/confirm/title/text"),
+    ("confirm text", lambda n: with_confirm(text=mrkdwn("t" * n)), 300, "/blocks/0/elements/0/confirm/text/text"),
+    (
+        "confirm button",
+        lambda n: with_confirm(confirm=plain("c" * n)),
+        30,
+        "/blocks/0/elements/0/confirm/confirm/text",
+    ),
+    ("deny button", lambda n: with_confirm(deny=plain("d" * n)), 30, "/blocks/0/elements/0/confirm/deny/text"),
+    (
+        "option text",
+        lambda n: select({"text": plain("o" * n), "value": "v"}),
+        75,
+        "/blocks/0/elements/0/options/0/text/text",
+    ),
+    (
+        "option value",
+        lambda n: select({"text": plain("o"), "value": "v" * n}),
+        150,
+        "/blocks/0/elements/0/options/0/value",
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "blocks_of", "limit", "pointer"), MESSAGE_LIMITS, ids=[c[0] for c in MESSAGE_LIMITS])
+def test_a_message_at_a_block_kit_limit_is_posted_and_one_over_it_is_refused_naming_the_limit(
+    standin: SlackStandIn, client: WebClient, what: str, blocks_of: Any, limit: int, pointer: str
+) -> None:
+    client.chat_postMessage(channel="C0OPS", text="at the limit", blocks=blocks_of(limit))
+
+    with pytest.raises(SlackApiError) as raised:
+        client.chat_postMessage(channel="C0OPS", text="over the limit", blocks=blocks_of(limit + 1))
+
+    answer = raised.value.response
+    assert (answer.status_code, answer["error"]) == (200, "invalid_blocks")
+    (error,) = answer["errors"]
+    assert error.endswith(f"[json-pointer:{pointer}]"), error
+    assert f"{limit:,}" in error and f"{limit + 1:,}" in error, error
+    assert answer["response_metadata"]["messages"] == [f"[ERROR] {error}"]
+    assert [m.text for m in standin.messages("C0OPS")] == ["at the limit"]
+
+
+def test_text_objects_must_be_plain_text_or_mrkdwn_and_headers_plain_text(client: WebClient) -> None:
+    blocks = [
+        {"type": "section", "text": {"type": "markdown", "text": "*x*"}},
+        {"type": "header", "text": mrkdwn("Header")},
+        {"type": "section", "text": mrkdwn("")},
+    ]
+
+    with pytest.raises(SlackApiError) as raised:
+        client.chat_postMessage(channel="C0OPS", text="x", blocks=blocks)
+
+    assert raised.value.response["errors"] == [
+        "section text must be of type plain_text or mrkdwn, not 'markdown' [json-pointer:/blocks/0/text/type]",
+        "header text must be plain_text, not mrkdwn [json-pointer:/blocks/1/text/type]",
+        "section text must have a non-empty text [json-pointer:/blocks/2/text/text]",
+    ]
+
+
+def test_every_broken_limit_is_listed_and_ephemeral_update_and_response_url_are_checked_too(
+    standin: SlackStandIn, client: WebClient
+) -> None:
+    broken = [{"type": "header", "text": plain("h" * 151)}, {"type": "section", "text": mrkdwn("x" * 3001)}]
+    ts = client.chat_postMessage(channel="C0OPS", text="v1", blocks=[SECTION])["ts"]
+
+    with pytest.raises(SlackApiError) as ephemeral:
+        client.chat_postEphemeral(channel="C0OPS", user="U0ALICE", text="x", blocks=broken)
+    with pytest.raises(SlackApiError) as update:
+        client.chat_update(channel="C0OPS", ts=ts, text="v2", blocks=broken)
+    status, body = post_json(standin.response_url("C0OPS"), {"text": "x", "blocks": broken})
+
+    assert [len(e.value.response["errors"]) for e in (ephemeral, update)] == [2, 2]
+    assert ephemeral.value.response["errors"][0].endswith("[json-pointer:/blocks/0/text/text]")
+    assert update.value.response["errors"][1].endswith("[json-pointer:/blocks/1/text/text]")
+    assert (status, body["error"], len(body["errors"])) == (400, "invalid_blocks", 2)
+    (kept,) = standin.messages()
+    assert (kept.text, kept.blocks, kept.updates) == ("v1", [SECTION], 0)
+
+
+def test_a_text_over_40000_characters_is_posted_cut_with_slacks_warning(
+    standin: SlackStandIn, client: WebClient
+) -> None:
+    answer = client.chat_postMessage(channel="C0OPS", text="y" * 40_001)
+
+    assert answer["warning"] == "message_truncated"
+    assert answer["response_metadata"]["warnings"] == ["message_truncated"]
+    assert len(standin.messages("C0OPS")[0].text) == 40_000
+
+
+def test_what_slack_would_refuse_is_logged_for_the_demo_console_but_injected_failures_are_not(
+    standin: SlackStandIn, client: WebClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    standin.fail_next("chat.postMessage", error="not_in_channel")
+    with pytest.raises(SlackApiError):
+        client.chat_postMessage(channel="C0OPS", text="injected")
+    with pytest.raises(SlackApiError):
+        client.chat_postMessage(channel="C0OPS", text="x", blocks=[{"type": "header", "text": plain("h" * 151)}])
+
+    (record,) = [r for r in caplog.records if r.name == "bot.demo.slack_standin"]
+    assert record.levelname == "WARNING"
+    assert record.getMessage() == (
+        "Slack refuses chat.postMessage: invalid_blocks (header text must be at most 150 characters, not 151 "
+        "[json-pointer:/blocks/0/text/text])"
+    )
+
+
+def modal(**changes: Any) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": "form",
+        "title": plain("Restore an export"),
+        "submit": plain("Ask"),
+        "close": plain("Cancel"),
+        "blocks": [SECTION],
+        **changes,
+    }
+
+
+def text_input(label: str) -> dict[str, Any]:
+    return {
+        "type": "input",
+        "block_id": "target",
+        "label": plain(label),
+        "element": {"type": "plain_text_input", "action_id": "value"},
+    }
+
+
+VIEW_LIMITS: list[tuple[str, Any, int, str]] = [
+    ("blocks in a modal", lambda n: modal(blocks=[SECTION] * n), 100, "/view/blocks"),
+    ("modal title", lambda n: modal(title=plain("t" * n)), 24, "/view/title/text"),
+    ("modal submit", lambda n: modal(submit=plain("s" * n)), 24, "/view/submit/text"),
+    ("modal close", lambda n: modal(close=plain("c" * n)), 24, "/view/close/text"),
+    ("input label", lambda n: modal(blocks=[text_input("l" * n)]), 2000, "/view/blocks/0/label/text"),
+    ("private_metadata", lambda n: modal(private_metadata="m" * n), 3000, "/view/private_metadata"),
+]
+
+
+@pytest.mark.parametrize(("what", "view_of", "limit", "pointer"), VIEW_LIMITS, ids=[c[0] for c in VIEW_LIMITS])
+def test_a_modal_at_a_limit_opens_and_one_over_it_is_refused_with_invalid_arguments(
+    client: WebClient, what: str, view_of: Any, limit: int, pointer: str
+) -> None:
+    client.views_open(trigger_id="1.2.3", view=view_of(limit))
+    client.views_update(view_id="V1", view=view_of(limit))
+
+    for call in (
+        lambda: client.views_open(trigger_id="1.2.3", view=view_of(limit + 1)),
+        lambda: client.views_update(view_id="V1", view=view_of(limit + 1)),
+    ):
+        with pytest.raises(SlackApiError) as raised:
+            call()
+        (error,) = raised.value.response["errors"]
+        assert raised.value.response["error"] == "invalid_arguments"
+        assert error.endswith(f"[json-pointer:{pointer}]") and f"{limit + 1:,}" in error, error
+
+
+def test_a_home_tab_takes_100_blocks_and_no_more(client: WebClient) -> None:
+    client.views_publish(user_id="U0ALICE", view={"type": "home", "blocks": [SECTION] * 100})
+
+    with pytest.raises(SlackApiError) as raised:
+        client.views_publish(user_id="U0ALICE", view={"type": "home", "blocks": [SECTION] * 101})
+
+    assert raised.value.response["errors"] == [
+        "no more than 100 blocks are allowed here, not 101 [json-pointer:/view/blocks]"
+    ]
+
+
+@pytest.mark.parametrize("error", ["not_in_channel", "channel_not_found", "invalid_blocks"])
+def test_a_test_can_make_the_next_calls_of_a_method_fail_as_slack_refuses_them(
+    standin: SlackStandIn, client: WebClient, error: str
+) -> None:
+    standin.fail_next("chat.postMessage", error=error, count=2)
+
+    for _ in range(2):
+        with pytest.raises(SlackApiError) as raised:
+            client.chat_postMessage(channel="C0OPS", text="refused")
+        assert (raised.value.response.status_code, raised.value.response["error"]) == (200, error)
+    client.chat_postEphemeral(channel="C0OPS", user="U0ALICE", text="other methods are not affected")
+    client.chat_postMessage(channel="C0OPS", text="the third goes through")
+
+    assert [m.text for m in standin.messages("C0OPS")] == ["other methods are not affected", "the third goes through"]
+    assert [c.error for c in standin.calls] == [error, error, None, None]
+
+
+def test_an_injected_ratelimited_answers_429_with_retry_after(standin: SlackStandIn, client: WebClient) -> None:
+    standin.fail_next("chat.update", error="ratelimited", retry_after=3)
+    ts = client.chat_postMessage(channel="C0OPS", text="v1")["ts"]
+
+    with pytest.raises(SlackApiError) as raised:
+        client.chat_update(channel="C0OPS", ts=ts, text="v2")
+    client.chat_update(channel="C0OPS", ts=ts, text="v3")
+
+    assert raised.value.response.status_code == 429
+    assert raised.value.response.headers["Retry-After"] in ("3", ["3"])
+    assert standin.messages("C0OPS")[0].text == "v3"
 
 
 # ----------------------------------------------------------------------------------------- response_url

@@ -1,0 +1,606 @@
+"""Every Block Kit builder in handlers/ stays within Slack's limits whatever it is given, and never lets user or
+AWS text notify anyone: checked with the Slack stand-in's own validator, so the limits have one implementation.
+
+Each builder is rendered with maximal inputs (255-character names, 5,000-character AWS errors, 1,000-row lists)
+and, through Hypothesis, with arbitrary text; the lines a person must see are checked to survive.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from types import ModuleType
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from slack_sdk import WebClient
+
+from bot.aws.accounts import Place
+from bot.aws.pricing import embedded_rates
+from bot.aws.table_info import PitrWindow, TableInfo
+from bot.aws.tables import TableRef
+from bot.costs import CostReport, ExportCost, TableSize
+from bot.demo.slack_standin import SlackStandIn, message_errors, view_errors
+from bot.errors import AwsError, PreconditionFailed, UsageError
+from bot.models import ExportFormat, ExportJob, ExportStatus, ExportType
+from bot.pitr import PitrReport
+from bot.restores.models import (
+    Approval,
+    Estimate,
+    RestoreMode,
+    RestorePlan,
+    RestoreRequest,
+    RestoreStatus,
+    SourceSummary,
+)
+from bot.restores.notify import CarryOver, RestoreOutcome, RestoreProgress
+from bot.restores.plans import PlannedRestore
+from bot.restores.workflow import Requested
+from bot.schedules.models import (
+    Digest,
+    DigestTable,
+    ExportPlan,
+    RunKind,
+    RunReport,
+    RunState,
+    Schedule,
+    ScheduleRun,
+    ScheduleSource,
+    ScheduleType,
+    ScheduleView,
+)
+from bot.schedules.runs import RunOutcome
+from bot.schedules.service import AddedSchedule
+from handlers import blocks
+from handlers.parsing import HELP
+from handlers.restores import blocks as restore_blocks
+from handlers.restores import form_blocks
+from handlers.restores.parsing import RESTORE_HELP
+from handlers.schedules import blocks as schedule_blocks
+from handlers.schedules.parsing import HELP as SCHEDULE_HELP
+
+BUILDER_MODULES: tuple[ModuleType, ...] = (blocks, restore_blocks, form_blocks, schedule_blocks)
+T0 = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
+TABLE_255 = "orders-" + "x" * 248  # the longest table name DynamoDB accepts
+AWS_ERROR_5000 = ("S3 said <!channel> & <@U0EVIL> `denied` *now* <#C0EVIL|ops> <!here> > " * 80)[:5000]
+# The bot's own, deliberate mentions: the ids the builders are given in id fields and in settings.
+APPROVERS = ("U0BOB", "U0CAROL")
+CHANNELS = ("C0APPROVALS", "C0BACKUPS", "C0OPS")
+ONCALL = "S0ONCALL"
+WELL_FORMED_USER = re.compile(r"[UW][A-Z0-9]{2,30}")
+
+
+@dataclass(frozen=True)
+class Given:
+    """What a builder is given from outside: identifiers, free text (AWS errors, notes, options), a user id field,
+    and how long every list is."""
+
+    name: str
+    text: str
+    user: str
+    rows: int
+
+
+MAXIMAL = Given(name=TABLE_255, text=AWS_ERROR_5000, user="U0ALICE", rows=1000)
+
+
+# ------------------------------------------------------------------------------------------- domain records
+
+
+def export_job(g: Given, index: int = 0, **changes: Any) -> ExportJob:
+    export_id = f"{1768385930622 + index:014d}-efd1a093"
+    values: dict[str, Any] = {
+        "export_arn": f"arn:aws:dynamodb:us-east-1:123456789012:table/{g.name}/export/{export_id}",
+        "export_id": export_id,
+        "table_key": g.name,
+        "table_name": g.name,
+        "table_arn": f"arn:aws:dynamodb:us-east-1:123456789012:table/{g.name}",
+        "region": "us-east-1",
+        "status": ExportStatus.COMPLETED,
+        "export_type": ExportType.FULL,
+        "export_format": ExportFormat.DYNAMODB_JSON,
+        "bucket": "acme-ddb-backups",
+        "s3_prefix": g.text[:512],
+        "requested_by": g.user,
+        "bucket_owner": "222222222222",
+        "started_at": T0,
+        "ended_at": T0 + timedelta(minutes=6),
+        "item_count": 1234,
+        "billed_size_bytes": 3 * 2**30,
+        "failure_code": "S3AccessDenied",
+        "failure_message": g.text,
+        "export_time": T0,
+        "export_from": T0,
+        "export_to": T0 + timedelta(hours=1),
+    }
+    values.update(changes)
+    return ExportJob(**values)
+
+
+def aws_named(g: Given) -> Given:
+    """`g` with a name DynamoDB accepts (3 to 255 of a-z, A-Z, 0-9, `_`, `-`, `.`), for inputs that come from AWS."""
+    return replace(g, name=(re.sub(r"[^A-Za-z0-9_.-]", "", g.name) + "abc")[:255])
+
+
+def table_info(g: Given) -> TableInfo:
+    return TableInfo(
+        TableRef(g.name), Place(None, "us-east-1"), g.name, f"arn:aws:dynamodb:::table/{g.name}", 10**9, 10, "ACTIVE"
+    )
+
+
+def restore_request(
+    g: Given,
+    *,
+    mode: RestoreMode = RestoreMode.IMPORT,
+    status: RestoreStatus = RestoreStatus.PENDING,
+    sources: int | None = None,
+) -> RestoreRequest:
+    count = g.rows if sources is None else sources
+    arns = tuple(export_job(g, i).export_arn for i in range(count))
+    options = {
+        "table": {
+            "KeySchema": [{"AttributeName": g.text[:255], "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "GlobalSecondaryIndexes": [{}] * 3,
+        },
+        "schema_basis": g.text,
+        "restore_time": g.text[:40],
+    }
+    plan = RestorePlan(mode, arns, g.name, None, "us-east-1", options)
+    summaries = tuple(
+        SourceSummary(
+            label=arn,
+            table=g.name,
+            export_id=export_job(g, i).export_id,
+            export_type=ExportType.INCREMENTAL if i else ExportType.FULL,
+            export_time=T0 + timedelta(minutes=15 * i),
+            item_count=1234,
+            size_bytes=2**30,
+        )
+        for i, arn in enumerate(arns)
+    )
+    return RestoreRequest(
+        id="r-0123456789",
+        status=status,
+        plan=plan,
+        plan_hash=plan.digest(),
+        requested_by=g.user,
+        required_approvals=2,
+        created_at=T0,
+        expires_at=T0 + timedelta(hours=1),
+        sources=summaries,
+        estimate=Estimate("$0.15", 720.0, g.text),
+        approval_channel="C0APPROVALS",
+        approval_ts="1.000100",
+        decided_at=T0 + timedelta(minutes=5),
+        decided_by=",".join(APPROVERS),
+    )
+
+
+def approvals(g: Given) -> list[Approval]:
+    return [Approval("r-0123456789", approver, T0) for approver in APPROVERS]
+
+
+def outcome(g: Given) -> RestoreOutcome:
+    rows = tuple(
+        CarryOver(f"{g.name[:40]}-{i}", g.text, f"aws dynamodb update-time-to-live --table-name {g.name}", i % 2 == 0)
+        for i in range(g.rows)
+    )
+    return RestoreOutcome(
+        item_count=3,
+        items_written=10**9,
+        deletes_applied=10**6,
+        files=g.rows,
+        files_skipped=1,
+        retries=7,
+        duration_seconds=7200.0,
+        not_carried_over=rows,
+        source_unreachable=g.text,
+    )
+
+
+def schedule(g: Given, **changes: Any) -> Schedule:
+    values: dict[str, Any] = {
+        "id": g.name,
+        "table": g.name,
+        "table_key": g.name,
+        "cron": g.text[:100],
+        "timezone": "Europe/Paris",
+        "export_type": ScheduleType.INCREMENTAL,
+        "options": {"prefix": g.text, "bucket": g.name, "format": g.text},
+        "channel": "C0BACKUPS",
+        "source": ScheduleSource.CONFIG,
+        "paused": True,
+        "created_by": g.user,
+        "created_at": T0,
+        "active_since": T0,
+        "expected_hours": 2.0,
+    }
+    values.update(changes)
+    return Schedule(**values)
+
+
+def schedule_run(g: Given, **changes: Any) -> ScheduleRun:
+    values: dict[str, Any] = {
+        "id": 1,
+        "schedule_id": g.name,
+        "fire_time": T0,
+        "kind": RunKind.SCHEDULED,
+        "state": RunState.STARTED,
+        "holder": "a",
+        "claimed_at": T0,
+        "plan": ExportPlan(ExportType.INCREMENTAL, note=g.text),
+        "error": g.text,
+        "fix": g.text,
+    }
+    values.update(changes)
+    return ScheduleRun(**values)
+
+
+def schedule_view(g: Given) -> ScheduleView:
+    last = export_job(g, status=ExportStatus.FAILED)
+    return ScheduleView(schedule(g), T0, schedule_run(g), last, 30.0, Decimal("1.5"), g.text, "us-east-1")
+
+
+def digest(g: Given) -> Digest:
+    tables = tuple(
+        DigestTable(f"{g.name}-{i}", export_job(g, i), T0, None, Decimal("0.42"), flags=(g.text,) * 12, error=g.text)
+        for i in range(g.rows)
+    )
+    return Digest(at=T0, tables=tables, region_note=g.text)
+
+
+# ------------------------------------------------------------------------------ every builder, and its cases
+
+Payload = dict[str, Any]
+Case = Callable[[Given], Payload]
+MODE_REQUESTS = (RestoreMode.IMPORT, RestoreMode.PITR, RestoreMode.LOAD)
+
+CASES: dict[str, list[Case]] = {
+    # handlers/blocks.py
+    # message() takes mrkdwn its caller escaped, as every builder passes it
+    "message": [
+        lambda g: blocks.message(
+            "Note: " + blocks.escape(g.text) * 10, *[blocks.section(blocks.escape(g.text))] * g.rows
+        )
+    ],
+    "help_message": [
+        *(lambda g, h=h: blocks.help_message(h) for h in [*HELP.values(), RESTORE_HELP, SCHEDULE_HELP]),
+        lambda g: blocks.help_message(replace(HELP["/ddb-cost"], command=g.name, summary=g.text, usage=(g.text,))),
+    ],
+    "error_message": [
+        lambda g: blocks.error_message(UsageError(g.text, g.text)),
+        lambda g: blocks.error_message(AwsError(g.text, g.text)),
+    ],
+    "unexpected_error": [lambda g: blocks.unexpected_error("a1b2c3d4")],
+    "working": [lambda g: blocks.working(g.text)],
+    "pitr_message": [
+        lambda g, on=on: blocks.pitr_message(
+            PitrReport(
+                table_info(g), PitrWindow(on, 35, T0, T0), TableSize(10**9, 10, g.text), embedded_rates("eu", g.text)
+            )
+        )
+        for on in (True, False)
+    ],
+    "export_started": [
+        lambda g: blocks.export_started(export_job(g), True),
+        lambda g: blocks.export_started(export_job(g, export_type=ExportType.INCREMENTAL), False),
+    ],
+    "export_finished": [
+        lambda g, status=status: blocks.export_finished(
+            export_job(g, status=status), Decimal("0.30"), embedded_rates("us-east-1", g.text)
+        )
+        for status in (ExportStatus.COMPLETED, ExportStatus.FAILED)
+    ],
+    "status_list": [
+        lambda g: blocks.status_list(g.text, [export_job(g, i) for i in range(g.rows)]),
+        lambda g: blocks.status_list(g.text, []),
+    ],
+    "export_detail": [
+        lambda g: blocks.export_detail(
+            export_job(g, status=ExportStatus.FAILED, export_type=ExportType.INCREMENTAL),
+            None,
+            embedded_rates("us-east-1", g.text),
+        )
+    ],
+    "cost_message": [
+        lambda g: blocks.cost_message(
+            CostReport(
+                table_info(g),
+                TableSize(10**12, 10**9, g.text),
+                embedded_rates("us-east-1", g.text),
+                False,
+                Decimal("200"),
+                Decimal("100"),
+                Decimal("1"),
+                g.text,
+                10**13,
+                Decimal("230"),
+                g.text,
+                [ExportCost(export_job(g, i), Decimal("0.1")) for i in range(g.rows)],
+            )
+        )
+    ],
+    # handlers/restores/blocks.py
+    "approval_request": [
+        *(lambda g, m=m: restore_blocks.approval_request(restore_request(g, mode=m)) for m in MODE_REQUESTS),
+        lambda g: restore_blocks.approval_request(restore_request(g), approvals(g)),
+    ],
+    "approval_settled": [
+        lambda g, s=s: restore_blocks.approval_settled(restore_request(g, status=s), approvals(g), note=g.text)
+        for s in (
+            RestoreStatus.APPROVED,
+            RestoreStatus.RUNNING,
+            RestoreStatus.SUCCEEDED,
+            RestoreStatus.FAILED,
+            RestoreStatus.REJECTED,
+            RestoreStatus.EXPIRED,
+        )
+    ],
+    "decided_note": [
+        lambda g, s=s: restore_blocks.decided_note(restore_request(g, status=s))
+        for s in (RestoreStatus.APPROVED, RestoreStatus.REJECTED, RestoreStatus.EXPIRED)
+    ],
+    "requester_notice": [lambda g: restore_blocks.requester_notice(restore_request(g), blocks.escape(g.text))],
+    "started_note": [
+        lambda g: restore_blocks.started_note(restore_request(g), g.text),
+        lambda g: restore_blocks.started_note(restore_request(g), None),
+    ],
+    "progress_note": [
+        lambda g: restore_blocks.progress_note(
+            restore_request(g, mode=RestoreMode.LOAD),
+            RestoreProgress(10**9, g.rows, g.rows, 10**6, 1e6, 7200.0, g.text),
+        )
+    ],
+    "finished_note": [
+        lambda g, m=m: restore_blocks.finished_note(restore_request(g, mode=m), outcome(g)) for m in MODE_REQUESTS
+    ],
+    "failed_note": [lambda g: restore_blocks.failed_note(restore_request(g), g.text)],
+    "requested_reply": [
+        lambda g: restore_blocks.requested_reply(
+            Requested(
+                restore_request(g),
+                PlannedRestore(restore_request(g).plan, (), Estimate(None, None, g.text), (g.text,) * g.rows),
+                "C0APPROVALS",
+            )
+        )
+    ],
+    "click_refused": [lambda g: restore_blocks.click_refused(PreconditionFailed(g.text, g.text))],
+    "click_accepted": [
+        lambda g: restore_blocks.click_accepted(f":white_check_mark: You approved {blocks.code(g.name)}")
+    ],
+    # handlers/restores/form_blocks.py
+    "export_choices": [
+        lambda g: form_blocks.export_choices(g.text, [export_job(g, i) for i in range(g.rows)]),
+        lambda g: form_blocks.export_choices(g.text, []),
+    ],
+    # its input is an AWS export ARN (a Restore… button's value), so the table name is one DynamoDB accepts
+    "restore_form": [lambda g: form_blocks.restore_form(export_job(aws_named(g)).export_arn, g.name, "C0OPS")],
+    # handlers/schedules/blocks.py
+    "schedule_added": [
+        lambda g: schedule_blocks.schedule_added(AddedSchedule(schedule_view(g), pitr_enabled=False), "C0BACKUPS")
+    ],
+    "schedule_list": [
+        lambda g: schedule_blocks.schedule_list([schedule_view(g)] * g.rows),
+        lambda g: schedule_blocks.schedule_list([]),
+    ],
+    "schedule_removed": [lambda g: schedule_blocks.schedule_removed(schedule(g))],
+    "schedule_paused": [
+        lambda g, p=p, c=c: schedule_blocks.schedule_paused(schedule(g, paused=p), c)
+        for p in (True, False)
+        for c in (True, False)
+    ],
+    "run_started": [
+        lambda g: schedule_blocks.run_started(schedule(g), RunOutcome(schedule_run(g), export_job(g)), "C0BACKUPS"),
+        lambda g: schedule_blocks.run_started(schedule(g), RunOutcome(schedule_run(g), export_job(g), True), None),
+        lambda g: schedule_blocks.run_started(schedule(g), RunOutcome(None, reason=g.text), "C0BACKUPS"),
+    ],
+    "run_report": [
+        lambda g: schedule_blocks.run_report(
+            RunReport(schedule(g), schedule_run(g, state=RunState.FAILED), None, ONCALL)
+        ),
+        lambda g: schedule_blocks.run_report(RunReport(schedule(g), schedule_run(g, late=True), export_job(g), ONCALL)),
+        lambda g: schedule_blocks.run_report(RunReport(schedule(g), schedule_run(g, state=RunState.SKIPPED))),
+        lambda g: schedule_blocks.run_report(
+            RunReport(schedule(g), schedule_run(g, kind=RunKind.CATCH_UP), export_job(g))
+        ),
+    ],
+    "oncall_section": [
+        lambda g: schedule_blocks.oncall_section(
+            blocks.export_finished(
+                export_job(g, status=ExportStatus.FAILED), None, embedded_rates("us-east-1", g.text)
+            ),
+            ONCALL,
+        )
+    ],
+    "digest_message": [
+        lambda g: schedule_blocks.digest_message(digest(g)),
+        lambda g: schedule_blocks.digest_message(Digest(T0, (), g.text)),
+    ],
+}
+VIEWS = {"restore_form"}
+ALL_CASES = [(name, index, case) for name, cases in CASES.items() for index, case in enumerate(cases)]
+CASE_IDS = [f"{name}-{index}" for name, index, _ in ALL_CASES]
+
+
+def builders() -> Iterator[str]:
+    """Every public function of the builder modules that returns a message or a view (by its annotation)."""
+    for module in BUILDER_MODULES:
+        for name, function in inspect.getmembers(module, inspect.isfunction):
+            public = function.__module__ == module.__name__ and not name.startswith("_")
+            if public and function.__annotations__.get("return") in {"Message", "View"}:
+                yield name
+
+
+def limit_errors(name: str, payload: Payload) -> list[str]:
+    return view_errors(payload) if name in VIEWS else message_errors(payload)
+
+
+def rendered_texts(payload: Any) -> Iterator[str]:
+    """Every text Slack renders (message text and text objects); ids, values and metadata are not shown."""
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            if key == "text" and isinstance(value, str):
+                yield value
+            elif key not in {"value", "private_metadata", "action_id", "block_id", "callback_id"}:
+                yield from rendered_texts(value)
+    elif isinstance(payload, list):
+        for item in payload:
+            yield from rendered_texts(item)
+
+
+def stray_control_sequences(payload: Payload, g: Given) -> list[str]:
+    """Angle brackets left once the bot's deliberate mentions are taken out: each one came from foreign text."""
+    deliberate = {f"<@{u}>" for u in APPROVERS} | {f"<#{c}>" for c in CHANNELS} | {f"<!subteam^{ONCALL}>"}
+    if WELL_FORMED_USER.fullmatch(g.user):
+        deliberate.add(f"<@{g.user}>")
+    found = []
+    for text in rendered_texts(payload):
+        for token in deliberate:
+            text = text.replace(token, "")
+        found += re.findall(r".{0,20}[<>].{0,20}", text)
+    return found
+
+
+# ------------------------------------------------------------------------------------------------- the tests
+
+
+def test_every_builder_in_handlers_has_cases_here() -> None:
+    assert set(builders()) == set(CASES)
+
+
+@pytest.mark.parametrize(("name", "index", "case"), ALL_CASES, ids=CASE_IDS)
+def test_with_maximal_inputs_every_builder_stays_within_slacks_limits(name: str, index: int, case: Case) -> None:
+    payload = case(MAXIMAL)
+
+    assert limit_errors(name, payload) == []
+    assert stray_control_sequences(payload, MAXIMAL) == []
+
+
+def foreign_text(max_fragments: int) -> st.SearchStrategy[str]:
+    """Arbitrary text, with the fragments that break naive rendering mixed in; sometimes very long."""
+    fragments = st.one_of(
+        st.text(max_size=12),
+        st.sampled_from(["<!channel>", "<!here>", "<!everyone>", "<@U0EVIL>", "<#C0EVIL>", "<", ">", "&", "&amp;"]),
+        st.sampled_from(["`", "```", "*", "_", "~", "\n", "<!subteam^S0EVIL>", "<https://evil.example|x>"]),
+    )
+    short = st.lists(fragments, max_size=max_fragments).map("".join)
+    return st.one_of(short, st.tuples(short, st.integers(1, 400)).map(lambda pair: pair[0] * pair[1]))
+
+
+GIVEN = st.builds(
+    Given,
+    name=foreign_text(6),
+    text=foreign_text(12),
+    user=st.one_of(st.sampled_from(["U0ALICE", "W0ADMIN", "ddb-backup-bot", "schedule:nightly"]), foreign_text(4)),
+    rows=st.integers(0, 60),
+)
+
+
+@pytest.mark.parametrize(("name", "index", "case"), ALL_CASES, ids=CASE_IDS)
+@given(g=GIVEN)
+def test_for_any_text_every_builder_stays_within_limits_and_lets_no_foreign_text_notify(
+    name: str, index: int, case: Case, g: Given
+) -> None:
+    payload = case(g)
+
+    assert limit_errors(name, payload) == []
+    assert stray_control_sequences(payload, g) == []
+
+
+# ------------------------------------------------------------------------- what a person must always see
+
+
+def section_texts(payload: Payload) -> str:
+    return "\n".join(b["text"]["text"] for b in payload["blocks"] if b["type"] == "section" and "text" in b)
+
+
+def test_the_approval_of_100_chained_exports_into_a_255_character_table_keeps_what_an_approver_must_see() -> None:
+    request = restore_request(MAXIMAL, mode=RestoreMode.LOAD, sources=100)
+    message = restore_blocks.approval_request(request)
+    body = section_texts(message)
+
+    assert f"*Target:* `{TABLE_255}` (us-east-1)" in body
+    assert "*Expires:* 2026-03-10T02:00:00Z" in body
+    assert "*Requested by:* <@U0ALICE>" in body
+    assert f"*Plan hash:* `{request.plan_hash[:12]}`" in body
+    assert re.search(r"… and \d+ more exports", body)
+    (actions,) = [b for b in message["blocks"] if b["type"] == "actions"]
+    approve, reject = actions["elements"]
+    assert (approve["action_id"], reject["action_id"]) == ("restore_approve", "restore_reject")
+    assert approve["value"] == reject["value"] == request.button_value
+    confirm = approve["confirm"]["text"]["text"]
+    assert len(confirm) <= 300 and confirm.startswith("Restore into `orders-xxx") and "…`" in confirm
+    with SlackStandIn() as slack:
+        client = WebClient(token="xoxb-test-token", base_url=slack.api_url)
+        posted = client.chat_postMessage(channel="C0APPROVALS", text=message["text"], blocks=message["blocks"])
+        assert posted["ok"] is True
+        assert slack.messages("C0APPROVALS")[0].blocks == message["blocks"]
+
+
+def test_a_decided_request_still_says_what_was_decided_and_on_what_target() -> None:
+    note = f"Failed: {AWS_ERROR_5000}"
+    message = restore_blocks.approval_settled(restore_request(MAXIMAL, status=RestoreStatus.FAILED), [], note=note)
+    body = section_texts(message)
+
+    assert ":x: *Restore failed* by <@U0BOB>, <@U0CAROL>" in body
+    assert f"*Target:* `{TABLE_255}`" in body
+    assert not [b for b in message["blocks"] if b["type"] == "actions"]
+
+
+def test_long_lists_are_summarised_with_a_count_instead_of_being_cut_mid_line() -> None:
+    jobs = [export_job(MAXIMAL, i) for i in range(1000)]
+    listing = blocks.status_list("Recent exports (all tables)", jobs)["blocks"][1]["text"]["text"]
+    lines = listing.split("\n")
+    shown = len(lines) - 1
+
+    assert lines[-1] == f"… and {1000 - shown:,} more exports"
+    assert all(line.endswith("not by the bot") or "by <@U0ALICE>" in line for line in lines[:-1])
+    report = restore_blocks.finished_note(restore_request(MAXIMAL), outcome(MAXIMAL))
+    assert re.search(r"… and [\d,]+ more settings to set again", section_texts(report))
+    assert re.search(r"Nothing to set for: .*, … and [\d,]+ more settings", section_texts(report))
+    views = schedule_blocks.schedule_list([schedule_view(MAXIMAL)] * 1000)
+    assert views["blocks"][-2]["elements"][0]["text"] == "… and 960 more schedules not shown."
+
+
+def test_what_to_fix_and_the_on_call_mention_survive_a_5000_character_aws_error() -> None:
+    failed = schedule_run(MAXIMAL, state=RunState.FAILED, fix="Turn PITR on with /ddb-pitr orders enable")
+    report = schedule_blocks.run_report(RunReport(schedule(MAXIMAL), failed, None, ONCALL))
+    error = blocks.error_message(AwsError(AWS_ERROR_5000, "Grant s3:PutObject to the bot's role."))
+    export = blocks.export_finished(
+        export_job(MAXIMAL, status=ExportStatus.FAILED), None, embedded_rates("us-east-1", "test")
+    )
+    with_oncall = schedule_blocks.oncall_section(replace_text(export, "x" * 5000), ONCALL)
+
+    assert "What to fix: Turn PITR on" in section_texts(report)
+    assert f"<!subteam^{ONCALL}> please take a look." in section_texts(report)
+    assert "Grant s3:PutObject to the bot's role." in section_texts(error)
+    assert "What to fix: Let the bot's role write to bucket acme-ddb-backups" in section_texts(export)
+    assert with_oncall["text"].endswith(f"… <!subteam^{ONCALL}>")
+
+
+def replace_text(message: Payload, text: str) -> Payload:
+    return {**message, "text": text}
+
+
+def test_a_message_of_more_than_50_blocks_keeps_its_buttons_and_says_what_it_left_out() -> None:
+    actions = {"type": "actions", "elements": [blocks.button("Approve", "approve", "v")]}
+    message = blocks.message("t", *[blocks.section(f"row {i}") for i in range(80)], actions)
+
+    assert len(message["blocks"]) == 50
+    assert message["blocks"][-1] == actions
+    assert message["blocks"][-2]["elements"][0]["text"] == "… and 32 more parts not shown (Slack shows 50 blocks)."
+    assert message_errors(message) == []
+
+
+def test_shortening_never_splits_an_escape_or_a_mention_and_closes_a_code_span() -> None:
+    assert blocks.shorten("a &amp; b", 6) == "a…"
+    assert blocks.shorten("hi <@U0BOB> there", 8) == "hi…"
+    assert blocks.shorten("see `a long identifier` here", 14) == "see `a long…`"
+    assert blocks.code("x" * 300, 20) == "`" + "x" * 17 + "…`"
