@@ -238,7 +238,7 @@ def _serve_workspace(settings: Settings, endpoint: str, database: Path) -> int:
 def _run_local(endpoint: str, database: Path, *, interactive: bool) -> int:
     """The bot against the Slack stand-in, driven by the console (terminal) or the tour (no terminal)."""
     signing_secret = secrets.token_urlsafe(32)
-    standin = SlackStandIn().start()
+    standin = SlackStandIn(token=FAKE_BOT_TOKEN).start()
     runtime: BotRuntime | None = None
     console: Console | None = None
     try:

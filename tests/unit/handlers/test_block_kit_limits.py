@@ -33,11 +33,16 @@ from bot.pitr import PitrReport
 from bot.restores.models import (
     Approval,
     Estimate,
+    ImportOptions,
+    LoadOptions,
+    LoadSource,
+    PitrOptions,
     RestoreMode,
     RestorePlan,
     RestoreRequest,
     RestoreStatus,
     SourceSummary,
+    TableOrigin,
 )
 from bot.restores.notify import CarryOver, RestoreOutcome, RestoreProgress
 from bot.restores.plans import PlannedRestore
@@ -143,15 +148,20 @@ def restore_request(
 ) -> RestoreRequest:
     count = g.rows if sources is None else sources
     arns = tuple(export_job(g, i).export_arn for i in range(count))
-    options = {
-        "table": {
+    origin = TableOrigin(g.name, None, "us-east-1", arn=f"arn:aws:dynamodb:us-east-1:123456789012:table/{g.name}")
+    options: ImportOptions | PitrOptions | LoadOptions
+    if mode == RestoreMode.IMPORT:
+        table = {
             "KeySchema": [{"AttributeName": g.text[:255], "KeyType": "HASH"}],
             "BillingMode": "PAY_PER_REQUEST",
             "GlobalSecondaryIndexes": [{}] * 3,
-        },
-        "schema_basis": g.text,
-        "restore_time": g.text[:40],
-    }
+        }
+        options = ImportOptions(g.name, None, g.text, "DYNAMODB_JSON", "GZIP", table, g.text, origin)
+    elif mode == RestoreMode.PITR:
+        options = PitrOptions(origin, datetime(2026, 1, 14, 10, tzinfo=UTC), None)
+    else:
+        source = LoadSource(g.text, g.name, "FULL_EXPORT", "DYNAMODB_JSON", g.name, g.text, None, None, "us-east-1")
+        options = LoadOptions((g.text[:255],), (source,) * count)
     plan = RestorePlan(mode, arns, g.name, None, "us-east-1", options)
     summaries = tuple(
         SourceSummary(
