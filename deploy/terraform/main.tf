@@ -243,7 +243,7 @@ resource "aws_iam_role" "member" {
       error_message = "role_kind = \"member\" needs bot_account_id, the id of the (other) account the bot runs in."
     }
     precondition {
-      condition     = var.external_id != null && length(coalesce(var.external_id, "")) >= 16
+      condition     = length(var.external_id == null ? "" : var.external_id) >= 16
       error_message = "role_kind = \"member\" needs external_id, a random string of at least 16 characters."
     }
   }
