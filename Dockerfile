@@ -3,26 +3,41 @@
 #   docker run --rm -p 3000:3000 --env-file bot.env -v ddbbot-data:/data ddb-backup-bot
 # Settings come from the environment (see README "Settings"); AWS credentials from boto3's standard chain
 # (task/instance role, AWS_PROFILE with a mounted ~/.aws, or AWS_* variables).
+#
+# Reproducible: the base image is pinned to an exact Python and Debian release, and every Python package
+# (the build backend too) is installed from requirements.lock with --require-hashes. Regenerate the lock with
+# `make lock` after changing dependencies in pyproject.toml.
 
-# --- build: install the bot and its production extras into a virtualenv --------------------------------
-FROM python:3.11-slim AS build
+ARG PYTHON_IMAGE=python:3.11.16-slim-bookworm
+
+# --- build: the locked dependencies, then the bot itself, into a virtualenv ------------------------------
+FROM ${PYTHON_IMAGE} AS build
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+# Dependencies first, in their own layer: it is rebuilt only when the lock changes, not on every code change.
+# Runtime dependencies and the postgres extra only; never dev or demo (moto, test tools).
+COPY requirements.lock ./
+RUN pip install --no-compile --require-hashes --no-deps -r requirements.lock
+
+COPY pyproject.toml README.md LICENSE ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY scheduler ./scheduler
-# Production extras only: PostgreSQL driver for several replicas; never dev or demo (moto, test tools).
-RUN pip install --no-cache-dir ".[postgres]"
+# The project alone (its dependencies are all in place), built with the locked setuptools; then the build
+# backend leaves the image and everything is compiled once, with hash-based .pyc files (reproducible).
+RUN pip install --no-compile --no-deps --no-build-isolation . \
+    && pip uninstall --yes setuptools \
+    && python -m compileall -q -f --invalidation-mode unchecked-hash /opt/venv/lib
 
 # --- runtime: the virtualenv, a non-root user and a writable /data ------------------------------------
-FROM python:3.11-slim
+FROM ${PYTHON_IMAGE}
 
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
@@ -36,6 +51,7 @@ RUN groupadd --system --gid 10001 ddbbot \
     && chown ddbbot:ddbbot /app /data
 
 COPY --from=build /opt/venv /opt/venv
+COPY LICENSE /usr/share/doc/ddb-backup-bot/LICENSE
 
 WORKDIR /app
 USER ddbbot
@@ -44,8 +60,8 @@ VOLUME ["/data"]
 
 # HTTP mode serves /slack/events and /healthz on $PORT.
 EXPOSE 3000
-# /healthz answers 200 when the database answers, 503 otherwise. Socket Mode serves no HTTP, so the check
-# passes when SLACK_APP_TOKEN is set (see README "Running").
+# /healthz answers 200 when the database answers, 503 otherwise (urlopen raises on 503, so the check fails).
+# Socket Mode serves no HTTP, so the check passes when SLACK_APP_TOKEN is set (see README "Running").
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import os, sys, urllib.request; os.environ.get('SLACK_APP_TOKEN') and sys.exit(0); urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '3000'), timeout=3)"
 

@@ -1,0 +1,258 @@
+# ddb-backup-bot: least-privilege IAM as code. The statements mirror deploy/iam-policy.json,
+# deploy/iam-policy-member-account.json, deploy/iam-trust-policy-member-account.json and
+# deploy/cross-account-bucket-policy.json (tests/unit/test_deploy_iac.py compares them).
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+locals {
+  partition  = data.aws_partition.current.partition
+  account_id = data.aws_caller_identity.current.account_id
+
+  bot_role_arn     = "arn:${local.partition}:iam::${coalesce(var.bot_account_id, local.account_id)}:role/${var.role_name}"
+  member_role_arns = [for id in var.member_account_ids : "arn:${local.partition}:iam::${id}:role/${var.role_name}"]
+}
+
+# --- the permissions every ddb-backup-bot role needs in its own account --------------------------------
+data "aws_iam_policy_document" "table_access" {
+  statement {
+    sid       = "ReadTablesAndPitr"
+    actions   = ["dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups"]
+    resources = ["arn:${local.partition}:dynamodb:*:${local.account_id}:table/*"]
+  }
+
+  statement {
+    sid       = "ReadSourceTableSettings"
+    actions   = ["dynamodb:DescribeTimeToLive", "dynamodb:ListTagsOfResource"]
+    resources = ["arn:${local.partition}:dynamodb:*:${local.account_id}:table/*"]
+  }
+
+  statement {
+    sid       = "ReadSourceAutoScaling"
+    actions   = ["application-autoscaling:DescribeScalableTargets"]
+    resources = ["*"] # DescribeScalableTargets has no resource-level permissions
+  }
+
+  # UpdateContinuousBackups can also turn PITR off: only on tables tagged as managed by the bot.
+  statement {
+    sid       = "EnablePitrOnManagedTables"
+    actions   = ["dynamodb:UpdateContinuousBackups"]
+    resources = ["arn:${local.partition}:dynamodb:*:${local.account_id}:table/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${var.managed_tag_key}"
+      values   = [var.managed_tag_value]
+    }
+  }
+
+  statement {
+    sid       = "StartExports"
+    actions   = ["dynamodb:ExportTableToPointInTime"]
+    resources = ["arn:${local.partition}:dynamodb:*:${local.account_id}:table/*"]
+  }
+
+  statement {
+    sid       = "FollowExports"
+    actions   = ["dynamodb:DescribeExport"]
+    resources = ["arn:${local.partition}:dynamodb:*:${local.account_id}:table/*/export/*"]
+  }
+
+  statement {
+    sid       = "ListExportsAndImports"
+    actions   = ["dynamodb:ListExports", "dynamodb:ListImports"]
+    resources = ["*"] # neither action supports resource-level permissions
+  }
+
+  # ImportTable creates the table: tags cannot be conditioned before it exists, so the name is.
+  statement {
+    sid       = "RestoreByImportTable"
+    actions   = ["dynamodb:ImportTable"]
+    resources = ["arn:${local.partition}:dynamodb:*:${local.account_id}:table/${var.restore_table_prefix}*"]
+  }
+
+  statement {
+    sid       = "FollowImports"
+    actions   = ["dynamodb:DescribeImport"]
+    resources = ["arn:${local.partition}:dynamodb:*:${local.account_id}:table/${var.restore_table_prefix}*/import/*"]
+  }
+
+  # Authorized on the source table; DynamoDB also requires the item permissions below on the new table,
+  # which is what confines a PITR restore's target to the prefix.
+  statement {
+    sid       = "RestoreToPointInTime"
+    actions   = ["dynamodb:RestoreTableToPointInTime"]
+    resources = ["arn:${local.partition}:dynamodb:*:${local.account_id}:table/*"]
+  }
+
+  statement {
+    sid = "WriteNewRestoredTables"
+    actions = [
+      "dynamodb:BatchWriteItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:GetItem",
+      "dynamodb:Query",
+      "dynamodb:Scan",
+    ]
+    resources = ["arn:${local.partition}:dynamodb:*:${local.account_id}:table/${var.restore_table_prefix}*"]
+  }
+
+  # The loader (restore into=) writes only into existing tables an operator tagged as restore targets.
+  statement {
+    sid       = "LoadIntoRestoreTargets"
+    actions   = ["dynamodb:BatchWriteItem"]
+    resources = ["arn:${local.partition}:dynamodb:*:${local.account_id}:table/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${var.restore_target_tag_key}"
+      values   = [var.restore_target_tag_value]
+    }
+  }
+
+  # DynamoDB writes an export with the caller's permissions.
+  statement {
+    sid       = "WriteExportsToBucket"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:PutObjectAcl"]
+    resources = ["arn:${local.partition}:s3:::${var.export_bucket}/${var.export_prefix}/*"]
+  }
+
+  statement {
+    sid       = "ReadExportsFromBucket"
+    actions   = ["s3:GetObject"]
+    resources = ["arn:${local.partition}:s3:::${var.export_bucket}/${var.export_prefix}/*"]
+  }
+
+  statement {
+    sid       = "ListBucket"
+    actions   = ["s3:ListBucket"]
+    resources = ["arn:${local.partition}:s3:::${var.export_bucket}"]
+  }
+
+  # ImportTable logs rejected items to /aws-dynamodb/imports with the caller's permissions.
+  statement {
+    sid = "ImportTableLogs"
+    actions = [
+      "logs:CreateLogGroup",
+      "logs:CreateLogStream",
+      "logs:DescribeLogStreams",
+      "logs:PutLogEvents",
+      "logs:PutRetentionPolicy",
+    ]
+    resources = ["arn:${local.partition}:logs:*:${local.account_id}:log-group:/aws-dynamodb/*"]
+  }
+
+  statement {
+    sid       = "ImportTableLogGroupLookup"
+    actions   = ["logs:DescribeLogGroups"]
+    resources = ["*"] # DescribeLogGroups is authorized on * only
+  }
+
+  statement {
+    sid       = "WhoAmI"
+    actions   = ["sts:GetCallerIdentity"]
+    resources = ["*"]
+  }
+}
+
+# --- what only the bot's own role does: assume the member roles, read the Price List ---------------------
+data "aws_iam_policy_document" "bot_only" {
+  dynamic "statement" {
+    for_each = length(var.member_account_ids) > 0 ? [1] : []
+
+    content {
+      sid       = "AssumeAliasedAccountRoles"
+      actions   = ["sts:AssumeRole"]
+      resources = local.member_role_arns # listed account ids, never iam::*
+    }
+  }
+
+  statement {
+    sid       = "PriceList"
+    actions   = ["pricing:GetProducts"]
+    resources = ["*"] # the Price List API has no resources
+  }
+}
+
+data "aws_iam_policy_document" "bot" {
+  source_policy_documents = [data.aws_iam_policy_document.table_access.json, data.aws_iam_policy_document.bot_only.json]
+}
+
+data "aws_iam_policy_document" "bot_trust" {
+  statement {
+    sid     = "AllowComputeToAssume"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = var.bot_trusted_services
+    }
+  }
+}
+
+resource "aws_iam_role" "bot" {
+  count = var.role_kind == "bot" ? 1 : 0
+
+  name               = var.role_name
+  description        = "ddb-backup-bot: DynamoDB PITR, exports, approved restores (runs the bot)"
+  assume_role_policy = coalesce(var.bot_assume_role_policy, data.aws_iam_policy_document.bot_trust.json)
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "bot" {
+  count = var.role_kind == "bot" ? 1 : 0
+
+  name   = "ddb-backup-bot"
+  role   = aws_iam_role.bot[0].id
+  policy = data.aws_iam_policy_document.bot.json
+}
+
+# --- a member account's role, assumed by the bot's role with the external id -----------------------------
+data "aws_iam_policy_document" "member_trust" {
+  statement {
+    sid     = "AllowDdbBackupBotToAssume"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [local.bot_role_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "sts:ExternalId"
+      values   = [coalesce(var.external_id, "unset")]
+    }
+  }
+}
+
+resource "aws_iam_role" "member" {
+  count = var.role_kind == "member" ? 1 : 0
+
+  name               = var.role_name
+  description        = "ddb-backup-bot: assumed by the bot's role in account ${coalesce(var.bot_account_id, "unset")}"
+  assume_role_policy = data.aws_iam_policy_document.member_trust.json
+  tags               = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.bot_account_id != null && var.bot_account_id != local.account_id
+      error_message = "role_kind = \"member\" needs bot_account_id, the id of the (other) account the bot runs in."
+    }
+    precondition {
+      condition     = length(var.external_id == null ? "" : var.external_id) >= 16
+      error_message = "role_kind = \"member\" needs external_id, a random string of at least 16 characters."
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "member" {
+  count = var.role_kind == "member" ? 1 : 0
+
+  name   = "ddb-backup-bot"
+  role   = aws_iam_role.member[0].id
+  policy = data.aws_iam_policy_document.table_access.json
+}
