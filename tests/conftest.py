@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 # Derandomized, so a run never fails on one machine and passes on the next; no deadline, since two shared cores
@@ -18,3 +20,20 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None, max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def _aws_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+
+
+AWS_AT_START = _aws_environment()  # taken when pytest loads this file, before any fixture runs
+
+
+@pytest.fixture(autouse=True)
+def _no_test_leaks_aws_settings() -> Iterator[None]:
+    """A test that changes the AWS environment (endpoint, credentials, region) must put it back: a later test of
+    the same worker would otherwise talk to a server that is gone, or to moto instead of what it expects."""
+    yield
+    after = _aws_environment()
+    changed = sorted(set(after.items()) ^ set(AWS_AT_START.items()))
+    assert after == AWS_AT_START, f"the AWS environment differs from the session's start after this test: {changed}"

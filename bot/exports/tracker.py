@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,6 +17,7 @@ from bot.exports.status import refresh_exports
 from bot.models import ExportJob, ExportStatus
 
 logger = logging.getLogger(__name__)
+KEPT_REPORTS = 16
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class ExportTracker:
         self._schedule_channel = schedule_channel
         self._oncall = oncall
         self._job = PeriodicJob("export-tracker", interval, self.run_cycle)
+        self._cycled = threading.Condition()
+        self._cycles: list[tuple[int, CycleReport]] = []  # the last few, numbered
 
     def run_cycle(self) -> CycleReport:
         """Refresh every unfinished export, then post every result not yet posted."""
@@ -53,7 +58,28 @@ class ExportTracker:
         finished, errors = refresh_exports(self._core, unfinished)
         checked = len(unfinished)
         notified = sum(self._deliver(job) for job in self._core.store.pending_notifications())
-        return CycleReport(checked, finished, notified, errors)
+        report = CycleReport(checked, finished, notified, errors)
+        with self._cycled:
+            number = self._cycles[-1][0] + 1 if self._cycles else 1
+            self._cycles = [*self._cycles[-(KEPT_REPORTS - 1) :], (number, report)]
+            self._cycled.notify_all()
+        return report
+
+    def wait_for_cycle(self, done: Callable[[CycleReport], bool], timeout: float) -> CycleReport | None:
+        """Wait for the next cycle whose report satisfies `done` (None after `timeout` seconds): what proves the
+        tracker has looked at the exports, for diagnostics and tests."""
+        deadline = time.monotonic() + timeout
+        with self._cycled:
+            seen = self._cycles[-1][0] if self._cycles else 0
+            while True:
+                for number, report in self._cycles:
+                    if number > seen and done(report):
+                        return report
+                seen = self._cycles[-1][0] if self._cycles else 0
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._cycled.wait(remaining)
 
     def poke(self) -> None:
         """Run a cycle soon (after an export starts) instead of waiting for the interval."""

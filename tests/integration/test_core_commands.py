@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,6 +48,26 @@ def ack_text(signed: SignedSlackClient, slack: SlackStandIn, command: str, text:
 def full_text(message: PostedMessage) -> str:
     """A message's text and every block's text, for assertions."""
     return message.text + json.dumps(message.blocks)
+
+
+def wait_for_audit(bot: BotRuntime, action: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The newest audit entry of `action`, once it is written (a command's own entry follows its answer)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        entries = bot.services.core.store.audit_entries(action=action)
+        if entries:
+            return entries[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no audit entry for {action} within {timeout}s")
+
+
+def wait_until_exported(export_arn: str, timeout: float = 15.0) -> None:
+    """Until DynamoDB (moto) says the export finished, asked the way the tracker asks."""
+    ddb = client("dynamodb", os.environ["AWS_ENDPOINT_URL"])
+    deadline = time.monotonic() + timeout
+    while ddb.describe_export(ExportArn=export_arn)["ExportDescription"]["ExportStatus"] == "IN_PROGRESS":
+        assert time.monotonic() < deadline, "moto never finished the export"
+        time.sleep(0.05)
 
 
 def export_count(ddb: Any, table: str) -> int:
@@ -106,7 +127,8 @@ def test_export_is_tracked_to_completed_and_posted_with_its_item_count(bot, sign
         assert "started" in started
         job = bot.services.core.store.recent_exports("orders")[0]
         assert job.export_id in started
-        time.sleep(0.5)
+        looked = bot.services.tracker.wait_for_cycle(lambda r: r.checked >= 1 and r.finished == 0, timeout=15)
+        assert looked is not None, "the tracker never looked at the running export"
         assert not slack.messages(NOTIFY)  # nothing is reported while DynamoDB is still exporting
         release.set()
     done = slack.wait_for(lambda m: m.channel == NOTIFY and "COMPLETED" in m.text, timeout=15)
@@ -254,7 +276,9 @@ def test_forged_unsigned_and_stale_requests_are_refused_with_401(bot, signed, sl
     assert signed.raw(body, timestamp=int(time.time()) - 6 * 60).status == 401
     other = SignedSlackClient(f"{bot.url}/slack/events", "not-the-secret")
     assert other.command("/ddb-export", "orders", response_url=slack.response_url(OPS)).status == 401
-    time.sleep(0.5)
+    reply(slack, signed, "/ddb-status", "orders")  # a genuine request, answered after the refused ones
+    wait_for_audit(bot, "/ddb-status")
+    assert bot.services.core.store.audit_entries(action="/ddb-export") == []  # no refused request reached a listener
     assert export_count(ddb, "orders") == 0
 
 
@@ -264,10 +288,7 @@ def test_every_action_is_in_the_audit_log(bot, signed, slack) -> None:
     assert entries and entries[0]["actor"] == "U0ALICE"
     assert entries[0]["parameters"]["S3Bucket"] == "acme-ddb-backups"
     assert entries[0]["result"].startswith("started ")
-    deadline = time.monotonic() + 5  # the command's own entry is written just after its answer is sent
-    while not bot.services.core.store.audit_entries(action="/ddb-export") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert bot.services.core.store.audit_entries(action="/ddb-export")[0]["result"] == "ok"
+    assert wait_for_audit(bot, "/ddb-export")["result"] == "ok"
 
 
 def test_the_tracker_finishes_an_export_that_was_in_flight_across_a_restart(start_bot: BotFactory, slack) -> None:
@@ -276,11 +297,12 @@ def test_the_tracker_finishes_an_export_that_was_in_flight_across_a_restart(star
     with exports_held() as release:
         reply(slack, signed, "/ddb-export", "orders")
         job = first.services.core.store.recent_exports("orders")[0]
-        time.sleep(0.5)  # the tracker polls (every 0.2 s) and sees IN_PROGRESS
+        looked = first.services.tracker.wait_for_cycle(lambda r: r.checked >= 1 and r.finished == 0, timeout=15)
+        assert looked is not None, "the tracker never saw the export running"
         assert first.services.core.store.get_export(job.export_arn).status == "IN_PROGRESS"  # type: ignore[union-attr]
         first.stop()  # the bot goes down while DynamoDB is still exporting
         release.set()
-        time.sleep(0.3)
+        wait_until_exported(job.export_arn)
     assert not [m for m in slack.messages(NOTIFY) if "COMPLETED" in m.text]
     second = start_bot()
     done = slack.wait_for(lambda m: m.channel == NOTIFY and "COMPLETED" in m.text, timeout=15)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -15,11 +16,7 @@ from bot.demo.slack_standin import SlackStandIn
 from tests.integration.conftest import SIGNING_SECRET
 from tests.support.slack_requests import SignedSlackClient
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+SERVING = re.compile(r"serving HTTP on port=(?P<port>\d+)")
 
 
 def bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -30,17 +27,61 @@ def bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stderr.read().decode() if process.stderr else "exited"
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} never answered 200")
+class BotProcess:
+    """`python -m bot` in a child process whose stderr is read all along (a full pipe would block the bot)."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot"], env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for raw in self.process.stderr:
+            self.lines.append(raw.decode(errors="replace"))
+
+    @property
+    def logs(self) -> str:
+        return "".join(self.lines)
+
+    def port(self, timeout: float = 20) -> int:
+        """The port the bot bound (PORT=0: the system picked a free one, so no other process can take it first)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = SERVING.search(self.logs)
+            if found:
+                return int(found["port"])
+            assert self.process.poll() is None, f"the bot exited: {self.logs}"
+            time.sleep(0.05)
+        raise AssertionError(f"the bot never said which port it serves: {self.logs}")
+
+    def wait_healthy(self, url: str, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"the bot exited: {self.logs}"
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"{url} never answered 200")
+
+    def stop(self) -> int:
+        """SIGTERM, then the exit code (and every line it wrote)."""
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=20)
+        self._reader.join(5)
+        return code
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        self._reader.join(5)
 
 
 def test_missing_settings_stop_the_bot_with_a_sentence_naming_them(tmp_path: Path) -> None:
@@ -52,29 +93,24 @@ def test_missing_settings_stop_the_bot_with_a_sentence_naming_them(tmp_path: Pat
 
 
 def test_the_bot_serves_health_and_commands_and_stops_cleanly_on_sigterm(world: str, tmp_path: Path) -> None:
-    port = free_port()
     with SlackStandIn(token="xoxb-process-test") as slack:
         env = bot_env(
             tmp_path,
             SLACK_BOT_TOKEN="xoxb-process-test",
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             SLACK_API_URL=slack.api_url,
-            PORT=str(port),
+            PORT="0",
             DDBBOT_EXPORT_BUCKET="acme-ddb-backups",
         )
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
+        bot = BotProcess(env, tmp_path)
         try:
-            wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
+            port = bot.port()
+            bot.wait_healthy(f"http://127.0.0.1:{port}/healthz")
             signed = SignedSlackClient(f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET)
             assert signed.command("/ddb-pitr", "orders", response_url=slack.response_url("C0OPS")).status == 200
             slack.wait_for(lambda m: "PITR is *on*" in m.text, timeout=15)
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=20) == 0
+            assert bot.stop() == 0
         finally:
-            if process.poll() is None:
-                process.kill()
-        logs = process.stderr.read().decode() if process.stderr else ""
-    assert "stopped cleanly" in logs
-    assert "xoxb-process-test" not in logs and SIGNING_SECRET not in logs
+            bot.kill()
+    assert "stopped cleanly" in bot.logs
+    assert "xoxb-process-test" not in bot.logs and SIGNING_SECRET not in bot.logs

@@ -16,6 +16,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.support.postgres_cluster import HOW_TO
+
 POSTGRES_ENV = "DDBBOT_TEST_POSTGRES_URL"
 
 
@@ -23,7 +25,7 @@ def database_kinds() -> list[object]:
     """Parameters for tests that run on every supported database; PostgreSQL is skipped, saying why, without a server."""
     if os.environ.get(POSTGRES_ENV):
         return ["sqlite", "postgresql"]
-    reason = f"{POSTGRES_ENV} is not set (.ci/run starts a PostgreSQL server and sets it)"
+    reason = f"{POSTGRES_ENV} is not set: {HOW_TO}"
     return ["sqlite", pytest.param("postgresql", marks=pytest.mark.skip(reason=reason))]
 
 
