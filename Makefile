@@ -39,5 +39,9 @@ lock: $(STAMP)
 	    --strip-extras --extra postgres --build-deps-for wheel --no-emit-index-url --no-emit-find-links \
 	    --output-file requirements.lock pyproject.toml
 
+# A new schema revision, generated from the code's tables: `make migration MESSAGE="add drills"`, then review it.
+migration: $(STAMP)
+	$(BIN)/python -m bot.wiring.schema revision "$(MESSAGE)"
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

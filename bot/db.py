@@ -10,7 +10,6 @@ from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine,
 from sqlalchemy.engine import Dialect
 
 metadata = MetaData()
-SCHEMA_LOCK_KEY = 0x0DDB_B07  # any constant shared by every replica
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -51,15 +50,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
-
-
-def create_tables(engine: Engine, tables: MetaData) -> None:
-    """Create every table of `tables` that does not exist yet (bot.wiring.schema passes the whole schema)."""
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            # Replicas starting together would race to create the same tables: one at a time.
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
-        tables.create_all(connection)
 
 
 def ping(engine: Engine) -> bool:

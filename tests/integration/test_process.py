@@ -12,7 +12,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+from sqlalchemy import text
+
+from bot.db import make_engine
 from bot.demo.slack_standin import SlackStandIn
+from bot.schema_migrations import migrate
 from tests.integration.conftest import SIGNING_SECRET
 from tests.support.slack_requests import SignedSlackClient
 
@@ -114,3 +118,18 @@ def test_the_bot_serves_health_and_commands_and_stops_cleanly_on_sigterm(world: 
             bot.kill()
     assert "stopped cleanly" in bot.logs
     assert "xoxb-process-test" not in bot.logs and SIGNING_SECRET not in bot.logs
+
+
+def test_a_database_newer_than_the_bot_stops_it_with_a_sentence_saying_so(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    migrate(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999-newer'"))
+    engine.dispose()
+    env = bot_env(tmp_path, SLACK_BOT_TOKEN="xoxb-process-test", SLACK_SIGNING_SECRET=SIGNING_SECRET)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"], env=env, capture_output=True, timeout=60, cwd=tmp_path, check=False
+    )
+    assert result.returncode == 2
+    assert b"9999-newer" in result.stderr and b"newer release" in result.stderr
+    assert b"Traceback" not in result.stderr

@@ -24,7 +24,9 @@ from botocore import xform_name
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE_DIRS = ("bot", "handlers", "scheduler")
-EXCLUDED = (ROOT / "bot" / "demo",)  # the local AWS world of `make demo`, never run against real AWS
+# The local AWS world of `make demo` (never run against real AWS), and the SQL migrations (op.create_table is
+# Alembic, not DynamoDB).
+EXCLUDED = (ROOT / "bot" / "demo", ROOT / "bot" / "migrations")
 DEPLOY = ROOT / "deploy"
 BOT_POLICY = DEPLOY / "iam-policy.json"
 MEMBER_POLICY = DEPLOY / "iam-policy-member-account.json"
