@@ -43,7 +43,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PORT=3000 \
-    DDBBOT_DATABASE_URL=sqlite:////data/ddb-backup-bot.sqlite3
+    DDBBOT_DATABASE_URL=sqlite:////data/ddb-backup-bot.sqlite3 \
+    DDBBOT_LOG_FORMAT=json
 
 RUN groupadd --system --gid 10001 ddbbot \
     && useradd --system --uid 10001 --gid ddbbot --home-dir /app --shell /usr/sbin/nologin ddbbot \

@@ -9,26 +9,31 @@ import threading
 from types import FrameType
 
 from bot.errors import BotError
+from bot.logs import configure_logging
 from bot.settings import SettingsError, load_settings
 from bot.wiring.runtime import BotRuntime
 
-LOG_FORMAT = "time=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s"
+logger = logging.getLogger("bot")
 
 
 def main() -> int:
-    """Run the bot; exit 2 with one clear line when a setting is missing or bad."""
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    """Run the bot; exit 2 with one clear line when a setting is missing or bad, or the database is not usable."""
     try:
         settings = load_settings()
         settings.require_slack()
+    except SettingsError as exc:
+        print(f"ddb-backup-bot cannot start: {exc}", file=sys.stderr)  # before logging is set up: plain text
+        return 2
+    configure_logging(settings.log_format, level=getattr(logging, settings.log_level), secrets=settings.secret_values())
+    try:
         runtime = BotRuntime(settings)
-    except (SettingsError, BotError) as exc:
-        print(f"ddb-backup-bot cannot start: {exc}", file=sys.stderr)
+    except BotError as exc:
+        logger.error("ddb-backup-bot cannot start: %s", exc)
         return 2
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
-        logging.getLogger("bot").info("signal=%s received, stopping", signal.Signals(signum).name)
+        logger.info("signal %s received, stopping", signal.Signals(signum).name)
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -37,7 +42,7 @@ def main() -> int:
         runtime.serve_forever(stop)
     finally:
         runtime.stop()
-    logging.getLogger("bot").info("stopped cleanly")
+    logger.info("stopped cleanly")
     return 0
 
 

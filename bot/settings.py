@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     poll_seconds: float = Field(30.0, gt=0, le=3600, validation_alias=_env("DDBBOT_POLL_SECONDS"))
     lease_seconds: float = Field(30.0, gt=0, le=3600, validation_alias=_env("DDBBOT_LEASE_SECONDS"))
     config_file: Path | None = Field(None, validation_alias=_env("DDBBOT_CONFIG_FILE"))
+    log_format: Literal["json", "text"] = Field("json", validation_alias=_env("DDBBOT_LOG_FORMAT"))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", validation_alias=_env("DDBBOT_LOG_LEVEL"))
+    # Read only so that the logs can mask them; boto3 reads its credentials itself.
+    aws_secret_access_key: SecretStr | None = Field(None, validation_alias=_env("AWS_SECRET_ACCESS_KEY"))
+    aws_session_token: SecretStr | None = Field(None, validation_alias=_env("AWS_SESSION_TOKEN"))
 
     @field_validator("approvers", "operators", mode="before")
     @classmethod
@@ -58,6 +63,17 @@ class Settings(BaseSettings):
         if value is not None and not (len(value) == 12 and value.isdigit()):
             raise ValueError("must be a 12-digit AWS account id, e.g. 123456789012")
         return value
+
+    def secret_values(self) -> list[str]:
+        """Every secret the bot was given, for the log filter to mask wherever it would appear."""
+        held = (
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.aws_secret_access_key,
+            self.aws_session_token,
+        )
+        return [secret.get_secret_value() for secret in held if secret is not None]
 
     @property
     def socket_mode(self) -> bool:

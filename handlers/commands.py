@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -19,6 +20,7 @@ from bot.errors import BotError, UsageError
 from bot.exports.start import start_export
 from bot.exports.status import export_detail, looks_like_export, recent_exports, table_exports
 from bot.exports.tracker import ExportTracker
+from bot.logs import log_context
 from bot.models import Requester
 from bot.pitr import enable_pitr, pitr_status
 from handlers import blocks
@@ -124,18 +126,34 @@ def run_command(
 def finish_command(
     surface: Surface, name: str, text: str, parsed: Any, requester: Requester, work: Work, respond: Respond
 ) -> None:
-    """The part after the ack: the use case, the answer through response_url, the audit entry."""
-    reply, outcome = answer(parsed, requester, work, name)
-    try:
-        respond(
-            **reply.message,
-            response_type="in_channel" if reply.in_channel else "ephemeral",
-            replace_original=not reply.in_channel,
+    """The part after the ack: the use case, the answer through response_url, the audit entry; every log line of it
+    names the command, the user, the table and a request id."""
+    context = log_context(
+        command=name,
+        user=requester.user_id,
+        channel=requester.channel_id,
+        table=getattr(parsed, "table", None),
+        request_id=uuid.uuid4().hex[:12],
+    )
+    started = time.monotonic()
+    with context:
+        reply, outcome = answer(parsed, requester, work, name)
+        try:
+            respond(
+                **reply.message,
+                response_type="in_channel" if reply.in_channel else "ephemeral",
+                replace_original=not reply.in_channel,
+            )
+        except Exception:
+            logger.exception("could not answer command=%s through response_url", name)
+            outcome += " (answer not delivered)"
+        surface.core.store.audit(requester.user_id, name, text, {"channel": requester.channel_id}, outcome)
+        logger.info(
+            "command %s answered: %s",
+            name,
+            outcome.split(":", 1)[0],
+            extra={"outcome": outcome.split(":", 1)[0], "seconds": round(time.monotonic() - started, 3)},
         )
-    except Exception:
-        logger.exception("could not answer command=%s through response_url", name)
-        outcome += " (answer not delivered)"
-    surface.core.store.audit(requester.user_id, name, text, {"channel": requester.channel_id}, outcome)
 
 
 def answer(parsed: Any, requester: Requester, work: Work, name: str) -> tuple[Reply, str]:

@@ -28,6 +28,7 @@ from bot.demo.slack_standin import SlackStandIn
 from bot.demo.tour import TourFailed, run_tour
 from bot.demo.world import build_world, start_moto
 from bot.errors import BotError
+from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from bot.wiring.runtime import BotRuntime
 
@@ -36,7 +37,6 @@ REGION = "us-east-1"
 NOTIFY_CHANNEL = "C0BACKUPS"
 APPROVAL_CHANNEL = "C0APPROVALS"
 FAKE_BOT_TOKEN = "xoxb-demo-not-a-real-token"  # noqa: S105 - deliberately fake, rejected by real Slack
-LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 QUIET_LOGGERS = ("werkzeug", "botocore", "boto3", "urllib3", "moto", "slack_bolt", "slack_sdk")
 _AWS_VARIABLES_DROPPED = (
     "AWS_PROFILE",
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _configure_logging(verbose: bool) -> None:
     """WARNING by default: the bot's INFO lines would bury the conversation."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format=LOG_FORMAT)
+    configure_logging("text", level=logging.INFO if verbose else logging.WARNING, secrets=[FAKE_BOT_TOKEN])
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     if not verbose:

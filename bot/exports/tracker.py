@@ -14,6 +14,7 @@ from bot.core import Core
 from bot.costs import export_cost
 from bot.exports.notify import ExportNotifier
 from bot.exports.status import refresh_exports
+from bot.logs import log_context
 from bot.models import ExportJob, ExportStatus
 
 logger = logging.getLogger(__name__)
@@ -94,6 +95,10 @@ class ExportTracker:
         self._job.stop(timeout)
 
     def _deliver(self, job: ExportJob) -> bool:
+        with log_context(export_id=job.export_id, table=job.table_key, schedule_id=job.schedule_id):
+            return self._deliver_once(job)
+
+    def _deliver_once(self, job: ExportJob) -> bool:
         if not self._core.store.claim_notification(job.export_arn):
             return False
         delivered = False

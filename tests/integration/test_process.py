@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -20,6 +21,14 @@ from bot.schema_migrations import migrate
 from tests.integration.conftest import SIGNING_SECRET
 from tests.support.slack_requests import SignedSlackClient
 
+AWS_SECRET = "process-test-aws-secret-not-real"
+COMMANDS = [
+    ("/ddb-pitr", "orders", "PITR is *on*"),
+    ("/ddb-export", "orders", "started"),
+    ("/ddb-status", "orders", "Exports of"),
+    ("/ddb-cost", "orders", "PITR"),
+    ("/ddb-export", "nosuchtable", "not found"),
+]
 SERVING = re.compile(r"serving HTTP on port=(?P<port>\d+)")
 
 
@@ -27,7 +36,8 @@ def bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DDBBOT_"))}
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
-    env.update({"DDBBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}", **extra})
+    env.update({"DDBBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}", "AWS_SECRET_ACCESS_KEY": AWS_SECRET})
+    env.update(extra)
     return env
 
 
@@ -105,19 +115,30 @@ def test_the_bot_serves_health_and_commands_and_stops_cleanly_on_sigterm(world: 
             SLACK_API_URL=slack.api_url,
             PORT="0",
             DDBBOT_EXPORT_BUCKET="acme-ddb-backups",
+            DDBBOT_LOG_FORMAT="json",
         )
         bot = BotProcess(env, tmp_path)
         try:
             port = bot.port()
             bot.wait_healthy(f"http://127.0.0.1:{port}/healthz")
             signed = SignedSlackClient(f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET)
-            assert signed.command("/ddb-pitr", "orders", response_url=slack.response_url("C0OPS")).status == 200
-            slack.wait_for(lambda m: "PITR is *on*" in m.text, timeout=15)
+            for command, text, answered in COMMANDS:
+                assert signed.command(command, text, response_url=slack.response_url("C0OPS")).status == 200
+                slack.wait_for(lambda m, answered=answered: answered in m.text + json.dumps(m.blocks), timeout=15)
+            assert signed.raw(b"command=%2Fddb-export&text=orders", signature="v0=" + "0" * 64).status == 401
             assert bot.stop() == 0
         finally:
             bot.kill()
-    assert "stopped cleanly" in bot.logs
-    assert "xoxb-process-test" not in bot.logs and SIGNING_SECRET not in bot.logs
+    lines = [line for line in bot.logs.splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]  # every line of the whole run is one JSON object
+    assert all({"time", "level", "logger", "message"} <= entry.keys() for entry in entries)
+    assert any(entry["message"] == "stopped cleanly" for entry in entries)
+    assert any(entry.get("command") == "/ddb-export" and entry.get("user") == "U0ALICE" for entry in entries), (
+        "the log lines of a command carry its context"
+    )
+    for secret in ("xoxb-process-test", SIGNING_SECRET, AWS_SECRET):
+        assert secret not in bot.logs
+    assert "order#0" not in bot.logs  # no item contents
 
 
 def test_a_database_newer_than_the_bot_stops_it_with_a_sentence_saying_so(tmp_path: Path) -> None:

@@ -1,0 +1,133 @@
+"""Logs an SRE can ship: one JSON object per line on stderr (or a readable line in text mode), UTC timestamps, the
+context that matters (command, user, table, export, restore, request), exceptions as one field, secrets masked.
+
+Context is carried in contextvars: `log_context(table="orders")` adds fields to every record logged inside it, in
+this thread (work handed to another thread sets its own context). The secret filter masks Slack tokens, AWS keys,
+presigned-URL signatures and every secret value the settings hold, whatever logger wrote them.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import sys
+import traceback
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+CONTEXT_FIELDS = ("command", "user", "channel", "table", "export_id", "restore_id", "schedule_id", "request_id")
+_context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("ddbbot_log_context")
+MASK = "***"
+SECRET_PATTERNS = (
+    re.compile(r"xox[abposr]-[A-Za-z0-9-]{6,}"),  # Slack bot, user, app and refresh tokens
+    re.compile(r"xapp-[A-Za-z0-9-]{6,}"),
+    re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"),  # AWS access key ids
+    re.compile(r"(?i)(X-Amz-Signature|X-Amz-Security-Token|X-Amz-Credential)=[^&\s\"']+"),  # presigned URLs
+    re.compile(
+        r"(?i)(aws_secret_access_key|secret_key|signing_secret|authorization)([\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"
+    ),
+)
+_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+@contextmanager
+def log_context(**fields: object) -> Iterator[None]:
+    """Add fields (e.g. table=, restore_id=) to every record logged inside the block, in this thread."""
+    merged = {**_context.get({}), **{k: str(v) for k, v in fields.items() if v is not None}}
+    token = _context.set(merged)
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def current_context() -> dict[str, str]:
+    """The fields `log_context` set in this thread, to hand to work that runs in another."""
+    return dict(_context.get({}))
+
+
+class SecretFilter(logging.Filter):
+    """Masks secrets in the message, the arguments and the exception text of every record."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._secrets = sorted({s for s in secrets if len(s) >= 8}, key=len, reverse=True)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.mask(record.getMessage())
+        record.args = None
+        if record.exc_info:
+            record.exc_text = self.mask("".join(traceback.format_exception(*record.exc_info)).rstrip())
+            record.exc_info = None
+        return True
+
+    def mask(self, text: str) -> str:
+        """The text with every known secret value and every secret-looking token replaced."""
+        for secret in self._secrets:
+            text = text.replace(secret, MASK)
+        for pattern in SECRET_PATTERNS:
+            text = pattern.sub(_masked, text)
+        return text
+
+
+def _masked(match: re.Match[str]) -> str:
+    if match.re.groups >= 2:
+        return f"{match.group(1)}{match.group(2)}{MASK}"
+    if match.re.groups == 1:
+        return f"{match.group(1)}={MASK}"
+    return MASK
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, context, extra fields, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(_context.get({}))
+        entry.update({k: v for k, v in vars(record).items() if k not in _RESERVED and not k.startswith("_")})
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """`2026-12-02T07:02:50.750Z INFO logger message key=value …`, the exception indented below."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        moment = _utc(record)
+        fields = {**_context.get({}), **{k: v for k, v in vars(record).items() if k not in _RESERVED}}
+        extra = "".join(f" {k}={v}" for k, v in fields.items() if not k.startswith("_"))
+        line = f"{moment} {record.levelname} {record.name} {record.getMessage()}{extra}"
+        if record.exc_text:
+            line += "\n    " + record.exc_text.replace("\n", "\n    ")
+        return line
+
+
+def _utc(record: logging.LogRecord) -> str:
+    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def configure_logging(log_format: str, *, level: int = logging.INFO, secrets: Iterable[str] = ()) -> None:
+    """Send every logger (the bot's, Bolt's, botocore's, waitress's) through one stderr handler."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    handler.addFilter(SecretFilter(secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.captureWarnings(True)
