@@ -21,6 +21,7 @@ from bot.exports.start import start_export
 from bot.exports.status import export_detail, looks_like_export, recent_exports, table_exports
 from bot.exports.tracker import ExportTracker
 from bot.logs import log_context
+from bot.metrics import COMMANDS
 from bot.models import Requester
 from bot.pitr import enable_pitr, pitr_status
 from handlers import blocks
@@ -148,6 +149,7 @@ def finish_command(
             logger.exception("could not answer command=%s through response_url", name)
             outcome += " (answer not delivered)"
         surface.core.store.audit(requester.user_id, name, text, {"channel": requester.channel_id}, outcome)
+        COMMANDS.labels(name, outcome.split(":", 1)[0]).inc()
         logger.info(
             "command %s answered: %s",
             name,

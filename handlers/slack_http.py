@@ -9,35 +9,79 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from slack_bolt import App, BoltContext, Respond
 from slack_sdk import WebClient
-from slack_sdk.http_retry import RetryHandler
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.web import SlackResponse
 from slack_sdk.webhook import WebhookClient, WebhookResponse
+
+from bot.metrics import SLACK_CALLS, SLACK_RATE_LIMITED
 
 RATE_LIMIT_RETRIES = 10
 SERVER_ERROR_RETRIES = 3
 CONNECTION_RETRIES = 3
 TIMEOUT_SECONDS = 15
+HTTP_TOO_MANY_REQUESTS = 429
+
+
+class CountedRateLimitHandler(RateLimitErrorRetryHandler):
+    """Slack's own 429 handler (waits Retry-After), counting every 429 answer by method for the metrics."""
+
+    def can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is not None and response.status_code == HTTP_TOO_MANY_REQUESTS:
+            SLACK_RATE_LIMITED.labels(method_of(request.url)).inc()
+        return super().can_retry(state=state, request=request, response=response, error=error)
+
+
+class MeteredWebClient(WebClient):
+    """The WebClient, counting every Web API call by method and result (ok, or Slack's error code)."""
+
+    def api_call(self, api_method: str, **kwargs: Any) -> SlackResponse:
+        try:
+            response = super().api_call(api_method, **kwargs)
+        except SlackApiError as error:
+            SLACK_CALLS.labels(api_method, str(error.response.get("error") or "error")[:64]).inc()
+            raise
+        except Exception:
+            SLACK_CALLS.labels(api_method, "unreachable").inc()
+            raise
+        SLACK_CALLS.labels(api_method, "ok").inc()
+        return response
+
+
+def method_of(url: str) -> str:
+    """`chat.postMessage` from `https://slack.com/api/chat.postMessage`; `response_url` for webhooks."""
+    path = urlsplit(url).path
+    return path.rsplit("/", 1)[-1] if "/api/" in path else "response_url"
 
 
 def retry_handlers() -> list[RetryHandler]:
     """The one policy: wait out 429 Retry-After, retry server errors and dropped connections a few times."""
     return [
         ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
-        RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        CountedRateLimitHandler(max_retry_count=RATE_LIMIT_RETRIES),
         ServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
     ]
 
 
 def slack_client(token: str, base_url: str) -> WebClient:
-    """The bot's WebClient (every Web API call) under the retry policy."""
-    return WebClient(token=token, base_url=base_url, timeout=TIMEOUT_SECONDS, retry_handlers=retry_handlers())
+    """The bot's WebClient (every Web API call) under the retry policy, metered."""
+    return MeteredWebClient(token=token, base_url=base_url, timeout=TIMEOUT_SECONDS, retry_handlers=retry_handlers())
 
 
 def webhook(url: str, **kwargs: Any) -> WebhookClient:
@@ -65,7 +109,7 @@ class PatientRespond(Respond):
             raise ValueError("respond is unsupported here as there is no response_url")
         client = webhook(self.response_url, proxy=self.proxy, ssl=self.ssl)
         if isinstance(text, dict):
-            return client.send_dict(response_body(**text))
+            return _counted(client.send_dict(response_body(**text)))
         body = response_body(
             text=text,
             blocks=blocks,
@@ -78,7 +122,12 @@ class PatientRespond(Respond):
             thread_ts=thread_ts,
             metadata=metadata,
         )
-        return client.send_dict(body)
+        return _counted(client.send_dict(body))
+
+
+def _counted(response: WebhookResponse) -> WebhookResponse:
+    SLACK_CALLS.labels("response_url", "ok" if response.status_code == 200 else str(response.status_code)).inc()
+    return response
 
 
 def response_body(text: str = "", **fields: Any) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from bot.aws.pricing import dollars
 from bot.aws.table_info import PitrWindow, TableInfo
 from bot.core import Core
 from bot.errors import BotError, PreconditionFailed, UsageError
-from bot.exports.status import result_fields
+from bot.exports.status import count_finished, result_fields
+from bot.metrics import EXPORTS_STARTED, table_label
 from bot.models import (
     MAX_INCREMENTAL_WINDOW,
     MIN_INCREMENTAL_WINDOW,
@@ -159,6 +160,10 @@ def start_export(
         raise error from exc
     job = _job(description, info, destination, plan, folder, token, fingerprint, requester, schedule_id)
     stored, new = core.store.record_export(job)
+    if new:
+        EXPORTS_STARTED.labels(table_label(stored.table_key), stored.export_type).inc()
+        if stored.finished:
+            count_finished(stored)
     core.store.audit(
         requester.user_id,
         "export.start",

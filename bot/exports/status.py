@@ -14,6 +14,7 @@ from bot.aws.table_info import describe_table
 from bot.aws.tables import TABLE_ARN, TableRef
 from bot.core import Core
 from bot.errors import NotFound
+from bot.metrics import EXPORT_SECONDS, EXPORTS_FINISHED, table_label
 from bot.models import ExportFormat, ExportJob, ExportStatus, ExportType, export_id_of
 
 logger = logging.getLogger(__name__)
@@ -127,12 +128,22 @@ def refresh_export(core: Core, job: ExportJob) -> ExportJob:
     status = result["status"]
     if status in {ExportStatus.COMPLETED, ExportStatus.FAILED}:
         if core.store.finish_export(job.export_arn, **result):
-            return replace(job, **result)
+            finished = replace(job, **result)
+            count_finished(finished)
+            return finished
         return core.store.get_export(job.export_arn) or replace(job, **result)  # another poller finished it
     progress = {k: v for k, v in result.items() if k != "status" and v is not None}
     if progress:
         core.store.update_export(job.export_arn, **progress)
     return replace(job, **progress)
+
+
+def count_finished(job: ExportJob) -> None:
+    """Each export is counted once: by the poller whose compare-and-set finished it, or at start when DynamoDB
+    answered with a finished export."""
+    EXPORTS_FINISHED.labels(table_label(job.table_key), job.export_type, job.status).inc()
+    if job.duration_seconds is not None:
+        EXPORT_SECONDS.labels(job.export_type).observe(job.duration_seconds)
 
 
 def result_fields(description: dict[str, Any]) -> dict[str, Any]:

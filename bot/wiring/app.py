@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -9,7 +10,8 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot.db import ping
+from bot.metrics import ACK_SECONDS
+from bot.wiring.operations import PATHS, WsgiApp
 from bot.wiring.services import Services
 from handlers import commands
 from handlers.commands import Surface
@@ -43,18 +45,19 @@ def create_app(services: Services) -> App:
     return app
 
 
-def create_wsgi(app: App, services: Services) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
-    """The WSGI application served in HTTP mode."""
+def create_wsgi(app: App, operations: WsgiApp) -> WsgiApp:
+    """The WSGI application served in HTTP mode: Slack's requests (timed: the answer is Slack's acknowledgement)
+    at /slack/events, and /healthz, /readyz, /metrics beside them."""
     slack = SlackRequestHandler(app, path="/slack/events")
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
-            healthy = ping(services.engine)
-            start_response(
-                "200 OK" if healthy else "503 Service Unavailable",
-                [("Content-Type", "text/plain; charset=utf-8")],
-            )
-            return [b"ok\n" if healthy else b"database unreachable\n"]
-        return slack(environ, start_response)
+        if environ.get("PATH_INFO") in PATHS:
+            return operations(environ, start_response)
+        started = time.monotonic()
+        try:
+            return slack(environ, start_response)
+        finally:
+            if environ.get("PATH_INFO") == "/slack/events":
+                ACK_SECONDS.observe(time.monotonic() - started)
 
     return wsgi

@@ -7,16 +7,68 @@ import threading
 from typing import Any
 
 import boto3
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from waitress import wasyncore
 from waitress.server import create_server
 
 from bot.settings import Settings
 from bot.wiring.app import create_app, create_wsgi
 from bot.wiring.bootstrap import build_services
+from bot.wiring.operations import Readiness, WsgiApp, operations_app
 from bot.wiring.services import Services
 
 logger = logging.getLogger(__name__)
 HTTP_THREADS = 32
+DEFAULT_METRICS_PORT = 9095
+
+
+class HttpServer:
+    """One waitress server in its own socket map (several may run in one process: the bot's, the metrics port,
+    and in tests several bots), closed without a select() error."""
+
+    def __init__(self, app: WsgiApp, host: str, port: int, name: str) -> None:
+        self.name = name
+        self._server: Any = create_server(
+            app,
+            map={},
+            host=host,
+            port=port,
+            threads=HTTP_THREADS,
+            ident="ddb-backup-bot",
+            clear_untrusted_proxy_headers=True,
+            connection_limit=500,
+        )
+        self._closing = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The port bound (the system's choice when 0 was asked)."""
+        return int(self._server.effective_port)
+
+    def run(self) -> None:
+        """Serve in the calling thread until close()."""
+        try:
+            self._server.run()
+        except (OSError, ValueError):
+            # Closing the sockets from another thread can break the select() the loop is in: expected on close.
+            if not self._closing.is_set():
+                raise
+
+    def start(self) -> None:
+        """Serve in a daemon thread."""
+        self._thread = threading.Thread(target=self.run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop accepting, finish the requests in flight (up to 5 s), close the sockets; safe to call twice."""
+        if self._closing.is_set():
+            return
+        self._closing.set()
+        self._server.task_dispatcher.shutdown(timeout=5)
+        wasyncore.close_all(self._server._map)
+        if self._thread is not None:
+            self._thread.join(5)
 
 
 class BotRuntime:
@@ -35,93 +87,69 @@ class BotRuntime:
         self.app = create_app(self.services)
         self._host = host
         self._port = settings.port if port is None else port
-        self._server: Any = None
         self._socket_handler: Any = None
-        self._thread: threading.Thread | None = None
-        self._closing = threading.Event()
+        self._servers: list[HttpServer] = []
+        self.readiness = Readiness(self.services.engine, self._socket_connected if settings.socket_mode else None)
 
     @property
     def url(self) -> str:
-        """Base URL of the HTTP endpoint (HTTP mode)."""
+        """Base URL of the first HTTP endpoint (the bot's in HTTP mode, the metrics port in Socket Mode)."""
         host = "127.0.0.1" if self._host in {"0.0.0.0", ""} else self._host  # noqa: S104
-        return f"http://{host}:{self._server.effective_port}"
+        return f"http://{host}:{self._servers[0].port}"
 
     def start_background(self) -> None:
-        """Start the jobs that run beside the server (export tracker, and what features add)."""
+        """Start the jobs that run beside the server (the leader gate, the restore runner)."""
         for job in self.services.background:
             job.start()
 
     def start(self) -> BotRuntime:
-        """Start background jobs and serve in a daemon thread (tests and the demo)."""
+        """Start background jobs and serve in daemon threads (tests and the demo)."""
         self.start_background()
-        if self.settings.socket_mode:
-            self._connect_socket_mode()
-            return self
-        self._server = self._create_server()
-        self._thread = threading.Thread(target=self._run_server, args=(self._server,), name="http", daemon=True)
-        self._thread.start()
+        for server in self._open_servers():
+            server.start()
         return self
 
     def serve_forever(self, stop: threading.Event) -> None:
-        """Serve in the calling thread until `stop` is set (SIGTERM) or the server ends."""
+        """Serve until `stop` is set (SIGTERM)."""
         self.start_background()
-        if self.settings.socket_mode:
-            self._connect_socket_mode()
-            stop.wait()
-            return
-        self._server = self._create_server()
-        logger.info("serving HTTP on port=%s path=/slack/events health=/healthz", self._server.effective_port)
-        server = self._server
-        watcher = threading.Thread(target=self._close_when_set, args=(stop,), daemon=True)
-        watcher.start()
-        self._run_server(server)
-
-    def _run_server(self, server: Any) -> None:
-        try:
-            server.run()
-        except (OSError, ValueError):
-            # Closing the sockets from another thread can break the select() the loop is in: expected on stop.
-            if not self._closing.is_set():
-                raise
-
-    def _close_when_set(self, stop: threading.Event) -> None:
+        servers = self._open_servers()
+        for server in servers:
+            server.start()
         stop.wait()
-        self._close_server()
 
     def stop(self) -> None:
         """Stop serving and the background jobs; safe to call twice."""
-        self._close_server()
+        for server in self._servers:
+            server.close()
         if self._socket_handler is not None:
             self._socket_handler.close()
             self._socket_handler = None
         for job in reversed(self.services.background):
             job.stop()
-        if self._thread is not None:
-            self._thread.join(5)
         self.services.engine.dispose()
 
-    def _create_server(self) -> Any:
-        wsgi = create_wsgi(self.app, self.services)
-        return create_server(
-            wsgi,
-            host=self._host,
-            port=self._port,
-            threads=HTTP_THREADS,
-            ident="ddb-backup-bot",
-            clear_untrusted_proxy_headers=True,
-            connection_limit=500,
-        )
+    def _open_servers(self) -> list[HttpServer]:
+        operations = operations_app(self.readiness)
+        if self.settings.socket_mode:
+            self._connect_socket_mode()
+        else:
+            server = HttpServer(create_wsgi(self.app, operations), self._host, self._port, "http")
+            self._servers.append(server)
+            logger.info("serving HTTP on port=%s path=/slack/events health=/healthz,/readyz", server.port)
+        metrics_port = self.settings.metrics_port
+        if metrics_port is None and self.settings.socket_mode:
+            metrics_port = DEFAULT_METRICS_PORT
+        if metrics_port is not None:
+            server = HttpServer(operations, self._host, metrics_port, "metrics")
+            self._servers.append(server)
+            logger.info("serving /metrics, /healthz and /readyz on port=%s", server.port)
+        return self._servers
 
-    def _close_server(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            self._closing.set()
-            server.task_dispatcher.shutdown(timeout=5)
-            wasyncore.close_all(server._map)
+    def _socket_connected(self) -> bool:
+        handler = self._socket_handler
+        return handler is not None and bool(handler.client.is_connected())
 
     def _connect_socket_mode(self) -> None:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
         assert self.settings.slack_app_token is not None
         self._socket_handler = SocketModeHandler(self.app, self.settings.slack_app_token.get_secret_value())
         self._socket_handler.connect()

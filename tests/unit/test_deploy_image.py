@@ -115,8 +115,8 @@ def check_dockerfile(steps: list[Instruction]) -> list[str]:
     users = [s.arguments for s in final if s.keyword == "USER"]
     if not users or users[-1].split(":")[0] in {"root", "0"}:
         problems.append("the final stage must run as a non-root USER")
-    if not any(s.keyword == "HEALTHCHECK" and "/healthz" in s.arguments for s in final):
-        problems.append("the final stage lost its HEALTHCHECK on /healthz")
+    if not any(s.keyword == "HEALTHCHECK" and "/readyz" in s.arguments for s in final):
+        problems.append("the final stage lost its HEALTHCHECK on /readyz")
     return problems
 
 

@@ -1,0 +1,71 @@
+"""Running it like a service: /metrics moves with real work, /readyz says when the replica should not get any,
+/healthz stays a pure liveness check."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import text
+
+from bot.wiring.runtime import BotRuntime
+from tests.integration.conftest import OPS, BotFactory
+from tests.support.restore_flow import export_table
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def scrape(bot: BotRuntime) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of /metrics, by name and labels."""
+    status, body = get(f"{bot.url}/metrics")
+    assert status == 200
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(body)
+        for sample in family.samples
+    }
+
+
+def value(samples: dict[Any, float], name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_metrics_move_with_a_real_export_and_the_commands_around_it(bot: BotRuntime, signed, slack) -> None:
+    before = scrape(bot)
+    export_table(bot, signed, slack, "orders")
+    signed.command("/ddb-status", "orders", response_url=slack.response_url(OPS))
+    slack.wait_for(lambda m: m.via == "response_url" and "Exports of" in m.text, timeout=15)
+    after = scrape(bot)
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("ddbbot_exports_started_total", table="orders", type="FULL_EXPORT") == 1
+    assert moved("ddbbot_exports_finished_total", table="orders", type="FULL_EXPORT", status="COMPLETED") == 1
+    assert moved("ddbbot_commands_total", command="/ddb-export", outcome="ok") == 1
+    assert moved("ddbbot_commands_total", command="/ddb-status", outcome="ok") == 1
+    assert moved("ddbbot_ack_seconds_count") >= 2
+    assert moved("ddbbot_slack_api_calls_total", method="chat.postMessage", result="ok") >= 1
+    assert moved("ddbbot_slack_api_calls_total", method="response_url", result="ok") >= 2
+    assert value(after, "process_resident_memory_bytes") > 0
+    names = {name for name, _ in after}
+    assert not [n for n in names if n.startswith("ddbbot_") and "export_id" in n], "no unbounded labels"
+
+
+def test_readyz_is_ready_and_says_why_not_while_healthz_stays_alive(start_bot: BotFactory) -> None:
+    bot = start_bot()
+    assert get(f"{bot.url}/readyz") == (200, "ready\n")
+    with bot.services.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'elsewhere'"))
+    status, body = get(f"{bot.url}/readyz")
+    assert status == 503 and "schema is at elsewhere" in body
+    assert get(f"{bot.url}/healthz") == (200, "ok\n")
+    assert get(f"{bot.url}/nothing-here")[0] == 404
