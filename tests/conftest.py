@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -37,3 +38,13 @@ def _no_test_leaks_aws_settings() -> Iterator[None]:
     after = _aws_environment()
     changed = sorted(set(after.items()) ^ set(AWS_AT_START.items()))
     assert after == AWS_AT_START, f"the AWS environment differs from the session's start after this test: {changed}"
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Tests run in random order (pytest-randomly): say the seed, so a failure can be replayed in the same order."""
+    seed = config.getoption("randomly_seed", None)
+    if isinstance(seed, int):
+        terminalreporter.write_line(
+            f"Tests ran in random order with seed {seed}; replay it with: make test PYTEST_ARGS='-p randomly "
+            f"--randomly-seed={seed}'"
+        )
