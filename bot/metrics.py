@@ -89,6 +89,12 @@ SLACK_CALLS = Counter(
 SLACK_RATE_LIMITED = Counter(
     "ddbbot_slack_rate_limited_total", "HTTP 429 answers from Slack, by method.", ["method"], registry=REGISTRY
 )
+TABLE_PITR = Gauge(
+    "ddbbot_table_pitr_enabled",
+    "1 when point-in-time recovery is on for a table, 0 when off (as last seen by this replica).",
+    ["table"],
+    registry=REGISTRY,
+)
 AWS_ERRORS = Counter(
     "ddbbot_aws_errors_total",
     "AWS calls that failed, by service, operation and error code.",

@@ -10,6 +10,7 @@ from bot.aws.pricing import Rates, gib
 from bot.aws.table_info import PitrWindow, TableInfo, describe_pitr, describe_table
 from bot.core import Core
 from bot.costs import TableSize, table_size
+from bot.metrics import TABLE_PITR, table_label
 
 MIN_DAYS, MAX_DAYS = 1, 35
 
@@ -34,6 +35,7 @@ def pitr_status(core: Core, table_text: str) -> PitrReport:
     """Describe PITR of a table."""
     ref, place = core.table(table_text)
     info, window = core.describe(ref, place)
+    TABLE_PITR.labels(table_label(ref.key)).set(1 if window.enabled else 0)
     return PitrReport(info, window, table_size(core, info), core.rates(place))
 
 
@@ -56,5 +58,6 @@ def enable_pitr(core: Core, table_text: str, days: int | None, actor: str) -> Pi
         core.store.audit(actor, "pitr.enable", ref.key, parameters, f"error: {error}")
         raise error from exc
     window = describe_pitr(client, ref, place)
+    TABLE_PITR.labels(table_label(ref.key)).set(1 if window.enabled else 0)
     core.store.audit(actor, "pitr.enable", ref.key, parameters, "enabled")
     return PitrReport(info, window, table_size(core, info), core.rates(place), changed=True)
