@@ -179,23 +179,37 @@ def test_simultaneous_approvals_start_the_restore_exactly_once(tmp_path: Path, k
 def _three_approvers_click_at_once(world: World) -> None:
     value = world.request(required=2)
     barrier = threading.Barrier(3)
-    outcomes: list[str] = []
+    outcomes: dict[str, str] = {}
+    errors: list[BaseException] = []
+    lock = threading.Lock()
 
     def click(user: str) -> None:
-        barrier.wait()
         try:
-            outcomes.append(world.restores.approve(value, user).outcome)
-        except PreconditionFailed:
-            outcomes.append("refused")
+            barrier.wait(10)
+            try:
+                outcome = world.restores.approve(value, user).outcome
+            except PreconditionFailed as refused:
+                outcome = "refused" if "already decided" in str(refused) else f"refused otherwise: {refused}"
+            with lock:
+                outcomes[user] = outcome
+        except BaseException as error:  # reported below: a thread's exception would otherwise vanish
+            with lock:
+                errors.append(error)
 
     threads = [threading.Thread(target=click, args=(user,)) for user in (BOB, CAROL, DAVE)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(10)
-    assert outcomes.count("approved") == 1
+    assert not any(thread.is_alive() for thread in threads), "a click never finished"
+    assert errors == [], errors
+    assert sorted(outcomes) == [BOB, CAROL, DAVE], "every click got an answer"
+    assert list(outcomes.values()).count("approved") == 1, outcomes
+    assert set(outcomes.values()) <= {"approved", "recorded", "refused"}, outcomes
     assert world.started == ["r-0000000001"]
     assert world.status() == RestoreStatus.APPROVED
+    assert world.audit("restore.approve").count("approved") == 1
+    assert len(world.store.approvals("r-0000000001")) >= 2
 
 
 def test_request_is_refused_when_nobody_may_approve(tmp_path: Path) -> None:
