@@ -10,14 +10,27 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from bot.authz import Authorizer
 from bot.errors import NotAllowed, NotFound, PreconditionFailed
 from bot.restores.models import RestoreStatus
 from bot.restores.store import RestoreStore, restore_requests
 from bot.restores.workflow import ApprovalPolicy, Restores
 from tests.support.databases import database_kinds, fresh_database
-from tests.support.restore_fakes import Approvers, Clock, RecordingNotifier, make_core, pending_request, plan
+from tests.support.restore_fakes import Clock, RecordingNotifier, make_core, pending_request, plan
 
 ALICE, BOB, CAROL, DAVE, MALLORY = "U0ALICE", "U0BOB", "U0CAROL", "U0DAVE", "U0MALLORY"
+
+
+class NoGroups:
+    """A Slack with no user groups."""
+
+    def members(self, group_id: str) -> set[str]:
+        return set()
+
+
+def permissions(approvers: set[str], operators: tuple[str, ...] = ()) -> Authorizer:
+    """The real authorizer over fixed lists (no operators listed: everyone is one)."""
+    return Authorizer(operators, sorted(approvers), NoGroups())
 
 
 class World:
@@ -30,7 +43,7 @@ class World:
         self.restores = Restores(
             self.core,
             self.store,
-            Approvers({ALICE, BOB, CAROL, DAVE}),
+            permissions({ALICE, BOB, CAROL, DAVE}),
             self.notifier,
             ApprovalPolicy((ALICE, BOB, CAROL, DAVE), required, timedelta(minutes=60), "C0APPROVALS"),
             on_approved=lambda request: self.started.append(request.id),
@@ -235,7 +248,7 @@ def test_a_request_whose_approval_message_cannot_be_posted_is_cancelled(tmp_path
     world.restores = Restores(
         world.core,
         world.store,
-        Approvers({BOB}),
+        permissions({BOB}),
         world.notifier,
         ApprovalPolicy((BOB,), 1, timedelta(minutes=60), "C0APPROVALS"),
         planner=lambda core, spec: planned,
@@ -256,7 +269,7 @@ def test_a_valid_request_is_stored_pending_with_its_plan_hash_and_posted(tmp_pat
     world.restores = Restores(
         world.core,
         world.store,
-        Approvers({BOB}),
+        permissions({BOB}),
         world.notifier,
         ApprovalPolicy((BOB,), 1, timedelta(minutes=30), "C0APPROVALS"),
         planner=lambda core, spec: planned,
@@ -270,3 +283,31 @@ def test_a_valid_request_is_stored_pending_with_its_plan_hash_and_posted(tmp_pat
     assert world.notifier.named("approval_requested")
     (entry,) = world.core.store.audit_entries(action="restore.request")
     assert entry["parameters"]["plan_hash"] == stored.plan_hash and entry["result"] == "pending approval"
+
+
+def test_only_operators_may_request_a_restore_and_the_refusal_is_audited(tmp_path: Path) -> None:
+    from bot.models import Requester
+    from bot.restores.models import Estimate, SourceSummary
+    from bot.restores.plans import PlannedRestore, RestoreSpec
+
+    world = World(tmp_path)
+    planned_for: list[str] = []
+
+    def planner(core: Any, spec: RestoreSpec) -> PlannedRestore:
+        planned_for.append(spec.target)
+        return PlannedRestore(plan(), (SourceSummary("x"),), Estimate("$0.01", 60.0, "test"))
+
+    world.restores = Restores(
+        world.core,
+        world.store,
+        permissions({BOB}, operators=(ALICE,)),
+        world.notifier,
+        ApprovalPolicy((BOB,), 1, timedelta(minutes=30), "C0APPROVALS"),
+        planner=planner,
+    )
+    with pytest.raises(NotAllowed, match="Only operators may request restores"):
+        world.restores.request(RestoreSpec("import", ("x",), "orders-restored"), Requester(MALLORY, "C0OPS"))
+    assert world.store.recent() == [] and planned_for == [] and world.notifier.calls == []
+    refused = world.core.store.audit_entries(action="restore.request")
+    assert refused[0]["actor"] == MALLORY and refused[0]["result"].startswith("refused: Only operators")
+    assert world.restores.request(RestoreSpec("import", ("x",), "orders-restored"), Requester(ALICE, "C0OPS"))
