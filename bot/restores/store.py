@@ -97,6 +97,11 @@ class RestoreStore:
         self.engine = engine
         self._now: DatabaseClock = clock or database_now
 
+    def now(self) -> datetime:
+        """The database's clock: what every replica compares the requests' stored times (expiry) against."""
+        with self.engine.connect() as connection:
+            return self._now(connection)
+
     def create(self, request: RestoreRequest) -> RestoreRequest:
         """Insert a new request (its id is unique by construction)."""
         now = utcnow()

@@ -2,7 +2,8 @@
 
 No restore runs on one person's word: only operators may ask for one, the requester can never approve their own
 request, only approvers decide, DDBBOT_REQUIRED_APPROVALS distinct approvers are needed, and every approval is
-bound to the plan hash.
+bound to the plan hash. A request's times (created, expires, decided) are the database's clock, so replicas whose
+own clocks disagree still agree on whether a request has expired.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ class Restores:
         return channel
 
     def _new_request(self, planned: PlannedRestore, requester: Requester, channel: str) -> RestoreRequest:
-        now = self.core.clock()
+        now = self.store.now()
         return RestoreRequest(
             id=new_request_id(),
             status=RestoreStatus.PENDING,
@@ -179,7 +180,7 @@ class Restores:
             self._notifier.approval_recorded(request, approvals)
             return Decision("recorded", request, remaining)
         deciders = ",".join(a.approver for a in approvals)
-        now = self.core.clock()
+        now = self.store.now()
         won = self.store.transition(
             request.id,
             RestoreStatus.PENDING,
@@ -204,7 +205,7 @@ class Restores:
             return NotAllowed("You asked for this restore, so you cannot approve it: another approver must.")
         if not self._permissions.is_approver(user_id):
             return NotAllowed("Only approvers (DDBBOT_APPROVERS) may approve restores; you are not one of them.")
-        if not self.store.add_approval(request.id, user_id, self.core.clock()):
+        if not self.store.add_approval(request.id, user_id, self.store.now()):
             remaining = max(0, request.required_approvals - self.store.approval_count(request.id))
             return PreconditionFailed(f"You already approved this request; it needs {remaining} more approver(s).")
         return None
@@ -219,7 +220,7 @@ class Restores:
                 "restore.reject",
                 NotAllowed("Only approvers (DDBBOT_APPROVERS) may reject restores; you are not one of them."),
             )
-        now = self.core.clock()
+        now = self.store.now()
         if not self.store.transition(
             request.id, RestoreStatus.PENDING, RestoreStatus.REJECTED, decided_at=now, decided_by=user_id
         ):
@@ -232,7 +233,7 @@ class Restores:
     def expire_due(self) -> int:
         """PENDING requests past their expiry → EXPIRED, buttons removed; safe to run on every replica."""
         expired = 0
-        for request in self.store.due_for_expiry(self.core.clock()):
+        for request in self.store.due_for_expiry(self.store.now()):
             expired += self._expire(request)
         return expired
 
@@ -258,7 +259,7 @@ class Restores:
             )
         if request.status != RestoreStatus.PENDING:
             raise self._refuse(request, user_id, action, self._already_decided(request.id))
-        if self.core.clock() >= request.expires_at:
+        if self.store.now() >= request.expires_at:
             self._expire(request)
             raise self._refuse(
                 request,
@@ -272,7 +273,7 @@ class Restores:
         return request
 
     def _expire(self, request: RestoreRequest) -> bool:
-        now = self.core.clock()
+        now = self.store.now()
         if not self.store.transition(
             request.id, RestoreStatus.PENDING, RestoreStatus.EXPIRED, decided_at=now, decided_by=BOT_ACTOR
         ):

@@ -37,7 +37,7 @@ class World:
     def __init__(self, tmp_path: Path, required: int = 1, url: str | None = None) -> None:
         self.clock = Clock()
         self.core = make_core(tmp_path, self.clock, url)
-        self.store = RestoreStore(self.core.store.engine)
+        self.store = RestoreStore(self.core.store.engine, lambda _connection: self.clock())  # the database's clock
         self.notifier = RecordingNotifier()
         self.started: list[str] = []
         self.restores = Restores(
@@ -311,3 +311,33 @@ def test_only_operators_may_request_a_restore_and_the_refusal_is_audited(tmp_pat
     refused = world.core.store.audit_entries(action="restore.request")
     assert refused[0]["actor"] == MALLORY and refused[0]["result"].startswith("refused: Only operators")
     assert world.restores.request(RestoreSpec("import", ("x",), "orders-restored"), Requester(ALICE, "C0OPS"))
+
+
+@pytest.mark.parametrize("kind", database_kinds())
+def test_replicas_with_skewed_clocks_agree_with_the_database_on_expiry(tmp_path: Path, kind: str) -> None:
+    from bot.core import Core
+    from bot.timefmt import utcnow
+
+    with fresh_database(kind, tmp_path) as url:
+        base = make_core(tmp_path, url=url)
+        store = RestoreStore(base.store.engine)  # the real database clock (clock_timestamp() on PostgreSQL)
+        try:
+            now = store.now()
+            expired = pending_request(store, request_id="r-expired", created=now - timedelta(hours=2))
+            live = pending_request(store, request_id="r-live", created=now)
+
+            def replica(skew: timedelta) -> Restores:
+                core = Core(base.aws, base.store, base.prices, clock=Clock(utcnow() + skew))
+                policy = ApprovalPolicy((BOB,), 1, timedelta(minutes=60), "C0APPROVALS")
+                return Restores(core, store, permissions({BOB}), RecordingNotifier(), policy)
+
+            with pytest.raises(PreconditionFailed, match="expired"):
+                replica(-timedelta(hours=3)).approve(expired.button_value, BOB)
+            assert replica(timedelta(hours=3)).expire_due() == 0, "a replica ahead expires nothing still live"
+            assert {r.id: r.status for r in store.recent()} == {
+                "r-expired": RestoreStatus.EXPIRED,
+                "r-live": RestoreStatus.PENDING,
+            }
+            assert replica(timedelta(hours=3)).approve(live.button_value, BOB).outcome == "approved"
+        finally:
+            base.store.engine.dispose()
