@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from bot.aws.errors import error_code, error_message
 from bot.aws.tables import TableRef
 from bot.config import Account
-from bot.errors import AwsError
+from bot.errors import AwsError, PreconditionFailed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -51,6 +51,8 @@ class AwsAccounts:
         self._sessions: dict[str | None, boto3.Session] = {None: base}
         self._clients: dict[tuple[str | None, str, str], Any] = {}
         self._identities: dict[str | None, str] = {}
+        self._own_account: str | None = None
+        self._regions: dict[str, frozenset[str]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -58,11 +60,72 @@ class AwsAccounts:
         """Aliases users may put before a table name."""
         return frozenset(self._accounts)
 
-    def place_of(self, ref: TableRef) -> Place:
-        """Resolve the credentials and region a table reference points to."""
+    def place_of(self, ref: TableRef, what: str | None = None) -> Place:
+        """Resolve the credentials and region a table reference points to.
+
+        An ARN naming an account that is neither an alias's nor the bot's own, or a region the bot cannot reach,
+        is refused: acting on the bot's own account instead would touch another table of the same name.
+        `what` names the thing in the refusal (default: the table as written).
+        """
+        named = what or f"`{ref.key}`"
         alias = ref.alias or self._alias_for_account(ref.account_id)
+        if ref.account_id is not None and alias is None:
+            self._require_own_account(ref.account_id, named)
+        if ref.region is not None:
+            self._require_known_region(ref.region, ref.partition or "aws", named)
         region = ref.region or (self._accounts[alias].region if alias else None) or self.default_region
         return Place(alias, region)
+
+    def own_account_id(self) -> str:
+        """The id of the account the bot's own credentials belong to (STS GetCallerIdentity, asked once)."""
+        with self._lock:
+            if self._own_account is not None:
+                return self._own_account
+        identity = self._client(Place(None, self.default_region), "sts").get_caller_identity()
+        with self._lock:
+            self._own_account = str(identity["Account"])
+            self._identities.setdefault(None, str(identity["Arn"]))
+            return self._own_account
+
+    def _require_own_account(self, account_id: str, named: str) -> None:
+        try:
+            own = self.own_account_id()
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("sts:GetCallerIdentity failed: %s", exc)
+            raise AwsError(
+                f"{named} names account {account_id}, and I could not check which account I run in "
+                f"(sts:GetCallerIdentity: {error_message(exc) if isinstance(exc, ClientError) else 'no answer'}), "
+                "so nothing was done.",
+                "Allow the bot's role sts:GetCallerIdentity (statement WhoAmI in deploy/iam-policy.json), "
+                "or name the table by an account alias (`<alias>:<table>`).",
+            ) from exc
+        if account_id != own:
+            known = ", ".join(f"`{a}`" for a in sorted(self._accounts)) or "none are configured"
+            raise PreconditionFailed(
+                f"{named} is in account {account_id}, which has no alias (known aliases: {known}); I run in "
+                f"account {own} and will not act there instead. Nothing was done.",
+                f"To reach account {account_id}, add to the config file (DDBBOT_CONFIG_FILE) "
+                f'`[accounts.<alias>]` with `role_arn = "arn:aws:iam::{account_id}:role/ddb-backup-bot"` '
+                "(see README, AWS setup), then write `<alias>:<table>` or the ARN again.",
+            )
+
+    def _require_known_region(self, region: str, partition: str, named: str) -> None:
+        if region in self._reachable_regions(partition):
+            return
+        raise PreconditionFailed(
+            f"{named} names region `{region}`, which is not a DynamoDB region of partition `{partition}` that I "
+            "can reach. Nothing was done.",
+            "Check the ARN's region (e.g. `eu-west-1`), or set the alias's `region` in the config file.",
+        )
+
+    def _reachable_regions(self, partition: str) -> frozenset[str]:
+        """botocore's DynamoDB regions of the partition, plus the bot's own and its aliases' regions."""
+        with self._lock:
+            if partition not in self._regions:
+                listed = set(self._base.get_available_regions("dynamodb", partition_name=partition))
+                configured = {a.region for a in self._accounts.values() if a.region}
+                self._regions[partition] = frozenset(listed | configured | {self.default_region})
+            return self._regions[partition]
 
     @property
     def default_region(self) -> str:
@@ -89,12 +152,14 @@ class AwsAccounts:
             if place.alias in self._identities:
                 return self._identities[place.alias]
         try:
-            arn = self._client(place, "sts").get_caller_identity()["Arn"]
+            identity = self._client(place, "sts").get_caller_identity()
         except (ClientError, BotoCoreError):
-            arn = self._accounts[place.alias].role_arn if place.alias else "the bot's IAM role"
+            return self._accounts[place.alias].role_arn if place.alias else "the bot's IAM role"
         with self._lock:
-            self._identities[place.alias] = str(arn)
-        return str(arn)
+            self._identities[place.alias] = str(identity["Arn"])
+            if place.alias is None:
+                self._own_account = str(identity["Account"])
+        return str(identity["Arn"])
 
     def _alias_for_account(self, account_id: str | None) -> str | None:
         if account_id is None:

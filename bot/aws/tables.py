@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.errors import UsageError
 
@@ -23,6 +23,7 @@ class TableRef:
     alias: str | None = None
     region: str | None = None
     account_id: str | None = None
+    partition: str | None = field(default=None, compare=False)  # from an ARN: aws, aws-cn, aws-us-gov…
 
     @property
     def key(self) -> str:
@@ -45,7 +46,7 @@ def parse_table_ref(text: str, known_aliases: frozenset[str] | set[str] = frozen
     arn = TABLE_ARN.match(text)
     if arn:
         _check_name(arn["name"])
-        return TableRef(arn["name"], region=arn["region"], account_id=arn["account"])
+        return TableRef(arn["name"], region=arn["region"], account_id=arn["account"], partition=arn["partition"])
     aliased = ALIASED.match(text)
     if aliased:
         if aliased["alias"] not in known_aliases:

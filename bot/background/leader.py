@@ -1,10 +1,11 @@
 """Exactly one replica runs the gated background jobs (the scheduler, the export tracker): the lease holder.
 
 `Leadership` keeps this replica's side of the lease: it takes or renews it (every lease/3) and says whether it is
-held, counted on its monotonic clock from before the call that took or renewed it, so a lease that runs out
-between two renewals stops counting at once. `LeaderGate` starts the jobs when leadership is gained and stops them
-as soon as it is lost. The others try every lease/3, so when the holder dies another replica takes over within
-lease + lease/3, under two lease periods.
+held, counted on its monotonic clock from before the call that took or renewed it, for two thirds of the lease
+only: a holder that cannot renew gives up at least one renewal interval (lease/3) before the lease expires in the
+database, so its gate, which looks every lease/3, has stopped the jobs before another replica can take the lease.
+`LeaderGate` starts the jobs when leadership is gained and stops them as soon as it is lost. The others try every
+lease/3, so when the holder dies another replica takes over within lease + lease/3, under two lease periods.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bot.background.leases import Lease, LeaseStore
 
 logger = logging.getLogger(__name__)
 LEASE_NAME = "background"
+HOLD_FRACTION = 2 / 3  # of the lease, counted from before the last successful take or renewal
 
 
 class GatedJob(Protocol):
@@ -55,6 +57,11 @@ class Leadership:
         self._deadline = 0.0
 
     @property
+    def hold_seconds(self) -> float:
+        """How long after a successful take or renewal this replica counts itself the holder (2/3 of the lease)."""
+        return self.lease_seconds * HOLD_FRACTION
+
+    @property
     def leading(self) -> bool:
         """True while this replica holds an unexpired lease by its own clock."""
         return self._lease is not None and self._clock() < self._deadline
@@ -83,7 +90,7 @@ class Leadership:
             return None
         if lease is None:
             return False
-        self._lease, self._deadline = lease, started + self.lease_seconds
+        self._lease, self._deadline = lease, started + self.hold_seconds
         return True
 
     def let_go(self) -> Lease | None:

@@ -7,6 +7,7 @@ own `clock_timestamp()` when replicas share a server, the host's UTC clock for S
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -38,16 +39,21 @@ class Lease:
     acquired_at: datetime
 
 
-class LeaseStore:
-    """Acquire, renew and release named leases."""
+DatabaseClock = Callable[[Connection], datetime]
+"""What time it is for rows every replica compares: read inside the transaction that writes or compares them."""
 
-    def __init__(self, engine: Engine) -> None:
+
+class LeaseStore:
+    """Acquire, renew and release named leases; `clock` is the database's (tests give a settable one)."""
+
+    def __init__(self, engine: Engine, clock: DatabaseClock | None = None) -> None:
         self.engine = engine
+        self._now: DatabaseClock = clock or database_now
 
     def acquire(self, name: str, holder: str, ttl: timedelta) -> Lease | None:
         """Take the lease when it is free, expired, or already ours; None when another holder has it."""
         with self.engine.begin() as connection:
-            now = database_now(connection)
+            now = self._now(connection)
             row = connection.execute(select(leases).where(leases.c.name == name)).mappings().first()
             if row is not None:
                 if row["holder"] != holder and row["expires_at"] > now:
@@ -82,7 +88,7 @@ class LeaseStore:
     def _move_expiry(self, lease: Lease, ttl: timedelta) -> datetime | None:
         """Compare-and-set the expiry to (database) now + ttl; the now used, or None when the lease changed."""
         with self.engine.begin() as connection:
-            now = database_now(connection)
+            now = self._now(connection)
             moved = connection.execute(
                 update(leases)
                 .where(
@@ -103,7 +109,7 @@ class LeaseStore:
     def _insert(self, name: str, holder: str, ttl: timedelta) -> Lease | None:
         try:
             with self.engine.begin() as connection:
-                now = database_now(connection)
+                now = self._now(connection)
                 connection.execute(
                     insert(leases).values(name=name, holder=holder, expires_at=now + ttl, acquired_at=now)
                 )

@@ -19,7 +19,9 @@ from bot.models import ExportFormat, ExportJob, ExportStatus, ExportType, export
 
 logger = logging.getLogger(__name__)
 EXPORT_ID = re.compile(r"^\d{14}-[0-9a-f]{8}$")
-EXPORT_ARN = re.compile(r"^arn:aws[a-z-]*:dynamodb:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):table/.+/export/.+$")
+EXPORT_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):dynamodb:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):table/.+/export/.+$"
+)
 MAX_LISTED = 25
 MAX_DESCRIBED = 10
 
@@ -63,7 +65,8 @@ def export_detail(core: Core, text: str) -> ExportJob:
             "Give its full ARN (from the AWS console or `/ddb-status <table>`), or list a table's exports "
             "with `/ddb-status <table>`.",
         )
-    place = core.aws.place_of(TableRef("unknown", region=arn["region"], account_id=arn["account"]))
+    where = TableRef("unknown", region=arn["region"], account_id=arn["account"], partition=arn["partition"])
+    place = core.aws.place_of(where, what=f"Export `{export_id_of(text)}`")
     description = describe_export(core, place, text)
     table = TABLE_ARN.match(str(description.get("TableArn", "")))
     ref = TableRef(table["name"], region=arn["region"], account_id=arn["account"]) if table else TableRef("unknown")

@@ -31,12 +31,17 @@ IMPORT_LOG_GROUP = "/aws-dynamodb/imports"
 
 
 class Cancelled(Exception):
-    """The bot is stopping: the restore pauses at a safe point and resumes on the next start."""
+    """The restore pauses at a safe point: the bot is stopping (it resumes on the next start), or this runner lost
+    its claim (the new holder resumes it)."""
 
 
 @dataclass
 class ExecutorContext:
-    """What an executor may use: AWS through the core, the store, timing and a progress callback."""
+    """What an executor may use: AWS through the core, the store, timing and a progress callback.
+
+    `cancel` is the claim's fence: set when the bot stops or the claim is lost, and then nothing more may be
+    written; `holder` is the runner holding the claim, so what the executor records is fenced in the store too.
+    """
 
     core: Core
     store: RestoreStore
@@ -45,10 +50,21 @@ class ExecutorContext:
     poll_seconds: float
     progress_seconds: float
     report: Callable[[RestoreProgress], None]
+    holder: str | None = None
 
     def wait(self, seconds: float | None = None) -> None:
-        """Sleep between polls; raises Cancelled when the bot is stopping."""
+        """Sleep between polls; raises Cancelled when the bot is stopping or the claim was lost."""
         if self.cancel.wait(self.poll_seconds if seconds is None else seconds):
+            raise Cancelled
+
+    def check(self) -> None:
+        """Raise Cancelled when the work must stop; called before every call that changes something in AWS."""
+        if self.cancel.is_set():
+            raise Cancelled
+
+    def record_aws_ref(self, request_id: str, aws_ref: str) -> None:
+        """Store what AWS returned while the claim is still ours; a runner that lost it stops here."""
+        if not self.store.set_aws_ref(request_id, aws_ref, runner=self.holder):
             raise Cancelled
 
 
@@ -134,6 +150,7 @@ class ImportExecutor:
         if options.bucket_owner:
             source["S3BucketOwner"] = options.bucket_owner
         client: Any = context.core.aws.dynamodb(context.place)
+        context.check()
         try:
             description = client.import_table(
                 ClientToken=f"ddb-backup-bot-{request.id}",
@@ -147,7 +164,7 @@ class ImportExecutor:
         except Exception as exc:
             raise translate(exc, "dynamodb:ImportTable", f"Table `{request.target_display}`") from exc
         import_arn = str(description["ImportArn"])
-        context.store.set_aws_ref(request.id, import_arn)
+        context.record_aws_ref(request.id, import_arn)
         return import_arn
 
 
@@ -237,6 +254,7 @@ class PitrExecutor:
         if options.billing_mode:
             params["BillingModeOverride"] = options.billing_mode
         client: Any = context.core.aws.dynamodb(context.place)
+        context.check()
         try:
             description = client.restore_table_to_point_in_time(**params)["TableDescription"]
         except ClientError as exc:
@@ -251,14 +269,14 @@ class PitrExecutor:
             raise translate(exc, "dynamodb:RestoreTableToPointInTime", f"Table `{source.name}`") from exc
         except Exception as exc:
             raise translate(exc, "dynamodb:RestoreTableToPointInTime", f"Table `{source.name}`") from exc
-        context.store.set_aws_ref(request.id, str(description.get("TableArn") or request.plan.target))
+        context.record_aws_ref(request.id, str(description.get("TableArn") or request.plan.target))
 
     def _ours(self, context: ExecutorContext, request: RestoreRequest, source_arn: str | None) -> bool:
         """A table of that name restored from our source: our own earlier call (the bot stopped before noting it)."""
         client = context.core.aws.dynamodb(context.place)
         table: dict[str, Any] = dict(client.describe_table(TableName=request.plan.target)["Table"])
         if source_arn and dict(table.get("RestoreSummary") or {}).get("SourceTableArn") == source_arn:
-            context.store.set_aws_ref(request.id, str(table.get("TableArn")))
+            context.record_aws_ref(request.id, str(table.get("TableArn")))
             return True
         return False
 

@@ -20,6 +20,7 @@ from bot.background.periodic import PeriodicJob
 from bot.core import Core
 from bot.errors import BotError
 from bot.models import BOT_ACTOR
+from bot.restores.claims import ClaimKeeper, Fence
 from bot.restores.executors import Cancelled, Executor, ExecutorContext
 from bot.restores.models import RestoreMode, RestoreRequest, RestoreStatus
 from bot.restores.notify import RestoreNotifier, RestoreOutcome, RestoreProgress
@@ -30,7 +31,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RunnerTiming:
-    """How often the runner looks for work, polls AWS and reports progress (tests use ~0.2 s)."""
+    """How often the runner looks for work, polls AWS and reports progress (tests use ~0.2 s).
+
+    A claim is heartbeated every stale_after/6 by its own thread, whatever the cycle is doing, and its work is
+    fenced after stale_after/2 without a successful heartbeat (bot.restores.claims).
+    """
 
     interval: float = 15.0
     poll_seconds: float = 15.0
@@ -41,7 +46,11 @@ class RunnerTiming:
 
 
 class RestoreRunner:
-    """Background job: claims APPROVED/RUNNING requests, runs each in its own thread, reports through the notifier."""
+    """Background job: claims APPROVED/RUNNING requests, runs each in its own thread, reports through the notifier.
+
+    A runner that loses a claim stops its executor (the claim's fence is the executor's cancel), changes nothing
+    more in the store and reports nothing: the runner that took the claim over resumes and reports.
+    """
 
     def __init__(
         self,
@@ -54,13 +63,16 @@ class RestoreRunner:
         runner_id: str | None = None,
         on_cycle: Callable[[], object] | None = None,
         wake: threading.Event | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`on_cycle` runs first in every cycle (the approval expiry sweep); setting `wake` runs a cycle at once."""
+        """`on_cycle` runs first in every cycle (the approval expiry sweep); setting `wake` runs a cycle at once;
+        `monotonic` is the clock claims are counted on (tests drive it)."""
         self._core = core
         self._store = store
         self._notifier = notifier
         self._timing = timing
         self.runner_id = runner_id or f"runner-{uuid.uuid4().hex[:12]}"
+        self.claims = ClaimKeeper(store, self.runner_id, timing.stale_after, monotonic)
         self._executors = dict(executors)
         self._on_cycle = on_cycle
         self._job = PeriodicJob("restore-runner", timing.interval, self.run_cycle, wake)
@@ -71,45 +83,50 @@ class RestoreRunner:
     # ------------------------------------------------------------------------------------- Background
 
     def start(self) -> None:
-        """Look for work every interval in a daemon thread."""
+        """Look for work every interval, and keep the claims alive, in daemon threads."""
+        self.claims.start()
         self._job.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop looking for work, ask running restores to pause at a safe point, and give their leases back."""
+        """Stop looking for work, ask running restores to pause at a safe point, and give their claims back."""
         self._job.stop(timeout)
+        for fence in self.claims.fences():
+            fence.stop()
         deadline = time.monotonic() + timeout
         for thread in list(self._running.values()):
             thread.join(max(0.0, deadline - time.monotonic()))
+        self.claims.stop(timeout)
 
     def poke(self) -> None:
         """Look for work now (a request was just approved)."""
         self._job.poke()
 
+    def running(self) -> set[str]:
+        """Ids of the requests this runner is executing now."""
+        with self._lock:
+            return set(self._running)
+
     # ---------------------------------------------------------------------------------------- cycle
 
     def run_cycle(self) -> int:
-        """Sweep (expiry), keep leases alive, and start every runnable request this runner can claim."""
+        """Sweep (expiry), then start every runnable request this runner can claim."""
         if self._on_cycle is not None:
             try:
                 self._on_cycle()
             except Exception:
                 logger.exception("restore-runner: sweep failed")
-        with self._lock:
-            running = list(self._running)
-        for request_id in running:
-            self._store.heartbeat(request_id, self.runner_id)
         started = 0
-        stale_before = self._core.clock() - self._timing.stale_after
         for request in self._store.runnable():
             if self._job.stopping.is_set():
                 break
             with self._lock:
                 if request.id in self._running or self._full(request):
                     continue
-            if not self._store.claim(request.id, self.runner_id, stale_before):
+            fence = self.claims.claim(request.id)
+            if fence is None:
                 continue
             thread = threading.Thread(
-                target=self._run_claimed, args=(request.id,), name=f"restore-{request.id}", daemon=True
+                target=self._run_claimed, args=(fence,), name=f"restore-{request.id}", daemon=True
             )
             with self._lock:
                 self._running[request.id] = thread
@@ -125,79 +142,127 @@ class RestoreRunner:
             return len(self._loads) >= self._timing.max_parallel
         return len(self._running) - len(self._loads) >= self._timing.max_following
 
-    def _run_claimed(self, request_id: str) -> None:
+    def _run_claimed(self, fence: Fence) -> None:
         try:
-            self.execute(request_id)
+            self._execute(fence)
         except Exception:
-            logger.exception("restore-runner: request=%s crashed", request_id)
+            logger.exception("restore-runner: request=%s crashed", fence.request_id)
         finally:
+            self.claims.drop(fence.request_id)
             with self._lock:
-                self._running.pop(request_id, None)
-                self._loads.discard(request_id)
+                self._running.pop(fence.request_id, None)
+                self._loads.discard(fence.request_id)
 
     # -------------------------------------------------------------------------------------- execute
 
     def execute(self, request_id: str) -> str | None:
-        """Run (or resume) one claimed request to its end; returns its final status, None when paused."""
-        request = self._store.get(request_id)
+        """Claim and run (or resume) one request to its end in this thread; its final status, None when it was
+        not runnable, someone else holds it, or it paused."""
+        fence = self.claims.claim(request_id)
+        if fence is None:
+            return None
+        try:
+            return self._execute(fence)
+        finally:
+            self.claims.drop(request_id)
+
+    def _execute(self, fence: Fence) -> str | None:
+        request = self._store.get(fence.request_id)
         if request is None or request.status not in {RestoreStatus.APPROVED, RestoreStatus.RUNNING}:
             return None
         if not request.plan_intact:
-            return self._fail(request, "The stored plan no longer matches the approved plan hash; nothing was run.")
-        resumed = None
-        now = self._core.clock()
-        if request.status == RestoreStatus.APPROVED:
-            if not self._store.transition(request.id, RestoreStatus.APPROVED, RestoreStatus.RUNNING, started_at=now):
-                return None
-            request = self._reload(request.id)
-            self._core.store.audit(BOT_ACTOR, "restore.start", request.id, _audit_plan(request), "running")
-        else:
-            resumed = self._executor(request).resume_note(self._context(request), request)
-            self._core.store.audit(BOT_ACTOR, "restore.resume", request.id, _audit_plan(request), resumed)
+            reason = "The stored plan no longer matches the approved plan hash; nothing was run."
+            return self._fail(request, fence, reason)
+        started = self._begin(request, fence)
+        if started is None:
+            return None
+        request, resumed = started
         self._notifier.started(request, resumed)
         try:
-            outcome = self._executor(request).run(self._context(request), request)
+            outcome = self._executor(request).run(self._context(request, fence), request)
         except Cancelled:
-            self._store.release(request.id, self.runner_id)
-            logger.info("restore-runner: request=%s paused for shutdown; it resumes on the next start", request.id)
+            self._halted(request, fence)
             return None
         except BotError as error:
-            return self._fail(request, str(error))
+            return self._fail(request, fence, str(error))
         except Exception:
             reference = uuid.uuid4().hex[:8]
             logger.exception("restore-runner: request=%s failed reference=%s", request.id, reference)
-            return self._fail(request, f"Something went wrong on my side (reference `{reference}`).")
-        return self._succeed(request, outcome)
+            return self._fail(request, fence, f"Something went wrong on my side (reference `{reference}`).")
+        return self._succeed(request, fence, outcome)
+
+    def _begin(self, request: RestoreRequest, fence: Fence) -> tuple[RestoreRequest, str | None] | None:
+        """APPROVED → RUNNING (audited as a start), or the note for a RUNNING request picked up again."""
+        if request.status == RestoreStatus.APPROVED:
+            now = self._core.clock()
+            if not self._store.transition(
+                request.id, RestoreStatus.APPROVED, RestoreStatus.RUNNING, started_at=now, runner=self.runner_id
+            ):
+                return None
+            request = self._reload(request.id)
+            self._core.store.audit(BOT_ACTOR, "restore.start", request.id, _audit_plan(request), "running")
+            return request, None
+        resumed = self._executor(request).resume_note(self._context(request, fence), request)
+        self._core.store.audit(BOT_ACTOR, "restore.resume", request.id, _audit_plan(request), resumed)
+        return request, resumed
+
+    def _halted(self, request: RestoreRequest, fence: Fence) -> None:
+        """The executor stopped writing: give the claim back if it is still ours (so it resumes at once), and leave
+        a claim taken over to its new holder, which resumes and reports it."""
+        try:
+            released = self._store.release(request.id, self.runner_id)
+        except Exception:
+            logger.exception("restore-runner: request=%s could not be given back; it resumes once stale", request.id)
+            released = False
+        if fence.lost is None and released:
+            logger.info("restore-runner: request=%s paused for shutdown; it resumes on the next start", request.id)
+            return
+        logger.warning(
+            "restore-runner: request=%s stopped because its claim was lost (%s); not reported here, "
+            "the runner holding the claim resumes and reports it",
+            request.id,
+            fence.lost or "another runner holds it in the store",
+        )
 
     def _executor(self, request: RestoreRequest) -> Executor:
         return self._executors[request.mode]
 
-    def _context(self, request: RestoreRequest) -> ExecutorContext:
+    def _context(self, request: RestoreRequest, fence: Fence) -> ExecutorContext:
         def progress(update: RestoreProgress) -> None:
-            self._store.heartbeat(request.id, self.runner_id)
-            self._notifier.progress(request, update)
+            if not fence.halt.is_set():
+                self._notifier.progress(request, update)
 
         return ExecutorContext(
             core=self._core,
             store=self._store,
             place=Place(request.plan.alias, request.plan.region),
-            cancel=self._job.stopping,
+            cancel=fence.halt,
             poll_seconds=self._timing.poll_seconds,
             progress_seconds=self._timing.progress_seconds,
             report=progress,
+            holder=self.runner_id,
         )
 
-    def _succeed(self, request: RestoreRequest, outcome: RestoreOutcome) -> str:
+    def _succeed(self, request: RestoreRequest, fence: Fence, outcome: RestoreOutcome) -> str | None:
+        if self._claim_lost(request, fence, "succeeded"):
+            return None
         now = self._core.clock()
         if not self._store.transition(
-            request.id, RestoreStatus.RUNNING, RestoreStatus.SUCCEEDED, finished_at=now, result=outcome.as_dict()
+            request.id,
+            RestoreStatus.RUNNING,
+            RestoreStatus.SUCCEEDED,
+            finished_at=now,
+            result=outcome.as_dict(),
+            runner=self.runner_id,
         ):
-            return self._reload(request.id).status
+            return self._not_ours(request, "succeeded")
         self._core.store.audit(BOT_ACTOR, "restore.finish", request.id, {"target": request.target_display}, "succeeded")
         self._notifier.finished(self._reload(request.id), outcome)
         return RestoreStatus.SUCCEEDED
 
-    def _fail(self, request: RestoreRequest, reason: str) -> str:
+    def _fail(self, request: RestoreRequest, fence: Fence, reason: str) -> str | None:
+        if self._claim_lost(request, fence, "failed"):
+            return None
         now = self._core.clock()
         if not self._store.transition(
             request.id,
@@ -205,13 +270,37 @@ class RestoreRunner:
             RestoreStatus.FAILED,
             finished_at=now,
             failure_message=reason,
+            runner=self.runner_id,
         ):
-            return self._reload(request.id).status
+            return self._not_ours(request, "failed")
         self._core.store.audit(
             BOT_ACTOR, "restore.finish", request.id, {"target": request.target_display}, f"failed: {reason}"
         )
         self._notifier.failed(self._reload(request.id), reason)
         return RestoreStatus.FAILED
+
+    def _claim_lost(self, request: RestoreRequest, fence: Fence, ending: str) -> bool:
+        """A fenced runner reports nothing, even an ending it saw: its work may overlap the new holder's."""
+        if fence.lost is None:
+            return False
+        logger.warning(
+            "restore-runner: request=%s ended (%s) after its claim was lost (%s); not reported here",
+            request.id,
+            ending,
+            fence.lost,
+        )
+        return True
+
+    def _not_ours(self, request: RestoreRequest, ending: str) -> str:
+        current = self._reload(request.id)
+        if current.runner != self.runner_id:
+            logger.warning(
+                "restore-runner: request=%s ended (%s) but runner=%s holds it now; not reported here",
+                request.id,
+                ending,
+                current.runner,
+            )
+        return current.status
 
     def _reload(self, request_id: str) -> RestoreRequest:
         found = self._store.get(request_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from bot.background.leases import DatabaseClock, database_now
 from bot.db import UtcDateTime, metadata
 from bot.restores.models import ACTIVE, Approval, Estimate, RestorePlan, RestoreRequest, RestoreStatus, SourceSummary
 from bot.timefmt import utcnow
@@ -86,10 +87,20 @@ TRANSITION_FIELDS = {
 
 
 class RestoreStore:
-    """Repository for restore requests; transitions succeed for exactly one caller."""
+    """Repository for restore requests; transitions succeed for exactly one caller.
 
-    def __init__(self, engine: Engine) -> None:
+    Claims and heartbeats are stamped and compared with one clock, the database's (`clock`, PostgreSQL's
+    clock_timestamp()), never a replica's own: a replica whose clock runs ahead must not see a live claim as stale.
+    """
+
+    def __init__(self, engine: Engine, clock: DatabaseClock | None = None) -> None:
         self.engine = engine
+        self._now: DatabaseClock = clock or database_now
+
+    def now(self) -> datetime:
+        """The database's clock: what every replica compares the requests' stored times (expiry) against."""
+        with self.engine.connect() as connection:
+            return self._now(connection)
 
     def create(self, request: RestoreRequest) -> RestoreRequest:
         """Insert a new request (its id is unique by construction)."""
@@ -138,9 +149,17 @@ class RestoreStore:
         """Remember where the approval message is, so it can be edited later."""
         self._update(request_id, approval_channel=channel, approval_ts=ts)
 
-    def set_aws_ref(self, request_id: str, aws_ref: str) -> None:
-        """Remember the ImportArn (or restored table ARN) as soon as AWS returns it, before polling."""
-        self._update(request_id, aws_ref=aws_ref)
+    def set_aws_ref(self, request_id: str, aws_ref: str, *, runner: str | None = None) -> bool:
+        """Remember the ImportArn (or restored table ARN) as soon as AWS returns it, before polling; with `runner`,
+        only while that runner holds the claim (False otherwise)."""
+        conditions = [restore_requests.c.id == request_id]
+        if runner is not None:
+            conditions.append(restore_requests.c.runner == runner)
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                update(restore_requests).where(*conditions).values(aws_ref=aws_ref, updated_at=utcnow())
+            ).rowcount
+        return changed == 1
 
     def transition(
         self,
@@ -149,11 +168,13 @@ class RestoreStore:
         new: str,
         *,
         not_expired_at: datetime | None = None,
+        runner: str | None = None,
         **changes: Any,
     ) -> bool:
         """`expected` → `new` atomically; False when the request was not in `expected` (someone else won).
 
-        With `not_expired_at`, the change also requires the request not to have expired by then.
+        With `not_expired_at`, the change also requires the request not to have expired by then; with `runner`,
+        that runner still holds the claim (a runner whose claim was taken over changes nothing).
         """
         unknown = set(changes) - TRANSITION_FIELDS
         if unknown:
@@ -162,6 +183,8 @@ class RestoreStore:
         conditions = [restore_requests.c.id == request_id, restore_requests.c.status.in_(allowed)]
         if not_expired_at is not None:
             conditions.append(restore_requests.c.expires_at > not_expired_at)
+        if runner is not None:
+            conditions.append(restore_requests.c.runner == runner)
         with self.engine.begin() as connection:
             changed = connection.execute(
                 update(restore_requests).where(*conditions).values(status=new, **changes, updated_at=utcnow())
@@ -212,9 +235,11 @@ class RestoreStore:
         with self.engine.connect() as connection:
             return list(_requests(connection.execute(query).mappings()))
 
-    def claim(self, request_id: str, runner: str, stale_before: datetime) -> bool:
-        """Take the right to run an approved request: free, ours already, or its holder stopped heartbeating."""
+    def claim(self, request_id: str, runner: str, stale_after: timedelta) -> bool:
+        """Take the right to run an active request: free, ours already, or its holder's last heartbeat is older than
+        `stale_after` by the database's clock. One compare-and-set, so two runners never both win."""
         with self.engine.begin() as connection:
+            now = self._now(connection)
             changed = connection.execute(
                 update(restore_requests)
                 .where(
@@ -224,31 +249,33 @@ class RestoreStore:
                         restore_requests.c.runner.is_(None),
                         restore_requests.c.runner == runner,
                         restore_requests.c.heartbeat_at.is_(None),
-                        restore_requests.c.heartbeat_at < stale_before,
+                        restore_requests.c.heartbeat_at < now - stale_after,
                     ),
                 )
-                .values(runner=runner, heartbeat_at=utcnow())
+                .values(runner=runner, heartbeat_at=now)
             ).rowcount
         return changed == 1
 
     def heartbeat(self, request_id: str, runner: str) -> bool:
-        """Say the runner is still alive; False when the request is no longer ours."""
+        """Say the runner is still alive (stamped by the database's clock); False when the claim is no longer ours."""
+        with self.engine.begin() as connection:
+            now = self._now(connection)
+            changed = connection.execute(
+                update(restore_requests)
+                .where(restore_requests.c.id == request_id, restore_requests.c.runner == runner)
+                .values(heartbeat_at=now)
+            ).rowcount
+        return changed == 1
+
+    def release(self, request_id: str, runner: str) -> bool:
+        """Give the request back (clean shutdown) so another runner resumes it at once; False when it was not ours."""
         with self.engine.begin() as connection:
             changed = connection.execute(
                 update(restore_requests)
                 .where(restore_requests.c.id == request_id, restore_requests.c.runner == runner)
-                .values(heartbeat_at=utcnow())
+                .values(runner=None, heartbeat_at=None)
             ).rowcount
         return changed == 1
-
-    def release(self, request_id: str, runner: str) -> None:
-        """Give the request back (clean shutdown) so another runner resumes it at once."""
-        with self.engine.begin() as connection:
-            connection.execute(
-                update(restore_requests)
-                .where(restore_requests.c.id == request_id, restore_requests.c.runner == runner)
-                .values(runner=None, heartbeat_at=None)
-            )
 
     def _update(self, request_id: str, **values: Any) -> None:
         with self.engine.begin() as connection:

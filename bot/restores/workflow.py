@@ -1,7 +1,9 @@
 """Restore requests and their approval: check → PENDING → APPROVED/REJECTED/EXPIRED, each step one atomic CAS.
 
-No restore runs on one person's word: the requester can never approve their own request, only approvers
-decide, DDBBOT_REQUIRED_APPROVALS distinct approvers are needed, and every approval is bound to the plan hash.
+No restore runs on one person's word: only operators may ask for one, the requester can never approve their own
+request, only approvers decide, DDBBOT_REQUIRED_APPROVALS distinct approvers are needed, and every approval is
+bound to the plan hash. A request's times (created, expires, decided) are the database's clock, so replicas whose
+own clocks disagree still agree on whether a request has expired.
 """
 
 from __future__ import annotations
@@ -25,8 +27,12 @@ from bot.timefmt import iso
 logger = logging.getLogger(__name__)
 
 
-class ApproverCheck(Protocol):
-    """Who may decide restores (bot.authz.Authorizer implements it)."""
+class RestorePermissions(Protocol):
+    """Who may ask for restores and who may decide them (bot.authz.Authorizer implements it)."""
+
+    def require_operator(self, user_id: str, action: str) -> None:
+        """Raise NotAllowed, saying whom to ask, unless the user is an operator (DDBBOT_OPERATORS; empty: everyone)."""
+        ...
 
     def is_approver(self, user_id: str) -> bool:
         """True when the user is listed in DDBBOT_APPROVERS, directly or through a user group."""
@@ -68,7 +74,7 @@ class Restores:
         self,
         core: Core,
         store: RestoreStore,
-        approvers: ApproverCheck,
+        permissions: RestorePermissions,
         notifier: RestoreNotifier,
         policy: ApprovalPolicy,
         on_approved: Callable[[RestoreRequest], None] = lambda _request: None,
@@ -76,7 +82,7 @@ class Restores:
     ) -> None:
         self.core = core
         self.store = store
-        self._approvers = approvers
+        self._permissions = permissions
         self._notifier = notifier
         self.policy = policy
         self._on_approved = on_approved
@@ -85,7 +91,8 @@ class Restores:
     # ------------------------------------------------------------------------------------------ request
 
     def request(self, spec: RestoreSpec, requester: Requester) -> Requested:
-        """Check the request, store it as PENDING and post it for approval; a failed check raises, nothing stored."""
+        """Check the requester and the request, store it as PENDING and post it for approval; a failed check
+        raises (audited), nothing stored. Every way of asking (the command, the Restore… form) comes here."""
         audit: dict[str, Any] = {
             "mode": spec.mode,
             "sources": list(spec.sources),
@@ -93,6 +100,7 @@ class Restores:
             "channel": requester.channel_id,
         }
         try:
+            self._permissions.require_operator(requester.user_id, "request restores")
             channel = self._approval_channel(requester)
             planned = self._plan(self.core, spec)
         except BotError as error:
@@ -124,7 +132,7 @@ class Restores:
         return channel
 
     def _new_request(self, planned: PlannedRestore, requester: Requester, channel: str) -> RestoreRequest:
-        now = self.core.clock()
+        now = self.store.now()
         return RestoreRequest(
             id=new_request_id(),
             status=RestoreStatus.PENDING,
@@ -172,7 +180,7 @@ class Restores:
             self._notifier.approval_recorded(request, approvals)
             return Decision("recorded", request, remaining)
         deciders = ",".join(a.approver for a in approvals)
-        now = self.core.clock()
+        now = self.store.now()
         won = self.store.transition(
             request.id,
             RestoreStatus.PENDING,
@@ -195,9 +203,9 @@ class Restores:
         """Why this user's approval does not count (None: it was recorded, exactly once)."""
         if user_id == request.requested_by:
             return NotAllowed("You asked for this restore, so you cannot approve it: another approver must.")
-        if not self._approvers.is_approver(user_id):
+        if not self._permissions.is_approver(user_id):
             return NotAllowed("Only approvers (DDBBOT_APPROVERS) may approve restores; you are not one of them.")
-        if not self.store.add_approval(request.id, user_id, self.core.clock()):
+        if not self.store.add_approval(request.id, user_id, self.store.now()):
             remaining = max(0, request.required_approvals - self.store.approval_count(request.id))
             return PreconditionFailed(f"You already approved this request; it needs {remaining} more approver(s).")
         return None
@@ -205,14 +213,14 @@ class Restores:
     def reject(self, button_value: str, user_id: str) -> Decision:
         """An approver's no: PENDING → REJECTED; nothing is restored."""
         request = self._clicked(button_value, user_id, "restore.reject")
-        if not self._approvers.is_approver(user_id):
+        if not self._permissions.is_approver(user_id):
             raise self._refuse(
                 request,
                 user_id,
                 "restore.reject",
                 NotAllowed("Only approvers (DDBBOT_APPROVERS) may reject restores; you are not one of them."),
             )
-        now = self.core.clock()
+        now = self.store.now()
         if not self.store.transition(
             request.id, RestoreStatus.PENDING, RestoreStatus.REJECTED, decided_at=now, decided_by=user_id
         ):
@@ -225,7 +233,7 @@ class Restores:
     def expire_due(self) -> int:
         """PENDING requests past their expiry → EXPIRED, buttons removed; safe to run on every replica."""
         expired = 0
-        for request in self.store.due_for_expiry(self.core.clock()):
+        for request in self.store.due_for_expiry(self.store.now()):
             expired += self._expire(request)
         return expired
 
@@ -251,7 +259,7 @@ class Restores:
             )
         if request.status != RestoreStatus.PENDING:
             raise self._refuse(request, user_id, action, self._already_decided(request.id))
-        if self.core.clock() >= request.expires_at:
+        if self.store.now() >= request.expires_at:
             self._expire(request)
             raise self._refuse(
                 request,
@@ -265,7 +273,7 @@ class Restores:
         return request
 
     def _expire(self, request: RestoreRequest) -> bool:
-        now = self.core.clock()
+        now = self.store.now()
         if not self.store.transition(
             request.id, RestoreStatus.PENDING, RestoreStatus.EXPIRED, decided_at=now, decided_by=BOT_ACTOR
         ):

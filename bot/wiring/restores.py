@@ -24,6 +24,7 @@ from handlers.restores.notifier import SlackRestoreNotifier
 
 PROGRESS_SECONDS = 10.0
 STALE_AFTER_INTERVALS = 10
+MIN_STALE_SECONDS = 6.0  # a claim is fenced after half of this without a heartbeat: room for a loaded host
 LOAD_CONCURRENCY = 4
 
 
@@ -36,12 +37,13 @@ class RestoreFeature:
 
 
 def runner_timing(poll_seconds: float) -> RunnerTiming:
-    """Look for work and poll AWS every DDBBOT_POLL_SECONDS; report progress at most every 10 s."""
+    """Look for work and poll AWS every DDBBOT_POLL_SECONDS; report progress at most every 10 s. A claim is stale
+    after 10 polls (at least 6 s); it is heartbeated every sixth of that and fenced after half of it."""
     return RunnerTiming(
         interval=poll_seconds,
         poll_seconds=poll_seconds,
         progress_seconds=min(PROGRESS_SECONDS, poll_seconds * 2),
-        stale_after=timedelta(seconds=max(poll_seconds * STALE_AFTER_INTERVALS, 1.0)),
+        stale_after=timedelta(seconds=max(poll_seconds * STALE_AFTER_INTERVALS, MIN_STALE_SECONDS)),
     )
 
 

@@ -10,13 +10,13 @@ import json
 import logging
 import shlex
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.errors import BotError, UsageError
+from bot.errors import BotError, NotAllowed, UsageError
 from bot.models import Requester, export_id_of
 from bot.restores.workflow import Decision
 from handlers.blocks import Message, error_message, unexpected_error
@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 def register(app: App, restore_surface: RestoreSurface) -> None:
     """Wire the restore buttons and the restore form."""
     restores = restore_surface.restores
+    aliases = restore_surface.surface.core.aws.aliases
 
     @app.action(rb.APPROVE_ACTION)
     def approve_restore(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -43,10 +44,12 @@ def register(app: App, restore_surface: RestoreSurface) -> None:
         _decide(body, respond, restores.reject)
 
     @app.action(fb.OPEN_FORM_ACTION)
-    def open_restore_form(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def open_restore_form(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         export_arn = str(body["actions"][0].get("value") or "")
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        if not _may_request(restore_surface, body, export_arn, channel, respond):
+            return
         view = fb.restore_form(export_arn, export_id_of(export_arn), channel)
         try:
             client.views_open(trigger_id=body["trigger_id"], view=view)
@@ -59,7 +62,8 @@ def register(app: App, restore_surface: RestoreSurface) -> None:
         metadata = _metadata(view.get("private_metadata"))
         user = str((body.get("user") or {}).get("id") or "")
         try:
-            command = form_command(str(metadata.get("export") or ""), (view.get("state") or {}).get("values") or {})
+            values = (view.get("state") or {}).get("values") or {}
+            command = form_command(str(metadata.get("export") or ""), values, aliases)
         except UsageError as error:
             ack(response_action="errors", errors={_field_of(error.message): error.message[:150]})
             return
@@ -76,8 +80,24 @@ def register(app: App, restore_surface: RestoreSurface) -> None:
         _tell(client, user, metadata.get("channel"), reply)
 
 
-def form_command(export_arn: str, values: dict[str, Any]) -> RestoreCommand:
-    """The form's fields written as the equivalent /ddb-restore text, parsed by the same parser."""
+def _may_request(
+    restore_surface: RestoreSurface, body: dict[str, Any], export_arn: str, channel: str | None, respond: Respond
+) -> bool:
+    """Only operators get the form (its submission is checked again by the workflow); others are told, and audited."""
+    user = str((body.get("user") or {}).get("id") or "")
+    try:
+        restore_surface.surface.authorizer.require_operator(user, "request restores")
+    except NotAllowed as refusal:
+        audit = {"export": export_arn, "channel": channel}
+        restore_surface.surface.core.store.audit(user, "restore.form", export_arn, audit, f"refused: {refusal}")
+        respond(**rb.click_refused(refusal), response_type="ephemeral", replace_original=False)
+        return False
+    return True
+
+
+def form_command(export_arn: str, values: dict[str, Any], aliases: Collection[str] = ()) -> RestoreCommand:
+    """The form's fields written as the equivalent /ddb-restore text, parsed by the same parser (with the account
+    aliases, so `prod:orders` is a target here as in the command)."""
     target = _field(values, fb.FORM_TARGET)
     mode = _field(values, fb.FORM_MODE) or "to"
     key = _field(values, fb.FORM_KEY)
@@ -94,7 +114,7 @@ def form_command(export_arn: str, values: dict[str, Any]) -> RestoreCommand:
             words.append(f"key={key}")
         if billing:
             words.append(f"billing={billing}")
-    parsed = parse_restore(" ".join(shlex.quote(w) for w in words))
+    parsed = parse_restore(" ".join(shlex.quote(w) for w in words), aliases)
     if not isinstance(parsed, RestoreCommand):
         raise UsageError("Name the target table.")
     return parsed

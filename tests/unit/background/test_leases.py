@@ -1,76 +1,125 @@
-"""The lease row and the leader gate, on SQLite and on PostgreSQL (when a server is given)."""
+"""The lease row and the leader gate, on SQLite and on PostgreSQL (when a server is given).
+
+Time is the tests' own: the lease store reads a settable database clock and each Leadership a settable monotonic
+one, so "expired", "ran out" and "within two lease periods" happen exactly when a test moves the clocks.
+"""
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
+from sqlalchemy.exc import OperationalError
 
 from bot.background.leader import LeaderGate, Leadership
 from bot.background.leases import LeaseStore
 from bot.db import make_engine
 from bot.wiring.schema import create_schema
+from tests.support.clocks import SettableDatabaseClock, SettableMonotonic
 from tests.support.databases import database_kinds, fresh_database
 
 TTL = timedelta(seconds=30)
+LEASE_SECONDS = 30.0
 
 
 @pytest.fixture(params=database_kinds())
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with fresh_database(request.param, tmp_path) as url:
         engine = make_engine(url)
         create_schema(engine)
-        yield engine
         engine.dispose()
+        yield url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> SettableDatabaseClock:
+    return SettableDatabaseClock()
 
 
 class RecordingJob:
-    """A gated job that records whether it runs."""
+    """A gated job that records whether it runs, and its starts and stops in a log shared by several jobs."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "job", log: list[str] | None = None) -> None:
+        self.name = name
+        self.log = log if log is not None else []
         self.running = False
         self.starts = 0
 
     def start(self) -> None:
         self.running = True
         self.starts += 1
+        self.log.append(f"{self.name} started")
 
     def stop(self, timeout: float = 10.0) -> None:
+        if self.running:
+            self.log.append(f"{self.name} stopped")
         self.running = False
 
 
-def wait_until(condition: object, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
+class Replica:
+    """A gate on its own monotonic clock; the lease store shares the database clock with the other replicas."""
+
+    def __init__(self, engine: Engine, clock: SettableDatabaseClock, name: str, log: list[str]) -> None:
+        self.monotonic = SettableMonotonic()
+        self.job = RecordingJob(name, log)
+        leadership = Leadership(
+            LeaseStore(engine, clock), holder=name, lease_seconds=LEASE_SECONDS, clock=self.monotonic
+        )
+        self.gate = LeaderGate(leadership, [self.job])
+
+    def pass_time(self, seconds: float) -> None:
+        self.monotonic.advance(seconds)
 
 
-def test_a_held_lease_is_refused_to_another_holder_until_it_expires(engine: Engine) -> None:
-    leases = LeaseStore(engine)
-    first = leases.acquire("background", "a", timedelta(seconds=0.4))
+class Partition:
+    """Makes one engine's statements fail, as if the database stopped answering that replica."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.cut = False
+        event.listen(engine, "before_cursor_execute", self._check)
+
+    def _check(self, *_args: Any) -> None:
+        if self.cut:
+            raise OperationalError("(partitioned by the test)", None, ConnectionError("no route to the database"))
+
+
+def test_a_held_lease_is_refused_to_another_holder_until_it_expires(
+    engine: Engine, clock: SettableDatabaseClock
+) -> None:
+    leases = LeaseStore(engine, clock)
+    first = leases.acquire("background", "a", timedelta(seconds=10))
     assert first is not None
     assert leases.acquire("background", "b", TTL) is None
-    time.sleep(0.5)
+    clock.advance(seconds=9.999)
+    assert leases.acquire("background", "b", TTL) is None, "not expired yet by the database's clock"
+    clock.advance(seconds=0.002)
     taken = leases.acquire("background", "b", TTL)
     assert taken is not None and taken.holder == "b"
     assert leases.renew(first, TTL) is None, "the old holder must not renew a lease taken over"
 
 
-def test_renewal_moves_the_expiry_and_needs_the_last_expiry_written(engine: Engine) -> None:
-    leases = LeaseStore(engine)
+def test_renewal_moves_the_expiry_and_needs_the_last_expiry_written(
+    engine: Engine, clock: SettableDatabaseClock
+) -> None:
+    leases = LeaseStore(engine, clock)
     lease = leases.acquire("background", "a", TTL)
     assert lease is not None
+    clock.advance(seconds=5)
     renewed = leases.renew(lease, TTL)
-    assert renewed is not None and renewed.expires_at >= lease.expires_at
+    assert renewed is not None and renewed.expires_at == lease.expires_at + timedelta(seconds=5)
     assert leases.renew(lease, TTL) is None, "a stale copy of the lease (old expires_at) is a lost compare-and-set"
     assert leases.renew(renewed, TTL) is not None
 
@@ -98,55 +147,77 @@ def test_concurrent_acquirers_get_one_lease(engine: Engine) -> None:
     assert sum(r is not None for r in results) == 1
 
 
-def test_concurrent_takeovers_of_an_expired_lease_get_one_winner(engine: Engine) -> None:
-    leases = LeaseStore(engine)
-    assert leases.acquire("background", "dead", timedelta(seconds=0.1)) is not None
-    time.sleep(0.2)
+def test_concurrent_takeovers_of_an_expired_lease_get_one_winner(engine: Engine, clock: SettableDatabaseClock) -> None:
+    leases = LeaseStore(engine, clock)
+    assert leases.acquire("background", "dead", TTL) is not None
+    clock.advance(seconds=TTL.total_seconds() + 1)
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda i: leases.acquire("background", f"h{i}", TTL), range(8)))
     assert sum(r is not None for r in results) == 1
 
 
-def test_only_one_gate_runs_its_jobs_and_the_other_takes_over_when_the_holder_dies(engine: Engine) -> None:
-    jobs = [RecordingJob(), RecordingJob()]
-    lease_seconds = 0.6
-    gates = [
-        LeaderGate(Leadership(LeaseStore(engine), holder=f"replica-{i}", lease_seconds=lease_seconds), [job])
-        for i, job in enumerate(jobs)
-    ]
-    for gate in gates:
-        gate.start()
+def test_only_one_gate_runs_its_jobs_and_the_other_takes_over_within_two_lease_periods(
+    engine: Engine, clock: SettableDatabaseClock
+) -> None:
+    log: list[str] = []
+    replicas = [Replica(engine, clock, f"replica-{i}", log) for i in range(2)]
+    for replica in replicas:
+        replica.gate.tick()
+    assert sum(r.job.running for r in replicas) == 1, "exactly one replica runs the background jobs"
+    leader = next(r for r in replicas if r.job.running)
+    other = next(r for r in replicas if r is not leader)
+    for _ in range(6):  # both try every lease/3, as their loops do: the holder renews, the other is refused
+        step = LEASE_SECONDS / 3
+        clock.advance(seconds=step)
+        for replica in replicas:
+            replica.pass_time(step)
+            replica.gate.tick()
+    assert leader.job.running and not other.job.running and leader.gate.leading
+
+    # The leader dies (kill -9): nothing is released. The other keeps trying every lease/3.
+    waited = 0.0
+    while not other.job.running:
+        step = LEASE_SECONDS / 3
+        clock.advance(seconds=step)
+        other.pass_time(step)
+        leader.pass_time(step)
+        waited += step
+        other.gate.tick()
+        assert waited < 3 * LEASE_SECONDS, "never took over"
+    assert waited < 2 * LEASE_SECONDS, f"took over after {waited:.0f}s, lease {LEASE_SECONDS:.0f}s"
+    assert not leader.gate.leading, "by its own clock the dead leader's lease had run out before the takeover"
+
+
+def test_a_gate_that_cannot_renew_stops_its_jobs_before_another_holder_starts(
+    database_url: str, engine: Engine, clock: SettableDatabaseClock
+) -> None:
+    log: list[str] = []
+    own_engine = make_engine(database_url)
+    partition = Partition(own_engine)
     try:
-        wait_until(lambda: any(job.running for job in jobs))
-        time.sleep(lease_seconds * 2)
-        assert sum(job.running for job in jobs) == 1, "exactly one replica runs the background jobs"
-        leader = next(i for i, job in enumerate(jobs) if job.running)
-        other = 1 - leader
-        # Kill the leader: its thread stops renewing and nothing is released (like kill -9).
-        gates[leader]._stop.set()
-        assert gates[leader]._thread is not None
-        gates[leader]._thread.join()
-        died = time.monotonic()
-        wait_until(lambda: jobs[other].running, timeout=3 * lease_seconds)
-        assert time.monotonic() - died < 2 * lease_seconds, "takeover within two lease periods"
+        monotonic = SettableMonotonic()
+        job = RecordingJob("a", log)
+        leadership = Leadership(LeaseStore(own_engine, clock), holder="a", lease_seconds=LEASE_SECONDS, clock=monotonic)
+        cut_off = LeaderGate(leadership, [job])
+        other = Replica(engine, clock, "b", log)
+        cut_off.tick()
+        other.gate.tick()
+        assert log == ["a started"]
+
+        partition.cut = True  # a keeps running but its renewals no longer reach the database
+        step = LEASE_SECONDS / 3
+        while not other.job.running:
+            clock.advance(seconds=step)
+            monotonic.advance(step)
+            other.pass_time(step)
+            other.gate.tick()  # b looks first: a must have given up already, not just be quicker
+            cut_off.tick()
+            assert monotonic() < 10_000, "b never took over"
+        assert log == ["a started", "a stopped", "b started"], "a stopped its jobs before b started"
+        assert not cut_off.leading and other.gate.leading
     finally:
-        for gate in gates:
-            gate.stop()
-
-
-def test_a_gate_that_cannot_renew_stops_its_jobs_before_another_holder_starts(engine: Engine) -> None:
-    job = RecordingJob()
-    gate = LeaderGate(Leadership(LeaseStore(engine), holder="a", lease_seconds=30), [job])
-    gate.tick()
-    assert job.running and gate.leading
-    # Someone else took the lease (e.g. this replica was paused past its lease): the next renewal fails.
-    leases = LeaseStore(engine)
-    current = leases.holder("background")
-    assert current is not None
-    assert leases.release(current)
-    assert leases.acquire("background", "b", TTL) is not None
-    gate.tick()
-    assert not job.running and not gate.leading
+        partition.cut = False
+        own_engine.dispose()
 
 
 def test_stopping_a_gate_releases_the_lease_for_the_next_replica(engine: Engine) -> None:

@@ -10,27 +10,40 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from bot.authz import Authorizer
 from bot.errors import NotAllowed, NotFound, PreconditionFailed
 from bot.restores.models import RestoreStatus
 from bot.restores.store import RestoreStore, restore_requests
 from bot.restores.workflow import ApprovalPolicy, Restores
 from tests.support.databases import database_kinds, fresh_database
-from tests.support.restore_fakes import Approvers, Clock, RecordingNotifier, make_core, pending_request, plan
+from tests.support.restore_fakes import Clock, RecordingNotifier, make_core, pending_request, plan
 
 ALICE, BOB, CAROL, DAVE, MALLORY = "U0ALICE", "U0BOB", "U0CAROL", "U0DAVE", "U0MALLORY"
+
+
+class NoGroups:
+    """A Slack with no user groups."""
+
+    def members(self, group_id: str) -> set[str]:
+        return set()
+
+
+def permissions(approvers: set[str], operators: tuple[str, ...] = ()) -> Authorizer:
+    """The real authorizer over fixed lists (no operators listed: everyone is one)."""
+    return Authorizer(operators, sorted(approvers), NoGroups())
 
 
 class World:
     def __init__(self, tmp_path: Path, required: int = 1, url: str | None = None) -> None:
         self.clock = Clock()
         self.core = make_core(tmp_path, self.clock, url)
-        self.store = RestoreStore(self.core.store.engine)
+        self.store = RestoreStore(self.core.store.engine, lambda _connection: self.clock())  # the database's clock
         self.notifier = RecordingNotifier()
         self.started: list[str] = []
         self.restores = Restores(
             self.core,
             self.store,
-            Approvers({ALICE, BOB, CAROL, DAVE}),
+            permissions({ALICE, BOB, CAROL, DAVE}),
             self.notifier,
             ApprovalPolicy((ALICE, BOB, CAROL, DAVE), required, timedelta(minutes=60), "C0APPROVALS"),
             on_approved=lambda request: self.started.append(request.id),
@@ -179,23 +192,37 @@ def test_simultaneous_approvals_start_the_restore_exactly_once(tmp_path: Path, k
 def _three_approvers_click_at_once(world: World) -> None:
     value = world.request(required=2)
     barrier = threading.Barrier(3)
-    outcomes: list[str] = []
+    outcomes: dict[str, str] = {}
+    errors: list[BaseException] = []
+    lock = threading.Lock()
 
     def click(user: str) -> None:
-        barrier.wait()
         try:
-            outcomes.append(world.restores.approve(value, user).outcome)
-        except PreconditionFailed:
-            outcomes.append("refused")
+            barrier.wait(10)
+            try:
+                outcome = world.restores.approve(value, user).outcome
+            except PreconditionFailed as refused:
+                outcome = "refused" if "already decided" in str(refused) else f"refused otherwise: {refused}"
+            with lock:
+                outcomes[user] = outcome
+        except BaseException as error:  # reported below: a thread's exception would otherwise vanish
+            with lock:
+                errors.append(error)
 
     threads = [threading.Thread(target=click, args=(user,)) for user in (BOB, CAROL, DAVE)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(10)
-    assert outcomes.count("approved") == 1
+    assert not any(thread.is_alive() for thread in threads), "a click never finished"
+    assert errors == [], errors
+    assert sorted(outcomes) == [BOB, CAROL, DAVE], "every click got an answer"
+    assert list(outcomes.values()).count("approved") == 1, outcomes
+    assert set(outcomes.values()) <= {"approved", "recorded", "refused"}, outcomes
     assert world.started == ["r-0000000001"]
     assert world.status() == RestoreStatus.APPROVED
+    assert world.audit("restore.approve").count("approved") == 1
+    assert len(world.store.approvals("r-0000000001")) >= 2
 
 
 def test_request_is_refused_when_nobody_may_approve(tmp_path: Path) -> None:
@@ -221,7 +248,7 @@ def test_a_request_whose_approval_message_cannot_be_posted_is_cancelled(tmp_path
     world.restores = Restores(
         world.core,
         world.store,
-        Approvers({BOB}),
+        permissions({BOB}),
         world.notifier,
         ApprovalPolicy((BOB,), 1, timedelta(minutes=60), "C0APPROVALS"),
         planner=lambda core, spec: planned,
@@ -242,7 +269,7 @@ def test_a_valid_request_is_stored_pending_with_its_plan_hash_and_posted(tmp_pat
     world.restores = Restores(
         world.core,
         world.store,
-        Approvers({BOB}),
+        permissions({BOB}),
         world.notifier,
         ApprovalPolicy((BOB,), 1, timedelta(minutes=30), "C0APPROVALS"),
         planner=lambda core, spec: planned,
@@ -256,3 +283,61 @@ def test_a_valid_request_is_stored_pending_with_its_plan_hash_and_posted(tmp_pat
     assert world.notifier.named("approval_requested")
     (entry,) = world.core.store.audit_entries(action="restore.request")
     assert entry["parameters"]["plan_hash"] == stored.plan_hash and entry["result"] == "pending approval"
+
+
+def test_only_operators_may_request_a_restore_and_the_refusal_is_audited(tmp_path: Path) -> None:
+    from bot.models import Requester
+    from bot.restores.models import Estimate, SourceSummary
+    from bot.restores.plans import PlannedRestore, RestoreSpec
+
+    world = World(tmp_path)
+    planned_for: list[str] = []
+
+    def planner(core: Any, spec: RestoreSpec) -> PlannedRestore:
+        planned_for.append(spec.target)
+        return PlannedRestore(plan(), (SourceSummary("x"),), Estimate("$0.01", 60.0, "test"))
+
+    world.restores = Restores(
+        world.core,
+        world.store,
+        permissions({BOB}, operators=(ALICE,)),
+        world.notifier,
+        ApprovalPolicy((BOB,), 1, timedelta(minutes=30), "C0APPROVALS"),
+        planner=planner,
+    )
+    with pytest.raises(NotAllowed, match="Only operators may request restores"):
+        world.restores.request(RestoreSpec("import", ("x",), "orders-restored"), Requester(MALLORY, "C0OPS"))
+    assert world.store.recent() == [] and planned_for == [] and world.notifier.calls == []
+    refused = world.core.store.audit_entries(action="restore.request")
+    assert refused[0]["actor"] == MALLORY and refused[0]["result"].startswith("refused: Only operators")
+    assert world.restores.request(RestoreSpec("import", ("x",), "orders-restored"), Requester(ALICE, "C0OPS"))
+
+
+@pytest.mark.parametrize("kind", database_kinds())
+def test_replicas_with_skewed_clocks_agree_with_the_database_on_expiry(tmp_path: Path, kind: str) -> None:
+    from bot.core import Core
+    from bot.timefmt import utcnow
+
+    with fresh_database(kind, tmp_path) as url:
+        base = make_core(tmp_path, url=url)
+        store = RestoreStore(base.store.engine)  # the real database clock (clock_timestamp() on PostgreSQL)
+        try:
+            now = store.now()
+            expired = pending_request(store, request_id="r-expired", created=now - timedelta(hours=2))
+            live = pending_request(store, request_id="r-live", created=now)
+
+            def replica(skew: timedelta) -> Restores:
+                core = Core(base.aws, base.store, base.prices, clock=Clock(utcnow() + skew))
+                policy = ApprovalPolicy((BOB,), 1, timedelta(minutes=60), "C0APPROVALS")
+                return Restores(core, store, permissions({BOB}), RecordingNotifier(), policy)
+
+            with pytest.raises(PreconditionFailed, match="expired"):
+                replica(-timedelta(hours=3)).approve(expired.button_value, BOB)
+            assert replica(timedelta(hours=3)).expire_due() == 0, "a replica ahead expires nothing still live"
+            assert {r.id: r.status for r in store.recent()} == {
+                "r-expired": RestoreStatus.EXPIRED,
+                "r-live": RestoreStatus.PENDING,
+            }
+            assert replica(timedelta(hours=3)).approve(live.button_value, BOB).outcome == "approved"
+        finally:
+            base.store.engine.dispose()

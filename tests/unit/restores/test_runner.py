@@ -7,19 +7,25 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import update
 
+from bot.core import Core
 from bot.errors import PreconditionFailed
 from bot.restores.executors import Cancelled, ExecutorContext
 from bot.restores.models import RestoreRequest, RestoreStatus
 from bot.restores.notify import RestoreOutcome, RestoreProgress
 from bot.restores.runner import RestoreRunner, RunnerTiming
 from bot.restores.store import RestoreStore, restore_requests
-from tests.support.restore_fakes import RecordingNotifier, make_core, pending_request, plan
+from bot.timefmt import utcnow
+from tests.support.clocks import SettableDatabaseClock, SettableMonotonic
+from tests.support.databases import database_kinds, fresh_database
+from tests.support.restore_fakes import Clock, RecordingNotifier, make_core, pending_request, plan
 
-FAST = RunnerTiming(interval=0.05, poll_seconds=0.01, progress_seconds=0.0, stale_after=timedelta(seconds=30))
+STALE = timedelta(seconds=30)
+FAST = RunnerTiming(interval=0.05, poll_seconds=0.01, progress_seconds=0.0, stale_after=STALE)
 
 
 @dataclass
@@ -29,6 +35,7 @@ class ScriptedExecutor:
     behaviour: str = "finish"
     runs: list[str] = field(default_factory=list)
     entered: threading.Event = field(default_factory=threading.Event)
+    writes: int = 0
 
     def run(self, context: ExecutorContext, request: RestoreRequest) -> RestoreOutcome:
         self.runs.append(request.id)
@@ -39,8 +46,10 @@ class ScriptedExecutor:
         if self.behaviour == "crash":
             raise RuntimeError("boom")
         if self.behaviour == "wait":
-            while True:
+            while not context.cancel.is_set():  # writes, as a loader does, until its cancel is set
+                self.writes += 1
                 context.wait(0.01)
+            raise Cancelled
         return RestoreOutcome(item_count=3)
 
     def resume_note(self, context: ExecutorContext, request: RestoreRequest) -> str:
@@ -48,15 +57,33 @@ class ScriptedExecutor:
 
 
 class Setup:
+    """One database (with its clock, which the test moves) and runners on it, each with its own monotonic clock."""
+
     def __init__(self, tmp_path: Path, behaviour: str = "finish") -> None:
         self.core = make_core(tmp_path)
-        self.store = RestoreStore(self.core.store.engine)
+        self.database_clock = SettableDatabaseClock()
+        self.store = RestoreStore(self.core.store.engine, self.database_clock)
         self.notifier = RecordingNotifier()
         self.executor = ScriptedExecutor(behaviour)
-        self.runner = self.make_runner("runner-1")
+        self.monotonic = SettableMonotonic()
+        self.runner = self.make_runner("runner-1", monotonic=self.monotonic)
 
-    def make_runner(self, runner_id: str) -> RestoreRunner:
-        return RestoreRunner(self.core, self.store, self.notifier, {"import": self.executor}, FAST, runner_id=runner_id)
+    def make_runner(
+        self,
+        runner_id: str,
+        executor: ScriptedExecutor | None = None,
+        notifier: RecordingNotifier | None = None,
+        monotonic: SettableMonotonic | None = None,
+    ) -> RestoreRunner:
+        return RestoreRunner(
+            self.core,
+            self.store,
+            notifier or self.notifier,
+            {"import": executor or self.executor},
+            FAST,
+            runner_id=runner_id,
+            monotonic=monotonic or SettableMonotonic(),
+        )
 
     def approved(self, request_id: str = "r-0000000001") -> str:
         pending_request(self.store, request_id=request_id)
@@ -149,22 +176,144 @@ def test_shutdown_pauses_the_run_and_hands_it_back(tmp_path: Path) -> None:
 def test_two_runners_never_run_the_same_request(tmp_path: Path) -> None:
     setup = Setup(tmp_path, "wait")
     setup.approved()
-    other = setup.make_runner("runner-2")
+    finisher, told = ScriptedExecutor("finish"), RecordingNotifier()
+    other = setup.make_runner("runner-2", finisher, told)
     assert setup.runner.run_cycle() == 1
     assert setup.executor.entered.wait(5)
-    assert other.run_cycle() == 0
+
+    setup.database_clock.advance(seconds=STALE.total_seconds() - 1)
+    assert other.run_cycle() == 0, "a claim heartbeated within the stale threshold is not taken"
+    setup.runner.claims.renew()
+    setup.database_clock.advance(seconds=STALE.total_seconds() - 1)
+    assert other.run_cycle() == 0, "the heartbeat, not the claim, is what counts"
+
+    # The first runner's heartbeats stop landing: it fences itself after half the stale threshold...
+    setup.monotonic.advance(setup.runner.claims.hold_for)
+    setup.runner.claims.enforce()
+    wait_until(lambda: not setup.runner.running(), "the first runner to stop")
+    writes_when_stopped = setup.executor.writes
+    # ...so by the time its claim is stale and taken over, it no longer writes.
+    setup.database_clock.advance(seconds=2)
+    assert other.run_cycle() == 1
+    wait_until(lambda: setup.status() == RestoreStatus.SUCCEEDED, "the second runner to finish")
+    other.stop(5)
     setup.runner.stop(5)
-    assert setup.executor.runs == ["r-0000000001"]
+
+    assert setup.executor.writes == writes_when_stopped, "no write by the first runner after the takeover"
+    assert setup.executor.runs == ["r-0000000001"] and finisher.runs == ["r-0000000001"]
+    assert [c[0] for c in setup.notifier.calls if c[0] in {"finished", "failed"}] == []
+    assert [c[0] for c in told.calls if c[0] in {"finished", "failed"}] == ["finished"]
+
+
+def test_a_runner_told_its_claim_was_taken_stops_and_reports_nothing(tmp_path: Path) -> None:
+    setup = Setup(tmp_path, "wait")
+    setup.approved()
+    finisher, told = ScriptedExecutor("finish"), RecordingNotifier()
+    other = setup.make_runner("runner-2", finisher, told)
+    assert setup.runner.run_cycle() == 1
+    assert setup.executor.entered.wait(5)
+    setup.database_clock.advance(seconds=STALE.total_seconds() + 1)  # runner-1 was paused: no heartbeat landed
+    assert other.run_cycle() == 1
+    wait_until(lambda: setup.status() == RestoreStatus.SUCCEEDED, "the second runner to finish")
+    assert setup.runner.running() == {"r-0000000001"}, "still running: it has not heartbeated since"
+
+    setup.runner.claims.renew()
+    wait_until(lambda: not setup.runner.running(), "the first runner to stop once it learns")
+    other.stop(5)
+    setup.runner.stop(5)
+    stored = setup.store.get("r-0000000001")
+    assert stored is not None and stored.status == RestoreStatus.SUCCEEDED and stored.runner == "runner-2"
+    assert [c[0] for c in setup.notifier.calls if c[0] in {"finished", "failed"}] == []
+    assert [c[0] for c in told.calls if c[0] in {"finished", "failed"}] == ["finished"]
+    assert [e["action"] for e in setup.core.store.audit_entries(action="restore.finish")] == ["restore.finish"]
+
+
+@pytest.mark.parametrize("kind", database_kinds())
+def test_a_replica_whose_clock_runs_ahead_never_takes_a_live_claim(tmp_path: Path, kind: str) -> None:
+    with fresh_database(kind, tmp_path) as url:
+        core = make_core(tmp_path, url=url)
+        store = RestoreStore(core.store.engine)  # the real database clock: clock_timestamp() on PostgreSQL
+        try:
+            pending_request(store)
+            assert store.transition("r-0000000001", RestoreStatus.PENDING, RestoreStatus.APPROVED)
+            executor, notifier = ScriptedExecutor("wait"), RecordingNotifier()
+            first = RestoreRunner(core, store, notifier, {"import": executor}, FAST, runner_id="runner-1")
+            ahead = Core(core.aws, core.store, core.prices, clock=Clock(utcnow() + timedelta(hours=1)))
+            behind = Core(core.aws, core.store, core.prices, clock=Clock(utcnow() - timedelta(hours=1)))
+            assert first.run_cycle() == 1 and executor.entered.wait(5)
+            for skewed, name in ((ahead, "runner-ahead"), (behind, "runner-behind")):
+                second = RestoreRunner(skewed, store, notifier, {"import": executor}, FAST, runner_id=name)
+                assert second.run_cycle() == 0, f"{name} took a live claim"
+                first.claims.renew()
+                assert second.run_cycle() == 0, f"{name} took a claim just heartbeated"
+            first.stop(5)
+            assert executor.runs == ["r-0000000001"]
+        finally:
+            core.store.engine.dispose()
+
+
+def test_heartbeats_go_on_while_the_cycle_is_busy(tmp_path: Path) -> None:
+    core = make_core(tmp_path)
+    store = RestoreStore(core.store.engine)  # real time: this test is about how often heartbeats happen
+    pending_request(store)
+    assert store.transition("r-0000000001", RestoreStatus.PENDING, RestoreStatus.APPROVED)
+    executor, sweeping, release = ScriptedExecutor("wait"), threading.Event(), threading.Event()
+    cycles = 0
+
+    def sweep() -> None:  # the second cycle's sweep hangs (a slow Slack call, say) until the test is done
+        nonlocal cycles
+        cycles += 1
+        if cycles > 1:
+            sweeping.set()
+            release.wait(30)
+
+    timing = RunnerTiming(interval=0.05, poll_seconds=0.01, progress_seconds=0.0, stale_after=timedelta(seconds=1.2))
+    runner = RestoreRunner(core, store, RecordingNotifier(), {"import": executor}, timing, on_cycle=sweep)
+    runner.start()
+    try:
+        assert executor.entered.wait(10) and sweeping.wait(10)
+        blocked_at = _heartbeat_at(store)
+        wait_until(
+            lambda: _heartbeat_at(store) >= blocked_at + timedelta(seconds=2.4), "heartbeats for 2 stale periods", 20
+        )
+        other = RestoreRunner(core, store, RecordingNotifier(), {"import": executor}, timing, runner_id="runner-2")
+        assert other.run_cycle() == 0, "the busy runner's claim stayed live"
+    finally:
+        release.set()
+        runner.stop(5)
+    assert executor.runs == ["r-0000000001"]
 
 
 def test_the_cycle_runs_the_sweep_first(tmp_path: Path) -> None:
     setup = Setup(tmp_path)
-    swept: list[int] = []
+    setup.approved()
+    seen: list[tuple[str, str | None]] = []
+
+    def sweep() -> None:
+        request = setup.store.get("r-0000000001")
+        assert request is not None
+        seen.append((request.status, request.runner))
+
     runner = RestoreRunner(
-        setup.core, setup.store, setup.notifier, {"import": setup.executor}, FAST, on_cycle=lambda: swept.append(1)
+        setup.core, setup.store, setup.notifier, {"import": setup.executor}, FAST, runner_id="runner-s", on_cycle=sweep
     )
-    runner.run_cycle()
-    assert swept == [1]
+    assert runner.run_cycle() == 1
+    wait_until(lambda: setup.status() == RestoreStatus.SUCCEEDED, "the restore to finish")
+    assert seen == [(RestoreStatus.APPROVED, None)], "the sweep saw the request before anything claimed it"
+
+
+def _heartbeat_at(store: RestoreStore) -> Any:
+    found = store.get("r-0000000001")
+    assert found is not None and found.heartbeat_at is not None
+    return found.heartbeat_at
+
+
+def wait_until(condition: Any, what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
 
 
 def test_cancelled_is_what_the_context_raises_when_stopping(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from bot.restores.models import RestoreStatus
 from bot.restores.store import RestoreStore
-from bot.timefmt import utcnow
+from tests.support.clocks import SettableDatabaseClock
 from tests.support.databases import database_kinds, fresh_database
 from tests.support.restore_fakes import START, make_core, pending_request, plan
 
@@ -81,21 +81,36 @@ def test_due_for_expiry_lists_pending_requests_past_their_time(store: RestoreSto
     assert [r.id for r in store.due_for_expiry(START + timedelta(minutes=1))] == ["r-c"]
 
 
-def test_a_run_is_claimed_by_one_runner_until_its_heartbeat_goes_stale(store: RestoreStore) -> None:
-    pending_request(store)
-    assert not store.claim("r-0000000001", "one", utcnow())  # not approved yet
-    store.transition("r-0000000001", RestoreStatus.PENDING, RestoreStatus.APPROVED)
-    assert [r.id for r in store.runnable()] == ["r-0000000001"]
-    long_ago = utcnow() - timedelta(minutes=5)
-    assert store.claim("r-0000000001", "one", long_ago)
-    assert not store.claim("r-0000000001", "two", long_ago)
-    assert store.heartbeat("r-0000000001", "one")
-    assert not store.heartbeat("r-0000000001", "two")
-    assert store.claim("r-0000000001", "two", utcnow() + timedelta(seconds=1))  # one stopped heartbeating
-    store.release("r-0000000001", "two")
-    assert store.claim("r-0000000001", "three", long_ago)
-    store.transition("r-0000000001", RestoreStatus.APPROVED, RestoreStatus.RUNNING)
-    assert store.get("r-0000000001").runner == "three"  # type: ignore[union-attr]
+@pytest.mark.parametrize("kind", database_kinds())
+def test_a_run_is_claimed_by_one_runner_until_its_heartbeat_goes_stale(tmp_path: Path, kind: str) -> None:
+    clock = SettableDatabaseClock()
+    stale = timedelta(minutes=3)
+    with fresh_database(kind, tmp_path) as url:
+        engine = make_core(tmp_path, url=url).store.engine
+        store = RestoreStore(engine, clock)
+        try:
+            pending_request(store)
+            assert not store.claim("r-0000000001", "one", stale)  # not approved yet
+            store.transition("r-0000000001", RestoreStatus.PENDING, RestoreStatus.APPROVED)
+            assert [r.id for r in store.runnable()] == ["r-0000000001"]
+            assert store.claim("r-0000000001", "one", stale)
+            clock.advance(minutes=2)
+            assert not store.claim("r-0000000001", "two", stale)
+            assert store.heartbeat("r-0000000001", "one")
+            assert not store.heartbeat("r-0000000001", "two")
+            clock.advance(minutes=2, seconds=59)
+            assert not store.claim("r-0000000001", "two", stale), "the heartbeat, not the claim, counts"
+            clock.advance(seconds=2)
+            assert store.claim("r-0000000001", "two", stale)  # one stopped heartbeating
+            assert not store.heartbeat("r-0000000001", "one"), "the old holder learns it lost the claim"
+            assert not store.transition("r-0000000001", RestoreStatus.APPROVED, RestoreStatus.RUNNING, runner="one")
+            assert not store.set_aws_ref("r-0000000001", "arn:x", runner="one")
+            assert store.release("r-0000000001", "two")
+            assert store.claim("r-0000000001", "three", stale)
+            assert store.transition("r-0000000001", RestoreStatus.APPROVED, RestoreStatus.RUNNING, runner="three")
+            assert store.get("r-0000000001").runner == "three"  # type: ignore[union-attr]
+        finally:
+            engine.dispose()
 
 
 def test_unknown_transition_fields_are_refused(store: RestoreStore) -> None:
