@@ -221,11 +221,11 @@ def _fallback(s3: S3Client, location: ExportLocation) -> ExportManifest:
     every `*/data/*` object under `<prefix>/AWSDynamoDB/` belongs to this export; objects from several such
     folders mean the prefix is shared, and the export is refused rather than mixed with another.
     """
-    objects = _list(s3, location, location.folder + "data/")
+    objects = list_objects(s3, location, location.folder + "data/")
     if not objects:
         objects = [
             obj
-            for obj in _list(s3, location, location.root)
+            for obj in list_objects(s3, location, location.root)
             if re.fullmatch(r"[^/]+/data/[^/]+", obj["Key"][len(location.root) :])  # not the shared data/ folder
         ]
         folders = {obj["Key"][len(location.root) :].split("/", 1)[0] for obj in objects}
@@ -373,7 +373,8 @@ def _get(s3: S3Client, location: ExportLocation, key: str) -> bytes | None:
         raise _unreachable(error, location) from error
 
 
-def _list(s3: S3Client, location: ExportLocation, prefix: str) -> list[dict[str, Any]]:
+def list_objects(s3: S3Client, location: ExportLocation, prefix: str) -> list[dict[str, Any]]:
+    """Every object under `prefix` in the export's bucket (the owner checked when known), errors translated."""
     objects: list[dict[str, Any]] = []
     try:
         for page in s3.get_paginator("list_objects_v2").paginate(
