@@ -29,7 +29,9 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 logger = logging.getLogger(__name__)
-_EXPORT_URL = re.compile(r"^s3://(?P<bucket>[^/]+)/(?:(?P<prefix>.+)/)?AWSDynamoDB/(?P<export_id>[^/]+)/?$")
+_EXPORT_URL = re.compile(
+    r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?:(?P<prefix>.+)/)?AWSDynamoDB/(?P<export_id>[^/]+)/?$"
+)
 _EXPORT_ID_TIME = re.compile(r"^(?P<millis>\d{14})-[0-9a-f]{8}$")
 _MISSING = ("NoSuchKey", "404", "NotFound")
 SPOOL_BYTES = 8 * 1024 * 1024  # a data file being checked stays in memory up to this size

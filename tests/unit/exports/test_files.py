@@ -87,6 +87,8 @@ def test_export_urls_are_split_into_bucket_prefix_and_export_id(url: str, expect
         "s3://exports/ddb/orders/",
         "s3://exports/p/AWSDynamoDB/data/",
         "s3://exports/p/AWSDynamoDB/",
+        "s3://Bad_Bucket/p/AWSDynamoDB/0123-ab/",  # not an S3 bucket name: botocore would refuse it unhelpfully
+        "s3://a b/AWSDynamoDB/0123-ab/",
     ],
 )
 def test_a_url_that_is_not_an_export_folder_is_refused_with_the_expected_form(url: str) -> None:
