@@ -1,12 +1,14 @@
 """DynamoDB backup rates per region, so cost answers quote real list prices without ever failing.
 
 Rates come from the AWS Price List API when it answers and from an embedded, dated table when it does not;
-every `Rates` says in `source` which one the figures are from and why.
+every `Rates` says in `source` which one the figures are from. Why the API could not be used goes to the log,
+once per failure: its text (an HTML error page, an endpoint URL) is not something a cost message should carry.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -20,6 +22,8 @@ from botocore.exceptions import ClientError
 if TYPE_CHECKING:
     from mypy_boto3_pricing import PricingClient
     from mypy_boto3_pricing.type_defs import FilterTypeDef
+
+logger = logging.getLogger(__name__)
 
 EMBEDDED_PRICES_AS_OF = "2026-11-01"
 FALLBACK_REGION = "us-east-1"
@@ -62,7 +66,7 @@ class Rates:
     import_gb: Decimal  # ImportTable, per GB uncompressed source
     restore_gb: Decimal  # PITR restore, per GB restored
     s3_standard_gb_month: Decimal  # S3 Standard storage per GB-month
-    source: str  # human label saying whether these came from the API or the embedded table, and why
+    source: str  # human label saying whether these came from the API or the built-in table (never an error text)
 
 
 def _embedded(
@@ -129,18 +133,23 @@ def dollars(amount: Decimal) -> str:
 
 
 def embedded_rates(region: str, reason: str) -> Rates:
-    """The embedded table's rates for `region` (us-east-1's when it has none), labelled with `reason`."""
+    """The built-in table's rates for `region` (us-east-1's when it has none); `reason`, why the Price List API
+    could not be used, is logged here and kept out of the label every cost message shows."""
     figures = EMBEDDED_PRICES.get(region)
     if figures is None:
         figures = EMBEDDED_PRICES[FALLBACK_REGION]
         source = (
-            f"embedded list prices dated {EMBEDDED_PRICES_AS_OF}: no embedded prices for {region}; "
-            f"{FALLBACK_REGION} figures used (Price List API unreachable: {reason})"
+            f"list prices built in, dated {EMBEDDED_PRICES_AS_OF}: none are built in for {region}, so the "
+            f"{FALLBACK_REGION} figures are used, as the AWS Price List API could not be used"
         )
     else:
-        source = (
-            f"embedded list prices for {region} dated {EMBEDDED_PRICES_AS_OF} (Price List API unreachable: {reason})"
-        )
+        source = f"list prices built in, dated {EMBEDDED_PRICES_AS_OF}, as the AWS Price List API could not be used"
+    logger.warning(
+        "price list unavailable region=%s reason=%r; using built-in prices dated %s",
+        region,
+        reason,
+        EMBEDDED_PRICES_AS_OF,
+    )
     pitr, export_full, export_incremental, import_, restore, s3 = figures
     return Rates(region, pitr, export_full, export_incremental, import_, restore, s3, source)
 

@@ -2,6 +2,8 @@
 
 Real exports list their files in manifest-files.json; incremental exports share one `data/` folder per
 prefix, so listing a folder is only a fallback for exports without manifests (moto's, see `_fallback`).
+Both manifests are checked against their checksum files (`.md5` in real exports, `.checksum` in AWS's text);
+whatever cannot be checked is named in `ExportManifest.unverified`, so nobody restores unchecked data unawares.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,11 +28,16 @@ from bot.models import ExportFormat, ExportLocation, ExportType
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-_EXPORT_URL = re.compile(r"^s3://(?P<bucket>[^/]+)/(?:(?P<prefix>.+)/)?AWSDynamoDB/(?P<export_id>[^/]+)/?$")
+logger = logging.getLogger(__name__)
+_EXPORT_URL = re.compile(
+    r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?:(?P<prefix>.+)/)?AWSDynamoDB/(?P<export_id>[^/]+)/?$"
+)
 _EXPORT_ID_TIME = re.compile(r"^(?P<millis>\d{14})-[0-9a-f]{8}$")
 _MISSING = ("NoSuchKey", "404", "NotFound")
 SPOOL_BYTES = 8 * 1024 * 1024  # a data file being checked stays in memory up to this size
 URL_USAGE = "s3://<bucket>/<prefix>/AWSDynamoDB/<ExportId>/ (the folder that holds manifest-summary.json)"
+SUMMARY_NAME, FILES_NAME = "manifest-summary.json", "manifest-files.json"
+CHECKSUM_SUFFIXES = (".md5", ".checksum")  # what real exports write, then what AWS's documentation names
 
 
 class InvalidExportUrl(UsageError):
@@ -84,6 +92,8 @@ class ExportManifest:
     to_time: datetime | None
     item_count: int | None
     files: list[DataFile] = field(default_factory=list)
+    unverified: tuple[str, ...] = ()  # what could not be checked, in words an approver reads
+    checksum: str = ""  # the MD5s of the manifests as read (of the listing, without manifests): see `checksum_of`
 
     @property
     def as_of(self) -> datetime | None:
@@ -106,25 +116,35 @@ def parse_s3_export_url(url: str, bucket_owner: str | None = None) -> ExportLoca
 
 
 def read_manifest(s3: S3Client, location: ExportLocation) -> ExportManifest:
-    """Read the export's manifests and list its data files; exports without manifests are found by listing."""
-    summary_bytes = _get(s3, location, location.folder + "manifest-summary.json")
+    """Read the export's manifests and list its data files; exports without manifests are found by listing.
+
+    A manifest that fails its checksum is refused; one without a checksum file is read, and said so in
+    `unverified`, as are data files the manifest gives no MD5 for.
+    """
+    summary_bytes = _get(s3, location, location.folder + SUMMARY_NAME)
     if summary_bytes is None:
         return _fallback(s3, location)
-    summary = _json_object(summary_bytes, location, "manifest-summary.json")
-    files_key = _resolve_key(s3, location, summary.get("manifestFilesS3Key"), "manifest-files.json")
+    unverified = _check_manifest(s3, location, location.folder + SUMMARY_NAME, summary_bytes)
+    summary = _json_object(summary_bytes, location, SUMMARY_NAME)
+    files_key = _resolve_key(s3, location, summary.get("manifestFilesS3Key"), FILES_NAME)
     files_bytes = _get(s3, location, files_key)
     if files_bytes is None:
         raise ExportManifestInvalid(
             f"The export at {location.url} has a manifest-summary.json but no manifest-files.json "
             f"({location.object_url(files_key)}); it may still be in progress or was partly deleted."
         )
-    _check_manifest_md5(s3, location, files_key, files_bytes)
+    unverified += _check_manifest(s3, location, files_key, files_bytes)
     files = _parse_files(files_bytes, location)
     if files:
         first = _resolve_key(s3, location, files[0].key, None)
         if first != files[0].key:
             files = [DataFile(_join(location.prefix, f.key), f.md5, f.item_count) for f in files]
-    export_type = ExportType(summary.get("exportType") or ExportType.FULL)
+    unchecked = sum(1 for f in files if f.md5 is None)
+    if unchecked:
+        unverified += (
+            f"{unchecked} of {len(files)} data files have no MD5 in the manifest: they are written unchecked",
+        )
+    export_type = _enum(ExportType, summary.get("exportType"), ExportType.FULL, location)
     export_time = _time(summary.get("exportTime"))
     if export_type == ExportType.FULL and export_time is None:
         export_time = _time_from_export_id(location.export_id)
@@ -132,13 +152,25 @@ def read_manifest(s3: S3Client, location: ExportLocation) -> ExportManifest:
         location=location,
         summary=summary,
         export_type=export_type,
-        export_format=ExportFormat(summary.get("outputFormat") or ExportFormat.DYNAMODB_JSON),
+        export_format=_enum(ExportFormat, summary.get("outputFormat"), ExportFormat.DYNAMODB_JSON, location),
         export_time=export_time,
         from_time=_time(summary.get("exportFromTime")),
         to_time=_time(summary.get("exportToTime")),
-        item_count=summary.get("itemCount"),
+        item_count=_count(summary.get("itemCount")),
         files=files,
+        unverified=unverified,
+        checksum=f"{SUMMARY_NAME}={_md5(summary_bytes)} {FILES_NAME}={_md5(files_bytes)}",
     )
+
+
+def manifest_changes(before: str, after: str) -> list[str]:
+    """Which parts of two `ExportManifest.checksum`s differ (the file names, or `the listing`), for messages."""
+    old, new = _checksum_parts(before), _checksum_parts(after)
+    return [name for name in sorted(old.keys() | new.keys()) if old.get(name) != new.get(name)]
+
+
+def _checksum_parts(checksum: str) -> dict[str, str]:
+    return dict(part.partition("=")[::2] for part in checksum.split(" ") if part)
 
 
 @contextmanager
@@ -191,11 +223,11 @@ def _fallback(s3: S3Client, location: ExportLocation) -> ExportManifest:
     every `*/data/*` object under `<prefix>/AWSDynamoDB/` belongs to this export; objects from several such
     folders mean the prefix is shared, and the export is refused rather than mixed with another.
     """
-    objects = _list(s3, location, location.folder + "data/")
+    objects = list_objects(s3, location, location.folder + "data/")
     if not objects:
         objects = [
             obj
-            for obj in _list(s3, location, location.root)
+            for obj in list_objects(s3, location, location.root)
             if re.fullmatch(r"[^/]+/data/[^/]+", obj["Key"][len(location.root) :])  # not the shared data/ folder
         ]
         folders = {obj["Key"][len(location.root) :].split("/", 1)[0] for obj in objects}
@@ -211,6 +243,9 @@ def _fallback(s3: S3Client, location: ExportLocation) -> ExportManifest:
             "Check the bucket, the prefix and the export id (from `DescribeExport`), and that the export completed.",
         )
     latest = max(obj["LastModified"] for obj in objects)
+    listing = "\n".join(
+        f"{o['Key']} {o.get('ETag', '')} {o.get('Size', '')}" for o in sorted(objects, key=lambda o: o["Key"])
+    ).encode()
     return ExportManifest(
         location=location,
         summary=None,
@@ -221,6 +256,11 @@ def _fallback(s3: S3Client, location: ExportLocation) -> ExportManifest:
         to_time=None,
         item_count=None,
         files=[DataFile(obj["Key"], None, None) for obj in sorted(objects, key=lambda o: o["Key"])],
+        unverified=(
+            f"the export has no manifests: its {len(objects)} data file(s) were found by listing the folder "
+            "and are written unchecked",
+        ),
+        checksum=f"listing={_md5(listing)}",
     )
 
 
@@ -231,27 +271,65 @@ def _parse_files(data: bytes, location: ExportLocation) -> list[DataFile]:
             continue
         try:
             entry = json.loads(line)
-            files.append(DataFile(entry["dataFileS3Key"], entry.get("md5Checksum"), entry.get("itemCount")))
+            key, md5, count = entry["dataFileS3Key"], entry.get("md5Checksum"), entry.get("itemCount")
+            if not isinstance(key, str) or not isinstance(md5, str | None) or _count(count) != count:
+                raise TypeError
+            files.append(DataFile(key, md5, count))
         except (ValueError, KeyError, TypeError) as error:
             raise ExportManifestInvalid(
-                f"Line {number} of the manifest-files.json of {location.url} is not a data file entry ({error})."
+                f"Line {number} of the manifest-files.json of {location.url} is not a data file entry (a JSON "
+                "object with a text `dataFileS3Key`, a text `md5Checksum` and a whole `itemCount`).",
+                "Export the table again, or find out who changed the export's objects.",
             ) from error
     return files
 
 
-def _check_manifest_md5(s3: S3Client, location: ExportLocation, files_key: str, data: bytes) -> None:
-    """A truncated file list would silently skip data, so it is checked against manifest-files.md5 when present."""
-    md5_key = files_key.rsplit(".", 1)[0] + ".md5"
-    expected = _get(s3, location, md5_key)
-    if expected is None:
-        return
-    actual = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
-    if expected.decode().strip() != actual:
+def _count(value: object) -> int | None:
+    """A count from a manifest, which anyone who can write to the bucket can edit: an int, else unknown."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _enum(kind: type[ExportType] | type[ExportFormat], value: object, default: str, location: ExportLocation) -> Any:
+    try:
+        return kind(str(value or default))
+    except ValueError as error:
         raise ExportManifestInvalid(
-            f"{location.object_url(files_key)} does not match its checksum {location.object_url(md5_key)}; "
-            "the export's file list cannot be trusted.",
-            "Export the table again.",
-        )
+            f"The manifest-summary.json of {location.url} gives an unknown {kind.__name__}: "
+            f"{str(value)[:40]!r} (expected one of {', '.join(kind)})."
+        ) from error
+
+
+def _check_manifest(s3: S3Client, location: ExportLocation, key: str, data: bytes) -> tuple[str, ...]:
+    """Check a manifest against its checksum file (`.md5`, else `.checksum`): a mismatch is refused, since a
+    truncated file list would silently skip data; a missing checksum file is returned as a reason."""
+    name = key.rsplit("/", 1)[-1]
+    base = key.rsplit(".", 1)[0]
+    for suffix in CHECKSUM_SUFFIXES:
+        expected = _get(s3, location, base + suffix)
+        if expected is None:
+            continue
+        if not _digest_matches(expected, data):
+            raise ExportManifestInvalid(
+                f"{location.object_url(key)} does not match its checksum {location.object_url(base + suffix)}; "
+                "the export cannot be trusted.",
+                "Export the table again, or find out who changed the export's objects.",
+            )
+        return ()
+    what = (
+        "its list of data files is" if name == FILES_NAME else "the table, export id, time and item count it gives are"
+    )
+    return (f"{name} has no checksum file: {what} not verified",)
+
+
+def _digest_matches(expected: bytes, data: bytes) -> bool:
+    """A checksum file holds the base64 MD5 of the file; a hex MD5 is accepted too (the same digest)."""
+    digest = hashlib.md5(data, usedforsecurity=False).digest()
+    text = expected.decode("ascii", errors="replace").strip()
+    return text in (base64.b64encode(digest).decode(), digest.hex())
+
+
+def _md5(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
 
 
 def _resolve_key(s3: S3Client, location: ExportLocation, key: str | None, default_name: str | None) -> str:
@@ -297,7 +375,8 @@ def _get(s3: S3Client, location: ExportLocation, key: str) -> bytes | None:
         raise _unreachable(error, location) from error
 
 
-def _list(s3: S3Client, location: ExportLocation, prefix: str) -> list[dict[str, Any]]:
+def list_objects(s3: S3Client, location: ExportLocation, prefix: str) -> list[dict[str, Any]]:
+    """Every object under `prefix` in the export's bucket (the owner checked when known), errors translated."""
     objects: list[dict[str, Any]] = []
     try:
         for page in s3.get_paginator("list_objects_v2").paginate(
@@ -322,22 +401,29 @@ def _unreadable(error: ClientError, location: ExportLocation, key: str) -> BotEr
             f"The bucket {location.bucket} does not exist (or is in another partition).",
             "Check the export location.",
         )
-    return ExportUnreadable(
-        f"S3 refused to read {location.object_url(key)}: {code or 'error'}.",
-        "The bot's role needs s3:GetObject and s3:ListBucket on the export bucket (and the KMS key, if any).",
-        code=code,
-    )
+    fix = "The bot's role needs s3:GetObject and s3:ListBucket on the export bucket (and the KMS key, if any)."
+    if location.bucket_owner and code in ("AccessDenied", "403"):
+        fix = (
+            f"Either the bucket {location.bucket} is not owned by account {location.bucket_owner} (S3 checks the "
+            f"owner on every read), or {fix[0].lower()}{fix[1:]}"
+        )
+    return ExportUnreadable(f"S3 refused to read {location.object_url(key)}: {code or 'error'}.", fix, code=code)
 
 
 def _unreachable(error: BotoCoreError, location: ExportLocation) -> BotError:
-    return ExportUnreadable(f"S3 could not be reached to read {location.url}: {error}.", "Try again.")
+    """The cause goes to the log; the user reads what failed (botocore's text can hold endpoint URLs)."""
+    logger.warning("s3 unreachable url=%s error=%s", location.url, type(error).__name__, exc_info=error)
+    return ExportUnreadable(
+        f"S3 could not be reached to read {location.url}.", "Try again; if it persists, check the bot's network."
+    )
 
 
 def _json_object(data: bytes, location: ExportLocation, name: str) -> dict[str, Any]:
     try:
         value = json.loads(data)
     except ValueError as error:
-        raise ExportManifestInvalid(f"The {name} of {location.url} is not JSON ({error}).") from error
+        where = f" (line {error.lineno}, column {error.colno})" if isinstance(error, json.JSONDecodeError) else ""
+        raise ExportManifestInvalid(f"The {name} of {location.url} is not JSON{where}.") from error
     if not isinstance(value, dict):
         raise ExportManifestInvalid(f"The {name} of {location.url} is not a JSON object.")
     return value

@@ -23,6 +23,7 @@ from bot.restores.carryover import not_carried_over
 from bot.restores.import_board import ImportStatusBoard
 from bot.restores.models import ImportOptions, PitrOptions, RestoreRequest
 from bot.restores.notify import RestoreOutcome, RestoreProgress
+from bot.restores.sources import verify_unchanged
 from bot.restores.store import RestoreStore
 
 DESCRIBE_EVERY_POLLS = 10  # while ListImports says "still running", DescribeImport (for progress) every 10 polls
@@ -97,6 +98,8 @@ class ImportExecutor:
         """Start the import (once) and follow it."""
         plan, options = request.plan, request.plan.options_as(ImportOptions)
         client = context.core.aws.dynamodb(context.place)
+        if not request.aws_ref:
+            _require_source_unchanged(context, options)
         import_arn = request.aws_ref or self._start(context, request)
         started = time.monotonic()
         last_report = started
@@ -166,6 +169,13 @@ class ImportExecutor:
         import_arn = str(description["ImportArn"])
         context.record_aws_ref(request.id, import_arn)
         return import_arn
+
+
+def _require_source_unchanged(context: ExecutorContext, options: ImportOptions) -> None:
+    """ImportTable must read the files that were approved: the export's manifests and its data folder are read
+    again and compared with the plan's checksum (plans stored before it existed carry none)."""
+    if options.source_export is not None:
+        verify_unchanged(context.core, options.source_export, data_prefix=options.key_prefix)
 
 
 def _import_refused(exc: ClientError, request: RestoreRequest) -> Exception:

@@ -7,6 +7,7 @@ from bot.loader.replay import ExportReplay, LoadCancelled, LoadCheckpoints, Load
 from bot.restores.executors import Cancelled, ExecutorContext
 from bot.restores.models import LoadOptions, RestoreRequest
 from bot.restores.notify import RestoreOutcome, RestoreProgress
+from bot.restores.sources import verify_unchanged
 
 
 class LoadExecutor:
@@ -28,6 +29,8 @@ class LoadExecutor:
     def run(self, context: ExecutorContext, request: RestoreRequest) -> RestoreOutcome:
         """Load every export of the plan, oldest first."""
         options = request.plan.options_as(LoadOptions)
+        for export in options.exports:
+            verify_unchanged(context.core, export)  # the files approved, or none (ExportFilesChanged)
         first = options.exports[0] if options.exports else None
         read_place = Place(first.read_alias, first.read_region) if first and first.read_region else context.place
         replay = ExportReplay(

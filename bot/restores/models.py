@@ -90,10 +90,11 @@ class ImportOptions:
     table: Mapping[str, Any]  # TableCreationParameters, in AWS's own shape
     schema_basis: str
     source_table: TableOrigin | None
+    source_export: LoadSource | None = None  # the export, with its manifests' checksum as approved
 
     def as_dict(self) -> dict[str, Any]:
-        """As stored in the plan."""
-        return {
+        """As stored in the plan; `source_export` only when set, so plans stored before keep their hash."""
+        data = {
             "bucket": self.bucket,
             "bucket_owner": self.bucket_owner,
             "key_prefix": self.key_prefix,
@@ -103,11 +104,15 @@ class ImportOptions:
             "schema_basis": self.schema_basis,
             "source_table": self.source_table.as_dict() if self.source_table else None,
         }
+        if self.source_export is not None:
+            data["source_export"] = self.source_export.as_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ImportOptions:
         """Rebuild from a stored plan."""
         source = data.get("source_table")
+        export = data.get("source_export")
         return cls(
             bucket=str(data["bucket"]),
             bucket_owner=data.get("bucket_owner"),
@@ -117,6 +122,7 @@ class ImportOptions:
             table=dict(data.get("table") or {}),
             schema_basis=str(data.get("schema_basis") or ""),
             source_table=TableOrigin.from_dict(source) if source else None,
+            source_export=LoadSource.from_dict(export) if export else None,
         )
 
 
@@ -162,6 +168,7 @@ class LoadSource:
     owner: str | None
     read_alias: str | None
     read_region: str | None
+    manifest_md5: str | None = None  # ExportManifest.checksum when planned: the run refuses other manifests
 
     @property
     def location(self) -> ExportLocation:
@@ -169,8 +176,8 @@ class LoadSource:
         return ExportLocation(self.bucket, self.prefix, self.export_id, self.owner)
 
     def as_dict(self) -> dict[str, Any]:
-        """As stored in the plan."""
-        return {
+        """As stored in the plan; `manifest_md5` only when set, so plans stored before keep their hash."""
+        data = {
             "url": self.url,
             "export_id": self.export_id,
             "export_type": self.export_type,
@@ -181,6 +188,9 @@ class LoadSource:
             "read_alias": self.read_alias,
             "read_region": self.read_region,
         }
+        if self.manifest_md5 is not None:
+            data["manifest_md5"] = self.manifest_md5
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LoadSource:
@@ -195,6 +205,7 @@ class LoadSource:
             owner=data.get("owner"),
             read_alias=data.get("read_alias"),
             read_region=data.get("read_region"),
+            manifest_md5=data.get("manifest_md5"),
         )
 
 
@@ -297,10 +308,13 @@ class SourceSummary:
     export_time: datetime | None = None
     item_count: int | None = None
     size_bytes: int | None = None
+    bucket: str | None = None  # set for an s3:// source: the figures above come from that bucket's manifest
+    owner: str | None = None  # the bucket's owner as given (owner= or the config), which S3 checks on each read
+    unverified: tuple[str, ...] = ()  # what about the export's files could not be checked
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-friendly form for the store."""
-        return {
+        """JSON-friendly form for the store; the bucket fields and `unverified` only when set."""
+        data: dict[str, Any] = {
             "label": self.label,
             "table": self.table,
             "export_id": self.export_id,
@@ -309,6 +323,11 @@ class SourceSummary:
             "item_count": self.item_count,
             "size_bytes": self.size_bytes,
         }
+        if self.bucket is not None:
+            data.update(bucket=self.bucket, owner=self.owner)
+        if self.unverified:
+            data["unverified"] = list(self.unverified)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SourceSummary:
@@ -322,6 +341,9 @@ class SourceSummary:
             export_time=datetime.fromisoformat(moment) if moment else None,
             item_count=data.get("item_count"),
             size_bytes=data.get("size_bytes"),
+            bucket=data.get("bucket"),
+            owner=data.get("owner"),
+            unverified=tuple(str(reason) for reason in data.get("unverified") or ()),
         )
 
 

@@ -5,7 +5,7 @@ A failed check raises a BotError whose sentence says what is wrong; nothing is s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +30,14 @@ from bot.restores.models import (
     TableOrigin,
 )
 from bot.restores.schema import TableSchema, known_schema, schema_from_key_option
-from bot.restores.sources import ResolvedExport, import_data_prefix, key_types_of_items, resolve_export
+from bot.restores.sources import (
+    ResolvedExport,
+    import_checksum,
+    import_data_prefix,
+    key_types_of_items,
+    resolve_export,
+    with_manifest,
+)
 from bot.timefmt import iso
 
 ON_DEMAND = "PAY_PER_REQUEST"
@@ -41,7 +48,8 @@ DEFAULT_CAPACITY = 5
 
 @dataclass(frozen=True)
 class RestoreSpec:
-    """What the user asked for, parsed; `sources` are export ids, ARNs or S3 URLs (PITR: the table)."""
+    """What the user asked for, parsed; `sources` are export ids, ARNs or S3 URLs (PITR: the table); `owner` is
+    the account the requester says owns the S3 URLs' bucket."""
 
     mode: RestoreMode
     sources: tuple[str, ...]
@@ -49,6 +57,7 @@ class RestoreSpec:
     key: tuple[tuple[str, str], ...] = ()
     billing: str | None = None
     at: datetime | None = None
+    owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +87,7 @@ def plan_restore(core: Core, spec: RestoreSpec) -> PlannedRestore:
 def _plan_import(core: Core, spec: RestoreSpec) -> PlannedRestore:
     if len(spec.sources) != 1:
         raise UsageError("`to=` restores exactly one full export into a new table; `into=` takes several.")
-    source = resolve_export(core, spec.sources[0])
+    source = resolve_export(core, spec.sources[0], spec.owner)
     _require_completed(source)
     if source.export_type != ExportType.FULL:
         raise PreconditionFailed(
@@ -90,19 +99,22 @@ def _plan_import(core: Core, spec: RestoreSpec) -> PlannedRestore:
     schema = _schema_for_new_table(core, source, spec)
     creation = _creation_parameters(ref.name, schema, BILLING.get(spec.billing or "on-demand", ON_DEMAND))
     owner = _bucket_owner(core, source, place)
+    source = with_manifest(core, source)
+    key_prefix = import_data_prefix(core, source)
     options = ImportOptions(
         bucket=source.bucket,
         bucket_owner=owner,
-        key_prefix=import_data_prefix(core, source),
+        key_prefix=key_prefix,
         input_format=source.export_format,
         compression="GZIP",
         table=creation,
         schema_basis=schema.basis,
         source_table=_origin(source),
+        source_export=replace(source.load_source(), manifest_md5=import_checksum(core, source, key_prefix)),
     )
     plan = RestorePlan(RestoreMode.IMPORT, (source.plan_source,), ref.name, place.alias, place.region, options)
     rates = core.rates(place)
-    notes = []
+    notes = _unverified_notes([source])
     if schema.local_indexes:
         notes.append(
             f"The source table has {schema.local_indexes} local secondary index(es): ImportTable cannot create "
@@ -133,8 +145,11 @@ def _creation_parameters(name: str, schema: TableSchema, billing: str) -> dict[s
 
 
 def _bucket_owner(core: Core, source: ResolvedExport, target: Place) -> str | None:
-    """S3BucketOwner when the bucket belongs to another account than the one the new table is made in."""
-    if source.bucket_owner:
+    """S3BucketOwner when the bucket belongs to another account than the one the new table is made in.
+
+    For an S3 URL only the owner the requester or the config gave counts: its manifest's table ARN is hearsay.
+    """
+    if source.bucket_owner or source.from_url:
         return source.bucket_owner
     if source.source_place is None or source.source_place.alias == target.alias or not source.account_id:
         return None
@@ -193,7 +208,7 @@ def _plan_pitr(core: Core, spec: RestoreSpec) -> PlannedRestore:
 
 
 def _plan_load(core: Core, spec: RestoreSpec) -> PlannedRestore:
-    sources = [resolve_export(core, text) for text in spec.sources]
+    sources = [with_manifest(core, resolve_export(core, text, spec.owner)) for text in spec.sources]
     for source in sources:
         _require_completed(source)
     ids = [s.export_id for s in sources]
@@ -213,12 +228,22 @@ def _plan_load(core: Core, spec: RestoreSpec) -> PlannedRestore:
     )
     on_demand = target.snapshot.get("BillingModeSummary", {}).get("BillingMode") == ON_DEMAND
     estimate = load_estimate(ordered, on_demand=on_demand)
-    notes = []
+    notes = _unverified_notes(ordered)
     if ordered[0].export_type == ExportType.INCREMENTAL:
         notes.append(
             "The first export applied is incremental: the table must already hold the state that export starts from."
         )
     return PlannedRestore(plan, tuple(s.summary() for s in ordered), estimate, tuple(notes))
+
+
+def _unverified_notes(sources: list[ResolvedExport]) -> list[str]:
+    """What could not be checked about each export's files, named by export when there are several."""
+    named = len(sources) > 1
+    return [
+        f"Export `{source.export_id}`: {reason}." if named else f"{reason}."
+        for source in sources
+        for reason in (source.manifest.unverified if source.manifest else ())
+    ]
 
 
 def _apply_order(source: ResolvedExport) -> tuple[datetime, int]:

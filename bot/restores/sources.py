@@ -1,9 +1,15 @@
 """The exports a restore reads: found by id, ARN or S3 URL, with where their data files are, and a look at an
-export's first item."""
+export's first item.
+
+An S3 URL points anywhere: what its manifest says is shown as coming from that bucket, the bucket must be one of
+the configured export buckets unless the requester names its owner (which S3 then checks on every read), and the
+manifests read at planning time are bound into the plan, so a run refuses files replaced after the approval.
+"""
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import logging
 import zlib
@@ -16,7 +22,7 @@ from bot.aws.errors import translate
 from bot.aws.tables import TABLE_ARN, TableRef
 from bot.core import Core
 from bot.errors import NotFound, PreconditionFailed
-from bot.exports.files import ExportManifest, parse_s3_export_url, read_manifest
+from bot.exports.files import ExportManifest, list_objects, manifest_changes, parse_s3_export_url, read_manifest
 from bot.exports.status import export_detail
 from bot.models import ExportFormat, ExportJob, ExportLocation, ExportStatus, ExportType, export_id_of
 from bot.restores.models import LoadSource, SourceSummary
@@ -45,6 +51,8 @@ class ResolvedExport:
     account_id: str | None = None
     snapshot: dict[str, Any] = field(default_factory=dict)
     read_place: Place | None = None
+    from_url: bool = False  # named by an s3:// URL: the approval message shows the bucket and its owner
+    manifest: ExportManifest | None = None  # as read at planning time (see `with_manifest`)
 
     @property
     def location(self) -> ExportLocation:
@@ -66,6 +74,9 @@ class ResolvedExport:
             export_time=self.moment,
             item_count=self.item_count,
             size_bytes=self.size_bytes,
+            bucket=self.bucket if self.from_url else None,
+            owner=self.bucket_owner if self.from_url else None,
+            unverified=self.manifest.unverified if self.manifest else (),
         )
 
     def load_source(self) -> LoadSource:
@@ -81,15 +92,35 @@ class ResolvedExport:
             owner=self.bucket_owner,
             read_alias=place.alias if place else None,
             read_region=place.region if place else None,
+            manifest_md5=self.manifest.checksum if self.manifest else None,
         )
 
 
-def resolve_export(core: Core, text: str) -> ResolvedExport:
-    """An export by id, ARN (the bot's records, else DescribeExport) or `s3://…/AWSDynamoDB/<ExportId>/`."""
+CHECKED_PARTS = {"listing": "its data files (it has no manifests)", "data-folder": "the data folder ImportTable reads"}
+
+
+class ExportFilesChanged(PreconditionFailed):
+    """The export's manifests (or ImportTable's data folder) differ from what was read when it was approved."""
+
+
+class UnknownBucket(PreconditionFailed):
+    """An S3 URL in a bucket the bot was not configured with, and no owner= to check it against."""
+
+
+def resolve_export(core: Core, text: str, owner: str | None = None) -> ResolvedExport:
+    """An export by id, ARN (the bot's records, else DescribeExport) or `s3://…/AWSDynamoDB/<ExportId>/`;
+    `owner` is the 12-digit account the requester says owns an S3 URL's bucket."""
     if text.startswith("s3://"):
-        return resolve_s3_url(core, text)
+        return resolve_s3_url(core, text, owner)
     job = export_detail(core, text)
     return from_job(job)
+
+
+def with_manifest(core: Core, source: ResolvedExport) -> ResolvedExport:
+    """The source with its manifest read once, so what is shown, checked and bound into the plan is one read."""
+    if source.manifest is not None:
+        return source
+    return replace(source, manifest=read_source_manifest(core, source))
 
 
 def from_job(job: ExportJob) -> ResolvedExport:
@@ -141,9 +172,42 @@ def import_data_prefix(core: Core, source: ResolvedExport) -> str:
 
 
 def read_source_manifest(core: Core, source: ResolvedExport) -> ExportManifest:
-    """The export's manifest (or, without one, its listed data files)."""
+    """The export's manifest (or, without one, its listed data files): the one read at planning time if any."""
+    if source.manifest is not None:
+        return source.manifest
     place = source.read_place or source.source_place or Place(None, core.aws.default_region)
     return read_manifest(core.aws.s3(place), source.location)
+
+
+def import_checksum(core: Core, source: ResolvedExport, data_prefix: str) -> str:
+    """What ImportTable's run must find again: the manifests' MD5s, and the data folder's listing, since
+    ImportTable reads every object under that prefix, not only the files the manifest names."""
+    place = source.read_place or source.source_place or Place(None, core.aws.default_region)
+    manifest = read_source_manifest(core, source)
+    return f"{manifest.checksum} {_listing_checksum(core.aws.s3(place), source.location, data_prefix)}"
+
+
+def verify_unchanged(core: Core, source: LoadSource, data_prefix: str | None = None) -> None:
+    """Before a run: the export's manifests (and, for ImportTable, its data folder) must be the ones approved.
+
+    Plans stored before the checksum existed carry none and are not checked. Raises ExportFilesChanged.
+    """
+    expected = source.manifest_md5
+    if expected is None:
+        return
+    place = Place(source.read_alias, source.read_region or core.aws.default_region)
+    s3 = core.aws.s3(place)
+    found = read_manifest(s3, source.location).checksum
+    if data_prefix is not None:
+        found = f"{found} {_listing_checksum(s3, source.location, data_prefix)}"
+    changed = [CHECKED_PARTS.get(name, name) for name in manifest_changes(expected, found)]
+    if changed:
+        raise ExportFilesChanged(
+            f"The export's files were replaced after approval: {' and '.join(changed)} of {source.location.url} "
+            "no longer match what the approvers saw. Nothing was written.",
+            "Find out who changed the export's objects; to restore what is there now, make a new request so it "
+            "is approved as it is.",
+        )
 
 
 def key_types_of_items(core: Core, source: ResolvedExport, key_names: list[str]) -> dict[str, str] | None:
@@ -163,26 +227,49 @@ def key_types_of_items(core: Core, source: ResolvedExport, key_names: list[str])
 FIRST_LINE_LIMIT = 512 * 1024
 
 
-def resolve_s3_url(core: Core, url: str) -> ResolvedExport:
-    """An export by `s3://<bucket>/<prefix>/AWSDynamoDB/<ExportId>/`: the bot's record when it made it, else
-    what its manifest-summary.json says (a listing for exports without manifests)."""
+def configured_buckets(core: Core) -> dict[str, str | None]:
+    """The export buckets an operator configured (DDBBOT_EXPORT_BUCKET, the config file's tables), with the owner
+    configured for each (None: not given)."""
+    found: dict[str, str | None] = {}
+    for defaults in core.config.tables.values():
+        if defaults.bucket:
+            found[defaults.bucket] = found.get(defaults.bucket) or defaults.owner
+    if core.defaults.bucket:
+        found[core.defaults.bucket] = core.defaults.owner or found.get(core.defaults.bucket)
+    return found
+
+
+def resolve_s3_url(core: Core, url: str, owner: str | None = None) -> ResolvedExport:
+    """An export by `s3://<bucket>/<prefix>/AWSDynamoDB/<ExportId>/`: the bot's record when it made it there, else
+    what its manifest-summary.json says (a listing for exports without manifests), read with the bucket's owner
+    checked when it is known; a bucket that is neither configured nor given an owner is refused."""
     location = parse_s3_export_url(url)
     known = core.store.find_export(location.export_id)
-    if known is not None and known.bucket == location.bucket:
-        return replace(from_job(known), plan_source=location.url)
+    if known is not None and known.location.url == location.url:
+        job = from_job(known)
+        return replace(job, plan_source=location.url, bucket_owner=owner or job.bucket_owner)  # the bot's record
+    configured = configured_buckets(core)
+    if owner is None and location.bucket not in configured:
+        raise UnknownBucket(
+            f"`{location.bucket}` is not one of the bot's export buckets, so I cannot tell whose bucket "
+            f"`{url}` is, and its manifest could say anything. Nothing was asked.",
+            "If you trust that bucket, add `owner=<12-digit account id>` (the account that owns it; S3 then refuses "
+            "to read it if someone else owns it), or add it as an export bucket in the config file.",
+        )
+    location = replace(location, bucket_owner=owner or configured.get(location.bucket))
     place = Place(None, core.aws.default_region)
     manifest = read_manifest(core.aws.s3(place), location)
     summary = manifest.summary or {}
+    _require_own_manifest(location, summary)
     table_arn = str(summary.get("tableArn") or "")
     match = TABLE_ARN.match(table_arn)
-    source_place = table_name = account = None
+    source_place = table_name = None
     if match:
         ref = TableRef(match["name"], region=match["region"], account_id=match["account"])
-        source_place, table_name, account = core.aws.place_of(ref), match["name"], match["account"]
-    export_arn = str(summary.get("exportArn") or "")
+        source_place, table_name = core.aws.place_of(ref), match["name"]
     return ResolvedExport(
         plan_source=location.url,
-        export_id=export_id_of(export_arn) if export_arn else location.export_id,
+        export_id=location.export_id,
         export_type=manifest.export_type or ExportType.FULL,
         export_format=manifest.export_format,
         status=ExportStatus.COMPLETED,
@@ -191,13 +278,35 @@ def resolve_s3_url(core: Core, url: str) -> ResolvedExport:
         bucket_owner=location.bucket_owner,
         moment=manifest.as_of,
         item_count=manifest.item_count,
-        size_bytes=summary.get("billedSizeBytes"),
+        size_bytes=_size(summary.get("billedSizeBytes")),
         table_name=table_name,
         table_display=table_name,
         source_place=source_place,
-        account_id=account,
         read_place=place,
+        from_url=True,
+        manifest=manifest,
     )
+
+
+def _require_own_manifest(location: ExportLocation, summary: dict[str, Any]) -> None:
+    """A manifest-summary.json naming another export was copied in from elsewhere: its files are not this one's."""
+    export_arn = summary.get("exportArn")
+    if isinstance(export_arn, str) and export_arn and export_id_of(export_arn) != location.export_id:
+        raise PreconditionFailed(
+            f"The manifest-summary.json in {location.url} belongs to another export "
+            f"(`{export_id_of(export_arn)[:80]}`), not `{location.export_id}`. Nothing was asked.",
+            "Give the URL of the folder that export was written to, or find out who copied the manifest there.",
+        )
+
+
+def _size(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _listing_checksum(s3: Any, location: ExportLocation, prefix: str) -> str:
+    objects = sorted(list_objects(s3, location, prefix), key=lambda o: str(o["Key"]))
+    text = "\n".join(f"{o['Key']} {o.get('ETag', '')} {o.get('Size', '')}" for o in objects)
+    return f"data-folder={hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()}"
 
 
 def first_item(core: Core, source: ResolvedExport) -> dict[str, Any] | None:
@@ -212,16 +321,19 @@ def first_item(core: Core, source: ResolvedExport) -> dict[str, Any] | None:
         if data_file.item_count == 0:
             continue
         try:
-            body = s3.get_object(Bucket=source.bucket, Key=data_file.key)["Body"].read(FIRST_LINE_LIMIT)
+            owner: dict[str, Any] = {"ExpectedBucketOwner": source.bucket_owner} if source.bucket_owner else {}
+            body = s3.get_object(Bucket=source.bucket, Key=data_file.key, **owner)["Body"].read(FIRST_LINE_LIMIT)
         except Exception as exc:
             raise translate(exc, "s3:GetObject", f"`s3://{source.bucket}/{data_file.key}`") from exc
         line = _first_line(body)
         if line is None:
             continue
-        record = json.loads(line)
-        found = record.get("Item") or record.get("Keys")
-        if isinstance(found, dict):
-            return found
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return None  # a first line longer than the peek, or not JSON: the loader will say which
+        found = record.get("Item") or record.get("Keys") if isinstance(record, dict) else None
+        return found if isinstance(found, dict) else None
     return None
 
 
@@ -233,5 +345,5 @@ def _first_line(compressed: bytes) -> str | None:
         return None
     for line in text.splitlines():
         if line.strip():
-            return line.decode("utf-8")
+            return line.decode("utf-8", errors="replace")
     return None

@@ -1,18 +1,23 @@
-"""create_app(services) → the Bolt App with every listener; create_wsgi adds /healthz beside /slack/events."""
+"""create_app(services) → the Bolt App with every listener; create_wsgi serves it at /slack/events beside /healthz,
+/readyz and /metrics, and answers 400 (after the signature) for a body Bolt cannot read, where Bolt answered 500."""
 
 from __future__ import annotations
 
+import io
+import logging
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 
 from bot.metrics import ACK_SECONDS
 from bot.wiring.operations import PATHS, WsgiApp
 from bot.wiring.services import Services
+from bot.wiring.slack_bodies import FormRequest, malformed, signed
 from handlers import commands
 from handlers.commands import Surface
 from handlers.restores import actions as restore_actions
@@ -22,6 +27,8 @@ from handlers.schedules import commands as schedule_commands
 from handlers.slack_http import install_patient_respond
 
 LISTENER_THREADS = 64
+EVENTS_PATH = "/slack/events"
+logger = logging.getLogger(__name__)
 
 
 def create_app(services: Services) -> App:
@@ -45,19 +52,60 @@ def create_app(services: Services) -> App:
     return app
 
 
-def create_wsgi(app: App, operations: WsgiApp) -> WsgiApp:
-    """The WSGI application served in HTTP mode: Slack's requests (timed: the answer is Slack's acknowledgement)
-    at /slack/events, and /healthz, /readyz, /metrics beside them."""
-    slack = SlackRequestHandler(app, path="/slack/events")
+def create_wsgi(app: App, services: Services, operations: WsgiApp) -> WsgiApp:
+    """The WSGI application served in HTTP mode: Slack's requests at /slack/events (timed: the answer is Slack's
+    acknowledgement; a body Bolt cannot read refused after its signature), and /healthz, /readyz, /metrics."""
+    slack = _SlackHandler(app, path=EVENTS_PATH)
+    secret = services.settings.slack_signing_secret
+    signing_secret = secret.get_secret_value() if secret else None
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") in PATHS:
             return operations(environ, start_response)
+        if environ.get("PATH_INFO") != EVENTS_PATH or environ.get("REQUEST_METHOD") != "POST":
+            return slack(environ, start_response)
         started = time.monotonic()
         try:
-            return slack(environ, start_response)
+            return _checked(environ, start_response, slack, signing_secret)
         finally:
-            if environ.get("PATH_INFO") == "/slack/events":
-                ACK_SECONDS.observe(time.monotonic() - started)
+            ACK_SECONDS.observe(time.monotonic() - started)
 
     return wsgi
+
+
+class _SlackHandler(SlackRequestHandler):
+    """Bolt's WSGI handler, reading form bodies as written (see FormRequest)."""
+
+    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        """Like Bolt's, with FormRequest in place of BoltRequest."""
+        bolt_request = FormRequest(body=request.get_body(), query=request.query_string, headers=request.get_headers())
+        return self.app.dispatch(bolt_request)
+
+
+def _checked(
+    environ: dict[str, Any], start_response: Callable[..., Any], slack: _SlackHandler, secret: str | None
+) -> Iterable[bytes]:
+    """Read the body once; hand Bolt what it can read, refuse the rest: 401 unsigned, else 400 saying why."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = -1
+    if length < 0:
+        return _answer(start_response, "400 Bad Request", "Bad request: the Content-Length is not a size.")
+    body = environ["wsgi.input"].read(length) if length else b""
+    problem = malformed(body, str(environ.get("CONTENT_TYPE") or ""))
+    if problem is None:
+        return slack({**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}, start_response)
+    timestamp, signature = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"), environ.get("HTTP_X_SLACK_SIGNATURE")
+    if not signed(secret, body, timestamp, signature, time.time()):
+        return _answer(start_response, "401 Unauthorized", '{"error": "invalid request"}', "application/json")
+    logger.warning("slack request refused status=400 reason=%r bytes=%d", problem, len(body))
+    return _answer(start_response, "400 Bad Request", f"Bad request: {problem}.")
+
+
+def _answer(
+    start_response: Callable[..., Any], status: str, text: str, content_type: str = "text/plain; charset=utf-8"
+) -> list[bytes]:
+    body = text.encode("utf-8")
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]

@@ -133,7 +133,7 @@ class BotRuntime:
         if self.settings.socket_mode:
             self._connect_socket_mode()
         else:
-            server = HttpServer(create_wsgi(self.app, operations), self._host, self._port, "http")
+            server = HttpServer(create_wsgi(self.app, self.services, operations), self._host, self._port, "http")
             self._servers.append(server)
             logger.info("serving HTTP on port=%s path=/slack/events health=/healthz,/readyz", server.port)
         metrics_port = self.settings.metrics_port

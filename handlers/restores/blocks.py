@@ -45,6 +45,7 @@ from handlers.blocks import (
 APPROVE_ACTION = "restore_approve"
 REJECT_ACTION = "restore_reject"
 CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,30}")
+BUCKET_TEXT = 900  # the bucket lines' share of the must-see block
 STATE_LINE = {
     RestoreStatus.APPROVED: ":white_check_mark: *Approved*",
     RestoreStatus.RUNNING: ":arrows_counterclockwise: *Approved — running*",
@@ -65,7 +66,7 @@ def approval_request(request: RestoreRequest, approvals: list[Approval] | None =
         f":lock: *Restore request {code(request.id, 100)}* from {_mention(request.requested_by)} needs "
         f"{request.required_approvals} approval(s)"
     )
-    blocks = [section(head), section(_must_see(request, with_expiry=True)), *_details(request)]
+    blocks = [section(head), section(_must_see(request, with_expiry=True)), *_unverified(request), *_details(request)]
     if approvals:
         blocks.append(
             context(f"Approved so far by {_approvers(approvals)} ({len(approvals)} of {request.required_approvals})")
@@ -99,6 +100,7 @@ def approval_settled(request: RestoreRequest, approvals: list[Approval], note: s
         section(f"*Restore request {code(request.id, 100)}* from {_mention(request.requested_by)}"),
         section(f"{state}{who}" + (f"\n{escape(note, FOREIGN_TEXT)}" if note else "")),
         section(_must_see(request, with_expiry=False)),
+        *_unverified(request),
         *_details(request),
     ]
     return message(f"Restore request {escape(request.id, 100)}: {escape(request.status, 40)}", *blocks)
@@ -113,7 +115,41 @@ def _must_see(request: RestoreRequest, *, with_expiry: bool) -> str:
     if with_expiry:
         lines.append(f"*Expires:* {iso(request.expires_at)}")
     lines += [f"*Requested by:* {_mention(request.requested_by)}", f"*Plan hash:* {code(request.plan_hash[:12])}"]
+    buckets = _bucket_lines(request.sources)
+    if buckets:
+        lines.append(listing(buckets, "buckets", BUCKET_TEXT))
     return "\n".join(lines)
+
+
+def _bucket_lines(sources: tuple[SourceSummary, ...]) -> list[str]:
+    """Where S3 URL sources live: anyone can write a manifest, so the bucket and its owner are must-see."""
+    seen = dict.fromkeys((s.bucket, s.owner) for s in sources if s.bucket)
+    lines = []
+    for bucket, owner in seen:
+        checked = (
+            f"owned by account {code(owner, 20)} (S3 refuses every read if another account owns it)"
+            if owner
+            else "a configured export bucket; no owner configured, so its owner is not checked"
+        )
+        lines.append(
+            f"*Read from bucket:* {code(bucket, 100)}, {checked}. The table, export id and item count shown for it "
+            "come from that bucket's own manifest-summary.json."
+        )
+    return lines
+
+
+def _unverified(request: RestoreRequest) -> list[Block]:
+    """What could not be checked about the exports' files, before the figures, so nobody approves it unawares."""
+    named = len(request.sources) > 1
+    reasons = [
+        f"• {escape(f'Export {s.export_id}: ' if named and s.export_id else '', 200)}{escape(reason, FOREIGN_TEXT)}"
+        for s in request.sources
+        for reason in s.unverified
+    ]
+    if not reasons:
+        return []
+    head = ":warning: *Not verified:*"
+    return [section(head + "\n" + listing(reasons, "reasons", SECTION_TEXT - len(head) - 1))]
 
 
 def _details(request: RestoreRequest) -> list[Block]:
@@ -239,6 +275,7 @@ def finished_note(request: RestoreRequest, outcome: RestoreOutcome) -> Message:
             f"Files: *{outcome.files or 0}*"
             + (f" ({outcome.files_skipped} finished before a restart, not rewritten)" if outcome.files_skipped else "")
             + f" · Retries: *{outcome.retries or 0}*"
+            + _unverified_files(outcome)
         )
     elif outcome.item_count is not None:
         figures.append(f"Items in the new table: *{outcome.item_count:,}*")
@@ -248,6 +285,16 @@ def finished_note(request: RestoreRequest, outcome: RestoreOutcome) -> Message:
         blocks.append(section(carry_over_text(outcome)))
     text = f"Restore {escape(request.id, 100)} into {escape(request.target_display, 600)} finished"
     return message(text, *blocks)
+
+
+def _unverified_files(outcome: RestoreOutcome) -> str:
+    """The loader's count of data files written without an MD5 to check them against, when it reports one."""
+    count = outcome.details.get("unverified_files")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        return ""
+    if count == 0:
+        return " · every data file matched its MD5"
+    return f"\n:warning: *{count:,}* data file(s) had no MD5 in the manifest and were written unchecked"
 
 
 def carry_over_text(outcome: RestoreOutcome) -> str:

@@ -21,25 +21,31 @@ RESTORE_HELP = CommandHelp(
     COMMAND,
     "Restore from an export or from PITR — only after another person approves it in Slack.",
     (
-        "/ddb-restore <export> to=<new table> [key=<attr>:<S|N|B>[,<attr>:<S|N|B>]] [billing=on-demand|provisioned]",
-        "/ddb-restore <export> [<export> …] into=<existing table>",
+        "/ddb-restore <export> to=<new table> [key=<attr>:<S|N|B>[,<attr>:<S|N|B>]] [billing=on-demand|provisioned]"
+        " [owner=<12-digit account>]",
+        "/ddb-restore <export> [<export> …] into=<existing table> [owner=<12-digit account>]",
         "/ddb-restore pitr <table> to=<new table> [at=<ISO-8601>|latest] [billing=on-demand|provisioned]",
         "/ddb-restore [<table>]   (recent exports, each with a Restore… button)",
         "<export> is an export id, an export ARN, or s3://<bucket>/<prefix>/AWSDynamoDB/<ExportId>/",
+        "owner= is the account that owns an s3:// export's bucket; it is needed when that bucket is not one of the "
+        "bot's export buckets, and S3 refuses the reads if someone else owns it",
     ),
     (
         "/ddb-restore 01768385930622-efd1a093 to=orders-restored",
         "/ddb-restore s3://acme-backups/orders/AWSDynamoDB/01768385930622-efd1a093/ to=orders-copy key=pk:S,sk:S",
         "/ddb-restore 01768385930622-efd1a093 01768389530622-0a1b2c3d into=orders-staging",
+        "/ddb-restore s3://partner-backups/orders/AWSDynamoDB/01768385930622-efd1a093/ into=orders-staging "
+        "owner=210987654321",
         f"/ddb-restore pitr orders to=orders-before-incident at={ISO_EXAMPLE}",
         "/ddb-restore orders",
     ),
 )
-OPTIONS = ("to", "into", "key", "billing", "at")
+OPTIONS = ("to", "into", "key", "billing", "at", "owner")
 # moto's export ARNs nest the table ARN and say /import/: accept any DynamoDB table ARN path; the lookup decides.
 LENIENT_EXPORT_ARN = re.compile(r"^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/\S+/\S+$")
 EXPORT_ID_TEXT = re.compile(r"^[A-Za-z0-9-]{6,128}$")
 KEY_PART = re.compile(r"^(?P<name>[^:,\s]{1,255}):(?P<kind>[SNBsnb])$")
+ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
 @dataclass(frozen=True)
@@ -78,25 +84,27 @@ def parse_restore(text: str, aliases: Collection[str] = ()) -> RestoreCommand | 
         _check_export(word)
     if "at" in options:
         raise _usage("`at=` goes with `pitr`: `/ddb-restore pitr <table> to=<new table> at=<ISO-8601>`.")
+    owner = _owner(options.get("owner"), words)
     if "into" in options:
         for option in ("key", "billing"):
             if option in options:
                 raise _usage(f"`{option}=` only goes with `to=`: `into=` writes into a table that already exists.")
         target = _table(options["into"], "`into=`", aliases)
-        return RestoreCommand(RestoreSpec(RestoreMode.LOAD, tuple(words), target))
+        return RestoreCommand(RestoreSpec(RestoreMode.LOAD, tuple(words), target, owner=owner))
     if "to" not in options:
         raise _usage("Say where to restore: `to=<new table>` (ImportTable) or `into=<existing table>`.")
     if len(words) > 1:
         raise _usage("`to=` restores one full export into a new table; to apply several exports use `into=`.")
     target = _table(options["to"], "`to=`", aliases)
     key = _key(options["key"]) if "key" in options else ()
-    return RestoreCommand(RestoreSpec(RestoreMode.IMPORT, (words[0],), target, key, _billing(options.get("billing"))))
+    billing = _billing(options.get("billing"))
+    return RestoreCommand(RestoreSpec(RestoreMode.IMPORT, (words[0],), target, key, billing, owner=owner))
 
 
 def _pitr(words: list[str], options: dict[str, str], aliases: Collection[str]) -> RestoreSpec:
     if len(words) != 1:
         raise _usage("`pitr` restores one table: `/ddb-restore pitr <table> to=<new table> [at=<ISO-8601>|latest]`.")
-    for option in ("into", "key"):
+    for option in ("into", "key", "owner"):
         if option in options:
             raise _usage(f"`{option}=` does not go with `pitr`; a point-in-time restore creates a new table (`to=`).")
     if "to" not in options:
@@ -125,6 +133,20 @@ def _check_export(word: str) -> None:
         return
     if not EXPORT_ID_TEXT.match(word):
         raise _usage(f"`{word}` is not an export id (e.g. 01768385930622-efd1a093), export ARN or S3 URL.")
+
+
+def _owner(text: str | None, words: list[str]) -> str | None:
+    """`owner=` names the account owning the bucket of the s3:// exports, so it needs one and must be an id."""
+    if text is None:
+        return None
+    if not ACCOUNT_ID.match(text):
+        raise _usage(f"`owner={text}` must be the 12-digit id of the AWS account that owns the bucket.")
+    if not any(word.startswith("s3://") for word in words):
+        raise _usage(
+            "`owner=` goes with an s3:// export: it names who owns that bucket. Exports named by id or ARN are "
+            "read where the bot recorded them."
+        )
+    return text
 
 
 def _table(text: str, what: str, aliases: Collection[str]) -> str:

@@ -4,6 +4,8 @@ stand-in."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -148,7 +150,10 @@ def test_an_export_whose_manifest_names_a_table_in_an_unaliased_account_is_refus
     key = location.folder + "manifest-summary.json"
     summary = json.loads(s3.get_object(Bucket="acme-ddb-backups", Key=key)["Body"].read())
     summary["tableArn"] = f"arn:aws:dynamodb:us-east-1:{STRANGER}:table/orders"
-    s3.put_object(Bucket="acme-ddb-backups", Key=key, Body=json.dumps(summary).encode())
+    rewritten = json.dumps(summary).encode()
+    s3.put_object(Bucket="acme-ddb-backups", Key=key, Body=rewritten)
+    checksum = base64.b64encode(hashlib.md5(rewritten, usedforsecurity=False).digest())  # a consistent export
+    s3.put_object(Bucket="acme-ddb-backups", Key=location.folder + "manifest-summary.md5", Body=checksum)
     answer = full_text(reply(slack, signed, "/ddb-restore", f"{location.url} to=orders-copied key=pk:S,sk:N"))
     assert f"account {STRANGER}, which has no alias" in answer
     assert "orders-copied" not in ddb.list_tables()["TableNames"]

@@ -1,7 +1,9 @@
 """Writes DynamoDB exports to S3 laid out exactly as real exports are, with a realistic mix of item types.
 
 Layout (see the reference on DynamoDB exports): `_started`, manifest-summary.json/.md5, manifest-files.json/.md5
-and gzip data files named with 26 random lowercase letters and digits; empty partitions are 20-byte gzip files.
+(`checksums=".checksum"` names them as AWS's documentation does, `checksums=None` leaves them out, and
+`md5_missing=n` drops the MD5 of n data files from the manifest, for the checks an export cannot pass) and gzip data
+files named with 26 random lowercase letters and digits; empty partitions are 20-byte gzip files.
 Full exports keep their data in `<p>/AWSDynamoDB/<ExportId>/data/`; incremental exports put theirs in the
 `<p>/AWSDynamoDB/data/` folder shared by every export of the prefix. Items stream through temporary files, so
 millions of them can be written without holding them in memory.
@@ -31,6 +33,7 @@ REGION = "us-east-1"
 EMPTY_GZIP = gzip.compress(b"", mtime=0)
 assert len(EMPTY_GZIP) == 20
 
+CHECKSUM_SUFFIXES = (".md5", ".checksum")
 Item = dict[str, Any]
 Change = tuple[Item, Item | None] | tuple[Item, Item | None, Item | None]
 
@@ -135,6 +138,8 @@ def write_full_export(
     export_format: str = "DYNAMODB_JSON",
     keys_include_prefix: bool = True,
     compresslevel: int = 1,
+    checksums: str | None = ".md5",
+    md5_missing: int = 0,
 ) -> ExportLocation:
     """A FULL_EXPORT of `items` spread over `files` data files (plus `empty_files` empty partitions)."""
     export_time = _ms(export_time or datetime.now(UTC))
@@ -153,7 +158,7 @@ def write_full_export(
     )
     summary = _summary(location, table_name, export_time, export_time + timedelta(minutes=5), count, export_format)
     summary["exportTime"] = _iso(export_time)
-    _write_manifests(s3, location, summary, entries, keys_include_prefix)
+    _write_manifests(s3, location, summary, _without_md5(entries, md5_missing), keys_include_prefix, checksums)
     return location
 
 
@@ -172,6 +177,8 @@ def write_incremental_export(
     view: str = "NEW_AND_OLD_IMAGES",
     keys_include_prefix: bool = True,
     compresslevel: int = 1,
+    checksums: str | None = ".md5",
+    md5_missing: int = 0,
 ) -> ExportLocation:
     """An INCREMENTAL_EXPORT: each change is (keys, new image or None for a delete[, old image]).
 
@@ -204,7 +211,7 @@ def write_incremental_export(
     summary["billedSizeBytes"] = max(10_000_000, summary["billedSizeBytes"])
     summary["outputView"] = view
     summary["exportType"] = "INCREMENTAL_EXPORT"
-    _write_manifests(s3, location, summary, entries, keys_include_prefix)
+    _write_manifests(s3, location, summary, _without_md5(entries, md5_missing), keys_include_prefix, checksums)
     return location
 
 
@@ -271,16 +278,30 @@ def _entry(location: ExportLocation, key: str, count: int, md5: bytes, keys_incl
 
 
 def _write_manifests(
-    s3: Any, location: ExportLocation, summary: dict[str, Any], entries: list[dict[str, Any]], with_prefix: bool
+    s3: Any,
+    location: ExportLocation,
+    summary: dict[str, Any],
+    entries: list[dict[str, Any]],
+    with_prefix: bool,
+    checksums: str | None,
 ) -> None:
     files_key = location.folder + "manifest-files.json"
     files_body = b"".join(orjson.dumps(entry) + b"\n" for entry in entries)
     summary["manifestFilesS3Key"] = files_key if with_prefix else _relative(location, files_key)
     summary_body = orjson.dumps(summary)
     s3.put_object(Bucket=location.bucket, Key=files_key, Body=files_body)
-    s3.put_object(Bucket=location.bucket, Key=location.folder + "manifest-files.md5", Body=_b64md5(files_body))
     s3.put_object(Bucket=location.bucket, Key=location.folder + "manifest-summary.json", Body=summary_body)
-    s3.put_object(Bucket=location.bucket, Key=location.folder + "manifest-summary.md5", Body=_b64md5(summary_body))
+    if checksums is None:
+        return
+    assert checksums in CHECKSUM_SUFFIXES, checksums
+    s3.put_object(Bucket=location.bucket, Key=location.folder + "manifest-files" + checksums, Body=_b64md5(files_body))
+    summary_checksum = location.folder + "manifest-summary" + checksums
+    s3.put_object(Bucket=location.bucket, Key=summary_checksum, Body=_b64md5(summary_body))
+
+
+def _without_md5(entries: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    """The entries with `md5Checksum` left out of the first `count` (in manifest order)."""
+    return [{k: v for k, v in e.items() if k != "md5Checksum"} if n < count else e for n, e in enumerate(entries)]
 
 
 def _summary(

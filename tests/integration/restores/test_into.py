@@ -300,3 +300,35 @@ def test_to_from_an_s3_url_of_a_foreign_export_needs_key_and_imports_the_data_fo
     assert staged(ddb, "copied") == {key_of(i): decoded(i) for i in items}
     report = slack.wait_for(lambda m: m.thread_ts == message.ts and "finished" in m.text)
     assert "could not read the source table" in str(report.blocks)
+
+
+def test_into_names_what_the_exports_files_cannot_be_checked_by_in_the_approval_message(
+    restore_bot: Any, signed_restore: SignedSlackClient, slack: SlackStandIn, ddb: Any, s3: Any
+) -> None:
+    base = list(sample_items(30, seed=6))
+    bare = write_full_export(s3, BUCKET, PREFIX, base, files=2, empty_files=0, export_time=T0, checksums=None)
+    changes = [(keys(i), {**i, "name": {"S": "changed"}}) for i in base[:6]]
+    named = write_incremental_export(
+        s3, BUCKET, PREFIX, changes, T0, T0 + timedelta(hours=1), files=2, checksums=".checksum", md5_missing=2
+    )
+    create_staging(ddb)
+
+    ask(signed_restore, slack, f"{url(bare)} {url(named)} into=staging")
+
+    message = approval_message(slack)
+    warning = next(b["text"]["text"] for b in message.blocks if "Not verified" in b.get("text", {}).get("text", ""))
+    assert f"Export {bare.export_id}: manifest-files.json has no checksum file: its list of data files is not " in (
+        warning
+    )
+    assert f"Export {bare.export_id}: manifest-summary.json has no checksum file" in warning
+    assert f"Export {named.export_id}: 2 of 3 data files have no MD5 in the manifest: they are written unchecked" in (
+        warning
+    )
+    assert f"Export {named.export_id}: manifest" not in warning  # its .checksum files were found and matched
+    reply = slack.wait_for(lambda m: m.channel == OPS and "waiting for" in m.text)
+    assert "2 of 3 data files have no MD5 in the manifest" in str(reply.blocks)
+    request = latest_request(restore_bot)
+    click(signed_restore, slack, message, "restore_approve", APPROVER)
+    done = wait_for_status(restore_bot, request.id, {RestoreStatus.SUCCEEDED, "FAILED"})
+    assert done.status == RestoreStatus.SUCCEEDED, done.failure_message
+    assert len(staged(ddb)) == len(base)

@@ -96,6 +96,7 @@ class PriceListStandIn:
         self.lock = threading.Lock()
         self.catalog: list[tuple[dict[str, str], str]] = []  # (attributes incl. ServiceCode, entry)
         self.requests: list[dict[str, Any]] = []
+        self.problems: list[str] = []  # what the client sent wrong; asserted in the test thread, not the server's
         self.failure: tuple[int, str] | None = None  # (HTTP status, error __type)
         self.empty_pages_first = 0
         self.url = ""
@@ -132,7 +133,9 @@ class PriceListStandIn:
                 return 200, {"FormatVersion": "aws_v1", "PriceList": [], "NextToken": str(page + 1)}
             wanted = {"ServiceCode": request["ServiceCode"]}
             for f in request.get("Filters", []):
-                assert f["Type"] == "TERM_MATCH"
+                if f["Type"] != "TERM_MATCH":
+                    self.problems.append(f"filter type {f['Type']!r}")
+                    return 400, {"__type": "InvalidParameterException", "message": "TERM_MATCH only"}
                 wanted[f["Field"]] = f["Value"]
             matches = [e for a, e in self.catalog if all(a.get(k) == v for k, v in wanted.items())]
             start = (page - self.empty_pages_first) * int(request.get("MaxResults", 100))
@@ -150,11 +153,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        if self.headers.get("X-Amz-Target") != TARGET:
+        stand_in = self.server.stand_in
+        content_type = self.headers.get("Content-Type", "")
+        if self.headers.get("X-Amz-Target") != TARGET or not content_type.startswith("application/x-amz-json-1.1"):
+            with stand_in.lock:
+                stand_in.problems.append(f"target {self.headers.get('X-Amz-Target')!r}, content type {content_type!r}")
             status, body = 400, {"__type": "UnknownOperationException", "message": "unexpected target"}
         else:
-            assert self.headers.get("Content-Type", "").startswith("application/x-amz-json-1.1")
-            status, body = self.server.stand_in.answer(json.loads(raw or b"{}"))
+            status, body = stand_in.answer(json.loads(raw or b"{}"))
         payload = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/x-amz-json-1.1")
@@ -198,6 +204,7 @@ def stand_in() -> Iterator[PriceListStandIn]:
     server.shutdown()
     server.server_close()
     thread.join(timeout=2)
+    assert fake.problems == [], "the stand-in was sent requests the real API would refuse"
 
 
 class FakeClock:
@@ -250,8 +257,13 @@ def expect_embedded(rates: Rates, region: str) -> None:
         rates.restore_gb,
         rates.s3_standard_gb_month,
     ) == (pitr, export_full, export_incremental, import_, restore, s3)
-    assert f"dated {EMBEDDED_PRICES_AS_OF}" in rates.source
-    assert "Price List API unreachable: " in rates.source
+    assert rates.source.startswith(f"list prices built in, dated {EMBEDDED_PRICES_AS_OF}")
+    assert "Error" not in rates.source and "http" not in rates.source and "unreachable:" not in rates.source
+
+
+def logged(caplog: pytest.LogCaptureFixture) -> str:
+    """What the price book logged: where the cause of a fallback goes instead of the message."""
+    return "\n".join(r.getMessage() for r in caplog.records if r.name == "bot.aws.pricing")
 
 
 @pytest.mark.parametrize(
@@ -319,49 +331,57 @@ def test_concurrent_callers_share_one_fetch(book: PriceBook, stand_in: PriceList
 
 
 @pytest.mark.parametrize(("status", "code"), [(500, "InternalErrorException"), (400, "AccessDeniedException")])
-def test_api_error_falls_back_to_embedded_with_reason(
-    book: PriceBook, stand_in: PriceListStandIn, status: int, code: str
+def test_api_error_falls_back_to_embedded_with_the_reason_in_the_log(
+    book: PriceBook, stand_in: PriceListStandIn, status: int, code: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     stand_in.failure = (status, code)
     rates = book.rates("eu-west-1")
     expect_embedded(rates, "eu-west-1")
-    assert rates.source.startswith(f"embedded list prices for eu-west-1 dated {EMBEDDED_PRICES_AS_OF}")
-    assert code in rates.source
+    assert rates.source == (
+        f"list prices built in, dated {EMBEDDED_PRICES_AS_OF}, as the AWS Price List API could not be used"
+    )
+    assert code not in rates.source and code in logged(caplog)
+    assert "region=eu-west-1" in logged(caplog)
     assert stand_in.calls == 1  # gave up at the first error, no retries
 
 
-def test_unreachable_endpoint_falls_back_to_embedded(clock: FakeClock) -> None:
+def test_unreachable_endpoint_falls_back_to_embedded(clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
     with socket.socket() as held:  # bound but not listening: connections are refused, port stays ours
         held.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{held.getsockname()[1]}"
         book = PriceBook(client_factory(url), clock=clock)
         rates = book.rates("us-east-1")
     expect_embedded(rates, "us-east-1")
-    assert "EndpointConnectionError" in rates.source or "Could not connect" in rates.source
+    assert "EndpointConnectionError" in logged(caplog) and url in logged(caplog)
+    assert url not in rates.source
 
 
-def test_missing_credentials_fall_back_to_embedded(book: PriceBook, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_credentials_fall_back_to_embedded(
+    book: PriceBook, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name)
     rates = book.rates("us-east-1")
     expect_embedded(rates, "us-east-1")
-    assert "NoCredentialsError" in rates.source
+    assert "NoCredentialsError" in logged(caplog) and "NoCredentialsError" not in rates.source
 
 
-def test_failing_client_factory_falls_back(clock: FakeClock) -> None:
+def test_failing_client_factory_falls_back(clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
     def broken() -> Any:
         raise RuntimeError("no role to assume")
 
     rates = PriceBook(broken, clock=clock).rates("eu-central-1")
     expect_embedded(rates, "eu-central-1")
-    assert "RuntimeError: no role to assume" in rates.source
+    assert "RuntimeError: no role to assume" in logged(caplog)
 
 
-def test_missing_usage_type_falls_back(book: PriceBook, stand_in: PriceListStandIn) -> None:
+def test_missing_usage_type_falls_back(
+    book: PriceBook, stand_in: PriceListStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
     stand_in.remove("EU-IncrementalExportDataSize-Bytes")
     rates = book.rates("eu-west-1")
     expect_embedded(rates, "eu-west-1")
-    assert "EU-IncrementalExportDataSize-Bytes not in the price list for eu-west-1" in rates.source
+    assert "EU-IncrementalExportDataSize-Bytes not in the price list for eu-west-1" in logged(caplog)
 
 
 def test_us_east_1_also_accepts_use1_prefixed_usage_types(book: PriceBook, stand_in: PriceListStandIn) -> None:
@@ -395,15 +415,19 @@ def test_us_east_1_also_accepts_use1_prefixed_usage_types(book: PriceBook, stand
         ),
     ],
 )
-def test_unusable_entry_falls_back(book: PriceBook, stand_in: PriceListStandIn, entry: str, reason: str) -> None:
+def test_unusable_entry_falls_back(
+    book: PriceBook, stand_in: PriceListStandIn, entry: str, reason: str, caplog: pytest.LogCaptureFixture
+) -> None:
     stand_in.remove("EU-ExportDataSize-Bytes")
     stand_in.add("AmazonDynamoDB", "eu-west-1", "EU-ExportDataSize-Bytes", entry)
     rates = book.rates("eu-west-1")
     expect_embedded(rates, "eu-west-1")
-    assert reason in rates.source
+    assert reason in logged(caplog)
 
 
-def test_follows_next_token_for_a_few_pages_only(book: PriceBook, stand_in: PriceListStandIn, clock: FakeClock) -> None:
+def test_follows_next_token_for_a_few_pages_only(
+    book: PriceBook, stand_in: PriceListStandIn, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     stand_in.empty_pages_first = MAX_PAGES - 1
     assert book.rates("us-east-1").source.startswith("AWS Price List API")
     assert stand_in.calls == 6 * MAX_PAGES
@@ -412,15 +436,17 @@ def test_follows_next_token_for_a_few_pages_only(book: PriceBook, stand_in: Pric
     clock.advance(601)
     rates = book.rates("us-east-1")
     expect_embedded(rates, "us-east-1")
-    assert "TimedPITRStorage-ByteHrs not in the price list" in rates.source
+    assert "TimedPITRStorage-ByteHrs not in the price list" in logged(caplog)
 
 
-def test_unknown_region_gets_us_east_1_figures_labelled(book: PriceBook, stand_in: PriceListStandIn) -> None:
+def test_unknown_region_gets_us_east_1_figures_labelled(
+    book: PriceBook, stand_in: PriceListStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
     rates = book.rates("xx-nowhere-9")
     expect_embedded(rates, "us-east-1")
     assert rates.region == "xx-nowhere-9"
-    assert "no embedded prices for xx-nowhere-9; us-east-1 figures used" in rates.source
-    assert "no usage-type prefix known for xx-nowhere-9" in rates.source
+    assert "none are built in for xx-nowhere-9, so the us-east-1 figures are used" in rates.source
+    assert "no usage-type prefix known for xx-nowhere-9" in logged(caplog)
     assert stand_in.calls == 0
 
 
@@ -428,11 +454,11 @@ def test_region_without_embedded_prices_when_api_fails(book: PriceBook, stand_in
     stand_in.failure = (400, "AccessDeniedException")
     rates = book.rates("sa-east-1")
     expect_embedded(rates, "us-east-1")
-    assert "no embedded prices for sa-east-1; us-east-1 figures used" in rates.source
+    assert "none are built in for sa-east-1, so the us-east-1 figures are used" in rates.source
 
 
-def test_failure_is_not_retried_within_failure_ttl(
-    book: PriceBook, stand_in: PriceListStandIn, clock: FakeClock
+def test_failure_is_not_retried_within_failure_ttl_and_logged_once(
+    book: PriceBook, stand_in: PriceListStandIn, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     stand_in.failure = (500, "InternalErrorException")
     expect_embedded(book.rates("eu-west-1"), "eu-west-1")
@@ -442,6 +468,7 @@ def test_failure_is_not_retried_within_failure_ttl(
     clock.advance(59)
     expect_embedded(book.rates("eu-west-1"), "eu-west-1")
     assert stand_in.calls == 1
+    assert logged(caplog).count("price list unavailable") == 1  # once per failure, not per answer
 
     clock.advance(2)
     rates = book.rates("eu-west-1")
@@ -503,6 +530,14 @@ def test_gib_rejects_negative_sizes() -> None:
 )
 def test_dollars(amount: str, text: str) -> None:
     assert dollars(Decimal(amount)) == text
+
+
+def test_the_stand_in_reports_what_it_would_refuse_to_the_test_thread(stand_in: PriceListStandIn) -> None:
+    client = client_factory(stand_in.url)()
+    with pytest.raises(Exception, match="TERM_MATCH only"):
+        client.get_products(ServiceCode="AmazonS3", Filters=[{"Type": "CONTAINS", "Field": "x", "Value": "y"}])
+    assert stand_in.problems == ["filter type 'CONTAINS'"]
+    stand_in.problems.clear()  # seen here; the fixture's teardown asserts none are left
 
 
 def test_a_cost_reads_naturally() -> None:

@@ -21,6 +21,7 @@ from bot.exports.files import (
     ExportManifestInvalid,
     ExportNotFound,
     InvalidExportUrl,
+    manifest_changes,
     open_data_file,
     parse_s3_export_url,
     read_manifest,
@@ -86,6 +87,8 @@ def test_export_urls_are_split_into_bucket_prefix_and_export_id(url: str, expect
         "s3://exports/ddb/orders/",
         "s3://exports/p/AWSDynamoDB/data/",
         "s3://exports/p/AWSDynamoDB/",
+        "s3://Bad_Bucket/p/AWSDynamoDB/0123-ab/",  # not an S3 bucket name: botocore would refuse it unhelpfully
+        "s3://a b/AWSDynamoDB/0123-ab/",
     ],
 )
 def test_a_url_that_is_not_an_export_folder_is_refused_with_the_expected_form(url: str) -> None:
@@ -168,10 +171,105 @@ def test_an_ion_export_is_reported_as_such(s3: Any) -> None:
     assert read_manifest(s3, location).export_format == "ION"
 
 
-def test_a_file_list_that_does_not_match_its_md5_is_refused(s3: Any) -> None:
+@pytest.mark.parametrize("suffix", [".md5", ".checksum"])
+@pytest.mark.parametrize("name", ["manifest-files", "manifest-summary"])
+def test_a_manifest_that_does_not_match_its_checksum_file_is_refused_under_either_name(
+    s3: Any, suffix: str, name: str
+) -> None:
+    location = write_full_export(s3, "exports", "p", sample_items(5), files=2, checksums=suffix)
+    s3.put_object(Bucket="exports", Key=location.folder + name + suffix, Body=b"AAAAAAAAAAAAAAAAAAAAAA==")
+    with pytest.raises(ExportManifestInvalid, match=rf"{name}\.json does not match its checksum .*{name}\{suffix}"):
+        read_manifest(s3, location)
+
+
+@pytest.mark.parametrize("suffix", [".md5", ".checksum"])
+def test_manifests_with_checksum_files_under_either_name_are_verified(s3: Any, suffix: str) -> None:
+    location = write_full_export(s3, "exports", "p", sample_items(5), files=2, checksums=suffix)
+    other = ".checksum" if suffix == ".md5" else ".md5"
+    assert "Contents" not in s3.list_objects_v2(Bucket="exports", Prefix=location.folder + "manifest-files" + other)
+
+    manifest = read_manifest(s3, location)
+
+    assert manifest.unverified == ()
+    assert manifest.item_count == 5
+
+
+def test_a_changed_summary_is_caught_by_its_checksum_file(s3: Any) -> None:
     location = write_full_export(s3, "exports", "p", sample_items(5), files=2)
-    s3.put_object(Bucket="exports", Key=location.folder + "manifest-files.md5", Body=b"AAAAAAAAAAAAAAAAAAAAAA==")
-    with pytest.raises(ExportManifestInvalid, match=r"manifest-files\.json does not match its checksum"):
+    key = location.folder + "manifest-summary.json"
+    summary = orjson.loads(s3.get_object(Bucket="exports", Key=key)["Body"].read())
+    s3.put_object(Bucket="exports", Key=key, Body=orjson.dumps({**summary, "itemCount": 5_000_000}))
+    with pytest.raises(ExportManifestInvalid, match=r"manifest-summary\.json does not match its checksum"):
+        read_manifest(s3, location)
+
+
+def test_a_checksum_file_holding_the_hex_md5_is_accepted(s3: Any) -> None:
+    location = write_full_export(s3, "exports", "p", sample_items(3), files=1, checksums=None)
+    for name in ("manifest-summary", "manifest-files"):
+        body = s3.get_object(Bucket="exports", Key=f"{location.folder}{name}.json")["Body"].read()
+        digest = hashlib.md5(body).hexdigest()  # noqa: S324
+        s3.put_object(Bucket="exports", Key=f"{location.folder}{name}.checksum", Body=digest.encode())
+    assert read_manifest(s3, location).unverified == ()
+
+
+def test_manifests_without_checksum_files_are_read_and_said_to_be_unverified(s3: Any) -> None:
+    location = write_full_export(s3, "exports", "p", sample_items(5), files=2, checksums=None)
+
+    manifest = read_manifest(s3, location)
+
+    assert manifest.item_count == 5 and len(manifest.files) == 3
+    assert manifest.unverified == (
+        "manifest-summary.json has no checksum file: the table, export id, time and item count it gives are not "
+        "verified",
+        "manifest-files.json has no checksum file: its list of data files is not verified",
+    )
+
+
+def test_data_files_without_an_md5_in_the_manifest_are_counted(s3: Any) -> None:
+    location = write_incremental_export(
+        s3,
+        "exports",
+        "p",
+        [({"pk": {"S": f"k{n}"}}, {"pk": {"S": f"k{n}"}}) for n in range(8)],
+        T0,
+        T0 + timedelta(hours=1),
+        files=3,
+        empty_files=1,
+        md5_missing=3,
+    )
+
+    manifest = read_manifest(s3, location)
+
+    assert sum(1 for f in manifest.files if f.md5 is None) == 3
+    assert manifest.unverified == ("3 of 4 data files have no MD5 in the manifest: they are written unchecked",)
+
+
+def test_the_manifest_checksum_changes_with_either_manifest_and_names_it(s3: Any) -> None:
+    location = write_full_export(s3, "exports", "p", sample_items(5), files=2, checksums=None)
+    before = read_manifest(s3, location).checksum
+    assert read_manifest(s3, location).checksum == before
+    key = location.folder + "manifest-files.json"
+    lines = s3.get_object(Bucket="exports", Key=key)["Body"].read().splitlines()
+    s3.put_object(Bucket="exports", Key=key, Body=b"\n".join(lines[:-1]) + b"\n")
+
+    after = read_manifest(s3, location).checksum
+
+    assert after != before
+    assert manifest_changes(before, after) == ["manifest-files.json"]
+    assert manifest_changes(before, before) == []
+
+
+def test_a_manifest_s_counts_and_types_are_checked_before_use(s3: Any) -> None:
+    location = write_full_export(s3, "exports", "p", sample_items(2), files=1, checksums=None)
+    key = location.folder + "manifest-summary.json"
+    summary = orjson.loads(s3.get_object(Bucket="exports", Key=key)["Body"].read())
+    s3.put_object(Bucket="exports", Key=key, Body=orjson.dumps({**summary, "itemCount": "many"}))
+    assert read_manifest(s3, location).item_count is None
+    s3.put_object(Bucket="exports", Key=key, Body=orjson.dumps({**summary, "exportType": "EVERYTHING"}))
+    with pytest.raises(ExportManifestInvalid, match="unknown ExportType: 'EVERYTHING'"):
+        read_manifest(s3, location)
+    s3.put_object(Bucket="exports", Key=key, Body=b"{not json")
+    with pytest.raises(ExportManifestInvalid, match=r"is not JSON \(line 1, column 2\)\.$"):
         read_manifest(s3, location)
 
 
@@ -188,6 +286,10 @@ def test_an_export_without_manifests_is_found_by_listing_moto_s_random_folder(s3
     assert len(manifest.files) == 1 and manifest.files[0].md5 is None
     assert manifest.files[0].key.startswith("exports/one/AWSDynamoDB/") and "/data/" in manifest.files[0].key
     assert manifest.export_time is not None  # the object's LastModified, as moto's ids carry no time
+    assert manifest.unverified == (
+        "the export has no manifests: its 1 data file(s) were found by listing the folder and are written unchecked",
+    )
+    assert manifest.checksum.startswith("listing=")
 
 
 def test_the_fallback_prefers_the_export_s_own_data_folder_and_reads_time_from_the_id(s3: Any) -> None:

@@ -129,3 +129,55 @@ def test_restore_form_carries_the_export_and_channel() -> None:
         fb.FORM_KEY,
         fb.FORM_BILLING,
     ]
+
+
+def _must_see(message: dict) -> str:
+    return next(str(b["text"]["text"]) for b in message["blocks"] if "*Target:*" in b.get("text", {}).get("text", ""))
+
+
+def test_an_s3_url_source_shows_its_bucket_and_owner_where_approvers_must_look() -> None:
+    foreign = SourceSummary(
+        "s3://partner<b>/p/AWSDynamoDB/0123-ab/",
+        table="orders",
+        export_id="0123-ab",
+        bucket="partner-backups",
+        owner="210987654321",
+    )
+    configured = replace(foreign, bucket="acme-ddb-backups", owner=None)
+    the_request = request(sources=(foreign, configured, foreign))
+    for message in (rb.approval_request(the_request), rb.approval_settled(the_request, [])):
+        must_see = _must_see(message)
+        assert must_see.count("*Read from bucket:*") == 2
+        assert "`partner-backups`, owned by account `210987654321`" in must_see
+        assert "`acme-ddb-backups`, a configured export bucket; no owner configured" in must_see
+        assert "come from that bucket's own manifest-summary.json" in must_see
+    assert "Read from bucket" not in json.dumps(rb.approval_request(request()))
+
+
+def test_what_could_not_be_checked_is_shown_before_the_figures() -> None:
+    reasons = ("manifest-files.json has no checksum file: its list of data files is not verified",)
+    one = request(sources=(SourceSummary("arn", export_id="0123-ab", unverified=reasons),))
+    message = rb.approval_request(one)
+    assert message["blocks"][2]["text"]["text"] == f":warning: *Not verified:*\n• {reasons[0]}"
+    two = request(sources=(*one.sources, SourceSummary("arn2", export_id="4567-cd", unverified=("<x>",))))
+    text = rb.approval_settled(two, [])["blocks"][3]["text"]["text"]
+    assert f"• Export 0123-ab: {reasons[0]}" in text and "• Export 4567-cd: &lt;x&gt;" in text
+    assert "Not verified" not in json.dumps(rb.approval_request(request()))
+
+
+def test_source_summaries_keep_bucket_owner_and_reasons_in_the_store() -> None:
+    summary = SourceSummary("s3://b/AWSDynamoDB/x/", bucket="b", owner="210987654321", unverified=("r",))
+    assert SourceSummary.from_dict(json.loads(json.dumps(summary.as_dict()))) == summary
+    assert "bucket" not in SourceSummary("arn").as_dict()
+
+
+def test_the_finished_report_counts_files_written_unchecked_when_the_loader_reports_them() -> None:
+    load = request(plan=load_plan(), status=RestoreStatus.SUCCEEDED)
+    outcome = RestoreOutcome(items_written=10, files=16, details={"unverified_files": 3})
+    assert "*3* data file(s) had no MD5 in the manifest and were written unchecked" in json.dumps(
+        rb.finished_note(load, outcome)
+    )
+    checked = json.dumps(rb.finished_note(load, replace(outcome, details={"unverified_files": 0})))
+    assert "every data file matched its MD5" in checked
+    silent = json.dumps(rb.finished_note(load, replace(outcome, details={})))
+    assert "MD5" not in silent

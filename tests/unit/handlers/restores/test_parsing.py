@@ -39,6 +39,13 @@ def test_several_exports_into_an_existing_table() -> None:
     assert (spec.mode, spec.sources, spec.target) == ("load", (URL, EXPORT_ID), "orders")
 
 
+def test_owner_names_who_owns_an_s3_url_s_bucket_for_either_restore() -> None:
+    assert command(f"{URL} to=orders-copy owner=210987654321").spec.owner == "210987654321"
+    assert command(f"{URL} {EXPORT_ID} into=orders owner=210987654321").spec.owner == "210987654321"
+    assert command(f"{URL} into=orders").spec.owner is None
+    assert "owner=<12-digit account>" in RESTORE_HELP.usage_text
+
+
 def test_pitr_restore() -> None:
     spec = command("pitr orders to=orders-before at=2026-01-14T10:18:50Z").spec
     assert (spec.mode, spec.sources, spec.target) == ("pitr", ("orders",), "orders-before")
@@ -78,6 +85,10 @@ def test_listings_and_help() -> None:
         ("pitr orders customers to=x-table", "restores one table"),
         ("pitr orders to=new-table into=x-table", "does not go with `pitr`"),
         ("pitr orders to=new-table at=yesterday", "ISO-8601"),
+        ("pitr orders to=new-table owner=210987654321", "does not go with `pitr`"),
+        (f"{URL} into=t-table owner=21098765432", "12-digit id of the AWS account"),
+        (f"{URL} into=t-table owner=acme", "12-digit id of the AWS account"),
+        (f"{EXPORT_ID} into=t-table owner=210987654321", "goes with an s3:// export"),
         ("to=new-table", "Name the export"),
         ('"unbalanced', "check the quotes"),
     ],
