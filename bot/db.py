@@ -3,11 +3,14 @@ or PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event, text
+from sqlalchemy import Connection, DateTime, Engine, MetaData, TypeDecorator, create_engine, event, func, select, text
 from sqlalchemy.engine import Dialect
+
+from bot.timefmt import utcnow
 
 metadata = MetaData()
 
@@ -60,3 +63,18 @@ def ping(engine: Engine) -> bool:
     except Exception:
         return False
     return True
+
+
+DatabaseClock = Callable[[Connection], datetime]
+
+
+def database_now(connection: Connection) -> datetime:
+    """The one clock every replica shares: PostgreSQL's `clock_timestamp()`; on SQLite (one host) the host's UTC clock.
+
+    Claims, leases and outbox stamps written by one replica and compared by another use it, so skewed host clocks
+    can neither make a live claim look stale nor keep a dead one alive.
+    """
+    if connection.dialect.name == "postgresql":
+        value = connection.execute(select(func.clock_timestamp())).scalar_one()
+        return UtcDateTime().process_result_value(value, connection.dialect) or utcnow()
+    return utcnow()

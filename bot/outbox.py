@@ -2,7 +2,8 @@
 
 Exports (their result) and schedule runs (their report) both post through this: a poster claims the message with a
 compare-and-set, posts, then settles it as sent or gives it back; a claim held longer than `reclaim_after` (the
-poster died mid-way) can be taken again, so a message is posted once and never lost.
+poster died mid-way) can be taken again, so a message is never lost, and the slow poster's settle then changes
+nothing. Stamps come from the database's clock, so replicas with skewed clocks agree on what is stale.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Engine, and_, or_, update
+
+from bot.db import database_now
 
 RECLAIM_AFTER = timedelta(minutes=10)
 
@@ -36,24 +39,33 @@ class Outbox:
     reclaim_after: timedelta = RECLAIM_AFTER
 
     def claimable(self, now: datetime) -> ColumnElement[bool]:
-        """Rows whose message waits, or whose poster has held it too long."""
+        """Rows whose message waits, or whose poster has held it too long (`now` by the database's clock)."""
         return or_(
             self.state == OutboxState.PENDING,
             and_(self.state == OutboxState.SENDING, self.claimed_at < now - self.reclaim_after),
         )
 
-    def claim(self, engine: Engine, key: object, now: datetime) -> bool:
-        """Take the right to post the row's message; only one poster gets it."""
+    def claim(self, engine: Engine, key: object) -> datetime | None:
+        """Take the right to post the row's message; only one poster gets it. Returns the claim (its stamp, by the
+        database's clock) to settle with, or None when someone else holds it or it was posted."""
         with engine.begin() as connection:
+            now = database_now(connection)
             changed = connection.execute(
                 update(self.key.table)
                 .where(self.key == key, self.claimable(now))
                 .values({self.state.name: OutboxState.SENDING, self.claimed_at.name: now})
             ).rowcount
-        return changed == 1
+        return now if changed == 1 else None
 
-    def settle(self, engine: Engine, key: object, *, delivered: bool, **also: Any) -> None:
-        """Mark the message posted, or give the claim back so the next attempt posts it."""
+    def settle(self, engine: Engine, key: object, claim: datetime | None, *, delivered: bool, **also: Any) -> bool:
+        """Mark the message posted, or give it back for the next attempt; only while `claim` is still the one held
+        (a poster that took too long and was reclaimed changes nothing). False when the claim had moved on."""
         state = OutboxState.SENT if delivered else OutboxState.PENDING
+        condition = [self.key == key]
+        if claim is not None:
+            condition += [self.state == OutboxState.SENDING, self.claimed_at == claim]
         with engine.begin() as connection:
-            connection.execute(update(self.key.table).where(self.key == key).values({self.state.name: state, **also}))
+            changed = connection.execute(
+                update(self.key.table).where(*condition).values({self.state.name: state, **also})
+            ).rowcount
+        return changed == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import fields, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import UtcDateTime, metadata
+from bot.db import UtcDateTime, database_now, metadata
 from bot.models import ExportFormat, ExportJob, ExportStatus, ExportType
 from bot.outbox import Outbox, OutboxState
 from bot.timefmt import utcnow
@@ -107,14 +107,14 @@ class Store:
         self.engine = engine
 
     def record_export(self, job: ExportJob) -> tuple[ExportJob, bool]:
-        """Insert the export; if its ARN is already known return the stored one. The flag says it was new."""
-        now = utcnow()
+        """Insert the export, stamped by the database's clock; if its ARN is already known return the stored one. The
+        flag says it was new."""
         row = {k: v for k, v in vars(job).items() if k in JOB_FIELDS}
-        row["created_at"] = job.created_at or now
-        values = {**row, "updated_at": now, "notify_state": OutboxState.PENDING}
         try:
             with self.engine.begin() as connection:
-                connection.execute(insert(exports), values)
+                now = database_now(connection)
+                row["created_at"] = job.created_at or now
+                connection.execute(insert(exports), {**row, "updated_at": now, "notify_state": OutboxState.PENDING})
         except IntegrityError:
             existing = self.get_export(job.export_arn)
             assert existing is not None
@@ -129,8 +129,11 @@ class Store:
         """One export by ARN or by ExportId (newest if an id repeats across accounts)."""
         return self._one(or_(exports.c.export_arn == export_id_or_arn, exports.c.export_id == export_id_or_arn))
 
-    def find_duplicate(self, fingerprint: str, since: datetime) -> ExportJob | None:
-        """An export with the same parameters that is still running or was started after `since`."""
+    def find_duplicate(self, fingerprint: str, within: timedelta) -> ExportJob | None:
+        """An export with the same parameters that is still running or was recorded in the last `within`, by the
+        database's clock (replicas' own clocks may disagree by more than `within`)."""
+        with self.engine.connect() as connection:
+            since = database_now(connection) - within
         return self._one(
             and_(
                 exports.c.fingerprint == fingerprint,
@@ -189,17 +192,19 @@ class Store:
 
     def pending_notifications(self) -> list[ExportJob]:
         """Finished exports whose result has not been posted yet (or whose poster died mid-way)."""
+        with self.engine.connect() as connection:
+            now = database_now(connection)
         return self._many(
-            and_(exports.c.status != ExportStatus.IN_PROGRESS, RESULTS.claimable(utcnow())), newest_first=False
+            and_(exports.c.status != ExportStatus.IN_PROGRESS, RESULTS.claimable(now)), newest_first=False
         )
 
-    def claim_notification(self, export_arn: str) -> bool:
-        """Take the right to post this result; only one poller gets it."""
-        return RESULTS.claim(self.engine, export_arn, utcnow())
+    def claim_notification(self, export_arn: str) -> datetime | None:
+        """Take the right to post this result; only one poller gets it (the claim to settle with, or None)."""
+        return RESULTS.claim(self.engine, export_arn)
 
-    def settle_notification(self, export_arn: str, *, delivered: bool) -> None:
-        """Mark the result posted, or give the claim back so the next cycle retries."""
-        RESULTS.settle(self.engine, export_arn, delivered=delivered)
+    def settle_notification(self, export_arn: str, claim: datetime, *, delivered: bool) -> bool:
+        """Mark the result posted, or give the claim back so the next cycle retries; False when it was reclaimed."""
+        return RESULTS.settle(self.engine, export_arn, claim, delivered=delivered)
 
     def audit(self, actor: str, action: str, target: str, parameters: dict[str, Any], result: str) -> None:
         """Append who did what, when, with which parameters, and how it ended."""

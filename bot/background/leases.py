@@ -7,15 +7,13 @@ own `clock_timestamp()` when replicas share a server, the host's UTC clock for S
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, Connection, Engine, String, Table, func, insert, select, update
+from sqlalchemy import Column, Engine, String, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import UtcDateTime, metadata
-from bot.timefmt import utcnow
+from bot.db import DatabaseClock, UtcDateTime, database_now, metadata
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +37,6 @@ class Lease:
     acquired_at: datetime
 
 
-DatabaseClock = Callable[[Connection], datetime]
 """What time it is for rows every replica compares: read inside the transaction that writes or compares them."""
 
 
@@ -117,11 +114,3 @@ class LeaseStore:
             return None
         logger.info("lease=%s acquired by holder=%s", name, holder)
         return Lease(name, holder, now + ttl, now)
-
-
-def database_now(connection: Connection) -> datetime:
-    """PostgreSQL's wall clock (shared by every replica); the host's UTC clock on SQLite."""
-    if connection.dialect.name == "postgresql":
-        value = connection.execute(select(func.clock_timestamp())).scalar_one()
-        return UtcDateTime().process_result_value(value, connection.dialect) or utcnow()
-    return utcnow()

@@ -141,7 +141,7 @@ def start_export(
     plan = _plan_times(options, window, now)
     fingerprint = _fingerprint(info.arn, destination, plan)
     if client_token is None:
-        duplicate = core.store.find_duplicate(fingerprint, now - DUPLICATE_LOOKBACK)
+        duplicate = core.store.find_duplicate(fingerprint, DUPLICATE_LOOKBACK)
         if duplicate is not None:
             return StartedExport(duplicate, new=False)
     folder = "/".join(p for p in (destination.prefix, info.name, stamp(folder_time or plan.folder_time or now)) if p)

@@ -99,7 +99,8 @@ class ExportTracker:
             return self._deliver_once(job)
 
     def _deliver_once(self, job: ExportJob) -> bool:
-        if not self._core.store.claim_notification(job.export_arn):
+        claim = self._core.store.claim_notification(job.export_arn)
+        if claim is None:
             return False
         delivered = False
         try:
@@ -112,7 +113,8 @@ class ExportTracker:
         except Exception:
             logger.exception("tracker: could not post result of export_id=%s", job.export_id)
         finally:
-            self._core.store.settle_notification(job.export_arn, delivered=delivered)
+            if not self._core.store.settle_notification(job.export_arn, claim, delivered=delivered):
+                logger.warning("tracker: the result of export_id=%s was reclaimed while being posted", job.export_id)
         return delivered
 
     def channels_for(self, job: ExportJob) -> list[str]:

@@ -24,8 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from bot.background.leases import DatabaseClock, database_now
-from bot.db import UtcDateTime, metadata
+from bot.db import DatabaseClock, UtcDateTime, database_now, metadata
 from bot.restores.models import ACTIVE, Approval, Estimate, RestorePlan, RestoreRequest, RestoreStatus, SourceSummary
 from bot.timefmt import utcnow
 

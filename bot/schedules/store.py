@@ -319,11 +319,11 @@ class ScheduleStore:
 
     def claim_note(self, run_id: int) -> bool:
         """Take the right to post a run's message; only one poster gets it."""
-        return REPORTS.claim(self.engine, run_id, utcnow())
+        return REPORTS.claim(self.engine, run_id) is not None
 
     def settle_note(self, run_id: int, *, delivered: bool) -> None:
         """Mark the message posted, or give the claim back for the next attempt."""
-        REPORTS.settle(self.engine, run_id, delivered=delivered, updated_at=utcnow())
+        REPORTS.settle(self.engine, run_id, None, delivered=delivered, updated_at=utcnow())
 
     # ------------------------------------------------------------------------------------------- helpers
 

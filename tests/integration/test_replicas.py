@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from bot.background.leases import LeaseStore, database_now
-from bot.db import make_engine
+from bot.background.leases import LeaseStore
+from bot.db import database_now, make_engine
 from bot.demo.slack_standin import SlackStandIn
 from bot.models import ExportStatus
 from bot.schedules.models import RunState
