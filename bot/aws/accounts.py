@@ -17,6 +17,7 @@ from bot.aws.errors import error_code, error_message
 from bot.aws.tables import TableRef
 from bot.config import Account
 from bot.errors import AwsError, PreconditionFailed
+from bot.metrics import AWS_ERRORS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -48,7 +49,7 @@ class AwsAccounts:
     def __init__(self, base: boto3.Session, accounts: dict[str, Account]) -> None:
         self._base = base
         self._accounts = accounts
-        self._sessions: dict[str | None, boto3.Session] = {None: base}
+        self._sessions: dict[str | None, boto3.Session] = {None: counting_errors(base)}
         self._clients: dict[tuple[str | None, str, str], Any] = {}
         self._identities: dict[str | None, str] = {}
         self._own_account: str | None = None
@@ -184,7 +185,7 @@ class AwsAccounts:
     def _session(self, alias: str | None) -> boto3.Session:
         if alias not in self._sessions:
             assert alias is not None
-            self._sessions[alias] = assumed_role_session(self._base, self._accounts[alias])
+            self._sessions[alias] = counting_errors(assumed_role_session(self._base, self._accounts[alias]))
         return self._sessions[alias]
 
 
@@ -219,3 +220,15 @@ def assumed_role_session(base: boto3.Session, account: Account) -> boto3.Session
     core = botocore.session.get_session()
     core._credentials = credentials  # type: ignore[attr-defined]  # boto3's documented way to inject refreshable creds
     return boto3.Session(botocore_session=core, region_name=account.region or base.region_name)
+
+
+def counting_errors(session: boto3.Session) -> boto3.Session:
+    """Count every failed AWS call of the session's clients in ddbbot_aws_errors_total (service, operation, code)."""
+    session.events.register("after-call", _count_error, unique_id="ddbbot-count-errors")
+    return session
+
+
+def _count_error(*, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+    code = (parsed.get("Error") or {}).get("Code") if isinstance(parsed, dict) else None
+    if code:
+        AWS_ERRORS.labels(model.service_model.service_name, model.name, str(code)[:64]).inc()

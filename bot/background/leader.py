@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from bot.background.leases import Lease, LeaseStore
+from bot.metrics import LEADER
 
 logger = logging.getLogger(__name__)
 LEASE_NAME = "background"
@@ -169,6 +170,7 @@ class LeaderGate:
             self._stop.wait(self.leadership.lease_seconds / 3)
 
     def _start_jobs(self) -> None:
+        LEADER.set(1)
         logger.info(
             "lease=%s held by holder=%s: starting %d background jobs",
             self.leadership.name,
@@ -187,6 +189,7 @@ class LeaderGate:
         if not self.leadership.held:
             return
         lease = self.leadership.let_go()  # jobs checking `leading` see False before they are stopped
+        LEADER.set(0)
         level = logging.INFO if self._stop.is_set() else logging.WARNING
         logger.log(level, "lease=%s holder=%s stepping down: %s", self.leadership.name, self.leadership.holder, reason)
         for job in reversed(self.jobs):

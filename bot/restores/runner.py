@@ -19,6 +19,8 @@ from bot.aws.accounts import Place
 from bot.background.periodic import PeriodicJob
 from bot.core import Core
 from bot.errors import BotError
+from bot.logs import log_context
+from bot.metrics import RESTORE_OVERDUE, RESTORES, RESTORES_RUNNING
 from bot.models import BOT_ACTOR
 from bot.restores.claims import ClaimKeeper, Fence
 from bot.restores.executors import Cancelled, Executor, ExecutorContext
@@ -78,6 +80,7 @@ class RestoreRunner:
         self._job = PeriodicJob("restore-runner", timing.interval, self.run_cycle, wake)
         self._running: dict[str, threading.Thread] = {}
         self._loads: set[str] = set()
+        self._due: dict[str, float] = {}  # monotonic time each running restore's estimate runs out
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------------------------- Background
@@ -115,6 +118,9 @@ class RestoreRunner:
                 self._on_cycle()
             except Exception:
                 logger.exception("restore-runner: sweep failed")
+        with self._lock:
+            now = time.monotonic()
+            RESTORE_OVERDUE.set(sum(1 for due in self._due.values() if now > due))
         started = 0
         for request in self._store.runnable():
             if self._job.stopping.is_set():
@@ -167,6 +173,10 @@ class RestoreRunner:
             self.claims.drop(request_id)
 
     def _execute(self, fence: Fence) -> str | None:
+        with log_context(restore_id=fence.request_id):
+            return self._execute_claimed(fence)
+
+    def _execute_claimed(self, fence: Fence) -> str | None:
         request = self._store.get(fence.request_id)
         if request is None or request.status not in {RestoreStatus.APPROVED, RestoreStatus.RUNNING}:
             return None
@@ -179,7 +189,7 @@ class RestoreRunner:
         request, resumed = started
         self._notifier.started(request, resumed)
         try:
-            outcome = self._executor(request).run(self._context(request, fence), request)
+            outcome = self._run_executor(request, fence)
         except Cancelled:
             self._halted(request, fence)
             return None
@@ -190,6 +200,19 @@ class RestoreRunner:
             logger.exception("restore-runner: request=%s failed reference=%s", request.id, reference)
             return self._fail(request, fence, f"Something went wrong on my side (reference `{reference}`).")
         return self._succeed(request, fence, outcome)
+
+    def _run_executor(self, request: RestoreRequest, fence: Fence) -> RestoreOutcome:
+        """The executor's run, counted as running (and past its estimate once it takes longer) meanwhile."""
+        estimate = request.estimate.duration_seconds if request.estimate else None
+        with self._lock:
+            self._due[request.id] = time.monotonic() + estimate if estimate else float("inf")
+        RESTORES_RUNNING.labels(request.mode).inc()
+        try:
+            return self._executor(request).run(self._context(request, fence), request)
+        finally:
+            RESTORES_RUNNING.labels(request.mode).dec()
+            with self._lock:
+                self._due.pop(request.id, None)
 
     def _begin(self, request: RestoreRequest, fence: Fence) -> tuple[RestoreRequest, str | None] | None:
         """APPROVED → RUNNING (audited as a start), or the note for a RUNNING request picked up again."""
@@ -257,6 +280,7 @@ class RestoreRunner:
         ):
             return self._not_ours(request, "succeeded")
         self._core.store.audit(BOT_ACTOR, "restore.finish", request.id, {"target": request.target_display}, "succeeded")
+        RESTORES.labels(request.mode, "succeeded").inc()
         self._notifier.finished(self._reload(request.id), outcome)
         return RestoreStatus.SUCCEEDED
 
@@ -276,6 +300,7 @@ class RestoreRunner:
         self._core.store.audit(
             BOT_ACTOR, "restore.finish", request.id, {"target": request.target_display}, f"failed: {reason}"
         )
+        RESTORES.labels(request.mode, "failed").inc()
         self._notifier.failed(self._reload(request.id), reason)
         return RestoreStatus.FAILED
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from bot.core import Core
 from bot.errors import BotError, NotAllowed, NotFound, PreconditionFailed
+from bot.metrics import RESTORES
 from bot.models import BOT_ACTOR, Requester
 from bot.restores.models import RestoreRequest, RestoreStatus, parse_button_value
 from bot.restores.notify import MessageRef, RestoreNotifier
@@ -110,6 +111,7 @@ class Restores:
         self.store.create(request)
         audit = {**audit, "plan": request.plan.as_dict(), "plan_hash": request.plan_hash}
         self.core.store.audit(requester.user_id, "restore.request", request.id, audit, "pending approval")
+        RESTORES.labels(request.mode, "requested").inc()
         ref = self._post_for_approval(request, channel)
         self.store.set_message(request.id, ref.channel, ref.ts)
         stored = replace(request, approval_channel=ref.channel, approval_ts=ref.ts)
@@ -197,6 +199,7 @@ class Restores:
         )
         self._notifier.decided(decided, approvals)
         self._on_approved(decided)
+        RESTORES.labels(decided.mode, "approved").inc()
         return Decision("approved", decided)
 
     def _approval_refusal(self, request: RestoreRequest, user_id: str) -> BotError | None:
@@ -227,6 +230,7 @@ class Restores:
             raise self._refuse(request, user_id, "restore.reject", self._already_decided(request.id))
         decided = self._reload(request.id)
         self.core.store.audit(user_id, "restore.reject", request.id, {"plan_hash": request.plan_hash}, "rejected")
+        RESTORES.labels(request.mode, "rejected").inc()
         self._notifier.decided(decided, self.store.approvals(request.id))
         return Decision("rejected", decided)
 
@@ -280,6 +284,7 @@ class Restores:
             return False
         parameters = {"expires_at": iso(request.expires_at)}
         self.core.store.audit(BOT_ACTOR, "restore.expire", request.id, parameters, "expired")
+        RESTORES.labels(request.mode, "expired").inc()
         self._notifier.decided(self._reload(request.id), self.store.approvals(request.id))
         return True
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import urllib.error
 import urllib.request
 from typing import Any
@@ -10,9 +11,21 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
+from bot.restores.models import RestoreStatus
 from bot.wiring.runtime import BotRuntime
-from tests.integration.conftest import OPS, BotFactory
-from tests.support.restore_flow import export_table
+from tests.integration.conftest import OPS, SIGNING_SECRET, BotFactory
+from tests.support.restore_flow import (
+    APPROVER,
+    RESTORE_SETTINGS,
+    approval_message,
+    ask,
+    click,
+    export_table,
+    latest_request,
+    wait_for_status,
+    wait_until,
+)
+from tests.support.slack_requests import SignedSlackClient
 
 
 def get(url: str) -> tuple[int, str]:
@@ -58,6 +71,31 @@ def test_metrics_move_with_a_real_export_and_the_commands_around_it(bot: BotRunt
     assert value(after, "process_resident_memory_bytes") > 0
     names = {name for name, _ in after}
     assert not [n for n in names if n.startswith("ddbbot_") and "export_id" in n], "no unbounded labels"
+
+
+def test_metrics_move_with_an_approved_restore_an_aws_refusal_and_the_lease(start_bot: BotFactory, slack) -> None:
+    bot = start_bot(**RESTORE_SETTINGS)
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    before = scrape(bot)
+    job = export_table(bot, signed, slack, "orders")
+    ask(signed, slack, f"{job.export_arn} to=orders-metrics")
+    message = approval_message(slack)
+    click(signed, slack, message, "restore_approve", APPROVER)
+    done = wait_for_status(bot, latest_request(bot).id, {RestoreStatus.SUCCEEDED, RestoreStatus.FAILED})
+    assert done.status == RestoreStatus.SUCCEEDED
+    signed.command("/ddb-pitr", "nosuchtable", response_url=slack.response_url(OPS))
+    slack.wait_for(lambda m: m.via == "response_url" and "not found" in m.text + json.dumps(m.blocks), timeout=15)
+    wait_until(lambda: value(scrape(bot), "ddbbot_lease_holder") == 1, "this replica to lead")
+    after = scrape(bot)
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    for outcome in ("requested", "approved", "succeeded"):
+        assert moved("ddbbot_restores_total", mode="import", outcome=outcome) == 1, outcome
+    assert value(after, "ddbbot_restores_running", mode="import") == 0
+    refused = ("ddbbot_aws_errors_total", {"service": "dynamodb", "operation": "DescribeTable"})
+    assert moved(refused[0], **refused[1], code="ResourceNotFoundException") >= 1
 
 
 def test_readyz_is_ready_and_says_why_not_while_healthz_stays_alive(start_bot: BotFactory) -> None:
