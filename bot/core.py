@@ -34,6 +34,7 @@ class Core:
     config: BotConfig = field(default_factory=BotConfig)
     defaults: ExportDefaults = field(default_factory=ExportDefaults)
     notify_channel: str | None = None
+    new_table_prefix: str | None = None  # DDBBOT_RESTORE_TABLE_PREFIX: what the IAM policy lets restores create
     clock: Callable[[], datetime] = utcnow
 
     def table(self, text: str) -> tuple[TableRef, Place]:

@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     poll_seconds: float = Field(30.0, gt=0, le=3600, validation_alias=_env("DDBBOT_POLL_SECONDS"))
     lease_seconds: float = Field(30.0, gt=0, le=3600, validation_alias=_env("DDBBOT_LEASE_SECONDS"))
     config_file: Path | None = Field(None, validation_alias=_env("DDBBOT_CONFIG_FILE"))
+    restore_table_prefix: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        validation_alias=_env("DDBBOT_RESTORE_TABLE_PREFIX"),
+    )
     metrics_port: int | None = Field(None, ge=0, le=65535, validation_alias=_env("DDBBOT_METRICS_PORT"))
     log_format: Literal["json", "text"] = Field("json", validation_alias=_env("DDBBOT_LOG_FORMAT"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", validation_alias=_env("DDBBOT_LOG_LEVEL"))

@@ -95,6 +95,7 @@ def _plan_import(core: Core, spec: RestoreSpec) -> PlannedRestore:
             "Restore its full export with `to=`, then apply the incrementals with `into=<that table>`.",
         )
     ref, place = core.table(spec.target)
+    _require_new_table_name(core, ref)
     _require_absent(core, ref, place)
     schema = _schema_for_new_table(core, source, spec)
     creation = _creation_parameters(ref.name, schema, BILLING.get(spec.billing or "on-demand", ON_DEMAND))
@@ -186,6 +187,7 @@ def _plan_pitr(core: Core, spec: RestoreSpec) -> PlannedRestore:
             f"A point-in-time restore creates the new table in the source table's account and region "
             f"({source_place.alias or 'default account'}, {source_place.region}); `to={spec.target}` is elsewhere."
         )
+    _require_new_table_name(core, ref)
     _require_absent(core, ref, place)
     options = PitrOptions(
         source_table=TableOrigin(info.name, source_place.alias, place.region, arn=info.arn),
@@ -305,6 +307,18 @@ def _require_completed(source: ResolvedExport) -> None:
             f"Export `{source.export_id}` is {source.status}, not COMPLETED: only a finished export can be "
             "restored. Nothing was asked.",
             "Wait for it (`/ddb-status " + source.export_id + "`), or pick another export.",
+        )
+
+
+def _require_new_table_name(core: Core, ref: TableRef) -> None:
+    """Restores may create only tables the bot's IAM policy lets them create (`table/<prefix>*`): say so before
+    anyone is asked to approve, instead of AWS refusing it afterwards."""
+    prefix = core.new_table_prefix
+    if prefix and not ref.name.startswith(prefix):
+        raise PreconditionFailed(
+            f"`to={ref.display}`: restores create only tables whose names start with `{prefix}` "
+            f"(DDBBOT_RESTORE_TABLE_PREFIX, as the bot's IAM policy allows). Nothing was asked.",
+            f"Name the new table e.g. `to={prefix}{ref.name}`.",
         )
 
 

@@ -40,6 +40,7 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         config=config,
         defaults=ExportDefaults(settings.export_bucket, settings.export_prefix, settings.export_bucket_owner),
         notify_channel=settings.notify_channel,
+        new_table_prefix=settings.restore_table_prefix,
     )
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
     slack = slack_client(token, settings.slack_api_url)

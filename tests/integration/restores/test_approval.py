@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -380,3 +381,19 @@ def test_form_errors_are_shown_under_their_field(
     response = signed_restore.view_submission("restore_form", values, user_id=REQUESTER, private_metadata=metadata)
     assert response.json()["response_action"] == "errors"
     assert list(response.json()["errors"]) == ["restore_key"]
+
+
+def test_a_new_table_outside_the_restore_prefix_is_refused_before_approval_and_one_inside_is_asked(
+    start_bot: BotFactory, slack: SlackStandIn
+) -> None:
+    bot = start_bot(**RESTORE_SETTINGS, restore_table_prefix="restored-")
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    job = export_table(bot, signed, slack, "orders")
+    ask(signed, slack, f"{job.export_arn} to=orders-copy")
+    refusal = slack.wait_for(lambda m: m.channel == OPS and "restored-" in m.text + json.dumps(m.blocks))
+    assert "to=restored-orders-copy" in json.dumps(refusal.blocks)
+    ask(signed, slack, "pitr orders to=orders-pitr-copy")
+    slack.wait_for(lambda m: m.channel == OPS and "orders-pitr-copy" in m.text and "restored-" in json.dumps(m.blocks))
+    assert not slack.messages(APPROVALS)
+    ask(signed, slack, f"{job.export_arn} to=restored-orders")
+    assert "restored-orders" in approval_message(slack).text
