@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 import ssl
 import threading
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 from botocore.exceptions import BotoCoreError
 
 from bot.errors import AwsError, BotError
 from bot.loader.http import HttpTransport, SigV4Signer
+from bot.loader.lines import WriteRequest
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -34,10 +33,6 @@ RETRYABLE = THROTTLING | {"InternalServerError", "ServiceUnavailable", "Internal
 _CREDENTIAL_ERRORS = frozenset(
     {"UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "MissingAuthenticationToken"}
 )
-
-# A write request as sent: its JSON (`{"PutRequest":…}` or `{"DeleteRequest":…}`) and whether it is a put.
-WriteRequest = tuple[bytes, bool]
-_PUT, _DELETE, _END = b'{"PutRequest":{"Item":', b'{"DeleteRequest":{"Key":', b"}}"
 
 
 class BatchWriteRefused(AwsError):
@@ -192,65 +187,6 @@ class BatchWriter:
                 code,
             )
         return BatchWriteRefused(f"Writing items from {source} to table {self._table} failed. {said}", None, code)
-
-
-class ExportLineReader:
-    """Turns export lines into write requests and their keys, parsing no more of a line than needed.
-
-    DynamoDB writes a full export's key attributes first (`{"Item":{"pk":{"S":"1"},"sk":…`): then the key is read
-    with one anchored regex and the item is forwarded as raw bytes. Other lines are parsed with orjson.
-    """
-
-    def __init__(self, key_names: Sequence[str]) -> None:
-        self.key_names = tuple(key_names)
-        attributes = (
-            b'"' + re.escape(orjson.dumps(name)[1:-1]) + rb'":\{"([SNB])":"([^"\\]*)"\}' for name in self.key_names
-        )
-        self._leading_key = re.compile(rb'\{"Item":\{' + b",".join(attributes))
-
-    def read(self, line: bytes) -> tuple[WriteRequest, Hashable]:
-        """The request for one line (a put, or a delete for an incremental line without NewImage) and its key.
-
-        Raises KeyError when the line lacks a key attribute, ValueError when it is not DynamoDB JSON.
-        """
-        match = self._leading_key.match(line)
-        if match is not None:
-            text = line.rstrip()
-            if text.endswith(b"}}"):
-                parts = [part.decode() for part in match.groups()]
-                for index in range(0, len(parts), 2):
-                    if parts[index] == "N":
-                        parts[index + 1] = _canonical_number(self.key_names[index // 2], parts[index + 1])
-                return (_PUT + text[8:-1] + _END, True), tuple(parts)
-        record = orjson.loads(line)
-        if not isinstance(record, dict):
-            raise ValueError("a line must be a JSON object")
-        if (image := record.get("Item")) is not None or (image := record.get("NewImage")) is not None:
-            request = (_PUT + orjson.dumps(image) + _END, True)
-        elif (image := record.get("Keys")) is not None:
-            request = (_DELETE + orjson.dumps(image) + _END, False)
-        else:
-            raise ValueError("the line has no Item, NewImage or Keys")
-        return request, request_key(image, self.key_names)
-
-
-def request_key(image: dict[str, Any], key_names: tuple[str, ...]) -> Hashable:
-    """The item's key as DynamoDB compares keys, so a batch never holds two requests for one key."""
-    parts: list[str] = []
-    for name in key_names:
-        ((kind, value),) = image[name].items()
-        parts += (kind, _canonical_number(name, value) if kind == "N" else value)
-    return tuple(parts)
-
-
-def _canonical_number(name: str, value: str) -> str:
-    """The number as DynamoDB compares it ("1.50" is "1.5"); plain integers, the common case, already are."""
-    if value.isdigit() and (value[0] != "0" or len(value) == 1):
-        return value
-    try:
-        return str(Decimal(value).normalize())
-    except InvalidOperation as error:
-        raise ValueError(f"{name} is not a number: {value!r}") from error
 
 
 def _error(data: bytes) -> tuple[str, str]:

@@ -31,7 +31,8 @@ from bot.exports.files import (
     open_data_file,
     read_manifest,
 )
-from bot.loader.batch_writer import MAX_BATCH, BatchWriter, ExportLineReader, WriteCancelled, WriteRequest, WriteStats
+from bot.loader.batch_writer import MAX_BATCH, BatchWriter, WriteCancelled, WriteStats
+from bot.loader.lines import ExportLineReader, WriteRequest
 from bot.models import ExportFormat, ExportLocation, ExportType
 
 if TYPE_CHECKING:
@@ -340,7 +341,7 @@ def _load_file(load: _Load, manifest: ExportManifest, data_file: DataFile) -> No
         if load.halt.is_set():
             raise WriteCancelled
         try:
-            items, deletes, lines = _apply_file(load, manifest.location, data_file)
+            items, deletes, lines = _apply_file(load, manifest, data_file)
         except _TRANSIENT_S3 as error:
             if attempt == S3_ATTEMPTS:
                 raise ExportUnreadable(
@@ -361,10 +362,12 @@ def _load_file(load: _Load, manifest: ExportManifest, data_file: DataFile) -> No
     logger.debug("data file loaded key=%s items=%d deletes=%d", data_file.key, items, deletes)
 
 
-def _apply_file(load: _Load, location: ExportLocation, data_file: DataFile) -> tuple[int, int, int]:
+def _apply_file(load: _Load, manifest: ExportManifest, data_file: DataFile) -> tuple[int, int, int]:
     """Stream one file into batches of distinct keys; returns (puts, deletes, records) once all are written."""
+    location = manifest.location
     source = location.object_url(data_file.key)
-    read, writer = load.lines.read, load.writer
+    read = load.lines.read_change if manifest.export_type == ExportType.INCREMENTAL else load.lines.read
+    writer = load.writer
     batch: dict[Hashable, WriteRequest] = {}
     size = puts = deletes = records = 0
 
@@ -385,19 +388,12 @@ def _apply_file(load: _Load, location: ExportLocation, data_file: DataFile) -> t
     ):
         try:
             for number, line in enumerate(lines, start=1):
-                if line[:1] != b"{":
-                    _refuse_odd_line(line, number, source)
-                    continue
                 try:
                     request, key = read(line)
-                except KeyError as error:
-                    raise ExportDoesNotMatchTable(
-                        f"Line {number} of {source} lacks the key attribute {error} of table {load.table_name} "
-                        f"(key: {', '.join(load.lines.key_names)}).",
-                        "Restore this export into a table with the same key schema as its source.",
-                    ) from error
-                except (ValueError, AttributeError, TypeError) as error:  # orjson's JSONDecodeError is a ValueError
-                    raise ExportFileCorrupt(f"Line {number} of {source} is not DynamoDB JSON ({error}).") from error
+                except (KeyError, ValueError) as error:  # LineRefused and KeyValueRefused are ValueErrors
+                    if _skip_or_refuse(line, error, number, source, load):
+                        continue
+                    raise
                 records += 1
                 if key not in batch and (len(batch) == MAX_BATCH or size + len(request[0]) > MAX_BATCH_BYTES):
                     flush()
@@ -410,12 +406,22 @@ def _apply_file(load: _Load, location: ExportLocation, data_file: DataFile) -> t
     return puts, deletes, records
 
 
-def _refuse_odd_line(line: bytes, number: int, source: str) -> None:
+def _skip_or_refuse(line: bytes, error: Exception, number: int, source: str, load: _Load) -> bool:
+    """A blank line is skipped; any other unreadable line stops the load with a message naming it."""
     if not line.strip():
-        return
+        return True
     if line.startswith(b"$ion"):
         raise UnsupportedExportFormat(
             f"{source} is in ION format; only DYNAMODB_JSON exports can be loaded into an existing table.",
             "Restore it into a new table with `to=<new table>` (ImportTable reads ION).",
         )
-    raise ExportFileCorrupt(f"Line {number} of {source} is not DynamoDB JSON.")
+    if isinstance(error, KeyError):
+        raise ExportDoesNotMatchTable(
+            f"Line {number} of {source} lacks the key attribute {error} of table {load.table_name} "
+            f"(key: {', '.join(load.lines.key_names)}).",
+            "Restore this export into a table with the same key schema as its source.",
+        ) from error
+    raise ExportFileCorrupt(
+        f"Line {number} of {source} cannot be loaded: {error}.",
+        "DynamoDB never writes such a line: the file was changed or damaged. Export the table again.",
+    ) from error

@@ -23,8 +23,9 @@ from moto.server import ThreadedMotoServer
 
 from bot.db import make_engine, metadata
 from bot.exports.files import ChecksumMismatch, UnsupportedExportFormat, read_manifest
-from bot.loader.batch_writer import BatchWriteRefused, ExportLineReader
+from bot.loader.batch_writer import BatchWriteRefused
 from bot.loader.http import HttpTransport, SigV4Signer
+from bot.loader.lines import ExportLineReader
 from bot.loader.replay import ExportDoesNotMatchTable, LoadCancelled, LoadProgress, LoadReport, load_exports
 from bot.models import ExportLocation
 from bot.restores.load_checkpoints import SqlLoadCheckpoints
@@ -413,7 +414,7 @@ def test_two_spellings_of_one_number_are_one_key() -> None:
     reader = ExportLineReader(KEYS)
     _, fast = reader.read(b'{"Item":{"pk":{"S":"a"},"sk":{"N":"1.50"},"x":{"S":"y"}}}\n')
     _, slow = reader.read(b'{"Item":{"x":{"S":"y"},"sk":{"N":"1.5"},"pk":{"S":"a"}}}\n')
-    _, delete = reader.read(b'{"Metadata":{},"Keys":{"pk":{"S":"a"},"sk":{"N":"15E-1"}}}\n')
+    _, delete = reader.read_change(b'{"Metadata":{},"Keys":{"pk":{"S":"a"},"sk":{"N":"15E-1"}}}\n')
     _, escaped = reader.read(b'{"Item":{"pk":{"S":"\\u0061"},"sk":{"N":"1.5"}}}\n')
     assert fast == slow == delete == escaped
 
