@@ -24,6 +24,7 @@ from moto.server import ThreadedMotoServer
 from bot.db import make_engine, metadata
 from bot.exports.files import ChecksumMismatch, UnsupportedExportFormat, read_manifest
 from bot.loader.batch_writer import BatchWriteRefused
+from bot.loader.endpoint import DynamoDbEndpoint
 from bot.loader.http import HttpTransport, SigV4Signer
 from bot.loader.lines import ExportLineReader
 from bot.loader.replay import ExportDoesNotMatchTable, LoadCancelled, LoadProgress, LoadReport, load_exports
@@ -138,7 +139,7 @@ def run(
 ) -> LoadReport:
     return load_exports(
         s3=s3,
-        dynamodb=dynamodb,
+        endpoint=endpoint_of(dynamodb),
         sources=sources,
         table_name=table,
         key_names=KEYS,
@@ -147,6 +148,11 @@ def run(
         progress=progress,
         **options,
     )
+
+
+def endpoint_of(client: Any) -> DynamoDbEndpoint:
+    """What the bot gives the loader: the client's endpoint and settings, the session's credentials."""
+    return DynamoDbEndpoint.of(client, boto3.Session().get_credentials())
 
 
 def apply(state: dict[tuple[str, ...], Item], changes: list[tuple[Item, Item | None]]) -> None:
@@ -439,7 +445,7 @@ def test_an_export_from_a_table_with_another_key_is_refused_before_writing(
     with pytest.raises(ExportDoesNotMatchTable, match="lacks the key attribute 'id' of table by-id"):
         load_exports(
             s3=s3,
-            dynamodb=sink.client(),
+            endpoint=endpoint_of(sink.client()),
             sources=[location],
             table_name="by-id",
             key_names=["id"],
@@ -520,7 +526,8 @@ class _Answers(BaseHTTPRequestHandler):
 def test_the_http_transport_reads_every_answer_shape_and_replaces_dropped_connections() -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    transport = HttpTransport(f"http://127.0.0.1:{server.server_address[1]}")
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    transport = HttpTransport(DynamoDbEndpoint(url, "us-east-1", botocore.credentials.Credentials("a", "b")))
     try:
         assert transport.post("/chunked", {"host": "x"}, b"{}") == (200, b"hello world")
         assert transport.post("/until-close", {"host": "x"}, b"{}") == (503, b"later")
