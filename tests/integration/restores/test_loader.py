@@ -38,6 +38,7 @@ from tests.support.export_fixtures import (
     sample_items,
     write_full_export,
     write_incremental_export,
+    write_moto_style_export,
 )
 
 KEYS = ("pk", "sk")
@@ -746,3 +747,19 @@ def test_throttling_that_keeps_making_progress_never_gives_up(sink: DynamoDbSink
 
     assert len(sink.items()) == 200 and stats.items_written == 200
     assert sink.calls > 5 * 8  # many more seconds than the deadline passed, with progress all along
+
+
+# ----------------------------------------------------------------------------------------------- unverified files
+
+
+def test_files_streamed_without_an_md5_are_counted_as_unverified(
+    s3: Any, bucket: str, checkpoints: SqlLoadCheckpoints, sink: DynamoDbSink
+) -> None:
+    checked = write_full_export(s3, bucket, "md5", sample_items(20, seed=95), files=2, empty_files=1)
+    unchecked = write_moto_style_export(s3, bucket, "no-manifest", sample_items(20, seed=96, start=500))
+
+    assert run(s3, sink.client(), [checked], "target", checkpoints, restore_id="r-u1").unverified_files == 0
+    report = run(s3, sink.client(), [unchecked], "target", checkpoints, restore_id="r-u2")
+
+    assert report.unverified_files == 1 and report.items_written == 20
+    assert run(s3, sink.client(), [unchecked], "target", checkpoints, restore_id="r-u2").unverified_files == 0
