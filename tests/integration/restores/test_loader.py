@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import base64
 import gzip
+import random
 import socket
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,8 @@ import botocore.credentials
 import orjson
 import pytest
 from botocore.awsrequest import AWSRequest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from moto.server import ThreadedMotoServer
 
 from bot.db import make_engine, metadata
@@ -33,6 +38,7 @@ from bot.models import ExportLocation
 from bot.restores.load_checkpoints import SqlLoadCheckpoints
 from tests.support.ddb_sink import DynamoDbSink, SinkError
 from tests.support.export_fixtures import (
+    Change,
     decoded,
     key_of,
     sample_items,
@@ -763,3 +769,86 @@ def test_files_streamed_without_an_md5_are_counted_as_unverified(
 
     assert report.unverified_files == 1 and report.items_written == 20
     assert run(s3, sink.client(), [unchecked], "target", checkpoints, restore_id="r-u2").unverified_files == 0
+
+
+# ----------------------------------------------------------------------------------------------- model-based
+
+_PKS = ("a", "b")
+_SK_VALUES = ("1", "2", "-0.5", "-1705226330.1234567890123456789012345671", "-1705226330.1234567890123456789012345672")
+_SPELLINGS = {  # other texts DynamoDB reads as the same number
+    "1": ("1", "1.0", "10E-1", "0001"),
+    "2": ("2", "2E0", "+2"),
+    "-0.5": ("-0.5", "-5E-1", "-.50"),
+}
+Operation = tuple[str, str, str, str, int]  # ("put" | "delete", pk, sk value, sk spelling, version)
+
+
+@st.composite
+def _operations(draw: st.DrawFn) -> list[Operation]:
+    ops = []
+    for version in range(draw(st.integers(1, 40))):
+        pk, sk = draw(st.sampled_from(_PKS)), draw(st.sampled_from(_SK_VALUES))
+        spelling = draw(st.sampled_from(_SPELLINGS.get(sk, (sk,))))
+        ops.append((draw(st.sampled_from(("put", "put", "delete"))), pk, sk, spelling, version))
+    return ops
+
+
+def _item(pk: str, spelling: str, version: int) -> Item:
+    return {"pk": {"S": pk}, "sk": {"N": spelling}, "v": {"N": str(version)}, "tag": {"SS": [f"v{version}"]}}
+
+
+def _apply_to_model(model: dict[tuple[str, Decimal], Item], ops: list[Operation]) -> None:
+    for kind, pk, sk, spelling, version in ops:
+        if kind == "put":
+            model[(pk, Decimal(sk))] = _item(pk, spelling, version)
+        else:
+            model.pop((pk, Decimal(sk)), None)
+
+
+_HISTORIES = _operations().flatmap(
+    lambda ops: st.tuples(
+        st.just(ops),
+        st.lists(st.integers(0, len(ops)), min_size=1, max_size=3).map(sorted),
+        st.randoms(),
+        st.integers(1, 2),
+    )
+)
+_DIGITS_38 = [("put", "a", sk, sk, n) for n, sk in enumerate(_SK_VALUES[3:])]  # two keys in one file and batch
+
+
+@settings(max_examples=8, suppress_health_check=[HealthCheck.function_scoped_fixture])  # s3: a stateless client
+@given(_HISTORIES)
+@example(([*_DIGITS_38, ("put", "b", "1", "1.0", 2)], [2], random.Random(0), 1))
+@example(([*_DIGITS_38, ("delete", "a", _SK_VALUES[3], _SK_VALUES[3], 2)], [0], random.Random(0), 1))
+def test_a_random_history_replayed_from_a_full_export_and_incrementals_equals_the_model(
+    s3: Any, history: tuple[list[Operation], list[int], random.Random, int]
+) -> None:
+    """Puts, updates and deletes over a few keys (numbers in several spellings, two differing in the 38th digit),
+    cut into a full export and incrementals laid out as DynamoDB writes them, loaded into the strict sink."""
+    ops, cuts, shuffle, files = history
+    bucket = f"model-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    model: dict[tuple[str, Decimal], Item] = {}
+    _apply_to_model(model, ops[: cuts[0]])
+    sources = [write_full_export(s3, bucket, "m", list(model.values()), files=files, export_time=T0)]
+    for n, (start, end) in enumerate(zip(cuts, [*cuts[1:], len(ops)], strict=True)):
+        before = dict(model)
+        _apply_to_model(model, ops[start:end])
+        changed = dict.fromkeys((pk, Decimal(sk)) for _, pk, sk, _, _ in ops[start:end])
+        changes: list[Change] = []
+        for key in changed:  # one record per changed item, with its final state
+            final, old = model.get(key), before.get(key)
+            keys_of = final or old or _item(key[0], str(key[1]), 0)
+            changes.append(({"pk": keys_of["pk"], "sk": keys_of["sk"]}, final, old))
+        window = (T0 + timedelta(hours=n), T0 + timedelta(hours=n + 1))
+        sources.append(write_incremental_export(s3, bucket, "m", changes, *window, files=files))
+
+    with DynamoDbSink({"target": KEYS}, key_types={"target": ("S", "N")}) as sink, tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/model.sqlite3")
+        metadata.create_all(engine)
+        shuffle.shuffle(sources)  # the loader orders exports by time itself
+        run(s3, sink.client(), sources, "target", SqlLoadCheckpoints(engine))
+        engine.dispose()
+
+        assert sink.rejected == 0
+        assert {(i["pk"]["S"], Decimal(i["sk"]["N"])): i for i in sink.items().values()} == model
