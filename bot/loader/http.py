@@ -29,6 +29,7 @@ from bot.loader.endpoint import CredentialSource, DynamoDbEndpoint, tls_context
 
 CONTENT_TYPE = "application/x-amz-json-1.0"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_MAX_INTERIM_ANSWERS, _MAX_HEADERS = 10, 100
 
 
 class SigV4Signer:
@@ -244,14 +245,19 @@ class _Proxy:
 
 
 def _read_response(status_line: bytes, reader: BinaryIO) -> tuple[int, bytes, bool]:
-    """Parse status, headers and a Content-Length, chunked or until-close body; returns (status, body, keep)."""
-    while True:
+    """Parse status, headers and a Content-Length, chunked or until-close body; returns (status, body, keep).
+
+    Interim (1xx) answers and header lines are bounded: a broken peer cannot keep a writer reading forever.
+    """
+    for _ in range(_MAX_INTERIM_ANSWERS):
         fields = status_line.split(None, 2)
         if len(fields) < 2 or not fields[0].startswith(b"HTTP/"):
             raise ConnectionError(f"not an HTTP response: {status_line[:80]!r}")
         status, length, chunked = int(fields[1]), -1, False
         keep = fields[0] == b"HTTP/1.1"
-        while (line := reader.readline(65537)) not in (b"\r\n", b"\n", b""):
+        for _ in range(_MAX_HEADERS + 1):
+            if (line := reader.readline(65537)) in (b"\r\n", b"\n", b""):
+                break
             name, _, value = line.partition(b":")
             name = name.strip().lower()
             if name == b"content-length":
@@ -260,9 +266,13 @@ def _read_response(status_line: bytes, reader: BinaryIO) -> tuple[int, bytes, bo
                 chunked = b"chunked" in value.lower()
             elif name == b"connection":
                 keep = value.strip().lower() == b"keep-alive" or (keep and value.strip().lower() != b"close")
+        else:
+            raise ConnectionError(f"more than {_MAX_HEADERS} header lines in an answer")
         if status >= 200:
             break
         status_line = reader.readline(65537)  # a 1xx answer precedes the real one
+    else:
+        raise ConnectionError(f"more than {_MAX_INTERIM_ANSWERS} interim answers and no final one")
     if chunked:
         parts = []
         while (size := int(reader.readline(65537).split(b";")[0], 16)) > 0:

@@ -554,6 +554,10 @@ class _Answers(BaseHTTPRequestHandler):
             self.wfile.write(
                 b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
             )
+        elif self.path == "/interim-forever":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n" * 50)
+        elif self.path == "/headers-forever":
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n" + b"x-filler: 1\r\n" * 500 + b"\r\n")
         elif self.path == "/until-close":
             self.wfile.write(b"HTTP/1.0 503 Service Unavailable\r\n\r\nlater")
             self.close_connection = True
@@ -575,6 +579,10 @@ def test_the_http_transport_reads_every_answer_shape_and_replaces_dropped_connec
         assert transport.post("/until-close", {"host": "x"}, b"{}") == (503, b"later")
         for _ in range(3):  # each reuses a connection the server has closed: replaced without an error
             assert transport.post("/drop", {"host": "x"}, b"{}") == (200, b"{}")
+        with pytest.raises(ConnectionError, match="more than 10 interim answers"):
+            transport.post("/interim-forever", {"host": "x"}, b"{}")
+        with pytest.raises(ConnectionError, match="more than 100 header lines"):
+            transport.post("/headers-forever", {"host": "x"}, b"{}")
     finally:
         transport.close()
         server.shutdown()
