@@ -68,25 +68,34 @@ def canonical_binary(text: str) -> bytes:
         raise KeyValueRefused(f"{text[:40]!r} is not base64 ({error})") from None
 
 
-def key_part(name: str, value: Any) -> tuple[str, str | bytes]:
-    """One key attribute's (type, comparable value); raises KeyValueRefused naming the attribute."""
+def comparable(name: str, kind: str, text: str) -> Hashable:
+    """One key attribute as DynamoDB compares it: S as its text, N as ("N", canonical text), B as its bytes.
+
+    The three forms never equal each other, so an S "1" and an N "1" stay two keys (DynamoDB refuses the one that
+    does not match the table's schema, rather than the loader dropping it). Raises KeyValueRefused naming `name`.
+    """
+    try:
+        if kind == "S":
+            return text
+        if kind == "N":
+            return ("N", canonical_number(text))
+        if kind == "B":
+            return canonical_binary(text)
+    except KeyValueRefused as error:
+        raise KeyValueRefused(f"the key attribute {name}: {error}") from None
+    raise KeyValueRefused(f"the key attribute {name} is {kind!r:.20}, not a string, number or binary")
+
+
+def key_part(name: str, value: Any) -> Hashable:
+    """One key attribute value as written in the export (`{"N": "1.50"}`) in comparable form."""
     if type(value) is not dict or len(value) != 1:
         raise KeyValueRefused(f"the key attribute {name} is not one DynamoDB attribute value: {value!r:.80}")
     ((kind, inner),) = value.items()
-    if type(inner) is not str or kind not in ("S", "N", "B"):
+    if type(inner) is not str:
         raise KeyValueRefused(f"the key attribute {name} is {kind!r:.20}, not a string, number or binary")
-    try:
-        if kind == "N":
-            return kind, canonical_number(inner)
-        if kind == "B":
-            return kind, canonical_binary(inner)
-    except KeyValueRefused as error:
-        raise KeyValueRefused(f"the key attribute {name}: {error}") from None
-    return kind, inner
+    return comparable(name, kind, inner)
 
 
 def item_key(image: Mapping[str, Any], key_names: Sequence[str]) -> Hashable:
     """The key of an item (or of a `Keys` object) as DynamoDB compares keys; KeyError names a missing attribute."""
-    if len(key_names) == 1:
-        return key_part(key_names[0], image[key_names[0]])
     return tuple(key_part(name, image[name]) for name in key_names)

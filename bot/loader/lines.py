@@ -19,7 +19,7 @@ import msgspec
 import orjson
 from msgspec.structs import astuple
 
-from bot.loader.keys import MAX_DIGITS, KeyValueRefused, canonical_number, key_part
+from bot.loader.keys import KeyValueRefused, comparable
 
 # A write request as sent: its JSON (`{"PutRequest":…}` or `{"DeleteRequest":…}`) and whether it is a put.
 WriteRequest = tuple[bytes, bool]
@@ -29,6 +29,14 @@ _ABSENT = msgspec.Raw()
 
 class LineRefused(ValueError):
     """The line is not one record of a DynamoDB JSON export; the message says what is wrong with it."""
+
+
+class _KeyValue(msgspec.Struct, forbid_unknown_fields=True):
+    """A key attribute's value: msgspec refuses any other type name (SS, M…) and any value that is not text."""
+
+    S: str | None = None
+    N: str | None = None
+    B: str | None = None
 
 
 class _FullLine(msgspec.Struct, forbid_unknown_fields=True):
@@ -47,7 +55,7 @@ class ExportLineReader:
 
     def __init__(self, key_names: Sequence[str]) -> None:
         self.key_names = tuple(key_names)
-        fields = [(f"k{n}", dict[str, str] | None, None) for n in range(len(self.key_names))]
+        fields = [(f"k{n}", _KeyValue | None, None) for n in range(len(self.key_names))]
         rename = {f"k{n}": name for n, name in enumerate(self.key_names)}
         self._keys: msgspec.json.Decoder[Any] = msgspec.json.Decoder(msgspec.defstruct("Keys", fields, rename=rename))
         self._full = msgspec.json.Decoder(_FullLine)
@@ -79,31 +87,40 @@ class ExportLineReader:
                 _require_object(value, name)
         key, values = self._key(record.Keys, "Keys")
         if record.NewImage is _ABSENT:
-            only_key = dict(zip(self.key_names, values, strict=True))  # DynamoDB refuses other attributes in a Key
+            only_key = {name: _as_written(value) for name, value in zip(self.key_names, values, strict=True)}
             return (b"".join((_DELETE, orjson.dumps(only_key), _END)), False), key
         if self._key(record.NewImage, "NewImage")[0] != key:
             raise LineRefused("its NewImage has another key than its Keys")
         return (b"".join((_PUT, record.NewImage, _END)), True), key
 
-    def _key(self, image: bytes | msgspec.Raw, name: str) -> tuple[Hashable, tuple[dict[str, str] | None, ...]]:
-        """The key as DynamoDB compares it (type, value, type, value…), and the key attributes as written."""
+    def _key(self, image: bytes | msgspec.Raw, name: str) -> tuple[Hashable, tuple[_KeyValue | None, ...]]:
+        """The key as DynamoDB compares it (see keys.comparable), and the key attributes as written."""
         try:
             values = astuple(self._keys.decode(image))
         except msgspec.DecodeError as error:  # ValidationError included
             raise LineRefused(f"its {name} is not an object with S, N or B key attributes ({error})") from None
-        key: list[str | bytes] = []
-        for attribute, value in zip(self.key_names, values, strict=False):  # one value per key name, by construction
-            if value is not None and len(value) == 1:  # the common cases inline: a string, a plain integer
-                if (text := value.get("S")) is not None:
-                    key += ("S", text)
-                    continue
-                if (text := value.get("N")) is not None and text.isdigit() and len(text) <= MAX_DIGITS:
-                    key += ("N", canonical_number(text))
-                    continue
-            if value is None:
-                raise KeyError(attribute)
-            key += key_part(attribute, value)
-        return tuple(key), values
+        names = self.key_names
+        if len(values) == 2:  # a partition and a sort key: spelled out, the common case costs a third less
+            return (_comparable(names[0], values[0]), _comparable(names[1], values[1])), values
+        return tuple(_comparable(name, value) for name, value in zip(names, values, strict=True)), values
+
+
+def _comparable(attribute: str, value: _KeyValue | None) -> Hashable:
+    if value is None:
+        raise KeyError(attribute)
+    text, number, binary = value.S, value.N, value.B
+    if text is not None and number is None and binary is None:
+        return text  # the common case first: a string is its own comparable form
+    if number is not None and text is None and binary is None:
+        return comparable(attribute, "N", number)
+    if binary is not None and text is None and number is None:
+        return comparable(attribute, "B", binary)
+    raise LineRefused(f"the key attribute {attribute} holds {'more than one' if value != _KeyValue() else 'no'} type")
+
+
+def _as_written(value: _KeyValue | None) -> dict[str, str]:
+    assert value is not None  # _key refused the line otherwise
+    return {kind: text for kind, text in (("S", value.S), ("N", value.N), ("B", value.B)) if text is not None}
 
 
 def _decoded(decoder: msgspec.json.Decoder[Any], line: bytes) -> Any:

@@ -142,8 +142,10 @@ def test_a_line_smuggling_a_delete_of_another_item_is_refused() -> None:
     [
         (b'{"Item":{"pk":{"S":"a"},"sk":{"N":"1"}},"Extra":1}\n', "unknown field `Extra`"),
         (b'{"Item":[1]}\n', "not an object"),
-        (b'{"Item":{"pk":{"N":1},"sk":{"N":"1"}}}\n', "Expected `str`"),
-        (b'{"Item":{"pk":{"SS":["a"]},"sk":{"N":"1"}}}\n', "Expected `str`, got `array`"),
+        (b'{"Item":{"pk":{"N":1},"sk":{"N":"1"}}}\n', r"Expected `str \| null`, got `int` - at `\$.pk.N`"),
+        (b'{"Item":{"pk":{"SS":["a"]},"sk":{"N":"1"}}}\n', "unknown field `SS` - at `\\$.pk`"),
+        (b'{"Item":{"pk":{"S":"a","N":"1"},"sk":{"N":"1"}}}\n', "the key attribute pk holds more than one type"),
+        (b'{"Item":{"pk":{},"sk":{"N":"1"}}}\n', "the key attribute pk holds no type"),
         (b'{"Item":{"pk":{"S":"a"},"sk":{"N":"1' + b"0" * 38 + b'1"}}}\n', "40 significant digits"),
         (b'{"Item":{"pk":{"B":"not base64!"},"sk":{"N":"1"}}}\n', "not base64"),
         (b'{"Item":{"pk":{"S":"a"},"sk":{"N":"1"}}', "not JSON"),
