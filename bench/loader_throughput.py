@@ -254,6 +254,7 @@ def load_child(spec: dict[str, Any]) -> dict[str, Any]:
     import boto3
 
     from bot.db import make_engine, metadata
+    from bot.loader.endpoint import DynamoDbEndpoint
     from bot.loader.replay import load_exports
     from bot.restores.load_checkpoints import SqlLoadCheckpoints
 
@@ -266,7 +267,7 @@ def load_child(spec: dict[str, Any]) -> dict[str, Any]:
     cpu, wall = _cpu_s(), time.perf_counter()
     report = load_exports(
         s3=s3,
-        dynamodb=dynamodb,
+        endpoint=DynamoDbEndpoint.of(dynamodb, boto3.Session().get_credentials()),
         sources=[location],
         table_name=TABLE,
         key_names=KEYS,

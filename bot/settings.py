@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     oncall: str | None = Field(None, validation_alias=_env("DDBBOT_ONCALL"))
     poll_seconds: float = Field(30.0, gt=0, le=3600, validation_alias=_env("DDBBOT_POLL_SECONDS"))
     lease_seconds: float = Field(30.0, gt=0, le=3600, validation_alias=_env("DDBBOT_LEASE_SECONDS"))
+    # how long a batch of the `into=` loader may make no progress (5xx, DNS, connection, throttling) before it stops
+    loader_retry_seconds: float = Field(300.0, gt=0, le=86400, validation_alias=_env("DDBBOT_LOADER_RETRY_SECONDS"))
     config_file: Path | None = Field(None, validation_alias=_env("DDBBOT_CONFIG_FILE"))
     restore_table_prefix: str | None = Field(
         None,

@@ -143,6 +143,11 @@ class AwsAccounts:
         client: S3Client = self._client(place, "s3")
         return client
 
+    def session(self, place: Place) -> boto3.Session:
+        """That place's boto3 session (its credentials refresh themselves), for code that signs its own requests."""
+        with self._lock:
+            return self._session(place.alias)
+
     def client(self, place: Place, service: str, config: Config | None = None) -> Any:
         """Any other client (pricing, sts) for that place."""
         return self._client(place, service, config)

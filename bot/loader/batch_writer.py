@@ -1,29 +1,30 @@
 """BatchWriteItem over raw HTTP: export lines already are DynamoDB's wire JSON, so they are sent unchanged.
 
 Skipping boto3's serializer is what makes the loader fast, and it means `B` values (base64 text in the export)
-reach DynamoDB as the same base64 text, never encoded twice. Writes are retried until done: none is dropped.
+reach DynamoDB as the same base64 text, never encoded twice. Writes are retried until done, none is dropped, as
+long as they make progress: a batch of which nothing lands for `RetryPolicy.give_up_after_s` (persistent 5xx,
+DNS, refused or dropped connections, a table throttling everything) stops the load with the cause translated.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import re
+import socket
 import ssl
 import threading
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import orjson
 from botocore.exceptions import BotoCoreError
+from botocore.httpsession import mask_proxy_url
 
-from bot.errors import AwsError, BotError
-from bot.loader.http import HttpTransport, SigV4Signer
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+from bot.errors import AwsError
+from bot.loader.endpoint import DynamoDbEndpoint
+from bot.loader.http import HttpTransport, ProxyRefused, SigV4Signer
+from bot.loader.lines import WriteRequest
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +35,6 @@ RETRYABLE = THROTTLING | {"InternalServerError", "ServiceUnavailable", "Internal
 _CREDENTIAL_ERRORS = frozenset(
     {"UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "MissingAuthenticationToken"}
 )
-
-# A write request as sent: its JSON (`{"PutRequest":…}` or `{"DeleteRequest":…}`) and whether it is a put.
-WriteRequest = tuple[bytes, bool]
-_PUT, _DELETE, _END = b'{"PutRequest":{"Item":', b'{"DeleteRequest":{"Key":', b"}}"
 
 
 class BatchWriteRefused(AwsError):
@@ -68,38 +65,54 @@ class WriteStats:
             self.throttles += throttles
 
 
+class WritesStalled(AwsError):
+    """No write of a batch landed for the whole retry deadline; what was written stays, finished files are done."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long a batch may go without any of its writes landing, and the backoff between its attempts."""
+
+    give_up_after_s: float = 300.0
+    backoff_base_s: float = 0.05
+    backoff_cap_s: float = 5.0
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
+
+
+@dataclass
+class _Attempt:
+    """What one call left to write: `reason` for the log, `cause` (translated) for the user if it persists."""
+
+    left: list[WriteRequest]
+    throttled: bool = False
+    reason: str = ""
+    cause: str = ""
+
+
 class BatchWriter:
     """Writes batches of at most 25 requests to one table, retrying until all land: at once while most of each
-    attempt lands, with full-jitter exponential backoff while DynamoDB throttles or leaves most of it undone."""
+    attempt lands, with full-jitter exponential backoff while DynamoDB throttles or leaves most of it undone, and
+    giving up (WritesStalled) once nothing of the batch has landed for the policy's deadline."""
 
     def __init__(
         self,
-        dynamodb: DynamoDBClient,
+        endpoint: DynamoDbEndpoint,
         table_name: str,
         *,
         stats: WriteStats,
         halt: threading.Event,
-        backoff_base_s: float = 0.05,
-        backoff_cap_s: float = 5.0,
-        timeout_s: float = 60.0,
+        retry: RetryPolicy = RetryPolicy(),
     ) -> None:
-        # botocore has no public accessor for a client's resolved (possibly refreshable) credentials
-        credentials = dynamodb._get_credentials()  # type: ignore[attr-defined]
-        if credentials is None:
-            raise BotError("No AWS credentials were found for DynamoDB.", "Configure the bot's AWS role or keys.")
-        endpoint = dynamodb.meta.endpoint_url
+        self._endpoint = endpoint
         self._table = table_name
         self._table_json = orjson.dumps(table_name)
-        self._signer = SigV4Signer(credentials, dynamodb.meta.region_name, endpoint)
+        self._signer = SigV4Signer(endpoint.credentials, endpoint.region, endpoint.url)
         self._url_path = self._signer.path
         self._stats = stats
         self._halt = halt
-        self._base = backoff_base_s
-        self._cap = backoff_cap_s
+        self._retry = retry
         self._random = random.Random()
-        # botocore keeps the client's `verify` setting (True, False or a CA bundle path) on its private session
-        verify = getattr(getattr(getattr(dynamodb, "_endpoint", None), "http_session", None), "_verify", True)
-        self._http = HttpTransport(endpoint, verify if isinstance(verify, (bool, str)) else True, timeout_s)
+        self._http = HttpTransport(endpoint)
 
     def close(self) -> None:
         """Close the kept-alive connections."""
@@ -107,56 +120,101 @@ class BatchWriter:
 
     def write(self, requests: Sequence[WriteRequest], source: str) -> None:
         """Write every request (keys must be distinct); returns once DynamoDB has processed all of them."""
-        pending = list(requests)
-        attempt = 0
+        pending, attempt = list(requests), 0
+        progress_at = self._retry.clock()
         while True:
             if self._halt.is_set():
                 raise WriteCancelled
-            throttled = False
-            try:
-                status, data = self._post(pending)
-            except ssl.SSLCertVerificationError as error:
-                raise BatchWriteRefused(
-                    f"DynamoDB's TLS certificate could not be verified ({error}).", "Check the endpoint and CA bundle."
-                ) from error
-            except (OSError, ValueError, BotoCoreError) as error:  # BotoCoreError: refreshing credentials failed
-                reason = f"no answer ({error!r})"  # connection reset, timeout, DNS: the whole batch is sent again
-            else:
-                unprocessed = self._unprocessed(data) if status == 200 else None
-                if unprocessed is not None:
-                    put_left = sum(1 for _, is_put in unprocessed if is_put)
-                    put_sent = sum(1 for _, is_put in pending if is_put)
-                    self._stats.add(
-                        puts=put_sent - put_left,
-                        deletes=(len(pending) - put_sent) - (len(unprocessed) - put_left),
-                    )
-                    if not unprocessed:
-                        return
-                    if len(unprocessed) * 2 <= len(pending):
-                        # Most of the batch landed: the table is taking writes, so send the rest at once.
-                        # Backing off here would let a few stragglers per batch set the pace of the whole load.
-                        self._stats.add(retries=1, throttles=1)
-                        pending, attempt = unprocessed, 0
-                        continue
-                    pending, throttled, reason = unprocessed, True, f"{len(unprocessed)} unprocessed"
-                elif status == 200:
-                    reason = "an unreadable answer"
-                else:
-                    code, message = _error(data)
-                    if code in THROTTLING:
-                        throttled = True
-                    elif status < 500 and code not in RETRYABLE:
-                        raise self._refused(status, code, message, source)
-                    reason = f"HTTP {status} {code}"
-            self._stats.add(retries=1, throttles=int(throttled))
-            attempt += 1
+            outcome = self._attempt(pending, source)
+            if not outcome.left:
+                return
+            now = self._retry.clock()
+            if len(outcome.left) < len(pending):
+                progress_at = now
+                if len(outcome.left) * 2 <= len(pending):
+                    # Most of the batch landed: the table is taking writes, so send the rest at once.
+                    # Backing off here would let a few stragglers per batch set the pace of the whole load.
+                    self._stats.add(retries=1, throttles=1)
+                    pending, attempt = outcome.left, 0
+                    continue
+            elif now - progress_at >= self._retry.give_up_after_s:
+                raise self._stalled(outcome, source, now - progress_at)
+            pending, attempt = outcome.left, attempt + 1
+            self._stats.add(retries=1, throttles=int(outcome.throttled))
             if attempt >= 8 and attempt & (attempt - 1) == 0:  # 8, 16, 32…: loud enough to notice, not a flood
                 logger.warning(
-                    "batch not written yet table=%s source=%s attempts=%d last=%s", self._table, source, attempt, reason
+                    "batch not written yet table=%s source=%s attempts=%d last=%s",
+                    self._table,
+                    source,
+                    attempt,
+                    outcome.reason,
                 )
-            delay = self._random.uniform(0, min(self._cap, self._base * 2 ** min(attempt - 1, 20)))
-            if self._halt.wait(delay):
+            cap = min(self._retry.backoff_cap_s, self._retry.backoff_base_s * 2 ** min(attempt - 1, 20))
+            if self._halt.wait(self._random.uniform(0, cap)):
                 raise WriteCancelled
+
+    def _attempt(self, pending: list[WriteRequest], source: str) -> _Attempt:
+        """One call: what is left of `pending` afterwards, or a refusal raised when retrying cannot help."""
+        try:
+            status, data = self._post(pending)
+        except ssl.SSLCertVerificationError as error:
+            raise BatchWriteRefused(
+                f"DynamoDB's TLS certificate could not be verified ({error.verify_message}).",
+                "Check the endpoint and the CA bundle (AWS_CA_BUNDLE).",
+            ) from error
+        except ProxyRefused as error:
+            if error.status != 407:
+                return _Attempt(pending, reason=str(error), cause=f"{self._proxy_name()} {error}")
+            raise BatchWriteRefused(
+                f"{self._proxy_name()} asked for credentials (407 Proxy Authentication Required).",
+                "Put the proxy's user and password in the proxy URL (HTTPS_PROXY=http://user:password@host:port).",
+            ) from error
+        except (OSError, ValueError, BotoCoreError) as error:  # BotoCoreError: refreshing credentials failed
+            return _Attempt(pending, reason=f"no answer ({error!r})", cause=self._network_cause(error))
+        if status == 200:
+            unprocessed = self._unprocessed(data)
+            if unprocessed is None:
+                return _Attempt(pending, reason="an unreadable answer", cause="DynamoDB's answers could not be read")
+            put_left, put_sent = sum(p for _, p in unprocessed), sum(p for _, p in pending)
+            self._stats.add(puts=put_sent - put_left, deletes=len(pending) - put_sent - len(unprocessed) + put_left)
+            cause = f"DynamoDB left every write unprocessed ({len(unprocessed)} of them): the table is throttling"
+            return _Attempt(unprocessed, True, f"{len(unprocessed)} unprocessed", cause)
+        code, message = _error(data)
+        if code not in THROTTLING and status < 500 and code not in RETRYABLE:
+            raise self._refused(status, code, message, source)
+        if code in THROTTLING:
+            return _Attempt(pending, True, f"HTTP {status} {code}", f"DynamoDB throttled every write ({code})")
+        return _Attempt(pending, False, f"HTTP {status} {code}", f"DynamoDB answered HTTP {status} {code}".strip())
+
+    def _stalled(self, outcome: _Attempt, source: str, seconds: float) -> WritesStalled:
+        logger.error(
+            "batch gave up table=%s source=%s seconds=%.0f last=%s", self._table, source, seconds, outcome.reason
+        )
+        return WritesStalled(
+            f"Writing items from {source} to table {self._table} stopped: nothing of a batch landed for "
+            f"{seconds:.0f} s because {outcome.cause}.",
+            "Nothing written is lost (writes are idempotent) and every finished data file is checkpointed: fix "
+            "the cause (network, proxy, DNS, or the table's capacity), then run the restore again.",
+        )
+
+    def _network_cause(self, error: BaseException) -> str:
+        host = self._signer.host
+        if isinstance(error, socket.gaierror):
+            return f"the host name {host} could not be resolved (DNS)"
+        if isinstance(error, TimeoutError):
+            return f"{host} did not answer within {self._endpoint.read_timeout_s:.0f} s"
+        if isinstance(error, ConnectionRefusedError):
+            return f"{self._proxy_name() if self._http.proxy_url else host} refused the connection"
+        if isinstance(error, ConnectionError):
+            return f"the connection to {host} was closed before DynamoDB answered"
+        if isinstance(error, BotoCoreError):
+            return "the AWS credentials could not be refreshed"
+        if isinstance(error, ValueError):
+            return f"{host} did not answer in HTTP"
+        return f"the network failed ({type(error).__name__})"
+
+    def _proxy_name(self) -> str:
+        return f"the proxy {mask_proxy_url(self._http.proxy_url or '')}"
 
     def _post(self, requests: Sequence[WriteRequest]) -> tuple[int, bytes]:
         body = b"".join((b'{"RequestItems":{', self._table_json, b":[", b",".join(r for r, _ in requests), b"]}}"))
@@ -192,65 +250,6 @@ class BatchWriter:
                 code,
             )
         return BatchWriteRefused(f"Writing items from {source} to table {self._table} failed. {said}", None, code)
-
-
-class ExportLineReader:
-    """Turns export lines into write requests and their keys, parsing no more of a line than needed.
-
-    DynamoDB writes a full export's key attributes first (`{"Item":{"pk":{"S":"1"},"sk":…`): then the key is read
-    with one anchored regex and the item is forwarded as raw bytes. Other lines are parsed with orjson.
-    """
-
-    def __init__(self, key_names: Sequence[str]) -> None:
-        self.key_names = tuple(key_names)
-        attributes = (
-            b'"' + re.escape(orjson.dumps(name)[1:-1]) + rb'":\{"([SNB])":"([^"\\]*)"\}' for name in self.key_names
-        )
-        self._leading_key = re.compile(rb'\{"Item":\{' + b",".join(attributes))
-
-    def read(self, line: bytes) -> tuple[WriteRequest, Hashable]:
-        """The request for one line (a put, or a delete for an incremental line without NewImage) and its key.
-
-        Raises KeyError when the line lacks a key attribute, ValueError when it is not DynamoDB JSON.
-        """
-        match = self._leading_key.match(line)
-        if match is not None:
-            text = line.rstrip()
-            if text.endswith(b"}}"):
-                parts = [part.decode() for part in match.groups()]
-                for index in range(0, len(parts), 2):
-                    if parts[index] == "N":
-                        parts[index + 1] = _canonical_number(self.key_names[index // 2], parts[index + 1])
-                return (_PUT + text[8:-1] + _END, True), tuple(parts)
-        record = orjson.loads(line)
-        if not isinstance(record, dict):
-            raise ValueError("a line must be a JSON object")
-        if (image := record.get("Item")) is not None or (image := record.get("NewImage")) is not None:
-            request = (_PUT + orjson.dumps(image) + _END, True)
-        elif (image := record.get("Keys")) is not None:
-            request = (_DELETE + orjson.dumps(image) + _END, False)
-        else:
-            raise ValueError("the line has no Item, NewImage or Keys")
-        return request, request_key(image, self.key_names)
-
-
-def request_key(image: dict[str, Any], key_names: tuple[str, ...]) -> Hashable:
-    """The item's key as DynamoDB compares keys, so a batch never holds two requests for one key."""
-    parts: list[str] = []
-    for name in key_names:
-        ((kind, value),) = image[name].items()
-        parts += (kind, _canonical_number(name, value) if kind == "N" else value)
-    return tuple(parts)
-
-
-def _canonical_number(name: str, value: str) -> str:
-    """The number as DynamoDB compares it ("1.50" is "1.5"); plain integers, the common case, already are."""
-    if value.isdigit() and (value[0] != "0" or len(value) == 1):
-        return value
-    try:
-        return str(Decimal(value).normalize())
-    except InvalidOperation as error:
-        raise ValueError(f"{name} is not a number: {value!r}") from error
 
 
 def _error(data: bytes) -> tuple[str, str]:

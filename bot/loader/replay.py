@@ -31,11 +31,12 @@ from bot.exports.files import (
     open_data_file,
     read_manifest,
 )
-from bot.loader.batch_writer import MAX_BATCH, BatchWriter, ExportLineReader, WriteCancelled, WriteRequest, WriteStats
+from bot.loader.batch_writer import MAX_BATCH, BatchWriter, RetryPolicy, WriteCancelled, WriteStats
+from bot.loader.endpoint import DynamoDbEndpoint
+from bot.loader.lines import ExportLineReader, WriteRequest
 from bot.models import ExportFormat, ExportLocation, ExportType
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ class LoadReport:
     """The outcome: `files` counts every data file of the sources, `files_skipped_resumed` those not redone.
 
     `retries` counts requests sent again (throttled, unprocessed, 5xx, connection lost); `throttles` the calls
-    DynamoDB throttled (a throttling error, or UnprocessedItems in the answer).
+    DynamoDB throttled (a throttling error, or UnprocessedItems in the answer); `unverified_files` the data files
+    streamed without an MD5 check because their manifest gives none (or there is no manifest, as in moto).
     """
 
     items_written: int
@@ -75,6 +77,7 @@ class LoadReport:
     duration_s: float
     retries: int
     throttles: int
+    unverified_files: int = 0
 
 
 class LoadCheckpoints(Protocol):
@@ -118,11 +121,13 @@ class _Load:
 
 @dataclass(frozen=True)
 class LoadTiming:
-    """How often progress is reported, and the writer's backoff after throttling."""
+    """How often progress is reported, the writer's backoff, and how long a batch may make no progress at all
+    (persistent 5xx, DNS or connection failures, throttling of every write) before the load stops."""
 
     progress_interval_s: float = 10.0
     backoff_base_s: float = 0.05
     backoff_cap_s: float = 5.0
+    retry_seconds: float = 300.0
 
 
 class ExportReplay:
@@ -136,7 +141,7 @@ class ExportReplay:
         self,
         *,
         s3: S3Client,
-        dynamodb: DynamoDBClient,
+        endpoint: DynamoDbEndpoint,
         table_name: str,
         key_names: Sequence[str],
         checkpoints: LoadCheckpoints,
@@ -153,27 +158,22 @@ class ExportReplay:
         self._concurrency = concurrency
         self._interval = timing.progress_interval_s
         self._tick = min(max(timing.progress_interval_s, 0.01), 0.2)  # also how soon a cancel is noticed
-        self._dynamodb = dynamodb
+        self._endpoint = endpoint
         self._timing = timing
         self._stats, self._halt = WriteStats(), threading.Event()
         self._s3, self._table_name, self._restore_id = s3, table_name, restore_id
         self._checkpoints, self._lines = checkpoints, ExportLineReader(key_names)
         self._started = self._last_report = time.monotonic()
-        self._files_total = self._done = self._skipped = 0
+        self._files_total = self._done = self._skipped = self._unverified = 0
 
     def run(self, sources: Sequence[ExportLocation]) -> LoadReport:
         """Write the exports' items, oldest export first; returns the figures once every write landed."""
         self._started = self._last_report = time.monotonic()
         manifests = _in_time_order([read_manifest(self._s3, source) for source in dict.fromkeys(sources)])
         _require_dynamodb_json(manifests)
-        writer = BatchWriter(
-            self._dynamodb,
-            self._table_name,
-            stats=self._stats,
-            halt=self._halt,
-            backoff_base_s=self._timing.backoff_base_s,
-            backoff_cap_s=self._timing.backoff_cap_s,
-        )
+        timing = self._timing
+        retry = RetryPolicy(timing.retry_seconds, timing.backoff_base_s, timing.backoff_cap_s)
+        writer = BatchWriter(self._endpoint, self._table_name, stats=self._stats, halt=self._halt, retry=retry)
         load = _Load(
             self._s3,
             writer,
@@ -216,6 +216,7 @@ class ExportReplay:
             time.monotonic() - self._started,
             stats.retries,
             stats.throttles,
+            self._unverified,
         )
 
     def _load_export(self, pool: ThreadPoolExecutor, load: _Load, manifest: ExportManifest) -> None:
@@ -224,7 +225,8 @@ class ExportReplay:
         todo = [data_file for data_file in manifest.files if data_file.key not in finished]
         self._skipped += len(manifest.files) - len(todo)
         self._done += len(manifest.files) - len(todo)
-        pending: set[Future[None]] = {pool.submit(_load_file, load, manifest, f) for f in todo}
+        files: dict[Future[None], DataFile] = {pool.submit(_load_file, load, manifest, f): f for f in todo}
+        pending = set(files)
         failure: BaseException | None = None
         interrupted = False
         while pending:
@@ -235,6 +237,7 @@ class ExportReplay:
                 error = future.exception()
                 if error is None:
                     self._done += 1
+                    self._unverified += files[future].md5 is None  # streamed without an MD5 to check it against
                 elif isinstance(error, WriteCancelled):
                     interrupted = True
                 elif failure is None:
@@ -271,7 +274,7 @@ class ExportReplay:
 def load_exports(
     *,
     s3: S3Client,
-    dynamodb: DynamoDBClient,
+    endpoint: DynamoDbEndpoint,
     sources: Sequence[ExportLocation],
     table_name: str,
     key_names: Sequence[str],
@@ -283,6 +286,7 @@ def load_exports(
     progress_interval_s: float = 10.0,
     backoff_base_s: float = 0.05,
     backoff_cap_s: float = 5.0,
+    retry_seconds: float = 300.0,
 ) -> LoadReport:
     """Write the exports' items into `table_name` (whose key attributes are `key_names`), oldest export first.
 
@@ -290,7 +294,7 @@ def load_exports(
     """
     replay = ExportReplay(
         s3=s3,
-        dynamodb=dynamodb,
+        endpoint=endpoint,
         table_name=table_name,
         key_names=key_names,
         checkpoints=checkpoints,
@@ -298,7 +302,7 @@ def load_exports(
         progress=progress,
         cancel=cancel,
         concurrency=concurrency,
-        timing=LoadTiming(progress_interval_s, backoff_base_s, backoff_cap_s),
+        timing=LoadTiming(progress_interval_s, backoff_base_s, backoff_cap_s, retry_seconds),
     )
     return replay.run(sources)
 
@@ -316,7 +320,8 @@ def _require_dynamodb_json(manifests: list[ExportManifest]) -> None:
 
 def _log_done(restore_id: str, final: LoadReport) -> None:
     logger.info(
-        "load done restore_id=%s items=%d deletes=%d files=%d skipped=%d seconds=%.1f retries=%d throttles=%d",
+        "load done restore_id=%s items=%d deletes=%d files=%d skipped=%d seconds=%.1f retries=%d throttles=%d "
+        "unverified_files=%d",
         restore_id,
         final.items_written,
         final.deletes_applied,
@@ -325,6 +330,7 @@ def _log_done(restore_id: str, final: LoadReport) -> None:
         final.duration_s,
         final.retries,
         final.throttles,
+        final.unverified_files,
     )
 
 
@@ -340,7 +346,7 @@ def _load_file(load: _Load, manifest: ExportManifest, data_file: DataFile) -> No
         if load.halt.is_set():
             raise WriteCancelled
         try:
-            items, deletes, lines = _apply_file(load, manifest.location, data_file)
+            items, deletes, lines = _apply_file(load, manifest, data_file)
         except _TRANSIENT_S3 as error:
             if attempt == S3_ATTEMPTS:
                 raise ExportUnreadable(
@@ -361,10 +367,12 @@ def _load_file(load: _Load, manifest: ExportManifest, data_file: DataFile) -> No
     logger.debug("data file loaded key=%s items=%d deletes=%d", data_file.key, items, deletes)
 
 
-def _apply_file(load: _Load, location: ExportLocation, data_file: DataFile) -> tuple[int, int, int]:
+def _apply_file(load: _Load, manifest: ExportManifest, data_file: DataFile) -> tuple[int, int, int]:
     """Stream one file into batches of distinct keys; returns (puts, deletes, records) once all are written."""
+    location = manifest.location
     source = location.object_url(data_file.key)
-    read, writer = load.lines.read, load.writer
+    read = load.lines.read_change if manifest.export_type == ExportType.INCREMENTAL else load.lines.read
+    writer = load.writer
     batch: dict[Hashable, WriteRequest] = {}
     size = puts = deletes = records = 0
 
@@ -385,19 +393,12 @@ def _apply_file(load: _Load, location: ExportLocation, data_file: DataFile) -> t
     ):
         try:
             for number, line in enumerate(lines, start=1):
-                if line[:1] != b"{":
-                    _refuse_odd_line(line, number, source)
-                    continue
                 try:
                     request, key = read(line)
-                except KeyError as error:
-                    raise ExportDoesNotMatchTable(
-                        f"Line {number} of {source} lacks the key attribute {error} of table {load.table_name} "
-                        f"(key: {', '.join(load.lines.key_names)}).",
-                        "Restore this export into a table with the same key schema as its source.",
-                    ) from error
-                except (ValueError, AttributeError, TypeError) as error:  # orjson's JSONDecodeError is a ValueError
-                    raise ExportFileCorrupt(f"Line {number} of {source} is not DynamoDB JSON ({error}).") from error
+                except (KeyError, ValueError) as error:  # LineRefused and KeyValueRefused are ValueErrors
+                    if _skip_or_refuse(line, error, number, source, load):
+                        continue
+                    raise
                 records += 1
                 if key not in batch and (len(batch) == MAX_BATCH or size + len(request[0]) > MAX_BATCH_BYTES):
                     flush()
@@ -410,12 +411,22 @@ def _apply_file(load: _Load, location: ExportLocation, data_file: DataFile) -> t
     return puts, deletes, records
 
 
-def _refuse_odd_line(line: bytes, number: int, source: str) -> None:
+def _skip_or_refuse(line: bytes, error: Exception, number: int, source: str, load: _Load) -> bool:
+    """A blank line is skipped; any other unreadable line stops the load with a message naming it."""
     if not line.strip():
-        return
+        return True
     if line.startswith(b"$ion"):
         raise UnsupportedExportFormat(
             f"{source} is in ION format; only DYNAMODB_JSON exports can be loaded into an existing table.",
             "Restore it into a new table with `to=<new table>` (ImportTable reads ION).",
         )
-    raise ExportFileCorrupt(f"Line {number} of {source} is not DynamoDB JSON.")
+    if isinstance(error, KeyError):
+        raise ExportDoesNotMatchTable(
+            f"Line {number} of {source} lacks the key attribute {error} of table {load.table_name} "
+            f"(key: {', '.join(load.lines.key_names)}).",
+            "Restore this export into a table with the same key schema as its source.",
+        ) from error
+    raise ExportFileCorrupt(
+        f"Line {number} of {source} cannot be loaded: {error}.",
+        "DynamoDB never writes such a line: the file was changed or damaged. Export the table again.",
+    ) from error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.aws.accounts import Place
+from bot.loader.endpoint import DynamoDbEndpoint
 from bot.loader.replay import ExportReplay, LoadCancelled, LoadCheckpoints, LoadProgress, LoadTiming
 from bot.restores.executors import Cancelled, ExecutorContext
 from bot.restores.models import LoadOptions, RestoreRequest
@@ -11,11 +12,15 @@ from bot.restores.sources import verify_unchanged
 
 
 class LoadExecutor:
-    """Runs the loader for a request; a restart continues with the files not finished yet."""
+    """Runs the loader for a request; a restart continues with the files not finished yet.
 
-    def __init__(self, checkpoints: LoadCheckpoints, concurrency: int = 4) -> None:
+    `retry_seconds` (DDBBOT_LOADER_RETRY_SECONDS) is how long a batch may make no progress before the load stops.
+    """
+
+    def __init__(self, checkpoints: LoadCheckpoints, concurrency: int = 4, retry_seconds: float = 300.0) -> None:
         self._checkpoints = checkpoints
         self._concurrency = concurrency
+        self._retry_seconds = retry_seconds
 
     def resume_note(self, context: ExecutorContext, request: RestoreRequest) -> str:
         """How many data files an earlier run already finished (they are skipped, not written again)."""
@@ -33,9 +38,11 @@ class LoadExecutor:
             verify_unchanged(context.core, export)  # the files approved, or none (ExportFilesChanged)
         first = options.exports[0] if options.exports else None
         read_place = Place(first.read_alias, first.read_region) if first and first.read_region else context.place
+        aws = context.core.aws
+        endpoint = DynamoDbEndpoint.of(aws.dynamodb(context.place), aws.session(context.place).get_credentials())
         replay = ExportReplay(
-            s3=context.core.aws.s3(read_place),
-            dynamodb=context.core.aws.dynamodb(context.place),
+            s3=aws.s3(read_place),
+            endpoint=endpoint,
             table_name=request.plan.target,
             key_names=options.key_names,
             checkpoints=self._checkpoints,
@@ -43,7 +50,7 @@ class LoadExecutor:
             progress=lambda update: context.report(_progress(update)),
             cancel=context.cancel,
             concurrency=self._concurrency,
-            timing=LoadTiming(progress_interval_s=context.progress_seconds),
+            timing=LoadTiming(progress_interval_s=context.progress_seconds, retry_seconds=self._retry_seconds),
         )
         try:
             report = replay.run([export.location for export in options.exports])
@@ -56,7 +63,7 @@ class LoadExecutor:
             files_skipped=report.files_skipped_resumed,
             retries=report.retries,
             duration_seconds=report.duration_s,
-            details={"throttles": report.throttles},
+            details={"throttles": report.throttles, "unverified_files": report.unverified_files},
         )
 
 

@@ -47,12 +47,12 @@ def runner_timing(poll_seconds: float) -> RunnerTiming:
     )
 
 
-def executors(engine: Engine, poll_seconds: float) -> dict[str, Executor]:
+def executors(engine: Engine, poll_seconds: float, loader_retry_seconds: float = 300.0) -> dict[str, Executor]:
     """One executor per mode; the loader's checkpoints live in the bot's database."""
     return {
         RestoreMode.IMPORT: ImportExecutor(ImportStatusBoard(poll_seconds * 0.9)),
         RestoreMode.PITR: PitrExecutor(),
-        RestoreMode.LOAD: LoadExecutor(SqlLoadCheckpoints(engine), LOAD_CONCURRENCY),
+        RestoreMode.LOAD: LoadExecutor(SqlLoadCheckpoints(engine), LOAD_CONCURRENCY, loader_retry_seconds),
     }
 
 
@@ -74,7 +74,7 @@ def build_restores(
         core,
         store,
         notifier,
-        executors(engine, settings.poll_seconds),
+        executors(engine, settings.poll_seconds, settings.loader_retry_seconds),
         runner_timing(settings.poll_seconds),
         on_cycle=workflow.expire_due,
         wake=approved,

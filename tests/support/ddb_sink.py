@@ -1,7 +1,10 @@
 """A local stand-in for DynamoDB's BatchWriteItem (and a minimal DescribeTable) that answers at once.
 
-It checks each batch as DynamoDB does (at most 25 requests, keys present and distinct, known table) so tests catch
-violations, and it can throttle calls or leave items unprocessed, deterministically from a seed. It does not check
+It checks each batch as DynamoDB does, so tests catch violations: at most 25 requests, a known table, keys present,
+of the schema's types (`key_types`) and distinct as DynamoDB compares them (N by value with 38-digit precision, B by
+bytes), numbers within DynamoDB's 38 digits and range, items at most 400 KB by DynamoDB's size rules. It can throttle
+calls or leave items unprocessed, deterministically from a seed, or fail persistently (`fail_mode`: "500" answers
+InternalServerError to every BatchWriteItem, "close" drops every connection unanswered). It does not check
 signatures. Run it in its own process for benchmarks: `python -m tests.support.ddb_sink --table t:pk,sk`.
 With `--distinct-keys` it keeps only a 64-bit digest of each written key (and their sum), so a benchmark can check
 millions of writes for lost and extra items cheaply, throttling and leaving items unprocessed as usual.
@@ -14,8 +17,10 @@ import base64
 import binascii
 import random
 import re
+import ssl
 import threading
 from collections.abc import Iterable, Sequence
+from decimal import Context, Decimal, Inexact, InvalidOperation, Rounded
 from hashlib import blake2b
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -26,6 +31,9 @@ PREFIX = "com.amazonaws.dynamodb.v20120810#"
 _TYPES = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
 _MASK64 = (1 << 64) - 1
 _ONE_TABLE = re.compile(rb'\{"RequestItems":\{"([^"\\]+)":\[')
+MAX_ITEM_BYTES = 400 * 1024
+# DynamoDB's number precision; any rounding is an error, so a number is taken exactly or refused
+_NUMBERS = Context(prec=38, traps=[Inexact, Rounded, InvalidOperation])
 
 
 def key_digest(key: Sequence[str]) -> bytes:
@@ -62,8 +70,13 @@ class DynamoDbSink:
         check_values: bool = True,
         count_only: bool = False,
         distinct_keys: bool = False,
+        key_types: dict[str, Sequence[str]] | None = None,
+        fail_mode: str | None = None,
     ) -> None:
         self.tables = {name: tuple(keys) for name, keys in (tables or {}).items()}
+        self.key_types = {name: tuple(types) for name, types in (key_types or {}).items()}  # e.g. ("S", "N")
+        self.fail_mode = fail_mode  # None, "500" or "close": a persistent failure for retry tests…
+        self.fail_from_call = 0  # …of every BatchWriteItem call after this many
         self.unprocessed_fraction = unprocessed_fraction
         self.throttle_fraction = throttle_fraction
         self.fail_after_calls = fail_after_calls
@@ -75,15 +88,17 @@ class DynamoDbSink:
         self._key_patterns: dict[str, re.Pattern[bytes]] = {}
         self._random = random.Random(seed)
         self._lock = threading.Lock()
-        self._data: dict[str, dict[tuple[str, ...], dict[str, Any]]] = {name: {} for name in self.tables}
+        self._data: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {name: {} for name in self.tables}
         self.calls = self.items_received = self.unprocessed_returned = 0
         self.calls_with_unprocessed = self.throttled = self.rejected = 0
         self.rejections: list[str] = []
         self._server: ThreadingHTTPServer | None = None
+        self.scheme = "http"
 
     # ------------------------------------------------------------------------------------------- lifecycle
 
-    def start(self) -> DynamoDbSink:
+    def start(self, tls: ssl.SSLContext | None = None) -> DynamoDbSink:
+        """Serve on 127.0.0.1 (HTTPS with `tls`, a server context holding the sink's certificate)."""
         sink = self
 
         class Handler(_Handler):
@@ -92,6 +107,9 @@ class DynamoDbSink:
         Handler.sink = sink
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
         threading.Thread(target=self._server.serve_forever, args=(0.05,), name="ddb-sink", daemon=True).start()
         return self
 
@@ -111,7 +129,7 @@ class DynamoDbSink:
     def endpoint_url(self) -> str:
         assert self._server is not None, "start() the sink first"
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"http://{host!s}:{port}" if self.scheme == "http" else f"https://localhost:{port}"
 
     def client(self) -> Any:
         """A boto3 DynamoDB client pointed at the sink (the loader takes credentials, region, endpoint from it)."""
@@ -134,10 +152,11 @@ class DynamoDbSink:
             self._digests.setdefault(name, set())
 
     def items(self, table: str | None = None) -> dict[tuple[str, ...], dict[str, Any]]:
-        """A snapshot of a table's items (the only table when none is named)."""
+        """A snapshot of a table's items (the only table when none is named), by their key values' text."""
         with self._lock:
             name = table or next(iter(self._data))
-            return dict(self._data[name])
+            names = self.tables[name]
+            return {tuple(str(next(iter(item[n].values()))) for n in names): item for item in self._data[name].values()}
 
     def counters(self) -> dict[str, int]:
         with self._lock:
@@ -184,6 +203,8 @@ class DynamoDbSink:
         return {"Table": {"TableName": name, "KeySchema": schema, "TableStatus": "ACTIVE"}}
 
     def _batch_write(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self._failing("500"):
+            raise SinkError(500, "InternalServerError", "Internal server error")
         checked = self._validate(request)  # DynamoDB validates the whole batch before writing any of it
         with self._lock:
             self.calls += 1
@@ -202,7 +223,7 @@ class DynamoDbSink:
                 if self.distinct_keys:
                     self._apply_digest(table, key_digest(key), put)
                 elif put:
-                    self._data[table][key] = raw["PutRequest"]["Item"]
+                    self._data[table][key] = raw["PutRequest"]["Item"]  # one entry per key as DynamoDB compares keys
                 else:
                     self._data[table].pop(key, None)
                 self.items_written += put
@@ -210,6 +231,14 @@ class DynamoDbSink:
                 self.calls_with_unprocessed += 1
                 self.unprocessed_returned += sum(len(v) for v in unprocessed.values())
         return {"UnprocessedItems": unprocessed}
+
+    def _failing(self, mode: str) -> bool:
+        """Whether this call fails in `mode` (it is then counted as a call, like any other)."""
+        with self._lock:
+            if self.fail_mode != mode or self.calls < self.fail_from_call:
+                return False
+            self.calls += 1
+            return True
 
     def _distinct_puts(self, body: bytes) -> dict[str, Any] | None:
         """A batch of puts to one table in compact JSON, key attributes first (as the bot's loader sends them),
@@ -263,7 +292,7 @@ class DynamoDbSink:
             self.items_received += puts + deletes
         return {"UnprocessedItems": {}}
 
-    def _validate(self, request: dict[str, Any]) -> list[tuple[str, tuple[str, ...], dict[str, Any], bool]]:
+    def _validate(self, request: dict[str, Any]) -> list[tuple[str, tuple[Any, ...], dict[str, Any], bool]]:
         tables = request.get("RequestItems")
         if not isinstance(tables, dict) or not tables:
             self._reject("1 validation error detected: Value null at 'requestItems' failed to satisfy constraint")
@@ -275,7 +304,7 @@ class DynamoDbSink:
             if table not in self.tables:
                 raise SinkError(400, "ResourceNotFoundException", "Requested resource not found")
             key_names = self.tables[table]
-            seen: set[tuple[str, ...]] = set()
+            seen: set[tuple[Any, ...]] = set()
             for raw in requests:
                 if set(raw) == {"PutRequest"}:
                     item, put = raw["PutRequest"].get("Item"), True
@@ -290,7 +319,13 @@ class DynamoDbSink:
                 if self.check_values:
                     for value in item.values():
                         _check_value(value, self._reject)
-                key = tuple(_key_text(item[name], self._reject) for name in key_names)
+                    if put and item_size(item) > MAX_ITEM_BYTES:
+                        self._reject("Item size has exceeded the maximum allowed size")
+                types = self.key_types.get(table)
+                key = tuple(
+                    _key_value(name, item[name], types[n] if types else None, self._reject)
+                    for n, name in enumerate(key_names)
+                )
                 if key in seen:
                     self._reject("Provided list of item keys contains duplicates")
                 seen.add(key)
@@ -304,10 +339,64 @@ class DynamoDbSink:
         raise SinkError(400, "ValidationException", message)
 
 
-def _key_text(value: Any, reject: Any) -> str:
+def _key_value(name: str, value: Any, expected: str | None, reject: Any) -> Any:
+    """A key attribute as DynamoDB compares it: S as text, N by exact value (38 digits), B by its bytes."""
     if not isinstance(value, dict) or len(value) != 1 or next(iter(value)) not in ("S", "N", "B"):
         reject("The provided key element does not match the schema")
-    return str(next(iter(value.values())))
+    ((kind, inner),) = value.items()
+    if expected is not None and kind != expected:
+        reject(
+            f"One or more parameter values were invalid: Type mismatch for key {name} expected: {expected} actual: {kind}"
+        )
+    if not isinstance(inner, str):
+        reject("The provided key element does not match the schema")
+    if kind == "N":
+        return kind, _number(inner, reject)
+    if kind == "B":
+        try:
+            return kind, base64.b64decode(inner, validate=True)
+        except binascii.Error:
+            reject("Invalid Base64 binary value")
+    return kind, inner
+
+
+def _number(text: str, reject: Any) -> Decimal:
+    """The exact value, as DynamoDB keeps it; numbers it cannot keep exactly are refused, never rounded."""
+    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text, re.ASCII):
+        reject("The parameter cannot be converted to a numeric value")
+    try:
+        number = _NUMBERS.create_decimal(text)
+    except (Inexact, Rounded):
+        reject("Attempting to store more than 38 significant digits in a Number")
+    except InvalidOperation:
+        reject("The parameter cannot be converted to a numeric value")
+    if number and not -130 <= number.adjusted() <= 125:
+        reject("Number overflow. Attempting to store a number with magnitude larger than supported range")
+    return number.normalize(_NUMBERS) if number else Decimal(0)
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """DynamoDB's item size: attribute names plus values (numbers ~1 byte per 2 significant digits + 1, binary
+    as its bytes, 3 bytes plus 1 per element for lists and maps, 1 byte for BOOL and NULL)."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    ((kind, inner),) = value.items()
+    if kind == "S":
+        return len(inner.encode())
+    if kind == "N":
+        digits = inner.lstrip("+-").split("e")[0].split("E")[0].replace(".", "").strip("0")
+        return (len(digits) + 1) // 2 + 1
+    if kind == "B":
+        return len(base64.b64decode(inner))
+    if kind in ("SS", "NS", "BS"):
+        return sum(_value_size({kind[0]: element}) for element in inner)
+    if kind == "M":
+        return 3 + sum(len(name.encode()) + _value_size(nested) + 1 for name, nested in inner.items())
+    if kind == "L":
+        return 3 + sum(_value_size(nested) + 1 for nested in inner)
+    return 1  # BOOL, NULL
 
 
 def _check_value(value: Any, reject: Any) -> None:
@@ -315,6 +404,9 @@ def _check_value(value: Any, reject: Any) -> None:
     if not isinstance(value, dict) or len(value) != 1 or next(iter(value)) not in _TYPES:
         reject("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes")
     ((kind, inner),) = value.items()
+    if kind in ("N", "NS"):
+        for text in [inner] if kind == "N" else inner:
+            _number(text, reject)
     if kind in ("B", "BS"):
         for text in [inner] if kind == "B" else inner:
             try:
@@ -338,6 +430,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.sink._failing("close"):
+            self.close_connection = True  # unanswered, as a dropped connection or a crashed front end
+            return
         try:
             status, answer = 200, self.sink.handle(self.headers.get("X-Amz-Target", ""), body)
         except SinkError as error:
@@ -349,7 +444,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, payload: bytes) -> None:
         head = (
-            f"HTTP/1.1 {status} {'OK' if status == 200 else 'Bad Request'}\r\n"
+            f"HTTP/1.1 {status} {'OK' if status == 200 else 'Bad Request' if status < 500 else 'Server Error'}\r\n"
             f"Content-Type: application/x-amz-json-1.0\r\nContent-Length: {len(payload)}\r\n\r\n"
         )
         self.wfile.write(head.encode() + payload)

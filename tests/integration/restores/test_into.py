@@ -149,6 +149,7 @@ def test_into_replays_a_full_export_and_its_incrementals_in_time_order(
     assert staged(ddb) == expected
     assert done.result["items_written"] == len(base) + 5 + 5 + 2
     assert done.result["deletes_applied"] == 3 + 1
+    assert done.result["details"]["unverified_files"] == 0  # every data file had its manifest MD5
     report = slack.wait_for(lambda m: m.thread_ts == message.ts and "finished" in m.text)
     assert "Deletes applied" in str(report.blocks)
 
