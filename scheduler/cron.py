@@ -1,7 +1,12 @@
-"""Cron expressions as APScheduler 3 runs them, read with standard cron's weekday numbers.
+"""Cron expressions as APScheduler 3 runs them, read with standard cron's rules.
 
-APScheduler 3's `CronTrigger.from_crontab` counts weekdays from Monday = 0, while cron counts from Sunday = 0
-(7 is Sunday too): `0 9 * * 1` would fire on Tuesdays. Weekday fields are therefore rewritten to names first.
+Two differences from standard (Vixie) cron are bridged here, with APScheduler's own triggers rather than a
+cron engine of our own:
+- APScheduler 3's `CronTrigger.from_crontab` counts weekdays from Monday = 0, while cron counts from Sunday = 0
+  (7 is Sunday too): `0 9 * * 1` would fire on Tuesdays. Weekday fields are therefore rewritten to names first.
+- APScheduler ANDs day-of-month and day-of-week; cron ORs them when both are restricted (neither starts with
+  `*` or `?`): `0 2 1 * 1` fires on the 1st *and* on every Monday. Such an expression becomes an `OrTrigger` of
+  two CronTriggers, one per day field, so backups are not silently skipped.
 An optional sixth, leading field gives seconds (as in Quartz or Spring), which short test schedules use.
 """
 
@@ -11,6 +16,8 @@ import functools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.errors import UsageError
@@ -38,7 +45,7 @@ def zone(timezone: str) -> ZoneInfo:
 
 
 @functools.lru_cache(maxsize=512)
-def cron_trigger(cron: str, timezone: str) -> CronTrigger:
+def cron_trigger(cron: str, timezone: str) -> BaseTrigger:
     """The APScheduler trigger for a 5-field (or 6-field, seconds first) cron expression in a zone."""
     tz = zone(timezone)
     fields = cron.split()
@@ -46,14 +53,25 @@ def cron_trigger(cron: str, timezone: str) -> CronTrigger:
         raise UsageError(f'`cron="{cron}"` has {len(fields)} fields, not 5. {CRON_HELP}')
     second = fields.pop(0) if len(fields) == 6 else "0"
     try:
-        fields[4] = _weekdays(fields[4])
-        CronTrigger.from_crontab(" ".join(fields), timezone=tz)  # the standard fields, validated as crontab
-        minute, hour, day, month, day_of_week = fields
-        return CronTrigger(
-            second=second, minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week, timezone=tz
-        )
+        minute, hour, day, month, weekday = (_quartz_any(field) for field in fields)
+        day_of_week = _weekdays(weekday)
+        CronTrigger.from_crontab(f"{minute} {hour} {day} {month} {day_of_week}", timezone=tz)  # validated as crontab
+        common = {"second": second, "minute": minute, "hour": hour, "month": month, "timezone": tz}
+        if _restricted(day) and _restricted(weekday):
+            return OrTrigger([CronTrigger(day=day, **common), CronTrigger(day_of_week=day_of_week, **common)])
+        return CronTrigger(day=day, day_of_week=day_of_week, **common)
     except ValueError as exc:
         raise UsageError(f'`cron="{cron}"` is not a cron expression I can read ({exc}). {CRON_HELP}') from None
+
+
+def _quartz_any(field: str) -> str:
+    """Quartz's `?` ("any") in a day field means what cron's `*` means."""
+    return "*" if field == "?" else field
+
+
+def _restricted(field: str) -> bool:
+    """Whether a day field restricts the days, in cron's sense: it does not start with `*`."""
+    return not field.startswith("*")
 
 
 def _weekdays(text: str) -> str:
@@ -71,8 +89,6 @@ def _weekdays(text: str) -> str:
         elif "-" in base:
             start, end = base.split("-", 1)
             first, last = _weekday(start), _weekday(end)
-            if last == 0 and end.strip() == "7":
-                last = 7
         else:
             first = _weekday(base)
             last = first if not step_text else 6
@@ -85,13 +101,14 @@ def _weekdays(text: str) -> str:
 
 
 def _weekday(text: str) -> int:
+    """A weekday as written, 0-7 (Sunday is both 0 and 7, so `5-7` and `7-7` read as written)."""
     text = text.strip()
     if text in WEEKDAYS:
         return WEEKDAYS.index(text)
     number = _number(text, "weekday")
     if not 0 <= number <= 7:
         raise ValueError(f"weekday {text} is not 0-7 (0 and 7 are Sunday) or sun-sat")
-    return number % 7
+    return number
 
 
 def _number(text: str, what: str) -> int:

@@ -120,7 +120,7 @@ class ScheduleView:
     """A schedule as `/ddb-schedule list` shows it."""
 
     schedule: Schedule
-    next_run: datetime | None
+    next_runs: tuple[datetime, ...]  # the next three fires (none while paused), so a person sees what cron means
     last_run: ScheduleRun | None
     last_export: ExportJob | None
     runs_per_month: float

@@ -34,6 +34,7 @@ OPTION_KEYS = ("bucket", "prefix", "owner", "format")
 SCHEDULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MONTH = timedelta(days=30)
 COUNTED_FIRES = 500
+HORIZON = timedelta(days=8 * 366)  # a schedule that fires once in 8 years or less often is "never" in practice
 
 
 @dataclass
@@ -241,7 +242,9 @@ def schedule_view(sc: ScheduleCore, schedule: Schedule, sizes: dict[str, TableCo
         basis = f"{runs:g} incremental exports a month, about {gib(change):.3f} GB of changes each (10 MB minimum)"
     return ScheduleView(
         schedule=schedule,
-        next_run=None if schedule.paused else (fires[0] if fires else None),
+        next_runs=()
+        if schedule.paused
+        else tuple(sc.calendar.fires(schedule.cron, schedule.timezone, now, now + HORIZON, 3)),
         last_run=last_run,
         last_export=last_export,
         runs_per_month=runs,

@@ -69,6 +69,13 @@ def when(moment: datetime | None, timezone: str) -> str:
     return f"{iso(moment)} ({local} {escape(timezone, 100)})"
 
 
+def upcoming(view: ScheduleView) -> str:
+    """The next fires, so a person can see what the cron expression means (`paused`, or `never` when none)."""
+    if view.schedule.paused:
+        return "paused"
+    return ", ".join(when(moment, view.schedule.timezone) for moment in view.next_runs) or "never"
+
+
 def describe(schedule: Schedule) -> str:
     """`orders-3fa2`: full export of `orders`, cron `0 2 * * *` Europe/Paris."""
     kind = "incremental" if schedule.export_type == "incremental" else "full"
@@ -89,7 +96,7 @@ def schedule_added(added: AddedSchedule, notify_channel: str | None) -> Message:
     head = f":calendar: Schedule {code(schedule.id, 200)} added."
     lines = [
         describe(schedule),
-        f"Next run: {when(view.next_run, schedule.timezone)}",
+        f"Next runs: {upcoming(view)}",
         f"Estimated cost: {_cost(view)}",
         f"Results go to {channel_ref(schedule.channel or notify_channel)}.",
     ]
@@ -112,10 +119,10 @@ def schedule_list(views: list[ScheduleView]) -> Message:
     blocks = [section(f"*Scheduled exports* ({len(views)})")]
     for view in views[:MAX_LISTED]:
         schedule = view.schedule
-        next_run = "paused" if schedule.paused else when(view.next_run, schedule.timezone)
         lines = [
             describe(schedule),
-            f"Next run: {next_run} · Last result: {last_result(view.last_run, view.last_export)}",
+            f"Next runs: {upcoming(view)}",
+            f"Last result: {last_result(view.last_run, view.last_export)}",
             f"Estimated cost: {_cost(view)}",
         ]
         blocks.append(section("\n".join(lines)))

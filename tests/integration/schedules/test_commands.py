@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ def test_a_schedule_added_from_slack_fires_and_its_result_reaches_the_notificati
     bot = start_bot()
     signed = signed_for(bot)
     added = text_of(schedule_command(signed, slack, 'add orders cron="* * * * * *" prefix=every-second'))
-    assert "added" in added and "Next run" in added and "per month" in added
+    assert "added" in added and "Next runs" in added and "per month" in added
     schedule_id = added_id(added)
     result = slack.wait_for(lambda m: m.channel == NOTIFY and "COMPLETED" in m.text, timeout=15)
     body = text_of(result)
@@ -48,6 +48,19 @@ def test_a_schedule_added_from_slack_fires_and_its_result_reaches_the_notificati
     assert len({job.client_token for job in jobs}) == len(jobs), "one export per fire"
 
 
+def test_a_cron_restricting_both_day_fields_fires_on_either_and_the_next_three_fires_are_shown(
+    bot: Any, slack: SlackStandIn
+) -> None:
+    signed = signed_for(bot)
+    added = text_of(schedule_command(signed, slack, 'add orders cron="0 2 1 * 1"'))
+    now = datetime.now(UTC)
+    days = (now.replace(hour=2, minute=0, second=0, microsecond=0) + timedelta(days=n) for n in range(40))
+    expected = [d for d in days if d > now and (d.day == 1 or d.weekday() == 0)][:3]  # cron ORs the two fields
+    assert f"Next runs: {', '.join(f'{d:%Y-%m-%dT%H:%M:%SZ}' for d in expected)}" in added
+    listing = text_of(schedule_command(signed, slack, "list"))
+    assert f"Next runs: {', '.join(f'{d:%Y-%m-%dT%H:%M:%SZ}' for d in expected)}" in listing
+
+
 def test_list_shows_the_next_run_the_last_result_and_a_monthly_cost_even_when_slack_answers_429(
     bot: Any, slack: SlackStandIn
 ) -> None:
@@ -59,7 +72,8 @@ def test_list_shows_the_next_run_the_last_result_and_a_monthly_cost_even_when_sl
     slack.fail_next("response_url", 429, retry_after=1, count=1)  # Bolt's own respond() would drop the answer
     listing = text_of(schedule_command(signed, slack, "list"))
     assert schedule_id in listing and "Europe/Paris" in listing
-    assert "Next run: 20" in listing and "completed" in listing
+    assert listing.count("T00:00:00Z (") + listing.count("T01:00:00Z (") == 3, "the next three fires, 02:00 Paris"
+    assert "Next runs: 20" in listing and "completed" in listing
     assert "30 full exports a month" in listing and "per month" in listing
     assert [c.status for c in slack.calls if c.method == "response_url"].count(429) == 1
 

@@ -255,7 +255,7 @@ def schedule_run(g: Given, **changes: Any) -> ScheduleRun:
 
 def schedule_view(g: Given) -> ScheduleView:
     last = export_job(g, status=ExportStatus.FAILED)
-    return ScheduleView(schedule(g), T0, schedule_run(g), last, 30.0, Decimal("1.5"), g.text, "us-east-1")
+    return ScheduleView(schedule(g), (T0, T0, T0), schedule_run(g), last, 30.0, Decimal("1.5"), g.text, "us-east-1")
 
 
 def digest(g: Given) -> Digest:

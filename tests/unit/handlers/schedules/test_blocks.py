@@ -108,7 +108,7 @@ def test_a_catch_up_run_says_so() -> None:
 
 def test_options_from_users_are_escaped_in_every_listing() -> None:
     view = ScheduleView(
-        SCHEDULE, T0, a_run(export_arn=JOB.export_arn), JOB, 30.0, Decimal("1.5"), "30 full", "us-east-1"
+        SCHEDULE, (T0,), a_run(export_arn=JOB.export_arn), JOB, 30.0, Decimal("1.5"), "30 full", "us-east-1"
     )
     body = json.dumps(schedule_blocks.schedule_list([view])["blocks"])
     assert "<!channel>" not in body and "&lt;!channel&gt;" in body

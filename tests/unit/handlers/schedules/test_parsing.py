@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -83,13 +83,18 @@ def test_list_actions_and_help() -> None:
 
 @pytest.mark.parametrize(
     ("weekday_field", "expected_day"),
-    [("1", "Monday"), ("0", "Sunday"), ("7", "Sunday"), ("mon", "Monday"), ("5-7", "Friday")],
+    [("1", "Monday"), ("0", "Sunday"), ("7", "Sunday"), ("mon", "Monday"), ("5-7", "Friday"), ("7-7", "Sunday")],
 )
 def test_weekdays_count_from_sunday_as_in_cron_not_from_monday_as_in_apscheduler_3(
     weekday_field: str, expected_day: str
 ) -> None:
     fire = CALENDAR.next_fire(f"0 9 * * {weekday_field}", "UTC", TUESDAY_NOON)
     assert fire is not None and fire.strftime("%A") == expected_day
+
+
+def test_sunday_written_as_7_in_a_range_is_sunday_only() -> None:
+    fires = CALENDAR.fires("0 9 * * 7-7", "UTC", TUESDAY_NOON, TUESDAY_NOON + timedelta(days=15), 10)
+    assert [f.strftime("%a") for f in fires] == ["Sun", "Sun"]
 
 
 def test_a_weekday_step_follows_cron_semantics() -> None:
