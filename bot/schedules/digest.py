@@ -14,12 +14,15 @@ from bot.aws.pricing import gib
 from bot.costs import export_cost, table_size
 from bot.errors import BotError
 from bot.models import ExportJob, ExportStatus
-from bot.schedules.models import DIGEST_ID, Digest, DigestTable, RunKind, RunState, Schedule
+from bot.schedules.chain import CHAIN_LOOKBACK, coverage
+from bot.schedules.models import DIGEST_ID, Digest, DigestTable, RunKind, RunState, Schedule, ScheduleType
 from bot.schedules.service import ScheduleCore
 from bot.timefmt import iso
 
 logger = logging.getLogger(__name__)
 MIN_EXPECTED = timedelta(hours=1)
+GAP_HORIZON = timedelta(days=7)
+MAX_GAPS = 3
 
 
 def claim_digest(sc: ScheduleCore, fire_time: datetime) -> bool:
@@ -75,6 +78,7 @@ def _table_line(
     if watched and expected is not None and (finished is None or now - finished > expected):
         since = f"since {iso(finished)}" if finished else "yet"
         flags.append(f"no successful export {since} (expected within {_hours(expected)})")
+    flags.extend(_uncovered(sc, schedules, now))
     try:
         ref, place = sc.core.table(key)
         info, window = sc.core.describe(ref, place)
@@ -98,6 +102,23 @@ def _table_line(
         elapsed = Decimal(str((now - month_start) / month))
         pitr_cost = gib(table_size(sc.core, info).size_bytes) * rates.pitr_gb_month * elapsed
     return DigestTable(key, last, next_run, window.enabled, exports_cost + pitr_cost, tuple(flags))
+
+
+def _uncovered(sc: ScheduleCore, schedules: list[Schedule], now: datetime) -> list[str]:
+    """The windows of the last week no export of an incremental schedule covers (a failed window the next run
+    has not yet exported again, or a broken chain a full export restarted), newest first, at most three."""
+    found = [
+        (stop, f"{iso(start)}–{iso(stop)} not covered by any export of `{schedule.id}`")
+        for schedule in schedules
+        if schedule.export_type == ScheduleType.INCREMENTAL
+        for start, stop in coverage(sc.core.store.schedule_exports(schedule.id, CHAIN_LOOKBACK)).gaps
+        if stop > now - GAP_HORIZON
+    ]
+    found.sort(reverse=True)
+    lines = [line for _, line in found[:MAX_GAPS]]
+    if len(found) > MAX_GAPS:
+        lines.append(f"{len(found) - MAX_GAPS} older windows not covered")
+    return lines
 
 
 def _expected(sc: ScheduleCore, schedules: list[Schedule], now: datetime) -> timedelta | None:

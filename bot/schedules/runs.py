@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from bot.aws.table_info import describe_pitr
 from bot.errors import BotError, PreconditionFailed
 from bot.exports.start import start_export
-from bot.models import MAX_INCREMENTAL_WINDOW, MIN_INCREMENTAL_WINDOW, ExportJob, ExportStatus, ExportType, Requester
+from bot.models import MAX_INCREMENTAL_WINDOW, MIN_INCREMENTAL_WINDOW, ExportJob, ExportType, Requester
+from bot.schedules.chain import CHAIN_LOOKBACK, Coverage, coverage
 from bot.schedules.digest import build_digest
 from bot.schedules.models import ExportPlan, RunKind, RunReport, RunState, Schedule, ScheduleRun, ScheduleType
 from bot.schedules.service import ScheduleCore, find_schedule, schedule_options
@@ -25,7 +26,6 @@ from bot.timefmt import iso
 logger = logging.getLogger(__name__)
 
 SKIP = "SKIP"
-CHAIN_LOOKBACK = 50
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,8 @@ def plan_export(sc: ScheduleCore, schedule: Schedule, fire_time: datetime) -> Ex
         return ExportPlan(ExportType.FULL)  # the export's pre-flight says PITR is off and how to turn it on
     until = min(fire_time, window.latest) if window.latest else fire_time
     at = until if window.contains(until) else None
-    chain_end = _chain_end(sc, schedule.id)
+    chain = coverage(sc.core.store.schedule_exports(schedule.id, CHAIN_LOOKBACK))
+    chain_end = chain.end
     if chain_end is None:
         note = "First run of this incremental schedule: a full export starts the chain; later runs export changes."
         return ExportPlan(ExportType.FULL, at=at, note=note)
@@ -180,20 +181,18 @@ def plan_export(sc: ScheduleCore, schedule: Schedule, fire_time: datetime) -> Ex
                 f"needs at least 15 minutes (next possible after {iso(chain_end + MIN_INCREMENTAL_WINDOW)})."
             ),
         )
-    return ExportPlan(ExportType.INCREMENTAL, since=chain_end, until=until)
+    return ExportPlan(ExportType.INCREMENTAL, since=chain_end, until=until, note=_healing_note(chain))
 
 
-def _chain_end(sc: ScheduleCore, schedule_id: str) -> datetime | None:
-    """Where the chain ends: the latest end of the schedule's exports that did not fail (running ones count)."""
-    ends = []
-    for job in sc.core.store.schedule_exports(schedule_id, CHAIN_LOOKBACK):
-        if job.status == ExportStatus.FAILED:
-            continue
-        end = job.export_to if job.export_type == ExportType.INCREMENTAL else job.export_time
-        end = end or job.started_at or job.created_at
-        if end is not None:
-            ends.append(end)
-    return max(ends) if ends else None
+def _healing_note(chain: Coverage) -> str | None:
+    """Why this window starts earlier than the last export's end: an export of a later window failed."""
+    if not chain.failed_after_end or chain.end is None:
+        return None
+    start, stop = chain.failed_after_end[0]
+    return (
+        f"The export of {iso(start)}–{iso(stop)} failed, so this run exports again from {iso(chain.end)}: "
+        "the chain has no gap."
+    )
 
 
 def missed_fire(sc: ScheduleCore, schedule: Schedule, now: datetime) -> datetime | None:

@@ -142,6 +142,41 @@ def test_incremental_runs_chain_without_gap_or_overlap_and_a_broken_chain_restar
     assert len(completed) == 6 and all("schedule `" in n for n in completed)
 
 
+def test_a_window_that_fails_after_the_next_one_started_is_exported_again_and_named_in_the_digest_until_then(
+    services: Callable[..., Services], slack: SlackStandIn
+) -> None:
+    sc = scheduling(services())
+    base = (datetime.now(UTC) - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    clock = MovableClock(base - timedelta(minutes=30))
+    sc.core.clock = clock
+    set_pitr_window(DEFAULT_ACCOUNT, "orders", base - 2 * HOUR, base + timedelta(days=30))
+    request = NewSchedule("orders", "0 * * * *", export_type="incremental", options={"prefix": "heal"})
+    schedule_id = add_schedule(sc, request, Requester("U0ALICE")).view.schedule.id
+
+    def fire_at(moment: datetime) -> ExportJob:
+        clock.now = moment + timedelta(seconds=7)
+        fire_schedule(sc, lambda: True, schedule_id)
+        return exports_of(sc, schedule_id)[-1]
+
+    fire_at(base)
+    with exports_held():
+        slow = fire_at(base + HOUR)  # still running when the next window starts
+        following = fire_at(base + 2 * HOUR)
+        assert sc.core.store.finish_export(slow.export_arn, status=ExportStatus.FAILED, failure_code="S3AccessDenied")
+    assert (following.export_from, following.export_to) == (base + HOUR, base + 2 * HOUR)
+    orders = next(t for t in build_digest(sc, clock.now).tables if t.table_key == "orders")
+    hole = f"{base:%Y-%m-%dT%H:%M:%SZ}–{base + HOUR:%Y-%m-%dT%H:%M:%SZ} not covered by any export of `{schedule_id}`"
+    assert hole in orders.flags
+
+    healing = fire_at(base + 3 * HOUR)
+    assert (healing.export_from, healing.export_to) == (base, base + 3 * HOUR), "the failed window is redone"
+    orders = next(t for t in build_digest(sc, clock.now).tables if t.table_key == "orders")
+    assert not any("not covered" in flag for flag in orders.flags)
+    deliver_notes(sc)
+    note = slack.wait_for(lambda m: m.channel == NOTIFY and "exports again from" in text_of(m))
+    assert f"{base + HOUR:%Y-%m-%dT%H:%M:%SZ}" in text_of(note) and "failed" in text_of(note)
+
+
 def test_an_incremental_run_too_soon_after_the_last_one_is_skipped_and_says_why(
     services: Callable[..., Services], slack: SlackStandIn
 ) -> None:
