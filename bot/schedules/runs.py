@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from bot.aws.table_info import describe_pitr
 from bot.errors import BotError, PreconditionFailed
 from bot.exports.start import start_export
+from bot.metrics import SCHEDULE_FIRES, SCHEDULE_MISSES
 from bot.models import MAX_INCREMENTAL_WINDOW, MIN_INCREMENTAL_WINDOW, ExportJob, ExportType, Requester
 from bot.schedules.chain import CHAIN_LOOKBACK, Coverage, coverage
 from bot.schedules.digest import build_digest
@@ -63,10 +64,26 @@ def run_schedule(
         existing = sc.store.find_run(schedule.id, fire_time)
         job = _job_of(sc, existing)
         logger.info("schedule=%s fire=%s already claimed; not started again", schedule.id, iso(fire_time))
+        SCHEDULE_FIRES.labels(kind, "duplicate").inc()
         return RunOutcome(existing, job, duplicate=True)
-    outcome = _execute(sc, schedule, run)
+    if kind == RunKind.CATCH_UP:
+        SCHEDULE_MISSES.labels("no_scheduler_running").inc()
+    try:
+        outcome = _execute(sc, schedule, run)
+    except BotError:  # a manual run's requester is answered with the error
+        SCHEDULE_FIRES.labels(kind, "failed").inc()
+        raise
+    SCHEDULE_FIRES.labels(kind, _fire_outcome(outcome)).inc()
     deliver_notes(sc)
     return outcome
+
+
+def _fire_outcome(outcome: RunOutcome) -> str:
+    """The `outcome` label of a fire: started, skipped or failed."""
+    if outcome.job is not None:
+        return "started"
+    state = outcome.run.state if outcome.run is not None else None
+    return "skipped" if state == RunState.SKIPPED else "failed"
 
 
 def run_now(sc: ScheduleCore, schedule_id: str, requester: Requester) -> RunOutcome:
@@ -211,7 +228,8 @@ def deliver_notes(sc: ScheduleCore) -> int:
     """Post every run message not posted yet (catch-ups, broken chains, failures, digests); returns how many."""
     delivered = 0
     for run in sc.store.pending_notes():
-        if not sc.store.claim_note(run.id):
+        claim = sc.store.claim_note(run.id)
+        if claim is None:
             continue
         ok = False
         try:
@@ -229,7 +247,8 @@ def deliver_notes(sc: ScheduleCore) -> int:
         except Exception:
             logger.exception("schedules: could not post the message of run id=%s", run.id)
         finally:
-            sc.store.settle_note(run.id, delivered=ok)
+            if not sc.store.settle_note(run.id, claim, delivered=ok):
+                logger.warning("schedules: the message of run id=%s was taken over by another poster", run.id)
         delivered += ok
     return delivered
 
@@ -242,6 +261,7 @@ def report_late_runs(sc: ScheduleCore) -> int:
         for run, hours in sc.store.running_with_deadline()
         if run.fire_time + timedelta(hours=hours) < now and sc.store.mark_late(run.id)
     ]
+    SCHEDULE_MISSES.labels("late").inc(len(late))
     for run in late:
         logger.warning(
             "schedule=%s fire=%s: export still running past expected_hours", run.schedule_id, iso(run.fire_time)
