@@ -1,13 +1,16 @@
 """A TCP proxy that can cut the line: a database (or any server) that becomes unreachable for a while, then returns.
 
 `cut()` closes every open connection and refuses new ones (accepted, then closed at once, as a dead network path
-or a restarting server looks to a client); `restore()` forwards again. Ephemeral port, one thread per connection.
+or a restarting server looks to a client); `restore()` forwards again. `reset_answers_after(size, times)` resets
+the next `times` connections whose answers grow beyond `size` bytes in the middle of the answer (a connection
+reset mid-download). Ephemeral port, one thread per connection.
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 import threading
 
 
@@ -22,6 +25,9 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._cut = False
         self._closed = False
+        self._reset_after = 0
+        self._resets_left = 0
+        self.resets = 0
         threading.Thread(target=self._accept, daemon=True).start()
 
     def cut(self) -> None:
@@ -31,6 +37,19 @@ class TcpProxy:
             sockets, self._open = self._open, set()
         for sock in sockets:
             _close(sock)
+
+    def reset_answers_after(self, size: int, times: int) -> None:
+        """Reset the next `times` connections mid-answer once they have sent `size` bytes back."""
+        with self._lock:
+            self._reset_after, self._resets_left = size, times
+
+    def _should_reset(self, sent: int) -> bool:
+        with self._lock:
+            if self._resets_left > 0 and sent > self._reset_after:
+                self._resets_left -= 1
+                self.resets += 1
+                return True
+        return False
 
     def restore(self) -> None:
         """Forward again."""
@@ -68,19 +87,24 @@ class TcpProxy:
                 _close(server)
                 return
             self._open.update((client, server))
-        threading.Thread(target=_pump, args=(server, client), daemon=True).start()
-        _pump(client, server)
+        threading.Thread(target=self._pump, args=(server, client, True), daemon=True).start()
+        self._pump(client, server, False)
 
-
-def _pump(source: socket.socket, target: socket.socket) -> None:
-    try:
-        while data := source.recv(65536):
-            target.sendall(data)
-    except OSError:
-        pass
-    finally:
-        _close(source)
-        _close(target)
+    def _pump(self, source: socket.socket, target: socket.socket, answers: bool) -> None:
+        sent = 0
+        try:
+            while data := source.recv(16384):
+                if answers and self._should_reset(sent + len(data)):
+                    target.sendall(data[: min(max(self._reset_after - sent, 1), len(data) - 1)])  # part of it
+                    target.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # then RST
+                    break
+                target.sendall(data)
+                sent += len(data)
+        except OSError:
+            pass
+        finally:
+            _close(source)
+            _close(target)
 
 
 def _close(sock: socket.socket) -> None:
