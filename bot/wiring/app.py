@@ -20,6 +20,7 @@ from bot.wiring.services import Services
 from bot.wiring.slack_bodies import FormRequest, malformed, signed
 from handlers import commands
 from handlers.commands import Surface
+from handlers.coverage import commands as coverage_commands
 from handlers.restores import actions as restore_actions
 from handlers.restores import commands as restore_commands
 from handlers.restores.commands import RestoreSurface
@@ -49,6 +50,7 @@ def create_app(services: Services) -> App:
     restore_commands.register(app, restore_surface)
     restore_actions.register(app, restore_surface)
     schedule_commands.register(app, surface, services.schedules)
+    coverage_commands.register(app, surface, services.coverage)
     return app
 
 

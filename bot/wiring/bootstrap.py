@@ -12,6 +12,7 @@ from bot.aws.accounts import AwsAccounts
 from bot.aws.pricing import PriceBook
 from bot.config import load_config
 from bot.core import Core, ExportDefaults
+from bot.coverage.survey import CoverageSurvey
 from bot.db import make_engine
 from bot.exports.tracker import ExportTracker
 from bot.settings import Settings
@@ -63,5 +64,10 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         tracker=tracker,
         restores=restores.workflow,
         schedules=schedules,
+        coverage=CoverageSurvey(
+            core,
+            lambda: {schedule.table_key for schedule in schedules.store.all()},
+            cache_seconds=settings.coverage_cache_seconds,
+        ),
         background=(leader_gate(settings, engine, schedules, tracker), restores.runner),
     )

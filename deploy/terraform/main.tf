@@ -60,9 +60,9 @@ data "aws_iam_policy_document" "table_access" {
   }
 
   statement {
-    sid       = "ListExportsAndImports"
-    actions   = ["dynamodb:ListExports", "dynamodb:ListImports"]
-    resources = ["*"] # neither action supports resource-level permissions
+    sid       = "ListTablesExportsAndImports"
+    actions   = ["dynamodb:ListTables", "dynamodb:ListExports", "dynamodb:ListImports"]
+    resources = ["*"] # none of these actions supports resource-level permissions
   }
 
   # ImportTable creates the table: tags cannot be conditioned before it exists, so the name is.

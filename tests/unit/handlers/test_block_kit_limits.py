@@ -26,6 +26,7 @@ from bot.aws.pricing import embedded_rates
 from bot.aws.table_info import PitrWindow, TableInfo
 from bot.aws.tables import TableRef
 from bot.costs import CostReport, ExportCost, TableSize
+from bot.coverage.models import CoverageReport, TableCoverage, Unreadable
 from bot.demo.slack_standin import SlackStandIn, message_errors, view_errors
 from bot.errors import AwsError, PreconditionFailed, UsageError
 from bot.models import ExportFormat, ExportJob, ExportStatus, ExportType
@@ -63,6 +64,7 @@ from bot.schedules.models import (
 from bot.schedules.runs import RunOutcome
 from bot.schedules.service import AddedSchedule
 from handlers import blocks
+from handlers.coverage import blocks as coverage_blocks
 from handlers.parsing import HELP
 from handlers.restores import blocks as restore_blocks
 from handlers.restores import form_blocks
@@ -70,7 +72,7 @@ from handlers.restores.parsing import RESTORE_HELP
 from handlers.schedules import blocks as schedule_blocks
 from handlers.schedules.parsing import HELP as SCHEDULE_HELP
 
-BUILDER_MODULES: tuple[ModuleType, ...] = (blocks, restore_blocks, form_blocks, schedule_blocks)
+BUILDER_MODULES: tuple[ModuleType, ...] = (blocks, restore_blocks, form_blocks, schedule_blocks, coverage_blocks)
 T0 = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
 TABLE_255 = "orders-" + "x" * 248  # the longest table name DynamoDB accepts
 AWS_ERROR_5000 = ("S3 said <!channel> & <@U0EVIL> `denied` *now* <#C0EVIL|ops> <!here> > " * 80)[:5000]
@@ -258,6 +260,26 @@ def schedule_view(g: Given) -> ScheduleView:
     return ScheduleView(schedule(g), (T0, T0, T0), schedule_run(g), last, 30.0, Decimal("1.5"), g.text, "us-east-1")
 
 
+def coverage_report(g: Given) -> CoverageReport:
+    """5 x `rows` tables (5,000 at the maximum), every kind of issue, and unreadable places with long errors."""
+    tables = [
+        TableCoverage(
+            key=f"{g.name}-{index}",
+            alias=g.name if index % 2 else None,
+            region="ap-southeast-2",
+            pitr_enabled=index % 3 != 0,
+            recovery_days=35,
+            deletion_protection=index % 5 == 0,
+            last_export=None if index % 4 == 0 else T0 - timedelta(days=index % 30),
+            scheduled=index % 7 == 0,
+            problem=g.text if index % 11 == 0 else None,
+        )
+        for index in range(5 * g.rows)
+    ]
+    unreadable = [Unreadable(g.name, "eu-central-2", g.text, g.text) for _ in range(min(g.rows, 50))]
+    return CoverageReport(T0, tuple(tables), tuple(unreadable), timedelta(days=7), places=g.rows)
+
+
 def digest(g: Given) -> Digest:
     tables = tuple(
         DigestTable(f"{g.name}-{i}", export_job(g, i), T0, None, Decimal("0.42"), flags=(g.text,) * 12, error=g.text)
@@ -428,6 +450,10 @@ CASES: dict[str, list[Case]] = {
             ),
             ONCALL,
         )
+    ],
+    "coverage_message": [
+        lambda g: coverage_blocks.coverage_message(coverage_report(g)),
+        lambda g: coverage_blocks.coverage_message(CoverageReport(T0, (), (), timedelta(days=7), places=0)),
     ],
     "digest_message": [
         lambda g: schedule_blocks.digest_message(digest(g)),

@@ -1,0 +1,58 @@
+"""The coverage answer: a summary first, then the tables that need attention (worst first), then the places that
+could not be read; within Slack's limits however many tables there are."""
+
+from __future__ import annotations
+
+from bot.coverage.models import CoverageReport, TableCoverage
+from handlers.blocks import Message, code, context, escape, listing, message, section
+
+ROWS_PER_SECTION = 20
+SHOWN_ROWS = 200  # 10 sections; the rest is counted, and `<alias>` or `region=` narrows the survey
+
+
+def coverage_message(report: CoverageReport) -> Message:
+    """The answer to `/ddb-coverage`."""
+    summary = _summary(report)
+    blocks = [section(f"*Backup coverage* · {summary}")]
+    attention = report.needing_attention()
+    rows = [_row(report, table) for table in attention[:SHOWN_ROWS]]
+    for start in range(0, len(rows), ROWS_PER_SECTION):
+        blocks.append(section(listing(rows[start : start + ROWS_PER_SECTION], "tables")))
+    if len(attention) > SHOWN_ROWS:
+        blocks.append(
+            context(f"{len(attention) - SHOWN_ROWS} more tables need attention; narrow with an alias or `region=`.")
+        )
+    if not attention and report.tables:
+        blocks.append(section(":white_check_mark: Every table has PITR on, a recent export and a schedule."))
+    if report.unreadable:
+        lines = [
+            f"• {code(place.account, 200)} {escape(place.region, 40)}: {escape(place.reason, 600)}"
+            + (f" {escape(place.fix, 400)}" if place.fix else "")
+            for place in report.unreadable
+        ]
+        blocks.append(section(":warning: *Not read*\n" + listing(lines, "places", 2900)))
+    stale = f"{report.stale_after.days} days" if report.stale_after.days else "the stale limit"
+    blocks.append(
+        context(f"An export older than {stale} counts as stale. Turn PITR on with `/ddb-pitr &lt;table&gt; enable`.")
+    )
+    return message(f"Backup coverage: {summary}", *blocks)
+
+
+def _summary(report: CoverageReport) -> str:
+    places = f"{report.places} place{'s' if report.places != 1 else ''}"
+    parts = [
+        f"{len(report.tables)} tables in {places}",
+        f"{report.count('PITR off')} without PITR",
+        f"{report.count('never exported') + report.count('last export')} never or not recently exported",
+        f"{report.count('no schedule')} without a schedule",
+    ]
+    if report.unreadable:
+        parts.append(f"{len(report.unreadable)} places not read")
+    return " · ".join(parts)
+
+
+def _row(report: CoverageReport, table: TableCoverage) -> str:
+    issues = ", ".join(table.issues(report.at, report.stale_after))
+    where = f" ({escape(table.region, 40)})"
+    detail = f": {escape(table.problem, 300)}" if table.problem else ""
+    return f"• {code(table.key, 300)}{where} · {issues}{detail}"

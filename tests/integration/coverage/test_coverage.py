@@ -1,0 +1,96 @@
+"""`/ddb-coverage` end to end: tables of the bot's own account and of an aliased account (through its assumed role)
+with and without PITR, exports and schedules, worst first; an account that refuses to be listed is named with the
+reason, never left out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.demo.slack_standin import PostedMessage, SlackStandIn
+from tests.integration.conftest import OPS, SIGNING_SECRET, BotFactory
+from tests.support.aws_proxy import AwsFaultProxy, Fault
+from tests.support.aws_world import account_credentials, client, create_table
+from tests.support.restore_flow import export_table
+from tests.support.schedules import schedule_command
+from tests.support.slack_requests import SignedSlackClient
+
+PROD, BROKEN = "111111111111", "222222222222"
+
+
+@pytest.fixture
+def front(world: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsFaultProxy]:
+    proxy = AwsFaultProxy(world, lambda _operation, _body: None)
+    proxy.refused_regions["eu-central-2"] = Fault(
+        400, "AccessDeniedException", "User: arn:aws:sts::222222222222:assumed-role/x is not authorized to perform"
+    )
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.url)
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
+def bot(start_bot: BotFactory, front: AwsFaultProxy, world: str, tmp_path: Path) -> Any:
+    config = tmp_path / "accounts.toml"
+    config.write_text(
+        f'[accounts.prod]\nrole_arn = "arn:aws:iam::{PROD}:role/ddb-backup-bot"\n\n'
+        f'[accounts.broken]\nrole_arn = "arn:aws:iam::{BROKEN}:role/ddb-backup-bot"\nregion = "eu-central-2"\n'
+    )
+    prod = client("dynamodb", world, **account_credentials(world, PROD))
+    create_table(prod, "ledger", pitr=True, items=[{"pk": {"S": "prod#1"}, "sk": {"S": "a"}}])
+    return start_bot(config_file=config)
+
+
+def coverage(slack: SlackStandIn, signed: SignedSlackClient, text: str = "") -> str:
+    seen = {m.ts for m in slack.messages()}
+    response = signed.command("/ddb-coverage", text, response_url=slack.response_url(OPS))
+    assert response.status == 200, response.body
+    answer: PostedMessage = slack.wait_for(
+        lambda m: (
+            m.ts not in seen and m.via == "response_url" and ("coverage" in m.text or "alias" in json.dumps(m.blocks))
+        ),
+        timeout=20,
+    )
+    return answer.text + json.dumps(answer.blocks)
+
+
+def test_every_account_is_surveyed_worst_first_and_an_unreadable_one_is_named(bot: Any, slack: SlackStandIn) -> None:
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    export_table(bot, signed, slack, "orders")
+    schedule_command(signed, slack, 'add orders cron="0 2 * * *"')
+    body = coverage(slack, signed, "all")
+
+    assert "3 tables in 3 places" in body and "1 without PITR" in body and "1 places not read" in body
+    customers, ledger = body.index("`customers`"), body.index("`prod:ledger`")
+    assert customers < ledger, "PITR off comes first"
+    assert "PITR off, never exported, no schedule" in body[customers : customers + 200]
+    assert "never exported, no schedule" in body[ledger : ledger + 200]
+    orders = body.index("`orders`")
+    assert "deletion protection off" in body[orders : orders + 200] and "PITR off" not in body[orders : orders + 80]
+    not_read = body[body.index("Not read") :]
+    assert "`broken` eu-central-2" in not_read and "ListTables" in not_read
+    assert "AccessDeniedException" not in body, "AWS's error is translated, not shown raw"
+
+
+def test_a_second_survey_within_the_cache_period_asks_aws_nothing(
+    bot: Any, slack: SlackStandIn, front: AwsFaultProxy
+) -> None:
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    first = coverage(slack, signed)
+    asked = len(front.seen)
+    assert "ListTables" in front.seen and "DescribeContinuousBackups" in front.seen and "ListExports" in front.seen
+    assert coverage(slack, signed) == first
+    assert len(front.seen) == asked, "answered from the cache"
+
+
+def test_one_alias_is_surveyed_alone_and_an_unknown_one_says_which_exist(bot: Any, slack: SlackStandIn) -> None:
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    body = coverage(slack, signed, "prod")
+    assert "1 tables in 1 place" in body and "`prod:ledger`" in body and "`customers`" not in body
+    response = signed.command("/ddb-coverage", "staging", response_url=slack.response_url(OPS))
+    refused = response.body  # a usage error is the acknowledgement itself
+    assert "`staging` is not an account alias" in refused and "`broken`, `prod`" in refused
