@@ -19,6 +19,7 @@ class TableCoverage:
     last_export: datetime | None
     scheduled: bool
     problem: str | None = None  # the table could not be read: why
+    in_default_region: bool = True  # the key alone names it (no `region=` was needed to find it)
 
     def issues(self, now: datetime, stale_after: timedelta) -> tuple[str, ...]:
         """What needs attention, worst first (empty: the table is covered)."""

@@ -78,6 +78,9 @@ class CoverageSurvey:
         own = [None] if scope == ALL else []
         return [self.core.aws.place_of(TableRef("-", alias=a, region=region)) for a in [*own, *aliases]]
 
+    def _in_default_region(self, place: Place) -> bool:
+        return self.core.aws.place_of(TableRef("-", alias=place.alias)).region == place.region
+
     def _survey(self, places: list[Place]) -> CoverageReport:
         listed: list[Listed] = []
         unreadable: list[Unreadable] = []
@@ -134,6 +137,7 @@ class CoverageSurvey:
             deletion_protection=bool(info.snapshot.get("DeletionProtectionEnabled", False)),
             last_export=exported,
             scheduled=key in scheduled,
+            in_default_region=self._in_default_region(table.place),
         )
 
     def _listed_export(self, place: Place, table_arn: str) -> datetime | None:

@@ -20,6 +20,7 @@ from bot.wiring.services import Services
 from bot.wiring.slack_bodies import FormRequest, malformed, signed
 from handlers import commands
 from handlers.commands import Surface
+from handlers.coverage import actions as coverage_actions
 from handlers.coverage import commands as coverage_commands
 from handlers.restores import actions as restore_actions
 from handlers.restores import commands as restore_commands
@@ -51,6 +52,7 @@ def create_app(services: Services) -> App:
     restore_actions.register(app, restore_surface)
     schedule_commands.register(app, surface, services.schedules)
     coverage_commands.register(app, surface, services.coverage)
+    coverage_actions.register(app, surface, services.coverage)
     return app
 
 

@@ -4,20 +4,25 @@ could not be read; within Slack's limits however many tables there are."""
 from __future__ import annotations
 
 from bot.coverage.models import CoverageReport, TableCoverage
-from handlers.blocks import Message, code, context, escape, listing, message, section
+from handlers.blocks import Block, Message, button, code, confirm_dialog, context, escape, listing, message, section
 
 ROWS_PER_SECTION = 20
 SHOWN_ROWS = 200  # 10 sections; the rest is counted, and `<alias>` or `region=` narrows the survey
+ENABLE_PITR_ACTION = "coverage_enable_pitr"
+BUTTONS_PER_ROW = 5
+MAX_BUTTONS = 20  # 4 actions blocks: the worst tables first, the others through `/ddb-pitr … enable`
 
 
-def coverage_message(report: CoverageReport) -> Message:
-    """The answer to `/ddb-coverage`."""
+def coverage_message(report: CoverageReport, *, operator: bool = False) -> Message:
+    """The answer to `/ddb-coverage`; an operator also gets an Enable PITR button per table without PITR."""
     summary = _summary(report)
     blocks = [section(f"*Backup coverage* · {summary}")]
     attention = report.needing_attention()
     rows = [_row(report, table) for table in attention[:SHOWN_ROWS]]
     for start in range(0, len(rows), ROWS_PER_SECTION):
         blocks.append(section(listing(rows[start : start + ROWS_PER_SECTION], "tables")))
+    if operator:
+        blocks.extend(enable_buttons(report, attention))
     if len(attention) > SHOWN_ROWS:
         blocks.append(
             context(f"{len(attention) - SHOWN_ROWS} more tables need attention; narrow with an alias or `region=`.")
@@ -36,6 +41,32 @@ def coverage_message(report: CoverageReport) -> Message:
         context(f"An export older than {stale} counts as stale. Turn PITR on with `/ddb-pitr &lt;table&gt; enable`.")
     )
     return message(f"Backup coverage: {summary}", *blocks)
+
+
+def enable_buttons(report: CoverageReport, attention: list[TableCoverage]) -> list[Block]:
+    """Enable PITR buttons for the worst tables without PITR that sit in their account's default region (a
+    button's value is the table as `/ddb-pitr` takes it)."""
+    unprotected = [t for t in attention if t.pitr_enabled is False and t.in_default_region][:MAX_BUTTONS]
+    buttons = [
+        button(
+            f"Enable PITR: {table.key}",
+            ENABLE_PITR_ACTION,
+            table.key,
+            style="primary",
+            confirm=confirm_dialog(
+                "Turn PITR on?",
+                f"Point-in-time recovery will be turned on for {code(table.key, 200)} ({escape(table.region, 40)}); "
+                "it is billed per GB-month of the table.",
+                "Turn it on",
+                "Cancel",
+            ),
+        )
+        for table in unprotected
+    ]
+    return [
+        {"type": "actions", "elements": buttons[start : start + BUTTONS_PER_ROW]}
+        for start in range(0, len(buttons), BUTTONS_PER_ROW)
+    ]
 
 
 def _summary(report: CoverageReport) -> str:

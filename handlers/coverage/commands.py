@@ -20,8 +20,9 @@ def register(app: App, surface: Surface, survey: CoverageSurvey) -> None:
     def parser(text: str) -> Any:
         return parse_coverage(text, aliases)
 
-    def work(parsed: CoverageCommand, _requester: Requester) -> Reply:
-        return Reply(coverage_message(survey.report(parsed.scope, parsed.region)))
+    def work(parsed: CoverageCommand, requester: Requester) -> Reply:
+        operator = surface.authorizer.is_operator(requester.user_id)
+        return Reply(coverage_message(survey.report(parsed.scope, parsed.region), operator=operator))
 
     def command_ddb_coverage(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         run_command(surface, COMMAND, ack, command, respond, parser, work)

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from bot.demo.slack_standin import PostedMessage, SlackStandIn
+from handlers.coverage.blocks import ENABLE_PITR_ACTION
 from tests.integration.conftest import OPS, SIGNING_SECRET, BotFactory
 from tests.support.aws_proxy import AwsFaultProxy, Fault
 from tests.support.aws_world import account_credentials, client, create_table
-from tests.support.restore_flow import export_table
+from tests.support.restore_flow import buttons, export_table
 from tests.support.schedules import schedule_command
 from tests.support.slack_requests import SignedSlackClient
 
@@ -42,20 +43,27 @@ def bot(start_bot: BotFactory, front: AwsFaultProxy, world: str, tmp_path: Path)
     )
     prod = client("dynamodb", world, **account_credentials(world, PROD))
     create_table(prod, "ledger", pitr=True, items=[{"pk": {"S": "prod#1"}, "sk": {"S": "a"}}])
-    return start_bot(config_file=config)
+    return start_bot(config_file=config, operators=["U0ALICE"])
 
 
-def coverage(slack: SlackStandIn, signed: SignedSlackClient, text: str = "") -> str:
+def coverage(slack: SlackStandIn, signed: SignedSlackClient, text: str = "", user: str = "U0ALICE") -> str:
+    return as_text(coverage_answer(slack, signed, text, user))
+
+
+def as_text(message: PostedMessage) -> str:
+    return message.text + json.dumps(message.blocks)
+
+
+def coverage_answer(slack: SlackStandIn, signed: SignedSlackClient, text: str = "", user: str = "U0ALICE") -> Any:
     seen = {m.ts for m in slack.messages()}
-    response = signed.command("/ddb-coverage", text, response_url=slack.response_url(OPS))
+    response = signed.command("/ddb-coverage", text, user_id=user, response_url=slack.response_url(OPS, user=user))
     assert response.status == 200, response.body
-    answer: PostedMessage = slack.wait_for(
+    return slack.wait_for(
         lambda m: (
             m.ts not in seen and m.via == "response_url" and ("coverage" in m.text or "alias" in json.dumps(m.blocks))
         ),
         timeout=20,
     )
-    return answer.text + json.dumps(answer.blocks)
 
 
 def test_every_account_is_surveyed_worst_first_and_an_unreadable_one_is_named(bot: Any, slack: SlackStandIn) -> None:
@@ -94,3 +102,43 @@ def test_one_alias_is_surveyed_alone_and_an_unknown_one_says_which_exist(bot: An
     response = signed.command("/ddb-coverage", "staging", response_url=slack.response_url(OPS))
     refused = response.body  # a usage error is the acknowledgement itself
     assert "`staging` is not an account alias" in refused and "`broken`, `prod`" in refused
+
+
+def test_an_operator_turns_pitr_on_from_a_row_and_a_non_operator_is_refused(
+    bot: Any, slack: SlackStandIn, ddb: Any
+) -> None:
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    assert not buttons(coverage_answer(slack, signed, user="U0BOB")), "no buttons for someone who may not use them"
+    answer = coverage_answer(slack, signed)
+    assert buttons(answer) == {ENABLE_PITR_ACTION: "customers"}, "one button: the one table without PITR"
+
+    refused = signed.click(
+        ENABLE_PITR_ACTION,
+        "customers",
+        message_ts=answer.ts,
+        channel_id=OPS,
+        user_id="U0BOB",
+        response_url=slack.response_url(OPS, user="U0BOB"),
+    )
+    assert refused.status == 200
+    slack.wait_for(lambda m: m.via == "response_url" and "operators" in as_text(m).lower(), timeout=15)
+    assert pitr_status(ddb, "customers") == "DISABLED", "a refused click changes nothing"
+
+    signed.click(
+        ENABLE_PITR_ACTION,
+        "customers",
+        message_ts=answer.ts,
+        channel_id=OPS,
+        user_id="U0ALICE",
+        response_url=slack.response_url(OPS, user="U0ALICE"),
+    )
+    slack.wait_for(lambda m: m.via == "response_url" and "just turned on" in as_text(m), timeout=15)
+    assert pitr_status(ddb, "customers") == "ENABLED"
+    assert pitr_status(ddb, "orders") == "ENABLED", "the other tables are untouched"
+    after = coverage(slack, signed)
+    assert "0 without PITR" in after, "the cached survey was dropped after the change"
+
+
+def pitr_status(ddb: Any, table: str) -> str:
+    description = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+    return str(description["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"])
