@@ -12,6 +12,7 @@ BENCHMARKS = [
     ("1. Acknowledgement latency under load", "bench.ack_latency"),
     ("2. Restore-into-existing-table throughput", "bench.loader_throughput"),
     ("3. Tracking many jobs", "bench.tracking"),
+    ("4. Coverage of a large estate", "bench.coverage_survey"),
 ]
 
 

@@ -26,7 +26,7 @@ from bot.errors import BotError
 from bot.models import ExportJob, ExportStatus
 
 logger = logging.getLogger(__name__)
-WORKERS = 8  # concurrent table reads: fast for thousands of tables, far below DynamoDB's control-plane limits
+WORKERS = 32  # concurrent calls: 5,000 tables in about 15 s at 30 ms a call, far below the control plane's 2,500/s
 ALL = "all"
 
 
