@@ -22,6 +22,7 @@ from handlers import commands
 from handlers.commands import Surface
 from handlers.coverage import actions as coverage_actions
 from handlers.coverage import commands as coverage_commands
+from handlers.home import events as home_events
 from handlers.restores import actions as restore_actions
 from handlers.restores import commands as restore_commands
 from handlers.restores.commands import RestoreSurface
@@ -53,6 +54,7 @@ def create_app(services: Services) -> App:
     schedule_commands.register(app, surface, services.schedules)
     coverage_commands.register(app, surface, services.coverage)
     coverage_actions.register(app, surface, services.coverage)
+    home_events.register(app, surface, services.schedules, services.restores, services.coverage)
     return app
 
 

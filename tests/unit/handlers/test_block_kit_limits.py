@@ -27,8 +27,9 @@ from bot.aws.table_info import PitrWindow, TableInfo
 from bot.aws.tables import TableRef
 from bot.costs import CostReport, ExportCost, TableSize
 from bot.coverage.models import CoverageReport, TableCoverage, Unreadable
-from bot.demo.slack_standin import SlackStandIn, message_errors, view_errors
+from bot.demo.slack_standin import HOME, MODAL, SlackStandIn, message_errors, view_errors
 from bot.errors import AwsError, PreconditionFailed, UsageError
+from bot.home.dashboard import Dashboard
 from bot.models import ExportFormat, ExportJob, ExportStatus, ExportType
 from bot.pitr import PitrReport
 from bot.restores.models import (
@@ -65,6 +66,7 @@ from bot.schedules.runs import RunOutcome
 from bot.schedules.service import AddedSchedule
 from handlers import blocks
 from handlers.coverage import blocks as coverage_blocks
+from handlers.home import blocks as home_blocks
 from handlers.parsing import HELP
 from handlers.restores import blocks as restore_blocks
 from handlers.restores import form_blocks
@@ -72,7 +74,14 @@ from handlers.restores.parsing import RESTORE_HELP
 from handlers.schedules import blocks as schedule_blocks
 from handlers.schedules.parsing import HELP as SCHEDULE_HELP
 
-BUILDER_MODULES: tuple[ModuleType, ...] = (blocks, restore_blocks, form_blocks, schedule_blocks, coverage_blocks)
+BUILDER_MODULES: tuple[ModuleType, ...] = (
+    blocks,
+    restore_blocks,
+    form_blocks,
+    schedule_blocks,
+    coverage_blocks,
+    home_blocks,
+)
 T0 = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
 TABLE_255 = "orders-" + "x" * 248  # the longest table name DynamoDB accepts
 AWS_ERROR_5000 = ("S3 said <!channel> & <@U0EVIL> `denied` *now* <#C0EVIL|ops> <!here> > " * 80)[:5000]
@@ -280,6 +289,14 @@ def coverage_report(g: Given) -> CoverageReport:
     return CoverageReport(T0, tuple(tables), tuple(unreadable), timedelta(days=7), places=g.rows)
 
 
+def dashboard(g: Given, *, approver: bool) -> Dashboard:
+    """Ten of everything the Home tab lists, with maximal names and errors."""
+    jobs = tuple(export_job(g, i, status=ExportStatus.FAILED, failure_code=g.text) for i in range(10))
+    requests = tuple(restore_request(g, sources=3) for _ in range(10))
+    fires = tuple((schedule(g), T0) for _ in range(10))
+    return Dashboard(T0, coverage_report(g), None, jobs, requests, requests, approver, fires, jobs, requests)
+
+
 def digest(g: Given) -> Digest:
     tables = tuple(
         DigestTable(f"{g.name}-{i}", export_job(g, i), T0, None, Decimal("0.42"), flags=(g.text,) * 12, error=g.text)
@@ -455,12 +472,17 @@ CASES: dict[str, list[Case]] = {
         lambda g: coverage_blocks.coverage_message(coverage_report(g)),
         lambda g: coverage_blocks.coverage_message(CoverageReport(T0, (), (), timedelta(days=7), places=0)),
     ],
+    "home_view": [
+        lambda g: home_blocks.home_view(dashboard(g, approver=True), blocks.escape(g.text)),
+        lambda g: home_blocks.home_view(dashboard(g, approver=False)),
+        lambda g: home_blocks.home_view(Dashboard(T0, None, g.text, (), (), (), True, (), (), ())),
+    ],
     "digest_message": [
         lambda g: schedule_blocks.digest_message(digest(g)),
         lambda g: schedule_blocks.digest_message(Digest(T0, (), g.text)),
     ],
 }
-VIEWS = {"restore_form"}
+VIEWS = {"restore_form": MODAL, "home_view": HOME}
 ALL_CASES = [(name, index, case) for name, cases in CASES.items() for index, case in enumerate(cases)]
 CASE_IDS = [f"{name}-{index}" for name, index, _ in ALL_CASES]
 
@@ -475,7 +497,7 @@ def builders() -> Iterator[str]:
 
 
 def limit_errors(name: str, payload: Payload) -> list[str]:
-    return view_errors(payload) if name in VIEWS else message_errors(payload)
+    return view_errors(payload, surface=VIEWS[name]) if name in VIEWS else message_errors(payload)
 
 
 def rendered_texts(payload: Any) -> Iterator[str]:
