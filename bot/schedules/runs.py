@@ -20,7 +20,9 @@ from bot.metrics import SCHEDULE_FIRES, SCHEDULE_MISSES
 from bot.models import MAX_INCREMENTAL_WINDOW, MIN_INCREMENTAL_WINDOW, ExportJob, ExportType, Requester
 from bot.schedules.chain import CHAIN_LOOKBACK, Coverage, coverage
 from bot.schedules.digest import build_digest
+from bot.schedules.fanout import continue_queued, record, run_selection
 from bot.schedules.models import ExportPlan, RunKind, RunReport, RunState, Schedule, ScheduleRun, ScheduleType
+from bot.schedules.selection import TableSelector, parse_selector
 from bot.schedules.service import ScheduleCore, find_schedule, schedule_options
 from bot.timefmt import iso
 
@@ -97,6 +99,9 @@ def run_now(sc: ScheduleCore, schedule_id: str, requester: Requester) -> RunOutc
 
 def _execute(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun) -> RunOutcome:
     notify = run.kind != RunKind.MANUAL
+    selector = parse_selector(schedule.table, sc.core.aws.aliases)
+    if selector is not None:
+        return _execute_selection(sc, schedule, run, selector, notify)
     try:
         plan = run.plan or plan_export(sc, schedule, run.fire_time)
         if run.plan is None:
@@ -136,6 +141,52 @@ def _execute(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun) -> RunOutco
         started.job.export_id,
     )
     return RunOutcome(sc.store.get_run(run.id), started.job)
+
+
+def _execute_selection(
+    sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, selector: TableSelector, notify: bool
+) -> RunOutcome:
+    """A many-table fire: one export per matching table, reported in one message (manual runs included)."""
+    try:
+        outcome = run_selection(sc, schedule, run, selector)
+    except BotError as error:
+        return _failed(sc, run, error.message, error.fix, notify, error)
+    except Exception:
+        return _crashed(sc, schedule, run, notify)
+    if not (outcome.started or outcome.failed or outcome.queued):
+        note = f"No table matches `{selector.key}` now, so nothing was exported."
+        sc.store.finish_run(run.id, RunState.SKIPPED, note=True, error=note)
+        return RunOutcome(sc.store.get_run(run.id), reason=note)
+    record(sc, run, outcome, notify=True)
+    logger.info(
+        "schedule=%s fire=%s tables started=%d failed=%d queued=%d",
+        schedule.id,
+        iso(run.fire_time),
+        len(outcome.started),
+        len(outcome.failed),
+        len(outcome.queued),
+    )
+    job = outcome.started[0][1] if outcome.started else None
+    return RunOutcome(sc.store.get_run(run.id), job, reason=None if job else outcome.summary())
+
+
+def continue_fanouts(sc: ScheduleCore) -> int:
+    """Start what many-table fires left queued, where there is room now; returns how many exports started."""
+    started = 0
+    for schedule in sc.store.all():
+        selector = parse_selector(schedule.table, sc.core.aws.aliases)
+        run = sc.store.last_runs([schedule.id]).get(schedule.id) if selector else None
+        if selector is None or run is None or run.state != RunState.STARTED:
+            continue
+        try:
+            outcome = continue_queued(sc, schedule, run, selector)
+        except BotError as error:
+            logger.warning("schedule=%s: queued exports not started yet: %s", schedule.id, error.message)
+            continue
+        if outcome is not None and (outcome.started or outcome.failed):
+            record(sc, run, outcome, notify=True, earlier=run.error)
+            started += len(outcome.started)
+    return started
 
 
 def _failed(

@@ -46,6 +46,7 @@ def schedule_core(settings: Settings, engine: Engine, core: Core, slack: WebClie
         notifier=SlackScheduleNotifier(slack),
         holder=holder,
         oncall=settings.oncall,
+        exports_per_account=settings.exports_per_account,
     )
     sync_config(sc, core.config.schedules)
     return sc

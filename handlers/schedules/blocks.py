@@ -16,6 +16,7 @@ from bot.timefmt import iso
 from handlers.blocks import (
     FOREIGN_TEXT,
     NOTIFICATION_TEXT,
+    SECTION_TEXT,
     Message,
     code,
     context,
@@ -233,9 +234,11 @@ def run_report(report: RunReport) -> Message:
         lines.append(f":alarm_clock: {subject}: this fire was missed while the bot was down, so it runs now, once.")
     else:
         lines.append(f":information_source: {subject}:")
-    if run.plan and run.plan.note:
+    if run.error:  # a many-table fire: one line per table
+        lines.append(escape(run.error, SECTION_TEXT - 400))
+    elif run.plan and run.plan.note:
         lines.append(escape(run.plan.note, FOREIGN_TEXT))
-    if job is not None:
+    if job is not None and not run.error:
         lines.append(f"Export {code(job.export_id, 200)} started ({_window(job)}); its result follows here.")
     return message(f"{kind} of {name}", section("\n".join(lines)), context(describe(schedule)))
 
