@@ -68,6 +68,10 @@ class CoverageSurvey:
             self._cache[key] = (time.monotonic(), report)
         return report
 
+    def unprotected(self) -> frozenset[str]:
+        """Every table without PITR in the bot's account and every aliased one (for the digest)."""
+        return frozenset(t.key for t in self.report().tables if t.pitr_enabled is False)
+
     def forget(self) -> None:
         """Drop cached surveys (after a change the next answer must show, such as PITR turned on)."""
         with self._lock:

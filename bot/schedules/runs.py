@@ -286,7 +286,7 @@ def deliver_notes(sc: ScheduleCore) -> int:
         try:
             if run.kind == RunKind.DIGEST:
                 channel = sc.core.notify_channel
-                ok = True if channel is None else sc.notifier.digest(build_digest(sc, run.fire_time), channel)
+                ok = True if channel is None else sc.notifier.digest(build_digest(sc, run.fire_time, run.id), channel)
             else:
                 schedule = sc.store.get(run.schedule_id)
                 channel = sc.channel_for(schedule)

@@ -49,6 +49,7 @@ class ScheduleCore:
     holder: str
     oncall: str | None = None
     exports_per_account: int = 300  # DDBBOT_EXPORTS_PER_ACCOUNT: how many exports a many-table fire runs at once
+    unprotected: Callable[[], frozenset[str]] | None = None  # tables without PITR across every account (coverage)
     listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def changed(self) -> None:

@@ -15,6 +15,7 @@ from bot.core import Core, ExportDefaults
 from bot.coverage.survey import CoverageSurvey
 from bot.db import make_engine
 from bot.exports.tracker import ExportTracker
+from bot.schedules.store import ScheduleStore
 from bot.settings import Settings
 from bot.store import Store
 from bot.wiring.restores import build_restores
@@ -46,7 +47,12 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
     slack = slack_client(token, settings.slack_api_url)
     authorizer = Authorizer(settings.operators, settings.approvers, SlackGroups(slack))
-    schedules = schedule_core(settings, engine, core, slack, replica_id())
+    coverage = CoverageSurvey(
+        core,
+        lambda: {schedule.table_key for schedule in ScheduleStore(engine).all()},
+        cache_seconds=settings.coverage_cache_seconds,
+    )
+    schedules = schedule_core(settings, engine, core, slack, replica_id(), unprotected=coverage.unprotected)
     tracker = ExportTracker(
         core,
         SlackNotifier(slack),
@@ -64,10 +70,6 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         tracker=tracker,
         restores=restores.workflow,
         schedules=schedules,
-        coverage=CoverageSurvey(
-            core,
-            lambda: {schedule.table_key for schedule in schedules.store.all()},
-            cache_seconds=settings.coverage_cache_seconds,
-        ),
+        coverage=coverage,
         background=(leader_gate(settings, engine, schedules, tracker), restores.runner),
     )

@@ -255,11 +255,16 @@ def oncall_section(result: Message, oncall: str) -> Message:
 def digest_message(digest: Digest) -> Message:
     """The daily digest, flagged tables first."""
     head = f":bar_chart: Daily backup digest, {iso(digest.at)}"
+    changes = [escape(line, SECTION_TEXT) for line in digest.coverage_changes]
+    coverage = [section("*Coverage since the last digest*\n" + listing(changes, "changes", SECTION_TEXT - 40))]
     if not digest.tables:
-        return message(head, section(f"*{head}*\nNo tables are scheduled or named in the config yet."))
+        text = f"*{head}*\nNo tables are scheduled or named in the config yet."
+        return message(head, section(text), *(coverage if changes else []))
     flagged = len(digest.flagged)
     summary = f"{flagged} table(s) need attention." if flagged else "Every table is in order."
     blocks = [section(f"*{head}*\n{summary}")]
+    if changes:
+        blocks.extend(coverage)
     blocks.extend(section(_digest_line(table)) for table in digest.tables[:MAX_LISTED])
     if len(digest.tables) > MAX_LISTED:
         blocks.append(context(f"{more(len(digest.tables) - MAX_LISTED, 'tables')} not shown."))

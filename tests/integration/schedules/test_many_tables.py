@@ -16,7 +16,7 @@ from bot.models import ExportStatus, Requester
 from bot.schedules.service import NewSchedule, ScheduleCore, add_schedule
 from bot.wiring.bootstrap import build_services
 from bot.wiring.services import Services
-from scheduler.jobs import fire_schedule, housekeeping
+from scheduler.jobs import fire_digest, fire_schedule, housekeeping
 from tests.integration.conftest import NOTIFY, bot_settings
 from tests.support.aws_world import create_table, exports_held
 from tests.support.schedules import text_of
@@ -121,3 +121,29 @@ def finish_all(sc: ScheduleCore, schedule_id: str) -> None:
     for job in sc.core.store.schedule_exports(schedule_id, 100):
         if job.status == ExportStatus.IN_PROGRESS:
             sc.core.store.finish_export(job.export_arn, status=ExportStatus.COMPLETED)
+
+
+def test_the_digest_names_the_tables_that_lost_or_gained_pitr_since_the_previous_digest(
+    services: Callable[..., Services], slack: SlackStandIn, ddb: Any, tmp_path: Path
+) -> None:
+    config = tmp_path / "digest.toml"
+    config.write_text(
+        '[digest]\ncron = "0 9 * * *"\n\n[[schedules]]\nid = "nightly"\ntable = "orders"\ncron = "0 2 * * *"\n'
+    )
+    sc = services(config_file=config, coverage_cache_seconds=0).schedules
+    day = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=2)
+    sc.core.clock = lambda: day + timedelta(seconds=5)
+    fire_digest(sc, lambda: True, "0 9 * * *", "UTC")
+    first = text_of(slack.wait_for(lambda m: m.channel == NOTIFY and "digest" in m.text.lower()))
+    assert "Now without PITR: `customers`" in first
+
+    create_table(ddb, "audit", pitr=False, items=[])
+    ddb.update_continuous_backups(
+        TableName="customers", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    sc.core.clock = lambda: day + timedelta(days=1, seconds=5)
+    fire_digest(sc, lambda: True, "0 9 * * *", "UTC")
+    second = text_of(
+        slack.wait_for(lambda m: m.channel == NOTIFY and "digest" in m.text.lower() and "audit" in text_of(m))
+    )
+    assert "Newly without PITR: `audit`" in second and "PITR now on (or table gone): `customers`" in second

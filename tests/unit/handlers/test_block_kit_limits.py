@@ -480,6 +480,8 @@ CASES: dict[str, list[Case]] = {
     "digest_message": [
         lambda g: schedule_blocks.digest_message(digest(g)),
         lambda g: schedule_blocks.digest_message(Digest(T0, (), g.text)),
+        lambda g: schedule_blocks.digest_message(Digest(T0, (), g.text, (g.text,) * g.rows)),
+        lambda g: schedule_blocks.digest_message(replace(digest(g), coverage_changes=(g.text,) * g.rows)),
     ],
 }
 VIEWS = {"restore_form": MODAL, "home_view": HOME}
