@@ -78,9 +78,14 @@ class CoverageSurvey:
             self._cache.clear()
 
     def _places(self, scope: str, region: str | None) -> list[Place]:
+        """The bot's own account (for `all`) in its region, and each alias in each of its `regions`."""
         aliases = sorted(self.core.aws.aliases) if scope == ALL else [scope]
-        own = [None] if scope == ALL else []
-        return [self.core.aws.place_of(TableRef("-", alias=a, region=region)) for a in [*own, *aliases]]
+        own = [self.core.aws.place_of(TableRef("-", region=region))] if scope == ALL else []
+        return own + [
+            Place(alias, where)
+            for alias in aliases
+            for where in ([region] if region else self.core.aws.regions_of(alias))
+        ]
 
     def _in_default_region(self, place: Place) -> bool:
         return self.core.aws.place_of(TableRef("-", alias=place.alias)).region == place.region

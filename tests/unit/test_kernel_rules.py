@@ -60,6 +60,15 @@ def test_config_accounts_tables_and_bad_role() -> None:
         parse_config({"accounts": {"bad": {"role_arn": "nope"}}})
 
 
+def test_an_accounts_regions_for_coverage_are_a_list_of_regions() -> None:
+    role = "arn:aws:iam::111111111111:role/ddb-backup-bot"
+    config = parse_config({"accounts": {"prod": {"role_arn": role, "regions": ["eu-west-1", "us-east-2"]}}})
+    assert config.accounts["prod"].regions == ("eu-west-1", "us-east-2")
+    for bad in ("eu-west-1", ["Ireland"], [1]):
+        with pytest.raises(ConfigError, match=r"\[accounts.prod\] regions must be a list of regions"):
+            parse_config({"accounts": {"prod": {"role_arn": role, "regions": bad}}})
+
+
 def test_table_references() -> None:
     assert parse_table_ref("orders") == TableRef("orders")
     assert parse_table_ref("prod:orders", {"prod"}) == TableRef("orders", alias="prod")

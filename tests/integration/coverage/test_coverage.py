@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from bot.demo.slack_standin import PostedMessage, SlackStandIn
@@ -38,11 +39,14 @@ def front(world: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsFaultProxy
 def bot(start_bot: BotFactory, front: AwsFaultProxy, world: str, tmp_path: Path) -> Any:
     config = tmp_path / "accounts.toml"
     config.write_text(
-        f'[accounts.prod]\nrole_arn = "arn:aws:iam::{PROD}:role/ddb-backup-bot"\n\n'
+        f'[accounts.prod]\nrole_arn = "arn:aws:iam::{PROD}:role/ddb-backup-bot"\nregions = ["us-east-1", "eu-west-1"]\n\n'
         f'[accounts.broken]\nrole_arn = "arn:aws:iam::{BROKEN}:role/ddb-backup-bot"\nregion = "eu-central-2"\n'
     )
-    prod = client("dynamodb", world, **account_credentials(world, PROD))
+    credentials = account_credentials(world, PROD)
+    prod = client("dynamodb", world, **credentials)
     create_table(prod, "ledger", pitr=True, items=[{"pk": {"S": "prod#1"}, "sk": {"S": "a"}}])
+    prod_eu = boto3.client("dynamodb", region_name="eu-west-1", endpoint_url=world, **credentials)
+    create_table(prod_eu, "ledger-eu", pitr=True, items=[])
     return start_bot(config_file=config, operators=["U0ALICE"])
 
 
@@ -72,7 +76,8 @@ def test_every_account_is_surveyed_worst_first_and_an_unreadable_one_is_named(bo
     schedule_command(signed, slack, 'add orders cron="0 2 * * *"')
     body = coverage(slack, signed, "all")
 
-    assert "3 tables in 3 places" in body and "1 without PITR" in body and "1 places not read" in body
+    assert "4 tables in 4 places" in body and "1 without PITR" in body and "1 places not read" in body
+    assert "`prod:ledger-eu` (eu-west-1)" in body, "each of an alias's regions is surveyed"
     customers, ledger = body.index("`customers`"), body.index("`prod:ledger`")
     assert customers < ledger, "PITR off comes first"
     assert "PITR off, never exported, no schedule" in body[customers : customers + 200]
@@ -98,7 +103,7 @@ def test_a_second_survey_within_the_cache_period_asks_aws_nothing(
 def test_one_alias_is_surveyed_alone_and_an_unknown_one_says_which_exist(bot: Any, slack: SlackStandIn) -> None:
     signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
     body = coverage(slack, signed, "prod")
-    assert "1 tables in 1 place" in body and "`prod:ledger`" in body and "`customers`" not in body
+    assert "2 tables in 2 places" in body and "`prod:ledger`" in body and "`customers`" not in body
     response = signed.command("/ddb-coverage", "staging", response_url=slack.response_url(OPS))
     refused = response.body  # a usage error is the acknowledgement itself
     assert "`staging` is not an account alias" in refused and "`broken`, `prod`" in refused
