@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from bot.aws.errors import translate
 from bot.aws.tables import TableRef, parse_table_ref
-from bot.config import ConfigError, parse_config
+from bot.config import ConfigError, load_config, parse_config
 from bot.errors import AwsError, UsageError
 from bot.settings import Settings, SettingsError, load_settings
 from bot.timefmt import duration, iso, parse_time, size
@@ -100,3 +101,8 @@ def test_times_and_sizes_read_well() -> None:
     assert iso(datetime(2026, 1, 14, 10, 18, 50, tzinfo=UTC)) == "2026-01-14T10:18:50Z"
     assert duration(368) == "6m 08s" and duration(7380) == "2h 03m" and duration(None) == "—"
     assert size(0) == "0 B" and size(1536) == "1.5 KiB"
+
+
+def test_the_shipped_example_config_file_is_valid() -> None:
+    config = load_config(Path(__file__).resolve().parents[2] / "deploy" / "config.example.toml")
+    assert config.accounts and config.schedules, "the example shows accounts and schedules"
