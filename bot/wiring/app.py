@@ -53,7 +53,7 @@ def create_app(services: Services) -> App:
     restore_actions.register(app, restore_surface)
     schedule_commands.register(app, surface, services.schedules)
     coverage_commands.register(app, surface, services.coverage)
-    coverage_actions.register(app, surface, services.coverage)
+    coverage_actions.register(app, surface, services.coverage, services.schedules)
     home_events.register(app, surface, services.schedules, services.restores, services.coverage)
     return app
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from bot.coverage.models import CoverageReport, TableCoverage
 from handlers.blocks import Block, Message, button, code, confirm_dialog, context, escape, listing, message, section
+from handlers.coverage.schedule_form import schedule_button
 
 ROWS_PER_SECTION = 20
 SHOWN_ROWS = 200  # 10 sections; the rest is counted, and `<alias>` or `region=` narrows the survey
 ENABLE_PITR_ACTION = "coverage_enable_pitr"
 BUTTONS_PER_ROW = 5
 MAX_BUTTONS = 20  # 4 actions blocks: the worst tables first, the others through `/ddb-pitr … enable`
+MAX_SCHEDULE_BUTTONS = 10  # 2 actions blocks; the others through `/ddb-schedule add`
 
 
 def coverage_message(report: CoverageReport, *, operator: bool = False) -> Message:
@@ -23,6 +25,7 @@ def coverage_message(report: CoverageReport, *, operator: bool = False) -> Messa
         blocks.append(section(listing(rows[start : start + ROWS_PER_SECTION], "tables")))
     if operator:
         blocks.extend(enable_buttons(report, attention))
+        blocks.extend(schedule_buttons(attention))
     if len(attention) > SHOWN_ROWS:
         blocks.append(
             context(f"{len(attention) - SHOWN_ROWS} more tables need attention; narrow with an alias or `region=`.")
@@ -63,6 +66,16 @@ def enable_buttons(report: CoverageReport, attention: list[TableCoverage]) -> li
         )
         for table in unprotected
     ]
+    return [
+        {"type": "actions", "elements": buttons[start : start + BUTTONS_PER_ROW]}
+        for start in range(0, len(buttons), BUTTONS_PER_ROW)
+    ]
+
+
+def schedule_buttons(attention: list[TableCoverage]) -> list[Block]:
+    """Schedule exports buttons for the worst tables no schedule covers (that their key alone names)."""
+    unscheduled = [t for t in attention if not t.scheduled and t.problem is None and t.in_default_region]
+    buttons = [schedule_button(t.key) for t in unscheduled[:MAX_SCHEDULE_BUTTONS]]
     return [
         {"type": "actions", "elements": buttons[start : start + BUTTONS_PER_ROW]}
         for start in range(0, len(buttons), BUTTONS_PER_ROW)

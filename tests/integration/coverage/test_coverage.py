@@ -14,10 +14,11 @@ import pytest
 
 from bot.demo.slack_standin import PostedMessage, SlackStandIn
 from handlers.coverage.blocks import ENABLE_PITR_ACTION
+from handlers.coverage.schedule_form import SCHEDULE_ACTION
 from tests.integration.conftest import OPS, SIGNING_SECRET, BotFactory
 from tests.support.aws_proxy import AwsFaultProxy, Fault
 from tests.support.aws_world import account_credentials, client, create_table
-from tests.support.restore_flow import buttons, export_table
+from tests.support.restore_flow import buttons, export_table, wait_until
 from tests.support.schedules import schedule_command
 from tests.support.slack_requests import SignedSlackClient
 
@@ -115,7 +116,7 @@ def test_an_operator_turns_pitr_on_from_a_row_and_a_non_operator_is_refused(
     signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
     assert not buttons(coverage_answer(slack, signed, user="U0BOB")), "no buttons for someone who may not use them"
     answer = coverage_answer(slack, signed)
-    assert buttons(answer) == {ENABLE_PITR_ACTION: "customers"}, "one button: the one table without PITR"
+    assert buttons(answer)[ENABLE_PITR_ACTION] == "customers", "one Enable PITR: the one table without PITR"
 
     refused = signed.click(
         ENABLE_PITR_ACTION,
@@ -147,3 +148,56 @@ def test_an_operator_turns_pitr_on_from_a_row_and_a_non_operator_is_refused(
 def pitr_status(ddb: Any, table: str) -> str:
     description = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
     return str(description["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"])
+
+
+def test_an_operator_schedules_nightly_exports_of_an_unscheduled_table_from_its_row(
+    bot: Any, slack: SlackStandIn
+) -> None:
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    answer = coverage_answer(slack, signed)
+    assert all_buttons(answer)[SCHEDULE_ACTION] == ["customers", "orders", "prod:ledger"], (
+        "worst first; eu-west-1 needs the command"
+    )
+    signed.click(
+        SCHEDULE_ACTION,
+        "customers",
+        message_ts=answer.ts,
+        channel_id=OPS,
+        user_id="U0ALICE",
+        response_url=slack.response_url(OPS, user="U0ALICE"),
+    )
+    opened = wait_until(lambda: next((c for c in slack.calls if c.method == "views.open"), None), "the form", 10)
+    view = opened.params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert "0 2 * * *" in json.dumps(view) and "acme-ddb-backups" in json.dumps(view), (
+        "prefilled: nightly, default bucket"
+    )
+    values = {
+        "schedule_cron": {"value": {"type": "plain_text_input", "value": "0 2 * * *"}},
+        "schedule_type": {"value": {"type": "radio_buttons", "selected_option": {"value": "full"}}},
+        "schedule_bucket": {"value": {"type": "plain_text_input", "value": "acme-ddb-backups"}},
+    }
+    response = signed.view_submission(
+        "coverage_schedule_form", values, user_id="U0ALICE", private_metadata=view["private_metadata"]
+    )
+    assert response.status == 200 and not response.body
+    added = slack.wait_for(lambda m: m.ephemeral and "added" in m.text, timeout=15)
+    assert "customers" in as_text(added)
+    schedules = bot.services.schedules.store.all()
+    assert [(s.table, s.cron, s.options) for s in schedules] == [
+        ("customers", "0 2 * * *", {"bucket": "acme-ddb-backups"})
+    ]
+
+    bad = dict(values, schedule_cron={"value": {"type": "plain_text_input", "value": "every night"}})
+    refused = signed.view_submission(
+        "coverage_schedule_form", bad, user_id="U0ALICE", private_metadata=view["private_metadata"]
+    )
+    assert refused.json()["response_action"] == "errors" and "schedule_cron" in refused.json()["errors"]
+
+
+def all_buttons(message: Any) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for block in message.blocks:
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            found.setdefault(element["action_id"], []).append(element["value"])
+    return found

@@ -66,6 +66,7 @@ from bot.schedules.runs import RunOutcome
 from bot.schedules.service import AddedSchedule
 from handlers import blocks
 from handlers.coverage import blocks as coverage_blocks
+from handlers.coverage import schedule_form
 from handlers.home import blocks as home_blocks
 from handlers.parsing import HELP
 from handlers.restores import blocks as restore_blocks
@@ -80,6 +81,7 @@ BUILDER_MODULES: tuple[ModuleType, ...] = (
     form_blocks,
     schedule_blocks,
     coverage_blocks,
+    schedule_form,
     home_blocks,
 )
 T0 = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
@@ -472,6 +474,10 @@ CASES: dict[str, list[Case]] = {
         lambda g: coverage_blocks.coverage_message(coverage_report(g)),
         lambda g: coverage_blocks.coverage_message(CoverageReport(T0, (), (), timedelta(days=7), places=0)),
     ],
+    "schedule_form": [
+        lambda g: schedule_form.schedule_form(g.name, "C0OPS", g.name[:63]),
+        lambda g: schedule_form.schedule_form(g.name, None, None),
+    ],
     "home_view": [
         lambda g: home_blocks.home_view(dashboard(g, approver=True), blocks.escape(g.text)),
         lambda g: home_blocks.home_view(dashboard(g, approver=False)),
@@ -484,7 +490,7 @@ CASES: dict[str, list[Case]] = {
         lambda g: schedule_blocks.digest_message(replace(digest(g), coverage_changes=(g.text,) * g.rows)),
     ],
 }
-VIEWS = {"restore_form": MODAL, "home_view": HOME}
+VIEWS = {"restore_form": MODAL, "schedule_form": MODAL, "home_view": HOME}
 ALL_CASES = [(name, index, case) for name, cases in CASES.items() for index, case in enumerate(cases)]
 CASE_IDS = [f"{name}-{index}" for name, index, _ in ALL_CASES]
 
