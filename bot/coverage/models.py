@@ -20,6 +20,7 @@ class TableCoverage:
     scheduled: bool
     problem: str | None = None  # the table could not be read: why
     in_default_region: bool = True  # the key alone names it (no `region=` was needed to find it)
+    backup_protected: bool | None = None  # AWS Backup protects it (ListProtectedResources); None: not checked
 
     def issues(self, now: datetime, stale_after: timedelta) -> tuple[str, ...]:
         """What needs attention, worst first (empty: the table is covered)."""
@@ -54,6 +55,7 @@ class Unreadable:
     region: str
     reason: str
     fix: str | None
+    what: str = "tables"  # what could not be read there: "tables", or "AWS Backup" (the tables still are)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ class CoverageReport:
         """Tables with at least one issue, worst first, then by name."""
         flagged = [t for t in self.tables if t.issues(self.at, self.stale_after)]
         return sorted(flagged, key=lambda t: (-t.severity(self.at, self.stale_after), t.key))
+
+    def backup_protected(self) -> int:
+        """How many tables AWS Backup protects (of those where it could be asked)."""
+        return sum(t.backup_protected is True for t in self.tables)
 
     def count(self, issue: str) -> int:
         """How many tables have an issue starting with `issue`."""

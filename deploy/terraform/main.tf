@@ -60,6 +60,12 @@ data "aws_iam_policy_document" "table_access" {
   }
 
   statement {
+    sid       = "AwsBackupCoverage"
+    actions   = ["backup:ListProtectedResources"]
+    resources = ["*"] # no resource-level permissions; /ddb-coverage says "not checked" without it
+  }
+
+  statement {
     sid       = "ListTablesExportsAndImports"
     actions   = ["dynamodb:ListTables", "dynamodb:ListExports", "dynamodb:ListImports"]
     resources = ["*"] # none of these actions supports resource-level permissions

@@ -34,8 +34,8 @@ def coverage_message(report: CoverageReport, *, operator: bool = False) -> Messa
         blocks.append(section(":white_check_mark: Every table has PITR on, a recent export and a schedule."))
     if report.unreadable:
         lines = [
-            f"• {code(place.account, 200)} {escape(place.region, 40)}: {escape(place.reason, 600)}"
-            + (f" {escape(place.fix, 400)}" if place.fix else "")
+            f"• {code(place.account, 200)} {escape(place.region, 40)} ({escape(place.what, 20)}): "
+            f"{escape(place.reason, 600)}" + (f" {escape(place.fix, 400)}" if place.fix else "")
             for place in report.unreadable
         ]
         blocks.append(section(":warning: *Not read*\n" + listing(lines, "places", 2900)))
@@ -90,8 +90,10 @@ def _summary(report: CoverageReport) -> str:
         f"{report.count('never exported') + report.count('last export')} never or not recently exported",
         f"{report.count('no schedule')} without a schedule",
     ]
-    if report.unreadable:
-        parts.append(f"{len(report.unreadable)} places not read")
+    parts.append(f"{report.backup_protected()} protected by AWS Backup")
+    not_read = sum(u.what == "tables" for u in report.unreadable)
+    if not_read:
+        parts.append(f"{not_read} places not read")
     return " · ".join(parts)
 
 

@@ -49,8 +49,9 @@ def _coverage(d: Dashboard) -> str:
         f"*Coverage*: {len(report.tables)} tables · {report.count('PITR off')} without PITR · {stale} never or not "
         f"recently exported · {report.count('no schedule')} without a schedule"
     )
-    if report.unreadable:
-        line += f" · {len(report.unreadable)} places not read"
+    line += f" · {report.backup_protected()} protected by AWS Backup"
+    if not_read := sum(u.what == "tables" for u in report.unreadable):
+        line += f" · {not_read} places not read"
     worst = [
         f"{code(t.key, 200)}: {', '.join(t.issues(report.at, report.stale_after))}"
         for t in report.needing_attention()[:5]

@@ -38,6 +38,7 @@ class AwsFaultProxy:
         self.decide = decide
         self.seen: list[str] = []
         self.refused_regions: dict[str, Fault] = {}  # every request signed for that region gets the fault
+        self.canned: dict[str, dict[str, Any]] = {}  # GET path prefix → JSON answer (APIs moto lacks)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -77,6 +78,10 @@ class AwsFaultProxy:
                 self._forward("POST", body)
 
             def do_GET(self) -> None:
+                canned = next((v for k, v in proxy.canned.items() if self.path.startswith(k)), None)
+                if canned is not None:
+                    self._answer(200, json.dumps(canned).encode(), {"Content-Type": "application/json"})
+                    return
                 self._forward("GET", None)
 
             def do_PUT(self) -> None:

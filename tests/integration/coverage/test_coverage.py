@@ -17,7 +17,7 @@ from handlers.coverage.blocks import ENABLE_PITR_ACTION
 from handlers.coverage.schedule_form import SCHEDULE_ACTION
 from tests.integration.conftest import OPS, SIGNING_SECRET, BotFactory
 from tests.support.aws_proxy import AwsFaultProxy, Fault
-from tests.support.aws_world import account_credentials, client, create_table
+from tests.support.aws_world import DEFAULT_ACCOUNT, account_credentials, client, create_table
 from tests.support.restore_flow import buttons, export_table, wait_until
 from tests.support.schedules import schedule_command
 from tests.support.slack_requests import SignedSlackClient
@@ -32,6 +32,7 @@ def front(world: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsFaultProxy
         400, "AccessDeniedException", "User: arn:aws:sts::222222222222:assumed-role/x is not authorized to perform"
     )
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BACKUP", proxy.url)
     yield proxy
     proxy.close()
 
@@ -201,3 +202,18 @@ def all_buttons(message: Any) -> dict[str, list[str]]:
         for element in block.get("elements", []) if block.get("type") == "actions" else []:
             found.setdefault(element["action_id"], []).append(element["value"])
     return found
+
+
+def test_tables_aws_backup_protects_are_counted_and_a_place_where_it_cannot_be_asked_is_named(
+    bot: Any, slack: SlackStandIn, front: AwsFaultProxy
+) -> None:
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    body = coverage(slack, signed)
+    assert "0 protected by AWS Backup" in body, "moto has no ListProtectedResources: nothing is claimed"
+    assert "(AWS Backup)" in body[body.index("Not read") :], "and the places where it could not be asked are named"
+
+    orders = f"arn:aws:dynamodb:us-east-1:{DEFAULT_ACCOUNT}:table/orders"
+    front.canned["/resources/"] = {"Results": [{"ResourceArn": orders, "ResourceType": "DynamoDB"}]}
+    bot.services.coverage.forget()
+    body = coverage(slack, signed)
+    assert "1 protected by AWS Backup" in body
