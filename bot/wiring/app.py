@@ -54,7 +54,7 @@ def create_app(services: Services) -> App:
     schedule_commands.register(app, surface, services.schedules)
     coverage_commands.register(app, surface, services.coverage)
     coverage_actions.register(app, surface, services.coverage, services.schedules)
-    home_events.register(app, surface, services.schedules, services.restores, services.coverage)
+    home_events.register(app, services.home, services.restores)
     return app
 
 

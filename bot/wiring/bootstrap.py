@@ -10,6 +10,7 @@ from botocore.config import Config
 from bot.authz import Authorizer
 from bot.aws.accounts import AwsAccounts
 from bot.aws.pricing import PriceBook
+from bot.background.periodic import PeriodicJob
 from bot.config import load_config
 from bot.core import Core, ExportDefaults
 from bot.coverage.survey import CoverageSurvey
@@ -22,11 +23,13 @@ from bot.wiring.restores import build_restores
 from bot.wiring.schedules import leader_gate, replica_id, schedule_channel, schedule_core
 from bot.wiring.schema import create_schema
 from bot.wiring.services import Services
+from handlers.home.events import home_publisher
 from handlers.slack_http import slack_client
 from handlers.slack_port import SlackGroups, SlackNotifier
 
 PRICING_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 1})
 PRICING_REGION = "us-east-1"
+HOME_REFRESH_SECONDS = 60.0  # Home tabs whose content changed are published again at most this late
 
 
 def build_services(settings: Settings, *, boto_session: boto3.Session | None = None) -> Services:
@@ -61,6 +64,7 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         oncall=settings.oncall,
     )
     restores = build_restores(settings, engine, core, slack, authorizer)
+    home = home_publisher(slack, authorizer, schedules, restores.workflow, coverage)
     return Services(
         settings=settings,
         engine=engine,
@@ -71,5 +75,10 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         restores=restores.workflow,
         schedules=schedules,
         coverage=coverage,
-        background=(leader_gate(settings, engine, schedules, tracker), restores.runner),
+        home=home,
+        background=(
+            leader_gate(settings, engine, schedules, tracker),
+            restores.runner,
+            PeriodicJob("home-refresh", HOME_REFRESH_SECONDS, home.refresh),
+        ),
     )

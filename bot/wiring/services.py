@@ -15,6 +15,7 @@ from bot.exports.tracker import ExportTracker
 from bot.restores.workflow import Restores
 from bot.schedules.service import ScheduleCore
 from bot.settings import Settings
+from handlers.home.publisher import HomePublisher
 
 
 class Background(Protocol):
@@ -42,4 +43,5 @@ class Services:
     restores: Restores
     schedules: ScheduleCore
     coverage: CoverageSurvey
+    home: HomePublisher
     background: tuple[Background, ...]

@@ -11,47 +11,52 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.authz import Authorizer
 from bot.coverage.survey import CoverageSurvey
 from bot.errors import BotError
-from bot.home.dashboard import build_dashboard
+from bot.home.dashboard import Dashboard, build_dashboard
 from bot.restores.workflow import Decision, Restores
 from bot.schedules.service import ScheduleCore
 from handlers.blocks import escape
-from handlers.commands import Surface
-from handlers.home.blocks import HOME_APPROVE_ACTION, HOME_REJECT_ACTION, home_view
+from handlers.home.blocks import HOME_APPROVE_ACTION, HOME_REJECT_ACTION
+from handlers.home.publisher import HomePublisher
 
 logger = logging.getLogger(__name__)
 
 
-def register(app: App, surface: Surface, sc: ScheduleCore, restores: Restores, survey: CoverageSurvey) -> None:
+def home_publisher(
+    client: WebClient, authorizer: Authorizer, sc: ScheduleCore, restores: Restores, survey: CoverageSurvey
+) -> HomePublisher:
+    """The publisher of everyone's Home tab, reading each person's dashboard."""
+
+    def dashboard_for(user: str) -> Dashboard:
+        return build_dashboard(sc, restores.store, survey, approver=authorizer.is_approver(user))
+
+    return HomePublisher(client, dashboard_for)
+
+
+def register(app: App, publisher: HomePublisher, restores: Restores) -> None:
     """Wire app_home_opened and the Home tab's buttons."""
 
-    def publish(client: WebClient, user: str, notice: str | None = None) -> None:
-        dashboard = build_dashboard(sc, restores.store, survey, approver=surface.authorizer.is_approver(user))
-        try:
-            client.views_publish(user_id=user, view=home_view(dashboard, notice))
-        except Exception:
-            logger.exception("home: views.publish failed user=%s", user)
-
     @app.event("app_home_opened")
-    def home_opened(event: dict[str, Any], client: WebClient) -> None:
+    def home_opened(event: dict[str, Any]) -> None:
         if event.get("tab", "home") == "home" and event.get("user"):
-            publish(client, str(event["user"]))
+            publisher.opened(str(event["user"]))
 
-    def decide(body: dict[str, Any], client: WebClient, verb: Callable[[str, str], Decision]) -> None:
+    def decide(body: dict[str, Any], verb: Callable[[str, str], Decision]) -> None:
         user = str((body.get("user") or {}).get("id") or "")
         value = str(body["actions"][0].get("value") or "")
-        publish(client, user, _notice(lambda: verb(value, user)))
+        publisher.opened(user, _notice(lambda: verb(value, user)))
 
     @app.action(HOME_APPROVE_ACTION)
-    def home_approve(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def home_approve(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        decide(body, client, restores.approve)
+        decide(body, restores.approve)
 
     @app.action(HOME_REJECT_ACTION)
-    def home_reject(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def home_reject(ack: Ack, body: dict[str, Any]) -> None:
         ack()
-        decide(body, client, restores.reject)
+        decide(body, restores.reject)
 
 
 def _notice(decide: Callable[[], Decision]) -> str:

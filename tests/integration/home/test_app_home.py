@@ -94,3 +94,23 @@ def test_a_click_from_home_by_someone_who_may_not_approve_is_refused_and_changes
     assert ":no_entry_sign:" in refused
     stored = bot.services.restores.store.get(request.id)
     assert stored is not None and stored.status == RestoreStatus.PENDING
+
+
+def test_an_open_home_tab_is_published_again_when_what_it_shows_changes_and_only_then(
+    start_bot: BotFactory, slack: SlackStandIn
+) -> None:
+    bot = start_bot(**RESTORE_SETTINGS)
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    job = export_table(bot, signed, slack, "orders")
+    mark = len(slack.calls)
+    signed.event({"type": "app_home_opened", "user": APPROVER, "channel": "D0HOME", "tab": "home"})
+    published_home(slack, APPROVER, mark)
+    assert bot.services.home.refresh() == 0, "nothing changed: nothing published"
+
+    ask(signed, slack, f"{job.export_arn} to=orders-while-watching")
+    approval_message(slack)
+    request = latest_request(bot)
+    mark = len(slack.calls)
+    assert bot.services.home.refresh() == 1
+    assert request.id in json.dumps(published_home(slack, APPROVER, mark)), "the new request shows without reopening"
+    assert bot.services.home.refresh() == 0
