@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from botocore.exceptions import ClientError
+
 from bot.aws.accounts import Place
 from bot.aws.errors import translate
 from bot.aws.tables import TableRef
@@ -143,8 +145,15 @@ class CoverageSurvey:
             }
         except Exception as exc:  # AWS Backup is optional: say it was not checked, survey the tables anyway
             logger.info("coverage: AWS Backup not checked in %s %s: %s", place.alias or OWN, place.region, exc)
-            error = translate(exc, "backup:ListProtectedResources", f"AWS Backup in {place.region}")
-            return Unreadable(place.alias or OWN, place.region, error.message, error.fix, what="AWS Backup")
+            code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else type(exc).__name__
+            return Unreadable(
+                place.alias or OWN,
+                place.region,
+                f"not checked: backup:ListProtectedResources answered {code or 'an error'}.",
+                "To count the tables AWS Backup protects, allow the bot's role backup:ListProtectedResources "
+                "(statement AwsBackupCoverage in deploy/iam-policy.json).",
+                what="AWS Backup",
+            )
 
     def _read(
         self, table: Listed, scheduled: set[str], known: Mapping[str, ExportJob], protected: set[str] | None

@@ -360,6 +360,12 @@ STEPS: list[Step] = [
         [reply("PITR reported off for customers", r"PITR is off for `customers`")],
     ),
     command(
+        "Backup coverage of every table",
+        "/ddb-coverage",
+        "",
+        [reply("every table with what it lacks, worst first", r"Backup coverage[\s\S]*`customers`[\s\S]*PITR off")],
+    ),
+    command(
         "Export a table without PITR (refused)",
         "/ddb-export",
         "customers",

@@ -211,6 +211,7 @@ def test_tables_aws_backup_protects_are_counted_and_a_place_where_it_cannot_be_a
     body = coverage(slack, signed)
     assert "0 protected by AWS Backup" in body, "moto has no ListProtectedResources: nothing is claimed"
     assert "(AWS Backup)" in body[body.index("Not read") :], "and the places where it could not be asked are named"
+    assert "doctype" not in body.lower(), "what AWS (here moto) answered is not shown raw"
 
     orders = f"arn:aws:dynamodb:us-east-1:{DEFAULT_ACCOUNT}:table/orders"
     front.canned["/resources/"] = {"Results": [{"ResourceArn": orders, "ResourceType": "DynamoDB"}]}
