@@ -16,6 +16,7 @@ from slack_bolt import Ack, App, Respond
 from bot.authz import Authorizer
 from bot.core import Core
 from bot.costs import cost_report, export_cost
+from bot.drills.models import Verification
 from bot.errors import BotError, UsageError
 from bot.exports.start import start_export
 from bot.exports.status import export_detail, looks_like_export, recent_exports, table_exports
@@ -25,6 +26,7 @@ from bot.metrics import COMMANDS
 from bot.models import Requester
 from bot.pitr import enable_pitr, pitr_status
 from handlers import blocks
+from handlers.drills.blocks import last_verification_block
 from handlers.parsing import (
     CostCommand,
     ExportCommand,
@@ -63,6 +65,7 @@ class Surface:
     authorizer: Authorizer
     tracker: ExportTracker
     work: Executor = field(default_factory=work_pool)
+    last_verification: Callable[[str], Verification | None] = lambda _export_id: None  # by export id
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,9 @@ def status(surface: Surface, command: StatusCommand, requester: Requester) -> Re
     if looks_like_export(command.target) or core.store.find_export(command.target) is not None:
         job = export_detail(core, command.target)
         rates = core.prices.rates(job.region)
-        return Reply(blocks.export_detail(job, export_cost(job, rates), rates))
+        detail = blocks.export_detail(job, export_cost(job, rates), rates)
+        verified = last_verification_block(surface.last_verification(job.export_id))
+        return Reply({**detail, "blocks": blocks.fit_blocks([*detail["blocks"], verified])})
     ref, jobs = table_exports(core, command.target)
     return Reply(blocks.status_list(f"Exports of {ref.display}", jobs))
 

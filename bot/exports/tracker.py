@@ -13,6 +13,7 @@ from bot.background.periodic import PeriodicJob
 from bot.core import Core
 from bot.costs import export_cost
 from bot.exports.notify import ExportNotifier
+from bot.exports.reference import ReferenceStore, record_reference
 from bot.exports.status import refresh_exports
 from bot.logs import log_context
 from bot.models import ExportJob, ExportStatus
@@ -42,13 +43,15 @@ class ExportTracker:
         *,
         schedule_channel: Callable[[str], str | None] | None = None,
         oncall: str | None = None,
+        references: ReferenceStore | None = None,
     ) -> None:
         """`schedule_channel` gives a schedule's own channel by schedule id; `oncall` is mentioned when a scheduled
-        export fails."""
+        export fails; `references` keeps each completed export's manifests, for later verifications."""
         self._core = core
         self._notifier = notifier
         self._schedule_channel = schedule_channel
         self._oncall = oncall
+        self._references = references
         self._job = PeriodicJob("export-tracker", interval, self.run_cycle)
         self._cycled = threading.Condition()
         self._cycles: list[tuple[int, CycleReport]] = []  # the last few, numbered
@@ -102,6 +105,8 @@ class ExportTracker:
         claim = self._core.store.claim_notification(job.export_arn)
         if claim is None:
             return False
+        if self._references is not None:  # before the result is posted: the files are as fresh as they will be
+            record_reference(self._core, self._references, job)
         delivered = False
         try:
             rates = self._core.rates(Place(job.account_alias, job.region))

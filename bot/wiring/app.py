@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import time
@@ -14,12 +15,14 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 
+from bot.drills.service import last_verification
 from bot.metrics import ACK_SECONDS
 from bot.wiring.operations import PATHS, WsgiApp
 from bot.wiring.services import Services
 from bot.wiring.slack_bodies import FormRequest, malformed, signed
 from handlers import commands
 from handlers.commands import Surface
+from handlers.drills import commands as drill_commands
 from handlers.restores import actions as restore_actions
 from handlers.restores import commands as restore_commands
 from handlers.restores.commands import RestoreSurface
@@ -43,12 +46,18 @@ def create_app(services: Services) -> App:
         request_verification_enabled=not settings.socket_mode,
     )
     install_patient_respond(app)
-    surface = Surface(services.core, services.authorizer, services.tracker)
+    surface = Surface(
+        services.core,
+        services.authorizer,
+        services.tracker,
+        last_verification=functools.partial(last_verification, services.verifications),
+    )
     commands.register(app, surface)
     restore_surface = RestoreSurface(surface, services.restores)
     restore_commands.register(app, restore_surface)
     restore_actions.register(app, restore_surface)
     schedule_commands.register(app, surface, services.schedules)
+    drill_commands.register(app, surface, services.verifications)
     return app
 
 

@@ -13,9 +13,11 @@ from bot.aws.pricing import PriceBook
 from bot.config import load_config
 from bot.core import Core, ExportDefaults
 from bot.db import make_engine
+from bot.exports.reference import ReferenceStore
 from bot.exports.tracker import ExportTracker
 from bot.settings import Settings
 from bot.store import Store
+from bot.wiring.drills import build_drills
 from bot.wiring.restores import build_restores
 from bot.wiring.schedules import leader_gate, replica_id, schedule_channel, schedule_core
 from bot.wiring.schema import create_schema
@@ -46,14 +48,17 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
     slack = slack_client(token, settings.slack_api_url)
     authorizer = Authorizer(settings.operators, settings.approvers, SlackGroups(slack))
     schedules = schedule_core(settings, engine, core, slack, replica_id())
+    references = ReferenceStore(engine)
     tracker = ExportTracker(
         core,
         SlackNotifier(slack),
         settings.poll_seconds,
         schedule_channel=functools.partial(schedule_channel, schedules),
         oncall=settings.oncall,
+        references=references,
     )
     restores = build_restores(settings, engine, core, slack, authorizer)
+    drills = build_drills(settings, engine, core, slack, references)
     return Services(
         settings=settings,
         engine=engine,
@@ -63,5 +68,6 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         tracker=tracker,
         restores=restores.workflow,
         schedules=schedules,
-        background=(leader_gate(settings, engine, schedules, tracker), restores.runner),
+        verifications=drills.verifications,
+        background=(leader_gate(settings, engine, schedules, tracker), restores.runner, drills.runner),
     )

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from bot.authz import Authorizer
 from bot.core import Core
+from bot.drills.service import Verifications
 from bot.exports.tracker import ExportTracker
 from bot.restores.workflow import Restores
 from bot.schedules.service import ScheduleCore
@@ -40,4 +41,5 @@ class Services:
     tracker: ExportTracker
     restores: Restores
     schedules: ScheduleCore
+    verifications: Verifications
     background: tuple[Background, ...]

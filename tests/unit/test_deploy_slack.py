@@ -156,9 +156,17 @@ def declared_help(files: list[Path]) -> set[str]:
     return names
 
 
-def test_the_handlers_register_the_six_commands() -> None:
+def test_the_handlers_register_the_seven_commands() -> None:
     commands = registered_commands(python_files(("handlers",)))
-    assert set(commands) == {"/ddb-pitr", "/ddb-export", "/ddb-status", "/ddb-cost", "/ddb-restore", "/ddb-schedule"}
+    assert set(commands) == {
+        "/ddb-pitr",
+        "/ddb-export",
+        "/ddb-status",
+        "/ddb-cost",
+        "/ddb-restore",
+        "/ddb-schedule",
+        "/ddb-verify",
+    }
     assert set(commands) == declared_help(python_files(("handlers",)))
 
 
