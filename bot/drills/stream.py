@@ -18,7 +18,7 @@ from bot.loader.lines import ExportLineReader, LineRefused
 from bot.models import ExportType
 
 MAX_INFLATE = 4 * 1024 * 1024
-MAX_LINE = 64 * 1024 * 1024  # a DynamoDB item is at most 400 KB; anything this long is not a line of an export
+MAX_LINE = 8 * 1024 * 1024  # an item is at most 400 KB (a few MB as JSON): anything longer is not an export line
 
 
 class Halted(Exception):
@@ -56,13 +56,13 @@ def check_stream(
         if inflater is not None and lines.problem is None:
             inflater = _inflate(inflater, chunk, lines)
         on_chunk(len(chunk))
-    if lines.problem is None and inflater is not None:
+    if result.compressed_bytes == 0:
+        lines.fail("it is empty (0 bytes), not a gzip file")
+    elif lines.problem is None and inflater is not None:
         if not inflater.eof:
             lines.fail("it is not a whole gzip file: it ends before the gzip stream does (truncated?)")
         else:
             lines.finish()
-    if result.compressed_bytes == 0 and lines.problem is None:
-        lines.fail("it is empty (0 bytes), not a gzip file")
     result.md5 = base64.b64encode(digest.digest()).decode()
     result.lines = lines.count
     result.problem = lines.problem

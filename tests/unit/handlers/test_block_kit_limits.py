@@ -27,6 +27,8 @@ from bot.aws.table_info import PitrWindow, TableInfo
 from bot.aws.tables import TableRef
 from bot.costs import CostReport, ExportCost, TableSize
 from bot.demo.slack_standin import SlackStandIn, message_errors, view_errors
+from bot.drills.models import ExportTarget, Verification, VerificationStatus
+from bot.drills.verify import Failure, VerifyProgress
 from bot.errors import AwsError, PreconditionFailed, UsageError
 from bot.models import ExportFormat, ExportJob, ExportStatus, ExportType
 from bot.pitr import PitrReport
@@ -63,6 +65,8 @@ from bot.schedules.models import (
 from bot.schedules.runs import RunOutcome
 from bot.schedules.service import AddedSchedule
 from handlers import blocks
+from handlers.drills import blocks as drill_blocks
+from handlers.drills.parsing import VERIFY_HELP
 from handlers.parsing import HELP
 from handlers.restores import blocks as restore_blocks
 from handlers.restores import form_blocks
@@ -70,7 +74,7 @@ from handlers.restores.parsing import RESTORE_HELP
 from handlers.schedules import blocks as schedule_blocks
 from handlers.schedules.parsing import HELP as SCHEDULE_HELP
 
-BUILDER_MODULES: tuple[ModuleType, ...] = (blocks, restore_blocks, form_blocks, schedule_blocks)
+BUILDER_MODULES: tuple[ModuleType, ...] = (blocks, restore_blocks, form_blocks, schedule_blocks, drill_blocks)
 T0 = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
 TABLE_255 = "orders-" + "x" * 248  # the longest table name DynamoDB accepts
 AWS_ERROR_5000 = ("S3 said <!channel> & <@U0EVIL> `denied` *now* <#C0EVIL|ops> <!here> > " * 80)[:5000]
@@ -268,6 +272,40 @@ def digest(g: Given) -> Digest:
 
 # ------------------------------------------------------------------------------ every builder, and its cases
 
+
+def verification(g: Given, **changes: Any) -> Verification:
+    target = ExportTarget(
+        export_id=g.name,
+        export_arn=None,
+        bucket="acme-ddb-backups",
+        prefix=g.text[:1024],
+        bucket_owner=None,
+        export_type=ExportType.FULL,
+        read_alias=None,
+        read_region="us-east-1",
+        label=g.text[:200],
+    )
+    values: dict[str, Any] = {
+        "id": "v-3fa2c1d8",
+        "target": target,
+        "requested_by": g.user,
+        "channel_id": "C0OPS",
+        "status": VerificationStatus.FAILED,
+        "attempts": 3,
+        "finished_at": T0,
+        "files": 10**6,
+        "items": 10**12,
+        "bytes": 10**15,
+        "seconds": 86400.0 * 3,
+        "failures": tuple(Failure(g.text[:1024], g.text) for _ in range(min(g.rows, 10))),
+        "failure_count": g.rows,
+        "reference_at": T0,
+        "notes": (g.text,) * min(g.rows, 5),
+    }
+    values.update(changes)
+    return Verification(**values)
+
+
 Payload = dict[str, Any]
 Case = Callable[[Given], Payload]
 MODE_REQUESTS = (RestoreMode.IMPORT, RestoreMode.PITR, RestoreMode.LOAD)
@@ -281,7 +319,7 @@ CASES: dict[str, list[Case]] = {
         )
     ],
     "help_message": [
-        *(lambda g, h=h: blocks.help_message(h) for h in [*HELP.values(), RESTORE_HELP, SCHEDULE_HELP]),
+        *(lambda g, h=h: blocks.help_message(h) for h in [*HELP.values(), RESTORE_HELP, SCHEDULE_HELP, VERIFY_HELP]),
         lambda g: blocks.help_message(replace(HELP["/ddb-cost"], command=g.name, summary=g.text, usage=(g.text,))),
     ],
     "error_message": [
@@ -432,6 +470,19 @@ CASES: dict[str, list[Case]] = {
     "digest_message": [
         lambda g: schedule_blocks.digest_message(digest(g)),
         lambda g: schedule_blocks.digest_message(Digest(T0, (), g.text)),
+    ],
+    # handlers/drills/blocks.py
+    "verification_queued": [lambda g: drill_blocks.verification_queued(verification(g))],
+    "verification_started": [
+        lambda g, resumed=resumed: drill_blocks.verification_started(verification(g), resumed)
+        for resumed in (True, False)
+    ],
+    "verification_progress": [
+        lambda g: drill_blocks.verification_progress(verification(g), VerifyProgress(10**6, 10**6, 10**12, 10**15))
+    ],
+    "verification_result": [
+        lambda g, s=s: drill_blocks.verification_result(verification(g, status=s))
+        for s in (VerificationStatus.PASSED, VerificationStatus.FAILED)
     ],
 }
 VIEWS = {"restore_form"}
