@@ -29,24 +29,30 @@ def queue_verification(
 ) -> Verification:
     """Resolve the export (id, ARN or S3 URL, as restores do), check it can be verified, and queue it."""
     source = resolve_export(verifications.core, text, owner)
-    _require_verifiable(source)
-    target = ExportTarget(
-        export_id=source.export_id,
-        export_arn=source.plan_source if source.plan_source.startswith("arn:") else _known_arn(verifications, source),
-        bucket=source.bucket,
-        prefix=source.s3_prefix or None,
-        bucket_owner=source.bucket_owner,
-        export_type=source.export_type,
-        read_alias=_read_place(verifications.core, source).alias,
-        read_region=_read_place(verifications.core, source).region,
-        label=text[:200],
-        key_names=key_names(source.snapshot),
-    )
+    require_verifiable(source)
+    target = export_target(verifications.core, source, text)
     queued = verifications.store.create(
         Verification(new_verification_id(), target, requester.user_id, requester.channel_id)
     )
     verifications.wake()
     return queued
+
+
+def export_target(core: Core, source: ResolvedExport, label: str) -> ExportTarget:
+    """How the runner finds and reads the export again; its ARN when the bot recorded it (its reference applies)."""
+    place = _read_place(core, source)
+    return ExportTarget(
+        export_id=source.export_id,
+        export_arn=source.plan_source if source.plan_source.startswith("arn:") else _known_arn(core, source),
+        bucket=source.bucket,
+        prefix=source.s3_prefix or None,
+        bucket_owner=source.bucket_owner,
+        export_type=source.export_type,
+        read_alias=place.alias,
+        read_region=place.region,
+        label=label[:200],
+        key_names=key_names(source.snapshot),
+    )
 
 
 def last_verification(verifications: Verifications, export_id: str) -> Verification | None:
@@ -61,7 +67,7 @@ def key_names(snapshot: dict[str, Any]) -> tuple[str, ...]:
     return tuple(str(k["AttributeName"]) for k in ordered if k.get("AttributeName"))
 
 
-def _require_verifiable(source: ResolvedExport) -> None:
+def require_verifiable(source: ResolvedExport) -> None:
     if source.status != ExportStatus.COMPLETED:
         state = "is still running" if source.status == ExportStatus.IN_PROGRESS else "failed"
         raise PreconditionFailed(
@@ -75,9 +81,9 @@ def _require_verifiable(source: ResolvedExport) -> None:
         )
 
 
-def _known_arn(verifications: Verifications, source: ResolvedExport) -> str | None:
+def _known_arn(core: Core, source: ResolvedExport) -> str | None:
     """An export named by URL is the bot's own when its record points at that folder: its reference applies."""
-    job = verifications.core.store.find_export(source.export_id)
+    job = core.store.find_export(source.export_id)
     return job.export_arn if job is not None and job.location.url == source.location.url else None
 
 

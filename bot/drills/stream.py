@@ -40,15 +40,17 @@ def check_stream(
     reader: ExportLineReader,
     export_type: ExportType,
     on_chunk: Callable[[int], None] = lambda _size: None,
+    on_line: Callable[[bytes], None] | None = None,
 ) -> FileCheck:
     """Stream a gzip data file: MD5 of every byte, gzip integrity, and each line read as the loader reads it.
 
-    `on_chunk(size)` is called after each chunk; it may raise Halted to stop. Checking lines stops at the first bad
-    one (the rest of the file is still hashed, so its MD5 is reported too).
+    `on_chunk(size)` is called after each chunk; it may raise Halted to stop. `on_line` is given every valid line
+    (a drill samples from them). Checking lines stops at the first bad one (the rest of the file is still hashed, so
+    its MD5 is reported too).
     """
     result = FileCheck()
     digest = hashlib.md5(usedforsecurity=False)
-    lines = _LineChecker(reader, export_type)
+    lines = _LineChecker(reader, export_type, on_line)
     inflater: zlib._Decompress | None = zlib.decompressobj(16 + zlib.MAX_WBITS)
     for chunk in chunks:
         digest.update(chunk)
@@ -87,8 +89,11 @@ def _inflate(inflater: zlib._Decompress, data: bytes, lines: _LineChecker) -> zl
 class _LineChecker:
     """Splits inflated text into lines and reads each one; remembers the first problem."""
 
-    def __init__(self, reader: ExportLineReader, export_type: ExportType) -> None:
+    def __init__(
+        self, reader: ExportLineReader, export_type: ExportType, on_line: Callable[[bytes], None] | None
+    ) -> None:
         self._read = reader.read_change if export_type == ExportType.INCREMENTAL else reader.read
+        self._on_line = on_line
         self._pending = b""
         self.count = 0
         self.problem: str | None = None
@@ -131,3 +136,5 @@ class _LineChecker:
             self.fail(f"line {number} has a key DynamoDB would refuse: {refused}")
             return
         self.count = number
+        if self._on_line is not None:
+            self._on_line(line)

@@ -103,8 +103,10 @@ def verify_export(
     *,
     on_progress: ProgressSink = lambda _p: None,
     halt: threading.Event | None = None,
+    on_line: Callable[[bytes], None] | None = None,
 ) -> VerifyOutcome:
-    """Check the export at `location` in full; raises Halted when `halt` is set, never for what it finds wrong."""
+    """Check the export at `location` in full; raises Halted when `halt` is set, never for what it finds wrong.
+    `on_line` sees every valid line (a drill draws its sample there, in the same pass)."""
     started = time.monotonic()
     tally = _Tally()
     try:
@@ -116,7 +118,8 @@ def verify_export(
     expected = _expected_files(manifest, reference, tally)
     stop = halt or threading.Event()
     for data_file in manifest.files:
-        _check_file(s3, location, data_file, expected.get(data_file.key), manifest, reader, tally, stop, on_progress)
+        checking = _Checking(manifest, reader, tally, stop, on_progress, on_line)
+        _check_file(s3, location, data_file, expected.get(data_file.key), checking)
         tally.files += 1
         on_progress(VerifyProgress(tally.files, len(manifest.files), tally.items, tally.bytes))
     _check_totals(manifest, reference, tally)
@@ -154,17 +157,22 @@ def _expected_files(manifest: ExportManifest, reference: ExportReference | None,
     return recorded
 
 
+@dataclass(frozen=True)
+class _Checking:
+    """What every file's check shares."""
+
+    manifest: ExportManifest
+    reader: ExportLineReader
+    tally: _Tally
+    halt: threading.Event
+    on_progress: ProgressSink
+    on_line: Callable[[bytes], None] | None
+
+
 def _check_file(
-    s3: S3Client,
-    location: ExportLocation,
-    data_file: DataFile,
-    recorded: DataFile | None,
-    manifest: ExportManifest,
-    reader: ExportLineReader,
-    tally: _Tally,
-    halt: threading.Event,
-    on_progress: ProgressSink,
+    s3: S3Client, location: ExportLocation, data_file: DataFile, recorded: DataFile | None, checking: _Checking
 ) -> None:
+    manifest, tally, halt, on_progress = checking.manifest, checking.tally, checking.halt, checking.on_progress
     chunks_seen = 0
 
     def on_chunk(size: int) -> None:
@@ -178,7 +186,9 @@ def _check_file(
 
     try:
         with open_data_file(s3, location, DataFile(data_file.key, None, None)) as body:
-            check = check_stream(body.iter_chunks(CHUNK), reader, manifest.export_type, on_chunk)
+            check = check_stream(
+                body.iter_chunks(CHUNK), checking.reader, manifest.export_type, on_chunk, checking.on_line
+            )
     except BotError as error:
         tally.fail(data_file.key, error.message)
         return

@@ -57,7 +57,7 @@ def create_app(services: Services) -> App:
     restore_commands.register(app, restore_surface)
     restore_actions.register(app, restore_surface)
     schedule_commands.register(app, surface, services.schedules)
-    drill_commands.register(app, surface, services.verifications)
+    drill_commands.register(app, surface, services.verifications, services.drills)
     return app
 
 

@@ -69,5 +69,11 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         restores=restores.workflow,
         schedules=schedules,
         verifications=drills.verifications,
-        background=(leader_gate(settings, engine, schedules, tracker), restores.runner, drills.runner),
+        drills=drills.drills,
+        background=(
+            leader_gate(settings, engine, schedules, tracker),
+            restores.runner,
+            drills.runner,
+            drills.drill_runner,
+        ),
     )

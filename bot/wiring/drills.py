@@ -1,5 +1,5 @@
-"""Builds verification: the export references the tracker records, the verification store, and the background
-runner reporting to Slack."""
+"""Builds verification and drills: the export references the tracker records, their stores, and the background
+runners reporting to Slack."""
 
 from __future__ import annotations
 
@@ -11,11 +11,15 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.core import Core
+from bot.drills.drill_runner import DrillRunner
+from bot.drills.drill_service import Drills
+from bot.drills.drill_store import DrillStore
 from bot.drills.runner import VerificationRunner, VerificationTiming
 from bot.drills.service import Verifications
 from bot.drills.store import VerificationStore
 from bot.exports.reference import ReferenceStore
 from bot.settings import Settings
+from handlers.drills.drill_notifier import SlackDrillNotifier
 from handlers.drills.notifier import SlackVerificationNotifier
 
 PROGRESS_SECONDS = 10.0
@@ -29,6 +33,8 @@ class DrillFeature:
 
     verifications: Verifications
     runner: VerificationRunner
+    drills: Drills
+    drill_runner: DrillRunner
 
 
 def verification_timing(poll_seconds: float) -> VerificationTiming:
@@ -44,10 +50,11 @@ def verification_timing(poll_seconds: float) -> VerificationTiming:
 def build_drills(
     settings: Settings, engine: Engine, core: Core, slack: WebClient, references: ReferenceStore
 ) -> DrillFeature:
-    """Queuing a verification wakes the runner."""
-    store = VerificationStore(engine)
-    wake = threading.Event()
-    runner = VerificationRunner(
-        core, store, references, SlackVerificationNotifier(slack), verification_timing(settings.poll_seconds), wake=wake
-    )
-    return DrillFeature(Verifications(core, store, wake.set), runner)
+    """Queuing a verification (a drill) wakes its runner."""
+    store, drill_store = VerificationStore(engine), DrillStore(engine)
+    timing = verification_timing(settings.poll_seconds)
+    wake, drill_wake = threading.Event(), threading.Event()
+    runner = VerificationRunner(core, store, references, SlackVerificationNotifier(slack), timing, wake=wake)
+    drill_runner = DrillRunner(core, drill_store, references, SlackDrillNotifier(slack), timing, wake=drill_wake)
+    drills = Drills(core, drill_store, settings.drill_sample, settings.max_drills, drill_wake.set)
+    return DrillFeature(Verifications(core, store, wake.set), runner, drills, drill_runner)

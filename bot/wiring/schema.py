@@ -13,7 +13,8 @@ from bot import db
 from bot import store as export_store
 from bot.background import leases
 from bot.db import make_engine
-from bot.drills import store as drill_store
+from bot.drills import drill_store
+from bot.drills import store as verification_store
 from bot.exports import reference as export_references
 from bot.restores import load_checkpoints
 from bot.restores import store as restore_store
@@ -24,6 +25,7 @@ from bot.schema_migrations import SchemaState, alembic_config, head_revision, mi
 TABLE_MODULES = (
     export_store,
     export_references,
+    verification_store,
     drill_store,
     leases,
     load_checkpoints,

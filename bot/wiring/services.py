@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from bot.authz import Authorizer
 from bot.core import Core
+from bot.drills.drill_service import Drills
 from bot.drills.service import Verifications
 from bot.exports.tracker import ExportTracker
 from bot.restores.workflow import Restores
@@ -42,4 +43,5 @@ class Services:
     restores: Restores
     schedules: ScheduleCore
     verifications: Verifications
+    drills: Drills
     background: tuple[Background, ...]

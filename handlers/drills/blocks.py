@@ -1,9 +1,12 @@
-"""Block Kit for verifications: queued, started (the thread's parent), progress, result, and the line /ddb-status
-shows. Pure builders; every file name, key and message from S3 or a user is escaped and shortened here."""
+"""Block Kit for verifications (queued, started, progress, result, the line /ddb-status shows) and drills (queued,
+result). Pure builders; every file name, key and message from S3 or a user is escaped and shortened here."""
 
 from __future__ import annotations
 
+from bot.drills.drill_models import Drill, DrillStatus
+from bot.drills.drill_service import QueuedDrill
 from bot.drills.models import Verification, VerificationStatus
+from bot.drills.tables import DRILL_TAG
 from bot.drills.verify import VerifyProgress
 from bot.timefmt import duration, iso, size
 from handlers.blocks import FOREIGN_TEXT, Block, Message, code, context, escape, listing, mention_user, message, section
@@ -105,3 +108,57 @@ def last_verification_block(verification: Verification | None) -> Block:
         state = escape(verification.status, 20)
         text = f":hourglass_flowing_sand: Verification {code(verification.id, 40)} is {state}."
     return section(text)
+
+
+def drill_queued(queued: QueuedDrill) -> Message:
+    """The answer to /ddb-drill: the plan (source, throwaway table, estimate) before anything is created."""
+    drill, estimate = queued.drill, queued.estimate
+    spec = drill.spec
+    head = f":test_tube: Drill {code(drill.id, 40)} of {code(spec.table_key, 600)} queued."
+    lines = [
+        f"Restoring export {code(spec.export.export_id, 200)} ({spec.expected_items or 0:,} items) into "
+        f"{code(spec.drill_table, 300)}, tagged `{DRILL_TAG}={escape(drill.id, 40)}`.",
+        f"Then: key schema and GSIs, item count, {spec.sample_size:,} sampled items compared attribute for attribute.",
+        f"Estimated cost: *{escape(estimate.cost_usd or 'unknown', 40)}*, duration about "
+        f"*{duration(estimate.duration_seconds)}*"
+        + (f" (target {duration(spec.rto_seconds)})" if spec.rto_seconds else ""),
+        "The drill table is kept afterwards (`keep=true`)." if spec.keep else "The drill table is deleted afterwards.",
+    ]
+    return message(
+        f"Drill {escape(drill.id, 40)} of {escape(spec.table_key, 600)} queued",
+        section(head),
+        section("\n".join(lines)),
+        context(escape(estimate.basis, FOREIGN_TEXT)),
+    )
+
+
+def drill_result(drill: Drill) -> Message:
+    """Passed or failed, the figures, the first differences, recovery time against its target, the table's fate."""
+    spec, result = drill.spec, drill.result
+    table = code(spec.table_key, 600)
+    if drill.status == DrillStatus.PASSED:
+        head = f":white_check_mark: Restore drill of {table} *passed* ({code(drill.id, 40)})"
+        text = f"Restore drill of {escape(spec.table_key, 600)} passed"
+    else:
+        head = (
+            f":x: Restore drill of {table} *failed* ({code(drill.id, 40)}): "
+            f"{escape(result.failure or 'unknown', FOREIGN_TEXT)}"
+        )
+        text = f"Restore drill of {escape(spec.table_key, 600)} failed"
+    target = f" (target {duration(spec.rto_seconds)})" if spec.rto_seconds else ""
+    figures = [
+        f"Export {code(spec.export.export_id, 200)} → {code(spec.drill_table, 300)}",
+        f"Items: {result.items_imported if result.items_imported is not None else '—'} imported of "
+        f"{result.items_expected if result.items_expected is not None else '—'} in the export",
+        f"Sample compared: {result.sample_compared:,} items, {result.difference_count:,} different",
+        f"Recovery time: *{duration(result.recovery_seconds)}*{target}",
+    ]
+    blocks: list[Block] = [section(head), section("\n".join(figures))]
+    if result.differences:
+        lines = [f"• {escape(d, 600)}" for d in result.differences]
+        blocks.append(section("*First differences*\n" + listing(lines, "differences")))
+    fates = {"kept": "Drill table kept (keep=true)", "deleted": "Drill table deleted", "left": "Drill table left"}
+    fate = "kept" if result.kept else "deleted" if result.deleted else "left" if result.left_behind else ""
+    lines = [fates.get(fate, "No drill table was left behind"), *result.notes]
+    blocks.append(context(escape(" ".join(f"{line[:1].upper()}{line[1:]}." for line in lines), FOREIGN_TEXT)))
+    return message(text, *blocks)

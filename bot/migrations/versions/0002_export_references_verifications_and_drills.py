@@ -1,9 +1,9 @@
-"""The bot's record of each completed export (its manifests' checksums, every data file's MD5 and item count)
-and /ddb-verify's verifications.
+"""The bot's record of each completed export (its manifests' checksums, every data file's MD5 and item count),
+/ddb-verify's verifications and /ddb-drill's drills.
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-12-02 13:48:45.535597
+Create Date: 2026-12-02 14:15:26.139183
 """
 
 from __future__ import annotations
@@ -20,6 +20,27 @@ UTC_TIME = sa.DateTime(timezone=True)  # what bot.db.UtcDateTime stores
 
 
 def upgrade() -> None:
+    op.create_table(
+        "drills",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("table_key", sa.String(length=600), nullable=False),
+        sa.Column("spec", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("requested_by", sa.String(length=64), nullable=False),
+        sa.Column("channel_id", sa.String(length=64), nullable=True),
+        sa.Column("import_arn", sa.Text(), nullable=True),
+        sa.Column("runner", sa.String(length=128), nullable=True),
+        sa.Column("heartbeat_at", UTC_TIME, nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("created_at", UTC_TIME, nullable=False),
+        sa.Column("finished_at", UTC_TIME, nullable=True),
+        sa.Column("result", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("drills", schema=None) as batch_op:
+        batch_op.create_index("ix_drills_status", ["status"], unique=False)
+        batch_op.create_index("ix_drills_table_created", ["table_key", "created_at"], unique=False)
+
     op.create_table(
         "export_files",
         sa.Column("export_arn", sa.String(length=512), nullable=False),
@@ -82,3 +103,8 @@ def downgrade() -> None:
 
     op.drop_table("export_manifests")
     op.drop_table("export_files")
+    with op.batch_alter_table("drills", schema=None) as batch_op:
+        batch_op.drop_index("ix_drills_table_created")
+        batch_op.drop_index("ix_drills_status")
+
+    op.drop_table("drills")
