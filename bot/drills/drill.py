@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -198,7 +198,7 @@ def _prove(
     schema_problem = _schema_difference(spec.table_snapshot, table)
     count = imported.get("ImportedItemCount")
     sample = reservoir.items()
-    differences = list(_sample_differences(client, spec, sample))
+    differences = compare_sample(client, spec.drill_table, spec.export.key_names, sample)
     result = DrillResult(
         items_expected=outcome.items,
         items_imported=count,
@@ -228,16 +228,18 @@ def _schema_difference(snapshot: dict[str, Any], table: dict[str, Any]) -> str |
     return None
 
 
-def _sample_differences(client: Any, spec: DrillSpec, sample: list[dict[str, Any]]) -> Iterator[str]:
-    names = spec.export.key_names
+def compare_sample(client: Any, table: str, names: tuple[str, ...], sample: list[dict[str, Any]]) -> list[str]:
+    """Read the sampled items back from `table` (BatchGetItem, 100 at a time, consistent reads) and name each one
+    that differs: `pk=…, sk=…: attribute, attribute` (`(missing)` when the table lacks it)."""
+    differences = []
     for start in range(0, len(sample), BATCH_GET):
         batch = sample[start : start + BATCH_GET]
-        found = _batch_get(client, spec.drill_table, [_key(item, names) for item in batch])
+        found = _batch_get(client, table, [_key(item, names) for item in batch])
         for item in batch:
-            actual = found.get(_key_id(_key(item, names), names))
-            differing = item_differences(item, actual)
+            differing = item_differences(item, found.get(_key_id(_key(item, names), names)))
             if differing:
-                yield f"{key_text(item, names)}: {', '.join(differing)}"
+                differences.append(f"{key_text(item, names)}: {', '.join(differing)}")
+    return differences
 
 
 def _batch_get(client: Any, table: str, keys: list[dict[str, Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:

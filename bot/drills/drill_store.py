@@ -36,6 +36,13 @@ Index("ix_drills_table_created", drills.c.table_key, drills.c.created_at)
 Index("ix_drills_status", drills.c.status)
 
 
+DRILL_QUEUE_LOCK = 0x0DD8_D811
+
+
+class _TooMany(Exception):
+    """Rolls back a drill that would exceed the maximum."""
+
+
 class DrillStore:
     """Repository of drills."""
 
@@ -44,29 +51,36 @@ class DrillStore:
         self._now: DatabaseClock = clock or database_now
 
     def create(self, drill: Drill, max_active: int) -> Drill | None:
-        """Insert a queued drill unless `max_active` drills are queued or running already (None then)."""
-        with self.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(select(func.pg_advisory_xact_lock(0x0DD8_D811)))
-            active = connection.execute(
-                select(func.count()).select_from(drills).where(drills.c.status.in_(sorted(ACTIVE_DRILLS)))
-            ).scalar_one()
-            if active >= max_active:
-                return None
-            connection.execute(
-                insert(drills),
-                {
-                    "id": drill.id,
-                    "table_key": drill.spec.table_key,
-                    "spec": _spec_json(drill.spec),
-                    "status": DrillStatus.QUEUED,
-                    "requested_by": drill.requested_by,
-                    "channel_id": drill.channel_id,
-                    "attempts": 0,
-                    "created_at": self._now(connection),
-                    "result": {},
-                },
-            )
+        """Insert a queued drill unless `max_active` drills are queued or running already (None then).
+
+        The row is inserted first and counted with the others in the same transaction: SQLite's write lock (taken by
+        the insert) and PostgreSQL's advisory lock make concurrent requests take turns, so the count is never stale.
+        """
+        try:
+            with self.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    connection.execute(select(func.pg_advisory_xact_lock(DRILL_QUEUE_LOCK)))
+                connection.execute(
+                    insert(drills),
+                    {
+                        "id": drill.id,
+                        "table_key": drill.spec.table_key,
+                        "spec": _spec_json(drill.spec),
+                        "status": DrillStatus.QUEUED,
+                        "requested_by": drill.requested_by,
+                        "channel_id": drill.channel_id,
+                        "attempts": 0,
+                        "created_at": self._now(connection),
+                        "result": {},
+                    },
+                )
+                active = connection.execute(
+                    select(func.count()).select_from(drills).where(drills.c.status.in_(sorted(ACTIVE_DRILLS)))
+                ).scalar_one()
+                if active > max_active:
+                    raise _TooMany
+        except _TooMany:
+            return None
         return self.get(drill.id)
 
     def get(self, drill_id: str) -> Drill | None:
