@@ -172,11 +172,11 @@ def _wait_for_import(client: Any, drill: Drill, import_arn: str, ctx: DrillConte
         ctx.wait()
 
 
-def _tag(client: Any, table_arn: str | None, drill_id: str) -> bool:
+def _tag(dynamodb: Any, table_arn: str | None, drill_id: str) -> bool:
     if not table_arn:
         return False
     try:
-        client.tag_resource(ResourceArn=table_arn, Tags=[{"Key": DRILL_TAG, "Value": drill_id}])
+        dynamodb.tag_resource(ResourceArn=table_arn, Tags=[{"Key": DRILL_TAG, "Value": drill_id}])
     except Exception:
         logger.info("drill table not taggable yet table_arn=%s", table_arn)
         return False
