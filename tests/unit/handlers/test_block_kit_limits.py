@@ -27,6 +27,8 @@ from bot.aws.table_info import PitrWindow, TableInfo
 from bot.aws.tables import TableRef
 from bot.costs import CostReport, ExportCost, TableSize
 from bot.demo.slack_standin import SlackStandIn, message_errors, view_errors
+from bot.drills.drill_models import Drill, DrillResult, DrillSpec, DrillStatus
+from bot.drills.drill_service import QueuedDrill
 from bot.drills.models import ExportTarget, Verification, VerificationStatus
 from bot.drills.verify import Failure, VerifyProgress
 from bot.errors import AwsError, PreconditionFailed, UsageError
@@ -66,7 +68,7 @@ from bot.schedules.runs import RunOutcome
 from bot.schedules.service import AddedSchedule
 from handlers import blocks
 from handlers.drills import blocks as drill_blocks
-from handlers.drills.parsing import VERIFY_HELP
+from handlers.drills.parsing import DRILL_HELP, VERIFY_HELP
 from handlers.parsing import HELP
 from handlers.restores import blocks as restore_blocks
 from handlers.restores import form_blocks
@@ -306,6 +308,44 @@ def verification(g: Given, **changes: Any) -> Verification:
     return Verification(**values)
 
 
+def drill(g: Given, **changes: Any) -> Drill:
+    spec = DrillSpec(
+        table_key=g.name,
+        account_alias=None,
+        region="us-east-1",
+        export=verification(g).target,
+        drill_table=f"{g.name[:236]}-drill-202612021530",
+        table_snapshot={},
+        expected_items=10**12,
+        rto_seconds=86400.0,
+        keep=True,
+        sample_size=100_000,
+    )
+    result = DrillResult(
+        failure=g.text,
+        items_expected=10**12,
+        items_imported=10**12 - 1,
+        sample_compared=100_000,
+        differences=(g.text,) * min(g.rows, 5),
+        difference_count=g.rows,
+        recovery_seconds=90000.0,
+        deleted=False,
+        kept=False,
+        left_behind=True,
+        notes=(g.text,) * min(g.rows, 3),
+    )
+    values: dict[str, Any] = {
+        "id": "d-3fa2c1d8",
+        "spec": spec,
+        "requested_by": g.user,
+        "channel_id": "C0OPS",
+        "status": DrillStatus.FAILED,
+        "result": result,
+    }
+    values.update(changes)
+    return Drill(**values)
+
+
 Payload = dict[str, Any]
 Case = Callable[[Given], Payload]
 MODE_REQUESTS = (RestoreMode.IMPORT, RestoreMode.PITR, RestoreMode.LOAD)
@@ -483,6 +523,10 @@ CASES: dict[str, list[Case]] = {
     "verification_result": [
         lambda g, s=s: drill_blocks.verification_result(verification(g, status=s))
         for s in (VerificationStatus.PASSED, VerificationStatus.FAILED)
+    ],
+    "drill_queued": [lambda g: drill_blocks.drill_queued(QueuedDrill(drill(g), Estimate("$1.23", 600.0, g.text)))],
+    "drill_result": [
+        lambda g, s=s: drill_blocks.drill_result(drill(g, status=s)) for s in (DrillStatus.PASSED, DrillStatus.FAILED)
     ],
 }
 VIEWS = {"restore_form"}
