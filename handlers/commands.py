@@ -16,6 +16,7 @@ from slack_bolt import Ack, App, Respond
 from bot.authz import Authorizer
 from bot.core import Core
 from bot.costs import cost_report, export_cost
+from bot.drills.drill_models import Drill
 from bot.drills.models import Verification
 from bot.errors import BotError, UsageError
 from bot.exports.start import start_export
@@ -26,7 +27,7 @@ from bot.metrics import COMMANDS
 from bot.models import Requester
 from bot.pitr import enable_pitr, pitr_status
 from handlers import blocks
-from handlers.drills.blocks import last_verification_block
+from handlers.drills.blocks import last_drill_block, last_verification_block
 from handlers.parsing import (
     CostCommand,
     ExportCommand,
@@ -66,6 +67,7 @@ class Surface:
     tracker: ExportTracker
     work: Executor = field(default_factory=work_pool)
     last_verification: Callable[[str], Verification | None] = lambda _export_id: None  # by export id
+    last_drill: Callable[[str], Drill | None] = lambda _table_key: None  # by table key
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,9 @@ def status(surface: Surface, command: StatusCommand, requester: Requester) -> Re
         verified = last_verification_block(surface.last_verification(job.export_id))
         return Reply({**detail, "blocks": blocks.fit_blocks([*detail["blocks"], verified])})
     ref, jobs = table_exports(core, command.target)
-    return Reply(blocks.status_list(f"Exports of {ref.display}", jobs))
+    listed = blocks.status_list(f"Exports of {ref.display}", jobs)
+    drilled = last_drill_block(surface.last_drill(ref.key), core.clock())
+    return Reply({**listed, "blocks": blocks.fit_blocks([*listed["blocks"], drilled])})
 
 
 def cost(surface: Surface, command: CostCommand, requester: Requester) -> Reply:

@@ -15,6 +15,7 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 
+from bot.drills.drill_service import last_drill
 from bot.drills.service import last_verification
 from bot.metrics import ACK_SECONDS
 from bot.wiring.operations import PATHS, WsgiApp
@@ -51,6 +52,7 @@ def create_app(services: Services) -> App:
         services.authorizer,
         services.tracker,
         last_verification=functools.partial(last_verification, services.verifications),
+        last_drill=functools.partial(last_drill, services.drills),
     )
     commands.register(app, surface)
     restore_surface = RestoreSurface(surface, services.restores)

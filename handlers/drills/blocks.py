@@ -3,6 +3,8 @@ result). Pure builders; every file name, key and message from S3 or a user is es
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from bot.drills.drill_models import Drill, DrillStatus
 from bot.drills.drill_service import QueuedDrill
 from bot.drills.models import Verification, VerificationStatus
@@ -12,6 +14,7 @@ from bot.timefmt import duration, iso, size
 from handlers.blocks import FOREIGN_TEXT, Block, Message, code, context, escape, listing, mention_user, message, section
 
 SHOWN_FAILURES = 5
+DRILL_MAX_AGE = timedelta(days=30)  # a table whose last drill is older is flagged
 FILE_NAME = 300  # a data file's key is long; its tail names it
 
 
@@ -162,3 +165,26 @@ def drill_result(drill: Drill) -> Message:
     lines = [fates.get(fate, "No drill table was left behind"), *result.notes]
     blocks.append(context(escape(" ".join(f"{line[:1].upper()}{line[1:]}." for line in lines), FOREIGN_TEXT)))
     return message(text, *blocks)
+
+
+def last_drill_block(drill: Drill | None, now: datetime) -> Block:
+    """The line /ddb-status <table> shows: the last drill, flagged when it failed or is older than 30 days."""
+    if drill is None:
+        return context(":warning: Never drilled: prove its backups restore with `/ddb-drill &lt;table&gt;`.")
+    when = drill.finished_at or drill.created_at
+    if drill.status == DrillStatus.PASSED:
+        stale = when is not None and now - when > DRILL_MAX_AGE
+        flag = ":warning:" if stale else ":white_check_mark:"
+        text = (
+            f"{flag} Last restore drill {code(drill.id, 40)} *passed* {iso(when)}: "
+            f"{drill.result.items_imported or 0:,} items, recovered in {duration(drill.result.recovery_seconds)}"
+            + (" — *older than 30 days*, drill again." if stale else "")
+        )
+    elif drill.status == DrillStatus.FAILED:
+        text = (
+            f":x: Last restore drill {code(drill.id, 40)} *failed* {iso(when)}: "
+            f"{escape(drill.result.failure or 'unknown', 600)}"
+        )
+    else:
+        text = f":hourglass_flowing_sand: Restore drill {code(drill.id, 40)} is {escape(drill.status, 20)}."
+    return section(text)

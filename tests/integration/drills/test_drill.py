@@ -11,18 +11,22 @@ from __future__ import annotations
 import base64
 import gzip
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 import pytest
 from botocore.exceptions import ClientError
+from sqlalchemy import update
 
 from bot.demo.slack_standin import PostedMessage, SlackStandIn
-from bot.drills.drill_models import DrillStatus
-from bot.drills.drill_store import DrillStore
-from bot.drills.tables import DRILL_TAG, DrillTableRefused, delete_drill_table
+from bot.drills.drill_models import Drill, DrillSpec, DrillStatus, new_drill_id
+from bot.drills.drill_store import DrillStore, drills
+from bot.drills.service import export_target
+from bot.drills.tables import DRILL_TAG, DrillTableRefused, delete_drill_table, drill_table_name
 from bot.exports.reference import ReferenceStore
 from bot.models import ExportJob
+from bot.restores.sources import from_job
 from bot.wiring.runtime import BotRuntime
 from tests.integration.conftest import NOTIFY, SIGNING_SECRET, BotFactory
 from tests.integration.drills.test_verify import b64md5, manifest_entries, rewrite_manifest
@@ -118,6 +122,12 @@ def test_a_drill_of_a_good_export_passes_reports_twice_and_deletes_its_table(
     (stored,) = DrillStore(drill_bot.services.engine).history("orders")
     assert stored.status == DrillStatus.PASSED and stored.result.sample_compared == ITEMS
 
+    signed.command("/ddb-status", "orders", response_url=slack.response_url("status"))
+    status = slack.wait_for(lambda m: m.channel == "status" and "restore drill" in str(m.blocks))
+    assert f"Last restore drill `{stored.id}` *passed*" in str(status.blocks) and f"{ITEMS:,} items" in str(
+        status.blocks
+    )
+
 
 def test_a_drill_of_an_export_rewritten_after_it_completed_fails_and_leaves_no_table(
     drill_bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, s3: Any, ddb: Any
@@ -161,3 +171,41 @@ def test_the_bot_refuses_to_delete_any_table_but_its_own_tagged_drill_table(ddb:
     delete_drill_table(ddb, untagged, "d-other000")
     with pytest.raises(ClientError, match="ResourceNotFoundException"):
         ddb.describe_table(TableName=untagged)
+
+
+def test_a_drill_left_running_by_a_stopped_replica_is_resumed_by_the_next_and_reported(
+    start_bot: BotFactory, slack: SlackStandIn, s3: Any, ddb: Any
+) -> None:
+    first = start_bot(operators=[OPERATOR])
+    signed = SignedSlackClient(f"{first.url}/slack/events", SIGNING_SECRET)
+    completed_export(first, signed, slack, s3)
+    first.stop()
+    store = DrillStore(first.services.engine)
+    queued = store.create(drill_of_orders(first), max_active=2)
+    assert queued is not None and store.claim(queued.id, "replica-that-died", timedelta(minutes=5))
+    with first.services.engine.begin() as connection:  # its heartbeat stopped an hour ago
+        connection.execute(
+            update(drills).where(drills.c.id == queued.id).values(heartbeat_at=datetime.now(UTC) - timedelta(hours=1))
+        )
+
+    start_bot(operators=[OPERATOR])
+    result = result_in(slack, OPS)
+    assert "passed" in result.text and queued.id in str(result.blocks)
+    done = store.get(queued.id)
+    assert done is not None and done.status == DrillStatus.PASSED and done.attempts == 2
+    assert drill_tables(ddb) == []
+
+
+def drill_of_orders(bot: BotRuntime) -> Drill:
+    """The drill `/ddb-drill orders` would queue, built by the same use case's parts."""
+    job = bot.services.core.store.recent_exports("orders")[0]
+    spec = DrillSpec(
+        table_key="orders",
+        account_alias=None,
+        region="us-east-1",
+        export=export_target(bot.services.core, from_job(job), job.export_id),
+        drill_table=drill_table_name("orders", datetime.now(UTC)),
+        table_snapshot=dict(job.table_snapshot),
+        expected_items=job.item_count,
+    )
+    return Drill(new_drill_id(), spec, OPERATOR, OPS)

@@ -68,7 +68,7 @@ from bot.schedules.runs import RunOutcome
 from bot.schedules.service import AddedSchedule
 from handlers import blocks
 from handlers.drills import blocks as drill_blocks
-from handlers.drills.parsing import DRILL_HELP, VERIFY_HELP
+from handlers.drills.parsing import VERIFY_HELP
 from handlers.parsing import HELP
 from handlers.restores import blocks as restore_blocks
 from handlers.restores import form_blocks
