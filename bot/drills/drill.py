@@ -12,7 +12,7 @@ import base64
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -285,4 +285,4 @@ def _clean_up(client: Any, drill: Drill, result: DrillResult) -> DrillResult:
 
 
 def _with(result: DrillResult, **changes: Any) -> DrillResult:
-    return DrillResult(**{**vars(result), **changes})
+    return replace(result, **changes)

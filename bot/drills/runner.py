@@ -12,7 +12,8 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Protocol
 
@@ -111,7 +112,7 @@ class VerificationRunner:
         thread = self._notifier.started(verification, resumed)
         if thread and thread != verification.thread_ts:
             self._store.set_thread(verification.id, thread)
-            verification = _with_thread(verification, thread)
+            verification = replace(verification, thread_ts=thread)
         halt = threading.Event()
         report = self._reporter(verification, halt)
         try:
@@ -143,11 +144,18 @@ class VerificationRunner:
             failure = Failure(target.label, f"could not be verified: something went wrong (reference {reference_id})")
             return VerifyOutcome(0, 0, 0, 0.0, (failure,), 1)
         if not target.key_names:
-            return VerifyOutcome(**{**vars(outcome), "notes": (*outcome.notes, NO_KEYS)})
+            return replace(outcome, notes=(*outcome.notes, NO_KEYS))
         return outcome
 
     def _reporter(self, verification: Verification, halt: threading.Event) -> _Reporter:
-        return _Reporter(self, verification, halt)
+        return _Reporter(
+            verification,
+            halt,
+            stopping=self._job.stopping,
+            timing=self._timing,
+            heartbeat=lambda: self._heartbeat(verification, halt),
+            notifier=self._notifier,
+        )
 
     def _heartbeat(self, verification: Verification, halt: threading.Event) -> None:
         try:
@@ -163,27 +171,34 @@ class VerificationRunner:
 class _Reporter:
     """The progress callback: halts on stop, heartbeats the claim and posts progress, each at its own pace."""
 
-    def __init__(self, runner: VerificationRunner, verification: Verification, halt: threading.Event) -> None:
-        self._runner = runner
+    def __init__(
+        self,
+        verification: Verification,
+        halt: threading.Event,
+        *,
+        stopping: threading.Event,
+        timing: VerificationTiming,
+        heartbeat: Callable[[], None],
+        notifier: VerificationNotifier,
+    ) -> None:
         self._verification = verification
         self._halt = halt
+        self._stopping = stopping
+        self._timing = timing
+        self._heartbeat = heartbeat
+        self._notifier = notifier
         self._beat_at = self._posted_at = time.monotonic()
 
     def __call__(self, progress: VerifyProgress) -> None:
-        runner = self._runner
-        if runner._job.stopping.is_set():
+        if self._stopping.is_set():
             self._halt.set()
         now = time.monotonic()
-        if now - self._beat_at >= runner._timing.heartbeat_seconds:
+        if now - self._beat_at >= self._timing.heartbeat_seconds:
             self._beat_at = now
-            runner._heartbeat(self._verification, self._halt)
-        if now - self._posted_at >= runner._timing.progress_seconds:
+            self._heartbeat()
+        if now - self._posted_at >= self._timing.progress_seconds:
             self._posted_at = now
             try:
-                runner._notifier.progress(self._verification, progress)
+                self._notifier.progress(self._verification, progress)
             except Exception:
                 logger.exception("could not post verification progress")
-
-
-def _with_thread(verification: Verification, thread: str) -> Verification:
-    return Verification(**{**vars(verification), "thread_ts": thread})

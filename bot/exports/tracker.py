@@ -105,8 +105,6 @@ class ExportTracker:
         claim = self._core.store.claim_notification(job.export_arn)
         if claim is None:
             return False
-        if self._references is not None:  # before the result is posted: the files are as fresh as they will be
-            record_reference(self._core, self._references, job)
         delivered = False
         try:
             rates = self._core.rates(Place(job.account_alias, job.region))
@@ -120,6 +118,8 @@ class ExportTracker:
         finally:
             if not self._core.store.settle_notification(job.export_arn, claim, delivered=delivered):
                 logger.warning("tracker: the result of export_id=%s was reclaimed while being posted", job.export_id)
+        if self._references is not None:  # by the poster that held the claim; after posting, so no result waits
+            record_reference(self._core, self._references, job)
         return delivered
 
     def channels_for(self, job: ExportJob) -> list[str]:
