@@ -26,6 +26,7 @@ class Account:
     role_arn: str
     region: str | None = None
     external_id: str | None = None
+    regions: tuple[str, ...] = ()  # where `/ddb-coverage` looks for tables (default: `region`)
 
 
 @dataclass(frozen=True)
@@ -102,13 +103,19 @@ def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+
+
 def _account(alias: str, body: Any) -> Account:
     if not ALIAS.match(alias):
         raise ConfigError(f"Account alias {alias!r}: use lowercase letters, digits, '-' or '_'.")
     role_arn = str(body.get("role_arn", "")) if isinstance(body, dict) else ""
     if not ROLE_ARN.match(role_arn):
         raise ConfigError(f"[accounts.{alias}] role_arn must look like arn:aws:iam::123456789012:role/ddb-backup-bot.")
-    return Account(alias, role_arn, body.get("region"), body.get("external_id"))
+    regions = body.get("regions", [])
+    if not isinstance(regions, list) or not all(isinstance(r, str) and REGION.match(r) for r in regions):
+        raise ConfigError(f'[accounts.{alias}] regions must be a list of regions, e.g. regions = ["eu-west-1"].')
+    return Account(alias, role_arn, body.get("region"), body.get("external_id"), tuple(regions))
 
 
 def _defaults(name: str, body: Any) -> TableDefaults:

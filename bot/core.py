@@ -11,6 +11,7 @@ from bot.aws.pricing import PriceBook, Rates
 from bot.aws.table_info import PitrWindow, TableInfo, describe_pitr, describe_table
 from bot.aws.tables import TableRef, parse_table_ref
 from bot.config import BotConfig
+from bot.metrics import TABLE_PITR, table_label
 from bot.store import Store
 from bot.timefmt import utcnow
 
@@ -43,9 +44,12 @@ class Core:
         return ref, self.aws.place_of(ref)
 
     def describe(self, ref: TableRef, place: Place) -> tuple[TableInfo, PitrWindow]:
-        """DescribeTable and DescribeContinuousBackups of one table, translated into errors users can act on."""
+        """DescribeTable and DescribeContinuousBackups of one table, translated into errors users can act on; what
+        PITR was found to be is kept in `ddbbot_table_pitr_enabled` (every status, export, schedule and digest)."""
         client = self.aws.dynamodb(place)
-        return describe_table(client, ref, place), describe_pitr(client, ref, place)
+        info, window = describe_table(client, ref, place), describe_pitr(client, ref, place)
+        TABLE_PITR.labels(table_label(ref.key)).set(1 if window.enabled else 0)
+        return info, window
 
     def rates(self, place: Place) -> Rates:
         """List prices for the table's region."""

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(30.0, gt=0, le=3600, validation_alias=_env("DDBBOT_LEASE_SECONDS"))
     # how long a batch of the `into=` loader may make no progress (5xx, DNS, connection, throttling) before it stops
     loader_retry_seconds: float = Field(300.0, gt=0, le=86400, validation_alias=_env("DDBBOT_LOADER_RETRY_SECONDS"))
+    exports_per_account: int = Field(300, ge=1, le=300, validation_alias=_env("DDBBOT_EXPORTS_PER_ACCOUNT"))
+    coverage_cache_seconds: float = Field(300.0, ge=0, le=86400, validation_alias=_env("DDBBOT_COVERAGE_CACHE_SECONDS"))
     config_file: Path | None = Field(None, validation_alias=_env("DDBBOT_CONFIG_FILE"))
     restore_table_prefix: str | None = Field(
         None,

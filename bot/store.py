@@ -141,6 +141,10 @@ class Store:
             )
         )
 
+    def by_client_token(self, client_token: str) -> ExportJob | None:
+        """The export started with that ClientToken (a scheduled fire's export of one table), if any."""
+        return self._one(exports.c.client_token == client_token)
+
     def unfinished_exports(self) -> list[ExportJob]:
         """Exports DynamoDB has not finished yet, oldest first."""
         return self._many(exports.c.status == ExportStatus.IN_PROGRESS, newest_first=False)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from bot.schedules.digest import claim_digest
 from bot.schedules.models import RunKind
-from bot.schedules.runs import deliver_notes, report_late_runs, run_schedule
+from bot.schedules.runs import continue_fanouts, deliver_notes, report_late_runs, run_schedule
 from bot.schedules.service import ScheduleCore
 from bot.timefmt import iso
 
@@ -54,5 +54,6 @@ def housekeeping(sc: ScheduleCore, leading: Callable[[], bool], resync: Callable
     if not leading():
         return
     resync()
+    continue_fanouts(sc)
     report_late_runs(sc)
     deliver_notes(sc)

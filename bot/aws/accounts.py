@@ -61,6 +61,11 @@ class AwsAccounts:
         """Aliases users may put before a table name."""
         return frozenset(self._accounts)
 
+    def regions_of(self, alias: str) -> tuple[str, ...]:
+        """The regions an aliased account's tables are looked for in (its `regions`, else its region)."""
+        account = self._accounts[alias]
+        return account.regions or (account.region or self.default_region,)
+
     def place_of(self, ref: TableRef, what: str | None = None) -> Place:
         """Resolve the credentials and region a table reference points to.
 

@@ -174,6 +174,44 @@ class SignedSlackClient:
         }
         return self._send_payload(payload)
 
+    def event(self, event: dict[str, Any]) -> SlackHttpResponse:
+        """POST an Events API `event_callback` (JSON, signed), e.g. `{"type": "app_home_opened", ...}`."""
+        payload = {
+            "type": "event_callback",
+            "token": _UNUSED_VERIFICATION_TOKEN,
+            "team_id": self.team_id,
+            "api_app_id": self.api_app_id,
+            "event": {"event_ts": f"{time.time():.6f}", **event},
+            "event_id": f"Ev{secrets.token_hex(5).upper()}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": self.team_id, "user_id": "U0BOT", "is_bot": True}],
+        }
+        return self.raw(json.dumps(payload).encode("utf-8"), content_type="application/json")
+
+    def home_click(self, action_id: str, value: str, *, user_id: str, view_id: str = "VHOME") -> SlackHttpResponse:
+        """POST a `block_actions` payload for a button in the App Home tab (a view: no channel, no response_url)."""
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": self.team_id},
+            "api_app_id": self.api_app_id,
+            "token": _UNUSED_VERIFICATION_TOKEN,
+            "container": {"type": "view", "view_id": view_id},
+            "trigger_id": _new_trigger_id(),
+            "team": {"id": self.team_id, "domain": "demo"},
+            "view": {"id": view_id, "type": "home", "blocks": [], "team_id": self.team_id},
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": "home",
+                    "text": {"type": "plain_text", "text": value, "emoji": True},
+                    "value": value,
+                    "type": "button",
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        return self._send_payload(payload)
+
     def raw(
         self,
         body: bytes,

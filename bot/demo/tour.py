@@ -471,7 +471,12 @@ STEPS: list[Step] = [
         "alice schedules a nightly export of orders",
         "/ddb-schedule",
         f'add {SOURCE_TABLE} cron="0 2 * * *"',
-        [reply("the schedule added, with its next run and monthly cost", r"Schedule `[^`]+` added[\s\S]*Next run: 20")],
+        [
+            reply(
+                "the schedule added, with its next three runs and monthly cost",
+                r"Schedule `[^`]+` added[\s\S]*Next runs: 20[^,]+, 20[^,]+, 20",
+            )
+        ],
         user=ALICE,
         channel=OPS,
         after=_remember_schedule,
@@ -483,7 +488,7 @@ STEPS: list[Step] = [
         [
             reply(
                 "the new schedule listed with its next run",
-                r"Scheduled exports[\s\S]*cron `0 2 \* \* \*`[\s\S]*Next run: 20\d\d-",
+                r"Scheduled exports[\s\S]*cron `0 2 \* \* \*`[\s\S]*Next runs: 20\d\d-",
                 where=mentions("schedule_id"),
             )
         ],

@@ -6,6 +6,7 @@ export is older than one interval of its cron plus the time a run may take (`exp
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -15,12 +16,22 @@ from bot.costs import export_cost, table_size
 from bot.errors import BotError
 from bot.models import ExportJob, ExportStatus
 from bot.schedules.chain import CHAIN_LOOKBACK, coverage
-from bot.schedules.models import DIGEST_ID, Digest, DigestTable, RunKind, RunState, Schedule, ScheduleType
+from bot.schedules.models import (
+    DIGEST_ID,
+    Digest,
+    DigestTable,
+    ExportPlan,
+    RunKind,
+    RunState,
+    Schedule,
+    ScheduleType,
+)
 from bot.schedules.service import ScheduleCore
 from bot.timefmt import iso
 
 logger = logging.getLogger(__name__)
 MIN_EXPECTED = timedelta(hours=1)
+UNPROTECTED = "unprotected:"  # a digest run's note: the tables without PITR it saw, as JSON
 GAP_HORIZON = timedelta(days=7)
 MAX_GAPS = 3
 
@@ -38,8 +49,9 @@ def claim_digest(sc: ScheduleCore, fire_time: datetime) -> bool:
     return True
 
 
-def build_digest(sc: ScheduleCore, fire_time: datetime) -> Digest:
-    """Read every table's state now (AWS is asked once per table)."""
+def build_digest(sc: ScheduleCore, fire_time: datetime, run_id: int | None = None) -> Digest:
+    """Read every table's state now (AWS is asked once per table); with the digest's run, what coverage changed
+    since the previous digest is compared and the current state kept for the next one."""
     now = sc.core.clock()
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     schedules = sc.store.all()
@@ -56,7 +68,35 @@ def build_digest(sc: ScheduleCore, fire_time: datetime) -> Digest:
     ]
     tables.sort(key=lambda t: (not t.flags, t.table_key))
     note = "Costs are estimates at list prices of each table's region; PITR is prorated over the month so far."
-    return Digest(at=fire_time, tables=tuple(tables), region_note=note)
+    changes = coverage_changes(sc, fire_time, run_id) if run_id is not None else ()
+    return Digest(at=fire_time, tables=tuple(tables), region_note=note, coverage_changes=changes)
+
+
+def coverage_changes(sc: ScheduleCore, fire_time: datetime, run_id: int) -> tuple[str, ...]:
+    """Tables of every account that lost or gained PITR since the previous digest (the first digest names every
+    table without PITR); the current set is kept with this digest's run."""
+    if sc.unprotected is None:
+        return ()
+    try:
+        now = sc.unprotected()
+    except BotError as error:
+        return (f"Coverage could not be read: {error.message}",)
+    before = _previous_unprotected(sc, fire_time)
+    sc.store.save_plan(run_id, ExportPlan(DIGEST_ID, note=UNPROTECTED + json.dumps(sorted(now))))
+    lines = []
+    if new := sorted(now - (before or frozenset())):
+        lines.append(f"{'Now' if before is None else 'Newly'} without PITR: " + ", ".join(f"`{t}`" for t in new))
+    if before is not None and (fixed := sorted(before - now)):
+        lines.append("PITR now on (or table gone): " + ", ".join(f"`{t}`" for t in fixed))
+    return tuple(lines)
+
+
+def _previous_unprotected(sc: ScheduleCore, fire_time: datetime) -> frozenset[str] | None:
+    for run in sc.store.runs(DIGEST_ID, limit=20):
+        note = run.plan.note if run.plan else None
+        if run.fire_time < fire_time and note and note.startswith(UNPROTECTED):
+            return frozenset(json.loads(note[len(UNPROTECTED) :]))
+    return None
 
 
 def _table_line(

@@ -149,6 +149,7 @@ class Digest:
     at: datetime
     tables: tuple[DigestTable, ...]
     region_note: str
+    coverage_changes: tuple[str, ...] = ()  # since the previous digest: tables newly without PITR, or fixed
 
     @property
     def flagged(self) -> tuple[DigestTable, ...]:

@@ -16,10 +16,13 @@ from datetime import datetime, timedelta
 from bot.aws.table_info import describe_pitr
 from bot.errors import BotError, PreconditionFailed
 from bot.exports.start import start_export
+from bot.metrics import SCHEDULE_FIRES, SCHEDULE_MISSES
 from bot.models import MAX_INCREMENTAL_WINDOW, MIN_INCREMENTAL_WINDOW, ExportJob, ExportType, Requester
 from bot.schedules.chain import CHAIN_LOOKBACK, Coverage, coverage
 from bot.schedules.digest import build_digest
+from bot.schedules.fanout import continue_queued, record, run_selection
 from bot.schedules.models import ExportPlan, RunKind, RunReport, RunState, Schedule, ScheduleRun, ScheduleType
+from bot.schedules.selection import TableSelector, parse_selector
 from bot.schedules.service import ScheduleCore, find_schedule, schedule_options
 from bot.timefmt import iso
 
@@ -63,10 +66,26 @@ def run_schedule(
         existing = sc.store.find_run(schedule.id, fire_time)
         job = _job_of(sc, existing)
         logger.info("schedule=%s fire=%s already claimed; not started again", schedule.id, iso(fire_time))
+        SCHEDULE_FIRES.labels(kind, "duplicate").inc()
         return RunOutcome(existing, job, duplicate=True)
-    outcome = _execute(sc, schedule, run)
+    if kind == RunKind.CATCH_UP:
+        SCHEDULE_MISSES.labels("no_scheduler_running").inc()
+    try:
+        outcome = _execute(sc, schedule, run)
+    except BotError:  # a manual run's requester is answered with the error
+        SCHEDULE_FIRES.labels(kind, "failed").inc()
+        raise
+    SCHEDULE_FIRES.labels(kind, _fire_outcome(outcome)).inc()
     deliver_notes(sc)
     return outcome
+
+
+def _fire_outcome(outcome: RunOutcome) -> str:
+    """The `outcome` label of a fire: started, skipped or failed."""
+    if outcome.job is not None:
+        return "started"
+    state = outcome.run.state if outcome.run is not None else None
+    return "skipped" if state == RunState.SKIPPED else "failed"
 
 
 def run_now(sc: ScheduleCore, schedule_id: str, requester: Requester) -> RunOutcome:
@@ -80,6 +99,9 @@ def run_now(sc: ScheduleCore, schedule_id: str, requester: Requester) -> RunOutc
 
 def _execute(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun) -> RunOutcome:
     notify = run.kind != RunKind.MANUAL
+    selector = parse_selector(schedule.table, sc.core.aws.aliases)
+    if selector is not None:
+        return _execute_selection(sc, schedule, run, selector, notify)
     try:
         plan = run.plan or plan_export(sc, schedule, run.fire_time)
         if run.plan is None:
@@ -119,6 +141,52 @@ def _execute(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun) -> RunOutco
         started.job.export_id,
     )
     return RunOutcome(sc.store.get_run(run.id), started.job)
+
+
+def _execute_selection(
+    sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, selector: TableSelector, notify: bool
+) -> RunOutcome:
+    """A many-table fire: one export per matching table, reported in one message (manual runs included)."""
+    try:
+        outcome = run_selection(sc, schedule, run, selector)
+    except BotError as error:
+        return _failed(sc, run, error.message, error.fix, notify, error)
+    except Exception:
+        return _crashed(sc, schedule, run, notify)
+    if not (outcome.started or outcome.failed or outcome.queued):
+        note = f"No table matches `{selector.key}` now, so nothing was exported."
+        sc.store.finish_run(run.id, RunState.SKIPPED, note=True, error=note)
+        return RunOutcome(sc.store.get_run(run.id), reason=note)
+    record(sc, run, outcome, notify=True)
+    logger.info(
+        "schedule=%s fire=%s tables started=%d failed=%d queued=%d",
+        schedule.id,
+        iso(run.fire_time),
+        len(outcome.started),
+        len(outcome.failed),
+        len(outcome.queued),
+    )
+    job = outcome.started[0][1] if outcome.started else None
+    return RunOutcome(sc.store.get_run(run.id), job, reason=None if job else outcome.summary())
+
+
+def continue_fanouts(sc: ScheduleCore) -> int:
+    """Start what many-table fires left queued, where there is room now; returns how many exports started."""
+    started = 0
+    for schedule in sc.store.all():
+        selector = parse_selector(schedule.table, sc.core.aws.aliases)
+        run = sc.store.last_runs([schedule.id]).get(schedule.id) if selector else None
+        if selector is None or run is None or run.state != RunState.STARTED:
+            continue
+        try:
+            outcome = continue_queued(sc, schedule, run, selector)
+        except BotError as error:
+            logger.warning("schedule=%s: queued exports not started yet: %s", schedule.id, error.message)
+            continue
+        if outcome is not None and (outcome.started or outcome.failed):
+            record(sc, run, outcome, notify=True, earlier=run.error)
+            started += len(outcome.started)
+    return started
 
 
 def _failed(
@@ -211,13 +279,14 @@ def deliver_notes(sc: ScheduleCore) -> int:
     """Post every run message not posted yet (catch-ups, broken chains, failures, digests); returns how many."""
     delivered = 0
     for run in sc.store.pending_notes():
-        if not sc.store.claim_note(run.id):
+        claim = sc.store.claim_note(run.id)
+        if claim is None:
             continue
         ok = False
         try:
             if run.kind == RunKind.DIGEST:
                 channel = sc.core.notify_channel
-                ok = True if channel is None else sc.notifier.digest(build_digest(sc, run.fire_time), channel)
+                ok = True if channel is None else sc.notifier.digest(build_digest(sc, run.fire_time, run.id), channel)
             else:
                 schedule = sc.store.get(run.schedule_id)
                 channel = sc.channel_for(schedule)
@@ -229,7 +298,8 @@ def deliver_notes(sc: ScheduleCore) -> int:
         except Exception:
             logger.exception("schedules: could not post the message of run id=%s", run.id)
         finally:
-            sc.store.settle_note(run.id, delivered=ok)
+            if not sc.store.settle_note(run.id, claim, delivered=ok):
+                logger.warning("schedules: the message of run id=%s was taken over by another poster", run.id)
         delivered += ok
     return delivered
 
@@ -242,6 +312,7 @@ def report_late_runs(sc: ScheduleCore) -> int:
         for run, hours in sc.store.running_with_deadline()
         if run.fire_time + timedelta(hours=hours) < now and sc.store.mark_late(run.id)
     ]
+    SCHEDULE_MISSES.labels("late").inc(len(late))
     for run in late:
         logger.warning(
             "schedule=%s fire=%s: export still running past expected_hours", run.schedule_id, iso(run.fire_time)

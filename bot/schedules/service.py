@@ -26,6 +26,7 @@ from bot.exports.start import ExportOptions, check_bucket, check_format, check_o
 from bot.models import MIN_INCREMENTAL_WINDOW, ExportType, Requester
 from bot.schedules.models import Schedule, ScheduleSource, ScheduleType, ScheduleView, schedule_type
 from bot.schedules.ports import CronCalendar, ScheduleNotifier
+from bot.schedules.selection import matching_tables, parse_selector
 from bot.schedules.store import ScheduleStore
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class ScheduleCore:
     notifier: ScheduleNotifier
     holder: str
     oncall: str | None = None
+    exports_per_account: int = 300  # DDBBOT_EXPORTS_PER_ACCOUNT: how many exports a many-table fire runs at once
+    unprotected: Callable[[], frozenset[str]] | None = None  # tables without PITR across every account (coverage)
     listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def changed(self) -> None:
@@ -117,16 +120,14 @@ def add_schedule(sc: ScheduleCore, request: NewSchedule, requester: Requester) -
     core = sc.core
     check_schedule(sc, request.cron, request.timezone, request.export_type)
     options = schedule_options(request.options)
-    ref, place = core.table(request.table)
-    resolve_destination(core, ref.key, options)
-    _, window = core.describe(ref, place)
+    key, name, pitr_enabled = _preflight(sc, request, options)
     now = core.clock()
     channel = request.channel or (None if core.notify_channel else requester.channel_id)
     for _ in range(5):
         schedule = Schedule(
-            id=f"{_slug(ref.name)}-{secrets.token_hex(2)}",
+            id=f"{_slug(name)}-{secrets.token_hex(2)}",
             table=request.table,
-            table_key=ref.key,
+            table_key=key,
             cron=request.cron,
             timezone=request.timezone,
             export_type=request.export_type,
@@ -142,9 +143,29 @@ def add_schedule(sc: ScheduleCore, request: NewSchedule, requester: Requester) -
             break
     else:
         raise BotError("Could not find a free schedule id; try again.")
-    core.store.audit(requester.user_id, "schedule.add", ref.key, _audit(schedule), f"added {schedule.id}")
+    core.store.audit(requester.user_id, "schedule.add", key, _audit(schedule), f"added {schedule.id}")
     sc.changed()
-    return AddedSchedule(schedule_view(sc, schedule, {}), window.enabled)
+    return AddedSchedule(schedule_view(sc, schedule, {}), pitr_enabled)
+
+
+def _preflight(sc: ScheduleCore, request: NewSchedule, options: ExportOptions) -> tuple[str, str, bool]:
+    """The table key, a name for the id, and whether PITR is on; a many-table selector is listed once now, so an
+    account the bot cannot read is refused at once (its tables' PITR is checked at each fire)."""
+    core = sc.core
+    selector = parse_selector(request.table, core.aws.aliases)
+    if selector is None:
+        ref, place = core.table(request.table)
+        resolve_destination(core, ref.key, options)
+        _, window = core.describe(ref, place)
+        return ref.key, ref.name, window.enabled
+    if schedule_type(request.export_type) == ScheduleType.INCREMENTAL:
+        raise UsageError(
+            f"`{request.table}` covers many tables, and incremental chains are kept per table: use `type=full`, "
+            "or one incremental schedule per table."
+        )
+    matching_tables(core, selector)
+    resolve_destination(core, selector.key, options)
+    return selector.key, selector.alias or "all", True
 
 
 @dataclass(frozen=True)
@@ -262,6 +283,8 @@ def _per_month(fires: list[datetime], now: datetime) -> float:
 
 
 def _table_costs(sc: ScheduleCore, schedule: Schedule) -> TableCosts:
+    if parse_selector(schedule.table, sc.core.aws.aliases) is not None:
+        return TableCosts(problem="estimated per table: see `/ddb-cost <table>`")
     try:
         ref, place = sc.core.table(schedule.table)
         info = describe_table(sc.core.aws.dynamodb(place), ref, place)
@@ -286,13 +309,25 @@ def _change_per_run(sc: ScheduleCore, schedule: Schedule, size_bytes: int, runs:
     return max(average, INCREMENTAL_MINIMUM_BYTES)
 
 
+def _spec_key(sc: ScheduleCore, spec: ScheduleSpec) -> str:
+    """The table key of a config schedule: one table, or a many-table selector (full exports only)."""
+    selector = parse_selector(spec.table, sc.core.aws.aliases)
+    if selector is None:
+        return parse_table_ref(spec.table, sc.core.aws.aliases).key
+    if schedule_type(spec.export_type) == ScheduleType.INCREMENTAL:
+        raise UsageError(
+            f'`{spec.table}` covers many tables; incremental chains are kept per table: use type = "full".'
+        )
+    return selector.key
+
+
 def _from_spec(sc: ScheduleCore, spec: ScheduleSpec, now: datetime) -> Schedule:
     where = f"[[schedules]] id = {spec.key!r}"
     if not SCHEDULE_ID.match(spec.key):
         raise ConfigError(f"{where}: an id is 1-64 letters, digits, '.', '_' or '-'.")
     channel = spec.channel
     try:
-        ref = parse_table_ref(spec.table, sc.core.aws.aliases)
+        key = _spec_key(sc, spec)
         check_schedule(sc, spec.cron, spec.timezone, spec.export_type)
         schedule_options(spec.options)
     except UsageError as error:
@@ -300,7 +335,7 @@ def _from_spec(sc: ScheduleCore, spec: ScheduleSpec, now: datetime) -> Schedule:
     return Schedule(
         id=spec.key,
         table=spec.table,
-        table_key=ref.key,
+        table_key=key,
         cron=spec.cron,
         timezone=spec.timezone,
         export_type=schedule_type(spec.export_type),

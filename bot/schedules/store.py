@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import UtcDateTime, metadata
+from bot.db import UtcDateTime, database_now, metadata
 from bot.models import ExportStatus
 from bot.outbox import Outbox, OutboxState
 from bot.schedules.models import (
@@ -201,8 +201,10 @@ class ScheduleStore:
         requested_by: str | None = None,
         stale_after: timedelta = timedelta(minutes=10),
     ) -> ScheduleRun | None:
-        """Take the fire; None when someone already has it (a claim abandoned mid-way is taken over once stale)."""
-        now = utcnow()
+        """Take the fire; None when someone already has it (a claim abandoned mid-way is taken over once stale).
+        Claims are stamped and judged stale by the database's clock, so replicas with skewed clocks agree."""
+        with self.engine.connect() as connection:
+            now = database_now(connection)
         values = {
             "schedule_id": schedule_id,
             "fire_time": fire_time,
@@ -220,9 +222,12 @@ class ScheduleStore:
                 connection.execute(insert(schedule_runs).values(**values))
         except IntegrityError:
             existing = self.find_run(schedule_id, fire_time)
-            if existing is None or existing.state != RunState.CLAIMED or now - existing.claimed_at < stale_after:
+            if existing is None or existing.state != RunState.CLAIMED:
                 return None
             with self.engine.begin() as connection:
+                now = database_now(connection)
+                if now - existing.claimed_at < stale_after:
+                    return None
                 taken = connection.execute(
                     update(schedule_runs)
                     .where(schedule_runs.c.id == existing.id, schedule_runs.c.claimed_at == existing.claimed_at)
@@ -314,16 +319,18 @@ class ScheduleStore:
         return changed == 1
 
     def pending_notes(self) -> list[ScheduleRun]:
-        """Runs whose message to the team is not posted yet (or whose poster died mid-way)."""
-        return self._many_runs(REPORTS.claimable(utcnow()))
+        """Runs whose message to the team is not posted yet (or whose poster died mid-way, by the database's clock)."""
+        with self.engine.connect() as connection:
+            now = database_now(connection)
+        return self._many_runs(REPORTS.claimable(now))
 
-    def claim_note(self, run_id: int) -> bool:
-        """Take the right to post a run's message; only one poster gets it."""
-        return REPORTS.claim(self.engine, run_id) is not None
+    def claim_note(self, run_id: int) -> datetime | None:
+        """Take the right to post a run's message; only one poster gets it. The claim to settle with, or None."""
+        return REPORTS.claim(self.engine, run_id)
 
-    def settle_note(self, run_id: int, *, delivered: bool) -> None:
-        """Mark the message posted, or give the claim back for the next attempt."""
-        REPORTS.settle(self.engine, run_id, None, delivered=delivered, updated_at=utcnow())
+    def settle_note(self, run_id: int, claim: datetime, *, delivered: bool) -> bool:
+        """Mark the message posted, or give the claim back; a poster whose claim was taken over changes nothing."""
+        return REPORTS.settle(self.engine, run_id, claim, delivered=delivered, updated_at=utcnow())
 
     # ------------------------------------------------------------------------------------------- helpers
 

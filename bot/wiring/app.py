@@ -23,7 +23,10 @@ from bot.wiring.services import Services
 from bot.wiring.slack_bodies import FormRequest, malformed, signed
 from handlers import commands
 from handlers.commands import Surface
+from handlers.coverage import actions as coverage_actions
+from handlers.coverage import commands as coverage_commands
 from handlers.drills import commands as drill_commands
+from handlers.home import events as home_events
 from handlers.restores import actions as restore_actions
 from handlers.restores import commands as restore_commands
 from handlers.restores.commands import RestoreSurface
@@ -60,6 +63,9 @@ def create_app(services: Services) -> App:
     restore_actions.register(app, restore_surface)
     schedule_commands.register(app, surface, services.schedules)
     drill_commands.register(app, surface, services.verifications, services.drills)
+    coverage_commands.register(app, surface, services.coverage)
+    coverage_actions.register(app, surface, services.coverage, services.schedules)
+    home_events.register(app, surface, services.schedules, services.restores, services.coverage)
     return app
 
 

@@ -12,9 +12,11 @@ from bot.aws.accounts import AwsAccounts
 from bot.aws.pricing import PriceBook
 from bot.config import load_config
 from bot.core import Core, ExportDefaults
+from bot.coverage.survey import CoverageSurvey
 from bot.db import make_engine
 from bot.exports.reference import ReferenceStore
 from bot.exports.tracker import ExportTracker
+from bot.schedules.store import ScheduleStore
 from bot.settings import Settings
 from bot.store import Store
 from bot.wiring.drills import build_drills
@@ -47,7 +49,12 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
     slack = slack_client(token, settings.slack_api_url)
     authorizer = Authorizer(settings.operators, settings.approvers, SlackGroups(slack))
-    schedules = schedule_core(settings, engine, core, slack, replica_id())
+    coverage = CoverageSurvey(
+        core,
+        lambda: {schedule.table_key for schedule in ScheduleStore(engine).all()},
+        cache_seconds=settings.coverage_cache_seconds,
+    )
+    schedules = schedule_core(settings, engine, core, slack, replica_id(), unprotected=coverage.unprotected)
     references = ReferenceStore(engine)
     tracker = ExportTracker(
         core,
@@ -70,6 +77,7 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         schedules=schedules,
         verifications=drills.verifications,
         drills=drills.drills,
+        coverage=coverage,
         background=(
             leader_gate(settings, engine, schedules, tracker),
             restores.runner,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Callable
 
 from slack_sdk import WebClient
 from sqlalchemy import Engine
@@ -32,7 +33,15 @@ def replica_id() -> str:
     return f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def schedule_core(settings: Settings, engine: Engine, core: Core, slack: WebClient, holder: str) -> ScheduleCore:
+def schedule_core(
+    settings: Settings,
+    engine: Engine,
+    core: Core,
+    slack: WebClient,
+    holder: str,
+    *,
+    unprotected: Callable[[], frozenset[str]] | None = None,
+) -> ScheduleCore:
     """The schedule use cases, with the config file's schedules synced into the store; raises ConfigError."""
     calendar = ApsCronCalendar()
     try:
@@ -46,6 +55,8 @@ def schedule_core(settings: Settings, engine: Engine, core: Core, slack: WebClie
         notifier=SlackScheduleNotifier(slack),
         holder=holder,
         oncall=settings.oncall,
+        exports_per_account=settings.exports_per_account,
+        unprotected=unprotected,
     )
     sync_config(sc, core.config.schedules)
     return sc

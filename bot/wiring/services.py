@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from bot.authz import Authorizer
 from bot.core import Core
+from bot.coverage.survey import CoverageSurvey
 from bot.drills.drill_service import Drills
 from bot.drills.service import Verifications
 from bot.exports.tracker import ExportTracker
@@ -44,4 +45,5 @@ class Services:
     schedules: ScheduleCore
     verifications: Verifications
     drills: Drills
+    coverage: CoverageSurvey
     background: tuple[Background, ...]

@@ -16,6 +16,7 @@ from bot.timefmt import iso
 from handlers.blocks import (
     FOREIGN_TEXT,
     NOTIFICATION_TEXT,
+    SECTION_TEXT,
     Message,
     code,
     context,
@@ -233,9 +234,11 @@ def run_report(report: RunReport) -> Message:
         lines.append(f":alarm_clock: {subject}: this fire was missed while the bot was down, so it runs now, once.")
     else:
         lines.append(f":information_source: {subject}:")
-    if run.plan and run.plan.note:
+    if run.error:  # a many-table fire: one line per table
+        lines.append(escape(run.error, SECTION_TEXT - 400))
+    elif run.plan and run.plan.note:
         lines.append(escape(run.plan.note, FOREIGN_TEXT))
-    if job is not None:
+    if job is not None and not run.error:
         lines.append(f"Export {code(job.export_id, 200)} started ({_window(job)}); its result follows here.")
     return message(f"{kind} of {name}", section("\n".join(lines)), context(describe(schedule)))
 
@@ -252,11 +255,16 @@ def oncall_section(result: Message, oncall: str) -> Message:
 def digest_message(digest: Digest) -> Message:
     """The daily digest, flagged tables first."""
     head = f":bar_chart: Daily backup digest, {iso(digest.at)}"
+    changes = [escape(line, SECTION_TEXT) for line in digest.coverage_changes]
+    coverage = [section("*Coverage since the last digest*\n" + listing(changes, "changes", SECTION_TEXT - 40))]
     if not digest.tables:
-        return message(head, section(f"*{head}*\nNo tables are scheduled or named in the config yet."))
+        text = f"*{head}*\nNo tables are scheduled or named in the config yet."
+        return message(head, section(text), *(coverage if changes else []))
     flagged = len(digest.flagged)
     summary = f"{flagged} table(s) need attention." if flagged else "Every table is in order."
     blocks = [section(f"*{head}*\n{summary}")]
+    if changes:
+        blocks.extend(coverage)
     blocks.extend(section(_digest_line(table)) for table in digest.tables[:MAX_LISTED])
     if len(digest.tables) > MAX_LISTED:
         blocks.append(context(f"{more(len(digest.tables) - MAX_LISTED, 'tables')} not shown."))

@@ -10,6 +10,7 @@ from bot.aws.tables import parse_table_ref
 from bot.errors import UsageError
 from bot.schedules.models import ScheduleType, schedule_type
 from bot.schedules.ports import CRON_HELP, CronCalendar
+from bot.schedules.selection import parse_selector
 from bot.schedules.service import OPTION_KEYS, SCHEDULE_ID, NewSchedule
 from handlers.parsing import CommandHelp, HelpRequest, export_options, split_options, tokenize, wants_help
 
@@ -18,7 +19,8 @@ HELP = CommandHelp(
     COMMAND,
     "Scheduled exports, reported to a channel: add, list, remove, pause, resume, run now (changes: operators).",
     (
-        f'{COMMAND} add <table> cron="<minute hour day month weekday>" [tz=<IANA zone>] [type=full|incremental] '
+        f'{COMMAND} add <table>|<alias>:*|[<alias>:]tag:<key>=<value> cron="<minute hour day month weekday>" '
+        "[tz=<IANA zone>] [type=full|incremental] "
         "[bucket=<name>] [prefix=<p>] [owner=<12-digit account id>] [format=dynamodb_json|ion] [channel=<#channel>]",
         f"{COMMAND} list",
         f"{COMMAND} remove|pause|resume|run <schedule id>",
@@ -26,6 +28,8 @@ HELP = CommandHelp(
     (
         f'{COMMAND} add orders cron="0 2 * * *" tz=Europe/Paris',
         f'{COMMAND} add prod:orders cron="0 * * * *" type=incremental channel=#backups',
+        f'{COMMAND} add prod:* cron="0 3 * * *"',
+        f'{COMMAND} add tag:backup=daily cron="0 4 * * *"',
         f"{COMMAND} list",
         f"{COMMAND} run orders-3fa2",
     ),
@@ -87,7 +91,10 @@ def _add(tokens: list[str], calendar: CronCalendar, aliases: Collection[str]) ->
         tokens, ADD_OPTIONS, HELP, key_pattern=OPTION_KEY, strip_values=True, subject="`add`"
     )
     if not words:
-        raise _usage("Name a table: `orders`, `<account alias>:orders` or the table's ARN.")
+        raise _usage(
+            "Name a table: `orders`, `<account alias>:orders` or the table's ARN; or many: `prod:*`, "
+            "`tag:backup=daily`."
+        )
     if "cron" not in options:
         raise _usage(f'`add` needs `cron="..."`. {CRON_HELP}')
     if len(words) > 1:
@@ -96,7 +103,8 @@ def _add(tokens: list[str], calendar: CronCalendar, aliases: Collection[str]) ->
         raise _usage(f"I don't understand `{extra}`.{hint}")
     table = words[0]
     try:
-        parse_table_ref(table, set(aliases))
+        if parse_selector(table, aliases) is None:
+            parse_table_ref(table, set(aliases))
         timezone = options.get("tz", "UTC")
         cron = " ".join(options["cron"].split())
         calendar.check(cron, timezone)

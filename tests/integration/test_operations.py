@@ -25,6 +25,7 @@ from tests.support.restore_flow import (
     wait_for_status,
     wait_until,
 )
+from tests.support.schedules import schedule_command, text_of
 from tests.support.slack_requests import SignedSlackClient
 
 
@@ -107,3 +108,18 @@ def test_readyz_is_ready_and_says_why_not_while_healthz_stays_alive(start_bot: B
     assert status == 503 and "schema is at elsewhere" in body
     assert get(f"{bot.url}/healthz") == (200, "ok\n")
     assert get(f"{bot.url}/nothing-here")[0] == 404
+
+
+def test_metrics_count_schedule_fires_by_kind_and_outcome_and_the_pitr_state_seen(
+    bot: BotRuntime, signed: SignedSlackClient, slack: Any
+) -> None:
+    before = scrape(bot)
+    added = text_of(schedule_command(signed, slack, 'add orders cron="0 2 * * *"'))
+    schedule_id = added.split("Schedule `", 1)[1].split("`", 1)[0]
+    assert "started" in text_of(schedule_command(signed, slack, f"run {schedule_id}"))
+    signed.command("/ddb-pitr", "orders", response_url=slack.response_url(OPS))
+    slack.wait_for(lambda m: m.via == "response_url" and "PITR" in text_of(m), timeout=15)
+    after = scrape(bot)
+    fired = value(after, "ddbbot_schedule_fires_total", kind="manual", outcome="started")
+    assert fired - value(before, "ddbbot_schedule_fires_total", kind="manual", outcome="started") == 1
+    assert value(after, "ddbbot_table_pitr_enabled", table="orders") == 1

@@ -37,6 +37,8 @@ class AwsFaultProxy:
         self.upstream = upstream.rstrip("/")
         self.decide = decide
         self.seen: list[str] = []
+        self.refused_regions: dict[str, Fault] = {}  # every request signed for that region gets the fault
+        self.canned: dict[str, dict[str, Any]] = {}  # GET path prefix → JSON answer (APIs moto lacks)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -44,6 +46,11 @@ class AwsFaultProxy:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def region_fault(self, authorization: str) -> Fault | None:
+        """The fault of the region the request is signed for (its SigV4 credential scope), if refused."""
+        scope = authorization.partition("Credential=")[2].split(",", 1)[0].split("/")
+        return self.refused_regions.get(scope[2]) if len(scope) > 2 else None
 
     def close(self) -> None:
         self._server.shutdown()
@@ -63,7 +70,7 @@ class AwsFaultProxy:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 operation = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
                 proxy.seen.append(operation)
-                fault = proxy.decide(operation, body)
+                fault = proxy.region_fault(self.headers.get("Authorization", "")) or proxy.decide(operation, body)
                 if fault is not None:
                     payload = json.dumps({"__type": fault.code, "message": fault.message}).encode()
                     self._answer(fault.status, payload, {"Content-Type": "application/x-amz-json-1.0"})
@@ -71,6 +78,10 @@ class AwsFaultProxy:
                 self._forward("POST", body)
 
             def do_GET(self) -> None:
+                canned = next((v for k, v in proxy.canned.items() if self.path.startswith(k)), None)
+                if canned is not None:
+                    self._answer(200, json.dumps(canned).encode(), {"Content-Type": "application/json"})
+                    return
                 self._forward("GET", None)
 
             def do_PUT(self) -> None:

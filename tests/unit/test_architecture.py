@@ -17,7 +17,16 @@ PROJECT = ("bot", "handlers", "scheduler")
 SLACK = ("slack_bolt", "slack_sdk")
 COMPOSITION = ("bot.wiring", "bot.demo", "bot.__main__")  # may know everything
 KERNEL_PACKAGES = ("bot.aws",)  # the kernel (bot/*.py) may use these, no other feature
-FEATURES = ("bot.exports", "bot.loader", "bot.restores", "bot.schedules", "bot.background", "bot.drills")
+FEATURES = (
+    "bot.exports",
+    "bot.loader",
+    "bot.restores",
+    "bot.schedules",
+    "bot.background",
+    "bot.coverage",
+    "bot.home",
+    "bot.drills",
+)
 # Which feature may import which (the kernel and bot.aws are open to all).
 FEATURE_MAY_IMPORT = {
     "bot.background": (),
@@ -25,6 +34,8 @@ FEATURE_MAY_IMPORT = {
     "bot.loader": ("bot.exports",),
     "bot.restores": ("bot.exports", "bot.loader", "bot.background"),
     "bot.schedules": ("bot.exports",),
+    "bot.coverage": (),
+    "bot.home": ("bot.coverage", "bot.restores", "bot.schedules"),
     "bot.drills": ("bot.exports", "bot.loader", "bot.restores", "bot.background"),
 }
 

@@ -156,7 +156,7 @@ def declared_help(files: list[Path]) -> set[str]:
     return names
 
 
-def test_the_handlers_register_the_eight_commands() -> None:
+def test_the_handlers_register_the_nine_commands() -> None:
     commands = registered_commands(python_files(("handlers",)))
     assert set(commands) == {
         "/ddb-pitr",
@@ -165,6 +165,7 @@ def test_the_handlers_register_the_eight_commands() -> None:
         "/ddb-cost",
         "/ddb-restore",
         "/ddb-schedule",
+        "/ddb-coverage",
         "/ddb-verify",
         "/ddb-drill",
     }
@@ -283,3 +284,28 @@ def test_socket_mode_manifest_has_no_urls_and_http_manifest_points_everything_at
     assert http["settings"]["socket_mode_enabled"] is False
     urls = {c["url"] for c in http["features"]["slash_commands"]} | {http["settings"]["interactivity"]["request_url"]}
     assert urls == {"https://YOUR-HOST/slack/events"}
+
+
+def registered_events(files: list[Path]) -> set[str]:
+    """Every `app.event("<name>")` the code registers."""
+    found = set()
+    for path in files:
+        for node in ast.walk(parsed(path)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "event"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                found.add(str(node.args[0].value))
+    return found
+
+
+@pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.name)
+def test_the_manifest_subscribes_to_exactly_the_events_the_code_handles_and_enables_the_home_tab(path: Path) -> None:
+    handled = registered_events(python_files(("handlers",)))
+    assert "app_home_opened" in handled
+    data = manifest(path)
+    assert set(data["settings"]["event_subscriptions"]["bot_events"]) == handled
+    assert data["features"]["app_home"]["home_tab_enabled"] is True

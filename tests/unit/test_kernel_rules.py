@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from bot.aws.errors import translate
 from bot.aws.tables import TableRef, parse_table_ref
-from bot.config import ConfigError, parse_config
+from bot.config import ConfigError, load_config, parse_config
 from bot.errors import AwsError, UsageError
 from bot.settings import Settings, SettingsError, load_settings
 from bot.timefmt import duration, iso, parse_time, size
@@ -60,6 +61,15 @@ def test_config_accounts_tables_and_bad_role() -> None:
         parse_config({"accounts": {"bad": {"role_arn": "nope"}}})
 
 
+def test_an_accounts_regions_for_coverage_are_a_list_of_regions() -> None:
+    role = "arn:aws:iam::111111111111:role/ddb-backup-bot"
+    config = parse_config({"accounts": {"prod": {"role_arn": role, "regions": ["eu-west-1", "us-east-2"]}}})
+    assert config.accounts["prod"].regions == ("eu-west-1", "us-east-2")
+    for bad in ("eu-west-1", ["Ireland"], [1]):
+        with pytest.raises(ConfigError, match=r"\[accounts.prod\] regions must be a list of regions"):
+            parse_config({"accounts": {"prod": {"role_arn": role, "regions": bad}}})
+
+
 def test_table_references() -> None:
     assert parse_table_ref("orders") == TableRef("orders")
     assert parse_table_ref("prod:orders", {"prod"}) == TableRef("orders", alias="prod")
@@ -91,3 +101,8 @@ def test_times_and_sizes_read_well() -> None:
     assert iso(datetime(2026, 1, 14, 10, 18, 50, tzinfo=UTC)) == "2026-01-14T10:18:50Z"
     assert duration(368) == "6m 08s" and duration(7380) == "2h 03m" and duration(None) == "—"
     assert size(0) == "0 B" and size(1536) == "1.5 KiB"
+
+
+def test_the_shipped_example_config_file_is_valid() -> None:
+    config = load_config(Path(__file__).resolve().parents[2] / "deploy" / "config.example.toml")
+    assert config.accounts and config.schedules, "the example shows accounts and schedules"

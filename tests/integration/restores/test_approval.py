@@ -252,7 +252,7 @@ def test_restore_button_opens_the_form_and_its_submission_asks_for_approval(
     slack.wait_for(lambda m: m.via == "chat.postEphemeral" and m.user == REQUESTER and "waiting for" in m.text)
 
 
-def test_form_with_an_existing_table_name_and_into_mode_asks_for_a_load(
+def test_form_with_a_table_name_slack_would_refuse_is_answered_under_the_target_field(
     restore_bot: Any, signed_restore: SignedSlackClient, slack: SlackStandIn
 ) -> None:
     job = export_table(restore_bot, signed_restore, slack, "orders")
@@ -265,6 +265,28 @@ def test_form_with_an_existing_table_name_and_into_mode_asks_for_a_load(
     assert response.status == 200
     assert response.json()["response_action"] == "errors"
     assert "restore_target" in response.json()["errors"]
+
+
+def test_form_in_into_mode_loads_the_export_into_the_existing_table_after_approval(
+    restore_bot: Any, signed_restore: SignedSlackClient, slack: SlackStandIn, ddb: Any
+) -> None:
+    job = export_table(restore_bot, signed_restore, slack, "orders")
+    create_table(ddb, "staging", pitr=False, items=[])
+    values = {
+        "restore_target": {"value": {"type": "plain_text_input", "value": "staging"}},
+        "restore_mode": {"value": {"type": "radio_buttons", "selected_option": {"value": "into"}}},
+        "restore_key": {"value": {"type": "plain_text_input", "value": None}},
+    }
+    metadata = json.dumps({"export": job.export_arn, "channel": OPS})
+    response = signed_restore.view_submission("restore_form", values, user_id=REQUESTER, private_metadata=metadata)
+    assert response.status == 200 and not response.body, response.body
+    message = approval_message(slack)
+    assert "staging" in str(message.blocks) and "existing table" in str(message.blocks).lower()
+    click(signed_restore, slack, message, "restore_approve", APPROVER)
+    done = wait_for_status(restore_bot, latest_request(restore_bot).id, {RestoreStatus.SUCCEEDED, RestoreStatus.FAILED})
+    assert done.status == RestoreStatus.SUCCEEDED
+    loaded = {item["pk"]["S"] for item in ddb.scan(TableName="staging")["Items"]}
+    assert loaded == {item["pk"]["S"] for item in ddb.scan(TableName="orders")["Items"]} and loaded
 
 
 def _expire_now(bot: Any, request_id: str) -> None:

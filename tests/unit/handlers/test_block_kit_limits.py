@@ -26,12 +26,14 @@ from bot.aws.pricing import embedded_rates
 from bot.aws.table_info import PitrWindow, TableInfo
 from bot.aws.tables import TableRef
 from bot.costs import CostReport, ExportCost, TableSize
-from bot.demo.slack_standin import SlackStandIn, message_errors, view_errors
+from bot.coverage.models import CoverageReport, TableCoverage, Unreadable
+from bot.demo.slack_standin import HOME, MODAL, SlackStandIn, message_errors, view_errors
 from bot.drills.drill_models import Drill, DrillResult, DrillSpec, DrillStatus
 from bot.drills.drill_service import QueuedDrill
 from bot.drills.models import ExportTarget, Verification, VerificationStatus
 from bot.drills.verify import Failure, VerifyProgress
 from bot.errors import AwsError, PreconditionFailed, UsageError
+from bot.home.dashboard import Dashboard
 from bot.models import ExportFormat, ExportJob, ExportStatus, ExportType
 from bot.pitr import PitrReport
 from bot.restores.models import (
@@ -67,8 +69,11 @@ from bot.schedules.models import (
 from bot.schedules.runs import RunOutcome
 from bot.schedules.service import AddedSchedule
 from handlers import blocks
+from handlers.coverage import blocks as coverage_blocks
+from handlers.coverage import schedule_form
 from handlers.drills import blocks as drill_blocks
-from handlers.drills.parsing import VERIFY_HELP
+from handlers.drills.parsing import DRILL_HELP, VERIFY_HELP
+from handlers.home import blocks as home_blocks
 from handlers.parsing import HELP
 from handlers.restores import blocks as restore_blocks
 from handlers.restores import form_blocks
@@ -76,7 +81,16 @@ from handlers.restores.parsing import RESTORE_HELP
 from handlers.schedules import blocks as schedule_blocks
 from handlers.schedules.parsing import HELP as SCHEDULE_HELP
 
-BUILDER_MODULES: tuple[ModuleType, ...] = (blocks, restore_blocks, form_blocks, schedule_blocks, drill_blocks)
+BUILDER_MODULES: tuple[ModuleType, ...] = (
+    blocks,
+    restore_blocks,
+    form_blocks,
+    schedule_blocks,
+    coverage_blocks,
+    schedule_form,
+    home_blocks,
+    drill_blocks,
+)
 T0 = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
 TABLE_255 = "orders-" + "x" * 248  # the longest table name DynamoDB accepts
 AWS_ERROR_5000 = ("S3 said <!channel> & <@U0EVIL> `denied` *now* <#C0EVIL|ops> <!here> > " * 80)[:5000]
@@ -264,6 +278,34 @@ def schedule_view(g: Given) -> ScheduleView:
     return ScheduleView(schedule(g), (T0, T0, T0), schedule_run(g), last, 30.0, Decimal("1.5"), g.text, "us-east-1")
 
 
+def coverage_report(g: Given) -> CoverageReport:
+    """5 x `rows` tables (5,000 at the maximum), every kind of issue, and unreadable places with long errors."""
+    tables = [
+        TableCoverage(
+            key=f"{g.name}-{index}",
+            alias=g.name if index % 2 else None,
+            region="ap-southeast-2",
+            pitr_enabled=index % 3 != 0,
+            recovery_days=35,
+            deletion_protection=index % 5 == 0,
+            last_export=None if index % 4 == 0 else T0 - timedelta(days=index % 30),
+            scheduled=index % 7 == 0,
+            problem=g.text if index % 11 == 0 else None,
+        )
+        for index in range(5 * g.rows)
+    ]
+    unreadable = [Unreadable(g.name, "eu-central-2", g.text, g.text) for _ in range(min(g.rows, 50))]
+    return CoverageReport(T0, tuple(tables), tuple(unreadable), timedelta(days=7), places=g.rows)
+
+
+def dashboard(g: Given, *, approver: bool) -> Dashboard:
+    """Ten of everything the Home tab lists, with maximal names and errors."""
+    jobs = tuple(export_job(g, i, status=ExportStatus.FAILED, failure_code=g.text) for i in range(10))
+    requests = tuple(restore_request(g, sources=3) for _ in range(10))
+    fires = tuple((schedule(g), T0) for _ in range(10))
+    return Dashboard(T0, coverage_report(g), None, jobs, requests, requests, approver, fires, jobs, requests)
+
+
 def digest(g: Given) -> Digest:
     tables = tuple(
         DigestTable(f"{g.name}-{i}", export_job(g, i), T0, None, Decimal("0.42"), flags=(g.text,) * 12, error=g.text)
@@ -359,7 +401,10 @@ CASES: dict[str, list[Case]] = {
         )
     ],
     "help_message": [
-        *(lambda g, h=h: blocks.help_message(h) for h in [*HELP.values(), RESTORE_HELP, SCHEDULE_HELP, VERIFY_HELP]),
+        *(
+            lambda g, h=h: blocks.help_message(h)
+            for h in [*HELP.values(), RESTORE_HELP, SCHEDULE_HELP, VERIFY_HELP, DRILL_HELP]
+        ),
         lambda g: blocks.help_message(replace(HELP["/ddb-cost"], command=g.name, summary=g.text, usage=(g.text,))),
     ],
     "error_message": [
@@ -507,9 +552,24 @@ CASES: dict[str, list[Case]] = {
             ONCALL,
         )
     ],
+    "coverage_message": [
+        lambda g: coverage_blocks.coverage_message(coverage_report(g)),
+        lambda g: coverage_blocks.coverage_message(CoverageReport(T0, (), (), timedelta(days=7), places=0)),
+    ],
+    "schedule_form": [
+        lambda g: schedule_form.schedule_form(g.name, "C0OPS", g.name[:63]),
+        lambda g: schedule_form.schedule_form(g.name, None, None),
+    ],
+    "home_view": [
+        lambda g: home_blocks.home_view(dashboard(g, approver=True), blocks.escape(g.text)),
+        lambda g: home_blocks.home_view(dashboard(g, approver=False)),
+        lambda g: home_blocks.home_view(Dashboard(T0, None, g.text, (), (), (), True, (), (), ())),
+    ],
     "digest_message": [
         lambda g: schedule_blocks.digest_message(digest(g)),
         lambda g: schedule_blocks.digest_message(Digest(T0, (), g.text)),
+        lambda g: schedule_blocks.digest_message(Digest(T0, (), g.text, (g.text,) * g.rows)),
+        lambda g: schedule_blocks.digest_message(replace(digest(g), coverage_changes=(g.text,) * g.rows)),
     ],
     # handlers/drills/blocks.py
     "verification_queued": [lambda g: drill_blocks.verification_queued(verification(g))],
@@ -529,7 +589,7 @@ CASES: dict[str, list[Case]] = {
         lambda g, s=s: drill_blocks.drill_result(drill(g, status=s)) for s in (DrillStatus.PASSED, DrillStatus.FAILED)
     ],
 }
-VIEWS = {"restore_form"}
+VIEWS = {"restore_form": MODAL, "schedule_form": MODAL, "home_view": HOME}
 ALL_CASES = [(name, index, case) for name, cases in CASES.items() for index, case in enumerate(cases)]
 CASE_IDS = [f"{name}-{index}" for name, index, _ in ALL_CASES]
 
@@ -544,7 +604,7 @@ def builders() -> Iterator[str]:
 
 
 def limit_errors(name: str, payload: Payload) -> list[str]:
-    return view_errors(payload) if name in VIEWS else message_errors(payload)
+    return view_errors(payload, surface=VIEWS[name]) if name in VIEWS else message_errors(payload)
 
 
 def rendered_texts(payload: Any) -> Iterator[str]:

@@ -134,11 +134,32 @@ def test_a_run_message_is_posted_by_one_poster_and_retried_when_posting_failed(s
     assert run is not None
     store.finish_run(run.id, "failed", note=True, error="PITR is off", fix="Turn it on")
     assert [r.id for r in store.pending_notes()] == [run.id]
-    assert store.claim_note(run.id)
-    assert not store.claim_note(run.id), "a second poster does not get it"
-    store.settle_note(run.id, delivered=False)
-    assert store.claim_note(run.id), "a failed post is tried again"
-    store.settle_note(run.id, delivered=True)
+    claim = store.claim_note(run.id)
+    assert claim is not None
+    assert store.claim_note(run.id) is None, "a second poster does not get it"
+    assert store.settle_note(run.id, claim, delivered=False)
+    again = store.claim_note(run.id)
+    assert again is not None, "a failed post is tried again"
+    assert store.settle_note(run.id, again, delivered=True)
     assert store.pending_notes() == []
     stored = store.get_run(run.id)
     assert stored is not None and stored.error == "PITR is off" and stored.fix == "Turn it on"
+
+
+def test_a_poster_whose_claim_was_taken_over_cannot_settle_the_message(store: ScheduleStore) -> None:
+    store.add(a_schedule())
+    run = store.claim_run("orders-1a2b", T0, RunKind.SCHEDULED, "a")
+    assert run is not None
+    store.finish_run(run.id, "failed", note=True, error="PITR is off")
+    slow = store.claim_note(run.id)
+    assert slow is not None
+    with store.engine.begin() as connection:  # the slow poster held it past the reclaim time
+        connection.execute(
+            update(schedule_runs).where(schedule_runs.c.id == run.id).values(note_claimed_at=slow - timedelta(hours=1))
+        )
+    taken = store.claim_note(run.id)
+    assert taken is not None, "a claim held too long is taken over"
+    assert not store.settle_note(run.id, slow, delivered=False), "the slow poster's give-back changes nothing"
+    assert store.claim_note(run.id) is None, "the message is still held by the new poster"
+    assert store.settle_note(run.id, taken, delivered=True)
+    assert store.pending_notes() == []

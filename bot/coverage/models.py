@@ -1,0 +1,87 @@
+"""What `/ddb-coverage` reports: every table the bot can see, how it is protected, and the places it cannot read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True)
+class TableCoverage:
+    """One table's protection, as read now (PITR, deletion protection, the last completed export, schedules)."""
+
+    key: str  # `alias:name` or `name`, as commands take it
+    alias: str | None
+    region: str
+    pitr_enabled: bool | None
+    recovery_days: int | None
+    deletion_protection: bool | None
+    last_export: datetime | None
+    scheduled: bool
+    problem: str | None = None  # the table could not be read: why
+    in_default_region: bool = True  # the key alone names it (no `region=` was needed to find it)
+    backup_protected: bool | None = None  # AWS Backup protects it (ListProtectedResources); None: not checked
+
+    def issues(self, now: datetime, stale_after: timedelta) -> tuple[str, ...]:
+        """What needs attention, worst first (empty: the table is covered)."""
+        if self.problem is not None:
+            return ("could not be read",)
+        found = []
+        if not self.pitr_enabled:
+            found.append("PITR off")
+        if self.last_export is None:
+            found.append("never exported")
+        elif now - self.last_export > stale_after:
+            found.append(f"last export {_age(now - self.last_export)} ago")
+        if not self.scheduled:
+            found.append("no schedule")
+        if self.deletion_protection is False:
+            found.append("deletion protection off")
+        return tuple(found)
+
+    def severity(self, now: datetime, stale_after: timedelta) -> int:
+        """Ordering weight: unreadable and PITR off first, then stale or missing exports, then the rest."""
+        weights = {"could not be read": 100, "PITR off": 50, "never exported": 20, "no schedule": 5}
+        return sum(
+            weights.get(issue, 10 if issue.startswith("last export") else 1) for issue in self.issues(now, stale_after)
+        )
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """An account or region the bot could not list, and what to do about it."""
+
+    account: str  # the alias, or "this account"
+    region: str
+    reason: str
+    fix: str | None
+    what: str = "tables"  # what could not be read there: "tables", or "AWS Backup" (the tables still are)
+
+
+@dataclass(frozen=True)
+class CoverageReport:
+    """Every table of the places surveyed, and the places that could not be read."""
+
+    at: datetime
+    tables: tuple[TableCoverage, ...]
+    unreadable: tuple[Unreadable, ...]
+    stale_after: timedelta
+    places: int
+
+    def needing_attention(self) -> list[TableCoverage]:
+        """Tables with at least one issue, worst first, then by name."""
+        flagged = [t for t in self.tables if t.issues(self.at, self.stale_after)]
+        return sorted(flagged, key=lambda t: (-t.severity(self.at, self.stale_after), t.key))
+
+    def backup_protected(self) -> int:
+        """How many tables AWS Backup protects (of those where it could be asked)."""
+        return sum(t.backup_protected is True for t in self.tables)
+
+    def count(self, issue: str) -> int:
+        """How many tables have an issue starting with `issue`."""
+        return sum(any(i.startswith(issue) for i in t.issues(self.at, self.stale_after)) for t in self.tables)
+
+
+def _age(span: timedelta) -> str:
+    days = span.total_seconds() / 86400
+    return f"{days:.0f} days" if days >= 2 else f"{span.total_seconds() / 3600:.0f} h"

@@ -1,0 +1,134 @@
+"""The Enable PITR button of a coverage row: operators only, through the same audited path as `/ddb-pitr … enable`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.coverage.survey import CoverageSurvey
+from bot.errors import BotError, NotAllowed, UsageError
+from bot.models import Requester
+from bot.pitr import enable_pitr
+from bot.schedules.models import ScheduleType, schedule_type
+from bot.schedules.service import NewSchedule, ScheduleCore, add_schedule
+from handlers.blocks import Message, error_message, pitr_message, unexpected_error
+from handlers.commands import Surface
+from handlers.coverage.blocks import ENABLE_PITR_ACTION
+from handlers.coverage.schedule_form import (
+    FORM_BUCKET,
+    FORM_CRON,
+    FORM_FIELD,
+    FORM_TYPE,
+    SCHEDULE_ACTION,
+    SCHEDULE_CALLBACK,
+    schedule_form,
+)
+from handlers.schedules.blocks import schedule_added
+
+logger = logging.getLogger(__name__)
+
+
+def register(app: App, surface: Surface, survey: CoverageSurvey, sc: ScheduleCore) -> None:
+    """Wire the coverage buttons and the schedule form."""
+
+    @app.action(SCHEDULE_ACTION)
+    def open_schedule_form(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        user = str((body.get("user") or {}).get("id") or "")
+        table = str(body["actions"][0].get("value") or "")
+        if not surface.authorizer.is_operator(user):
+            refusal = NotAllowed("Only operators may add schedules.")
+            respond(**error_message(refusal), response_type="ephemeral", replace_original=False)
+            return
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        view = schedule_form(table, channel, surface.core.defaults.bucket)
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+        except Exception:
+            logger.exception("coverage: the schedule form could not be opened table=%s", table)
+
+    @app.view(SCHEDULE_CALLBACK)
+    def submit_schedule_form(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        user = str((body.get("user") or {}).get("id") or "")
+        view = body.get("view") or {}
+        metadata = _metadata(view.get("private_metadata"))
+        values = (view.get("state") or {}).get("values") or {}
+        try:
+            surface.authorizer.require_operator(user, "add schedules")
+            request = _request(values, str(metadata.get("table") or ""), sc)
+        except BotError as error:
+            ack(response_action="errors", errors={FORM_CRON: error.message[:150]})
+            return
+        ack()
+        try:
+            added = add_schedule(sc, request, Requester(user, metadata.get("channel")))
+            reply = schedule_added(added, sc.core.notify_channel)
+        except BotError as error:
+            reply = error_message(error)
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            logger.exception("coverage: adding a schedule failed reference=%s", reference)
+            reply = unexpected_error(reference)
+        _tell(client, user, metadata.get("channel"), reply)
+
+    @app.action(ENABLE_PITR_ACTION)
+    def enable_pitr_from_coverage(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        user = str((body.get("user") or {}).get("id") or "")
+        table = str(body["actions"][0].get("value") or "")
+        respond(**_enable(surface, survey, user, table), response_type="ephemeral", replace_original=False)
+
+
+def _request(values: dict[str, Any], table: str, sc: ScheduleCore) -> NewSchedule:
+    """The form's fields as the request `/ddb-schedule add` would make; UsageError when one is wrong."""
+    cron = " ".join(str(_field(values, FORM_CRON) or "").split())
+    export_type = schedule_type(str(_field(values, FORM_TYPE) or ScheduleType.FULL))
+    bucket = _field(values, FORM_BUCKET)
+    if not table:
+        raise UsageError("The form lost its table; close it and click the button again.")
+    sc.calendar.check(cron, "UTC")
+    return NewSchedule(table, cron, "UTC", export_type, {"bucket": str(bucket)} if bucket else {})
+
+
+def _field(values: dict[str, Any], block_id: str) -> str | None:
+    element = (values.get(block_id) or {}).get(FORM_FIELD) or {}
+    value = element.get("value") or (element.get("selected_option") or {}).get("value")
+    return str(value).strip() if value else None
+
+
+def _metadata(text: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _tell(client: WebClient, user: str, channel: str | None, reply: Message) -> None:
+    try:
+        if channel:
+            client.chat_postEphemeral(channel=channel, user=user, text=reply["text"], blocks=reply["blocks"])
+        else:
+            client.chat_postMessage(channel=user, text=reply["text"], blocks=reply["blocks"])
+    except Exception:
+        logger.exception("coverage: could not answer user=%s", user)
+
+
+def _enable(surface: Surface, survey: CoverageSurvey, user: str, table: str) -> dict[str, Any]:
+    try:
+        surface.authorizer.require_operator(user, "turn on PITR")
+        report = enable_pitr(surface.core, table, None, user)
+    except BotError as error:
+        surface.core.store.audit(user, "pitr.enable", table, {"from": "coverage"}, f"refused: {error}")
+        return dict(error_message(error))
+    except Exception:
+        reference = uuid.uuid4().hex[:8]
+        logger.exception("coverage: enabling PITR failed table=%s reference=%s", table, reference)
+        return dict(unexpected_error(reference))
+    survey.forget()
+    return dict(pitr_message(report))

@@ -1,0 +1,104 @@
+"""The coverage answer: a summary first, then the tables that need attention (worst first), then the places that
+could not be read; within Slack's limits however many tables there are."""
+
+from __future__ import annotations
+
+from bot.coverage.models import CoverageReport, TableCoverage
+from handlers.blocks import Block, Message, button, code, confirm_dialog, context, escape, listing, message, section
+from handlers.coverage.schedule_form import schedule_button
+
+ROWS_PER_SECTION = 20
+SHOWN_ROWS = 200  # 10 sections; the rest is counted, and `<alias>` or `region=` narrows the survey
+ENABLE_PITR_ACTION = "coverage_enable_pitr"
+BUTTONS_PER_ROW = 5
+MAX_BUTTONS = 20  # 4 actions blocks: the worst tables first, the others through `/ddb-pitr … enable`
+MAX_SCHEDULE_BUTTONS = 10  # 2 actions blocks; the others through `/ddb-schedule add`
+
+
+def coverage_message(report: CoverageReport, *, operator: bool = False) -> Message:
+    """The answer to `/ddb-coverage`; an operator also gets an Enable PITR button per table without PITR."""
+    summary = _summary(report)
+    blocks = [section(f"*Backup coverage* · {summary}")]
+    attention = report.needing_attention()
+    rows = [_row(report, table) for table in attention[:SHOWN_ROWS]]
+    for start in range(0, len(rows), ROWS_PER_SECTION):
+        blocks.append(section(listing(rows[start : start + ROWS_PER_SECTION], "tables")))
+    if operator:
+        blocks.extend(enable_buttons(report, attention))
+        blocks.extend(schedule_buttons(attention))
+    if len(attention) > SHOWN_ROWS:
+        blocks.append(
+            context(f"{len(attention) - SHOWN_ROWS} more tables need attention; narrow with an alias or `region=`.")
+        )
+    if not attention and report.tables:
+        blocks.append(section(":white_check_mark: Every table has PITR on, a recent export and a schedule."))
+    if report.unreadable:
+        lines = [
+            f"• {code(place.account, 200)} {escape(place.region, 40)} ({escape(place.what, 20)}): "
+            f"{escape(place.reason, 600)}" + (f" {escape(place.fix, 400)}" if place.fix else "")
+            for place in report.unreadable
+        ]
+        blocks.append(section(":warning: *Not read*\n" + listing(lines, "places", 2900)))
+    stale = f"{report.stale_after.days} days" if report.stale_after.days else "the stale limit"
+    blocks.append(
+        context(f"An export older than {stale} counts as stale. Turn PITR on with `/ddb-pitr &lt;table&gt; enable`.")
+    )
+    return message(f"Backup coverage: {summary}", *blocks)
+
+
+def enable_buttons(report: CoverageReport, attention: list[TableCoverage]) -> list[Block]:
+    """Enable PITR buttons for the worst tables without PITR that sit in their account's default region (a
+    button's value is the table as `/ddb-pitr` takes it)."""
+    unprotected = [t for t in attention if t.pitr_enabled is False and t.in_default_region][:MAX_BUTTONS]
+    buttons = [
+        button(
+            f"Enable PITR: {table.key}",
+            ENABLE_PITR_ACTION,
+            table.key,
+            style="primary",
+            confirm=confirm_dialog(
+                "Turn PITR on?",
+                f"Point-in-time recovery will be turned on for {code(table.key, 200)} ({escape(table.region, 40)}); "
+                "it is billed per GB-month of the table.",
+                "Turn it on",
+                "Cancel",
+            ),
+        )
+        for table in unprotected
+    ]
+    return [
+        {"type": "actions", "elements": buttons[start : start + BUTTONS_PER_ROW]}
+        for start in range(0, len(buttons), BUTTONS_PER_ROW)
+    ]
+
+
+def schedule_buttons(attention: list[TableCoverage]) -> list[Block]:
+    """Schedule exports buttons for the worst tables no schedule covers (that their key alone names)."""
+    unscheduled = [t for t in attention if not t.scheduled and t.problem is None and t.in_default_region]
+    buttons = [schedule_button(t.key) for t in unscheduled[:MAX_SCHEDULE_BUTTONS]]
+    return [
+        {"type": "actions", "elements": buttons[start : start + BUTTONS_PER_ROW]}
+        for start in range(0, len(buttons), BUTTONS_PER_ROW)
+    ]
+
+
+def _summary(report: CoverageReport) -> str:
+    places = f"{report.places} place{'s' if report.places != 1 else ''}"
+    parts = [
+        f"{len(report.tables)} tables in {places}",
+        f"{report.count('PITR off')} without PITR",
+        f"{report.count('never exported') + report.count('last export')} never or not recently exported",
+        f"{report.count('no schedule')} without a schedule",
+    ]
+    parts.append(f"{report.backup_protected()} protected by AWS Backup")
+    not_read = sum(u.what == "tables" for u in report.unreadable)
+    if not_read:
+        parts.append(f"{not_read} places not read")
+    return " · ".join(parts)
+
+
+def _row(report: CoverageReport, table: TableCoverage) -> str:
+    issues = ", ".join(table.issues(report.at, report.stale_after))
+    where = f" ({escape(table.region, 40)})"
+    detail = f": {escape(table.problem, 300)}" if table.problem else ""
+    return f"• {code(table.key, 300)}{where} · {issues}{detail}"

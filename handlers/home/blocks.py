@@ -1,0 +1,126 @@
+"""The App Home tab: coverage, what runs now, restores waiting for approval (with the buttons for an approver), the
+next fires and the last failures; a home view within Slack's 100 blocks however much there is."""
+
+from __future__ import annotations
+
+from bot.home.dashboard import Dashboard
+from bot.restores.models import MODE_NAMES, RestoreRequest
+from bot.timefmt import iso
+from handlers.blocks import (
+    CONFIRM_TEXT,
+    VIEW_BLOCKS,
+    Block,
+    View,
+    button,
+    code,
+    confirm_dialog,
+    context,
+    escape,
+    fit_blocks,
+    listing,
+    mention_user,
+    section,
+)
+
+HOME_APPROVE_ACTION = "home_restore_approve"
+HOME_REJECT_ACTION = "home_restore_reject"
+
+
+def home_view(dashboard: Dashboard, notice: str | None = None) -> View:
+    """The Home tab of one person (`notice`: what their last click did)."""
+    blocks: list[Block] = [{"type": "header", "text": {"type": "plain_text", "text": "DynamoDB backups"}}]
+    if notice:
+        blocks.append(section(notice))
+    blocks.append(section(_coverage(dashboard)))
+    blocks.append(section(_running(dashboard)))
+    blocks.extend(_pending(dashboard))
+    blocks.append(section(_fires(dashboard)))
+    blocks.append(section(_failures(dashboard)))
+    blocks.append(context(f"As of {iso(dashboard.at)}. Open the tab again to refresh."))
+    return {"type": "home", "blocks": fit_blocks(blocks, VIEW_BLOCKS)}
+
+
+def _coverage(d: Dashboard) -> str:
+    if d.coverage is None:
+        return f"*Coverage*: could not be read ({escape(d.coverage_problem or 'unknown', 500)})."
+    report = d.coverage
+    stale = report.count("never exported") + report.count("last export")
+    line = (
+        f"*Coverage*: {len(report.tables)} tables · {report.count('PITR off')} without PITR · {stale} never or not "
+        f"recently exported · {report.count('no schedule')} without a schedule"
+    )
+    line += f" · {report.backup_protected()} protected by AWS Backup"
+    if not_read := sum(u.what == "tables" for u in report.unreadable):
+        line += f" · {not_read} places not read"
+    worst = [
+        f"{code(t.key, 200)}: {', '.join(t.issues(report.at, report.stale_after))}"
+        for t in report.needing_attention()[:5]
+    ]
+    return line + ("\n" + listing(worst, "tables", 2000) if worst else "") + "\nDetails: `/ddb-coverage`."
+
+
+def _running(d: Dashboard) -> str:
+    lines = [
+        f"Export {code(j.export_id, 100)} of {code(j.table_key, 300)} since {iso(j.started_at or j.created_at)}"
+        for j in d.running_exports
+    ]
+    lines += [
+        f"Restore {code(r.id, 100)} into {code(r.target_display, 300)} ({escape(r.status, 20)})"
+        for r in d.running_restores
+    ]
+    return "*Running now*\n" + (listing(lines, "more", 2800) if lines else "Nothing.")
+
+
+def _pending(d: Dashboard) -> list[Block]:
+    if not d.pending:
+        return [section("*Waiting for approval*\nNothing.")]
+    blocks: list[Block] = [section("*Waiting for approval*")]
+    for request in d.pending:
+        blocks.append(section(_request_line(request)))
+        if d.approver:
+            blocks.append(_decision(request))
+    return blocks
+
+
+def _request_line(request: RestoreRequest) -> str:
+    mode = escape(MODE_NAMES.get(request.mode, request.mode), 200)
+    return (
+        f"{code(request.id, 100)} from {mention_user(request.requested_by)}: {mode} into "
+        f"{code(request.target_display, 600)} · expires {iso(request.expires_at)}"
+    )
+
+
+def _decision(request: RestoreRequest) -> Block:
+    start = "Restore into "
+    end = ". It starts as soon as the approvals are in."
+    approve = button(
+        "Approve",
+        HOME_APPROVE_ACTION,
+        request.button_value,
+        style="primary",
+        confirm=confirm_dialog(
+            "Approve this restore?",
+            f"{start}{code(request.target_display, CONFIRM_TEXT - len(start) - len(end))}{end}",
+            "Approve",
+            "Cancel",
+        ),
+    )
+    reject = button("Reject", HOME_REJECT_ACTION, request.button_value, style="danger")
+    return {"type": "actions", "block_id": f"home_decision_{request.id}", "elements": [approve, reject]}
+
+
+def _fires(d: Dashboard) -> str:
+    lines = [
+        f"{iso(fire)} · {code(s.id, 200)}: {escape(s.export_type, 20)} export of {code(s.table, 300)}"
+        for s, fire in d.next_fires
+    ]
+    return "*Next scheduled exports*\n" + (listing(lines, "more", 2800) if lines else "None scheduled.")
+
+
+def _failures(d: Dashboard) -> str:
+    lines = [
+        f"Export {code(j.export_id, 100)} of {code(j.table_key, 300)}: {escape(j.failure_code or 'failed', 200)}"
+        for j in d.failed_exports
+    ]
+    lines += [f"Restore {code(r.id, 100)} into {code(r.target_display, 300)}" for r in d.failed_restores]
+    return "*Failures in the last 7 days*\n" + (listing(lines, "more", 2800) if lines else "None.")

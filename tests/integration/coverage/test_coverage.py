@@ -1,0 +1,219 @@
+"""`/ddb-coverage` end to end: tables of the bot's own account and of an aliased account (through its assumed role)
+with and without PITR, exports and schedules, worst first; an account that refuses to be listed is named with the
+reason, never left out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from bot.demo.slack_standin import PostedMessage, SlackStandIn
+from handlers.coverage.blocks import ENABLE_PITR_ACTION
+from handlers.coverage.schedule_form import SCHEDULE_ACTION
+from tests.integration.conftest import OPS, SIGNING_SECRET, BotFactory
+from tests.support.aws_proxy import AwsFaultProxy, Fault
+from tests.support.aws_world import DEFAULT_ACCOUNT, account_credentials, client, create_table
+from tests.support.restore_flow import buttons, export_table, wait_until
+from tests.support.schedules import schedule_command
+from tests.support.slack_requests import SignedSlackClient
+
+PROD, BROKEN = "111111111111", "222222222222"
+
+
+@pytest.fixture
+def front(world: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsFaultProxy]:
+    proxy = AwsFaultProxy(world, lambda _operation, _body: None)
+    proxy.refused_regions["eu-central-2"] = Fault(
+        400, "AccessDeniedException", "User: arn:aws:sts::222222222222:assumed-role/x is not authorized to perform"
+    )
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BACKUP", proxy.url)
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
+def bot(start_bot: BotFactory, front: AwsFaultProxy, world: str, tmp_path: Path) -> Any:
+    config = tmp_path / "accounts.toml"
+    config.write_text(
+        f'[accounts.prod]\nrole_arn = "arn:aws:iam::{PROD}:role/ddb-backup-bot"\nregions = ["us-east-1", "eu-west-1"]\n\n'
+        f'[accounts.broken]\nrole_arn = "arn:aws:iam::{BROKEN}:role/ddb-backup-bot"\nregion = "eu-central-2"\n'
+    )
+    credentials = account_credentials(world, PROD)
+    prod = client("dynamodb", world, **credentials)
+    create_table(prod, "ledger", pitr=True, items=[{"pk": {"S": "prod#1"}, "sk": {"S": "a"}}])
+    prod_eu = boto3.client("dynamodb", region_name="eu-west-1", endpoint_url=world, **credentials)
+    create_table(prod_eu, "ledger-eu", pitr=True, items=[])
+    return start_bot(config_file=config, operators=["U0ALICE"])
+
+
+def coverage(slack: SlackStandIn, signed: SignedSlackClient, text: str = "", user: str = "U0ALICE") -> str:
+    return as_text(coverage_answer(slack, signed, text, user))
+
+
+def as_text(message: PostedMessage) -> str:
+    return message.text + json.dumps(message.blocks)
+
+
+def coverage_answer(slack: SlackStandIn, signed: SignedSlackClient, text: str = "", user: str = "U0ALICE") -> Any:
+    seen = {m.ts for m in slack.messages()}
+    response = signed.command("/ddb-coverage", text, user_id=user, response_url=slack.response_url(OPS, user=user))
+    assert response.status == 200, response.body
+    return slack.wait_for(
+        lambda m: (
+            m.ts not in seen and m.via == "response_url" and ("coverage" in m.text or "alias" in json.dumps(m.blocks))
+        ),
+        timeout=20,
+    )
+
+
+def test_every_account_is_surveyed_worst_first_and_an_unreadable_one_is_named(bot: Any, slack: SlackStandIn) -> None:
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    export_table(bot, signed, slack, "orders")
+    schedule_command(signed, slack, 'add orders cron="0 2 * * *"')
+    body = coverage(slack, signed, "all")
+
+    assert "4 tables in 4 places" in body and "1 without PITR" in body and "1 places not read" in body
+    assert "`prod:ledger-eu` (eu-west-1)" in body, "each of an alias's regions is surveyed"
+    customers, ledger = body.index("`customers`"), body.index("`prod:ledger`")
+    assert customers < ledger, "PITR off comes first"
+    assert "PITR off, never exported, no schedule" in body[customers : customers + 200]
+    assert "never exported, no schedule" in body[ledger : ledger + 200]
+    orders = body.index("`orders`")
+    assert "deletion protection off" in body[orders : orders + 200] and "PITR off" not in body[orders : orders + 80]
+    not_read = body[body.index("Not read") :]
+    assert "`broken` eu-central-2" in not_read and "ListTables" in not_read
+    assert "AccessDeniedException" not in body, "AWS's error is translated, not shown raw"
+
+
+def test_a_second_survey_within_the_cache_period_asks_aws_nothing(
+    bot: Any, slack: SlackStandIn, front: AwsFaultProxy
+) -> None:
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    first = coverage(slack, signed)
+    asked = len(front.seen)
+    assert "ListTables" in front.seen and "DescribeContinuousBackups" in front.seen and "ListExports" in front.seen
+    assert coverage(slack, signed) == first
+    assert len(front.seen) == asked, "answered from the cache"
+
+
+def test_one_alias_is_surveyed_alone_and_an_unknown_one_says_which_exist(bot: Any, slack: SlackStandIn) -> None:
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    body = coverage(slack, signed, "prod")
+    assert "2 tables in 2 places" in body and "`prod:ledger`" in body and "`customers`" not in body
+    response = signed.command("/ddb-coverage", "staging", response_url=slack.response_url(OPS))
+    refused = response.body  # a usage error is the acknowledgement itself
+    assert "`staging` is not an account alias" in refused and "`broken`, `prod`" in refused
+
+
+def test_an_operator_turns_pitr_on_from_a_row_and_a_non_operator_is_refused(
+    bot: Any, slack: SlackStandIn, ddb: Any
+) -> None:
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    assert not buttons(coverage_answer(slack, signed, user="U0BOB")), "no buttons for someone who may not use them"
+    answer = coverage_answer(slack, signed)
+    assert buttons(answer)[ENABLE_PITR_ACTION] == "customers", "one Enable PITR: the one table without PITR"
+
+    refused = signed.click(
+        ENABLE_PITR_ACTION,
+        "customers",
+        message_ts=answer.ts,
+        channel_id=OPS,
+        user_id="U0BOB",
+        response_url=slack.response_url(OPS, user="U0BOB"),
+    )
+    assert refused.status == 200
+    slack.wait_for(lambda m: m.via == "response_url" and "operators" in as_text(m).lower(), timeout=15)
+    assert pitr_status(ddb, "customers") == "DISABLED", "a refused click changes nothing"
+
+    signed.click(
+        ENABLE_PITR_ACTION,
+        "customers",
+        message_ts=answer.ts,
+        channel_id=OPS,
+        user_id="U0ALICE",
+        response_url=slack.response_url(OPS, user="U0ALICE"),
+    )
+    slack.wait_for(lambda m: m.via == "response_url" and "just turned on" in as_text(m), timeout=15)
+    assert pitr_status(ddb, "customers") == "ENABLED"
+    assert pitr_status(ddb, "orders") == "ENABLED", "the other tables are untouched"
+    after = coverage(slack, signed)
+    assert "0 without PITR" in after, "the cached survey was dropped after the change"
+
+
+def pitr_status(ddb: Any, table: str) -> str:
+    description = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+    return str(description["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"])
+
+
+def test_an_operator_schedules_nightly_exports_of_an_unscheduled_table_from_its_row(
+    bot: Any, slack: SlackStandIn
+) -> None:
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    answer = coverage_answer(slack, signed)
+    assert all_buttons(answer)[SCHEDULE_ACTION] == ["customers", "orders", "prod:ledger"], (
+        "worst first; eu-west-1 needs the command"
+    )
+    signed.click(
+        SCHEDULE_ACTION,
+        "customers",
+        message_ts=answer.ts,
+        channel_id=OPS,
+        user_id="U0ALICE",
+        response_url=slack.response_url(OPS, user="U0ALICE"),
+    )
+    opened = wait_until(lambda: next((c for c in slack.calls if c.method == "views.open"), None), "the form", 10)
+    view = opened.params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert "0 2 * * *" in json.dumps(view) and "acme-ddb-backups" in json.dumps(view), (
+        "prefilled: nightly, default bucket"
+    )
+    values = {
+        "schedule_cron": {"value": {"type": "plain_text_input", "value": "0 2 * * *"}},
+        "schedule_type": {"value": {"type": "radio_buttons", "selected_option": {"value": "full"}}},
+        "schedule_bucket": {"value": {"type": "plain_text_input", "value": "acme-ddb-backups"}},
+    }
+    response = signed.view_submission(
+        "coverage_schedule_form", values, user_id="U0ALICE", private_metadata=view["private_metadata"]
+    )
+    assert response.status == 200 and not response.body
+    added = slack.wait_for(lambda m: m.ephemeral and "added" in m.text, timeout=15)
+    assert "customers" in as_text(added)
+    schedules = bot.services.schedules.store.all()
+    assert [(s.table, s.cron, s.options) for s in schedules] == [
+        ("customers", "0 2 * * *", {"bucket": "acme-ddb-backups"})
+    ]
+
+    bad = dict(values, schedule_cron={"value": {"type": "plain_text_input", "value": "every night"}})
+    refused = signed.view_submission(
+        "coverage_schedule_form", bad, user_id="U0ALICE", private_metadata=view["private_metadata"]
+    )
+    assert refused.json()["response_action"] == "errors" and "schedule_cron" in refused.json()["errors"]
+
+
+def all_buttons(message: Any) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for block in message.blocks:
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            found.setdefault(element["action_id"], []).append(element["value"])
+    return found
+
+
+def test_tables_aws_backup_protects_are_counted_and_a_place_where_it_cannot_be_asked_is_named(
+    bot: Any, slack: SlackStandIn, front: AwsFaultProxy
+) -> None:
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    body = coverage(slack, signed)
+    assert "0 protected by AWS Backup" in body, "moto has no ListProtectedResources: nothing is claimed"
+    assert "(AWS Backup)" in body[body.index("Not read") :], "and the places where it could not be asked are named"
+
+    orders = f"arn:aws:dynamodb:us-east-1:{DEFAULT_ACCOUNT}:table/orders"
+    front.canned["/resources/"] = {"Results": [{"ResourceArn": orders, "ResourceType": "DynamoDB"}]}
+    bot.services.coverage.forget()
+    body = coverage(slack, signed)
+    assert "1 protected by AWS Backup" in body

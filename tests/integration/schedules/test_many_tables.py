@@ -1,0 +1,149 @@
+"""Schedules that cover many tables (`*`, `tag:backup=daily`): every matching table gets its own export at each
+fire, tables created later included, reported in one message per fire with failures first; beyond the exports
+an account may run at once the rest waits and is started by housekeeping, never twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.demo.slack_standin import SlackStandIn
+from bot.models import ExportStatus, Requester
+from bot.schedules.service import NewSchedule, ScheduleCore, add_schedule
+from bot.wiring.bootstrap import build_services
+from bot.wiring.services import Services
+from scheduler.jobs import fire_digest, fire_schedule, housekeeping
+from tests.integration.conftest import NOTIFY, bot_settings
+from tests.support.aws_world import create_table, exports_held
+from tests.support.schedules import text_of
+
+FIRE = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+
+
+@pytest.fixture
+def services(world: str, slack: SlackStandIn, tmp_path: Path) -> Iterator[Callable[..., Services]]:
+    built: list[Services] = []
+
+    def build(**overrides: Any) -> Services:
+        services = build_services(bot_settings(tmp_path, slack, **overrides))
+        built.append(services)
+        return services
+
+    yield build
+    for services in built:
+        services.engine.dispose()
+
+
+def fire(sc: ScheduleCore, schedule_id: str, at: datetime) -> None:
+    sc.core.clock = lambda: at + timedelta(seconds=5)
+    fire_schedule(sc, lambda: True, schedule_id)
+
+
+def exported_tables(sc: ScheduleCore, schedule_id: str) -> list[str]:
+    return sorted(job.table_key for job in sc.core.store.schedule_exports(schedule_id, 100))
+
+
+def fire_report(slack: SlackStandIn, schedule_id: str) -> str:
+    message = slack.wait_for(lambda m: m.channel == NOTIFY and schedule_id in m.text and "run of" in m.text.lower())
+    return text_of(message)
+
+
+def test_every_table_of_the_account_is_exported_at_each_fire_including_one_created_later(
+    services: Callable[..., Services], slack: SlackStandIn, ddb: Any
+) -> None:
+    sc = services().schedules
+    schedule_id = add_schedule(sc, NewSchedule("*", "0 * * * *"), Requester("U0ALICE")).view.schedule.id
+    fire(sc, schedule_id, FIRE)
+    assert exported_tables(sc, schedule_id) == ["orders"], "customers has PITR off"
+    body = fire_report(slack, schedule_id)
+    assert body.index("`customers`") < body.index("`orders`"), "failures first"
+    assert "1 exports started, 1 failed, 0 queued" in body and "PITR" in body[body.index("`customers`") :]
+
+    create_table(ddb, "invoices", pitr=True, items=[{"pk": {"S": "i#1"}, "sk": {"S": "a"}}])
+    fire(sc, schedule_id, FIRE + timedelta(hours=1))
+    assert exported_tables(sc, schedule_id) == ["invoices", "orders", "orders"], "the new table is covered"
+    fire(sc, schedule_id, FIRE + timedelta(hours=1))  # the same fire again (a second replica, a retry)
+    assert len(exported_tables(sc, schedule_id)) == 3, "nothing started twice"
+    tokens = [job.client_token for job in sc.core.store.schedule_exports(schedule_id, 100)]
+    assert len(set(tokens)) == 3, "one ClientToken per table and fire"
+
+
+def test_a_tag_selector_exports_only_the_tagged_tables(
+    services: Callable[..., Services], slack: SlackStandIn, ddb: Any
+) -> None:
+    sc = services().schedules
+    create_table(ddb, "ledger", pitr=True, items=[{"pk": {"S": "l#1"}, "sk": {"S": "a"}}])
+    for name in ("ledger",):
+        arn = ddb.describe_table(TableName=name)["Table"]["TableArn"]
+        ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": "backup", "Value": "daily"}])
+    orders = ddb.describe_table(TableName="orders")["Table"]["TableArn"]
+    ddb.tag_resource(ResourceArn=orders, Tags=[{"Key": "backup", "Value": "weekly"}])
+    schedule_id = add_schedule(sc, NewSchedule("tag:backup=daily", "0 * * * *"), Requester("U0ALICE")).view.schedule.id
+    fire(sc, schedule_id, FIRE)
+    assert exported_tables(sc, schedule_id) == ["ledger"]
+
+
+def test_beyond_the_exports_an_account_may_run_the_rest_waits_and_housekeeping_starts_it_once(
+    services: Callable[..., Services], slack: SlackStandIn, ddb: Any
+) -> None:
+    sc = services(exports_per_account=2).schedules
+    for name in ("alpha", "beta", "gamma"):
+        create_table(ddb, name, pitr=True, items=[{"pk": {"S": f"{name}#1"}, "sk": {"S": "a"}}])
+    ddb.update_continuous_backups(
+        TableName="customers", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    schedule_id = add_schedule(sc, NewSchedule("*", "0 * * * *"), Requester("U0ALICE")).view.schedule.id
+    with exports_held():  # DynamoDB is still running them
+        fire(sc, schedule_id, FIRE)
+        assert len(exported_tables(sc, schedule_id)) == 2, "two at once"
+        assert "2 exports started, 0 failed, 3 queued" in fire_report(slack, schedule_id)
+        housekeeping(sc, lambda: True, lambda: None)
+        assert len(exported_tables(sc, schedule_id)) == 2, "no room yet: the first two still run"
+        finish_all(sc, schedule_id)
+        housekeeping(sc, lambda: True, lambda: None)
+        housekeeping(sc, lambda: True, lambda: None)
+        tables = exported_tables(sc, schedule_id)
+        assert len(tables) == 4, "two more started, none twice"
+        assert len(set(tables)) == 4
+        finish_all(sc, schedule_id)
+        housekeeping(sc, lambda: True, lambda: None)
+    assert exported_tables(sc, schedule_id) == ["alpha", "beta", "customers", "gamma", "orders"], "each once"
+    later = slack.wait_for(lambda m: m.channel == NOTIFY and "Later:" in text_of(m))
+    assert "queued" in text_of(later)
+
+
+def finish_all(sc: ScheduleCore, schedule_id: str) -> None:
+    """What the tracker records when DynamoDB reports the exports finished."""
+    for job in sc.core.store.schedule_exports(schedule_id, 100):
+        if job.status == ExportStatus.IN_PROGRESS:
+            sc.core.store.finish_export(job.export_arn, status=ExportStatus.COMPLETED)
+
+
+def test_the_digest_names_the_tables_that_lost_or_gained_pitr_since_the_previous_digest(
+    services: Callable[..., Services], slack: SlackStandIn, ddb: Any, tmp_path: Path
+) -> None:
+    config = tmp_path / "digest.toml"
+    config.write_text(
+        '[digest]\ncron = "0 9 * * *"\n\n[[schedules]]\nid = "nightly"\ntable = "orders"\ncron = "0 2 * * *"\n'
+    )
+    sc = services(config_file=config, coverage_cache_seconds=0).schedules
+    day = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=2)
+    sc.core.clock = lambda: day + timedelta(seconds=5)
+    fire_digest(sc, lambda: True, "0 9 * * *", "UTC")
+    first = text_of(slack.wait_for(lambda m: m.channel == NOTIFY and "digest" in m.text.lower()))
+    assert "Now without PITR: `customers`" in first
+
+    create_table(ddb, "audit", pitr=False, items=[])
+    ddb.update_continuous_backups(
+        TableName="customers", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    sc.core.clock = lambda: day + timedelta(days=1, seconds=5)
+    fire_digest(sc, lambda: True, "0 9 * * *", "UTC")
+    second = text_of(
+        slack.wait_for(lambda m: m.channel == NOTIFY and "digest" in m.text.lower() and "audit" in text_of(m))
+    )
+    assert "Newly without PITR: `audit`" in second and "PITR now on (or table gone): `customers`" in second

@@ -1,0 +1,69 @@
+"""What counts as needing attention, in which order, and the export time read from an export id."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.coverage.models import CoverageReport, TableCoverage
+from bot.coverage.survey import export_started
+
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+WEEK = timedelta(days=7)
+
+
+def table(key: str, **changes: object) -> TableCoverage:
+    values: dict[str, object] = {
+        "key": key,
+        "alias": None,
+        "region": "us-east-1",
+        "pitr_enabled": True,
+        "recovery_days": 35,
+        "deletion_protection": True,
+        "last_export": NOW - timedelta(days=1),
+        "scheduled": True,
+    }
+    values.update(changes)
+    return TableCoverage(**values)  # type: ignore[arg-type]
+
+
+def test_a_protected_table_needs_nothing_and_each_gap_is_named() -> None:
+    assert table("ok").issues(NOW, WEEK) == ()
+    assert table("t", pitr_enabled=False).issues(NOW, WEEK) == ("PITR off",)
+    assert table("t", last_export=None).issues(NOW, WEEK) == ("never exported",)
+    assert table("t", last_export=NOW - timedelta(days=9)).issues(NOW, WEEK) == ("last export 9 days ago",)
+    assert table("t", scheduled=False, deletion_protection=False).issues(NOW, WEEK) == (
+        "no schedule",
+        "deletion protection off",
+    )
+    assert table("t", problem="AccessDenied").issues(NOW, WEEK) == ("could not be read",)
+
+
+def test_tables_needing_attention_come_worst_first_then_by_name() -> None:
+    tables = (
+        table("b-minor", deletion_protection=False),
+        table("a-pitr", pitr_enabled=False, last_export=None, scheduled=False),
+        table("fine"),
+        table("c-unread", problem="denied"),
+        table("d-stale", last_export=NOW - timedelta(days=30)),
+    )
+    report = CoverageReport(NOW, tables, (), WEEK, places=1)
+    assert [t.key for t in report.needing_attention()] == ["c-unread", "a-pitr", "d-stale", "b-minor"]
+    assert report.count("PITR off") == 1 and report.count("last export") == 1
+
+
+@given(
+    st.datetimes(datetime(2001, 1, 1), datetime(2200, 1, 1), timezones=st.just(UTC)),
+    st.text("0123456789abcdef", min_size=8, max_size=8),
+)
+def test_the_start_time_is_read_back_from_any_export_id_to_the_millisecond(moment: datetime, suffix: str) -> None:
+    moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    milliseconds = round(moment.timestamp() * 1000)
+    arn = f"arn:aws:dynamodb:us-east-1:123456789012:table/orders/export/{milliseconds:014d}-{suffix}"
+    assert export_started(arn) == moment
+
+
+def test_an_export_id_without_a_time_gives_no_time() -> None:
+    assert export_started("arn:aws:dynamodb:us-east-1:123456789012:table/orders/export/not-a-time") is None
