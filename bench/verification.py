@@ -1,4 +1,4 @@
-"""Benchmark 4: export verification (`/ddb-verify`'s check): MB/s and items/s of an export read from moto's S3, and
+"""Benchmark 5: export verification (`/ddb-verify`'s check): MB/s and items/s of an export read from moto's S3, and
 the peak RSS of the process doing it, at two sizes, to show memory stays flat in the export's size.
 
 moto's server runs as its own process; the export is written there as `write_full_export` lays one out (16 files),
@@ -26,7 +26,7 @@ from bot.loader.lines import ExportLineReader
 from bot.models import ExportLocation
 from tests.support.export_fixtures import sample_items, write_full_export
 
-TITLE = "4. Export verification"
+TITLE = "5. Export verification"
 SIZES = (100_000, 1_000_000)
 FILES = 16
 BUCKET = "bench-verify"

@@ -183,7 +183,10 @@ def pitr(surface: Surface, command: PitrCommand, requester: Requester) -> Reply:
             blocks.pitr_message(enable_pitr(surface.core, command.table, command.days, requester.user_id)),
             in_channel=True,
         )
-    return Reply(blocks.pitr_message(pitr_status(surface.core, command.table)))
+    report = pitr_status(surface.core, command.table)
+    shown = blocks.pitr_message(report)
+    drilled = last_drill_block(surface.last_drill(report.table.ref.key), surface.core.clock())
+    return Reply({**shown, "blocks": blocks.fit_blocks([*shown["blocks"], drilled])})
 
 
 def export(surface: Surface, command: ExportCommand, requester: Requester) -> Reply:

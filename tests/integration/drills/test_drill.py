@@ -124,9 +124,11 @@ def test_a_drill_of_a_good_export_passes_reports_twice_and_deletes_its_table(
 
     signed.command("/ddb-status", "orders", response_url=slack.response_url("status"))
     status = slack.wait_for(lambda m: m.channel == "status" and "restore drill" in str(m.blocks))
-    assert f"Last restore drill `{stored.id}` *passed*" in str(status.blocks) and f"{ITEMS:,} items" in str(
-        status.blocks
-    )
+    shown_status = str(status.blocks)
+    assert f"Last restore drill `{stored.id}` *passed*" in shown_status and f"{ITEMS:,} items" in shown_status
+    signed.command("/ddb-pitr", "orders", response_url=slack.response_url("pitr"))
+    pitr = slack.wait_for(lambda m: m.channel == "pitr" and "PITR is" in m.text)
+    assert f"Last restore drill `{stored.id}` *passed*" in str(pitr.blocks)
 
 
 def test_a_drill_of_an_export_rewritten_after_it_completed_fails_and_leaves_no_table(
