@@ -16,8 +16,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from bot.aws.accounts import Place
-from bot.aws.errors import translate
+from bot.aws.errors import error_code, translate
 from bot.core import Core
 from bot.drills.compare import item_differences, key_text
 from bot.drills.drill_models import Drill, DrillResult, DrillSpec
@@ -144,6 +146,10 @@ def _start_import(client: Any, drill: Drill, ctx: DrillContext) -> str:
             InputCompressionType="GZIP",
             TableCreationParameters=creation,
         )["ImportTableDescription"]
+    except ClientError as exc:
+        if error_code(exc) == "LimitExceededException":
+            raise DrillFailed("DynamoDB's limit of 50 concurrent imports in the account is reached") from exc
+        raise translate(exc, "dynamodb:ImportTable", f"Drill table `{spec.drill_table}`") from exc
     except Exception as exc:
         raise translate(exc, "dynamodb:ImportTable", f"Drill table `{spec.drill_table}`") from exc
     import_arn = str(description["ImportArn"])
