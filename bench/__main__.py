@@ -1,4 +1,4 @@
-"""`make bench`: the three benchmarks in turn; each prints its table and writes it to bench/results.md."""
+"""`make bench`: the benchmarks in turn; each prints its table and writes it to bench/results.md."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ BENCHMARKS = [
     ("2. Restore-into-existing-table throughput", "bench.loader_throughput"),
     ("3. Tracking many jobs", "bench.tracking"),
     ("4. Coverage of a large estate", "bench.coverage_survey"),
+    ("5. Export verification", "bench.verification"),
 ]
 
 

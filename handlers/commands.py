@@ -16,6 +16,8 @@ from slack_bolt import Ack, App, Respond
 from bot.authz import Authorizer
 from bot.core import Core
 from bot.costs import cost_report, export_cost
+from bot.drills.drill_models import Drill
+from bot.drills.models import Verification
 from bot.errors import BotError, UsageError
 from bot.exports.start import start_export
 from bot.exports.status import export_detail, looks_like_export, recent_exports, table_exports
@@ -25,6 +27,7 @@ from bot.metrics import COMMANDS
 from bot.models import Requester
 from bot.pitr import enable_pitr, pitr_status
 from handlers import blocks
+from handlers.drills.blocks import last_drill_block, last_verification_block
 from handlers.parsing import (
     CostCommand,
     ExportCommand,
@@ -63,6 +66,8 @@ class Surface:
     authorizer: Authorizer
     tracker: ExportTracker
     work: Executor = field(default_factory=work_pool)
+    last_verification: Callable[[str], Verification | None] = lambda _export_id: None  # by export id
+    last_drill: Callable[[str], Drill | None] = lambda _table_key: None  # by table key
 
 
 @dataclass(frozen=True)
@@ -178,7 +183,10 @@ def pitr(surface: Surface, command: PitrCommand, requester: Requester) -> Reply:
             blocks.pitr_message(enable_pitr(surface.core, command.table, command.days, requester.user_id)),
             in_channel=True,
         )
-    return Reply(blocks.pitr_message(pitr_status(surface.core, command.table)))
+    report = pitr_status(surface.core, command.table)
+    shown = blocks.pitr_message(report)
+    drilled = last_drill_block(surface.last_drill(report.table.ref.key), surface.core.clock())
+    return Reply({**shown, "blocks": blocks.fit_blocks([*shown["blocks"], drilled])})
 
 
 def export(surface: Surface, command: ExportCommand, requester: Requester) -> Reply:
@@ -197,9 +205,13 @@ def status(surface: Surface, command: StatusCommand, requester: Requester) -> Re
     if looks_like_export(command.target) or core.store.find_export(command.target) is not None:
         job = export_detail(core, command.target)
         rates = core.prices.rates(job.region)
-        return Reply(blocks.export_detail(job, export_cost(job, rates), rates))
+        detail = blocks.export_detail(job, export_cost(job, rates), rates)
+        verified = last_verification_block(surface.last_verification(job.export_id))
+        return Reply({**detail, "blocks": blocks.fit_blocks([*detail["blocks"], verified])})
     ref, jobs = table_exports(core, command.target)
-    return Reply(blocks.status_list(f"Exports of {ref.display}", jobs))
+    listed = blocks.status_list(f"Exports of {ref.display}", jobs)
+    drilled = last_drill_block(surface.last_drill(ref.key), core.clock())
+    return Reply({**listed, "blocks": blocks.fit_blocks([*listed["blocks"], drilled])})
 
 
 def cost(surface: Surface, command: CostCommand, requester: Requester) -> Reply:

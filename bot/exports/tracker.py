@@ -13,6 +13,7 @@ from bot.background.periodic import PeriodicJob
 from bot.core import Core
 from bot.costs import export_cost
 from bot.exports.notify import ExportNotifier
+from bot.exports.reference import ReferenceStore, record_reference
 from bot.exports.status import refresh_exports
 from bot.logs import log_context
 from bot.models import ExportJob, ExportStatus
@@ -42,13 +43,15 @@ class ExportTracker:
         *,
         schedule_channel: Callable[[str], str | None] | None = None,
         oncall: str | None = None,
+        references: ReferenceStore | None = None,
     ) -> None:
         """`schedule_channel` gives a schedule's own channel by schedule id; `oncall` is mentioned when a scheduled
-        export fails."""
+        export fails; `references` keeps each completed export's manifests, for later verifications."""
         self._core = core
         self._notifier = notifier
         self._schedule_channel = schedule_channel
         self._oncall = oncall
+        self._references = references
         self._job = PeriodicJob("export-tracker", interval, self.run_cycle)
         self._cycled = threading.Condition()
         self._cycles: list[tuple[int, CycleReport]] = []  # the last few, numbered
@@ -115,6 +118,8 @@ class ExportTracker:
         finally:
             if not self._core.store.settle_notification(job.export_arn, claim, delivered=delivered):
                 logger.warning("tracker: the result of export_id=%s was reclaimed while being posted", job.export_id)
+        if self._references is not None:  # by the poster that held the claim; after posting, so no result waits
+            record_reference(self._core, self._references, job)
         return delivered
 
     def channels_for(self, job: ExportJob) -> list[str]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import time
@@ -14,6 +15,8 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 
+from bot.drills.drill_service import last_drill
+from bot.drills.service import last_verification
 from bot.metrics import ACK_SECONDS
 from bot.wiring.operations import PATHS, WsgiApp
 from bot.wiring.services import Services
@@ -22,6 +25,7 @@ from handlers import commands
 from handlers.commands import Surface
 from handlers.coverage import actions as coverage_actions
 from handlers.coverage import commands as coverage_commands
+from handlers.drills import commands as drill_commands
 from handlers.home import events as home_events
 from handlers.restores import actions as restore_actions
 from handlers.restores import commands as restore_commands
@@ -46,12 +50,19 @@ def create_app(services: Services) -> App:
         request_verification_enabled=not settings.socket_mode,
     )
     install_patient_respond(app)
-    surface = Surface(services.core, services.authorizer, services.tracker)
+    surface = Surface(
+        services.core,
+        services.authorizer,
+        services.tracker,
+        last_verification=functools.partial(last_verification, services.verifications),
+        last_drill=functools.partial(last_drill, services.drills),
+    )
     commands.register(app, surface)
     restore_surface = RestoreSurface(surface, services.restores)
     restore_commands.register(app, restore_surface)
     restore_actions.register(app, restore_surface)
     schedule_commands.register(app, surface, services.schedules)
+    drill_commands.register(app, surface, services.verifications, services.drills)
     coverage_commands.register(app, surface, services.coverage)
     coverage_actions.register(app, surface, services.coverage, services.schedules)
     home_events.register(app, services.home, services.restores)

@@ -15,10 +15,12 @@ from bot.config import load_config
 from bot.core import Core, ExportDefaults
 from bot.coverage.survey import CoverageSurvey
 from bot.db import make_engine
+from bot.exports.reference import ReferenceStore
 from bot.exports.tracker import ExportTracker
 from bot.schedules.store import ScheduleStore
 from bot.settings import Settings
 from bot.store import Store
+from bot.wiring.drills import build_drills
 from bot.wiring.restores import build_restores
 from bot.wiring.schedules import leader_gate, replica_id, schedule_channel, schedule_core
 from bot.wiring.schema import create_schema
@@ -56,15 +58,18 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         cache_seconds=settings.coverage_cache_seconds,
     )
     schedules = schedule_core(settings, engine, core, slack, replica_id(), unprotected=coverage.unprotected)
+    references = ReferenceStore(engine)
     tracker = ExportTracker(
         core,
         SlackNotifier(slack),
         settings.poll_seconds,
         schedule_channel=functools.partial(schedule_channel, schedules),
         oncall=settings.oncall,
+        references=references,
     )
     restores = build_restores(settings, engine, core, slack, authorizer)
     home = home_publisher(slack, authorizer, schedules, restores.workflow, coverage)
+    drills = build_drills(settings, engine, core, slack, references)
     return Services(
         settings=settings,
         engine=engine,
@@ -74,11 +79,15 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         tracker=tracker,
         restores=restores.workflow,
         schedules=schedules,
+        verifications=drills.verifications,
+        drills=drills.drills,
         coverage=coverage,
         home=home,
         background=(
             leader_gate(settings, engine, schedules, tracker),
             restores.runner,
+            drills.runner,
+            drills.drill_runner,
             PeriodicJob("home-refresh", HOME_REFRESH_SECONDS, home.refresh),
         ),
     )

@@ -11,6 +11,8 @@ from sqlalchemy import Engine
 from bot.authz import Authorizer
 from bot.core import Core
 from bot.coverage.survey import CoverageSurvey
+from bot.drills.drill_service import Drills
+from bot.drills.service import Verifications
 from bot.exports.tracker import ExportTracker
 from bot.restores.workflow import Restores
 from bot.schedules.service import ScheduleCore
@@ -42,6 +44,8 @@ class Services:
     tracker: ExportTracker
     restores: Restores
     schedules: ScheduleCore
+    verifications: Verifications
+    drills: Drills
     coverage: CoverageSurvey
     home: HomePublisher
     background: tuple[Background, ...]

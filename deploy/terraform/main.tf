@@ -119,6 +119,44 @@ data "aws_iam_policy_document" "table_access" {
     }
   }
 
+  # Restore drills: ImportTable into `<table>-drill-<stamp>`, tagged with the drill tag (and no other key);
+  # reading the sample back and deleting only while the table carries that tag.
+  statement {
+    sid       = "DrillImportTable"
+    actions   = ["dynamodb:ImportTable"]
+    resources = ["arn:${local.partition}:dynamodb:*:${local.account_id}:table/*-drill-*"]
+  }
+
+  statement {
+    sid       = "FollowDrillImports"
+    actions   = ["dynamodb:DescribeImport"]
+    resources = ["arn:${local.partition}:dynamodb:*:${local.account_id}:table/*-drill-*/import/*"]
+  }
+
+  statement {
+    sid       = "TagDrillTables"
+    actions   = ["dynamodb:TagResource"]
+    resources = ["arn:${local.partition}:dynamodb:*:${local.account_id}:table/*-drill-*"]
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = ["ddb-backup-bot:drill"]
+    }
+  }
+
+  statement {
+    sid       = "ReadAndDeleteDrillTables"
+    actions   = ["dynamodb:BatchGetItem", "dynamodb:DeleteTable"]
+    resources = ["arn:${local.partition}:dynamodb:*:${local.account_id}:table/*-drill-*"]
+
+    condition {
+      test     = "StringLike"
+      variable = "aws:ResourceTag/ddb-backup-bot:drill"
+      values   = ["d-*"]
+    }
+  }
+
   # DynamoDB writes an export with the caller's permissions.
   statement {
     sid       = "WriteExportsToBucket"

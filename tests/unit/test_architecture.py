@@ -17,7 +17,16 @@ PROJECT = ("bot", "handlers", "scheduler")
 SLACK = ("slack_bolt", "slack_sdk")
 COMPOSITION = ("bot.wiring", "bot.demo", "bot.__main__")  # may know everything
 KERNEL_PACKAGES = ("bot.aws",)  # the kernel (bot/*.py) may use these, no other feature
-FEATURES = ("bot.exports", "bot.loader", "bot.restores", "bot.schedules", "bot.background", "bot.coverage", "bot.home")
+FEATURES = (
+    "bot.exports",
+    "bot.loader",
+    "bot.restores",
+    "bot.schedules",
+    "bot.background",
+    "bot.coverage",
+    "bot.home",
+    "bot.drills",
+)
 # Which feature may import which (the kernel and bot.aws are open to all).
 FEATURE_MAY_IMPORT = {
     "bot.background": (),
@@ -27,6 +36,7 @@ FEATURE_MAY_IMPORT = {
     "bot.schedules": ("bot.exports",),
     "bot.coverage": (),
     "bot.home": ("bot.coverage", "bot.restores", "bot.schedules"),
+    "bot.drills": ("bot.exports", "bot.loader", "bot.restores", "bot.background"),
 }
 
 

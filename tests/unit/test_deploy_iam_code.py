@@ -33,6 +33,8 @@ MEMBER_POLICY = DEPLOY / "iam-policy-member-account.json"
 BUCKET_POLICY = DEPLOY / "cross-account-bucket-policy.json"
 
 RESTORE_TABLE_PREFIX = "restored-"
+DRILL_TABLES = "*-drill-*"
+DRILL_TAG = "ddb-backup-bot:drill"
 MANAGED_TAG = "aws:ResourceTag/ddb-backup-bot:managed"
 RESTORE_TARGET_TAG = "aws:ResourceTag/ddb-backup-bot:restore-target"
 
@@ -151,6 +153,9 @@ def aws_calls(files: list[Path] | None = None) -> list[Call]:
                 assert found, f"{where}:{node.lineno}: waiter {literal!r} is no waiter of {sorted(services)}"
             elif name in methods:
                 found = methods[name]
+                receiver = node.func.value.id if isinstance(node.func.value, ast.Name) else None
+                if len(found) > 1 and receiver in {service for service, _ in found}:
+                    found = {pair for pair in found if pair[0] == receiver}  # `dynamodb.tag_resource(...)`
             assert len(found) <= 1, f"{where}:{node.lineno}: `{name}` is an operation of several services: {found}"
             calls.extend(Call(service, operation, f"{where}:{node.lineno}") for service, operation in found)
     return calls
@@ -295,6 +300,11 @@ def test_resource_star_only_for_actions_that_support_no_resources(policy: Path) 
     assert not problems, "\n".join(problems)
 
 
+def drill_scoped(statement: dict[str, Any]) -> bool:
+    """A drill's throwaway table: named `<table>-drill-<stamp>` (only ImportTable creates such a table)."""
+    return all(r.endswith(f":table/{DRILL_TABLES}") for r in as_list(statement["Resource"]))
+
+
 def item_write_scoped(statement: dict[str, Any]) -> bool:
     """A restore target: a new table named with the prefix, or an existing table tagged as a restore target."""
     tagged = statement.get("Condition", {}).get("StringEquals", {}).get(RESTORE_TARGET_TAG) == "true"
@@ -311,7 +321,8 @@ def test_item_writes_and_new_tables_only_on_restore_targets(policy: Path) -> Non
         f"{s['Sid']}: {action} on {s['Resource']} is neither tagged restore-target nor table/{RESTORE_TABLE_PREFIX}*"
         for action in sorted(ITEM_WRITES | CREATES_TABLES)
         for s in grants.get(action, [])
-        if not item_write_scoped(s) or (action in CREATES_TABLES and "Condition" in s)
+        if not (item_write_scoped(s) or (action in CREATES_TABLES and drill_scoped(s)))
+        or (action in CREATES_TABLES and "Condition" in s)
     ]
     assert not problems, "\n".join(problems)
     assert all(item_write_scoped(s) for s in grants["dynamodb:GetItem"] + grants["dynamodb:Scan"])
@@ -329,7 +340,10 @@ def test_pitr_changes_only_on_tables_tagged_as_managed(policy: Path) -> None:
 def test_imports_are_followed_only_on_restore_targets_and_exports_on_export_arns(policy: Path) -> None:
     grants = allowed(policy)
     for statement in grants["dynamodb:DescribeImport"]:
-        assert all(r.endswith(f":table/{RESTORE_TABLE_PREFIX}*/import/*") for r in as_list(statement["Resource"]))
+        assert all(
+            r.endswith((f":table/{RESTORE_TABLE_PREFIX}*/import/*", f":table/{DRILL_TABLES}/import/*"))
+            for r in as_list(statement["Resource"])
+        )
     for statement in grants["dynamodb:DescribeExport"]:
         assert all(r.endswith(":table/*/export/*") for r in as_list(statement["Resource"]))
 
@@ -369,11 +383,22 @@ def test_the_scan_finds_a_call_wherever_it_moves_and_the_policy_check_names_it(t
         "def f(session, client):\n"
         "    session.client('dynamodb').delete_backup(BackupArn='x')\n"
         "    client.get_waiter('table_not_exists').wait(TableName='t')\n"
-        "    return 'DynamoDB_20120810.DeleteTable'\n"
+        "    return 'DynamoDB_20120810.UpdateTable'\n"
     )
     before = required_actions(aws_calls())
     after = required_actions(aws_calls([*code_files(), probe]))
-    assert after.keys() - before.keys() == {"dynamodb:DeleteBackup", "dynamodb:DeleteTable"}
+    assert after.keys() - before.keys() == {"dynamodb:DeleteBackup", "dynamodb:UpdateTable"}
     assert any("new_feature.py:3" in where for where in after["dynamodb:DescribeTable"])  # the waiter's operation
     problems = missing_and_unused(after, set(allowed(BOT_POLICY)), BOT_POLICY.name)
     assert any(p.startswith("the code calls dynamodb:DeleteBackup (") for p in problems)
+
+
+@pytest.mark.parametrize("policy", [BOT_POLICY, MEMBER_POLICY], ids=lambda p: p.name)
+def test_tables_are_deleted_only_when_tagged_as_drill_tables_and_tagged_only_with_the_drill_tag(policy: Path) -> None:
+    grants = allowed(policy)
+    for statement in grants["dynamodb:DeleteTable"] + grants["dynamodb:BatchGetItem"]:
+        assert drill_scoped(statement), statement["Sid"]
+        assert statement.get("Condition") == {"StringLike": {f"aws:ResourceTag/{DRILL_TAG}": "d-*"}}, statement["Sid"]
+    for statement in grants["dynamodb:TagResource"]:
+        assert drill_scoped(statement), statement["Sid"]
+        assert statement.get("Condition") == {"ForAllValues:StringEquals": {"aws:TagKeys": [DRILL_TAG]}}

@@ -156,7 +156,7 @@ def declared_help(files: list[Path]) -> set[str]:
     return names
 
 
-def test_the_handlers_register_the_seven_commands() -> None:
+def test_the_handlers_register_the_nine_commands() -> None:
     commands = registered_commands(python_files(("handlers",)))
     assert set(commands) == {
         "/ddb-pitr",
@@ -166,6 +166,8 @@ def test_the_handlers_register_the_seven_commands() -> None:
         "/ddb-restore",
         "/ddb-schedule",
         "/ddb-coverage",
+        "/ddb-verify",
+        "/ddb-drill",
     }
     assert set(commands) == declared_help(python_files(("handlers",)))
 

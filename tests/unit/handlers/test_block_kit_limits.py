@@ -28,6 +28,10 @@ from bot.aws.tables import TableRef
 from bot.costs import CostReport, ExportCost, TableSize
 from bot.coverage.models import CoverageReport, TableCoverage, Unreadable
 from bot.demo.slack_standin import HOME, MODAL, SlackStandIn, message_errors, view_errors
+from bot.drills.drill_models import Drill, DrillResult, DrillSpec, DrillStatus
+from bot.drills.drill_service import QueuedDrill
+from bot.drills.models import ExportTarget, Verification, VerificationStatus
+from bot.drills.verify import Failure, VerifyProgress
 from bot.errors import AwsError, PreconditionFailed, UsageError
 from bot.home.dashboard import Dashboard
 from bot.models import ExportFormat, ExportJob, ExportStatus, ExportType
@@ -67,6 +71,8 @@ from bot.schedules.service import AddedSchedule
 from handlers import blocks
 from handlers.coverage import blocks as coverage_blocks
 from handlers.coverage import schedule_form
+from handlers.drills import blocks as drill_blocks
+from handlers.drills.parsing import DRILL_HELP, VERIFY_HELP
 from handlers.home import blocks as home_blocks
 from handlers.parsing import HELP
 from handlers.restores import blocks as restore_blocks
@@ -83,6 +89,7 @@ BUILDER_MODULES: tuple[ModuleType, ...] = (
     coverage_blocks,
     schedule_form,
     home_blocks,
+    drill_blocks,
 )
 T0 = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
 TABLE_255 = "orders-" + "x" * 248  # the longest table name DynamoDB accepts
@@ -309,6 +316,78 @@ def digest(g: Given) -> Digest:
 
 # ------------------------------------------------------------------------------ every builder, and its cases
 
+
+def verification(g: Given, **changes: Any) -> Verification:
+    target = ExportTarget(
+        export_id=g.name,
+        export_arn=None,
+        bucket="acme-ddb-backups",
+        prefix=g.text[:1024],
+        bucket_owner=None,
+        export_type=ExportType.FULL,
+        read_alias=None,
+        read_region="us-east-1",
+        label=g.text[:200],
+    )
+    values: dict[str, Any] = {
+        "id": "v-3fa2c1d8",
+        "target": target,
+        "requested_by": g.user,
+        "channel_id": "C0OPS",
+        "status": VerificationStatus.FAILED,
+        "attempts": 3,
+        "finished_at": T0,
+        "files": 10**6,
+        "items": 10**12,
+        "bytes": 10**15,
+        "seconds": 86400.0 * 3,
+        "failures": tuple(Failure(g.text[:1024], g.text) for _ in range(min(g.rows, 10))),
+        "failure_count": g.rows,
+        "reference_at": T0,
+        "notes": (g.text,) * min(g.rows, 5),
+    }
+    values.update(changes)
+    return Verification(**values)
+
+
+def drill(g: Given, **changes: Any) -> Drill:
+    spec = DrillSpec(
+        table_key=g.name,
+        account_alias=None,
+        region="us-east-1",
+        export=verification(g).target,
+        drill_table=f"{g.name[:236]}-drill-202612021530",
+        table_snapshot={},
+        expected_items=10**12,
+        rto_seconds=86400.0,
+        keep=True,
+        sample_size=100_000,
+    )
+    result = DrillResult(
+        failure=g.text,
+        items_expected=10**12,
+        items_imported=10**12 - 1,
+        sample_compared=100_000,
+        differences=(g.text,) * min(g.rows, 5),
+        difference_count=g.rows,
+        recovery_seconds=90000.0,
+        deleted=False,
+        kept=False,
+        left_behind=True,
+        notes=(g.text,) * min(g.rows, 3),
+    )
+    values: dict[str, Any] = {
+        "id": "d-3fa2c1d8",
+        "spec": spec,
+        "requested_by": g.user,
+        "channel_id": "C0OPS",
+        "status": DrillStatus.FAILED,
+        "result": result,
+    }
+    values.update(changes)
+    return Drill(**values)
+
+
 Payload = dict[str, Any]
 Case = Callable[[Given], Payload]
 MODE_REQUESTS = (RestoreMode.IMPORT, RestoreMode.PITR, RestoreMode.LOAD)
@@ -322,7 +401,10 @@ CASES: dict[str, list[Case]] = {
         )
     ],
     "help_message": [
-        *(lambda g, h=h: blocks.help_message(h) for h in [*HELP.values(), RESTORE_HELP, SCHEDULE_HELP]),
+        *(
+            lambda g, h=h: blocks.help_message(h)
+            for h in [*HELP.values(), RESTORE_HELP, SCHEDULE_HELP, VERIFY_HELP, DRILL_HELP]
+        ),
         lambda g: blocks.help_message(replace(HELP["/ddb-cost"], command=g.name, summary=g.text, usage=(g.text,))),
     ],
     "error_message": [
@@ -488,6 +570,23 @@ CASES: dict[str, list[Case]] = {
         lambda g: schedule_blocks.digest_message(Digest(T0, (), g.text)),
         lambda g: schedule_blocks.digest_message(Digest(T0, (), g.text, (g.text,) * g.rows)),
         lambda g: schedule_blocks.digest_message(replace(digest(g), coverage_changes=(g.text,) * g.rows)),
+    ],
+    # handlers/drills/blocks.py
+    "verification_queued": [lambda g: drill_blocks.verification_queued(verification(g))],
+    "verification_started": [
+        lambda g, resumed=resumed: drill_blocks.verification_started(verification(g), resumed)
+        for resumed in (True, False)
+    ],
+    "verification_progress": [
+        lambda g: drill_blocks.verification_progress(verification(g), VerifyProgress(10**6, 10**6, 10**12, 10**15))
+    ],
+    "verification_result": [
+        lambda g, s=s: drill_blocks.verification_result(verification(g, status=s))
+        for s in (VerificationStatus.PASSED, VerificationStatus.FAILED)
+    ],
+    "drill_queued": [lambda g: drill_blocks.drill_queued(QueuedDrill(drill(g), Estimate("$1.23", 600.0, g.text)))],
+    "drill_result": [
+        lambda g, s=s: drill_blocks.drill_result(drill(g, status=s)) for s in (DrillStatus.PASSED, DrillStatus.FAILED)
     ],
 }
 VIEWS = {"restore_form": MODAL, "schedule_form": MODAL, "home_view": HOME}

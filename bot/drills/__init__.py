@@ -1,0 +1,1 @@
+"""bot.drills: export verification and restore drills."""

@@ -1,0 +1,294 @@
+"""One restore drill from an export: verify the export (drawing the sample in the same pass), ImportTable it into a
+tagged throwaway table, prove the table matches (key schema and GSIs, item count, a sample read back attribute for
+attribute), measure the recovery time, and delete the throwaway table (also when the drill fails) unless kept.
+
+Nothing here writes to the source table or to any table but the drill's own; deletion goes through
+`delete_drill_table`, which refuses any table without the drill's name pattern and tag.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from bot.aws.accounts import Place
+from bot.aws.errors import error_code, translate
+from bot.core import Core
+from bot.drills.compare import item_differences, key_text
+from bot.drills.drill_models import Drill, DrillResult, DrillSpec
+from bot.drills.sample import Reservoir
+from bot.drills.stream import Halted
+from bot.drills.tables import DRILL_TAG, delete_drill_table
+from bot.drills.verify import VerifyOutcome, verify_export
+from bot.errors import BotError
+from bot.exports.files import read_manifest
+from bot.exports.reference import ReferenceStore
+from bot.loader.lines import ExportLineReader
+from bot.restores.schema import schema_from_description
+
+logger = logging.getLogger(__name__)
+IMPORT_OBJECTS_LIMIT = 50_000
+BATCH_GET = 100
+SHOWN_DIFFERENCES = 5
+
+
+@dataclass(frozen=True)
+class DrillContext:
+    """What a running drill needs from its runner: the claim (halt, heartbeat), and how to wait."""
+
+    core: Core
+    references: ReferenceStore
+    halt: threading.Event
+    heartbeat: Callable[..., None]  # heartbeat(import_arn=...) records the import as well
+    wait: Callable[[], None]  # one poll interval, or until halted
+    now: Callable[[], datetime]
+
+
+class DrillFailed(Exception):
+    """A check of the drill failed; the message says which, in words the team reads."""
+
+
+def run_drill(drill: Drill, ctx: DrillContext) -> DrillResult:
+    """The whole drill; raises Halted when the claim is lost or the bot stops (the next runner resumes it)."""
+    spec = drill.spec
+    client: Any = ctx.core.aws.dynamodb(Place(spec.account_alias, spec.region))
+    reservoir = Reservoir(spec.sample_size)
+    outcome = _verify(spec, ctx, reservoir)
+    if not outcome.ok:
+        named = "; ".join(f"{f.file}: {f.problem}" for f in outcome.failures[:3])
+        return DrillResult(
+            failure=f"the export failed verification ({outcome.failure_count} problem(s)): {named}",
+            items_expected=spec.expected_items,
+            notes=("nothing was imported",),
+        )
+    result = DrillResult(items_expected=outcome.items)
+    try:
+        import_arn = drill.import_arn or _start_import(client, drill, ctx)
+        imported = _wait_for_import(client, drill, import_arn, ctx)
+        result = _prove(client, spec, outcome, imported, reservoir)
+        result = _timed(result, drill, ctx.now())
+    except Halted:
+        raise
+    except (BotError, DrillFailed) as error:
+        result = _with(result, failure=str(getattr(error, "message", error)))
+    return _clean_up(client, drill, result)
+
+
+def _timed(result: DrillResult, drill: Drill, now: datetime) -> DrillResult:
+    """The recovery time, request to verified; over the target (`rto=`) fails a drill that passed otherwise."""
+    if drill.created_at is None:
+        return result
+    recovery = (now - drill.created_at).total_seconds()
+    result = _with(result, recovery_seconds=recovery)
+    target = drill.spec.rto_seconds
+    if result.failure is None and target is not None and recovery > target:
+        return _with(result, failure=f"recovery took {recovery:.0f} s, over the target of {target:.0f} s")
+    return result
+
+
+def _verify(spec: DrillSpec, ctx: DrillContext, reservoir: Reservoir) -> VerifyOutcome:
+    target = spec.export
+    s3 = ctx.core.aws.s3(Place(target.read_alias, target.read_region))
+    reference = ctx.references.get(target.export_arn) if target.export_arn else None
+
+    def progress(_progress: Any) -> None:
+        ctx.heartbeat()
+        if ctx.halt.is_set():
+            raise Halted
+
+    return verify_export(
+        s3,
+        target.location,
+        reference,
+        ExportLineReader(target.key_names),
+        on_progress=progress,
+        halt=ctx.halt,
+        on_line=reservoir.offer,
+    )
+
+
+def _start_import(client: Any, drill: Drill, ctx: DrillContext) -> str:
+    spec = drill.spec
+    target = spec.export
+    s3 = ctx.core.aws.s3(Place(target.read_alias, target.read_region))
+    manifest = read_manifest(s3, target.location)
+    if len(manifest.files) > IMPORT_OBJECTS_LIMIT:
+        raise DrillFailed(f"the export has {len(manifest.files):,} files; ImportTable reads at most 50,000 objects")
+    folders = {f.key.rsplit("/", 1)[0] + "/" for f in manifest.files}
+    if len(folders) != 1:
+        raise DrillFailed(f"the export's data files are in {len(folders)} folders; ImportTable reads one")
+    schema = schema_from_description(spec.table_snapshot, "the schema recorded with the export")
+    creation: dict[str, Any] = {
+        "TableName": spec.drill_table,
+        "AttributeDefinitions": schema.attribute_definitions,
+        "KeySchema": schema.key_schema,
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if schema.gsis:
+        creation["GlobalSecondaryIndexes"] = [
+            {k: v for k, v in gsi.items() if k != "ProvisionedThroughput"} for gsi in schema.gsis
+        ]
+    source: dict[str, Any] = {"S3Bucket": target.bucket, "S3KeyPrefix": folders.pop()}
+    if target.bucket_owner:
+        source["S3BucketOwner"] = target.bucket_owner
+    try:
+        description = client.import_table(
+            ClientToken=f"ddb-backup-bot-{drill.id}",
+            S3BucketSource=source,
+            InputFormat="DYNAMODB_JSON",
+            InputCompressionType="GZIP",
+            TableCreationParameters=creation,
+        )["ImportTableDescription"]
+    except ClientError as exc:
+        if error_code(exc) == "LimitExceededException":
+            raise DrillFailed("DynamoDB's limit of 50 concurrent imports in the account is reached") from exc
+        raise translate(exc, "dynamodb:ImportTable", f"Drill table `{spec.drill_table}`") from exc
+    except Exception as exc:
+        raise translate(exc, "dynamodb:ImportTable", f"Drill table `{spec.drill_table}`") from exc
+    import_arn = str(description["ImportArn"])
+    ctx.heartbeat(import_arn=import_arn)
+    return import_arn
+
+
+def _wait_for_import(client: Any, drill: Drill, import_arn: str, ctx: DrillContext) -> dict[str, Any]:
+    """Follow the import to COMPLETED, tagging the new table as soon as it exists, then wait for it to be ACTIVE."""
+    tagged = False
+    while True:
+        ctx.heartbeat()
+        if ctx.halt.is_set():
+            raise Halted
+        try:
+            description: dict[str, Any] = client.describe_import(ImportArn=import_arn)["ImportTableDescription"]
+        except Exception as exc:
+            raise translate(exc, "dynamodb:DescribeImport", f"Drill table `{drill.spec.drill_table}`") from exc
+        tagged = tagged or _tag(client, description.get("TableArn"), drill.id)
+        status = description.get("ImportStatus")
+        if status == "COMPLETED" and tagged and _active(client, drill.spec.drill_table):
+            return description
+        if status in {"FAILED", "CANCELLED", "CANCELLING"}:
+            code = description.get("FailureCode") or status
+            raise DrillFailed(f"ImportTable {status}: {code} {description.get('FailureMessage') or ''}".strip())
+        ctx.wait()
+
+
+def _tag(dynamodb: Any, table_arn: str | None, drill_id: str) -> bool:
+    if not table_arn:
+        return False
+    try:
+        dynamodb.tag_resource(ResourceArn=table_arn, Tags=[{"Key": DRILL_TAG, "Value": drill_id}])
+    except Exception:
+        logger.info("drill table not taggable yet table_arn=%s", table_arn)
+        return False
+    return True
+
+
+def _active(client: Any, name: str) -> bool:
+    try:
+        return bool(client.describe_table(TableName=name)["Table"].get("TableStatus") == "ACTIVE")
+    except Exception:
+        return False
+
+
+def _prove(
+    client: Any, spec: DrillSpec, outcome: VerifyOutcome, imported: dict[str, Any], reservoir: Reservoir
+) -> DrillResult:
+    """Key schema and GSIs, item count, then the sample read back; the first check that fails is the failure."""
+    table = client.describe_table(TableName=spec.drill_table)["Table"]
+    schema_problem = _schema_difference(spec.table_snapshot, table)
+    count = imported.get("ImportedItemCount")
+    sample = reservoir.items()
+    differences = compare_sample(client, spec.drill_table, spec.export.key_names, sample)
+    result = DrillResult(
+        items_expected=outcome.items,
+        items_imported=count,
+        sample_compared=len(sample),
+        differences=tuple(differences[:SHOWN_DIFFERENCES]),
+        difference_count=len(differences),
+    )
+    if schema_problem:
+        return _with(result, failure=schema_problem)
+    if count is not None and count != outcome.items:
+        return _with(result, failure=f"the table holds {count:,} items, the export {outcome.items:,}")
+    if differences:
+        return _with(result, failure=f"{len(differences):,} of {len(sample):,} sampled items differ")
+    return result
+
+
+def _schema_difference(snapshot: dict[str, Any], table: dict[str, Any]) -> str | None:
+    def keys(schema: list[dict[str, Any]] | None) -> list[tuple[str, str]]:
+        return sorted((k["AttributeName"], k["KeyType"]) for k in schema or [])
+
+    if keys(snapshot.get("KeySchema")) != keys(table.get("KeySchema")):
+        return "the restored table's key schema differs from the source's"
+    wanted = {g["IndexName"]: keys(g["KeySchema"]) for g in snapshot.get("GlobalSecondaryIndexes") or []}
+    found = {g["IndexName"]: keys(g["KeySchema"]) for g in table.get("GlobalSecondaryIndexes") or []}
+    if wanted != found:
+        return "the restored table's global secondary indexes differ from the source's"
+    return None
+
+
+def compare_sample(client: Any, table: str, names: tuple[str, ...], sample: list[dict[str, Any]]) -> list[str]:
+    """Read the sampled items back from `table` (BatchGetItem, 100 at a time, consistent reads) and name each one
+    that differs: `pk=…, sk=…: attribute, attribute` (`(missing)` when the table lacks it)."""
+    differences = []
+    for start in range(0, len(sample), BATCH_GET):
+        batch = sample[start : start + BATCH_GET]
+        found = _batch_get(client, table, [_key(item, names) for item in batch])
+        for item in batch:
+            differing = item_differences(item, found.get(_key_id(_key(item, names), names)))
+            if differing:
+                differences.append(f"{key_text(item, names)}: {', '.join(differing)}")
+    return differences
+
+
+def _batch_get(client: Any, table: str, keys: list[dict[str, Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
+    names = tuple(keys[0]) if keys else ()
+    for _ in range(20):
+        if not request:
+            break
+        try:
+            response = client.batch_get_item(RequestItems=request)
+        except Exception as exc:
+            raise translate(exc, "dynamodb:BatchGetItem", f"Drill table `{table}`") from exc
+        for item in response.get("Responses", {}).get(table, []):
+            found[_key_id(item, names)] = item
+        request = response.get("UnprocessedKeys") or {}
+    return found
+
+
+def _key(item: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """The item's key for BatchGetItem: binary as bytes (the export has base64 text)."""
+    key = {}
+    for name in names:
+        ((kind, value),) = item[name].items()
+        key[name] = {kind: base64.b64decode(value) if kind == "B" else value}
+    return key
+
+
+def _key_id(item: dict[str, Any], names: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple(next(iter(item[name].items())) for name in names if name in item)
+
+
+def _clean_up(client: Any, drill: Drill, result: DrillResult) -> DrillResult:
+    if drill.spec.keep:
+        return _with(result, kept=True)
+    try:
+        delete_drill_table(client, drill.spec.drill_table, drill.id)
+    except BotError as error:
+        if "not found" in error.message.lower() or "does not exist" in error.message.lower():
+            return result  # nothing was created
+        return _with(result, left_behind=True, notes=(*result.notes, f"not deleted: {error.message}"))
+    return _with(result, deleted=True)
+
+
+def _with(result: DrillResult, **changes: Any) -> DrillResult:
+    return replace(result, **changes)

@@ -1,0 +1,77 @@
+"""A restore drill as stored: which export of which table, the throwaway table, where it stands, what it proved."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bot.drills.models import ExportTarget
+
+
+class DrillStatus(StrEnum):
+    """queued → running → passed | failed."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    PASSED = "passed"
+    FAILED = "failed"
+
+
+ACTIVE_DRILLS = frozenset({DrillStatus.QUEUED, DrillStatus.RUNNING})
+
+
+def new_drill_id() -> str:
+    """Short and unique enough to type: `d-3fa2c1d8`."""
+    return f"d-{secrets.token_hex(4)}"
+
+
+@dataclass(frozen=True)
+class DrillSpec:
+    """What a drill restores and into which table."""
+
+    table_key: str  # the source table as the bot names it (alias:name)
+    account_alias: str | None
+    region: str
+    export: ExportTarget
+    drill_table: str
+    table_snapshot: dict[str, Any]  # the source's DescribeTable fragment recorded with the export
+    expected_items: int | None
+    rto_seconds: float | None = None
+    keep: bool = False
+    sample_size: int = 1000
+
+
+@dataclass(frozen=True)
+class DrillResult:
+    """What the drill found; `failure` is None when it passed."""
+
+    failure: str | None = None
+    items_expected: int | None = None
+    items_imported: int | None = None
+    sample_compared: int = 0
+    differences: tuple[str, ...] = ()  # "pk=…, sk=…: attr1, attr2" (the first few)
+    difference_count: int = 0
+    recovery_seconds: float | None = None
+    deleted: bool = False
+    kept: bool = False
+    left_behind: bool = False  # created, and could not be deleted (the notes say why)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Drill:
+    """One `/ddb-drill`."""
+
+    id: str
+    spec: DrillSpec
+    requested_by: str
+    channel_id: str | None
+    status: DrillStatus = DrillStatus.QUEUED
+    import_arn: str | None = None
+    attempts: int = 0
+    created_at: datetime | None = None
+    finished_at: datetime | None = None
+    result: DrillResult = field(default_factory=DrillResult)

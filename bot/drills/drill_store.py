@@ -1,0 +1,184 @@
+"""Drills in the database: queued, claimed by one runner (compare-and-set on the database's clock), heartbeated,
+finished once; a table's finished drills are its drill history."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import JSON, Column, Engine, Index, Integer, String, Table, Text, func, insert, or_, select
+from sqlalchemy import update as sql_update
+
+from bot.db import DatabaseClock, UtcDateTime, database_now, metadata
+from bot.drills.drill_models import ACTIVE_DRILLS, Drill, DrillResult, DrillSpec, DrillStatus
+from bot.drills.models import ExportTarget
+from bot.models import ExportType
+
+drills = Table(
+    "drills",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("table_key", String(600), nullable=False),
+    Column("spec", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("requested_by", String(64), nullable=False),
+    Column("channel_id", String(64)),
+    Column("import_arn", Text),
+    Column("runner", String(128)),
+    Column("heartbeat_at", UtcDateTime()),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime()),
+    Column("result", JSON, nullable=False, default=dict),
+)
+Index("ix_drills_table_created", drills.c.table_key, drills.c.created_at)
+Index("ix_drills_status", drills.c.status)
+
+
+DRILL_QUEUE_LOCK = 0x0DD8_D811
+
+
+class _TooMany(Exception):
+    """Rolls back a drill that would exceed the maximum."""
+
+
+class DrillStore:
+    """Repository of drills."""
+
+    def __init__(self, engine: Engine, clock: DatabaseClock | None = None) -> None:
+        self.engine = engine
+        self._now: DatabaseClock = clock or database_now
+
+    def create(self, drill: Drill, max_active: int) -> Drill | None:
+        """Insert a queued drill unless `max_active` drills are queued or running already (None then).
+
+        The row is inserted first and counted with the others in the same transaction: SQLite's write lock (taken by
+        the insert) and PostgreSQL's advisory lock make concurrent requests take turns, so the count is never stale.
+        """
+        try:
+            with self.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    connection.execute(select(func.pg_advisory_xact_lock(DRILL_QUEUE_LOCK)))
+                connection.execute(
+                    insert(drills),
+                    {
+                        "id": drill.id,
+                        "table_key": drill.spec.table_key,
+                        "spec": _spec_json(drill.spec),
+                        "status": DrillStatus.QUEUED,
+                        "requested_by": drill.requested_by,
+                        "channel_id": drill.channel_id,
+                        "attempts": 0,
+                        "created_at": self._now(connection),
+                        "result": {},
+                    },
+                )
+                active = connection.execute(
+                    select(func.count()).select_from(drills).where(drills.c.status.in_(sorted(ACTIVE_DRILLS)))
+                ).scalar_one()
+                if active > max_active:
+                    raise _TooMany
+        except _TooMany:
+            return None
+        return self.get(drill.id)
+
+    def get(self, drill_id: str) -> Drill | None:
+        """One drill by id."""
+        found = self._many(drills.c.id == drill_id, limit=1)
+        return found[0] if found else None
+
+    def active(self) -> list[Drill]:
+        """Queued and running drills, oldest first."""
+        return self._many(drills.c.status.in_(sorted(ACTIVE_DRILLS)), limit=None, newest_first=False)
+
+    def history(self, table_key: str, limit: int = 10) -> list[Drill]:
+        """A table's drills, newest first."""
+        return self._many(drills.c.table_key == table_key, limit=limit)
+
+    def claim(self, drill_id: str, runner: str, stale_after: timedelta) -> bool:
+        """Take an active drill: unclaimed, ours, or its holder silent for `stale_after` (database clock)."""
+        with self.engine.begin() as connection:
+            now = self._now(connection)
+            changed = connection.execute(
+                sql_update(drills)
+                .where(
+                    drills.c.id == drill_id,
+                    drills.c.status.in_(sorted(ACTIVE_DRILLS)),
+                    or_(
+                        drills.c.runner.is_(None), drills.c.runner == runner, drills.c.heartbeat_at < now - stale_after
+                    ),
+                )
+                .values(runner=runner, heartbeat_at=now, status=DrillStatus.RUNNING, attempts=drills.c.attempts + 1)
+            ).rowcount
+        return changed == 1
+
+    def heartbeat(self, drill_id: str, runner: str, **also: Any) -> bool:
+        """Keep the claim (and record `import_arn` when given); False when another runner holds it now."""
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                sql_update(drills)
+                .where(drills.c.id == drill_id, drills.c.runner == runner, drills.c.status == DrillStatus.RUNNING)
+                .values(heartbeat_at=self._now(connection), **also)
+            ).rowcount
+        return changed == 1
+
+    def release(self, drill_id: str, runner: str) -> None:
+        """Give the claim back on a clean stop."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                sql_update(drills)
+                .where(drills.c.id == drill_id, drills.c.runner == runner)
+                .values(runner=None, heartbeat_at=None)
+            )
+
+    def finish(self, drill_id: str, runner: str, result: DrillResult) -> Drill | None:
+        """Record the result while `runner` holds the claim; the finished drill, or None."""
+        status = DrillStatus.PASSED if result.failure is None else DrillStatus.FAILED
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                sql_update(drills)
+                .where(drills.c.id == drill_id, drills.c.runner == runner, drills.c.status == DrillStatus.RUNNING)
+                .values(status=status, result=asdict(result), runner=None, finished_at=self._now(connection))
+            ).rowcount
+        return self.get(drill_id) if changed == 1 else None
+
+    def _many(self, condition: Any, *, limit: int | None, newest_first: bool = True) -> list[Drill]:
+        order = drills.c.created_at.desc() if newest_first else drills.c.created_at.asc()
+        query = select(drills).where(condition).order_by(order, drills.c.id)
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as connection:
+            return [_drill(row) for row in connection.execute(query).mappings()]
+
+
+def _spec_json(spec: DrillSpec) -> dict[str, Any]:
+    values = asdict(spec)
+    values["export"] = {
+        **asdict(spec.export),
+        "export_type": str(spec.export.export_type),
+        "key_names": list(spec.export.key_names),
+    }
+    return values
+
+
+def _drill(row: Any) -> Drill:
+    spec = dict(row["spec"])
+    export = dict(spec.pop("export"))
+    export["export_type"] = ExportType(export["export_type"])
+    export["key_names"] = tuple(export.get("key_names") or ())
+    result = dict(row["result"] or {})
+    for name in ("differences", "notes"):
+        result[name] = tuple(result.get(name) or ())
+    return Drill(
+        id=row["id"],
+        spec=DrillSpec(export=ExportTarget(**export), **spec),
+        requested_by=row["requested_by"],
+        channel_id=row["channel_id"],
+        status=DrillStatus(row["status"]),
+        import_arn=row["import_arn"],
+        attempts=row["attempts"],
+        created_at=row["created_at"],
+        finished_at=row["finished_at"],
+        result=DrillResult(**result),
+    )

@@ -1,0 +1,1 @@
+"""handlers.drills: /ddb-verify and /ddb-drill."""

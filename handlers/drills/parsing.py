@@ -1,0 +1,92 @@
+"""`/ddb-verify` and `/ddb-drill` text → typed requests; their usage lives here and feeds `help` and every error."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from bot.aws.tables import parse_table_ref
+from bot.drills.drill_service import DrillRequest
+from bot.errors import UsageError
+from handlers.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
+
+VERIFY = "/ddb-verify"
+VERIFY_HELP = CommandHelp(
+    VERIFY,
+    "Check an export without restoring it: manifests, every file's MD5 and item count, gzip, every line, and the "
+    "bot's own record of the export (operators). Runs in the background; progress in a thread.",
+    (f"{VERIFY} <export id | export ARN | s3://<bucket>/<prefix>/AWSDynamoDB/<ExportId>/> [owner=<12-digit account>]",),
+    (
+        f"{VERIFY} 01768385930622-efd1a093",
+        f"{VERIFY} s3://partner-backups/orders/AWSDynamoDB/01768385930622-efd1a093/ owner=210987654321",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class VerifyCommand:
+    """Which export to verify; `owner` is the account said to own an S3 URL's bucket."""
+
+    target: str
+    owner: str | None = None
+
+
+def parse_verify(text: str) -> VerifyCommand | HelpRequest:
+    """`<export> [owner=<12 digits>]`."""
+    tokens = tokenize(text, VERIFY_HELP)
+    if not tokens or wants_help(tokens):
+        return HelpRequest(VERIFY_HELP)
+    words, options = split_options(tokens, ("owner",), VERIFY_HELP, literal_prefixes=("s3://", "arn:"))
+    if len(words) != 1:
+        raise UsageError(
+            f"{VERIFY} takes one export (its id, ARN or s3:// folder), not {len(words)} words.", VERIFY_HELP.usage_text
+        )
+    owner = options.get("owner")
+    if owner is not None and not (len(owner) == 12 and owner.isdigit()):
+        raise UsageError(f"`owner=` must be a 12-digit AWS account id, not `{owner[:40]}`.", VERIFY_HELP.usage_text)
+    return VerifyCommand(words[0], owner)
+
+
+DRILL = "/ddb-drill"
+DRILL_HELP = CommandHelp(
+    DRILL,
+    "Restore drill (operators): ImportTable the table's latest full export into a tagged throwaway table, verify "
+    "it (key schema, GSIs, item count, a sample compared attribute for attribute), time it, delete it.",
+    (f"{DRILL} <table> [export=<export id>] [rto=<duration, e.g. 30m or 2h>] [keep=true]",),
+    (f"{DRILL} orders", f"{DRILL} prod:orders rto=1h", f"{DRILL} orders export=01768385930622-efd1a093 keep=true"),
+)
+_DURATION = re.compile(r"^(?:(?P<h>\d{1,4})h)?(?:(?P<m>\d{1,5})m)?(?:(?P<s>\d{1,6})s)?$")
+
+
+def parse_drill(text: str, aliases: Collection[str] = ()) -> DrillRequest | HelpRequest:
+    """`<table> [from=export] [export=<id>] [rto=<duration>] [keep=true|false]`."""
+    tokens = tokenize(text, DRILL_HELP)
+    if not tokens or wants_help(tokens):
+        return HelpRequest(DRILL_HELP)
+    words, options = split_options(tokens, ("from", "export", "rto", "keep"), DRILL_HELP)
+    if len(words) != 1:
+        raise UsageError(f"{DRILL} takes one table, not {len(words)} words.", DRILL_HELP.usage_text)
+    source = options.get("from", "export").lower()
+    if source == "pitr":
+        raise UsageError("`from=pitr` drills are not supported yet; drill from an export.", DRILL_HELP.usage_text)
+    if source != "export":
+        raise UsageError(f"`from=` is `export`, not `{source[:40]}`.", DRILL_HELP.usage_text)
+    keep = options.get("keep", "false").lower()
+    if keep not in {"true", "false"}:
+        raise UsageError(f"`keep=` is `true` or `false`, not `{keep[:40]}`.", DRILL_HELP.usage_text)
+    ref = parse_table_ref(words[0], frozenset(aliases))
+    return DrillRequest(ref.display, options.get("export"), _duration(options.get("rto")), keep == "true")
+
+
+def _duration(text: str | None) -> float | None:
+    if text is None:
+        return None
+    match = _DURATION.match(text.strip().lower())
+    if match is None or not any(match.groupdict().values()):
+        raise UsageError(f"`rto=` is a duration like `45m`, `2h` or `1h30m`, not `{text[:40]}`.", DRILL_HELP.usage_text)
+    hours, minutes, seconds = (int(match[name] or 0) for name in ("h", "m", "s"))
+    total = hours * 3600 + minutes * 60 + seconds
+    if total <= 0:
+        raise UsageError("`rto=` must be longer than zero.", DRILL_HELP.usage_text)
+    return float(total)
