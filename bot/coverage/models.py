@@ -21,6 +21,7 @@ class TableCoverage:
     problem: str | None = None  # the table could not be read: why
     in_default_region: bool = True  # the key alone names it (no `region=` was needed to find it)
     backup_protected: bool | None = None  # AWS Backup protects it (ListProtectedResources); None: not checked
+    drill_issue: str | None = None  # its last restore drill failed or is too old (bot.drills.drill_flag)
 
     def issues(self, now: datetime, stale_after: timedelta) -> tuple[str, ...]:
         """What needs attention, worst first (empty: the table is covered)."""
@@ -35,6 +36,8 @@ class TableCoverage:
             found.append(f"last export {_age(now - self.last_export)} ago")
         if not self.scheduled:
             found.append("no schedule")
+        if self.drill_issue:
+            found.append(self.drill_issue)
         if self.deletion_protection is False:
             found.append("deletion protection off")
         return tuple(found)
@@ -42,6 +45,7 @@ class TableCoverage:
     def severity(self, now: datetime, stale_after: timedelta) -> int:
         """Ordering weight: unreadable and PITR off first, then stale or missing exports, then the rest."""
         weights = {"could not be read": 100, "PITR off": 50, "never exported": 20, "no schedule": 5}
+        weights["last restore drill failed"] = 15
         return sum(
             weights.get(issue, 10 if issue.startswith("last export") else 1) for issue in self.issues(now, stale_after)
         )

@@ -24,6 +24,7 @@ from bot.aws.errors import translate
 from bot.aws.tables import TableRef
 from bot.core import Core
 from bot.coverage.models import CoverageReport, TableCoverage, Unreadable
+from bot.drills.drill_models import Drill, drill_flag
 from bot.errors import BotError
 from bot.models import ExportJob, ExportStatus
 
@@ -51,9 +52,11 @@ class CoverageSurvey:
         *,
         cache_seconds: float = 300.0,
         stale_after: timedelta = timedelta(days=7),
+        last_drill: Callable[[str], Drill | None] = lambda _table_key: None,
     ) -> None:
         self.core = core
         self.scheduled_tables = scheduled_tables
+        self.last_drill = last_drill
         self.cache_seconds = cache_seconds
         self.stale_after = stale_after
         self._cache: dict[tuple[str, str | None], tuple[float, CoverageReport]] = {}
@@ -185,6 +188,7 @@ class CoverageSurvey:
             scheduled=key in scheduled,
             in_default_region=self._in_default_region(table.place),
             backup_protected=None if protected is None else info.arn in protected,
+            drill_issue=drill_flag(self.last_drill(key), self.core.clock()),
         )
 
     def _listed_export(self, place: Place, table_arn: str) -> datetime | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -75,3 +75,19 @@ class Drill:
     created_at: datetime | None = None
     finished_at: datetime | None = None
     result: DrillResult = field(default_factory=DrillResult)
+
+
+DRILL_MAX_AGE = timedelta(days=30)  # a table whose last passed drill is older is flagged
+
+
+def drill_flag(drill: Drill | None, now: datetime) -> str | None:
+    """What needs attention about a table's drills: its last one failed, or passed too long ago (None: fine, or
+    never drilled, which is said where the last drill is shown but is not flagged)."""
+    if drill is None or drill.status not in {DrillStatus.PASSED, DrillStatus.FAILED}:
+        return None
+    when = drill.finished_at or drill.created_at
+    if drill.status == DrillStatus.FAILED:
+        return "last restore drill failed"
+    if when is not None and now - when > DRILL_MAX_AGE:
+        return f"last restore drill {(now - when).days} days ago"
+    return None

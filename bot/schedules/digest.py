@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from bot.aws.pricing import gib
 from bot.costs import export_cost, table_size
+from bot.drills.drill_models import drill_flag
 from bot.errors import BotError
 from bot.models import ExportJob, ExportStatus
 from bot.schedules.chain import CHAIN_LOOKBACK, coverage
@@ -141,7 +142,10 @@ def _table_line(
     if window.enabled:
         elapsed = Decimal(str((now - month_start) / month))
         pitr_cost = gib(table_size(sc.core, info).size_bytes) * rates.pitr_gb_month * elapsed
-    return DigestTable(key, last, next_run, window.enabled, exports_cost + pitr_cost, tuple(flags))
+    drill = sc.last_drill(key)
+    if watched and (drilled := drill_flag(drill, now)):
+        flags.append(drilled)
+    return DigestTable(key, last, next_run, window.enabled, exports_cost + pitr_cost, tuple(flags), last_drill=drill)
 
 
 def _uncovered(sc: ScheduleCore, schedules: list[Schedule], now: datetime) -> list[str]:

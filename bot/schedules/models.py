@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from bot.drills.drill_models import Drill
 from bot.errors import UsageError
 from bot.models import ExportJob
 from bot.outbox import OutboxState
@@ -140,6 +141,7 @@ class DigestTable:
     month_to_date: Decimal | None
     flags: tuple[str, ...] = ()
     error: str | None = None
+    last_drill: Drill | None = None  # the table's newest restore drill
 
 
 @dataclass(frozen=True)

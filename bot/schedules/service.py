@@ -21,6 +21,7 @@ from bot.aws.tables import parse_table_ref
 from bot.config import ConfigError, ScheduleSpec
 from bot.core import Core
 from bot.costs import ASSUMED_DAILY_CHANGE, INCREMENTAL_MINIMUM_BYTES, table_size
+from bot.drills.drill_models import Drill
 from bot.errors import BotError, NotAllowed, NotFound, UsageError
 from bot.exports.start import ExportOptions, check_bucket, check_format, check_owner, resolve_destination
 from bot.models import MIN_INCREMENTAL_WINDOW, ExportType, Requester
@@ -50,6 +51,7 @@ class ScheduleCore:
     oncall: str | None = None
     exports_per_account: int = 300  # DDBBOT_EXPORTS_PER_ACCOUNT: how many exports a many-table fire runs at once
     unprotected: Callable[[], frozenset[str]] | None = None  # tables without PITR across every account (coverage)
+    last_drill: Callable[[str], Drill | None] = lambda _table_key: None  # a table's newest restore drill
     listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def changed(self) -> None:

@@ -15,6 +15,8 @@ from bot.config import load_config
 from bot.core import Core, ExportDefaults
 from bot.coverage.survey import CoverageSurvey
 from bot.db import make_engine
+from bot.drills.drill_models import Drill
+from bot.drills.drill_store import DrillStore
 from bot.exports.reference import ReferenceStore
 from bot.exports.tracker import ExportTracker
 from bot.schedules.store import ScheduleStore
@@ -52,12 +54,20 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
     slack = slack_client(token, settings.slack_api_url)
     authorizer = Authorizer(settings.operators, settings.approvers, SlackGroups(slack))
+    drill_history = DrillStore(engine)
+
+    def newest_drill(table_key: str) -> Drill | None:
+        return next(iter(drill_history.history(table_key, limit=1)), None)
+
     coverage = CoverageSurvey(
         core,
         lambda: {schedule.table_key for schedule in ScheduleStore(engine).all()},
         cache_seconds=settings.coverage_cache_seconds,
+        last_drill=newest_drill,
     )
-    schedules = schedule_core(settings, engine, core, slack, replica_id(), unprotected=coverage.unprotected)
+    schedules = schedule_core(
+        settings, engine, core, slack, replica_id(), unprotected=coverage.unprotected, last_drill=newest_drill
+    )
     references = ReferenceStore(engine)
     tracker = ExportTracker(
         core,

@@ -16,6 +16,7 @@ from bot.background.leader import LeaderGate, Leadership
 from bot.background.leases import LeaseStore
 from bot.config import ConfigError
 from bot.core import Core
+from bot.drills.drill_models import Drill
 from bot.errors import UsageError
 from bot.exports.tracker import ExportTracker
 from bot.schedules.service import ScheduleCore, sync_config
@@ -41,6 +42,7 @@ def schedule_core(
     holder: str,
     *,
     unprotected: Callable[[], frozenset[str]] | None = None,
+    last_drill: Callable[[str], Drill | None] = lambda _table_key: None,
 ) -> ScheduleCore:
     """The schedule use cases, with the config file's schedules synced into the store; raises ConfigError."""
     calendar = ApsCronCalendar()
@@ -57,6 +59,7 @@ def schedule_core(
         oncall=settings.oncall,
         exports_per_account=settings.exports_per_account,
         unprotected=unprotected,
+        last_drill=last_drill,
     )
     sync_config(sc, core.config.schedules)
     return sc

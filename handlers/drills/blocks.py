@@ -3,9 +3,9 @@ result). Pure builders; every file name, key and message from S3 or a user is es
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from bot.drills.drill_models import Drill, DrillStatus
+from bot.drills.drill_models import DRILL_MAX_AGE, Drill, DrillStatus
 from bot.drills.drill_service import QueuedDrill
 from bot.drills.models import Verification, VerificationStatus
 from bot.drills.tables import DRILL_TAG
@@ -14,7 +14,6 @@ from bot.timefmt import duration, iso, size
 from handlers.blocks import FOREIGN_TEXT, Block, Message, code, context, escape, listing, mention_user, message, section
 
 SHOWN_FAILURES = 5
-DRILL_MAX_AGE = timedelta(days=30)  # a table whose last drill is older is flagged
 FILE_NAME = 300  # a data file's key is long; its tail names it
 
 

@@ -12,7 +12,7 @@ from bot.models import ExportJob, ExportStatus, ExportType
 from bot.schedules.models import Digest, DigestTable, RunKind, RunReport, RunState, Schedule, ScheduleRun, ScheduleView
 from bot.schedules.runs import RunOutcome
 from bot.schedules.service import AddedSchedule
-from bot.timefmt import iso
+from bot.timefmt import duration, iso
 from handlers.blocks import (
     FOREIGN_TEXT,
     NOTIFICATION_TEXT,
@@ -272,6 +272,15 @@ def digest_message(digest: Digest) -> Message:
     return message(f"Daily backup digest: {summary}", *blocks)
 
 
+def _drill(table: DigestTable) -> str:
+    drill = table.last_drill
+    if drill is None:
+        return "never (`/ddb-drill`)"
+    when = drill.finished_at or drill.created_at
+    detail = f", recovered in {duration(drill.result.recovery_seconds)}" if drill.result.recovery_seconds else ""
+    return f"{escape(drill.status, 20)} {iso(when)}{detail}"
+
+
 def _digest_line(table: DigestTable) -> str:
     icon = ":warning:" if table.flags else ":white_check_mark:"
     last = table.last_success
@@ -281,7 +290,7 @@ def _digest_line(table: DigestTable) -> str:
         f"{icon} {code(table.table_key, 600)}",
         f"Last successful export: {f'{code(last.export_id, 200)} {iso(last.ended_at)}' if last else 'none'}"
         f" · Next run: {iso(table.next_run) if table.next_run else 'not scheduled'}",
-        f"PITR: {pitr} · Month to date: {cost}",
+        f"PITR: {pitr} · Month to date: {cost} · Last restore drill: {_drill(table)}",
     ]
     if table.flags:
         flags = [escape(flag, 300) for flag in table.flags]

@@ -33,8 +33,8 @@ FEATURE_MAY_IMPORT = {
     "bot.exports": ("bot.background",),
     "bot.loader": ("bot.exports",),
     "bot.restores": ("bot.exports", "bot.loader", "bot.background"),
-    "bot.schedules": ("bot.exports",),
-    "bot.coverage": (),
+    "bot.schedules": ("bot.exports", "bot.drills"),
+    "bot.coverage": ("bot.drills",),
     "bot.home": ("bot.coverage", "bot.restores", "bot.schedules"),
     "bot.drills": ("bot.exports", "bot.loader", "bot.restores", "bot.background"),
 }

@@ -4,6 +4,7 @@ an account may run at once the rest waits and is started by housekeeping, never 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,10 +13,15 @@ from typing import Any
 import pytest
 
 from bot.demo.slack_standin import SlackStandIn
-from bot.models import ExportStatus, Requester
+from bot.drills.drill_models import Drill, DrillResult, DrillSpec
+from bot.drills.drill_store import DrillStore
+from bot.drills.models import ExportTarget
+from bot.models import ExportStatus, ExportType, Requester
+from bot.schedules.digest import build_digest
 from bot.schedules.service import NewSchedule, ScheduleCore, add_schedule
 from bot.wiring.bootstrap import build_services
 from bot.wiring.services import Services
+from handlers.schedules.blocks import digest_message
 from scheduler.jobs import fire_digest, fire_schedule, housekeeping
 from tests.integration.conftest import NOTIFY, bot_settings
 from tests.support.aws_world import create_table, exports_held
@@ -147,3 +153,21 @@ def test_the_digest_names_the_tables_that_lost_or_gained_pitr_since_the_previous
         slack.wait_for(lambda m: m.channel == NOTIFY and "digest" in m.text.lower() and "audit" in text_of(m))
     )
     assert "Newly without PITR: `audit`" in second and "PITR now on (or table gone): `customers`" in second
+
+
+def test_the_digest_shows_each_tables_last_restore_drill_and_flags_a_failed_one(
+    services: Callable[..., Services], slack: SlackStandIn, tmp_path: Path
+) -> None:
+    config = tmp_path / "digest.toml"
+    config.write_text('[[schedules]]\nid = "nightly"\ntable = "orders"\ncron = "0 2 * * *"\n')
+    built = services(config_file=config)
+    store = DrillStore(built.engine)
+    target = ExportTarget("e-1", None, "acme-ddb-backups", None, None, ExportType.FULL, None, "us-east-1", "e-1")
+    spec = DrillSpec("orders", None, "us-east-1", target, "orders-drill-202612021200", {}, 3)
+    drill = store.create(Drill("d-digest1", spec, "U0ALICE", None), max_active=2)
+    assert drill is not None and store.claim(drill.id, "runner-1", timedelta(minutes=5))
+    store.finish(drill.id, "runner-1", DrillResult(failure="the sample differs"))
+    digest = build_digest(built.schedules, datetime.now(UTC))
+    orders = next(t for t in digest.tables if t.table_key == "orders")
+    assert "last restore drill failed" in orders.flags
+    assert "Last restore drill: failed" in json.dumps(digest_message(digest)["blocks"])

@@ -9,6 +9,9 @@ from hypothesis import strategies as st
 
 from bot.coverage.models import CoverageReport, TableCoverage
 from bot.coverage.survey import export_started
+from bot.drills.drill_models import Drill, DrillSpec, DrillStatus, drill_flag
+from bot.drills.models import ExportTarget
+from bot.models import ExportType
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 WEEK = timedelta(days=7)
@@ -67,3 +70,20 @@ def test_the_start_time_is_read_back_from_any_export_id_to_the_millisecond(momen
 
 def test_an_export_id_without_a_time_gives_no_time() -> None:
     assert export_started("arn:aws:dynamodb:us-east-1:123456789012:table/orders/export/not-a-time") is None
+
+
+def a_drill(status: DrillStatus, finished: datetime | None) -> Drill:
+    target = ExportTarget("e-1", None, "b", None, None, ExportType.FULL, None, "us-east-1", "e-1")
+    spec = DrillSpec("orders", None, "us-east-1", target, "orders-drill-202612021200", {}, 3)
+    return Drill("d-1", spec, "U0ALICE", None, status=status, finished_at=finished, created_at=finished)
+
+
+def test_a_failed_or_old_restore_drill_is_named_and_a_recent_pass_or_none_is_not() -> None:
+    assert drill_flag(a_drill(DrillStatus.FAILED, NOW - timedelta(days=1)), NOW) == "last restore drill failed"
+    assert drill_flag(a_drill(DrillStatus.PASSED, NOW - timedelta(days=45)), NOW) == "last restore drill 45 days ago"
+    assert drill_flag(a_drill(DrillStatus.PASSED, NOW - timedelta(days=3)), NOW) is None
+    assert drill_flag(a_drill(DrillStatus.RUNNING, None), NOW) is None
+    assert drill_flag(None, NOW) is None, "never drilled is shown, not flagged"
+    flagged = table("t", drill_issue="last restore drill failed")
+    assert flagged.issues(NOW, WEEK) == ("last restore drill failed",)
+    assert flagged.severity(NOW, WEEK) > table("u", scheduled=False).severity(NOW, WEEK)
