@@ -35,7 +35,7 @@ from bot.loader.batch_writer import MAX_BATCH, BatchWriter, RetryPolicy, WriteCa
 from bot.loader.endpoint import DynamoDbEndpoint
 from bot.loader.lines import ExportLineReader
 from bot.loader.pacing import PacingPolicy, WriteRateController
-from bot.loader.spread import SpreadWindow
+from bot.loader.spread import DEFAULT_LINES, SpreadWindow
 from bot.metrics import LOADER_RATE
 from bot.models import ExportFormat, ExportLocation, ExportType
 
@@ -147,7 +147,7 @@ class LoadPacing:
 
     ceiling: float | None = None
     policy: PacingPolicy = field(default_factory=PacingPolicy)
-    spread_lines: int = 1000
+    spread_lines: int = DEFAULT_LINES
 
 
 class ExportReplay:
@@ -435,11 +435,11 @@ def _apply_file(load: _Load, manifest: ExportManifest, data_file: DataFile) -> t
 
     def flush() -> None:
         nonlocal puts, deletes
-        requests = window.draw(MAX_BATCH, MAX_BATCH_BYTES)
-        writer.write(requests, source)
-        sent_puts = sum(1 for _, is_put in requests if is_put)
-        puts += sent_puts
-        deletes += len(requests) - sent_puts
+        for requests in window.batches(MAX_BATCH, MAX_BATCH_BYTES):
+            writer.write(requests, source)
+            sent_puts = sum(1 for _, is_put in requests if is_put)
+            puts += sent_puts
+            deletes += len(requests) - sent_puts
 
     with (
         open_data_file(load.s3, location, data_file) as raw,
@@ -456,12 +456,11 @@ def _apply_file(load: _Load, manifest: ExportManifest, data_file: DataFile) -> t
                     raise
                 records += 1
                 window.add(key, request)  # a later request for a key already held replaces it: last one wins
-                while window.full:
+                if window.full:
                     flush()
         except (gzip.BadGzipFile, EOFError, zlib.error) as error:
             raise ExportFileCorrupt(f"{source} is not a complete gzip file ({error}).") from error
-    while len(window):
-        flush()
+    flush()
     return puts, deletes, records
 
 
