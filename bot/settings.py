@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -9,6 +10,8 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CommaList = Annotated[list[str], NoDecode]
+# what bot.restores.rate.parse_rate accepts (tests check that the two agree)
+RATE_SETTING = re.compile(r"^(?:\d{1,9}\s*/\s*s(?:ec(?:ond)?)?|\d{1,3}(?:\.\d{1,2})?\s*%)$", re.IGNORECASE)
 
 
 class SettingsError(Exception):
@@ -45,6 +48,9 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(30.0, gt=0, le=3600, validation_alias=_env("DDBBOT_LEASE_SECONDS"))
     # how long a batch of the `into=` loader may make no progress (5xx, DNS, connection, throttling) before it stops
     loader_retry_seconds: float = Field(300.0, gt=0, le=86400, validation_alias=_env("DDBBOT_LOADER_RETRY_SECONDS"))
+    # the `into=` loader's ceiling when `rate=` is not given: write units a second (`2000/s`) or a share of the
+    # table's write capacity (`50%`); half, as the EMR connector's default, leaves the rest to the application
+    restore_rate: str = Field("50%", validation_alias=_env("DDBBOT_RESTORE_RATE"))
     config_file: Path | None = Field(None, validation_alias=_env("DDBBOT_CONFIG_FILE"))
     restore_table_prefix: str | None = Field(
         None,
@@ -73,6 +79,14 @@ class Settings(BaseSettings):
         if value is not None and not (len(value) == 12 and value.isdigit()):
             raise ValueError("must be a 12-digit AWS account id, e.g. 123456789012")
         return value
+
+    @field_validator("restore_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        """The same forms as `rate=`; the restores feature parses it (the kernel may not import features)."""
+        if not RATE_SETTING.match(value.strip()):
+            raise ValueError("must be write units a second, like 2000/s, or a share of the table's capacity, like 50%")
+        return value.strip()
 
     def secret_values(self) -> list[str]:
         """Every secret the bot was given, for the log filter to mask wherever it would appear."""

@@ -75,6 +75,7 @@ class WriteRateController:
         self._decreased_at = -math.inf
         self._step = (self._rate or 0.0) * policy.step
         self._decreases = 0
+        self._peak_accepted = 0.0  # the most units a second any window took: how fast to climb back
 
     @property
     def policy(self) -> PacingPolicy:
@@ -125,31 +126,38 @@ class WriteRateController:
                 self._close_window(now)
 
     def _decrease(self, now: float) -> None:
-        if now - self._decreased_at < self._policy.window_s:
+        """Lower the rate to a fraction of what the table accepted; unlimited, wait for a full window to know it."""
+        if self._rate is None or now - self._decreased_at < self._policy.window_s:
             return
         accepted = self._accepted_rate(now)
-        base = accepted if self._rate is None else min(self._rate, accepted)
+        self._lower_to(min(self._rate, accepted) if accepted is not None else self._rate, now)
+
+    def _lower_to(self, base: float, now: float) -> None:
         self._rate = max(self._policy.min_rate, base * self._policy.decrease)
-        self._step = max(self._policy.min_rate, self._rate * self._policy.step)
+        self._step = max(self._policy.min_rate, max(self._rate, self._peak_accepted) * self._policy.step)
         self._tokens = min(self._tokens, self._capacity())
         self._decreased_at = now
         self._decreases += 1
 
-    def _accepted_rate(self, now: float) -> float:
-        """Units per second the table took over the current window (or the last full one, if this one just began)."""
+    def _accepted_rate(self, now: float) -> float | None:
+        """Units a second the table took in the current window, or in the last full one if this one just began;
+        None before a quarter of the first window has passed (too little to tell)."""
         elapsed = now - self._window_start
-        if elapsed >= self._policy.window_s / 4 or self._last_window_rate is None:
-            return self._window_units / max(elapsed, 1e-3)
+        if elapsed >= self._policy.window_s / 4:
+            return self._window_units / elapsed
         return self._last_window_rate
 
     def _close_window(self, now: float) -> None:
         elapsed = now - self._window_start
         used = self._window_units / elapsed
-        if self._rate is not None and not self._window_throttled and used >= self._policy.busy * self._rate:
+        if self._rate is None and self._window_throttled:
+            self._lower_to(used, now)  # the first throttled window shows what the table takes
+        elif self._rate is not None and not self._window_throttled and used >= self._policy.busy * self._rate:
             self._rate += self._step
             ceiling = self._policy.max_rate
             if ceiling is not None:
                 self._rate = min(self._rate, ceiling)
+        self._peak_accepted = max(self._peak_accepted, used)
         self._last_window_rate = used
         self._window_start, self._window_units, self._window_throttled = now, 0.0, False
 
