@@ -10,8 +10,9 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CommaList = Annotated[list[str], NoDecode]
-# what bot.restores.rate.parse_rate accepts (tests check that the two agree)
-RATE_SETTING = re.compile(r"^(?:\d{1,9}\s*/\s*s(?:ec(?:ond)?)?|\d{1,3}(?:\.\d{1,2})?\s*%)$", re.IGNORECASE)
+# what bot.restores.rate.parse_rate accepts, with the same ranges (tests check that the two agree)
+RATE_UNITS = re.compile(r"^(\d{1,9})\s*/\s*s(?:ec(?:ond)?)?$", re.IGNORECASE | re.ASCII)
+RATE_PERCENT = re.compile(r"^(\d{1,3}(?:\.\d{1,2})?)\s*%$", re.ASCII)
 
 
 class SettingsError(Exception):
@@ -84,8 +85,12 @@ class Settings(BaseSettings):
     @classmethod
     def _rate(cls, value: str) -> str:
         """The same forms as `rate=`; the restores feature parses it (the kernel may not import features)."""
-        if not RATE_SETTING.match(value.strip()):
-            raise ValueError("must be write units a second, like 2000/s, or a share of the table's capacity, like 50%")
+        units, percent = RATE_UNITS.match(value.strip()), RATE_PERCENT.match(value.strip())
+        if not (units and 1 <= int(units[1]) <= 10_000_000) and not (percent and 0 < float(percent[1]) <= 100):
+            raise ValueError(
+                "must be write units a second from 1 to 10000000, like 2000/s, or a share of the table's write "
+                "capacity above 0 up to 100, like 50%"
+            )
         return value.strip()
 
     def secret_values(self) -> list[str]:

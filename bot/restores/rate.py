@@ -28,8 +28,8 @@ RATE_HOW = (
     "Write it as `rate=<N>/s` (write units a second, 1 to 10,000,000, e.g. `rate=2000/s`) or `rate=<P>%` "
     "(a share of the table's write capacity, above 0 up to 100, e.g. `rate=50%`)."
 )
-_UNITS = re.compile(r"^(?P<n>\d{1,9})\s*/\s*s(?:ec(?:ond)?)?$", re.IGNORECASE)
-_PERCENT = re.compile(r"^(?P<p>\d{1,3}(?:\.\d{1,2})?)\s*%$")
+_UNITS = re.compile(r"^(?P<n>\d{1,9})\s*/\s*s(?:ec(?:ond)?)?$", re.IGNORECASE | re.ASCII)
+_PERCENT = re.compile(r"^(?P<p>\d{1,3}(?:\.\d{1,2})?)\s*%$", re.ASCII)
 
 
 @dataclass(frozen=True)
