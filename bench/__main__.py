@@ -1,4 +1,4 @@
-"""`make bench`: the three benchmarks in turn; each prints its table and writes it to bench/results.md."""
+"""`make bench`: the four benchmarks in turn; each prints its table and writes it to bench/results.md."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ BENCHMARKS = [
     ("1. Acknowledgement latency under load", "bench.ack_latency"),
     ("2. Restore-into-existing-table throughput", "bench.loader_throughput"),
     ("3. Tracking many jobs", "bench.tracking"),
+    ("4. Restore pacing against a capacity-limited table", "bench.loader_pacing"),
 ]
 
 

@@ -233,6 +233,7 @@ class ExportReplay:
         finally:
             load.halt.set()  # an unexpected error (even KeyboardInterrupt) still stops the file threads
             load.writer.close()
+            self._stats.publish()
             self._show_rate(0.0)
         final = self.report()
         _log_done(load.restore_id, final)
@@ -291,6 +292,7 @@ class ExportReplay:
             return
         self._last_report = now
         snapshot = self._snapshot(now - self._started)
+        self._stats.publish()
         self._show_rate(snapshot.items_per_s)
         try:
             self._progress(snapshot)

@@ -262,7 +262,9 @@ def test_throttled_and_unprocessed_writes_are_retried_until_none_is_lost(
     incremental = write_incremental_export(s3, bucket, "c", deletes, T0, T0 + timedelta(hours=1))
     before = {(name, kind): _metric(name, kind) for name, kind in LOADER_METRICS}
     with DynamoDbSink({"target": KEYS}, unprocessed_fraction=0.10, throttle_fraction=0.05, seed=7) as sink:
-        report = run(s3, sink.client(), [full, incremental], "target", checkpoints, backoff_base_s=0.01)
+        report = run(
+            s3, sink.client(), [full, incremental], "target", checkpoints, backoff_base_s=0.01, progress_interval_s=0.01
+        )
 
         moved = {(name, kind): _metric(name, kind) - before[name, kind] for name, kind in LOADER_METRICS}
         assert moved == {
