@@ -33,7 +33,7 @@ class PacingPolicy:
     burst_s: float = 0.1  # the bucket holds this many seconds of the rate
     window_s: float = 1.0  # how often the rate may rise, and the least time between two decreases
     decrease: float = 0.9  # on throttling: this fraction of what the table accepted in the last window
-    step: float = 0.02  # additive increase per busy window, as a fraction of the rate found at the last decrease
+    step: float = 0.01  # additive increase per busy window, as a fraction of the rate found at the last decrease
     busy: float = 0.9  # a window that used this fraction of its allowance may raise the rate
     min_rate: float = 1.0
 
