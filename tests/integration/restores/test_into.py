@@ -366,7 +366,9 @@ def test_into_with_a_rate_shows_the_ceiling_to_approvers_runs_under_it_and_repor
     report = slack.wait_for(lambda m: m.thread_ts == message.ts and "finished" in m.text)
     assert "Ceiling: at most 100 write units/s" in str(report.blocks)
     # 80 units at 100 a second take at least 0.8 s, so the 0.4 s progress line came while the ceiling held
-    assert any("write units/s of 100 allowed" in m.text for m in thread_of(slack, message)), [m.text for m in thread_of(slack, message)]
+    assert any("write units/s of 100 allowed" in m.text for m in thread_of(slack, message)), [
+        m.text for m in thread_of(slack, message)
+    ]
     assert "Throttled calls: *0*" in str(report.blocks)
 
 
