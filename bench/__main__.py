@@ -12,8 +12,9 @@ BENCHMARKS = [
     ("1. Acknowledgement latency under load", "bench.ack_latency"),
     ("2. Restore-into-existing-table throughput", "bench.loader_throughput"),
     ("3. Tracking many jobs", "bench.tracking"),
-    ("4. Coverage of a large estate", "bench.coverage_survey"),
-    ("5. Export verification", "bench.verification"),
+    ("4. Restore pacing against a capacity-limited table", "bench.loader_pacing"),
+    ("5. Coverage of a large estate", "bench.coverage_survey"),
+    ("6. Export verification", "bench.verification"),
 ]
 
 

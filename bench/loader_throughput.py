@@ -124,6 +124,7 @@ class FileJob:
     start: int
     count: int
     workdir: str
+    items_per_pk: int = 4  # sample_items' item collections; larger: runs of one partition key (sorted input)
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,9 @@ def write_data_file(job: FileJob) -> FileResult:
     lines: list[bytes] = []
     with gzip.open(path, "wb", compresslevel=1) as out:
         for number, item in enumerate(bench_items(job.count, job.seed, job.start)):
+            if job.items_per_pk != 4:
+                index = job.start + number
+                item["pk"], item["sk"] = {"S": f"user#{index // job.items_per_pk:08d}"}, {"N": str(index)}
             lines.append(orjson.dumps({"Item": item}))
             digest = int.from_bytes(key_digest(key_of(item, KEYS)), "big")
             checksum += digest
@@ -185,18 +189,27 @@ class Export:
     compressed_bytes: int
 
 
-def generate_exports(endpoint: str, sizes: Sequence[int], workdir: str) -> tuple[list[Export], float]:
-    """Full exports of `sizes` items in 16 data files (+1 empty partition), manifests and md5s, two processes."""
+def generate_exports(
+    endpoint: str, sizes: Sequence[int], workdir: str, items_per_pk: int = 4
+) -> tuple[list[Export], float]:
+    """Full exports of `sizes` items in 16 data files (+1 empty partition), manifests and md5s, two processes;
+    each file's lines come in key order, `items_per_pk` consecutive items sharing a partition key."""
     s3 = _s3(endpoint)
     plans: list[tuple[ExportLocation, datetime, list[FileJob]]] = []
     for size in sizes:
         export_time = _ms(datetime.now(UTC))
-        location = ExportLocation(BUCKET, f"exports/{size}", _export_id(export_time))
+        location = ExportLocation(BUCKET, f"exports/{size}-{items_per_pk}", _export_id(export_time))
         s3.put_object(Bucket=BUCKET, Key=location.folder + "_started", Body=b"")
         bounds = [size * n // FILES for n in range(FILES + 1)]
         jobs = [
             FileJob(
-                endpoint, location, seed=size + n, start=bounds[n], count=bounds[n + 1] - bounds[n], workdir=workdir
+                endpoint,
+                location,
+                seed=size + n,
+                start=bounds[n],
+                count=bounds[n + 1] - bounds[n],
+                workdir=workdir,
+                items_per_pk=items_per_pk,
             )
             for n in range(FILES)
         ]
@@ -219,7 +232,7 @@ def generate_exports(endpoint: str, sizes: Sequence[int], workdir: str) -> tuple
         count = sum(f.count for f in files)
         summary = _summary(location, "source", export_time, export_time + timedelta(minutes=5), count, "DYNAMODB_JSON")
         summary["exportTime"] = _iso(export_time)
-        _write_manifests(s3, location, summary, entries, True)
+        _write_manifests(s3, location, summary, entries, True, ".md5")
         exports.append(
             Export(
                 location,
@@ -254,8 +267,8 @@ def load_child(spec: dict[str, Any]) -> dict[str, Any]:
     import boto3
 
     from bot.db import make_engine, metadata
+    from bot.loader import replay
     from bot.loader.endpoint import DynamoDbEndpoint
-    from bot.loader.replay import load_exports
     from bot.restores.load_checkpoints import SqlLoadCheckpoints
 
     s3 = _s3(spec["s3"])
@@ -265,7 +278,10 @@ def load_child(spec: dict[str, Any]) -> dict[str, Any]:
     location = ExportLocation(**spec["location"])
     rss_before = _peak_rss_mb()
     cpu, wall = _cpu_s(), time.perf_counter()
-    report = load_exports(
+    pacing = {}
+    if hasattr(replay, "LoadPacing"):  # the loader of an older revision (the benchmark's baseline) has none
+        pacing["pacing"] = replay.LoadPacing(ceiling=spec.get("ceiling"), spread_lines=spec.get("spread_lines", 20_000))
+    report = replay.load_exports(
         s3=s3,
         endpoint=DynamoDbEndpoint.of(dynamodb, boto3.Session().get_credentials()),
         sources=[location],
@@ -275,6 +291,7 @@ def load_child(spec: dict[str, Any]) -> dict[str, Any]:
         restore_id=f"bench-{os.getpid()}",
         progress=lambda _: None,
         concurrency=spec["concurrency"],
+        **pacing,
     )
     cpu, wall = _cpu_s() - cpu, time.perf_counter() - wall
     engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -9,6 +10,9 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CommaList = Annotated[list[str], NoDecode]
+# what bot.restores.rate.parse_rate accepts, with the same ranges (tests check that the two agree)
+RATE_UNITS = re.compile(r"^(\d{1,9})\s*/\s*s(?:ec(?:ond)?)?$", re.IGNORECASE | re.ASCII)
+RATE_PERCENT = re.compile(r"^(\d{1,3}(?:\.\d{1,2})?)\s*%$", re.ASCII)
 
 
 class SettingsError(Exception):
@@ -47,6 +51,9 @@ class Settings(BaseSettings):
     loader_retry_seconds: float = Field(300.0, gt=0, le=86400, validation_alias=_env("DDBBOT_LOADER_RETRY_SECONDS"))
     exports_per_account: int = Field(300, ge=1, le=300, validation_alias=_env("DDBBOT_EXPORTS_PER_ACCOUNT"))
     coverage_cache_seconds: float = Field(300.0, ge=0, le=86400, validation_alias=_env("DDBBOT_COVERAGE_CACHE_SECONDS"))
+    # the `into=` loader's ceiling when `rate=` is not given: write units a second (`2000/s`) or a share of the
+    # table's write capacity (`50%`); half, as the EMR connector's default, leaves the rest to the application
+    restore_rate: str = Field("50%", validation_alias=_env("DDBBOT_RESTORE_RATE"))
     config_file: Path | None = Field(None, validation_alias=_env("DDBBOT_CONFIG_FILE"))
     restore_table_prefix: str | None = Field(
         None,
@@ -78,6 +85,18 @@ class Settings(BaseSettings):
         if value is not None and not (len(value) == 12 and value.isdigit()):
             raise ValueError("must be a 12-digit AWS account id, e.g. 123456789012")
         return value
+
+    @field_validator("restore_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        """The same forms as `rate=`; the restores feature parses it (the kernel may not import features)."""
+        units, percent = RATE_UNITS.match(value.strip()), RATE_PERCENT.match(value.strip())
+        if not (units and 1 <= int(units[1]) <= 10_000_000) and not (percent and 0 < float(percent[1]) <= 100):
+            raise ValueError(
+                "must be write units a second from 1 to 10000000, like 2000/s, or a share of the table's write "
+                "capacity above 0 up to 100, like 50%"
+            )
+        return value.strip()
 
     def secret_values(self) -> list[str]:
         """Every secret the bot was given, for the log filter to mask wherever it would appear."""

@@ -25,6 +25,8 @@ from bot.errors import AwsError
 from bot.loader.endpoint import DynamoDbEndpoint
 from bot.loader.http import HttpTransport, ProxyRefused, SigV4Signer
 from bot.loader.lines import WriteRequest
+from bot.loader.pacing import WriteRateController, estimated_units
+from bot.metrics import LOADER_ITEMS, LOADER_RETRIES, LOADER_THROTTLES
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ MAX_BATCH = 25
 TARGET = "DynamoDB_20120810.BatchWriteItem"
 THROTTLING = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
 RETRYABLE = THROTTLING | {"InternalServerError", "ServiceUnavailable", "InternalFailure"}
+_CONSUMED_TOTAL = b']},"ReturnConsumedCapacity":"TOTAL"}'
 _CREDENTIAL_ERRORS = frozenset(
     {"UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "MissingAuthenticationToken"}
 )
@@ -53,16 +56,35 @@ class WriteStats:
     deletes_applied: int = 0
     retries: int = 0
     throttles: int = 0
+    units_consumed: float = 0.0  # write units DynamoDB reported (or the writer's estimate where it reported none)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self._published = (0, 0, 0, 0)
 
-    def add(self, puts: int = 0, deletes: int = 0, retries: int = 0, throttles: int = 0) -> None:
+    def add(self, puts: int = 0, deletes: int = 0, retries: int = 0, throttles: int = 0, units: float = 0.0) -> None:
         with self._lock:
             self.items_written += puts
             self.deletes_applied += deletes
             self.retries += retries
             self.throttles += throttles
+            self.units_consumed += units
+
+    def publish(self) -> None:
+        """Add what was counted since the last call to the process-wide loader metrics. Called with each progress
+        report and at the end, not per call: the counters' own locks would cost the writer threads ~5 % of speed."""
+        with self._lock:
+            figures = (self.items_written, self.deletes_applied, self.retries, self.throttles)
+            published, self._published = self._published, figures
+        puts, deletes, retries, throttles = (now - before for now, before in zip(figures, published, strict=True))
+        if puts:
+            LOADER_ITEMS.labels("put").inc(puts)
+        if deletes:
+            LOADER_ITEMS.labels("delete").inc(deletes)
+        if retries:
+            LOADER_RETRIES.inc(retries)
+        if throttles:
+            LOADER_THROTTLES.inc(throttles)
 
 
 class WritesStalled(AwsError):
@@ -102,6 +124,7 @@ class BatchWriter:
         stats: WriteStats,
         halt: threading.Event,
         retry: RetryPolicy = RetryPolicy(),
+        pacer: WriteRateController | None = None,
     ) -> None:
         self._endpoint = endpoint
         self._table = table_name
@@ -111,6 +134,7 @@ class BatchWriter:
         self._stats = stats
         self._halt = halt
         self._retry = retry
+        self._pacer = pacer
         self._random = random.Random()
         self._http = HttpTransport(endpoint)
 
@@ -154,7 +178,17 @@ class BatchWriter:
                 raise WriteCancelled
 
     def _attempt(self, pending: list[WriteRequest], source: str) -> _Attempt:
-        """One call: what is left of `pending` afterwards, or a refusal raised when retrying cannot help."""
+        """One call, paced: what is left of `pending` afterwards, or a refusal raised when retrying cannot help."""
+        estimate = float(sum(estimated_units(len(request), is_put) for request, is_put in pending))
+        if self._pacer is not None and not self._pacer.acquire(estimate, self._halt.wait):
+            raise WriteCancelled
+        outcome, consumed = self._call(pending, source, estimate)
+        if self._pacer is not None:
+            self._pacer.record(estimated=estimate, consumed=consumed, throttled=outcome.throttled)
+        return outcome
+
+    def _call(self, pending: list[WriteRequest], source: str, estimate: float) -> tuple[_Attempt, float]:
+        """The call itself, and the write units it consumed."""
         try:
             status, data = self._post(pending)
         except ssl.SSLCertVerificationError as error:
@@ -164,27 +198,39 @@ class BatchWriter:
             ) from error
         except ProxyRefused as error:
             if error.status != 407:
-                return _Attempt(pending, reason=str(error), cause=f"{self._proxy_name()} {error}")
+                return _Attempt(pending, reason=str(error), cause=f"{self._proxy_name()} {error}"), 0.0
             raise BatchWriteRefused(
                 f"{self._proxy_name()} asked for credentials (407 Proxy Authentication Required).",
                 "Put the proxy's user and password in the proxy URL (HTTPS_PROXY=http://user:password@host:port).",
             ) from error
         except (OSError, ValueError, BotoCoreError) as error:  # BotoCoreError: refreshing credentials failed
-            return _Attempt(pending, reason=f"no answer ({error!r})", cause=self._network_cause(error))
+            return _Attempt(pending, reason=f"no answer ({error!r})", cause=self._network_cause(error)), 0.0
         if status == 200:
-            unprocessed = self._unprocessed(data)
-            if unprocessed is None:
-                return _Attempt(pending, reason="an unreadable answer", cause="DynamoDB's answers could not be read")
-            put_left, put_sent = sum(p for _, p in unprocessed), sum(p for _, p in pending)
-            self._stats.add(puts=put_sent - put_left, deletes=len(pending) - put_sent - len(unprocessed) + put_left)
-            cause = f"DynamoDB left every write unprocessed ({len(unprocessed)} of them): the table is throttling"
-            return _Attempt(unprocessed, True, f"{len(unprocessed)} unprocessed", cause)
+            return self._landed(pending, data, estimate)
         code, message = _error(data)
         if code not in THROTTLING and status < 500 and code not in RETRYABLE:
             raise self._refused(status, code, message, source)
         if code in THROTTLING:
-            return _Attempt(pending, True, f"HTTP {status} {code}", f"DynamoDB throttled every write ({code})")
-        return _Attempt(pending, False, f"HTTP {status} {code}", f"DynamoDB answered HTTP {status} {code}".strip())
+            return _Attempt(pending, True, f"HTTP {status} {code}", f"DynamoDB throttled every write ({code})"), 0.0
+        answer = _Attempt(pending, False, f"HTTP {status} {code}", f"DynamoDB answered HTTP {status} {code}".strip())
+        return answer, 0.0
+
+    def _landed(self, pending: list[WriteRequest], data: bytes, estimate: float) -> tuple[_Attempt, float]:
+        """A 200: count what landed; its units are ConsumedCapacity's, else the estimate for the requests done."""
+        answer = self._answer(data)
+        if answer is None:
+            return _Attempt(pending, reason="an unreadable answer", cause="DynamoDB's answers could not be read"), 0.0
+        unprocessed, consumed = answer
+        put_left, put_sent = sum(p for _, p in unprocessed), sum(p for _, p in pending)
+        if consumed is None:
+            left = sum(estimated_units(len(request), is_put) for request, is_put in unprocessed)
+            consumed = max(0.0, estimate - left)
+        consumed = max(consumed, float(len(pending) - len(unprocessed)))  # a write costs at least 1 unit (moto: 1/call)
+        self._stats.add(
+            puts=put_sent - put_left, deletes=len(pending) - put_sent - len(unprocessed) + put_left, units=consumed
+        )
+        cause = f"DynamoDB left every write unprocessed ({len(unprocessed)} of them): the table is throttling"
+        return _Attempt(unprocessed, bool(unprocessed), f"{len(unprocessed)} unprocessed", cause), consumed
 
     def _stalled(self, outcome: _Attempt, source: str, seconds: float) -> WritesStalled:
         logger.error(
@@ -217,11 +263,14 @@ class BatchWriter:
         return f"the proxy {mask_proxy_url(self._http.proxy_url or '')}"
 
     def _post(self, requests: Sequence[WriteRequest]) -> tuple[int, bytes]:
-        body = b"".join((b'{"RequestItems":{', self._table_json, b":[", b",".join(r for r, _ in requests), b"]}}"))
+        body = b"".join(
+            (b'{"RequestItems":{', self._table_json, b":[", b",".join(r for r, _ in requests), _CONSUMED_TOTAL)
+        )
         return self._http.post(self._url_path, self._signer.headers(body, TARGET), body)
 
-    def _unprocessed(self, data: bytes) -> list[WriteRequest] | None:
-        """The requests DynamoDB left undone; None when the answer is unreadable (the batch is sent again)."""
+    def _answer(self, data: bytes) -> tuple[list[WriteRequest], float | None] | None:
+        """The requests DynamoDB left undone and the units it reports consumed (None when it reports none); None
+        when the answer is unreadable (the batch is sent again)."""
         try:
             answer = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -229,7 +278,7 @@ class BatchWriter:
         if not isinstance(answer, dict):
             return None
         left = (answer.get("UnprocessedItems") or {}).get(self._table) or []
-        return [(orjson.dumps(request), "PutRequest" in request) for request in left]
+        return [(orjson.dumps(request), "PutRequest" in request) for request in left], _consumed(answer)
 
     def _refused(self, status: int, code: str, message: str, source: str) -> BatchWriteRefused:
         said = f"DynamoDB said: {code or status}: {message or 'no message'}."
@@ -250,6 +299,16 @@ class BatchWriter:
                 code,
             )
         return BatchWriteRefused(f"Writing items from {source} to table {self._table} failed. {said}", None, code)
+
+
+def _consumed(answer: dict[str, object]) -> float | None:
+    """The units of `ReturnConsumedCapacity=TOTAL` (table and indexes), or None when the answer has none."""
+    entries = answer.get("ConsumedCapacity")
+    if not isinstance(entries, list) or not entries:
+        return None
+    units = [entry.get("CapacityUnits") for entry in entries if isinstance(entry, dict)]
+    numbers = [float(u) for u in units if isinstance(u, int | float) and not isinstance(u, bool)]
+    return sum(numbers) if numbers else None
 
 
 def _error(data: bytes) -> tuple[str, str]:

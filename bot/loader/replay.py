@@ -13,9 +13,9 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -33,7 +33,10 @@ from bot.exports.files import (
 )
 from bot.loader.batch_writer import MAX_BATCH, BatchWriter, RetryPolicy, WriteCancelled, WriteStats
 from bot.loader.endpoint import DynamoDbEndpoint
-from bot.loader.lines import ExportLineReader, WriteRequest
+from bot.loader.lines import ExportLineReader
+from bot.loader.pacing import PacingPolicy, WriteRateController
+from bot.loader.spread import DEFAULT_LINES, SpreadWindow
+from bot.metrics import LOADER_RATE
 from bot.models import ExportFormat, ExportLocation, ExportType
 
 if TYPE_CHECKING:
@@ -59,6 +62,10 @@ class LoadProgress:
     retries: int
     throttles: int
     elapsed_s: float
+    units_per_s: float = 0.0  # write units DynamoDB reported consumed, per second since the start
+    ceiling: float | None = None  # the user's ceiling in write units per second (None: none)
+    items_total: int | None = None  # records in every export's manifests (None when a manifest does not say)
+    eta_s: float | None = None  # at the rate so far
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,8 @@ class LoadReport:
     retries: int
     throttles: int
     unverified_files: int = 0
+    units_consumed: float = 0.0
+    ceiling: float | None = None
 
 
 class LoadCheckpoints(Protocol):
@@ -117,6 +126,7 @@ class _Load:
     table_name: str
     lines: ExportLineReader
     halt: threading.Event
+    spread_lines: int
 
 
 @dataclass(frozen=True)
@@ -128,6 +138,16 @@ class LoadTiming:
     backoff_base_s: float = 0.05
     backoff_cap_s: float = 5.0
     retry_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
+class LoadPacing:
+    """The write rate: `ceiling` in write units per second (None: as fast as the table takes), the controller's
+    other constants, and how many lines a batch is drawn from (spreading writes over partitions; 1: file order)."""
+
+    ceiling: float | None = None
+    policy: PacingPolicy = field(default_factory=PacingPolicy)
+    spread_lines: int = DEFAULT_LINES
 
 
 class ExportReplay:
@@ -150,6 +170,7 @@ class ExportReplay:
         cancel: threading.Event | None = None,
         concurrency: int = 4,
         timing: LoadTiming = LoadTiming(),
+        pacing: LoadPacing = LoadPacing(),
     ) -> None:
         if not key_names:
             raise ValueError("key_names must name the table's partition key (and sort key, if any)")
@@ -165,6 +186,10 @@ class ExportReplay:
         self._checkpoints, self._lines = checkpoints, ExportLineReader(key_names)
         self._started = self._last_report = time.monotonic()
         self._files_total = self._done = self._skipped = self._unverified = 0
+        self._pacing = pacing
+        self._items_total: int | None = None
+        self._items_skipped = 0
+        self._rate_shown = 0.0  # this load's share of the LOADER_RATE gauge
 
     def run(self, sources: Sequence[ExportLocation]) -> LoadReport:
         """Write the exports' items, oldest export first; returns the figures once every write landed."""
@@ -173,7 +198,11 @@ class ExportReplay:
         _require_dynamodb_json(manifests)
         timing = self._timing
         retry = RetryPolicy(timing.retry_seconds, timing.backoff_base_s, timing.backoff_cap_s)
-        writer = BatchWriter(self._endpoint, self._table_name, stats=self._stats, halt=self._halt, retry=retry)
+        policy = replace(self._pacing.policy, ceiling=self._pacing.ceiling)
+        pacer = WriteRateController(policy)
+        writer = BatchWriter(
+            self._endpoint, self._table_name, stats=self._stats, halt=self._halt, retry=retry, pacer=pacer
+        )
         load = _Load(
             self._s3,
             writer,
@@ -183,8 +212,11 @@ class ExportReplay:
             self._table_name,
             self._lines,
             self._halt,
+            self._pacing.spread_lines,
         )
         self._files_total = sum(len(manifest.files) for manifest in manifests)
+        counts = [manifest.item_count for manifest in manifests]
+        self._items_total = None if any(c is None for c in counts) else sum(c or 0 for c in counts)
         logger.info(
             "load start restore_id=%s table=%s exports=%d files=%d",
             load.restore_id,
@@ -201,6 +233,8 @@ class ExportReplay:
         finally:
             load.halt.set()  # an unexpected error (even KeyboardInterrupt) still stops the file threads
             load.writer.close()
+            self._stats.publish()
+            self._show_rate(0.0)
         final = self.report()
         _log_done(load.restore_id, final)
         return final
@@ -217,6 +251,8 @@ class ExportReplay:
             stats.retries,
             stats.throttles,
             self._unverified,
+            stats.units_consumed,
+            self._pacing.ceiling,
         )
 
     def _load_export(self, pool: ThreadPoolExecutor, load: _Load, manifest: ExportManifest) -> None:
@@ -224,6 +260,7 @@ class ExportReplay:
         finished = load.checkpoints.finished_files(load.restore_id, manifest.location.export_id)
         todo = [data_file for data_file in manifest.files if data_file.key not in finished]
         self._skipped += len(manifest.files) - len(todo)
+        self._items_skipped += sum(f.item_count or 0 for f in manifest.files if f.key in finished)
         self._done += len(manifest.files) - len(todo)
         files: dict[Future[None], DataFile] = {pool.submit(_load_file, load, manifest, f): f for f in todo}
         pending = set(files)
@@ -253,22 +290,41 @@ class ExportReplay:
         now = time.monotonic()
         if now - self._last_report < self._interval:
             return
-        self._last_report, elapsed = now, now - self._started
-        stats = self._stats
-        snapshot = LoadProgress(
-            self._done,
-            self._files_total,
-            stats.items_written,
-            stats.deletes_applied,
-            (stats.items_written + stats.deletes_applied) / elapsed if elapsed > 0 else 0.0,
-            stats.retries,
-            stats.throttles,
-            elapsed,
-        )
+        self._last_report = now
+        snapshot = self._snapshot(now - self._started)
+        self._stats.publish()
+        self._show_rate(snapshot.items_per_s)
         try:
             self._progress(snapshot)
         except Exception:
             logger.exception("load progress callback failed restore_id=%s", self._restore_id)
+
+    def _snapshot(self, elapsed: float) -> LoadProgress:
+        stats = self._stats
+        done = stats.items_written + stats.deletes_applied
+        per_s = done / elapsed if elapsed > 0 else 0.0
+        eta = None
+        if self._items_total is not None and per_s > 0:
+            eta = max(0, self._items_total - self._items_skipped - done) / per_s
+        return LoadProgress(
+            self._done,
+            self._files_total,
+            stats.items_written,
+            stats.deletes_applied,
+            per_s,
+            stats.retries,
+            stats.throttles,
+            elapsed,
+            stats.units_consumed / elapsed if elapsed > 0 else 0.0,
+            self._pacing.ceiling,
+            self._items_total,
+            eta,
+        )
+
+    def _show_rate(self, per_s: float) -> None:
+        """This load's items/s in the process-wide gauge (the sum over running loads)."""
+        LOADER_RATE.inc(per_s - self._rate_shown)
+        self._rate_shown = per_s
 
 
 def load_exports(
@@ -287,6 +343,7 @@ def load_exports(
     backoff_base_s: float = 0.05,
     backoff_cap_s: float = 5.0,
     retry_seconds: float = 300.0,
+    pacing: LoadPacing = LoadPacing(),
 ) -> LoadReport:
     """Write the exports' items into `table_name` (whose key attributes are `key_names`), oldest export first.
 
@@ -303,6 +360,7 @@ def load_exports(
         cancel=cancel,
         concurrency=concurrency,
         timing=LoadTiming(progress_interval_s, backoff_base_s, backoff_cap_s, retry_seconds),
+        pacing=pacing,
     )
     return replay.run(sources)
 
@@ -368,23 +426,22 @@ def _load_file(load: _Load, manifest: ExportManifest, data_file: DataFile) -> No
 
 
 def _apply_file(load: _Load, manifest: ExportManifest, data_file: DataFile) -> tuple[int, int, int]:
-    """Stream one file into batches of distinct keys; returns (puts, deletes, records) once all are written."""
+    """Stream one file into batches of distinct keys drawn from a spread window; returns (puts, deletes, records)
+    once all are written."""
     location = manifest.location
     source = location.object_url(data_file.key)
     read = load.lines.read_change if manifest.export_type == ExportType.INCREMENTAL else load.lines.read
     writer = load.writer
-    batch: dict[Hashable, WriteRequest] = {}
-    size = puts = deletes = records = 0
+    window = SpreadWindow(max(load.spread_lines, MAX_BATCH))
+    puts = deletes = records = 0
 
     def flush() -> None:
-        nonlocal size, puts, deletes
-        requests = list(batch.values())
-        writer.write(requests, source)
-        sent_puts = sum(1 for _, is_put in requests if is_put)
-        puts += sent_puts
-        deletes += len(requests) - sent_puts
-        batch.clear()
-        size = 0
+        nonlocal puts, deletes
+        for requests in window.batches(MAX_BATCH, MAX_BATCH_BYTES):
+            writer.write(requests, source)
+            sent_puts = sum(1 for _, is_put in requests if is_put)
+            puts += sent_puts
+            deletes += len(requests) - sent_puts
 
     with (
         open_data_file(load.s3, location, data_file) as raw,
@@ -400,14 +457,12 @@ def _apply_file(load: _Load, manifest: ExportManifest, data_file: DataFile) -> t
                         continue
                     raise
                 records += 1
-                if key not in batch and (len(batch) == MAX_BATCH or size + len(request[0]) > MAX_BATCH_BYTES):
+                window.add(key, request)  # a later request for a key already held replaces it: last one wins
+                if window.full:
                     flush()
-                batch[key] = request  # a later request for a key already in the batch replaces it: last one wins
-                size += len(request[0])
         except (gzip.BadGzipFile, EOFError, zlib.error) as error:
             raise ExportFileCorrupt(f"{source} is not a complete gzip file ({error}).") from error
-    if batch:
-        flush()
+    flush()
     return puts, deletes, records
 
 

@@ -10,6 +10,7 @@ from bot.aws.pricing import Rates, dollars, gib
 from bot.aws.table_info import TableInfo
 from bot.models import ExportType
 from bot.restores.models import Estimate
+from bot.restores.rate import WriteCeiling
 from bot.restores.sources import ResolvedExport
 
 # BatchWriteItem on an on-demand table: USD per million write request units, us-east-1 list price
@@ -53,8 +54,11 @@ def pitr_estimate(rates: Rates, info: TableInfo) -> Estimate:
     )
 
 
-def load_estimate(sources: Sequence[ResolvedExport], *, on_demand: bool) -> Estimate:
-    """BatchWriteItem write request units at the on-demand price, and ~4,000 items/s for the duration."""
+def load_estimate(
+    sources: Sequence[ResolvedExport], *, on_demand: bool, ceiling: WriteCeiling | None = None
+) -> Estimate:
+    """BatchWriteItem write request units at the on-demand price; the duration at the ceiling (`rate=`), or at
+    ~4,000 writes/s (what a new on-demand table sustains) without one."""
     items = sum(s.item_count or 0 for s in sources)
     units = 0
     for source in sources:
@@ -63,7 +67,8 @@ def load_estimate(sources: Sequence[ResolvedExport], *, on_demand: bool) -> Esti
         if source.export_type == ExportType.FULL and count and source.size_bytes:
             per_item = max(1, math.ceil(source.size_bytes / count / 1024))
         units += count * per_item
-    seconds = units / NEW_TABLE_ITEMS_PER_SECOND if units else 0.0
+    pace = NEW_TABLE_ITEMS_PER_SECOND if ceiling is None else ceiling.units
+    seconds = units / pace if units else 0.0
     cost = Decimal(units) * WRU_PRICE_PER_MILLION / Decimal(1_000_000)
     capacity = (
         "on-demand target"
@@ -75,5 +80,9 @@ def load_estimate(sources: Sequence[ResolvedExport], *, on_demand: bool) -> Esti
         seconds,
         f"estimate: {units:,} write request units for {items:,} items ({capacity}) at "
         f"${WRU_PRICE_PER_MILLION} per million WRU ({WRU_PRICE_REGION} on-demand list price as of {WRU_PRICE_AS_OF}); "
-        f"duration at ~{NEW_TABLE_ITEMS_PER_SECOND:,} writes/s, what a new on-demand table sustains",
+        + (
+            f"duration at ~{NEW_TABLE_ITEMS_PER_SECOND:,} writes/s, what a new on-demand table sustains"
+            if ceiling is None
+            else f"duration at the ceiling of {ceiling.units:,} write units/s (less if the table pushes back)"
+        ),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.aws.accounts import Place
 from bot.loader.endpoint import DynamoDbEndpoint
-from bot.loader.replay import ExportReplay, LoadCancelled, LoadCheckpoints, LoadProgress, LoadTiming
+from bot.loader.replay import ExportReplay, LoadCancelled, LoadCheckpoints, LoadPacing, LoadProgress, LoadTiming
 from bot.restores.executors import Cancelled, ExecutorContext
 from bot.restores.models import LoadOptions, RestoreRequest
 from bot.restores.notify import RestoreOutcome, RestoreProgress
@@ -51,6 +51,7 @@ class LoadExecutor:
             cancel=context.cancel,
             concurrency=self._concurrency,
             timing=LoadTiming(progress_interval_s=context.progress_seconds, retry_seconds=self._retry_seconds),
+            pacing=LoadPacing(ceiling=float(options.ceiling.units) if options.ceiling else None),
         )
         try:
             report = replay.run([export.location for export in options.exports])
@@ -63,7 +64,12 @@ class LoadExecutor:
             files_skipped=report.files_skipped_resumed,
             retries=report.retries,
             duration_seconds=report.duration_s,
-            details={"throttles": report.throttles, "unverified_files": report.unverified_files},
+            details={
+                "throttles": report.throttles,
+                "unverified_files": report.unverified_files,
+                "units_consumed": round(report.units_consumed),
+                **({"rate": options.ceiling.describe()} if options.ceiling else {}),
+            },
         )
 
 
@@ -75,5 +81,9 @@ def _progress(update: LoadProgress) -> RestoreProgress:
         deletes=update.deletes_applied,
         rate_per_second=update.items_per_s,
         elapsed_seconds=update.elapsed_s,
-        note=f"{update.retries} retries, {update.throttles} throttled" if update.retries else None,
+        note=f"{update.retries} retries" if update.retries else None,
+        units_per_second=update.units_per_s,
+        ceiling_units=round(update.ceiling) if update.ceiling is not None else None,
+        throttles=update.throttles,
+        eta_seconds=update.eta_s,
     )

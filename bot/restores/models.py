@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from bot.models import ExportLocation
+from bot.restores.rate import WriteCeiling
 
 
 class RestoreStatus(StrEnum):
@@ -215,17 +216,23 @@ class LoadOptions:
 
     key_names: tuple[str, ...]
     exports: tuple[LoadSource, ...]
+    ceiling: WriteCeiling | None = None  # `rate=`: the most write units a second the load may use
 
     def as_dict(self) -> dict[str, Any]:
-        """As stored in the plan."""
-        return {"key_names": list(self.key_names), "exports": [e.as_dict() for e in self.exports]}
+        """As stored in the plan; `rate` only when set, so plans stored before keep their hash."""
+        data: dict[str, Any] = {"key_names": list(self.key_names), "exports": [e.as_dict() for e in self.exports]}
+        if self.ceiling is not None:
+            data["rate"] = self.ceiling.as_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LoadOptions:
         """Rebuild from a stored plan."""
+        rate = data.get("rate")
         return cls(
             key_names=tuple(str(k) for k in data.get("key_names", [])),
             exports=tuple(LoadSource.from_dict(e) for e in data.get("exports", [])),
+            ceiling=WriteCeiling.from_dict(rate) if rate else None,
         )
 
 

@@ -43,6 +43,10 @@ class RestoreProgress:
     rate_per_second: float | None = None
     elapsed_seconds: float | None = None
     note: str | None = None
+    units_per_second: float | None = None  # the loader: write units consumed a second
+    ceiling_units: int | None = None  # the loader's ceiling (`rate=`), in write units a second
+    throttles: int | None = None
+    eta_seconds: float | None = None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from bot.restores.models import (
     SourceSummary,
     TableOrigin,
 )
+from bot.restores.rate import RateRequest, describe_for_capacity, resolve_ceiling
 from bot.restores.schema import TableSchema, known_schema, schema_from_key_option
 from bot.restores.sources import (
     ResolvedExport,
@@ -58,6 +59,7 @@ class RestoreSpec:
     billing: str | None = None
     at: datetime | None = None
     owner: str | None = None
+    rate: RateRequest | None = None  # `rate=` of `into=`; None: DDBBOT_RESTORE_RATE
 
 
 @dataclass(frozen=True)
@@ -70,14 +72,17 @@ class PlannedRestore:
     notes: tuple[str, ...] = ()
 
 
-def plan_restore(core: Core, spec: RestoreSpec) -> PlannedRestore:
-    """Check the request and build its plan; raises a BotError saying what to fix when a check fails."""
+def plan_restore(core: Core, spec: RestoreSpec, *, default_rate: RateRequest | None = None) -> PlannedRestore:
+    """Check the request and build its plan; raises a BotError saying what to fix when a check fails.
+
+    `default_rate` (DDBBOT_RESTORE_RATE) is the loader's ceiling when an `into=` request gives no `rate=`.
+    """
     if spec.mode == RestoreMode.IMPORT:
         return _plan_import(core, spec)
     if spec.mode == RestoreMode.PITR:
         return _plan_pitr(core, spec)
     if spec.mode == RestoreMode.LOAD:
-        return _plan_load(core, spec)
+        return _plan_load(core, spec if spec.rate is not None else replace(spec, rate=default_rate))
     raise UsageError(f"Unknown restore mode `{spec.mode}`.")
 
 
@@ -224,12 +229,16 @@ def _plan_load(core: Core, spec: RestoreSpec) -> PlannedRestore:
     ).keys()
     for source in ordered:
         _require_matching_keys(core, source, target_keys, ref)
-    options = LoadOptions(tuple(target_keys), tuple(s.load_source() for s in ordered))
+    ceiling = None
+    if spec.rate is not None:
+        capacity = describe_for_capacity(core.aws.dynamodb(place), ref.name, place)
+        ceiling = resolve_ceiling(spec.rate, capacity)
+    options = LoadOptions(tuple(target_keys), tuple(s.load_source() for s in ordered), ceiling)
     plan = RestorePlan(
         RestoreMode.LOAD, tuple(s.plan_source for s in ordered), ref.name, place.alias, place.region, options
     )
     on_demand = target.snapshot.get("BillingModeSummary", {}).get("BillingMode") == ON_DEMAND
-    estimate = load_estimate(ordered, on_demand=on_demand)
+    estimate = load_estimate(ordered, on_demand=on_demand, ceiling=ceiling)
     notes = _unverified_notes(ordered)
     if ordered[0].export_type == ExportType.INCREMENTAL:
         notes.append(

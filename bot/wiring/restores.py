@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +17,8 @@ from bot.restores.import_board import ImportStatusBoard
 from bot.restores.load import LoadExecutor
 from bot.restores.load_checkpoints import SqlLoadCheckpoints
 from bot.restores.models import RestoreMode
+from bot.restores.plans import plan_restore
+from bot.restores.rate import parse_rate
 from bot.restores.runner import RestoreRunner, RunnerTiming
 from bot.restores.store import RestoreStore
 from bot.restores.workflow import ApprovalPolicy, Restores
@@ -69,7 +72,16 @@ def build_restores(
         channel=settings.approval_channel,
     )
     approved = threading.Event()
-    workflow = Restores(core, store, authorizer, notifier, policy, on_approved=lambda _request: approved.set())
+    default_rate = parse_rate(settings.restore_rate)  # DDBBOT_RESTORE_RATE, already checked by Settings
+    workflow = Restores(
+        core,
+        store,
+        authorizer,
+        notifier,
+        policy,
+        on_approved=lambda _request: approved.set(),
+        planner=functools.partial(plan_restore, default_rate=default_rate),
+    )
     runner = RestoreRunner(
         core,
         store,

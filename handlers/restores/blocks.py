@@ -15,6 +15,7 @@ from bot.restores.models import (
     MODE_NAMES,
     Approval,
     ImportOptions,
+    LoadOptions,
     PitrOptions,
     RestoreMode,
     RestoreRequest,
@@ -114,11 +115,26 @@ def _must_see(request: RestoreRequest, *, with_expiry: bool) -> str:
     ]
     if with_expiry:
         lines.append(f"*Expires:* {iso(request.expires_at)}")
+    rate = _rate_line(request)
+    if rate:
+        lines.append(rate)
     lines += [f"*Requested by:* {_mention(request.requested_by)}", f"*Plan hash:* {code(request.plan_hash[:12])}"]
     buckets = _bucket_lines(request.sources)
     if buckets:
         lines.append(listing(buckets, "buckets", BUCKET_TEXT))
     return "\n".join(lines)
+
+
+def _rate_line(request: RestoreRequest) -> str | None:
+    """The loader's ceiling and the duration it implies: approvers decide how hard a live table is written."""
+    options = request.plan.options
+    if not isinstance(options, LoadOptions):
+        return None
+    if options.ceiling is None:
+        return "*Write rate:* no ceiling: as fast as the table takes (it backs off when throttled)"
+    seconds = request.estimate.duration_seconds if request.estimate else None
+    at_rate = f" · about {duration(seconds)} at that rate" if seconds else ""
+    return f"*Write rate:* at most {escape(options.ceiling.describe(), 300)}{at_rate}"
 
 
 def _bucket_lines(sources: tuple[SourceSummary, ...]) -> list[str]:
@@ -256,9 +272,16 @@ def progress_note(request: RestoreRequest, progress: RestoreProgress) -> Message
     if progress.deletes:
         parts.append(f"{progress.deletes:,} deletes")
     if progress.rate_per_second is not None:
-        parts.append(f"{progress.rate_per_second:,.0f}/s")
+        parts.append(f"{progress.rate_per_second:,.0f} items/s")
+    if progress.units_per_second is not None:
+        ceiling = f" of {progress.ceiling_units:,} allowed" if progress.ceiling_units is not None else ""
+        parts.append(f"{progress.units_per_second:,.0f} write units/s{ceiling}")
+    if progress.throttles is not None:
+        parts.append(f"{progress.throttles:,} throttled")
     if progress.elapsed_seconds is not None:
         parts.append(f"{duration(progress.elapsed_seconds)} elapsed")
+    if progress.eta_seconds is not None:
+        parts.append(f"about {duration(progress.eta_seconds)} left")
     if progress.note:
         parts.append(escape(progress.note, FOREIGN_TEXT))
     text = ":hourglass_flowing_sand: Progress: " + (" · ".join(parts) or "working")
@@ -275,6 +298,7 @@ def finished_note(request: RestoreRequest, outcome: RestoreOutcome) -> Message:
             f"Files: *{outcome.files or 0}*"
             + (f" ({outcome.files_skipped} finished before a restart, not rewritten)" if outcome.files_skipped else "")
             + f" · Retries: *{outcome.retries or 0}*"
+            + _throttled(outcome)
             + _unverified_files(outcome)
         )
     elif outcome.item_count is not None:
@@ -285,6 +309,23 @@ def finished_note(request: RestoreRequest, outcome: RestoreOutcome) -> Message:
         blocks.append(section(carry_over_text(outcome)))
     text = f"Restore {escape(request.id, 100)} into {escape(request.target_display, 600)} finished"
     return message(text, *blocks)
+
+
+def _throttled(outcome: RestoreOutcome) -> str:
+    """The loader's throttled calls, write units used and its ceiling, when it reports them."""
+    details = outcome.details
+    text = ""
+    throttles = details.get("throttles")
+    if isinstance(throttles, int) and not isinstance(throttles, bool):
+        text += f" · Throttled calls: *{throttles:,}*"
+    units = details.get("units_consumed")
+    seconds = outcome.duration_seconds
+    if isinstance(units, int | float) and not isinstance(units, bool) and seconds:
+        text += f"\nWrite units used: *{units:,.0f}* (*{units / seconds:,.0f}*/s on average)"
+    rate = details.get("rate")
+    if isinstance(rate, str):
+        text += f" · Ceiling: at most {escape(rate, 300)}"
+    return text
 
 
 def _unverified_files(outcome: RestoreOutcome) -> str:

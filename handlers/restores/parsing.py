@@ -13,6 +13,7 @@ from bot.exports.files import parse_s3_export_url
 from bot.exports.status import EXPORT_ARN
 from bot.restores.models import RestoreMode
 from bot.restores.plans import BILLING, RestoreSpec
+from bot.restores.rate import RateRequest, parse_rate
 from bot.timefmt import ISO_EXAMPLE, parse_time
 from handlers.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
 
@@ -23,24 +24,27 @@ RESTORE_HELP = CommandHelp(
     (
         "/ddb-restore <export> to=<new table> [key=<attr>:<S|N|B>[,<attr>:<S|N|B>]] [billing=on-demand|provisioned]"
         " [owner=<12-digit account>]",
-        "/ddb-restore <export> [<export> …] into=<existing table> [owner=<12-digit account>]",
+        "/ddb-restore <export> [<export> …] into=<existing table> [rate=<N>/s|<P>%] [owner=<12-digit account>]",
         "/ddb-restore pitr <table> to=<new table> [at=<ISO-8601>|latest] [billing=on-demand|provisioned]",
         "/ddb-restore [<table>]   (recent exports, each with a Restore… button)",
         "<export> is an export id, an export ARN, or s3://<bucket>/<prefix>/AWSDynamoDB/<ExportId>/",
         "owner= is the account that owns an s3:// export's bucket; it is needed when that bucket is not one of the "
         "bot's export buckets, and S3 refuses the reads if someone else owns it",
+        "rate= caps the loader's writes: write units a second (rate=2000/s) or a share of the table's write "
+        "capacity (rate=50%); the default is the bot's DDBBOT_RESTORE_RATE",
     ),
     (
         "/ddb-restore 01768385930622-efd1a093 to=orders-restored",
         "/ddb-restore s3://acme-backups/orders/AWSDynamoDB/01768385930622-efd1a093/ to=orders-copy key=pk:S,sk:S",
         "/ddb-restore 01768385930622-efd1a093 01768389530622-0a1b2c3d into=orders-staging",
+        "/ddb-restore 01768385930622-efd1a093 into=orders rate=25%",
         "/ddb-restore s3://partner-backups/orders/AWSDynamoDB/01768385930622-efd1a093/ into=orders-staging "
         "owner=210987654321",
         f"/ddb-restore pitr orders to=orders-before-incident at={ISO_EXAMPLE}",
         "/ddb-restore orders",
     ),
 )
-OPTIONS = ("to", "into", "key", "billing", "at", "owner")
+OPTIONS = ("to", "into", "key", "billing", "at", "owner", "rate")
 # moto's export ARNs nest the table ARN and say /import/: accept any DynamoDB table ARN path; the lookup decides.
 LENIENT_EXPORT_ARN = re.compile(r"^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/\S+/\S+$")
 EXPORT_ID_TEXT = re.compile(r"^[A-Za-z0-9-]{6,128}$")
@@ -90,7 +94,10 @@ def parse_restore(text: str, aliases: Collection[str] = ()) -> RestoreCommand | 
             if option in options:
                 raise _usage(f"`{option}=` only goes with `to=`: `into=` writes into a table that already exists.")
         target = _table(options["into"], "`into=`", aliases)
-        return RestoreCommand(RestoreSpec(RestoreMode.LOAD, tuple(words), target, owner=owner))
+        rate = _rate(options["rate"]) if "rate" in options else None
+        return RestoreCommand(RestoreSpec(RestoreMode.LOAD, tuple(words), target, owner=owner, rate=rate))
+    if "rate" in options:
+        raise _usage("`rate=` only goes with `into=`: ImportTable and PITR restores use no write capacity.")
     if "to" not in options:
         raise _usage("Say where to restore: `to=<new table>` (ImportTable) or `into=<existing table>`.")
     if len(words) > 1:
@@ -104,7 +111,7 @@ def parse_restore(text: str, aliases: Collection[str] = ()) -> RestoreCommand | 
 def _pitr(words: list[str], options: dict[str, str], aliases: Collection[str]) -> RestoreSpec:
     if len(words) != 1:
         raise _usage("`pitr` restores one table: `/ddb-restore pitr <table> to=<new table> [at=<ISO-8601>|latest]`.")
-    for option in ("into", "key", "owner"):
+    for option in ("into", "key", "owner", "rate"):
         if option in options:
             raise _usage(f"`{option}=` does not go with `pitr`; a point-in-time restore creates a new table (`to=`).")
     if "to" not in options:
@@ -182,6 +189,13 @@ def _billing(text: str | None) -> str | None:
     if cleaned not in BILLING:
         raise _usage(f"`billing={text}` must be `billing=on-demand` (the default) or `billing=provisioned`.")
     return cleaned
+
+
+def _rate(text: str) -> RateRequest:
+    try:
+        return parse_rate(text)
+    except UsageError as exc:
+        raise _usage(exc.message) from None
 
 
 def _time(text: str) -> datetime:

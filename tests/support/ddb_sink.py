@@ -8,6 +8,13 @@ InternalServerError to every BatchWriteItem, "close" drops every connection unan
 signatures. Run it in its own process for benchmarks: `python -m tests.support.ddb_sink --table t:pk,sk`.
 With `--distinct-keys` it keeps only a 64-bit digest of each written key (and their sum), so a benchmark can check
 millions of writes for lost and extra items cheaply, throttling and leaving items unprocessed as usual.
+
+With `capacity` (`--capacity`, write units a second) it is a table with that much throughput: a token bucket holding
+one second of it, 1 unit per started KB of each put (DynamoDB's item size; the fast path of `--distinct-keys` takes
+the request's wire JSON length, a little more), 1 per delete. What does not fit is returned in UnprocessedItems;
+a call of which nothing fits gets ProvisionedThroughputExceededException. `partition_capacity`
+(`--partition-capacity`, e.g. 1000) adds one such bucket per partition key value. Asked for
+`ReturnConsumedCapacity=TOTAL`, it reports the units used; `counters()` gives the busiest 5-second window.
 """
 
 from __future__ import annotations
@@ -15,10 +22,12 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import math
 import random
 import re
 import ssl
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from decimal import Context, Decimal, Inexact, InvalidOperation, Rounded
 from hashlib import blake2b
@@ -31,6 +40,9 @@ PREFIX = "com.amazonaws.dynamodb.v20120810#"
 _TYPES = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
 _MASK64 = (1 << 64) - 1
 _ONE_TABLE = re.compile(rb'\{"RequestItems":\{"([^"\\]+)":\[')
+_CONSUMED_SUFFIX = b']},"ReturnConsumedCapacity":"TOTAL"}'
+SLOT_S = 0.1  # consumed units are kept per 100 ms, so the busiest 5-second window can be found afterwards
+WINDOW_SLOTS = 50
 MAX_ITEM_BYTES = 400 * 1024
 # DynamoDB's number precision; any rounding is an error, so a number is taken exactly or refused
 _NUMBERS = Context(prec=38, traps=[Inexact, Rounded, InvalidOperation])
@@ -72,6 +84,8 @@ class DynamoDbSink:
         distinct_keys: bool = False,
         key_types: dict[str, Sequence[str]] | None = None,
         fail_mode: str | None = None,
+        capacity: float | None = None,
+        partition_capacity: float | None = None,
     ) -> None:
         self.tables = {name: tuple(keys) for name, keys in (tables or {}).items()}
         self.key_types = {name: tuple(types) for name, types in (key_types or {}).items()}  # e.g. ("S", "N")
@@ -94,6 +108,12 @@ class DynamoDbSink:
         self.rejections: list[str] = []
         self._server: ThreadingHTTPServer | None = None
         self.scheme = "http"
+        self.capacity = _Bucket(capacity) if capacity else None
+        self.partition_capacity = partition_capacity
+        self._partitions: dict[Any, _Bucket] = {}
+        self.consumed_units = 0.0
+        self._started = time.monotonic()
+        self._slots: dict[int, float] = {}
 
     # ------------------------------------------------------------------------------------------- lifecycle
 
@@ -173,7 +193,55 @@ class DynamoDbSink:
                 if self.distinct_keys
                 else sum(len(items) for items in self._data.values()),
                 "key_checksum": _checksum(d for digests in self._digests.values() for d in digests),
+                "consumed_units": round(self.consumed_units),
+                "busiest_5s_units": round(self._busiest_window()),
+                "active_seconds": round(self._active_seconds(), 3),
             }
+
+    def _busiest_window(self) -> float:
+        """The most units consumed in any 5 seconds (50 consecutive 100 ms slots). Called with the lock held."""
+        if not self._slots:
+            return 0.0
+        first, last = min(self._slots), max(self._slots)
+        best = window = 0.0
+        for slot in range(first, last + 1):
+            window += self._slots.get(slot, 0.0) - self._slots.get(slot - WINDOW_SLOTS, 0.0)
+            best = max(best, window)
+        return best
+
+    def _active_seconds(self) -> float:
+        """From the first to the last slot that consumed units. Called with the lock held."""
+        return (max(self._slots) - min(self._slots) + 1) * SLOT_S if self._slots else 0.0
+
+    def _admit(self, entries: Sequence[tuple[Any, int]]) -> list[bool]:
+        """Which of the (partition key, units) requests fit the table's and their partition's buckets; takes their
+        units. Everything fits without a capacity. Called with the lock held."""
+        if self.capacity is None and self.partition_capacity is None:
+            admitted = [True] * len(entries)
+        else:
+            now = time.monotonic()
+            admitted = [self._fits(partition, units, now) for partition, units in entries]
+        used = sum(units for (_, units), ok in zip(entries, admitted, strict=True) if ok)
+        if used:
+            self.consumed_units += used
+            slot = int((time.monotonic() - self._started) / SLOT_S)
+            self._slots[slot] = self._slots.get(slot, 0.0) + used
+        return admitted
+
+    def _fits(self, partition: Any, units: int, now: float) -> bool:
+        table = self.capacity
+        bucket = None
+        if self.partition_capacity:
+            bucket = self._partitions.get(partition)
+            if bucket is None:
+                bucket = self._partitions[partition] = _Bucket(self.partition_capacity)
+        if (table is not None and not table.has(units, now)) or (bucket is not None and not bucket.has(units, now)):
+            return False
+        if table is not None:
+            table.take(units)
+        if bucket is not None:
+            bucket.take(units)
+        return True
 
     # ------------------------------------------------------------------------------------------- protocol
 
@@ -212,14 +280,17 @@ class DynamoDbSink:
                 raise SinkError(400, "AccessDeniedException", "sink told to fail after a number of calls")
             self.items_received += len(checked)
             if self._random.random() < self.throttle_fraction:
-                self.throttled += 1
-                code = "ProvisionedThroughputExceededException" if self.throttled % 2 else "ThrottlingException"
-                raise SinkError(400, code, "The level of configured provisioned throughput for the table was exceeded.")
+                self._throttle()
+            admitted = self._admit([(key[0], _units(raw, put)) for _, key, raw, put in checked])
+            if checked and not any(admitted):
+                self._throttle()
             unprocessed: dict[str, list[dict[str, Any]]] = {}
-            for table, key, raw, put in checked:
-                if self._random.random() < self.unprocessed_fraction:
+            used = 0
+            for (table, key, raw, put), fits in zip(checked, admitted, strict=True):
+                if not fits or self._random.random() < self.unprocessed_fraction:
                     unprocessed.setdefault(table, []).append(raw)
                     continue
+                used += _units(raw, put)
                 if self.distinct_keys:
                     self._apply_digest(table, key_digest(key), put)
                 elif put:
@@ -230,7 +301,18 @@ class DynamoDbSink:
             if unprocessed:
                 self.calls_with_unprocessed += 1
                 self.unprocessed_returned += sum(len(v) for v in unprocessed.values())
-        return {"UnprocessedItems": unprocessed}
+        answer: dict[str, Any] = {"UnprocessedItems": unprocessed}
+        if request.get("ReturnConsumedCapacity") in ("TOTAL", "INDEXES"):
+            answer["ConsumedCapacity"] = [
+                {"TableName": t, "CapacityUnits": float(used)} for t in request["RequestItems"]
+            ]
+        return answer
+
+    def _throttle(self) -> None:
+        """Refuse the whole call as DynamoDB does when the table has no capacity left. Called with the lock held."""
+        self.throttled += 1
+        code = "ProvisionedThroughputExceededException" if self.throttled % 2 else "ThrottlingException"
+        raise SinkError(400, code, "The level of configured provisioned throughput for the table was exceeded.")
 
     def _failing(self, mode: str) -> bool:
         """Whether this call fails in `mode` (it is then counted as a call, like any other)."""
@@ -245,7 +327,11 @@ class DynamoDbSink:
         checked and counted without parsing the items; None when the batch is anything else (it is then parsed).
         """
         head = _ONE_TABLE.match(body)
-        if self.unprocessed_fraction or self.fail_after_calls is not None or head is None or body[-3:] != b"]}}":
+        wants_consumed = body.endswith(_CONSUMED_SUFFIX)
+        tail = len(_CONSUMED_SUFFIX) if wants_consumed else 3
+        if self.unprocessed_fraction or self.fail_after_calls is not None or head is None:
+            return None
+        if not wants_consumed and body[-3:] != b"]}}":
             return None
         table = head.group(1).decode()
         if table not in self.tables:
@@ -256,7 +342,7 @@ class DynamoDbSink:
                 rb'"' + re.escape(name.encode()) + rb'":\{"[SNB]":"([^"\\]*)"\}' for name in self.tables[table]
             )
             pattern = self._key_patterns[table] = re.compile(b",".join(attributes))
-        requests = body[head.end() :].split(b'{"PutRequest":{"Item":{')
+        requests = body[head.end() : len(body) - tail].split(b'{"PutRequest":{"Item":{')
         keys = [match.groups() for request in requests[1:] if (match := pattern.match(request))]
         if requests[0] or len(keys) != len(requests) - 1 or len(keys) != body.count(b'Request":'):
             return None  # deletes, a key attribute not first, a key with escapes, any doubt: parse the batch
@@ -265,17 +351,36 @@ class DynamoDbSink:
         if len(set(keys)) != len(keys):
             self._reject("Provided list of item keys contains duplicates")
         digests = [blake2b(b"\x00".join(key), digest_size=8).digest() for key in keys]
+        return self._count_puts(table, keys, digests, requests[1:], wants_consumed)
+
+    def _count_puts(
+        self, table: str, keys: list[tuple[bytes, ...]], digests: list[bytes], raw: list[bytes], wants_consumed: bool
+    ) -> dict[str, Any]:
+        """The fast path's writes: what fits the capacity is kept, the rest is handed back in UnprocessedItems."""
+        units = [max(1, math.ceil((len(request) + 20) / 1024)) for request in raw]  # wire length stands for size
         with self._lock:
             self.calls += 1
             self.items_received += len(keys)
             if self._random.random() < self.throttle_fraction:
-                self.throttled += 1
-                code = "ProvisionedThroughputExceededException" if self.throttled % 2 else "ThrottlingException"
-                raise SinkError(400, code, "The level of configured provisioned throughput for the table was exceeded.")
-            for digest in digests:
-                self._apply_digest(table, digest, True)
-            self.items_written += len(keys)
-        return {"UnprocessedItems": {}}
+                self._throttle()
+            admitted = self._admit([(key[0], n) for key, n in zip(keys, units, strict=True)])
+            if keys and not any(admitted):
+                self._throttle()
+            left = []
+            for digest, request, fits in zip(digests, raw, admitted, strict=True):
+                if fits:
+                    self._apply_digest(table, digest, True)
+                else:
+                    left.append(orjson.loads(b'{"PutRequest":{"Item":{' + request.rstrip(b",")))
+            self.items_written += len(keys) - len(left)
+            if left:
+                self.calls_with_unprocessed += 1
+                self.unprocessed_returned += len(left)
+        answer: dict[str, Any] = {"UnprocessedItems": {table: left} if left else {}}
+        if wants_consumed:
+            used = sum(n for n, fits in zip(units, admitted, strict=True) if fits)
+            answer["ConsumedCapacity"] = [{"TableName": table, "CapacityUnits": float(used)}]
+        return answer
 
     def _apply_digest(self, table: str, digest: bytes, put: bool) -> None:
         if put:
@@ -423,6 +528,26 @@ def _check_value(value: Any, reject: Any) -> None:
             _check_value(nested, reject)
 
 
+class _Bucket:
+    """One second of `rate` units, refilled continuously; starts full, as a table that was idle."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate, self.tokens, self.at = rate, rate, time.monotonic()
+
+    def has(self, units: int, now: float) -> bool:
+        self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        return self.tokens >= units
+
+    def take(self, units: int) -> None:
+        self.tokens -= units
+
+
+def _units(raw: dict[str, Any], put: bool) -> int:
+    """Write units of one request: 1 per started KB of the item put, 1 for a delete."""
+    return max(1, math.ceil(item_size(raw["PutRequest"]["Item"]) / 1024)) if put else 1
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in one segment; else each call waits 40 ms
@@ -462,6 +587,8 @@ def main() -> None:
     parser.add_argument("--count-only", action="store_true", help="count requests; neither parse nor store them")
     parser.add_argument("--distinct-keys", action="store_true", help="keep 64-bit key digests, not the items")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--capacity", type=float, help="write units a second the table takes (1 s of burst)")
+    parser.add_argument("--partition-capacity", type=float, help="write units a second per partition key, e.g. 1000")
     args = parser.parse_args()
     tables = {spec.split(":")[0]: spec.split(":")[1].split(",") for spec in args.table}
     sink = DynamoDbSink(
@@ -472,6 +599,8 @@ def main() -> None:
         count_only=args.count_only,
         distinct_keys=args.distinct_keys,
         seed=args.seed,
+        capacity=args.capacity,
+        partition_capacity=args.partition_capacity,
     ).start()
     print(sink.endpoint_url, flush=True)
     threading.Event().wait()

@@ -33,6 +33,7 @@ from tests.support.restore_flow import (
     ask,
     click,
     latest_request,
+    thread_of,
     wait_for_status,
     wait_until,
 )
@@ -333,3 +334,52 @@ def test_into_names_what_the_exports_files_cannot_be_checked_by_in_the_approval_
     done = wait_for_status(restore_bot, request.id, {RestoreStatus.SUCCEEDED, "FAILED"})
     assert done.status == RestoreStatus.SUCCEEDED, done.failure_message
     assert len(staged(ddb)) == len(base)
+
+
+def test_into_with_a_rate_shows_the_ceiling_to_approvers_runs_under_it_and_reports_it(
+    restore_bot: Any, signed_restore: SignedSlackClient, slack: SlackStandIn, ddb: Any, s3: Any
+) -> None:
+    items = list(sample_items(80, seed=11))
+    full = write_full_export(s3, BUCKET, PREFIX, items, files=2, export_time=T0)
+    ddb.create_table(
+        TableName="live",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+        ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 400},
+    )
+
+    ask(signed_restore, slack, f"{url(full)} into=live rate=25%")
+    message = approval_message(slack)
+    shown = str(message.blocks)
+    assert "*Write rate:* at most 100 write units/s (25% of 400 write units/s, provisioned write capacity)" in shown
+    assert "at that rate" in shown
+    request = latest_request(restore_bot)
+    assert request.plan.as_dict()["options"]["rate"]["units"] == 100  # part of what the approval is bound to
+    click(signed_restore, slack, message, "restore_approve", APPROVER)
+    done = wait_for_status(restore_bot, request.id, {RestoreStatus.SUCCEEDED, "FAILED"})
+
+    assert done.status == RestoreStatus.SUCCEEDED, done.failure_message
+    assert staged(ddb, "live") == {key_of(i): decoded(i) for i in items}
+    report = slack.wait_for(lambda m: m.thread_ts == message.ts and "finished" in m.text)
+    assert "Ceiling: at most 100 write units/s" in str(report.blocks)
+    # 80 units at 100 a second take at least 0.8 s, so the 0.4 s progress line came while the ceiling held
+    assert any("write units/s of 100 allowed" in m.text for m in thread_of(slack, message)), [
+        m.text for m in thread_of(slack, message)
+    ]
+    assert "Throttled calls: *0*" in str(report.blocks)
+
+
+def test_into_without_a_rate_gets_the_default_ceiling_from_the_setting(
+    start_bot: BotFactory, slack: SlackStandIn, ddb: Any, s3: Any
+) -> None:
+    bot = start_bot(**RESTORE_SETTINGS, restore_rate="1500/s")
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    full = write_full_export(s3, BUCKET, PREFIX, sample_items(5), files=1, export_time=T0)
+    create_staging(ddb)
+
+    ask(signed, slack, f"{url(full)} into=staging")
+
+    assert "at most 1,500 write units/s" in str(approval_message(slack).blocks)

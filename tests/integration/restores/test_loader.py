@@ -34,6 +34,7 @@ from bot.loader.endpoint import DynamoDbEndpoint
 from bot.loader.http import HttpTransport, SigV4Signer
 from bot.loader.lines import ExportLineReader, WriteRequest
 from bot.loader.replay import ExportDoesNotMatchTable, LoadCancelled, LoadProgress, LoadReport, load_exports
+from bot.metrics import REGISTRY
 from bot.models import ExportLocation
 from bot.restores.load_checkpoints import SqlLoadCheckpoints
 from tests.support.ddb_sink import DynamoDbSink, SinkError
@@ -259,15 +260,55 @@ def test_throttled_and_unprocessed_writes_are_retried_until_none_is_lost(
     deletes = [(keys(item), None) for item in items[:100]]
     full = write_full_export(s3, bucket, "c", items, files=4, export_time=T0)
     incremental = write_incremental_export(s3, bucket, "c", deletes, T0, T0 + timedelta(hours=1))
+    before = {(name, kind): _metric(name, kind) for name, kind in LOADER_METRICS}
     with DynamoDbSink({"target": KEYS}, unprocessed_fraction=0.10, throttle_fraction=0.05, seed=7) as sink:
-        report = run(s3, sink.client(), [full, incremental], "target", checkpoints, backoff_base_s=0.01)
+        report = run(
+            s3, sink.client(), [full, incremental], "target", checkpoints, backoff_base_s=0.01, progress_interval_s=0.01
+        )
 
+        moved = {(name, kind): _metric(name, kind) - before[name, kind] for name, kind in LOADER_METRICS}
+        assert moved == {
+            ("ddbbot_loader_items_total", "put"): 1500,
+            ("ddbbot_loader_items_total", "delete"): 100,
+            ("ddbbot_loader_retries_total", None): report.retries,
+            ("ddbbot_loader_throttles_total", None): report.throttles,
+        }
+        assert _metric("ddbbot_loader_items_per_second", None) == 0  # no load is running any more
         assert set(sink.items()) == {key_of(item) for item in items[100:]}
         assert all(sink.items()[key_of(item)] == item for item in items[100:])
         assert sink.unprocessed_returned > 100 and sink.throttled > 3 and sink.rejected == 0
         assert report.items_written == 1500 and report.deletes_applied == 100
         assert report.retries == sink.throttled + sink.calls_with_unprocessed
         assert report.throttles == report.retries
+
+
+LOADER_METRICS = [
+    ("ddbbot_loader_items_total", "put"),
+    ("ddbbot_loader_items_total", "delete"),
+    ("ddbbot_loader_retries_total", None),
+    ("ddbbot_loader_throttles_total", None),
+]
+
+
+def _metric(name: str, kind: str | None) -> float:
+    return REGISTRY.get_sample_value(name, {"kind": kind} if kind else {}) or 0.0
+
+
+def test_a_table_with_little_capacity_gets_every_item_paced_by_what_it_reports_consumed(
+    s3: Any, bucket: str, checkpoints: SqlLoadCheckpoints
+) -> None:
+    items = list(sample_items(1200, seed=33))
+    # 3 write units each; and items whose wire JSON is twice their size (1 unit, though 2 KB are sent)
+    big = [{**item, "pad": {"S": "x" * 2500}} for item in items[:120]]
+    wordy = [{**item, "ones": {"L": [{"N": "1"}] * 150}} for item in items[120:240]]
+    location = write_full_export(s3, bucket, "paced", big + wordy + items[240:], files=4, export_time=T0)
+    with DynamoDbSink({"target": KEYS}, capacity=400.0, partition_capacity=1000.0) as sink:
+        report = run(s3, sink.client(), [location], "target", checkpoints, backoff_base_s=0.01)
+
+        assert sink.items() == {key_of(item): item for item in big + wordy + items[240:]} and sink.rejected == 0
+        assert sink.unprocessed_returned + sink.throttled > 0, "the table pushed back"
+        assert report.items_written == 1200
+        assert report.units_consumed == sink.consumed_units == 120 * 3 + 1080  # as the table counts, not the items'
 
 
 def test_the_retry_backoff_is_full_jitter_capped_and_cancellable(s3: Any, bucket: str, checkpoints: Any) -> None:
@@ -412,7 +453,7 @@ def test_requests_for_one_key_in_one_batch_are_merged_last_writer_wins(
         (keys(b), b),
         (keys(c), c),
         *((keys(item), item) for item in items[3:]),
-        (keys(c), None),  # a later batch: must be applied after the put
+        (keys(c), None),  # 40 lines later, still inside the spread window: it replaces the put (last one wins)
     ]
     location = write_incremental_export(s3, bucket, "g", changes, T0, T0 + timedelta(hours=1), files=1)
 
@@ -421,7 +462,7 @@ def test_requests_for_one_key_in_one_batch_are_merged_last_writer_wins(
     assert sink.rejected == 0
     assert sink.items()[key_of(a)] == {**a, "v": {"N": "3"}} and sink.items()[key_of(b)] == b
     assert key_of(c) not in sink.items() and len(sink.items()) == 39
-    assert report.items_written + report.deletes_applied == len(changes) - 3
+    assert report.items_written + report.deletes_applied == len(changes) - 4
 
 
 def test_keys_that_differ_only_in_their_38th_digit_are_two_items_and_none_is_dropped(

@@ -93,7 +93,25 @@ def test_the_report_lists_what_to_set_again() -> None:
 def test_progress_line() -> None:
     load = request(plan=load_plan())
     text = rb.progress_note(load, RestoreProgress(items=1500, files_done=2, files_total=7, rate_per_second=750.0))
-    assert "files 2/7" in text["text"] and "1,500 items written" in text["text"] and "750/s" in text["text"]
+    assert "files 2/7" in text["text"] and "1,500 items written" in text["text"] and "750 items/s" in text["text"]
+
+
+def test_the_loaders_progress_shows_units_against_the_ceiling_throttles_and_time_left() -> None:
+    load = request(plan=load_plan())
+    update = RestoreProgress(
+        items=90_000,
+        rate_per_second=4_900.0,
+        units_per_second=4_950.0,
+        ceiling_units=5_000,
+        throttles=3,
+        elapsed_seconds=18.0,
+        eta_seconds=120.0,
+    )
+
+    text = rb.progress_note(load, update)["text"]
+
+    assert "4,900 items/s" in text and "4,950 write units/s of 5,000 allowed" in text
+    assert "3 throttled" in text and "about 2m 00s left" in text
 
 
 def test_export_choices_offer_restore_buttons_for_completed_exports_only() -> None:
