@@ -18,6 +18,7 @@ class ScheduleType(StrEnum):
 
     FULL = "full"
     INCREMENTAL = "incremental"
+    DRILL = "drill"  # a restore drill of the table's latest full export, not an export
 
 
 class ScheduleSource(StrEnum):
@@ -163,5 +164,5 @@ def schedule_type(text: str) -> ScheduleType:
     """`full` or `incremental` (any case), or a UsageError saying how to write it."""
     kind = text.lower()
     if kind not in set(ScheduleType):
-        raise UsageError(f"`type={text}` is not a schedule type: use `type=full` or `type=incremental`.")
+        raise UsageError(f"`type={text}` is not a schedule type: use `type=full`, `type=incremental` or `type=drill`.")
     return ScheduleType(kind)

@@ -23,7 +23,7 @@ from bot.schedules.digest import build_digest
 from bot.schedules.fanout import continue_queued, record, run_selection
 from bot.schedules.models import ExportPlan, RunKind, RunReport, RunState, Schedule, ScheduleRun, ScheduleType
 from bot.schedules.selection import TableSelector, parse_selector
-from bot.schedules.service import ScheduleCore, find_schedule, schedule_options
+from bot.schedules.service import ScheduleCore, drill_options, find_schedule, schedule_options
 from bot.timefmt import iso
 
 logger = logging.getLogger(__name__)
@@ -99,6 +99,8 @@ def run_now(sc: ScheduleCore, schedule_id: str, requester: Requester) -> RunOutc
 
 def _execute(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun) -> RunOutcome:
     notify = run.kind != RunKind.MANUAL
+    if schedule.export_type == ScheduleType.DRILL:
+        return _execute_drill(sc, schedule, run, notify)
     selector = parse_selector(schedule.table, sc.core.aws.aliases)
     if selector is not None:
         return _execute_selection(sc, schedule, run, selector, notify)
@@ -168,6 +170,24 @@ def _execute_selection(
     )
     job = outcome.started[0][1] if outcome.started else None
     return RunOutcome(sc.store.get_run(run.id), job, reason=None if job else outcome.summary())
+
+
+def _execute_drill(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, notify: bool) -> RunOutcome:
+    """A drill schedule's fire: queue a restore drill of the table's latest full export; the drill posts its own
+    result (to the schedule's channel and the notification channel)."""
+    if sc.queue_drill is None:
+        return _failed(sc, run, "Restore drills are not available in this bot.", None, notify, BotError("no drills"))
+    requester = Requester(run.requested_by or f"schedule:{schedule.id}"[:64], sc.channel_for(schedule))
+    try:
+        drill = sc.queue_drill(schedule.table, drill_options(schedule.options), requester)
+    except BotError as error:
+        return _failed(sc, run, error.message, error.fix, notify, error)
+    except Exception:
+        return _crashed(sc, schedule, run, notify)
+    note = f"Restore drill `{drill.id}` of `{drill.spec.table_key}` queued; its result follows here."
+    sc.store.finish_run(run.id, RunState.STARTED, note=notify or run.kind == RunKind.CATCH_UP, error=note)
+    logger.info("schedule=%s fire=%s queued drill=%s", schedule.id, iso(run.fire_time), drill.id)
+    return RunOutcome(sc.store.get_run(run.id), reason=note)
 
 
 def continue_fanouts(sc: ScheduleCore) -> int:

@@ -22,13 +22,14 @@ from bot.config import ConfigError, ScheduleSpec
 from bot.core import Core
 from bot.costs import ASSUMED_DAILY_CHANGE, INCREMENTAL_MINIMUM_BYTES, table_size
 from bot.drills.drill_models import Drill
-from bot.errors import BotError, NotAllowed, NotFound, UsageError
+from bot.errors import BotError, NotAllowed, NotFound, PreconditionFailed, UsageError
 from bot.exports.start import ExportOptions, check_bucket, check_format, check_owner, resolve_destination
 from bot.models import MIN_INCREMENTAL_WINDOW, ExportType, Requester
 from bot.schedules.models import Schedule, ScheduleSource, ScheduleType, ScheduleView, schedule_type
 from bot.schedules.ports import CronCalendar, ScheduleNotifier
 from bot.schedules.selection import matching_tables, parse_selector
 from bot.schedules.store import ScheduleStore
+from bot.timefmt import parse_duration
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class ScheduleCore:
     exports_per_account: int = 300  # DDBBOT_EXPORTS_PER_ACCOUNT: how many exports a many-table fire runs at once
     unprotected: Callable[[], frozenset[str]] | None = None  # tables without PITR across every account (coverage)
     last_drill: Callable[[str], Drill | None] = lambda _table_key: None  # a table's newest restore drill
+    queue_drill: Callable[[str, float | None, Requester], Drill] | None = None  # a drill schedule's fire
     listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def changed(self) -> None:
@@ -85,6 +87,27 @@ class AddedSchedule:
 
     view: ScheduleView
     pitr_enabled: bool
+
+
+DRILL_OPTION_KEYS = ("rto",)
+
+
+def drill_options(raw: dict[str, str]) -> float | None:
+    """A drill schedule's options: only `rto=` (the recovery time it must beat), in seconds."""
+    unknown = sorted(set(raw) - set(DRILL_OPTION_KEYS))
+    if unknown:
+        raise UsageError(
+            f"A drill schedule takes only `rto=`; not `{unknown[0]}=` (drills restore, they do not export)."
+        )
+    return parse_duration(raw["rto"], "rto") if "rto" in raw else None
+
+
+def check_options(export_type: str, raw: dict[str, str]) -> None:
+    """The options fit the schedule's type: export options for exports, `rto=` for drills."""
+    if schedule_type(export_type) == ScheduleType.DRILL:
+        drill_options(raw)
+    else:
+        schedule_options(raw)
 
 
 def schedule_options(raw: dict[str, str]) -> ExportOptions:
@@ -121,8 +144,8 @@ def add_schedule(sc: ScheduleCore, request: NewSchedule, requester: Requester) -
     """Validate, pre-flight the table and the bucket, store, and let the scheduler pick it up."""
     core = sc.core
     check_schedule(sc, request.cron, request.timezone, request.export_type)
-    options = schedule_options(request.options)
-    key, name, pitr_enabled = _preflight(sc, request, options)
+    check_options(request.export_type, request.options)
+    key, name, pitr_enabled = _preflight(sc, request)
     now = core.clock()
     channel = request.channel or (None if core.notify_channel else requester.channel_id)
     for _ in range(5):
@@ -150,11 +173,21 @@ def add_schedule(sc: ScheduleCore, request: NewSchedule, requester: Requester) -
     return AddedSchedule(schedule_view(sc, schedule, {}), pitr_enabled)
 
 
-def _preflight(sc: ScheduleCore, request: NewSchedule, options: ExportOptions) -> tuple[str, str, bool]:
+def _preflight(sc: ScheduleCore, request: NewSchedule) -> tuple[str, str, bool]:
     """The table key, a name for the id, and whether PITR is on; a many-table selector is listed once now, so an
-    account the bot cannot read is refused at once (its tables' PITR is checked at each fire)."""
+    account the bot cannot read is refused at once (its tables' PITR is checked at each fire). A drill schedule
+    needs an existing table of one name, and the drills feature."""
     core = sc.core
     selector = parse_selector(request.table, core.aws.aliases)
+    if schedule_type(request.export_type) == ScheduleType.DRILL:
+        if selector is not None:
+            raise UsageError("A drill schedule drills one table: name it (`orders`, `prod:orders`).")
+        if sc.queue_drill is None:
+            raise PreconditionFailed("Restore drills are not available in this bot; nothing was added.")
+        ref, place = core.table(request.table)
+        core.describe(ref, place)
+        return ref.key, ref.name, True
+    options = schedule_options(request.options)
     if selector is None:
         ref, place = core.table(request.table)
         resolve_destination(core, ref.key, options)
@@ -285,6 +318,8 @@ def _per_month(fires: list[datetime], now: datetime) -> float:
 
 
 def _table_costs(sc: ScheduleCore, schedule: Schedule) -> TableCosts:
+    if schedule.export_type == ScheduleType.DRILL:
+        return TableCosts(problem="a drill imports the latest full export: its cost is shown with each drill")
     if parse_selector(schedule.table, sc.core.aws.aliases) is not None:
         return TableCosts(problem="estimated per table: see `/ddb-cost <table>`")
     try:
@@ -316,9 +351,9 @@ def _spec_key(sc: ScheduleCore, spec: ScheduleSpec) -> str:
     selector = parse_selector(spec.table, sc.core.aws.aliases)
     if selector is None:
         return parse_table_ref(spec.table, sc.core.aws.aliases).key
-    if schedule_type(spec.export_type) == ScheduleType.INCREMENTAL:
+    if schedule_type(spec.export_type) != ScheduleType.FULL:
         raise UsageError(
-            f'`{spec.table}` covers many tables; incremental chains are kept per table: use type = "full".'
+            f'`{spec.table}` covers many tables; incremental chains and drills are per table: use type = "full".'
         )
     return selector.key
 
@@ -331,7 +366,7 @@ def _from_spec(sc: ScheduleCore, spec: ScheduleSpec, now: datetime) -> Schedule:
     try:
         key = _spec_key(sc, spec)
         check_schedule(sc, spec.cron, spec.timezone, spec.export_type)
-        schedule_options(spec.options)
+        check_options(spec.export_type, spec.options)
     except UsageError as error:
         raise ConfigError(f"{where}: {error.message}") from None
     return Schedule(

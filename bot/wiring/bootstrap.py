@@ -16,9 +16,10 @@ from bot.core import Core, ExportDefaults
 from bot.coverage.survey import CoverageSurvey
 from bot.db import make_engine
 from bot.drills.drill_models import Drill
-from bot.drills.drill_store import DrillStore
+from bot.drills.drill_service import DrillRequest, last_drill, queue_drill
 from bot.exports.reference import ReferenceStore
 from bot.exports.tracker import ExportTracker
+from bot.models import Requester
 from bot.schedules.store import ScheduleStore
 from bot.settings import Settings
 from bot.store import Store
@@ -54,10 +55,14 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
     slack = slack_client(token, settings.slack_api_url)
     authorizer = Authorizer(settings.operators, settings.approvers, SlackGroups(slack))
-    drill_history = DrillStore(engine)
+    references = ReferenceStore(engine)
+    drills = build_drills(settings, engine, core, slack, references)
 
     def newest_drill(table_key: str) -> Drill | None:
-        return next(iter(drill_history.history(table_key, limit=1)), None)
+        return last_drill(drills.drills, table_key)
+
+    def scheduled_drill(table: str, rto_seconds: float | None, requester: Requester) -> Drill:
+        return queue_drill(drills.drills, DrillRequest(table, rto_seconds=rto_seconds), requester).drill
 
     coverage = CoverageSurvey(
         core,
@@ -66,9 +71,15 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         last_drill=newest_drill,
     )
     schedules = schedule_core(
-        settings, engine, core, slack, replica_id(), unprotected=coverage.unprotected, last_drill=newest_drill
+        settings,
+        engine,
+        core,
+        slack,
+        replica_id(),
+        unprotected=coverage.unprotected,
+        last_drill=newest_drill,
+        queue_drill=scheduled_drill,
     )
-    references = ReferenceStore(engine)
     tracker = ExportTracker(
         core,
         SlackNotifier(slack),
@@ -79,7 +90,6 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
     )
     restores = build_restores(settings, engine, core, slack, authorizer)
     home = home_publisher(slack, authorizer, schedules, restores.workflow, coverage)
-    drills = build_drills(settings, engine, core, slack, references)
     return Services(
         settings=settings,
         engine=engine,

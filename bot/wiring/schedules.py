@@ -19,6 +19,7 @@ from bot.core import Core
 from bot.drills.drill_models import Drill
 from bot.errors import UsageError
 from bot.exports.tracker import ExportTracker
+from bot.models import Requester
 from bot.schedules.service import ScheduleCore, sync_config
 from bot.schedules.store import ScheduleStore
 from bot.settings import Settings
@@ -43,6 +44,7 @@ def schedule_core(
     *,
     unprotected: Callable[[], frozenset[str]] | None = None,
     last_drill: Callable[[str], Drill | None] = lambda _table_key: None,
+    queue_drill: Callable[[str, float | None, Requester], Drill] | None = None,
 ) -> ScheduleCore:
     """The schedule use cases, with the config file's schedules synced into the store; raises ConfigError."""
     calendar = ApsCronCalendar()
@@ -60,6 +62,7 @@ def schedule_core(
         exports_per_account=settings.exports_per_account,
         unprotected=unprotected,
         last_drill=last_drill,
+        queue_drill=queue_drill,
     )
     sync_config(sc, core.config.schedules)
     return sc

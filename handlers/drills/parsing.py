@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
 from bot.aws.tables import parse_table_ref
 from bot.drills.drill_service import DrillRequest
 from bot.errors import UsageError
+from bot.timefmt import parse_duration
 from handlers.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
 
 VERIFY = "/ddb-verify"
@@ -56,7 +56,6 @@ DRILL_HELP = CommandHelp(
     (f"{DRILL} <table> [export=<export id>] [rto=<duration, e.g. 30m or 2h>] [keep=true]",),
     (f"{DRILL} orders", f"{DRILL} prod:orders rto=1h", f"{DRILL} orders export=01768385930622-efd1a093 keep=true"),
 )
-_DURATION = re.compile(r"^(?:(?P<h>\d{1,4})h)?(?:(?P<m>\d{1,5})m)?(?:(?P<s>\d{1,6})s)?$")
 
 
 def parse_drill(text: str, aliases: Collection[str] = ()) -> DrillRequest | HelpRequest:
@@ -82,11 +81,7 @@ def parse_drill(text: str, aliases: Collection[str] = ()) -> DrillRequest | Help
 def _duration(text: str | None) -> float | None:
     if text is None:
         return None
-    match = _DURATION.match(text.strip().lower())
-    if match is None or not any(match.groupdict().values()):
-        raise UsageError(f"`rto=` is a duration like `45m`, `2h` or `1h30m`, not `{text[:40]}`.", DRILL_HELP.usage_text)
-    hours, minutes, seconds = (int(match[name] or 0) for name in ("h", "m", "s"))
-    total = hours * 3600 + minutes * 60 + seconds
-    if total <= 0:
-        raise UsageError("`rto=` must be longer than zero.", DRILL_HELP.usage_text)
-    return float(total)
+    try:
+        return parse_duration(text, "rto")
+    except UsageError as error:
+        raise UsageError(error.message, DRILL_HELP.usage_text) from None

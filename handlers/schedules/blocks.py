@@ -79,12 +79,12 @@ def upcoming(view: ScheduleView) -> str:
 
 def describe(schedule: Schedule) -> str:
     """`orders-3fa2`: full export of `orders`, cron `0 2 * * *` Europe/Paris."""
-    kind = "incremental" if schedule.export_type == "incremental" else "full"
+    kind = {"incremental": "incremental export", "drill": "restore drill"}.get(schedule.export_type, "full export")
     options = " ".join(f"{escape(k, 40)}={escape(v, 300)}" for k, v in sorted(schedule.options.items()))
     source = " · from config" if schedule.from_config else ""
     paused = " · *paused*" if schedule.paused else ""
     text = (
-        f"{code(schedule.id, 200)}: {kind} export of {code(schedule.table, 600)}, cron {code(schedule.cron, 100)} "
+        f"{code(schedule.id, 200)}: {kind} of {code(schedule.table, 600)}, cron {code(schedule.cron, 100)} "
         f"{escape(schedule.timezone, 100)} → {channel_ref(schedule.channel)}{source}{paused}"
     )
     return text + (f" · {shorten(options, DESCRIPTION - len(text) - 3)}" if options else "")

@@ -11,8 +11,8 @@ from bot.errors import UsageError
 from bot.schedules.models import ScheduleType, schedule_type
 from bot.schedules.ports import CRON_HELP, CronCalendar
 from bot.schedules.selection import parse_selector
-from bot.schedules.service import OPTION_KEYS, SCHEDULE_ID, NewSchedule
-from handlers.parsing import CommandHelp, HelpRequest, export_options, split_options, tokenize, wants_help
+from bot.schedules.service import DRILL_OPTION_KEYS, OPTION_KEYS, SCHEDULE_ID, NewSchedule, check_options
+from handlers.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
 
 COMMAND = "/ddb-schedule"
 HELP = CommandHelp(
@@ -20,7 +20,7 @@ HELP = CommandHelp(
     "Scheduled exports, reported to a channel: add, list, remove, pause, resume, run now (changes: operators).",
     (
         f'{COMMAND} add <table>|<alias>:*|[<alias>:]tag:<key>=<value> cron="<minute hour day month weekday>" '
-        "[tz=<IANA zone>] [type=full|incremental] "
+        "[tz=<IANA zone>] [type=full|incremental|drill] [rto=<duration, drills>] "
         "[bucket=<name>] [prefix=<p>] [owner=<12-digit account id>] [format=dynamodb_json|ion] [channel=<#channel>]",
         f"{COMMAND} list",
         f"{COMMAND} remove|pause|resume|run <schedule id>",
@@ -30,11 +30,12 @@ HELP = CommandHelp(
         f'{COMMAND} add prod:orders cron="0 * * * *" type=incremental channel=#backups',
         f'{COMMAND} add prod:* cron="0 3 * * *"',
         f'{COMMAND} add tag:backup=daily cron="0 4 * * *"',
+        f'{COMMAND} add orders cron="0 6 * * 1" type=drill rto=1h',
         f"{COMMAND} list",
         f"{COMMAND} run orders-3fa2",
     ),
 )
-ADD_OPTIONS = ("cron", "tz", "type", "bucket", "prefix", "owner", "format", "channel")
+ADD_OPTIONS = ("cron", "tz", "type", "bucket", "prefix", "owner", "format", "channel", "rto")
 ACTIONS = ("remove", "pause", "resume", "run")
 OPTION_KEY = re.compile(r"[A-Za-z_]+")
 CHANNEL_LINK = re.compile(r"^<#(?P<id>[CG][A-Z0-9]{2,})(?:\|[^>]*)?>$")
@@ -109,8 +110,8 @@ def _add(tokens: list[str], calendar: CronCalendar, aliases: Collection[str]) ->
         cron = " ".join(options["cron"].split())
         calendar.check(cron, timezone)
         export_type = schedule_type(options.get("type", ScheduleType.FULL))
-        raw: dict[str, str] = {k: v for k, v in options.items() if k in OPTION_KEYS}
-        export_options(raw)
+        raw: dict[str, str] = {k: v for k, v in options.items() if k in OPTION_KEYS + DRILL_OPTION_KEYS}
+        check_options(export_type, raw)
         channel = _channel(options["channel"]) if "channel" in options else None
     except UsageError as error:
         raise _usage(error.message) from None

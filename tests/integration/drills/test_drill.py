@@ -59,16 +59,6 @@ def plain_items(count: int, seed: int = 0) -> Iterator[dict[str, Any]]:
         }
 
 
-@pytest.fixture
-def drill_bot(start_bot: BotFactory) -> BotRuntime:
-    return start_bot(operators=[OPERATOR])
-
-
-@pytest.fixture
-def signed(drill_bot: BotRuntime) -> SignedSlackClient:
-    return SignedSlackClient(f"{drill_bot.url}/slack/events", SIGNING_SECRET)
-
-
 def completed_export(bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, s3: Any) -> ExportJob:
     with exports_held() as release:
         response = signed.command("/ddb-export", "orders", response_url=slack.response_url(OPS))
