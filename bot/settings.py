@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     # how long a batch of the `into=` loader may make no progress (5xx, DNS, connection, throttling) before it stops
     loader_retry_seconds: float = Field(300.0, gt=0, le=86400, validation_alias=_env("DDBBOT_LOADER_RETRY_SECONDS"))
     exports_per_account: int = Field(300, ge=1, le=300, validation_alias=_env("DDBBOT_EXPORTS_PER_ACCOUNT"))
+    drill_max_age_days: int = Field(30, ge=1, le=3650, validation_alias=_env("DDBBOT_DRILL_MAX_AGE_DAYS"))
     coverage_cache_seconds: float = Field(300.0, ge=0, le=86400, validation_alias=_env("DDBBOT_COVERAGE_CACHE_SECONDS"))
     # the `into=` loader's ceiling when `rate=` is not given: write units a second (`2000/s`) or a share of the
     # table's write capacity (`50%`); half, as the EMR connector's default, leaves the rest to the application

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -16,7 +17,7 @@ from slack_bolt import Ack, App, Respond
 from bot.authz import Authorizer
 from bot.core import Core
 from bot.costs import cost_report, export_cost
-from bot.drills.drill_models import Drill
+from bot.drills.drill_models import DRILL_MAX_AGE, Drill
 from bot.drills.models import Verification
 from bot.errors import BotError, UsageError
 from bot.exports.start import start_export
@@ -68,6 +69,7 @@ class Surface:
     work: Executor = field(default_factory=work_pool)
     last_verification: Callable[[str], Verification | None] = lambda _export_id: None  # by export id
     last_drill: Callable[[str], Drill | None] = lambda _table_key: None  # by table key
+    drill_max_age: timedelta = DRILL_MAX_AGE  # DDBBOT_DRILL_MAX_AGE_DAYS
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,7 @@ def pitr(surface: Surface, command: PitrCommand, requester: Requester) -> Reply:
         )
     report = pitr_status(surface.core, command.table)
     shown = blocks.pitr_message(report)
-    drilled = last_drill_block(surface.last_drill(report.table.ref.key), surface.core.clock())
+    drilled = last_drill_block(surface.last_drill(report.table.ref.key), surface.core.clock(), surface.drill_max_age)
     return Reply({**shown, "blocks": blocks.fit_blocks([*shown["blocks"], drilled])})
 
 
@@ -210,7 +212,7 @@ def status(surface: Surface, command: StatusCommand, requester: Requester) -> Re
         return Reply({**detail, "blocks": blocks.fit_blocks([*detail["blocks"], verified])})
     ref, jobs = table_exports(core, command.target)
     listed = blocks.status_list(f"Exports of {ref.display}", jobs)
-    drilled = last_drill_block(surface.last_drill(ref.key), core.clock())
+    drilled = last_drill_block(surface.last_drill(ref.key), core.clock(), surface.drill_max_age)
     return Reply({**listed, "blocks": blocks.fit_blocks([*listed["blocks"], drilled])})
 
 

@@ -24,7 +24,7 @@ from bot.aws.errors import translate
 from bot.aws.tables import TableRef
 from bot.core import Core
 from bot.coverage.models import CoverageReport, TableCoverage, Unreadable
-from bot.drills.drill_models import Drill, drill_flag
+from bot.drills.drill_models import DRILL_MAX_AGE, Drill, drill_flag
 from bot.errors import BotError
 from bot.models import ExportJob, ExportStatus
 
@@ -53,7 +53,9 @@ class CoverageSurvey:
         cache_seconds: float = 300.0,
         stale_after: timedelta = timedelta(days=7),
         last_drill: Callable[[str], Drill | None] = lambda _table_key: None,
+        drill_max_age: timedelta = DRILL_MAX_AGE,
     ) -> None:
+        self.drill_max_age = drill_max_age
         self.core = core
         self.scheduled_tables = scheduled_tables
         self.last_drill = last_drill
@@ -188,7 +190,7 @@ class CoverageSurvey:
             scheduled=key in scheduled,
             in_default_region=self._in_default_region(table.place),
             backup_protected=None if protected is None else info.arn in protected,
-            drill_issue=drill_flag(self.last_drill(key), self.core.clock()),
+            drill_issue=drill_flag(self.last_drill(key), self.core.clock(), self.drill_max_age),
         )
 
     def _listed_export(self, place: Place, table_arn: str) -> datetime | None:

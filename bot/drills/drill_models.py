@@ -80,7 +80,7 @@ class Drill:
 DRILL_MAX_AGE = timedelta(days=30)  # a table whose last passed drill is older is flagged
 
 
-def drill_flag(drill: Drill | None, now: datetime) -> str | None:
+def drill_flag(drill: Drill | None, now: datetime, max_age: timedelta = DRILL_MAX_AGE) -> str | None:
     """What needs attention about a table's drills: its last one failed, or passed too long ago (None: fine, or
     never drilled, which is said where the last drill is shown but is not flagged)."""
     if drill is None or drill.status not in {DrillStatus.PASSED, DrillStatus.FAILED}:
@@ -88,6 +88,6 @@ def drill_flag(drill: Drill | None, now: datetime) -> str | None:
     when = drill.finished_at or drill.created_at
     if drill.status == DrillStatus.FAILED:
         return "last restore drill failed"
-    if when is not None and now - when > DRILL_MAX_AGE:
+    if when is not None and now - when > max_age:
         return f"last restore drill {(now - when).days} days ago"
     return None

@@ -143,7 +143,7 @@ def _table_line(
         elapsed = Decimal(str((now - month_start) / month))
         pitr_cost = gib(table_size(sc.core, info).size_bytes) * rates.pitr_gb_month * elapsed
     drill = sc.last_drill(key)
-    if watched and (drilled := drill_flag(drill, now)):
+    if watched and (drilled := drill_flag(drill, now, sc.drill_max_age)):
         flags.append(drilled)
     return DigestTable(key, last, next_run, window.enabled, exports_cost + pitr_cost, tuple(flags), last_drill=drill)
 

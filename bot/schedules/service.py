@@ -21,7 +21,7 @@ from bot.aws.tables import parse_table_ref
 from bot.config import ConfigError, ScheduleSpec
 from bot.core import Core
 from bot.costs import ASSUMED_DAILY_CHANGE, INCREMENTAL_MINIMUM_BYTES, table_size
-from bot.drills.drill_models import Drill
+from bot.drills.drill_models import DRILL_MAX_AGE, Drill
 from bot.errors import BotError, NotAllowed, NotFound, PreconditionFailed, UsageError
 from bot.exports.start import ExportOptions, check_bucket, check_format, check_owner, resolve_destination
 from bot.models import MIN_INCREMENTAL_WINDOW, ExportType, Requester
@@ -54,6 +54,7 @@ class ScheduleCore:
     unprotected: Callable[[], frozenset[str]] | None = None  # tables without PITR across every account (coverage)
     last_drill: Callable[[str], Drill | None] = lambda _table_key: None  # a table's newest restore drill
     queue_drill: Callable[[str, float | None, Requester], Drill] | None = None  # a drill schedule's fire
+    drill_max_age: timedelta = DRILL_MAX_AGE  # DDBBOT_DRILL_MAX_AGE_DAYS: an older last drill is flagged
     listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def changed(self) -> None:

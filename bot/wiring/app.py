@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -56,6 +57,7 @@ def create_app(services: Services) -> App:
         services.tracker,
         last_verification=functools.partial(last_verification, services.verifications),
         last_drill=functools.partial(last_drill, services.drills),
+        drill_max_age=timedelta(days=settings.drill_max_age_days),
     )
     commands.register(app, surface)
     restore_surface = RestoreSurface(surface, services.restores)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from datetime import timedelta
 
 import boto3
 from botocore.config import Config
@@ -69,6 +70,7 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         lambda: {schedule.table_key for schedule in ScheduleStore(engine).all()},
         cache_seconds=settings.coverage_cache_seconds,
         last_drill=newest_drill,
+        drill_max_age=timedelta(days=settings.drill_max_age_days),
     )
     schedules = schedule_core(
         settings,

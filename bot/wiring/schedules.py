@@ -8,6 +8,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
 from slack_sdk import WebClient
 from sqlalchemy import Engine
@@ -63,6 +64,7 @@ def schedule_core(
         unprotected=unprotected,
         last_drill=last_drill,
         queue_drill=queue_drill,
+        drill_max_age=timedelta(days=settings.drill_max_age_days),
     )
     sync_config(sc, core.config.schedules)
     return sc

@@ -3,7 +3,7 @@ result). Pure builders; every file name, key and message from S3 or a user is es
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.drills.drill_models import DRILL_MAX_AGE, Drill, DrillStatus
 from bot.drills.drill_service import QueuedDrill
@@ -166,18 +166,19 @@ def drill_result(drill: Drill) -> Message:
     return message(text, *blocks)
 
 
-def last_drill_block(drill: Drill | None, now: datetime) -> Block:
-    """The line /ddb-status <table> shows: the last drill, flagged when it failed or is older than 30 days."""
+def last_drill_block(drill: Drill | None, now: datetime, max_age: timedelta = DRILL_MAX_AGE) -> Block:
+    """The line /ddb-status <table> shows: the last drill, flagged when it failed or is older than `max_age`
+    (DDBBOT_DRILL_MAX_AGE_DAYS)."""
     if drill is None:
         return context(":warning: Never drilled: prove its backups restore with `/ddb-drill &lt;table&gt;`.")
     when = drill.finished_at or drill.created_at
     if drill.status == DrillStatus.PASSED:
-        stale = when is not None and now - when > DRILL_MAX_AGE
+        stale = when is not None and now - when > max_age
         flag = ":warning:" if stale else ":white_check_mark:"
         text = (
             f"{flag} Last restore drill {code(drill.id, 40)} *passed* {iso(when)}: "
             f"{drill.result.items_imported or 0:,} items, recovered in {duration(drill.result.recovery_seconds)}"
-            + (" — *older than 30 days*, drill again." if stale else "")
+            + (f" — *older than {max_age.days} days*, drill again." if stale else "")
         )
     elif drill.status == DrillStatus.FAILED:
         text = (

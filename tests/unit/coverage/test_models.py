@@ -87,3 +87,9 @@ def test_a_failed_or_old_restore_drill_is_named_and_a_recent_pass_or_none_is_not
     flagged = table("t", drill_issue="last restore drill failed")
     assert flagged.issues(NOW, WEEK) == ("last restore drill failed",)
     assert flagged.severity(NOW, WEEK) > table("u", scheduled=False).severity(NOW, WEEK)
+
+
+def test_the_drill_age_limit_is_the_one_configured() -> None:
+    ten_days_ago = a_drill(DrillStatus.PASSED, NOW - timedelta(days=10))
+    assert drill_flag(ten_days_ago, NOW) is None, "within the default 30 days"
+    assert drill_flag(ten_days_ago, NOW, timedelta(days=7)) == "last restore drill 10 days ago"
