@@ -4,6 +4,7 @@ could not be read; within Slack's limits however many tables there are."""
 from __future__ import annotations
 
 from bot.coverage.models import CoverageReport, TableCoverage
+from bot.timefmt import iso
 from handlers.blocks import Block, Message, button, code, confirm_dialog, context, escape, listing, message, section
 from handlers.coverage.schedule_form import schedule_button
 
@@ -100,5 +101,17 @@ def _summary(report: CoverageReport) -> str:
 def _row(report: CoverageReport, table: TableCoverage) -> str:
     issues = ", ".join(table.issues(report.at, report.stale_after))
     where = f" ({escape(table.region, 40)})"
-    detail = f": {escape(table.problem, 300)}" if table.problem else ""
+    detail = f": {escape(table.problem, 300)}" if table.problem else _facts(report, table)
     return f"• {code(table.key, 300)}{where} · {issues}{detail}"
+
+
+def _facts(report: CoverageReport, table: TableCoverage) -> str:
+    """What is in place, beside what is missing: PITR's period, the last export, AWS Backup."""
+    facts = []
+    if table.pitr_enabled and table.recovery_days:
+        facts.append(f"PITR {table.recovery_days} days")
+    if table.last_export is not None and report.at - table.last_export <= report.stale_after:
+        facts.append(f"exported {iso(table.last_export)}")
+    if table.backup_protected:
+        facts.append("in AWS Backup")
+    return f" ({'; '.join(facts)})" if facts else ""
