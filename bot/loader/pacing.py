@@ -4,7 +4,9 @@ A token bucket paces the calls; it is fed the units each BatchWriteItem really c
 since item sizes differ and one item is not one unit) and steered by AIMD, as gurre/ddb-pitr's pacer and the AWS
 SDKs' adaptive retry mode do: on throttling or UnprocessedItems the rate drops to a fraction of what the table
 accepted over the last window (at most once a second); after a window that used at least 90 % of its allowance
-without a throttle it rises by a small fixed step. It never exceeds the ceiling the user set.
+without a throttle it rises by a small fixed step. It never exceeds the ceiling the user set, and never drops
+below a quarter of the most the table ever took in a window: throttling that does not ease when the rate drops
+(random faults, one hot key) must slow the load, not stall it.
 
 botocore's own `retries.bucket.TokenBucket` / `retries.adaptive.ClientRateLimiter` are not reused: their bucket
 always holds one second of burst (a full bucket would overshoot the ceiling by up to 20 % over a 5-second
@@ -36,6 +38,9 @@ class PacingPolicy:
     step: float = 0.01  # additive increase per busy window, as a fraction of the rate found at the last decrease
     busy: float = 0.9  # a window that used this fraction of its allowance may raise the rate
     min_rate: float = 1.0
+    # never below this share of the most a window ever took: throttling that does not ease as the rate drops
+    # (a hot key, throttles unrelated to the load) would otherwise shrink the rate to `min_rate` and stall the load
+    floor_share: float = 0.25
 
     @property
     def max_rate(self) -> float | None:
@@ -133,7 +138,10 @@ class WriteRateController:
         self._lower_to(min(self._rate, accepted) if accepted is not None else self._rate, now)
 
     def _lower_to(self, base: float, now: float) -> None:
-        self._rate = max(self._policy.min_rate, base * self._policy.decrease)
+        floor = max(self._policy.min_rate, self._policy.floor_share * self._peak_accepted)
+        self._rate = max(floor, base * self._policy.decrease)
+        if self._policy.max_rate is not None:
+            self._rate = min(self._rate, self._policy.max_rate)
         self._step = max(self._policy.min_rate, max(self._rate, self._peak_accepted) * self._policy.step)
         self._tokens = min(self._tokens, self._capacity())
         self._decreased_at = now

@@ -152,3 +152,20 @@ def test_a_batch_larger_than_the_bucket_still_goes_once_the_bucket_is_full() -> 
 
     assert controller.acquire(400.0, clock.wait)
     assert clock.now < 1.0
+
+
+def test_throttling_that_does_not_ease_as_the_rate_drops_slows_the_load_but_never_stalls_it() -> None:
+    clock = Clock()
+    controller = WriteRateController(PacingPolicy(), clock)
+    table = Table(clock, capacity=10_000.0)
+    drive(controller, clock, 10.0, table)  # learn what the table takes
+    peak = sum(units for at, units in table.consumed_at if at >= 5.0) / 5.0
+    calls = 0
+    while clock.now < 40.0:  # now every tenth call is throttled whatever the rate, as a hot key or a fault does
+        assert controller.acquire(BATCH, clock.wait)
+        calls += 1
+        controller.record(estimated=BATCH, consumed=BATCH, throttled=calls % 10 == 0)
+        clock.now += CALL_S
+    rate = controller.snapshot().rate
+    assert rate is not None and rate >= 0.25 * peak * 0.9, f"rate {rate:.0f}/s fell under a quarter of {peak:.0f}/s"
+    assert calls * BATCH / 30.0 >= 0.2 * peak, "the load kept going"
