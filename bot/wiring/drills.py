@@ -55,6 +55,8 @@ def build_drills(
     timing = verification_timing(settings.poll_seconds)
     wake, drill_wake = threading.Event(), threading.Event()
     runner = VerificationRunner(core, store, references, SlackVerificationNotifier(slack), timing, wake=wake)
-    drill_runner = DrillRunner(core, drill_store, references, SlackDrillNotifier(slack), timing, wake=drill_wake)
+    drill_runner = DrillRunner(
+        core, drill_store, references, SlackDrillNotifier(slack, settings.oncall), timing, wake=drill_wake
+    )
     drills = Drills(core, drill_store, settings.drill_sample, settings.max_drills, drill_wake.set)
     return DrillFeature(Verifications(core, store, wake.set), runner, drills, drill_runner)

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 
-from bot.drills.drill_models import Drill
+from bot.drills.drill_models import Drill, DrillStatus
 from handlers.drills import blocks as db
 from handlers.slack_port import post_message
 
+SCHEDULED = "schedule:"  # how a drill schedule's fire names its requester
+
 
 class SlackDrillNotifier:
-    """Posts a drill's result with chat.postMessage."""
+    """Posts a drill's result with chat.postMessage; a failed scheduled drill mentions the on-call group."""
 
-    def __init__(self, client: WebClient) -> None:
+    def __init__(self, client: WebClient, oncall: str | None = None) -> None:
         self._client = client
+        self._oncall = oncall
 
     def drill_finished(self, drill: Drill, channels: list[str]) -> None:
         """The result, once to each channel."""
         message = db.drill_result(drill)
+        scheduled = drill.requested_by.startswith(SCHEDULED)
+        if self._oncall and scheduled and drill.status == DrillStatus.FAILED:
+            message = db.oncall_mentioned(message, self._oncall)
         for channel in channels:
             post_message(self._client, channel, message, f"drill {drill.id} result")

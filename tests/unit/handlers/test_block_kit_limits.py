@@ -588,6 +588,9 @@ CASES: dict[str, list[Case]] = {
     "drill_result": [
         lambda g, s=s: drill_blocks.drill_result(drill(g, status=s)) for s in (DrillStatus.PASSED, DrillStatus.FAILED)
     ],
+    "oncall_mentioned": [
+        lambda g: drill_blocks.oncall_mentioned(drill_blocks.drill_result(drill(g, status=DrillStatus.FAILED)), ONCALL)
+    ],
 }
 VIEWS = {"restore_form": MODAL, "schedule_form": MODAL, "home_view": HOME}
 ALL_CASES = [(name, index, case) for name, cases in CASES.items() for index, case in enumerate(cases)]
