@@ -291,8 +291,8 @@ class DynamoDbSink:
                     unprocessed.setdefault(table, []).append(raw)
                     continue
                 used += _units(raw, put)
-                if self.distinct_keys:
-                    self._apply_digest(table, key_digest(key), put)
+                if self.distinct_keys:  # digested from the key values' text, as the fast path and key_checksum do
+                    self._apply_digest(table, key_digest(_key_text(raw, put, self.tables[table])), put)
                 elif put:
                     self._data[table][key] = raw["PutRequest"]["Item"]  # one entry per key as DynamoDB compares keys
                 else:
@@ -442,6 +442,12 @@ class DynamoDbSink:
             self.rejected += 1
             self.rejections.append(message)
         raise SinkError(400, "ValidationException", message)
+
+
+def _key_text(raw: dict[str, Any], put: bool, key_names: Sequence[str]) -> tuple[str, ...]:
+    """A request's key as the text of its values (the form `key_digest` and `items()` use)."""
+    item = raw["PutRequest"]["Item"] if put else raw["DeleteRequest"]["Key"]
+    return tuple(str(next(iter(item[name].values()))) for name in key_names)
 
 
 def _key_value(name: str, value: Any, expected: str | None, reject: Any) -> Any:

@@ -20,7 +20,7 @@ from bot.db import make_engine, metadata
 from bot.loader.endpoint import DynamoDbEndpoint
 from bot.loader.replay import load_exports
 from bot.restores.load_checkpoints import SqlLoadCheckpoints
-from tests.support.ddb_sink import DynamoDbSink
+from tests.support.ddb_sink import DynamoDbSink, key_checksum
 from tests.support.export_fixtures import key_of, sample_items, write_full_export
 from tests.support.tcp_proxy import TcpProxy
 
@@ -117,3 +117,18 @@ def test_batch_write_answers_reset_midway_are_sent_again_and_no_item_is_lost(mot
         assert sink.calls >= len(items) // 25 + 4, "the writes whose answers were lost were sent again"
         proxy.close()
     engine.dispose()
+
+
+def test_the_sink_counts_distinct_keys_the_same_way_when_it_leaves_items_unprocessed() -> None:
+    items = list(sample_items(200, seed=63))
+    expected = key_checksum(key_of(item) for item in items)
+    for unprocessed in (0.0, 0.3):  # 0: the fast path; otherwise every batch is parsed
+        with DynamoDbSink({"target": KEYS}, unprocessed_fraction=unprocessed, distinct_keys=True, seed=1) as sink:
+            client = sink.client()
+            pending = [{"PutRequest": {"Item": item}} for item in items]
+            while pending:
+                batch, pending = pending[:25], pending[25:]
+                left = client.batch_write_item(RequestItems={"target": batch})["UnprocessedItems"].get("target", [])
+                pending = left + pending
+            counters = sink.counters()
+            assert counters["key_checksum"] == expected and counters["distinct_keys"] == len(items), unprocessed
