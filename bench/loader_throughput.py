@@ -573,7 +573,9 @@ def run(sizes: Sequence[int] = SIZES, concurrency: int = CONCURRENCY) -> str:
             return measure(name, "load", export, endpoint, moto_pid, workdir, faults=faults, concurrency=concurrency)
 
         clean = [ours(export) for _, export in generated]
-        extra = [ours(generated[-1][1], FAULTS)]
+        # Faults on the smallest export: throttling that never eases holds the paced loader at its floor (a
+        # quarter of the fastest window), so this row shows every item landing, not the loader's speed.
+        extra = [ours(generated[0][1], FAULTS)]
         naive = measure("naive: boto3 batch_writer", "naive", generated[0][1], endpoint, moto_pid, workdir)
         extra.append(naive)
 
