@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from typing import Any
@@ -16,7 +15,7 @@ from bot.models import Requester
 from bot.pitr import enable_pitr
 from bot.schedules.models import ScheduleType, schedule_type
 from bot.schedules.service import NewSchedule, ScheduleCore, add_schedule
-from handlers.blocks import Message, error_message, pitr_message, unexpected_error
+from handlers.blocks import error_message, pitr_message, unexpected_error
 from handlers.commands import Surface
 from handlers.coverage.blocks import ENABLE_PITR_ACTION
 from handlers.coverage.schedule_form import (
@@ -28,6 +27,7 @@ from handlers.coverage.schedule_form import (
     SCHEDULE_CALLBACK,
     schedule_form,
 )
+from handlers.modals import field_value, tell_submitter, view_metadata
 from handlers.schedules.blocks import schedule_added
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def register(app: App, surface: Surface, survey: CoverageSurvey, sc: ScheduleCor
     def submit_schedule_form(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         user = str((body.get("user") or {}).get("id") or "")
         view = body.get("view") or {}
-        metadata = _metadata(view.get("private_metadata"))
+        metadata = view_metadata(view.get("private_metadata"))
         values = (view.get("state") or {}).get("values") or {}
         try:
             surface.authorizer.require_operator(user, "add schedules")
@@ -74,7 +74,7 @@ def register(app: App, surface: Surface, survey: CoverageSurvey, sc: ScheduleCor
             reference = uuid.uuid4().hex[:8]
             logger.exception("coverage: adding a schedule failed reference=%s", reference)
             reply = unexpected_error(reference)
-        _tell(client, user, metadata.get("channel"), reply)
+        tell_submitter(client, user, metadata.get("channel"), reply, "schedule form")
 
     @app.action(ENABLE_PITR_ACTION)
     def enable_pitr_from_coverage(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -86,37 +86,13 @@ def register(app: App, surface: Surface, survey: CoverageSurvey, sc: ScheduleCor
 
 def _request(values: dict[str, Any], table: str, sc: ScheduleCore) -> NewSchedule:
     """The form's fields as the request `/ddb-schedule add` would make; UsageError when one is wrong."""
-    cron = " ".join(str(_field(values, FORM_CRON) or "").split())
-    export_type = schedule_type(str(_field(values, FORM_TYPE) or ScheduleType.FULL))
-    bucket = _field(values, FORM_BUCKET)
+    cron = " ".join(str(field_value(values, FORM_CRON, FORM_FIELD) or "").split())
+    export_type = schedule_type(str(field_value(values, FORM_TYPE, FORM_FIELD) or ScheduleType.FULL))
+    bucket = field_value(values, FORM_BUCKET, FORM_FIELD)
     if not table:
         raise UsageError("The form lost its table; close it and click the button again.")
     sc.calendar.check(cron, "UTC")
     return NewSchedule(table, cron, "UTC", export_type, {"bucket": str(bucket)} if bucket else {})
-
-
-def _field(values: dict[str, Any], block_id: str) -> str | None:
-    element = (values.get(block_id) or {}).get(FORM_FIELD) or {}
-    value = element.get("value") or (element.get("selected_option") or {}).get("value")
-    return str(value).strip() if value else None
-
-
-def _metadata(text: Any) -> dict[str, Any]:
-    try:
-        value = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _tell(client: WebClient, user: str, channel: str | None, reply: Message) -> None:
-    try:
-        if channel:
-            client.chat_postEphemeral(channel=channel, user=user, text=reply["text"], blocks=reply["blocks"])
-        else:
-            client.chat_postMessage(channel=user, text=reply["text"], blocks=reply["blocks"])
-    except Exception:
-        logger.exception("coverage: could not answer user=%s", user)
 
 
 def _enable(surface: Surface, survey: CoverageSurvey, user: str, table: str) -> dict[str, Any]:

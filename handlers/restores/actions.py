@@ -6,7 +6,6 @@ approval message alone. The decision itself edits that message through the notif
 
 from __future__ import annotations
 
-import json
 import logging
 import shlex
 import uuid
@@ -20,6 +19,7 @@ from bot.errors import BotError, NotAllowed, UsageError
 from bot.models import Requester, export_id_of
 from bot.restores.workflow import Decision
 from handlers.blocks import Message, error_message, unexpected_error
+from handlers.modals import field_value, tell_submitter, view_metadata
 from handlers.restores import blocks as rb
 from handlers.restores import form_blocks as fb
 from handlers.restores.commands import RestoreSurface
@@ -59,7 +59,7 @@ def register(app: App, restore_surface: RestoreSurface) -> None:
     @app.view(fb.FORM_CALLBACK)
     def submit_restore_form(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         view = body.get("view") or {}
-        metadata = _metadata(view.get("private_metadata"))
+        metadata = view_metadata(view.get("private_metadata"))
         user = str((body.get("user") or {}).get("id") or "")
         try:
             values = (view.get("state") or {}).get("values") or {}
@@ -77,7 +77,7 @@ def register(app: App, restore_surface: RestoreSurface) -> None:
             reference = uuid.uuid4().hex[:8]
             logger.exception("restore form failed reference=%s", reference)
             reply = unexpected_error(reference)
-        _tell(client, user, metadata.get("channel"), reply)
+        tell_submitter(client, user, metadata.get("channel"), reply, "restore form")
 
 
 def _may_request(
@@ -98,10 +98,10 @@ def _may_request(
 def form_command(export_arn: str, values: dict[str, Any], aliases: Collection[str] = ()) -> RestoreCommand:
     """The form's fields written as the equivalent /ddb-restore text, parsed by the same parser (with the account
     aliases, so `prod:orders` is a target here as in the command)."""
-    target = _field(values, fb.FORM_TARGET)
-    mode = _field(values, fb.FORM_MODE) or "to"
-    key = _field(values, fb.FORM_KEY)
-    billing = _field(values, fb.FORM_BILLING)
+    target = field_value(values, fb.FORM_TARGET, fb.FORM_FIELD)
+    mode = field_value(values, fb.FORM_MODE, fb.FORM_FIELD) or "to"
+    key = field_value(values, fb.FORM_KEY, fb.FORM_FIELD)
+    billing = field_value(values, fb.FORM_BILLING, fb.FORM_FIELD)
     if not export_arn:
         raise UsageError("The form lost its export; close it and click Restore… again.")
     if not target:
@@ -130,13 +130,6 @@ def _field_of(message: str) -> str:
     return fb.FORM_TARGET
 
 
-def _field(values: dict[str, Any], block_id: str) -> str | None:
-    element = (values.get(block_id) or {}).get(fb.FORM_FIELD) or {}
-    selected = element.get("selected_option")
-    value = selected.get("value") if isinstance(selected, dict) else element.get("value")
-    return str(value).strip() if value else None
-
-
 def _decide(body: dict[str, Any], respond: Respond, decide: Callable[[str, str], Decision]) -> None:
     value = str(body["actions"][0].get("value") or "")
     user = str((body.get("user") or {}).get("id") or "")
@@ -163,21 +156,3 @@ def _confirmation(decision: Decision) -> Message:
     if decision.outcome == "approved":
         return rb.click_accepted(f":white_check_mark: You approved `{request.id}`; the restore is starting.")
     return rb.click_accepted(f":no_entry: You rejected `{request.id}`; nothing will be restored.")
-
-
-def _metadata(text: Any) -> dict[str, Any]:
-    try:
-        value = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _tell(client: WebClient, user: str, channel: str | None, reply: Message) -> None:
-    try:
-        if channel:
-            client.chat_postEphemeral(channel=channel, user=user, text=reply["text"], blocks=reply["blocks"])
-        else:
-            client.chat_postMessage(channel=user, text=reply["text"], blocks=reply["blocks"])
-    except Exception:
-        logger.exception("restore form: could not answer user=%s", user)
