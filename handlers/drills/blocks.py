@@ -13,7 +13,6 @@ from bot.drills.verify import VerifyProgress
 from bot.timefmt import duration, iso, size
 from handlers.blocks import (
     FOREIGN_TEXT,
-    NOTIFICATION_TEXT,
     Block,
     Message,
     code,
@@ -23,9 +22,7 @@ from handlers.blocks import (
     mention_user,
     message,
     section,
-    shorten,
 )
-from handlers.schedules.blocks import mention
 
 SHOWN_FAILURES = 5
 FILE_NAME = 300  # a data file's key is long; its tail names it
@@ -202,12 +199,3 @@ def last_drill_block(drill: Drill | None, now: datetime, max_age: timedelta = DR
     else:
         text = f":hourglass_flowing_sand: Restore drill {code(drill.id, 40)} is {escape(drill.status, 20)}."
     return section(text)
-
-
-def oncall_mentioned(result: Message, oncall: str) -> Message:
-    """A failed scheduled drill's result with the on-call group mentioned (in the notification text too)."""
-    who = mention(oncall)
-    if not who:
-        return result
-    blocks = [*result["blocks"], section(f"{who} a scheduled restore drill failed; please take a look.")]
-    return message(f"{shorten(result['text'], NOTIFICATION_TEXT - len(who) - 1)} {who}", *blocks)

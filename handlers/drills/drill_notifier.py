@@ -6,6 +6,7 @@ from slack_sdk import WebClient
 
 from bot.drills.drill_models import Drill, DrillStatus
 from handlers.drills import blocks as db
+from handlers.schedules.blocks import oncall_section
 from handlers.slack_port import post_message
 
 SCHEDULED = "schedule:"  # how a drill schedule's fire names its requester
@@ -23,6 +24,6 @@ class SlackDrillNotifier:
         message = db.drill_result(drill)
         scheduled = drill.requested_by.startswith(SCHEDULED)
         if self._oncall and scheduled and drill.status == DrillStatus.FAILED:
-            message = db.oncall_mentioned(message, self._oncall)
+            message = oncall_section(message, self._oncall, "a scheduled restore drill")
         for channel in channels:
             post_message(self._client, channel, message, f"drill {drill.id} result")

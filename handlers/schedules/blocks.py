@@ -243,12 +243,13 @@ def run_report(report: RunReport) -> Message:
     return message(f"{kind} of {name}", section("\n".join(lines)), context(describe(schedule)))
 
 
-def oncall_section(result: Message, oncall: str) -> Message:
-    """A failed scheduled export's result with on-call mentioned (in the notification text too)."""
+def oncall_section(result: Message, oncall: str, what: str = "a scheduled export") -> Message:
+    """A failed scheduled export's (or drill's: `what`) result with on-call mentioned (in the notification text
+    too)."""
     who = mention(oncall)
     if not who:
         return result
-    blocks = [*result["blocks"], section(f"{who} a scheduled export failed; please take a look.")]
+    blocks = [*result["blocks"], section(f"{who} {what} failed; please take a look.")]
     return message(f"{shorten(result['text'], NOTIFICATION_TEXT - len(who) - 1)} {who}", *blocks)
 
 

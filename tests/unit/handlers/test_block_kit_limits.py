@@ -546,11 +546,14 @@ CASES: dict[str, list[Case]] = {
     ],
     "oncall_section": [
         lambda g: schedule_blocks.oncall_section(
+            drill_blocks.drill_result(drill(g, status=DrillStatus.FAILED)), ONCALL, "a scheduled restore drill"
+        ),
+        lambda g: schedule_blocks.oncall_section(
             blocks.export_finished(
                 export_job(g, status=ExportStatus.FAILED), None, embedded_rates("us-east-1", g.text)
             ),
             ONCALL,
-        )
+        ),
     ],
     "coverage_message": [
         lambda g: coverage_blocks.coverage_message(coverage_report(g)),
@@ -587,9 +590,6 @@ CASES: dict[str, list[Case]] = {
     "drill_queued": [lambda g: drill_blocks.drill_queued(QueuedDrill(drill(g), Estimate("$1.23", 600.0, g.text)))],
     "drill_result": [
         lambda g, s=s: drill_blocks.drill_result(drill(g, status=s)) for s in (DrillStatus.PASSED, DrillStatus.FAILED)
-    ],
-    "oncall_mentioned": [
-        lambda g: drill_blocks.oncall_mentioned(drill_blocks.drill_result(drill(g, status=DrillStatus.FAILED)), ONCALL)
     ],
 }
 VIEWS = {"restore_form": MODAL, "schedule_form": MODAL, "home_view": HOME}
