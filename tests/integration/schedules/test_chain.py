@@ -4,22 +4,19 @@ the digest. The bot's services are built but not started, so nothing fires behin
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bot.demo.slack_standin import SlackStandIn
 from bot.models import ExportJob, ExportStatus, ExportType, Requester
 from bot.schedules.digest import build_digest
 from bot.schedules.runs import deliver_notes, report_late_runs, run_schedule
 from bot.schedules.service import NewSchedule, ScheduleCore, add_schedule
-from bot.wiring.bootstrap import build_services
 from bot.wiring.services import Services
 from scheduler.jobs import fire_digest, fire_schedule
-from tests.integration.conftest import NOTIFY, bot_settings
+from tests.integration.conftest import NOTIFY
 from tests.support.aws_world import DEFAULT_ACCOUNT, exports_held, set_pitr_window
 from tests.support.schedules import text_of, wait_until
 
@@ -34,20 +31,6 @@ class MovableClock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture
-def services(world: str, slack: SlackStandIn, tmp_path: Path) -> Iterator[Callable[..., Services]]:
-    built: list[Services] = []
-
-    def build(**overrides: Any) -> Services:
-        services = build_services(bot_settings(tmp_path, slack, **overrides))
-        built.append(services)
-        return services
-
-    yield build
-    for services in built:
-        services.engine.dispose()
 
 
 def scheduling(services: Services) -> ScheduleCore:

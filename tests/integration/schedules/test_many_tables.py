@@ -5,12 +5,10 @@ an account may run at once the rest waits and is started by housekeeping, never 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bot.demo.slack_standin import SlackStandIn
 from bot.drills.drill_models import Drill, DrillResult, DrillSpec
@@ -19,29 +17,14 @@ from bot.drills.models import ExportTarget
 from bot.models import ExportStatus, ExportType, Requester
 from bot.schedules.digest import build_digest
 from bot.schedules.service import NewSchedule, ScheduleCore, add_schedule
-from bot.wiring.bootstrap import build_services
 from bot.wiring.services import Services
 from handlers.schedules.blocks import digest_message
 from scheduler.jobs import fire_digest, fire_schedule, housekeeping
-from tests.integration.conftest import NOTIFY, bot_settings
+from tests.integration.conftest import NOTIFY
 from tests.support.aws_world import create_table, exports_held
 from tests.support.schedules import text_of
 
 FIRE = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
-
-
-@pytest.fixture
-def services(world: str, slack: SlackStandIn, tmp_path: Path) -> Iterator[Callable[..., Services]]:
-    built: list[Services] = []
-
-    def build(**overrides: Any) -> Services:
-        services = build_services(bot_settings(tmp_path, slack, **overrides))
-        built.append(services)
-        return services
-
-    yield build
-    for services in built:
-        services.engine.dispose()
 
 
 def fire(sc: ScheduleCore, schedule_id: str, at: datetime) -> None:
