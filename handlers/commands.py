@@ -17,8 +17,7 @@ from slack_bolt import Ack, App, Respond
 from bot.authz import Authorizer
 from bot.core import Core
 from bot.costs import cost_report, export_cost
-from bot.drills.drill_models import DRILL_MAX_AGE, Drill
-from bot.drills.models import Verification
+from bot.drills.models import DRILL_MAX_AGE, Drill
 from bot.errors import BotError, UsageError
 from bot.exports.start import start_export
 from bot.exports.status import export_detail, looks_like_export, recent_exports, table_exports
@@ -27,8 +26,9 @@ from bot.logs import log_context
 from bot.metrics import COMMANDS
 from bot.models import Requester
 from bot.pitr import enable_pitr, pitr_status
+from bot.verification.models import Verification
 from handlers import blocks
-from handlers.drills.blocks import last_drill_block, last_verification_block
+from handlers.drills.blocks import last_drill_block
 from handlers.parsing import (
     CostCommand,
     ExportCommand,
@@ -40,6 +40,7 @@ from handlers.parsing import (
     parse_pitr,
     parse_status,
 )
+from handlers.verification.blocks import last_verification_block
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from bot.drills.models import ExportTarget
+from bot.verification.models import ExportTarget
 
 
 class DrillStatus(StrEnum):

@@ -12,12 +12,12 @@ from typing import Protocol
 from bot.background.periodic import PeriodicJob
 from bot.core import Core
 from bot.drills.drill import DrillContext, run_drill
-from bot.drills.drill_models import Drill, DrillResult
-from bot.drills.drill_store import DrillStore
-from bot.drills.runner import VerificationTiming
-from bot.drills.stream import Halted
+from bot.drills.models import Drill, DrillResult
+from bot.drills.store import DrillStore
 from bot.exports.reference import ReferenceStore
 from bot.logs import log_context
+from bot.verification.runner import VerificationTiming
+from bot.verification.stream import Halted
 
 logger = logging.getLogger(__name__)
 

@@ -7,9 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.core import Core
-from bot.drills.drill_models import Drill, DrillSpec, new_drill_id
-from bot.drills.drill_store import DrillStore
-from bot.drills.service import export_target, require_verifiable
+from bot.drills.models import Drill, DrillSpec, new_drill_id
+from bot.drills.store import DrillStore
 from bot.drills.tables import drill_table_name
 from bot.errors import PreconditionFailed
 from bot.exports.status import export_detail
@@ -17,6 +16,7 @@ from bot.models import ExportJob, ExportStatus, ExportType, Requester
 from bot.restores.estimates import import_estimate
 from bot.restores.models import Estimate
 from bot.restores.sources import from_job
+from bot.verification.service import export_target, require_verifiable
 
 
 @dataclass(frozen=True)

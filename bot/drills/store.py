@@ -11,9 +11,9 @@ from sqlalchemy import JSON, Column, Engine, Index, Integer, String, Table, Text
 from sqlalchemy import update as sql_update
 
 from bot.db import DatabaseClock, UtcDateTime, database_now, metadata
-from bot.drills.drill_models import ACTIVE_DRILLS, Drill, DrillResult, DrillSpec, DrillStatus
-from bot.drills.models import ExportTarget
+from bot.drills.models import ACTIVE_DRILLS, Drill, DrillResult, DrillSpec, DrillStatus
 from bot.models import ExportType
+from bot.verification.models import ExportTarget
 
 drills = Table(
     "drills",

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from bot.drills.verify import Failure
 from bot.models import ExportLocation, ExportType
+from bot.verification.verify import Failure
 
 
 class VerificationStatus(StrEnum):

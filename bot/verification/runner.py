@@ -20,13 +20,13 @@ from typing import Protocol
 from bot.aws.accounts import Place
 from bot.background.periodic import PeriodicJob
 from bot.core import Core
-from bot.drills.models import Verification, VerificationStatus
-from bot.drills.store import VerificationStore
-from bot.drills.stream import Halted
-from bot.drills.verify import Failure, VerifyOutcome, VerifyProgress, verify_export
 from bot.exports.reference import ReferenceStore
 from bot.loader.lines import ExportLineReader
 from bot.logs import log_context
+from bot.verification.models import Verification, VerificationStatus
+from bot.verification.store import VerificationStore
+from bot.verification.stream import Halted
+from bot.verification.verify import Failure, VerifyOutcome, VerifyProgress, verify_export
 
 logger = logging.getLogger(__name__)
 NO_KEYS = "the table's key attributes are unknown, so each line was checked as a record but its key was not"

@@ -8,11 +8,11 @@ from typing import Any
 
 from bot.aws.accounts import Place
 from bot.core import Core
-from bot.drills.models import ExportTarget, Verification, new_verification_id
-from bot.drills.store import VerificationStore
 from bot.errors import PreconditionFailed
 from bot.models import ExportFormat, ExportStatus, Requester
 from bot.restores.sources import ResolvedExport, resolve_export
+from bot.verification.models import ExportTarget, Verification, new_verification_id
+from bot.verification.store import VerificationStore
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from sqlalchemy import JSON, BigInteger, Column, Engine, Float, Index, Integer, 
 from sqlalchemy import update as sql_update
 
 from bot.db import DatabaseClock, UtcDateTime, database_now, metadata
-from bot.drills.models import ACTIVE, ExportTarget, Verification, VerificationStatus
-from bot.drills.verify import Failure, VerifyOutcome
 from bot.models import ExportType
+from bot.verification.models import ACTIVE, ExportTarget, Verification, VerificationStatus
+from bot.verification.verify import Failure, VerifyOutcome
 
 verifications = Table(
     "verifications",

@@ -16,9 +16,9 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 
-from bot.drills.drill_service import last_drill
-from bot.drills.service import last_verification
+from bot.drills.service import last_drill
 from bot.metrics import ACK_SECONDS
+from bot.verification.service import last_verification
 from bot.wiring.operations import PATHS, WsgiApp
 from bot.wiring.services import Services
 from bot.wiring.slack_bodies import FormRequest, malformed, signed
@@ -33,6 +33,7 @@ from handlers.restores import commands as restore_commands
 from handlers.restores.commands import RestoreSurface
 from handlers.schedules import commands as schedule_commands
 from handlers.slack_http import install_patient_respond
+from handlers.verification import commands as verification_commands
 
 LISTENER_THREADS = 64
 EVENTS_PATH = "/slack/events"
@@ -64,7 +65,8 @@ def create_app(services: Services) -> App:
     restore_commands.register(app, restore_surface)
     restore_actions.register(app, restore_surface)
     schedule_commands.register(app, surface, services.schedules)
-    drill_commands.register(app, surface, services.verifications, services.drills)
+    verification_commands.register(app, surface, services.verifications)
+    drill_commands.register(app, surface, services.drills)
     coverage_commands.register(app, surface, services.coverage)
     coverage_actions.register(app, surface, services.coverage, services.schedules)
     home_events.register(app, services.home, services.restores)

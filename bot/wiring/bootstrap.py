@@ -16,8 +16,8 @@ from bot.config import load_config
 from bot.core import Core, ExportDefaults
 from bot.coverage.survey import CoverageSurvey
 from bot.db import make_engine
-from bot.drills.drill_models import Drill
-from bot.drills.drill_service import DrillRequest, last_drill, queue_drill
+from bot.drills.models import Drill
+from bot.drills.service import DrillRequest, last_drill, queue_drill
 from bot.exports.reference import ReferenceStore
 from bot.exports.tracker import ExportTracker
 from bot.models import Requester

@@ -17,7 +17,7 @@ from bot.background.leader import LeaderGate, Leadership
 from bot.background.leases import LeaseStore
 from bot.config import ConfigError
 from bot.core import Core
-from bot.drills.drill_models import Drill
+from bot.drills.models import Drill
 from bot.errors import UsageError
 from bot.exports.tracker import ExportTracker
 from bot.models import Requester

@@ -11,12 +11,12 @@ from sqlalchemy import Engine
 from bot.authz import Authorizer
 from bot.core import Core
 from bot.coverage.survey import CoverageSurvey
-from bot.drills.drill_service import Drills
-from bot.drills.service import Verifications
+from bot.drills.service import Drills
 from bot.exports.tracker import ExportTracker
 from bot.restores.workflow import Restores
 from bot.schedules.service import ScheduleCore
 from bot.settings import Settings
+from bot.verification.service import Verifications
 from handlers.home.publisher import HomePublisher
 
 

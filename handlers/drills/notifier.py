@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 
-from bot.drills.drill_models import Drill, DrillStatus
+from bot.drills.models import Drill, DrillStatus
 from handlers.drills import blocks as db
 from handlers.schedules.blocks import oncall_section
 from handlers.slack_port import post_message

@@ -8,10 +8,10 @@ import threading
 
 from slack_sdk import WebClient
 
-from bot.drills.models import Verification
-from bot.drills.verify import VerifyProgress
+from bot.verification.models import Verification
+from bot.verification.verify import VerifyProgress
 from handlers.blocks import Message
-from handlers.drills import blocks as vb
+from handlers.verification import blocks as vb
 
 logger = logging.getLogger(__name__)
 

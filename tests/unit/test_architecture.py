@@ -25,6 +25,7 @@ FEATURES = (
     "bot.background",
     "bot.coverage",
     "bot.home",
+    "bot.verification",
     "bot.drills",
 )
 # Which feature may import which (the kernel and bot.aws are open to all).
@@ -36,7 +37,8 @@ FEATURE_MAY_IMPORT = {
     "bot.schedules": ("bot.exports", "bot.drills"),
     "bot.coverage": ("bot.drills",),
     "bot.home": ("bot.coverage", "bot.restores", "bot.schedules"),
-    "bot.drills": ("bot.exports", "bot.loader", "bot.restores", "bot.background"),
+    "bot.verification": ("bot.exports", "bot.loader", "bot.restores", "bot.background"),
+    "bot.drills": ("bot.exports", "bot.loader", "bot.restores", "bot.background", "bot.verification"),
 }
 
 

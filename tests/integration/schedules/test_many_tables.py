@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from bot.demo.slack_standin import SlackStandIn
-from bot.drills.drill_models import Drill, DrillResult, DrillSpec
-from bot.drills.drill_store import DrillStore
-from bot.drills.models import ExportTarget
+from bot.drills.models import Drill, DrillResult, DrillSpec
+from bot.drills.store import DrillStore
 from bot.models import ExportStatus, ExportType, Requester
 from bot.schedules.digest import build_digest
 from bot.schedules.service import NewSchedule, ScheduleCore, add_schedule
+from bot.verification.models import ExportTarget
 from bot.wiring.services import Services
 from handlers.schedules.blocks import digest_message
 from scheduler.jobs import fire_digest, fire_schedule, housekeeping

@@ -28,10 +28,8 @@ from bot.aws.tables import TableRef
 from bot.costs import CostReport, ExportCost, TableSize
 from bot.coverage.models import CoverageReport, TableCoverage, Unreadable
 from bot.demo.slack_standin import HOME, MODAL, SlackStandIn, message_errors, view_errors
-from bot.drills.drill_models import Drill, DrillResult, DrillSpec, DrillStatus
-from bot.drills.drill_service import QueuedDrill
-from bot.drills.models import ExportTarget, Verification, VerificationStatus
-from bot.drills.verify import Failure, VerifyProgress
+from bot.drills.models import Drill, DrillResult, DrillSpec, DrillStatus
+from bot.drills.service import QueuedDrill
 from bot.errors import AwsError, PreconditionFailed, UsageError
 from bot.home.dashboard import Dashboard
 from bot.models import ExportFormat, ExportJob, ExportStatus, ExportType
@@ -68,11 +66,13 @@ from bot.schedules.models import (
 )
 from bot.schedules.runs import RunOutcome
 from bot.schedules.service import AddedSchedule
+from bot.verification.models import ExportTarget, Verification, VerificationStatus
+from bot.verification.verify import Failure, VerifyProgress
 from handlers import blocks
 from handlers.coverage import blocks as coverage_blocks
 from handlers.coverage import schedule_form
 from handlers.drills import blocks as drill_blocks
-from handlers.drills.parsing import DRILL_HELP, VERIFY_HELP
+from handlers.drills.parsing import DRILL_HELP
 from handlers.home import blocks as home_blocks
 from handlers.parsing import HELP
 from handlers.restores import blocks as restore_blocks
@@ -80,6 +80,8 @@ from handlers.restores import form_blocks
 from handlers.restores.parsing import RESTORE_HELP
 from handlers.schedules import blocks as schedule_blocks
 from handlers.schedules.parsing import HELP as SCHEDULE_HELP
+from handlers.verification import blocks as verification_blocks
+from handlers.verification.parsing import VERIFY_HELP
 
 BUILDER_MODULES: tuple[ModuleType, ...] = (
     blocks,
@@ -90,6 +92,7 @@ BUILDER_MODULES: tuple[ModuleType, ...] = (
     schedule_form,
     home_blocks,
     drill_blocks,
+    verification_blocks,
 )
 T0 = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
 TABLE_255 = "orders-" + "x" * 248  # the longest table name DynamoDB accepts
@@ -574,19 +577,22 @@ CASES: dict[str, list[Case]] = {
         lambda g: schedule_blocks.digest_message(Digest(T0, (), g.text, (g.text,) * g.rows)),
         lambda g: schedule_blocks.digest_message(replace(digest(g), coverage_changes=(g.text,) * g.rows)),
     ],
-    # handlers/drills/blocks.py
-    "verification_queued": [lambda g: drill_blocks.verification_queued(verification(g))],
+    # handlers/verification/blocks.py
+    "verification_queued": [lambda g: verification_blocks.verification_queued(verification(g))],
     "verification_started": [
-        lambda g, resumed=resumed: drill_blocks.verification_started(verification(g), resumed)
+        lambda g, resumed=resumed: verification_blocks.verification_started(verification(g), resumed)
         for resumed in (True, False)
     ],
     "verification_progress": [
-        lambda g: drill_blocks.verification_progress(verification(g), VerifyProgress(10**6, 10**6, 10**12, 10**15))
+        lambda g: verification_blocks.verification_progress(
+            verification(g), VerifyProgress(10**6, 10**6, 10**12, 10**15)
+        )
     ],
     "verification_result": [
-        lambda g, s=s: drill_blocks.verification_result(verification(g, status=s))
+        lambda g, s=s: verification_blocks.verification_result(verification(g, status=s))
         for s in (VerificationStatus.PASSED, VerificationStatus.FAILED)
     ],
+    # handlers/drills/blocks.py
     "drill_queued": [lambda g: drill_blocks.drill_queued(QueuedDrill(drill(g), Estimate("$1.23", 600.0, g.text)))],
     "drill_result": [
         lambda g, s=s: drill_blocks.drill_result(drill(g, status=s)) for s in (DrillStatus.PASSED, DrillStatus.FAILED)
