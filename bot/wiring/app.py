@@ -22,17 +22,19 @@ from bot.verification.service import last_verification
 from bot.wiring.operations import PATHS, WsgiApp
 from bot.wiring.services import Services
 from bot.wiring.slack_bodies import FormRequest, malformed, signed
-from handlers import commands
-from handlers.commands import Surface
+from handlers.costs import commands as cost_commands
 from handlers.coverage import actions as coverage_actions
 from handlers.coverage import commands as coverage_commands
 from handlers.drills import commands as drill_commands
+from handlers.exports import commands as export_commands
 from handlers.home import events as home_events
+from handlers.kit.commands import Surface
+from handlers.kit.http import install_patient_respond
+from handlers.pitr import commands as pitr_commands
 from handlers.restores import actions as restore_actions
 from handlers.restores import commands as restore_commands
 from handlers.restores.commands import RestoreSurface
 from handlers.schedules import commands as schedule_commands
-from handlers.slack_http import install_patient_respond
 from handlers.verification import commands as verification_commands
 
 LISTENER_THREADS = 64
@@ -60,7 +62,9 @@ def create_app(services: Services) -> App:
         last_drill=functools.partial(last_drill, services.drills),
         drill_max_age=timedelta(days=settings.drill_max_age_days),
     )
-    commands.register(app, surface)
+    pitr_commands.register(app, surface)
+    export_commands.register(app, surface)
+    cost_commands.register(app, surface)
     restore_surface = RestoreSurface(surface, services.restores)
     restore_commands.register(app, restore_surface)
     restore_actions.register(app, restore_surface)

@@ -29,9 +29,10 @@ from bot.wiring.restores import build_restores
 from bot.wiring.schedules import leader_gate, replica_id, schedule_channel, schedule_core
 from bot.wiring.schema import create_schema
 from bot.wiring.services import Services
+from handlers.exports.notifier import SlackNotifier
 from handlers.home.events import home_publisher
-from handlers.slack_http import slack_client
-from handlers.slack_port import SlackGroups, SlackNotifier
+from handlers.kit.http import slack_client
+from handlers.kit.slack_port import SlackGroups
 
 PRICING_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 1})
 PRICING_REGION = "us-east-1"

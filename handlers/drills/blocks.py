@@ -9,7 +9,7 @@ from bot.drills.models import DRILL_MAX_AGE, Drill, DrillStatus
 from bot.drills.service import QueuedDrill
 from bot.drills.tables import DRILL_TAG
 from bot.timefmt import duration, iso
-from handlers.blocks import (
+from handlers.kit.blocks import (
     FOREIGN_TEXT,
     Block,
     Message,

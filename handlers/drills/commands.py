@@ -8,9 +8,9 @@ from slack_bolt import Ack, App, Respond
 
 from bot.drills.service import DrillRequest, Drills, queue_drill
 from bot.models import Requester
-from handlers.commands import Reply, Surface, run_command
 from handlers.drills import blocks as db
 from handlers.drills.parsing import DRILL, parse_drill
+from handlers.kit.commands import Reply, Surface, run_command
 
 
 def register(app: App, surface: Surface, drills: Drills) -> None:

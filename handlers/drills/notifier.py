@@ -6,8 +6,8 @@ from slack_sdk import WebClient
 
 from bot.drills.models import Drill, DrillStatus
 from handlers.drills import blocks as db
-from handlers.schedules.blocks import oncall_section
-from handlers.slack_port import post_message
+from handlers.kit.blocks import oncall_section
+from handlers.kit.slack_port import post_message
 
 SCHEDULED = "schedule:"  # how a drill schedule's fire names its requester
 

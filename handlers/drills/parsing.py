@@ -8,7 +8,7 @@ from bot.aws.tables import parse_table_ref
 from bot.drills.service import DrillRequest
 from bot.errors import UsageError
 from bot.timefmt import parse_duration
-from handlers.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
+from handlers.kit.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
 
 DRILL = "/ddb-drill"
 DRILL_HELP = CommandHelp(

@@ -1,4 +1,5 @@
-"""Pure Block Kit builders: data in, message dict (`text` + `blocks`) out. All foreign text is escaped here.
+"""Block Kit primitives every surface builds with: escaping, shortening, Slack's limits, sections, buttons, the
+standard answers (help, errors, working) and the on-call mention. Data in, message dict (`text` + `blocks`) out.
 
 Everything built here keeps to Slack's Block Kit limits by construction: long foreign text is shortened with an
 ellipsis (never inside an escape, a mention or a code span), lists are summarised ("… and 76 more exports")
@@ -9,25 +10,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
-from bot.aws.pricing import Rates, dollars
-from bot.costs import CostReport
+from bot.aws.pricing import Rates
 from bot.errors import BotError, UsageError
-from bot.models import ExportJob, ExportStatus, ExportType
-from bot.pitr import PitrReport
-from bot.timefmt import duration, iso, size
-from handlers.parsing import CommandHelp
+from handlers.kit.parsing import CommandHelp
 
 Message = dict[str, Any]
 Block = dict[str, Any]
 View = dict[str, Any]
-STATUS_ICON = {
-    ExportStatus.COMPLETED: ":white_check_mark:",
-    ExportStatus.FAILED: ":x:",
-    "IN_PROGRESS": ":hourglass_flowing_sand:",
-}
 
 # Slack's limits (Block Kit reference; the Slack stand-in checks every message against them independently).
 SECTION_TEXT = 3000
@@ -43,6 +34,7 @@ NOTIFICATION_TEXT = 3000
 FOREIGN_TEXT = 1000
 ELLIPSIS = "…"
 USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
+GROUP_ID = re.compile(r"S[A-Z0-9]{2,30}")
 
 
 def escape(text: object, limit: int | None = None) -> str:
@@ -178,6 +170,17 @@ def mention_user(user: str) -> str:
     return f"<@{user}>" if USER_ID.fullmatch(user) else escape(user, 100)
 
 
+def mention(who: str | None) -> str:
+    """A Slack mention of DDBBOT_ONCALL: a user group (S…), a user (U…/W…), or its text escaped."""
+    if not who:
+        return ""
+    if who.startswith("<") and who.endswith(">"):
+        return who  # the operator wrote the mention itself in DDBBOT_ONCALL: deliberate, kept as written
+    if GROUP_ID.fullmatch(who):
+        return f"<!subteam^{who}>"
+    return mention_user(who)
+
+
 def estimate_label(rates: Rates) -> str:
     """Every dollar figure carries this label."""
     return f"Estimates at list prices for {escape(rates.region, 100)} ({escape(rates.source, FOREIGN_TEXT)})."
@@ -218,176 +221,11 @@ def working(text: str) -> Message:
     return message(f":hourglass_flowing_sand: {escape(text, FOREIGN_TEXT)}")
 
 
-def pitr_message(report: PitrReport) -> Message:
-    """PITR status (or the result of turning it on) with its monthly cost."""
-    table, window = report.table, report.window
-    name = code(table.ref.display)
-    if window.enabled:
-        head = f":white_check_mark: PITR is *on* for {name}" + (" (just turned on)" if report.changed else "")
-        body = (
-            f"Recovery period: *{window.recovery_days} days*\nEarliest restorable: {iso(window.earliest)}\n"
-            f"Latest restorable: {iso(window.latest)}"
-        )
-    else:
-        head = f":warning: PITR is *off* for {name}"
-        body = f"Turn it on with {code(f'/ddb-pitr {table.ref.display} enable [days=1-35]')}."
-    cost = (
-        f"PITR costs about *{dollars(report.monthly_cost)} per month* for {size(report.size.size_bytes)} "
-        f"({report.size.item_count:,} items), whatever the recovery period."
-    )
-    blocks = [section(f"{head}\n{body}"), section(cost)]
-    if report.size.note:
-        blocks.append(context(escape(report.size.note, FOREIGN_TEXT)))
-    blocks.append(context(f"{escape(table.place.region, 100)} · {estimate_label(report.rates)}"))
-    return message(head, *blocks)
-
-
-def export_started(job: ExportJob, new: bool) -> Message:
-    """The immediate answer to /ddb-export."""
-    if new:
-        head = f":rocket: Export {code(job.export_id)} of {code(job.table_key)} started."
-    else:
-        head = (
-            f":repeat: An identical export of {code(job.table_key)} is already under way: {code(job.export_id)} "
-            f"(started by {_who(job)}). Nothing new was started or billed."
-        )
-    window = ""
-    if job.export_type == ExportType.INCREMENTAL:
-        window = f"\nIncremental: {iso(job.export_from)} → {iso(job.export_to)}"
-    elif job.export_time:
-        window = f"\nAs of: {iso(job.export_time)}"
-    body = (
-        f"Destination: {code(job.s3_url)}"
-        + (f" (bucket owner {escape(job.bucket_owner, 100)})" if job.bucket_owner else "")
-        + f"\nFormat: {escape(job.export_format, 100)}{window}\nI will post the result here when DynamoDB finishes."
-    )
-    text = f"Export {escape(job.export_id, 200)} of {escape(job.table_key, 600)} started"
-    return message(text, section(head), section(body))
-
-
-def export_finished(job: ExportJob, cost: Decimal | None, rates: Rates) -> Message:
-    """The result of an export: COMPLETED with figures, or FAILED with what to fix."""
-    subject = f"Export {escape(job.export_id, 200)} of {escape(job.table_key, 600)}"
-    if job.status == ExportStatus.COMPLETED:
-        head = f":white_check_mark: Export {code(job.export_id)} of {code(job.table_key)} *COMPLETED*"
-        body = (
-            f"Items: *{job.item_count or 0:,}* · Billed size: *{size(job.billed_size_bytes)}* · "
-            f"Duration: *{duration(job.duration_seconds)}*\nLocation: {code(job.s3_url)}\n"
-            f"Cost: *{dollars(cost) if cost is not None else '—'}*"
-        )
-        text = f"{subject} COMPLETED: {job.item_count or 0} items"
-    else:
-        head = f":x: Export {code(job.export_id)} of {code(job.table_key)} *FAILED*"
-        says = f"{code(job.failure_code or 'unknown', 200)} {escape(job.failure_message or '', FOREIGN_TEXT)}"
-        body = f"DynamoDB says: {says}\nWhat to fix: {escape(failure_advice(job), FOREIGN_TEXT)}"
-        text = f"{subject} FAILED: {escape(job.failure_code or 'unknown', 200)}"
-    who = f"Requested by {_who(job)}" if job.requested_by else "Not started by the bot"
-    return message(
-        text, section(head), section(body), context(f"{who} · {escape(job.region, 100)} · {estimate_label(rates)}")
-    )
-
-
-def failure_advice(job: ExportJob) -> str:
-    """What the user must fix for a failed export, by DynamoDB's failure code."""
-    failure = f"{job.failure_code or ''} {job.failure_message or ''}".lower()
-    if "accessdenied" in failure.replace(" ", "") or "access denied" in failure:
-        owner = f" in account {job.bucket_owner}" if job.bucket_owner else ""
-        return (
-            f"Let the bot's role write to bucket {job.bucket}{owner}: s3:PutObject, s3:AbortMultipartUpload and "
-            "s3:PutObjectAcl (deploy/cross-account-bucket-policy.json), and allow it on the KMS key if SSE-KMS."
-        )
-    if "nosuchbucket" in failure.replace(" ", "") or "does not exist" in failure:
-        return f"Bucket {job.bucket} does not exist (or is in another region/account): create it or fix bucket=."
-    if "kms" in failure:
-        return "The KMS key must be in the bucket's region and its policy must allow the bot's role."
-    return "Check the message above; run the export again once it is fixed. Nothing else was changed."
-
-
-def status_list(title: str, jobs: list[ExportJob]) -> Message:
-    """A list of exports, newest first; what does not fit in one section is counted, not cut."""
-    heading = escape(title, 600)
-    if not jobs:
-        text = f"{heading}: no exports found."
-        return message(text, section(f"*{heading}*\nNo exports found. Start one with `/ddb-export &lt;table&gt;`."))
-    lines = [_status_line(job) for job in jobs]
-    return message(f"{heading}: {len(jobs)} exports", section(f"*{heading}*"), section(listing(lines, "exports")))
-
-
-def _status_line(job: ExportJob) -> str:
-    icon = STATUS_ICON.get(job.status, ":grey_question:")
-    kind = "incremental" if job.export_type == ExportType.INCREMENTAL else "full"
-    figures = ""
-    if job.status == ExportStatus.COMPLETED:
-        figures = f" · {job.item_count or 0:,} items · {size(job.billed_size_bytes)}"
-    who = f" · by {_who(job)}" if job.requested_by else " · not by the bot"
-    return (
-        f"{icon} {code(job.export_id, 200)} {code(job.table_key, 600)} {escape(job.status, 40)} ({kind}) · "
-        f"{iso(job.started_at or job.created_at)} → {iso(job.ended_at)}{figures}{who}"
-    )
-
-
-def export_detail(job: ExportJob, cost: Decimal | None, rates: Rates) -> Message:
-    """One export in detail: identity and state first, then figures, then a failure and what to fix."""
-    fields = [
-        ("Export", code(job.export_id, 200)),
-        ("Table", code(job.table_key, 600)),
-        ("Status", escape(job.status, 40)),
-        ("Type", escape(job.export_type, 40)),
-        ("Format", escape(job.export_format, 40)),
-        ("Started", iso(job.started_at or job.created_at)),
-        ("Ended", iso(job.ended_at)),
-        ("Duration", duration(job.duration_seconds)),
-        ("Items", f"{job.item_count or 0:,}"),
-        ("Billed size", size(job.billed_size_bytes)),
-        ("Location", code(job.s3_url, 600)),
-        ("Cost", dollars(cost) if cost is not None else "—"),
-        ("Started by", _who(job) if job.requested_by else "not the bot"),
-    ]
-    if job.export_type == ExportType.INCREMENTAL:
-        fields.insert(5, ("Window", f"{iso(job.export_from)} → {iso(job.export_to)}"))
-    elif job.export_time:
-        fields.insert(5, ("As of", iso(job.export_time)))
-    blocks = [section("\n".join(f"*{name}:* {value}" for name, value in fields))]
-    if job.status == ExportStatus.FAILED:
-        failure = f"{code(job.failure_code or '', 200)} {escape(job.failure_message or '', FOREIGN_TEXT)}"
-        blocks.append(section(f"*What to fix:* {escape(failure_advice(job), FOREIGN_TEXT)}\n*Failure:* {failure}"))
-    return message(
-        f"Export {escape(job.export_id, 200)}: {escape(job.status, 40)}",
-        *blocks,
-        context(f"ARN {code(job.export_arn)}"),
-        context(estimate_label(rates)),
-    )
-
-
-def cost_message(report: CostReport) -> Message:
-    """The cost report of one table."""
-    name = code(report.table.ref.display)
-    pitr_state = "on" if report.pitr_enabled else "off — this is what turning it on would cost"
-    lines = [
-        f"*Table* {name}: {size(report.size.size_bytes)}, {report.size.item_count:,} items",
-        f"*PITR* ({pitr_state}): *{dollars(report.pitr_monthly)} per month*",
-        f"*One full export*: *{dollars(report.full_export)}*",
-        f"*One incremental export*: about *{dollars(report.incremental_export)}* — "
-        f"{escape(report.incremental_basis, 600)}",
-        f"*S3 storage of kept exports*: {size(report.retained_bytes)} → *{dollars(report.retained_monthly)} per "
-        f"month* (S3 Standard; {escape(report.retained_basis, 600)})",
-    ]
-    blocks = [section(f":moneybag: Backup costs of {name}"), section("\n".join(lines))]
-    if report.recent:
-        heading = "*Recent exports (actual, from BilledSizeBytes)*"
-        recent = [
-            f"{code(item.job.export_id, 200)} {iso(item.job.ended_at)} · {size(item.job.billed_size_bytes)} billed · "
-            f"*{dollars(item.cost)}*"
-            for item in report.recent
-        ]
-        blocks.append(section(f"{heading}\n{listing(recent, 'exports', SECTION_TEXT - len(heading) - 1)}"))
-    if report.size.note:
-        blocks.append(context(f":information_source: {escape(report.size.note, FOREIGN_TEXT)}"))
-    blocks.append(context(estimate_label(report.rates)))
-    return message(f"Backup costs of {escape(report.table.ref.display, 600)}", *blocks)
-
-
-def _who(job: ExportJob) -> str:
-    if job.schedule_id:
-        return f"schedule {code(job.schedule_id, 200)}"
-    return mention_user(job.requested_by)
+def oncall_section(result: Message, oncall: str, what: str = "a scheduled export") -> Message:
+    """A failed scheduled export's (or drill's: `what`) result with on-call mentioned (in the notification text
+    too)."""
+    who = mention(oncall)
+    if not who:
+        return result
+    blocks = [*result["blocks"], section(f"{who} {what} failed; please take a look.")]
+    return message(f"{shorten(result['text'], NOTIFICATION_TEXT - len(who) - 1)} {who}", *blocks)

@@ -1,4 +1,5 @@
-"""One listener per slash command: acknowledge at once, then do the AWS work and answer via response_url."""
+"""The plumbing every slash command shares: acknowledge at once (usage errors and help in the ack itself), then do
+the work on the few work threads and answer via response_url, audited and logged with the command's context."""
 
 from __future__ import annotations
 
@@ -12,39 +13,21 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, Respond
 
 from bot.authz import Authorizer
 from bot.core import Core
-from bot.costs import cost_report, export_cost
 from bot.drills.models import DRILL_MAX_AGE, Drill
 from bot.errors import BotError, UsageError
-from bot.exports.start import start_export
-from bot.exports.status import export_detail, looks_like_export, recent_exports, table_exports
 from bot.exports.tracker import ExportTracker
 from bot.logs import log_context
 from bot.metrics import COMMANDS
 from bot.models import Requester
-from bot.pitr import enable_pitr, pitr_status
 from bot.verification.models import Verification
-from handlers import blocks
-from handlers.drills.blocks import last_drill_block
-from handlers.parsing import (
-    CostCommand,
-    ExportCommand,
-    HelpRequest,
-    PitrCommand,
-    StatusCommand,
-    parse_cost,
-    parse_export,
-    parse_pitr,
-    parse_status,
-)
-from handlers.verification.blocks import last_verification_block
+from handlers.kit import blocks
+from handlers.kit.parsing import HelpRequest
 
 logger = logging.getLogger(__name__)
-
-
 WORK_THREADS = 8
 _work_pool: ThreadPoolExecutor | None = None
 _work_pool_lock = threading.Lock()
@@ -85,20 +68,9 @@ Parser = Callable[[str], Any]
 Work = Callable[[Any, Requester], Reply]
 
 
-def register(app: App, surface: Surface) -> None:
-    """Wire every slash command of the core to its listener."""
-    aliases = surface.core.aws.aliases
-    commands: dict[str, tuple[Parser, Work]] = {
-        "/ddb-pitr": (lambda t: parse_pitr(t, aliases), lambda c, r: pitr(surface, c, r)),
-        "/ddb-export": (lambda t: parse_export(t, aliases), lambda c, r: export(surface, c, r)),
-        "/ddb-status": (lambda t: parse_status(t, aliases), lambda c, r: status(surface, c, r)),
-        "/ddb-cost": (lambda t: parse_cost(t, aliases), lambda c, r: cost(surface, c, r)),
-    }
-    for name, (parser, work) in commands.items():
-        app.command(name)(_listener(surface, name, parser, work))
+def command_listener(surface: Surface, name: str, parser: Parser, work: Work) -> Callable[..., None]:
+    """A Bolt listener running `name` through run_command, named after the command (Bolt logs it)."""
 
-
-def _listener(surface: Surface, name: str, parser: Parser, work: Work) -> Callable[..., None]:
     def listener(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         run_command(surface, name, ack, command, respond, parser, work)
 
@@ -176,47 +148,3 @@ def answer(parsed: Any, requester: Requester, work: Work, name: str) -> tuple[Re
         reference = uuid.uuid4().hex[:8]
         logger.exception("command failed command=%s reference=%s", name, reference)
         return Reply(blocks.unexpected_error(reference)), f"failed: reference {reference}"
-
-
-def pitr(surface: Surface, command: PitrCommand, requester: Requester) -> Reply:
-    """/ddb-pitr: status, or enable (operators)."""
-    if command.enable:
-        surface.authorizer.require_operator(requester.user_id, "turn on point-in-time recovery")
-        return Reply(
-            blocks.pitr_message(enable_pitr(surface.core, command.table, command.days, requester.user_id)),
-            in_channel=True,
-        )
-    report = pitr_status(surface.core, command.table)
-    shown = blocks.pitr_message(report)
-    drilled = last_drill_block(surface.last_drill(report.table.ref.key), surface.core.clock(), surface.drill_max_age)
-    return Reply({**shown, "blocks": blocks.fit_blocks([*shown["blocks"], drilled])})
-
-
-def export(surface: Surface, command: ExportCommand, requester: Requester) -> Reply:
-    """/ddb-export (operators): pre-flight, start, and let the tracker follow it."""
-    surface.authorizer.require_operator(requester.user_id, "start exports")
-    started = start_export(surface.core, command.table, command.options, requester)
-    surface.tracker.poke()
-    return Reply(blocks.export_started(started.job, started.new), in_channel=True)
-
-
-def status(surface: Surface, command: StatusCommand, requester: Requester) -> Reply:
-    """/ddb-status: all tables, one table, or one export."""
-    core = surface.core
-    if command.target is None:
-        return Reply(blocks.status_list("Recent exports (all tables)", recent_exports(core)))
-    if looks_like_export(command.target) or core.store.find_export(command.target) is not None:
-        job = export_detail(core, command.target)
-        rates = core.prices.rates(job.region)
-        detail = blocks.export_detail(job, export_cost(job, rates), rates)
-        verified = last_verification_block(surface.last_verification(job.export_id))
-        return Reply({**detail, "blocks": blocks.fit_blocks([*detail["blocks"], verified])})
-    ref, jobs = table_exports(core, command.target)
-    listed = blocks.status_list(f"Exports of {ref.display}", jobs)
-    drilled = last_drill_block(surface.last_drill(ref.key), core.clock(), surface.drill_max_age)
-    return Reply({**listed, "blocks": blocks.fit_blocks([*listed["blocks"], drilled])})
-
-
-def cost(surface: Surface, command: CostCommand, requester: Requester) -> Reply:
-    """/ddb-cost: what backups of a table cost."""
-    return Reply(blocks.cost_message(cost_report(surface.core, command.table)))

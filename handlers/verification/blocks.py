@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.timefmt import duration, iso, size
 from bot.verification.models import Verification, VerificationStatus
 from bot.verification.verify import VerifyProgress
-from handlers.blocks import (
+from handlers.kit.blocks import (
     FOREIGN_TEXT,
     Block,
     Message,

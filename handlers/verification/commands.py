@@ -8,7 +8,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot.models import Requester
 from bot.verification.service import Verifications, queue_verification
-from handlers.commands import Reply, Surface, run_command
+from handlers.kit.commands import Reply, Surface, run_command
 from handlers.verification import blocks as vb
 from handlers.verification.parsing import VERIFY, VerifyCommand, parse_verify
 

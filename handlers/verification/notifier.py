@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 
 from bot.verification.models import Verification
 from bot.verification.verify import VerifyProgress
-from handlers.blocks import Message
+from handlers.kit.blocks import Message
 from handlers.verification import blocks as vb
 
 logger = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.errors import UsageError
-from handlers.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
+from handlers.kit.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
 
 VERIFY = "/ddb-verify"
 VERIFY_HELP = CommandHelp(

@@ -68,13 +68,18 @@ from bot.schedules.runs import RunOutcome
 from bot.schedules.service import AddedSchedule
 from bot.verification.models import ExportTarget, Verification, VerificationStatus
 from bot.verification.verify import Failure, VerifyProgress
-from handlers import blocks
+from handlers.costs import blocks as cost_blocks
+from handlers.costs.parsing import COST_HELP
 from handlers.coverage import blocks as coverage_blocks
 from handlers.coverage import schedule_form
 from handlers.drills import blocks as drill_blocks
 from handlers.drills.parsing import DRILL_HELP
+from handlers.exports import blocks as export_blocks
+from handlers.exports.parsing import EXPORT_HELP, STATUS_HELP
 from handlers.home import blocks as home_blocks
-from handlers.parsing import HELP
+from handlers.kit import blocks
+from handlers.pitr import blocks as pitr_blocks
+from handlers.pitr.parsing import PITR_HELP
 from handlers.restores import blocks as restore_blocks
 from handlers.restores import form_blocks
 from handlers.restores.parsing import RESTORE_HELP
@@ -85,6 +90,9 @@ from handlers.verification.parsing import VERIFY_HELP
 
 BUILDER_MODULES: tuple[ModuleType, ...] = (
     blocks,
+    export_blocks,
+    pitr_blocks,
+    cost_blocks,
     restore_blocks,
     form_blocks,
     schedule_blocks,
@@ -396,7 +404,7 @@ Case = Callable[[Given], Payload]
 MODE_REQUESTS = (RestoreMode.IMPORT, RestoreMode.PITR, RestoreMode.LOAD)
 
 CASES: dict[str, list[Case]] = {
-    # handlers/blocks.py
+    # handlers/kit/blocks.py
     # message() takes mrkdwn its caller escaped, as every builder passes it
     "message": [
         lambda g: blocks.message(
@@ -406,9 +414,18 @@ CASES: dict[str, list[Case]] = {
     "help_message": [
         *(
             lambda g, h=h: blocks.help_message(h)
-            for h in [*HELP.values(), RESTORE_HELP, SCHEDULE_HELP, VERIFY_HELP, DRILL_HELP]
+            for h in [
+                PITR_HELP,
+                EXPORT_HELP,
+                STATUS_HELP,
+                COST_HELP,
+                RESTORE_HELP,
+                SCHEDULE_HELP,
+                VERIFY_HELP,
+                DRILL_HELP,
+            ]
         ),
-        lambda g: blocks.help_message(replace(HELP["/ddb-cost"], command=g.name, summary=g.text, usage=(g.text,))),
+        lambda g: blocks.help_message(replace(COST_HELP, command=g.name, summary=g.text, usage=(g.text,))),
     ],
     "error_message": [
         lambda g: blocks.error_message(UsageError(g.text, g.text)),
@@ -417,7 +434,7 @@ CASES: dict[str, list[Case]] = {
     "unexpected_error": [lambda g: blocks.unexpected_error("a1b2c3d4")],
     "working": [lambda g: blocks.working(g.text)],
     "pitr_message": [
-        lambda g, on=on: blocks.pitr_message(
+        lambda g, on=on: pitr_blocks.pitr_message(
             PitrReport(
                 table_info(g), PitrWindow(on, 35, T0, T0), TableSize(10**9, 10, g.text), embedded_rates("eu", g.text)
             )
@@ -425,28 +442,28 @@ CASES: dict[str, list[Case]] = {
         for on in (True, False)
     ],
     "export_started": [
-        lambda g: blocks.export_started(export_job(g), True),
-        lambda g: blocks.export_started(export_job(g, export_type=ExportType.INCREMENTAL), False),
+        lambda g: export_blocks.export_started(export_job(g), True),
+        lambda g: export_blocks.export_started(export_job(g, export_type=ExportType.INCREMENTAL), False),
     ],
     "export_finished": [
-        lambda g, status=status: blocks.export_finished(
+        lambda g, status=status: export_blocks.export_finished(
             export_job(g, status=status), Decimal("0.30"), embedded_rates("us-east-1", g.text)
         )
         for status in (ExportStatus.COMPLETED, ExportStatus.FAILED)
     ],
     "status_list": [
-        lambda g: blocks.status_list(g.text, [export_job(g, i) for i in range(g.rows)]),
-        lambda g: blocks.status_list(g.text, []),
+        lambda g: export_blocks.status_list(g.text, [export_job(g, i) for i in range(g.rows)]),
+        lambda g: export_blocks.status_list(g.text, []),
     ],
     "export_detail": [
-        lambda g: blocks.export_detail(
+        lambda g: export_blocks.export_detail(
             export_job(g, status=ExportStatus.FAILED, export_type=ExportType.INCREMENTAL),
             None,
             embedded_rates("us-east-1", g.text),
         )
     ],
     "cost_message": [
-        lambda g: blocks.cost_message(
+        lambda g: cost_blocks.cost_message(
             CostReport(
                 table_info(g),
                 TableSize(10**12, 10**9, g.text),
@@ -548,11 +565,11 @@ CASES: dict[str, list[Case]] = {
         ),
     ],
     "oncall_section": [
-        lambda g: schedule_blocks.oncall_section(
+        lambda g: blocks.oncall_section(
             drill_blocks.drill_result(drill(g, status=DrillStatus.FAILED)), ONCALL, "a scheduled restore drill"
         ),
-        lambda g: schedule_blocks.oncall_section(
-            blocks.export_finished(
+        lambda g: blocks.oncall_section(
+            export_blocks.export_finished(
                 export_job(g, status=ExportStatus.FAILED), None, embedded_rates("us-east-1", g.text)
             ),
             ONCALL,
@@ -730,7 +747,7 @@ def test_a_decided_request_still_says_what_was_decided_and_on_what_target() -> N
 
 def test_long_lists_are_summarised_with_a_count_instead_of_being_cut_mid_line() -> None:
     jobs = [export_job(MAXIMAL, i) for i in range(1000)]
-    listing = blocks.status_list("Recent exports (all tables)", jobs)["blocks"][1]["text"]["text"]
+    listing = export_blocks.status_list("Recent exports (all tables)", jobs)["blocks"][1]["text"]["text"]
     lines = listing.split("\n")
     shown = len(lines) - 1
 
@@ -747,10 +764,10 @@ def test_what_to_fix_and_the_on_call_mention_survive_a_5000_character_aws_error(
     failed = schedule_run(MAXIMAL, state=RunState.FAILED, fix="Turn PITR on with /ddb-pitr orders enable")
     report = schedule_blocks.run_report(RunReport(schedule(MAXIMAL), failed, None, ONCALL))
     error = blocks.error_message(AwsError(AWS_ERROR_5000, "Grant s3:PutObject to the bot's role."))
-    export = blocks.export_finished(
+    export = export_blocks.export_finished(
         export_job(MAXIMAL, status=ExportStatus.FAILED), None, embedded_rates("us-east-1", "test")
     )
-    with_oncall = schedule_blocks.oncall_section(replace_text(export, "x" * 5000), ONCALL)
+    with_oncall = blocks.oncall_section(replace_text(export, "x" * 5000), ONCALL)
 
     assert "What to fix: Turn PITR on" in section_texts(report)
     assert f"<!subteam^{ONCALL}> please take a look." in section_texts(report)
