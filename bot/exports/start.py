@@ -13,7 +13,6 @@ from botocore.exceptions import ClientError
 
 from bot.aws.accounts import Place
 from bot.aws.errors import ACCESS_DENIED, error_code, translate
-from bot.aws.pricing import dollars
 from bot.aws.table_info import PitrWindow, TableInfo
 from bot.core import Core
 from bot.errors import BotError, PreconditionFailed, UsageError
@@ -29,6 +28,7 @@ from bot.models import (
     Requester,
     export_id_of,
 )
+from bot.money import dollars
 from bot.pitr import PitrReport, pitr_status
 from bot.timefmt import iso, stamp
 

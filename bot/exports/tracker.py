@@ -8,10 +8,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.aws.accounts import Place
 from bot.background.periodic import PeriodicJob
 from bot.core import Core
-from bot.costs import export_cost
+from bot.costs import export_price
 from bot.exports.notify import ExportNotifier
 from bot.exports.reference import ReferenceStore, record_reference
 from bot.exports.status import refresh_exports
@@ -107,12 +106,11 @@ class ExportTracker:
             return False
         delivered = False
         try:
-            rates = self._core.rates(Place(job.account_alias, job.region))
-            cost, channels = export_cost(job, rates), self.channels_for(job)
+            price, channels = export_price(self._core, job), self.channels_for(job)
             if job.schedule_id and job.status == ExportStatus.FAILED and self._oncall:
-                delivered = self._notifier.export_finished(job, cost, rates, channels, mention=self._oncall)
+                delivered = self._notifier.export_finished(job, price, channels, mention=self._oncall)
             else:
-                delivered = self._notifier.export_finished(job, cost, rates, channels)
+                delivered = self._notifier.export_finished(job, price, channels)
         except Exception:
             logger.exception("tracker: could not post result of export_id=%s", job.export_id)
         finally:

@@ -58,6 +58,7 @@ def create_app(services: Services) -> App:
         services.core,
         services.authorizer,
         services.tracker,
+        services.work,
         last_verification=functools.partial(last_verification, services.verifications),
         last_drill=functools.partial(last_drill, services.drills),
         drill_max_age=timedelta(days=settings.drill_max_age_days),

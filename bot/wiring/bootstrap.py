@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import boto3
@@ -36,6 +37,9 @@ from handlers.kit.slack_port import SlackGroups
 
 PRICING_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 1})
 PRICING_REGION = "us-east-1"
+# The few threads that do a slash command's AWS work after its ack. Few on purpose: under load, dozens of busy threads
+# would fight for the GIL with the threads that must acknowledge Slack within 3 seconds.
+WORK_THREADS = 8
 HOME_REFRESH_SECONDS = 60.0  # Home tabs whose content changed are published again at most this late
 
 
@@ -106,6 +110,7 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         drills=drills.drills,
         coverage=coverage,
         home=home,
+        work=ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="work"),
         background=(
             leader_gate(settings, engine, schedules, tracker),
             restores.runner,

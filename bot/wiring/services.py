@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,7 +35,8 @@ class Background(Protocol):
 
 @dataclass(frozen=True)
 class Services:
-    """Everything the bot runs with; `background` starts in order and stops in reverse."""
+    """Everything the bot runs with; `background` starts in order and stops in reverse; `work` runs the slash
+    commands' work after their ack and is shut down when the bot stops."""
 
     settings: Settings
     engine: Engine
@@ -48,4 +50,5 @@ class Services:
     drills: Drills
     coverage: CoverageSurvey
     home: HomePublisher
+    work: ThreadPoolExecutor
     background: tuple[Background, ...]

@@ -3,8 +3,7 @@ estimates are escaped here."""
 
 from __future__ import annotations
 
-from bot.aws.pricing import dollars
-from bot.costs import CostReport
+from bot.money import CostReport, dollars
 from bot.timefmt import iso, size
 from handlers.kit.blocks import (
     FOREIGN_TEXT,
@@ -44,5 +43,5 @@ def cost_message(report: CostReport) -> Message:
         blocks.append(section(f"{heading}\n{listing(recent, 'exports', SECTION_TEXT - len(heading) - 1)}"))
     if report.size.note:
         blocks.append(context(f":information_source: {escape(report.size.note, FOREIGN_TEXT)}"))
-    blocks.append(context(estimate_label(report.rates)))
+    blocks.append(context(estimate_label(report.basis)))
     return message(f"Backup costs of {escape(report.table.ref.display, 600)}", *blocks)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.aws.pricing import Rates, dollars
 from bot.models import ExportJob, ExportStatus, ExportType
+from bot.money import PriceBasis, dollars
 from bot.timefmt import duration, iso, size
 from handlers.kit.blocks import (
     FOREIGN_TEXT,
@@ -51,7 +51,7 @@ def export_started(job: ExportJob, new: bool) -> Message:
     return message(text, section(head), section(body))
 
 
-def export_finished(job: ExportJob, cost: Decimal | None, rates: Rates) -> Message:
+def export_finished(job: ExportJob, cost: Decimal | None, basis: PriceBasis) -> Message:
     """The result of an export: COMPLETED with figures, or FAILED with what to fix."""
     subject = f"Export {escape(job.export_id, 200)} of {escape(job.table_key, 600)}"
     if job.status == ExportStatus.COMPLETED:
@@ -69,7 +69,7 @@ def export_finished(job: ExportJob, cost: Decimal | None, rates: Rates) -> Messa
         text = f"{subject} FAILED: {escape(job.failure_code or 'unknown', 200)}"
     who = f"Requested by {_who(job)}" if job.requested_by else "Not started by the bot"
     return message(
-        text, section(head), section(body), context(f"{who} · {escape(job.region, 100)} · {estimate_label(rates)}")
+        text, section(head), section(body), context(f"{who} · {escape(job.region, 100)} · {estimate_label(basis)}")
     )
 
 
@@ -112,7 +112,7 @@ def _status_line(job: ExportJob) -> str:
     )
 
 
-def export_detail(job: ExportJob, cost: Decimal | None, rates: Rates) -> Message:
+def export_detail(job: ExportJob, cost: Decimal | None, basis: PriceBasis) -> Message:
     """One export in detail: identity and state first, then figures, then a failure and what to fix."""
     fields = [
         ("Export", code(job.export_id, 200)),
@@ -141,7 +141,7 @@ def export_detail(job: ExportJob, cost: Decimal | None, rates: Rates) -> Message
         f"Export {escape(job.export_id, 200)}: {escape(job.status, 40)}",
         *blocks,
         context(f"ARN {code(job.export_arn)}"),
-        context(estimate_label(rates)),
+        context(estimate_label(basis)),
     )
 
 

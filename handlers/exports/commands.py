@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.costs import export_cost
+from bot.costs import export_price
 from bot.exports.start import start_export
 from bot.exports.status import export_detail, looks_like_export, recent_exports, table_exports
 from bot.models import Requester
@@ -43,8 +43,8 @@ def status(surface: Surface, command: StatusCommand, requester: Requester) -> Re
         return Reply(blocks.status_list("Recent exports (all tables)", recent_exports(core)))
     if looks_like_export(command.target) or core.store.find_export(command.target) is not None:
         job = export_detail(core, command.target)
-        rates = core.prices.rates(job.region)
-        detail = blocks.export_detail(job, export_cost(job, rates), rates)
+        price = export_price(core, job)
+        detail = blocks.export_detail(job, price.cost, price.basis)
         verified = last_verification_block(surface.last_verification(job.export_id))
         return Reply({**detail, "blocks": fit_blocks([*detail["blocks"], verified])})
     ref, jobs = table_exports(core, command.target)

@@ -4,12 +4,11 @@ no member of the channel it was asked in."""
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 
 from slack_sdk import WebClient
 
-from bot.aws.pricing import Rates
 from bot.models import ExportJob
+from bot.money import ExportPrice
 from bot.timefmt import utcnow
 from handlers.exports import blocks
 from handlers.kit.blocks import Message, oncall_section
@@ -26,10 +25,10 @@ class SlackNotifier:
         self._client = client
 
     def export_finished(
-        self, job: ExportJob, cost: Decimal | None, rates: Rates, channels: list[str], mention: str | None = None
+        self, job: ExportJob, price: ExportPrice, channels: list[str], mention: str | None = None
     ) -> bool:
         """Post the result to each channel; False when a retryable failure should be tried again."""
-        message = blocks.export_finished(job, cost, rates)
+        message = blocks.export_finished(job, price.cost, price.basis)
         if mention:
             message = oncall_section(message, mention)
         delivered = [self._post(channel, message, job) for channel in channels]  # every channel, no short-circuit

@@ -12,8 +12,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from bot.aws.pricing import Rates
 from bot.errors import BotError, UsageError
+from bot.money import PriceBasis
 from handlers.kit.parsing import CommandHelp
 
 Message = dict[str, Any]
@@ -181,9 +181,9 @@ def mention(who: str | None) -> str:
     return mention_user(who)
 
 
-def estimate_label(rates: Rates) -> str:
+def estimate_label(basis: PriceBasis) -> str:
     """Every dollar figure carries this label."""
-    return f"Estimates at list prices for {escape(rates.region, 100)} ({escape(rates.source, FOREIGN_TEXT)})."
+    return f"Estimates at list prices for {escape(basis.region, 100)} ({escape(basis.source, FOREIGN_TEXT)})."
 
 
 def help_message(help_: CommandHelp) -> Message:

@@ -4,12 +4,11 @@ the work on the few work threads and answer via response_url, audited and logged
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import Executor
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -28,19 +27,6 @@ from handlers.kit import blocks
 from handlers.kit.parsing import HelpRequest
 
 logger = logging.getLogger(__name__)
-WORK_THREADS = 8
-_work_pool: ThreadPoolExecutor | None = None
-_work_pool_lock = threading.Lock()
-
-
-def work_pool() -> ThreadPoolExecutor:
-    """The few threads that do AWS work after an ack. Few on purpose: under load, dozens of busy threads
-    would fight for the GIL with the threads that must acknowledge Slack within 3 seconds."""
-    global _work_pool
-    with _work_pool_lock:
-        if _work_pool is None:
-            _work_pool = ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="work")
-        return _work_pool
 
 
 @dataclass
@@ -50,7 +36,7 @@ class Surface:
     core: Core
     authorizer: Authorizer
     tracker: ExportTracker
-    work: Executor = field(default_factory=work_pool)
+    work: Executor  # the few threads that do the work after an ack (built and shut down by the wiring)
     last_verification: Callable[[str], Verification | None] = lambda _export_id: None  # by export id
     last_drill: Callable[[str], Drill | None] = lambda _table_key: None  # by table key
     drill_max_age: timedelta = DRILL_MAX_AGE  # DDBBOT_DRILL_MAX_AGE_DAYS

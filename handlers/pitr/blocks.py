@@ -3,7 +3,7 @@ Pure builders; the table name and AWS's notes are escaped here."""
 
 from __future__ import annotations
 
-from bot.aws.pricing import dollars
+from bot.money import dollars
 from bot.pitr import PitrReport
 from bot.timefmt import iso, size
 from handlers.kit.blocks import FOREIGN_TEXT, Message, code, context, escape, estimate_label, message, section

@@ -7,8 +7,8 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.aws.pricing import dollars
 from bot.models import ExportJob, ExportStatus, ExportType
+from bot.money import dollars
 from bot.schedules.models import Digest, DigestTable, RunKind, RunReport, RunState, Schedule, ScheduleRun, ScheduleView
 from bot.schedules.runs import RunOutcome
 from bot.schedules.service import AddedSchedule

@@ -189,6 +189,30 @@ def test_features_import_only_the_features_they_build_on() -> None:
     assert not bad, offending(f"features may import only {FEATURE_MAY_IMPORT}", bad)
 
 
+def is_builder(module: str) -> bool:
+    name = module.rsplit(".", 1)[-1]
+    return within(module, "handlers") and (name == "blocks" or name.endswith("_blocks"))
+
+
+def test_block_builders_only_render() -> None:
+    bad = [i for i in all_imports() if is_builder(i.source) and within(i.target, "bot.costs", "bot.aws.pricing")]
+    assert not bad, offending(
+        "Block Kit builders render figures the use cases computed (bot.money): no cost computations, no price book",
+        bad,
+    )
+
+
+def test_no_module_keeps_state_in_a_global_outside_the_composition_root() -> None:
+    found = []
+    for module, path in project_modules().items():
+        if within(module, *COMPOSITION):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Global):
+                found.append(f"  {path.relative_to(ROOT)}:{node.lineno} global {', '.join(node.names)}")
+    assert not found, "module-level state (build it in bot/wiring and pass it in):\n" + "\n".join(found)
+
+
 def test_the_wiring_passes_dependencies_in_and_never_patches_a_built_object() -> None:
     patched = []
     for module, path in project_modules().items():

@@ -25,7 +25,6 @@ from bot.aws.accounts import Place
 from bot.aws.pricing import embedded_rates
 from bot.aws.table_info import PitrWindow, TableInfo
 from bot.aws.tables import TableRef
-from bot.costs import CostReport, ExportCost, TableSize
 from bot.coverage.models import CoverageReport, TableCoverage, Unreadable
 from bot.demo.slack_standin import HOME, MODAL, SlackStandIn, message_errors, view_errors
 from bot.drills.models import Drill, DrillResult, DrillSpec, DrillStatus
@@ -33,6 +32,7 @@ from bot.drills.service import QueuedDrill
 from bot.errors import AwsError, PreconditionFailed, UsageError
 from bot.home.dashboard import Dashboard
 from bot.models import ExportFormat, ExportJob, ExportStatus, ExportType
+from bot.money import CostReport, ExportCost, TableSize
 from bot.pitr import PitrReport
 from bot.restores.models import (
     Approval,
