@@ -7,6 +7,8 @@ tracemalloc (every Python allocation of this process, all threads: the bot's HTT
 
 from __future__ import annotations
 
+import functools
+import struct
 import subprocess
 import sys
 import tracemalloc
@@ -16,7 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 MB = 1000 * 1000
-MEMBER = 16 * 1024 * 1024  # inflated bytes per gzip member: the bomb is one member repeated (gzip allows several)
+GIB = 1024 * 1024 * 1024
+MEMBER = 16 * 1024 * 1024  # inflated bytes per repeated block of a bomb
 
 _MOTO_CHILD = (
     "import sys\n"
@@ -29,17 +32,24 @@ _MOTO_CHILD = (
 )
 
 
+@functools.cache
 def gzip_bomb(size: int, fill: bytes = b"{", head: bytes = b"") -> bytes:
-    """gzip data inflating to `head` then `fill` repeated up to `size` bytes, no newline after the head: a ~1,000:1
-    ratio, built from one compressed 16 MiB member repeated so that making it costs little."""
+    """One gzip member inflating to `head` then `fill` repeated up to `size` bytes (no newline after the head), at
+    deflate's ~1,000:1. Built in a fraction of a second: each 16 MiB block is compressed once, after a full flush
+    (which resets the compressor), so its bytes can be repeated; the trailer's CRC and size are the whole data's."""
     whole, rest = divmod(max(size - len(head), 0), MEMBER)
     block = fill * (MEMBER // len(fill))
-    return _member(head) + _member(block) * whole + _member(block[:rest])
-
-
-def _member(data: bytes) -> bytes:
-    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    return packer.compress(data) + packer.flush()
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)  # raw deflate: the gzip framing is written here
+    parts = [packer.compress(head) + packer.flush(zlib.Z_FULL_FLUSH)]
+    repeated = packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH)
+    parts += [repeated] * whole
+    parts += [packer.compress(block[:rest]) + packer.flush()]
+    crc = zlib.crc32(head)
+    for _ in range(whole):
+        crc = zlib.crc32(block, crc)
+    crc = zlib.crc32(block[:rest], crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"  # gzip, deflate, no name, mtime 0, best compression
+    return header + b"".join(parts) + struct.pack("<II", crc, size & 0xFFFFFFFF)
 
 
 @dataclass
