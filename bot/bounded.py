@@ -9,7 +9,7 @@ Hand-written because the standard readers have no such bound: `read()` and `read
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
 from bot.errors import BotError
@@ -17,6 +17,7 @@ from bot.limits import INFLATE_STEP, KIB, MIB
 
 READ_STEP = 1 * MIB
 GZIP_WBITS = 16 + zlib.MAX_WBITS  # a gzip header and trailer around the deflate stream
+NEWLINE = ord("\n")
 
 
 class Readable(Protocol):
@@ -114,12 +115,25 @@ def first_line(pieces: Iterable[bytes], limit: int) -> bytes | None:
 
 def numbered_lines(reader: LineReadable, limit: int) -> Iterator[tuple[int, bytes]]:
     """(number, line) for each line of `reader`, newline included, the first numbered 1; raises LineTooLong as soon
-    as a line passes `limit` bytes, having read at most `limit` + 1 of it."""
+    as a line passes `limit` bytes, having held at most `limit` + 1 of it (a line longer than a read step goes into
+    one growing buffer, where `readline(limit)` would hold its pieces and their join, twice the bound)."""
     readline = reader.readline
-    most = limit + 1
+    first = min(READ_STEP, limit + 1)
     number = 0
-    while line := readline(most):
+    while line := readline(first):
         number += 1
-        if len(line) > limit:
-            raise LineTooLong(number, limit)
+        if len(line) == first and line[-1] != NEWLINE:
+            line = _rest_of_line(readline, line, limit, number)
         yield number, line
+
+
+def _rest_of_line(readline: Callable[[int], bytes], start: bytes, limit: int, number: int) -> bytes:
+    held = bytearray(start)
+    while len(held) <= limit and held[-1] != NEWLINE:
+        more = readline(min(READ_STEP, limit + 1 - len(held)))
+        if not more:
+            break
+        held += more
+    if len(held) > limit:
+        raise LineTooLong(number, limit)
+    return bytes(held)
