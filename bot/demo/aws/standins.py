@@ -1,0 +1,58 @@
+"""All the DynamoDB stand-ins on one front, for the demo and for tests: `start_standins(moto_endpoint)`.
+
+Point every boto3 client at `standins.url` (S3, STS and the rest pass through to moto); keep moto's own endpoint
+for nothing but resetting it. Tests pass a `SettableClock` to seed history in the past and move time forward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.demo.aws.bulk import BulkPutItems, BulkQuotas
+from bot.demo.aws.clock import Clock, system_clock
+from bot.demo.aws.exports import ExportPacing, Exports
+from bot.demo.aws.front import DynamoDbFront
+from bot.demo.aws.history import History
+from bot.demo.aws.pitr import PointInTimeRecovery
+
+
+@dataclass(frozen=True)
+class AwsStandIns:
+    """The front and the stand-ins plugged into it."""
+
+    front: DynamoDbFront
+    history: History
+    pitr: PointInTimeRecovery
+    exports: Exports
+    bulk: BulkPutItems
+
+    @property
+    def url(self) -> str:
+        """The endpoint every boto3 client should use."""
+        return self.front.url
+
+    def close(self) -> None:
+        self.bulk.stop()
+        self.front.close()
+
+    def __enter__(self) -> AwsStandIns:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def start_standins(
+    moto_endpoint: str,
+    *,
+    clock: Clock = system_clock,
+    export_pacing: ExportPacing | None = None,
+    bulk_quotas: BulkQuotas | None = None,
+) -> AwsStandIns:
+    """A front on an ephemeral local port in front of moto's server at `moto_endpoint`, with every stand-in."""
+    front = DynamoDbFront(moto_endpoint, clock)
+    history = History(front)
+    pitr = PointInTimeRecovery(front, history)
+    exports = Exports(front, history, pitr, pacing=export_pacing)
+    bulk = BulkPutItems(front, history, quotas=bulk_quotas)
+    return AwsStandIns(front, history, pitr, exports, bulk)
