@@ -142,7 +142,10 @@ class DynamoDbFront:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _request_handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="dynamodb-front")
+        self._session = boto3.Session()  # one model loader for every client the stand-ins make
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name="dynamodb-front"
+        )
         self._thread.start()
 
     @property
@@ -212,7 +215,7 @@ class DynamoDbFront:
         key = (service, caller.access_key, caller.region)
         with self._lock:
             if key not in self._clients:
-                self._clients[key] = boto3.Session().client(
+                self._clients[key] = self._session.client(
                     service,  # type: ignore[call-overload]
                     region_name=caller.region,
                     endpoint_url=self.upstream,

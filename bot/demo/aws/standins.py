@@ -7,13 +7,16 @@ for nothing but resetting it. Tests pass a `SettableClock` to seed history in th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from bot.demo.aws.bulk import BulkPutItems, BulkQuotas
-from bot.demo.aws.clock import Clock, system_clock
+from bot.demo.aws.bulk import BulkChoices, BulkPutItems, BulkQuotas
+from bot.demo.aws.clock import Clock, micros, system_clock
 from bot.demo.aws.exports import ExportPacing, Exports
-from bot.demo.aws.front import DynamoDbFront
+from bot.demo.aws.front import Caller, DynamoDbFront
 from bot.demo.aws.history import History
 from bot.demo.aws.pitr import PointInTimeRecovery
+from bot.demo.aws.tables import Item, describe_table
+from bot.demo.world import REGION
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,12 @@ class AwsStandIns:
         """The endpoint every boto3 client should use."""
         return self.front.url
 
+    def items_at(self, table: str, at: datetime, *, access_key: str = "testing", region: str = REGION) -> list[Item]:
+        """What the history says `table` held at `at` (writes at exactly `at` included), in first-write order."""
+        caller = Caller("", access_key, region)
+        timeline = self.history.timeline(caller, describe_table(self.front, caller, table))
+        return list(timeline.state_at(micros(at)).values())
+
     def close(self) -> None:
         self.bulk.stop()
         self.front.close()
@@ -47,12 +56,14 @@ def start_standins(
     *,
     clock: Clock = system_clock,
     export_pacing: ExportPacing | None = None,
+    export_lines_per_file: int = 1000,
     bulk_quotas: BulkQuotas | None = None,
+    bulk_choices: BulkChoices | None = None,
 ) -> AwsStandIns:
     """A front on an ephemeral local port in front of moto's server at `moto_endpoint`, with every stand-in."""
     front = DynamoDbFront(moto_endpoint, clock)
     history = History(front)
     pitr = PointInTimeRecovery(front, history)
-    exports = Exports(front, history, pitr, pacing=export_pacing)
-    bulk = BulkPutItems(front, history, quotas=bulk_quotas)
+    exports = Exports(front, history, pitr, pacing=export_pacing, lines_per_file=export_lines_per_file)
+    bulk = BulkPutItems(front, history, quotas=bulk_quotas, choices=bulk_choices)
     return AwsStandIns(front, history, pitr, exports, bulk)
