@@ -151,7 +151,15 @@ class ScratchEvaluator:
     def _pages(self, operation: str, table: str, request: dict[str, Any]) -> Iterator[Item]:
         body = {**request, "TableName": table, "ConsistentRead": True}
         while True:
-            page = self.front.call_moto(self.caller, operation, body)
+            try:
+                page = self.front.call_moto(self.caller, operation, body)
+            except AwsError as error:
+                if error.status < 500:
+                    raise
+                # moto's parser crashes on some invalid expressions (e.g. OR in a key condition): AWS refuses them
+                raise AwsError(
+                    "ValidationException", "Invalid FilterSpecification: the expressions are not valid"
+                ) from None
             yield from page.get("Items", [])
             if "LastEvaluatedKey" not in page:
                 return
