@@ -184,7 +184,8 @@ class DynamoDbFront:
         parts = urlsplit(self.upstream)
         connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=60)
         try:
-            headers = {k: v for k, v in request.headers.items() if k.lower() not in {"host", "transfer-encoding"}}
+            skipped = {"host", "transfer-encoding", "expect", "connection"}
+            headers = {k: v for k, v in request.headers.items() if k.lower() not in skipped}
             headers["Content-Length"] = str(len(request.body))
             connection.request(request.method, request.path, body=request.body, headers=headers)
             response = connection.getresponse()
@@ -247,6 +248,9 @@ class DynamoDbFront:
 
 def _request_handler(front: DynamoDbFront) -> type[BaseHTTPRequestHandler]:
     class RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # answers `Expect: 100-continue` (S3 uploads) at once, and keeps connections
+        disable_nagle_algorithm = True  # headers and body leave at once on a kept connection
+
         def _serve(self) -> None:
             request = IncomingRequest(self.command, self.path, dict(self.headers.items()), self._body())
             try:

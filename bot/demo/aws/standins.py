@@ -13,7 +13,7 @@ from bot.demo.aws.bulk import BulkChoices, BulkPutItems, BulkQuotas
 from bot.demo.aws.clock import Clock, micros, system_clock
 from bot.demo.aws.exports import ExportPacing, Exports
 from bot.demo.aws.front import Caller, DynamoDbFront
-from bot.demo.aws.history import History
+from bot.demo.aws.history import History, Timeline
 from bot.demo.aws.pitr import PointInTimeRecovery
 from bot.demo.aws.tables import Item, describe_table
 from bot.demo.world import REGION
@@ -34,11 +34,14 @@ class AwsStandIns:
         """The endpoint every boto3 client should use."""
         return self.front.url
 
+    def timeline(self, table: str, *, access_key: str = "testing", region: str = REGION) -> Timeline:
+        """The recorded writes of a table of the account `access_key` belongs to."""
+        caller = Caller("", access_key, region)
+        return self.history.timeline(caller, describe_table(self.front, caller, table))
+
     def items_at(self, table: str, at: datetime, *, access_key: str = "testing", region: str = REGION) -> list[Item]:
         """What the history says `table` held at `at` (writes at exactly `at` included), in first-write order."""
-        caller = Caller("", access_key, region)
-        timeline = self.history.timeline(caller, describe_table(self.front, caller, table))
-        return list(timeline.state_at(micros(at)).values())
+        return list(self.timeline(table, access_key=access_key, region=region).state_at(micros(at)).values())
 
     def close(self) -> None:
         self.bulk.stop()

@@ -15,9 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.demo.aws.clock import SettableClock
-from bot.demo.aws.front import Caller, DynamoDbCall, DynamoDbFront
+from bot.demo.aws.front import DynamoDbCall, DynamoDbFront
 from bot.demo.aws.standins import AwsStandIns, start_standins
-from bot.demo.aws.tables import describe_table
 from tests.support.aws_standins import START, TESTING, item, make_table, standin_client
 from tests.support.aws_world import client, reset_moto
 
@@ -71,8 +70,7 @@ def test_a_refused_conditional_write_is_passed_on_and_not_recorded(
 
     assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
     assert aws.items_at("orders", clock()) == [item("a", note="kept")]
-    caller = Caller("", "testing", "us-east-1")
-    assert len(aws.history.timeline(caller, describe_table(aws.front, caller, "orders")).changes()) == 1
+    assert len(aws.timeline("orders").changes()) == 1
 
 
 @pytest.fixture
