@@ -25,6 +25,7 @@ from bot.demo.world import REGION, reset_moto
 
 START = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
 BUCKET = "acme-ddb-backups"
+BULK_TERMINAL = frozenset({"COMPLETED", "COMPLETED_WITH_ERRORS", "CANCELLED", "FAILED"})
 TESTING = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
@@ -101,3 +102,35 @@ def make_table(ddb: Any, name: str = "orders", *, pitr: bool = True, sort_key: b
 def item(pk: str, sk: str = "v1", **attributes: str) -> dict[str, Any]:
     """An item with string attributes."""
     return {"pk": {"S": pk}, "sk": {"S": sk}, **{k: {"S": v} for k, v in attributes.items()}}
+
+
+def put_bulk_input(s3: Any, key: str, lines: list[Any], *, compress: bool = True) -> int:
+    """A bulk input object of JSON Lines (records as dicts, or raw bytes lines); returns its size."""
+    text = b"\n".join(line if isinstance(line, bytes) else json.dumps(line).encode() for line in lines) + b"\n"
+    data = gzip.compress(text) if compress else text
+    s3.put_object(Bucket=BUCKET, Key=key, Body=data)
+    return len(data)
+
+
+def start_bulk(ddb: Any, *, table: str = "orders", prefix: str = "in/", **overrides: Any) -> str:
+    """StartBulkPutItems from `<prefix>` in BUCKET (gzip DynamoDB JSON) into `table`, reports under `report`."""
+    request: dict[str, Any] = {
+        "TableName": table,
+        "InputS3Configuration": {
+            "S3Bucket": BUCKET, "S3KeyPrefix": prefix, "InputFormat": "DYNAMODB_JSON", "InputCompressionType": "GZIP",
+        },
+        "OutputS3Configuration": {"S3Bucket": BUCKET, "S3KeyPrefix": "report", "OutputType": ["ERROR", "CONDITION_CHECK_FAILURE"]},
+        "MaxWriteRequestUnits": 1024,
+    }  # fmt: skip
+    request.update(overrides)
+    return str(ddb.start_bulk_put_items(**request)["BulkOperationDescription"]["BulkOperationArn"])
+
+
+def finished_bulk(ddb: Any, arn: str) -> dict[str, Any]:
+    """DescribeBulkOperation until the operation is in a terminal status."""
+    answer = wait_for(
+        lambda: ddb.describe_bulk_operation(BulkOperationArn=arn)["BulkOperationDescription"],
+        lambda d: d["BulkOperationStatus"] in BULK_TERMINAL,
+    )
+    assert answer["BulkOperationStatus"] in BULK_TERMINAL, answer
+    return dict(answer)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import time
 from collections import Counter
@@ -12,40 +11,18 @@ import pytest
 
 from bot.demo.aws.clock import SettableClock
 from bot.demo.aws.standins import AwsStandIns
-from tests.support.aws_standins import BUCKET, START, export_lines, finished_export, item, make_table, wait_for
+from tests.support.aws_standins import (
+    BUCKET,
+    START,
+    export_lines,
+    finished_bulk,
+    finished_export,
+    item,
+    make_table,
+    put_bulk_input,
+    start_bulk,
+)
 from tests.support.aws_world import s3_keys
-
-TERMINAL = {"COMPLETED", "COMPLETED_WITH_ERRORS", "CANCELLED", "FAILED"}
-
-
-def put_input(s3: Any, key: str, lines: list[Any], *, compress: bool = True) -> int:
-    """An input object of JSON Lines (records as dicts, or raw bytes lines); returns its size."""
-    text = b"\n".join(line if isinstance(line, bytes) else json.dumps(line).encode() for line in lines) + b"\n"
-    data = gzip.compress(text) if compress else text
-    s3.put_object(Bucket=BUCKET, Key=key, Body=data)
-    return len(data)
-
-
-def start(ddb: Any, *, table: str = "orders", prefix: str = "in/", **overrides: Any) -> str:
-    request: dict[str, Any] = {
-        "TableName": table,
-        "InputS3Configuration": {
-            "S3Bucket": BUCKET, "S3KeyPrefix": prefix, "InputFormat": "DYNAMODB_JSON", "InputCompressionType": "GZIP",
-        },
-        "OutputS3Configuration": {"S3Bucket": BUCKET, "S3KeyPrefix": "report", "OutputType": ["ERROR", "CONDITION_CHECK_FAILURE"]},
-        "MaxWriteRequestUnits": 1024,
-    }  # fmt: skip
-    request.update(overrides)
-    return str(ddb.start_bulk_put_items(**request)["BulkOperationDescription"]["BulkOperationArn"])
-
-
-def finished(ddb: Any, arn: str) -> dict[str, Any]:
-    answer = wait_for(
-        lambda: ddb.describe_bulk_operation(BulkOperationArn=arn)["BulkOperationDescription"],
-        lambda d: d["BulkOperationStatus"] in TERMINAL,
-    )
-    assert answer["BulkOperationStatus"] in TERMINAL, answer
-    return dict(answer)
 
 
 def report(s3: Any, kind: str) -> list[dict[str, Any]]:
@@ -64,10 +41,10 @@ def test_every_item_of_every_input_object_lands_and_reaches_the_history(
 ) -> None:
     arn = make_table(ddb)
     items = [{**item(f"k{n:02d}"), "n": {"N": str(n)}, "raw": {"B": "AAE="}} for n in range(30)]
-    sizes = [put_input(s3, f"in/part-{p}.json.gz", [{"Item": i} for i in items[p::3]]) for p in range(3)]
-    put_input(s3, "elsewhere/ignored.json.gz", [{"Item": item("not-under-the-prefix")}])
+    sizes = [put_bulk_input(s3, f"in/part-{p}.json.gz", [{"Item": i} for i in items[p::3]]) for p in range(3)]
+    put_bulk_input(s3, "elsewhere/ignored.json.gz", [{"Item": item("not-under-the-prefix")}])
 
-    done = finished(ddb, start(ddb))
+    done = finished_bulk(ddb, start_bulk(ddb))
     clock.advance(minutes=1)
     exported = finished_export(
         ddb, ddb.export_table_to_point_in_time(TableArn=arn, S3Bucket=BUCKET)["ExportDescription"]["ExportArn"]
@@ -93,9 +70,11 @@ def test_usage_counts_the_bytes_each_secondary_index_receives(ddb: Any, s3: Any)
         ],
         BillingMode="PAY_PER_REQUEST",
     )  # fmt: skip
-    put_input(s3, "in/a.json.gz", [{"Item": item("a", state="paid", note="x" * 100)}, {"Item": item("b", note="y")}])
+    put_bulk_input(
+        s3, "in/a.json.gz", [{"Item": item("a", state="paid", note="x" * 100)}, {"Item": item("b", note="y")}]
+    )
 
-    usage = finished(ddb, start(ddb))["BulkOperationUsage"][0]
+    usage = finished_bulk(ddb, start_bulk(ddb))["BulkOperationUsage"][0]
 
     index_bytes = len("pk") + 1 + len("sk") + 2 + len("state") + 4  # keys and index key of the one indexed item
     assert usage["GlobalSecondaryIndexes"] == {"by-state": {"BulkPutBytes": index_bytes}}
@@ -107,14 +86,14 @@ def test_writes_never_exceed_max_write_request_units_in_a_second_of_the_clock(
 ) -> None:
     make_table(ddb)
     big = "x" * 300_000  # 293 write units: three fit in 1,024
-    put_input(s3, "in/a.json.gz", [{"Item": item(f"k{n}", blob=big)} for n in range(8)])
+    put_bulk_input(s3, "in/a.json.gz", [{"Item": item(f"k{n}", blob=big)} for n in range(8)])
 
-    arn = start(ddb)
+    arn = start_bulk(ddb)
     processed = []
     for _ in range(3):
         processed.append(_settled(ddb, arn))
         clock.advance(seconds=1)
-    done = finished(ddb, arn)
+    done = finished_bulk(ddb, arn)
 
     assert processed == [3, 6, 8] and done["BulkOperationStatus"] == "COMPLETED"
     changes = aws.timeline("orders").changes()
@@ -134,10 +113,10 @@ def test_malformed_lines_and_unreadable_objects_complete_with_errors_and_are_rep
         b"   ",
         {"Item": item("good-2")},
     ]
-    put_input(s3, "in/a.json.gz", lines)
+    put_bulk_input(s3, "in/a.json.gz", lines)
     s3.put_object(Bucket=BUCKET, Key="in/broken.json.gz", Body=b"not gzip at all")
 
-    done = finished(ddb, start(ddb))
+    done = finished_bulk(ddb, start_bulk(ddb))
 
     assert done["BulkOperationStatus"] == "COMPLETED_WITH_ERRORS" and "FailureCode" not in done
     assert (done["ProcessedItemCount"], done["FailedItemCount"]) == (8, 6)
@@ -157,9 +136,11 @@ def test_condition_failures_are_reported_with_the_existing_item_and_the_operatio
     make_table(ddb)
     ddb.put_item(TableName="orders", Item=item("taken", owner="first"))
     absent = {"ConditionExpression": "attribute_not_exists(#pk)", "ExpressionAttributeNames": {"#pk": "pk"}}
-    put_input(s3, "in/a.json.gz", [{"Item": item("taken", owner="second"), **absent}, {"Item": item("free"), **absent}])
+    put_bulk_input(
+        s3, "in/a.json.gz", [{"Item": item("taken", owner="second"), **absent}, {"Item": item("free"), **absent}]
+    )
 
-    done = finished(ddb, start(ddb))
+    done = finished_bulk(ddb, start_bulk(ddb))
 
     assert done["BulkOperationStatus"] == "COMPLETED"
     assert (done["ProcessedItemCount"], done["FailedItemCount"]) == (2, 0)
@@ -173,25 +154,27 @@ def test_condition_failures_are_reported_with_the_existing_item_and_the_operatio
 def test_only_the_requested_output_types_are_written(ddb: Any, s3: Any) -> None:
     make_table(ddb)
     ddb.put_item(TableName="orders", Item=item("taken"))
-    put_input(s3, "in/a.json.gz", [{"Item": item("taken"), "ConditionExpression": "attribute_not_exists(pk)"}, b"bad"])
+    put_bulk_input(
+        s3, "in/a.json.gz", [{"Item": item("taken"), "ConditionExpression": "attribute_not_exists(pk)"}, b"bad"]
+    )
     output = {"S3Bucket": BUCKET, "S3KeyPrefix": "report", "OutputType": ["ERROR"]}
 
-    finished(ddb, start(ddb, OutputS3Configuration=output))
+    finished_bulk(ddb, start_bulk(ddb, OutputS3Configuration=output))
 
     assert len(report(s3, "ERROR")) == 1 and report(s3, "CONDITION_CHECK_FAILURE") == []
 
 
 def test_a_cancelled_operation_stops_writing_and_keeps_what_it_wrote(aws: AwsStandIns, ddb: Any, s3: Any) -> None:
     make_table(ddb)
-    put_input(s3, "in/a.json.gz", [{"Item": item(f"k{n}")} for n in range(10)])
+    put_bulk_input(s3, "in/a.json.gz", [{"Item": item(f"k{n}")} for n in range(10)])
     aws.bulk.hold.pause_after(3)
 
-    arn = start(ddb)
+    arn = start_bulk(ddb)
     assert aws.bulk.hold.paused.wait(20)
     cancel = ddb.cancel_bulk_operation(BulkOperationArn=arn)
     cancelling = ddb.describe_bulk_operation(BulkOperationArn=arn)["BulkOperationDescription"]
     aws.bulk.hold.resume()
-    done = finished(ddb, arn)
+    done = finished_bulk(ddb, arn)
 
     assert cancel["BulkOperationStatus"] == cancelling["BulkOperationStatus"] == "CANCELLING"
     assert "EndTime" not in cancelling and "FailureCode" not in cancelling
@@ -206,15 +189,15 @@ def test_an_input_object_removed_during_the_operation_fails_it_and_keeps_what_wa
     aws: AwsStandIns, ddb: Any, s3: Any
 ) -> None:
     make_table(ddb)
-    put_input(s3, "in/a.json.gz", [{"Item": item("a1")}, {"Item": item("a2")}])
-    put_input(s3, "in/b.json.gz", [{"Item": item("b1")}])
+    put_bulk_input(s3, "in/a.json.gz", [{"Item": item("a1")}, {"Item": item("a2")}])
+    put_bulk_input(s3, "in/b.json.gz", [{"Item": item("b1")}])
     aws.bulk.hold.pause_after(2)
 
-    arn = start(ddb)
+    arn = start_bulk(ddb)
     assert aws.bulk.hold.paused.wait(20)
     s3.delete_object(Bucket=BUCKET, Key="in/b.json.gz")
     aws.bulk.hold.resume()
-    done = finished(ddb, arn)
+    done = finished_bulk(ddb, arn)
 
     assert (done["BulkOperationStatus"], done["FailureCode"]) == ("FAILED", "InputS3Error")
     assert "in/b.json.gz" in done["FailureMessage"]

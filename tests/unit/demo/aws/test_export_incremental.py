@@ -143,6 +143,23 @@ def test_the_window_includes_its_start_and_excludes_its_end(ddb: Any, s3: Any, c
     assert [r["Keys"] for r in export_lines(s3, BUCKET, done)] == [item("at-start")]
 
 
+def test_the_new_image_view_has_no_old_images(ddb: Any, s3: Any, clock: SettableClock) -> None:
+    arn = make_table(ddb)
+    ddb.put_item(TableName="orders", Item=item("updated", v="1"))
+    ddb.put_item(TableName="orders", Item=item("deleted", v="1"))
+    clock.advance(minutes=1)
+    ddb.put_item(TableName="orders", Item=item("updated", v="2"))
+    ddb.delete_item(TableName="orders", Key=item("deleted"))
+    clock.advance(minutes=20)
+
+    done = incremental(ddb, arn, START + timedelta(minutes=1), clock(), spec={"ExportViewType": "NEW_IMAGE"})
+
+    records = {r["Keys"]["pk"]["S"]: r for r in export_lines(s3, BUCKET, done)}
+    assert records["updated"]["NewImage"] == item("updated", v="2") and "OldImage" not in records["updated"]
+    assert set(records["deleted"]) == {"Metadata", "Keys"}
+    assert done["IncrementalExportSpecification"]["ExportViewType"] == "NEW_IMAGE"
+
+
 def test_an_item_created_and_deleted_inside_the_window_is_exported_with_its_keys_only(
     ddb: Any, s3: Any, clock: SettableClock
 ) -> None:

@@ -60,6 +60,14 @@ def test_a_stand_in_error_reaches_boto3_with_its_aws_code(front: DynamoDbFront) 
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
+def test_a_stand_in_answer_reaches_boto3_instead_of_motos(front: DynamoDbFront) -> None:
+    front.handle("DescribeLimits", lambda call: {"TableMaxReadCapacityUnits": 7, "TableMaxWriteCapacityUnits": 8})
+
+    limits = client("dynamodb", front.url, **TESTING).describe_limits()
+
+    assert (limits["TableMaxReadCapacityUnits"], limits["TableMaxWriteCapacityUnits"]) == (7, 8)
+
+
 def test_a_stand_in_defect_is_an_internal_server_error_naming_the_cause(front: DynamoDbFront) -> None:
     def broken(call: DynamoDbCall) -> dict[str, Any]:
         raise RuntimeError("bug in a stand-in")
