@@ -6,7 +6,8 @@ changes over [ExportFromTime, ExportToTime), filtered by moto on scratch tables 
 S3 in AWS's layout (export_files.py). Validation as AWS documents it: the request against the API model; unknown
 table → TableNotFoundException; PITR off → PointInTimeRecoveryUnavailableException; a time outside [earliest
 restorable, now] → InvalidExportTimeException; an incremental window under 15 minutes or over 24 hours →
-`window_error_code` (NOT CONFIRMED which code AWS answers: ValidationException by default); ClientToken reused
+`window_error_code` (NOT CONFIRMED which code AWS answers: ValidationException by default); more than 300 exports
+in progress in the account → LimitExceededException (`max_in_progress`); ClientToken reused
 within 8 hours: same parameters → the same export, other parameters → ExportConflictException (the model's text).
 ION is refused with a ValidationException (the stand-in writes DYNAMODB_JSON only; amazon.ion is not installed).
 
@@ -80,11 +81,13 @@ class Exports:
         pacing: ExportPacing | None = None,
         lines_per_file: int = 1000,
         window_error_code: str = "ValidationException",
+        max_in_progress: int = 300,
     ) -> None:
         self.front, self.history, self.pitr = front, history, pitr
         self.pacing = pacing or ExportPacing()
         self.lines_per_file = lines_per_file
         self.window_error_code = window_error_code
+        self.max_in_progress = max_in_progress  # AWS: 300 exports in progress per account
         self._exports: dict[str, StandInExport] = {}
         self._lock = threading.Lock()
         self._tokens = ClientTokens(
@@ -123,6 +126,9 @@ class Exports:
         return {"ExportDescription": self._current(export, described=False)}
 
     def _start(self, call: DynamoDbCall, table: TableInfo) -> str:
+        running = [e for e in self.exports() if e.table.account == table.account and _status(e) == "IN_PROGRESS"]
+        if len(running) >= self.max_in_progress:
+            raise AwsError("LimitExceededException", f"There are {len(running)} exports in progress in this account")
         window = self.pitr.window(call.caller, table)
         if window is None:
             raise AwsError(
@@ -265,6 +271,11 @@ class Exports:
             with self._lock:
                 self._exports.clear()
             self._tokens.clear()
+
+
+def _status(export: StandInExport) -> str:
+    with export.lock:
+        return str(export.description["ExportStatus"])
 
 
 def _fail(export: StandInExport, error: ClientError, now: datetime) -> None:

@@ -60,6 +60,7 @@ def start_standins(
     clock: Clock = system_clock,
     export_pacing: ExportPacing | None = None,
     export_lines_per_file: int = 1000,
+    export_max_in_progress: int = 300,
     bulk_quotas: BulkQuotas | None = None,
     bulk_choices: BulkChoices | None = None,
 ) -> AwsStandIns:
@@ -67,6 +68,13 @@ def start_standins(
     front = DynamoDbFront(moto_endpoint, clock)
     history = History(front)
     pitr = PointInTimeRecovery(front, history)
-    exports = Exports(front, history, pitr, pacing=export_pacing, lines_per_file=export_lines_per_file)
+    exports = Exports(
+        front,
+        history,
+        pitr,
+        pacing=export_pacing,
+        lines_per_file=export_lines_per_file,
+        max_in_progress=export_max_in_progress,
+    )
     bulk = BulkPutItems(front, history, quotas=bulk_quotas, choices=bulk_choices)
     return AwsStandIns(front, history, pitr, exports, bulk)

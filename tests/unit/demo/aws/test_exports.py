@@ -201,6 +201,26 @@ def test_a_refused_export_gets_the_aws_error_code(ddb: Any, clock: SettableClock
     assert refused.value.response["Error"]["Code"] == code
 
 
+def test_exports_in_progress_beyond_the_accounts_limit_are_refused(moto_server: str, clock: SettableClock) -> None:
+    with running_standins(moto_server, clock, export_max_in_progress=2) as aws:
+        ddb = standin_client("dynamodb", aws)
+        standin_client("s3", aws).create_bucket(Bucket=BUCKET)
+        _two_running_then_one_more(ddb)
+
+
+def _two_running_then_one_more(ddb: Any) -> None:
+    arn = make_table(ddb)
+    running = [ddb.export_table_to_point_in_time(TableArn=arn, S3Bucket=BUCKET) for _ in range(2)]
+
+    with pytest.raises(ClientError) as refused:
+        ddb.export_table_to_point_in_time(TableArn=arn, S3Bucket=BUCKET)
+    finished_export(ddb, running[0]["ExportDescription"]["ExportArn"])
+    third = ddb.export_table_to_point_in_time(TableArn=arn, S3Bucket=BUCKET)
+
+    assert refused.value.response["Error"]["Code"] == "LimitExceededException"
+    assert third["ExportDescription"]["ExportStatus"] == "IN_PROGRESS"
+
+
 def test_a_client_token_returns_the_same_export_and_refuses_other_parameters(
     ddb: Any, s3: Any, clock: SettableClock
 ) -> None:
