@@ -134,3 +134,18 @@ def finished_bulk(ddb: Any, arn: str) -> dict[str, Any]:
     )
     assert answer["BulkOperationStatus"] in BULK_TERMINAL, answer
     return dict(answer)
+
+
+def write_item(ddb: Any, table: str, kind: str, key: str, value: str) -> None:
+    """One write of `kind` (put | update | delete) to `key`, setting attribute `v` to `value`."""
+    if kind == "put":
+        ddb.put_item(TableName=table, Item=item(key, v=value))
+    elif kind == "update":
+        ddb.update_item(
+            TableName=table,
+            Key=item(key),
+            UpdateExpression="SET v = :v",
+            ExpressionAttributeValues={":v": {"S": value}},
+        )
+    else:
+        ddb.delete_item(TableName=table, Key=item(key))

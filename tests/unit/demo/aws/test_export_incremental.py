@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.demo.aws.clock import SettableClock, micros
-from tests.support.aws_standins import BUCKET, START, export_lines, finished_export, item, make_table
+from tests.support.aws_standins import BUCKET, START, export_lines, finished_export, item, make_table, write_item
 from tests.support.aws_world import s3_keys
 
 Image = dict[str, Any]
@@ -40,20 +40,6 @@ def apply(state: dict[str, Image], kind: str, key: str, value: str) -> None:
         state[key] = {**state.get(key, item(key)), "v": {"S": value}}
     else:
         state.pop(key, None)
-
-
-def write(ddb: Any, table: str, kind: str, key: str, value: str) -> None:
-    if kind == "put":
-        ddb.put_item(TableName=table, Item=item(key, v=value))
-    elif kind == "update":
-        ddb.update_item(
-            TableName=table,
-            Key=item(key),
-            UpdateExpression="SET v = :v",
-            ExpressionAttributeValues={":v": {"S": value}},
-        )
-    else:
-        ddb.delete_item(TableName=table, Key=item(key))
 
 
 def expected_records(
@@ -107,7 +93,7 @@ def test_exports_equal_a_model_of_the_writes(
     timed = []
     for gap, kind, key, value in writes:
         at = clock.advance(minutes=gap)
-        write(ddb, table, kind, key, value)
+        write_item(ddb, table, kind, key, value)
         timed.append((at, kind, key, value))
     start = START + timedelta(minutes=window[0])
     end = start + timedelta(minutes=window[1])

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from bot.demo.aws.clock import SettableClock
 from bot.demo.aws.front import DynamoDbCall, DynamoDbFront
 from bot.demo.aws.standins import AwsStandIns, start_standins
-from tests.support.aws_standins import START, TESTING, item, make_table, standin_client
+from tests.support.aws_standins import START, TESTING, item, make_table, standin_client, write_item
 from tests.support.aws_world import client, reset_moto
 
 
@@ -187,17 +187,8 @@ def _write(ddb: Any, table: str, kind: str, target: Any, value: str) -> None:
                 for k, put in unique.items()
             ]
             ddb.transact_write_items(TransactItems=actions)
-    elif kind == "put":
-        ddb.put_item(TableName=table, Item=item(target, v=value))
     elif kind == "put_if_absent":
         with contextlib.suppress(ddb.exceptions.ConditionalCheckFailedException):  # refused: must not be recorded
             ddb.put_item(TableName=table, Item=item(target, v=value), ConditionExpression="attribute_not_exists(pk)")
-    elif kind == "update":
-        ddb.update_item(
-            TableName=table,
-            Key=item(target),
-            UpdateExpression="SET v = :v",
-            ExpressionAttributeValues={":v": {"S": value}},
-        )
     else:
-        ddb.delete_item(TableName=table, Key=item(target))
+        write_item(ddb, table, kind, target, value)
