@@ -21,7 +21,10 @@ import json
 import secrets
 import string
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from bot.demo.aws.clock import from_epoch_seconds
 
 _NAME_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -116,3 +119,42 @@ def write_export(
 def _put_with_md5(s3: Any, target: ExportTarget, key: str, body: bytes) -> None:
     target.put(s3, key, body)
     target.put(s3, key.removesuffix(".json") + ".md5", md5_base64(body).encode())
+
+
+def manifest_summary(description: dict[str, Any], start: datetime, target: ExportTarget, billed: int) -> dict[str, Any]:
+    """manifest-summary.json's fields from an ExportDescription, in the order a real export writes them (endTime,
+    manifestFilesS3Key and itemCount are filled in when the export finishes)."""
+    incremental = description["ExportType"] == "INCREMENTAL_EXPORT"
+    summary: dict[str, Any] = {
+        "version": "2023-08-01" if incremental else "2020-06-30",
+        "exportArn": description["ExportArn"],
+        "startTime": iso_millis(start),
+        "endTime": None,
+        "tableArn": description["TableArn"],
+        "tableId": description["TableId"],
+    }
+    if incremental:
+        spec = description["IncrementalExportSpecification"]
+        summary["exportFromTime"] = iso_millis(from_epoch_seconds(spec["ExportFromTime"]))
+        summary["exportToTime"] = iso_millis(from_epoch_seconds(spec["ExportToTime"]))
+    else:
+        summary["exportTime"] = iso_millis(from_epoch_seconds(description["ExportTime"]))
+    summary.update(
+        s3Bucket=target.bucket,
+        s3Prefix=target.prefix,
+        s3SseAlgorithm=target.sse or "AES256",
+        s3SseKmsKeyId=target.kms_key,
+        manifestFilesS3Key=None,
+        billedSizeBytes=billed,
+        itemCount=None,
+        outputFormat=description["ExportFormat"],
+    )
+    if incremental:
+        view = description["IncrementalExportSpecification"]["ExportViewType"]
+        summary.update(outputView=view, exportType="INCREMENTAL_EXPORT")
+    return summary
+
+
+def iso_millis(moment: datetime) -> str:
+    """A time as the manifests write it: `2026-01-14T10:18:50.622Z`."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -18,6 +18,7 @@ these with moto's own exports.
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bot.demo.aws.clock import epoch_seconds, from_epoch_seconds, micros
-from bot.demo.aws.export_files import ExportTarget, write_export, write_started
+from bot.demo.aws.export_files import ExportTarget, iso_millis, manifest_summary, write_export, write_started
 from bot.demo.aws.export_filter import ExportFilter, ScratchEvaluator, hide_scratch_tables
 from bot.demo.aws.export_records import ExportContent, full_export, incremental_export
 from bot.demo.aws.front import AwsError, Caller, DynamoDbCall, DynamoDbFront, IncomingRequest
@@ -168,7 +169,7 @@ class Exports:
             **{k: body[k] for k in ("S3SseAlgorithm", "S3SseKmsKeyId", "FilterSpecification") if k in body},
         )
         export = StandInExport(call.caller, table, export_id, now, description, {}, target, content)
-        export.summary = _summary(export)
+        export.summary = manifest_summary(description, now, target, content.billed_bytes)
         try:
             write_started(self.front.aws_client("s3", call.caller), target, export_id)
         except ClientError as error:
@@ -227,7 +228,10 @@ class Exports:
             if export.table.account == account and table_arn in (None, export.table.arn):
                 current = self._current(export, described=False)
                 summaries.append({k: current[k] for k in ("ExportArn", "ExportStatus", "ExportType")})
-        offset = int(str(call.body.get("NextToken") or "0").removeprefix("standin-") or 0)
+        token = str(call.body.get("NextToken") or "standin-0")
+        if not re.fullmatch(r"standin-\d+", token):
+            raise AwsError("ValidationException", "Invalid NextToken: pass the NextToken of the previous page")
+        offset = int(token.removeprefix("standin-"))
         size = int(call.body.get("MaxResults") or 25)
         page: dict[str, Any] = {"ExportSummaries": summaries[offset : offset + size]}
         if offset + size < len(summaries):
@@ -248,7 +252,7 @@ class Exports:
             return dict(export.description)
 
     def _finish(self, export: StandInExport, now: datetime) -> None:
-        summary = {**export.summary, "endTime": _iso(now)}
+        summary = {**export.summary, "endTime": iso_millis(now)}
         incremental = export.description["ExportType"] == "INCREMENTAL_EXPORT"
         try:
             key = write_export(
@@ -286,42 +290,3 @@ def _fail(export: StandInExport, error: ClientError, now: datetime) -> None:
         FailureCode=code,
         FailureMessage=f"Export could not be written to s3://{export.target.bucket}: {code}",
     )
-
-
-def _summary(export: StandInExport) -> dict[str, Any]:
-    """manifest-summary.json's fields in the order a real export writes them (endTime, keys and counts filled in
-    when it finishes)."""
-    d, incremental = export.description, export.description["ExportType"] == "INCREMENTAL_EXPORT"
-    summary: dict[str, Any] = {
-        "version": "2023-08-01" if incremental else "2020-06-30",
-        "exportArn": export.arn,
-        "startTime": _iso(export.start),
-        "endTime": None,
-        "tableArn": export.table.arn,
-        "tableId": export.table.table_id,
-    }
-    if incremental:
-        spec = d["IncrementalExportSpecification"]
-        summary["exportFromTime"] = _iso(from_epoch_seconds(spec["ExportFromTime"]))
-        summary["exportToTime"] = _iso(from_epoch_seconds(spec["ExportToTime"]))
-    else:
-        summary["exportTime"] = _iso(from_epoch_seconds(d["ExportTime"]))
-    summary.update(
-        s3Bucket=export.target.bucket,
-        s3Prefix=export.target.prefix,
-        s3SseAlgorithm=export.target.sse or "AES256",
-        s3SseKmsKeyId=export.target.kms_key,
-        manifestFilesS3Key=None,
-        billedSizeBytes=export.content.billed_bytes,
-        itemCount=None,
-        outputFormat=d["ExportFormat"],
-    )
-    if incremental:
-        summary.update(
-            outputView=d["IncrementalExportSpecification"]["ExportViewType"], exportType="INCREMENTAL_EXPORT"
-        )
-    return summary
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -170,13 +170,14 @@ class DynamoDbFront:
             return self.forward(request)
         try:
             body = json.loads(request.body or b"{}")
-            if not isinstance(body, dict):
-                raise AwsError("SerializationException", "The request body is not a JSON object")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return AwsError("SerializationException", "The request body is not a JSON object").answer()
+        try:
             result = handler(DynamoDbCall(request.operation, body, Caller.of(request), request))
         except AwsError as error:
             return error.answer()
-        except ValueError:
-            return AwsError("SerializationException", "The request body is not valid JSON").answer()
         return result if isinstance(result, Answer) else Answer.of_json(result)
 
     def forward(self, request: IncomingRequest) -> Answer:
