@@ -26,6 +26,8 @@ from tests.support.aws_standins import (
 )
 from tests.support.aws_world import client
 
+NO_RETRIES = Config(retries={"total_max_attempts": 1})
+
 
 def code_of(call: Any) -> str:
     with pytest.raises(ClientError) as refused:
@@ -116,7 +118,8 @@ def tight(moto_server: str, clock: SettableClock) -> Iterator[AwsStandIns]:
 
 
 def test_quotas_on_input_objects_and_operations_in_progress_are_limit_errors(tight: AwsStandIns) -> None:
-    ddb, s3 = standin_client("dynamodb", tight), standin_client("s3", tight)
+    ddb = standin_client("dynamodb", tight, config=NO_RETRIES, **TESTING)  # botocore retries LimitExceeded
+    s3 = standin_client("s3", tight)
     for name in ("t1", "t2", "t3"):
         make_table(ddb, name)
     for n in range(3):

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from bot.demo.aws.clock import SettableClock
@@ -203,7 +204,8 @@ def test_a_refused_export_gets_the_aws_error_code(ddb: Any, clock: SettableClock
 
 def test_exports_in_progress_beyond_the_accounts_limit_are_refused(moto_server: str, clock: SettableClock) -> None:
     with running_standins(moto_server, clock, export_max_in_progress=2) as aws:
-        ddb = standin_client("dynamodb", aws)
+        no_retries = Config(retries={"total_max_attempts": 1})  # botocore retries LimitExceeded
+        ddb = standin_client("dynamodb", aws, config=no_retries, **TESTING)
         standin_client("s3", aws).create_bucket(Bucket=BUCKET)
         _two_running_then_one_more(ddb)
 
