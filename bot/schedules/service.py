@@ -18,6 +18,7 @@ from decimal import Decimal
 from bot.aws.pricing import gib
 from bot.aws.table_info import describe_table
 from bot.aws.tables import parse_table_ref
+from bot.background.work import WorkDesk
 from bot.config import ConfigError, ScheduleSpec
 from bot.core import Core
 from bot.costs import ASSUMED_DAILY_CHANGE, INCREMENTAL_MINIMUM_BYTES, table_size
@@ -49,6 +50,7 @@ class ScheduleCore:
     calendar: CronCalendar
     notifier: ScheduleNotifier
     holder: str
+    desk: WorkDesk  # runs a fire as claimed work in the caller's thread (a crash leaves it to be taken over)
     oncall: str | None = None
     exports_per_account: int = 300  # DDBBOT_EXPORTS_PER_ACCOUNT: how many exports a many-table fire runs at once
     unprotected: Callable[[], frozenset[str]] | None = None  # tables without PITR across every account (coverage)

@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.authz import Authorizer
+from bot.background.work import WorkRunner
 from bot.core import Core
 from bot.coverage.survey import CoverageSurvey
 from bot.drills.drill_service import Drills
@@ -43,6 +44,7 @@ class Services:
     authorizer: Authorizer
     tracker: ExportTracker
     restores: Restores
+    work: WorkRunner
     schedules: ScheduleCore
     verifications: Verifications
     drills: Drills

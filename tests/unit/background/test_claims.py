@@ -206,7 +206,7 @@ def test_work_whose_give_up_cannot_be_reported_is_given_up_after_a_few_more_take
     store = replica(engines[0], clock, max_attempts=1)
     store.enqueue("note", "run:7")
     takes = 0
-    while (claim := store.claim("note", "run:7", "one")) is not None:
+    while store.claim("note", "run:7", "one") is not None:
         takes += 1
         clock.advance(seconds=STALE.total_seconds() + 1)
     assert takes == 4, "one take to run it and three to report it given up"
