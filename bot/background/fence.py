@@ -26,12 +26,19 @@ logger = logging.getLogger(__name__)
 HEARTBEATS_PER_STALE = 6  # heartbeat every stale_after/6: a few may fail before the claim is at risk
 HOLD_FRACTION = 0.5  # fence after stale_after/2 without a successful heartbeat
 
-Steps = Callable[[str], None]
-"""Called with a step's name as work passes it: "claimed", "aws_called" (an AWS or Slack call returned, its result
-not recorded yet), "recorded", "finishing" (inside the final transaction, before it commits)."""
+Steps = Callable[[str, str], None]
+"""Called with the work's kind and a step's name as the work passes it: "claimed", "aws_called" (an AWS or Slack
+call returned, its answer not recorded yet), "recorded", "finishing" (inside the final transaction, before it
+commits)."""
+Step = Callable[[str], None]
+"""One claim's steps: what `Fence.step` is, and what code that does not know the claim (start_export) is given."""
 
 
-def no_steps(_step: str) -> None:
+def no_steps(_kind: str, _step: str) -> None:
+    """Production: passing a step does nothing."""
+
+
+def no_step(_step: str) -> None:
     """Production: passing a step does nothing."""
 
 
@@ -42,7 +49,7 @@ class Fence:
     def __init__(self, claim: Claim, store: ClaimStore, deadline: float, steps: Steps = no_steps) -> None:
         self.claim = claim
         self.halt = threading.Event()
-        self.step: Steps = steps
+        self._steps = steps
         self._store = store
         self._lost: str | None = None
         self._deadline = deadline
@@ -89,6 +96,10 @@ class Fence:
     def stop(self) -> None:
         """The replica is stopping: halt the work, the claim is still ours to give back."""
         self.halt.set()
+
+    def step(self, name: str) -> None:
+        """The work passes step `name` (tests stop the worker dead at one)."""
+        self._steps(self.claim.kind, name)
 
     def defer(self, delay: timedelta) -> None:
         """Ask to be given back and taken again after `delay`, without counting an attempt (the work must wait)."""

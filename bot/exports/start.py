@@ -15,7 +15,7 @@ from bot.aws.accounts import Place
 from bot.aws.errors import ACCESS_DENIED, error_code, translate
 from bot.aws.pricing import dollars
 from bot.aws.table_info import PitrWindow, TableInfo
-from bot.background.fence import Steps, no_steps
+from bot.background.fence import Step, no_step
 from bot.core import Core
 from bot.errors import BotError, PreconditionFailed, UsageError
 from bot.exports.status import count_finished, result_fields
@@ -131,7 +131,7 @@ def start_export(
     client_token: str | None = None,
     schedule_id: str | None = None,
     folder_time: datetime | None = None,
-    steps: Steps = no_steps,
+    steps: Step = no_step,
 ) -> StartedExport:
     """Pre-flight, then ExportTableToPointInTime with a ClientToken; stores and audits the export. `steps` is told
     "aws_called" once DynamoDB answered and "recorded" once the export is stored (claimed work's crash points)."""

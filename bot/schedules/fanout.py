@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from bot.aws.tables import TableRef
 from bot.background.claims import enqueue_work
-from bot.background.fence import Steps, no_steps
+from bot.background.fence import Step, no_step
 from bot.errors import BotError
 from bot.exports.start import start_export
 from bot.models import ExportJob, ExportType, Requester
@@ -61,7 +61,7 @@ def table_token(schedule_id: str, table: str, run: ScheduleRun) -> str:
 
 
 def run_selection(
-    sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, selector: TableSelector, steps: Steps = no_steps
+    sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, selector: TableSelector, steps: Step = no_step
 ) -> FanOut:
     """Start the fire's exports (the tables matching now); raises BotError when the tables cannot be listed."""
     tables = matching_tables(sc.core, selector)
@@ -78,7 +78,7 @@ def waiting(sc: ScheduleCore, run: ScheduleRun) -> list[str] | None:
 
 
 def continue_queued(
-    sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, selector: TableSelector, steps: Steps = no_steps
+    sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, selector: TableSelector, steps: Step = no_step
 ) -> FanOut | None:
     """Start what a fire left queued, when there is room now; None when nothing was waiting."""
     tables = waiting(sc, run)
@@ -112,7 +112,7 @@ def _start(
     run: ScheduleRun,
     selector: TableSelector,
     tables: list[str],
-    steps: Steps,
+    steps: Step,
 ) -> FanOut:
     outcome = FanOut()
     room = sc.exports_per_account - _in_flight(sc, selector)

@@ -203,8 +203,8 @@ class ScheduleStore:
         *,
         requested_by: str | None = None,
     ) -> ScheduleRun:
-        """The fire's run, opened now (CLAIMED: planning and starting) or as an earlier holder left it, in the
-        claim's fenced transaction."""
+        """The fire's run, opened now (CLAIMED: planning and starting) or as an earlier holder left it (taken over
+        by `holder` while still CLAIMED), in the claim's fenced transaction."""
         now = database_now(connection)
         values = {
             "schedule_id": schedule_id,
@@ -219,7 +219,13 @@ class ScheduleStore:
             "updated_at": now,
         }
         insert_run = insert_of(connection)(schedule_runs).values(**values)
-        connection.execute(insert_run.on_conflict_do_nothing(index_elements=["schedule_id", "fire_time"]))
+        connection.execute(
+            insert_run.on_conflict_do_update(
+                index_elements=["schedule_id", "fire_time"],
+                set_={"holder": holder, "updated_at": now},
+                where=schedule_runs.c.state == RunState.CLAIMED,
+            )
+        )
         query = select(schedule_runs).where(
             schedule_runs.c.schedule_id == schedule_id, schedule_runs.c.fire_time == fire_time
         )

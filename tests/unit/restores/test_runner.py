@@ -75,9 +75,7 @@ class Setup:
         self.core = make_core(tmp_path)
         self.database_clock = SettableDatabaseClock()
         self.store = RestoreStore(self.core.store.engine, self.database_clock)
-        self.claims = ClaimStore(
-            self.core.store.engine, stale_after=STALE, max_attempts=5, clock=self.database_clock
-        )
+        self.claims = ClaimStore(self.core.store.engine, stale_after=STALE, max_attempts=5, clock=self.database_clock)
         self.notifier = RecordingNotifier()
         self.executor = ScriptedExecutor(behaviour)
         self.monotonic = SettableMonotonic()

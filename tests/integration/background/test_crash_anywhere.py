@@ -1,0 +1,210 @@
+"""Crash anywhere: for each kind of background work, the replica doing it dies at each step (after the claim, after the
+AWS or Slack call answered and before its answer was recorded, after recording it, inside the final transaction),
+on SQLite and on PostgreSQL; a fresh replica takes the work over once the claim is stale, and what people check
+shows the work done exactly once, or reported as failed (on-call told for what a schedule was meant to back up):
+never dropped.
+
+Replicas are the bot's own wiring on one database; AWS is moto with ClientToken honoured as AWS documents it
+(tests/support/client_tokens.py); Slack is the stand-in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.background.claims import WorkState
+from bot.background.notes import NOTE
+from bot.demo.slack_standin import PostedMessage, SlackStandIn
+from bot.exports.start import ExportOptions, start_export
+from bot.models import ExportJob, ExportStatus, Requester
+from bot.restores.models import RestoreMode, RestoreStatus
+from bot.restores.plans import RestoreSpec
+from bot.restores.store import RESTORE, RestoreStore
+from bot.schedules.fires import FIRE
+from bot.schedules.models import RunState
+from bot.schedules.runs import run_schedule
+from bot.schedules.service import NewSchedule, add_schedule
+from bot.wiring.services import Services
+from tests.integration.conftest import NOTIFY
+from tests.support.client_tokens import TokenLedger, client_tokens_honoured
+from tests.support.crashes import FOREVER, Cluster, Crash, CrashAt
+from tests.support.databases import database_kinds, fresh_database
+from tests.support.restore_flow import APPROVALS, APPROVER, OPS, REQUESTER, RESTORE_SETTINGS, scan_all
+from tests.support.schedules import text_of, wait_until
+
+ONCALL = "S0ONCALL"
+FIRE_TIME = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+EXPORT_STEPS = ["claimed", "aws_called", "recorded", "finishing"]
+
+
+@pytest.fixture(params=database_kinds())
+def cluster(request: pytest.FixtureRequest, world: str, slack: SlackStandIn, tmp_path: Path) -> Iterator[Cluster]:
+    with fresh_database(request.param, tmp_path) as url:
+        made = Cluster(url, slack, tmp_path, {"oncall": ONCALL, "work_max_attempts": 3, **RESTORE_SETTINGS})
+        yield made
+        made.close()
+
+
+@pytest.fixture
+def tokens(world: str) -> Iterator[TokenLedger]:
+    with client_tokens_honoured() as ledger:
+        yield ledger
+
+
+def settle(replica: Services) -> None:
+    """The replica's tracker follows the exports to their end, then its work runner does what is owed."""
+    wait_until(lambda: not replica.tracker.run_cycle().checked or None, "exports to finish", timeout=30)
+    replica.work.run_pending()
+
+
+def exports_in_aws(ddb: Any, table: str = "orders") -> int:
+    arn = ddb.describe_table(TableName=table)["Table"]["TableArn"]
+    return len(ddb.list_exports(TableArn=arn)["ExportSummaries"])
+
+
+def messages_with(slack: SlackStandIn, channel: str, *needles: str) -> list[PostedMessage]:
+    return [m for m in slack.messages(channel) if all(n in text_of(m) for n in needles)]
+
+
+# ------------------------------------------------------------------------------------------ schedule fires
+
+
+@pytest.mark.parametrize("step", EXPORT_STEPS)
+def test_a_fire_whose_replica_dies_at_any_step_makes_exactly_one_export_reported_once(
+    cluster: Cluster, tokens: TokenLedger, slack: SlackStandIn, ddb: Any, step: str
+) -> None:
+    dying = cluster.replica(CrashAt(FIRE, step))
+    schedule_id = add_schedule(dying.schedules, NewSchedule("orders", "0 * * * *"), Requester("U0ALICE")).view
+    schedule_id = schedule_id.schedule.id
+    with pytest.raises(Crash):
+        run_schedule(dying.schedules, schedule_id, FIRE_TIME)  # APScheduler's thread dies with the replica
+
+    taker = cluster.replica()
+    assert taker.work.run_pending([FIRE]) == 0, "a live claim is not taken over"
+    cluster.stale()
+    assert taker.work.run_pending([FIRE]) == 1, "the stale claim is taken over"
+    settle(taker)
+
+    (run,) = taker.schedules.store.runs(schedule_id)
+    (job,) = taker.core.store.schedule_exports(schedule_id)
+    assert run.state == RunState.STARTED and run.export_arn == job.export_arn and run.holder == taker.work.holder
+    assert exports_in_aws(ddb) == 1 and tokens.started["export"] == 1, "DynamoDB was asked for one export"
+    assert job.status == ExportStatus.COMPLETED
+    assert len(messages_with(slack, NOTIFY, job.export_id, "COMPLETED")) == 1, "its result posted once"
+    item = taker.work.keeper.store.get(FIRE, f"{schedule_id}@{FIRE_TIME:%Y-%m-%dT%H:%M:%SZ}")
+    assert item is not None and item.state == WorkState.DONE and item.attempts == 2
+
+
+def test_a_fire_that_kills_every_replica_is_given_up_and_reported_failed_to_on_call(
+    cluster: Cluster, tokens: TokenLedger, slack: SlackStandIn, ddb: Any
+) -> None:
+    replicas = [cluster.replica(CrashAt(FIRE, "aws_called", FOREVER)) for _ in range(4)]
+    schedule_id = add_schedule(replicas[0].schedules, NewSchedule("orders", "0 * * * *"), Requester("U0ALICE")).view
+    schedule_id = schedule_id.schedule.id
+    with pytest.raises(Crash):
+        run_schedule(replicas[0].schedules, schedule_id, FIRE_TIME)
+    for replica in replicas[1:3]:
+        cluster.stale()
+        with pytest.raises(Crash):
+            replica.work.run_pending([FIRE])
+    cluster.stale()
+    assert replicas[3].work.run_pending([FIRE]) == 1, "the fourth take reports it given up instead of running it"
+    replicas[3].work.run_pending([NOTE])
+
+    (run,) = replicas[3].schedules.store.runs(schedule_id)
+    assert run.state == RunState.FAILED and "gave up" in (run.error or "")
+    (report,) = messages_with(slack, NOTIFY, schedule_id, "gave up")
+    assert f"<!subteam^{ONCALL}>" in text_of(report), "on-call is told"
+    assert "3 times" in text_of(report)
+    item = replicas[3].work.keeper.store.get(FIRE, f"{schedule_id}@{FIRE_TIME:%Y-%m-%dT%H:%M:%SZ}")
+    assert item is not None and item.state == WorkState.GIVEN_UP
+    assert exports_in_aws(ddb) == 1, "every attempt asked for the same export (one ClientToken)"
+
+
+# ------------------------------------------------------------------------------------------------ restores
+
+
+def approved_import(replica: Services, slack: SlackStandIn) -> str:
+    """Export `orders`, ask to restore it into a new table and approve: queued as claimed work."""
+    started = start_export(replica.core, "orders", ExportOptions(), Requester(REQUESTER, OPS))
+    settle(replica)
+    job: ExportJob | None = replica.core.store.get_export(started.job.export_arn)
+    assert job is not None and job.status == ExportStatus.COMPLETED
+    spec = RestoreSpec(RestoreMode.IMPORT, (job.export_id,), "orders-restored")
+    requested = replica.restores.request(spec, Requester(REQUESTER, OPS))
+    decided = replica.restores.approve(requested.request.button_value, APPROVER)
+    assert decided.outcome == "approved"
+    return requested.request.id
+
+
+@pytest.mark.parametrize("step", EXPORT_STEPS)
+def test_a_restore_whose_replica_dies_at_any_step_imports_once_and_is_reported_once(
+    cluster: Cluster, tokens: TokenLedger, slack: SlackStandIn, ddb: Any, step: str
+) -> None:
+    dying = cluster.replica(CrashAt(RESTORE, step))
+    request_id = approved_import(dying, slack)
+    with pytest.raises(Crash):
+        dying.work.run_pending([RESTORE])
+
+    taker = cluster.replica()
+    assert taker.work.run_pending([RESTORE]) == 0, "a live claim is not taken over"
+    cluster.stale()
+    assert taker.work.run_pending([RESTORE]) == 1
+    taker.work.run_pending([NOTE])
+
+    request = RestoreStore(taker.engine).get(request_id)
+    assert request is not None and request.status == RestoreStatus.SUCCEEDED, request
+    assert tokens.started["import"] == 1, "ImportTable started once"
+    assert scan_all(ddb, "orders-restored") == scan_all(ddb, "orders"), "the table holds the items, once each"
+    assert len(messages_with(slack, APPROVALS, request_id, "*finished*")) == 1, "the result posted once"
+
+
+def test_a_restore_that_kills_every_replica_is_given_up_and_its_requester_told(
+    cluster: Cluster, tokens: TokenLedger, slack: SlackStandIn, ddb: Any
+) -> None:
+    replicas = [cluster.replica(CrashAt(RESTORE, "aws_called", FOREVER)) for _ in range(4)]
+    request_id = approved_import(replicas[0], slack)
+    for replica in replicas[:3]:
+        with pytest.raises(Crash):
+            replica.work.run_pending([RESTORE])
+        cluster.stale()
+    assert replicas[3].work.run_pending([RESTORE]) == 1
+    replicas[3].work.run_pending([NOTE])
+    request = RestoreStore(replicas[3].engine).get(request_id)
+    assert request is not None and request.status == RestoreStatus.FAILED
+    assert len(messages_with(slack, APPROVALS, request_id, "*failed*", "gave up")) == 1
+    assert messages_with(slack, REQUESTER, request_id, "failed"), "the requester is told"
+    assert tokens.started["import"] == 1
+
+
+# ----------------------------------------------------------------------------------------------------- notes
+
+
+@pytest.mark.parametrize("step", ["claimed", "aws_called", "finishing"])
+def test_a_result_whose_poster_dies_at_any_step_is_posted_never_lost(
+    cluster: Cluster, slack: SlackStandIn, step: str
+) -> None:
+    """Slack's chat.postMessage takes no idempotency key: a poster that dies after Slack took the message (and
+    before recording it) has it posted again by the replica that takes the note over. Before that, exactly once."""
+    dying = cluster.replica(CrashAt(NOTE, step))
+    started = start_export(dying.core, "orders", ExportOptions(), Requester(REQUESTER, OPS))
+    wait_until(lambda: not dying.tracker.run_cycle().checked or None, "the export to finish", timeout=30)
+    with pytest.raises(Crash):
+        dying.work.run_pending([NOTE])
+    posted_before = len(messages_with(slack, OPS, started.job.export_id, "COMPLETED"))
+
+    taker = cluster.replica()
+    assert taker.work.run_pending([NOTE]) == 0, "a live claim is not taken over"
+    cluster.stale()
+    assert taker.work.run_pending([NOTE]) == 1
+    posted = messages_with(slack, OPS, started.job.export_id, "COMPLETED")
+    assert posted_before == (0 if step == "claimed" else 1)
+    assert len(posted) == posted_before + 1, "posted by the replica that took the note over"
+    assert taker.core.store.unposted_results() == []
+    assert json.dumps(posted[-1].blocks) == json.dumps(posted[0].blocks)
