@@ -21,9 +21,9 @@ from typing import Any
 import boto3
 
 from bench.common import ROOT, start_moto_process, stop, table, write_section
-from bot.drills.verify import verify_export
 from bot.loader.lines import ExportLineReader
 from bot.models import ExportLocation
+from bot.verification.verify import verify_export
 from tests.support.export_fixtures import sample_items, write_full_export
 
 TITLE = "5. Export verification"

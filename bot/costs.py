@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bot.aws.accounts import Place
@@ -10,46 +9,12 @@ from bot.aws.pricing import Rates, gib
 from bot.aws.table_info import TableInfo
 from bot.core import Core
 from bot.models import ExportJob, ExportStatus, ExportType
+from bot.money import CostReport, ExportCost, ExportPrice, TableSize
 from bot.timefmt import iso, size
 
 INCREMENTAL_MINIMUM_BYTES = 10_000_000
 ASSUMED_DAILY_CHANGE = Decimal("0.10")
 MAX_LIST_PAGES = 5
-
-
-@dataclass(frozen=True)
-class TableSize:
-    """The size costs are computed from, and a note when it is an estimate."""
-
-    size_bytes: int
-    item_count: int
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class ExportCost:
-    """The actual list-price cost of one finished export, from BilledSizeBytes."""
-
-    job: ExportJob
-    cost: Decimal
-
-
-@dataclass(frozen=True)
-class CostReport:
-    """Everything `/ddb-cost` shows for one table (all list-price estimates of `rates.region`)."""
-
-    table: TableInfo
-    size: TableSize
-    rates: Rates
-    pitr_enabled: bool
-    pitr_monthly: Decimal
-    full_export: Decimal
-    incremental_export: Decimal
-    incremental_basis: str
-    retained_bytes: int
-    retained_monthly: Decimal
-    retained_basis: str
-    recent: list[ExportCost] = field(default_factory=list)
 
 
 def export_cost(job: ExportJob, rates: Rates) -> Decimal | None:
@@ -59,6 +24,12 @@ def export_cost(job: ExportJob, rates: Rates) -> Decimal | None:
     if job.export_type == ExportType.INCREMENTAL:
         return gib(max(job.billed_size_bytes, INCREMENTAL_MINIMUM_BYTES)) * rates.export_incremental_gb
     return gib(job.billed_size_bytes) * rates.export_full_gb
+
+
+def export_price(core: Core, job: ExportJob) -> ExportPrice:
+    """What a finished export cost at its region's list prices, and the prices used (shown with its result)."""
+    rates = core.prices.rates(job.region)
+    return ExportPrice(export_cost(job, rates), rates)
 
 
 def table_size(core: Core, info: TableInfo) -> TableSize:
@@ -100,7 +71,7 @@ def cost_report(core: Core, table_text: str) -> CostReport:
     return CostReport(
         table=info,
         size=measured,
-        rates=rates,
+        basis=rates,
         pitr_enabled=window.enabled,
         pitr_monthly=gb * rates.pitr_gb_month,
         full_export=gb * rates.export_full_gb,

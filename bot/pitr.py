@@ -9,8 +9,9 @@ from bot.aws.errors import translate
 from bot.aws.pricing import Rates, gib
 from bot.aws.table_info import PitrWindow, TableInfo, describe_pitr, describe_table
 from bot.core import Core
-from bot.costs import TableSize, table_size
+from bot.costs import table_size
 from bot.metrics import TABLE_PITR, table_label
+from bot.money import TableSize
 
 MIN_DAYS, MAX_DAYS = 1, 35
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -116,20 +116,6 @@ def gib(size_bytes: int) -> Decimal:
     if size_bytes < 0:
         raise ValueError(f"size in bytes cannot be negative: {size_bytes}")
     return Decimal(size_bytes) / Decimal(BYTES_PER_GB)
-
-
-def dollars(amount: Decimal) -> str:
-    """A USD amount as users read it: "$1,234.57", "<$0.01" for a nonzero amount under a cent, "$0.00"."""
-    if not amount.is_finite():
-        raise ValueError(f"not a dollar amount: {amount}")
-    if amount.is_zero():
-        return "$0.00"
-    sign = "-" if amount < 0 else ""
-    magnitude = abs(amount)
-    if magnitude < Decimal("0.01"):
-        return f"{sign}<$0.01"
-    cents = magnitude.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return f"{sign}${cents:,.2f}"
 
 
 def embedded_rates(region: str, reason: str) -> Rates:

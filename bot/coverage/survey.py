@@ -24,7 +24,7 @@ from bot.aws.errors import translate
 from bot.aws.tables import TableRef
 from bot.core import Core
 from bot.coverage.models import CoverageReport, TableCoverage, Unreadable
-from bot.drills.drill_models import DRILL_MAX_AGE, Drill, drill_flag
+from bot.drills.models import DRILL_MAX_AGE, Drill, drill_flag
 from bot.errors import BotError
 from bot.models import ExportJob, ExportStatus
 

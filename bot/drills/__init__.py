@@ -1,1 +1,1 @@
-"""bot.drills: export verification and restore drills."""
+"""bot.drills: restore drills (an export imported into a tagged throwaway table and proved)."""

@@ -21,17 +21,17 @@ from botocore.exceptions import ClientError
 from bot.aws.accounts import Place
 from bot.aws.errors import error_code, translate
 from bot.core import Core
-from bot.drills.compare import item_differences, key_text
-from bot.drills.drill_models import Drill, DrillResult, DrillSpec
-from bot.drills.sample import Reservoir
-from bot.drills.stream import Halted
+from bot.drills.models import Drill, DrillResult, DrillSpec
 from bot.drills.tables import DRILL_TAG, delete_drill_table
-from bot.drills.verify import VerifyOutcome, verify_export
 from bot.errors import BotError
 from bot.exports.files import read_manifest
 from bot.exports.reference import ReferenceStore
+from bot.loader.compare import item_differences, key_text
 from bot.loader.lines import ExportLineReader
 from bot.restores.schema import schema_from_description
+from bot.verification.sample import Reservoir
+from bot.verification.stream import Halted
+from bot.verification.verify import VerifyOutcome, verify_export
 
 logger = logging.getLogger(__name__)
 IMPORT_OBJECTS_LIMIT = 50_000

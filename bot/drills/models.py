@@ -1,17 +1,17 @@
-"""A verification as stored: what export it checks, who asked where, where it stands and what it found."""
+"""A restore drill as stored: which export of which table, the throwaway table, where it stands, what it proved."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from bot.drills.verify import Failure
-from bot.models import ExportLocation, ExportType
+from bot.verification.models import ExportTarget
 
 
-class VerificationStatus(StrEnum):
+class DrillStatus(StrEnum):
     """queued → running → passed | failed."""
 
     QUEUED = "queued"
@@ -20,58 +20,74 @@ class VerificationStatus(StrEnum):
     FAILED = "failed"
 
 
-ACTIVE = frozenset({VerificationStatus.QUEUED, VerificationStatus.RUNNING})
+ACTIVE_DRILLS = frozenset({DrillStatus.QUEUED, DrillStatus.RUNNING})
 
 
-def new_verification_id() -> str:
-    """Short, unique enough to type: `v-3fa2c1d8`."""
-    return f"v-{secrets.token_hex(4)}"
-
-
-@dataclass(frozen=True)
-class ExportTarget:
-    """Which export to check and how to read it (the account and region whose S3 client reads the bucket)."""
-
-    export_id: str
-    export_arn: str | None  # None: named by an S3 URL the bot has no record of
-    bucket: str
-    prefix: str | None
-    bucket_owner: str | None
-    export_type: ExportType
-    read_alias: str | None
-    read_region: str
-    label: str  # as the user named it, shown in messages
-    key_names: tuple[str, ...] = ()  # the table's key attributes when known, partition key first
-
-    @property
-    def location(self) -> ExportLocation:
-        """Where its files are."""
-        return ExportLocation(self.bucket, self.prefix, self.export_id, self.bucket_owner)
+def new_drill_id() -> str:
+    """Short and unique enough to type: `d-3fa2c1d8`."""
+    return f"d-{secrets.token_hex(4)}"
 
 
 @dataclass(frozen=True)
-class Verification:
-    """One `/ddb-verify`, from request to result."""
+class DrillSpec:
+    """What a drill restores and into which table."""
+
+    table_key: str  # the source table as the bot names it (alias:name)
+    account_alias: str | None
+    region: str
+    export: ExportTarget
+    drill_table: str
+    table_snapshot: dict[str, Any]  # the source's DescribeTable fragment recorded with the export
+    expected_items: int | None
+    rto_seconds: float | None = None
+    keep: bool = False
+    sample_size: int = 1000
+
+
+@dataclass(frozen=True)
+class DrillResult:
+    """What the drill found; `failure` is None when it passed."""
+
+    failure: str | None = None
+    items_expected: int | None = None
+    items_imported: int | None = None
+    sample_compared: int = 0
+    differences: tuple[str, ...] = ()  # "pk=…, sk=…: attr1, attr2" (the first few)
+    difference_count: int = 0
+    recovery_seconds: float | None = None
+    deleted: bool = False
+    kept: bool = False
+    left_behind: bool = False  # created, and could not be deleted (the notes say why)
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Drill:
+    """One `/ddb-drill`."""
 
     id: str
-    target: ExportTarget
+    spec: DrillSpec
     requested_by: str
     channel_id: str | None
-    status: VerificationStatus = VerificationStatus.QUEUED
-    thread_ts: str | None = None
+    status: DrillStatus = DrillStatus.QUEUED
+    import_arn: str | None = None
     attempts: int = 0
     created_at: datetime | None = None
     finished_at: datetime | None = None
-    files: int = 0
-    items: int = 0
-    bytes: int = 0
-    seconds: float = 0.0
-    failures: tuple[Failure, ...] = ()
-    failure_count: int = 0
-    reference_at: datetime | None = None
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    result: DrillResult = field(default_factory=DrillResult)
 
-    @property
-    def finished(self) -> bool:
-        """True once it passed or failed."""
-        return self.status not in ACTIVE
+
+DRILL_MAX_AGE = timedelta(days=30)  # a table whose last passed drill is older is flagged
+
+
+def drill_flag(drill: Drill | None, now: datetime, max_age: timedelta = DRILL_MAX_AGE) -> str | None:
+    """What needs attention about a table's drills: its last one failed, or passed too long ago (None: fine, or
+    never drilled, which is said where the last drill is shown but is not flagged)."""
+    if drill is None or drill.status not in {DrillStatus.PASSED, DrillStatus.FAILED}:
+        return None
+    when = drill.finished_at or drill.created_at
+    if drill.status == DrillStatus.FAILED:
+        return "last restore drill failed"
+    if when is not None and now - when > max_age:
+        return f"last restore drill {(now - when).days} days ago"
+    return None

@@ -1,91 +1,112 @@
-"""`/ddb-verify`'s use cases: find the export however it was named, queue its verification, show the last one."""
+"""`/ddb-drill`'s use cases: choose the export (the table's latest completed full export, or the one named), plan
+the throwaway table, refuse past DDBBOT_MAX_DRILLS, queue; and a table's last drills."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from bot.aws.accounts import Place
 from bot.core import Core
-from bot.drills.models import ExportTarget, Verification, new_verification_id
-from bot.drills.store import VerificationStore
+from bot.drills.models import Drill, DrillSpec, new_drill_id
+from bot.drills.store import DrillStore
+from bot.drills.tables import drill_table_name
 from bot.errors import PreconditionFailed
-from bot.models import ExportFormat, ExportStatus, Requester
-from bot.restores.sources import ResolvedExport, resolve_export
+from bot.exports.status import export_detail
+from bot.models import ExportJob, ExportStatus, ExportType, Requester
+from bot.restores.estimates import import_estimate
+from bot.restores.models import Estimate
+from bot.restores.sources import from_job
+from bot.verification.service import export_target, require_verifiable
 
 
 @dataclass(frozen=True)
-class Verifications:
-    """What the Slack surface needs: the core, the store, and a way to wake the runner."""
+class Drills:
+    """What the Slack surface needs to queue drills."""
 
     core: Core
-    store: VerificationStore
+    store: DrillStore
+    sample_size: int = 1000
+    max_drills: int = 2
     wake: Callable[[], None] = lambda: None
 
 
-def queue_verification(
-    verifications: Verifications, text: str, owner: str | None, requester: Requester
-) -> Verification:
-    """Resolve the export (id, ARN or S3 URL, as restores do), check it can be verified, and queue it."""
-    source = resolve_export(verifications.core, text, owner)
+@dataclass(frozen=True)
+class DrillRequest:
+    """A parsed `/ddb-drill`."""
+
+    table: str
+    export: str | None = None
+    rto_seconds: float | None = None
+    keep: bool = False
+
+
+@dataclass(frozen=True)
+class QueuedDrill:
+    """The drill as queued, and what it is expected to cost and take."""
+
+    drill: Drill
+    estimate: Estimate
+
+
+def queue_drill(drills: Drills, request: DrillRequest, requester: Requester) -> QueuedDrill:
+    """Plan and queue a drill from an export; refused when DDBBOT_MAX_DRILLS are queued or running."""
+    core = drills.core
+    ref, place = core.table(request.table)
+    job = _chosen_export(core, ref.key, request.export)
+    source = from_job(job)
     require_verifiable(source)
-    target = export_target(verifications.core, source, text)
-    queued = verifications.store.create(
-        Verification(new_verification_id(), target, requester.user_id, requester.channel_id)
-    )
-    verifications.wake()
-    return queued
-
-
-def export_target(core: Core, source: ResolvedExport, label: str) -> ExportTarget:
-    """How the runner finds and reads the export again; its ARN when the bot recorded it (its reference applies)."""
-    place = _read_place(core, source)
-    return ExportTarget(
-        export_id=source.export_id,
-        export_arn=source.plan_source if source.plan_source.startswith("arn:") else _known_arn(core, source),
-        bucket=source.bucket,
-        prefix=source.s3_prefix or None,
-        bucket_owner=source.bucket_owner,
-        export_type=source.export_type,
-        read_alias=place.alias,
-        read_region=place.region,
-        label=label[:200],
-        key_names=key_names(source.snapshot),
-    )
-
-
-def last_verification(verifications: Verifications, export_id: str) -> Verification | None:
-    """The newest verification of an export, for /ddb-status."""
-    return verifications.store.last_for_export(export_id)
-
-
-def key_names(snapshot: dict[str, Any]) -> tuple[str, ...]:
-    """The key attributes from a DescribeTable snapshot, partition key first; () when it has none."""
-    schema = snapshot.get("KeySchema") or []
-    ordered = sorted(schema, key=lambda k: 0 if k.get("KeyType") == "HASH" else 1)
-    return tuple(str(k["AttributeName"]) for k in ordered if k.get("AttributeName"))
-
-
-def require_verifiable(source: ResolvedExport) -> None:
-    if source.status != ExportStatus.COMPLETED:
-        state = "is still running" if source.status == ExportStatus.IN_PROGRESS else "failed"
+    if not job.table_snapshot.get("KeySchema"):
         raise PreconditionFailed(
-            f"Export `{source.export_id}` {state}, so there is nothing complete to verify. Nothing was queued.",
-            "Verify it once `/ddb-status` shows it COMPLETED.",
+            f"Export `{job.export_id}` carries no record of its table's key schema, so the drill table cannot be "
+            "created like the source. Nothing was started.",
+            "Drill from an export the bot made (`/ddb-export`), which records the schema.",
         )
-    if source.export_format != ExportFormat.DYNAMODB_JSON:
+    spec = DrillSpec(
+        table_key=ref.key,
+        account_alias=place.alias,
+        region=place.region,
+        export=export_target(core, source, job.export_id),
+        drill_table=drill_table_name(ref.name, core.clock()),
+        table_snapshot=dict(job.table_snapshot),
+        expected_items=job.item_count,
+        rto_seconds=request.rto_seconds,
+        keep=request.keep,
+        sample_size=drills.sample_size,
+    )
+    queued = drills.store.create(
+        Drill(new_drill_id(), spec, requester.user_id, requester.channel_id), drills.max_drills
+    )
+    if queued is None:
         raise PreconditionFailed(
-            f"Export `{source.export_id}` is in {source.export_format} format; only DYNAMODB_JSON exports can be "
-            "verified line by line. Nothing was queued."
+            f"{drills.max_drills} drill(s) are already queued or running (DDBBOT_MAX_DRILLS). Nothing was started.",
+            "Try again when one has finished.",
         )
+    drills.wake()
+    return QueuedDrill(queued, import_estimate(core.rates(place), job.billed_size_bytes))
 
 
-def _known_arn(core: Core, source: ResolvedExport) -> str | None:
-    """An export named by URL is the bot's own when its record points at that folder: its reference applies."""
-    job = core.store.find_export(source.export_id)
-    return job.export_arn if job is not None and job.location.url == source.location.url else None
+def _chosen_export(core: Core, table_key: str, export: str | None) -> ExportJob:
+    if export is not None:
+        job = export_detail(core, export)
+        if job.table_key != table_key:
+            raise PreconditionFailed(
+                f"Export `{job.export_id}` is of `{job.table_key}`, not `{table_key}`. Nothing was started."
+            )
+        if job.export_type != ExportType.FULL:
+            raise PreconditionFailed(
+                f"Export `{job.export_id}` is incremental; a drill imports a full export. Nothing was started."
+            )
+        return job
+    for job in core.store.recent_exports(table_key, limit=50):
+        if job.status == ExportStatus.COMPLETED and job.export_type == ExportType.FULL:
+            return job
+    raise PreconditionFailed(
+        f"The bot knows no completed full export of `{table_key}` to drill with. Nothing was started.",
+        f"Export it first with `/ddb-export {table_key}`, or name one with `export=<id>`.",
+    )
 
 
-def _read_place(core: Core, source: ResolvedExport) -> Place:
-    return source.read_place or source.source_place or Place(None, core.aws.default_region)
+def last_drill(drills: Drills, table_key: str) -> Drill | None:
+    """The table's newest drill."""
+    found = drills.store.history(table_key, limit=1)
+    return found[0] if found else None

@@ -8,9 +8,8 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection
 
-from bot.aws.accounts import Place
 from bot.core import Core
-from bot.costs import export_cost
+from bot.costs import export_price
 from bot.exports.notify import ExportNotifier
 from bot.exports.reference import ReferenceStore, record_reference
 from bot.logs import log_context
@@ -46,10 +45,9 @@ class ExportResults:
         if job is None or job.status == ExportStatus.IN_PROGRESS:
             return True  # nothing to say (a note from a row that changed since)
         with log_context(export_id=job.export_id, table=job.table_key, schedule_id=job.schedule_id):
-            rates = self._core.rates(Place(job.account_alias, job.region))
-            cost, channels = export_cost(job, rates), self.channels_for(job)
             mention = self._oncall if job.schedule_id and job.status == ExportStatus.FAILED else None
-            delivered = self._notifier.export_finished(job, cost, rates, channels, mention=mention)
+            price = export_price(self._core, job)
+            delivered = self._notifier.export_finished(job, price, self.channels_for(job), mention=mention)
             if self._references is not None:  # after posting, so no result waits for S3
                 record_reference(self._core, self._references, job)
         return delivered

@@ -13,7 +13,6 @@ from botocore.exceptions import ClientError
 
 from bot.aws.accounts import Place
 from bot.aws.errors import ACCESS_DENIED, error_code, translate
-from bot.aws.pricing import dollars
 from bot.aws.table_info import PitrWindow, TableInfo
 from bot.background.fence import Step, no_step
 from bot.core import Core
@@ -30,6 +29,7 @@ from bot.models import (
     Requester,
     export_id_of,
 )
+from bot.money import dollars
 from bot.pitr import PitrReport, pitr_status
 from bot.timefmt import iso, stamp
 

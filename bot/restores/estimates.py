@@ -6,9 +6,10 @@ import math
 from collections.abc import Sequence
 from decimal import Decimal
 
-from bot.aws.pricing import Rates, dollars, gib
+from bot.aws.pricing import Rates, gib
 from bot.aws.table_info import TableInfo
 from bot.models import ExportType
+from bot.money import dollars
 from bot.restores.models import Estimate
 from bot.restores.rate import WriteCeiling
 from bot.restores.sources import ResolvedExport

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from bot.aws.pricing import gib
 from bot.costs import export_cost, table_size
-from bot.drills.drill_models import drill_flag
+from bot.drills.models import drill_flag
 from bot.errors import BotError
 from bot.models import ExportJob, ExportStatus
 from bot.schedules.chain import CHAIN_LOOKBACK, coverage

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from bot.drills.drill_models import Drill
+from bot.drills.models import Drill
 from bot.errors import UsageError
 from bot.models import ExportJob
 from bot.outbox import OutboxState

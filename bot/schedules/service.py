@@ -22,7 +22,7 @@ from bot.background.work import WorkDesk
 from bot.config import ConfigError, ScheduleSpec
 from bot.core import Core
 from bot.costs import ASSUMED_DAILY_CHANGE, INCREMENTAL_MINIMUM_BYTES, table_size
-from bot.drills.drill_models import DRILL_MAX_AGE, Drill
+from bot.drills.models import DRILL_MAX_AGE, Drill
 from bot.errors import BotError, NotAllowed, NotFound, PreconditionFailed, UsageError
 from bot.exports.start import ExportOptions, check_bucket, check_format, check_owner, resolve_destination
 from bot.models import MIN_INCREMENTAL_WINDOW, ExportType, Requester

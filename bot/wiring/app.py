@@ -16,23 +16,26 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 
-from bot.drills.drill_service import last_drill
-from bot.drills.service import last_verification
+from bot.drills.service import last_drill
 from bot.metrics import ACK_SECONDS
+from bot.verification.service import last_verification
 from bot.wiring.operations import PATHS, WsgiApp
 from bot.wiring.services import Services
 from bot.wiring.slack_bodies import FormRequest, malformed, signed
-from handlers import commands
-from handlers.commands import Surface
+from handlers.costs import commands as cost_commands
 from handlers.coverage import actions as coverage_actions
 from handlers.coverage import commands as coverage_commands
 from handlers.drills import commands as drill_commands
+from handlers.exports import commands as export_commands
 from handlers.home import events as home_events
+from handlers.kit.commands import Surface
+from handlers.kit.http import install_patient_respond
+from handlers.pitr import commands as pitr_commands
 from handlers.restores import actions as restore_actions
 from handlers.restores import commands as restore_commands
 from handlers.restores.commands import RestoreSurface
 from handlers.schedules import commands as schedule_commands
-from handlers.slack_http import install_patient_respond
+from handlers.verification import commands as verification_commands
 
 LISTENER_THREADS = 64
 EVENTS_PATH = "/slack/events"
@@ -55,16 +58,20 @@ def create_app(services: Services) -> App:
         services.core,
         services.authorizer,
         services.tracker,
+        services.work,
         last_verification=functools.partial(last_verification, services.verifications),
         last_drill=functools.partial(last_drill, services.drills),
         drill_max_age=timedelta(days=settings.drill_max_age_days),
     )
-    commands.register(app, surface)
+    pitr_commands.register(app, surface)
+    export_commands.register(app, surface)
+    cost_commands.register(app, surface)
     restore_surface = RestoreSurface(surface, services.restores)
     restore_commands.register(app, restore_surface)
     restore_actions.register(app, restore_surface)
     schedule_commands.register(app, surface, services.schedules)
-    drill_commands.register(app, surface, services.verifications, services.drills)
+    verification_commands.register(app, surface, services.verifications)
+    drill_commands.register(app, surface, services.drills)
     coverage_commands.register(app, surface, services.coverage)
     coverage_actions.register(app, surface, services.coverage, services.schedules)
     home_events.register(app, services.home, services.restores)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import boto3
@@ -19,8 +20,8 @@ from bot.config import load_config
 from bot.core import Core, ExportDefaults
 from bot.coverage.survey import CoverageSurvey
 from bot.db import DatabaseClock, make_engine
-from bot.drills.drill_models import Drill
-from bot.drills.drill_service import DrillRequest, last_drill, queue_drill
+from bot.drills.models import Drill
+from bot.drills.service import DrillRequest, last_drill, queue_drill
 from bot.exports.reference import ReferenceStore
 from bot.exports.results import TOPIC as EXPORT_RESULTS
 from bot.exports.results import ExportResults
@@ -40,12 +41,16 @@ from bot.wiring.schedules import leader_gate, replica_id, schedule_channel, sche
 from bot.wiring.schema import create_schema
 from bot.wiring.services import Services
 from bot.wiring.work import work_engine
+from handlers.exports.notifier import SlackNotifier
 from handlers.home.events import home_publisher
-from handlers.slack_http import slack_client
-from handlers.slack_port import SlackGroups, SlackNotifier
+from handlers.kit.http import slack_client
+from handlers.kit.slack_port import SlackGroups
 
 PRICING_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 1})
 PRICING_REGION = "us-east-1"
+# The few threads that do a slash command's AWS work after its ack. Few on purpose: under load, dozens of busy threads
+# would fight for the GIL with the threads that must acknowledge Slack within 3 seconds.
+WORK_THREADS = 8
 HOME_REFRESH_SECONDS = 60.0  # Home tabs whose content changed are published again at most this late
 FIRES_AT_ONCE = 10  # schedule fires (and many-table continuations) a replica's work runner takes over at once
 NOTES_AT_ONCE = 8
@@ -140,12 +145,13 @@ def build_services(
         authorizer=authorizer,
         tracker=tracker,
         restores=restores.workflow,
-        work=runner,
+        work_runner=runner,
         schedules=schedules,
         verifications=drills.verifications,
         drills=drills.drills,
         coverage=coverage,
         home=home,
+        work=ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="work"),
         background=(
             leader_gate(settings, engine, schedules, tracker),
             runner,

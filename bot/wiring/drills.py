@@ -11,16 +11,16 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.core import Core
-from bot.drills.drill_runner import DrillRunner
-from bot.drills.drill_service import Drills
-from bot.drills.drill_store import DrillStore
-from bot.drills.runner import VerificationRunner, VerificationTiming
-from bot.drills.service import Verifications
-from bot.drills.store import VerificationStore
+from bot.drills.runner import DrillRunner
+from bot.drills.service import Drills
+from bot.drills.store import DrillStore
 from bot.exports.reference import ReferenceStore
 from bot.settings import Settings
-from handlers.drills.drill_notifier import SlackDrillNotifier
-from handlers.drills.notifier import SlackVerificationNotifier
+from bot.verification.runner import VerificationRunner, VerificationTiming
+from bot.verification.service import Verifications
+from bot.verification.store import VerificationStore
+from handlers.drills.notifier import SlackDrillNotifier
+from handlers.verification.notifier import SlackVerificationNotifier
 
 PROGRESS_SECONDS = 10.0
 STALE_AFTER_INTERVALS = 10

@@ -118,12 +118,13 @@ class BotRuntime:
         stop.wait()
 
     def stop(self) -> None:
-        """Stop serving and the background jobs; safe to call twice."""
+        """Stop serving, finish the commands already acknowledged, stop the background jobs; safe to call twice."""
         for server in self._servers:
             server.close()
         if self._socket_handler is not None:
             self._socket_handler.close()
             self._socket_handler = None
+        self.services.work.shutdown(wait=True)
         for job in reversed(self.services.background):
             job.stop()
         self.services.engine.dispose()

@@ -18,7 +18,7 @@ from bot.background.leases import LeaseStore
 from bot.background.work import WorkDesk
 from bot.config import ConfigError
 from bot.core import Core
-from bot.drills.drill_models import Drill
+from bot.drills.models import Drill
 from bot.errors import UsageError
 from bot.exports.tracker import ExportTracker
 from bot.models import Requester

@@ -14,13 +14,13 @@ from bot import store as export_store
 from bot.background import claims as work_claims
 from bot.background import leases
 from bot.db import make_engine
-from bot.drills import drill_store
-from bot.drills import store as verification_store
+from bot.drills import store as drill_store
 from bot.exports import reference as export_references
 from bot.restores import load_checkpoints
 from bot.restores import store as restore_store
 from bot.schedules import store as schedule_store
 from bot.schema_migrations import SchemaState, alembic_config, head_revision, migrate
+from bot.verification import store as verification_store
 
 # Importing a store module registers its tables; the tuple names them so the imports are used on purpose.
 TABLE_MODULES = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -12,12 +13,12 @@ from bot.authz import Authorizer
 from bot.background.work import WorkRunner
 from bot.core import Core
 from bot.coverage.survey import CoverageSurvey
-from bot.drills.drill_service import Drills
-from bot.drills.service import Verifications
+from bot.drills.service import Drills
 from bot.exports.tracker import ExportTracker
 from bot.restores.workflow import Restores
 from bot.schedules.service import ScheduleCore
 from bot.settings import Settings
+from bot.verification.service import Verifications
 from handlers.home.publisher import HomePublisher
 
 
@@ -35,7 +36,8 @@ class Background(Protocol):
 
 @dataclass(frozen=True)
 class Services:
-    """Everything the bot runs with; `background` starts in order and stops in reverse."""
+    """Everything the bot runs with; `background` starts in order and stops in reverse; `work` runs the slash
+    commands' work after their ack and is shut down when the bot stops."""
 
     settings: Settings
     engine: Engine
@@ -44,10 +46,11 @@ class Services:
     authorizer: Authorizer
     tracker: ExportTracker
     restores: Restores
-    work: WorkRunner
+    work_runner: WorkRunner
     schedules: ScheduleCore
     verifications: Verifications
     drills: Drills
     coverage: CoverageSurvey
     home: HomePublisher
+    work: ThreadPoolExecutor
     background: tuple[Background, ...]

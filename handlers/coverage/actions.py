@@ -15,8 +15,6 @@ from bot.models import Requester
 from bot.pitr import enable_pitr
 from bot.schedules.models import ScheduleType, schedule_type
 from bot.schedules.service import NewSchedule, ScheduleCore, add_schedule
-from handlers.blocks import error_message, pitr_message, unexpected_error
-from handlers.commands import Surface
 from handlers.coverage.blocks import ENABLE_PITR_ACTION
 from handlers.coverage.schedule_form import (
     FORM_BUCKET,
@@ -27,7 +25,10 @@ from handlers.coverage.schedule_form import (
     SCHEDULE_CALLBACK,
     schedule_form,
 )
-from handlers.modals import field_value, tell_submitter, view_metadata
+from handlers.kit.blocks import error_message, unexpected_error
+from handlers.kit.commands import Surface
+from handlers.kit.modals import field_value, tell_submitter, view_metadata
+from handlers.pitr.blocks import pitr_message
 from handlers.schedules.blocks import schedule_added
 
 logger = logging.getLogger(__name__)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from bot.coverage.models import CoverageReport, TableCoverage
 from bot.timefmt import iso
-from handlers.blocks import Block, Message, button, code, confirm_dialog, context, escape, listing, message, section
 from handlers.coverage.schedule_form import schedule_button
+from handlers.kit.blocks import Block, Message, button, code, confirm_dialog, context, escape, listing, message, section
 
 ROWS_PER_SECTION = 20
 SHOWN_ROWS = 200  # 10 sections; the rest is counted, and `<alias>` or `region=` narrows the survey

@@ -8,9 +8,9 @@ from slack_bolt import Ack, App, Respond
 
 from bot.coverage.survey import CoverageSurvey
 from bot.models import Requester
-from handlers.commands import Reply, Surface, run_command
 from handlers.coverage.blocks import coverage_message
 from handlers.coverage.parsing import COMMAND, CoverageCommand, parse_coverage
+from handlers.kit.commands import Reply, Surface, run_command
 
 
 def register(app: App, surface: Surface, survey: CoverageSurvey) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bot.coverage.survey import ALL
 from bot.errors import UsageError
-from handlers.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
+from handlers.kit.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
 
 COMMAND = "/ddb-coverage"
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")

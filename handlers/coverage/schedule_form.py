@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from handlers.blocks import Block, View, button, code, plain, section
+from handlers.kit.blocks import Block, View, button, code, plain, section
 
 SCHEDULE_ACTION = "coverage_schedule"
 SCHEDULE_CALLBACK = "coverage_schedule_form"

@@ -1,1 +1,1 @@
-"""handlers.drills: /ddb-verify and /ddb-drill."""
+"""handlers.drills: /ddb-drill."""

@@ -1,80 +1,29 @@
-"""VerificationNotifier with Slack's Web API: a message in the channel it was asked in, progress edited in place in
-its thread, the result in the thread and on the parent message."""
+"""DrillNotifier with Slack's Web API: the result to the channel it was asked in and the notification channel."""
 
 from __future__ import annotations
 
-import logging
-import threading
-
 from slack_sdk import WebClient
 
-from bot.drills.models import Verification
-from bot.drills.verify import VerifyProgress
-from handlers.blocks import Message
-from handlers.drills import blocks as vb
+from bot.drills.models import Drill, DrillStatus
+from handlers.drills import blocks as db
+from handlers.kit.blocks import oncall_section
+from handlers.kit.slack_port import post_message
 
-logger = logging.getLogger(__name__)
+SCHEDULED = "schedule:"  # how a drill schedule's fire names its requester
 
 
-class SlackVerificationNotifier:
-    """Posts with chat.postMessage and edits with chat.update; a verification asked nowhere is not posted."""
+class SlackDrillNotifier:
+    """Posts a drill's result with chat.postMessage; a failed scheduled drill mentions the on-call group."""
 
-    def __init__(self, client: WebClient) -> None:
+    def __init__(self, client: WebClient, oncall: str | None = None) -> None:
         self._client = client
-        self._progress_ts: dict[str, str] = {}
-        self._lock = threading.Lock()
+        self._oncall = oncall
 
-    def started(self, verification: Verification, resumed: bool) -> str | None:
-        """The thread's parent; after a restart a reply in the thread it already has."""
-        message = vb.verification_started(verification, resumed)
-        if verification.thread_ts:
-            self._post(verification, message, verification.thread_ts)
-            return verification.thread_ts
-        return self._post(verification, message, None)
-
-    def progress(self, verification: Verification, progress: VerifyProgress) -> None:
-        """One progress reply in the thread, edited in place."""
-        message = vb.verification_progress(verification, progress)
-        with self._lock:
-            ts = self._progress_ts.get(verification.id)
-        if ts is not None and verification.channel_id:
-            try:
-                self._client.chat_update(
-                    channel=verification.channel_id, ts=ts, text=message["text"], blocks=message["blocks"]
-                )
-                return
-            except Exception:
-                logger.warning("verify-slack: progress edit failed verification=%s; posting anew", verification.id)
-        posted = self._post(verification, message, verification.thread_ts)
-        if posted is not None:
-            with self._lock:
-                self._progress_ts[verification.id] = posted
-
-    def finished(self, verification: Verification) -> None:
-        """The result in the thread, and on the parent message."""
-        with self._lock:
-            self._progress_ts.pop(verification.id, None)
-        result = vb.verification_result(verification)
-        self._post(verification, result, verification.thread_ts)
-        if verification.channel_id and verification.thread_ts:
-            try:
-                self._client.chat_update(
-                    channel=verification.channel_id,
-                    ts=verification.thread_ts,
-                    text=result["text"],
-                    blocks=result["blocks"],
-                )
-            except Exception:
-                logger.exception("verify-slack: could not edit the parent of verification=%s", verification.id)
-
-    def _post(self, verification: Verification, message: Message, thread_ts: str | None) -> str | None:
-        if not verification.channel_id:
-            return None
-        try:
-            response = self._client.chat_postMessage(
-                channel=verification.channel_id, thread_ts=thread_ts, text=message["text"], blocks=message["blocks"]
-            )
-        except Exception:
-            logger.exception("verify-slack: could not post for verification=%s", verification.id)
-            return None
-        return str(response.get("ts") or "") or None
+    def drill_finished(self, drill: Drill, channels: list[str]) -> None:
+        """The result, once to each channel."""
+        message = db.drill_result(drill)
+        scheduled = drill.requested_by.startswith(SCHEDULED)
+        if self._oncall and scheduled and drill.status == DrillStatus.FAILED:
+            message = oncall_section(message, self._oncall, "a scheduled restore drill")
+        for channel in channels:
+            post_message(self._client, channel, message, f"drill {drill.id} result")

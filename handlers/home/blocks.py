@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.home.dashboard import Dashboard
 from bot.restores.models import MODE_NAMES, RestoreRequest
 from bot.timefmt import iso
-from handlers.blocks import (
+from handlers.kit.blocks import (
     CONFIRM_TEXT,
     VIEW_BLOCKS,
     Block,

@@ -17,9 +17,9 @@ from bot.errors import BotError
 from bot.home.dashboard import Dashboard, build_dashboard
 from bot.restores.workflow import Decision, Restores
 from bot.schedules.service import ScheduleCore
-from handlers.blocks import escape
 from handlers.home.blocks import HOME_APPROVE_ACTION, HOME_REJECT_ACTION
 from handlers.home.publisher import HomePublisher
+from handlers.kit.blocks import escape
 
 logger = logging.getLogger(__name__)
 

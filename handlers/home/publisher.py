@@ -17,8 +17,8 @@ from collections.abc import Callable
 from slack_sdk import WebClient
 
 from bot.home.dashboard import Dashboard
-from handlers.blocks import View
 from handlers.home.blocks import home_view
+from handlers.kit.blocks import View
 
 logger = logging.getLogger(__name__)
 WATCH_SECONDS = 3600.0

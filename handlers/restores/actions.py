@@ -18,8 +18,8 @@ from slack_sdk import WebClient
 from bot.errors import BotError, NotAllowed, UsageError
 from bot.models import Requester, export_id_of
 from bot.restores.workflow import Decision
-from handlers.blocks import Message, error_message, unexpected_error
-from handlers.modals import field_value, tell_submitter, view_metadata
+from handlers.kit.blocks import Message, error_message, unexpected_error
+from handlers.kit.modals import field_value, tell_submitter, view_metadata
 from handlers.restores import blocks as rb
 from handlers.restores import form_blocks as fb
 from handlers.restores.commands import RestoreSurface

@@ -25,7 +25,7 @@ from bot.restores.models import (
 from bot.restores.notify import RestoreOutcome, RestoreProgress
 from bot.restores.workflow import Requested
 from bot.timefmt import duration, iso, size
-from handlers.blocks import (
+from handlers.kit.blocks import (
     CONFIRM_TEXT,
     FOREIGN_TEXT,
     SECTION_TEXT,

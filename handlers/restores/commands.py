@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, Respond
 from bot.exports.status import recent_exports, table_exports
 from bot.models import Requester
 from bot.restores.workflow import Restores
-from handlers.commands import Reply, Surface, run_command
+from handlers.kit.commands import Reply, Surface, run_command
 from handlers.restores import blocks as restore_blocks
 from handlers.restores import form_blocks as restore_form_blocks
 from handlers.restores.parsing import COMMAND, RestoreCommand, RestoreListing, parse_restore

@@ -9,7 +9,7 @@ import json
 
 from bot.models import ExportJob, ExportStatus, ExportType
 from bot.timefmt import iso, size
-from handlers.blocks import Block, Message, View, button, code, context, escape, message, more, plain, section
+from handlers.kit.blocks import Block, Message, View, button, code, context, escape, message, more, plain, section
 
 OPEN_FORM_ACTION = "restore_open_form"
 FORM_CALLBACK = "restore_form"

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from bot.errors import PreconditionFailed
 from bot.restores.models import Approval, RestoreRequest
 from bot.restores.notify import MessageRef, RestoreOutcome, RestoreProgress
-from handlers.blocks import Message, escape
+from handlers.kit.blocks import Message, escape
 from handlers.restores import blocks as rb
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from bot.restores.models import RestoreMode
 from bot.restores.plans import BILLING, RestoreSpec
 from bot.restores.rate import RateRequest, parse_rate
 from bot.timefmt import ISO_EXAMPLE, parse_time
-from handlers.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
+from handlers.kit.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
 
 COMMAND = "/ddb-restore"
 RESTORE_HELP = CommandHelp(

@@ -7,22 +7,21 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.aws.pricing import dollars
 from bot.models import ExportJob, ExportStatus, ExportType
+from bot.money import dollars
 from bot.schedules.models import Digest, DigestTable, RunKind, RunReport, RunState, Schedule, ScheduleRun, ScheduleView
 from bot.schedules.runs import RunOutcome
 from bot.schedules.service import AddedSchedule
 from bot.timefmt import duration, iso
-from handlers.blocks import (
+from handlers.kit.blocks import (
     FOREIGN_TEXT,
-    NOTIFICATION_TEXT,
     SECTION_TEXT,
     Message,
     code,
     context,
     escape,
     listing,
-    mention_user,
+    mention,
     message,
     more,
     section,
@@ -32,7 +31,6 @@ from handlers.blocks import (
 MAX_LISTED = 40
 FLAGS_TEXT = 1000
 DESCRIPTION = 1500  # one schedule's description: its options are user text
-GROUP_ID = re.compile(r"S[A-Z0-9]{2,30}")
 CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,30}")
 RUN_STATE = {
     "claimed": ":hourglass_flowing_sand: starting",
@@ -40,17 +38,6 @@ RUN_STATE = {
     RunState.FAILED: ":x: did not start",
     RunState.SKIPPED: ":fast_forward: skipped",
 }
-
-
-def mention(who: str | None) -> str:
-    """A Slack mention of DDBBOT_ONCALL: a user group (S…), a user (U…/W…), or its text escaped."""
-    if not who:
-        return ""
-    if who.startswith("<") and who.endswith(">"):
-        return who  # the operator wrote the mention itself in DDBBOT_ONCALL: deliberate, kept as written
-    if GROUP_ID.fullmatch(who):
-        return f"<!subteam^{who}>"
-    return mention_user(who)
 
 
 def channel_ref(channel: str | None) -> str:
@@ -241,16 +228,6 @@ def run_report(report: RunReport) -> Message:
     if job is not None and not run.error:
         lines.append(f"Export {code(job.export_id, 200)} started ({_window(job)}); its result follows here.")
     return message(f"{kind} of {name}", section("\n".join(lines)), context(describe(schedule)))
-
-
-def oncall_section(result: Message, oncall: str, what: str = "a scheduled export") -> Message:
-    """A failed scheduled export's (or drill's: `what`) result with on-call mentioned (in the notification text
-    too)."""
-    who = mention(oncall)
-    if not who:
-        return result
-    blocks = [*result["blocks"], section(f"{who} {what} failed; please take a look.")]
-    return message(f"{shorten(result['text'], NOTIFICATION_TEXT - len(who) - 1)} {who}", *blocks)
 
 
 def digest_message(digest: Digest) -> Message:

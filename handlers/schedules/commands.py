@@ -17,7 +17,7 @@ from bot.schedules.service import (
     pause_schedule,
     remove_schedule,
 )
-from handlers.commands import Reply, Surface, run_command
+from handlers.kit.commands import Reply, Surface, run_command
 from handlers.schedules import blocks as schedule_blocks
 from handlers.schedules.parsing import COMMAND, ScheduleAction, ScheduleAdd, ScheduleList, parse_schedule
 

@@ -7,9 +7,9 @@ import logging
 from slack_sdk import WebClient
 
 from bot.schedules.models import Digest, RunReport
-from handlers.blocks import Message
+from handlers.kit.blocks import Message
+from handlers.kit.slack_port import post_message
 from handlers.schedules import blocks as schedule_blocks
-from handlers.slack_port import post_message
 
 logger = logging.getLogger(__name__)
 

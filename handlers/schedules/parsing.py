@@ -12,7 +12,7 @@ from bot.schedules.models import ScheduleType, schedule_type
 from bot.schedules.ports import CRON_HELP, CronCalendar
 from bot.schedules.selection import parse_selector
 from bot.schedules.service import DRILL_OPTION_KEYS, OPTION_KEYS, SCHEDULE_ID, NewSchedule, check_options
-from handlers.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
+from handlers.kit.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
 
 COMMAND = "/ddb-schedule"
 HELP = CommandHelp(

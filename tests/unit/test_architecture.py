@@ -26,6 +26,7 @@ FEATURES = (
     "bot.background",
     "bot.coverage",
     "bot.home",
+    "bot.verification",
     "bot.drills",
 )
 # Which feature may import which (the kernel and bot.aws are open to all).
@@ -37,7 +38,8 @@ FEATURE_MAY_IMPORT = {
     "bot.schedules": ("bot.exports", "bot.drills", "bot.background"),
     "bot.coverage": ("bot.drills",),
     "bot.home": ("bot.coverage", "bot.restores", "bot.schedules"),
-    "bot.drills": ("bot.exports", "bot.loader", "bot.restores", "bot.background"),
+    "bot.verification": ("bot.exports", "bot.loader", "bot.restores", "bot.background"),
+    "bot.drills": ("bot.exports", "bot.loader", "bot.restores", "bot.background", "bot.verification"),
 }
 
 
@@ -190,6 +192,30 @@ def test_features_import_only_the_features_they_build_on() -> None:
         if source and target and target != source and target not in FEATURE_MAY_IMPORT[source]:
             bad.append(imp)
     assert not bad, offending(f"features may import only {FEATURE_MAY_IMPORT}", bad)
+
+
+def is_builder(module: str) -> bool:
+    name = module.rsplit(".", 1)[-1]
+    return within(module, "handlers") and (name == "blocks" or name.endswith("_blocks"))
+
+
+def test_block_builders_only_render() -> None:
+    bad = [i for i in all_imports() if is_builder(i.source) and within(i.target, "bot.costs", "bot.aws.pricing")]
+    assert not bad, offending(
+        "Block Kit builders render figures the use cases computed (bot.money): no cost computations, no price book",
+        bad,
+    )
+
+
+def test_no_module_keeps_state_in_a_global_outside_the_composition_root() -> None:
+    found = []
+    for module, path in project_modules().items():
+        if within(module, *COMPOSITION):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Global):
+                found.append(f"  {path.relative_to(ROOT)}:{node.lineno} global {', '.join(node.names)}")
+    assert not found, "module-level state (build it in bot/wiring and pass it in):\n" + "\n".join(found)
 
 
 def test_the_wiring_passes_dependencies_in_and_never_patches_a_built_object() -> None:

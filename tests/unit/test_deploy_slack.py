@@ -143,7 +143,7 @@ def registered_commands(files: list[Path]) -> dict[str, str]:
 
 
 def declared_help(files: list[Path]) -> set[str]:
-    """Commands that have help text: keys of handlers/parsing.py's HELP and names given to CommandHelp(...)."""
+    """Commands that have help text: names given to CommandHelp(...) anywhere under handlers/."""
     names = set()
     for path in files:
         for node in ast.walk(parsed(path)):

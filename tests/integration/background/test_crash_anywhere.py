@@ -60,7 +60,7 @@ def tokens(world: str) -> Iterator[TokenLedger]:
 def settle(replica: Services) -> None:
     """The replica's tracker follows the exports to their end, then its work runner does what is owed."""
     wait_until(lambda: not replica.tracker.run_cycle().checked or None, "exports to finish", timeout=30)
-    replica.work.run_pending()
+    replica.work_runner.run_pending()
 
 
 def exports_in_aws(ddb: Any, table: str = "orders") -> int:
@@ -86,18 +86,18 @@ def test_a_fire_whose_replica_dies_at_any_step_makes_exactly_one_export_reported
         run_schedule(dying.schedules, schedule_id, FIRE_TIME)  # APScheduler's thread dies with the replica
 
     taker = cluster.replica()
-    assert taker.work.run_pending([FIRE]) == 0, "a live claim is not taken over"
+    assert taker.work_runner.run_pending([FIRE]) == 0, "a live claim is not taken over"
     cluster.stale()
-    assert taker.work.run_pending([FIRE]) == 1, "the stale claim is taken over"
+    assert taker.work_runner.run_pending([FIRE]) == 1, "the stale claim is taken over"
     settle(taker)
 
     (run,) = taker.schedules.store.runs(schedule_id)
     (job,) = taker.core.store.schedule_exports(schedule_id)
-    assert run.state == RunState.STARTED and run.export_arn == job.export_arn and run.holder == taker.work.holder
+    assert run.state == RunState.STARTED and run.export_arn == job.export_arn and run.holder == taker.work_runner.holder
     assert exports_in_aws(ddb) == 1 and tokens.started["export"] == 1, "DynamoDB was asked for one export"
     assert job.status == ExportStatus.COMPLETED
     assert len(messages_with(slack, NOTIFY, job.export_id, "COMPLETED")) == 1, "its result posted once"
-    item = taker.work.keeper.store.get(FIRE, f"{schedule_id}@{FIRE_TIME:%Y-%m-%dT%H:%M:%SZ}")
+    item = taker.work_runner.keeper.store.get(FIRE, f"{schedule_id}@{FIRE_TIME:%Y-%m-%dT%H:%M:%SZ}")
     assert item is not None and item.state == WorkState.DONE and item.attempts == 2
 
 
@@ -112,17 +112,17 @@ def test_a_fire_that_kills_every_replica_is_given_up_and_reported_failed_to_on_c
     for replica in replicas[1:3]:
         cluster.stale()
         with pytest.raises(Crash):
-            replica.work.run_pending([FIRE])
+            replica.work_runner.run_pending([FIRE])
     cluster.stale()
-    assert replicas[3].work.run_pending([FIRE]) == 1, "the fourth take reports it given up instead of running it"
-    replicas[3].work.run_pending([NOTE])
+    assert replicas[3].work_runner.run_pending([FIRE]) == 1, "the fourth take reports it given up instead of running it"
+    replicas[3].work_runner.run_pending([NOTE])
 
     (run,) = replicas[3].schedules.store.runs(schedule_id)
     assert run.state == RunState.FAILED and "gave up" in (run.error or "")
     (report,) = messages_with(slack, NOTIFY, schedule_id, "gave up")
     assert f"<!subteam^{ONCALL}>" in text_of(report), "on-call is told"
     assert "3 times" in text_of(report)
-    item = replicas[3].work.keeper.store.get(FIRE, f"{schedule_id}@{FIRE_TIME:%Y-%m-%dT%H:%M:%SZ}")
+    item = replicas[3].work_runner.keeper.store.get(FIRE, f"{schedule_id}@{FIRE_TIME:%Y-%m-%dT%H:%M:%SZ}")
     assert item is not None and item.state == WorkState.GIVEN_UP
     assert exports_in_aws(ddb) == 1, "every attempt asked for the same export (one ClientToken)"
 
@@ -150,13 +150,13 @@ def test_a_restore_whose_replica_dies_at_any_step_imports_once_and_is_reported_o
     dying = cluster.replica(CrashAt(RESTORE, step))
     request_id = approved_import(dying, slack)
     with pytest.raises(Crash):
-        dying.work.run_pending([RESTORE])
+        dying.work_runner.run_pending([RESTORE])
 
     taker = cluster.replica()
-    assert taker.work.run_pending([RESTORE]) == 0, "a live claim is not taken over"
+    assert taker.work_runner.run_pending([RESTORE]) == 0, "a live claim is not taken over"
     cluster.stale()
-    assert taker.work.run_pending([RESTORE]) == 1
-    taker.work.run_pending([NOTE])
+    assert taker.work_runner.run_pending([RESTORE]) == 1
+    taker.work_runner.run_pending([NOTE])
 
     request = RestoreStore(taker.engine).get(request_id)
     assert request is not None and request.status == RestoreStatus.SUCCEEDED, request
@@ -172,10 +172,10 @@ def test_a_restore_that_kills_every_replica_is_given_up_and_its_requester_told(
     request_id = approved_import(replicas[0], slack)
     for replica in replicas[:3]:
         with pytest.raises(Crash):
-            replica.work.run_pending([RESTORE])
+            replica.work_runner.run_pending([RESTORE])
         cluster.stale()
-    assert replicas[3].work.run_pending([RESTORE]) == 1
-    replicas[3].work.run_pending([NOTE])
+    assert replicas[3].work_runner.run_pending([RESTORE]) == 1
+    replicas[3].work_runner.run_pending([NOTE])
     request = RestoreStore(replicas[3].engine).get(request_id)
     assert request is not None and request.status == RestoreStatus.FAILED
     assert len(messages_with(slack, APPROVALS, request_id, "*failed*", "gave up")) == 1
@@ -196,13 +196,13 @@ def test_a_result_whose_poster_dies_at_any_step_is_posted_never_lost(
     started = start_export(dying.core, "orders", ExportOptions(), Requester(REQUESTER, OPS))
     wait_until(lambda: not dying.tracker.run_cycle().checked or None, "the export to finish", timeout=30)
     with pytest.raises(Crash):
-        dying.work.run_pending([NOTE])
+        dying.work_runner.run_pending([NOTE])
     posted_before = len(messages_with(slack, OPS, started.job.export_id, "COMPLETED"))
 
     taker = cluster.replica()
-    assert taker.work.run_pending([NOTE]) == 0, "a live claim is not taken over"
+    assert taker.work_runner.run_pending([NOTE]) == 0, "a live claim is not taken over"
     cluster.stale()
-    assert taker.work.run_pending([NOTE]) == 1
+    assert taker.work_runner.run_pending([NOTE]) == 1
     posted = messages_with(slack, OPS, started.job.export_id, "COMPLETED")
     assert posted_before == (0 if step == "claimed" else 1)
     assert len(posted) == posted_before + 1, "posted by the replica that took the note over"

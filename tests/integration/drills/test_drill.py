@@ -20,16 +20,16 @@ from botocore.exceptions import ClientError
 from sqlalchemy import update
 
 from bot.demo.slack_standin import PostedMessage, SlackStandIn
-from bot.drills.drill_models import Drill, DrillSpec, DrillStatus, new_drill_id
-from bot.drills.drill_store import DrillStore, drills
-from bot.drills.service import export_target
+from bot.drills.models import Drill, DrillSpec, DrillStatus, new_drill_id
+from bot.drills.store import DrillStore, drills
 from bot.drills.tables import DRILL_TAG, DrillTableRefused, delete_drill_table, drill_table_name
 from bot.exports.reference import ReferenceStore
 from bot.models import ExportJob
 from bot.restores.sources import from_job
+from bot.verification.service import export_target
 from bot.wiring.runtime import BotRuntime
 from tests.integration.conftest import NOTIFY, SIGNING_SECRET, BotFactory
-from tests.integration.drills.test_verify import b64md5, manifest_entries, rewrite_manifest
+from tests.integration.verification.test_verify import b64md5, manifest_entries, rewrite_manifest
 from tests.support.aws_world import exports_held
 from tests.support.export_fixtures import write_full_export
 from tests.support.restore_flow import wait_until

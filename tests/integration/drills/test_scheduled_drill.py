@@ -10,13 +10,13 @@ from typing import Any
 import orjson
 
 from bot.demo.slack_standin import SlackStandIn
-from bot.drills.drill_models import DrillStatus
-from bot.drills.drill_store import DrillStore
+from bot.drills.models import DrillStatus
+from bot.drills.store import DrillStore
 from bot.wiring.runtime import BotRuntime
 from scheduler.jobs import fire_schedule
 from tests.integration.conftest import NOTIFY, SIGNING_SECRET, BotFactory
 from tests.integration.drills.test_drill import completed_export, drill_tables, plain_items, result_in
-from tests.integration.drills.test_verify import b64md5, manifest_entries, rewrite_manifest
+from tests.integration.verification.test_verify import b64md5, manifest_entries, rewrite_manifest
 from tests.support.schedules import schedule_command, text_of
 from tests.support.slack_requests import SignedSlackClient
 

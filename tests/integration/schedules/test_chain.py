@@ -44,7 +44,7 @@ def scheduling(services: Services) -> ScheduleCore:
 def finish_every_export(built: Services) -> None:
     """Run tracker cycles until moto has finished every export, then the work they owe (each result posted)."""
     wait_until(lambda: built.tracker.run_cycle() and not built.core.store.unfinished_exports(), "exports to finish")
-    built.work.run_pending()
+    built.work_runner.run_pending()
 
 
 def test_an_export_still_running_past_expected_hours_is_reported_once(
@@ -58,7 +58,7 @@ def test_an_export_still_running_past_expected_hours_is_reported_once(
         run_schedule(sc, "nightly", datetime.now(UTC) - HOUR)
         assert report_late_runs(sc) == 1
         assert report_late_runs(sc) == 0, "reported once"
-        built.work.run_pending()  # the messages the runs owe
+        built.work_runner.run_pending()  # the messages the runs owe
     late = slack.wait_for(lambda m: m.channel == NOTIFY and "running late" in m.text)
     assert "expected to finish within 0.5 hours" in text_of(late) and "<!subteam^S0ONCALL>" in text_of(late)
 
@@ -158,7 +158,7 @@ def test_a_window_that_fails_after_the_next_one_started_is_exported_again_and_na
     assert (healing.export_from, healing.export_to) == (base, base + 3 * HOUR), "the failed window is redone"
     orders = next(t for t in build_digest(sc, clock.now).tables if t.table_key == "orders")
     assert not any("not covered" in flag for flag in orders.flags)
-    built.work.run_pending()
+    built.work_runner.run_pending()
     note = slack.wait_for(lambda m: m.channel == NOTIFY and "exports again from" in text_of(m))
     assert f"{base + HOUR:%Y-%m-%dT%H:%M:%SZ}" in text_of(note) and "failed" in text_of(note)
 
@@ -179,7 +179,7 @@ def test_an_incremental_run_too_soon_after_the_last_one_is_skipped_and_says_why(
     clock.now = base + timedelta(minutes=15)
     fire_schedule(sc, lambda: True, schedule_id)  # PITR's latest time is only 10 minutes past the chain end
     assert len(sc.core.store.schedule_exports(schedule_id)) == 1
-    built.work.run_pending()
+    built.work_runner.run_pending()
     skipped = slack.wait_for(lambda m: m.channel == NOTIFY and "skipped" in m.text)
     assert "needs at least 15 minutes" in text_of(skipped)
 
@@ -222,7 +222,7 @@ def test_the_daily_digest_is_posted_once_and_flags_tables_without_pitr_or_a_rece
     finish_every_export(built)
     for _ in range(2):
         fire_digest(sc, lambda: True, "0 9 * * *", "UTC")
-        built.work.run_pending()
+        built.work_runner.run_pending()
     digests = [m for m in slack.messages(NOTIFY) if "digest" in m.text.lower()]
     assert len(digests) == 1, "one digest per fire, however often it is fired"
     body = text_of(digests[0])

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from bot.demo.slack_standin import SlackStandIn
-from bot.drills.drill_models import Drill, DrillResult, DrillSpec
-from bot.drills.drill_store import DrillStore
-from bot.drills.models import ExportTarget
+from bot.drills.models import Drill, DrillResult, DrillSpec
+from bot.drills.store import DrillStore
 from bot.models import ExportStatus, ExportType, Requester
 from bot.schedules.digest import build_digest
 from bot.schedules.service import NewSchedule, ScheduleCore, add_schedule
+from bot.verification.models import ExportTarget
 from bot.wiring.services import Services
 from handlers.schedules.blocks import digest_message
 from scheduler.jobs import fire_digest, fire_schedule
@@ -32,13 +32,13 @@ def fire(built: Services, schedule_id: str, at: datetime) -> None:
     """APScheduler's fire, then what the work runner does with what it owes (its message, queued tables)."""
     built.schedules.core.clock = lambda: at + timedelta(seconds=5)
     fire_schedule(built.schedules, lambda: True, schedule_id)
-    built.work.run_pending()
+    built.work_runner.run_pending()
 
 
 def carry_on(built: Services) -> None:
     """The work runner's next look at a many-table fire's queued tables, once their pause for room is over."""
     time.sleep(0.3)  # DDBBOT_POLL_SECONDS is 0.2 in these tests
-    built.work.run_pending()
+    built.work_runner.run_pending()
 
 
 def exported_tables(sc: ScheduleCore, schedule_id: str) -> list[str]:
@@ -136,7 +136,7 @@ def test_the_digest_names_the_tables_that_lost_or_gained_pitr_since_the_previous
     day = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=2)
     sc.core.clock = lambda: day + timedelta(seconds=5)
     fire_digest(sc, lambda: True, "0 9 * * *", "UTC")
-    built.work.run_pending()
+    built.work_runner.run_pending()
     first = text_of(slack.wait_for(lambda m: m.channel == NOTIFY and "digest" in m.text.lower()))
     assert "Now without PITR: `customers`" in first
 
@@ -146,7 +146,7 @@ def test_the_digest_names_the_tables_that_lost_or_gained_pitr_since_the_previous
     )
     sc.core.clock = lambda: day + timedelta(days=1, seconds=5)
     fire_digest(sc, lambda: True, "0 9 * * *", "UTC")
-    built.work.run_pending()
+    built.work_runner.run_pending()
     second = text_of(
         slack.wait_for(lambda m: m.channel == NOTIFY and "digest" in m.text.lower() and "audit" in text_of(m))
     )

@@ -16,7 +16,8 @@ import botocore.session
 import pytest
 from botocore.config import Config
 
-from bot.aws.pricing import EMBEDDED_PRICES, EMBEDDED_PRICES_AS_OF, MAX_PAGES, PriceBook, Rates, dollars, gib
+from bot.aws.pricing import EMBEDDED_PRICES, EMBEDDED_PRICES_AS_OF, MAX_PAGES, PriceBook, Rates, gib
+from bot.money import dollars
 
 FAST = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 1, "mode": "standard"})
 TARGET = "AWSPriceListService.GetProducts"

@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from bot.coverage.models import CoverageReport, TableCoverage
 from bot.coverage.survey import export_started
-from bot.drills.drill_models import Drill, DrillSpec, DrillStatus, drill_flag
-from bot.drills.models import ExportTarget
+from bot.drills.models import Drill, DrillSpec, DrillStatus, drill_flag
 from bot.models import ExportType
+from bot.verification.models import ExportTarget
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 WEEK = timedelta(days=7)

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from bot.demo.render import Button, clean_mrkdwn, render_message, render_payload, unescape
-from handlers import blocks
-from handlers.parsing import HELP
+from handlers.costs.parsing import COST_HELP
+from handlers.kit import blocks
 
 
 def mrkdwn(text: str) -> dict[str, Any]:
@@ -180,7 +180,7 @@ def test_payload_of_an_ack() -> None:
 
 
 def test_the_bots_own_messages_render_readably() -> None:
-    help_text = render_payload(blocks.help_message(HELP["/ddb-cost"])).text
+    help_text = render_payload(blocks.help_message(COST_HELP)).text
     assert "Usage\n    /ddb-cost <table>" in help_text
     assert "*" not in help_text
     assert "```" not in help_text

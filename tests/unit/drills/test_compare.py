@@ -10,8 +10,8 @@ import orjson
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.drills.compare import canonical, item_differences
 from bot.drills.drill import compare_sample
+from bot.loader.compare import canonical, item_differences
 from tests.support.export_fixtures import decoded, sample_items
 from tests.unit.loader.strategies import attribute_values, number_values, spellings, value_of
 

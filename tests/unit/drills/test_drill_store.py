@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.db import make_engine
-from bot.drills.drill_models import Drill, DrillResult, DrillSpec, DrillStatus, new_drill_id
-from bot.drills.drill_store import DrillStore
-from bot.drills.models import ExportTarget
+from bot.drills.models import Drill, DrillResult, DrillSpec, DrillStatus, new_drill_id
+from bot.drills.store import DrillStore
 from bot.models import ExportType
 from bot.schema_migrations import migrate
+from bot.verification.models import ExportTarget
 from tests.support.databases import database_kinds, fresh_database
 
 

@@ -25,16 +25,14 @@ from bot.aws.accounts import Place
 from bot.aws.pricing import embedded_rates
 from bot.aws.table_info import PitrWindow, TableInfo
 from bot.aws.tables import TableRef
-from bot.costs import CostReport, ExportCost, TableSize
 from bot.coverage.models import CoverageReport, TableCoverage, Unreadable
 from bot.demo.slack_standin import HOME, MODAL, SlackStandIn, message_errors, view_errors
-from bot.drills.drill_models import Drill, DrillResult, DrillSpec, DrillStatus
-from bot.drills.drill_service import QueuedDrill
-from bot.drills.models import ExportTarget, Verification, VerificationStatus
-from bot.drills.verify import Failure, VerifyProgress
+from bot.drills.models import Drill, DrillResult, DrillSpec, DrillStatus
+from bot.drills.service import QueuedDrill
 from bot.errors import AwsError, PreconditionFailed, UsageError
 from bot.home.dashboard import Dashboard
 from bot.models import ExportFormat, ExportJob, ExportStatus, ExportType
+from bot.money import CostReport, ExportCost, TableSize
 from bot.pitr import PitrReport
 from bot.restores.models import (
     Approval,
@@ -68,21 +66,33 @@ from bot.schedules.models import (
 )
 from bot.schedules.runs import RunOutcome
 from bot.schedules.service import AddedSchedule
-from handlers import blocks
+from bot.verification.models import ExportTarget, Verification, VerificationStatus
+from bot.verification.verify import Failure, VerifyProgress
+from handlers.costs import blocks as cost_blocks
+from handlers.costs.parsing import COST_HELP
 from handlers.coverage import blocks as coverage_blocks
 from handlers.coverage import schedule_form
 from handlers.drills import blocks as drill_blocks
-from handlers.drills.parsing import DRILL_HELP, VERIFY_HELP
+from handlers.drills.parsing import DRILL_HELP
+from handlers.exports import blocks as export_blocks
+from handlers.exports.parsing import EXPORT_HELP, STATUS_HELP
 from handlers.home import blocks as home_blocks
-from handlers.parsing import HELP
+from handlers.kit import blocks
+from handlers.pitr import blocks as pitr_blocks
+from handlers.pitr.parsing import PITR_HELP
 from handlers.restores import blocks as restore_blocks
 from handlers.restores import form_blocks
 from handlers.restores.parsing import RESTORE_HELP
 from handlers.schedules import blocks as schedule_blocks
 from handlers.schedules.parsing import HELP as SCHEDULE_HELP
+from handlers.verification import blocks as verification_blocks
+from handlers.verification.parsing import VERIFY_HELP
 
 BUILDER_MODULES: tuple[ModuleType, ...] = (
     blocks,
+    export_blocks,
+    pitr_blocks,
+    cost_blocks,
     restore_blocks,
     form_blocks,
     schedule_blocks,
@@ -90,6 +100,7 @@ BUILDER_MODULES: tuple[ModuleType, ...] = (
     schedule_form,
     home_blocks,
     drill_blocks,
+    verification_blocks,
 )
 T0 = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
 TABLE_255 = "orders-" + "x" * 248  # the longest table name DynamoDB accepts
@@ -393,7 +404,7 @@ Case = Callable[[Given], Payload]
 MODE_REQUESTS = (RestoreMode.IMPORT, RestoreMode.PITR, RestoreMode.LOAD)
 
 CASES: dict[str, list[Case]] = {
-    # handlers/blocks.py
+    # handlers/kit/blocks.py
     # message() takes mrkdwn its caller escaped, as every builder passes it
     "message": [
         lambda g: blocks.message(
@@ -403,9 +414,18 @@ CASES: dict[str, list[Case]] = {
     "help_message": [
         *(
             lambda g, h=h: blocks.help_message(h)
-            for h in [*HELP.values(), RESTORE_HELP, SCHEDULE_HELP, VERIFY_HELP, DRILL_HELP]
+            for h in [
+                PITR_HELP,
+                EXPORT_HELP,
+                STATUS_HELP,
+                COST_HELP,
+                RESTORE_HELP,
+                SCHEDULE_HELP,
+                VERIFY_HELP,
+                DRILL_HELP,
+            ]
         ),
-        lambda g: blocks.help_message(replace(HELP["/ddb-cost"], command=g.name, summary=g.text, usage=(g.text,))),
+        lambda g: blocks.help_message(replace(COST_HELP, command=g.name, summary=g.text, usage=(g.text,))),
     ],
     "error_message": [
         lambda g: blocks.error_message(UsageError(g.text, g.text)),
@@ -414,7 +434,7 @@ CASES: dict[str, list[Case]] = {
     "unexpected_error": [lambda g: blocks.unexpected_error("a1b2c3d4")],
     "working": [lambda g: blocks.working(g.text)],
     "pitr_message": [
-        lambda g, on=on: blocks.pitr_message(
+        lambda g, on=on: pitr_blocks.pitr_message(
             PitrReport(
                 table_info(g), PitrWindow(on, 35, T0, T0), TableSize(10**9, 10, g.text), embedded_rates("eu", g.text)
             )
@@ -422,28 +442,28 @@ CASES: dict[str, list[Case]] = {
         for on in (True, False)
     ],
     "export_started": [
-        lambda g: blocks.export_started(export_job(g), True),
-        lambda g: blocks.export_started(export_job(g, export_type=ExportType.INCREMENTAL), False),
+        lambda g: export_blocks.export_started(export_job(g), True),
+        lambda g: export_blocks.export_started(export_job(g, export_type=ExportType.INCREMENTAL), False),
     ],
     "export_finished": [
-        lambda g, status=status: blocks.export_finished(
+        lambda g, status=status: export_blocks.export_finished(
             export_job(g, status=status), Decimal("0.30"), embedded_rates("us-east-1", g.text)
         )
         for status in (ExportStatus.COMPLETED, ExportStatus.FAILED)
     ],
     "status_list": [
-        lambda g: blocks.status_list(g.text, [export_job(g, i) for i in range(g.rows)]),
-        lambda g: blocks.status_list(g.text, []),
+        lambda g: export_blocks.status_list(g.text, [export_job(g, i) for i in range(g.rows)]),
+        lambda g: export_blocks.status_list(g.text, []),
     ],
     "export_detail": [
-        lambda g: blocks.export_detail(
+        lambda g: export_blocks.export_detail(
             export_job(g, status=ExportStatus.FAILED, export_type=ExportType.INCREMENTAL),
             None,
             embedded_rates("us-east-1", g.text),
         )
     ],
     "cost_message": [
-        lambda g: blocks.cost_message(
+        lambda g: cost_blocks.cost_message(
             CostReport(
                 table_info(g),
                 TableSize(10**12, 10**9, g.text),
@@ -545,11 +565,11 @@ CASES: dict[str, list[Case]] = {
         ),
     ],
     "oncall_section": [
-        lambda g: schedule_blocks.oncall_section(
+        lambda g: blocks.oncall_section(
             drill_blocks.drill_result(drill(g, status=DrillStatus.FAILED)), ONCALL, "a scheduled restore drill"
         ),
-        lambda g: schedule_blocks.oncall_section(
-            blocks.export_finished(
+        lambda g: blocks.oncall_section(
+            export_blocks.export_finished(
                 export_job(g, status=ExportStatus.FAILED), None, embedded_rates("us-east-1", g.text)
             ),
             ONCALL,
@@ -574,19 +594,22 @@ CASES: dict[str, list[Case]] = {
         lambda g: schedule_blocks.digest_message(Digest(T0, (), g.text, (g.text,) * g.rows)),
         lambda g: schedule_blocks.digest_message(replace(digest(g), coverage_changes=(g.text,) * g.rows)),
     ],
-    # handlers/drills/blocks.py
-    "verification_queued": [lambda g: drill_blocks.verification_queued(verification(g))],
+    # handlers/verification/blocks.py
+    "verification_queued": [lambda g: verification_blocks.verification_queued(verification(g))],
     "verification_started": [
-        lambda g, resumed=resumed: drill_blocks.verification_started(verification(g), resumed)
+        lambda g, resumed=resumed: verification_blocks.verification_started(verification(g), resumed)
         for resumed in (True, False)
     ],
     "verification_progress": [
-        lambda g: drill_blocks.verification_progress(verification(g), VerifyProgress(10**6, 10**6, 10**12, 10**15))
+        lambda g: verification_blocks.verification_progress(
+            verification(g), VerifyProgress(10**6, 10**6, 10**12, 10**15)
+        )
     ],
     "verification_result": [
-        lambda g, s=s: drill_blocks.verification_result(verification(g, status=s))
+        lambda g, s=s: verification_blocks.verification_result(verification(g, status=s))
         for s in (VerificationStatus.PASSED, VerificationStatus.FAILED)
     ],
+    # handlers/drills/blocks.py
     "drill_queued": [lambda g: drill_blocks.drill_queued(QueuedDrill(drill(g), Estimate("$1.23", 600.0, g.text)))],
     "drill_result": [
         lambda g, s=s: drill_blocks.drill_result(drill(g, status=s)) for s in (DrillStatus.PASSED, DrillStatus.FAILED)
@@ -724,7 +747,7 @@ def test_a_decided_request_still_says_what_was_decided_and_on_what_target() -> N
 
 def test_long_lists_are_summarised_with_a_count_instead_of_being_cut_mid_line() -> None:
     jobs = [export_job(MAXIMAL, i) for i in range(1000)]
-    listing = blocks.status_list("Recent exports (all tables)", jobs)["blocks"][1]["text"]["text"]
+    listing = export_blocks.status_list("Recent exports (all tables)", jobs)["blocks"][1]["text"]["text"]
     lines = listing.split("\n")
     shown = len(lines) - 1
 
@@ -741,10 +764,10 @@ def test_what_to_fix_and_the_on_call_mention_survive_a_5000_character_aws_error(
     failed = schedule_run(MAXIMAL, state=RunState.FAILED, fix="Turn PITR on with /ddb-pitr orders enable")
     report = schedule_blocks.run_report(RunReport(schedule(MAXIMAL), failed, None, ONCALL))
     error = blocks.error_message(AwsError(AWS_ERROR_5000, "Grant s3:PutObject to the bot's role."))
-    export = blocks.export_finished(
+    export = export_blocks.export_finished(
         export_job(MAXIMAL, status=ExportStatus.FAILED), None, embedded_rates("us-east-1", "test")
     )
-    with_oncall = schedule_blocks.oncall_section(replace_text(export, "x" * 5000), ONCALL)
+    with_oncall = blocks.oncall_section(replace_text(export, "x" * 5000), ONCALL)
 
     assert "What to fix: Turn PITR on" in section_texts(report)
     assert f"<!subteam^{ONCALL}> please take a look." in section_texts(report)

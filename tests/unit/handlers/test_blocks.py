@@ -9,7 +9,8 @@ from decimal import Decimal
 from bot.aws.pricing import embedded_rates
 from bot.errors import PreconditionFailed, UsageError
 from bot.models import ExportJob
-from handlers import blocks
+from handlers.exports import blocks as export_blocks
+from handlers.kit import blocks
 
 
 def job(**changes: object) -> ExportJob:
@@ -40,7 +41,7 @@ def rendered(message: blocks.Message) -> str:
 
 
 def test_completed_export_shows_items_size_duration_location_and_cost() -> None:
-    text = rendered(blocks.export_finished(job(), Decimal("0.30"), embedded_rates("us-east-1", "test")))
+    text = rendered(export_blocks.export_finished(job(), Decimal("0.30"), embedded_rates("us-east-1", "test")))
     for needle in (
         "COMPLETED",
         "1,234",
@@ -61,7 +62,7 @@ def test_aws_failure_text_is_escaped_and_advice_given() -> None:
         failure_message="<!channel> denied & more",
         bucket_owner="222222222222",
     )
-    text = rendered(blocks.export_finished(failed, None, embedded_rates("us-east-1", "test")))
+    text = rendered(export_blocks.export_finished(failed, None, embedded_rates("us-east-1", "test")))
     assert "<!channel>" not in text
     assert "&lt;!channel&gt; denied &amp; more" in text
     assert "s3:PutObject" in text and "222222222222" in text
@@ -84,7 +85,7 @@ def test_code_spans_cannot_be_broken_out_of() -> None:
 
 def test_notification_texts_escape_foreign_text_once() -> None:
     failed = job(status="FAILED", failure_code="S3<Denied> & more")
-    text = blocks.export_finished(failed, None, embedded_rates("us-east-1", "test"))["text"]
+    text = export_blocks.export_finished(failed, None, embedded_rates("us-east-1", "test"))["text"]
     assert text.endswith("FAILED: S3&lt;Denied&gt; &amp; more")
-    title = blocks.status_list("Exports of <!here>", [job()])["text"]
+    title = export_blocks.status_list("Exports of <!here>", [job()])["text"]
     assert title == "Exports of &lt;!here&gt;: 1 exports"

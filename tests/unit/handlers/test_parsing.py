@@ -7,18 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.errors import UsageError
-from handlers.parsing import (
-    HELP,
-    CostCommand,
-    ExportCommand,
-    HelpRequest,
-    PitrCommand,
-    StatusCommand,
-    parse_cost,
-    parse_export,
-    parse_pitr,
-    parse_status,
-)
+from handlers.costs.parsing import COST_HELP, CostCommand, parse_cost
+from handlers.exports.parsing import EXPORT_HELP, STATUS_HELP, ExportCommand, StatusCommand, parse_export, parse_status
+from handlers.kit.parsing import HelpRequest
+from handlers.pitr.parsing import PITR_HELP, PitrCommand, parse_pitr
 
 
 def test_export_options_are_typed_and_times_are_utc() -> None:
@@ -77,14 +69,14 @@ def test_bad_export_input_says_what_is_wrong_and_shows_usage(text: str, message:
     with pytest.raises(UsageError) as raised:
         parse_export(text)
     assert message in str(raised.value)
-    assert raised.value.usage == HELP["/ddb-export"].usage_text
+    assert raised.value.usage == EXPORT_HELP.usage_text
 
 
 def test_help_and_bare_commands_return_the_usage() -> None:
-    assert parse_export("") == HelpRequest(HELP["/ddb-export"])
-    assert parse_pitr("help") == HelpRequest(HELP["/ddb-pitr"])
-    assert parse_cost("--help") == HelpRequest(HELP["/ddb-cost"])
-    assert parse_status("help") == HelpRequest(HELP["/ddb-status"])
+    assert parse_export("") == HelpRequest(EXPORT_HELP)
+    assert parse_pitr("help") == HelpRequest(PITR_HELP)
+    assert parse_cost("--help") == HelpRequest(COST_HELP)
+    assert parse_status("help") == HelpRequest(STATUS_HELP)
 
 
 def test_pitr_forms() -> None:
@@ -106,6 +98,6 @@ def test_status_forms() -> None:
 
 
 def test_every_command_has_usage_and_examples() -> None:
-    for help_ in HELP.values():
+    for help_ in (PITR_HELP, EXPORT_HELP, STATUS_HELP, COST_HELP):
         assert help_.usage and help_.examples
         assert all(line.startswith(help_.command) for line in help_.usage)

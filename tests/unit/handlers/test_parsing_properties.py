@@ -13,15 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.errors import UsageError
-from handlers.parsing import (
-    HELP,
-    parse_cost,
-    parse_export,
-    parse_pitr,
-    parse_status,
-    split_options,
-    tokenize,
-)
+from handlers.costs.parsing import parse_cost
+from handlers.exports.parsing import EXPORT_HELP, parse_export, parse_status
+from handlers.kit.parsing import split_options, tokenize
+from handlers.pitr.parsing import parse_pitr
 from handlers.restores.parsing import parse_restore
 from handlers.schedules.parsing import parse_schedule
 from scheduler.cron import ApsCronCalendar
@@ -100,7 +95,7 @@ WORDS = st.text(st.characters(blacklist_characters="=“”\x00", blacklist_cate
 )
 def test_options_quoted_as_a_shell_would_read_back_exactly(words: list[str], options: dict[str, str]) -> None:
     text = " ".join([*map(shlex.quote, words), *(shlex.quote(f"{k}={v}") for k, v in options.items())])
-    found_words, found_options = split_options(tokenize(text, HELP["/ddb-export"]), OPTION_KEYS, HELP["/ddb-export"])
+    found_words, found_options = split_options(tokenize(text, EXPORT_HELP), OPTION_KEYS, EXPORT_HELP)
     assert (found_words, found_options) == (words, options)
 
 
@@ -108,4 +103,4 @@ def test_options_quoted_as_a_shell_would_read_back_exactly(words: list[str], opt
 def test_an_option_given_twice_is_refused_whatever_its_values(key: str, first: str, second: str) -> None:
     tokens = [f"{key}={first}", f"{key.upper()}={second}"]
     with pytest.raises(UsageError, match=re.escape(f"`{key}=` is given twice")):
-        split_options(tokens, OPTION_KEYS, HELP["/ddb-export"])
+        split_options(tokens, OPTION_KEYS, EXPORT_HELP)

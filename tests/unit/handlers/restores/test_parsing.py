@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.errors import UsageError
-from handlers.parsing import HelpRequest
+from handlers.kit.parsing import HelpRequest
 from handlers.restores.parsing import RESTORE_HELP, RestoreCommand, RestoreListing, parse_restore
 
 EXPORT_ID = "01768385930622-efd1a093"

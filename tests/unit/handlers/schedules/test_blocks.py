@@ -19,6 +19,7 @@ from bot.schedules.models import (
     ScheduleSource,
     ScheduleView,
 )
+from handlers.kit import blocks as kit_blocks
 from handlers.schedules import blocks as schedule_blocks
 
 T0 = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
@@ -93,7 +94,7 @@ def test_the_on_call_mention_ends_a_long_notification_text_instead_of_being_cut_
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "x"}}],
     }
 
-    text = schedule_blocks.oncall_section(result, "S0ONCALL")["text"]
+    text = kit_blocks.oncall_section(result, "S0ONCALL")["text"]
 
     assert len(text) <= 3000 and text.endswith("e… <!subteam^S0ONCALL>")
 
@@ -117,9 +118,9 @@ def test_options_from_users_are_escaped_in_every_listing() -> None:
 
 def test_the_on_call_section_is_added_to_a_failed_scheduled_export() -> None:
     result = {"text": "Export x FAILED", "blocks": [{"type": "section"}]}
-    with_oncall = schedule_blocks.oncall_section(result, "U0BOB")
+    with_oncall = kit_blocks.oncall_section(result, "U0BOB")
     assert with_oncall["text"].endswith("<@U0BOB>") and len(with_oncall["blocks"]) == 2
-    assert schedule_blocks.mention("@oncall <!here>") == "@oncall &lt;!here&gt;"
+    assert kit_blocks.mention("@oncall <!here>") == "@oncall &lt;!here&gt;"
 
 
 def test_the_digest_puts_flagged_tables_first_with_their_reasons() -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.errors import UsageError
-from handlers.parsing import HelpRequest
+from handlers.kit.parsing import HelpRequest
 from handlers.schedules.parsing import ScheduleAction, ScheduleAdd, ScheduleList, parse_schedule
 from scheduler.cron import ApsCronCalendar, cron_trigger
 

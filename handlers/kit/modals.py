@@ -9,7 +9,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from handlers.blocks import Message
+from handlers.kit.blocks import Message
 
 logger = logging.getLogger(__name__)
 

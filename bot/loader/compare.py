@@ -3,6 +3,9 @@ sets without order, maps without key order, every type apart (an S "1" is not an
 
 An item from an export is DynamoDB JSON (binary as base64 text); one read back with the low-level boto3 client has
 binary as bytes: both become the same canonical form here, so only a real difference shows.
+
+It lives in bot/loader beside the canonical key forms it builds on (keys.py), so drills and an item-level recovery
+can both use it without depending on each other.
 """
 
 from __future__ import annotations

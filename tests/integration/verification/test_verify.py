@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import update
 
 from bot.demo.slack_standin import PostedMessage, SlackStandIn
-from bot.drills.models import ExportTarget, Verification, VerificationStatus
-from bot.drills.store import VerificationStore, verifications
 from bot.exports.reference import ReferenceStore
 from bot.models import ExportJob, ExportLocation, ExportType
+from bot.verification.models import ExportTarget, Verification, VerificationStatus
+from bot.verification.store import VerificationStore, verifications
 from bot.wiring.runtime import BotRuntime
 from tests.integration.conftest import SIGNING_SECRET, BotFactory
 from tests.support.aws_world import exports_held

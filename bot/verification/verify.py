@@ -1,8 +1,8 @@
 """Verification of an export without restoring it: its manifests against their checksum files and against the bot's
 own record of the export, then every data file streamed once (MD5, gzip, item count, every line a valid record).
 
-It lives in bot/drills, not bot/exports, because it reads lines with the loader's reader (bot/loader/lines.py),
-and bot/exports may not depend on the loader (the loader depends on bot/exports); drills build on both.
+It lives in bot/verification, not bot/exports, because it reads lines with the loader's reader (bot/loader/lines.py),
+and bot/exports may not depend on the loader (the loader depends on bot/exports); verification builds on both.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.drills.stream import FileCheck, Halted, check_stream
 from bot.errors import BotError
 from bot.exports.files import (
     FILES_NAME,
@@ -28,6 +27,7 @@ from bot.exports.reference import ExportReference
 from bot.loader.lines import ExportLineReader
 from bot.models import ExportLocation
 from bot.timefmt import iso
+from bot.verification.stream import FileCheck, Halted, check_stream
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -13,9 +13,9 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.drills.stream import check_stream
 from bot.loader.lines import ExportLineReader
 from bot.models import ExportType
+from bot.verification.stream import check_stream
 from tests.support.export_fixtures import sample_items
 
 READER = ExportLineReader(("pk", "sk"))

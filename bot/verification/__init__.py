@@ -1,0 +1,1 @@
+"""bot.verification: export verification without restoring (manifests, checksums, every line)."""

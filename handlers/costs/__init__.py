@@ -1,0 +1,1 @@
+"""handlers.costs: /ddb-cost."""

@@ -1,0 +1,1 @@
+"""handlers.exports: /ddb-export and /ddb-status, and export results posted to channels."""

@@ -1,0 +1,1 @@
+"""handlers.pitr: /ddb-pitr."""
