@@ -9,6 +9,7 @@ recorded failed and reported with on-call mentioned.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from dataclasses import dataclass, replace
@@ -209,8 +210,9 @@ def _execute_drill(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, fence
     if sc.queue_drill is None:
         return _finish(fence, sc, run, RunState.FAILED, notify, error="Restore drills are not available in this bot.")
     requester = Requester(run.requested_by or f"schedule:{schedule.id}"[:64], sc.channel_for(schedule))
+    drill_id = "d-" + hashlib.sha256(f"{schedule.id}@{iso(run.fire_time)}".encode()).hexdigest()[:8]
     try:
-        drill = sc.queue_drill(schedule.table, drill_options(schedule.options), requester)
+        drill = sc.queue_drill(schedule.table, drill_options(schedule.options), requester, drill_id)
     except BotError as error:
         return _finish(fence, sc, run, RunState.FAILED, notify, error=error.message, fix=error.fix)
     except Exception:

@@ -55,7 +55,9 @@ class ScheduleCore:
     exports_per_account: int = 300  # DDBBOT_EXPORTS_PER_ACCOUNT: how many exports a many-table fire runs at once
     unprotected: Callable[[], frozenset[str]] | None = None  # tables without PITR across every account (coverage)
     last_drill: Callable[[str], Drill | None] = lambda _table_key: None  # a table's newest restore drill
-    queue_drill: Callable[[str, float | None, Requester], Drill] | None = None  # a drill schedule's fire
+    queue_drill: Callable[[str, float | None, Requester, str], Drill] | None = (
+        None  # a drill schedule's fire (drill id)
+    )
     drill_max_age: timedelta = DRILL_MAX_AGE  # DDBBOT_DRILL_MAX_AGE_DAYS: an older last drill is flagged
     listeners: list[Callable[[], None]] = field(default_factory=list)
 

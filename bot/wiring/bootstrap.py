@@ -84,13 +84,14 @@ def build_services(
     references = ReferenceStore(engine)
     holder = replica_id()
     work = work_engine(settings, engine, holder, clock=database_clock, steps=work_steps)
-    drills = build_drills(settings, engine, core, slack, references)
+    drills = build_drills(settings, engine, core, slack, references, work.wake.set)
 
     def newest_drill(table_key: str) -> Drill | None:
         return last_drill(drills.drills, table_key)
 
-    def scheduled_drill(table: str, rto_seconds: float | None, requester: Requester) -> Drill:
-        return queue_drill(drills.drills, DrillRequest(table, rto_seconds=rto_seconds), requester).drill
+    def scheduled_drill(table: str, rto_seconds: float | None, requester: Requester, drill_id: str) -> Drill:
+        request = DrillRequest(table, rto_seconds=rto_seconds, drill_id=drill_id)
+        return queue_drill(drills.drills, request, requester).drill
 
     coverage = CoverageSurvey(
         core,
@@ -124,6 +125,7 @@ def build_services(
             EXPORT_RESULTS: results,
             RUN_REPORTS: RunReports(schedules),
             RESTORE_RESULTS: restores.results,
+            **drills.results,
         },
         retry_after=timedelta(seconds=settings.poll_seconds),
     )
@@ -133,6 +135,7 @@ def build_services(
             WorkKind(FIRE, FireWork(schedules), parallel=FIRES_AT_ONCE),
             WorkKind(FANOUT, FanoutWork(schedules, timedelta(seconds=settings.poll_seconds)), parallel=FIRES_AT_ONCE),
             WorkKind(NOTE, notes, parallel=NOTES_AT_ONCE),
+            *drills.kinds,
         ],
         on_cycle=(restores.workflow.expire_due, restores.work.overdue),
     )
@@ -155,8 +158,6 @@ def build_services(
         background=(
             leader_gate(settings, engine, schedules, tracker),
             runner,
-            drills.runner,
-            drills.drill_runner,
             PeriodicJob("home-refresh", HOME_REFRESH_SECONDS, home.refresh),
         ),
     )

@@ -47,7 +47,7 @@ def schedule_core(
     *,
     unprotected: Callable[[], frozenset[str]] | None = None,
     last_drill: Callable[[str], Drill | None] = lambda _table_key: None,
-    queue_drill: Callable[[str, float | None, Requester], Drill] | None = None,
+    queue_drill: Callable[[str, float | None, Requester, str], Drill] | None = None,
 ) -> ScheduleCore:
     """The schedule use cases, with the config file's schedules synced into the store; raises ConfigError."""
     calendar = ApsCronCalendar()

@@ -11,10 +11,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine, update
+
+from bot.background.claims import Claim, ClaimStore, work_claims
 from bot.background.fence import no_steps
+from bot.db import database_now
 from bot.demo.slack_standin import SlackStandIn
 from bot.wiring.bootstrap import build_services
 from bot.wiring.services import Services
@@ -75,3 +80,18 @@ class Cluster:
     def close(self) -> None:
         for services in self.built:
             services.engine.dispose()
+
+
+def abandon(engine: Engine, kind: str, key: str) -> Claim:
+    """A replica claimed the work, then died an hour ago: its claim is held, its last heartbeat an hour old by the
+    database's clock, so any replica may take it over now."""
+    claims = ClaimStore(engine, stale_after=timedelta(minutes=5), max_attempts=5)
+    claim = claims.claim(kind, key, "replica-that-died")
+    assert claim is not None, f"{kind}:{key} could not be claimed"
+    with engine.begin() as connection:
+        connection.execute(
+            update(work_claims)
+            .where(work_claims.c.kind == kind, work_claims.c.key == key)
+            .values(heartbeat_at=database_now(connection) - timedelta(hours=1))
+        )
+    return claim

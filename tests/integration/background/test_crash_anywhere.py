@@ -21,6 +21,9 @@ import pytest
 from bot.background.claims import WorkState
 from bot.background.notes import NOTE
 from bot.demo.slack_standin import PostedMessage, SlackStandIn
+from bot.drills.models import DrillStatus
+from bot.drills.service import DrillRequest, queue_drill
+from bot.drills.store import DRILL, DrillStore
 from bot.exports.start import ExportOptions, start_export
 from bot.models import ExportJob, ExportStatus, Requester
 from bot.restores.models import RestoreMode, RestoreStatus
@@ -30,11 +33,17 @@ from bot.schedules.fires import FIRE
 from bot.schedules.models import RunState
 from bot.schedules.runs import run_schedule
 from bot.schedules.service import NewSchedule, add_schedule
+from bot.verification.models import VerificationStatus
+from bot.verification.service import queue_verification
+from bot.verification.store import VERIFICATION, VerificationStore
 from bot.wiring.services import Services
 from tests.integration.conftest import NOTIFY
+from tests.integration.drills.test_drill import ITEMS, plain_items
+from tests.support.aws_world import exports_held
 from tests.support.client_tokens import TokenLedger, client_tokens_honoured
 from tests.support.crashes import FOREVER, Cluster, Crash, CrashAt
 from tests.support.databases import database_kinds, fresh_database
+from tests.support.export_fixtures import write_full_export
 from tests.support.restore_flow import APPROVALS, APPROVER, OPS, REQUESTER, RESTORE_SETTINGS, scan_all
 from tests.support.schedules import text_of, wait_until
 
@@ -208,3 +217,91 @@ def test_a_result_whose_poster_dies_at_any_step_is_posted_never_lost(
     assert len(posted) == posted_before + 1, "posted by the replica that took the note over"
     assert taker.core.store.unposted_results() == []
     assert json.dumps(posted[-1].blocks) == json.dumps(posted[0].blocks)
+
+
+# ------------------------------------------------------------------------------------- verifications and drills
+
+
+def completed_export(replica: Services, s3: Any) -> ExportJob:
+    """An export of `orders` the bot made, its files laid out as DynamoDB writes them (manifests, checksums)."""
+    with exports_held() as release:
+        started = start_export(replica.core, "orders", ExportOptions(), Requester(REQUESTER, OPS))
+        job = started.job
+        write_full_export(
+            s3,
+            job.bucket,
+            job.s3_prefix,
+            plain_items(ITEMS),
+            export_id=job.export_id,
+            table_name="orders",
+            files=2,
+            empty_files=0,  # moto's ImportTable fails on an empty partition file; AWS does not
+        )
+        release.set()
+    settle(replica)  # finished, its result posted and its manifests kept as its reference
+    return job
+
+
+@pytest.mark.parametrize("step", ["claimed", "aws_called", "finishing"])
+def test_a_verification_whose_replica_dies_at_any_step_is_verified_and_reported_once(
+    cluster: Cluster, slack: SlackStandIn, s3: Any, step: str
+) -> None:
+    dying = cluster.replica(CrashAt(VERIFICATION, step), operators=[REQUESTER])
+    job = completed_export(dying, s3)
+    queued = queue_verification(dying.verifications, job.export_id, None, Requester(REQUESTER, OPS))
+    with pytest.raises(Crash):
+        dying.work_runner.run_pending([VERIFICATION])
+
+    taker = cluster.replica(operators=[REQUESTER])
+    assert taker.work_runner.run_pending([VERIFICATION]) == 0, "a live claim is not taken over"
+    cluster.stale()
+    assert taker.work_runner.run_pending([VERIFICATION]) == 1
+    taker.work_runner.run_pending([NOTE])
+
+    done = VerificationStore(taker.engine).get(queued.id)
+    assert done is not None and done.status == VerificationStatus.PASSED and done.items == ITEMS
+    results = [m for m in slack.messages(OPS) if m.thread_ts is not None and "verified OK" in m.text]
+    assert len(results) == 1, "the result posted once"
+
+
+@pytest.mark.parametrize("step", EXPORT_STEPS)
+def test_a_drill_whose_replica_dies_at_any_step_imports_once_passes_and_is_reported_once(
+    cluster: Cluster, tokens: TokenLedger, slack: SlackStandIn, s3: Any, ddb: Any, step: str
+) -> None:
+    dying = cluster.replica(CrashAt(DRILL, step), operators=[REQUESTER])
+    completed_export(dying, s3)
+    queued = queue_drill(dying.drills, DrillRequest("orders"), Requester(REQUESTER, OPS)).drill
+    with pytest.raises(Crash):
+        dying.work_runner.run_pending([DRILL])
+
+    taker = cluster.replica(operators=[REQUESTER])
+    assert taker.work_runner.run_pending([DRILL]) == 0, "a live claim is not taken over"
+    cluster.stale()
+    assert taker.work_runner.run_pending([DRILL]) == 1
+    taker.work_runner.run_pending([NOTE])
+
+    done = DrillStore(taker.engine).get(queued.id)
+    assert done is not None and done.status == DrillStatus.PASSED, done
+    assert tokens.started["import"] == 1, "ImportTable started once"
+    assert done.result.items_imported == ITEMS and done.result.deleted
+    assert [t for t in ddb.list_tables()["TableNames"] if "-drill-" in t] == [], "its table deleted"
+    results = [m for m in slack.messages(OPS) if "Restore drill of" in m.text and queued.id in json.dumps(m.blocks)]
+    assert len(results) == 1, "the result posted once"
+
+
+def test_a_drill_that_kills_every_replica_is_given_up_and_reported_failed(
+    cluster: Cluster, tokens: TokenLedger, slack: SlackStandIn, s3: Any
+) -> None:
+    replicas = [cluster.replica(CrashAt(DRILL, "aws_called", FOREVER), operators=[REQUESTER]) for _ in range(4)]
+    completed_export(replicas[0], s3)
+    queued = queue_drill(replicas[0].drills, DrillRequest("orders"), Requester(REQUESTER, OPS)).drill
+    for replica in replicas[:3]:
+        with pytest.raises(Crash):
+            replica.work_runner.run_pending([DRILL])
+        cluster.stale()
+    assert replicas[3].work_runner.run_pending([DRILL]) == 1
+    replicas[3].work_runner.run_pending([NOTE])
+    done = DrillStore(replicas[3].engine).get(queued.id)
+    assert done is not None and done.status == DrillStatus.FAILED and "gave up" in (done.result.failure or "")
+    (report,) = [m for m in slack.messages(OPS) if "Restore drill of" in m.text and "gave up" in text_of(m)]
+    assert queued.spec.drill_table in text_of(report), "the table it may have left is named"

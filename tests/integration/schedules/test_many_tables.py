@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.background.claims import ClaimStore
 from bot.demo.slack_standin import SlackStandIn
 from bot.drills.models import Drill, DrillResult, DrillSpec
-from bot.drills.store import DrillStore
+from bot.drills.store import DRILL, DrillStore
 from bot.models import ExportStatus, ExportType, Requester
 from bot.schedules.digest import build_digest
 from bot.schedules.service import NewSchedule, ScheduleCore, add_schedule
@@ -163,8 +164,12 @@ def test_the_digest_shows_each_tables_last_restore_drill_and_flags_a_failed_one(
     target = ExportTarget("e-1", None, "acme-ddb-backups", None, None, ExportType.FULL, None, "us-east-1", "e-1")
     spec = DrillSpec("orders", None, "us-east-1", target, "orders-drill-202612021200", {}, 3)
     drill = store.create(Drill("d-digest1", spec, "U0ALICE", None), max_active=2)
-    assert drill is not None and store.claim(drill.id, "runner-1", timedelta(minutes=5))
-    store.finish(drill.id, "runner-1", DrillResult(failure="the sample differs"))
+    assert drill is not None
+    claims = ClaimStore(built.engine, stale_after=timedelta(minutes=5), max_attempts=5)
+    claim = claims.claim(DRILL, drill.id, "runner-1")
+    assert claim is not None
+    with claims.fenced(claim) as connection:
+        store.finish(drill.id, DrillResult(failure="the sample differs"), connection)
     digest = build_digest(built.schedules, datetime.now(UTC))
     orders = next(t for t in digest.tables if t.table_key == "orders")
     assert "last restore drill failed" in orders.flags
