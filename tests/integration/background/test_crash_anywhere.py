@@ -25,6 +25,7 @@ from bot.drills.models import DrillStatus
 from bot.drills.service import DrillRequest, queue_drill
 from bot.drills.store import DRILL, DrillStore
 from bot.exports.start import ExportOptions, start_export
+from bot.metrics import REGISTRY
 from bot.models import ExportJob, ExportStatus, Requester
 from bot.restores.models import RestoreMode, RestoreStatus
 from bot.restores.plans import RestoreSpec
@@ -97,7 +98,10 @@ def test_a_fire_whose_replica_dies_at_any_step_makes_exactly_one_export_reported
     taker = cluster.replica()
     assert taker.work_runner.run_pending([FIRE]) == 0, "a live claim is not taken over"
     cluster.stale()
+    taken_over = {"kind": FIRE, "how": "taken_over"}
+    before = REGISTRY.get_sample_value("ddbbot_work_claims_total", taken_over) or 0.0
     assert taker.work_runner.run_pending([FIRE]) == 1, "the stale claim is taken over"
+    assert REGISTRY.get_sample_value("ddbbot_work_claims_total", taken_over) == before + 1
     settle(taker)
 
     (run,) = taker.schedules.store.runs(schedule_id)
