@@ -230,3 +230,21 @@ def test_new_work_under_a_settled_key_arms_it_again_and_a_holder_of_the_old_work
         store.settle(fresh, connection, WorkState.DONE)
     store.enqueue("note", "run:7", again=True)
     assert store.due("note") == ["run:7"]
+
+
+def test_the_fencing_token_stops_an_old_take_by_the_same_holder(
+    engines: list[Engine], clock: SettableDatabaseClock
+) -> None:
+    """A replica whose old worker thread still runs after the replica itself took the work again (its claim had gone
+    stale): the holder's name is the same, only the token tells the old take from the new one."""
+    store = replica(engines[0], clock)
+    store.enqueue("restore", "r-1")
+    old = taken(store, "one")
+    clock.advance(seconds=STALE.total_seconds() + 1)
+    new = taken(store, "one")
+    assert new.holder == old.holder and new.token == old.token + 1
+    assert not store.heartbeat(old)
+    with pytest.raises(ClaimLost), store.fenced(old):
+        pass
+    with store.fenced(new) as connection:
+        store.settle(new, connection, WorkState.DONE)
