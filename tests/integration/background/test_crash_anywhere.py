@@ -39,12 +39,11 @@ from bot.verification.service import queue_verification
 from bot.verification.store import VERIFICATION, VerificationStore
 from bot.wiring.services import Services
 from tests.integration.conftest import NOTIFY
-from tests.integration.drills.test_drill import ITEMS, plain_items
+from tests.integration.drills.test_drill import ITEMS, lay_out
 from tests.support.aws_world import exports_held
 from tests.support.client_tokens import TokenLedger, client_tokens_honoured
 from tests.support.crashes import FOREVER, Cluster, Crash, CrashAt
 from tests.support.databases import database_kinds, fresh_database
-from tests.support.export_fixtures import write_full_export
 from tests.support.restore_flow import APPROVALS, APPROVER, OPS, REQUESTER, RESTORE_SETTINGS, scan_all
 from tests.support.schedules import text_of, wait_until
 
@@ -230,20 +229,10 @@ def completed_export(replica: Services, s3: Any) -> ExportJob:
     """An export of `orders` the bot made, its files laid out as DynamoDB writes them (manifests, checksums)."""
     with exports_held() as release:
         started = start_export(replica.core, "orders", ExportOptions(), Requester(REQUESTER, OPS))
-        job = started.job
-        write_full_export(
-            s3,
-            job.bucket,
-            job.s3_prefix,
-            plain_items(ITEMS),
-            export_id=job.export_id,
-            table_name="orders",
-            files=2,
-            empty_files=0,  # moto's ImportTable fails on an empty partition file; AWS does not
-        )
+        lay_out(s3, started.job)
         release.set()
     settle(replica)  # finished, its result posted and its manifests kept as its reference
-    return job
+    return started.job
 
 
 @pytest.mark.parametrize("step", ["claimed", "aws_called", "finishing"])

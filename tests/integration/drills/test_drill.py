@@ -59,21 +59,26 @@ def plain_items(count: int, seed: int = 0) -> Iterator[dict[str, Any]]:
         }
 
 
+def lay_out(s3: Any, job: ExportJob) -> None:
+    """The files of an export of `orders` as DynamoDB writes them (manifests, checksums), where the bot expects them."""
+    write_full_export(
+        s3,
+        job.bucket,
+        job.s3_prefix,
+        plain_items(ITEMS),
+        export_id=job.export_id,
+        table_name="orders",
+        files=2,
+        empty_files=0,  # moto's ImportTable fails on an empty partition file (py_partiql_parser); AWS does not
+    )
+
+
 def completed_export(bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, s3: Any) -> ExportJob:
     with exports_held() as release:
         response = signed.command("/ddb-export", "orders", response_url=slack.response_url(OPS))
         assert response.status == 200, response.body
         job = wait_until(lambda: next(iter(bot.services.core.store.recent_exports("orders")), None), "export started")
-        write_full_export(
-            s3,
-            job.bucket,
-            job.s3_prefix,
-            plain_items(ITEMS),
-            export_id=job.export_id,
-            table_name="orders",
-            files=2,
-            empty_files=0,  # moto's ImportTable fails on an empty partition file (py_partiql_parser); AWS does not
-        )
+        lay_out(s3, job)
         release.set()
     references = ReferenceStore(bot.services.engine)
     wait_until(lambda: references.get(job.export_arn), "the export's reference recorded")
