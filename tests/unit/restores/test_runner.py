@@ -224,7 +224,7 @@ def test_two_runners_never_run_the_same_request(tmp_path: Path) -> None:
     writes_when_stopped = setup.executor.writes
     # ...so by the time its claim is stale and taken over, it no longer writes.
     setup.database_clock.advance(seconds=2)
-    assert other.run_cycle() == 1
+    assert other.run_cycle() >= 1 and setup.holder() == "runner-2", "taken over (its result note may start too)"
     wait_until(lambda: setup.status() == RestoreStatus.SUCCEEDED, "the second runner to finish")
     other.stop(5)
     setup.runner.stop(5)
@@ -244,7 +244,7 @@ def test_a_runner_told_its_claim_was_taken_stops_and_reports_nothing(tmp_path: P
     assert setup.runner.run_cycle() == 1
     assert setup.executor.entered.wait(5)
     setup.database_clock.advance(seconds=STALE.total_seconds() + 1)  # runner-1 was paused: no heartbeat landed
-    assert other.run_cycle() == 1
+    assert other.run_cycle() >= 1 and setup.holder() == "runner-2", "taken over (its result note may start too)"
     wait_until(lambda: setup.status() == RestoreStatus.SUCCEEDED, "the second runner to finish")
     assert setup.runner.running() == {"r-0000000001"}, "still running: it has not heartbeated since"
 
@@ -339,7 +339,7 @@ def test_the_cycle_runs_the_sweep_first(tmp_path: Path) -> None:
         holder="runner-s",
         on_cycle=[sweep],
     )
-    assert runner.run_cycle() == 1
+    assert runner.run_cycle() >= 1 and setup.holder() == "runner-s"
     wait_until(lambda: setup.status() == RestoreStatus.SUCCEEDED, "the restore to finish")
     assert seen == [(RestoreStatus.APPROVED, None)], "the sweep saw the request before anything claimed it"
 
