@@ -13,6 +13,7 @@ from datetime import timedelta
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
+from bot.background.fanout import TargetStore
 from bot.background.leader import LeaderGate, Leadership
 from bot.background.leases import LeaseStore
 from bot.background.work import WorkDesk
@@ -44,6 +45,7 @@ def schedule_core(
     slack: WebClient,
     holder: str,
     desk: WorkDesk,
+    targets: TargetStore,
     *,
     unprotected: Callable[[], frozenset[str]] | None = None,
     last_drill: Callable[[str], Drill | None] = lambda _table_key: None,
@@ -62,8 +64,10 @@ def schedule_core(
         notifier=SlackScheduleNotifier(slack),
         holder=holder,
         desk=desk,
+        targets=targets,
         oncall=settings.oncall,
         exports_per_account=settings.exports_per_account,
+        fanout_wait=timedelta(seconds=settings.poll_seconds),
         unprotected=unprotected,
         last_drill=last_drill,
         queue_drill=queue_drill,

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, MetaData
 from bot import db
 from bot import store as export_store
 from bot.background import claims as work_claims
+from bot.background import fanout as work_targets
 from bot.background import leases
 from bot.db import make_engine
 from bot.drills import store as drill_store
@@ -30,6 +31,7 @@ TABLE_MODULES = (
     drill_store,
     leases,
     work_claims,
+    work_targets,
     load_checkpoints,
     restore_store,
     schedule_store,

@@ -227,6 +227,9 @@ def run_report(report: RunReport) -> Message:
         lines.append(escape(run.plan.note, FOREIGN_TEXT))
     if job is not None and not run.error:
         lines.append(f"Export {code(job.export_id, 200)} started ({_window(job)}); its result follows here.")
+    who = mention(report.oncall)
+    if who:  # a many-table fire with tables not exported
+        lines.append(f"{who} some tables were not exported; please take a look.")
     return message(f"{kind} of {name}", section("\n".join(lines)), context(describe(schedule)))
 
 
