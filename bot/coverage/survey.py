@@ -1,7 +1,8 @@
 """The survey behind `/ddb-coverage`: every table of the bot's own account and of each aliased account, each
 read with bounded concurrency (DescribeTable, DescribeContinuousBackups, ListExports), cached for a while.
 
-A place (account and region) that cannot be listed is reported with the reason, never silently left out. The
+A place (account and region) that cannot be listed is reported with the reason, never silently left out, and a table
+that cannot be read is listed with why; neither holds back the other places or tables (one result per target). The
 last export of a table is the newer of the bot's own record and ListExports, which also sees exports started
 outside the bot; ListExports has no export time, so it is read from the export id, whose first part is the
 export's start in milliseconds since the epoch (as in every export ARN DynamoDB issues).
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -168,17 +170,11 @@ class CoverageSurvey:
             info, window = self.core.describe(TableRef(table.name, alias=table.place.alias), table.place)
             exported = _newest([_job_time(known.get(key)), self._listed_export(table.place, info.arn)])
         except BotError as error:
-            return TableCoverage(
-                key,
-                table.place.alias,
-                table.place.region,
-                None,
-                None,
-                None,
-                None,
-                key in scheduled,
-                problem=error.message,
-            )
+            return _unread(table, key in scheduled, error.message)
+        except Exception:  # one table's unexpected answer is that table's problem, never the whole survey's
+            reference = uuid.uuid4().hex[:8]
+            logger.exception("coverage_table_unread", extra={"table": key, "region": table.place.region})
+            return _unread(table, key in scheduled, f"something went wrong reading it (reference {reference})")
         return TableCoverage(
             key=key,
             alias=table.place.alias,
@@ -213,6 +209,12 @@ class CoverageSurvey:
                     return newest
         except Exception as exc:
             raise translate(exc, "dynamodb:ListExports", f"Exports of `{table_arn}`") from exc
+
+
+def _unread(table: Listed, scheduled: bool, problem: str) -> TableCoverage:
+    """A table listed but not read: named with why."""
+    key = _key(table)
+    return TableCoverage(key, table.place.alias, table.place.region, None, None, None, None, scheduled, problem=problem)
 
 
 def export_started(export_arn: str) -> datetime | None:
