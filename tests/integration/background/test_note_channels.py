@@ -21,14 +21,12 @@ from bot.background.fanout import TargetState, TargetStore
 from bot.background.fence import ClaimKeeper
 from bot.background.notes import NOTE, UNDELIVERED, Delivery, NoteStamp, NoteWork, UndeliveredReports, edition_payload
 from bot.background.work import WorkKind, WorkRunner, WorkTiming
-from bot.db import make_engine
 from bot.demo.slack_standin import SlackStandIn
 from bot.metrics import REGISTRY
-from bot.wiring.schema import create_schema
 from handlers.kit.blocks import message, section
 from handlers.kit.delivery import SlackUndelivered, deliver_message
 from tests.support.clocks import SettableDatabaseClock
-from tests.support.databases import database_kinds, fresh_database
+from tests.support.databases import database_kinds, schema_engine
 
 CHANNELS = ["C0ALPHA", "C0BRAVO", "C0CHARLIE"]
 TIMING = WorkTiming(interval=0.05, first_retry=timedelta(seconds=10))
@@ -36,11 +34,8 @@ TIMING = WorkTiming(interval=0.05, first_retry=timedelta(seconds=10))
 
 @pytest.fixture(params=database_kinds())
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with fresh_database(request.param, tmp_path) as url:
-        made = make_engine(url)
-        create_schema(made)
+    with schema_engine(request.param, tmp_path) as made:
         yield made
-        made.dispose()
 
 
 class ThreeChannels:

@@ -30,12 +30,10 @@ from bot.background.fanout import (
 )
 from bot.background.fence import ClaimKeeper, Fence
 from bot.background.work import WorkTiming
-from bot.db import make_engine
 from bot.metrics import REGISTRY
-from bot.wiring.schema import create_schema
 from tests.support.clocks import SettableDatabaseClock
 from tests.support.crashes import Crash, CrashAt
-from tests.support.databases import database_kinds, fresh_database
+from tests.support.databases import database_kinds, schema_engine
 
 STALE = timedelta(seconds=30)
 TIMING = WorkTiming(interval=0.05, first_retry=timedelta(seconds=10))
@@ -44,11 +42,8 @@ KIND, KEY = "job", "j-1"
 
 @pytest.fixture(params=database_kinds())
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with fresh_database(request.param, tmp_path) as url:
-        made = make_engine(url)
-        create_schema(made)
+    with schema_engine(request.param, tmp_path) as made:
         yield made
-        made.dispose()
 
 
 @pytest.fixture
