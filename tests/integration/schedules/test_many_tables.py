@@ -11,12 +11,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.background.claims import ClaimStore
+from bot.background.claims import ClaimStore, enqueue_work
 from bot.demo.slack_standin import SlackStandIn
 from bot.drills.models import Drill, DrillResult, DrillSpec
 from bot.drills.store import DRILL, DrillStore
 from bot.models import ExportStatus, ExportType, Requester
 from bot.schedules.digest import build_digest
+from bot.schedules.fanout import FANOUT
+from bot.schedules.models import ExportPlan, RunKind, RunState
 from bot.schedules.service import NewSchedule, ScheduleCore, add_schedule
 from bot.verification.models import ExportTarget
 from bot.wiring.services import Services
@@ -174,3 +176,23 @@ def test_the_digest_shows_each_tables_last_restore_drill_and_flags_a_failed_one(
     orders = next(t for t in digest.tables if t.table_key == "orders")
     assert "last restore drill failed" in orders.flags
     assert "Last restore drill: failed" in json.dumps(digest_message(digest)["blocks"])
+
+
+def test_a_fire_queued_before_per_table_results_carries_on_with_its_queued_tables(
+    services: Callable[..., Services], slack: SlackStandIn, ddb: Any
+) -> None:
+    """What migration 0003 left in flight: a started run whose plan note lists its queued tables, and its `fanout`
+    work item; the tables become the fire's targets when the work is next taken."""
+    built = services()
+    sc = built.schedules
+    create_table(ddb, "ledger", pitr=True, items=[{"pk": {"S": "l#1"}, "sk": {"S": "a"}}])
+    schedule_id = add_schedule(sc, NewSchedule("*", "0 * * * *"), Requester("U0ALICE")).view.schedule.id
+    with sc.store.engine.begin() as connection:
+        run = sc.store.open_run(connection, schedule_id, FIRE, RunKind.SCHEDULED, "old-replica")
+        sc.store.save_plan(run.id, ExportPlan(ExportType.FULL, note='queued:["ledger"]'), connection=connection)
+        sc.store.finish_run(run.id, RunState.STARTED, note=False, connection=connection, error="1 queued.")
+        enqueue_work(connection, FANOUT, str(run.id))
+    built.work_runner.run_pending()
+    assert exported_tables(sc, schedule_id) == ["ledger"], "only the table it had queued"
+    later = slack.wait_for(lambda m: m.channel == NOTIFY and "Later:" in text_of(m))
+    assert "`ledger`: export" in text_of(later)
