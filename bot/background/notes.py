@@ -24,20 +24,9 @@ from typing import Any, Protocol
 from sqlalchemy import Connection
 
 from bot.background.claims import Claim, WorkState, enqueue_work
-from bot.background.fanout import (
-    Done,
-    Failed,
-    FanOutPass,
-    Outcome,
-    Seed,
-    Target,
-    TargetState,
-    TargetStore,
-    Waiting,
-    defer_to_next,
-    run_targets,
-)
+from bot.background.fanout import FanOutPass, defer_to_next, run_targets
 from bot.background.fence import Fence
+from bot.background.targets import Done, Failed, Outcome, Seed, Target, TargetState, TargetStore, Waiting
 
 logger = logging.getLogger(__name__)
 NOTE = "note"

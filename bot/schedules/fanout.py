@@ -21,20 +21,9 @@ from sqlalchemy import Connection
 
 from bot.aws.tables import TableRef
 from bot.background.claims import enqueue_work
-from bot.background.fanout import (
-    NOT_DONE,
-    Done,
-    Dropped,
-    Failed,
-    FanOutPass,
-    Outcome,
-    Seed,
-    Target,
-    TargetState,
-    Waiting,
-    run_targets,
-)
+from bot.background.fanout import FanOutPass, run_targets
 from bot.background.fence import Fence
+from bot.background.targets import NOT_DONE, Done, Dropped, Failed, Outcome, Seed, Target, TargetState, Waiting
 from bot.errors import BotError
 from bot.exports.start import start_export
 from bot.models import ExportType, Requester

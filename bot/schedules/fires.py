@@ -19,6 +19,7 @@ from typing import Any
 from bot.background.claims import Claim, ClaimLost, WorkState
 from bot.background.fanout import FanOutPass, defer_to_next
 from bot.background.fence import Fence
+from bot.background.targets import TargetState
 from bot.errors import BotError
 from bot.exports.start import start_export
 from bot.logs import log_context
@@ -200,7 +201,7 @@ def _execute_selection(
         return _crashed(sc, schedule, run, fence, True)
     with fence.finishing() as connection:
         record(sc, run, done, connection)
-    started = len([t for t in done.targets if t.state == "done"])
+    started = len(done.in_state(TargetState.DONE))
     logger.info(
         "schedule=%s fire=%s tables=%d started=%d complete=%s",
         schedule.id,

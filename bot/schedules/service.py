@@ -18,7 +18,7 @@ from decimal import Decimal
 from bot.aws.pricing import gib
 from bot.aws.table_info import describe_table
 from bot.aws.tables import parse_table_ref
-from bot.background.fanout import TargetStore
+from bot.background.targets import TargetStore
 from bot.background.work import WorkDesk
 from bot.config import ConfigError, ScheduleSpec
 from bot.core import Core

@@ -13,9 +13,9 @@ from datetime import timedelta
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot.background.fanout import TargetStore
 from bot.background.leader import LeaderGate, Leadership
 from bot.background.leases import LeaseStore
+from bot.background.targets import TargetStore
 from bot.background.work import WorkDesk
 from bot.config import ConfigError
 from bot.core import Core

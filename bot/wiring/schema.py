@@ -12,8 +12,8 @@ from sqlalchemy import Engine, MetaData
 from bot import db
 from bot import store as export_store
 from bot.background import claims as work_claims
-from bot.background import fanout as work_targets
 from bot.background import leases
+from bot.background import targets as work_targets
 from bot.db import make_engine
 from bot.drills import store as drill_store
 from bot.exports import reference as export_references

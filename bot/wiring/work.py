@@ -12,8 +12,8 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from bot.background.claims import ClaimStore
-from bot.background.fanout import TargetStore
 from bot.background.fence import ClaimKeeper, Steps, no_steps
+from bot.background.targets import TargetStore
 from bot.background.work import WorkDesk, WorkKind, WorkRunner, WorkTiming
 from bot.db import DatabaseClock
 from bot.settings import Settings

@@ -15,9 +15,9 @@ import boto3
 from bot.aws.accounts import AwsAccounts
 from bot.aws.pricing import PriceBook
 from bot.background.claims import ClaimStore
-from bot.background.fanout import TargetStore
 from bot.background.fence import ClaimKeeper, Steps, no_steps
 from bot.background.notes import NOTE, NoteWork, WholeNote
+from bot.background.targets import TargetStore
 from bot.background.work import WorkKind, WorkRunner, WorkTiming
 from bot.core import Core
 from bot.db import make_engine, transaction

@@ -17,9 +17,9 @@ from slack_sdk import WebClient
 from sqlalchemy import Connection, Engine
 
 from bot.background.claims import ClaimStore, WorkState
-from bot.background.fanout import TargetState, TargetStore
 from bot.background.fence import ClaimKeeper
 from bot.background.notes import NOTE, UNDELIVERED, Delivery, NoteStamp, NoteWork, UndeliveredReports, edition_payload
+from bot.background.targets import TargetState, TargetStore
 from bot.background.work import WorkKind, WorkRunner, WorkTiming
 from bot.demo.slack_standin import SlackStandIn
 from bot.metrics import REGISTRY

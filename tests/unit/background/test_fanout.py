@@ -16,19 +16,9 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.background.claims import ClaimLost, ClaimStore
-from bot.background.fanout import (
-    Done,
-    Dropped,
-    Failed,
-    Outcome,
-    Seed,
-    Target,
-    TargetState,
-    TargetStore,
-    Waiting,
-    run_targets,
-)
+from bot.background.fanout import run_targets
 from bot.background.fence import ClaimKeeper, Fence
+from bot.background.targets import Done, Dropped, Failed, Outcome, Seed, Target, TargetState, TargetStore, Waiting
 from bot.background.work import WorkTiming
 from bot.metrics import REGISTRY
 from tests.support.clocks import SettableDatabaseClock

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import Connection, Engine
 
 from bot.background.claims import Claim, ClaimStore, WorkState
-from bot.background.fanout import TargetStore
 from bot.background.fence import ClaimKeeper, Fence
 from bot.background.notes import NOTE, Delivery, NoteStamp, NoteWork
+from bot.background.targets import TargetStore
 from bot.background.work import WorkKind, WorkRunner, WorkTiming
 from bot.db import make_engine
 from bot.metrics import REGISTRY
