@@ -3,9 +3,9 @@
 Each target of a piece of claimed work is a row of `work_targets` (bot.background.targets) under the work's
 (kind, key), with its own state, attempts, pause and reason: a target that fails is tried again on its own after a
 pause that doubles, one that keeps failing is given up on its own after DDBBOT_WORK_MAX_ATTEMPTS, and a target done
-is never done again, whoever takes the work over. `run_targets` is the one loop every fan-out runs: each due target tried in turn, its outcome recorded
-in its own fenced transaction (so a holder that dies after some targets leaves them done), an exception in one
-target recorded as that target's failure instead of ending the others.
+is never done again, whoever takes the work over. `run_targets` is the one loop every fan-out runs: each due target
+tried in turn, its outcome recorded in its own fenced transaction (so a holder that dies after some targets leaves
+them done), an exception in one target recorded as that target's failure instead of ending the others.
 
 Why rows under the parent's claim rather than a work item per target: the parent tells people about all its targets
 at once (a fire's message names every table that was not exported), which needs every target's state in one place;
