@@ -54,9 +54,10 @@ def value(samples: dict[Any, float], name: str, **labels: str) -> float:
 
 def test_metrics_move_with_a_real_export_and_the_commands_around_it(bot: BotRuntime, signed, slack) -> None:
     before = scrape(bot)
-    export_table(bot, signed, slack, "orders")
+    job = export_table(bot, signed, slack, "orders")
     signed.command("/ddb-status", "orders", response_url=slack.response_url(OPS))
     slack.wait_for(lambda m: m.via == "response_url" and "Exports of" in m.text, timeout=15)
+    slack.wait_for(lambda m: m.via == "chat.postMessage" and job.export_id in m.text, timeout=15)  # its result
     after = scrape(bot)
 
     def moved(name: str, **labels: str) -> float:
