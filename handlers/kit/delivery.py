@@ -15,6 +15,7 @@ allowed). Refused calls are failures, never "ok".
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -30,6 +31,8 @@ LOOKBACK = timedelta(minutes=10)  # Slack's clock against the database's: read a
 HISTORY_PAGE = 200
 HISTORY_PAGES = 10  # 2,000 messages since the note was laid out: past that the channel is posted to again
 PASSING = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+CONTENT_ERRORS = frozenset({"invalid_blocks", "msg_too_long"})  # Slack refused what it holds, not where it goes
+PLAIN_TEXT = 3000
 SERVER_ERROR = 500
 
 
@@ -47,18 +50,39 @@ def deliver_message(
         if isinstance(found, Delivery):
             return found
     try:
-        response = client.chat_postMessage(
-            channel=stamp.target,
-            text=message["text"],
-            blocks=message["blocks"],
-            metadata={"event_type": NOTE_EVENT, "event_payload": stamp.payload()},
-        )
+        return _post(client, message, stamp)
     except SlackApiError as exc:
+        if str(exc.response.get("error") or "") in CONTENT_ERRORS:
+            return _post_plain(client, message, stamp, exc)
         return _answer(exc, stamp, fallback)
     except Exception:
         logger.warning("note_post_unanswered", extra={"note": stamp.note, "channel": stamp.target}, exc_info=True)
         return later("Slack could not be reached", in_doubt=True)
+
+
+def _post(client: WebClient, message: Message, stamp: NoteStamp) -> Delivery:
+    response = client.chat_postMessage(
+        channel=stamp.target,
+        text=message["text"],
+        blocks=message["blocks"],
+        metadata={"event_type": NOTE_EVENT, "event_payload": stamp.payload()},
+    )
     return delivered(str(response.get("ts") or "") or None)
+
+
+def _post_plain(client: WebClient, message: Message, stamp: NoteStamp, exc: SlackApiError) -> Delivery:
+    """Slack refused the blocks (the builders should make that impossible): log which limit with a reference, and
+    deliver the text alone, so that people still read what happened."""
+    reference = uuid.uuid4().hex[:8]
+    details = "; ".join(str(e) for e in exc.response.get("errors") or []) or str(exc.response.get("error"))
+    fields = {"note": stamp.note, "channel": stamp.target, "ref": reference, "details": details}
+    logger.error("note_content_refused", extra=fields)
+    note = f"\n(Shown as plain text: Slack refused its layout; reference {reference}.)"
+    plain: Message = {"text": message["text"][: PLAIN_TEXT - len(note)] + note, "blocks": []}
+    try:
+        return _post(client, plain, stamp)
+    except SlackApiError as refused_too:
+        return _answer(refused_too, stamp, None)
 
 
 def _already_posted(client: WebClient, stamp: NoteStamp) -> Delivery | None:

@@ -137,3 +137,14 @@ def test_slack_answers_become_delivery_outcomes(standin: SlackStandIn, client: W
     assert (waiting.delivered, waiting.retry) == (False, True), "Slack's own trouble may pass: not counted"
     standin.allow_channel("C0OPS")
     assert deliver_message(client, note, stamp(False), fallback=lambda: False).delivered
+
+
+def test_a_message_whose_layout_slack_refuses_is_delivered_as_plain_text_with_its_stamp(
+    standin: SlackStandIn, client: WebClient
+) -> None:
+    standin.fail_next("chat.postMessage", error="invalid_blocks")
+    result = deliver_message(client, message("export done", section("export done")), stamp(False))
+    assert result.delivered
+    (posted,) = standin.messages("C0OPS")
+    assert posted.text.startswith("export done") and "plain text" in posted.text and posted.blocks == []
+    assert posted.metadata == {"event_type": NOTE_EVENT, "event_payload": stamp(False).payload()}
