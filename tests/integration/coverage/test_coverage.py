@@ -102,6 +102,60 @@ def test_a_second_survey_within_the_cache_period_asks_aws_nothing(
     assert len(front.seen) == asked, "answered from the cache"
 
 
+def test_a_paused_or_drill_only_schedule_is_not_export_coverage_and_the_row_says_which(
+    bot: Any, slack: SlackStandIn
+) -> None:
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    schedule_command(signed, slack, 'add orders cron="0 2 * * *"')
+    (orders,) = bot.services.schedules.store.all()
+    schedule_command(signed, slack, f"pause {orders.id}")
+    schedule_command(signed, slack, 'add customers cron="0 6 * * 1" type=drill')
+    assert len(bot.services.schedules.store.all()) == 2
+
+    rows = coverage_rows(coverage_answer(slack, signed))
+
+    assert rows["`orders` (us-east-1)"].startswith("never exported, no schedule (paused),")
+    assert rows["`customers` (us-east-1)"].startswith("PITR off, never exported, no schedule (drills only),")
+
+
+def test_a_same_named_table_in_another_region_lends_neither_its_schedule_nor_its_export(
+    bot: Any, slack: SlackStandIn, world: str
+) -> None:
+    """`prod:ledger` names the us-east-1 table (the account's region); prod's eu-west-1 has a `ledger` too."""
+    credentials = account_credentials(world, PROD)
+    create_table(
+        boto3.client("dynamodb", region_name="eu-west-1", endpoint_url=world, **credentials),
+        "ledger",
+        pitr=True,
+        items=[],
+    )
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    client("s3", world, **credentials).create_bucket(Bucket="prod-backups")
+    signed.command("/ddb-export", "prod:ledger bucket=prod-backups", response_url=slack.response_url(OPS))
+    done = wait_until(
+        lambda: [j for j in bot.services.core.store.recent_exports("prod:ledger") if j.status == "COMPLETED"], "export"
+    )
+    assert done[0].region == "us-east-1"
+    schedule_command(signed, slack, 'add prod:ledger cron="0 2 * * *"')
+
+    rows = coverage_rows(coverage_answer(slack, signed, "prod"))
+
+    assert rows["`prod:ledger` (eu-west-1)"].startswith("never exported, no schedule,"), "nothing lent to it"
+    assert rows["`prod:ledger` (us-east-1)"].startswith("deletion protection off (PITR 35 days; exported 20")
+
+
+def coverage_rows(message: Any) -> dict[str, str]:
+    """`key` (region) → the rest of its row, from the answer's table sections."""
+    lines = [
+        line.removeprefix("• ")
+        for block in message.blocks
+        if block.get("type") == "section"
+        for line in block["text"]["text"].split("\n")
+        if line.startswith("• `")
+    ]
+    return dict(line.split(" · ", 1) for line in lines if " · " in line)
+
+
 def test_one_alias_is_surveyed_alone_and_an_unknown_one_says_which_exist(bot: Any, slack: SlackStandIn) -> None:
     signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
     body = coverage(slack, signed, "prod")

@@ -310,6 +310,7 @@ def coverage_report(g: Given) -> CoverageReport:
             last_export=None if index % 4 == 0 else T0 - timedelta(days=index % 30),
             scheduled=index % 7 == 0,
             problem=g.text if index % 11 == 0 else None,
+            schedule_note=("paused", "drills only", None)[index % 3] if index % 7 else None,
         )
         for index in range(5 * g.rows)
     ]
