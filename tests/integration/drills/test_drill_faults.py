@@ -6,13 +6,13 @@ answers the chosen calls with AWS's errors."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from bot.aws.accounts import CLIENT_CONFIG
-from bot.demo.slack_standin import SlackStandIn
+from bot.demo.slack_standin import PostedMessage, SlackStandIn
 from bot.drills.models import DrillStatus
 from bot.drills.store import DrillStore
 from bot.wiring.runtime import BotRuntime
@@ -26,6 +26,7 @@ OPS = "C0OPS"
 ATTEMPTS = 1 + int(CLIENT_CONFIG.retries["max_attempts"])  # type: ignore[index]
 THROTTLED = Fault(400, "ThrottlingException", "Rate of requests exceeds the allowed throughput.")
 DENIED = Fault(400, "AccessDeniedException", "User is not authorized to perform: dynamodb:DeleteTable")
+DrillWith = Callable[["ProofFaults"], tuple[BotRuntime, PostedMessage]]
 
 
 class ProofFaults:
@@ -56,36 +57,31 @@ class ProofFaults:
 
 
 @pytest.fixture
-def fronts(world: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[AwsFaultProxy]]:
-    made: list[AwsFaultProxy] = []
-    yield made
-    for front in made:
+def drill_with(
+    start_bot: BotFactory, world: str, monkeypatch: pytest.MonkeyPatch, slack: SlackStandIn, s3: Any
+) -> Iterator[Callable[[ProofFaults], tuple[BotRuntime, PostedMessage]]]:
+    """Runs `/ddb-drill orders` on a bot whose DynamoDB calls pass through an AwsFaultProxy deciding with `faults`."""
+    fronts: list[AwsFaultProxy] = []
+
+    def run(faults: ProofFaults) -> tuple[BotRuntime, PostedMessage]:
+        fronts.append(AwsFaultProxy(world, faults))
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", fronts[-1].url)
+        bot = start_bot(operators=[OPERATOR])
+        signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+        completed_export(bot, signed, slack, s3)
+        drill(signed, slack, "orders")
+        return bot, result_in(slack, OPS)
+
+    yield run
+    for front in fronts:
         front.close()
-
-
-def faulty_bot(start_bot: BotFactory, world: str, monkeypatch: pytest.MonkeyPatch, faults: ProofFaults) -> Any:
-    front = AwsFaultProxy(world, faults)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", front.url)
-    bot = start_bot(operators=[OPERATOR])
-    return bot, front
-
-
-def run_drill_through(bot: BotRuntime, slack: SlackStandIn, s3: Any) -> Any:
-    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
-    completed_export(bot, signed, slack, s3)
-    drill(signed, slack, "orders")
-    return result_in(slack, OPS)
 
 
 def test_a_drill_whose_proof_is_throttled_fails_saying_why_and_still_deletes_its_table(
-    start_bot: BotFactory, world: str, monkeypatch: pytest.MonkeyPatch, slack: SlackStandIn, s3: Any, ddb: Any
+    drill_with: DrillWith, ddb: Any
 ) -> None:
     faults = ProofFaults(refuse_delete=False)
-    bot, front = faulty_bot(start_bot, world, monkeypatch, faults)
-    try:
-        result = run_drill_through(bot, slack, s3)
-    finally:
-        front.close()
+    bot, result = drill_with(faults)
 
     shown = str(result.blocks)
     assert "failed" in result.text
@@ -98,14 +94,10 @@ def test_a_drill_whose_proof_is_throttled_fails_saying_why_and_still_deletes_its
 
 
 def test_when_the_deletion_is_refused_too_the_result_names_the_table_left_behind_and_how_to_delete_it(
-    start_bot: BotFactory, world: str, monkeypatch: pytest.MonkeyPatch, slack: SlackStandIn, s3: Any, ddb: Any
+    drill_with: DrillWith, ddb: Any
 ) -> None:
     faults = ProofFaults(refuse_delete=True)
-    bot, front = faulty_bot(start_bot, world, monkeypatch, faults)
-    try:
-        result = run_drill_through(bot, slack, s3)
-    finally:
-        front.close()
+    bot, result = drill_with(faults)
 
     (table,) = drill_tables(ddb)
     fate = next(b["text"]["text"] for b in result.blocks if "NOT deleted" in str(b))

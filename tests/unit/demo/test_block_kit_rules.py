@@ -5,9 +5,6 @@ judge of the builders, catch what they know."""
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot.demo.block_kit_rules import MODAL, block_kit_errors, view_errors
 from bot.demo.slack_standin import SlackStandIn
 from tests.support.slack_models import slack_sdk_refusals
+from tests.unit.demo.test_slack_standin import post_json
 
 
 @pytest.fixture
@@ -56,17 +54,6 @@ def option(value: str) -> dict[str, Any]:
 def overflow(count: int) -> list[dict[str, Any]]:
     menu = {"type": "overflow", "action_id": "more", "options": [option(f"o{i}") for i in range(count)]}
     return [actions(menu)]
-
-
-def post_json(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 def test_two_buttons_with_one_action_id_in_a_block_are_refused_as_slack_refuses_them(
