@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.bounded import TooLarge, read_at_most
 from bot.errors import BotError
+from bot.limits import MAX_CONFIG_FILE
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 ALIAS = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -73,9 +75,15 @@ def load_config(path: Path | None) -> BotConfig:
     if path is None:
         return BotConfig()
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            data = read_at_most(file, MAX_CONFIG_FILE, f"DDBBOT_CONFIG_FILE {path}", "more than any config takes")
+        raw = tomllib.loads(data.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"DDBBOT_CONFIG_FILE points to {path}, which does not exist.") from None
+    except TooLarge as exc:
+        raise ConfigError(f"{exc.message} Is the path right?") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"DDBBOT_CONFIG_FILE {path} is not UTF-8 text (TOML files are).") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"DDBBOT_CONFIG_FILE {path} is not valid TOML: {exc}") from None
     return parse_config(raw)

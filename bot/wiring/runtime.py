@@ -11,6 +11,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from waitress import wasyncore
 from waitress.server import create_server
 
+from bot.limits import SLACK_MAX_BODY
 from bot.settings import Settings
 from bot.wiring.app import create_app, create_wsgi
 from bot.wiring.bootstrap import build_services
@@ -36,6 +37,7 @@ class HttpServer:
             ident="ddb-backup-bot",
             clear_untrusted_proxy_headers=True,
             connection_limit=500,
+            max_request_body_size=SLACK_MAX_BODY + 1,  # waitress answers 413 to a larger body, unread (>= refused)
         )
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
