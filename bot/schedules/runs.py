@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 
 from bot.aws.table_info import describe_pitr
 from bot.errors import BotError, PreconditionFailed
+from bot.exports.chain import CHAIN_LOOKBACK, Coverage, coverage
 from bot.exports.start import start_export
 from bot.metrics import SCHEDULE_FIRES, SCHEDULE_MISSES
 from bot.models import MAX_INCREMENTAL_WINDOW, MIN_INCREMENTAL_WINDOW, ExportJob, ExportType, Requester
-from bot.schedules.chain import CHAIN_LOOKBACK, Coverage, coverage
 from bot.schedules.digest import build_digest
 from bot.schedules.fanout import continue_queued, record, run_selection
 from bot.schedules.models import ExportPlan, RunKind, RunReport, RunState, Schedule, ScheduleRun, ScheduleType
