@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -26,9 +26,14 @@ from bot.restores.claims import ClaimKeeper, Fence
 from bot.restores.executors import Cancelled, Executor, ExecutorContext
 from bot.restores.models import RestoreMode, RestoreRequest, RestoreStatus
 from bot.restores.notify import RestoreNotifier, RestoreOutcome, RestoreProgress
+from bot.restores.outcome import ItemsDone, ItemsPromised, check_outcome
 from bot.restores.store import RestoreStore
 
 logger = logging.getLogger(__name__)
+
+
+UNREPORTED_PROMISE = ItemsPromised(None, "the restore reported no item count")
+UNREPORTED_DONE = ItemsDone(None, "the restore reported no item count")
 
 
 @dataclass(frozen=True)
@@ -267,22 +272,28 @@ class RestoreRunner:
         )
 
     def _succeed(self, request: RestoreRequest, fence: Fence, outcome: RestoreOutcome) -> str | None:
-        if self._claim_lost(request, fence, "succeeded"):
+        """The run ended: the one outcome check decides whether it delivered its plan (SUCCEEDED) or not (PARTIAL)."""
+        check = check_outcome(outcome.promised or UNREPORTED_PROMISE, outcome.done or UNREPORTED_DONE)
+        outcome = replace(outcome, check=check)
+        ending = RestoreStatus.PARTIAL if check.partial else RestoreStatus.SUCCEEDED
+        word = ending.lower()
+        if self._claim_lost(request, fence, word):
             return None
         now = self._core.clock()
         if not self._store.transition(
             request.id,
             RestoreStatus.RUNNING,
-            RestoreStatus.SUCCEEDED,
+            ending,
             finished_at=now,
             result=outcome.as_dict(),
             runner=self.runner_id,
         ):
-            return self._not_ours(request, "succeeded")
-        self._core.store.audit(BOT_ACTOR, "restore.finish", request.id, {"target": request.target_display}, "succeeded")
-        RESTORES.labels(request.mode, "succeeded").inc()
+            return self._not_ours(request, word)
+        said = word if not check.partial else f"partial: {check.figures}; {'; '.join(check.reasons)}"
+        self._core.store.audit(BOT_ACTOR, "restore.finish", request.id, {"target": request.target_display}, said)
+        RESTORES.labels(request.mode, word).inc()
         self._notifier.finished(self._reload(request.id), outcome)
-        return RestoreStatus.SUCCEEDED
+        return ending
 
     def _fail(self, request: RestoreRequest, fence: Fence, reason: str) -> str | None:
         if self._claim_lost(request, fence, "failed"):

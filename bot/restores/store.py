@@ -44,6 +44,7 @@ restore_requests = Table(
     Column("response_url", Text),
     Column("sources", JSON, nullable=False, default=list),
     Column("estimate", JSON),
+    Column("notes", JSON),  # what planning found that approvers must weigh (a list of sentences)
     Column("required_approvals", Integer, nullable=False),
     Column("approval_channel", String(64)),
     Column("approval_ts", String(32)),
@@ -120,6 +121,7 @@ class RestoreStore:
                     response_url=request.response_url,
                     sources=[s.as_dict() for s in request.sources],
                     estimate=request.estimate.as_dict() if request.estimate else None,
+                    notes=list(request.notes),
                     required_approvals=request.required_approvals,
                     approval_channel=request.approval_channel,
                     approval_ts=request.approval_ts,
@@ -311,4 +313,5 @@ def _requests(rows: Iterable[Any]) -> Iterable[RestoreRequest]:
             failure_message=row["failure_message"],
             runner=row["runner"],
             heartbeat_at=row["heartbeat_at"],
+            notes=tuple(str(note) for note in row["notes"] or ()),
         )

@@ -90,7 +90,7 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         oncall=settings.oncall,
         references=references,
     )
-    restores = build_restores(settings, engine, core, slack, authorizer)
+    restores = build_restores(settings, engine, core, slack, authorizer, references)
     home = home_publisher(slack, authorizer, schedules, restores.workflow, coverage)
     return Services(
         settings=settings,

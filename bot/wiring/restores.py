@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from bot.authz import Authorizer
 from bot.core import Core
+from bot.exports.reference import ReferenceStore
 from bot.restores.executors import Executor, ImportExecutor, PitrExecutor
 from bot.restores.import_board import ImportStatusBoard
 from bot.restores.load import LoadExecutor
@@ -50,17 +51,22 @@ def runner_timing(poll_seconds: float) -> RunnerTiming:
     )
 
 
-def executors(engine: Engine, poll_seconds: float, loader_retry_seconds: float = 300.0) -> dict[str, Executor]:
-    """One executor per mode; the loader's checkpoints live in the bot's database."""
+def executors(
+    engine: Engine, poll_seconds: float, loader_retry_seconds: float = 300.0, references: ReferenceStore | None = None
+) -> dict[str, Executor]:
+    """One executor per mode; the loader's checkpoints live in the bot's database, and it checks the exports the bot
+    recorded against that record."""
     return {
         RestoreMode.IMPORT: ImportExecutor(ImportStatusBoard(poll_seconds * 0.9)),
         RestoreMode.PITR: PitrExecutor(),
-        RestoreMode.LOAD: LoadExecutor(SqlLoadCheckpoints(engine), LOAD_CONCURRENCY, loader_retry_seconds),
+        RestoreMode.LOAD: LoadExecutor(
+            SqlLoadCheckpoints(engine), LOAD_CONCURRENCY, loader_retry_seconds, references=references
+        ),
     }
 
 
 def build_restores(
-    settings: Settings, engine: Engine, core: Core, slack: WebClient, authorizer: Authorizer
+    settings: Settings, engine: Engine, core: Core, slack: WebClient, authorizer: Authorizer, references: ReferenceStore
 ) -> RestoreFeature:
     """The workflow wakes the runner when a request is approved; the runner sweeps expired requests each cycle."""
     store = RestoreStore(engine)
@@ -80,13 +86,13 @@ def build_restores(
         notifier,
         policy,
         on_approved=lambda _request: approved.set(),
-        planner=functools.partial(plan_restore, default_rate=default_rate),
+        planner=functools.partial(plan_restore, default_rate=default_rate, references=references),
     )
     runner = RestoreRunner(
         core,
         store,
         notifier,
-        executors(engine, settings.poll_seconds, settings.loader_retry_seconds),
+        executors(engine, settings.poll_seconds, settings.loader_retry_seconds, references),
         runner_timing(settings.poll_seconds),
         on_cycle=workflow.expire_due,
         wake=approved,
