@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"  # TEMP for testing; set to "0003" before the final commit
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
