@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -16,7 +17,6 @@ from bot.background.periodic import PeriodicJob
 from bot.config import load_config
 from bot.core import Core, ExportDefaults
 from bot.coverage.survey import CoverageSurvey
-from bot.db import make_engine
 from bot.drills.models import Drill
 from bot.drills.service import DrillRequest, last_drill, queue_drill
 from bot.exports.reference import ReferenceStore
@@ -26,10 +26,11 @@ from bot.schedules.store import ScheduleStore
 from bot.settings import Settings
 from bot.store import Store
 from bot.wiring.drills import build_drills
+from bot.wiring.health import build_health
 from bot.wiring.restores import build_restores
 from bot.wiring.schedules import leader_gate, replica_id, schedule_channel, schedule_core
-from bot.wiring.schema import create_schema
 from bot.wiring.services import Services
+from bot.wiring.startup import aws_session, check_aws, check_slack, open_database, slack_probe_client
 from handlers.exports.notifier import SlackNotifier
 from handlers.home.events import home_publisher
 from handlers.kit.http import slack_client
@@ -41,14 +42,26 @@ PRICING_REGION = "us-east-1"
 # would fight for the GIL with the threads that must acknowledge Slack within 3 seconds.
 WORK_THREADS = 8
 HOME_REFRESH_SECONDS = 60.0  # Home tabs whose content changed are published again at most this late
+logger = logging.getLogger(__name__)
 
 
 def build_services(settings: Settings, *, boto_session: boto3.Session | None = None) -> Services:
-    """Build the store, AWS accounts, prices, Slack client, authorization and every feature."""
-    engine = make_engine(settings.database_url)
-    create_schema(engine)
+    """Check the config file, Slack, AWS and the database (StartupError, ConfigError: one sentence naming the
+    setting), then build the store, AWS accounts, prices, Slack client, authorization and every feature."""
     config = load_config(settings.config_file)
-    session = boto_session or boto3.Session()
+    slack_probe = slack_probe_client(settings)
+    slack_identity = check_slack(slack_probe)
+    session = boto_session or aws_session(settings)
+    aws_identity = check_aws(session, settings)
+    engine = open_database(settings)
+    logger.info(
+        "start checks passed",
+        extra={
+            "slack_team": slack_identity.team_id,
+            "aws_account": aws_identity.account,
+            "region": aws_identity.region,
+        },
+    )
     core = Core(
         aws=AwsAccounts(session, config.accounts),
         store=Store(engine),
@@ -96,7 +109,10 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         references=references,
     )
     restores = build_restores(settings, engine, core, slack, authorizer)
-    home = home_publisher(slack, authorizer, schedules, restores.workflow, coverage)
+    health = build_health(settings, session, slack_probe, core.aws, authorizer)
+    for warning in health.warnings():
+        logger.warning("start warning", extra={"warning": warning})
+    home = home_publisher(slack, authorizer, schedules, restores.workflow, coverage, health.warnings)
     return Services(
         settings=settings,
         engine=engine,
@@ -118,4 +134,5 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
             drills.drill_runner,
             PeriodicJob("home-refresh", HOME_REFRESH_SECONDS, home.refresh),
         ),
+        health=health,
     )

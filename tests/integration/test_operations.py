@@ -101,11 +101,13 @@ def test_metrics_move_with_an_approved_restore_an_aws_refusal_and_the_lease(star
 
 def test_readyz_is_ready_and_says_why_not_while_healthz_stays_alive(start_bot: BotFactory) -> None:
     bot = start_bot()
-    assert get(f"{bot.url}/readyz") == (200, "ready\n")
+    status, body = get(f"{bot.url}/readyz")
+    assert status == 200 and json.loads(body)["ready"] is True
+    assert set(json.loads(body)["checks"].values()) == {"ok"}
     with bot.services.engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = 'elsewhere'"))
     status, body = get(f"{bot.url}/readyz")
-    assert status == 503 and "schema is at elsewhere" in body
+    assert status == 503 and "schema is at elsewhere" in json.loads(body)["checks"]["schema"]
     assert get(f"{bot.url}/healthz") == (200, "ok\n")
     assert get(f"{bot.url}/nothing-here")[0] == 404
 

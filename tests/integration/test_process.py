@@ -141,16 +141,22 @@ def test_the_bot_serves_health_and_commands_and_stops_cleanly_on_sigterm(world: 
     assert "order#0" not in bot.logs  # no item contents
 
 
-def test_a_database_newer_than_the_bot_stops_it_with_a_sentence_saying_so(tmp_path: Path) -> None:
+def test_a_database_newer_than_the_bot_stops_it_with_a_sentence_saying_so(moto_endpoint: str, tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
     migrate(engine)
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '9999-newer'"))
     engine.dispose()
-    env = bot_env(tmp_path, SLACK_BOT_TOKEN="xoxb-process-test", SLACK_SIGNING_SECRET=SIGNING_SECRET)
-    result = subprocess.run(
-        [sys.executable, "-m", "bot"], env=env, capture_output=True, timeout=60, cwd=tmp_path, check=False
-    )
+    with SlackStandIn(token="xoxb-process-test") as slack:  # Slack and AWS answer: the database is what stops it
+        env = bot_env(
+            tmp_path,
+            SLACK_BOT_TOKEN="xoxb-process-test",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=slack.api_url,
+        )
+        result = subprocess.run(
+            [sys.executable, "-m", "bot"], env=env, capture_output=True, timeout=60, cwd=tmp_path, check=False
+        )
     assert result.returncode == 2
     assert b"9999-newer" in result.stderr and b"newer release" in result.stderr
     assert b"Traceback" not in result.stderr
