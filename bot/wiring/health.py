@@ -74,6 +74,8 @@ def build_health(
     slack_probe: WebClient,
     aws: AwsAccounts,
     authorizer: Authorizer,
+    *,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Health:
     """Slack (auth.test) and AWS (sts:GetCallerIdentity) as checks; access rules and account aliases as warnings."""
 
@@ -90,11 +92,15 @@ def build_health(
 
     return Health(
         checks={
-            "slack": Remembered(slack, lambda problem: problem is None),
-            "aws": Remembered(identity, lambda problem: problem is None),
+            "slack": Remembered(slack, _passed, clock=clock),
+            "aws": Remembered(identity, _passed, clock=clock),
         },
-        warnings=Remembered(warnings, lambda _found: True, ok_seconds=WARNING_SECONDS),
+        warnings=Remembered(warnings, lambda _found: True, ok_seconds=WARNING_SECONDS, clock=clock),
     )
+
+
+def _passed(problem: str | None) -> bool:
+    return problem is None
 
 
 def _problem_of(check: Callable[[], object]) -> str | None:

@@ -20,14 +20,12 @@ from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
+    HTTPClientError,
     NoCredentialsError,
     PartialCredentialsError,
     ProfileNotFound,
-    ProxyConnectionError,
-    ReadTimeoutError,
 )
+from botocore.exceptions import ConnectionError as AwsConnectionError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
@@ -182,7 +180,7 @@ def check_aws(session: boto3.Session, settings: Settings) -> AwsIdentity:
             f"{error.kwargs.get('cred_var', 'AWS_SECRET_ACCESS_KEY')}: missing; AWS_ACCESS_KEY_ID and "
             "AWS_SECRET_ACCESS_KEY are set together (or neither, with a role or AWS_PROFILE)."
         ) from None
-    except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ProxyConnectionError) as error:
+    except (AwsConnectionError, HTTPClientError) as error:  # refused, timed out, dropped, or the proxy
         raise StartupError(_aws_unreachable(settings, region, error)) from None
     except ClientError as error:
         raise StartupError(_aws_refusal(session, error)) from None

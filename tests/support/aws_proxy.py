@@ -1,4 +1,5 @@
-"""A local front for moto that can answer chosen AWS JSON operations with an error, as AWS would."""
+"""A local front for moto that can answer chosen AWS operations with an error, as AWS would: JSON-protocol services
+(DynamoDB) get a JSON `__type` error, query-protocol ones (STS) AWS's XML `ErrorResponse`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,10 @@ class Fault:
 
 
 Decide = Callable[[str, bytes], Fault | None]
+QUERY_ERROR = (
+    '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>{code}</Code>'
+    "<Message>{message}</Message></Error><RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId></ErrorResponse>"
+)
 
 
 def fixed_faults(faults: dict[str, Fault]) -> Decide:
@@ -68,14 +75,21 @@ class AwsFaultProxy:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                operation = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
+                query = "x-www-form-urlencoded" in self.headers.get("Content-Type", "")
+                if query:  # STS and other query-protocol services name the operation in the form body
+                    operation = parse_qs(body.decode(errors="replace")).get("Action", [""])[0]
+                else:
+                    operation = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
                 proxy.seen.append(operation)
                 fault = proxy.region_fault(self.headers.get("Authorization", "")) or proxy.decide(operation, body)
-                if fault is not None:
+                if fault is None:
+                    self._forward("POST", body)
+                elif query:
+                    payload = QUERY_ERROR.format(code=escape(fault.code), message=escape(fault.message)).encode()
+                    self._answer(fault.status, payload, {"Content-Type": "text/xml"})
+                else:
                     payload = json.dumps({"__type": fault.code, "message": fault.message}).encode()
                     self._answer(fault.status, payload, {"Content-Type": "application/x-amz-json-1.0"})
-                    return
-                self._forward("POST", body)
 
             def do_GET(self) -> None:
                 canned = next((v for k, v in proxy.canned.items() if self.path.startswith(k)), None)

@@ -314,7 +314,8 @@ def dashboard(g: Given, *, approver: bool) -> Dashboard:
     jobs = tuple(export_job(g, i, status=ExportStatus.FAILED, failure_code=g.text) for i in range(10))
     requests = tuple(restore_request(g, sources=3) for _ in range(10))
     fires = tuple((schedule(g), T0) for _ in range(10))
-    return Dashboard(T0, coverage_report(g), None, jobs, requests, requests, approver, fires, jobs, requests)
+    warnings = (g.text,) * 5
+    return Dashboard(T0, coverage_report(g), None, jobs, requests, requests, approver, fires, jobs, requests, warnings)
 
 
 def digest(g: Given) -> Digest:
