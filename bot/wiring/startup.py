@@ -42,7 +42,7 @@ from bot.settings import Settings
 from bot.wiring.schema import create_schema
 
 logger = logging.getLogger(__name__)
-PROBE_SECONDS = 5
+PROBE_SECONDS = 3
 # One quick attempt: the start reports what is wrong at once, and /readyz must answer within a probe's timeout.
 STS_PROBE = Config(connect_timeout=PROBE_SECONDS, read_timeout=PROBE_SECONDS, retries={"total_max_attempts": 1})
 REFUSED_BOT_FIX = (
