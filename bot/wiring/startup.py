@@ -264,26 +264,27 @@ def _require_sqlite_folder(path: str, shown: str) -> None:
 
 
 def _database_refusal(error: DBAPIError, backend: str, shown: str) -> str:
-    """What the driver said, as the fix it asks for (the driver's own text stays in no message)."""
-    state = getattr(error.orig, "sqlstate", None)
+    """What the driver said, as the fix it asks for (the driver's own text stays in no message). psycopg gives no
+    SQLSTATE for a refused connection, so the server's words are matched."""
     said = str(error.orig).lower()
     if backend == "sqlite":
         if "not a database" in said:
             return f"{shown} is not an SQLite database file; point it at the bot's database or a new file."
         return f"{shown} cannot be opened; the file and its folder must be readable and writable by the bot."
-    if state in {"28P01", "28000"}:
-        return f"PostgreSQL refused the user or password of {shown}; check both in the URL."
-    if state == "3D000":
+    if 'database "' in said and "does not exist" in said:
         return f"the database named in {shown} does not exist; create it (CREATE DATABASE) or correct the name."
-    if state is not None:
-        return f"PostgreSQL refused to open {shown} (SQLSTATE {state}); check the URL and the user's rights."
+    if any(words in said for words in _AUTHENTICATION_FAILURES):
+        return f"PostgreSQL refused the user or password of {shown}; check both in the URL."
+    if "pg_hba.conf" in said:
+        return f"PostgreSQL does not let this host connect to {shown} (pg_hba.conf); allow it there."
     reason = next((why for words, why in _CONNECT_FAILURES if any(w in said for w in words)), "no connection")
     return (
         f"PostgreSQL at {shown} cannot be reached ({reason}); check the host and port, and that this host may "
-        "connect (firewall, security group, pg_hba.conf)."
+        "connect (firewall, security group)."
     )
 
 
+_AUTHENTICATION_FAILURES = ("password authentication failed", "no password supplied", 'role "', "authentication")
 _CONNECT_FAILURES = (
     (("could not translate host name", "name or service not known", "nodename nor servname"), "unknown host name"),
     (("connection refused",), "connection refused"),

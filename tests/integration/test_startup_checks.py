@@ -9,6 +9,7 @@ start (Slack's auth.test, sts:GetCallerIdentity, the database and its lock file)
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -18,10 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from bot.demo.slack_standin import SlackStandIn
 from tests.integration.conftest import SIGNING_SECRET
 from tests.integration.test_process import AWS_SECRET, BotProcess, bot_env
+from tests.support.databases import POSTGRES_ENV
+from tests.support.postgres_cluster import HOW_TO
 
 TOKEN = "xoxb-startup-check-token"
 DB_PASSWORD = "startup-db-password-not-real"
@@ -201,8 +205,29 @@ def test_a_bad_setting_stops_the_start_with_one_line_naming_it(
         else:
             (tmp_path / relative).write_text(content)
 
+    assert_one_line_naming(env, tmp_path, case.setting, case.said.format(dead=dead_port))
+
+
+@pytest.mark.skipif(not os.environ.get(POSTGRES_ENV), reason=f"{POSTGRES_ENV} is not set: {HOW_TO}")
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"database": "ddbbot_no_such_database"}, "does not exist; create it (CREATE DATABASE)"),
+        ({"username": "nobody_here", "password": DB_PASSWORD}, "PostgreSQL refused the user or password"),
+    ],
+)
+def test_a_postgresql_database_that_refuses_the_url_stops_the_start_with_one_line(
+    change: dict[str, str], said: str, moto_endpoint: str, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    url = make_url(os.environ[POSTGRES_ENV]).set(**change).render_as_string(hide_password=False)
+    env = {**healthy_env(tmp_path, slack), "DDBBOT_DATABASE_URL": url}
+    assert_one_line_naming(env, tmp_path, "DDBBOT_DATABASE_URL", said)
+
+
+def assert_one_line_naming(env: dict[str, str], cwd: Path, setting: str, said: str) -> None:
+    """`python -m bot` exits 2 with exactly one line on stderr, naming the setting, saying `said`, no secret."""
     result = subprocess.run(
-        [sys.executable, "-m", "bot"], env=env, capture_output=True, timeout=90, cwd=tmp_path, check=False
+        [sys.executable, "-m", "bot"], env=env, capture_output=True, timeout=90, cwd=cwd, check=False
     )
 
     stderr = result.stderr.decode(errors="replace")
@@ -212,9 +237,9 @@ def test_a_bad_setting_stops_the_start_with_one_line_naming_it(
     assert result.returncode == 2, stderr
     assert len(lines) == 1, stderr
     assert "Traceback" not in stderr
-    said = json.loads(lines[0])["message"]  # DDBBOT_LOG_FORMAT=json: the line is a JSON object (settings: plain)
-    assert said.startswith("ddb-backup-bot cannot start: ")
-    assert case.setting in said
-    assert case.said.format(dead=dead_port) in said
+    message = json.loads(lines[0])["message"]  # DDBBOT_LOG_FORMAT=json: a JSON object (a bad setting: plain)
+    assert message.startswith("ddb-backup-bot cannot start: ")
+    assert setting in message
+    assert said in message
     for secret in SECRETS:
         assert secret not in stderr
