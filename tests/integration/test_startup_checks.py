@@ -208,6 +208,24 @@ def test_a_bad_setting_stops_the_start_with_one_line_naming_it(
     assert_one_line_naming(env, tmp_path, case.setting, case.said.format(dead=dead_port))
 
 
+def test_a_port_in_use_stops_the_bot_with_a_line_naming_it(
+    moto_endpoint: str, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    with socket.create_server(("0.0.0.0", 0)) as busy:  # the bot binds every interface
+        env = {**healthy_env(tmp_path, slack), "PORT": str(busy.getsockname()[1])}
+        result = subprocess.run(
+            [sys.executable, "-m", "bot"], env=env, capture_output=True, timeout=90, cwd=tmp_path, check=False
+        )
+    stderr = result.stderr.decode(errors="replace")
+    assert result.returncode == 2, stderr
+    assert "Traceback" not in stderr
+    said = [json.loads(line)["message"] for line in stderr.splitlines() if line.strip()]
+    refusal = (
+        "ddb-backup-bot cannot start: PORT / DDBBOT_METRICS_PORT: a port cannot be opened (Address already in use)"
+    )
+    assert refusal in [message[: len(refusal)] for message in said], "one line among the start and the stop's"
+
+
 @pytest.mark.skipif(not os.environ.get(POSTGRES_ENV), reason=f"{POSTGRES_ENV} is not set: {HOW_TO}")
 @pytest.mark.parametrize(
     ("change", "said"),
