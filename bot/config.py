@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -84,7 +85,9 @@ class BotConfig:
 # ------------------------------------------------------------------------------------- the file, as written
 
 
-def _checked(problem_of: Any) -> AfterValidator:
+def _checked(problem_of: Callable[[str], str | None]) -> AfterValidator:
+    """A pydantic validator that refuses a value with the sentence its rule gives (no "Value error, " before it)."""
+
     def check(value: str) -> str:
         problem = problem_of(value)
         if problem is not None:
@@ -174,8 +177,13 @@ class ScheduleEntry(_Section):
 
     def options(self) -> dict[str, str]:
         """The export (or drill) options given, as a schedule added from Slack holds them."""
-        given = {"bucket": self.bucket, "prefix": self.prefix, "owner": self.owner, "format": self.format}
-        given["rto"] = self.rto
+        given = {
+            "bucket": self.bucket,
+            "prefix": self.prefix,
+            "owner": self.owner,
+            "format": self.format,
+            "rto": self.rto,
+        }
         return {name: value for name, value in given.items() if value is not None}
 
 
