@@ -78,6 +78,13 @@ class Authorizer:
                 f"{required_approvals} distinct approvers (DDBBOT_REQUIRED_APPROVALS), so no restore can be "
                 "approved; add approvers or lower DDBBOT_REQUIRED_APPROVALS."
             )
+        for setting, entries in (("DDBBOT_OPERATORS", self.operators), ("DDBBOT_APPROVERS", self.approvers)):
+            unread = [e for e in entries if e.startswith("S") and self._group(e) is None]
+            if unread:
+                found.append(
+                    f"{setting}: the user group {', '.join(unread)} cannot be read, so its members are not "
+                    "recognised; check the id, and that the app has the usergroups:read scope."
+                )
         return tuple(found)
 
     def _people(self, entries: tuple[str, ...]) -> set[str] | None:

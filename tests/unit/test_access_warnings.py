@@ -39,12 +39,16 @@ def test_approvers_in_empty_groups_or_too_few_for_the_approvals_needed_are_warne
     assert warnings(["U0ALICE"], ["U0BOB", "S0DBAS"], 2, S0DBAS={"U0BOB", "U0CAROL"}) == ()
 
 
-def test_a_group_that_cannot_be_read_is_not_taken_for_an_empty_one() -> None:
-    assert warnings(["S0OPS"], ["S0UNREADABLE"]) == ()
+def test_a_group_that_cannot_be_read_is_named_but_not_taken_for_an_empty_one() -> None:
+    found = warnings(["S0OPS"], ["S0UNREADABLE", "U0BOB"], 2, S0OPS={"U0ALICE"})
+    assert found == (
+        "DDBBOT_APPROVERS: the user group S0UNREADABLE cannot be read, so its members are not recognised; check the "
+        "id, and that the app has the usergroups:read scope.",
+    ), "no 'holds 1 people': the group's members are unknown"
 
 
 def test_a_sound_setup_has_no_warning() -> None:
-    assert warnings(["U0ALICE", "S0SRE"], ["U0BOB"]) == ()
+    assert warnings(["U0ALICE", "S0SRE"], ["U0BOB"], S0SRE={"U0CAROL"}) == ()
 
 
 class Clock:
