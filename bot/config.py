@@ -19,7 +19,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from bot.aws.names import account_id_problem, bucket_problem, region_problem
+from bot.bounded import TooLarge, read_at_most
 from bot.errors import BotError
+from bot.limits import MAX_CONFIG_FILE
 from bot.slack_ids import SlackIdKind, slack_id_problem
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
@@ -205,12 +207,17 @@ def load_config(path: Path | None) -> BotConfig:
         return BotConfig()
     where = f"DDBBOT_CONFIG_FILE {path}"
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            data = read_at_most(file, MAX_CONFIG_FILE, where, "more than any config takes")
+        raw = tomllib.loads(data.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{where} does not exist; point DDBBOT_CONFIG_FILE at the file, or unset it.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
-        raise ConfigError(f"{where} cannot be read ({reason}).") from None
+    except TooLarge as exc:
+        raise ConfigError(f"{exc.message} Is the path right?") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where} is not UTF-8 text (TOML files are).") from None
+    except OSError as exc:
+        raise ConfigError(f"{where} cannot be read ({exc.strerror or type(exc).__name__}).") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where} is not valid TOML: {exc}; see deploy/config.example.toml.") from None
     try:

@@ -3,7 +3,9 @@ tagged throwaway table, prove the table matches (key schema and GSIs, item count
 attribute), measure the recovery time, and delete the throwaway table (also when the drill fails) unless kept.
 
 Nothing here writes to the source table or to any table but the drill's own; deletion goes through
-`delete_drill_table`, which refuses any table without the drill's name pattern and tag.
+`delete_drill_table`, which refuses any table without the drill's name pattern and tag. Once the import is asked
+for, the drill table may exist: whatever happens then (a check failing, AWS refusing or throttling a call, a bug),
+the table is deleted, or the result says it was left behind and how to delete it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import base64
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -41,12 +44,13 @@ SHOWN_DIFFERENCES = 5
 
 @dataclass(frozen=True)
 class DrillContext:
-    """What a running drill needs from its runner: the claim (halt, heartbeat), and how to wait."""
+    """What a running drill needs from its runner: the claim (halt, and how to record the import under it), and how
+    to wait."""
 
     core: Core
     references: ReferenceStore
     halt: threading.Event
-    heartbeat: Callable[..., None]  # heartbeat(import_arn=...) records the import as well
+    record_import: Callable[[str], None]  # raises Halted when the claim is lost
     wait: Callable[[], None]  # one poll interval, or until halted
     now: Callable[[], datetime]
 
@@ -55,8 +59,9 @@ class DrillFailed(Exception):
     """A check of the drill failed; the message says which, in words the team reads."""
 
 
-def run_drill(drill: Drill, ctx: DrillContext) -> DrillResult:
-    """The whole drill; raises Halted when the claim is lost or the bot stops (the next runner resumes it)."""
+def prove_drill(drill: Drill, ctx: DrillContext) -> DrillResult:
+    """The drill up to its proof (its table left for `clean_up`); raises Halted when the claim is lost or the bot
+    stops (the next holder resumes it)."""
     spec = drill.spec
     client: Any = ctx.core.aws.dynamodb(Place(spec.account_alias, spec.region))
     reservoir = Reservoir(spec.sample_size)
@@ -75,9 +80,20 @@ def run_drill(drill: Drill, ctx: DrillContext) -> DrillResult:
         result = _prove(client, spec, outcome, imported, reservoir)
         result = _timed(result, drill, ctx.now())
     except Halted:
-        raise
+        raise  # the claim is lost or the bot stops: the next runner resumes the drill, and cleans up after it
     except (BotError, DrillFailed) as error:
         result = _with(result, failure=str(getattr(error, "message", error)))
+    except Exception:  # whatever broke, the throwaway table must not outlive the drill
+        reference = uuid.uuid4().hex[:8]
+        logger.exception("drill step failed unexpectedly reference=%s", reference)
+        result = _with(result, failure=f"something went wrong on the bot's side (reference {reference})")
+    return _with(result, proved=True)
+
+
+def clean_up(ctx: DrillContext, drill: Drill, result: DrillResult) -> DrillResult:
+    """Delete the throwaway table (unless kept) once the proof is recorded: a holder that takes the drill over after
+    that finds the table gone and the proof kept, instead of waiting for a table that no longer exists."""
+    client: Any = ctx.core.aws.dynamodb(Place(drill.spec.account_alias, drill.spec.region))
     return _clean_up(client, drill, result)
 
 
@@ -99,7 +115,6 @@ def _verify(spec: DrillSpec, ctx: DrillContext, reservoir: Reservoir) -> VerifyO
     reference = ctx.references.get(target.export_arn) if target.export_arn else None
 
     def progress(_progress: Any) -> None:
-        ctx.heartbeat()
         if ctx.halt.is_set():
             raise Halted
 
@@ -153,7 +168,7 @@ def _start_import(client: Any, drill: Drill, ctx: DrillContext) -> str:
     except Exception as exc:
         raise translate(exc, "dynamodb:ImportTable", f"Drill table `{spec.drill_table}`") from exc
     import_arn = str(description["ImportArn"])
-    ctx.heartbeat(import_arn=import_arn)
+    ctx.record_import(import_arn)
     return import_arn
 
 
@@ -161,7 +176,6 @@ def _wait_for_import(client: Any, drill: Drill, import_arn: str, ctx: DrillConte
     """Follow the import to COMPLETED, tagging the new table as soon as it exists, then wait for it to be ACTIVE."""
     tagged = False
     while True:
-        ctx.heartbeat()
         if ctx.halt.is_set():
             raise Halted
         try:
@@ -172,6 +186,8 @@ def _wait_for_import(client: Any, drill: Drill, import_arn: str, ctx: DrillConte
         status = description.get("ImportStatus")
         if status == "COMPLETED" and tagged and _active(client, drill.spec.drill_table):
             return description
+        if status == "COMPLETED" and _gone(client, drill.spec.drill_table):
+            raise DrillFailed("the drill table was deleted before it could be checked")
         if status in {"FAILED", "CANCELLED", "CANCELLING"}:
             code = description.get("FailureCode") or status
             raise DrillFailed(f"ImportTable {status}: {code} {description.get('FailureMessage') or ''}".strip())
@@ -189,6 +205,16 @@ def _tag(dynamodb: Any, table_arn: str | None, drill_id: str) -> bool:
     return True
 
 
+def _gone(client: Any, name: str) -> bool:
+    try:
+        client.describe_table(TableName=name)
+    except ClientError as exc:
+        return error_code(exc) == "ResourceNotFoundException"
+    except Exception:
+        return False
+    return False
+
+
 def _active(client: Any, name: str) -> bool:
     try:
         return bool(client.describe_table(TableName=name)["Table"].get("TableStatus") == "ACTIVE")
@@ -200,7 +226,10 @@ def _prove(
     client: Any, spec: DrillSpec, outcome: VerifyOutcome, imported: dict[str, Any], reservoir: Reservoir
 ) -> DrillResult:
     """Key schema and GSIs, item count, then the sample read back; the first check that fails is the failure."""
-    table = client.describe_table(TableName=spec.drill_table)["Table"]
+    try:
+        table = client.describe_table(TableName=spec.drill_table)["Table"]
+    except Exception as exc:
+        raise translate(exc, "dynamodb:DescribeTable", f"Drill table `{spec.drill_table}`") from exc
     schema_problem = _schema_difference(spec.table_snapshot, table)
     count = imported.get("ImportedItemCount")
     sample = reservoir.items()
@@ -285,9 +314,22 @@ def _clean_up(client: Any, drill: Drill, result: DrillResult) -> DrillResult:
         delete_drill_table(client, drill.spec.drill_table, drill.id)
     except BotError as error:
         if "not found" in error.message.lower() or "does not exist" in error.message.lower():
-            return result  # nothing was created
-        return _with(result, left_behind=True, notes=(*result.notes, f"not deleted: {error.message}"))
+            # nothing was created, or an earlier holder deleted it after the import
+            return _with(result, deleted=True) if drill.import_arn else result
+        return _left_behind(drill, result, error.message)
+    except Exception:
+        reference = uuid.uuid4().hex[:8]
+        logger.exception("drill table not deleted reference=%s", reference)
+        return _left_behind(drill, result, f"something went wrong on the bot's side (reference {reference})")
     return _with(result, deleted=True)
+
+
+def _left_behind(drill: Drill, result: DrillResult, why: str) -> DrillResult:
+    """The table outlives the drill: say so plainly, with the command that deletes it and why the bot could not."""
+    table, region = drill.spec.drill_table, drill.spec.region
+    command = f"aws dynamodb delete-table --table-name {table} --region {region}"
+    note = f"left behind: `{table}` — delete it with `{command}` (the bot could not: {why})"
+    return _with(result, left_behind=True, notes=(*result.notes, note))
 
 
 def _with(result: DrillResult, **changes: Any) -> DrillResult:

@@ -14,7 +14,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from tempfile import SpooledTemporaryFile
@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bot.bounded import TooLarge, read_at_most
 from bot.errors import AwsError, BotError, NotFound, PreconditionFailed, UsageError
+from bot.limits import MAX_CHECKSUM_FILE, MAX_MANIFEST_FILES, MAX_MANIFEST_SUMMARY
 from bot.models import ExportFormat, ExportLocation, ExportType
 
 if TYPE_CHECKING:
@@ -38,6 +40,10 @@ SPOOL_BYTES = 8 * 1024 * 1024  # a data file being checked stays in memory up to
 URL_USAGE = "s3://<bucket>/<prefix>/AWSDynamoDB/<ExportId>/ (the folder that holds manifest-summary.json)"
 SUMMARY_NAME, FILES_NAME = "manifest-summary.json", "manifest-files.json"
 CHECKSUM_SUFFIXES = (".md5", ".checksum")  # what real exports write, then what AWS's documentation names
+# Why each manifest has its bound (derived in bot/limits.py), as the refusal says it.
+_SUMMARY_BOUND = "far more than a manifest-summary.json's few fixed fields take"
+_FILES_BOUND = "more than the manifest-files.json of an export of 50,000 data files (the most a restore reads)"
+_CHECKSUM_BOUND = "more than an MD5 checksum file holds"
 
 
 class InvalidExportUrl(UsageError):
@@ -121,13 +127,13 @@ def read_manifest(s3: S3Client, location: ExportLocation) -> ExportManifest:
     A manifest that fails its checksum is refused; one without a checksum file is read, and said so in
     `unverified`, as are data files the manifest gives no MD5 for.
     """
-    summary_bytes = _get(s3, location, location.folder + SUMMARY_NAME)
+    summary_bytes = _get(s3, location, location.folder + SUMMARY_NAME, MAX_MANIFEST_SUMMARY, _SUMMARY_BOUND)
     if summary_bytes is None:
         return _fallback(s3, location)
     unverified = _check_manifest(s3, location, location.folder + SUMMARY_NAME, summary_bytes)
     summary = _json_object(summary_bytes, location, SUMMARY_NAME)
     files_key = _resolve_key(s3, location, summary.get("manifestFilesS3Key"), FILES_NAME)
-    files_bytes = _get(s3, location, files_key)
+    files_bytes = _get(s3, location, files_key, MAX_MANIFEST_FILES, _FILES_BOUND)
     if files_bytes is None:
         raise ExportManifestInvalid(
             f"The export at {location.url} has a manifest-summary.json but no manifest-files.json "
@@ -305,7 +311,7 @@ def _check_manifest(s3: S3Client, location: ExportLocation, key: str, data: byte
     name = key.rsplit("/", 1)[-1]
     base = key.rsplit(".", 1)[0]
     for suffix in CHECKSUM_SUFFIXES:
-        expected = _get(s3, location, base + suffix)
+        expected = _get(s3, location, base + suffix, MAX_CHECKSUM_FILE, _CHECKSUM_BOUND)
         if expected is None:
             continue
         if not _digest_matches(expected, data):
@@ -364,9 +370,14 @@ def _exists(s3: S3Client, location: ExportLocation, key: str) -> bool:
     return True
 
 
-def _get(s3: S3Client, location: ExportLocation, key: str) -> bytes | None:
+def _get(s3: S3Client, location: ExportLocation, key: str, limit: int, why: str) -> bytes | None:
+    """The object's bytes, refused past `limit` (S3's Content-Length is checked before anything is read)."""
     try:
-        return s3.get_object(Bucket=location.bucket, Key=key, **_owner(location))["Body"].read()
+        answer = s3.get_object(Bucket=location.bucket, Key=key, **_owner(location))
+        with closing(answer["Body"]) as body:
+            return read_at_most(body, limit, location.object_url(key), why, declared=answer.get("ContentLength"))
+    except TooLarge as error:
+        raise ExportManifestInvalid(error.message, "Find out who wrote it there: DynamoDB did not.") from error
     except ClientError as error:
         if _code(error) in _MISSING:
             return None

@@ -24,7 +24,9 @@ from urllib.parse import quote, urlsplit
 from botocore.httpsession import ProxyConfiguration
 from urllib3.util.ssltransport import SSLTransport
 
+from bot.bounded import TooLarge, read_at_most, size_text
 from bot.errors import BotError
+from bot.limits import MAX_DYNAMODB_ANSWER
 from bot.loader.endpoint import CredentialSource, DynamoDbEndpoint, tls_context
 
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -247,7 +249,8 @@ class _Proxy:
 def _read_response(status_line: bytes, reader: BinaryIO) -> tuple[int, bytes, bool]:
     """Parse status, headers and a Content-Length, chunked or until-close body; returns (status, body, keep).
 
-    Interim (1xx) answers and header lines are bounded: a broken peer cannot keep a writer reading forever.
+    Interim (1xx) answers, header lines and the body are bounded: a broken peer cannot keep a writer reading forever
+    nor make it hold more than DynamoDB ever answers.
     """
     for _ in range(_MAX_INTERIM_ANSWERS):
         fields = status_line.split(None, 2)
@@ -274,17 +277,29 @@ def _read_response(status_line: bytes, reader: BinaryIO) -> tuple[int, bytes, bo
     else:
         raise ConnectionError(f"more than {_MAX_INTERIM_ANSWERS} interim answers and no final one")
     if chunked:
-        parts = []
+        parts, held = [], 0
         while (size := int(reader.readline(65537).split(b";")[0], 16)) > 0:
+            if (held := held + size) > MAX_DYNAMODB_ANSWER:
+                raise _too_large()
             parts.append(reader.read(size))
             reader.readline(65537)
         while reader.readline(65537) not in (b"\r\n", b"\n", b""):
             pass
         body = b"".join(parts)
     elif length >= 0:
+        if length > MAX_DYNAMODB_ANSWER:
+            raise _too_large()
         body = reader.read(length)
         if len(body) != length:
             raise ConnectionError("the connection closed in the middle of the answer")
     else:
-        body, keep = reader.read(), False
+        try:
+            body, keep = read_at_most(reader, MAX_DYNAMODB_ANSWER, "an answer", "more than DynamoDB sends"), False
+        except TooLarge as error:
+            raise _too_large() from error
     return status, body, keep
+
+
+def _too_large() -> ConnectionError:
+    """An answer larger than DynamoDB gives to any request the loader sends (bot/limits.py), refused unread."""
+    return ConnectionError(f"an answer larger than {size_text(MAX_DYNAMODB_ANSWER)}, more than DynamoDB sends")

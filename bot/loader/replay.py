@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 import urllib3
 from botocore.exceptions import BotoCoreError
 
+from bot.bounded import LineTooLong, numbered_lines, size_text
 from bot.errors import BotError, PreconditionFailed
 from bot.exports.files import (
     DataFile,
@@ -31,6 +32,7 @@ from bot.exports.files import (
     open_data_file,
     read_manifest,
 )
+from bot.limits import MAX_EXPORT_LINE
 from bot.loader.batch_writer import MAX_BATCH, BatchWriter, RetryPolicy, WriteCancelled, WriteStats
 from bot.loader.endpoint import DynamoDbEndpoint
 from bot.loader.lines import ExportLineReader
@@ -449,7 +451,7 @@ def _apply_file(load: _Load, manifest: ExportManifest, data_file: DataFile) -> t
         io.BufferedReader(unzipped, _READ_BYTES) as lines,  # C-level line splitting, not GzipFile.readline
     ):
         try:
-            for number, line in enumerate(lines, start=1):
+            for number, line in numbered_lines(lines, MAX_EXPORT_LINE):
                 try:
                     request, key = read(line)
                 except (KeyError, ValueError) as error:  # LineRefused and KeyValueRefused are ValueErrors
@@ -462,6 +464,12 @@ def _apply_file(load: _Load, manifest: ExportManifest, data_file: DataFile) -> t
                     flush()
         except (gzip.BadGzipFile, EOFError, zlib.error) as error:
             raise ExportFileCorrupt(f"{source} is not a complete gzip file ({error}).") from error
+        except LineTooLong as error:
+            raise ExportFileCorrupt(
+                f"Line {error.number} of {source} is longer than {size_text(error.limit)}, more than DynamoDB "
+                "writes for an item of 400 KB; it was not read further.",
+                "DynamoDB never writes such a line: the file was changed or damaged. Export the table again.",
+            ) from error
     flush()
     return puts, deletes, records
 

@@ -8,7 +8,6 @@ manifests read at planning time are bound into the plan, so a run refuses files 
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import logging
@@ -20,10 +19,12 @@ from typing import Any
 from bot.aws.accounts import Place
 from bot.aws.errors import translate
 from bot.aws.tables import TABLE_ARN, TableRef
+from bot.bounded import first_line, inflate_gzip
 from bot.core import Core
 from bot.errors import NotFound, PreconditionFailed
 from bot.exports.files import ExportManifest, list_objects, manifest_changes, parse_s3_export_url, read_manifest
 from bot.exports.status import export_detail
+from bot.limits import PEEK_LINE
 from bot.models import ExportFormat, ExportJob, ExportLocation, ExportStatus, ExportType, export_id_of
 from bot.restores.models import LoadSource, SourceSummary
 
@@ -325,7 +326,10 @@ def first_item(core: Core, source: ResolvedExport) -> dict[str, Any] | None:
             body = s3.get_object(Bucket=source.bucket, Key=data_file.key, **owner)["Body"].read(FIRST_LINE_LIMIT)
         except Exception as exc:
             raise translate(exc, "s3:GetObject", f"`s3://{source.bucket}/{data_file.key}`") from exc
-        line = _first_line(body)
+        try:
+            line = first_line(inflate_gzip([body]), PEEK_LINE)  # a bomb stops inflating at the bound
+        except zlib.error:
+            line = None
         if line is None:
             continue
         try:
@@ -334,16 +338,4 @@ def first_item(core: Core, source: ResolvedExport) -> dict[str, Any] | None:
             return None  # a first line longer than the peek, or not JSON: the loader will say which
         found = record.get("Item") or record.get("Keys") if isinstance(record, dict) else None
         return found if isinstance(found, dict) else None
-    return None
-
-
-def _first_line(compressed: bytes) -> str | None:
-    """The first line of a (possibly partial) gzip stream."""
-    try:
-        text = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(compressed)
-    except (zlib.error, gzip.BadGzipFile):
-        return None
-    for line in text.splitlines():
-        if line.strip():
-            return line.decode("utf-8", errors="replace")
     return None

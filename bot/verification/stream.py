@@ -14,11 +14,13 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from bot.bounded import size_text
+from bot.limits import INFLATE_STEP, MAX_EXPORT_LINE
 from bot.loader.lines import ExportLineReader, LineRefused
 from bot.models import ExportType
 
-MAX_INFLATE = 4 * 1024 * 1024
-MAX_LINE = 8 * 1024 * 1024  # an item is at most 400 KB (a few MB as JSON): anything longer is not an export line
+MAX_INFLATE = INFLATE_STEP
+MAX_LINE = MAX_EXPORT_LINE  # the loader's bound (bot/limits.py): anything longer is not an export line
 
 
 class Halted(Exception):
@@ -115,7 +117,7 @@ class _LineChecker:
             start = end + 1
         self._pending = data[start:]
         if len(self._pending) > MAX_LINE:
-            self.fail(f"line {self.count + 1} is longer than {MAX_LINE // (1024 * 1024)} MB")
+            self.fail(f"line {self.count + 1} is longer than {size_text(MAX_LINE)}")
 
     def finish(self) -> None:
         if self._pending.strip() and self.problem is None:

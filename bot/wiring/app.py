@@ -1,5 +1,7 @@
-"""create_app(services) → the Bolt App with every listener; create_wsgi serves it at /slack/events beside /healthz,
-/readyz and /metrics, and answers 400 (after the signature) for a body Bolt cannot read, where Bolt answered 500."""
+"""create_app(services) → the Bolt App with every listener; create_wsgi serves it at /slack/events beside /healthz
+(/readyz and /metrics are on the metrics port only), refuses a body larger than Slack sends (413) or not signed by
+Slack (401) before reading it as anything, and answers 400 for a signed body Bolt cannot read, where Bolt answered
+500."""
 
 from __future__ import annotations
 
@@ -15,13 +17,15 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_sdk.signature import SignatureVerifier
 
 from bot.drills.service import last_drill
+from bot.limits import SLACK_MAX_BODY
 from bot.metrics import ACK_SECONDS
 from bot.verification.service import last_verification
-from bot.wiring.operations import PATHS, WsgiApp
+from bot.wiring.operations import SLACK_PORT_PATHS, WsgiApp
 from bot.wiring.services import Services
-from bot.wiring.slack_bodies import FormRequest, malformed, signed
+from bot.wiring.slack_bodies import FormRequest, malformed, signed, too_large
 from handlers.costs import commands as cost_commands
 from handlers.coverage import actions as coverage_actions
 from handlers.coverage import commands as coverage_commands
@@ -80,19 +84,19 @@ def create_app(services: Services) -> App:
 
 def create_wsgi(app: App, services: Services, operations: WsgiApp) -> WsgiApp:
     """The WSGI application served in HTTP mode: Slack's requests at /slack/events (timed: the answer is Slack's
-    acknowledgement; a body Bolt cannot read refused after its signature), and /healthz, /readyz, /metrics."""
+    acknowledgement; a body Bolt cannot read refused after its signature), and /healthz for the load balancer."""
     slack = _SlackHandler(app, path=EVENTS_PATH)
     secret = services.settings.slack_signing_secret
-    signing_secret = secret.get_secret_value() if secret else None
+    verifier = SignatureVerifier(secret.get_secret_value()) if secret and secret.get_secret_value() else None
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") in PATHS:
+        if environ.get("PATH_INFO") in SLACK_PORT_PATHS:
             return operations(environ, start_response)
         if environ.get("PATH_INFO") != EVENTS_PATH or environ.get("REQUEST_METHOD") != "POST":
             return slack(environ, start_response)
         started = time.monotonic()
         try:
-            return _checked(environ, start_response, slack, signing_secret)
+            return _checked(environ, start_response, slack, verifier)
         finally:
             ACK_SECONDS.observe(time.monotonic() - started)
 
@@ -109,22 +113,29 @@ class _SlackHandler(SlackRequestHandler):
 
 
 def _checked(
-    environ: dict[str, Any], start_response: Callable[..., Any], slack: _SlackHandler, secret: str | None
+    environ: dict[str, Any],
+    start_response: Callable[..., Any],
+    slack: _SlackHandler,
+    verifier: SignatureVerifier | None,
 ) -> Iterable[bytes]:
-    """Read the body once; hand Bolt what it can read, refuse the rest: 401 unsigned, else 400 saying why."""
+    """Read the body once, and only when it is no larger than any Slack sends (413, unread); refuse it unless Slack
+    signed it (401) before reading it as anything; hand Bolt what it can read, refuse the rest with 400 saying why."""
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = -1
     if length < 0:
         return _answer(start_response, "400 Bad Request", "Bad request: the Content-Length is not a size.")
+    if length > SLACK_MAX_BODY:
+        logger.warning("slack request refused status=413 declared_bytes=%d", length)
+        return _answer(start_response, "413 Request Entity Too Large", f"Bad request: {too_large(SLACK_MAX_BODY)}.")
     body = environ["wsgi.input"].read(length) if length else b""
+    timestamp, signature = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"), environ.get("HTTP_X_SLACK_SIGNATURE")
+    if not signed(verifier, body, timestamp, signature):
+        return _answer(start_response, "401 Unauthorized", '{"error": "invalid request"}', "application/json")
     problem = malformed(body, str(environ.get("CONTENT_TYPE") or ""))
     if problem is None:
         return slack({**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}, start_response)
-    timestamp, signature = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"), environ.get("HTTP_X_SLACK_SIGNATURE")
-    if not signed(secret, body, timestamp, signature, time.time()):
-        return _answer(start_response, "401 Unauthorized", '{"error": "invalid request"}', "application/json")
     logger.warning("slack request refused status=400 reason=%r bytes=%d", problem, len(body))
     return _answer(start_response, "400 Bad Request", f"Bad request: {problem}.")
 

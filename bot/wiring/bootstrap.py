@@ -13,24 +13,36 @@ from botocore.config import Config
 from bot.authz import Authorizer
 from bot.aws.accounts import AwsAccounts
 from bot.aws.pricing import PriceBook
+from bot.background.fence import Steps, no_steps
+from bot.background.notes import NOTE, NoteWork
 from bot.background.periodic import PeriodicJob
+from bot.background.work import WorkKind
 from bot.config import load_config
 from bot.core import Core, ExportDefaults
 from bot.coverage.survey import CoverageSurvey
+from bot.db import DatabaseClock
 from bot.drills.models import Drill
 from bot.drills.service import DrillRequest, last_drill, queue_drill
 from bot.exports.reference import ReferenceStore
+from bot.exports.results import TOPIC as EXPORT_RESULTS
+from bot.exports.results import ExportResults
 from bot.exports.tracker import ExportTracker
 from bot.models import Requester
+from bot.restores.runner import TOPIC as RESTORE_RESULTS
+from bot.schedules.fanout import FANOUT
+from bot.schedules.fires import FIRE, FanoutWork, FireWork
+from bot.schedules.runs import TOPIC as RUN_REPORTS
+from bot.schedules.runs import RunReports
 from bot.schedules.store import ScheduleStore
 from bot.settings import Settings
 from bot.store import Store
 from bot.wiring.drills import build_drills
 from bot.wiring.health import build_health
 from bot.wiring.restores import build_restores
-from bot.wiring.schedules import leader_gate, replica_id, schedule_channel, schedule_core
+from bot.wiring.schedules import leader_gate, replica_id, schedule_channel, schedule_core, scheduled_places
 from bot.wiring.services import Services
 from bot.wiring.startup import aws_session, check_aws, check_slack, open_database, slack_probe_client
+from bot.wiring.work import work_engine
 from handlers.exports.notifier import SlackNotifier
 from handlers.home.events import home_publisher
 from handlers.kit.http import slack_client
@@ -42,12 +54,22 @@ PRICING_REGION = "us-east-1"
 # would fight for the GIL with the threads that must acknowledge Slack within 3 seconds.
 WORK_THREADS = 8
 HOME_REFRESH_SECONDS = 60.0  # Home tabs whose content changed are published again at most this late
+FIRES_AT_ONCE = 10  # schedule fires (and many-table continuations) a replica's work runner takes over at once
+NOTES_AT_ONCE = 8
 logger = logging.getLogger(__name__)
 
 
-def build_services(settings: Settings, *, boto_session: boto3.Session | None = None) -> Services:
+def build_services(
+    settings: Settings,
+    *,
+    boto_session: boto3.Session | None = None,
+    database_clock: DatabaseClock | None = None,
+    work_steps: Steps = no_steps,
+) -> Services:
     """Check the config file, Slack, AWS and the database (StartupError, ConfigError: one sentence naming the
-    setting), then build the store, AWS accounts, prices, Slack client, authorization and every feature."""
+    setting), then build the store, AWS accounts, prices, Slack client, authorization and every feature.
+    `database_clock` and `work_steps` are the claimed work's clock and crash points (the tests' own; the database's
+    and none otherwise)."""
     config = load_config(settings.config_file)
     slack_probe = slack_probe_client(settings)
     slack_identity = check_slack(slack_probe)
@@ -75,17 +97,20 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
     slack = slack_client(token, settings.slack_api_url)
     authorizer = Authorizer(settings.operators, settings.approvers, SlackGroups(slack))
     references = ReferenceStore(engine)
-    drills = build_drills(settings, engine, core, slack, references)
+    holder = replica_id()
+    work = work_engine(settings, engine, holder, clock=database_clock, steps=work_steps)
+    drills = build_drills(settings, engine, core, slack, references, work.wake.set)
 
     def newest_drill(table_key: str) -> Drill | None:
         return last_drill(drills.drills, table_key)
 
-    def scheduled_drill(table: str, rto_seconds: float | None, requester: Requester) -> Drill:
-        return queue_drill(drills.drills, DrillRequest(table, rto_seconds=rto_seconds), requester).drill
+    def scheduled_drill(table: str, rto_seconds: float | None, requester: Requester, drill_id: str) -> Drill:
+        request = DrillRequest(table, rto_seconds=rto_seconds, drill_id=drill_id)
+        return queue_drill(drills.drills, request, requester).drill
 
     coverage = CoverageSurvey(
         core,
-        lambda: {schedule.table_key for schedule in ScheduleStore(engine).all()},
+        functools.partial(scheduled_places, core, ScheduleStore(engine)),
         cache_seconds=settings.coverage_cache_seconds,
         last_drill=newest_drill,
         drill_max_age=timedelta(days=settings.drill_max_age_days),
@@ -95,23 +120,43 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         engine,
         core,
         slack,
-        replica_id(),
+        holder,
+        work.desk,
         unprotected=coverage.unprotected,
         last_drill=newest_drill,
         queue_drill=scheduled_drill,
     )
-    tracker = ExportTracker(
+    tracker = ExportTracker(core, settings.poll_seconds, on_finished=work.wake.set)
+    results = ExportResults(
         core,
         SlackNotifier(slack),
-        settings.poll_seconds,
         schedule_channel=functools.partial(schedule_channel, schedules),
         oncall=settings.oncall,
         references=references,
     )
-    restores = build_restores(settings, engine, core, slack, authorizer)
+    restores = build_restores(settings, engine, core, slack, authorizer, work.wake.set)
     health = build_health(settings, session, slack_probe, core.aws, authorizer)
     for warning in health.warnings():
         logger.warning("start warning", extra={"warning": warning})
+    notes = NoteWork(
+        {
+            EXPORT_RESULTS: results,
+            RUN_REPORTS: RunReports(schedules),
+            RESTORE_RESULTS: restores.results,
+            **drills.results,
+        },
+        retry_after=timedelta(seconds=settings.poll_seconds),
+    )
+    runner = work.runner(
+        [
+            restores.work.kind(),
+            WorkKind(FIRE, FireWork(schedules), parallel=FIRES_AT_ONCE),
+            WorkKind(FANOUT, FanoutWork(schedules, timedelta(seconds=settings.poll_seconds)), parallel=FIRES_AT_ONCE),
+            WorkKind(NOTE, notes, parallel=NOTES_AT_ONCE),
+            *drills.kinds,
+        ],
+        on_cycle=(restores.workflow.expire_due, restores.work.overdue),
+    )
     home = home_publisher(slack, authorizer, schedules, restores.workflow, coverage, health.warnings)
     return Services(
         settings=settings,
@@ -121,6 +166,7 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         authorizer=authorizer,
         tracker=tracker,
         restores=restores.workflow,
+        work_runner=runner,
         schedules=schedules,
         verifications=drills.verifications,
         drills=drills.drills,
@@ -129,9 +175,7 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         work=ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="work"),
         background=(
             leader_gate(settings, engine, schedules, tracker),
-            restores.runner,
-            drills.runner,
-            drills.drill_runner,
+            runner,
             PeriodicJob("home-refresh", HOME_REFRESH_SECONDS, home.refresh),
         ),
         health=health,

@@ -30,6 +30,7 @@ COMMANDS = [
     ("/ddb-export", "nosuchtable", "not found"),
 ]
 SERVING = re.compile(r"serving HTTP on port=(?P<port>\d+)")
+SERVING_METRICS = re.compile(r"serving /metrics, /healthz and /readyz on port=(?P<port>\d+)")
 
 
 def bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -61,11 +62,12 @@ class BotProcess:
     def logs(self) -> str:
         return "".join(self.lines)
 
-    def port(self, timeout: float = 20) -> int:
-        """The port the bot bound (PORT=0: the system picked a free one, so no other process can take it first)."""
+    def port(self, timeout: float = 20, serving: re.Pattern[str] = SERVING) -> int:
+        """The port the bot bound (PORT=0: the system picked a free one, so no other process can take it first);
+        `serving=SERVING_METRICS` for DDBBOT_METRICS_PORT's."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = SERVING.search(self.logs)
+            found = serving.search(self.logs)
             if found:
                 return int(found["port"])
             assert self.process.poll() is None, f"the bot exited: {self.logs}"
@@ -114,6 +116,7 @@ def test_the_bot_serves_health_and_commands_and_stops_cleanly_on_sigterm(world: 
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             SLACK_API_URL=slack.api_url,
             PORT="0",
+            DDBBOT_METRICS_PORT="0",
             DDBBOT_EXPORT_BUCKET="acme-ddb-backups",
             DDBBOT_LOG_FORMAT="json",
         )

@@ -148,7 +148,7 @@ def test_who_may_act_and_approve_is_warned_about_in_readyz_the_log_and_everyones
     assert len(warned) == 2
     assert warned[0].startswith("DDBBOT_OPERATORS is empty, so everyone in the workspace may")
     assert warned[1].startswith("DDBBOT_APPROVERS is empty, so nobody may approve restores")
-    assert _readyz(bot.url)["warnings"] == warned
+    assert _readyz(bot.metrics_url)["warnings"] == warned
 
     mark = len(slack.calls)
     signed = _signed(bot.url)
@@ -162,15 +162,15 @@ def test_approvers_who_cannot_give_enough_approvals_are_warned_about_and_a_sound
 ) -> None:
     slack.set_usergroup("S0NOBODY", [])
     empty_group = start_bot(operators=["U0ALICE"], approvers=["S0NOBODY"])
-    assert _readyz(empty_group.url)["warnings"] == [
+    assert _readyz(empty_group.metrics_url)["warnings"] == [
         "DDBBOT_APPROVERS holds 0 people (its user groups included) and a restore needs 1 distinct approvers "
         "(DDBBOT_REQUIRED_APPROVALS), so no restore can be approved; add approvers or lower DDBBOT_REQUIRED_APPROVALS."
     ]
     too_few = start_bot(operators=["U0ALICE"], approvers=["U0BOB"], required_approvals=2)
-    assert "holds 1 people" in _readyz(too_few.url)["warnings"][0]
+    assert "holds 1 people" in _readyz(too_few.metrics_url)["warnings"][0]
 
     sound = start_bot(operators=["U0ALICE"], approvers=["U0BOB"])
-    assert _readyz(sound.url)["warnings"] == []
+    assert _readyz(sound.metrics_url)["warnings"] == []
     mark = len(slack.calls)
     _signed(sound.url).event({"type": "app_home_opened", "user": "U0ALICE", "channel": "D0HOME", "tab": "home"})
     assert "Settings to fix" not in json.dumps(published_home(slack, "U0ALICE", mark))
@@ -185,7 +185,7 @@ def test_an_account_alias_whose_role_cannot_be_assumed_is_a_warning_and_the_bot_
     with AwsFaultProxy(world, lambda operation, _body: denied if operation == "AssumeRole" else None) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
         bot = start_bot(config_file=config, operators=["U0ALICE"], approvers=["U0BOB"])
-        report = _readyz(bot.url)
+        report = _readyz(bot.metrics_url)
     assert report["ready"] is True, "one broken account does not stop the bot serving the others"
     assert len(report["warnings"]) == 1
     assert report["warnings"][0].startswith(f"Account alias `prod`: I cannot assume {ROLE} (AccessDenied).")

@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from bot.demo.slack_standin import SlackStandIn
 from tests.integration.conftest import SIGNING_SECRET
-from tests.integration.test_process import AWS_SECRET, BotProcess, bot_env
+from tests.integration.test_process import AWS_SECRET, SERVING_METRICS, BotProcess, bot_env
 from tests.support.databases import POSTGRES_ENV
 from tests.support.postgres_cluster import HOW_TO
 
@@ -166,6 +166,7 @@ def healthy_env(tmp_path: Path, slack: SlackStandIn) -> dict[str, str]:
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=slack.api_url,
         PORT="0",
+        DDBBOT_METRICS_PORT="0",
         DDBBOT_LOG_FORMAT="json",
     )
 
@@ -173,7 +174,7 @@ def healthy_env(tmp_path: Path, slack: SlackStandIn) -> dict[str, str]:
 def test_the_healthy_environment_starts_and_is_ready(moto_endpoint: str, slack: SlackStandIn, tmp_path: Path) -> None:
     bot = BotProcess(healthy_env(tmp_path, slack), tmp_path)
     try:
-        port = bot.port()
+        port = bot.port(serving=SERVING_METRICS)
         bot.wait_healthy(f"http://127.0.0.1:{port}/readyz")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=10) as response:
             report = json.loads(response.read())

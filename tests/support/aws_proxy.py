@@ -3,17 +3,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
+
+from bot.demo.aws.front import Answer, DynamoDbFront, IncomingRequest
 
 
 @dataclass(frozen=True)
@@ -33,12 +30,16 @@ QUERY_ERROR = (
 
 
 def fixed_faults(faults: dict[str, Fault]) -> Decide:
-    """Always fail the listed operations (by X-Amz-Target suffix); pass everything else to moto."""
+    """Always fail the listed operations (by X-Amz-Target suffix, or a query-protocol request's Action); pass
+    everything else to moto."""
     return lambda operation, _body: faults.get(operation)
 
 
 class AwsFaultProxy:
-    """Forwards every request to moto unless `decide(operation, body)` returns a Fault to answer instead."""
+    """Forwards every request to moto unless `decide(operation, body)` returns a Fault to answer instead.
+
+    A gate on the demo's DynamoDbFront (bot/demo/aws/front.py), which does the forwarding.
+    """
 
     def __init__(self, upstream: str, decide: Decide) -> None:
         self.upstream = upstream.rstrip("/")
@@ -46,13 +47,12 @@ class AwsFaultProxy:
         self.seen: list[str] = []
         self.refused_regions: dict[str, Fault] = {}  # every request signed for that region gets the fault
         self.canned: dict[str, dict[str, Any]] = {}  # GET path prefix → JSON answer (APIs moto lacks)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._front = DynamoDbFront(self.upstream)
+        self._front.add_gate(self._gate)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._front.url
 
     def region_fault(self, authorization: str) -> Fault | None:
         """The fault of the region the request is signed for (its SigV4 credential scope), if refused."""
@@ -60,8 +60,7 @@ class AwsFaultProxy:
         return self.refused_regions.get(scope[2]) if len(scope) > 2 else None
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._front.close()
 
     def __enter__(self) -> AwsFaultProxy:
         return self
@@ -69,59 +68,29 @@ class AwsFaultProxy:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        proxy = self
+    def _gate(self, request: IncomingRequest) -> Answer | None:
+        if request.method == "GET":
+            canned = next((v for k, v in self.canned.items() if request.path.startswith(k)), None)
+            return (
+                None
+                if canned is None
+                else Answer(200, json.dumps(canned).encode(), {"Content-Type": "application/json"})
+            )
+        if request.method != "POST":
+            return None
+        query = "x-www-form-urlencoded" in request.header("Content-Type")
+        operation = _query_action(request.body) if query else request.operation
+        self.seen.append(operation)
+        fault = self.region_fault(request.header("Authorization")) or self.decide(operation, request.body)
+        if fault is None:
+            return None
+        if query:
+            payload = QUERY_ERROR.format(code=escape(fault.code), message=escape(fault.message)).encode()
+            return Answer(fault.status, payload, {"Content-Type": "text/xml"})
+        payload = json.dumps({"__type": fault.code, "message": fault.message}).encode()
+        return Answer(fault.status, payload, {"Content-Type": "application/x-amz-json-1.0"})
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                query = "x-www-form-urlencoded" in self.headers.get("Content-Type", "")
-                if query:  # STS and other query-protocol services name the operation in the form body
-                    operation = parse_qs(body.decode(errors="replace")).get("Action", [""])[0]
-                else:
-                    operation = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
-                proxy.seen.append(operation)
-                fault = proxy.region_fault(self.headers.get("Authorization", "")) or proxy.decide(operation, body)
-                if fault is None:
-                    self._forward("POST", body)
-                elif query:
-                    payload = QUERY_ERROR.format(code=escape(fault.code), message=escape(fault.message)).encode()
-                    self._answer(fault.status, payload, {"Content-Type": "text/xml"})
-                else:
-                    payload = json.dumps({"__type": fault.code, "message": fault.message}).encode()
-                    self._answer(fault.status, payload, {"Content-Type": "application/x-amz-json-1.0"})
 
-            def do_GET(self) -> None:
-                canned = next((v for k, v in proxy.canned.items() if self.path.startswith(k)), None)
-                if canned is not None:
-                    self._answer(200, json.dumps(canned).encode(), {"Content-Type": "application/json"})
-                    return
-                self._forward("GET", None)
-
-            def do_PUT(self) -> None:
-                self._forward("PUT", self.rfile.read(int(self.headers.get("Content-Length", 0))))
-
-            def _forward(self, method: str, body: bytes | None) -> None:
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in {"host", "content-length"}}
-                request = urllib.request.Request(proxy.upstream + self.path, data=body, method=method, headers=headers)
-                try:
-                    with urllib.request.urlopen(request, timeout=30) as response:
-                        status, payload, answer = response.status, response.read(), dict(response.headers.items())
-                except urllib.error.HTTPError as error:  # AWS errors are answers too: pass them on
-                    status, payload, answer = error.code, error.read(), dict(error.headers.items())
-                self._answer(status, payload, answer)
-
-            def _answer(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the bot stopped while waiting
-                    self.send_response(status)
-                    for key, value in headers.items():
-                        if key.lower() not in {"content-length", "transfer-encoding", "connection", "server", "date"}:
-                            self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
+def _query_action(body: bytes) -> str:
+    """The operation of a query-protocol request (STS): its form body's `Action`."""
+    return parse_qs(body.decode(errors="replace")).get("Action", [""])[0]

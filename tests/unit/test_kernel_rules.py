@@ -14,6 +14,7 @@ from bot.config import ConfigError, load_config, parse_config
 from bot.errors import AwsError, UsageError
 from bot.settings import Settings, SettingsError, load_settings
 from bot.timefmt import duration, iso, parse_time, size
+from tests.support.hostile import MB, peak_memory
 
 
 def client_error(code: str, message: str = "nope") -> ClientError:
@@ -101,6 +102,22 @@ def test_times_and_sizes_read_well() -> None:
     assert iso(datetime(2026, 1, 14, 10, 18, 50, tzinfo=UTC)) == "2026-01-14T10:18:50Z"
     assert duration(368) == "6m 08s" and duration(7380) == "2h 03m" and duration(None) == "—"
     assert size(0) == "0 B" and size(1536) == "1.5 KiB"
+
+
+def test_a_config_file_larger_than_any_config_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    with path.open("wb") as file:
+        file.truncate(100 * MB)  # a wrong path (a disk image, a log): 100 MB, sparse
+    with peak_memory() as peak, pytest.raises(ConfigError, match=r"config.toml is larger than 1 MiB, more than any"):
+        load_config(path)
+    assert peak.mb < 5, f"{peak.mb:.0f} MB allocated to refuse a 100 MB config file"
+
+
+def test_a_config_file_that_is_not_utf8_is_refused_saying_so(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"[digest]\ncron = '\xff'\n")
+    with pytest.raises(ConfigError, match="is not UTF-8 text"):
+        load_config(path)
 
 
 def test_the_shipped_example_config_file_is_valid() -> None:

@@ -25,7 +25,9 @@ from tests.support.export_fixtures import (
     write_full_export,
     write_incremental_export,
 )
+from tests.support.hostile import GIB, gzip_bomb, peak_memory
 from tests.support.restore_flow import (
+    APPROVALS,
     APPROVER,
     OPS,
     RESTORE_SETTINGS,
@@ -164,6 +166,48 @@ def test_into_a_table_with_another_key_schema_is_refused_before_approval(
     refusal = slack.wait_for(lambda m: m.channel == OPS and "does not match" in m.text)
     assert "sk:S" in refusal.text and "sk:N" in refusal.text
     assert not slack.messages("C0APPROVALS")
+
+
+def bomb_in_place_of_its_data_file(s3: Any, location: Any, head: bytes = b"") -> None:
+    """The export's one data file replaced by gzip data that inflates to 1 GiB: `head`, then one endless line."""
+    listing = s3.list_objects_v2(Bucket=location.bucket, Prefix=location.folder + "data/")
+    (key,) = [entry["Key"] for entry in listing["Contents"]]
+    s3.put_object(Bucket=location.bucket, Key=key, Body=gzip_bomb(GIB, head=head))
+
+
+def plan_once(signed: SignedSlackClient, slack: SlackStandIn, ddb: Any, s3: Any) -> None:
+    """A bot's first plan builds its AWS clients (~15 MB of service models): done before memory is measured."""
+    normal = write_full_export(s3, BUCKET, "warm/up", sample_items(3), files=1, export_time=T0 - timedelta(hours=1))
+    create_staging(ddb, "warm-up")
+    ask(signed, slack, f"{url(normal)} into=warm-up")
+    approval_message(slack)
+
+
+def test_planning_into_reads_the_first_item_of_a_gzip_bomb_without_inflating_the_rest(
+    restore_bot: Any, signed_restore: SignedSlackClient, slack: SlackStandIn, ddb: Any, s3: Any
+) -> None:
+    full = write_full_export(s3, BUCKET, PREFIX, sample_items(3), files=1, empty_files=0, export_time=T0)
+    bomb_in_place_of_its_data_file(s3, full, head=b'{"Item":{"pk":{"S":"a"},"sk":{"S":"b"}}}\n')
+    create_staging(ddb)
+    plan_once(signed_restore, slack, ddb, s3)
+    with peak_memory() as peak:
+        ask(signed_restore, slack, f"{url(full)} into=staging")
+        refusal = slack.wait_for(lambda m: m.channel == OPS and "does not match" in m.text)
+    assert "sk:S, from its first item" in refusal.text
+    assert peak.mb < 20, f"{peak.mb:.0f} MB allocated to plan a restore from a 1 MB file"
+
+
+def test_planning_into_leaves_a_first_line_too_long_to_look_at_to_the_loader(
+    restore_bot: Any, signed_restore: SignedSlackClient, slack: SlackStandIn, ddb: Any, s3: Any
+) -> None:
+    full = write_full_export(s3, BUCKET, PREFIX, sample_items(3), files=1, empty_files=0, export_time=T0)
+    bomb_in_place_of_its_data_file(s3, full)
+    create_staging(ddb)
+    plan_once(signed_restore, slack, ddb, s3)
+    with peak_memory() as peak:
+        ask(signed_restore, slack, f"{url(full)} into=staging")
+        slack.wait_for(lambda m: m.channel == APPROVALS and "warm-up" not in m.text)  # planned: the loader reads it
+    assert peak.mb < 20, f"{peak.mb:.0f} MB allocated to plan a restore from a 1 MB file"
 
 
 def test_into_a_missing_table_is_refused_before_approval(

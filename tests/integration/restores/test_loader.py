@@ -29,6 +29,7 @@ from moto.server import ThreadedMotoServer
 
 from bot.db import make_engine, metadata
 from bot.exports.files import ChecksumMismatch, UnsupportedExportFormat, read_manifest
+from bot.limits import MAX_DYNAMODB_ANSWER
 from bot.loader.batch_writer import BatchWriter, BatchWriteRefused, RetryPolicy, WritesStalled, WriteStats
 from bot.loader.endpoint import DynamoDbEndpoint
 from bot.loader.http import HttpTransport, SigV4Signer
@@ -47,6 +48,7 @@ from tests.support.export_fixtures import (
     write_incremental_export,
     write_moto_style_export,
 )
+from tests.support.hostile import peak_memory
 
 KEYS = ("pk", "sk")
 T0 = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
@@ -602,12 +604,42 @@ class _Answers(BaseHTTPRequestHandler):
         elif self.path == "/until-close":
             self.wfile.write(b"HTTP/1.0 503 Service Unavailable\r\n\r\nlater")
             self.close_connection = True
+        elif self.path == "/declares-a-gigabyte":
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n{")
+            self.close_connection = True
+        elif self.path == "/a-gigabyte-chunk":
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3B9ACA00\r\n{")
+            self.close_connection = True
+        elif self.path == "/endless-until-close":
+            self.wfile.write(b"HTTP/1.0 200 OK\r\n\r\n")
+            block = b"x" * (1024 * 1024)
+            try:
+                for _ in range(MAX_DYNAMODB_ANSWER // len(block) + 2):
+                    self.wfile.write(block)
+            except OSError:
+                pass  # the reader stopped reading
+            self.close_connection = True
         else:  # "/drop": a normal answer, then the server forgets the kept-alive connection
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
             self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+@pytest.mark.parametrize("path", ["/declares-a-gigabyte", "/a-gigabyte-chunk", "/endless-until-close"])
+def test_the_http_transport_refuses_an_answer_larger_than_dynamodb_gives_before_holding_it(path: str) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    transport = HttpTransport(DynamoDbEndpoint(url, "us-east-1", botocore.credentials.Credentials("a", "b")))
+    try:
+        with peak_memory() as peak, pytest.raises(ConnectionError, match="an answer larger than 48 MiB"):
+            transport.post(path, {"host": "x"}, b"{}")
+        assert peak.bytes < 1.2 * MAX_DYNAMODB_ANSWER, f"{peak.mb:.0f} MB allocated for a refused answer"
+    finally:
+        transport.close()
+        server.shutdown()
 
 
 def test_the_http_transport_reads_every_answer_shape_and_replaces_dropped_connections() -> None:

@@ -7,16 +7,17 @@ import base64
 import gzip
 import hashlib
 import itertools
-import zlib
 
 import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.limits import MAX_EXPORT_LINE
 from bot.loader.lines import ExportLineReader
 from bot.models import ExportType
 from bot.verification.stream import check_stream
 from tests.support.export_fixtures import sample_items
+from tests.support.hostile import GIB, gzip_bomb, peak_memory
 
 READER = ExportLineReader(("pk", "sk"))
 
@@ -84,7 +85,8 @@ def test_a_missing_key_attribute_and_bytes_that_are_not_gzip_are_said_as_such() 
 
 
 def test_a_file_that_inflates_to_one_endless_line_is_refused_instead_of_held() -> None:
-    bomb = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    data = bomb.compress(b"{" * (64 * 1024 * 1024)) + bomb.flush()  # 64 MB of one unterminated line, ~64 KB packed
-    check = check_stream([data], READER, ExportType.FULL)
-    assert check.problem == "line 1 is longer than 8 MB"
+    bomb = gzip_bomb(GIB)  # 1 GiB of one unterminated line, 1 MB packed
+    with peak_memory() as peak:
+        check = check_stream([bomb], READER, ExportType.FULL)
+    assert check.problem == "line 1 is longer than 53.2 MiB"  # the loader's bound: what it would refuse
+    assert peak.bytes < 2.5 * MAX_EXPORT_LINE, f"{peak.mb:.0f} MB allocated to refuse a 1 GiB line"
