@@ -1,5 +1,5 @@
-"""How AWS names the things a setting or a command points at: S3 buckets and regions. One rule each, used by the
-settings, the config file and the commands alike.
+"""How AWS names the things a setting or a command points at: S3 buckets, regions and account ids. One rule each,
+used by the settings, the config file and the commands alike.
 
 Regions: a region is accepted when botocore lists DynamoDB in it, or when it has the shape of a region of one of
 botocore's partitions (`^(us|eu|ap|…)-\\w+-\\d+$`, `^cn-\\w+-\\d+$`, …). The second half is on purpose: a region AWS
@@ -21,7 +21,8 @@ BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 BUCKET_RULE = "use 3–63 lowercase letters, digits, dots or hyphens, starting and ending with a letter or digit"
 BUCKET_EXAMPLE = "acme-ddb-backups"
 REGION_EXAMPLE = "eu-west-1"
-ACCOUNT_ID = re.compile(r"^\d{12}$")
+# ASCII digits only: `\d` also takes other scripts' digits (`١٢٣…`), and `$` a trailing newline, which AWS refuses.
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
 
 
 def is_bucket_name(name: str) -> bool:
@@ -36,9 +37,14 @@ def bucket_problem(name: str) -> str | None:
     return f"`{name[:80]}` is not a valid S3 bucket name: {BUCKET_RULE}, e.g. {BUCKET_EXAMPLE}."
 
 
+def is_account_id(text: str) -> bool:
+    """True when `text` is an AWS account id: exactly 12 ASCII digits."""
+    return ACCOUNT_ID.fullmatch(text) is not None
+
+
 def account_id_problem(account_id: str) -> str | None:
     """None for a 12-digit AWS account id, else how to write one."""
-    if ACCOUNT_ID.match(account_id):
+    if is_account_id(account_id):
         return None
     return f"`{account_id[:80]}` is not an AWS account id: write its 12 digits, e.g. 123456789012."
 

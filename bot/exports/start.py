@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from bot.aws.accounts import Place
 from bot.aws.errors import ACCESS_DENIED, error_code, translate
-from bot.aws.names import ACCOUNT_ID, BUCKET_EXAMPLE, BUCKET_RULE, is_bucket_name
+from bot.aws.names import BUCKET_EXAMPLE, BUCKET_RULE, is_account_id, is_bucket_name
 from bot.aws.table_info import PitrWindow, TableInfo
 from bot.background.fence import Step, no_step
 from bot.core import Core
@@ -80,7 +80,7 @@ def check_bucket(bucket: str) -> str:
 
 def check_owner(owner: str) -> str:
     """Validate a bucket owner account id."""
-    if not ACCOUNT_ID.match(owner):
+    if not is_account_id(owner):
         raise UsageError(
             f"`owner={owner}` must be the 12-digit AWS account id that owns the bucket, e.g. `owner=123456789012`."
         )

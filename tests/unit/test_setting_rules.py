@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.aws.names import account_id_problem, bucket_problem, is_bucket_name, is_region, region_problem
+from bot.aws.names import account_id_problem, bucket_problem, is_account_id, is_bucket_name, is_region, region_problem
 from bot.db import url_problem
 from bot.settings import SettingsError, load_settings
 from bot.slack_ids import SlackIdKind, is_slack_id, slack_id_problem
@@ -104,6 +104,15 @@ def test_regions_that_match_no_partition_are_refused_with_an_example(region: str
 def test_account_ids_are_twelve_digits(digits: str) -> None:
     assert account_id_problem(digits) is None
     assert account_id_problem(digits[:-1]) is not None and account_id_problem(digits + "0") is not None
+
+
+@pytest.mark.parametrize(
+    "text", ["١٢٣٤٥٦٧٨٩٠١٢", "１２３４５６７８９０１２", "123456789012\n", " 123456789012", "12345678901x"]
+)
+def test_an_account_id_is_twelve_ascii_digits_and_nothing_else(text: str) -> None:
+    """The one rule the settings, the config file and every command's owner= share."""
+    assert account_id_problem(text) is not None
+    assert not is_account_id(text)
 
 
 @pytest.mark.parametrize(
