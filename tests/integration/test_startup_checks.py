@@ -28,9 +28,10 @@ from tests.support.databases import POSTGRES_ENV
 from tests.support.postgres_cluster import HOW_TO
 
 TOKEN = "xoxb-startup-check-token"
+APP_TOKEN = "xapp-1-A0STARTUP-1-refused-app-token-not-real"
 DB_PASSWORD = "startup-db-password-not-real"
 PROXY_PASSWORD = "startup-proxy-password-not-real"
-SECRETS = (TOKEN, SIGNING_SECRET, AWS_SECRET, DB_PASSWORD, PROXY_PASSWORD)
+SECRETS = (TOKEN, APP_TOKEN, SIGNING_SECRET, AWS_SECRET, DB_PASSWORD, PROXY_PASSWORD)
 ROLE = "arn:aws:iam::111111111111:role/ddb-backup-bot"
 NO_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": None,
@@ -225,6 +226,24 @@ def test_a_port_in_use_stops_the_bot_with_a_line_naming_it(
         "ddb-backup-bot cannot start: PORT / DDBBOT_METRICS_PORT: a port cannot be opened (Address already in use)"
     )
     assert refusal in [message[: len(refusal)] for message in said], "one line among the start and the stop's"
+
+
+def test_an_app_level_token_slack_refuses_stops_the_socket_mode_bot_with_a_line_naming_it(
+    moto_endpoint: str, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    env = {**healthy_env(tmp_path, slack), "SLACK_APP_TOKEN": APP_TOKEN}
+    mark = len(slack.calls)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"], env=env, capture_output=True, timeout=90, cwd=tmp_path, check=False
+    )
+    stderr = result.stderr.decode(errors="replace")
+    assert result.returncode == 2, stderr
+    assert "Traceback" not in stderr and APP_TOKEN not in stderr
+    said = [json.loads(line)["message"] for line in stderr.splitlines() if line.strip()]
+    refusal = "ddb-backup-bot cannot start: SLACK_APP_TOKEN: Slack refused the app-level token (invalid_auth)"
+    assert refusal in [message[: len(refusal)] for message in said], "one line among the start and the stop's"
+    refused = [(c.method, c.error) for c in slack.calls[mark:] if c.error]
+    assert refused == [("apps.connections.open", "invalid_auth")], "Socket Mode asked Slack, and was refused"
 
 
 @pytest.mark.skipif(not os.environ.get(POSTGRES_ENV), reason=f"{POSTGRES_ENV} is not set: {HOW_TO}")
