@@ -215,17 +215,11 @@ def test_a_port_in_use_stops_the_bot_with_a_line_naming_it(
 ) -> None:
     with socket.create_server(("0.0.0.0", 0)) as busy:  # the bot binds every interface
         env = {**healthy_env(tmp_path, slack), "PORT": str(busy.getsockname()[1])}
-        result = subprocess.run(
-            [sys.executable, "-m", "bot"], env=env, capture_output=True, timeout=90, cwd=tmp_path, check=False
+        assert_stopped_saying(
+            env,
+            tmp_path,
+            "ddb-backup-bot cannot start: PORT / DDBBOT_METRICS_PORT: a port cannot be opened (Address already in use)",
         )
-    stderr = result.stderr.decode(errors="replace")
-    assert result.returncode == 2, stderr
-    assert "Traceback" not in stderr
-    said = [json.loads(line)["message"] for line in stderr.splitlines() if line.strip()]
-    refusal = (
-        "ddb-backup-bot cannot start: PORT / DDBBOT_METRICS_PORT: a port cannot be opened (Address already in use)"
-    )
-    assert refusal in [message[: len(refusal)] for message in said], "one line among the start and the stop's"
 
 
 def test_an_app_level_token_slack_refuses_stops_the_socket_mode_bot_with_a_line_naming_it(
@@ -233,17 +227,25 @@ def test_an_app_level_token_slack_refuses_stops_the_socket_mode_bot_with_a_line_
 ) -> None:
     env = {**healthy_env(tmp_path, slack), "SLACK_APP_TOKEN": APP_TOKEN}
     mark = len(slack.calls)
+    assert_stopped_saying(
+        env, tmp_path, "ddb-backup-bot cannot start: SLACK_APP_TOKEN: Slack refused the app-level token (invalid_auth)"
+    )
+    refused = [(c.method, c.error) for c in slack.calls[mark:] if c.error]
+    assert refused == [("apps.connections.open", "invalid_auth")], "Socket Mode asked Slack, and was refused"
+
+
+def assert_stopped_saying(env: dict[str, str], cwd: Path, refusal: str) -> None:
+    """`python -m bot` passed its start checks, then stopped with exit 2 and `refusal` as one of the lines of its
+    start and stop (no traceback, no secret)."""
     result = subprocess.run(
-        [sys.executable, "-m", "bot"], env=env, capture_output=True, timeout=90, cwd=tmp_path, check=False
+        [sys.executable, "-m", "bot"], env=env, capture_output=True, timeout=90, cwd=cwd, check=False
     )
     stderr = result.stderr.decode(errors="replace")
     assert result.returncode == 2, stderr
-    assert "Traceback" not in stderr and APP_TOKEN not in stderr
+    assert "Traceback" not in stderr
+    assert not [secret for secret in SECRETS if secret in stderr]
     said = [json.loads(line)["message"] for line in stderr.splitlines() if line.strip()]
-    refusal = "ddb-backup-bot cannot start: SLACK_APP_TOKEN: Slack refused the app-level token (invalid_auth)"
     assert refusal in [message[: len(refusal)] for message in said], "one line among the start and the stop's"
-    refused = [(c.method, c.error) for c in slack.calls[mark:] if c.error]
-    assert refused == [("apps.connections.open", "invalid_auth")], "Socket Mode asked Slack, and was refused"
 
 
 @pytest.mark.skipif(not os.environ.get(POSTGRES_ENV), reason=f"{POSTGRES_ENV} is not set: {HOW_TO}")
