@@ -98,9 +98,7 @@ def check_dockerfile(steps: list[Instruction]) -> list[str]:
     stage_names = {s.arguments.split()[-1] for s in steps if s.keyword == "FROM" and " AS " in s.arguments.upper()}
     for image in images:
         if image not in stage_names and not BASE_IMAGE.match(image):
-            problems.append(
-                f"base image {image} is not pinned to an exact python:X.Y.Z-slim-<debian>@sha256:<digest>"
-            )
+            problems.append(f"base image {image} is not pinned to an exact python:X.Y.Z-slim-<debian>@sha256:<digest>")
     copies = [(i, s.arguments.split()) for i, s in enumerate(steps) if s.keyword == "COPY"]
     first_source = min((i for i, words in copies if any(w.rstrip("/") in SOURCES for w in words[:-1])), default=None)
     lock_installs = [
@@ -363,9 +361,9 @@ def test_the_wheel_the_image_installs_is_the_bot_without_its_demo(tmp_path: Path
         else:
             shutil.copy(ROOT / name, source / name)
     assert (source / "bot" / "demo").is_dir()  # the checkout has it; the package must leave it out
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index"]
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index"]
-        + ["--wheel-dir", str(tmp_path / "dist"), str(source)],
+        [*pip_wheel, "--wheel-dir", str(tmp_path / "dist"), str(source)],
         check=True,
         capture_output=True,
         timeout=240,
