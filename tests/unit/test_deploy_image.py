@@ -41,7 +41,7 @@ APACHE_2_0_SHA256 = "cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc5
 BASE_IMAGE = re.compile(r"^python:(?P<version>\d+\.\d+\.\d+)-slim-(?P<debian>[a-z]+)@sha256:[0-9a-f]{64}$")
 OCI_LABELS = ("title", "description", "source", "licenses", "version", "revision")
 # Never in the image: the demo's and the tests' packages.
-DEV_ONLY = ("moto", "pytest", "hypothesis", "ruff", "mypy", "cfn-lint", "parliament", "pip-tools")
+DEV_ONLY = ("moto", "pytest", "hypothesis", "ruff", "mypy", "cfn-lint", "parliament", "pip-tools", "orjson")
 
 
 @dataclass(frozen=True)
