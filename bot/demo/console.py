@@ -12,13 +12,14 @@ import queue
 import shlex
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from bot.demo.console_views import ViewDesk
 from bot.demo.render import Button, Rendered, render_message, render_payload
 from bot.demo.slack_requests import REQUEST_TIMEOUT_SECONDS, SignedSlackClient, SlackHttpResponse
-from bot.demo.slack_standin import PostedMessage, SlackStandIn
+from bot.demo.slack_standin import PostedMessage, ShownView, SlackStandIn
 
 CHANNELS = {"C0OPS": "#ops", "C0BACKUPS": "#backups", "C0APPROVALS": "#approvals"}
 USERS = {"U0ALICE": "alice", "U0BOB": "bob"}
@@ -26,16 +27,21 @@ BOT_NAME = "ddb-backup-bot"
 MAX_ERROR_BODY = 300
 ACK_WAIT_SECONDS = REQUEST_TIMEOUT_SECONDS + 1
 
+DETACH_SECONDS = 0.3
 HELP = """\
-Type what you would type in Slack, or a console command:
-  /ddb-pitr orders              a slash command, sent signed from you in the current channel
-  /ddb-export orders            (also /ddb-status [table|export], /ddb-cost <table>, /<command> help)
-  press N                       click button [N] of a message shown above
-  as bob | as U0BOB             act as another user (approvals need a second person)
-  in #backups | in C0BACKUPS    move to another channel
-  buttons                       list the buttons that can be pressed
-  help                          this text
-  quit                          stop the demo (Ctrl-D works too)"""
+Type what you would type in Slack, or a console command (the colon is optional):
+  /ddb-pitr orders              a slash command, sent signed from you in the current channel; also /ddb-export,
+                                /ddb-status, /ddb-cost, /ddb-restore, /ddb-coverage, /ddb-schedule; `/<command> help`
+  :click N   (or press N)       click button [N] of a message or of the Home tab
+  :buttons                      list the buttons that can be clicked
+  :home                         open the bot's App Home tab, as the current user
+  :form                         show the open form (a modal such as Restore… or Schedule exports) again
+  :set N TEXT                   fill field {N} of the form (a choice by its number or its text)
+  :fill                         be asked each field of the form in turn
+  :submit | :cancel             submit the form (errors show under their fields) | close it
+  :as bob | :as U0BOB           act as another user (approvals need a second person)
+  :in #backups | :in C0BACKUPS  move to another channel
+  :help | :quit                 this text | stop the demo (Ctrl-D and Ctrl-C work too)"""
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,9 @@ class Console:
         channel: str = "C0OPS",
         color: bool = False,
         emoji: bool = True,
+        tips: Sequence[str] = (),
     ) -> None:
+        """`tips`: lines shown after the help (commands worth trying in this world)."""
         self.standin = standin
         self.client = client
         self.out = out
@@ -111,8 +119,10 @@ class Console:
         self._ask: Callable[[str], str] | None = None
         self._ack_shown = threading.Event()
         self._ack_shown.set()
-        self._incoming: queue.Queue[PostedMessage | None] = queue.Queue()
+        self._incoming: queue.Queue[PostedMessage | ShownView | None] = queue.Queue()
         self._printer: threading.Thread | None = None
+        self.tips = list(tips)
+        self.views = ViewDesk(self, client)
 
     # ------------------------------------------------------------------------------------------ lifecycle
 
@@ -121,26 +131,38 @@ class Console:
         self._printer = threading.Thread(target=self._print_incoming, name="console-printer", daemon=True)
         self._printer.start()
         self.standin.listeners.append(self.on_message)
+        self.standin.view_listeners.append(self.on_view)
         return self
 
-    def detach(self) -> None:
-        """Stop listening, print what already arrived, and stop the printer (before the stand-in stops)."""
+    def detach(self, timeout: float = DETACH_SECONDS) -> None:
+        """Stop listening, print what already arrived (for up to `timeout` seconds), and stop the printer."""
         with contextlib.suppress(ValueError):
             self.standin.listeners.remove(self.on_message)
+        with contextlib.suppress(ValueError):
+            self.standin.view_listeners.remove(self.on_view)
         if self._printer is not None:
             self._incoming.put(None)
-            self._printer.join(ACK_WAIT_SECONDS + 1)
+            self._ack_shown.set()
+            self._printer.join(timeout)
             self._printer = None
 
     def on_message(self, message: PostedMessage) -> None:
         """Stand-in listener: queue the message, so the stand-in (and the bot's Web API call) never waits on us."""
         self._incoming.put(message)
 
+    def on_view(self, view: ShownView) -> None:
+        """Stand-in listener for views (modals, Home tabs): queued with the messages, in the order they came."""
+        self._incoming.put(view)
+
     def _print_incoming(self) -> None:
-        while (message := self._incoming.get()) is not None:
+        while (item := self._incoming.get()) is not None:
             # A reply can overtake the HTTP answer of its own request; Slack shows the ack first, so do we.
             self._ack_shown.wait(ACK_WAIT_SECONDS)
-            self.show_message(message)
+            if isinstance(item, ShownView):
+                with self._lock:
+                    self.views.show(item)
+            else:
+                self.show_message(item)
 
     # --------------------------------------------------------------------------------------------- output
 
@@ -234,6 +256,41 @@ class Console:
         """A line from the console itself (not from the bot)."""
         self._emit(text)
 
+    def dim(self, text: str) -> str:
+        """Secondary text, styled."""
+        return self.style.dim(text)
+
+    def alert(self, text: str) -> str:
+        """A problem with what the person asked, styled."""
+        return self.style.alert(text)
+
+    def show(self, kind: str, text: str, *, user: str, header: str) -> None:
+        """Print and record something only `user` sees that is not a message (a form, a Home tab, a form closed)."""
+        with self._lock:
+            self._record(kind, "", "", text, text, ephemeral=True, user=user)
+            if kind == "modal_closed":
+                self._emit(self.style.dim(text))
+            else:
+                self._emit((self.style.bold(header) + "\n" if header else "") + _indent(text))
+
+    def render_buttons(self, key: tuple[str, str], render: Callable[[int], Rendered]) -> Rendered:
+        """Render with buttons numbered from the next free number, replacing the buttons `key` had."""
+        with self._lock:
+            for number in self._message_buttons.pop(key, []):
+                self._buttons.pop(number, None)
+            rendered = render(self._next_button)
+            self._keep_buttons(key, rendered)
+            return rendered
+
+    def ask(self, prompt: str) -> str | None:
+        """A question to the person at the terminal; None when there is no one to ask (the tour) or on Ctrl-D."""
+        if self._ask is None:
+            return None
+        try:
+            return self._ask(prompt)
+        except EOFError:
+            return None
+
     # ------------------------------------------------------------------------------------------- requests
 
     def command(self, command: str, text: str = "") -> SlackHttpResponse:
@@ -253,7 +310,7 @@ class Console:
                 channel_name=self.channel_name(self.channel).lstrip("#"),
                 response_url=self.standin.response_url(self.channel, user=self.user),
             )
-            self._show_response(response, f"{command} has no listener in the bot")
+            self.show_response(response, f"{command} has no listener in the bot")
         finally:
             self._ack_shown.set()
         return response
@@ -270,17 +327,18 @@ class Console:
             return None
         self._emit(
             self.style.bold(f"{self.user_name(self.user)} pressed [{number}] {button.label}")
-            + self.style.dim(f" in {self.channel_name(button.channel)}")
+            + self.style.dim(f" {self._button_place(button)}")
         )
         if button.url:
             self.say(self.style.dim(f"(Slack would also open {button.url})"))
-        message, ephemeral = self._current_message(button)
         self._ack_shown.clear()
         try:
-            response = self._click(button, message, ephemeral)
+            if button.view_id:
+                return self.views.click(button)
+            message, ephemeral = self._current_message(button)
+            return self._click(button, message, ephemeral)
         finally:
             self._ack_shown.set()
-        return response
 
     def _click(self, button: Button, message: dict[str, Any] | None, ephemeral: bool) -> SlackHttpResponse:
         response = self.client.click(
@@ -298,7 +356,7 @@ class Console:
             channel_name=self.channel_name(button.channel).lstrip("#"),
             is_ephemeral=ephemeral,
         )
-        self._show_response(response, f"the bot has no listener for action {button.action_id!r}")
+        self.show_response(response, f"the bot has no listener for action {button.action_id!r}")
         return response
 
     def _current_message(self, button: Button) -> tuple[dict[str, Any] | None, bool]:
@@ -309,7 +367,7 @@ class Console:
                 return payload, message.ephemeral
         return None, False
 
-    def _show_response(self, response: SlackHttpResponse, not_found: str) -> None:
+    def show_response(self, response: SlackHttpResponse, not_found: str) -> None:
         """The HTTP answer: an ack body is a reply only the sender sees; errors are shown as such."""
         if response.status != 200:
             body = response.body.strip()[:MAX_ERROR_BODY]
@@ -348,29 +406,83 @@ class Console:
             command, _, text = line.partition(" ")
             self.command(command, text.strip())
             return True
-        try:
-            words = shlex.split(line)
-        except ValueError:
-            words = line.split()
-        verb, args = words[0].lower(), words[1:]
+        verb, _, rest = line.partition(" ")
+        verb, rest = verb.lower().lstrip(":"), rest.strip()
         if verb in {"quit", "exit", "q"}:
             return False
-        if verb in {"help", "?"}:
-            self.say(HELP)
-        elif verb in {"press", "p", "click"} and len(args) == 1 and args[0].strip("[]").isdigit():
-            number = int(args[0].strip("[]"))
-            self.press(number, confirmed=self._confirm(number))
-        elif verb == "as" and len(args) == 1:
-            self.user = self.resolve_user(args[0])
-            self.say(self.style.dim(f"You are now {self.user_name(self.user)} ({self.user})."))
-        elif verb == "in" and len(args) == 1:
-            self.channel = self.resolve_channel(args[0])
-            self.say(self.style.dim(f"You are now in {self.channel_name(self.channel)} ({self.channel})."))
-        elif verb == "buttons":
-            self._list_buttons()
-        else:
-            self.say(f"I don't know `{line}`. Type a slash command such as /ddb-pitr orders, or `help`.")
+        action = self._verbs().get(verb)
+        if action is None or not action(rest):
+            self.say(f"I don't know `{line}`. Type a slash command such as /ddb-pitr orders, or `:help`.")
         return True
+
+    def _verbs(self) -> dict[str, Callable[[str], bool]]:
+        """Each console command: it takes the rest of the line and says whether the line was well formed."""
+        return {
+            "help": self._help,
+            "?": self._help,
+            "press": self._press_typed,
+            "p": self._press_typed,
+            "click": self._press_typed,
+            "as": self._act_as,
+            "in": self._move_to,
+            "buttons": _bare(self._list_buttons),
+            "home": _bare(self.home),
+            "form": _bare(self.views.show_current),
+            "fill": _bare(self.views.fill),
+            "submit": _bare(self.submit),
+            "cancel": _bare(self.views.cancel),
+            "set": self._set_field,
+        }
+
+    def _help(self, rest: str) -> bool:
+        self.say("\n".join([HELP, *self.tips]))
+        return True
+
+    def _press_typed(self, rest: str) -> bool:
+        if not rest.strip("[]").isdigit():
+            return False
+        number = int(rest.strip("[]"))
+        self.press(number, confirmed=self._confirm(number))
+        return True
+
+    def _act_as(self, rest: str) -> bool:
+        if not rest or " " in rest:
+            return False
+        self.user = self.resolve_user(rest)
+        self.say(self.style.dim(f"You are now {self.user_name(self.user)} ({self.user})."))
+        return True
+
+    def _move_to(self, rest: str) -> bool:
+        if not rest or " " in rest:
+            return False
+        self.channel = self.resolve_channel(rest)
+        self.say(self.style.dim(f"You are now in {self.channel_name(self.channel)} ({self.channel})."))
+        return True
+
+    def _set_field(self, rest: str) -> bool:
+        number, _, text = rest.partition(" ")
+        if not number.strip("{}").isdigit():
+            return False
+        self.views.set_field(int(number.strip("{}")), _unquoted(text.strip()))
+        return True
+
+    def _requested(self, send: Callable[[], object]) -> None:
+        """Send a request whose replies (a view, messages) must print after its own answer, as Slack shows them."""
+        self._ack_shown.clear()
+        try:
+            send()
+        finally:
+            self._ack_shown.set()
+
+    def home(self) -> None:
+        """Open the App Home tab as the current user (the tour's `:home`)."""
+        self._requested(self.views.open_home)
+
+    def submit(self) -> SlackHttpResponse | None:
+        """Submit the open form as the current user (the tour's `:submit`)."""
+        answer: list[SlackHttpResponse | None] = []
+        self._requested(lambda: answer.append(self.views.submit()))
+        return answer[0] if answer else None
 
     def _confirm(self, number: int) -> bool:
         """Ask before pressing a button that carries a confirmation dialog, as Slack would."""
@@ -394,7 +506,12 @@ class Console:
         if not buttons:
             self.say("No buttons on screen.")
         for button in buttons:
-            self.say(f"  [{button.number}] {button.label}  {self.style.dim(f'in {self.channel_name(button.channel)}')}")
+            self.say(f"  [{button.number}] {button.label}  {self.style.dim(self._button_place(button))}")
+
+    def _button_place(self, button: Button) -> str:
+        if button.view_id:
+            return f"on {self.user_name(button.owner)}'s Home tab"
+        return f"in {self.channel_name(button.channel)}"
 
     def run(self, read: Callable[[str], str] = input) -> None:
         """The interactive loop: read lines until `quit`, Ctrl-D or Ctrl-C."""
@@ -405,21 +522,27 @@ class Console:
         except ImportError:  # pragma: no cover - not on every platform
             self._readline = None
         self._ask = read
-        self.say(HELP)
-        while True:
-            prompt = self.prompt
-            with self._lock:
-                self._prompt = prompt
-            try:
-                line = read(prompt)
-            except (EOFError, KeyboardInterrupt):
-                line = "quit"
-                self.out.write("\n")
+        self._help("")
+        try:
+            while self._turn(read):
+                time.sleep(0.05)  # let an immediate reply print before the next prompt
+        except KeyboardInterrupt:  # Ctrl-C while a request was on its way: stop, as at the prompt
+            self.out.write("\n")
+
+    def _turn(self, read: Callable[[str], str]) -> bool:
+        """Read one line and act on it; False to stop (`quit`, Ctrl-D, Ctrl-C at the prompt)."""
+        prompt = self.prompt
+        with self._lock:
+            self._prompt = prompt
+        try:
+            line = read(prompt)
+        except (EOFError, KeyboardInterrupt):
+            line = "quit"
+            self.out.write("\n")
+        finally:
             with self._lock:
                 self._prompt = None
-            if not self.handle_line(line):
-                break
-            time.sleep(0.05)  # let an immediate reply print before the next prompt
+        return self.handle_line(line)
 
     @property
     def prompt(self) -> str:
@@ -488,6 +611,27 @@ class Console:
             if wanted in {name.lstrip("#"), channel_id.lower()}:
                 return channel_id
         return text.upper() if text[:1].upper() in {"C", "G", "D"} else text
+
+
+def _bare(action: Callable[[], object]) -> Callable[[str], bool]:
+    """A console command that takes nothing after its name."""
+
+    def run(rest: str) -> bool:
+        if rest:
+            return False
+        action()
+        return True
+
+    return run
+
+
+def _unquoted(text: str) -> str:
+    """`"0 3 * * *"` as typed with quotes, without them; anything else as it is."""
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        return text
+    return words[0] if len(words) == 1 else text
 
 
 def _indent(text: str) -> str:
