@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -42,6 +43,7 @@ from bot.demo.slack_standin import SlackStandIn
 from bot.demo.tour import TourFailed, run_tour
 from bot.errors import BotError
 from bot.settings import Settings, SettingsError, load_settings
+from bot.timefmt import iso
 from bot.wiring.runtime import BotRuntime
 
 REGION = "us-east-1"
@@ -88,7 +90,6 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     stopper = Stopper()
     folder = Path(tempfile.mkdtemp(prefix="ddb-backup-bot-demo-"))
-    stopper.add("temporary folder", lambda: shutil.rmtree(folder, ignore_errors=True))
     try:
         return _run(args, folder, log_file, stopper)
     except KeyboardInterrupt:
@@ -97,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         leave_on_second_interrupt()
         stopper.stop()
+        shutil.rmtree(folder, ignore_errors=True)
         print("Stopped.")
 
 
@@ -256,7 +258,8 @@ def _run_local(local: LocalDemo, stopper: Stopper, *, interactive: bool) -> int:
     stopper.add("bot", runtime.stop)
     events_url = f"{runtime.url}/slack/events"
     color = interactive and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    console = Console(standin, SignedSlackClient(events_url, signing_secret), out=sys.stdout, color=color)
+    client = SignedSlackClient(events_url, signing_secret)
+    console = Console(standin, client, out=sys.stdout, color=color, tips=_tips(datetime.now(UTC)))
     console.attach()
     stopper.add("console", console.detach)
     _banner(local, standin.api_url, events_url, interactive=interactive)
@@ -269,6 +272,21 @@ def _run_local(local: LocalDemo, stopper: Stopper, *, interactive: bool) -> int:
         print(f"\nDEMO TOUR FAILED: {failure}", file=sys.stderr)
         return 1
     return 0
+
+
+def _tips(now: datetime) -> list[str]:
+    """Commands worth trying in this world, with times that fall inside its history."""
+    hour_ago, two_hours_ago = iso(now - timedelta(hours=1)), iso(now - timedelta(hours=2))
+    return [
+        "Worth trying here:",
+        f"  /ddb-pitr {STAGING}:orders          the same table name in the aliased account (its role is assumed)",
+        f"  /ddb-export orders at={hour_ago}       the table as it was an hour ago",
+        f"  /ddb-export orders since={two_hours_ago} until={hour_ago}   what changed in that hour",
+        "  /ddb-cost orders                   PITR, exports and storage in dollars",
+        "  /ddb-restore                       then :click a Restore… button and fill the form",
+        "  /ddb-coverage                      then :click a Schedule exports button",
+        "  :as bob  then  :home               bob's App Home: approve a waiting restore there",
+    ]
 
 
 WORLD = (

@@ -28,7 +28,7 @@ from bot.demo.aws.exports import ExportPacing
 from bot.demo.aws.pitr import RESTORE_LAG
 from bot.demo.aws.sizes import ReportedSizes
 from bot.demo.aws.standins import AwsStandIns, start_standins
-from bot.demo.world import REGION, create_table, start_moto
+from bot.demo.world import REGION, create_table, reset_moto, start_moto
 
 OWN_ACCOUNT = "123456789012"  # moto's account for any access key it does not know, such as the demo's
 ACCESS_KEY = "demo"
@@ -104,6 +104,7 @@ class DemoAws:
 def start_demo_aws(now: datetime | None = None) -> DemoAws:
     """Start moto and the stand-ins, and write the demo's world with its history (a second or two)."""
     moto, moto_url = start_moto()
+    reset_moto(moto_url)  # moto keeps its accounts per process: one that ran moto before (a test run) starts afresh
     clock = SeedingClock()
     standins = start_standins(moto_url, clock=clock, export_pacing=ExportPacing(describes=None, seconds=EXPORT_SECONDS))
     ReportedSizes(standins.front, REPORTED_SIZES)

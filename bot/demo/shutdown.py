@@ -21,39 +21,44 @@ from types import FrameType
 from typing import NoReturn
 
 log = logging.getLogger(__name__)
-STOP_BUDGET_SECONDS = 0.7
+STOP_BUDGET_SECONDS = 0.5
 
 
 class Stopper:
-    """Stop steps, run last-added first (like contextlib.ExitStack), each one's failure logged and passed over."""
+    """Stop steps, all at once (each part stops on its own: the bot, the Slack stand-in, AWS), each one's failure
+    logged and passed over."""
 
     def __init__(self) -> None:
         self._steps: list[tuple[str, Callable[[], object]]] = []
 
     def add(self, name: str, step: Callable[[], object]) -> None:
-        """Run `step` at stop, before every step added earlier."""
-        self._steps.insert(0, (name, step))
+        """Run `step` at stop."""
+        self._steps.append((name, step))
 
     def stop(self, budget: float = STOP_BUDGET_SECONDS) -> bool:
-        """Run the steps in a daemon thread for at most `budget` seconds; True when they all finished in time."""
+        """Run the steps in daemon threads for at most `budget` seconds; True when they all finished in time."""
         steps, self._steps = self._steps, []
         started = time.monotonic()
-        thread = threading.Thread(target=_run_steps, args=(steps,), name="demo-stop", daemon=True)
-        thread.start()
-        thread.join(budget)
-        finished = not thread.is_alive()
-        log.info("demo stopped finished=%s seconds=%.3f", finished, time.monotonic() - started)
-        return finished
+        log.info("demo stopping steps=%s", ",".join(name for name, _ in steps))
+        threads = [
+            threading.Thread(target=_run_step, args=step, name=f"demo-stop-{step[0]}", daemon=True) for step in steps
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(max(0.0, started + budget - time.monotonic()))
+        unfinished = [thread.name.removeprefix("demo-stop-") for thread in threads if thread.is_alive()]
+        log.info("demo stopped seconds=%.3f unfinished=%s", time.monotonic() - started, ",".join(unfinished) or "none")
+        return not unfinished
 
 
-def _run_steps(steps: list[tuple[str, Callable[[], object]]]) -> None:
-    for name, step in steps:
-        started = time.monotonic()
-        try:
-            step()
-        except Exception:
-            log.exception("demo stop step failed step=%s", name)
-        log.debug("demo stop step step=%s seconds=%.3f", name, time.monotonic() - started)
+def _run_step(name: str, step: Callable[[], object]) -> None:
+    started = time.monotonic()
+    try:
+        step()
+    except Exception:
+        log.exception("demo stop step failed step=%s", name)
+    log.info("demo stop step=%s seconds=%.3f", name, time.monotonic() - started)
 
 
 def leave_on_second_interrupt() -> None:
