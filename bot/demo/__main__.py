@@ -117,7 +117,7 @@ def _run(args: argparse.Namespace, folder: Path, log_file: Path, stopper: Stoppe
         print(f"demo cannot start: {exc}", file=sys.stderr)
         return 2
     if workspace is not None:
-        return _serve_workspace(workspace, aws, database)
+        return _serve_workspace(workspace, database)
     interactive = sys.stdin.isatty() and not args.tour
     local = LocalDemo(aws, database, config, log_file)
     return _run_local(local, stopper, interactive=interactive)
@@ -185,7 +185,7 @@ def _workspace_settings(database_url: str, config: Path) -> Settings | None:
     return settings
 
 
-def _serve_workspace(settings: Settings, aws: DemoAws, database: Path) -> int:
+def _serve_workspace(settings: Settings, database: Path) -> int:
     """Serve the real workspace until Ctrl-C or SIGTERM."""
     try:
         runtime = BotRuntime(settings)

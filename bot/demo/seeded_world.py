@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 from moto.server import ThreadedMotoServer
 
 from bot.demo.aws.backup import answer_protected_resources
@@ -28,7 +27,7 @@ from bot.demo.aws.exports import ExportPacing
 from bot.demo.aws.pitr import RESTORE_LAG
 from bot.demo.aws.sizes import ReportedSizes
 from bot.demo.aws.standins import AwsStandIns, start_standins
-from bot.demo.world import REGION, create_table, reset_moto, start_moto
+from bot.demo.world import REGION, client, create_table, reset_moto, start_moto
 
 OWN_ACCOUNT = "123456789012"  # moto's account for any access key it does not know, such as the demo's
 ACCESS_KEY = "demo"
@@ -81,11 +80,6 @@ class DemoAws:
     def url(self) -> str:
         return self.standins.url
 
-    @property
-    def moto_url(self) -> str:
-        host, port = self.moto.get_host_and_port()
-        return f"http://{host}:{port}"
-
     def items_at(self, table: str, at: datetime) -> int:
         """How many items the bot's own `table` held at `at`, from the stand-ins' history."""
         return len(self.standins.items_at(table, at, access_key=ACCESS_KEY))
@@ -129,9 +123,10 @@ def write_config(folder: Path) -> Path:
 
 
 def _client(service: str, url: str, **credentials: Any) -> Any:
-    session: Any = boto3.Session()
-    base = {"aws_access_key_id": ACCESS_KEY, "aws_secret_access_key": ACCESS_KEY}
-    return session.client(service, region_name=REGION, endpoint_url=url, **(credentials or base))
+    """A client of the front, as the demo's own account unless other credentials are given."""
+    return client(
+        service, url, **(credentials or {"aws_access_key_id": ACCESS_KEY, "aws_secret_access_key": ACCESS_KEY})
+    )
 
 
 def _seed(url: str, clock: SeedingClock, now: datetime) -> None:
