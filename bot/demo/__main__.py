@@ -25,6 +25,7 @@ from typing import Any
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from bot.demo.console import Console
+from bot.demo.console_session import Session
 from bot.demo.logfile import log_to_file, new_log_path
 from bot.demo.seeded_world import (
     ACCESS_KEY,
@@ -264,7 +265,7 @@ def _run_local(local: LocalDemo, stopper: Stopper, *, interactive: bool) -> int:
     stopper.add("console", console.detach)
     _banner(local, standin.api_url, events_url, interactive=interactive)
     if interactive:
-        console.run()
+        Session(console).run()
         return 0
     try:
         run_tour(console, runtime.services.core.store, aws_endpoint=local.aws.url, world=local.aws)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import queue
-import shlex
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -28,20 +27,6 @@ MAX_ERROR_BODY = 300
 ACK_WAIT_SECONDS = REQUEST_TIMEOUT_SECONDS + 1
 
 DETACH_SECONDS = 0.3
-HELP = """\
-Type what you would type in Slack, or a console command (the colon is optional):
-  /ddb-pitr orders              a slash command, sent signed from you in the current channel; also /ddb-export,
-                                /ddb-status, /ddb-cost, /ddb-restore, /ddb-coverage, /ddb-schedule; `/<command> help`
-  :click N   (or press N)       click button [N] of a message or of the Home tab
-  :buttons                      list the buttons that can be clicked
-  :home                         open the bot's App Home tab, as the current user
-  :form                         show the open form (a modal such as Restore… or Schedule exports) again
-  :set N TEXT                   fill field {N} of the form (a choice by its number or its text)
-  :fill                         be asked each field of the form in turn
-  :submit | :cancel             submit the form (errors show under their fields) | close it
-  :as bob | :as U0BOB           act as another user (approvals need a second person)
-  :in #backups | :in C0BACKUPS  move to another channel
-  :help | :quit                 this text | stop the demo (Ctrl-D and Ctrl-C work too)"""
 
 
 @dataclass(frozen=True)
@@ -49,7 +34,7 @@ class Shown:
     """One thing the console printed from the bot: a message, an update, a deletion or an ack."""
 
     index: int
-    kind: str  # "message", "update", "delete", "ack", "http"
+    kind: str  # "message", "update", "delete", "ack", "http"; "modal", "form_errors", "modal_closed", "home"
     channel: str
     ts: str
     text: str  # as rendered for the terminal
@@ -327,7 +312,7 @@ class Console:
             return None
         self._emit(
             self.style.bold(f"{self.user_name(self.user)} pressed [{number}] {button.label}")
-            + self.style.dim(f" {self._button_place(button)}")
+            + self.style.dim(f" {self.button_place(button)}")
         )
         if button.url:
             self.say(self.style.dim(f"(Slack would also open {button.url})"))
@@ -397,75 +382,6 @@ class Console:
 
     # ---------------------------------------------------------------------------------------- the session
 
-    def handle_line(self, line: str) -> bool:
-        """Act on one typed line; False when the user wants to quit."""
-        line = line.strip()
-        if not line:
-            return True
-        if line.startswith("/"):
-            command, _, text = line.partition(" ")
-            self.command(command, text.strip())
-            return True
-        verb, _, rest = line.partition(" ")
-        verb, rest = verb.lower().lstrip(":"), rest.strip()
-        if verb in {"quit", "exit", "q"}:
-            return False
-        action = self._verbs().get(verb)
-        if action is None or not action(rest):
-            self.say(f"I don't know `{line}`. Type a slash command such as /ddb-pitr orders, or `:help`.")
-        return True
-
-    def _verbs(self) -> dict[str, Callable[[str], bool]]:
-        """Each console command: it takes the rest of the line and says whether the line was well formed."""
-        return {
-            "help": self._help,
-            "?": self._help,
-            "press": self._press_typed,
-            "p": self._press_typed,
-            "click": self._press_typed,
-            "as": self._act_as,
-            "in": self._move_to,
-            "buttons": _bare(self._list_buttons),
-            "home": _bare(self.home),
-            "form": _bare(self.views.show_current),
-            "fill": _bare(self.views.fill),
-            "submit": _bare(self.submit),
-            "cancel": _bare(self.views.cancel),
-            "set": self._set_field,
-        }
-
-    def _help(self, rest: str) -> bool:
-        self.say("\n".join([HELP, *self.tips]))
-        return True
-
-    def _press_typed(self, rest: str) -> bool:
-        if not rest.strip("[]").isdigit():
-            return False
-        number = int(rest.strip("[]"))
-        self.press(number, confirmed=self._confirm(number))
-        return True
-
-    def _act_as(self, rest: str) -> bool:
-        if not rest or " " in rest:
-            return False
-        self.user = self.resolve_user(rest)
-        self.say(self.style.dim(f"You are now {self.user_name(self.user)} ({self.user})."))
-        return True
-
-    def _move_to(self, rest: str) -> bool:
-        if not rest or " " in rest:
-            return False
-        self.channel = self.resolve_channel(rest)
-        self.say(self.style.dim(f"You are now in {self.channel_name(self.channel)} ({self.channel})."))
-        return True
-
-    def _set_field(self, rest: str) -> bool:
-        number, _, text = rest.partition(" ")
-        if not number.strip("{}").isdigit():
-            return False
-        self.views.set_field(int(number.strip("{}")), _unquoted(text.strip()))
-        return True
-
     def _requested(self, send: Callable[[], object]) -> None:
         """Send a request whose replies (a view, messages) must print after its own answer, as Slack shows them."""
         self._ack_shown.clear()
@@ -484,65 +400,26 @@ class Console:
         self._requested(lambda: answer.append(self.views.submit()))
         return answer[0] if answer else None
 
-    def _confirm(self, number: int) -> bool:
-        """Ask before pressing a button that carries a confirmation dialog, as Slack would."""
-        with self._lock:
-            button = self._buttons.get(number)
-        if button is None or not button.confirm or self._ask is None:
-            return True
-        try:
-            answer = self._ask(f"{button.confirm} — confirm? [y/N] ")
-        except EOFError:
-            return False
-        return answer.strip().lower() in {"y", "yes"}
-
     def buttons(self) -> list[Button]:
         """The buttons on screen now, oldest first (replaced messages' buttons are gone)."""
         with self._lock:
             return sorted(self._buttons.values(), key=lambda button: button.number)
 
-    def _list_buttons(self) -> None:
-        buttons = self.buttons()
-        if not buttons:
-            self.say("No buttons on screen.")
-        for button in buttons:
-            self.say(f"  [{button.number}] {button.label}  {self.style.dim(self._button_place(button))}")
-
-    def _button_place(self, button: Button) -> str:
+    def button_place(self, button: Button) -> str:
+        """Where a button is: `in #ops`, or `on bob's Home tab`."""
         if button.view_id:
             return f"on {self.user_name(button.owner)}'s Home tab"
         return f"in {self.channel_name(button.channel)}"
 
-    def run(self, read: Callable[[str], str] = input) -> None:
-        """The interactive loop: read lines until `quit`, Ctrl-D or Ctrl-C."""
-        try:
-            import readline  # line editing and history for input()
+    def use_terminal(self, read: Callable[[str], str], readline: Any) -> None:
+        """A person at a terminal: `read` asks them (confirmations, form fields); `readline` keeps what they are
+        typing below new output."""
+        self._ask, self._readline = read, readline
 
-            self._readline = readline
-        except ImportError:  # pragma: no cover - not on every platform
-            self._readline = None
-        self._ask = read
-        self._help("")
-        try:
-            while self._turn(read):
-                time.sleep(0.05)  # let an immediate reply print before the next prompt
-        except KeyboardInterrupt:  # Ctrl-C while a request was on its way: stop, as at the prompt
-            self.out.write("\n")
-
-    def _turn(self, read: Callable[[str], str]) -> bool:
-        """Read one line and act on it; False to stop (`quit`, Ctrl-D, Ctrl-C at the prompt)."""
-        prompt = self.prompt
+    def prompting(self, prompt: str | None) -> None:
+        """The prompt being shown (None: none), so output from the bot is printed above it."""
         with self._lock:
             self._prompt = prompt
-        try:
-            line = read(prompt)
-        except (EOFError, KeyboardInterrupt):
-            line = "quit"
-            self.out.write("\n")
-        finally:
-            with self._lock:
-                self._prompt = None
-        return self.handle_line(line)
 
     @property
     def prompt(self) -> str:
@@ -611,27 +488,6 @@ class Console:
             if wanted in {name.lstrip("#"), channel_id.lower()}:
                 return channel_id
         return text.upper() if text[:1].upper() in {"C", "G", "D"} else text
-
-
-def _bare(action: Callable[[], object]) -> Callable[[str], bool]:
-    """A console command that takes nothing after its name."""
-
-    def run(rest: str) -> bool:
-        if rest:
-            return False
-        action()
-        return True
-
-    return run
-
-
-def _unquoted(text: str) -> str:
-    """`"0 3 * * *"` as typed with quotes, without them; anything else as it is."""
-    try:
-        words = shlex.split(text)
-    except ValueError:
-        return text
-    return words[0] if len(words) == 1 else text
 
 
 def _indent(text: str) -> str:

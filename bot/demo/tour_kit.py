@@ -180,12 +180,12 @@ def fill_form(
     user: str | None = None,
     after: Callable[[TourState, list[Shown]], None] | None = None,
 ) -> Step:
-    """A step that fills fields of the open form (`{number: typed text}`, as `:set` takes it) and submits it."""
+    """A step that fills fields of the open form (`{number: typed text}`, as `:set N text` does) and submits it."""
 
     def submit(state: TourState) -> None:
         for number, text in fields.items():
-            state.console.handle_line(f":set {number} {text}")
-        state.console.handle_line(":submit")
+            state.console.views.set_field(number, text)
+        state.console.submit()
 
     return Step(title, submit, expect, user, None, after)
 
