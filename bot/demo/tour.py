@@ -111,7 +111,7 @@ def _waiting() -> Expect:
 def _finished(key: str, table: str) -> Expect:
     return reply(
         f"the restore's report in the approval message's thread: finished into {table}",
-        rf"Restore `[^`]+` into `{table}` finished[\s\S]*Items in the new table: \d+"
+        rf"Restore `[^`]+` into `{table}` finished[\s\S]*Items(?: in the new table: \d+|: (\d+) of \1 items)"
         r"[\s\S]*Not carried over by DynamoDB",
         channel=APPROVALS,
         timeout=RESTORE_TIMEOUT,
