@@ -6,6 +6,10 @@ that cannot be read is listed with why; neither holds back the other places or t
 last export of a table is the newer of the bot's own record and ListExports, which also sees exports started
 outside the bot; ListExports has no export time, so it is read from the export id, whose first part is the
 export's start in milliseconds since the epoch (as in every export ARN DynamoDB issues).
+
+A table is one name in one account and one region: its schedules and its exports are matched on all three, so a
+same-named table elsewhere lends it neither. Only a running export schedule is export coverage; a paused one or a
+drill schedule is named in the row instead.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from bot.aws.accounts import Place
 from bot.aws.errors import translate
 from bot.aws.tables import TableRef
 from bot.core import Core
-from bot.coverage.models import CoverageReport, TableCoverage, Unreadable
+from bot.coverage.models import Cover, CoverageReport, ScheduledPlace, TableCoverage, Unreadable, schedule_cover
 from bot.drills.models import DRILL_MAX_AGE, Drill, drill_flag
 from bot.errors import BotError
 from bot.models import ExportJob, ExportStatus
@@ -50,7 +54,7 @@ class CoverageSurvey:
     def __init__(
         self,
         core: Core,
-        scheduled_tables: Callable[[], set[str]],
+        schedules: Callable[[], list[ScheduledPlace]],
         *,
         cache_seconds: float = 300.0,
         stale_after: timedelta = timedelta(days=7),
@@ -59,7 +63,7 @@ class CoverageSurvey:
     ) -> None:
         self.drill_max_age = drill_max_age
         self.core = core
-        self.scheduled_tables = scheduled_tables
+        self.schedules = schedules  # every schedule, resolved to the place and table it acts on
         self.last_drill = last_drill
         self.cache_seconds = cache_seconds
         self.stale_after = stale_after
@@ -118,8 +122,8 @@ class CoverageSurvey:
                     unreadable.append(arns)
                 else:
                     protected[place] = arns
-            scheduled = self.scheduled_tables()
-            known = self.core.store.last_completed(_key(t) for t in listed)
+            scheduled = self.schedules()
+            known = self._recorded_exports(listed)
             tables = list(pool.map(lambda t: self._read(t, scheduled, known, protected.get(t.place)), listed))
         return CoverageReport(
             at=self.core.clock(),
@@ -128,6 +132,14 @@ class CoverageSurvey:
             stale_after=self.stale_after,
             places=len(places),
         )
+
+    def _recorded_exports(self, listed: list[Listed]) -> dict[tuple[str, Place], ExportJob]:
+        """The newest completed export the bot recorded of each table, in that table's own region."""
+        known: dict[tuple[str, Place], ExportJob] = {}
+        for place in dict.fromkeys(t.place for t in listed):
+            jobs = self.core.store.last_completed((_key(t) for t in listed if t.place == place), region=place.region)
+            known.update({(key, place): job for key, job in jobs.items()})
+        return known
 
     def _list(self, place: Place) -> list[str] | Unreadable:
         label = f"account `{place.alias}`" if place.alias else "this account"
@@ -163,18 +175,23 @@ class CoverageSurvey:
             )
 
     def _read(
-        self, table: Listed, scheduled: set[str], known: Mapping[str, ExportJob], protected: set[str] | None
+        self,
+        table: Listed,
+        scheduled: list[ScheduledPlace],
+        known: Mapping[tuple[str, Place], ExportJob],
+        protected: set[str] | None,
     ) -> TableCoverage:
         key = _key(table)
+        cover = schedule_cover(scheduled, table.place.alias, table.place.region, table.name)
         try:
             info, window = self.core.describe(TableRef(table.name, alias=table.place.alias), table.place)
-            exported = _newest([_job_time(known.get(key)), self._listed_export(table.place, info.arn)])
+            exported = _newest([_job_time(known.get((key, table.place))), self._listed_export(table.place, info.arn)])
         except BotError as error:
-            return _unread(table, key in scheduled, error.message)
+            return _unread(table, cover, error.message)
         except Exception:  # one table's unexpected answer is that table's problem, never the whole survey's
             reference = uuid.uuid4().hex[:8]
             logger.exception("coverage_table_unread", extra={"table": key, "region": table.place.region})
-            return _unread(table, key in scheduled, f"something went wrong reading it (reference {reference})")
+            return _unread(table, cover, f"something went wrong reading it (reference {reference})")
         return TableCoverage(
             key=key,
             alias=table.place.alias,
@@ -183,7 +200,8 @@ class CoverageSurvey:
             recovery_days=window.recovery_days,
             deletion_protection=bool(info.snapshot.get("DeletionProtectionEnabled", False)),
             last_export=exported,
-            scheduled=key in scheduled,
+            scheduled=cover == Cover.EXPORTS,
+            schedule_note=_schedule_note(cover),
             in_default_region=self._in_default_region(table.place),
             backup_protected=None if protected is None else info.arn in protected,
             drill_issue=drill_flag(self.last_drill(key), self.core.clock(), self.drill_max_age),
@@ -211,10 +229,25 @@ class CoverageSurvey:
             raise translate(exc, "dynamodb:ListExports", f"Exports of `{table_arn}`") from exc
 
 
-def _unread(table: Listed, scheduled: bool, problem: str) -> TableCoverage:
-    """A table listed but not read: named with why."""
-    key = _key(table)
-    return TableCoverage(key, table.place.alias, table.place.region, None, None, None, None, scheduled, problem=problem)
+def _unread(table: Listed, cover: Cover | None, problem: str) -> TableCoverage:
+    """A table listed but not read: named with why (and with what its schedules do)."""
+    return TableCoverage(
+        _key(table),
+        table.place.alias,
+        table.place.region,
+        None,
+        None,
+        None,
+        None,
+        cover == Cover.EXPORTS,
+        problem=problem,
+        schedule_note=_schedule_note(cover),
+    )
+
+
+def _schedule_note(cover: Cover | None) -> str | None:
+    """What a table's schedules do when they do not export it (paused, drills only); None otherwise."""
+    return None if cover in (None, Cover.EXPORTS) else str(cover)
 
 
 def export_started(export_arn: str) -> datetime | None:

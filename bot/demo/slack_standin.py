@@ -6,7 +6,11 @@ requests sent to the bot; every call is recorded and the resulting messages are 
 It is as strict as Slack: a method it does not implement answers `unknown_method`, a token it was not told to
 accept answers `invalid_auth`, and Block Kit that breaks one of Slack's limits is refused with `invalid_blocks`
 (messages) or `invalid_arguments` (views) and an `errors` list naming each broken limit and its JSON pointer.
-`block_kit_errors`, `message_errors` and `view_errors` are that one validator, for tests of the builders too.
+The rules themselves live in bot/demo/block_kit_rules.py, which the builder tests use too.
+
+Socket Mode is not stood in (there is no websocket server): `apps.connections.open` answers only what Slack answers
+a token it refuses, `invalid_auth` for an app-level token it was not told to accept (none can be) and
+`not_allowed_token_type` for a bot token, so a refused SLACK_APP_TOKEN can be tested.
 """
 
 from __future__ import annotations
@@ -19,13 +23,14 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from bot.demo.block_kit_rules import HOME, MESSAGE, MESSAGE_TEXT, MODAL, block_kit_errors, view_errors
 from bot.demo.slack_history import DEFAULT_SCOPES, history_page, history_refusal, metadata_refusal
 
 log = logging.getLogger(__name__)
@@ -40,7 +45,16 @@ DEFAULT_TOKENS = ("xoxb-test-token", "xoxb-demo-not-a-real-token")
 RATELIMITED = "ratelimited"
 # Refusals that mean the bot sent something Slack would not take (not the ordinary "no such message" kind).
 _REPORTED = frozenset(
-    {"invalid_blocks", "invalid_arguments", "invalid_auth", "not_authed", "unknown_method", "no_text", "invalid_json"}
+    {
+        "invalid_blocks",
+        "invalid_arguments",
+        "invalid_auth",
+        "not_authed",
+        "not_allowed_token_type",
+        "unknown_method",
+        "no_text",
+        "invalid_json",
+    }
 )
 
 
@@ -72,6 +86,21 @@ class PostedMessage:
     updates: int = 0
     deleted: bool = False
     metadata: dict[str, Any] | None = None  # the app's message metadata (event_type, event_payload), as posted
+
+
+@dataclass(frozen=True)
+class ShownView:
+    """A view the bot opened, pushed, updated (modals) or published (Home tabs), as Slack answered it (with its id).
+
+    `trigger_id` is the trigger a modal was opened with (whoever sent the request carrying it sees the modal);
+    `user` is the owner of a Home tab.
+    """
+
+    method: str
+    view_id: str
+    view: dict[str, Any]
+    trigger_id: str | None = None
+    user: str | None = None
 
 
 @dataclass
@@ -129,6 +158,7 @@ class SlackStandIn:
         self.response_url_max_posts = response_url_max_posts
         self.calls: list[RecordedCall] = []
         self.listeners: list[Callable[[PostedMessage], None]] = []
+        self.view_listeners: list[Callable[[ShownView], None]] = []
         self._requested_port = port
         self._lock = threading.Lock()
         self._messages: list[PostedMessage] = []
@@ -138,17 +168,21 @@ class SlackStandIn:
         self._last_ts_micros = 0
         self._response_url_sequence = itertools.count(1)
         self._view_sequence = itertools.count(1)
+        self._views: dict[str, ShownView] = {}
+        self._home_views: dict[str, str] = {}  # user → the id of their Home tab (one per person, as in Slack)
+        self._shown_views: list[ShownView] = []  # views changed by the request being answered, for the listeners
         self._server: _StandInServer | None = None
         self._thread: threading.Thread | None = None
         self._api_handlers: dict[str, ApiHandler] = {
             "auth.test": self._auth_test,
+            "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
             "chat.delete": self._chat_delete,
             "usergroups.users.list": self._usergroups_users_list,
-            "views.open": self._views_open_or_push,
-            "views.push": self._views_open_or_push,
+            "views.open": self._views_open,
+            "views.push": self._views_push,
             "views.update": self._views_update,
             "views.publish": self._views_publish,
             "conversations.info": self._conversations_info,
@@ -228,6 +262,11 @@ class SlackStandIn:
                 if not message.deleted and (channel is None or message.channel == channel)
             ]
 
+    def views(self) -> list[ShownView]:
+        """The views as they are now (each id once: its latest open, push, update or publish), oldest first."""
+        with self._lock:
+            return list(self._views.values())
+
     def wait_for(self, predicate: Callable[[PostedMessage], bool], timeout: float = 10.0) -> PostedMessage:
         """Poll until a message satisfies `predicate`: the bot works after its ack, so tests must wait."""
         deadline = time.monotonic() + timeout
@@ -296,6 +335,7 @@ class SlackStandIn:
             errors = [str(e) for e in reply.body.get("errors") or []]
             self.calls.append(RecordedCall(method, params, path, time.time(), reply.status, refused, errors))
             notifications = [_snapshot(message) for message in changed]
+            views, self._shown_views = self._shown_views, []
 
         if refused in _REPORTED and not reply.injected:
             # What Slack would refuse, shown in the demo's console too (it prints this logger's warnings).
@@ -310,6 +350,12 @@ class SlackStandIn:
                     listener(message)
                 except Exception:
                     log.exception("Slack stand-in listener failed on message %s", message.ts)
+        for view in views:
+            for view_listener in list(self.view_listeners):
+                try:
+                    view_listener(view)
+                except Exception:
+                    log.exception("Slack stand-in listener failed on view %s", view.view_id)
         return reply
 
     def _answer(
@@ -364,6 +410,10 @@ class SlackStandIn:
             "bot_id": _BOT_ID,
             "is_enterprise_install": False,
         }
+
+    def _apps_connections_open(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        """Reached only with a token the stand-in accepts, which is a bot token: Slack wants an app-level one."""
+        return _error("not_allowed_token_type")
 
     def _chat_post_message(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
         return self._post(params, changed, ephemeral=False)
@@ -448,7 +498,13 @@ class SlackStandIn:
             return _error("no_such_subteam")
         return {"ok": True, "users": list(users)}
 
-    def _views_open_or_push(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+    def _views_open(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        return self._views_open_or_push(params, "views.open")
+
+    def _views_push(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        return self._views_open_or_push(params, "views.push")
+
+    def _views_open_or_push(self, params: dict[str, Any], method: str) -> dict[str, Any]:
         view = params.get("view")
         if not isinstance(view, dict):
             return _error("invalid_arguments")
@@ -457,7 +513,7 @@ class SlackStandIn:
         refusal = _view_refusal(view, MODAL)
         if refusal is not None:
             return refusal
-        return {"ok": True, "view": {**view, "id": f"V{next(self._view_sequence)}", "team_id": self.team_id}}
+        return self._keep_view(method, params, view, f"V{next(self._view_sequence)}")
 
     def _views_update(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
         view = params.get("view")
@@ -467,7 +523,7 @@ class SlackStandIn:
         if refusal is not None:
             return refusal
         view_id = _text_param(params, "view_id") or f"V{next(self._view_sequence)}"
-        return {"ok": True, "view": {**view, "id": view_id, "team_id": self.team_id}}
+        return self._keep_view("views.update", params, view, view_id)
 
     def _views_publish(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
         view = params.get("view")
@@ -478,7 +534,19 @@ class SlackStandIn:
         refusal = _view_refusal(view, HOME)
         if refusal is not None:
             return refusal
-        return {"ok": True, "view": {**view, "id": f"V{next(self._view_sequence)}", "team_id": self.team_id}}
+        user = str(params["user_id"])
+        view_id = self._home_views.setdefault(user, f"V{next(self._view_sequence)}")
+        return self._keep_view("views.publish", params, view, view_id, user=user)
+
+    def _keep_view(
+        self, method: str, params: dict[str, Any], view: dict[str, Any], view_id: str, *, user: str | None = None
+    ) -> dict[str, Any]:
+        """Hold the view as Slack answers it (an id, an empty state), and tell the view listeners."""
+        held = {**copy.deepcopy(view), "id": view_id, "team_id": self.team_id, "state": {"values": {}}}
+        shown = ShownView(method, view_id, held, _text_param(params, "trigger_id"), user)
+        self._views[view_id] = shown
+        self._shown_views.append(shown)
+        return {"ok": True, "view": copy.deepcopy(held)}
 
     def _conversations_info(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
         channel = _text_param(params, "channel")
@@ -791,341 +859,3 @@ def _block_texts(blocks: list[dict[str, Any]]) -> list[str]:
         if isinstance(text, dict) and isinstance(text.get("text"), str):
             texts.append(text["text"])
     return texts
-
-
-# ------------------------------------------------------------------------------------------- Block Kit
-#
-# Slack's limits, as its Block Kit reference states them (docs.slack.dev/reference/block-kit/...):
-#   blocks: up to 50 in a message, 100 in a modal or Home tab; block_id 255 (blocks/*-block);
-#   section (blocks/section-block): text 3,000; up to 10 fields of 2,000 each;
-#   header (blocks/header-block): plain_text 150;  context (blocks/context-block): up to 10 elements;
-#   actions (blocks/actions-block): up to 25 elements;  input (blocks/input-block): label and hint 2,000;
-#   button (block-elements/button-element): plain_text 75, value 2,000, url 3,000, action_id 255;
-#   confirmation dialog (composition-objects/confirmation-dialog-object): title 100, text 300, confirm and
-#   deny 30, title/confirm/deny plain_text;  option object: text 75, value 150, description 75;
-#   text object (composition-objects/text-object): type plain_text or mrkdwn, 1 to 3,000 characters;
-#   select and input placeholders 150;  modal (views/modal-views): title, submit and close plain_text 24,
-#   private_metadata 3,000, callback_id 255;
-#   a message's `text`: posted up to 40,000 characters, longer is cut with the warning message_truncated
-#   (api.slack.com/changelog/2018-04-truncating-really-long-messages); chat.postMessage also lists
-#   msg_too_long for text it will not take at all.
-# Slack answers a broken one as {"ok": false, "error": "invalid_blocks", "errors": ["failed to match all allowed
-# schemas [json-pointer:/blocks/0/text]", "must be less than 3001 characters [json-pointer:/blocks/0/text/text]"]};
-# the stand-in keeps that shape and says which limit, and by how much. Lengths are counted in code points.
-
-MESSAGE, MODAL, HOME = "message", "modal", "home"
-MESSAGE_BLOCKS, VIEW_BLOCKS = 50, 100
-MESSAGE_TEXT = 40_000
-TEXT_OBJECT = 3000
-SECTION_TEXT, SECTION_FIELDS, SECTION_FIELD_TEXT = 3000, 10, 2000
-HEADER_TEXT = 150
-CONTEXT_ELEMENTS = 10
-ACTIONS_ELEMENTS = 25
-INPUT_LABEL, INPUT_HINT = 2000, 2000
-BUTTON_TEXT, BUTTON_VALUE, BUTTON_URL = 75, 2000, 3000
-ACTION_ID, BLOCK_ID = 255, 255
-CONFIRM_TITLE, CONFIRM_TEXT, CONFIRM_BUTTON = 100, 300, 30
-OPTION_TEXT, OPTION_VALUE, OPTION_DESCRIPTION = 75, 150, 75
-PLACEHOLDER = 150
-VIEW_TITLE, VIEW_BUTTON = 24, 24
-PRIVATE_METADATA, CALLBACK_ID = 3000, 255
-SELECT_OPTIONS, RADIO_OPTIONS, OVERFLOW_OPTIONS = 100, 10, 5
-
-_TEXT_TYPES = ("plain_text", "mrkdwn")
-_BUTTON_STYLES = ("primary", "danger")
-_BLOCK_KEYS = {
-    "section": {"type", "block_id", "text", "fields", "accessory", "expand"},
-    "context": {"type", "block_id", "elements"},
-    "actions": {"type", "block_id", "elements"},
-    "header": {"type", "block_id", "text"},
-    "divider": {"type", "block_id"},
-    "input": {"type", "block_id", "label", "element", "hint", "optional", "dispatch_action"},
-    "image": {"type", "block_id", "image_url", "alt_text", "title", "slack_file"},
-}
-_SELECTS = ("static_select", "multi_static_select")
-_PICKERS = (
-    "users_select",
-    "multi_users_select",
-    "conversations_select",
-    "multi_conversations_select",
-    "channels_select",
-    "multi_channels_select",
-    "external_select",
-    "multi_external_select",
-    "datepicker",
-    "timepicker",
-    "datetimepicker",
-)
-_VIEW_KEYS = {
-    "type",
-    "title",
-    "blocks",
-    "close",
-    "submit",
-    "private_metadata",
-    "callback_id",
-    "clear_on_close",
-    "notify_on_close",
-    "external_id",
-    "submit_disabled",
-}
-
-
-def message_errors(message: Mapping[str, Any]) -> list[str]:
-    """Every limit a message (`text` and `blocks`, as a builder returns it) breaks; [] when Slack takes it whole.
-
-    Unlike the stand-in's answer to a post, a `text` over 40,000 characters counts here: Slack would cut it.
-    """
-    errors: list[str] = []
-    text = message.get("text")
-    if text is not None and not isinstance(text, str):
-        errors.append("text must be a string [json-pointer:/text]")
-    elif isinstance(text, str) and len(text) > MESSAGE_TEXT:
-        errors.append(
-            f"msg_too_long: text must be at most {MESSAGE_TEXT:,} characters, not {len(text):,} (Slack cuts the rest)"
-            " [json-pointer:/text]"
-        )
-    blocks = message.get("blocks")
-    errors += block_kit_errors([] if blocks is None else blocks, surface=MESSAGE)
-    if not text and not blocks:
-        errors.append("no_text: a message needs text or blocks [json-pointer:/text]")
-    return errors
-
-
-def view_errors(view: Mapping[str, Any], *, surface: str = MODAL, pointer: str = "/view") -> list[str]:
-    """Every limit a modal or Home tab view breaks; [] when Slack would open it."""
-    check = _Check()
-    kind = view.get("type")
-    expected = HOME if surface == HOME else MODAL
-    if kind != expected:
-        check.fail(f"{pointer}/type", f"view type must be {expected!r}, not {kind!r}")
-    check.known_keys(view, _VIEW_KEYS, pointer)
-    if expected == MODAL:
-        check.text_object(view.get("title"), f"{pointer}/title", "a modal's title", limit=VIEW_TITLE, plain=True)
-        for key in ("submit", "close"):
-            if key in view:
-                check.text_object(view[key], f"{pointer}/{key}", f"a modal's {key}", limit=VIEW_BUTTON, plain=True)
-        blocks = view.get("blocks")
-        if isinstance(blocks, list) and "submit" not in view and any(_type_of(b) == "input" for b in blocks):
-            check.fail(f"{pointer}/submit", "a modal with an input block needs a submit button")
-    check.string(view, "private_metadata", PRIVATE_METADATA, pointer, "private_metadata")
-    check.string(view, "callback_id", CALLBACK_ID, pointer, "callback_id")
-    check.blocks(view.get("blocks"), f"{pointer}/blocks", VIEW_BLOCKS, required=True)
-    return check.errors
-
-
-def block_kit_errors(blocks: Any, *, surface: str = MESSAGE, pointer: str = "/blocks") -> list[str]:
-    """Every limit a `blocks` array breaks on `surface` (message: 50 blocks; modal, home: 100)."""
-    check = _Check()
-    check.blocks(blocks, pointer, MESSAGE_BLOCKS if surface == MESSAGE else VIEW_BLOCKS)
-    return check.errors
-
-
-def _type_of(value: Any) -> Any:
-    return value.get("type") if isinstance(value, dict) else None
-
-
-class _Check:
-    """Collects Slack-shaped error lines (`<why> [json-pointer:<where>]`) while walking Block Kit."""
-
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-
-    def fail(self, pointer: str, why: str) -> None:
-        self.errors.append(f"{why} [json-pointer:{pointer}]")
-
-    def known_keys(self, value: Mapping[str, Any], allowed: Collection[str], pointer: str) -> None:
-        for key in sorted(set(value) - set(allowed)):
-            self.fail(f"{pointer}/{key}", f"invalid additional property: {key}")
-
-    def length(self, value: str, limit: int, pointer: str, what: str) -> None:
-        if len(value) > limit:
-            self.fail(pointer, f"{what} must be at most {limit:,} characters, not {len(value):,}")
-
-    def string(
-        self, container: Mapping[str, Any], key: str, limit: int, pointer: str, what: str, *, required: bool = False
-    ) -> None:
-        value = container.get(key)
-        where = f"{pointer}/{key}"
-        if value is None:
-            if required:
-                self.fail(where, f"{what} is required")
-            return
-        if not isinstance(value, str) or (required and not value):
-            self.fail(where, f"{what} must be a non-empty string")
-            return
-        self.length(value, limit, where, what)
-
-    def text_object(
-        self, value: Any, pointer: str, what: str, *, limit: int = TEXT_OBJECT, plain: bool = False
-    ) -> None:
-        if not isinstance(value, dict):
-            self.fail(pointer, f"{what} must be a text object {{type, text}}")
-            return
-        kind = value.get("type")
-        if kind not in _TEXT_TYPES:
-            self.fail(f"{pointer}/type", f"{what} must be of type plain_text or mrkdwn, not {kind!r}")
-        elif plain and kind != "plain_text":
-            self.fail(f"{pointer}/type", f"{what} must be plain_text, not {kind}")
-        extra = {"emoji"} if kind == "plain_text" else {"verbatim"}
-        self.known_keys(value, {"type", "text", *extra}, pointer)
-        text = value.get("text")
-        if not isinstance(text, str) or not text:
-            self.fail(f"{pointer}/text", f"{what} must have a non-empty text")
-            return
-        self.length(text, min(limit, TEXT_OBJECT), f"{pointer}/text", what)
-
-    def blocks(self, blocks: Any, pointer: str, limit: int, *, required: bool = False) -> None:
-        if blocks is None and not required:
-            return
-        if not isinstance(blocks, list):
-            self.fail(pointer, "blocks must be a JSON array of block objects")
-            return
-        if len(blocks) > limit:
-            self.fail(pointer, f"no more than {limit} blocks are allowed here, not {len(blocks)}")
-        for index, block in enumerate(blocks):
-            self.block(block, f"{pointer}/{index}")
-
-    def block(self, block: Any, pointer: str) -> None:
-        kind = _type_of(block)
-        if kind not in _BLOCK_KEYS:
-            self.fail(pointer, f"failed to match all allowed schemas: unknown block type {kind!r}")
-            return
-        self.known_keys(block, _BLOCK_KEYS[kind], pointer)
-        self.string(block, "block_id", BLOCK_ID, pointer, "block_id")
-        getattr(self, f"_{kind}")(block, pointer)
-
-    def _section(self, block: Mapping[str, Any], pointer: str) -> None:
-        if "text" not in block and "fields" not in block:
-            self.fail(pointer, "a section needs text or fields")
-        if "text" in block:
-            self.text_object(block["text"], f"{pointer}/text", "section text", limit=SECTION_TEXT)
-        fields = block.get("fields")
-        if fields is not None:
-            if not isinstance(fields, list) or not fields:
-                self.fail(f"{pointer}/fields", "section fields must be a non-empty array of text objects")
-            else:
-                if len(fields) > SECTION_FIELDS:
-                    self.fail(f"{pointer}/fields", f"a section has at most {SECTION_FIELDS} fields, not {len(fields)}")
-                for index, item in enumerate(fields):
-                    where = f"{pointer}/fields/{index}"
-                    self.text_object(item, where, "a section field", limit=SECTION_FIELD_TEXT)
-        if "accessory" in block:
-            self.element(block["accessory"], f"{pointer}/accessory")
-
-    def _context(self, block: Mapping[str, Any], pointer: str) -> None:
-        elements = block.get("elements")
-        if not isinstance(elements, list) or not elements:
-            self.fail(f"{pointer}/elements", "a context block needs a non-empty array of elements")
-            return
-        if len(elements) > CONTEXT_ELEMENTS:
-            self.fail(
-                f"{pointer}/elements", f"a context block has at most {CONTEXT_ELEMENTS} elements, not {len(elements)}"
-            )
-        for index, element in enumerate(elements):
-            where = f"{pointer}/elements/{index}"
-            if _type_of(element) == "image":
-                self.string(element, "alt_text", 2000, where, "an image's alt_text", required=True)
-            else:
-                self.text_object(element, where, "context text")
-
-    def _actions(self, block: Mapping[str, Any], pointer: str) -> None:
-        elements = block.get("elements")
-        if not isinstance(elements, list) or not elements:
-            self.fail(f"{pointer}/elements", "an actions block needs a non-empty array of elements")
-            return
-        if len(elements) > ACTIONS_ELEMENTS:
-            self.fail(
-                f"{pointer}/elements", f"an actions block has at most {ACTIONS_ELEMENTS} elements, not {len(elements)}"
-            )
-        for index, element in enumerate(elements):
-            self.element(element, f"{pointer}/elements/{index}")
-
-    def _header(self, block: Mapping[str, Any], pointer: str) -> None:
-        self.text_object(block.get("text"), f"{pointer}/text", "header text", limit=HEADER_TEXT, plain=True)
-
-    def _divider(self, block: Mapping[str, Any], pointer: str) -> None:
-        """Nothing to check beyond the block_id."""
-
-    def _image(self, block: Mapping[str, Any], pointer: str) -> None:
-        self.string(block, "alt_text", 2000, pointer, "an image's alt_text", required=True)
-
-    def _input(self, block: Mapping[str, Any], pointer: str) -> None:
-        self.text_object(block.get("label"), f"{pointer}/label", "an input's label", limit=INPUT_LABEL, plain=True)
-        if "hint" in block:
-            self.text_object(block["hint"], f"{pointer}/hint", "an input's hint", limit=INPUT_HINT, plain=True)
-        if "element" not in block:
-            self.fail(f"{pointer}/element", "an input block needs an element")
-        else:
-            self.element(block["element"], f"{pointer}/element")
-
-    def element(self, element: Any, pointer: str) -> None:
-        kind = _type_of(element)
-        if not isinstance(element, dict):
-            self.fail(pointer, "an element must be an object")
-            return
-        self.string(element, "action_id", ACTION_ID, pointer, "action_id")
-        if "placeholder" in element:
-            self.text_object(element["placeholder"], f"{pointer}/placeholder", "a placeholder", limit=PLACEHOLDER)
-        if "confirm" in element:
-            self.confirm(element["confirm"], f"{pointer}/confirm")
-        if kind == "button":
-            self._button(element, pointer)
-        elif kind in _SELECTS:
-            self.options(element, pointer, SELECT_OPTIONS, plain=True)
-        elif kind in ("radio_buttons", "checkboxes"):
-            self.options(element, pointer, RADIO_OPTIONS, plain=False)
-        elif kind == "overflow":
-            self.options(element, pointer, OVERFLOW_OPTIONS, plain=True)
-        elif kind == "plain_text_input":
-            self.string(element, "initial_value", 3000, pointer, "initial_value")
-        elif kind not in _PICKERS:
-            self.fail(pointer, f"failed to match all allowed schemas: unknown element type {kind!r}")
-
-    def _button(self, element: Mapping[str, Any], pointer: str) -> None:
-        known = {"type", "text", "action_id", "value", "url", "style", "confirm", "accessibility_label"}
-        self.known_keys(element, known, pointer)
-        self.text_object(element.get("text"), f"{pointer}/text", "button text", limit=BUTTON_TEXT, plain=True)
-        self.string(element, "value", BUTTON_VALUE, pointer, "a button's value")
-        self.string(element, "url", BUTTON_URL, pointer, "a button's url")
-        self.string(element, "accessibility_label", BUTTON_TEXT, pointer, "a button's accessibility_label")
-        style = element.get("style")
-        if style is not None and style not in _BUTTON_STYLES:
-            self.fail(f"{pointer}/style", f"a button's style must be primary or danger, not {style!r}")
-
-    def confirm(self, dialog: Any, pointer: str) -> None:
-        if not isinstance(dialog, dict):
-            self.fail(pointer, "a confirm dialog must be an object {title, text, confirm, deny}")
-            return
-        self.known_keys(dialog, {"title", "text", "confirm", "deny", "style"}, pointer)
-        self.text_object(dialog.get("title"), f"{pointer}/title", "a confirm title", limit=CONFIRM_TITLE, plain=True)
-        self.text_object(dialog.get("text"), f"{pointer}/text", "a confirm text", limit=CONFIRM_TEXT)
-        for key in ("confirm", "deny"):
-            where, what = f"{pointer}/{key}", f"a confirm dialog's {key} button"
-            self.text_object(dialog.get(key), where, what, limit=CONFIRM_BUTTON, plain=True)
-
-    def options(self, element: Mapping[str, Any], pointer: str, limit: int, *, plain: bool) -> None:
-        options = element.get("options")
-        if options is None and "option_groups" in element:
-            return
-        if not isinstance(options, list) or not options:
-            self.fail(f"{pointer}/options", "options must be a non-empty array of option objects")
-            return
-        if len(options) > limit:
-            self.fail(f"{pointer}/options", f"at most {limit} options are allowed here, not {len(options)}")
-        for index, option in enumerate(options):
-            self.option(option, f"{pointer}/options/{index}", plain=plain)
-        for key in ("initial_option",):
-            if key in element:
-                self.option(element[key], f"{pointer}/{key}", plain=plain)
-
-    def option(self, option: Any, pointer: str, *, plain: bool) -> None:
-        if not isinstance(option, dict):
-            self.fail(pointer, "an option must be an object {text, value}")
-            return
-        self.known_keys(option, {"text", "value", "description", "url"}, pointer)
-        self.text_object(option.get("text"), f"{pointer}/text", "an option's text", limit=OPTION_TEXT, plain=plain)
-        self.string(option, "value", OPTION_VALUE, pointer, "an option's value", required=True)
-        if "description" in option:
-            where = f"{pointer}/description"
-            self.text_object(option["description"], where, "an option's description", limit=OPTION_DESCRIPTION)

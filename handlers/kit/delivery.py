@@ -23,7 +23,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.background.notes import Delivery, NoteStamp, delivered, later, refused
-from handlers.kit.blocks import Message, code, escape, message, section
+from handlers.kit.blocks import Message, code, escape, message, plain_fallback, section
 
 logger = logging.getLogger(__name__)
 NOTE_EVENT = "ddbbot_note"
@@ -32,7 +32,6 @@ HISTORY_PAGE = 200
 HISTORY_PAGES = 10  # 2,000 messages since the note was laid out: past that the channel is posted to again
 PASSING = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 CONTENT_ERRORS = frozenset({"invalid_blocks", "msg_too_long"})  # Slack refused what it holds, not where it goes
-PLAIN_TEXT = 3000
 SERVER_ERROR = 500
 
 
@@ -75,12 +74,10 @@ def _post_plain(client: WebClient, message: Message, stamp: NoteStamp, exc: Slac
     deliver the text alone, so that people still read what happened."""
     reference = uuid.uuid4().hex[:8]
     details = "; ".join(str(e) for e in exc.response.get("errors") or []) or str(exc.response.get("error"))
-    fields = {"note": stamp.note, "channel": stamp.target, "ref": reference, "details": details}
+    fields = {"note": stamp.note, "channel": stamp.target, "reference": reference, "details": details}
     logger.error("note_content_refused", extra=fields)
-    note = f"\n(Shown as plain text: Slack refused its layout; reference {reference}.)"
-    plain: Message = {"text": message["text"][: PLAIN_TEXT - len(note)] + note, "blocks": []}
     try:
-        return _post(client, plain, stamp)
+        return _post(client, plain_fallback(message, reference), stamp)
     except SlackApiError as refused_too:
         return _answer(refused_too, stamp, None)
 

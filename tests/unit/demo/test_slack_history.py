@@ -146,5 +146,5 @@ def test_a_message_whose_layout_slack_refuses_is_delivered_as_plain_text_with_it
     result = deliver_message(client, message("export done", section("export done")), stamp(False))
     assert result.delivered
     (posted,) = standin.messages("C0OPS")
-    assert posted.text.startswith("export done") and "plain text" in posted.text and posted.blocks == []
+    assert posted.text.startswith("export done") and "Slack refused them" in posted.text and posted.blocks == []
     assert posted.metadata == {"event_type": NOTE_EVENT, "event_payload": stamp(False).payload()}
