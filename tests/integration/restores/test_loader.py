@@ -47,6 +47,7 @@ from tests.support.export_fixtures import (
     write_incremental_export,
     write_moto_style_export,
 )
+from tests.support.restore_flow import wait_until
 
 KEYS = ("pk", "sk")
 T0 = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
@@ -261,7 +262,12 @@ def test_throttled_and_unprocessed_writes_are_retried_until_none_is_lost(
     full = write_full_export(s3, bucket, "c", items, files=4, export_time=T0)
     incremental = write_incremental_export(s3, bucket, "c", deletes, T0, T0 + timedelta(hours=1))
     before = {(name, kind): _metric(name, kind) for name, kind in LOADER_METRICS}
-    with DynamoDbSink({"target": KEYS}, unprocessed_fraction=0.10, throttle_fraction=0.05, seed=7) as sink:
+    # Faults by number, not by chance, so their count is certain whatever order the four file threads reach the
+    # sink in: 1,500 puts in 4 files and 100 deletes make at least 1,500 / 25 + 100 / 25 = 64 calls, so each of
+    # these 8 call numbers comes; every 10th item is handed back 1, 2 or 3 times: 50 × (1 + 2 + 3) = 300.
+    throttled = {2, 3, 5, 8, 13, 21, 34, 55}
+    handed_back = {key_of(item): 1 + n % 3 for n, item in enumerate(items[::10])}
+    with DynamoDbSink({"target": KEYS}, throttle_calls=throttled, unprocessed_keys=handed_back) as sink:
         report = run(
             s3, sink.client(), [full, incremental], "target", checkpoints, backoff_base_s=0.01, progress_interval_s=0.01
         )
@@ -276,7 +282,7 @@ def test_throttled_and_unprocessed_writes_are_retried_until_none_is_lost(
         assert _metric("ddbbot_loader_items_per_second", None) == 0  # no load is running any more
         assert set(sink.items()) == {key_of(item) for item in items[100:]}
         assert all(sink.items()[key_of(item)] == item for item in items[100:])
-        assert sink.unprocessed_returned > 100 and sink.throttled > 3 and sink.rejected == 0
+        assert sink.throttled == 8 and sink.unprocessed_returned == 300 and sink.rejected == 0
         assert report.items_written == 1500 and report.deletes_applied == 100
         assert report.retries == sink.throttled + sink.calls_with_unprocessed
         assert report.throttles == report.retries
@@ -314,13 +320,29 @@ def test_a_table_with_little_capacity_gets_every_item_paced_by_what_it_reports_c
 def test_the_retry_backoff_is_full_jitter_capped_and_cancellable(s3: Any, bucket: str, checkpoints: Any) -> None:
     location = write_full_export(s3, bucket, "c2", sample_items(50, seed=32), files=1, empty_files=0)
     cancel = threading.Event()
+    throttles = 16
+    # Capped at 0.2 s (base 0.05 s), the 15 waits before the 16th call take at most 0.05 + 0.1 + 13 × 0.2 = 2.75 s;
+    # uncapped, the last three alone would be drawn from up to 205, 410 and 819 s: under 15 s all three together
+    # with odds of about (15/205) × (15/410) × (15/819) ≈ 5e-5. 15 s leaves a busy machine 12 s for 16 local calls.
+    cancelled_after: list[float] = []
+
+    def cancel_once_throttled(sink: DynamoDbSink) -> None:
+        try:
+            wait_until(lambda: sink.throttled >= 1, "the first throttled call", timeout=60)
+            first = time.monotonic()
+            wait_until(lambda: sink.throttled >= throttles, f"{throttles} throttled calls", timeout=60)
+            cancelled_after.append(time.monotonic() - first)
+        finally:
+            cancel.set()  # on time or not, the load is cancelled; the assertions below say which
+
     with DynamoDbSink({"target": KEYS}, throttle_fraction=1.0) as sink:
-        threading.Timer(0.6, cancel.set).start()
-        started = time.monotonic()
+        canceller = threading.Thread(target=cancel_once_throttled, args=(sink,), daemon=True)
+        canceller.start()
         with pytest.raises(LoadCancelled) as caught:
             run(s3, sink.client(), [location], "target", checkpoints, cancel=cancel, backoff_cap_s=0.2)
-    assert time.monotonic() - started < 3
-    assert caught.value.report.items_written == 0 and caught.value.report.throttles >= 3
+        canceller.join()
+    assert cancelled_after and cancelled_after[0] < 15, f"{throttles} throttles took {cancelled_after or 'over 60'} s"
+    assert caught.value.report.items_written == 0 and caught.value.report.throttles >= throttles
     assert checkpoints.finished_files("r-1", location.export_id) == set()
 
 
@@ -792,16 +814,20 @@ def test_a_batch_gives_up_once_nothing_landed_for_the_deadline(sink: DynamoDbSin
     assert sink.calls == 6 and stats.retries == 5  # attempts at 10, 20, … 60 s: the sixth gives up
 
 
-def test_throttling_that_keeps_making_progress_never_gives_up(sink: DynamoDbSink) -> None:
-    sink.unprocessed_fraction = 0.6
+def test_throttling_that_keeps_making_progress_never_gives_up() -> None:
+    requests = _requests(200)
+    # The n-th request of each batch of 25 is handed back n // 3 times: each attempt lands a few more, and the
+    # last lands on the 9th attempt, so every batch takes 9 calls, 9 "seconds" against a 5-second deadline.
+    handed_back = {key_of(item): n % 25 // 3 for n, item in enumerate(sample_items(200))}  # as _requests reads
     stats = WriteStats()
-    writer = _writer(sink, RetryPolicy(5, 0.0001, 0.001, clock=_Clock(1)), stats)  # each attempt "takes" 1 s
+    with DynamoDbSink({"target": KEYS}, unprocessed_keys=handed_back) as sink:
+        writer = _writer(sink, RetryPolicy(5, 0.0001, 0.001, clock=_Clock(1)), stats)  # each attempt "takes" 1 s
 
-    for start in range(0, 200, 25):
-        writer.write(_requests(200)[start : start + 25], "s3://b/k")
+        for start in range(0, 200, 25):
+            writer.write(requests[start : start + 25], "s3://b/k")
 
-    assert len(sink.items()) == 200 and stats.items_written == 200
-    assert sink.calls > 5 * 8  # many more seconds than the deadline passed, with progress all along
+        assert len(sink.items()) == 200 and stats.items_written == 200
+        assert sink.calls == 9 * 8  # many more seconds than the deadline passed, with progress all along
 
 
 # ----------------------------------------------------------------------------------------------- unverified files
