@@ -267,15 +267,16 @@ def test_heartbeats_go_on_while_the_cycle_is_busy(tmp_path: Path) -> None:
             sweeping.set()
             release.wait(30)
 
-    timing = RunnerTiming(interval=0.05, poll_seconds=0.01, progress_seconds=0.0, stale_after=timedelta(seconds=1.2))
+    # The bot's shortest stale period (bot/wiring/restores.py): a heartbeat every second, the claim fenced after 3 s
+    # without one. A shorter one (1.2 s: fenced after 0.6 s) was lost on a busy machine with no cycle blocking it.
+    stale = timedelta(seconds=6)
+    timing = RunnerTiming(interval=0.05, poll_seconds=0.01, progress_seconds=0.0, stale_after=stale)
     runner = RestoreRunner(core, store, RecordingNotifier(), {"import": executor}, timing, on_cycle=sweep)
     runner.start()
     try:
-        assert executor.entered.wait(10) and sweeping.wait(10)
+        assert executor.entered.wait(30) and sweeping.wait(30)
         blocked_at = _heartbeat_at(store)
-        wait_until(
-            lambda: _heartbeat_at(store) >= blocked_at + timedelta(seconds=2.4), "heartbeats for 2 stale periods", 20
-        )
+        wait_until(lambda: _heartbeat_at(store) >= blocked_at + stale, "heartbeats for a stale period", 60)
         other = RestoreRunner(core, store, RecordingNotifier(), {"import": executor}, timing, runner_id="runner-2")
         assert other.run_cycle() == 0, "the busy runner's claim stayed live"
     finally:
