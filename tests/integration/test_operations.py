@@ -32,7 +32,7 @@ from tests.support.slack_requests import SignedSlackClient
 
 def get(url: str) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(url, timeout=30) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
@@ -149,7 +149,7 @@ def test_metrics_count_schedule_fires_by_kind_and_outcome_and_the_pitr_state_see
     schedule_id = added.split("Schedule `", 1)[1].split("`", 1)[0]
     assert "started" in text_of(schedule_command(signed, slack, f"run {schedule_id}"))
     signed.command("/ddb-pitr", "orders", response_url=slack.response_url(OPS))
-    slack.wait_for(lambda m: m.via == "response_url" and "PITR" in text_of(m), timeout=15)
+    slack.wait_for(lambda m: m.via == "response_url" and "PITR" in text_of(m), timeout=60)
     after = scrape(bot)
     fired = value(after, "ddbbot_schedule_fires_total", kind="manual", outcome="started")
     assert fired - value(before, "ddbbot_schedule_fires_total", kind="manual", outcome="started") == 1

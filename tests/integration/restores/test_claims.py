@@ -213,7 +213,7 @@ def test_a_runner_cut_off_from_the_database_stops_writing_before_its_claim_can_b
     first.runner.claims.renew()
     first.monotonic.advance(first.runner.claims.hold_for)  # half the stale threshold without a heartbeat
     first.runner.claims.enforce()
-    wait_until(lambda: not first.runner.running(), "the first runner to stop its loader", timeout=20)
+    wait_until(lambda: not first.runner.running(), "the first runner to stop its loader", timeout=60)
     stopped_at = first.front.items
     assert 0 < stopped_at < len(ITEMS), "the first runner stopped part-way, at its fence"
 
@@ -244,7 +244,7 @@ def test_a_runner_whose_claim_was_taken_over_stops_its_loader_and_reports_nothin
     assert first.runner.running() == {request_id}
 
     first.runner.claims.renew()  # its next heartbeat finds the claim gone
-    wait_until(lambda: not first.runner.running(), "the first runner to stop its loader", timeout=20)
+    wait_until(lambda: not first.runner.running(), "the first runner to stop its loader", timeout=60)
     first.front.throttle = False
     wait_until(lambda: _status(database, request_id) == RestoreStatus.SUCCEEDED, "the restore to finish", 60)
 

@@ -775,13 +775,13 @@ def test_an_endpoint_that_refuses_connections_stops_the_load_after_the_deadline(
     s3: Any, bucket: str, checkpoints: SqlLoadCheckpoints
 ) -> None:
     location = write_full_export(s3, bucket, "rrefused", sample_items(30, seed=93), files=1, empty_files=0)
-    with socket.socket() as closed:  # a port nothing listens on
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
-    client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
+    with socket.socket() as held:  # bound but not listening: connections are refused, and no other process
+        held.bind(("127.0.0.1", 0))  # can take the port while the test runs (a busy machine opens many)
+        port = held.getsockname()[1]
+        client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
 
-    with pytest.raises(WritesStalled, match=f"127.0.0.1:{port} refused the connection"):
-        run(s3, client, [location], "target", checkpoints, **FAST_RETRY)
+        with pytest.raises(WritesStalled, match=f"127.0.0.1:{port} refused the connection"):
+            run(s3, client, [location], "target", checkpoints, **FAST_RETRY)
 
 
 class _Clock:
