@@ -374,6 +374,9 @@ def test_a_cancelled_load_resumes_with_the_files_it_had_not_finished(
     items = list(sample_items(600, seed=51))
     location = write_full_export(s3, bucket, "e", items, files=5, empty_files=1)
     cancel = threading.Event()
+    # 120 items a file, 5 calls each: every call after the first file's is throttled, so however late the cancel
+    # lands on a busy machine, the load is still part-way (were all files written first, it would not be cancelled)
+    sink.throttle_calls = frozenset(range(6, 100_000))
     seen: list[LoadProgress] = []
 
     def stop_after_first_file(update: LoadProgress) -> None:
@@ -392,11 +395,13 @@ def test_a_cancelled_load_resumes_with_the_files_it_had_not_finished(
             cancel=cancel,
             concurrency=1,
             progress_interval_s=0,
+            retry_seconds=30,  # a loader that ignored the cancel gives up on the throttling in 30 s, not 300
         )
     finished = checkpoints.finished_files("r-1", location.export_id)
     files_done, items_done, _ = checkpoints.totals("r-1")
     assert 1 <= len(finished) < 6 and files_done == len(finished)
     assert caught.value.report.items_written >= items_done and seen[-1].files_total == 6
+    sink.throttle_calls = frozenset()
     received_before = sink.items_received
 
     report = run(s3, sink.client(), [location], "target", checkpoints)
