@@ -21,7 +21,7 @@ def test_demo_tour_runs_to_the_end() -> None:
         capture_output=True,
         text=True,
         encoding="utf-8",
-        timeout=90,
+        timeout=240,  # about 20 s quiet, 45 s beside two busy loops and another suite: room for a busier machine
         cwd=ROOT,
         env=env,
         check=False,

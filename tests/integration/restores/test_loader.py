@@ -449,7 +449,7 @@ def test_an_export_made_by_moto_is_found_without_manifests_and_loaded(
     export = dynamodb.export_table_to_point_in_time(
         TableArn=arn, S3Bucket=bucket, S3Prefix=prefix, ExportFormat="DYNAMODB_JSON"
     )["ExportDescription"]
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while dynamodb.describe_export(ExportArn=export["ExportArn"])["ExportDescription"]["ExportStatus"] != "COMPLETED":
         assert time.monotonic() < deadline, "moto's export did not complete"
         time.sleep(0.05)
