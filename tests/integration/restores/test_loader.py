@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import math
 import random
 import socket
 import tempfile
@@ -37,7 +38,7 @@ from bot.loader.replay import ExportDoesNotMatchTable, LoadCancelled, LoadProgre
 from bot.metrics import REGISTRY
 from bot.models import ExportLocation
 from bot.restores.load_checkpoints import SqlLoadCheckpoints
-from tests.support.ddb_sink import DynamoDbSink, SinkError
+from tests.support.ddb_sink import DynamoDbSink, SinkError, item_size
 from tests.support.export_fixtures import (
     Change,
     decoded,
@@ -307,14 +308,20 @@ def test_a_table_with_little_capacity_gets_every_item_paced_by_what_it_reports_c
     # 3 write units each; and items whose wire JSON is twice their size (1 unit, though 2 KB are sent)
     big = [{**item, "pad": {"S": "x" * 2500}} for item in items[:120]]
     wordy = [{**item, "ones": {"L": [{"N": "1"}] * 150}} for item in items[120:240]]
-    location = write_full_export(s3, bucket, "paced", big + wordy + items[240:], files=4, export_time=T0)
+    # One item of 390 units: a batch of 25 holding it needs at least 390 + 24 = 414 units, more than the table's
+    # bucket ever holds (1 s of 400), so the table pushes back however slowly a busy machine sends (without it, only
+    # a loader faster than 400 units/s met the limit)
+    huge = {**items[240], "pad": {"S": "x" * (389 * 1024)}}
+    rest = [huge, *items[241:]]
+    location = write_full_export(s3, bucket, "paced", big + wordy + rest, files=4, export_time=T0)
     with DynamoDbSink({"target": KEYS}, capacity=400.0, partition_capacity=1000.0) as sink:
         report = run(s3, sink.client(), [location], "target", checkpoints, backoff_base_s=0.01)
 
-        assert sink.items() == {key_of(item): item for item in big + wordy + items[240:]} and sink.rejected == 0
+        assert sink.items() == {key_of(item): item for item in big + wordy + rest} and sink.rejected == 0
         assert sink.unprocessed_returned + sink.throttled > 0, "the table pushed back"
         assert report.items_written == 1200
-        assert report.units_consumed == sink.consumed_units == 120 * 3 + 1080  # as the table counts, not the items'
+        assert math.ceil(item_size(huge) / 1024) == 390
+        assert report.units_consumed == sink.consumed_units == 120 * 3 + 390 + 1079  # as the table counts them
 
 
 def test_the_retry_backoff_is_full_jitter_capped_and_cancellable(s3: Any, bucket: str, checkpoints: Any) -> None:
