@@ -52,8 +52,9 @@ class FanOutPass:
         return [t for t in self.targets if t.state in states]
 
     def news(self) -> bool:
-        """This pass settled a target or failed one: something people are told."""
-        return any(t.state != TargetState.PENDING for t in self.changed)
+        """A target settled or failed that people were not told of (by this pass or by a holder that died before
+        telling): something people are told."""
+        return any(t.untold for t in self.targets)
 
 
 Attempt = Callable[[Target], Outcome]

@@ -48,6 +48,7 @@ work_targets = Table(
     Column("tried_at", UtcDateTime()),  # a call for it began: it may have happened though nothing was recorded
     Column("reason", Text),  # why it failed, waits or was dropped, as people read it
     Column("detail", JSON),  # what it produced (an export's ARN, a message's ts)
+    Column("reported", String(16)),  # the state people were last told of (None: not told yet)
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
 )
@@ -69,6 +70,7 @@ class Target:
     reason: str | None
     detail: dict[str, Any]
     created_at: datetime
+    reported: TargetState | None = None
 
     @property
     def settled(self) -> bool:
@@ -79,6 +81,12 @@ class Target:
     def in_doubt(self) -> bool:
         """A call for it began and its outcome was not recorded: it may have happened (look before doing it again)."""
         return self.tried_at is not None and not self.settled
+
+    @property
+    def untold(self) -> bool:
+        """Tried (done, failed, given up or dropped) and people not yet told of its state: news for the next message,
+        whichever holder's pass changed it (one that died before telling leaves it to the next)."""
+        return self.state != TargetState.PENDING and self.state != self.reported
 
     def due(self, now: datetime) -> bool:
         """Unsettled and its pause is over."""
@@ -190,6 +198,14 @@ class TargetStore:
         _count(recorded, outcome)
         return recorded
 
+    def told(self, connection: Connection, kind: str, key: str) -> None:
+        """People were told of every target's state (in the transaction that owes the message telling them)."""
+        connection.execute(
+            update(work_targets)
+            .where(_of(kind, key), work_targets.c.state != TargetState.PENDING)
+            .values(reported=work_targets.c.state)
+        )
+
     def give_up_rest(self, connection: Connection, kind: str, key: str, reason: str) -> list[Target]:
         """Every unsettled target given up for `reason` (the work itself was given up); those targets."""
         left = [t for t in self.of(kind, key, connection) if not t.settled]
@@ -231,6 +247,7 @@ class TargetStore:
             "tried_at": None,
             "reason": _short(seed.failed) if failed else None,
             "detail": dict(seed.detail),
+            "reported": None,
             "created_at": now,
             "updated_at": now,
         }
@@ -277,4 +294,5 @@ def _target(row: Any) -> Target:
         reason=row["reason"],
         detail=dict(row["detail"] or {}),
         created_at=row["created_at"],
+        reported=TargetState(row["reported"]) if row["reported"] else None,
     )

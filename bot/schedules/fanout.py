@@ -168,12 +168,13 @@ def record(
     *,
     earlier: str | None = None,
 ) -> None:
-    """Keep what the pass did in the run (after the earlier passes' summaries) and owe its message; queue the fire's
-    `fanout` work for whatever is left: in the caller's fenced transaction."""
+    """Keep what the fire's tables came to in the run (after the earlier passes' summaries: then only what people
+    were not told yet) and owe its message; queue the fire's `fanout` work for whatever is left: in the caller's
+    fenced transaction."""
     if earlier is None:
         summary = FireTables.of(done.targets).summary(sc.targets.max_attempts)
     else:
-        news = [t for t in done.changed if t.state != TargetState.PENDING]
+        news = [t for t in done.targets if t.untold]
         still = tuple(t for t in done.targets if t.state == TargetState.PENDING)
         later = FireTables.of(news)
         later = FireTables(later.started, later.failed, later.given_up, still, later.dropped)
@@ -185,6 +186,7 @@ def record(
         state = RunState.SKIPPED  # every table turned out not to carry the tag
     first = tables.started[0].detail.get("export_arn") if tables.started else run.export_arn
     sc.store.finish_run(run.id, state, note=True, connection=connection, error=summary, export_arn=first)
+    sc.targets.told(connection, FANOUT, str(run.id))
     if not done.complete:
         enqueue_work(connection, FANOUT, str(run.id), available_at=done.next_due())
 

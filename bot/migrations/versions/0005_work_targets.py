@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("tried_at", UTC_TIME, nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("detail", sa.JSON(), nullable=True),
+        sa.Column("reported", sa.String(length=16), nullable=True),
         sa.Column("created_at", UTC_TIME, nullable=False),
         sa.Column("updated_at", UTC_TIME, nullable=False),
         sa.PrimaryKeyConstraint("kind", "key", "target"),
