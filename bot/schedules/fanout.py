@@ -5,7 +5,8 @@ The fire lays its tables out once and makes the first pass itself; whatever is l
 be tried again) is carried on by the fire's `fanout` work (claimed work, key: the run's id), which takes each table
 again on its own when it is due: a table that failed is retried without the others being asked again, and given up
 after DDBBOT_WORK_MAX_ATTEMPTS. The run's message names every table that was not exported, with its reason, and
-mentions on-call while any is not; each later pass that changes something says so in a new message.
+mentions on-call while any is not; each later pass that changes something says so in a new message (what changed,
+and again every table not exported), also when the holder that changed it died before saying so.
 """
 
 from __future__ import annotations
@@ -161,24 +162,19 @@ class FireTables:
 
 
 def record(
-    sc: ScheduleCore,
-    run: ScheduleRun,
-    done: FanOutPass,
-    connection: Connection,
-    *,
-    earlier: str | None = None,
+    sc: ScheduleCore, run: ScheduleRun, done: FanOutPass, connection: Connection, *, later: bool = False
 ) -> None:
-    """Keep what the fire's tables came to in the run (after the earlier passes' summaries: then only what people
-    were not told yet) and owe its message; queue the fire's `fanout` work for whatever is left: in the caller's
-    fenced transaction."""
-    if earlier is None:
-        summary = FireTables.of(done.targets).summary(sc.targets.max_attempts)
+    """Keep what the fire's tables came to in the run and owe its message; queue the fire's `fanout` work for
+    whatever is left: in the caller's fenced transaction. A `later` message gives what people were not told yet
+    (tables started or dropped since) and, again, every table not exported, failures first: each message stands
+    alone, and its news is never cut off behind an earlier summary."""
+    if later:
+        news = FireTables.of([t for t in done.targets if t.untold])
+        now = FireTables.of(done.targets)
+        tables = FireTables(news.started, now.failed, now.given_up, now.queued, news.dropped)
+        summary = f"Later: {tables.summary(sc.targets.max_attempts)}"
     else:
-        news = [t for t in done.targets if t.untold]
-        still = tuple(t for t in done.targets if t.state == TargetState.PENDING)
-        later = FireTables.of(news)
-        later = FireTables(later.started, later.failed, later.given_up, still, later.dropped)
-        summary = f"{earlier}\n\nLater: {later.summary(sc.targets.max_attempts)}"
+        summary = FireTables.of(done.targets).summary(sc.targets.max_attempts)
     sc.store.save_plan(run.id, ExportPlan(ExportType.FULL), connection=connection)
     tables = FireTables.of(done.targets)
     state = RunState.STARTED if tables.started or not done.complete else RunState.FAILED

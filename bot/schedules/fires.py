@@ -273,11 +273,11 @@ class FanoutWork:
         if done.complete:
             with fence.finishing() as connection:
                 if done.news():
-                    record(sc, run, done, connection, earlier=run.error)
+                    record(sc, run, done, connection, later=True)
             return
         if done.news():
             with fence.fenced() as connection:
-                record(sc, run, done, connection, earlier=run.error)
+                record(sc, run, done, connection, later=True)
         defer_to_next(fence, sc.targets, done)
 
     def give_up(self, item: Claim, reason: str, fence: Fence) -> None:
@@ -291,4 +291,4 @@ class FanoutWork:
             given_up = sc.targets.give_up_rest(connection, FANOUT, item.key, f"The bot gave up on it: {reason}.")
             if run is not None and given_up:
                 left = sc.targets.of(FANOUT, item.key, connection)
-                record(sc, run, FanOutPass(tuple(left), tuple(given_up)), connection, earlier=run.error)
+                record(sc, run, FanOutPass(tuple(left), tuple(given_up)), connection, later=True)

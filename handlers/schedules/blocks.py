@@ -195,7 +195,8 @@ def run_report(report: RunReport) -> Message:
     subject = f"{kind} of {code(schedule.id, 200)} ({code(schedule.table, 600)}) for {iso(run.fire_time)}"
     name = escape(schedule.id, 200)
     if run.state == RunState.FAILED:
-        lines = [f":x: {subject} did not start an export.", escape(run.error or "Unknown failure.", FOREIGN_TEXT)]
+        # a many-table fire's error names each table: the section's room, not a foreign text's
+        lines = [f":x: {subject} did not start an export.", escape(run.error or "Unknown failure.", SECTION_TEXT - 400)]
         if run.fix:
             lines.append(f"What to fix: {escape(run.fix, FOREIGN_TEXT)}")
         who = mention(report.oncall)

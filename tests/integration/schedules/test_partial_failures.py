@@ -104,3 +104,48 @@ def test_a_tag_schedule_exports_what_it_can_names_what_it_cannot_and_retries_eac
     assert f"<!subteam^{ONCALL}>" in given_up
     wait_until(lambda: faults.exports["audit"] or None, "the denied table's export")
     assert faults.exports == Counter({"ledger": 1, "audit": 1}), "each table exported once, the vanished one never"
+
+
+HOSTILE_DENIAL = Fault(
+    400,
+    "AccessDeniedException",
+    "<!channel> *urgent* `denied` <@U0EVIL> <https://evil.example|click> " + "x" * 400,
+)
+
+
+def blocks_text(message: PostedMessage) -> str:
+    """What a section of the message shows (its mrkdwn, as Slack renders it)."""
+    return "\n".join(str(block.get("text", {}).get("text", "")) for block in message.blocks)
+
+
+def test_with_long_names_and_an_aws_answer_that_tries_to_notify_every_message_names_each_table_not_exported(
+    bot: BotRuntime, faults: TableFaults, slack: SlackStandIn, ddb: Any
+) -> None:
+    """Hostile input for the fan-out: DynamoDB's longest table names make the first summary longer than a message
+    holds, and AWS's answer for the denied table carries Slack control sequences. Each message still leads with what
+    was not exported (failures first, then later news, never cut off behind an earlier summary) and no foreign text
+    notifies anyone."""
+    long_names = [f"{n:02d}-" + "t" * 252 for n in range(12)]  # 255 characters: the longest DynamoDB accepts
+    for name in long_names:
+        create_table(ddb, name, pitr=True, items=[])
+        arn = ddb.describe_table(TableName=name)["Table"]["TableArn"]
+        ddb.tag_resource(ResourceArn=arn, Tags=[{"Key": "backup", "Value": "daily"}])
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    added = text_of(schedule_command(signed, slack, 'add tag:backup=daily cron="0 2 1 1 *"'))
+    schedule_id = added.split("Schedule `", 1)[1].split("`", 1)[0]
+    faults.faults.update({"invoices": VANISHED, "audit": HOSTILE_DENIAL})
+
+    schedule_command(signed, slack, f"run {schedule_id}")
+    first = fire_message(slack, schedule_id, "13 exports started, 2 failed")
+    shown = blocks_text(first)
+    assert "`audit`" in shown and "`invoices`" in shown, "the failed tables come first, before the cut"
+    assert "&lt;!channel&gt;" in shown and "<!channel>" not in text_of(first) and "<@U0EVIL>" not in text_of(first)
+    assert "<https://evil" not in text_of(first)
+    assert len(shown) <= 3000
+
+    faults.lift("audit")
+    later = fire_message(slack, schedule_id, "Later:", "`audit`: export")
+    shown = blocks_text(later)
+    assert "`invoices`" in shown, "the table still failing is named again in the later message"
+    assert long_names[0] not in shown, "tables exported before are not news"
+    assert f"<!subteam^{ONCALL}>" in shown
