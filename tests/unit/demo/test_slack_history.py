@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot.background.notes import NoteStamp
 from bot.demo.slack_standin import SlackStandIn
 from handlers.kit.blocks import message, section
-from handlers.kit.delivery import NOTE_EVENT, deliver_message
+from handlers.kit.delivery import HISTORY_PAGE, HISTORY_PAGES, NOTE_EVENT, deliver_message
 
 STAMP = {"event_type": "ddbbot_note", "event_payload": {"note": "export:arn", "edition": "e1", "target": "C0OPS"}}
 
@@ -148,3 +148,41 @@ def test_a_message_whose_layout_slack_refuses_is_delivered_as_plain_text_with_it
     (posted,) = standin.messages("C0OPS")
     assert posted.text.startswith("export done") and "Slack refused them" in posted.text and posted.blocks == []
     assert posted.metadata == {"event_type": NOTE_EVENT, "event_payload": stamp(False).payload()}
+
+
+def test_a_busy_channel_is_read_back_only_so_far_then_posted_to_again(
+    standin: SlackStandIn, client: WebClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Hostile input for the look-back: a channel where thousands of messages came after the note's post (a flood,
+    or a channel whose pages never end). The delivery reads at most HISTORY_PAGES pages and then posts again (at
+    least once), instead of reading without end."""
+    note = message("export done", section("export done"))
+    deliver_message(client, note, stamp(False))
+    for n in range(HISTORY_PAGE * HISTORY_PAGES + 1):
+        client.chat_postMessage(channel="C0OPS", text=f"chatter {n}")
+    calls_before = len(standin.calls)
+
+    assert deliver_message(client, note, stamp(True)).delivered
+    looked = [c for c in standin.calls[calls_before:] if c.method == "conversations.history"]
+    assert len(looked) == HISTORY_PAGES, "bounded: the stamp is past what the bot reads back"
+    assert [m.text for m in standin.messages("C0OPS")].count("export done") == 2
+    assert any(r.getMessage() == "note_history_too_long" for r in caplog.records)
+
+
+def test_a_stamp_of_another_note_edition_or_channel_is_not_taken_for_this_delivery(
+    standin: SlackStandIn, client: WebClient
+) -> None:
+    """A post carrying a stamp that differs in any part (note, edition, channel) is someone else's delivery."""
+    note = message("export done", section("export done"))
+    for payload in (
+        {"note": "export:other", "edition": "e1", "target": "C0OPS"},
+        {"note": "export:arn", "edition": "e0", "target": "C0OPS"},
+        {"note": "export:arn", "edition": "e1", "target": "C0OTHER"},
+        {"note": "export:arn", "edition": "e1", "target": "C0OPS", "extra": "x"},
+    ):
+        client.chat_postMessage(
+            channel="C0OPS", text="look-alike", metadata={"event_type": NOTE_EVENT, "event_payload": payload}
+        )
+    client.chat_postMessage(channel="C0OPS", text="other app", metadata={"event_type": "x", "event_payload": {}})
+    assert deliver_message(client, note, stamp(True)).delivered
+    assert [m.text for m in standin.messages("C0OPS")].count("export done") == 1, "posted: no look-alike counted"
