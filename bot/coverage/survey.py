@@ -32,7 +32,7 @@ from bot.core import Core
 from bot.coverage.models import Cover, CoverageReport, ScheduledPlace, TableCoverage, Unreadable, schedule_cover
 from bot.drills.models import DRILL_MAX_AGE, Drill, drill_flag
 from bot.errors import BotError
-from bot.models import ExportJob, ExportStatus
+from bot.models import ExportJob, ExportStatus, PitrSurvey
 
 logger = logging.getLogger(__name__)
 WORKERS = 32  # concurrent calls: 5,000 tables in about 15 s at 30 ms a call, far below the control plane's 2,500/s
@@ -82,9 +82,17 @@ class CoverageSurvey:
             self._cache[key] = (time.monotonic(), report)
         return report
 
-    def unprotected(self) -> frozenset[str]:
-        """Every table without PITR in the bot's account and every aliased one (for the digest)."""
-        return frozenset(t.key for t in self.report().tables if t.pitr_enabled is False)
+    def unprotected(self) -> PitrSurvey:
+        """Every table without PITR in the bot's account and every aliased one, those with it, and what could not be
+        read (for the digest)."""
+        report = self.report()
+        not_read = [f"`{t.key}`" for t in report.tables if t.problem is not None]
+        not_read += [f"`{u.account}` {u.region}" for u in report.unreadable if u.what == "tables"]
+        return PitrSurvey(
+            without=frozenset(t.key for t in report.tables if t.pitr_enabled is False),
+            with_pitr=frozenset(t.key for t in report.tables if t.pitr_enabled is True),
+            not_read=tuple(not_read),
+        )
 
     def forget(self) -> None:
         """Drop cached surveys (after a change the next answer must show, such as PITR turned on)."""

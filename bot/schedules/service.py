@@ -26,7 +26,7 @@ from bot.costs import ASSUMED_DAILY_CHANGE, INCREMENTAL_MINIMUM_BYTES, table_siz
 from bot.drills.models import DRILL_MAX_AGE, Drill
 from bot.errors import BotError, NotAllowed, NotFound, PreconditionFailed, UsageError
 from bot.exports.start import ExportOptions, check_bucket, check_format, check_owner, resolve_destination
-from bot.models import MIN_INCREMENTAL_WINDOW, ExportType, Requester
+from bot.models import MIN_INCREMENTAL_WINDOW, ExportType, PitrSurvey, Requester
 from bot.schedules.models import Schedule, ScheduleSource, ScheduleType, ScheduleView, schedule_type
 from bot.schedules.ports import CronCalendar, ScheduleNotifier
 from bot.schedules.selection import matching_tables, parse_selector
@@ -56,7 +56,7 @@ class ScheduleCore:
     oncall: str | None = None
     exports_per_account: int = 300  # DDBBOT_EXPORTS_PER_ACCOUNT: how many exports a many-table fire runs at once
     fanout_wait: timedelta = timedelta(seconds=15)  # how long a fire's queued tables wait for room between looks
-    unprotected: Callable[[], frozenset[str]] | None = None  # tables without PITR across every account (coverage)
+    unprotected: Callable[[], PitrSurvey] | None = None  # PITR across every account (coverage)
     last_drill: Callable[[str], Drill | None] = lambda _table_key: None  # a table's newest restore drill
     queue_drill: Callable[[str, float | None, Requester, str], Drill] | None = (
         None  # a drill schedule's fire (drill id)

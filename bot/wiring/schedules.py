@@ -25,7 +25,7 @@ from bot.coverage.models import Cover, ScheduledPlace
 from bot.drills.models import Drill
 from bot.errors import BotError, UsageError
 from bot.exports.tracker import ExportTracker
-from bot.models import Requester
+from bot.models import PitrSurvey, Requester
 from bot.schedules.models import Schedule, ScheduleType
 from bot.schedules.selection import parse_selector
 from bot.schedules.service import ScheduleCore, sync_config
@@ -53,7 +53,7 @@ def schedule_core(
     desk: WorkDesk,
     targets: TargetStore,
     *,
-    unprotected: Callable[[], frozenset[str]] | None = None,
+    unprotected: Callable[[], PitrSurvey] | None = None,
     last_drill: Callable[[str], Drill | None] = lambda _table_key: None,
     queue_drill: Callable[[str, float | None, Requester, str], Drill] | None = None,
 ) -> ScheduleCore:

@@ -25,6 +25,7 @@ from bot.wiring.services import Services
 from handlers.schedules.blocks import digest_message
 from scheduler.jobs import fire_digest, fire_schedule
 from tests.integration.conftest import NOTIFY
+from tests.support.aws_proxy import AwsFaultProxy, Fault
 from tests.support.aws_world import create_table, exports_held
 from tests.support.schedules import text_of
 
@@ -196,3 +197,53 @@ def test_a_fire_queued_before_per_table_results_carries_on_with_its_queued_table
     assert exported_tables(sc, schedule_id) == ["ledger"], "only the table it had queued"
     later = slack.wait_for(lambda m: m.channel == NOTIFY and "Later:" in text_of(m))
     assert "`ledger`: export" in text_of(later)
+
+
+def test_a_table_the_survey_cannot_read_is_named_in_the_digest_and_never_called_fixed(
+    services: Callable[..., Services], slack: SlackStandIn, world: str, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Partial failure in the survey behind the digest: `customers` lacked PITR at the last digest and cannot be
+    read now (DescribeTable denied), and `orders` gets an answer that makes no sense. The digest is still posted, says
+    what was not read, does not say `customers`' PITR was turned on, and the next digest that reads it again does not
+    call it newly without PITR."""
+    denied: set[str] = set()
+    garbled: set[str] = set()
+
+    def decide(operation: str, body: bytes) -> Fault | None:
+        table = json.loads(body or b"{}").get("TableName")
+        if operation == "DescribeTable" and table in denied:
+            return Fault(400, "AccessDeniedException", f"not authorized to perform: dynamodb:DescribeTable on {table}")
+        if operation == "DescribeTable" and table in garbled:
+            return Fault(200, "NotADynamoDbAnswer", "a proxy's page")  # no `Table`: an answer that makes no sense
+        return None
+
+    config = tmp_path / "digest.toml"
+    config.write_text(
+        '[digest]\ncron = "0 9 * * *"\n\n[[schedules]]\nid = "nightly"\ntable = "orders"\ncron = "0 2 * * *"\n'
+    )
+    with AwsFaultProxy(world, decide) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.url)
+        built = services(config_file=config, coverage_cache_seconds=0)
+        sc = built.schedules
+        day = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=3)
+
+        def digest_on(days: int, needle: str) -> str:
+            sc.core.clock = lambda: day + timedelta(days=days, seconds=5)
+            fire_digest(sc, lambda: True, "0 9 * * *", "UTC")
+            built.work_runner.run_pending()
+            when = (day + timedelta(days=days)).date().isoformat()
+            found = slack.wait_for(lambda m: m.channel == NOTIFY and when in text_of(m) and needle in text_of(m))
+            return text_of(found)
+
+        assert "Now without PITR: `customers`" in digest_on(0, "digest")
+        denied.add("customers")
+        garbled.add("orders")
+        second = digest_on(1, "Not read")
+        not_read = second[second.index("Not read, so not compared:") :].split("\\n", 1)[0]
+        assert "`customers`" in not_read and "`orders`" in not_read, not_read
+        assert "PITR now on" not in second, "a table not read is not called fixed"
+        assert "something went wrong reading it (reference" in second, "one table's odd answer: that table's line"
+        denied.clear()
+        garbled.clear()
+        third = digest_on(2, "digest")
+        assert "without PITR" not in third and "PITR now on" not in third, "nothing changed since it was last seen"
