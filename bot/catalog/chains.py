@@ -10,24 +10,11 @@ the table past it), so the chain stops at the last window end before the time, a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
-from bot.catalog.models import CatalogEntry
+from bot.catalog.models import CatalogEntry, Chain
 from bot.exports.chain import Window, reach
 from bot.models import ExportType
-
-
-@dataclass(frozen=True)
-class Chain:
-    """The chosen full export and incrementals, where they reach, and what stops them short of the time."""
-
-    full: CatalogEntry | None
-    incrementals: tuple[CatalogEntry, ...] = ()
-    reaches: datetime | None = None
-    gap: Window | None = None
-    overshoots: CatalogEntry | None = None
-    earliest_full: datetime | None = None
 
 
 def chain_as_of(entries: Iterable[CatalogEntry], at: datetime) -> Chain:

@@ -130,24 +130,31 @@ class Listing:
 
 
 @dataclass(frozen=True)
-class RestoreChain:
-    """`/ddb-catalog <table> at=<time>`: the full export and the incrementals that restore the table as of
-    `reaches` (at most `at`), and what stops it reaching `at`: a hole no export covers, or an incremental whose
-    window ends after `at` (an incremental restores only to its window's end). `full` is None when no full export
-    at or before `at` is catalogued."""
+class Chain:
+    """The full export and the incrementals that restore a table as of `reaches` (at most the time asked), and
+    what stops it reaching the time: a hole no export covers (`gap`), or an incremental whose window ends after
+    it (`overshoots`; an incremental restores only to its window's end). `full` is None when no full export at or
+    before the time is catalogued; `earliest_full` then says when the first one is."""
 
-    table: str
-    at: datetime
     full: CatalogEntry | None
     incrementals: tuple[CatalogEntry, ...] = ()
     reaches: datetime | None = None
     gap: Window | None = None
     overshoots: CatalogEntry | None = None
     earliest_full: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RestoreChain:
+    """`/ddb-catalog <table> at=<time>`: the chain, with the proofs of its exports and what discovery saw."""
+
+    table: str
+    at: datetime
+    chain: Chain
     proofs: dict[str, Proof] = field(default_factory=dict)
     discovery: Discovery = field(default_factory=Discovery)
 
     @property
     def exact(self) -> bool:
         """The chain restores the table exactly as of `at`."""
-        return self.reaches == self.at
+        return self.chain.reaches == self.at

@@ -41,18 +41,7 @@ def restore_chain(catalogue: Catalogue, table_text: str, at: datetime) -> Restor
     table_key, entries, discovery = _entries(catalogue, table_text)
     chain = chain_as_of(entries, at)
     used = [*([chain.full] if chain.full else []), *chain.incrementals][:MAX_PROVED]
-    return RestoreChain(
-        table=table_key,
-        at=at,
-        full=chain.full,
-        incrementals=chain.incrementals,
-        reaches=chain.reaches,
-        gap=chain.gap,
-        overshoots=chain.overshoots,
-        earliest_full=chain.earliest_full,
-        proofs=_proofs(catalogue, table_key, used),
-        discovery=discovery,
-    )
+    return RestoreChain(table_key, at, chain, _proofs(catalogue, table_key, used), discovery)
 
 
 def _entries(catalogue: Catalogue, table_text: str) -> tuple[str, list[CatalogEntry], Discovery]:

@@ -29,22 +29,22 @@ def catalog_listing(found: Listing) -> Message:
     )
 
 
-def chain_message(chain: RestoreChain) -> Message:
+def chain_message(answer: RestoreChain) -> Message:
     """The exports that restore a table as of a time: the verdict, then the full export, then the incrementals."""
-    verdict = _verdict(chain)
-    blocks = [section(verdict)]
+    chain, proofs = answer.chain, answer.proofs
+    blocks = [section(_verdict(answer))]
     if chain.full is not None:
-        blocks.append(section("*Full export:*\n" + entry_line(chain.full, chain.proofs.get(chain.full.export_id))))
+        blocks.append(section("*Full export:*\n" + entry_line(chain.full, proofs.get(chain.full.export_id))))
     if chain.incrementals:
-        lines = [entry_line(e, chain.proofs.get(e.export_id)) for e in chain.incrementals]
+        lines = [entry_line(e, proofs.get(e.export_id)) for e in chain.incrementals]
         title = f"*Then {len(chain.incrementals):,} incremental exports, in order:*\n"
         blocks.append(section(title + listing(lines, "incremental exports", 3000 - len(title))))
-    blocks.append(_notes(chain.discovery))
-    return message(f"{escape(chain.table, 600)} as of {iso(chain.at)}", *blocks)
+    blocks.append(_notes(answer.discovery))
+    return message(f"{escape(answer.table, 600)} as of {iso(answer.at)}", *blocks)
 
 
-def _verdict(chain: RestoreChain) -> str:
-    table, at = code(chain.table, 600), iso(chain.at)
+def _verdict(answer: RestoreChain) -> str:
+    chain, table, at = answer.chain, code(answer.table, 600), iso(answer.at)
     if chain.full is None:
         earliest = f" The earliest full export is from {iso(chain.earliest_full)}." if chain.earliest_full else ""
         return (
@@ -52,7 +52,7 @@ def _verdict(chain: RestoreChain) -> str:
         )
     count = len(chain.incrementals)
     parts = f"full export {code(chain.full.export_id, 200)}" + (f" and {count:,} incrementals" if count else "")
-    if chain.exact:
+    if answer.exact:
         return f":white_check_mark: {table} can be restored as of {at}: {parts}."
     reaches = f"The nearest point the exports reach at or before it is {iso(chain.reaches)}: {parts}."
     if chain.gap is not None:

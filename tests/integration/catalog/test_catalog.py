@@ -143,3 +143,17 @@ def test_another_tables_exports_in_the_same_bucket_are_not_listed(
     theirs = write_full_export(s3, BUCKET, "dynamodb-exports/customers/x", sample_items(2), table_name="customers")
     text = catalog(signed, slack, "orders")
     assert mine.export_id in text and theirs.export_id not in text
+
+
+def test_a_location_s3_refuses_is_named_and_the_others_are_still_listed(
+    s3: Any, start_bot: BotFactory, slack: SlackStandIn, tmp_path: Any
+) -> None:
+    config = tmp_path / "catalog.toml"
+    config.write_text('[[schedules]]\ntable = "orders"\ncron = "0 2 * * *"\nbucket = "acme-gone-backups"\n')
+    runtime = start_bot(config_file=config)
+    listed = full_export(s3, T0, "listed")
+
+    text = catalog(SignedSlackClient(f"{runtime.url}/slack/events", SIGNING_SECRET), slack, "orders")
+
+    assert f"`{listed.export_id}` full as of" in text
+    assert "s3://acme-gone-backups/dynamodb-exports/" in text and "NoSuchBucket" in text

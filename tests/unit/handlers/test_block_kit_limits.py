@@ -33,6 +33,7 @@ from bot.aws.table_info import PitrWindow, TableInfo
 from bot.aws.tables import TableRef
 from bot.catalog.models import (
     CatalogEntry,
+    Chain,
     Discovery,
     EntrySource,
     Listing,
@@ -478,17 +479,13 @@ def proofs(g: Given) -> dict[str, Proof]:
 
 def restore_chain(g: Given, **changes: Any) -> RestoreChain:
     values: dict[str, Any] = {
-        "table": g.name,
-        "at": T0,
         "full": catalog_entry(g, 0),
         "incrementals": tuple(catalog_entry(g, 2 * i + 1) for i in range(g.rows)),
         "reaches": T0 - timedelta(hours=1),
         "gap": (T0 - timedelta(hours=1), T0),
-        "proofs": proofs(g),
-        "discovery": discovery(g),
     }
     values.update(changes)
-    return RestoreChain(**values)
+    return RestoreChain(g.name, T0, Chain(**values), proofs(g), discovery(g))
 
 
 Payload = dict[str, Any]
