@@ -41,7 +41,7 @@ FEATURE_MAY_IMPORT = {
     "bot.home": ("bot.coverage", "bot.restores", "bot.schedules"),
     "bot.verification": ("bot.exports", "bot.loader", "bot.restores", "bot.background"),
     "bot.drills": ("bot.exports", "bot.loader", "bot.restores", "bot.background", "bot.verification"),
-    "bot.catalog": ("bot.exports", "bot.verification", "bot.drills"),
+    "bot.catalog": ("bot.exports", "bot.verification", "bot.drills", "bot.restores"),
 }
 
 
