@@ -39,6 +39,9 @@ def chain_message(answer: RestoreChain) -> Message:
         lines = [entry_line(e, proofs.get(e.export_id)) for e in chain.incrementals]
         title = f"*Then {len(chain.incrementals):,} incremental exports, in order:*\n"
         blocks.append(section(title + listing(lines, "incremental exports", 3000 - len(title))))
+    if answer.exact:
+        restore = f"/ddb-restore {answer.table} at={iso(answer.at)} into=<existing table>"
+        blocks.append(section(f"Restore it (after a second person approves): {code(restore, 800)}"))
     blocks.append(_notes(answer.discovery))
     return message(f"{escape(answer.table, 600)} as of {iso(answer.at)}", *blocks)
 

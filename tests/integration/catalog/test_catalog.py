@@ -93,6 +93,7 @@ def test_at_names_the_full_export_and_the_incrementals_that_restore_the_table_th
     )
     assert text.index(first.export_id) < text.index(second.export_id)
     assert third.export_id not in text and older.export_id not in text
+    assert f"/ddb-restore orders at={iso(T0 + 2 * H)} into=&lt;existing table&gt;" in text
 
 
 def test_at_names_the_gap_that_prevents_the_restore(s3: Any, signed: SignedSlackClient, slack: SlackStandIn) -> None:
