@@ -158,3 +158,19 @@ def test_a_location_s3_refuses_is_named_and_the_others_are_still_listed(
 
     assert f"`{listed.export_id}` full as of" in text
     assert "s3://acme-gone-backups/dynamodb-exports/" in text and "NoSuchBucket" in text
+
+
+def test_a_look_that_died_before_recording_every_summary_is_finished_by_the_next(
+    s3: Any, catalog_bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn
+) -> None:
+    exports = [full_export(s3, T0 + n * H, f"e{n}") for n in range(3)]
+    catalog(signed, slack, "orders")
+    with catalog_bot.services.engine.begin() as connection:  # as if the look had died after its first insert
+        connection.execute(export_catalog.delete().where(export_catalog.c.export_id != exports[0].export_id))
+
+    text = catalog(signed, slack, "orders")
+
+    assert "2 new exports found" in text and all(e.export_id in text for e in exports)
+    with catalog_bot.services.engine.connect() as connection:
+        ids = sorted(connection.execute(select(export_catalog.c.export_id)).scalars())
+    assert ids == sorted(e.export_id for e in exports)
