@@ -5,7 +5,7 @@ Work in flight at the upgrade needs no rows: a many-table fire still waiting lay
 tables when next taken, and a message lays out its channels when next posted.
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0008
 Create Date: 2026-12-06 09:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0004"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
