@@ -20,7 +20,7 @@ import pytest
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.server import ThreadedMotoServer
 
-from bot.demo.world import client, start_moto
+from bot.demo.world import client, create_table, start_moto
 from tests.support.aws_standins import TESTING
 
 FIRST, SECOND = "1", "2"
@@ -106,15 +106,7 @@ def world_moto() -> Iterator[str]:
 
 def _table(endpoint: str) -> str:
     name = f"race-{uuid.uuid4().hex[:12]}"  # both servers share moto's in-process backend
-    client("dynamodb", endpoint, **TESTING).create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(client("dynamodb", endpoint, **TESTING), name, pitr=False, items=[])
     return name
 
 
