@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 CONTEXT_FIELDS = ("command", "user", "channel", "table", "export_id", "restore_id", "schedule_id", "request_id")
 _context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("ddbbot_log_context")
@@ -161,9 +161,12 @@ def _utc(record: logging.LogRecord) -> str:
     return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def configure_logging(log_format: str, *, level: int = logging.INFO, secrets: Iterable[str] = ()) -> None:
-    """Send every logger (the bot's, Bolt's, botocore's, waitress's) through one stderr handler."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(
+    log_format: str, *, level: int = logging.INFO, secrets: Iterable[str] = (), stream: TextIO | None = None
+) -> None:
+    """Send every logger (the bot's, Bolt's, botocore's, waitress's) through one handler: stderr, or `stream` (the
+    demo's log file, which keeps the logs off the console)."""
+    handler = logging.StreamHandler(sys.stderr if stream is None else stream)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(LibraryChatter(level))
     handler.addFilter(SecretFilter(secrets))
