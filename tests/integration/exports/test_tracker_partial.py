@@ -25,6 +25,7 @@ def test_an_export_of_an_account_no_longer_configured_does_not_stop_the_others_f
             export_arn=started.export_arn.replace(started.export_id, "01700000000000-0ddba11"),
             export_id="01700000000000-0ddba11",
             account_alias="retired",
+            status=ExportStatus.IN_PROGRESS,  # still running as far as the bot knows, whatever the copy had reached
             client_token=None,
             fingerprint=None,
         )
