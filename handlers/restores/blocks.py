@@ -151,8 +151,9 @@ def progress_note(request: RestoreRequest, progress: RestoreProgress) -> Message
     if progress.files_total is not None:
         parts.append(f"files {progress.files_done or 0}/{progress.files_total}")
     if progress.items is not None:
+        done = "processed" if progress.bytes_done is not None else "written"
         parts.append(
-            f"{progress.items:,} items written" if request.mode == RestoreMode.LOAD else f"{progress.items:,} items"
+            f"{progress.items:,} items {done}" if request.mode == RestoreMode.LOAD else f"{progress.items:,} items"
         )
     if progress.deletes:
         parts.append(f"{progress.deletes:,} deletes")

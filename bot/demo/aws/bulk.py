@@ -5,8 +5,9 @@ Start validates the request against the model, then: OutputS3Configuration.S3Buc
 S3SseKmsKeyId only with KMS; ZSTD only when `zstandard` is installed and ION not at all (the stand-in reads
 DynamoDB JSON only) → ValidationException; the table must exist (ResourceNotFoundException) and be ACTIVE or UPDATING
 (ResourceInUseException; `busy_tables` marks a table as busy, e.g. creating an index, since moto's never are); a
-global table is refused (moto has no global tables: `global_tables` marks names or ARNs; NOT CONFIRMED which code
-AWS answers, `BulkChoices.global_table_error`, ValidationException by default). ClientToken: the same token and
+global table is refused (moto has no global tables: `global_tables` marks names or ARNs, and DescribeTable then shows
+them with replicas as AWS does; NOT CONFIRMED which code AWS answers, `BulkChoices.global_table_error`,
+ValidationException by default). ClientToken: the same token and
 parameters within 8 hours → the same operation, other parameters → IdempotentParameterMismatchException. Quotas →
 LimitExceededException: at most 50,000 input objects of at most 5 GB each (documented); operations in progress per
 table and per account (NOT CONFIRMED numbers: 1 and 10 by default, `BulkQuotas`).
@@ -88,6 +89,7 @@ class BulkPutItems:
         front.handle("DescribeBulkOperation", self._describe)
         front.handle("ListBulkOperations", self._list)
         front.handle("CancelBulkOperation", self._cancel)
+        front.handle("DescribeTable", self._describe_table)
 
     def operations(self) -> list[BulkOperation]:
         with self._lock:
@@ -173,6 +175,17 @@ class BulkPutItems:
                 f"{self.quotas.max_object_bytes} bytes",
             )
         return objects
+
+    def _describe_table(self, call: DynamoDbCall) -> dict[str, Any]:
+        """moto's DescribeTable, and for a table marked global (moto has no global tables) what AWS shows of one:
+        its replicas (this Region and another) and GlobalTableVersion."""
+        answer = self.front.call_moto(call.caller, "DescribeTable", call.body)
+        table = answer.get("Table") or {}
+        if {table.get("TableName"), table.get("TableArn")} & self.global_tables:
+            other = "eu-west-1" if call.caller.region != "eu-west-1" else "us-west-2"
+            table["Replicas"] = [{"RegionName": r, "ReplicaStatus": "ACTIVE"} for r in (call.caller.region, other)]
+            table["GlobalTableVersion"] = "2019.11.21"
+        return answer
 
     def _operation(self, call: DynamoDbCall) -> BulkOperation:
         validate_request(call.operation, call.body)
