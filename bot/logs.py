@@ -32,6 +32,9 @@ SECRET_PATTERNS = (
     ),
 )
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# Libraries whose INFO lines say how they work ("Found credentials in environment variables"), not what the bot did:
+# shown at DEBUG only, so a start that fails prints its one line and nothing around it.
+CHATTY_LIBRARIES = ("botocore", "boto3", "urllib3", "s3transfer")
 
 
 @contextmanager
@@ -130,4 +133,6 @@ def configure_logging(log_format: str, *, level: int = logging.INFO, secrets: It
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    for library in CHATTY_LIBRARIES:
+        logging.getLogger(library).setLevel(level if level <= logging.DEBUG else max(level, logging.WARNING))
     logging.captureWarnings(True)

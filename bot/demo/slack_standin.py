@@ -7,6 +7,10 @@ It is as strict as Slack: a method it does not implement answers `unknown_method
 accept answers `invalid_auth`, and Block Kit that breaks one of Slack's limits is refused with `invalid_blocks`
 (messages) or `invalid_arguments` (views) and an `errors` list naming each broken limit and its JSON pointer.
 The rules themselves live in bot/demo/block_kit_rules.py, which the builder tests use too.
+
+Socket Mode is not stood in (there is no websocket server): `apps.connections.open` answers only what Slack answers
+a token it refuses, `invalid_auth` for an app-level token it was not told to accept (none can be) and
+`not_allowed_token_type` for a bot token, so a refused SLACK_APP_TOKEN can be tested.
 """
 
 from __future__ import annotations
@@ -41,7 +45,16 @@ DEFAULT_TOKENS = ("xoxb-test-token", "xoxb-demo-not-a-real-token")
 RATELIMITED = "ratelimited"
 # Refusals that mean the bot sent something Slack would not take (not the ordinary "no such message" kind).
 _REPORTED = frozenset(
-    {"invalid_blocks", "invalid_arguments", "invalid_auth", "not_authed", "unknown_method", "no_text", "invalid_json"}
+    {
+        "invalid_blocks",
+        "invalid_arguments",
+        "invalid_auth",
+        "not_authed",
+        "not_allowed_token_type",
+        "unknown_method",
+        "no_text",
+        "invalid_json",
+    }
 )
 
 
@@ -138,6 +151,7 @@ class SlackStandIn:
         self._thread: threading.Thread | None = None
         self._api_handlers: dict[str, ApiHandler] = {
             "auth.test": self._auth_test,
+            "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
@@ -348,6 +362,10 @@ class SlackStandIn:
             "bot_id": _BOT_ID,
             "is_enterprise_install": False,
         }
+
+    def _apps_connections_open(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        """Reached only with a token the stand-in accepts, which is a bot token: Slack wants an app-level one."""
+        return _error("not_allowed_token_type")
 
     def _chat_post_message(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
         return self._post(params, changed, ephemeral=False)

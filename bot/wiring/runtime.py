@@ -90,7 +90,9 @@ class BotRuntime:
         self._port = settings.port if port is None else port
         self._socket_handler: Any = None
         self._servers: list[HttpServer] = []
-        self.readiness = Readiness(self.services.engine, self._socket_connected if settings.socket_mode else None)
+        self.readiness = Readiness(
+            self.services.engine, self._socket_connected if settings.socket_mode else None, self.services.health
+        )
 
     @property
     def url(self) -> str:

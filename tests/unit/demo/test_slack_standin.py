@@ -186,6 +186,19 @@ def test_a_token_it_was_not_told_to_accept_answers_invalid_auth(standin: SlackSt
     assert standin.calls[-1].error == "invalid_auth"
 
 
+def test_opening_a_socket_mode_connection_is_refused_as_slack_refuses_an_unknown_app_token_or_a_bot_token(
+    standin: SlackStandIn, client: WebClient
+) -> None:
+    with pytest.raises(SlackApiError) as unknown:
+        client.apps_connections_open(app_token="xapp-1-A0-1-not-an-app-it-knows")
+    with pytest.raises(SlackApiError) as bot_token:
+        client.apps_connections_open(app_token="xoxb-test-token")
+
+    assert unknown.value.response["error"] == "invalid_auth"
+    assert bot_token.value.response["error"] == "not_allowed_token_type"
+    assert [call.method for call in standin.calls] == ["apps.connections.open"] * 2
+
+
 def test_the_tokens_of_the_tests_and_the_demo_are_accepted_by_default_and_the_set_is_configurable() -> None:
     with SlackStandIn() as default:
         for token in ("xoxb-test-token", FAKE_BOT_TOKEN):
