@@ -2,8 +2,8 @@
 developer guide describe them (moto 5.2.6 has none of them).
 
 Start validates the request against the model, then: OutputS3Configuration.S3Bucket is required (the shape's text);
-S3SseKmsKeyId only with KMS; ZSTD only when `zstandard` is installed and ION not at all (the stand-in reads
-DynamoDB JSON only) → ValidationException; the table must exist (ResourceNotFoundException) and be ACTIVE or UPDATING
+S3SseKmsKeyId only with KMS; ZSTD only when `zstandard` is installed → ValidationException (DynamoDB JSON and Ion
+input are read: bulk_run.py); the table must exist (ResourceNotFoundException) and be ACTIVE or UPDATING
 (ResourceInUseException; `busy_tables` marks a table as busy, e.g. creating an index, since moto's never are); a
 global table is refused (moto has no global tables: `global_tables` marks names or ARNs, and DescribeTable then shows
 them with replicas as AWS does; NOT CONFIRMED which code AWS answers, `BulkChoices.global_table_error`,
@@ -244,8 +244,6 @@ def _check_configuration(body: dict[str, Any]) -> None:
         problems.append("OutputS3Configuration.OutputType must list ERROR and/or CONDITION_CHECK_FAILURE")
     if output.get("S3SseKmsKeyId") and output.get("S3SseAlgorithm") != "KMS":
         problems.append("OutputS3Configuration.S3SseKmsKeyId may be given only with S3SseAlgorithm KMS")
-    if source.get("InputFormat") == "ION":
-        problems.append("the stand-in reads DYNAMODB_JSON input only; ION is not supported")
     if source.get("InputCompressionType") == "ZSTD" and not ZSTD_AVAILABLE:
         problems.append("ZSTD input cannot be read here: the zstandard package is not installed")
     if problems:

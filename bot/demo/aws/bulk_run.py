@@ -2,7 +2,8 @@
 each item through the history (so moto evaluates its condition and the write lands in PITR history), paced on the
 stand-in clock, and write the output report at the end.
 
-Input lines are DynamoDB JSON, one record per line. NOT CONFIRMED (the Format page could not be read), chosen as the
+Input lines are DynamoDB JSON, one record per line; ION input is a sequence of Ion structs of the same shape (mapped
+as bot/demo/aws/ion_items.py documents). NOT CONFIRMED (the Format page could not be read), chosen as the
 reference's best guess: `{"Item": {...}}`, with optional top-level `ConditionExpression`, `ExpressionAttributeNames`
 and `ExpressionAttributeValues` for a conditional put; any other member makes the line a validation error.
 
@@ -30,7 +31,7 @@ import math
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -40,6 +41,7 @@ from bot.demo.aws.clock import Clock, micros
 from bot.demo.aws.export_files import put_object
 from bot.demo.aws.front import AwsError, DynamoDbFront
 from bot.demo.aws.history import History
+from bot.demo.aws.ion_items import ion_records
 from bot.demo.aws.tables import Item, index_image, item_size
 
 ZSTD_AVAILABLE = importlib.util.find_spec("zstandard") is not None
@@ -119,26 +121,45 @@ class BulkRun:
                 entry = {"S3Key": input_object.key, "ErrorCode": "InvalidInputObject", "ErrorMessage": str(error)}
                 self.op.add_error(entry, item=False)
                 continue
-            failure = self._lines(input_object, text)
+            if source.get("InputFormat") == "ION":
+                failure = self._ion(input_object, text)
+            else:
+                failure = self._lines(input_object, text)
             if failure is not None or self._should_stop():
                 return failure
         return None
 
     def _lines(self, input_object: InputObject, text: bytes) -> tuple[str, str] | None:
-        for number, line in enumerate(text.split(b"\n"), start=1):
-            if not line.strip():
-                continue
+        numbered = ((n, line, None) for n, line in enumerate(text.split(b"\n"), start=1) if line.strip())
+        return self._records(input_object, numbered)
+
+    def _ion(self, input_object: InputObject, text: bytes) -> tuple[str, str] | None:
+        """Ion input: the object's top-level structs in turn (numbered from 1, as lines are); an object that is not
+        Ion is refused whole."""
+        try:
+            records = ion_records(text)
+        except ValueError as error:
+            entry = {"S3Key": input_object.key, "ErrorCode": "InvalidInputObject", "ErrorMessage": str(error)}
+            self.op.add_error(entry, item=False)
+            return None
+        numbered = ((n, json.dumps(r).encode(), r) for n, r in enumerate(records, start=1))
+        return self._records(input_object, numbered)
+
+    def _records(
+        self, input_object: InputObject, numbered: Iterable[tuple[int, bytes, dict[str, Any] | None]]
+    ) -> tuple[str, str] | None:
+        for number, line, parsed in numbered:
             if self._should_stop():
                 return None
-            failure = self._line({"S3Key": input_object.key, "LineNumber": number}, line)
+            failure = self._line({"S3Key": input_object.key, "LineNumber": number}, line, parsed)
             if failure is not None:
                 return failure
             self.hold.checkpoint(self.op.processed)
         return None
 
-    def _line(self, source: dict[str, Any], line: bytes) -> tuple[str, str] | None:
+    def _line(self, source: dict[str, Any], line: bytes, parsed: dict[str, Any] | None) -> tuple[str, str] | None:
         try:
-            record = _record(line)
+            record = _checked(parsed) if parsed is not None else _record(line)
             units = max(1, math.ceil(item_size(record["Item"]) / 1024))
         except (ValueError, TypeError, AttributeError, KeyError) as error:
             self._refuse(source, line, "ValidationException", str(error))
@@ -219,6 +240,11 @@ def _record(line: bytes) -> dict[str, Any]:
         record = json.loads(line)
     except ValueError:
         raise ValueError("The line is not valid JSON") from None
+    return _checked(record)
+
+
+def _checked(record: Any) -> dict[str, Any]:
+    """A parsed record (a JSON line, or an Ion struct mapped to DynamoDB JSON) as a PutItem's members."""
     if not isinstance(record, dict):
         raise ValueError("The line is not a JSON object")
     unknown = sorted(set(record) - RECORD_MEMBERS)

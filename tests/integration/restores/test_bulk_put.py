@@ -19,6 +19,7 @@ from bot.restores.models import RestoreStatus
 from bot.restores.store import RestoreStore
 from bot.wiring.runtime import BotRuntime
 from tests.integration.conftest import SIGNING_SECRET, BotFactory
+from tests.support.aws_standins import finished_export, standin_client
 from tests.support.export_fixtures import (
     Item,
     decoded,
@@ -273,3 +274,53 @@ def test_a_global_table_falls_back_to_the_loader_and_says_why(
     assert staged(ddb) == {key_of(i): decoded(i) for i in base}
     assert aws.bulk.operations() == [], "no bulk operation was started"
     assert thread_of(slack, approval_message(slack, request.id))
+
+
+def test_an_ion_export_is_restored_into_an_existing_table_by_bulk_put(
+    aws: AwsStandIns, bulk_bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, ddb: Any
+) -> None:
+    job = export_table(aws, bulk_bot, signed, slack, "orders", "format=ion")
+    assert job.export_format == "ION"
+    create_staging(ddb, "orders-copy", sort_type="S")
+
+    ask(signed, slack, f"{job.export_id} into=orders-copy")
+    assert "Engine:* DynamoDB's bulk put" in text_of(approval_message(slack))
+    request, _ = approve_latest(bulk_bot, signed, slack)
+    done = wait_for_status(bulk_bot, request.id, ENDED)
+
+    assert done.status == RestoreStatus.SUCCEEDED, (done.failure_message, done.result)
+    (operation,) = aws.bulk.operations()
+    assert operation.request["InputS3Configuration"]["InputFormat"] == "ION"
+    assert staged(ddb, "orders-copy") == staged(ddb, "orders") and len(staged(ddb, "orders")) == 3
+
+
+def test_an_ion_export_where_only_the_loader_could_run_is_refused_saying_so(
+    aws: AwsStandIns, bulk_bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, ddb: Any
+) -> None:
+    job = export_table(aws, bulk_bot, signed, slack, "orders", "format=ion")
+    create_staging(ddb, "orders-copy", sort_type="S")
+    aws.bulk.global_tables.add("orders-copy")
+
+    ask(signed, slack, f"{job.export_id} into=orders-copy")
+    refusal = slack.wait_for(lambda m: m.channel == OPS and "Ion" in text_of(m))
+    assert "only DynamoDB's bulk put can read" in text_of(refusal) and "is a global table" in text_of(refusal)
+    assert "Only the loader could run, and it reads DynamoDB JSON only" in text_of(refusal)
+    assert not [m for m in slack.messages(APPROVALS) if "Restore request" in m.text]
+
+
+def export_table(
+    aws: AwsStandIns, bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, table: str, *options: str
+) -> Any:
+    """/ddb-export <table> [options] and wait until the bot recorded it COMPLETED (the stand-in finishes an export
+    at its second DescribeExport: the test asks, as the console would)."""
+    response = signed.command("/ddb-export", " ".join([table, *options]), response_url=slack.response_url(OPS))
+    assert response.status == 200, response.body
+    started = wait_until(lambda: bot.services.core.store.recent_exports(table), f"export of {table} started")[0]
+    front = standin_client("dynamodb", aws)
+    finished_export(front, started.export_arn)
+
+    def completed() -> Any:
+        jobs = bot.services.core.store.recent_exports(table)
+        return jobs[0] if jobs and jobs[0].status == "COMPLETED" else None
+
+    return wait_until(completed, f"export of {table} completed")
