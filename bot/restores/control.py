@@ -264,12 +264,16 @@ def _not_cancellable(request: RestoreRequest) -> PreconditionFailed:
 
 
 def _not_the_created_table(table: dict[str, Any], created: dict[str, Any], started: datetime | None) -> str | None:
-    """Why the table found under the name is not the one the restore created (None: it is)."""
+    """Why the table found under the name is not the one the restore created (None: it is): another ARN, another
+    id, or another creation time (a table deleted and made again keeps its name and ARN)."""
     if created.get("arn") and table.get("TableArn") != created["arn"]:
         return "another ARN"
-    if created.get("id"):
-        return None if table.get("TableId") == created["id"] else "another table id: it was made again since"
+    if created.get("id") and table.get("TableId") != created["id"]:
+        return "another table id: it was made again since"
     made = table.get("CreationDateTime")
-    if started is not None and isinstance(made, datetime) and made < started:
+    if created.get("created") and isinstance(made, datetime) and made.isoformat() != created["created"]:
+        return "another creation time: it was made again since"
+    unrecorded = not created.get("id") and not created.get("created")
+    if unrecorded and started is not None and isinstance(made, datetime) and made < started:
         return "it was made before the restore started"
     return None

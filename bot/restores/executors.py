@@ -180,7 +180,7 @@ class ImportExecutor:
             promised=_promised(options),
             done=imported_items(description),
         )
-        return _unless_withdrawn(context, outcome, description.get("TableArn"), description.get("TableId"))
+        return _unless_withdrawn(context, outcome, plan.target)
 
     def _listed_running(self, client: Any, place: Place, import_arn: str) -> bool:
         return self._board is not None and self._board.status(client, place, import_arn) == "IN_PROGRESS"
@@ -299,7 +299,7 @@ class PitrExecutor:
             promised=ItemsPromised(None, PITR_UNPROMISED),
             done=ItemsDone(None, PITR_UNCOUNTED),
         )
-        return _unless_withdrawn(context, outcome, table.get("TableArn"), table.get("TableId"))
+        return _unless_withdrawn(context, outcome, plan.target)
 
     def _start(self, context: ExecutorContext, request: RestoreRequest) -> None:
         options = request.plan.options_as(PitrOptions)
@@ -339,12 +339,22 @@ class PitrExecutor:
         return False
 
 
-def _unless_withdrawn(context: ExecutorContext, outcome: RestoreOutcome, arn: Any, table_id: Any) -> RestoreOutcome:
+def _unless_withdrawn(context: ExecutorContext, outcome: RestoreOutcome, table_name: str) -> RestoreOutcome:
     """ImportTable and PITR cannot be stopped: cancelled while they ran, they end CANCELLED once AWS finished, with
-    the table they created named (its ARN and id: what a later deletion checks it is still that table)."""
+    the table they created named by what tells it from a table made again under its name later: its ARN, its id
+    and its creation time."""
     if not context.withdrawn.is_set():
         return outcome
-    created = {"arn": arn, "id": table_id}
+    try:
+        table = context.core.aws.dynamodb(context.place).describe_table(TableName=table_name)["Table"]
+    except Exception as exc:
+        raise translate(exc, "dynamodb:DescribeTable", f"Table `{table_name}`") from exc
+    made = table.get("CreationDateTime")
+    created = {
+        "arn": table.get("TableArn"),
+        "id": table.get("TableId"),
+        "created": made.isoformat() if isinstance(made, datetime) else None,
+    }
     raise Withdrawn(replace(outcome, details={**outcome.details, CREATED_TABLE: created}))
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import base64
 import gzip
-import itertools
 import hashlib
+import itertools
 import random
 import string
 import tempfile

@@ -43,9 +43,7 @@ def aws(world: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsStandIns]:
 
 
 @pytest.fixture(params=database_kinds())
-def cluster(
-    request: pytest.FixtureRequest, aws: AwsStandIns, slack: SlackStandIn, tmp_path: Path
-) -> Iterator[Cluster]:
+def cluster(request: pytest.FixtureRequest, aws: AwsStandIns, slack: SlackStandIn, tmp_path: Path) -> Iterator[Cluster]:
     with fresh_database(request.param, tmp_path) as url:
         made = Cluster(url, slack, tmp_path, {"work_max_attempts": 3, **RESTORE_SETTINGS})
         yield made

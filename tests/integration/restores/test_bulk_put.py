@@ -198,7 +198,9 @@ def test_rejected_items_and_false_conditions_are_summarised_from_the_report_with
     assert done.status == RestoreStatus.PARTIAL, (done.failure_message, done.result)
     check = done.result["check"]
     assert (check["expected"], check["done"], check["errors"], check["conditions"]) == (8, 6, 1, 1)
-    assert ddb.get_item(TableName="staging", Key={"pk": {"S": "kept#1"}, "sk": {"N": "1"}})["Item"]["v"] == {"S": "mine"}
+    assert ddb.get_item(TableName="staging", Key={"pk": {"S": "kept#1"}, "sk": {"N": "1"}})["Item"]["v"] == {
+        "S": "mine"
+    }
     report = slack.wait_for(lambda m: m.thread_ts == message.ts and "PARTIAL" in m.text)
     shown = text_of(report)
     assert "1 rejected, 1 whose condition was false" in shown

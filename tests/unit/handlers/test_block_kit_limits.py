@@ -41,6 +41,8 @@ from bot.home.dashboard import Dashboard
 from bot.models import ExportFormat, ExportJob, ExportStatus, ExportType
 from bot.money import CostReport, ExportCost, TableSize
 from bot.pitr import PitrReport
+from bot.restores.bulk_options import BulkPut, Engine, Tier
+from bot.restores.executors import CREATED_TABLE
 from bot.restores.models import (
     Approval,
     Estimate,
@@ -56,8 +58,6 @@ from bot.restores.models import (
     TableOrigin,
     TierEstimate,
 )
-from bot.restores.bulk_options import BulkPut, Engine, Tier
-from bot.restores.executors import CREATED_TABLE
 from bot.restores.notify import CarryOver, RestoreOutcome, RestoreProgress
 from bot.restores.outcome import OutcomeCheck, Verdict
 from bot.restores.plans import PlannedRestore
@@ -93,8 +93,7 @@ from handlers.kit import blocks
 from handlers.pitr import blocks as pitr_blocks
 from handlers.pitr.parsing import PITR_HELP
 from handlers.restores import blocks as restore_blocks
-from handlers.restores import bulk_blocks
-from handlers.restores import form_blocks
+from handlers.restores import bulk_blocks, form_blocks
 from handlers.restores.parsing import RESTORE_HELP
 from handlers.schedules import blocks as schedule_blocks
 from handlers.schedules.parsing import HELP as SCHEDULE_HELP
