@@ -218,8 +218,11 @@ def _probe(core: Core, place: Place) -> str | None:
 
 
 def _over_quota(core: Core, first: ResolvedExport, tier: Tier, policy: BulkPolicy) -> str | None:
-    objects = _input_objects(core, first)
-    sizes = [int(o.get("Size") or 0) for o in objects]
+    return quota_problem([int(o.get("Size") or 0) for o in _input_objects(core, first)], tier, policy)
+
+
+def quota_problem(sizes: Sequence[int], tier: Tier, policy: BulkPolicy) -> str | None:
+    """Why input objects of these sizes are more than one bulk operation of this tier reads (None: they fit)."""
     if len(sizes) > MAX_INPUT_OBJECTS:
         return f"its data folder holds {len(sizes):,} objects, more than bulk put's {MAX_INPUT_OBJECTS:,}"
     if sizes and max(sizes) > MAX_OBJECT_BYTES:

@@ -326,3 +326,65 @@ def export_table(
         return jobs[0] if jobs and jobs[0].status == "COMPLETED" else None
 
     return wait_until(completed, f"export of {table} completed")
+
+
+@pytest.mark.parametrize(
+    ("options", "shown"),
+    [
+        (
+            "rate=500/s",
+            "the bot's loader: bulk put cannot run: the ceiling resolves to 500 write units a second, below",
+        ),
+        ("engine=bulk rate=500/s", "MaxWriteRequestUnits 1,024 a second for bulk put"),
+        ("tier=accelerated", "the bot's loader: bulk put cannot run: the accelerated tier is not known to be offered"),
+        ("engine=loader", "the bot's loader: asked for with `engine=loader`"),
+        ("", "DynamoDB's bulk put: the full export can be written by DynamoDB's own bulk put"),
+    ],
+)
+def test_the_plan_says_which_engine_writes_and_why(
+    aws: AwsStandIns,
+    bulk_bot: BotRuntime,
+    signed: SignedSlackClient,
+    slack: SlackStandIn,
+    ddb: Any,
+    s3: Any,
+    options: str,
+    shown: str,
+) -> None:
+    full = write_full_export(s3, BUCKET, PREFIX, list(sample_items(5)), files=1, empty_files=0, export_time=T0)
+    create_staging(ddb)
+    ask(signed, slack, f"{full.url} into=staging {options}")
+    message = text_of(approval_message(slack))
+    assert shown in message
+    if "engine=bulk rate=500/s" == options:
+        assert "more than asked" in message, "the approvers see that the ceiling was raised to bulk put's minimum"
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        ("engine=bulk tier=accelerated", "`engine=bulk` cannot run: the accelerated tier is not known to be offered"),
+        ("engine=loader tier=standard", "`tier=` is bulk put's; it does not go with `engine=loader`"),
+        ("engine=fast", "`engine=fast` must be `engine=bulk`"),
+    ],
+)
+def test_an_engine_or_tier_that_cannot_be_is_refused_before_approval(
+    aws: AwsStandIns,
+    bulk_bot: BotRuntime,
+    signed: SignedSlackClient,
+    slack: SlackStandIn,
+    ddb: Any,
+    s3: Any,
+    options: str,
+    says: str,
+) -> None:
+    full = write_full_export(s3, BUCKET, PREFIX, list(sample_items(5)), files=1, empty_files=0, export_time=T0)
+    create_staging(ddb)
+    response = signed.command(
+        "/ddb-restore", f"{full.url} into=staging {options}", user_id=REQUESTER, channel_id=OPS,
+        response_url=slack.response_url(OPS, user=REQUESTER),
+    )  # fmt: skip
+    if says not in response.body:  # a malformed command is answered in the ack; a plan refused, by response_url
+        refusal = slack.wait_for(lambda m: m.channel == OPS and says in text_of(m))
+        assert refusal.ephemeral
+    assert not [m for m in slack.messages(APPROVALS) if "Restore request" in m.text]
