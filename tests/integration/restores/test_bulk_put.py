@@ -356,7 +356,7 @@ def test_the_plan_says_which_engine_writes_and_why(
     ask(signed, slack, f"{full.url} into=staging {options}")
     message = text_of(approval_message(slack))
     assert shown in message
-    if "engine=bulk rate=500/s" == options:
+    if options == "engine=bulk rate=500/s":
         assert "more than asked" in message, "the approvers see that the ceiling was raised to bulk put's minimum"
 
 
