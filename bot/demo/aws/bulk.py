@@ -29,7 +29,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bot.demo.aws.bulk_run import ZSTD_AVAILABLE, BulkRun
+from bot.demo.aws.bulk_run import ZSTD_AVAILABLE, BulkRun, ItemSink
 from bot.demo.aws.bulk_state import ACTIVE, TERMINAL, BulkOperation, InputObject, ProcessingHold
 from bot.demo.aws.clock import micros
 from bot.demo.aws.front import AwsError, Caller, DynamoDbCall, DynamoDbFront, IncomingRequest
@@ -74,6 +74,7 @@ class BulkPutItems:
         self.global_tables: set[str] = set()
         self.busy_tables: dict[str, str] = {}  # table name → why it is busy (ResourceInUseException)
         self.hold = ProcessingHold()
+        self.sink: ItemSink | None = None  # the benchmark's: unconditional puts go there instead of moto
         self._operations: dict[str, BulkOperation] = {}
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
@@ -144,7 +145,7 @@ class BulkPutItems:
         if operation.status == "IN_PROGRESS":
             run = BulkRun(
                 self.front, self.history, operation, self.hold,
-                record_in_history=self.choices.record_in_history, stopping=self._stopping,
+                record_in_history=self.choices.record_in_history, stopping=self._stopping, sink=self.sink,
             )  # fmt: skip
             thread = threading.Thread(target=run.run, daemon=True, name=f"bulk-{arn[-8:]}")
             self._threads.append(thread)

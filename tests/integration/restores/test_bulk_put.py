@@ -221,6 +221,9 @@ def test_a_cancel_mid_way_stops_the_writes_and_a_retry_approved_again_finishes_t
     ask(signed, slack, f"{full.url} into=staging")
     request, message = approve_latest(bulk_bot, signed, slack)
     assert aws.bulk.hold.paused.wait(20), "the operation reached 20 items"
+    progress = slack.wait_for(lambda m: m.thread_ts == message.ts and "20 items processed" in m.text)
+    assert "bulk put IN_PROGRESS" in progress.text, "the progress line is DescribeBulkOperation's"
+    assert " read" in progress.text and " left" in progress.text, "bytes read of the total, and an ETA from them"
     ask(signed, slack, f"cancel {request.id}", user=REQUESTER)
     reply = slack.wait_for(lambda m: m.channel == OPS and "CancelBulkOperation" in text_of(m))
     assert "Items already written stay" in text_of(reply)

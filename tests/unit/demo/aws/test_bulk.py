@@ -235,3 +235,34 @@ def test_ion_input_lands_like_dynamodb_json_and_an_object_that_is_not_ion_is_ref
     assert scan(ddb)[3]["tags"] == {"SS": ["a", "b"]} and scan(ddb)[3]["n"] == {"N": "3"}
     (error,) = report(s3, "ERROR")
     assert error["S3Key"] == "ion/part-1.ion.gz" and error["ErrorCode"] == "InvalidInputObject"
+
+
+class RecordingSink:
+    """The benchmark's sink as the stand-in sees it: whatever takes batches of items for a table."""
+
+    def __init__(self) -> None:
+        self.batches: list[tuple[str, list[dict[str, Any]]]] = []
+
+    def write(self, table_name: str, items: list[dict[str, Any]]) -> None:
+        self.batches.append((table_name, list(items)))
+
+
+def test_with_a_sink_unconditional_puts_go_there_in_batches_of_25_and_conditional_ones_to_the_table(
+    aws: AwsStandIns, ddb: Any, s3: Any
+) -> None:
+    make_table(ddb)
+    sink = RecordingSink()
+    aws.bulk.sink = sink
+    plain = [item(f"k{n:02d}") for n in range(60)]
+    guarded = {"Item": item("guarded"), "ConditionExpression": "attribute_not_exists(pk)"}
+    put_bulk_input(s3, "in/a.json.gz", [{"Item": i} for i in plain[:30]] + [guarded])
+    put_bulk_input(s3, "in/b.json.gz", [{"Item": i} for i in plain[30:]])
+
+    done = finished_bulk(ddb, start_bulk(ddb))
+
+    assert done["BulkOperationStatus"] == "COMPLETED"
+    assert (done["ProcessedItemCount"], done["FailedItemCount"]) == (61, 0)
+    assert [len(items) for _, items in sink.batches] == [25, 25, 10]
+    assert {name for name, _ in sink.batches} == {"orders"}
+    assert [i for _, items in sink.batches for i in items] == plain, "every unconditional put, once, in order"
+    assert scan(ddb) == [item("guarded")], "the conditional put went through the table, which checked it"
