@@ -7,6 +7,8 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bot.catalog.restore import AsOfRequest, spec_as_of
+from bot.catalog.service import Catalogue
 from bot.exports.status import recent_exports, table_exports
 from bot.models import Requester
 from bot.restores.control import RestoreControl
@@ -31,6 +33,7 @@ class RestoreSurface:
     surface: Surface
     restores: Restores
     control: RestoreControl
+    catalogue: Catalogue
 
 
 def register(app: App, restore_surface: RestoreSurface) -> None:
@@ -53,16 +56,19 @@ def register(app: App, restore_surface: RestoreSurface) -> None:
 
 def restore(
     restore_surface: RestoreSurface,
-    parsed: RestoreCommand | RestoreListing | RestoreControlCommand,
+    parsed: RestoreCommand | RestoreListing | RestoreControlCommand | AsOfRequest,
     requester: Requester,
 ) -> Reply:
-    """A listing of exports to pick from, a checked request posted for approval, or a cancel or retry."""
+    """A listing of exports to pick from, a checked request posted for approval (for `<table> at=`, of the exports
+    or PITR restore the bot picked), or a cancel or retry."""
     core = restore_surface.restores.core
     if isinstance(parsed, RestoreControlCommand):
         if parsed.action == "cancel":
             answer = restore_surface.control.cancel(parsed.request_id, requester.user_id)
             return Reply(cancel_reply(answer.request, answer.text))
         return Reply(restore_blocks.requested_reply(restore_surface.control.retry(parsed.request_id, requester)))
+    if isinstance(parsed, AsOfRequest):
+        parsed = RestoreCommand(spec_as_of(restore_surface.catalogue, parsed))
     if isinstance(parsed, RestoreListing):
         if parsed.table is None:
             return Reply(
