@@ -4,7 +4,7 @@ when (its runner watches for it and stops the work), and the request a retry ask
 Requests stored before keep NULL in all three: not cancelled, not a retry.
 
 Revision ID: 0007
-Revises: 0008
+Revises: 0005
 Create Date: 2026-12-10 10:00:00.000000
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0008"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
