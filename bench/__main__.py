@@ -16,6 +16,7 @@ BENCHMARKS = [
     ("5. Coverage of a large estate", "bench.coverage_survey"),
     ("6. Export verification", "bench.verification"),
     ("7. JSON: msgspec against orjson on the loader's paths", "bench.json_codecs"),
+    ("8. Bulk put against the loader", "bench.bulk_vs_loader"),
 ]
 
 

@@ -68,6 +68,18 @@ class Settings(BaseSettings):
     # the `into=` loader's ceiling when `rate=` is not given: write units a second (`2000/s`) or a share of the
     # table's write capacity (`50%`); half, as the EMR connector's default, leaves the rest to the application
     restore_rate: str = Field("50%", validation_alias=_env("DDBBOT_RESTORE_RATE"))
+    # DynamoDB's bulk put (`into=` of a full export): the most input one operation of each tier may read, in GB
+    # (AWS's per-tier limits are not published to the bot: a conservative guess; raise it once you know yours), and
+    # the Regions where the accelerated tier may be used (AWS's list is not published to the bot either)
+    bulk_max_input_gb_standard: int = Field(
+        100, ge=1, le=1_000_000, validation_alias=_env("DDBBOT_BULK_MAX_INPUT_GB_STANDARD")
+    )
+    bulk_max_input_gb_accelerated: int = Field(
+        100, ge=1, le=1_000_000, validation_alias=_env("DDBBOT_BULK_MAX_INPUT_GB_ACCELERATED")
+    )
+    bulk_accelerated_regions: CommaList = Field(
+        default_factory=list, validation_alias=_env("DDBBOT_BULK_ACCELERATED_REGIONS")
+    )
     config_file: Path | None = Field(None, validation_alias=_env("DDBBOT_CONFIG_FILE"))
     restore_table_prefix: str | None = Field(
         None,
@@ -92,7 +104,7 @@ class Settings(BaseSettings):
     aws_profile: str | None = Field(None, validation_alias=_env("AWS_PROFILE"))
     aws_endpoint_url: str | None = Field(None, validation_alias=_env("AWS_ENDPOINT_URL"))
 
-    @field_validator("approvers", "operators", mode="before")
+    @field_validator("approvers", "operators", "bulk_accelerated_regions", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

@@ -19,7 +19,7 @@ from bot.schedules.service import ScheduleCore
 RECENT = timedelta(days=7)
 SHOWN = 10
 REQUESTS_READ = 200
-ENDED_SHORT = frozenset({RestoreStatus.FAILED, RestoreStatus.PARTIAL})  # shown among the failures
+ENDED_SHORT = frozenset({RestoreStatus.FAILED, RestoreStatus.PARTIAL, RestoreStatus.CANCELLED})  # "failures"
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Dashboard:
     approver: bool
     next_fires: tuple[tuple[Schedule, datetime], ...]
     failed_exports: tuple[ExportJob, ...]
-    failed_restores: tuple[RestoreRequest, ...]  # FAILED, and PARTIAL (not every promised item landed)
+    failed_restores: tuple[RestoreRequest, ...]  # FAILED, PARTIAL (not every promised item landed) and CANCELLED
     warnings: tuple[str, ...] = ()  # settings to fix that everyone should see (nobody may approve, everyone may act)
 
 

@@ -10,7 +10,8 @@ from bot.aws.pricing import Rates, gib
 from bot.aws.table_info import TableInfo
 from bot.models import ExportType
 from bot.money import dollars
-from bot.restores.models import Estimate
+from bot.restores.bulk_options import BulkPut
+from bot.restores.models import Estimate, TierEstimate
 from bot.restores.rate import WriteCeiling
 from bot.restores.sources import ResolvedExport
 
@@ -87,3 +88,21 @@ def load_estimate(
             else f"duration at the ceiling of {ceiling.units:,} write units/s (less if the table pushes back)"
         ),
     )
+
+
+def bulk_estimate(
+    full: ResolvedExport, bulk: BulkPut, tiers: Sequence[TierEstimate], rest: Estimate | None
+) -> Estimate:
+    """Bulk put for the full export (AWS publishes no price the bot can find: said so, never invented; the duration
+    at its ceiling), then the loader's estimate for the incrementals after it (`rest`), each tier shown."""
+    chosen = next((tier for tier in tiers if tier.chosen), None)
+    seconds = chosen.duration_seconds if chosen else None
+    if rest is not None and rest.duration_seconds is not None:
+        seconds = (seconds or 0.0) + rest.duration_seconds
+    basis = (
+        f"bulk put ({bulk.tier.value} tier) of {full.item_count or 0:,} items: {chosen.price if chosen else ''}; "
+        f"duration {chosen.duration_basis if chosen else 'unknown'}"
+    )
+    if rest is not None:
+        basis += f". The incrementals after it, by the loader: {rest.basis} (cost {rest.cost_usd or 'not known'})"
+    return Estimate(None, seconds, basis, tuple(tiers))

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -31,6 +31,7 @@ from bot.restores.outcome import ItemsDone, ItemsPromised, import_log_group, imp
 from bot.restores.sources import verify_unchanged
 from bot.restores.store import RestoreStore
 
+CREATED_TABLE = "created_table"  # in a cancelled ImportTable or PITR restore's result: the table it left
 DESCRIBE_EVERY_POLLS = 10  # while ListImports says "still running", DescribeImport (for progress) every 10 polls
 IMPORT_DONE, IMPORT_FAILED = "COMPLETED", {"FAILED", "CANCELLED", "CANCELLING"}
 PITR_UNPROMISED = (
@@ -46,12 +47,23 @@ class Cancelled(Exception):
     its claim (the new holder resumes it)."""
 
 
+class Withdrawn(Exception):
+    """An operator cancelled the restore and its work stopped (or, for ImportTable and PITR, which AWS cannot stop,
+    ended): `outcome` says what was written by then (None: nothing was started)."""
+
+    def __init__(self, outcome: RestoreOutcome | None) -> None:
+        super().__init__("the restore was cancelled")
+        self.outcome = outcome
+
+
 @dataclass
 class ExecutorContext:
     """What an executor may use: AWS through the core, the store, timing and a progress callback.
 
     `cancel` is the claim's halt: set when the bot stops or the claim is lost, and then nothing more may be
     written; `fence` is the claim itself, so what the executor records commits only while the claim is held.
+    `withdrawn` is set when an operator cancelled the restore (bot.restores.cancel_watch), `stop` when either happened
+    (what the loader watches between batches).
     """
 
     core: Core
@@ -62,6 +74,13 @@ class ExecutorContext:
     progress_seconds: float
     report: Callable[[RestoreProgress], None]
     fence: Fence | None = None
+    withdrawn: threading.Event = field(default_factory=threading.Event)
+    stop: threading.Event | None = None
+
+    @property
+    def writes_stop(self) -> threading.Event:
+        """What stops the loader's writes: a halt or an operator's cancel."""
+        return self.stop if self.stop is not None else self.cancel
 
     def wait(self, seconds: float | None = None) -> None:
         """Sleep between polls; raises Cancelled when the bot is stopping or the claim was lost."""
@@ -158,7 +177,7 @@ class ImportExecutor:
                 )
             context.wait()
         carry, unreachable = not_carried_over(context.core, options.source_table, plan.target)
-        return RestoreOutcome(
+        outcome = RestoreOutcome(
             table_arn=description.get("TableArn"),
             item_count=description.get("ImportedItemCount"),
             duration_seconds=_seconds(description.get("StartTime"), description.get("EndTime")),
@@ -173,6 +192,7 @@ class ImportExecutor:
             promised=_promised(options),
             done=imported_items(description),
         )
+        return _unless_withdrawn(context, outcome, plan.target)
 
     def _listed_running(self, client: Any, place: Place, import_arn: str) -> bool:
         return self._board is not None and self._board.status(client, place, import_arn) == "IN_PROGRESS"
@@ -282,7 +302,7 @@ class PitrExecutor:
                 )
             context.wait()
         carry, unreachable = not_carried_over(context.core, options.source_table, plan.target)
-        return RestoreOutcome(
+        outcome = RestoreOutcome(
             table_arn=table.get("TableArn"),
             duration_seconds=time.monotonic() - started,
             not_carried_over=carry,
@@ -291,6 +311,7 @@ class PitrExecutor:
             promised=ItemsPromised(None, PITR_UNPROMISED),
             done=ItemsDone(None, PITR_UNCOUNTED),
         )
+        return _unless_withdrawn(context, outcome, plan.target)
 
     def _start(self, context: ExecutorContext, request: RestoreRequest) -> None:
         options = request.plan.options_as(PitrOptions)
@@ -328,6 +349,25 @@ class PitrExecutor:
             context.record_aws_ref(request.id, str(table.get("TableArn")))
             return True
         return False
+
+
+def _unless_withdrawn(context: ExecutorContext, outcome: RestoreOutcome, table_name: str) -> RestoreOutcome:
+    """ImportTable and PITR cannot be stopped: cancelled while they ran, they end CANCELLED once AWS finished, with
+    the table they created named by what tells it from a table made again under its name later: its ARN, its id
+    and its creation time."""
+    if not context.withdrawn.is_set():
+        return outcome
+    try:
+        table = context.core.aws.dynamodb(context.place).describe_table(TableName=table_name)["Table"]
+    except Exception as exc:
+        raise translate(exc, "dynamodb:DescribeTable", f"Table `{table_name}`") from exc
+    made = table.get("CreationDateTime")
+    created = {
+        "arn": table.get("TableArn"),
+        "id": table.get("TableId"),
+        "created": made.isoformat() if isinstance(made, datetime) else None,
+    }
+    raise Withdrawn(replace(outcome, details={**outcome.details, CREATED_TABLE: created}))
 
 
 def _seconds(start: Any, end: Any) -> float | None:

@@ -11,13 +11,15 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from bot.models import ExportLocation
+from bot.restores.bulk_options import BulkPut, Engine
 from bot.restores.outcome import OutcomeCheck
 from bot.restores.rate import WriteCeiling
 
 
 class RestoreStatus(StrEnum):
     """PENDING until approved, rejected or expired; then RUNNING → SUCCEEDED, PARTIAL (the run ended without
-    delivering every item its plan promised: bot.restores.outcome) or FAILED."""
+    delivering every item its plan promised: bot.restores.outcome) or FAILED; CANCELLED when an operator cancelled it
+    (before it ran, or while it ran: what was written by then stays)."""
 
     PENDING = "PENDING"
     APPROVED = "APPROVED"
@@ -27,6 +29,7 @@ class RestoreStatus(StrEnum):
     SUCCEEDED = "SUCCEEDED"
     PARTIAL = "PARTIAL"
     FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
 
 
 LATEST = "latest"  # a PITR restore of the latest restorable time
@@ -49,6 +52,7 @@ DECIDED = frozenset(
         RestoreStatus.SUCCEEDED,
         RestoreStatus.PARTIAL,
         RestoreStatus.FAILED,
+        RestoreStatus.CANCELLED,
     }
 )
 ACTIVE = frozenset({RestoreStatus.APPROVED, RestoreStatus.RUNNING})
@@ -59,8 +63,10 @@ FINISHED = frozenset(
         RestoreStatus.SUCCEEDED,
         RestoreStatus.PARTIAL,
         RestoreStatus.FAILED,
+        RestoreStatus.CANCELLED,
     }
 )
+RETRYABLE = frozenset({RestoreStatus.FAILED, RestoreStatus.PARTIAL, RestoreStatus.CANCELLED})
 
 MODE_NAMES = {
     RestoreMode.IMPORT: "ImportTable into a new table",
@@ -235,27 +241,47 @@ class LoadSource:
 
 @dataclass(frozen=True)
 class LoadOptions:
-    """The loader into an existing table: the table's key attributes and the exports, oldest first."""
+    """Into an existing table: the table's key attributes and the exports, oldest first; the engine that writes them
+    and why (None in plans stored before the choice existed: the loader), and, when the full export goes through
+    DynamoDB's bulk put, its parameters (the incrementals after it always go through the loader)."""
 
     key_names: tuple[str, ...]
     exports: tuple[LoadSource, ...]
     ceiling: WriteCeiling | None = None  # `rate=`: the most write units a second the load may use
+    engine: Engine | None = None
+    engine_reason: str | None = None
+    bulk: BulkPut | None = None
+
+    @property
+    def by_bulk(self) -> bool:
+        """True when the first export is written by StartBulkPutItems."""
+        return self.engine == Engine.BULK and self.bulk is not None
 
     def as_dict(self) -> dict[str, Any]:
-        """As stored in the plan; `rate` only when set, so plans stored before keep their hash."""
+        """As stored in the plan; `rate`, the engine and bulk put only when set, so plans stored before keep their
+        hash."""
         data: dict[str, Any] = {"key_names": list(self.key_names), "exports": [e.as_dict() for e in self.exports]}
         if self.ceiling is not None:
             data["rate"] = self.ceiling.as_dict()
+        if self.engine is not None:
+            data["engine"] = self.engine.value
+        if self.engine_reason is not None:
+            data["engine_reason"] = self.engine_reason
+        if self.bulk is not None:
+            data["bulk"] = self.bulk.as_dict()
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LoadOptions:
         """Rebuild from a stored plan."""
-        rate = data.get("rate")
+        rate, engine, bulk = data.get("rate"), data.get("engine"), data.get("bulk")
         return cls(
             key_names=tuple(str(k) for k in data.get("key_names", [])),
             exports=tuple(LoadSource.from_dict(e) for e in data.get("exports", [])),
             ceiling=WriteCeiling.from_dict(rate) if rate else None,
+            engine=Engine(str(engine)) if engine else None,
+            engine_reason=data.get("engine_reason"),
+            bulk=BulkPut.from_dict(bulk) if bulk else None,
         )
 
 
@@ -384,27 +410,72 @@ class SourceSummary:
 
 
 @dataclass(frozen=True)
+class TierEstimate:
+    """One bulk put tier as approvers compare them: its price (words, when AWS publishes none) and duration."""
+
+    tier: str
+    price: str
+    duration_seconds: float | None
+    duration_basis: str
+    chosen: bool = False
+    offered: str | None = None  # why the tier cannot be chosen here (None: it can)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form for the store."""
+        return {
+            "tier": self.tier,
+            "price": self.price,
+            "duration_seconds": self.duration_seconds,
+            "duration_basis": self.duration_basis,
+            "chosen": self.chosen,
+            "offered": self.offered,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TierEstimate:
+        """Rebuild from the store."""
+        return cls(
+            tier=str(data.get("tier") or ""),
+            price=str(data.get("price") or ""),
+            duration_seconds=data.get("duration_seconds"),
+            duration_basis=str(data.get("duration_basis") or ""),
+            chosen=bool(data.get("chosen")),
+            offered=data.get("offered"),
+        )
+
+
+@dataclass(frozen=True)
 class Estimate:
-    """What a restore will cost and take, at list prices (an estimate, labelled with its basis)."""
+    """What a restore will cost and take, at list prices (an estimate, labelled with its basis); for bulk put, each
+    tier's price and duration (`tiers`)."""
 
     cost_usd: str | None
     duration_seconds: float | None
     basis: str
+    tiers: tuple[TierEstimate, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-friendly form for the store."""
-        return {"cost_usd": self.cost_usd, "duration_seconds": self.duration_seconds, "basis": self.basis}
+        """JSON-friendly form for the store; `tiers` only when set."""
+        data: dict[str, Any] = {
+            "cost_usd": self.cost_usd,
+            "duration_seconds": self.duration_seconds,
+            "basis": self.basis,
+        }
+        if self.tiers:
+            data["tiers"] = [tier.as_dict() for tier in self.tiers]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Estimate:
         """Rebuild from the store."""
-        return cls(data.get("cost_usd"), data.get("duration_seconds"), str(data.get("basis", "")))
+        tiers = tuple(TierEstimate.from_dict(t) for t in data.get("tiers") or ())
+        return cls(data.get("cost_usd"), data.get("duration_seconds"), str(data.get("basis", "")), tiers)
 
 
 @dataclass(frozen=True)
 class RestoreRequest:
-    """A restore request as stored: PENDING until approved, rejected or expired; then RUNNING → SUCCEEDED, PARTIAL
-    or FAILED."""
+    """A restore request as stored: PENDING until approved, rejected or expired; then RUNNING → SUCCEEDED, PARTIAL,
+    FAILED or CANCELLED."""
 
     id: str
     status: RestoreStatus
@@ -428,6 +499,9 @@ class RestoreRequest:
     result: dict[str, Any] = field(default_factory=dict)
     failure_message: str | None = None
     notes: tuple[str, ...] = ()  # what planning found that approvers must weigh (not part of the plan hash)
+    cancel_requested_by: str | None = None  # the operator who cancelled it while it ran
+    cancel_requested_at: datetime | None = None
+    retry_of: str | None = None  # the failed, partial or cancelled request this one asks again for
 
     @property
     def mode(self) -> RestoreMode:

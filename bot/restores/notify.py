@@ -48,6 +48,9 @@ class RestoreProgress:
     ceiling_units: int | None = None  # the loader's ceiling (`rate=`), in write units a second
     throttles: int | None = None
     eta_seconds: float | None = None
+    bytes_done: int | None = None  # bulk put: input bytes read so far…
+    bytes_total: int | None = None  # …of this many (once DynamoDB measured the input)
+    failed_items: int | None = None  # bulk put: items that failed validation so far
 
 
 @dataclass(frozen=True)
@@ -126,4 +129,9 @@ class RestoreNotifier(Protocol):
 
     def failed(self, request: RestoreRequest, reason: str) -> None:
         """Failure: the reason and what to fix; edit the message; tell the requester."""
+        ...
+
+    def cancelled(self, request: RestoreRequest, outcome: RestoreOutcome | None) -> None:
+        """An operator cancelled it: what was written by then (None: nothing ran), how to retry, and for a new table
+        AWS could not stop making, the offer to delete it; edit the message; tell the requester."""
         ...

@@ -45,6 +45,7 @@ class ItemsDone:
     errors: int = 0
     error_log: str | None = None
     problems: tuple[str, ...] = ()  # e.g. a data file with fewer records than promised, the error that stopped it
+    conditions: int = 0  # bulk put: items not written because their condition was false (counted apart)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class OutcomeCheck:
     errors: int = 0
     error_log: str | None = None
     reasons: tuple[str, ...] = ()
+    conditions: int = 0
 
     @property
     def partial(self) -> bool:
@@ -77,6 +79,8 @@ class OutcomeCheck:
             text = f"{self.done:,} of {self.expected:,} items"
         if self.errors:
             text += f" · {self.errors:,} rejected"
+        if self.conditions:
+            text += f" · {self.conditions:,} left alone by their condition"
         return text
 
     def as_dict(self) -> dict[str, Any]:
@@ -88,6 +92,7 @@ class OutcomeCheck:
             "errors": self.errors,
             "error_log": self.error_log,
             "reasons": list(self.reasons),
+            "conditions": self.conditions,
         }
 
     @classmethod
@@ -100,6 +105,7 @@ class OutcomeCheck:
             errors=int(data.get("errors") or 0),
             error_log=data.get("error_log"),
             reasons=tuple(str(reason) for reason in data.get("reasons") or ()),
+            conditions=int(data.get("conditions") or 0),
         )
 
 
@@ -111,6 +117,9 @@ def check_outcome(promised: ItemsPromised, done: ItemsDone) -> OutcomeCheck:
     if done.errors > 0:
         where = f"; DynamoDB logged each one in {done.error_log}" if done.error_log else ""
         reasons.append(f"{done.errors:,} item(s) were rejected and are not in the table{where}")
+    if done.conditions > 0:
+        where = f"; listed in {done.error_log}" if done.error_log else ""
+        reasons.append(f"{done.conditions:,} item(s) were not written because their condition was false{where}")
     reasons.extend(done.problems)
     expected, count = promised.count, done.count
     if expected is not None and count is not None and count != expected:
@@ -132,7 +141,7 @@ def check_outcome(promised: ItemsPromised, done: ItemsDone) -> OutcomeCheck:
         reasons.append(f"the item count was not compared: {'; and '.join(unknown)}")
     else:
         verdict = Verdict.COMPLETE
-    return OutcomeCheck(verdict, expected, count, done.errors, done.error_log, tuple(reasons))
+    return OutcomeCheck(verdict, expected, count, done.errors, done.error_log, tuple(reasons), done.conditions)
 
 
 def imported_items(description: Mapping[str, Any]) -> ItemsDone:

@@ -19,7 +19,9 @@ from bot.core import Core
 from bot.errors import PreconditionFailed, UsageError
 from bot.exports.reference import ReferenceStore
 from bot.models import ExportStatus, ExportType
-from bot.restores.estimates import import_estimate, load_estimate, pitr_estimate
+from bot.restores.bulk_options import Engine, Tier
+from bot.restores.engine import BulkPolicy, EngineAsk, EngineChoice, choose_engine
+from bot.restores.estimates import bulk_estimate, import_estimate, load_estimate, pitr_estimate
 from bot.restores.export_checks import (
     checked_against_record,
     foreign_notes,
@@ -36,7 +38,7 @@ from bot.restores.models import (
     SourceSummary,
     TableOrigin,
 )
-from bot.restores.rate import RateRequest, describe_for_capacity, resolve_ceiling
+from bot.restores.rate import RateRequest, WriteCeiling, describe_for_capacity, resolve_ceiling
 from bot.restores.schema import TableSchema, keys_text, known_schema, schema_for_new_table
 from bot.restores.sources import (
     ResolvedExport,
@@ -67,6 +69,8 @@ class RestoreSpec:
     at: datetime | None = None
     owner: str | None = None
     rate: RateRequest | None = None  # `rate=` of `into=`; None: DDBBOT_RESTORE_RATE
+    engine: Engine | None = None  # `engine=` of `into=`; None: bulk put where it applies, else the loader
+    tier: Tier | None = None  # `tier=` of `into=` by bulk put; None: standard
 
 
 @dataclass(frozen=True)
@@ -85,18 +89,21 @@ def plan_restore(
     *,
     default_rate: RateRequest | None = None,
     references: ReferenceStore | None = None,
+    bulk_policy: BulkPolicy | None = None,
 ) -> PlannedRestore:
     """Check the request and build its plan; raises a BotError saying what to fix when a check fails.
 
-    `default_rate` (DDBBOT_RESTORE_RATE) is the loader's ceiling when an `into=` request gives no `rate=`;
-    `references` holds the bot's record of the exports it made, which every export it recorded is checked against.
+    `default_rate` (DDBBOT_RESTORE_RATE) is the ceiling when an `into=` request gives no `rate=`; `references` holds
+    the bot's record of the exports it made, which every export it recorded is checked against; `bulk_policy` what
+    the bot assumes of bulk put's unconfirmed limits (bot.restores.engine).
     """
     if spec.mode == RestoreMode.IMPORT:
         return _plan_import(core, spec, references)
     if spec.mode == RestoreMode.PITR:
         return _plan_pitr(core, spec)
     if spec.mode == RestoreMode.LOAD:
-        return _plan_load(core, spec if spec.rate is not None else replace(spec, rate=default_rate), references)
+        with_rate = spec if spec.rate is not None else replace(spec, rate=default_rate)
+        return _plan_load(core, with_rate, references, bulk_policy or BulkPolicy())
     raise UsageError(f"Unknown restore mode `{spec.mode}`.")
 
 
@@ -234,7 +241,7 @@ def _plan_pitr(core: Core, spec: RestoreSpec) -> PlannedRestore:
 # ------------------------------------------------------------------------------------- into= (the loader)
 
 
-def _plan_load(core: Core, spec: RestoreSpec, references: ReferenceStore | None) -> PlannedRestore:
+def _plan_load(core: Core, spec: RestoreSpec, references: ReferenceStore | None, policy: BulkPolicy) -> PlannedRestore:
     sources = [_resolved(core, text, spec, references) for text in spec.sources]
     for source in sources:
         _require_completed(source)
@@ -250,22 +257,39 @@ def _plan_load(core: Core, spec: RestoreSpec, references: ReferenceStore | None)
     ).keys()
     for source in ordered:
         _require_matching_keys(core, source, target_keys, ref)
-    ceiling = None
-    if spec.rate is not None:
-        capacity = describe_for_capacity(core.aws.dynamodb(place), ref.name, place)
-        ceiling = resolve_ceiling(spec.rate, capacity)
-    options = LoadOptions(tuple(target_keys), tuple(s.load_source() for s in ordered), ceiling)
+    table = describe_for_capacity(core.aws.dynamodb(place), ref.name, place)
+    ceiling = resolve_ceiling(spec.rate, table) if spec.rate is not None else None
+    choice = choose_engine(core, EngineAsk(spec.engine, spec.tier), ordered, (ref, place, table), ceiling, policy)
+    options = LoadOptions(
+        tuple(target_keys),
+        tuple(s.load_source() for s in ordered),
+        ceiling,
+        engine=choice.engine,
+        engine_reason=choice.reason,
+        bulk=choice.bulk,
+    )
     plan = RestorePlan(
         RestoreMode.LOAD, tuple(s.plan_source for s in ordered), ref.name, place.alias, place.region, options
     )
     on_demand = target.snapshot.get("BillingModeSummary", {}).get("BillingMode") == ON_DEMAND
-    estimate = load_estimate(ordered, on_demand=on_demand, ceiling=ceiling)
+    estimate = _load_estimate(ordered, choice, on_demand=on_demand, ceiling=ceiling)
     notes = [*_unverified_notes(ordered), *foreign_notes(ordered), *other_table_notes(ordered, ref, place)]
     if ordered[0].export_type == ExportType.INCREMENTAL:
         notes.append(
             "The first export applied is incremental: the table must already hold the state that export starts from."
         )
+    notes.extend(choice.notes)
     return PlannedRestore(plan, tuple(s.summary() for s in ordered), estimate, tuple(notes))
+
+
+def _load_estimate(
+    ordered: list[ResolvedExport], choice: EngineChoice, *, on_demand: bool, ceiling: WriteCeiling | None
+) -> Estimate:
+    """The loader's estimate, or bulk put's for the full export plus the loader's for the incrementals after it."""
+    if choice.bulk is None:
+        return load_estimate(ordered, on_demand=on_demand, ceiling=ceiling)
+    rest = load_estimate(ordered[1:], on_demand=on_demand, ceiling=ceiling) if len(ordered) > 1 else None
+    return bulk_estimate(ordered[0], choice.bulk, choice.tiers, rest)
 
 
 def _unverified_notes(sources: list[ResolvedExport]) -> list[str]:

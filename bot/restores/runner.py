@@ -27,7 +27,8 @@ from bot.errors import BotError
 from bot.logs import log_context
 from bot.metrics import RESTORE_OVERDUE, RESTORES, RESTORES_RUNNING
 from bot.models import BOT_ACTOR
-from bot.restores.executors import Cancelled, Executor, ExecutorContext
+from bot.restores.cancel_watch import CancelWatch
+from bot.restores.executors import Cancelled, Executor, ExecutorContext, Withdrawn
 from bot.restores.models import ACTIVE, RestoreMode, RestoreRequest, RestoreStatus
 from bot.restores.notify import RestoreNotifier, RestoreOutcome, RestoreProgress
 from bot.restores.outcome import ItemsDone, ItemsPromised, check_outcome
@@ -115,6 +116,9 @@ class RestoreWork:
         except Cancelled:
             self._halted(request, fence)
             return
+        except Withdrawn as withdrawn:
+            self._end(request, fence, withdrawn.outcome, None, cancelled=True)
+            return
         except BotError as error:
             self._end(request, fence, None, str(error))
             return
@@ -141,7 +145,9 @@ class RestoreWork:
             self._due[request.id] = time.monotonic() + estimate if estimate else float("inf")
         RESTORES_RUNNING.labels(request.mode).inc()
         try:
-            return self._executor(request).run(self._context(request, fence), request)
+            with CancelWatch(self._store, request.id, fence.halt, self._timing.poll_seconds) as watch:
+                context = replace(self._context(request, fence), withdrawn=watch.withdrawn, stop=watch.stop)
+                return self._executor(request).run(context, request)
         finally:
             RESTORES_RUNNING.labels(request.mode).dec()
             with self._lock:
@@ -208,11 +214,12 @@ class RestoreWork:
         reason: str | None,
         *,
         given_up: str | None = None,
+        cancelled: bool = False,
     ) -> None:
         """The request's end and its result note, committed with the claim settled. A run that ended is judged by
         the one outcome check: SUCCEEDED when it delivered its plan, PARTIAL when it did not; a run that did not end
-        is FAILED. A fenced runner (its claim lost) reports nothing, even an ending it saw: its work may overlap the
-        new holder's."""
+        is FAILED; a run an operator cancelled is CANCELLED, with what it wrote by then. A fenced runner (its claim
+        lost) reports nothing, even an ending it saw: its work may overlap the new holder's."""
         if fence.lost is not None:
             logger.warning(
                 "restore-runner: request=%s ended after its claim was lost (%s); not reported here",
@@ -221,7 +228,16 @@ class RestoreWork:
             )
             return
         changes: dict[str, Any] = {"finished_at": self._core.clock()}
-        if outcome is not None:
+        if cancelled:
+            status = RestoreStatus.CANCELLED
+            check = (
+                check_outcome(outcome.promised or UNREPORTED_PROMISE, outcome.done or UNREPORTED_DONE)
+                if outcome
+                else None
+            )
+            changes["result"] = replace(outcome, check=check).as_dict() if outcome is not None else {}
+            said = f"cancelled: {check.figures}" if check is not None else "cancelled before it wrote anything"
+        elif outcome is not None:
             check = check_outcome(outcome.promised or UNREPORTED_PROMISE, outcome.done or UNREPORTED_DONE)
             status = RestoreStatus.PARTIAL if check.partial else RestoreStatus.SUCCEEDED
             changes["result"] = replace(outcome, check=check).as_dict()
@@ -262,6 +278,9 @@ class RestoreResults:
             self._notifier.finished(request, RestoreOutcome.from_dict(request.result))
         elif request.status == RestoreStatus.FAILED:
             self._notifier.failed(request, request.failure_message or "no reason was recorded")
+        elif request.status == RestoreStatus.CANCELLED:
+            outcome = RestoreOutcome.from_dict(request.result) if request.result else None
+            self._notifier.cancelled(request, outcome)
         return True
 
     def posted(self, subject: str, connection: Connection) -> None:

@@ -61,6 +61,9 @@ restore_requests = Table(
     Column("runner", String(64)),  # unused since work_claims (bot.background.claims) holds the claim
     Column("heartbeat_at", UtcDateTime()),  # unused, as `runner`
     Column("updated_at", UtcDateTime(), nullable=False),
+    Column("cancel_requested_by", String(64)),  # an operator cancelled it while it ran: its runner stops it
+    Column("cancel_requested_at", UtcDateTime()),
+    Column("retry_of", String(32)),  # the failed, partial or cancelled request this one asks again for
 )
 Index("ix_restore_requests_status", restore_requests.c.status)
 Index("ix_restore_requests_created", restore_requests.c.created_at)
@@ -129,6 +132,7 @@ class RestoreStore:
                     created_at=request.created_at,
                     expires_at=request.expires_at,
                     result={},
+                    retry_of=request.retry_of,
                     updated_at=now,
                 )
             )
@@ -146,6 +150,26 @@ class RestoreStore:
         query = select(restore_requests).order_by(restore_requests.c.created_at.desc()).limit(limit)
         with self.engine.connect() as connection:
             return list(_requests(connection.execute(query).mappings()))
+
+    def request_cancel(self, request_id: str, user_id: str, at: datetime) -> bool:
+        """Ask the runner of a RUNNING request to cancel it; False when it is not running or was cancelled already."""
+        with self.engine.begin() as connection:
+            changed = connection.execute(
+                update(restore_requests)
+                .where(
+                    restore_requests.c.id == request_id,
+                    restore_requests.c.status == RestoreStatus.RUNNING,
+                    restore_requests.c.cancel_requested_at.is_(None),
+                )
+                .values(cancel_requested_by=user_id, cancel_requested_at=at, updated_at=utcnow())
+            ).rowcount
+        return changed == 1
+
+    def cancel_requested(self, request_id: str) -> bool:
+        """True when an operator asked to cancel the request while it ran (what its runner watches for)."""
+        query = select(restore_requests.c.cancel_requested_at).where(restore_requests.c.id == request_id)
+        with self.engine.connect() as connection:
+            return connection.execute(query).scalar() is not None
 
     def set_message(self, request_id: str, channel: str, ts: str) -> None:
         """Remember where the approval message is, so it can be edited later."""
@@ -273,4 +297,7 @@ def _requests(rows: Iterable[Any]) -> Iterable[RestoreRequest]:
             result=dict(row["result"] or {}),
             failure_message=row["failure_message"],
             notes=tuple(str(note) for note in row["notes"] or ()),
+            cancel_requested_by=row["cancel_requested_by"],
+            cancel_requested_at=row["cancel_requested_at"],
+            retry_of=row["retry_of"],
         )

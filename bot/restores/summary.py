@@ -18,6 +18,7 @@ from bot.restores.models import (
     PitrOptions,
     RestoreRequest,
     SourceSummary,
+    TierEstimate,
 )
 from bot.timefmt import duration, iso
 
@@ -36,11 +37,13 @@ class PlanSummary:
     mode: str
     expires_at: datetime
     write_rate: str | None
+    engine: str | None  # `into=`: which engine writes it, and why (None: plans stored before the choice)
     sources: tuple[SourceSummary, ...]
     buckets: tuple[tuple[str, str | None], ...]  # buckets named by S3 URL, with the owner S3 checks (None: none)
     unverified: tuple[str, ...]  # what about the exports' files could not be checked
     notes: tuple[str, ...]  # what planning found that approvers must weigh
     estimate: Estimate | None
+    tiers: tuple[TierEstimate, ...] = ()  # bulk put: each tier's price and duration, for approvers to compare
 
 
 def plan_summary(request: RestoreRequest) -> PlanSummary:
@@ -57,6 +60,7 @@ def plan_summary(request: RestoreRequest) -> PlanSummary:
         mode=mode_line(request),
         expires_at=request.expires_at,
         write_rate=_write_rate(request),
+        engine=_engine(request),
         sources=request.sources,
         buckets=tuple(dict.fromkeys((s.bucket, s.owner) for s in request.sources if s.bucket)),
         unverified=tuple(
@@ -66,6 +70,7 @@ def plan_summary(request: RestoreRequest) -> PlanSummary:
         ),
         notes=request.notes,
         estimate=request.estimate,
+        tiers=request.estimate.tiers if request.estimate else (),
     )
 
 
@@ -82,7 +87,20 @@ def mode_line(request: RestoreRequest) -> str:
     if isinstance(options, PitrOptions):
         moment = iso(options.restore_time) if options.restore_time else "the latest restorable time"
         return f"{base} as of {moment}"
+    if isinstance(options, LoadOptions) and options.by_bulk and options.bulk is not None:
+        rest = len(request.plan.sources) - 1
+        after = f", then {rest} incremental export(s) by the loader once it finished" if rest else ""
+        return f"{base}: the full export by DynamoDB's bulk put ({options.bulk.tier.value} tier){after}"
     return f"{base} ({len(request.plan.sources)} export(s), puts and deletes in time order)"
+
+
+def _engine(request: RestoreRequest) -> str | None:
+    """Which engine writes an `into=` restore and why."""
+    options = request.plan.options
+    if not isinstance(options, LoadOptions) or options.engine is None:
+        return None
+    name = "DynamoDB's bulk put" if options.by_bulk else "the bot's loader"
+    return f"{name}: {options.engine_reason}" if options.engine_reason else name
 
 
 def _write_rate(request: RestoreRequest) -> str | None:
@@ -90,6 +108,9 @@ def _write_rate(request: RestoreRequest) -> str | None:
     options = request.plan.options
     if not isinstance(options, LoadOptions):
         return None
+    if options.by_bulk and options.bulk is not None:
+        asked = f" ({options.ceiling.describe()} asked)" if options.ceiling else ""
+        return f"MaxWriteRequestUnits {options.bulk.max_write_units:,} a second for bulk put{asked}"
     if options.ceiling is None:
         return "no ceiling: as fast as the table takes (it backs off when throttled)"
     seconds = request.estimate.duration_seconds if request.estimate else None

@@ -108,7 +108,29 @@ class Restores:
         except BotError as error:
             self.core.store.audit(requester.user_id, "restore.request", spec.target, audit, f"refused: {error}")
             raise
-        request = self._new_request(planned, requester, channel)
+        return self._submit(planned, requester, channel, audit)
+
+    def resubmit(self, planned: PlannedRestore, requester: Requester, retry_of: str) -> Requested:
+        """A new request for a plan already approved once (`/ddb-restore retry`): stored PENDING and posted for
+        approval again, as any request is; the caller checked the requester and the plan."""
+        audit: dict[str, Any] = {"retry_of": retry_of, "target": planned.plan.target, "channel": requester.channel_id}
+        try:
+            channel = self._approval_channel(requester)
+        except BotError as error:
+            self.core.store.audit(requester.user_id, "restore.request", retry_of, audit, f"refused: {error}")
+            raise
+        return self._submit(planned, requester, channel, audit, retry_of=retry_of)
+
+    def _submit(
+        self,
+        planned: PlannedRestore,
+        requester: Requester,
+        channel: str,
+        audit: dict[str, Any],
+        *,
+        retry_of: str | None = None,
+    ) -> Requested:
+        request = replace(self._new_request(planned, requester, channel), retry_of=retry_of)
         self.store.create(request)
         audit = {**audit, "plan": request.plan.as_dict(), "plan_hash": request.plan_hash}
         self.core.store.audit(requester.user_id, "restore.request", request.id, audit, "pending approval")

@@ -71,7 +71,7 @@ def create_app(services: Services) -> App:
     pitr_commands.register(app, surface)
     export_commands.register(app, surface)
     cost_commands.register(app, surface)
-    restore_surface = RestoreSurface(surface, services.restores, services.catalogue)
+    restore_surface = RestoreSurface(surface, services.restores, services.restore_control, services.catalogue)
     restore_commands.register(app, restore_surface)
     restore_actions.register(app, restore_surface)
     schedule_commands.register(app, surface, services.schedules)

@@ -172,6 +172,7 @@ def build_services(
         authorizer=authorizer,
         tracker=tracker,
         restores=restores.workflow,
+        restore_control=restores.control,
         work_runner=runner,
         schedules=schedules,
         verifications=drills.verifications,

@@ -14,6 +14,9 @@ from sqlalchemy import Engine
 from bot.authz import Authorizer
 from bot.core import Core
 from bot.exports.reference import ReferenceStore
+from bot.restores.bulk_options import Tier
+from bot.restores.control import RestoreControl
+from bot.restores.engine import GB, BulkPolicy
 from bot.restores.executors import Executor, ImportExecutor, PitrExecutor
 from bot.restores.import_board import ImportStatusBoard
 from bot.restores.load import LoadExecutor
@@ -33,11 +36,13 @@ LOAD_CONCURRENCY = 4
 
 @dataclass(frozen=True)
 class RestoreFeature:
-    """The approval workflow (for the Slack surface), the restore work and its result notes' poster."""
+    """The approval workflow (for the Slack surface), the restore work, its result notes' poster, and cancel and
+    retry."""
 
     workflow: Restores
     work: RestoreWork
     results: RestoreResults
+    control: RestoreControl
 
 
 def runner_timing(poll_seconds: float) -> RunnerTiming:
@@ -85,7 +90,9 @@ def build_restores(
         notifier,
         policy,
         on_approved=lambda _request: wake(),
-        planner=functools.partial(plan_restore, default_rate=default_rate, references=references),
+        planner=functools.partial(
+            plan_restore, default_rate=default_rate, references=references, bulk_policy=bulk_policy(settings)
+        ),
     )
     work = RestoreWork(
         core,
@@ -94,4 +101,16 @@ def build_restores(
         executors(engine, settings.poll_seconds, settings.loader_retry_seconds, references),
         runner_timing(settings.poll_seconds),
     )
-    return RestoreFeature(workflow, work, RestoreResults(store, notifier))
+    control = RestoreControl(core, store, authorizer, workflow, SqlLoadCheckpoints(engine))
+    return RestoreFeature(workflow, work, RestoreResults(store, notifier), control)
+
+
+def bulk_policy(settings: Settings) -> BulkPolicy:
+    """What the bot assumes of bulk put's unconfirmed limits (DDBBOT_BULK_*)."""
+    return BulkPolicy(
+        max_input_bytes={
+            Tier.STANDARD: settings.bulk_max_input_gb_standard * GB,
+            Tier.ACCELERATED: settings.bulk_max_input_gb_accelerated * GB,
+        },
+        accelerated_regions=frozenset(settings.bulk_accelerated_regions),
+    )

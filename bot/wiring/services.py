@@ -16,6 +16,7 @@ from bot.core import Core
 from bot.coverage.survey import CoverageSurvey
 from bot.drills.service import Drills
 from bot.exports.tracker import ExportTracker
+from bot.restores.control import RestoreControl
 from bot.restores.workflow import Restores
 from bot.schedules.service import ScheduleCore
 from bot.settings import Settings
@@ -48,6 +49,7 @@ class Services:
     authorizer: Authorizer
     tracker: ExportTracker
     restores: Restores
+    restore_control: RestoreControl
     work_runner: WorkRunner
     schedules: ScheduleCore
     verifications: Verifications

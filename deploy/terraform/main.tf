@@ -67,7 +67,7 @@ data "aws_iam_policy_document" "table_access" {
 
   statement {
     sid       = "ListTablesExportsAndImports"
-    actions   = ["dynamodb:ListTables", "dynamodb:ListExports", "dynamodb:ListImports"]
+    actions   = ["dynamodb:ListTables", "dynamodb:ListExports", "dynamodb:ListImports", "dynamodb:ListBulkOperations"]
     resources = ["*"] # none of these actions supports resource-level permissions
   }
 
@@ -96,6 +96,7 @@ data "aws_iam_policy_document" "table_access" {
     sid = "WriteNewRestoredTables"
     actions = [
       "dynamodb:BatchWriteItem",
+      "dynamodb:StartBulkPutItems",
       "dynamodb:PutItem",
       "dynamodb:UpdateItem",
       "dynamodb:DeleteItem",
@@ -117,6 +118,33 @@ data "aws_iam_policy_document" "table_access" {
       variable = "aws:ResourceTag/${var.restore_target_tag_key}"
       values   = [var.restore_target_tag_value]
     }
+  }
+
+  # `into=` on DynamoDB's bulk put: started only on tables tagged as restore targets (as the loader's writes);
+  # the operation's ARN format is not documented, so following and cancelling it is granted under table/*.
+  statement {
+    sid       = "BulkPutIntoRestoreTargets"
+    actions   = ["dynamodb:StartBulkPutItems"]
+    resources = ["arn:${local.partition}:dynamodb:*:${local.account_id}:table/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${var.restore_target_tag_key}"
+      values   = [var.restore_target_tag_value]
+    }
+  }
+
+  statement {
+    sid       = "FollowAndCancelBulkPuts"
+    actions   = ["dynamodb:DescribeBulkOperation", "dynamodb:CancelBulkOperation"]
+    resources = ["arn:${local.partition}:dynamodb:*:${local.account_id}:table/*"]
+  }
+
+  # A cancelled ImportTable or point-in-time restore may delete the table it created (only tables restores create).
+  statement {
+    sid       = "DeleteTablesOfCancelledRestores"
+    actions   = ["dynamodb:DeleteTable"]
+    resources = ["arn:${local.partition}:dynamodb:*:${local.account_id}:table/${var.restore_table_prefix}*"]
   }
 
   # Restore drills: ImportTable into `<table>-drill-<stamp>`, tagged with the drill tag (and no other key);

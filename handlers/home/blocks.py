@@ -136,9 +136,14 @@ def _failures(d: Dashboard) -> str:
 
 
 def _ended_short(request: RestoreRequest) -> str:
-    """A failed restore, or a partial one with its numbers (not every promised item landed)."""
+    """A failed restore, a partial one with its numbers (not every promised item landed), or a cancelled one with
+    what it wrote by then."""
     line = f"Restore {code(request.id, 100)} into {code(request.target_display, 300)}"
     check = request.outcome_check
     if request.status == RestoreStatus.PARTIAL and check is not None:
         return f"{line}: *PARTIAL*, {escape(check.figures, 200)}"
+    if request.status == RestoreStatus.CANCELLED:
+        return f"{line}: *CANCELLED*" + (f", {escape(check.figures, 200)} by then" if check is not None else "")
+    if request.status == RestoreStatus.FAILED:
+        return f"{line}: *FAILED*"
     return line

@@ -18,11 +18,12 @@ from slack_sdk import WebClient
 from bot.errors import BotError, NotAllowed, UsageError
 from bot.models import Requester, export_id_of
 from bot.restores.workflow import Decision
-from handlers.kit.blocks import Message, error_message, unexpected_error
+from handlers.kit.blocks import Message, error_message, escape, unexpected_error
 from handlers.kit.modals import field_value, tell_submitter, view_metadata
 from handlers.kit.slack_port import respond_with
 from handlers.restores import blocks as rb
 from handlers.restores import form_blocks as fb
+from handlers.restores.bulk_blocks import DELETE_TABLE_ACTION
 from handlers.restores.commands import RestoreSurface
 from handlers.restores.parsing import RestoreCommand, parse_restore
 
@@ -43,6 +44,23 @@ def register(app: App, restore_surface: RestoreSurface) -> None:
     def reject_restore(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         _decide(body, respond, restores.reject)
+
+    @app.action(DELETE_TABLE_ACTION)
+    def delete_restored_table(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        request_id = str(body["actions"][0].get("value") or "")
+        user = str((body.get("user") or {}).get("id") or "")
+        try:
+            reply = rb.click_accepted(
+                f":wastebasket: {escape(restore_surface.control.delete_new_table(request_id, user))}"
+            )
+        except BotError as error:
+            reply = rb.click_refused(error)
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            logger.exception("restore table deletion failed reference=%s", reference)
+            reply = unexpected_error(reference)
+        respond_with(respond, reply, "restore click", response_type="ephemeral", replace_original=False)
 
     @app.action(fb.OPEN_FORM_ACTION)
     def open_restore_form(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:

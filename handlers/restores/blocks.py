@@ -16,7 +16,7 @@ from bot.restores.notify import RestoreOutcome, RestoreProgress
 from bot.restores.outcome import OutcomeCheck, Verdict
 from bot.restores.summary import mode_line, plan_summary
 from bot.restores.workflow import Requested
-from bot.timefmt import duration, iso
+from bot.timefmt import duration, iso, size
 from handlers.kit.blocks import (
     CONFIRM_TEXT,
     FOREIGN_TEXT,
@@ -34,10 +34,12 @@ from handlers.kit.blocks import (
     section,
     shorten,
 )
+from handlers.restores.bulk_blocks import bulk_blocks
 from handlers.restores.summary_blocks import plan_summary_blocks, source_line
 
 APPROVE_ACTION = "restore_approve"
 REJECT_ACTION = "restore_reject"
+
 CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,30}")
 STATE_LINE = {
     RestoreStatus.APPROVED: ":white_check_mark: *Approved*",
@@ -47,6 +49,7 @@ STATE_LINE = {
     RestoreStatus.FAILED: ":x: *Restore failed*",
     RestoreStatus.REJECTED: ":no_entry: *Rejected — nothing was restored*",
     RestoreStatus.EXPIRED: ":hourglass: *Expired — nothing was restored*",
+    RestoreStatus.CANCELLED: ":stop_sign: *Cancelled — what was written before the cancel stays*",
 }
 
 
@@ -86,6 +89,8 @@ def approval_settled(request: RestoreRequest, approvals: list[Approval], note: s
     state = STATE_LINE.get(request.status, escape(request.status, 40))
     if request.status == RestoreStatus.EXPIRED:
         who = f" at {iso(request.decided_at or request.expires_at)} (no decision within the time allowed)"
+    elif request.status == RestoreStatus.CANCELLED:
+        who = f" by {_mention(request.cancel_requested_by or request.decided_by or '?')} at {iso(request.finished_at)}"
     elif request.status == RestoreStatus.REJECTED:
         who = f" by {_mention(request.decided_by or '?')} at {iso(request.decided_at)}"
     else:
@@ -114,6 +119,8 @@ def decided_note(request: RestoreRequest) -> Message:
         )
     elif request.status == RestoreStatus.REJECTED:
         text = f":no_entry: Rejected by {_mention(request.decided_by or '?')}. Nothing was restored."
+    elif request.status == RestoreStatus.CANCELLED:
+        text = f":stop_sign: Cancelled by {_mention(request.decided_by or '?')}. Nothing was restored."
     else:
         text = f":hourglass: Expired at {iso(request.decided_at or request.expires_at)}. Nothing was restored."
     return message(text, section(text))
@@ -144,8 +151,9 @@ def progress_note(request: RestoreRequest, progress: RestoreProgress) -> Message
     if progress.files_total is not None:
         parts.append(f"files {progress.files_done or 0}/{progress.files_total}")
     if progress.items is not None:
+        done = "processed" if progress.bytes_done is not None else "written"
         parts.append(
-            f"{progress.items:,} items written" if request.mode == RestoreMode.LOAD else f"{progress.items:,} items"
+            f"{progress.items:,} items {done}" if request.mode == RestoreMode.LOAD else f"{progress.items:,} items"
         )
     if progress.deletes:
         parts.append(f"{progress.deletes:,} deletes")
@@ -156,6 +164,13 @@ def progress_note(request: RestoreRequest, progress: RestoreProgress) -> Message
         parts.append(f"{progress.units_per_second:,.0f} write units/s{ceiling}")
     if progress.throttles is not None:
         parts.append(f"{progress.throttles:,} throttled")
+    if progress.bytes_done is not None:
+        of = f" of {size(progress.bytes_total)}" if progress.bytes_total is not None else ""
+        parts.append(f"{size(progress.bytes_done)}{of} read")
+    if progress.failed_items:
+        parts.append(f"{progress.failed_items:,} failed")
+    if progress.ceiling_units is not None and progress.units_per_second is None:
+        parts.append(f"ceiling {progress.ceiling_units:,} write units/s")
     if progress.elapsed_seconds is not None:
         parts.append(f"{duration(progress.elapsed_seconds)} elapsed")
     if progress.eta_seconds is not None:
@@ -188,7 +203,7 @@ def finished_note(request: RestoreRequest, outcome: RestoreOutcome) -> Message:
             + _unverified_files(outcome)
         )
     figures.append(f"Duration: *{duration(outcome.duration_seconds)}*")
-    blocks = [section(head), *_outcome_blocks(check), section("\n".join(figures))]
+    blocks = [section(head), *_outcome_blocks(check), section("\n".join(figures)), *bulk_blocks(outcome)]
     if request.mode in {RestoreMode.IMPORT, RestoreMode.PITR}:
         blocks.append(section(carry_over_text(outcome)))
     ending = "is PARTIAL" if check is not None and check.partial else "finished"

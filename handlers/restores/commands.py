@@ -11,11 +11,19 @@ from bot.catalog.restore import AsOfRequest, spec_as_of
 from bot.catalog.service import Catalogue
 from bot.exports.status import recent_exports, table_exports
 from bot.models import Requester
+from bot.restores.control import RestoreControl
 from bot.restores.workflow import Restores
 from handlers.kit.commands import Reply, Surface, run_command
 from handlers.restores import blocks as restore_blocks
 from handlers.restores import form_blocks as restore_form_blocks
-from handlers.restores.parsing import COMMAND, RestoreCommand, RestoreListing, parse_restore
+from handlers.restores.bulk_blocks import cancel_reply
+from handlers.restores.parsing import (
+    COMMAND,
+    RestoreCommand,
+    RestoreControlCommand,
+    RestoreListing,
+    parse_restore,
+)
 
 
 @dataclass
@@ -24,6 +32,7 @@ class RestoreSurface:
 
     surface: Surface
     restores: Restores
+    control: RestoreControl
     catalogue: Catalogue
 
 
@@ -46,11 +55,18 @@ def register(app: App, restore_surface: RestoreSurface) -> None:
 
 
 def restore(
-    restore_surface: RestoreSurface, parsed: RestoreCommand | RestoreListing | AsOfRequest, requester: Requester
+    restore_surface: RestoreSurface,
+    parsed: RestoreCommand | RestoreListing | RestoreControlCommand | AsOfRequest,
+    requester: Requester,
 ) -> Reply:
-    """A listing of exports to pick from, or a checked request posted for approval (for `<table> at=`, of the
-    exports or PITR restore the bot picked)."""
+    """A listing of exports to pick from, a checked request posted for approval (for `<table> at=`, of the exports
+    or PITR restore the bot picked), or a cancel or retry."""
     core = restore_surface.restores.core
+    if isinstance(parsed, RestoreControlCommand):
+        if parsed.action == "cancel":
+            answer = restore_surface.control.cancel(parsed.request_id, requester.user_id)
+            return Reply(cancel_reply(answer.request, answer.text))
+        return Reply(restore_blocks.requested_reply(restore_surface.control.retry(parsed.request_id, requester)))
     if isinstance(parsed, AsOfRequest):
         parsed = RestoreCommand(spec_as_of(restore_surface.catalogue, parsed))
     if isinstance(parsed, RestoreListing):

@@ -13,6 +13,7 @@ from bot.restores.models import Approval, RestoreRequest
 from bot.restores.notify import MessageRef, RestoreOutcome, RestoreProgress
 from handlers.kit.blocks import Message, escape
 from handlers.restores import blocks as rb
+from handlers.restores.bulk_blocks import cancelled_note
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,15 @@ class SlackRestoreNotifier:
         self._thread(request, rb.failed_note(request, reason))
         self._edit(request, rb.approval_settled(request, [], note=f"Failed: {reason}"))
         self._tell_requester(request, f"failed: {escape(reason)}")
+
+    def cancelled(self, request: RestoreRequest, outcome: RestoreOutcome | None) -> None:
+        """The cancelled report in the thread (with the delete button a new table gets), the message's state line,
+        and the requester's DM."""
+        with self._lock:
+            self._progress_ts.pop(request.id, None)
+        self._thread(request, cancelled_note(request, outcome))
+        self._edit(request, rb.approval_settled(request, [], note="Cancelled: see the thread for what was written."))
+        self._tell_requester(request, "cancelled; what was written before the cancel stays (see the approval thread).")
 
     def _edit(self, request: RestoreRequest, message: Message) -> None:
         if not request.approval_channel or not request.approval_ts:

@@ -13,6 +13,7 @@ from bot.catalog.restore import AsOfRequest
 from bot.errors import UsageError
 from bot.exports.files import parse_s3_export_url
 from bot.exports.status import EXPORT_ARN
+from bot.restores.bulk_options import Engine, Tier
 from bot.restores.models import RestoreMode
 from bot.restores.plans import BILLING, RestoreSpec
 from bot.restores.rate import RateRequest, parse_rate
@@ -26,16 +27,23 @@ RESTORE_HELP = CommandHelp(
     (
         "/ddb-restore <export> to=<new table> [key=<attr>:<S|N|B>[,<attr>:<S|N|B>]] [billing=on-demand|provisioned]"
         " [owner=<12-digit account>]",
-        "/ddb-restore <export> [<export> …] into=<existing table> [rate=<N>/s|<P>%] [owner=<12-digit account>]",
+        "/ddb-restore <export> [<export> …] into=<existing table> [rate=<N>/s|<P>%] [engine=bulk|loader]"
+        " [tier=standard|accelerated] [owner=<12-digit account>]",
         "/ddb-restore pitr <table> to=<new table> [at=<ISO-8601>|latest] [billing=on-demand|provisioned]",
+        "/ddb-restore cancel <request id>   (operators: stop a restore; what was written stays)",
+        "/ddb-restore retry <request id>   (operators: ask again for a failed, partial or cancelled restore)",
         "/ddb-restore <table> at=<ISO-8601> into=<existing table>|to=<new table>   (the bot picks PITR inside its "
         "window, else the catalogue's full export and incrementals: see /ddb-catalog)",
         "/ddb-restore [<table>]   (recent exports, each with a Restore… button)",
         "<export> is an export id, an export ARN, or s3://<bucket>/<prefix>/AWSDynamoDB/<ExportId>/",
         "owner= is the account that owns an s3:// export's bucket; it is needed when that bucket is not one of the "
         "bot's export buckets, and S3 refuses the reads if someone else owns it",
-        "rate= caps the loader's writes: write units a second (rate=2000/s) or a share of the table's write "
-        "capacity (rate=50%); the default is the bot's DDBBOT_RESTORE_RATE",
+        "rate= caps the writes: write units a second (rate=2000/s) or a share of the table's write "
+        "capacity (rate=50%); the default is the bot's DDBBOT_RESTORE_RATE. With bulk put it is MaxWriteRequestUnits, "
+        "at least 1,024",
+        "engine= picks what writes a full export into=: DynamoDB's bulk put (engine=bulk) or the bot's loader "
+        "(engine=loader); by default bulk put where it can run, else the loader, and the request says why",
+        "tier= is bulk put's performance tier: standard (the default) or accelerated",
     ),
     (
         "/ddb-restore 01768385930622-efd1a093 to=orders-restored",
@@ -45,11 +53,16 @@ RESTORE_HELP = CommandHelp(
         "/ddb-restore s3://partner-backups/orders/AWSDynamoDB/01768385930622-efd1a093/ into=orders-staging "
         "owner=210987654321",
         f"/ddb-restore pitr orders to=orders-before-incident at={ISO_EXAMPLE}",
+        "/ddb-restore 01768385930622-efd1a093 into=orders-staging engine=loader",
+        "/ddb-restore cancel r-0123456789",
+        "/ddb-restore retry r-0123456789",
         f"/ddb-restore orders at={ISO_EXAMPLE} into=orders-staging",
         "/ddb-restore orders",
     ),
 )
-OPTIONS = ("to", "into", "key", "billing", "at", "owner", "rate")
+OPTIONS = ("to", "into", "key", "billing", "at", "owner", "rate", "engine", "tier")
+REQUEST_ID = re.compile(r"^r-[0-9a-f]{10}$")
+CONTROL_WORDS = ("cancel", "retry")
 # moto's export ARNs nest the table ARN and say /import/: accept any DynamoDB table ARN path; the lookup decides.
 LENIENT_EXPORT_ARN = re.compile(r"^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/\S+/\S+$")
 EXPORT_ID_TEXT = re.compile(r"^[A-Za-z0-9-]{6,128}$")
@@ -64,6 +77,14 @@ class RestoreCommand:
 
 
 @dataclass(frozen=True)
+class RestoreControlCommand:
+    """`/ddb-restore cancel <id>` or `/ddb-restore retry <id>`."""
+
+    action: str
+    request_id: str
+
+
+@dataclass(frozen=True)
 class RestoreListing:
     """`/ddb-restore` or `/ddb-restore <table>`: recent completed exports with Restore… buttons."""
 
@@ -72,7 +93,7 @@ class RestoreListing:
 
 def parse_restore(
     text: str, aliases: Collection[str] = ()
-) -> RestoreCommand | RestoreListing | AsOfRequest | HelpRequest:
+) -> RestoreCommand | RestoreListing | RestoreControlCommand | AsOfRequest | HelpRequest:
     """Parse /ddb-restore; raises UsageError (with the usage) when the text is not one of its forms."""
     tokens = tokenize(text, RESTORE_HELP)
     if wants_help(tokens):
@@ -80,6 +101,8 @@ def parse_restore(
     words, options = split_options(tokens, OPTIONS, RESTORE_HELP, literal_prefixes=("s3://",))
     if not words and not options:
         return RestoreListing(None)
+    if words and words[0].lower() in CONTROL_WORDS:
+        return _control(words, options)
     if words and words[0].lower() == "pitr":
         return RestoreCommand(_pitr(words[1:], options, aliases))
     if len(words) == 1 and "at" in options and not _is_export_text(words[0]):
@@ -103,9 +126,16 @@ def parse_restore(
                 raise _usage(f"`{option}=` only goes with `to=`: `into=` writes into a table that already exists.")
         target = _table(options["into"], "`into=`", aliases)
         rate = _rate(options["rate"]) if "rate" in options else None
-        return RestoreCommand(RestoreSpec(RestoreMode.LOAD, tuple(words), target, owner=owner, rate=rate))
+        engine, tier = _engine(options.get("engine")), _tier(options.get("tier"))
+        if engine == Engine.LOADER and tier is not None:
+            raise _usage("`tier=` is bulk put's; it does not go with `engine=loader`.")
+        spec = RestoreSpec(RestoreMode.LOAD, tuple(words), target, owner=owner, rate=rate, engine=engine, tier=tier)
+        return RestoreCommand(spec)
     if "rate" in options:
         raise _usage("`rate=` only goes with `into=`: ImportTable and PITR restores use no write capacity.")
+    for option in ("engine", "tier"):
+        if option in options:
+            raise _usage(f"`{option}=` only goes with `into=`: it chooses how an existing table is written.")
     if "to" not in options:
         raise _usage("Say where to restore: `to=<new table>` (ImportTable) or `into=<existing table>`.")
     if len(words) > 1:
@@ -119,7 +149,7 @@ def parse_restore(
 def _pitr(words: list[str], options: dict[str, str], aliases: Collection[str]) -> RestoreSpec:
     if len(words) != 1:
         raise _usage("`pitr` restores one table: `/ddb-restore pitr <table> to=<new table> [at=<ISO-8601>|latest]`.")
-    for option in ("into", "key", "owner", "rate"):
+    for option in ("into", "key", "owner", "rate", "engine", "tier"):
         if option in options:
             raise _usage(f"`{option}=` does not go with `pitr`; a point-in-time restore creates a new table (`to=`).")
     if "to" not in options:
@@ -131,12 +161,43 @@ def _pitr(words: list[str], options: dict[str, str], aliases: Collection[str]) -
     return RestoreSpec(RestoreMode.PITR, (source,), target, billing=_billing(options.get("billing")), at=at)
 
 
+def _control(words: list[str], options: dict[str, str]) -> RestoreControlCommand:
+    action = words[0].lower()
+    if options or len(words) != 2 or not REQUEST_ID.match(words[1]):
+        raise _usage(f"`{action}` takes one request id: `/ddb-restore {action} r-0123456789`.")
+    return RestoreControlCommand(action, words[1])
+
+
+def _engine(text: str | None) -> Engine | None:
+    if text is None:
+        return None
+    try:
+        return Engine(text.lower())
+    except ValueError:
+        raise _usage(f"`engine={text}` must be `engine=bulk` (DynamoDB's bulk put) or `engine=loader`.") from None
+
+
+def _tier(text: str | None) -> Tier | None:
+    if text is None:
+        return None
+    try:
+        return Tier(text.lower())
+    except ValueError:
+        raise _usage(f"`tier={text}` must be `tier=standard` (the default) or `tier=accelerated`.") from None
+
+
 def _as_of(table: str, options: dict[str, str], aliases: Collection[str]) -> AsOfRequest:
     """`<table> at=<time> into=…|to=…`: the bot picks the exports (or PITR), so `owner=` has no place here."""
     if ("to" in options) == ("into" in options):
         raise _usage("Say where to restore the table as of that time: `into=<existing table>` or `to=<new table>`.")
     if "owner" in options:
         raise _usage("`owner=` goes with an s3:// export; with `<table> at=` the bot picks the exports itself.")
+    for option in ("engine", "tier"):
+        if option in options:
+            raise _usage(
+                f"`{option}=` goes with exports you name; with `<table> at=` the bot picks the exports and the engine "
+                "(shown before approval): name the exports to choose it."
+            )
     if "into" in options:
         for option in ("key", "billing"):
             if option in options:

@@ -9,7 +9,7 @@ and what planning found; then the estimate and the sources, summarised when they
 from __future__ import annotations
 
 from bot.models import ExportType
-from bot.restores.models import SourceSummary
+from bot.restores.models import SourceSummary, TierEstimate
 from bot.restores.summary import PlanSummary
 from bot.timefmt import duration, iso, size
 from handlers.kit.blocks import FOREIGN_TEXT, SECTION_TEXT, Block, code, context, escape, listing, mention_user, section
@@ -30,6 +30,8 @@ def _must_see(summary: PlanSummary, with_expiry: bool) -> str:
     ]
     if with_expiry:
         lines.append(f"*Expires:* {iso(summary.expires_at)}")
+    if summary.engine:
+        lines.append(f"*Engine:* {escape(summary.engine, 600)}")
     if summary.write_rate:
         lines.append(f"*Write rate:* {escape(summary.write_rate, 300)}")
     lines += [f"*Requested by:* {mention_user(summary.requested_by)}", f"*Plan hash:* {code(summary.plan_hash[:12])}"]
@@ -75,6 +77,7 @@ def _details(summary: PlanSummary) -> list[Block]:
             f"*Estimated cost:* {escape(estimate.cost_usd or '—', 100)} · *Estimated duration:* "
             f"{duration(estimate.duration_seconds)}"
         )
+    lines.extend(tier_line(tier) for tier in summary.tiers)
     sources = [source_line(s) for s in summary.sources]
     noun = "exports" if any(s.export_id for s in summary.sources) else "sources"
     budget = SECTION_TEXT - sum(len(line) + 1 for line in lines)
@@ -103,3 +106,12 @@ def source_line(source: SourceSummary) -> str:
     if source.size_bytes is not None:
         parts.append(size(source.size_bytes))
     return "*Source:* " + (" · ".join(parts) if parts else code(source.label))
+
+
+def tier_line(tier: TierEstimate) -> str:
+    """One bulk put tier: chosen or not (or not offered here), its price and its duration."""
+    mark = " *(chosen)*" if tier.chosen else (f" _({escape(tier.offered, 200)})_" if tier.offered else "")
+    return (
+        f"*{escape(tier.tier.capitalize(), 40)} tier*{mark}: {escape(tier.price, 300)} · "
+        f"{duration(tier.duration_seconds)}, {escape(tier.duration_basis, 300)}"
+    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import itertools
 import random
 import string
 import tempfile
@@ -140,8 +141,10 @@ def write_full_export(
     compresslevel: int = 1,
     checksums: str | None = ".md5",
     md5_missing: int = 0,
+    raw_lines: Iterable[bytes] = (),
 ) -> ExportLocation:
-    """A FULL_EXPORT of `items` spread over `files` data files (plus `empty_files` empty partitions)."""
+    """A FULL_EXPORT of `items` spread over `files` data files (plus `empty_files` empty partitions); `raw_lines`
+    (each with its newline) follow the items as they are, for lines no export writer would make."""
     export_time = _ms(export_time or datetime.now(UTC))
     export_id = export_id or _export_id(export_time)
     location = ExportLocation(bucket, prefix, export_id)
@@ -150,7 +153,7 @@ def write_full_export(
         s3,
         location,
         location.folder + "data/",
-        ((orjson.dumps({"Item": item}) + b"\n", number) for number, item in enumerate(items)),  # round robin
+        enumerate_lines(itertools.chain((orjson.dumps({"Item": item}) + b"\n" for item in items), raw_lines)),
         files,
         empty_files,
         keys_include_prefix,
@@ -160,6 +163,11 @@ def write_full_export(
     summary["exportTime"] = _iso(export_time)
     _write_manifests(s3, location, summary, _without_md5(entries, md5_missing), keys_include_prefix, checksums)
     return location
+
+
+def enumerate_lines(lines: Iterable[bytes]) -> Iterator[tuple[bytes, int]]:
+    """(line, number): the data files take the lines round robin by number."""
+    return ((line, number) for number, line in enumerate(lines))
 
 
 def write_incremental_export(

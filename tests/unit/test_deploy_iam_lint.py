@@ -6,6 +6,7 @@ exceptions below, each with its reason; an exception that no longer occurs fails
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import parliament
@@ -28,6 +29,19 @@ PLACEHOLDERS = {
 }
 
 SEVERITY = {"INFO": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3, "CRITICAL": 4}
+
+# Actions newer than parliament's and cfn-lint's offline action lists (DynamoDB's bulk put). Parliament reports an
+# unknown action and then runs none of its other auditors on the document, so they are taken out of the documents
+# before linting (and their presence is checked by tests/unit/test_deploy_iam_code.py); cfn-lint's W3037 on them
+# is expected. Once the linters know them, the checks below say so and this list goes.
+NEWER_THAN_LINTERS = frozenset(
+    {
+        "dynamodb:StartBulkPutItems",
+        "dynamodb:DescribeBulkOperation",
+        "dynamodb:ListBulkOperations",
+        "dynamodb:CancelBulkOperation",
+    }
+)
 
 # (file, issue, what the finding names) → why it is accepted.
 EXCEPTIONS = {
@@ -52,9 +66,33 @@ EXCEPTIONS = {
 override_config(Path(parliament.__file__).parent / "community_auditors" / "config_override.yaml")
 
 
+def without_newer_actions(text: str) -> str:
+    """The document with NEWER_THAN_LINTERS taken out of every statement (one left with no action is dropped)."""
+    document = json.loads(text)
+    kept = []
+    for statement in document.get("Statement", []):
+        actions = statement.get("Action")
+        if actions is None:
+            kept.append(statement)
+            continue
+        remaining = [a for a in (actions if isinstance(actions, list) else [actions]) if a not in NEWER_THAN_LINTERS]
+        if remaining:
+            kept.append({**statement, "Action": remaining if isinstance(actions, list) else remaining[0]})
+    return json.dumps({**document, "Statement": kept})
+
+
+def test_the_linters_still_do_not_know_the_newer_actions() -> None:
+    """When parliament learns DynamoDB's bulk put actions, NEWER_THAN_LINTERS is no longer needed."""
+    statement = {"Effect": "Allow", "Action": sorted(NEWER_THAN_LINTERS), "Resource": "*"}
+    policy = analyze_policy_string(json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    assert {str(f.location.get("string")) for f in policy.findings if f.issue == "UNKNOWN_ACTION"} == set(
+        NEWER_THAN_LINTERS
+    )
+
+
 def findings(path: Path) -> set[tuple[str, str, str]]:
     """Parliament's findings above LOW as (file, issue, the action or text it names)."""
-    text = path.read_text()
+    text = without_newer_actions(path.read_text())
     for placeholder, value in PLACEHOLDERS.items():
         text = text.replace(placeholder, value)
     policy = analyze_policy_string(text, str(path), ignore_private_auditors=True, include_community_auditors=True)
@@ -86,4 +124,6 @@ def test_parliament_finds_nothing_above_low_but_the_justified_exceptions(policy:
 
 def test_cloudformation_template_passes_cfn_lint() -> None:
     matches = lint_file(TEMPLATE, config=ManualArgs(regions=["us-east-1", "eu-west-1"]))
-    assert [f"{m.rule.id} line {m.linenumber}: {m.message}" for m in matches] == []
+    newer = {action.split(":")[1].lower() for action in NEWER_THAN_LINTERS}
+    unknown = [m for m in matches if m.rule.id == "W3037" and any(f"'{name}'" in m.message for name in newer)]
+    assert [f"{m.rule.id} line {m.linenumber}: {m.message}" for m in matches if m not in unknown] == []

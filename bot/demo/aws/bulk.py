@@ -2,11 +2,12 @@
 developer guide describe them (moto 5.2.6 has none of them).
 
 Start validates the request against the model, then: OutputS3Configuration.S3Bucket is required (the shape's text);
-S3SseKmsKeyId only with KMS; ZSTD only when `zstandard` is installed and ION not at all (the stand-in reads
-DynamoDB JSON only) → ValidationException; the table must exist (ResourceNotFoundException) and be ACTIVE or UPDATING
+S3SseKmsKeyId only with KMS; ZSTD only when `zstandard` is installed → ValidationException (DynamoDB JSON and Ion
+input are read: bulk_run.py); the table must exist (ResourceNotFoundException) and be ACTIVE or UPDATING
 (ResourceInUseException; `busy_tables` marks a table as busy, e.g. creating an index, since moto's never are); a
-global table is refused (moto has no global tables: `global_tables` marks names or ARNs; NOT CONFIRMED which code
-AWS answers, `BulkChoices.global_table_error`, ValidationException by default). ClientToken: the same token and
+global table is refused (moto has no global tables: `global_tables` marks names or ARNs, and DescribeTable then shows
+them with replicas as AWS does; NOT CONFIRMED which code AWS answers, `BulkChoices.global_table_error`,
+ValidationException by default). ClientToken: the same token and
 parameters within 8 hours → the same operation, other parameters → IdempotentParameterMismatchException. Quotas →
 LimitExceededException: at most 50,000 input objects of at most 5 GB each (documented); operations in progress per
 table and per account (NOT CONFIRMED numbers: 1 and 10 by default, `BulkQuotas`).
@@ -28,7 +29,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bot.demo.aws.bulk_run import ZSTD_AVAILABLE, BulkRun
+from bot.demo.aws.bulk_run import ZSTD_AVAILABLE, BulkRun, ItemSink
 from bot.demo.aws.bulk_state import ACTIVE, TERMINAL, BulkOperation, InputObject, ProcessingHold
 from bot.demo.aws.clock import micros
 from bot.demo.aws.front import AwsError, Caller, DynamoDbCall, DynamoDbFront, IncomingRequest
@@ -73,6 +74,7 @@ class BulkPutItems:
         self.global_tables: set[str] = set()
         self.busy_tables: dict[str, str] = {}  # table name → why it is busy (ResourceInUseException)
         self.hold = ProcessingHold()
+        self.sink: ItemSink | None = None  # the benchmark's: unconditional puts go there instead of moto
         self._operations: dict[str, BulkOperation] = {}
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
@@ -88,6 +90,7 @@ class BulkPutItems:
         front.handle("DescribeBulkOperation", self._describe)
         front.handle("ListBulkOperations", self._list)
         front.handle("CancelBulkOperation", self._cancel)
+        front.handle("DescribeTable", self._describe_table)
 
     def operations(self) -> list[BulkOperation]:
         with self._lock:
@@ -142,7 +145,7 @@ class BulkPutItems:
         if operation.status == "IN_PROGRESS":
             run = BulkRun(
                 self.front, self.history, operation, self.hold,
-                record_in_history=self.choices.record_in_history, stopping=self._stopping,
+                record_in_history=self.choices.record_in_history, stopping=self._stopping, sink=self.sink,
             )  # fmt: skip
             thread = threading.Thread(target=run.run, daemon=True, name=f"bulk-{arn[-8:]}")
             self._threads.append(thread)
@@ -173,6 +176,17 @@ class BulkPutItems:
                 f"{self.quotas.max_object_bytes} bytes",
             )
         return objects
+
+    def _describe_table(self, call: DynamoDbCall) -> dict[str, Any]:
+        """moto's DescribeTable, and for a table marked global (moto has no global tables) what AWS shows of one:
+        its replicas (this Region and another) and GlobalTableVersion."""
+        answer = self.front.call_moto(call.caller, "DescribeTable", call.body)
+        table = answer.get("Table") or {}
+        if {table.get("TableName"), table.get("TableArn")} & self.global_tables:
+            other = "eu-west-1" if call.caller.region != "eu-west-1" else "us-west-2"
+            table["Replicas"] = [{"RegionName": r, "ReplicaStatus": "ACTIVE"} for r in (call.caller.region, other)]
+            table["GlobalTableVersion"] = "2019.11.21"
+        return answer
 
     def _operation(self, call: DynamoDbCall) -> BulkOperation:
         validate_request(call.operation, call.body)
@@ -231,8 +245,6 @@ def _check_configuration(body: dict[str, Any]) -> None:
         problems.append("OutputS3Configuration.OutputType must list ERROR and/or CONDITION_CHECK_FAILURE")
     if output.get("S3SseKmsKeyId") and output.get("S3SseAlgorithm") != "KMS":
         problems.append("OutputS3Configuration.S3SseKmsKeyId may be given only with S3SseAlgorithm KMS")
-    if source.get("InputFormat") == "ION":
-        problems.append("the stand-in reads DYNAMODB_JSON input only; ION is not supported")
     if source.get("InputCompressionType") == "ZSTD" and not ZSTD_AVAILABLE:
         problems.append("ZSTD input cannot be read here: the zstandard package is not installed")
     if problems:

@@ -2,7 +2,8 @@
 each item through the history (so moto evaluates its condition and the write lands in PITR history), paced on the
 stand-in clock, and write the output report at the end.
 
-Input lines are DynamoDB JSON, one record per line. NOT CONFIRMED (the Format page could not be read), chosen as the
+Input lines are DynamoDB JSON, one record per line; ION input is a sequence of Ion structs of the same shape (mapped
+as bot/demo/aws/ion_items.py documents). NOT CONFIRMED (the Format page could not be read), chosen as the
 reference's best guess: `{"Item": {...}}`, with optional top-level `ConditionExpression`, `ExpressionAttributeNames`
 and `ExpressionAttributeValues` for a conditional put; any other member makes the line a validation error.
 
@@ -30,8 +31,8 @@ import math
 import threading
 import time
 import zlib
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -40,11 +41,22 @@ from bot.demo.aws.clock import Clock, micros
 from bot.demo.aws.export_files import put_object
 from bot.demo.aws.front import AwsError, DynamoDbFront
 from bot.demo.aws.history import History
+from bot.demo.aws.ion_items import ion_records
 from bot.demo.aws.tables import Item, index_image, item_size
 
 ZSTD_AVAILABLE = importlib.util.find_spec("zstandard") is not None
 RECORD_MEMBERS = frozenset({"Item", "ConditionExpression", "ExpressionAttributeNames", "ExpressionAttributeValues"})
+SINK_BATCH = 25
 _SHOWN_RECORD = 4096  # characters of a refused line kept in the ERROR report
+
+
+class ItemSink(Protocol):
+    """Where unconditional puts go instead of moto (the benchmark's: a BatchWriteItem sink, for the pace moto cannot
+    keep); conditional puts still go through moto, which evaluates their conditions."""
+
+    def write(self, table_name: str, items: list[Item]) -> None:
+        """Write up to 25 items (DynamoDB JSON) into the table."""
+        ...
 
 
 class WritePacer:
@@ -82,9 +94,12 @@ class BulkRun:
         *,
         record_in_history: bool,
         stopping: threading.Event,
+        sink: ItemSink | None = None,
     ) -> None:
         self.front, self.history, self.op, self.hold = front, history, operation, hold
         self.record_in_history, self.stopping = record_in_history, stopping
+        self.sink = sink
+        self._batch: list[Item] = []
         self.s3 = front.aws_client("s3", operation.caller)
         rate = operation.request.get("MaxWriteRequestUnits")
         self.pacer = WritePacer(front.clock, int(rate) if rate is not None else None, self._should_stop)
@@ -92,6 +107,7 @@ class BulkRun:
     def run(self) -> None:
         try:
             failure = self._process()
+            self._flush()
         except Exception as error:  # a stand-in defect or an unexpected moto answer: the operation fails visibly
             failure = ("InternalError", f"The bulk operation failed: {error!r}")
         if not self.stopping.is_set():
@@ -119,31 +135,53 @@ class BulkRun:
                 entry = {"S3Key": input_object.key, "ErrorCode": "InvalidInputObject", "ErrorMessage": str(error)}
                 self.op.add_error(entry, item=False)
                 continue
-            failure = self._lines(input_object, text)
+            if source.get("InputFormat") == "ION":
+                failure = self._ion(input_object, text)
+            else:
+                failure = self._lines(input_object, text)
             if failure is not None or self._should_stop():
                 return failure
         return None
 
     def _lines(self, input_object: InputObject, text: bytes) -> tuple[str, str] | None:
-        for number, line in enumerate(text.split(b"\n"), start=1):
-            if not line.strip():
-                continue
+        numbered = ((n, line, None) for n, line in enumerate(text.split(b"\n"), start=1) if line.strip())
+        return self._records(input_object, numbered)
+
+    def _ion(self, input_object: InputObject, text: bytes) -> tuple[str, str] | None:
+        """Ion input: the object's top-level structs in turn (numbered from 1, as lines are); an object that is not
+        Ion is refused whole."""
+        try:
+            records = ion_records(text)
+        except ValueError as error:
+            entry = {"S3Key": input_object.key, "ErrorCode": "InvalidInputObject", "ErrorMessage": str(error)}
+            self.op.add_error(entry, item=False)
+            return None
+        numbered = ((n, json.dumps(r).encode(), r) for n, r in enumerate(records, start=1))
+        return self._records(input_object, numbered)
+
+    def _records(
+        self, input_object: InputObject, numbered: Iterable[tuple[int, bytes, dict[str, Any] | None]]
+    ) -> tuple[str, str] | None:
+        for number, line, parsed in numbered:
             if self._should_stop():
                 return None
-            failure = self._line({"S3Key": input_object.key, "LineNumber": number}, line)
+            failure = self._line({"S3Key": input_object.key, "LineNumber": number}, line, parsed)
             if failure is not None:
                 return failure
             self.hold.checkpoint(self.op.processed)
         return None
 
-    def _line(self, source: dict[str, Any], line: bytes) -> tuple[str, str] | None:
+    def _line(self, source: dict[str, Any], line: bytes, parsed: dict[str, Any] | None) -> tuple[str, str] | None:
         try:
-            record = _record(line)
+            record = _checked(parsed) if parsed is not None else _record(line)
             units = max(1, math.ceil(item_size(record["Item"]) / 1024))
         except (ValueError, TypeError, AttributeError, KeyError) as error:
             self._refuse(source, line, "ValidationException", str(error))
             return None
         if not self.pacer.take(units):
+            return None
+        if self.sink is not None and set(record) == {"Item"}:
+            self._sink(record["Item"])
             return None
         request = {
             "TableName": self.op.table.name,
@@ -162,6 +200,18 @@ class BulkRun:
             return None
         self.op.add_written(item_size(record["Item"]), self._index_bytes(record["Item"]))
         return None
+
+    def _sink(self, item: Item) -> None:
+        """An unconditional put sent on to the sink, 25 at a time (counted as written when it is taken)."""
+        self._batch.append(item)
+        self.op.add_written(item_size(item), self._index_bytes(item))
+        if len(self._batch) == SINK_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.sink is not None and self._batch:
+            self.sink.write(self.op.table.name, self._batch)
+            self._batch = []
 
     def _refuse(self, source: dict[str, Any], line: bytes, code: str, message: str) -> None:
         shown = line.decode("utf-8", "replace")[:_SHOWN_RECORD]
@@ -219,6 +269,11 @@ def _record(line: bytes) -> dict[str, Any]:
         record = json.loads(line)
     except ValueError:
         raise ValueError("The line is not valid JSON") from None
+    return _checked(record)
+
+
+def _checked(record: Any) -> dict[str, Any]:
+    """A parsed record (a JSON line, or an Ion struct mapped to DynamoDB JSON) as a PutItem's members."""
     if not isinstance(record, dict):
         raise ValueError("The line is not a JSON object")
     unknown = sorted(set(record) - RECORD_MEMBERS)

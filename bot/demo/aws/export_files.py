@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.demo.aws.clock import from_epoch_seconds
+from bot.demo.aws.ion_items import ion_line
 
 _NAME_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -91,17 +92,22 @@ def write_export(
     *,
     incremental: bool,
     lines_per_file: int,
+    ion: bool = False,
 ) -> str:
-    """Data files, then manifest-files, then manifest-summary (with `manifestFilesS3Key` and `itemCount` added).
+    """Data files, then manifest-files, then manifest-summary (with `manifestFilesS3Key` and `itemCount` added);
+    with `ion`, the lines (DynamoDB JSON) are written as Ion text in `.ion.gz` files.
 
     Returns the manifest-summary's key (the description's ExportManifest).
     """
+    if ion:
+        lines = [ion_line(json.loads(line)) for line in lines]
+    suffix = ".ion.gz" if ion else ".json.gz"
     manifest_lines = []
     chunks = [lines[i : i + lines_per_file] for i in range(0, len(lines), lines_per_file)] or [[]]
     for chunk in chunks:
         body = gzip.compress(b"".join(chunk), mtime=0)
         folder = ("data",) if incremental else (export_id, "data")
-        key = target.key(*folder, data_file_name() + ".json.gz")
+        key = target.key(*folder, data_file_name() + suffix)
         target.put(s3, key, body)
         etag = hashlib.md5(hashlib.md5(body).digest()).hexdigest() + "-1"  # noqa: S324
         manifest_lines.append(

@@ -222,9 +222,10 @@ def test_a_load_that_stops_part_way_is_partial_and_a_new_request_continues_after
         report = report_in_thread(slack, message, "PARTIAL")
         assert "does not match its manifest checksum" in report
         assert "3 data file(s) are fully written and kept" in report
-        assert "ask again for the same exports into `staging` (a new request) and it continues after them" in report
+        assert f"`/ddb-restore retry {first.id}` (a new request, approved again) continues after them" in report
 
         s3.put_object(Bucket=BUCKET, Key=data_key, Body=original)  # the export is whole again
+        # asked again by hand rather than retried: checkpoints are found by plan, whichever request carries it
         ask(signed, slack, f"{full.url} {incremental.url} into=staging")
         second = wait_until(lambda: r if (r := latest_request(bot)).id != first.id else None, "the second request")
         second_message = approval_message(slack, second.id)

@@ -51,6 +51,8 @@ from bot.home.dashboard import Dashboard
 from bot.models import ExportFormat, ExportJob, ExportStatus, ExportType
 from bot.money import CostReport, ExportCost, TableSize
 from bot.pitr import PitrReport
+from bot.restores.bulk_options import BulkPut, Engine, Tier
+from bot.restores.executors import CREATED_TABLE
 from bot.restores.models import (
     Approval,
     Estimate,
@@ -64,6 +66,7 @@ from bot.restores.models import (
     RestoreStatus,
     SourceSummary,
     TableOrigin,
+    TierEstimate,
 )
 from bot.restores.notify import CarryOver, RestoreOutcome, RestoreProgress
 from bot.restores.outcome import OutcomeCheck, Verdict
@@ -101,7 +104,7 @@ from handlers.kit import blocks, delivery
 from handlers.pitr import blocks as pitr_blocks
 from handlers.pitr.parsing import PITR_HELP
 from handlers.restores import blocks as restore_blocks
-from handlers.restores import form_blocks
+from handlers.restores import bulk_blocks, form_blocks
 from handlers.restores.parsing import RESTORE_HELP
 from handlers.schedules import blocks as schedule_blocks
 from handlers.schedules.parsing import HELP as SCHEDULE_HELP
@@ -116,6 +119,7 @@ BUILDER_MODULES: tuple[ModuleType, ...] = (
     pitr_blocks,
     cost_blocks,
     restore_blocks,
+    bulk_blocks,
     form_blocks,
     schedule_blocks,
     coverage_blocks,
@@ -254,6 +258,19 @@ def restore_request(
     )
 
 
+def bulk_request(g: Given) -> RestoreRequest:
+    """An `into=` request whose full export goes through bulk put, with both tiers' estimates and a long reason."""
+    request = restore_request(g, mode=RestoreMode.LOAD)
+    options = request.plan.options_as(LoadOptions)
+    bulk = BulkPut(
+        g.name, g.name, None, g.text, "ION", "GZIP", 10**7, Tier.ACCELERATED, g.name, g.text, g.text, 50_000, 2**50
+    )
+    plan = replace(request.plan, options=replace(options, engine=Engine.BULK, engine_reason=g.text, bulk=bulk))
+    tiers = tuple(TierEstimate(t.value, g.text, 10.0**7, g.text, t == Tier.ACCELERATED, g.text) for t in Tier)
+    estimate = Estimate(None, 10.0**7, g.text, tiers)
+    return replace(request, plan=plan, plan_hash=plan.digest(), estimate=estimate)
+
+
 def partial_check(g: Given) -> OutcomeCheck:
     return OutcomeCheck(Verdict.PARTIAL, 10**12, 10**12 - 3, 3, g.text, (g.text,) * g.rows)
 
@@ -279,6 +296,23 @@ def outcome(g: Given) -> RestoreOutcome:
         source_unreachable=g.text,
         check=partial_check(g),
     )
+
+
+def bulk_outcome(g: Given) -> RestoreOutcome:
+    """A bulk put's outcome at its largest: every figure, AWS's failure text, a report with many failed items, and the
+    table a cancelled ImportTable left."""
+    first = [{"keys": f"pk={g.text} (S)", "reason": g.text, "kind": "ERROR"} for _ in range(g.rows)]
+    report = {"location": f"s3://{g.name}/{g.text}", "errors": 10**9, "conditions": 10**6, "first": first, "files": 3}
+    bulk = {
+        "status": g.text,
+        "processed": 10**9,
+        "failed": 10**6,
+        "conditions": 10**6,
+        "written": 10**9,
+        "failure": g.text,
+    }
+    details = {"bulk": {**bulk, "report": report}, CREATED_TABLE: {"arn": g.text, "id": g.name}}
+    return replace(outcome(g), details=details)
 
 
 def schedule(g: Given, **changes: Any) -> Schedule:
@@ -585,6 +619,7 @@ CASES: dict[str, list[Case]] = {
     "approval_request": [
         *(lambda g, m=m: restore_blocks.approval_request(restore_request(g, mode=m)) for m in MODE_REQUESTS),
         lambda g: restore_blocks.approval_request(restore_request(g), approvals(g)),
+        lambda g: restore_blocks.approval_request(bulk_request(g)),
     ],
     "approval_settled": [
         lambda g, s=s: restore_blocks.approval_settled(restore_request(g, status=s), approvals(g), note=g.text)
@@ -596,11 +631,12 @@ CASES: dict[str, list[Case]] = {
             RestoreStatus.FAILED,
             RestoreStatus.REJECTED,
             RestoreStatus.EXPIRED,
+            RestoreStatus.CANCELLED,
         )
     ],
     "decided_note": [
         lambda g, s=s: restore_blocks.decided_note(restore_request(g, status=s))
-        for s in (RestoreStatus.APPROVED, RestoreStatus.REJECTED, RestoreStatus.EXPIRED)
+        for s in (RestoreStatus.APPROVED, RestoreStatus.REJECTED, RestoreStatus.EXPIRED, RestoreStatus.CANCELLED)
     ],
     "requester_notice": [lambda g: restore_blocks.requester_notice(restore_request(g), blocks.escape(g.text))],
     "started_note": [
@@ -611,12 +647,37 @@ CASES: dict[str, list[Case]] = {
         lambda g: restore_blocks.progress_note(
             restore_request(g, mode=RestoreMode.LOAD),
             RestoreProgress(10**9, g.rows, g.rows, 10**6, 1e6, 7200.0, g.text),
-        )
+        ),
+        lambda g: restore_blocks.progress_note(
+            bulk_request(g),
+            RestoreProgress(
+                10**9,
+                eta_seconds=10.0**6,
+                ceiling_units=10**7,
+                bytes_done=2**50,
+                bytes_total=2**51,
+                failed_items=10**6,
+                note=g.text,
+            ),
+        ),
     ],
     "finished_note": [
-        lambda g, m=m: restore_blocks.finished_note(restore_request(g, mode=m), outcome(g)) for m in MODE_REQUESTS
+        *(lambda g, m=m: restore_blocks.finished_note(restore_request(g, mode=m), outcome(g)) for m in MODE_REQUESTS),
+        lambda g: restore_blocks.finished_note(restore_request(g, mode=RestoreMode.LOAD), bulk_outcome(g)),
     ],
     "failed_note": [lambda g: restore_blocks.failed_note(restore_request(g), g.text)],
+    # handlers/restores/bulk_blocks.py
+    "cancelled_note": [
+        *(
+            lambda g, m=m: bulk_blocks.cancelled_note(
+                replace(restore_request(g, mode=m, status=RestoreStatus.CANCELLED), cancel_requested_by=g.user),
+                bulk_outcome(g),
+            )
+            for m in MODE_REQUESTS
+        ),
+        lambda g: bulk_blocks.cancelled_note(restore_request(g, status=RestoreStatus.CANCELLED), None),
+    ],
+    "cancel_reply": [lambda g: bulk_blocks.cancel_reply(restore_request(g), g.text)],
     "requested_reply": [
         lambda g: restore_blocks.requested_reply(
             Requested(

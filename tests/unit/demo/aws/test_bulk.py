@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 from collections import Counter
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.demo.aws.clock import SettableClock
+from bot.demo.aws.ion_items import ion_line
 from bot.demo.aws.standins import AwsStandIns
 from tests.support.aws_standins import (
     BUCKET,
@@ -213,3 +215,54 @@ def _settled(ddb: Any, arn: str) -> int:
         )
         time.sleep(0.05)
     return counts[-1]
+
+
+def test_ion_input_lands_like_dynamodb_json_and_an_object_that_is_not_ion_is_refused_whole(ddb: Any, s3: Any) -> None:
+    make_table(ddb)
+    items = [
+        {**item(f"k{n:02d}"), "n": {"N": str(n)}, "tags": {"SS": ["a", "b"]}, "raw": {"B": "AAE="}} for n in range(8)
+    ]
+    ion_text = b"".join(ion_line({"Item": i}) for i in items)
+    s3.put_object(Bucket=BUCKET, Key="ion/part-0.ion.gz", Body=gzip.compress(ion_text))
+    s3.put_object(Bucket=BUCKET, Key="ion/part-1.ion.gz", Body=gzip.compress(b"{Item: [unclosed"))
+
+    done = finished_bulk(ddb, start_bulk(ddb, prefix="ion/", InputS3Configuration={
+        "S3Bucket": BUCKET, "S3KeyPrefix": "ion/", "InputFormat": "ION", "InputCompressionType": "GZIP"}))  # fmt: skip
+
+    assert done["BulkOperationStatus"] == "COMPLETED_WITH_ERRORS"
+    assert (done["ProcessedItemCount"], done["FailedItemCount"]) == (8, 0), "the unreadable object is no item"
+    assert [i["pk"]["S"] for i in scan(ddb)] == [f"k{n:02d}" for n in range(8)]
+    assert scan(ddb)[3]["tags"] == {"SS": ["a", "b"]} and scan(ddb)[3]["n"] == {"N": "3"}
+    (error,) = report(s3, "ERROR")
+    assert error["S3Key"] == "ion/part-1.ion.gz" and error["ErrorCode"] == "InvalidInputObject"
+
+
+class RecordingSink:
+    """The benchmark's sink as the stand-in sees it: whatever takes batches of items for a table."""
+
+    def __init__(self) -> None:
+        self.batches: list[tuple[str, list[dict[str, Any]]]] = []
+
+    def write(self, table_name: str, items: list[dict[str, Any]]) -> None:
+        self.batches.append((table_name, list(items)))
+
+
+def test_with_a_sink_unconditional_puts_go_there_in_batches_of_25_and_conditional_ones_to_the_table(
+    aws: AwsStandIns, ddb: Any, s3: Any
+) -> None:
+    make_table(ddb)
+    sink = RecordingSink()
+    aws.bulk.sink = sink
+    plain = [item(f"k{n:02d}") for n in range(60)]
+    guarded = {"Item": item("guarded"), "ConditionExpression": "attribute_not_exists(pk)"}
+    put_bulk_input(s3, "in/a.json.gz", [{"Item": i} for i in plain[:30]] + [guarded])
+    put_bulk_input(s3, "in/b.json.gz", [{"Item": i} for i in plain[30:]])
+
+    done = finished_bulk(ddb, start_bulk(ddb))
+
+    assert done["BulkOperationStatus"] == "COMPLETED"
+    assert (done["ProcessedItemCount"], done["FailedItemCount"]) == (61, 0)
+    assert [len(items) for _, items in sink.batches] == [25, 25, 10]
+    assert {name for name, _ in sink.batches} == {"orders"}
+    assert [i for _, items in sink.batches for i in items] == plain, "every unconditional put, once, in order"
+    assert scan(ddb) == [item("guarded")], "the conditional put went through the table, which checked it"

@@ -45,7 +45,6 @@ def code_of(call: Any) -> str:
             {"InputS3Configuration": {"S3Bucket": BUCKET, "InputFormat": "DYNAMODB_JSON", "S3BucketOwner": "12"}},
             "s3BucketOwner",
         ),
-        ({"InputS3Configuration": {"S3Bucket": BUCKET, "InputFormat": "ION"}}, "ION"),
         (
             {
                 "InputS3Configuration": {

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from bot.demo.aws.clock import SettableClock
 from bot.demo.aws.exports import ExportPacing
+from bot.demo.aws.ion_items import ion_records
 from bot.demo.aws.standins import AwsStandIns
 from tests.support.aws_standins import (
     BUCKET,
@@ -179,7 +180,6 @@ def test_an_export_to_a_missing_bucket_fails_with_the_s3_error(ddb: Any) -> None
         ("unknown table", "TableNotFoundException"),
         ("before the window", "InvalidExportTimeException"),
         ("in the future", "InvalidExportTimeException"),
-        ("ION", "ValidationException"),
         ("bucket owner not 12 digits", "ValidationException"),
     ],
 )
@@ -192,7 +192,6 @@ def test_a_refused_export_gets_the_aws_error_code(ddb: Any, clock: SettableClock
         "unknown table": {"TableArn": arn.replace("orders", "missing")},
         "before the window": {"ExportTime": START - timedelta(seconds=1)},
         "in the future": {"ExportTime": clock() + timedelta(seconds=1)},
-        "ION": {"ExportFormat": "ION"},
         "bucket owner not 12 digits": {"S3BucketOwner": "12345"},
     }
 
@@ -257,3 +256,30 @@ def test_list_exports_merges_moto_s_own_exports_and_pages(aws: AwsStandIns, ddb:
     with pytest.raises(ClientError) as missing:
         ddb.describe_export(ExportArn=f"{arn}/export/01768385930622-00000000")
     assert missing.value.response["Error"]["Code"] == "ExportNotFoundException"
+
+
+def test_an_ion_export_holds_the_same_items_as_ion_structs_in_ion_files(
+    ddb: Any, s3: Any, clock: SettableClock
+) -> None:
+    arn = make_table(ddb)
+    for n in range(5):
+        ddb.put_item(TableName="orders", Item={**item(f"k{n}"), "n": {"N": str(n)}, "raw": {"B": b"\x00\x01"}})
+    clock.advance(minutes=1)
+    ion = finished_export(ddb, ddb.export_table_to_point_in_time(TableArn=arn, S3Bucket=BUCKET, ExportFormat="ION")[
+        "ExportDescription"]["ExportArn"])  # fmt: skip
+    plain = finished_export(
+        ddb, ddb.export_table_to_point_in_time(TableArn=arn, S3Bucket=BUCKET)["ExportDescription"]["ExportArn"]
+    )
+
+    summary = json.loads(s3.get_object(Bucket=BUCKET, Key=ion["ExportManifest"])["Body"].read())
+    files = s3.get_object(Bucket=BUCKET, Key=summary["manifestFilesS3Key"])["Body"].read().splitlines()
+    keys = [json.loads(entry)["dataFileS3Key"] for entry in files]
+    assert ion["ExportFormat"] == "ION" and summary["outputFormat"] == "ION" and keys
+    assert all(key.endswith(".ion.gz") for key in keys)
+    records = [
+        r for key in keys for r in ion_records(gzip.decompress(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()))
+    ]
+    as_json = export_lines(s3, BUCKET, plain)
+    assert sorted(json.dumps(r, sort_keys=True) for r in records) == sorted(
+        json.dumps(r, sort_keys=True) for r in as_json
+    )
