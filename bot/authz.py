@@ -50,10 +50,10 @@ class Authorizer:
     def require_operator(self, user_id: str, action: str) -> None:
         """Raise NotAllowed with who to ask when the user is not an operator."""
         if not self.is_operator(user_id):
-            listed = ", ".join(_mention(e) for e in self.operators)
             raise NotAllowed(
                 f"Only operators may {action}.",
-                f"Ask one of {listed}, or an admin to add you to DDBBOT_OPERATORS.",
+                "Ask an operator, or ask whoever runs the bot to make you one.",
+                ask=self.operators,
             )
 
     def _listed(self, user_id: str, entries: tuple[str, ...]) -> bool:
@@ -75,7 +75,3 @@ class Authorizer:
         with self._lock:
             self._cache[group_id] = (now, members)
         return members
-
-
-def _mention(entry: str) -> str:
-    return f"<!subteam^{entry}>" if entry.startswith("S") else f"<@{entry}>"

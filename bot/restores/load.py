@@ -9,6 +9,7 @@ from bot.restores.executors import Cancelled, ExecutorContext
 from bot.restores.models import LoadOptions, RestoreRequest
 from bot.restores.notify import RestoreOutcome, RestoreProgress
 from bot.restores.sources import verify_unchanged
+from bot.words import plural
 
 
 class LoadExecutor:
@@ -27,7 +28,8 @@ class LoadExecutor:
         exports = request.plan.options_as(LoadOptions).exports
         done = sum(len(self._checkpoints.finished_files(request.id, export.export_id)) for export in exports)
         return (
-            f"Resumed after a restart: {done} data file(s) already written are skipped; "
+            f"Resumed after a restart: {plural(done, 'data file')} already written {'is' if done == 1 else 'are'} "
+            "skipped; "
             "continuing with the files not finished yet."
         )
 

@@ -25,6 +25,7 @@ from bot.restores.notify import MessageRef, RestoreNotifier
 from bot.restores.plans import PlannedRestore, RestoreSpec, plan_restore
 from bot.restores.store import RestoreStore, enqueue_restore
 from bot.timefmt import iso
+from bot.words import plural
 
 logger = logging.getLogger(__name__)
 
@@ -122,15 +123,15 @@ class Restores:
         """Where the request is posted; refuses when nobody could approve it or there is nowhere to ask."""
         if not self.policy.approvers:
             raise PreconditionFailed(
-                "No one may approve restores: DDBBOT_APPROVERS is empty, and restores never run on one "
+                "No one may approve restores: the bot has no approvers, and restores never run on one "
                 "person's word. Nothing was asked.",
-                "Ask an admin to set DDBBOT_APPROVERS (user ids or user-group ids).",
+                "Ask whoever runs the bot to name the people (or user groups) who may approve restores.",
             )
         channel = self.policy.channel or requester.channel_id
         if not channel:
             raise PreconditionFailed(
-                "There is no channel to ask for approval in: DDBBOT_APPROVAL_CHANNEL is not set.",
-                "Ask an admin to set DDBBOT_APPROVAL_CHANNEL.",
+                "There is no channel to ask for approval in: the bot has no approval channel set.",
+                "Ask whoever runs the bot to set one, or ask from a channel the bot is in.",
             )
         return channel
 
@@ -162,8 +163,9 @@ class Restores:
             self.store.transition(request.id, RestoreStatus.PENDING, RestoreStatus.FAILED, failure_message=failure)
             self.core.store.audit(BOT_ACTOR, "restore.fail", request.id, {}, failure)
             raise PreconditionFailed(
-                f"I could not post the approval request to <#{channel}>: {reason}. The request was cancelled.",
-                "Invite the bot to that channel (or fix DDBBOT_APPROVAL_CHANNEL), then ask again.",
+                f"I could not post the approval request to the approval channel: {reason}. The request was cancelled.",
+                "Invite the bot to that channel (or ask whoever runs the bot to check its approval channel), then "
+                "ask again.",
             ) from exc
 
     # --------------------------------------------------------------------------------------- decisions
@@ -212,10 +214,14 @@ class Restores:
         if user_id == request.requested_by:
             return NotAllowed("You asked for this restore, so you cannot approve it: another approver must.")
         if not self._permissions.is_approver(user_id):
-            return NotAllowed("Only approvers (DDBBOT_APPROVERS) may approve restores; you are not one of them.")
+            return NotAllowed(
+                "Only approvers may approve restores; you are not one of them.", ask=self.policy.approvers
+            )
         if not self.store.add_approval(request.id, user_id, self.store.now()):
             remaining = max(0, request.required_approvals - self.store.approval_count(request.id))
-            return PreconditionFailed(f"You already approved this request; it needs {remaining} more approver(s).")
+            return PreconditionFailed(
+                f"You already approved this request; it needs {plural(remaining, 'more approval')}."
+            )
         return None
 
     def reject(self, button_value: str, user_id: str) -> Decision:
@@ -226,7 +232,7 @@ class Restores:
                 request,
                 user_id,
                 "restore.reject",
-                NotAllowed("Only approvers (DDBBOT_APPROVERS) may reject restores; you are not one of them."),
+                NotAllowed("Only approvers may reject restores; you are not one of them.", ask=self.policy.approvers),
             )
         now = self.store.now()
         if not self.store.transition(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.home.dashboard import Dashboard
 from bot.restores.models import MODE_NAMES, RestoreRequest
-from bot.timefmt import iso
+from handlers.coverage.blocks import coverage_summary
 from handlers.kit.blocks import (
     CONFIRM_TEXT,
     VIEW_BLOCKS,
@@ -18,9 +18,9 @@ from handlers.kit.blocks import (
     escape,
     fit_blocks,
     listing,
-    mention_user,
     section,
 )
+from handlers.kit.text import user, when
 
 HOME_APPROVE_ACTION = "home_restore_approve"
 HOME_REJECT_ACTION = "home_restore_reject"
@@ -36,7 +36,7 @@ def home_view(dashboard: Dashboard, notice: str | None = None) -> View:
     blocks.extend(_pending(dashboard))
     blocks.append(section(_fires(dashboard)))
     blocks.append(section(_failures(dashboard)))
-    blocks.append(context(f"As of {iso(dashboard.at)}. Open the tab again to refresh."))
+    blocks.append(context(f"As of {when(dashboard.at)}. Open the tab again to refresh."))
     return {"type": "home", "blocks": fit_blocks(blocks, VIEW_BLOCKS)}
 
 
@@ -44,14 +44,7 @@ def _coverage(d: Dashboard) -> str:
     if d.coverage is None:
         return f"*Coverage*: could not be read ({escape(d.coverage_problem or 'unknown', 500)})."
     report = d.coverage
-    stale = report.count("never exported") + report.count("last export")
-    line = (
-        f"*Coverage*: {len(report.tables)} tables · {report.count('PITR off')} without PITR · {stale} never or not "
-        f"recently exported · {report.count('no schedule')} without a schedule"
-    )
-    line += f" · {report.backup_protected()} protected by AWS Backup"
-    if not_read := sum(u.what == "tables" for u in report.unreadable):
-        line += f" · {not_read} places not read"
+    line = f"*Coverage*: {coverage_summary(report)}"
     worst = [
         f"{code(t.key, 200)}: {', '.join(t.issues(report.at, report.stale_after))}"
         for t in report.needing_attention()[:5]
@@ -61,7 +54,7 @@ def _coverage(d: Dashboard) -> str:
 
 def _running(d: Dashboard) -> str:
     lines = [
-        f"Export {code(j.export_id, 100)} of {code(j.table_key, 300)} since {iso(j.started_at or j.created_at)}"
+        f"Export {code(j.export_id, 100)} of {code(j.table_key, 300)} since {when(j.started_at or j.created_at)}"
         for j in d.running_exports
     ]
     lines += [
@@ -85,8 +78,8 @@ def _pending(d: Dashboard) -> list[Block]:
 def _request_line(request: RestoreRequest) -> str:
     mode = escape(MODE_NAMES.get(request.mode, request.mode), 200)
     return (
-        f"{code(request.id, 100)} from {mention_user(request.requested_by)}: {mode} into "
-        f"{code(request.target_display, 600)} · expires {iso(request.expires_at)}"
+        f"{code(request.id, 100)} from {user(request.requested_by)}: {mode} into "
+        f"{code(request.target_display, 600)} · expires {when(request.expires_at)}"
     )
 
 
@@ -111,7 +104,7 @@ def _decision(request: RestoreRequest) -> Block:
 
 def _fires(d: Dashboard) -> str:
     lines = [
-        f"{iso(fire)} · {code(s.id, 200)}: {escape(s.export_type, 20)} export of {code(s.table, 300)}"
+        f"{when(fire)} · {code(s.id, 200)}: {escape(s.export_type, 20)} export of {code(s.table, 300)}"
         for s, fire in d.next_fires
     ]
     return "*Next scheduled exports*\n" + (listing(lines, "more", 2800) if lines else "None scheduled.")

@@ -31,7 +31,7 @@ RESTORE_HELP = CommandHelp(
         "owner= is the account that owns an s3:// export's bucket; it is needed when that bucket is not one of the "
         "bot's export buckets, and S3 refuses the reads if someone else owns it",
         "rate= caps the loader's writes: write units a second (rate=2000/s) or a share of the table's write "
-        "capacity (rate=50%); the default is the bot's DDBBOT_RESTORE_RATE",
+        "capacity (rate=50%); without it, the default rate whoever runs the bot set",
     ),
     (
         "/ddb-restore 01768385930622-efd1a093 to=orders-restored",
