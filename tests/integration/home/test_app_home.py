@@ -91,7 +91,7 @@ def test_a_click_from_home_by_someone_who_may_not_approve_is_refused_and_changes
     mark = len(slack.calls)
     signed.home_click(HOME_APPROVE_ACTION, request.button_value, user_id=OUTSIDER)
     refused = json.dumps(published_home(slack, OUTSIDER, mark))
-    assert ":no_entry_sign:" in refused
+    assert ":no_entry: Only approvers may approve restores" in refused
     stored = bot.services.restores.store.get(request.id)
     assert stored is not None and stored.status == RestoreStatus.PENDING
 

@@ -12,6 +12,7 @@ from bot.demo.slack_standin import SlackStandIn
 from bot.models import ExportStatus
 from bot.schedules.models import RunKind
 from bot.schedules.store import schedules
+from handlers.kit.text import when
 from tests.integration.conftest import NOTIFY, SIGNING_SECRET, BotFactory
 from tests.support.aws_world import exports_held
 from tests.support.schedules import runner_of, schedule_command, schedules_of, text_of, wait_until
@@ -56,9 +57,9 @@ def test_a_cron_restricting_both_day_fields_fires_on_either_and_the_next_three_f
     now = datetime.now(UTC)
     days = (now.replace(hour=2, minute=0, second=0, microsecond=0) + timedelta(days=n) for n in range(40))
     expected = [d for d in days if d > now and (d.day == 1 or d.weekday() == 0)][:3]  # cron ORs the two fields
-    assert f"Next runs: {', '.join(f'{d:%Y-%m-%dT%H:%M:%SZ}' for d in expected)}" in added
+    assert f"Next runs: {', '.join(when(d) for d in expected)}" in added  # each reader's own time zone
     listing = text_of(schedule_command(signed, slack, "list"))
-    assert f"Next runs: {', '.join(f'{d:%Y-%m-%dT%H:%M:%SZ}' for d in expected)}" in listing
+    assert f"Next runs: {', '.join(when(d) for d in expected)}" in listing
 
 
 def test_list_shows_the_next_run_the_last_result_and_a_monthly_cost_even_when_slack_answers_429(
@@ -72,8 +73,8 @@ def test_list_shows_the_next_run_the_last_result_and_a_monthly_cost_even_when_sl
     slack.fail_next("response_url", 429, retry_after=1, count=1)  # Bolt's own respond() would drop the answer
     listing = text_of(schedule_command(signed, slack, "list"))
     assert schedule_id in listing and "Europe/Paris" in listing
-    assert listing.count("T00:00:00Z (") + listing.count("T01:00:00Z (") == 3, "the next three fires, 02:00 Paris"
-    assert "Next runs: 20" in listing and "completed" in listing
+    assert listing.count("T00:00:00Z> (") + listing.count("T01:00:00Z> (") == 3, "the next three fires, 02:00 Paris"
+    assert "Next runs: <!date^" in listing and "completed" in listing
     assert "30 full exports a month" in listing and "per month" in listing
     assert [c.status for c in slack.calls if c.method == "response_url"].count(429) == 1
 
