@@ -119,7 +119,7 @@ def build_services(
         oncall=settings.oncall,
         references=references,
     )
-    restores = build_restores(settings, engine, core, slack, authorizer, work.wake.set)
+    restores = build_restores(settings, engine, core, slack, authorizer, references, work.wake.set)
     notes = NoteWork(
         {
             EXPORT_RESULTS: results,
