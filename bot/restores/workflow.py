@@ -302,12 +302,12 @@ class Restores:
 
     def _already_decided(self, request_id: str) -> BotError:
         current = self._reload(request_id)
-        who = ""
+        deciders: tuple[str, ...] = ()
         if current.decided_by and current.decided_by != BOT_ACTOR:
-            who = " by " + ", ".join(f"<@{u}>" for u in current.decided_by.split(","))
+            deciders = tuple(current.decided_by.split(","))  # shown as mentions: they can say what was decided
         when = f" at {iso(current.decided_at)}" if current.decided_at else ""
-        state = {RestoreStatus.EXPIRED: "expired"}.get(current.status, f"already decided ({current.status}{who}{when})")
-        return PreconditionFailed(f"This request is {state}; nothing more happens from this click.")
+        state = {RestoreStatus.EXPIRED: "expired"}.get(current.status, f"already decided ({current.status}{when})")
+        return PreconditionFailed(f"This request is {state}; nothing more happens from this click.", ask=deciders)
 
     def _refuse(self, request: RestoreRequest, user_id: str, action: str, error: BotError) -> BotError:
         self.core.store.audit(user_id, action, request.id, {"plan_hash": request.plan_hash}, f"refused: {error}")
