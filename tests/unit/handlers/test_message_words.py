@@ -93,7 +93,11 @@ def test_the_vocabulary_gives_each_meaning_its_own_emoji() -> None:
     assert len(values) == len(set(values))
 
 
-OPERATOR_ONLY = {"ConfigError", "SchemaTooNew"}  # read at start-up by whoever runs the bot, never in Slack
+OPERATOR_ONLY = {
+    "ConfigError",
+    "SchemaTooNew",
+    "StartupError",
+}  # read by whoever runs the bot (start, /readyz), never in Slack
 
 
 def user_facing_errors() -> set[str]:
