@@ -38,6 +38,18 @@ EMOJI = {
     "outbox_tray": "📤",
     "eyes": "👀",
     "tada": "🎉",
+    "arrows_counterclockwise": "🔄",
+    "arrow_forward": "▶️",
+    "double_vertical_bar": "⏸️",
+    "fast_forward": "⏩",
+    "turtle": "🐢",
+    "alarm_clock": "⏰",
+    "ballot_box_with_check": "☑️",
+    "wastebasket": "🗑️",
+    "bar_chart": "📊",
+    "test_tube": "🧪",
+    "mag": "🔍",
+    "raised_hand": "✋",
 }
 
 _CODE_PARTS = re.compile(r"(```.*?```|`[^`\n]*`)", re.DOTALL)
