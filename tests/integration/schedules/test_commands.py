@@ -32,7 +32,7 @@ def test_a_schedule_added_from_slack_fires_and_its_result_reaches_the_notificati
 ) -> None:
     bot = start_bot()
     signed = signed_for(bot)
-    added = text_of(schedule_command(signed, slack, 'add orders cron="* * * * * *" prefix=every-second'))
+    added = text_of(schedule_command(signed, slack, 'add orders cron="* * * * * *" prefix=every-second confirm=true'))
     assert "added" in added and "Next runs" in added and "per month" in added
     schedule_id = added_id(added)
     result = slack.wait_for(lambda m: m.channel == NOTIFY and "COMPLETED" in m.text, timeout=60)
@@ -164,7 +164,7 @@ def test_a_run_that_cannot_start_says_what_to_fix_and_mentions_on_call(
 ) -> None:
     bot = start_bot(oncall="S0ONCALL")
     signed = signed_for(bot)
-    added = text_of(schedule_command(signed, slack, 'add customers cron="* * * * * *" channel=C0BACKUPS'))
+    added = text_of(schedule_command(signed, slack, 'add customers cron="* * * * * *" channel=C0BACKUPS confirm=true'))
     assert "PITR is off" in added
     failure = slack.wait_for(lambda m: m.channel == "C0BACKUPS" and "did not start" in text_of(m), timeout=60)
     body = text_of(failure)
