@@ -26,6 +26,8 @@ from bot.verification.service import last_verification
 from bot.wiring.operations import SLACK_PORT_PATHS, WsgiApp
 from bot.wiring.services import Services
 from bot.wiring.slack_bodies import FormRequest, malformed, signed, too_large
+from handlers.catalog import commands as catalog_commands
+from handlers.catalog.parsing import HELP as CATALOG_HELP
 from handlers.costs import commands as cost_commands
 from handlers.costs.parsing import COST_HELP
 from handlers.coverage import actions as coverage_actions
@@ -56,6 +58,7 @@ COMMAND_HELPS: tuple[CommandHelp, ...] = (
     PITR_HELP,
     EXPORT_HELP,
     STATUS_HELP,
+    CATALOG_HELP,
     COST_HELP,
     COVERAGE_HELP,
     RESTORE_HELP,
@@ -92,7 +95,7 @@ def create_app(services: Services) -> App:
     pitr_commands.register(app, surface)
     export_commands.register(app, surface)
     cost_commands.register(app, surface)
-    restore_surface = RestoreSurface(surface, services.restores)
+    restore_surface = RestoreSurface(surface, services.restores, services.catalogue)
     restore_commands.register(app, restore_surface)
     restore_actions.register(app, restore_surface)
     schedule_commands.register(app, surface, services.schedules)
@@ -100,6 +103,7 @@ def create_app(services: Services) -> App:
     drill_commands.register(app, surface, services.drills)
     coverage_commands.register(app, surface, services.coverage)
     coverage_actions.register(app, surface, services.coverage, services.schedules)
+    catalog_commands.register(app, surface, services.catalogue)
     home_events.register(app, services.home, services.restores)
     help_commands.register(app, surface, COMMAND_HELPS)
     return app
