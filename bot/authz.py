@@ -6,9 +6,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.errors import NotAllowed
+from bot.words import plural
 
 logger = logging.getLogger(__name__)
 GROUP_CACHE_SECONDS = 300.0
@@ -20,6 +22,16 @@ class GroupDirectory(Protocol):
     def members(self, group_id: str) -> set[str]:
         """The user ids in the group; raises when the group cannot be read."""
         ...
+
+
+@dataclass(frozen=True)
+class SetupWarning:
+    """Something the settings allow that is probably not meant, said to each reader in their words: `operator`
+    names the setting and how to write it (the log, /readyz: whoever runs the bot reads them), `people` says what it
+    means for everyone in Slack (App Home), with no setting's name: only whoever runs the bot can change it."""
+
+    operator: str
+    people: str
 
 
 class Authorizer:
@@ -50,13 +62,13 @@ class Authorizer:
     def require_operator(self, user_id: str, action: str) -> None:
         """Raise NotAllowed with who to ask when the user is not an operator."""
         if not self.is_operator(user_id):
-            listed = ", ".join(_mention(e) for e in self.operators)
             raise NotAllowed(
                 f"Only operators may {action}.",
-                f"Ask one of {listed}, or an admin to add you to DDBBOT_OPERATORS.",
+                "Ask an operator, or ask whoever runs the bot to make you one.",
+                ask=self.operators,
             )
 
-    def access_warnings(self, required_approvals: int) -> tuple[str, ...]:
+    def access_warnings(self, required_approvals: int) -> tuple[SetupWarning, ...]:
         """What the lists allow that is probably not meant: everyone may act, or no restore can be approved.
 
         Groups that cannot be read count as unknown, never as empty: the warning is only given when it is certain.
@@ -64,26 +76,45 @@ class Authorizer:
         found = []
         if not self.operators:
             found.append(
-                "DDBBOT_OPERATORS is empty, so everyone in the workspace may start exports, turn on PITR, request "
-                "restores and change schedules; set it to the user ids (U…) and user-group ids (S…) who may."
+                SetupWarning(
+                    "DDBBOT_OPERATORS is empty, so everyone in the workspace may start exports, turn on PITR, request "
+                    "restores and change schedules; set it to the user ids (U…) and user-group ids (S…) who may.",
+                    "Nobody is named an operator, so everyone in the workspace may start exports, turn on PITR, "
+                    "request restores and change schedules.",
+                )
             )
         if not self.approvers:
             found.append(
-                "DDBBOT_APPROVERS is empty, so nobody may approve restores and no restore can run; set it to the "
-                "user ids (U…) or user-group ids (S…) who may approve."
+                SetupWarning(
+                    "DDBBOT_APPROVERS is empty, so nobody may approve restores and no restore can run; set it to the "
+                    "user ids (U…) or user-group ids (S…) who may approve.",
+                    "Nobody is named an approver, so no restore can be approved and none can run.",
+                )
             )
         elif (approvers := self._people(self.approvers)) is not None and len(approvers) < required_approvals:
             found.append(
-                f"DDBBOT_APPROVERS holds {len(approvers)} people (its user groups included) and a restore needs "
-                f"{required_approvals} distinct approvers (DDBBOT_REQUIRED_APPROVALS), so no restore can be "
-                "approved; add approvers or lower DDBBOT_REQUIRED_APPROVALS."
+                SetupWarning(
+                    f"DDBBOT_APPROVERS holds {plural(len(approvers), 'person', 'people')} (its user groups included) "
+                    f"and a restore needs {plural(required_approvals, 'distinct approver')} "
+                    "(DDBBOT_REQUIRED_APPROVALS), so no restore can be approved; add approvers or lower "
+                    "DDBBOT_REQUIRED_APPROVALS.",
+                    f"A restore needs {plural(required_approvals, 'distinct approver')} and only "
+                    f"{plural(len(approvers), 'person', 'people')} may approve, so no restore can be approved.",
+                )
             )
-        for setting, entries in (("DDBBOT_OPERATORS", self.operators), ("DDBBOT_APPROVERS", self.approvers)):
-            unread = [e for e in entries if e.startswith("S") and self._group(e) is None]
+        for setting, role, entries in (
+            ("DDBBOT_OPERATORS", "operators", self.operators),
+            ("DDBBOT_APPROVERS", "approvers", self.approvers),
+        ):
+            unread = ", ".join(e for e in entries if e.startswith("S") and self._group(e) is None)
             if unread:
                 found.append(
-                    f"{setting}: the user group {', '.join(unread)} cannot be read, so its members are not "
-                    "recognised; check the id, and that the app has the usergroups:read scope."
+                    SetupWarning(
+                        f"{setting}: the user group {unread} cannot be read, so its members are not recognised; "
+                        "check the id, and that the app has the usergroups:read scope.",
+                        f"A user group of the {role} (`{unread}`) cannot be read, so its members are not "
+                        f"recognised as {role}.",
+                    )
                 )
         return tuple(found)
 
@@ -117,7 +148,3 @@ class Authorizer:
         with self._lock:
             self._cache[group_id] = (now, members)
         return members
-
-
-def _mention(entry: str) -> str:
-    return f"<!subteam^{entry}>" if entry.startswith("S") else f"<@{entry}>"

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 
 class BotError(Exception):
-    """An expected failure with a message fit for the user (plain text; escaped when rendered)."""
+    """An expected failure with a message fit for the user (plain text; escaped when rendered). `ask`: the Slack
+    ids of the people (U…/W…) or user groups (S…) who can help, shown as mentions after the fix (the text itself
+    cannot mention anyone: it is escaped)."""
 
-    def __init__(self, message: str, fix: str | None = None) -> None:
+    def __init__(self, message: str, fix: str | None = None, *, ask: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.fix = fix
+        self.ask = ask
 
     def __str__(self) -> str:
         return self.message if not self.fix else f"{self.message} {self.fix}"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import StrEnum
 
 from bot.aws.errors import translate
 from bot.aws.pricing import Rates, gib
-from bot.aws.table_info import PitrWindow, TableInfo, describe_pitr, describe_table
+from bot.aws.table_info import PitrWindow, TableInfo, describe_pitr
 from bot.core import Core
 from bot.costs import table_size
 from bot.metrics import TABLE_PITR, table_label
@@ -16,15 +17,26 @@ from bot.money import TableSize
 MIN_DAYS, MAX_DAYS = 1, 35
 
 
+class PitrChange(StrEnum):
+    """What `enable` did: nothing was asked (a status), turned it on, found it on already, changed its period."""
+
+    NONE = ""
+    TURNED_ON = "turned on"
+    ALREADY_ON = "already on"
+    PERIOD_CHANGED = "period changed"
+
+
 @dataclass(frozen=True)
 class PitrReport:
-    """PITR state of one table with its monthly list-price cost."""
+    """PITR state of one table with its monthly list-price cost, and what `enable` changed (`previous_days`: the
+    recovery period before a change of period)."""
 
     table: TableInfo
     window: PitrWindow
     size: TableSize
     rates: Rates
-    changed: bool = False
+    change: PitrChange = PitrChange.NONE
+    previous_days: int | None = None
 
     @property
     def monthly_cost(self) -> Decimal:
@@ -41,14 +53,18 @@ def pitr_status(core: Core, table_text: str) -> PitrReport:
 
 
 def enable_pitr(core: Core, table_text: str, days: int | None, actor: str) -> PitrReport:
-    """Turn PITR on (or change its recovery period), audited."""
+    """Turn PITR on (or change its recovery period), audited; a table whose PITR is already on with that period is
+    left alone and said to be so (nothing is asked of DynamoDB)."""
     ref, place = core.table(table_text)
     client = core.aws.dynamodb(place)
-    info = describe_table(client, ref, place)
+    info, before = core.describe(ref, place)
+    parameters = {"table": ref.key, "region": place.region, "days": days}
+    if before.enabled and days in (None, before.recovery_days):
+        core.store.audit(actor, "pitr.enable", ref.key, parameters, "already on")
+        return PitrReport(info, before, table_size(core, info), core.rates(place), PitrChange.ALREADY_ON)
     spec: dict[str, object] = {"PointInTimeRecoveryEnabled": True}
     if days is not None:
         spec["RecoveryPeriodInDays"] = days
-    parameters = {"table": ref.key, "region": place.region, "days": days}
     try:
         client.update_continuous_backups(
             TableName=ref.name,
@@ -60,5 +76,7 @@ def enable_pitr(core: Core, table_text: str, days: int | None, actor: str) -> Pi
         raise error from exc
     window = describe_pitr(client, ref, place)
     TABLE_PITR.labels(table_label(ref.key)).set(1 if window.enabled else 0)
-    core.store.audit(actor, "pitr.enable", ref.key, parameters, "enabled")
-    return PitrReport(info, window, table_size(core, info), core.rates(place), changed=True)
+    change = PitrChange.PERIOD_CHANGED if before.enabled else PitrChange.TURNED_ON
+    core.store.audit(actor, "pitr.enable", ref.key, parameters, "period changed" if before.enabled else "enabled")
+    previous = before.recovery_days if before.enabled else None
+    return PitrReport(info, window, table_size(core, info), core.rates(place), change, previous)

@@ -13,6 +13,7 @@ An optional sixth, leading field gives seconds (as in Quartz or Spring), which s
 from __future__ import annotations
 
 import functools
+import zoneinfo
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,6 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.errors import UsageError
 from bot.schedules.ports import CRON_HELP
+from bot.words import nearest
 
 WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 TZ_HELP = "Use an IANA time zone name, e.g. tz=UTC, tz=Europe/Paris or tz=America/New_York."
@@ -37,11 +39,13 @@ LOOKBACKS = (
 
 
 def zone(timezone: str) -> ZoneInfo:
-    """An IANA zone, or a UsageError saying how to name one."""
+    """An IANA zone, or a UsageError naming the nearest one (`Europe/Pairs` → `Europe/Paris`) and how to write one."""
     try:
         return ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"`tz={timezone}` is not a time zone I know. {TZ_HELP}") from None
+        guess = nearest(timezone, zoneinfo.available_timezones())
+        hint = f" Did you mean `tz={guess}`?" if guess else ""
+        raise UsageError(f"`tz={timezone}` is not a time zone I know.{hint} {TZ_HELP}") from None
 
 
 @functools.lru_cache(maxsize=512)

@@ -110,9 +110,9 @@ class AwsAccounts:
             raise PreconditionFailed(
                 f"{named} is in account {account_id}, which has no alias (known aliases: {known}); I run in "
                 f"account {own} and will not act there instead. Nothing was done.",
-                f"To reach account {account_id}, add to the config file (DDBBOT_CONFIG_FILE) "
-                f'`[accounts.<alias>]` with `role_arn = "arn:aws:iam::{account_id}:role/ddb-backup-bot"` '
-                "(see README, AWS setup), then write `<alias>:<table>` or the ARN again.",
+                f"To reach account {account_id}, ask whoever runs the bot to give it an account alias (a role the "
+                f"bot can assume there, e.g. `arn:aws:iam::{account_id}:role/ddb-backup-bot`), then name the table "
+                "as `<alias>:<table>` or by its ARN again.",
             )
 
     def _require_known_region(self, region: str, partition: str, named: str) -> None:

@@ -92,6 +92,12 @@ EMBEDDED_PRICES: Mapping[str, tuple[Decimal, ...]] = {
     "ap-south-1": _embedded("0.228", "0.114", "0.114", "0.171", "0.171", "0.025"),
 }
 
+# BatchWriteItem on an on-demand table (the loader's `into=` restores): USD per million write request units, the
+# us-east-1 list price as of EMBEDDED_PRICES_AS_OF too (one date for every built-in price; halved on 2024-11-01).
+# One WRU writes up to 1 KB; a delete costs one.
+WRU_PRICE_PER_MILLION = Decimal("0.625")
+WRU_PRICE_REGION = "us-east-1"
+
 # (Rates field, Price List usage type without region prefix, expected unit)
 _DYNAMODB_USAGE: tuple[tuple[str, str, str], ...] = (
     ("pitr_gb_month", "TimedPITRStorage-ByteHrs", "GB-Mo"),

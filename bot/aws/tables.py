@@ -50,7 +50,7 @@ def parse_table_ref(text: str, known_aliases: frozenset[str] | set[str] = frozen
     aliased = ALIASED.match(text)
     if aliased:
         if aliased["alias"] not in known_aliases:
-            listed = ", ".join(sorted(known_aliases)) or "none are configured (DDBBOT_CONFIG_FILE [accounts.*])"
+            listed = ", ".join(sorted(known_aliases)) or "none are set up (ask whoever runs the bot to add one)"
             raise UsageError(f"Unknown account alias `{aliased['alias']}`. Known aliases: {listed}.")
         _check_name(aliased["name"])
         return TableRef(aliased["name"], alias=aliased["alias"])

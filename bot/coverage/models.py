@@ -120,4 +120,4 @@ class CoverageReport:
 
 def _age(span: timedelta) -> str:
     days = span.total_seconds() / 86400
-    return f"{days:.0f} days" if days >= 2 else f"{span.total_seconds() / 3600:.0f} h"
+    return f"{days:,.0f} days" if days >= 2 else f"{span.total_seconds() / 3600:.0f} h"

@@ -23,10 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from bot.aws.accounts import Place
-from bot.aws.errors import translate
+from bot.aws.errors import ACCESS_DENIED, error_code, translate
 from bot.aws.tables import TableRef
 from bot.core import Core
 from bot.coverage.models import Cover, CoverageReport, ScheduledPlace, TableCoverage, Unreadable, schedule_cover
@@ -35,6 +35,8 @@ from bot.errors import BotError
 from bot.models import ExportJob, ExportStatus, PitrSurvey
 
 logger = logging.getLogger(__name__)
+# AWS Backup's answers when it is not offered or not set up where it was asked (not a missing permission)
+BACKUP_ABSENT = {"404", "NotFound", "ResourceNotFoundException", "UnknownOperationException", "InvalidAction"}
 WORKERS = 32  # concurrent calls: 5,000 tables in about 15 s at 30 ms a call, far below the control plane's 2,500/s
 ALL = "all"
 OWN = "this account"
@@ -170,17 +172,12 @@ class CoverageSurvey:
                 for r in page.get("Results", [])
                 if r.get("ResourceType") == "DynamoDB"
             }
-        except Exception as exc:  # AWS Backup is optional: say it was not checked, survey the tables anyway
-            logger.info("coverage: AWS Backup not checked in %s %s: %s", place.alias or OWN, place.region, exc)
-            code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else type(exc).__name__
-            return Unreadable(
-                place.alias or OWN,
-                place.region,
-                f"not checked: backup:ListProtectedResources answered {code or 'an error'}.",
-                "To count the tables AWS Backup protects, allow the bot's role backup:ListProtectedResources "
-                "(statement AwsBackupCoverage in deploy/iam-policy.json).",
-                what="AWS Backup",
+        except Exception as exc:  # AWS Backup is optional: say why it was not counted, survey the tables anyway
+            logger.info(
+                "coverage.backup_not_checked",
+                extra={"account": place.alias or OWN, "region": place.region, "error": type(exc).__name__},
             )
+            return _backup_unreadable(place, exc)
 
     def _read(
         self,
@@ -277,3 +274,27 @@ def _newest(moments: Iterable[datetime | None]) -> datetime | None:
 
 def _key(table: Listed) -> str:
     return TableRef(table.name, alias=table.place.alias).key
+
+
+def _backup_unreadable(place: Place, exc: Exception) -> Unreadable:
+    """Why AWS Backup's protected tables were not counted there, as what to do: nothing when AWS Backup is not
+    available or not used in that region, the permission when it was refused, the code otherwise."""
+    code = error_code(exc) if isinstance(exc, ClientError) else ""
+    where = (place.alias or OWN, place.region)
+    if code in BACKUP_ABSENT or isinstance(exc, EndpointConnectionError):
+        return Unreadable(
+            *where,
+            f"AWS Backup is not available or not used in {place.region}: no table there is counted as protected by it.",
+            None,
+            what="AWS Backup",
+        )
+    if code in ACCESS_DENIED:
+        return Unreadable(
+            *where,
+            "not checked: the bot's role may not list what AWS Backup protects.",
+            "To count the tables AWS Backup protects, allow the bot's role backup:ListProtectedResources "
+            "(statement AwsBackupCoverage in deploy/iam-policy.json).",
+            what="AWS Backup",
+        )
+    said = code or type(exc).__name__
+    return Unreadable(*where, f"not checked: AWS Backup answered {said}.", "Try again later.", what="AWS Backup")

@@ -38,6 +38,19 @@ EMOJI = {
     "outbox_tray": "📤",
     "eyes": "👀",
     "tada": "🎉",
+    "arrows_counterclockwise": "🔄",
+    "arrow_forward": "▶️",
+    "double_vertical_bar": "⏸️",
+    "fast_forward": "⏩",
+    "turtle": "🐢",
+    "alarm_clock": "⏰",
+    "ballot_box_with_check": "☑️",
+    "wastebasket": "🗑️",
+    "bar_chart": "📊",
+    "test_tube": "🧪",
+    "mag": "🔍",
+    "raised_hand": "✋",
+    "stop_sign": "🛑",
 }
 
 _CODE_PARTS = re.compile(r"(```.*?```|`[^`\n]*`)", re.DOTALL)

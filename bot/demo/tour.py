@@ -6,7 +6,7 @@ features append theirs. It shows PITR and coverage (also of the aliased account 
 (a refused cron, then a good one), exports now, at a past time and of a window (checked against the seeded history),
 one in the aliased account, costs in dollars, the two-person restore from the command (alice asks, her own Approve is
 refused, bob approves, the new table is read back), the Restore… form (a refused name, then a good one) approved by bob
-in his App Home, and a schedule (added, listed, run now).
+in his App Home, and a schedule (asked about first, since the table has one already; added, listed, run now).
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ EXPORT_TIMEOUT = 20.0
 RESTORE_TIMEOUT = 20.0
 OPEN_RESTORE_FORM = "restore_open_form"  # handlers.restores.form_blocks.OPEN_FORM_ACTION
 OPEN_SCHEDULE_FORM = "coverage_schedule"  # handlers.coverage.schedule_form.SCHEDULE_ACTION (one per row)
+CONFIRM_SCHEDULE = "schedule_confirm"  # handlers.schedules.blocks.CONFIRM_ACTION
 DOLLARS = r"\$(?:[1-9][\d,]*\.\d\d)"  # a figure of a dollar or more: the tables have production-like sizes
 
 
@@ -340,9 +341,22 @@ STEPS: list[Step] = [
     ),
     # ---- a nightly export, and running it now
     command(
-        "alice schedules a nightly export of orders",
+        "alice schedules a nightly export of orders, which already has a schedule",
         "/ddb-schedule",
         f'add {SOURCE_TABLE} cron="0 2 * * *"',
+        [
+            reply(
+                "asked first, to alice alone: the monthly cost, and the schedule orders already has",
+                rf"Before I add this schedule: it would cost {DOLLARS} per month[\s\S]*`orders` already has schedule",
+                only_to=ALICE,
+            )
+        ],
+        user=ALICE,
+        channel=OPS,
+    ),
+    click(
+        "alice presses Add it anyway",
+        CONFIRM_SCHEDULE,
         [
             reply(
                 "the schedule added, with its next three runs and monthly cost",

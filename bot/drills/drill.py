@@ -36,6 +36,7 @@ from bot.restores.schema import schema_from_description
 from bot.verification.sample import Reservoir
 from bot.verification.stream import Halted
 from bot.verification.verify import VerifyOutcome, verify_export
+from bot.words import plural
 
 logger = logging.getLogger(__name__)
 IMPORT_OBJECTS_LIMIT = 50_000
@@ -70,7 +71,7 @@ def prove_drill(drill: Drill, ctx: DrillContext) -> DrillResult:
     if not outcome.ok:
         named = "; ".join(f"{f.file}: {f.problem}" for f in outcome.failures[:3])
         return DrillResult(
-            failure=f"the export failed verification ({outcome.failure_count} problem(s)): {named}",
+            failure=f"the export failed verification ({plural(outcome.failure_count, 'problem')}): {named}",
             items_expected=spec.expected_items,
             notes=("nothing was imported",),
         )

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.verification.models import ExportTarget
+from bot.words import plural
 
 
 class DrillStatus(StrEnum):
@@ -95,5 +96,5 @@ def drill_flag(drill: Drill | None, now: datetime, max_age: timedelta = DRILL_MA
     if drill.status == DrillStatus.FAILED:
         return "last restore drill failed"
     if when is not None and now - when > max_age:
-        return f"last restore drill {(now - when).days} days ago"
+        return f"last restore drill {plural((now - when).days, 'day')} ago"
     return None

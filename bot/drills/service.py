@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.aws.accounts import Place
+from bot.aws.tables import TableRef
 from bot.core import Core
 from bot.drills.models import Drill, DrillSpec, new_drill_id
 from bot.drills.store import DrillStore
@@ -17,6 +19,7 @@ from bot.restores.estimates import import_estimate
 from bot.restores.models import Estimate
 from bot.restores.sources import from_job
 from bot.verification.service import export_target, require_verifiable
+from bot.words import plural
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ def queue_drill(drills: Drills, request: DrillRequest, requester: Requester) -> 
     """Plan and queue a drill from an export; refused when DDBBOT_MAX_DRILLS are queued or running."""
     core = drills.core
     ref, place = core.table(request.table)
-    job = _chosen_export(core, ref.key, request.export)
+    job = _chosen_export(core, ref, place, request.export)
     source = from_job(job)
     require_verifiable(source)
     if not job.table_snapshot.get("KeySchema"):
@@ -79,14 +82,16 @@ def queue_drill(drills: Drills, request: DrillRequest, requester: Requester) -> 
     )
     if queued is None:
         raise PreconditionFailed(
-            f"{drills.max_drills} drill(s) are already queued or running (DDBBOT_MAX_DRILLS). Nothing was started.",
+            f"{plural(drills.max_drills, 'drill')} already queued or running, as many as the bot runs at once. "
+            "Nothing was started.",
             "Try again when one has finished.",
         )
     drills.wake()
     return QueuedDrill(queued, import_estimate(core.rates(place), job.billed_size_bytes))
 
 
-def _chosen_export(core: Core, table_key: str, export: str | None) -> ExportJob:
+def _chosen_export(core: Core, ref: TableRef, place: Place, export: str | None) -> ExportJob:
+    table_key = ref.key
     if export is not None:
         job = export_detail(core, export)
         if job.table_key != table_key:
@@ -101,6 +106,7 @@ def _chosen_export(core: Core, table_key: str, export: str | None) -> ExportJob:
     for job in core.store.recent_exports(table_key, limit=50):
         if job.status == ExportStatus.COMPLETED and job.export_type == ExportType.FULL:
             return job
+    core.table_info(ref, place)  # a mistyped table is said to be one, with the nearest real name
     raise PreconditionFailed(
         f"The bot knows no completed full export of `{table_key}` to drill with. Nothing was started.",
         f"Export it first with `/ddb-export {table_key}`, or name one with `export=<id>`.",

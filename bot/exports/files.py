@@ -26,6 +26,7 @@ from bot.bounded import TooLarge, read_at_most
 from bot.errors import AwsError, BotError, NotFound, PreconditionFailed, UsageError
 from bot.limits import MAX_CHECKSUM_FILE, MAX_MANIFEST_FILES, MAX_MANIFEST_SUMMARY
 from bot.models import ExportFormat, ExportLocation, ExportType
+from bot.words import plural
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -313,8 +314,9 @@ def _fallback(s3: S3Client, location: ExportLocation) -> ExportManifest:
         item_count=None,
         files=[DataFile(obj["Key"], None, None) for obj in sorted(objects, key=lambda o: o["Key"])],
         unverified=(
-            f"the export has no manifests: its {len(objects)} data file(s) were found by listing the folder "
-            "and are written unchecked",
+            f"the export has no manifests: its {plural(len(objects), 'data file')} "
+            f"{'was' if len(objects) == 1 else 'were'} found by listing the folder, with no manifest "
+            "checksum to check against",
         ),
         checksum=f"listing={_md5(listing)}",
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +20,7 @@ from bot.background.fence import Step, no_step
 from bot.core import Core
 from bot.errors import BotError, PreconditionFailed, UsageError
 from bot.exports.encryption import check_key_region, check_kms_key
-from bot.exports.status import count_finished, result_fields
+from bot.exports.status import count_finished, refresh_export, result_fields
 from bot.metrics import EXPORTS_STARTED, table_label
 from bot.models import (
     MAX_INCREMENTAL_WINDOW,
@@ -37,6 +39,7 @@ from bot.timefmt import iso, stamp
 FORMATS = {"dynamodb_json": ExportFormat.DYNAMODB_JSON, "ion": ExportFormat.ION}
 DUPLICATE_LOOKBACK = timedelta(minutes=5)
 POLICY_FILE = "deploy/cross-account-bucket-policy.json"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,12 @@ class Destination:
 
 @dataclass(frozen=True)
 class StartedExport:
-    """The export and whether this request started it (False: an identical one was already running)."""
+    """The export and whether this request started it (False: an identical one is running or finished moments
+    ago, and `job` says which and how it ended); `forced` when `force=true` started it beside such a one."""
 
     job: ExportJob
     new: bool
+    forced: bool = False
 
 
 def check_bucket(bucket: str) -> str:
@@ -111,9 +116,10 @@ def resolve_destination(core: Core, table_key: str, options: ExportOptions) -> D
         bucket, owner = core.defaults.bucket, options.owner or core.defaults.owner
     else:
         raise PreconditionFailed(
-            "No bucket to export to: the command has no `bucket=` and DDBBOT_EXPORT_BUCKET is not set. "
+            "No bucket to export to: the command has no `bucket=`, and the bot has no default bucket. "
             "Nothing was started.",
-            "Add `bucket=<name>` to the command, or set DDBBOT_EXPORT_BUCKET for the bot.",
+            "Add `bucket=` and the bucket's name to the command, or ask whoever runs the bot to set a default "
+            "export bucket.",
         )
     prefix = options.prefix if options.prefix is not None else table_defaults.prefix or core.defaults.prefix
     fmt = options.export_format or (
@@ -139,9 +145,14 @@ def start_export(
     schedule_id: str | None = None,
     folder_time: datetime | None = None,
     steps: Step = no_step,
+    force: bool = False,
 ) -> StartedExport:
     """Pre-flight, then ExportTableToPointInTime with a ClientToken; stores and audits the export. `steps` is told
-    "aws_called" once DynamoDB answered and "recorded" once the export is stored (claimed work's crash points)."""
+    "aws_called" once DynamoDB answered and "recorded" once the export is stored (claimed work's crash points).
+
+    An identical export running or finished in the last few minutes is answered instead of starting another (it
+    is refreshed from DynamoDB first, so the answer says how it really stands); one that failed does not stop a
+    retry. `force` starts a fresh one anyway, with a ClientToken of its own."""
     ref, place = core.table(table_text)
     destination = resolve_destination(core, ref.key, options)
     info, window = core.describe(ref, place)
@@ -152,17 +163,18 @@ def start_export(
     if destination.kms_key:
         check_key_region(core, place, destination.bucket, destination.owner, destination.kms_key)
     fingerprint = _fingerprint(info.arn, destination, plan)
-    if client_token is None:
-        duplicate = core.store.find_duplicate(fingerprint, DUPLICATE_LOOKBACK)
-        if duplicate is not None:
-            return StartedExport(duplicate, new=False)
+    duplicate = None if client_token is not None else _recent_duplicate(core, fingerprint)
+    if duplicate is not None and not force:
+        return StartedExport(duplicate, new=False)
     folder = "/".join(p for p in (destination.prefix, info.name, stamp(folder_time or plan.folder_time or now)) if p)
-    token = client_token or hashlib.sha256(f"{fingerprint}|{folder}".encode()).hexdigest()[:32]
+    fresh = f"|{uuid.uuid4().hex}" if force else ""  # a new ClientToken: DynamoDB would answer the old export
+    token = client_token or hashlib.sha256(f"{fingerprint}|{folder}{fresh}".encode()).hexdigest()[:32]
     request = _export_request(info, destination, plan, folder, token)
     audit = {
         "table": ref.key,
         "region": place.region,
         **{k: v for k, v in request.items() if k != "TableArn"},
+        **({"force": True, "beside": duplicate.export_id if duplicate else None} if force else {}),
     }
     try:
         description = core.aws.dynamodb(place).export_table_to_point_in_time(**request)["ExportDescription"]
@@ -185,7 +197,21 @@ def start_export(
         audit,
         f"started {stored.export_id}" if new else f"already running as {stored.export_id}",
     )
-    return StartedExport(stored, new)
+    return StartedExport(stored, new, forced=force and duplicate is not None)
+
+
+def _recent_duplicate(core: Core, fingerprint: str) -> ExportJob | None:
+    """An identical export running or recorded in the last minutes, as DynamoDB now sees it; a failed one is no
+    reason not to try again."""
+    duplicate = core.store.find_duplicate(fingerprint, DUPLICATE_LOOKBACK)
+    if duplicate is not None and not duplicate.finished:
+        try:
+            duplicate = refresh_export(core, duplicate)
+        except BotError:
+            logger.warning("export.duplicate_not_refreshed", extra={"export_id": duplicate.export_id})
+    if duplicate is None or duplicate.status == ExportStatus.FAILED:
+        return None
+    return duplicate
 
 
 @dataclass(frozen=True)

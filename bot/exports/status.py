@@ -10,7 +10,6 @@ from typing import Any
 
 from bot.aws.accounts import Place
 from bot.aws.errors import translate
-from bot.aws.table_info import describe_table
 from bot.aws.tables import TABLE_ARN, TableRef
 from bot.core import Core
 from bot.errors import NotFound
@@ -40,7 +39,7 @@ def table_exports(core: Core, table_text: str) -> tuple[TableRef, list[ExportJob
     """One table's exports: the bot's records merged with ListExports (90 days), newest first."""
     ref, place = core.table(table_text)
     client = core.aws.dynamodb(place)
-    info = describe_table(client, ref, place)
+    info = core.table_info(ref, place)
     known = {job.export_arn: job for job in core.store.recent_exports(ref.key, limit=MAX_LISTED)}
     try:
         summaries = client.list_exports(TableArn=info.arn, MaxResults=MAX_LISTED).get("ExportSummaries", [])

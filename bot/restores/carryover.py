@@ -11,6 +11,7 @@ from bot.aws.accounts import Place
 from bot.core import Core
 from bot.restores.models import TableOrigin
 from bot.restores.notify import CarryOver
+from bot.words import plural
 
 logger = logging.getLogger(__name__)
 SETTINGS = ("TTL", "Streams", "PITR", "Tags", "Auto scaling", "Deletion protection")
@@ -99,7 +100,7 @@ def _tags(client: Any, table: dict[str, Any], target: str) -> CarryOver:
     more = f" (and {len(tags) - MAX_TAGS_SHOWN} more)" if len(tags) > MAX_TAGS_SHOWN else ""
     return CarryOver(
         "Tags",
-        f"{len(tags)} tag(s)",
+        plural(len(tags), "tag"),
         f"aws dynamodb tag-resource --resource-arn <arn of {target}> --tags {shown}{more}",
     )
 
@@ -122,7 +123,7 @@ def _autoscaling(core: Core, name: str, place: Place, table: dict[str, Any], tar
     )
     return CarryOver(
         "Auto scaling",
-        f"{len(targets)} scalable target(s): {ranges}",
+        f"{plural(len(targets), 'scalable target')}: {ranges}",
         f"register the same scalable targets and scaling policies for {target} (application-autoscaling "
         "register-scalable-target / put-scaling-policy)",
     )

@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from decimal import Decimal
 
-from bot.aws.pricing import Rates, gib
+from bot.aws.pricing import EMBEDDED_PRICES_AS_OF, WRU_PRICE_PER_MILLION, WRU_PRICE_REGION, Rates, gib
 from bot.aws.table_info import TableInfo
 from bot.models import ExportType
 from bot.money import dollars
@@ -15,11 +15,6 @@ from bot.restores.models import Estimate, TierEstimate
 from bot.restores.rate import WriteCeiling
 from bot.restores.sources import ResolvedExport
 
-# BatchWriteItem on an on-demand table: USD per million write request units, us-east-1 list price
-# (halved on 2024-11-01 from $1.25). One WRU writes up to 1 KB; a delete costs one.
-WRU_PRICE_PER_MILLION = Decimal("0.625")
-WRU_PRICE_REGION = "us-east-1"
-WRU_PRICE_AS_OF = "2024-11-01"
 NEW_TABLE_ITEMS_PER_SECOND = 4000
 IMPORT_FIXED_SECONDS, IMPORT_SECONDS_PER_GB = 600.0, 60.0
 PITR_FIXED_SECONDS, PITR_SECONDS_PER_GB = 900.0, 30.0
@@ -81,7 +76,8 @@ def load_estimate(
         dollars(cost) if on_demand else None,
         seconds,
         f"estimate: {units:,} write request units for {items:,} items ({capacity}) at "
-        f"${WRU_PRICE_PER_MILLION} per million WRU ({WRU_PRICE_REGION} on-demand list price as of {WRU_PRICE_AS_OF}); "
+        f"${WRU_PRICE_PER_MILLION} per million WRU ({WRU_PRICE_REGION} on-demand list price built in, dated "
+        f"{EMBEDDED_PRICES_AS_OF}); "
         + (
             f"duration at ~{NEW_TABLE_ITEMS_PER_SECOND:,} writes/s, what a new on-demand table sustains"
             if ceiling is None

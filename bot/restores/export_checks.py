@@ -107,8 +107,8 @@ def other_table_notes(sources: list[ResolvedExport], target: TableRef, place: Pl
         return []
     named = ", ".join(f"`{name}`" for name in tables)
     return [
-        f"The source table differs from the target: the export(s) are of {named}, and their items are written into "
-        f"`{target.display}`."
+        f"The source table differs from the target: the {'export is' if len(sources) == 1 else 'exports are'} of "
+        f"{named}, and {'its' if len(sources) == 1 else 'their'} items are written into `{target.display}`."
     ]
 
 

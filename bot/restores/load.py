@@ -35,6 +35,7 @@ from bot.restores.models import LoadOptions, LoadSource, RestorePlan, RestoreReq
 from bot.restores.notify import RestoreOutcome, RestoreProgress
 from bot.restores.outcome import ItemsDone, ItemsPromised
 from bot.restores.sources import verify_unchanged
+from bot.words import plural
 
 DONE_BASIS = "written or deleted by the loader"
 
@@ -101,7 +102,8 @@ class LoadExecutor:
             return "Resumed after a restart: following the bulk put operation DynamoDB is already running."
         done = self._checkpoints.totals(load_key(request.plan))[0]
         return (
-            f"Resumed after a restart: {done} data file(s) already written are skipped; "
+            f"Resumed after a restart: {plural(done, 'data file')} already written {'is' if done == 1 else 'are'} "
+            "skipped; "
             "continuing with the files not finished yet."
         )
 
@@ -214,7 +216,8 @@ class LoadExecutor:
             raise error
         files = self._checkpoints.totals(key)[0]
         problem = (
-            f"the load stopped: {str(error).rstrip('.')}. {files} data file(s) are fully written and kept: "
+            f"the load stopped: {str(error).rstrip('.')}. {plural(files, 'data file')} "
+            f"{'is' if files == 1 else 'are'} fully written and kept: "
             f"`/ddb-restore retry {request.id}` (a new request, approved again) continues after them"
         )
         options = request.plan.options_as(LoadOptions)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from bot.words import plural
+
 IMPORT_LOG_GROUP = "/aws-dynamodb/imports"  # where ImportTable logs rejected items unless told otherwise
 
 
@@ -116,10 +118,15 @@ def check_outcome(promised: ItemsPromised, done: ItemsDone) -> OutcomeCheck:
     reasons: list[str] = []
     if done.errors > 0:
         where = f"; DynamoDB logged each one in {done.error_log}" if done.error_log else ""
-        reasons.append(f"{done.errors:,} item(s) were rejected and are not in the table{where}")
+        verb = "was" if done.errors == 1 else "were"
+        reasons.append(
+            f"{plural(done.errors, 'item')} {verb} rejected and {'is' if done.errors == 1 else 'are'} not "
+            f"in the table{where}"
+        )
     if done.conditions > 0:
         where = f"; listed in {done.error_log}" if done.error_log else ""
-        reasons.append(f"{done.conditions:,} item(s) were not written because their condition was false{where}")
+        verb = "was" if done.conditions == 1 else "were"
+        reasons.append(f"{plural(done.conditions, 'item')} {verb} not written because the condition was false{where}")
     reasons.extend(done.problems)
     expected, count = promised.count, done.count
     if expected is not None and count is not None and count != expected:

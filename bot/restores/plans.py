@@ -346,7 +346,7 @@ def _require_new_table_name(core: Core, ref: TableRef) -> None:
     if prefix and not ref.name.startswith(prefix):
         raise PreconditionFailed(
             f"`to={ref.display}`: restores create only tables whose names start with `{prefix}` "
-            f"(DDBBOT_RESTORE_TABLE_PREFIX, as the bot's IAM policy allows). Nothing was asked.",
+            "(the bot's IAM policy allows no others). Nothing was asked.",
             f"Name the new table e.g. `to={prefix}{ref.name}`.",
         )
 
@@ -374,9 +374,9 @@ def _require_present(core: Core, ref: TableRef, place: Place) -> TableInfo:
     except Exception as exc:
         error = translate(exc, "dynamodb:DescribeTable", f"Table `{ref.display}`")
         if getattr(error, "code", "") == "ResourceNotFoundException":
+            missing = core.no_such_table(ref, place).message
             raise PreconditionFailed(
-                f"Table `{ref.display}` does not exist ({place.region}); `into=` writes into an existing table. "
-                "Nothing was asked.",
+                f"{missing} `into=` writes into an existing table. Nothing was asked.",
                 "Create it first, or restore into a new table with `to=`.",
             ) from exc
         raise error from exc

@@ -21,6 +21,7 @@ from bot.restores.models import (
     TierEstimate,
 )
 from bot.timefmt import duration, iso
+from bot.words import plural
 
 
 @dataclass(frozen=True)
@@ -83,15 +84,15 @@ def mode_line(request: RestoreRequest) -> str:
         keys = ", ".join(f"{k['AttributeName']} ({k['KeyType']})" for k in options.table.get("KeySchema", []))
         gsis = len(options.table.get("GlobalSecondaryIndexes") or [])
         basis = f" from {options.schema_basis}" if options.schema_basis else ""
-        return f"{base}: key {keys}{basis}, {gsis} GSI(s), {billing}"
+        return f"{base}: key {keys}{basis}, {plural(gsis, 'GSI')}, {billing}"
     if isinstance(options, PitrOptions):
         moment = iso(options.restore_time) if options.restore_time else "the latest restorable time"
         return f"{base} as of {moment}"
     if isinstance(options, LoadOptions) and options.by_bulk and options.bulk is not None:
         rest = len(request.plan.sources) - 1
-        after = f", then {rest} incremental export(s) by the loader once it finished" if rest else ""
+        after = f", then {plural(rest, 'incremental export')} by the loader once it finished" if rest else ""
         return f"{base}: the full export by DynamoDB's bulk put ({options.bulk.tier.value} tier){after}"
-    return f"{base} ({len(request.plan.sources)} export(s), puts and deletes in time order)"
+    return f"{base} ({plural(len(request.plan.sources), 'export')}, puts and deletes in time order)"
 
 
 def _engine(request: RestoreRequest) -> str | None:

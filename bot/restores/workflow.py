@@ -25,6 +25,7 @@ from bot.restores.notify import MessageRef, RestoreNotifier
 from bot.restores.plans import PlannedRestore, RestoreSpec, plan_restore
 from bot.restores.store import RestoreStore, enqueue_restore
 from bot.timefmt import iso
+from bot.words import plural
 
 logger = logging.getLogger(__name__)
 
@@ -144,15 +145,15 @@ class Restores:
         """Where the request is posted; refuses when nobody could approve it or there is nowhere to ask."""
         if not self.policy.approvers:
             raise PreconditionFailed(
-                "No one may approve restores: DDBBOT_APPROVERS is empty, and restores never run on one "
+                "No one may approve restores: the bot has no approvers, and restores never run on one "
                 "person's word. Nothing was asked.",
-                "Ask an admin to set DDBBOT_APPROVERS (user ids or user-group ids).",
+                "Ask whoever runs the bot to name the people (or user groups) who may approve restores.",
             )
         channel = self.policy.channel or requester.channel_id
         if not channel:
             raise PreconditionFailed(
-                "There is no channel to ask for approval in: DDBBOT_APPROVAL_CHANNEL is not set.",
-                "Ask an admin to set DDBBOT_APPROVAL_CHANNEL.",
+                "There is no channel to ask for approval in: the bot has no approval channel set.",
+                "Ask whoever runs the bot to set one, or ask from a channel the bot is in.",
             )
         return channel
 
@@ -185,8 +186,9 @@ class Restores:
             self.store.transition(request.id, RestoreStatus.PENDING, RestoreStatus.FAILED, failure_message=failure)
             self.core.store.audit(BOT_ACTOR, "restore.fail", request.id, {}, failure)
             raise PreconditionFailed(
-                f"I could not post the approval request to <#{channel}>: {reason}. The request was cancelled.",
-                "Invite the bot to that channel (or fix DDBBOT_APPROVAL_CHANNEL), then ask again.",
+                f"I could not post the approval request to the approval channel: {reason}. The request was cancelled.",
+                "Invite the bot to that channel (or ask whoever runs the bot to check its approval channel), then "
+                "ask again.",
             ) from exc
 
     # --------------------------------------------------------------------------------------- decisions
@@ -235,10 +237,14 @@ class Restores:
         if user_id == request.requested_by:
             return NotAllowed("You asked for this restore, so you cannot approve it: another approver must.")
         if not self._permissions.is_approver(user_id):
-            return NotAllowed("Only approvers (DDBBOT_APPROVERS) may approve restores; you are not one of them.")
+            return NotAllowed(
+                "Only approvers may approve restores; you are not one of them.", ask=self.policy.approvers
+            )
         if not self.store.add_approval(request.id, user_id, self.store.now()):
             remaining = max(0, request.required_approvals - self.store.approval_count(request.id))
-            return PreconditionFailed(f"You already approved this request; it needs {remaining} more approver(s).")
+            return PreconditionFailed(
+                f"You already approved this request; it needs {plural(remaining, 'more approval')}."
+            )
         return None
 
     def reject(self, button_value: str, user_id: str) -> Decision:
@@ -249,7 +255,7 @@ class Restores:
                 request,
                 user_id,
                 "restore.reject",
-                NotAllowed("Only approvers (DDBBOT_APPROVERS) may reject restores; you are not one of them."),
+                NotAllowed("Only approvers may reject restores; you are not one of them.", ask=self.policy.approvers),
             )
         now = self.store.now()
         if not self.store.transition(
@@ -318,12 +324,12 @@ class Restores:
 
     def _already_decided(self, request_id: str) -> BotError:
         current = self._reload(request_id)
-        who = ""
+        deciders: tuple[str, ...] = ()
         if current.decided_by and current.decided_by != BOT_ACTOR:
-            who = " by " + ", ".join(f"<@{u}>" for u in current.decided_by.split(","))
+            deciders = tuple(current.decided_by.split(","))  # shown as mentions: they can say what was decided
         when = f" at {iso(current.decided_at)}" if current.decided_at else ""
-        state = {RestoreStatus.EXPIRED: "expired"}.get(current.status, f"already decided ({current.status}{who}{when})")
-        return PreconditionFailed(f"This request is {state}; nothing more happens from this click.")
+        state = {RestoreStatus.EXPIRED: "expired"}.get(current.status, f"already decided ({current.status}{when})")
+        return PreconditionFailed(f"This request is {state}; nothing more happens from this click.", ask=deciders)
 
     def _refuse(self, request: RestoreRequest, user_id: str, action: str, error: BotError) -> BotError:
         self.core.store.audit(user_id, action, request.id, {"plan_hash": request.plan_hash}, f"refused: {error}")

@@ -28,11 +28,13 @@ from bot.errors import BotError, NotAllowed, NotFound, PreconditionFailed, Usage
 from bot.exports.encryption import check_kms_key
 from bot.exports.start import ExportOptions, check_bucket, check_format, check_owner, resolve_destination
 from bot.models import MIN_INCREMENTAL_WINDOW, ExportType, PitrSurvey, Requester
+from bot.schedules.costly import CostlySchedule, costly_reasons
 from bot.schedules.models import Schedule, ScheduleSource, ScheduleType, ScheduleView, schedule_type
 from bot.schedules.ports import CronCalendar, ScheduleNotifier
 from bot.schedules.selection import matching_tables, parse_selector
 from bot.schedules.store import ScheduleStore
 from bot.timefmt import parse_duration
+from bot.words import plural
 
 logger = logging.getLogger(__name__)
 
@@ -150,37 +152,54 @@ def check_schedule(sc: ScheduleCore, cron: str, timezone: str, export_type: str)
             )
 
 
-def add_schedule(sc: ScheduleCore, request: NewSchedule, requester: Requester) -> AddedSchedule:
-    """Validate, pre-flight the table and the bucket, store, and let the scheduler pick it up."""
+def add_schedule(
+    sc: ScheduleCore, request: NewSchedule, requester: Requester, *, confirmed: bool = False
+) -> AddedSchedule | CostlySchedule:
+    """Validate, pre-flight the table and the bucket, store, and let the scheduler pick it up. A schedule that
+    would run full exports more often than hourly, or a second export schedule of a table, is not added unless
+    `confirmed`: its monthly cost and the reasons are returned for the person to confirm."""
     core = sc.core
     check_schedule(sc, request.cron, request.timezone, request.export_type)
     check_options(request.export_type, request.options)
     key, name, pitr_enabled = _preflight(sc, request)
     now = core.clock()
     channel = request.channel or (None if core.notify_channel else requester.channel_id)
+    if not confirmed:
+        fires = sc.calendar.fires(request.cron, request.timezone, now, now + timedelta(days=8), 200)
+        reasons = costly_reasons(request.export_type, key, fires, sc.store.all())
+        if reasons:
+            proposed = _new_schedule(request, "new", key, channel, requester, now)
+            return CostlySchedule(schedule_view(sc, proposed, {}), reasons)
     for _ in range(5):
-        schedule = Schedule(
-            id=f"{_slug(name)}-{secrets.token_hex(2)}",
-            table=request.table,
-            table_key=key,
-            cron=request.cron,
-            timezone=request.timezone,
-            export_type=request.export_type,
-            options=dict(request.options),
-            channel=channel,
-            source=ScheduleSource.SLACK,
-            paused=False,
-            created_by=requester.user_id,
-            created_at=now,
-            active_since=now,
-        )
+        schedule = _new_schedule(request, f"{_slug(name)}-{secrets.token_hex(2)}", key, channel, requester, now)
         if sc.store.add(schedule):
             break
     else:
         raise BotError("Could not find a free schedule id; try again.")
-    core.store.audit(requester.user_id, "schedule.add", key, _audit(schedule), f"added {schedule.id}")
+    audit = {**_audit(schedule), **({"confirmed": True} if confirmed else {})}
+    core.store.audit(requester.user_id, "schedule.add", key, audit, f"added {schedule.id}")
     sc.changed()
     return AddedSchedule(schedule_view(sc, schedule, {}), pitr_enabled)
+
+
+def _new_schedule(
+    request: NewSchedule, schedule_id: str, key: str, channel: str | None, requester: Requester, now: datetime
+) -> Schedule:
+    return Schedule(
+        id=schedule_id,
+        table=request.table,
+        table_key=key,
+        cron=request.cron,
+        timezone=request.timezone,
+        export_type=request.export_type,
+        options=dict(request.options),
+        channel=channel,
+        source=ScheduleSource.SLACK,
+        paused=False,
+        created_by=requester.user_id,
+        created_at=now,
+        active_since=now,
+    )
 
 
 def _preflight(sc: ScheduleCore, request: NewSchedule) -> tuple[str, str, bool]:
@@ -244,7 +263,7 @@ def remove_schedule(sc: ScheduleCore, schedule_id: str, requester: Requester) ->
     if schedule.from_config:
         raise NotAllowed(
             f"Schedule `{schedule.id}` is declared in the bot's config file, so it cannot be removed from Slack.",
-            "Remove it from DDBBOT_CONFIG_FILE (and restart the bot), or `/ddb-schedule pause` it meanwhile.",
+            "Ask whoever runs the bot to remove it from the bot's config file, or `/ddb-schedule pause` it meanwhile.",
         )
     removed = sc.store.remove(schedule.id)
     sc.core.store.audit(requester.user_id, "schedule.remove", schedule.table_key, _audit(schedule), str(removed))
@@ -301,11 +320,13 @@ def schedule_view(sc: ScheduleCore, schedule: Schedule, sizes: dict[str, TableCo
         basis = table.problem or "no price"
     elif schedule.export_type == ScheduleType.FULL:
         cost = gib(table.size_bytes) * table.full_gb * Decimal(str(runs))
-        basis = f"{runs:g} full exports a month of {gib(table.size_bytes):.2f} GB"
+        basis = f"{plural(runs, 'full export')} a month of {gib(table.size_bytes):,.2f} GB"
     else:
         change = _change_per_run(sc, schedule, table.size_bytes, runs)
         cost = gib(change) * table.incremental_gb * Decimal(str(runs))
-        basis = f"{runs:g} incremental exports a month, about {gib(change):.3f} GB of changes each (10 MB minimum)"
+        basis = (
+            f"{plural(runs, 'incremental export')} a month, about {gib(change):.3f} GB of changes each (10 MB minimum)"
+        )
     return ScheduleView(
         schedule=schedule,
         next_runs=()

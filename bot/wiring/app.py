@@ -27,21 +27,45 @@ from bot.wiring.operations import SLACK_PORT_PATHS, WsgiApp
 from bot.wiring.services import Services
 from bot.wiring.slack_bodies import FormRequest, malformed, signed, too_large
 from handlers.catalog import commands as catalog_commands
+from handlers.catalog.parsing import HELP as CATALOG_HELP
 from handlers.costs import commands as cost_commands
+from handlers.costs.parsing import COST_HELP
 from handlers.coverage import actions as coverage_actions
 from handlers.coverage import commands as coverage_commands
+from handlers.coverage.parsing import HELP as COVERAGE_HELP
 from handlers.drills import commands as drill_commands
+from handlers.drills.parsing import DRILL_HELP
 from handlers.exports import commands as export_commands
+from handlers.exports.parsing import EXPORT_HELP, STATUS_HELP
+from handlers.help import commands as help_commands
 from handlers.home import events as home_events
 from handlers.kit.commands import Surface
 from handlers.kit.http import install_patient_respond
+from handlers.kit.parsing import CommandHelp
 from handlers.pitr import commands as pitr_commands
+from handlers.pitr.parsing import PITR_HELP
 from handlers.restores import actions as restore_actions
 from handlers.restores import commands as restore_commands
 from handlers.restores.commands import RestoreSurface
+from handlers.restores.parsing import RESTORE_HELP
 from handlers.schedules import commands as schedule_commands
+from handlers.schedules.parsing import HELP as SCHEDULE_HELP
 from handlers.verification import commands as verification_commands
+from handlers.verification.parsing import VERIFY_HELP
 
+# every command's own help, in the order /ddb-help lists them (a test checks that each registered command is here)
+COMMAND_HELPS: tuple[CommandHelp, ...] = (
+    PITR_HELP,
+    EXPORT_HELP,
+    STATUS_HELP,
+    CATALOG_HELP,
+    COST_HELP,
+    COVERAGE_HELP,
+    RESTORE_HELP,
+    SCHEDULE_HELP,
+    VERIFY_HELP,
+    DRILL_HELP,
+)
 LISTENER_THREADS = 64
 EVENTS_PATH = "/slack/events"
 logger = logging.getLogger(__name__)
@@ -81,6 +105,7 @@ def create_app(services: Services) -> App:
     coverage_actions.register(app, surface, services.coverage, services.schedules)
     catalog_commands.register(app, surface, services.catalogue)
     home_events.register(app, services.home, services.restores)
+    help_commands.register(app, surface, COMMAND_HELPS)
     return app
 
 

@@ -141,7 +141,7 @@ def build_services(
     restores = build_restores(settings, engine, core, slack, authorizer, references, work.wake.set)
     health = build_health(settings, session, slack_probe, core.aws, authorizer)
     for warning in health.warnings():
-        logger.warning("start warning", extra={"warning": warning})
+        logger.warning("start warning", extra={"warning": warning.operator})
     notes = NoteWork(
         {
             EXPORT_RESULTS: results,
@@ -163,7 +163,7 @@ def build_services(
         ],
         on_cycle=(restores.workflow.expire_due, restores.work.overdue),
     )
-    home = home_publisher(slack, authorizer, schedules, restores.workflow, coverage, health.warnings)
+    home = home_publisher(slack, authorizer, schedules, restores.workflow, coverage, health.warnings_for_people)
     return Services(
         settings=settings,
         engine=engine,

@@ -16,7 +16,7 @@ from typing import Generic, TypeVar
 import boto3
 from slack_sdk import WebClient
 
-from bot.authz import Authorizer
+from bot.authz import Authorizer, SetupWarning
 from bot.aws.accounts import AwsAccounts
 from bot.settings import Settings
 from bot.wiring.startup import STS_PROBE, StartupError, check_aws, check_slack
@@ -65,7 +65,11 @@ class Health:
     """Named checks (None: fine, else the problem) and the warnings, each remembered."""
 
     checks: Mapping[str, Callable[[], str | None]]
-    warnings: Callable[[], tuple[str, ...]]
+    warnings: Callable[[], tuple[SetupWarning, ...]]
+
+    def warnings_for_people(self) -> tuple[str, ...]:
+        """The warnings as everyone in Slack reads them (App Home): no setting's name."""
+        return tuple(warning.people for warning in self.warnings())
 
 
 def build_health(
@@ -85,9 +89,13 @@ def build_health(
     def identity() -> str | None:
         return _problem_of(lambda: check_aws(session, settings))
 
-    def warnings() -> tuple[str, ...]:
+    def warnings() -> tuple[SetupWarning, ...]:
         found = list(authorizer.access_warnings(settings.required_approvals))
-        found += [problem for alias in sorted(aws.aliases) if (problem := aws.unreachable(alias, STS_PROBE))]
+        found += [
+            SetupWarning(problem, f"Account alias `{alias}` cannot be reached: nothing can be done on its tables now.")
+            for alias in sorted(aws.aliases)
+            if (problem := aws.unreachable(alias, STS_PROBE))
+        ]
         return tuple(found)
 
     return Health(

@@ -61,7 +61,7 @@ class Readiness:
 
     def warnings(self) -> tuple[str, ...]:
         """What is allowed but probably not meant; never a reason to stop sending work."""
-        return self._health.warnings() if self._health else ()
+        return tuple(warning.operator for warning in self._health.warnings()) if self._health else ()
 
     def _database(self) -> str:
         return OK if ping(self._engine) else "the database does not answer"

@@ -30,7 +30,7 @@ from handlers.kit.commands import Surface
 from handlers.kit.modals import field_value, tell_submitter, view_metadata
 from handlers.kit.slack_port import respond_with
 from handlers.pitr.blocks import pitr_message
-from handlers.schedules.blocks import schedule_added
+from handlers.schedules.confirm import added_reply
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +70,9 @@ def register(app: App, surface: Surface, survey: CoverageSurvey, sc: ScheduleCor
             return
         ack()
         try:
-            added = add_schedule(sc, request, Requester(user, metadata.get("channel")))
-            reply = schedule_added(added, sc.core.notify_channel)
+            reply = added_reply(
+                sc, add_schedule(sc, request, Requester(user, metadata.get("channel"))), request
+            ).message
         except BotError as error:
             reply = error_message(error)
         except Exception:

@@ -4,8 +4,8 @@ could not be read; within Slack's limits however many tables there are."""
 from __future__ import annotations
 
 from bot.coverage.models import CoverageReport, TableCoverage
-from bot.timefmt import iso
 from handlers.coverage.schedule_form import schedule_button
+from handlers.kit import emoji
 from handlers.kit.blocks import (
     Block,
     Message,
@@ -19,6 +19,7 @@ from handlers.kit.blocks import (
     row_action,
     section,
 )
+from handlers.kit.text import count, plural, when
 
 ROWS_PER_SECTION = 20
 SHOWN_ROWS = 200  # 10 sections; the rest is counted, and `<alias>` or `region=` narrows the survey
@@ -30,7 +31,7 @@ MAX_SCHEDULE_BUTTONS = 10  # 2 actions blocks; the others through `/ddb-schedule
 
 def coverage_message(report: CoverageReport, *, operator: bool = False) -> Message:
     """The answer to `/ddb-coverage`; an operator also gets an Enable PITR button per table without PITR."""
-    summary = _summary(report)
+    summary = coverage_summary(report)
     blocks = [section(f"*Backup coverage* · {summary}")]
     attention = report.needing_attention()
     rows = [_row(report, table) for table in attention[:SHOWN_ROWS]]
@@ -41,18 +42,21 @@ def coverage_message(report: CoverageReport, *, operator: bool = False) -> Messa
         blocks.extend(schedule_buttons(attention))
     if len(attention) > SHOWN_ROWS:
         blocks.append(
-            context(f"{len(attention) - SHOWN_ROWS} more tables need attention; narrow with an alias or `region=`.")
+            context(
+                f"{plural(len(attention) - SHOWN_ROWS, 'more table')} need attention; narrow with an alias or "
+                "`region=`."
+            )
         )
     if not attention and report.tables:
-        blocks.append(section(":white_check_mark: Every table has PITR on, a recent export and a schedule."))
+        blocks.append(section(f"{emoji.OK} Every table has PITR on, a recent export and a schedule."))
     if report.unreadable:
         lines = [
             f"• {code(place.account, 200)} {escape(place.region, 40)} ({escape(place.what, 20)}): "
             f"{escape(place.reason, 600)}" + (f" {escape(place.fix, 400)}" if place.fix else "")
             for place in report.unreadable
         ]
-        blocks.append(section(":warning: *Not read*\n" + listing(lines, "places", 2900)))
-    stale = f"{report.stale_after.days} days" if report.stale_after.days else "the stale limit"
+        blocks.append(section(f"{emoji.WARN} *Not read*\n" + listing(lines, "places", 2900)))
+    stale = plural(report.stale_after.days, "day") if report.stale_after.days else "the stale limit"
     blocks.append(
         context(f"An export older than {stale} counts as stale. Turn PITR on with `/ddb-pitr &lt;table&gt; enable`.")
     )
@@ -95,18 +99,18 @@ def schedule_buttons(attention: list[TableCoverage]) -> list[Block]:
     ]
 
 
-def _summary(report: CoverageReport) -> str:
-    places = f"{report.places} place{'s' if report.places != 1 else ''}"
+def coverage_summary(report: CoverageReport) -> str:
+    """One line of counts: the answer's head, and the Home tab's coverage line."""
     parts = [
-        f"{len(report.tables)} tables in {places}",
-        f"{report.count('PITR off')} without PITR",
-        f"{report.count('never exported') + report.count('last export')} never or not recently exported",
-        f"{report.count('no schedule')} without a schedule",
+        f"{plural(len(report.tables), 'table')} in {plural(report.places, 'place')}",
+        f"{count(report.count('PITR off'))} without PITR",
+        f"{count(report.count('never exported') + report.count('last export'))} never or not recently exported",
+        f"{count(report.count('no schedule'))} without a schedule",
     ]
-    parts.append(f"{report.backup_protected()} protected by AWS Backup")
+    parts.append(f"{count(report.backup_protected())} protected by AWS Backup")
     not_read = sum(u.what == "tables" for u in report.unreadable)
     if not_read:
-        parts.append(f"{not_read} places not read")
+        parts.append(f"{plural(not_read, 'place')} not read")
     return " · ".join(parts)
 
 
@@ -121,9 +125,9 @@ def _facts(report: CoverageReport, table: TableCoverage) -> str:
     """What is in place, beside what is missing: PITR's period, the last export, AWS Backup."""
     facts = []
     if table.pitr_enabled and table.recovery_days:
-        facts.append(f"PITR {table.recovery_days} days")
+        facts.append(f"PITR {plural(table.recovery_days, 'day')}")
     if table.last_export is not None and report.at - table.last_export <= report.stale_after:
-        facts.append(f"exported {iso(table.last_export)}")
+        facts.append(f"exported {when(table.last_export)}")
     if table.backup_protected:
         facts.append("in AWS Backup")
     return f" ({'; '.join(facts)})" if facts else ""

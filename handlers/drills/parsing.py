@@ -8,7 +8,7 @@ from bot.aws.tables import parse_table_ref
 from bot.drills.service import DrillRequest
 from bot.errors import UsageError
 from bot.timefmt import parse_duration
-from handlers.kit.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
+from handlers.kit.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help, yes_or_no
 
 DRILL = "/ddb-drill"
 DRILL_HELP = CommandHelp(
@@ -33,11 +33,9 @@ def parse_drill(text: str, aliases: Collection[str] = ()) -> DrillRequest | Help
         raise UsageError("`from=pitr` drills are not supported yet; drill from an export.", DRILL_HELP.usage_text)
     if source != "export":
         raise UsageError(f"`from=` is `export`, not `{source[:40]}`.", DRILL_HELP.usage_text)
-    keep = options.get("keep", "false").lower()
-    if keep not in {"true", "false"}:
-        raise UsageError(f"`keep=` is `true` or `false`, not `{keep[:40]}`.", DRILL_HELP.usage_text)
+    keep = yes_or_no(options.get("keep", "false"), "keep", DRILL_HELP)
     ref = parse_table_ref(words[0], frozenset(aliases))
-    return DrillRequest(ref.display, options.get("export"), _duration(options.get("rto")), keep == "true")
+    return DrillRequest(ref.display, options.get("export"), _duration(options.get("rto")), keep)
 
 
 def _duration(text: str | None) -> float | None:

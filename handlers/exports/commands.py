@@ -31,9 +31,9 @@ def register(app: App, surface: Surface) -> None:
 def export(surface: Surface, command: ExportCommand, requester: Requester) -> Reply:
     """/ddb-export (operators): pre-flight, start, and let the tracker follow it."""
     surface.authorizer.require_operator(requester.user_id, "start exports")
-    started = start_export(surface.core, command.table, command.options, requester)
+    started = start_export(surface.core, command.table, command.options, requester, force=command.force)
     surface.tracker.poke()
-    return Reply(blocks.export_started(started.job, started.new), in_channel=True)
+    return Reply(blocks.export_started(started), in_channel=started.new)
 
 
 def status(surface: Surface, command: StatusCommand, requester: Requester) -> Reply:
@@ -45,9 +45,9 @@ def status(surface: Surface, command: StatusCommand, requester: Requester) -> Re
         job = export_detail(core, command.target)
         price = export_price(core, job)
         detail = blocks.export_detail(job, price.cost, price.basis)
-        verified = last_verification_block(surface.last_verification(job.export_id))
+        verified = last_verification_block(surface.last_verification(job.export_id), job.export_id)
         return Reply({**detail, "blocks": fit_blocks([*detail["blocks"], verified])})
     ref, jobs = table_exports(core, command.target)
-    listed = blocks.status_list(f"Exports of {ref.display}", jobs)
-    drilled = last_drill_block(surface.last_drill(ref.key), core.clock(), surface.drill_max_age)
+    listed = blocks.status_list(f"Exports of {ref.display}", jobs, ref.display)
+    drilled = last_drill_block(surface.last_drill(ref.key), ref.display, core.clock(), surface.drill_max_age)
     return Reply({**listed, "blocks": fit_blocks([*listed["blocks"], drilled])})

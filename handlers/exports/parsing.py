@@ -19,6 +19,7 @@ from handlers.kit.parsing import (
     table_word,
     tokenize,
     wants_help,
+    yes_or_no,
 )
 
 EXPORT_HELP = CommandHelp(
@@ -26,7 +27,7 @@ EXPORT_HELP = CommandHelp(
     "Start a native Export to S3 (no read capacity used) and follow it to completion (operators).",
     (
         "/ddb-export <table> [bucket=<name>] [prefix=<p>] [owner=<12-digit account id>] "
-        "[format=dynamodb_json|ion] [kms=<KMS key ARN or alias/name>] [at=<ISO-8601>]",
+        "[format=dynamodb_json|ion] [kms=<KMS key ARN or alias/name>] [at=<ISO-8601>] [force=true]",
         "/ddb-export <table> since=<ISO-8601> [until=<ISO-8601>]   (incremental, 15 minutes to 24 hours)",
     ),
     (
@@ -34,6 +35,7 @@ EXPORT_HELP = CommandHelp(
         f"/ddb-export orders bucket=acme-backups owner=123456789012 at={ISO_EXAMPLE}",
         "/ddb-export orders since=2026-01-14T00:00:00Z until=2026-01-14T06:00:00Z",
         "/ddb-export orders kms=alias/backups",
+        "/ddb-export orders force=true",
     ),
 )
 STATUS_HELP = CommandHelp(
@@ -50,6 +52,7 @@ class ExportCommand:
 
     table: str
     options: ExportOptions
+    force: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ class StatusCommand:
     target: str | None
 
 
-EXPORT_OPTIONS = ("bucket", "prefix", "owner", "format", "kms", "at", "since", "until")
+EXPORT_OPTIONS = ("bucket", "prefix", "owner", "format", "kms", "at", "since", "until", "force")
 
 
 def parse_export(text: str, aliases: Collection[str] = ()) -> ExportCommand | HelpRequest:
@@ -81,11 +84,12 @@ def parse_export(text: str, aliases: Collection[str] = ()) -> ExportCommand | He
             "Give either `at=` (full export at a point in time) or `since=` (incremental), not both.",
             EXPORT_HELP.usage_text,
         )
+    force = yes_or_no(raw.pop("force", "false"), "force", EXPORT_HELP)
     try:
         options = export_options(raw)
     except UsageError as exc:
         raise UsageError(exc.message, EXPORT_HELP.usage_text) from None
-    return ExportCommand(table, options)
+    return ExportCommand(table, options, force)
 
 
 def export_options(raw: dict[str, str]) -> ExportOptions:

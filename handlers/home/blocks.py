@@ -6,7 +6,8 @@ from __future__ import annotations
 from bot.home.dashboard import Dashboard
 from bot.restores.models import RestoreRequest, RestoreStatus
 from bot.restores.summary import PlanSummary
-from bot.timefmt import iso
+from handlers.coverage.blocks import coverage_summary
+from handlers.kit import emoji
 from handlers.kit.blocks import (
     CONFIRM_TEXT,
     VIEW_BLOCKS,
@@ -19,9 +20,9 @@ from handlers.kit.blocks import (
     escape,
     fit_blocks,
     listing,
-    mention_user,
     section,
 )
+from handlers.kit.text import plural, user, when
 from handlers.restores.summary_blocks import plan_summary_blocks
 
 HOME_APPROVE_ACTION = "home_restore_approve"
@@ -40,12 +41,12 @@ def home_view(dashboard: Dashboard, notice: str | None = None) -> View:
     blocks.extend(_pending(dashboard))
     blocks.append(section(_fires(dashboard)))
     blocks.append(section(_failures(dashboard)))
-    blocks.append(context(f"As of {iso(dashboard.at)}. Open the tab again to refresh."))
+    blocks.append(context(f"As of {when(dashboard.at)}. Open the tab again to refresh."))
     return {"type": "home", "blocks": fit_blocks(blocks, VIEW_BLOCKS)}
 
 
 def _warnings(d: Dashboard) -> str:
-    lines = [f":warning: {escape(warning, 900)}" for warning in d.warnings]
+    lines = [f"{emoji.WARN} {escape(warning, 900)}" for warning in d.warnings]
     return "*Settings to fix* (ask whoever runs the bot)\n" + listing(lines, "more", 2800)
 
 
@@ -53,14 +54,7 @@ def _coverage(d: Dashboard) -> str:
     if d.coverage is None:
         return f"*Coverage*: could not be read ({escape(d.coverage_problem or 'unknown', 500)})."
     report = d.coverage
-    stale = report.count("never exported") + report.count("last export")
-    line = (
-        f"*Coverage*: {len(report.tables)} tables · {report.count('PITR off')} without PITR · {stale} never or not "
-        f"recently exported · {report.count('no schedule')} without a schedule"
-    )
-    line += f" · {report.backup_protected()} protected by AWS Backup"
-    if not_read := sum(u.what == "tables" for u in report.unreadable):
-        line += f" · {not_read} places not read"
+    line = f"*Coverage*: {coverage_summary(report)}"
     worst = [
         f"{code(t.key, 200)}: {', '.join(t.issues(report.at, report.stale_after))}"
         for t in report.needing_attention()[:5]
@@ -70,7 +64,7 @@ def _coverage(d: Dashboard) -> str:
 
 def _running(d: Dashboard) -> str:
     lines = [
-        f"Export {code(j.export_id, 100)} of {code(j.table_key, 300)} since {iso(j.started_at or j.created_at)}"
+        f"Export {code(j.export_id, 100)} of {code(j.table_key, 300)} since {when(j.started_at or j.created_at)}"
         for j in d.running_exports
     ]
     lines += [
@@ -94,8 +88,8 @@ def _pending(d: Dashboard) -> list[Block]:
 
 def _request_line(summary: PlanSummary) -> str:
     return (
-        f"*Restore request {code(summary.request_id, 100)}* from {mention_user(summary.requested_by)} needs "
-        f"{summary.required_approvals} approval(s)"
+        f"*Restore request {code(summary.request_id, 100)}* from {user(summary.requested_by)} needs "
+        f"{plural(summary.required_approvals, 'approval')}"
     )
 
 
@@ -120,7 +114,7 @@ def _decision(summary: PlanSummary) -> Block:
 
 def _fires(d: Dashboard) -> str:
     lines = [
-        f"{iso(fire)} · {code(s.id, 200)}: {escape(s.export_type, 20)} export of {code(s.table, 300)}"
+        f"{when(fire)} · {code(s.id, 200)}: {escape(s.export_type, 20)} export of {code(s.table, 300)}"
         for s, fire in d.next_fires
     ]
     return "*Next scheduled exports*\n" + (listing(lines, "more", 2800) if lines else "None scheduled.")

@@ -19,7 +19,9 @@ from bot.restores.workflow import Decision, Restores
 from bot.schedules.service import ScheduleCore
 from handlers.home.blocks import HOME_APPROVE_ACTION, HOME_REJECT_ACTION
 from handlers.home.publisher import HomePublisher
-from handlers.kit.blocks import escape
+from handlers.kit import emoji
+from handlers.kit.blocks import error_lines
+from handlers.restores.blocks import decision_text
 
 logger = logging.getLogger(__name__)
 
@@ -70,14 +72,9 @@ def _notice(decide: Callable[[], Decision]) -> str:
     try:
         decision = decide()
     except BotError as error:
-        return f":no_entry_sign: {escape(error.message, 1000)}"
+        return f"{emoji.REFUSED} " + " ".join(error_lines(error))
     except Exception:
         reference = uuid.uuid4().hex[:8]
         logger.exception("home: restore decision failed reference=%s", reference)
-        return f":warning: Something went wrong on my side (reference {reference}); nothing was decided."
-    request_id = escape(decision.request.id, 100)
-    if decision.outcome == "recorded":
-        return f":ballot_box_with_check: Your approval of `{request_id}` is recorded; {decision.remaining} more needed."
-    if decision.outcome == "approved":
-        return f":white_check_mark: You approved `{request_id}`; the restore is starting."
-    return f":no_entry: You rejected `{request_id}`; nothing will be restored."
+        return f"{emoji.BROKEN} Something went wrong on my side (reference {reference}); nothing was decided."
+    return decision_text(decision)

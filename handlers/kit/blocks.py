@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.errors import BotError, UsageError
 from bot.money import PriceBasis
+from handlers.kit import emoji
 from handlers.kit.parsing import CommandHelp
 
 Message = dict[str, Any]
@@ -27,6 +28,7 @@ CONTEXT_ELEMENTS = 10
 MESSAGE_BLOCKS = 50
 VIEW_BLOCKS = 100
 BUTTON_TEXT = 75
+BUTTON_VALUE = 2000
 CONFIRM_TITLE, CONFIRM_TEXT, CONFIRM_BUTTON = 100, 300, 30
 # Our own budgets, well inside those: a notification is read at a glance (Slack would take 40,000), and one AWS
 # message or user-supplied string shown inline never crowds out the lines around it.
@@ -212,26 +214,38 @@ def help_message(help_: CommandHelp) -> Message:
 
 def error_message(error: BotError) -> Message:
     """A refusal or failure the user can act on: what went wrong, then what to fix (both always shown)."""
-    lines = [f":warning: {escape(error.message, FOREIGN_TEXT)}"]
-    if error.fix:
-        lines.append(escape(error.fix, FOREIGN_TEXT))
+    lines = error_lines(error)
+    lines[0] = f"{emoji.WARN} {lines[0]}"
     blocks = [section("\n".join(lines))]
     if isinstance(error, UsageError) and error.usage:
         blocks.append(section(f"*Usage*\n```{escape(error.usage, SECTION_TEXT - 20)}```"))
     return message(lines[0], *blocks)
 
 
+def error_lines(error: BotError) -> list[str]:
+    """What went wrong, what to fix, and who can help (as mentions), each escaped and bounded: every surface that
+    shows a refusal shows these."""
+    lines = [escape(error.message, FOREIGN_TEXT)]
+    if error.fix:
+        lines.append(escape(error.fix, FOREIGN_TEXT))
+    if error.ask:
+        lines.append("Who can help: " + listing([mention(who) for who in error.ask], "people", 1000, ", "))
+    return lines
+
+
 def unexpected_error(reference: str) -> Message:
     """An unexpected failure: no details, a reference to find it in the logs."""
-    text = f":boom: Something went wrong on my side (reference {code(reference, 40)}). Nothing more was started."
+    text = (
+        f"{emoji.BROKEN} Something went wrong on my side (reference {code(reference, 40)}). Nothing more was started."
+    )
     return message(text, section(text))
 
 
 def answer_refused(reference: str) -> Message:
     """Plain text (no blocks: Slack refused the answer's blocks) saying the answer could not be shown."""
     return message(
-        f":boom: Something went wrong on my side: Slack refused to show my answer (reference {code(reference, 40)}). "
-        "Please tell the bot's operators."
+        f"{emoji.BROKEN} Something went wrong on my side: Slack refused to show my answer "
+        f"(reference {code(reference, 40)}). Please tell the bot's operators."
     )
 
 
@@ -243,7 +257,7 @@ def plain_fallback(result: Message, reference: str) -> Message:
 
 def working(text: str) -> Message:
     """The immediate acknowledgement shown while AWS is asked."""
-    return message(f":hourglass_flowing_sand: {escape(text, FOREIGN_TEXT)}")
+    return message(f"{emoji.RUNNING} {escape(text, FOREIGN_TEXT)}")
 
 
 def oncall_section(result: Message, oncall: str, what: str = "a scheduled export") -> Message:

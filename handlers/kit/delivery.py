@@ -23,6 +23,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.background.notes import Delivery, NoteStamp, delivered, later, refused
+from handlers.kit import emoji
 from handlers.kit.blocks import Message, code, escape, message, plain_fallback, section
 
 logger = logging.getLogger(__name__)
@@ -145,7 +146,7 @@ def undelivered_message(note: str, target: str, reason: str, attempts: int) -> M
     """The message: the channel, the reason (Slack's answer), what the message was about, and the fix."""
     where = f"<#{target}>" if target[:1] in {"C", "G"} and target.isalnum() else code(target, 100)
     text = (
-        f":warning: A message from the bot could not be posted in {where}"
+        f"{emoji.WARN} A message from the bot could not be posted in {where}"
         f"{f' after {attempts} attempts' if attempts > 1 else ''}: {escape(reason, 300)}. It was {code(note, 600)}. "
         f"Invite the bot to that channel (`/invite @ddb-backup-bot`), or change where these messages go."
     )

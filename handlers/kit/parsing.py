@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.aws.tables import parse_table_ref
 from bot.errors import UsageError
+from bot.words import nearest
 
 
 @dataclass(frozen=True)
@@ -75,13 +76,25 @@ def split_options(
         value = value.strip() if strip_values else value
         if key not in allowed:
             known = ", ".join(f"`{k}=`" for k in allowed) or "no options"
-            raise UsageError(f"Unknown option `{key}=`. {subject or help_.command} takes {known}.", help_.usage_text)
+            guess = nearest(key, allowed)
+            hint = f" Did you mean `{guess}=`?" if guess else ""
+            raise UsageError(
+                f"Unknown option `{key}=`.{hint} {subject or help_.command} takes {known}.", help_.usage_text
+            )
         if key in options:
             raise UsageError(f"`{key}=` is given twice; give it once.", help_.usage_text)
         if not value:
             raise UsageError(f"`{key}=` has no value.", help_.usage_text)
         options[key] = value
     return words, options
+
+
+def yes_or_no(text: str, option: str, help_: CommandHelp) -> bool:
+    """`true` or `false` (as `keep=`, `force=`, `confirm=` take them); a usage error otherwise."""
+    value = text.strip().lower()
+    if value not in {"true", "false"}:
+        raise UsageError(f"`{option}=` is `true` or `false`, not `{text[:40]}`.", help_.usage_text)
+    return value == "true"
 
 
 def wants_help(tokens: list[str]) -> bool:

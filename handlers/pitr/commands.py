@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.models import Requester
-from bot.pitr import enable_pitr, pitr_status
+from bot.pitr import PitrChange, enable_pitr, pitr_status
 from handlers.drills.blocks import last_drill_block
 from handlers.kit.blocks import fit_blocks
 from handlers.kit.commands import Reply, Surface, command_listener
@@ -25,11 +25,12 @@ def pitr(surface: Surface, command: PitrCommand, requester: Requester) -> Reply:
     """/ddb-pitr: status, or enable (operators)."""
     if command.enable:
         surface.authorizer.require_operator(requester.user_id, "turn on point-in-time recovery")
-        return Reply(
-            blocks.pitr_message(enable_pitr(surface.core, command.table, command.days, requester.user_id)),
-            in_channel=True,
-        )
+        enabled = enable_pitr(surface.core, command.table, command.days, requester.user_id)
+        return Reply(blocks.pitr_message(enabled), in_channel=enabled.change != PitrChange.ALREADY_ON)
     report = pitr_status(surface.core, command.table)
     shown = blocks.pitr_message(report)
-    drilled = last_drill_block(surface.last_drill(report.table.ref.key), surface.core.clock(), surface.drill_max_age)
+    table = report.table.ref
+    drilled = last_drill_block(
+        surface.last_drill(table.key), table.display, surface.core.clock(), surface.drill_max_age
+    )
     return Reply({**shown, "blocks": fit_blocks([*shown["blocks"], drilled])})

@@ -172,12 +172,4 @@ def _decide(body: dict[str, Any], respond: Respond, decide: Callable[[str, str],
 
 
 def _confirmation(decision: Decision) -> Message:
-    request = decision.request
-    if decision.outcome == "recorded":
-        return rb.click_accepted(
-            f":ballot_box_with_check: Your approval of `{request.id}` is recorded; "
-            f"{decision.remaining} more approver(s) needed."
-        )
-    if decision.outcome == "approved":
-        return rb.click_accepted(f":white_check_mark: You approved `{request.id}`; the restore is starting.")
-    return rb.click_accepted(f":no_entry: You rejected `{request.id}`; nothing will be restored.")
+    return rb.click_accepted(rb.decision_text(decision))

@@ -7,16 +7,15 @@ sources or length of names can push it out; the sources are summarised when they
 
 from __future__ import annotations
 
-import re
-
 from bot.errors import BotError
 from bot.models import BOT_ACTOR
 from bot.restores.models import MODE_NAMES, Approval, RestoreMode, RestoreRequest, RestoreStatus
 from bot.restores.notify import RestoreOutcome, RestoreProgress
 from bot.restores.outcome import OutcomeCheck, Verdict
 from bot.restores.summary import mode_line, plan_summary
-from bot.restores.workflow import Requested
-from bot.timefmt import duration, iso, size
+from bot.restores.workflow import Decision, Requested
+from bot.timefmt import duration, size
+from handlers.kit import emoji
 from handlers.kit.blocks import (
     CONFIRM_TEXT,
     FOREIGN_TEXT,
@@ -27,29 +26,29 @@ from handlers.kit.blocks import (
     code,
     confirm_dialog,
     context,
+    error_lines,
     escape,
     listing,
-    mention_user,
     message,
     section,
     shorten,
 )
+from handlers.kit.text import channel, count, plural, user, when
 from handlers.restores.bulk_blocks import bulk_blocks
 from handlers.restores.summary_blocks import plan_summary_blocks, source_line
 
 APPROVE_ACTION = "restore_approve"
 REJECT_ACTION = "restore_reject"
 
-CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,30}")
 STATE_LINE = {
-    RestoreStatus.APPROVED: ":white_check_mark: *Approved*",
-    RestoreStatus.RUNNING: ":arrows_counterclockwise: *Approved — running*",
-    RestoreStatus.SUCCEEDED: ":white_check_mark: *Approved — restore finished*",
-    RestoreStatus.PARTIAL: ":warning: *Approved — restore PARTIAL: not every item promised is in the target*",
-    RestoreStatus.FAILED: ":x: *Restore failed*",
-    RestoreStatus.REJECTED: ":no_entry: *Rejected — nothing was restored*",
-    RestoreStatus.EXPIRED: ":hourglass: *Expired — nothing was restored*",
-    RestoreStatus.CANCELLED: ":stop_sign: *Cancelled — what was written before the cancel stays*",
+    RestoreStatus.APPROVED: f"{emoji.OK} *Approved*",
+    RestoreStatus.RUNNING: f"{emoji.AGAIN} *Approved — running*",
+    RestoreStatus.SUCCEEDED: f"{emoji.OK} *Approved — restore finished*",
+    RestoreStatus.PARTIAL: f"{emoji.WARN} *Approved — restore PARTIAL: not every item promised is in the target*",
+    RestoreStatus.FAILED: f"{emoji.FAIL} *Restore failed*",
+    RestoreStatus.REJECTED: f"{emoji.REFUSED} *Rejected — nothing was restored*",
+    RestoreStatus.EXPIRED: f"{emoji.EXPIRED} *Expired — nothing was restored*",
+    RestoreStatus.CANCELLED: f"{emoji.CANCELLED} *Cancelled — what was written before the cancel stays*",
 }
 
 
@@ -60,8 +59,8 @@ def approval_request(request: RestoreRequest, approvals: list[Approval] | None =
     """The message approvers see: what would run, its estimate, and Approve / Reject bound to the plan hash."""
     approvals = approvals or []
     head = (
-        f":lock: *Restore request {code(request.id, 100)}* from {_mention(request.requested_by)} needs "
-        f"{request.required_approvals} approval(s)"
+        f"{emoji.APPROVAL} *Restore request {code(request.id, 100)}* from {user(request.requested_by)} needs "
+        f"{plural(request.required_approvals, 'approval')}"
     )
     blocks = [section(head), *plan_summary_blocks(plan_summary(request), with_expiry=True)]
     if approvals:
@@ -78,7 +77,7 @@ def approval_request(request: RestoreRequest, approvals: list[Approval] | None =
     reject = button("Reject", REJECT_ACTION, request.button_value, style="danger")
     blocks.append({"type": "actions", "block_id": f"restore_decision_{request.id}", "elements": [approve, reject]})
     text = (
-        f"Restore request {escape(request.id, 100)} from {escape(request.requested_by, 100)} needs approval: "
+        f"Restore request {escape(request.id, 100)} from {user(request.requested_by)} needs approval: "
         f"{escape(mode_line(request), FOREIGN_TEXT)} → {escape(request.target_display, 600)}"
     )
     return message(text, *blocks)
@@ -88,15 +87,15 @@ def approval_settled(request: RestoreRequest, approvals: list[Approval], note: s
     """The same message once decided: who decided and when, no buttons left."""
     state = STATE_LINE.get(request.status, escape(request.status, 40))
     if request.status == RestoreStatus.EXPIRED:
-        who = f" at {iso(request.decided_at or request.expires_at)} (no decision within the time allowed)"
+        who = f" at {when(request.decided_at or request.expires_at)} (no decision within the time allowed)"
     elif request.status == RestoreStatus.CANCELLED:
-        who = f" by {_mention(request.cancel_requested_by or request.decided_by or '?')} at {iso(request.finished_at)}"
+        who = f" by {user(request.cancel_requested_by or request.decided_by or '?')} at {when(request.finished_at)}"
     elif request.status == RestoreStatus.REJECTED:
-        who = f" by {_mention(request.decided_by or '?')} at {iso(request.decided_at)}"
+        who = f" by {_deciders(request)} at {when(request.decided_at)}"
     else:
-        who = f" by {_approvers(approvals) or _deciders(request)} at {iso(request.decided_at)}"
+        who = f" by {_approvers(approvals) or _deciders(request)} at {when(request.decided_at)}"
     blocks = [
-        section(f"*Restore request {code(request.id, 100)}* from {_mention(request.requested_by)}"),
+        section(f"*Restore request {code(request.id, 100)}* from {user(request.requested_by)}"),
         section(f"{state}{who}" + (f"\n{escape(note, FOREIGN_TEXT)}" if note else "")),
         *plan_summary_blocks(plan_summary(request), with_expiry=False),
     ]
@@ -114,15 +113,13 @@ def _confirm_text(request: RestoreRequest) -> str:
 def decided_note(request: RestoreRequest) -> Message:
     """The thread reply when a request is decided."""
     if request.status == RestoreStatus.APPROVED:
-        text = (
-            f":white_check_mark: Approved by {_deciders(request)} at {iso(request.decided_at)}. Starting the restore."
-        )
+        text = f"{emoji.OK} Approved by {_deciders(request)} at {when(request.decided_at)}. Starting the restore."
     elif request.status == RestoreStatus.REJECTED:
-        text = f":no_entry: Rejected by {_mention(request.decided_by or '?')}. Nothing was restored."
+        text = f"{emoji.REFUSED} Rejected by {_deciders(request)}. Nothing was restored."
     elif request.status == RestoreStatus.CANCELLED:
-        text = f":stop_sign: Cancelled by {_mention(request.decided_by or '?')}. Nothing was restored."
+        text = f"{emoji.CANCELLED} Cancelled by {_deciders(request)}. Nothing was restored."
     else:
-        text = f":hourglass: Expired at {iso(request.decided_at or request.expires_at)}. Nothing was restored."
+        text = f"{emoji.EXPIRED} Expired at {when(request.decided_at or request.expires_at)}. Nothing was restored."
     return message(text, section(text))
 
 
@@ -138,9 +135,9 @@ def requester_notice(request: RestoreRequest, detail: str) -> Message:
 def started_note(request: RestoreRequest, resumed: str | None) -> Message:
     """The restore started (or resumed after a restart)."""
     text = (
-        f":arrow_forward: {escape(resumed, FOREIGN_TEXT)}"
+        f"{emoji.RESUMED} {escape(resumed, FOREIGN_TEXT)}"
         if resumed
-        else f":arrow_forward: Restore {code(request.id, 100)} started."
+        else f"{emoji.RESUMED} Restore {code(request.id, 100)} started."
     )
     return message(text, section(text))
 
@@ -149,35 +146,34 @@ def progress_note(request: RestoreRequest, progress: RestoreProgress) -> Message
     """One progress line (edited in place as the restore goes on)."""
     parts = []
     if progress.files_total is not None:
-        parts.append(f"files {progress.files_done or 0}/{progress.files_total}")
+        parts.append(f"files {count(progress.files_done or 0)}/{count(progress.files_total)}")
     if progress.items is not None:
         done = "processed" if progress.bytes_done is not None else "written"
-        parts.append(
-            f"{progress.items:,} items {done}" if request.mode == RestoreMode.LOAD else f"{progress.items:,} items"
-        )
+        items = plural(progress.items, "item")
+        parts.append(f"{items} {done}" if request.mode == RestoreMode.LOAD else items)
     if progress.deletes:
-        parts.append(f"{progress.deletes:,} deletes")
+        parts.append(plural(progress.deletes, "delete"))
     if progress.rate_per_second is not None:
         parts.append(f"{progress.rate_per_second:,.0f} items/s")
     if progress.units_per_second is not None:
         ceiling = f" of {progress.ceiling_units:,} allowed" if progress.ceiling_units is not None else ""
         parts.append(f"{progress.units_per_second:,.0f} write units/s{ceiling}")
     if progress.throttles is not None:
-        parts.append(f"{progress.throttles:,} throttled")
+        parts.append(f"{count(progress.throttles)} throttled")
     if progress.bytes_done is not None:
         of = f" of {size(progress.bytes_total)}" if progress.bytes_total is not None else ""
         parts.append(f"{size(progress.bytes_done)}{of} read")
     if progress.failed_items:
-        parts.append(f"{progress.failed_items:,} failed")
+        parts.append(f"{count(progress.failed_items)} failed")
     if progress.ceiling_units is not None and progress.units_per_second is None:
-        parts.append(f"ceiling {progress.ceiling_units:,} write units/s")
+        parts.append(f"ceiling {count(progress.ceiling_units)} write units/s")
     if progress.elapsed_seconds is not None:
         parts.append(f"{duration(progress.elapsed_seconds)} elapsed")
     if progress.eta_seconds is not None:
         parts.append(f"about {duration(progress.eta_seconds)} left")
     if progress.note:
         parts.append(escape(progress.note, FOREIGN_TEXT))
-    text = ":hourglass_flowing_sand: Progress: " + (" · ".join(parts) or "working")
+    text = f"{emoji.RUNNING} Progress: " + (" · ".join(parts) or "working")
     return message(text, section(text))
 
 
@@ -188,17 +184,18 @@ def finished_note(request: RestoreRequest, outcome: RestoreOutcome) -> Message:
     where = f"Restore {code(request.id, 100)} into {code(request.target_display, 600)}"
     if check is not None and check.partial:
         head = (
-            f":warning: {where} is *PARTIAL*: {escape(check.figures, 300)}. Not every item the plan promised is there."
+            f"{emoji.WARN} {where} is *PARTIAL*: {escape(check.figures, 300)}. Not every item the plan promised is "
+            "there."
         )
     else:
-        head = f":white_check_mark: {where} *finished*."
+        head = f"{emoji.OK} {where} *finished*."
     figures = []
     if request.mode == RestoreMode.LOAD:
         figures.append(
             f"Items written: *{outcome.items_written or 0:,}* · Deletes applied: *{outcome.deletes_applied or 0:,}* · "
-            f"Files: *{outcome.files or 0}*"
-            + (f" ({outcome.files_skipped} finished before, not rewritten)" if outcome.files_skipped else "")
-            + f" · Retries: *{outcome.retries or 0}*"
+            f"Files: *{count(outcome.files or 0)}*"
+            + (f" ({count(outcome.files_skipped)} finished before, not rewritten)" if outcome.files_skipped else "")
+            + f" · Retries: *{count(outcome.retries or 0)}*"
             + _throttled(outcome)
             + _unverified_files(outcome)
         )
@@ -257,12 +254,12 @@ def _throttled(outcome: RestoreOutcome) -> str:
 
 def _unverified_files(outcome: RestoreOutcome) -> str:
     """The loader's count of data files written without an MD5 to check them against, when it reports one."""
-    count = outcome.details.get("unverified_files")
-    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+    unchecked = outcome.details.get("unverified_files")
+    if not isinstance(unchecked, int) or isinstance(unchecked, bool) or unchecked < 0:
         return ""
-    if count == 0:
+    if unchecked == 0:
         return " · every data file matched its MD5"
-    return f"\n:warning: *{count:,}* data file(s) had no MD5 in the manifest and were written unchecked"
+    return f"\n{emoji.WARN} *{plural(unchecked, 'data file')}* had no MD5 in the manifest and were written unchecked"
 
 
 def carry_over_text(outcome: RestoreOutcome) -> str:
@@ -293,7 +290,8 @@ def carry_over_text(outcome: RestoreOutcome) -> str:
 def carry_over_summary(request: RestoreRequest, outcome: RestoreOutcome) -> str:
     """One line for the requester: the figures, or which settings to set again on the new table."""
     if request.mode == RestoreMode.LOAD:
-        return f"{outcome.items_written or 0:,} items written, {outcome.deletes_applied or 0:,} deletes applied."
+        written, deletes = plural(outcome.items_written or 0, "item"), plural(outcome.deletes_applied or 0, "delete")
+        return f"{written} written, {deletes} applied."
     needed = [escape(c.setting, 100) for c in outcome.not_carried_over if c.needed]
     if needed:
         names = listing(needed, "settings", 600, ", ")
@@ -304,7 +302,7 @@ def carry_over_summary(request: RestoreRequest, outcome: RestoreOutcome) -> str:
 def failed_note(request: RestoreRequest, reason: str) -> Message:
     """The restore failed: why, and what to do."""
     text = (
-        f":x: Restore {code(request.id, 100)} into {code(request.target_display, 600)} *failed*: "
+        f"{emoji.FAIL} Restore {code(request.id, 100)} into {code(request.target_display, 600)} *failed*: "
         f"{escape(reason, FOREIGN_TEXT)}"
     )
     return message(text, section(text))
@@ -314,8 +312,9 @@ def requested_reply(requested: Requested) -> Message:
     """The answer to the requester: the request id, where it waits and until when, then what it would restore."""
     request = requested.request
     head = (
-        f":lock: Restore request {code(request.id, 100)} is waiting for {request.required_approvals} approval(s) in "
-        f"{_channel(requested.channel)}. It expires at {iso(request.expires_at)}."
+        f"{emoji.APPROVAL} Restore request {code(request.id, 100)} is waiting for "
+        f"{plural(request.required_approvals, 'approval')} in {channel(requested.channel)}. It expires at "
+        f"{when(request.expires_at)}."
     )
     target = f"• *Target:* {code(request.target_display, 600)}"
     sources = [f"• {source_line(s)}" for s in request.sources]
@@ -323,18 +322,27 @@ def requested_reply(requested: Requested) -> Message:
     body = target + ("\n" + listing(sources, noun, SECTION_TEXT - len(target) - 1) if sources else "")
     blocks = [section(head), section(body)]
     if requested.planned.notes:
-        blocks.append(
-            context(*(f":information_source: {escape(note, FOREIGN_TEXT)}" for note in requested.planned.notes))
-        )
+        blocks.append(context(*(f"{emoji.INFO} {escape(note, FOREIGN_TEXT)}" for note in requested.planned.notes)))
     return message(f"Restore request {escape(request.id, 100)} is waiting for approval", *blocks)
 
 
 def click_refused(error: BotError) -> Message:
     """The ephemeral reason a click was refused."""
-    text = f":no_entry_sign: {escape(error.message, FOREIGN_TEXT)}" + (
-        f" {escape(error.fix, FOREIGN_TEXT)}" if error.fix else ""
-    )
+    text = f"{emoji.REFUSED} " + " ".join(error_lines(error))
     return message(text, section(text))
+
+
+def decision_text(decision: Decision) -> str:
+    """What a click on Approve or Reject did, said to the one who clicked (in the message and on the Home tab)."""
+    request = code(decision.request.id, 100)
+    if decision.outcome == "recorded":
+        return (
+            f"{emoji.RECORDED} Your approval of {request} is recorded; "
+            f"{plural(decision.remaining, 'more approval')} needed."
+        )
+    if decision.outcome == "approved":
+        return f"{emoji.OK} You approved {request}; the restore is starting."
+    return f"{emoji.REFUSED} You rejected {request}; nothing will be restored."
 
 
 def click_accepted(text: str) -> Message:
@@ -342,19 +350,11 @@ def click_accepted(text: str) -> Message:
     return message(text, section(text))
 
 
-def _mention(user: str) -> str:
-    return mention_user(user)
-
-
-def _channel(channel: str) -> str:
-    return f"<#{channel}>" if CHANNEL_ID.fullmatch(channel) else escape(channel, 100)
-
-
 def _approvers(approvals: list[Approval]) -> str:
-    return ", ".join(_mention(a.approver) for a in approvals)
+    return ", ".join(user(a.approver) for a in approvals)
 
 
 def _deciders(request: RestoreRequest) -> str:
     if not request.decided_by or request.decided_by == BOT_ACTOR:
         return "the bot"
-    return ", ".join(_mention(u) for u in request.decided_by.split(","))
+    return ", ".join(user(u) for u in request.decided_by.split(","))

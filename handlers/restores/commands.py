@@ -75,6 +75,6 @@ def restore(
                 restore_form_blocks.export_choices("Recent exports (all tables)", recent_exports(core, limit=25))
             )
         ref, jobs = table_exports(core, parsed.table)
-        return Reply(restore_form_blocks.export_choices(f"Exports of {ref.display}", jobs))
+        return Reply(restore_form_blocks.export_choices(f"Exports of {ref.display}", jobs, ref.display))
     requested = restore_surface.restores.request(parsed.spec, requester)
     return Reply(restore_blocks.requested_reply(requested))

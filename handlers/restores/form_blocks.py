@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 
 from bot.models import ExportJob, ExportStatus, ExportType
-from bot.timefmt import iso, size
+from bot.timefmt import size
 from handlers.kit.blocks import Block, Message, View, button, code, context, escape, message, more, plain, section
+from handlers.kit.text import plural, when
 
 OPEN_FORM_ACTION = "restore_open_form"
 FORM_CALLBACK = "restore_form"
@@ -21,21 +22,23 @@ OPTION_TEXT = 75
 BUTTON_VALUE = 2000
 
 
-def export_choices(title: str, jobs: list[ExportJob]) -> Message:
-    """Recent completed exports, each with a Restore… button that opens the form."""
+def export_choices(title: str, jobs: list[ExportJob], table: str | None = None) -> Message:
+    """Recent completed exports, each with a Restore… button that opens the form (`table`: the one table listed,
+    named in the hint when it has none)."""
     completed = [job for job in jobs if job.status == ExportStatus.COMPLETED]
     done = completed[:MAX_LISTED]
     heading = escape(title, 600)
     if not done:
         text = f"{heading}: no completed exports."
-        return message(text, section(f"*{heading}*\nNo completed exports. Make one with `/ddb-export &lt;table&gt;`."))
+        make = f"`/ddb-export {escape(table, 600)}`" if table else "`/ddb-export` and the table's name"
+        return message(text, section(f"*{heading}*\nNo completed exports. Make one with {make}."))
     blocks: list[Block] = [section(f"*{heading}* — pick one to restore (another person must approve)")]
     for job in done:
         kind = "incremental" if job.export_type == ExportType.INCREMENTAL else "full"
         moment = job.export_time or job.export_to or job.ended_at
         line = (
-            f"{code(job.export_id, 200)} {code(job.table_key, 600)} ({kind}) · as of {iso(moment)} · "
-            f"{job.item_count or 0:,} items · {size(job.billed_size_bytes)}"
+            f"{code(job.export_id, 200)} {code(job.table_key, 600)} ({kind}) · as of {when(moment)} · "
+            f"{plural(job.item_count or 0, 'item')} · {size(job.billed_size_bytes)}"
         )
         if len(job.export_arn) <= BUTTON_VALUE:
             blocks.append({**section(line), "accessory": button("Restore…", OPEN_FORM_ACTION, job.export_arn)})
@@ -43,7 +46,7 @@ def export_choices(title: str, jobs: list[ExportJob]) -> Message:
             blocks.append(section(f"{line} · restore it with `/ddb-restore`"))
     if len(completed) > len(done):
         blocks.append(context(f"{more(len(completed) - len(done), 'completed exports')}: name a table to see its own."))
-    return message(f"{heading}: {len(done)} completed exports", *blocks)
+    return message(f"{heading}: {plural(len(done), 'completed export')}", *blocks)
 
 
 def restore_form(export_arn: str, export_id: str, channel_id: str | None) -> View:

@@ -39,8 +39,8 @@ RESTORE_HELP = CommandHelp(
         "owner= is the account that owns an s3:// export's bucket; it is needed when that bucket is not one of the "
         "bot's export buckets, and S3 refuses the reads if someone else owns it",
         "rate= caps the writes: write units a second (rate=2000/s) or a share of the table's write "
-        "capacity (rate=50%); the default is the bot's DDBBOT_RESTORE_RATE. With bulk put it is MaxWriteRequestUnits, "
-        "at least 1,024",
+        "capacity (rate=50%); without it, the default rate whoever runs the bot set. With bulk put it is "
+        "MaxWriteRequestUnits, at least 1,024",
         "engine= picks what writes a full export into=: DynamoDB's bulk put (engine=bulk) or the bot's loader "
         "(engine=loader); by default bulk put where it can run, else the loader, and the request says why",
         "tier= is bulk put's performance tier: standard (the default) or accelerated",

@@ -11,8 +11,10 @@ from __future__ import annotations
 from bot.models import ExportType
 from bot.restores.models import SourceSummary, TierEstimate
 from bot.restores.summary import PlanSummary
-from bot.timefmt import duration, iso, size
-from handlers.kit.blocks import FOREIGN_TEXT, SECTION_TEXT, Block, code, context, escape, listing, mention_user, section
+from bot.timefmt import duration, size
+from handlers.kit import emoji
+from handlers.kit.blocks import FOREIGN_TEXT, SECTION_TEXT, Block, code, context, escape, listing, section
+from handlers.kit.text import plural, user, when
 
 BUCKET_TEXT = 900  # the bucket lines' share of the must-see block
 
@@ -29,12 +31,12 @@ def _must_see(summary: PlanSummary, with_expiry: bool) -> str:
         f"*Mode:* {escape(summary.mode, FOREIGN_TEXT)}",
     ]
     if with_expiry:
-        lines.append(f"*Expires:* {iso(summary.expires_at)}")
+        lines.append(f"*Expires:* {when(summary.expires_at)}")
     if summary.engine:
         lines.append(f"*Engine:* {escape(summary.engine, 600)}")
     if summary.write_rate:
         lines.append(f"*Write rate:* {escape(summary.write_rate, 300)}")
-    lines += [f"*Requested by:* {mention_user(summary.requested_by)}", f"*Plan hash:* {code(summary.plan_hash[:12])}"]
+    lines += [f"*Requested by:* {user(summary.requested_by)}", f"*Plan hash:* {code(summary.plan_hash[:12])}"]
     buckets = [_bucket_line(bucket, owner) for bucket, owner in summary.buckets]
     if buckets:
         lines.append(listing(buckets, "buckets", BUCKET_TEXT))
@@ -58,8 +60,8 @@ def _warnings(summary: PlanSummary) -> list[Block]:
     """What could not be checked about the exports' files, and what planning found, before the figures."""
     blocks = []
     warnings = (
-        (":warning: *Not verified:*", summary.unverified, "reasons"),
-        (":warning: *Check:*", summary.notes, "notes"),
+        (f"{emoji.WARN} *Not verified:*", summary.unverified, "reasons"),
+        (f"{emoji.WARN} *Check:*", summary.notes, "notes"),
     )
     for head, reasons, noun in warnings:
         if reasons:
@@ -98,11 +100,11 @@ def source_line(source: SourceSummary) -> str:
         kind = "incremental export" if source.export_type == ExportType.INCREMENTAL else "export"
         parts.append(f"{kind} {code(source.export_id, 200)}")
     if source.window_start and source.window_end:
-        parts.append(f"changes from {iso(source.window_start)} to {iso(source.window_end)}")
+        parts.append(f"changes from {when(source.window_start)} to {when(source.window_end)}")
     elif source.export_time:
-        parts.append(f"as of {iso(source.export_time)}")
+        parts.append(f"as of {when(source.export_time)}")
     if source.item_count is not None:
-        parts.append(f"{source.item_count:,} items")
+        parts.append(plural(source.item_count, "item"))
     if source.size_bytes is not None:
         parts.append(size(source.size_bytes))
     return "*Source:* " + (" · ".join(parts) if parts else code(source.label))

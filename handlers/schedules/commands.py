@@ -19,6 +19,8 @@ from bot.schedules.service import (
 )
 from handlers.kit.commands import Reply, Surface, run_command
 from handlers.schedules import blocks as schedule_blocks
+from handlers.schedules import confirm
+from handlers.schedules.confirm import added_reply
 from handlers.schedules.parsing import COMMAND, ScheduleAction, ScheduleAdd, ScheduleList, parse_schedule
 
 
@@ -36,6 +38,7 @@ def register(app: App, surface: Surface, sc: ScheduleCore) -> None:
         run_command(surface, COMMAND, ack, command, respond, parser, work)
 
     app.command(COMMAND)(command_ddb_schedule)
+    confirm.register(app, surface, sc)
 
 
 def schedule(
@@ -46,8 +49,7 @@ def schedule(
         return Reply(schedule_blocks.schedule_list(list_schedules(sc)))
     if isinstance(parsed, ScheduleAdd):
         surface.authorizer.require_operator(requester.user_id, "add schedules")
-        added = add_schedule(sc, parsed.request, requester)
-        return Reply(schedule_blocks.schedule_added(added, sc.core.notify_channel), in_channel=True)
+        return added_reply(sc, add_schedule(sc, parsed.request, requester, confirmed=parsed.confirmed), parsed.request)
     actions: dict[str, Callable[[ScheduleAction, Requester], Reply]] = {
         "remove": lambda a, r: _remove(surface, sc, a, r),
         "pause": lambda a, r: _pause(surface, sc, a, r, paused=True),

@@ -12,7 +12,8 @@ from bot.schedules.models import ScheduleType, schedule_type
 from bot.schedules.ports import CRON_HELP, CronCalendar
 from bot.schedules.selection import parse_selector
 from bot.schedules.service import DRILL_OPTION_KEYS, OPTION_KEYS, SCHEDULE_ID, NewSchedule, check_options
-from handlers.kit.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
+from bot.words import nearest
+from handlers.kit.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help, yes_or_no
 
 COMMAND = "/ddb-schedule"
 HELP = CommandHelp(
@@ -22,7 +23,7 @@ HELP = CommandHelp(
         f'{COMMAND} add <table>|<alias>:*|[<alias>:]tag:<key>=<value> cron="<minute hour day month weekday>" '
         "[tz=<IANA zone>] [type=full|incremental|drill] [rto=<duration, drills>] "
         "[bucket=<name>] [prefix=<p>] [owner=<12-digit account id>] [format=dynamodb_json|ion] "
-        "[kms=<KMS key ARN or alias/name>] [channel=<#channel>]",
+        "[kms=<KMS key ARN or alias/name>] [channel=<#channel>] [confirm=true]",
         f"{COMMAND} list",
         f"{COMMAND} remove|pause|resume|run <schedule id>",
     ),
@@ -36,7 +37,7 @@ HELP = CommandHelp(
         f"{COMMAND} run orders-3fa2",
     ),
 )
-ADD_OPTIONS = ("cron", "tz", "type", "bucket", "prefix", "owner", "format", "kms", "channel", "rto")
+ADD_OPTIONS = ("cron", "tz", "type", "bucket", "prefix", "owner", "format", "kms", "channel", "rto", "confirm")
 ACTIONS = ("remove", "pause", "resume", "run")
 OPTION_KEY = re.compile(r"[A-Za-z_]+")
 CHANNEL_LINK = re.compile(r"^<#(?P<id>[CG][A-Z0-9]{2,})(?:\|[^>]*)?>$")
@@ -46,9 +47,10 @@ CHANNEL_NAME = re.compile(r"^#[a-z0-9][a-z0-9_-]{0,79}$")
 
 @dataclass(frozen=True)
 class ScheduleAdd:
-    """`add`: a new schedule."""
+    """`add`: a new schedule; `confirmed` (`confirm=true`) adds a costly one without asking first."""
 
     request: NewSchedule
+    confirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,11 +86,13 @@ def parse_schedule(text: str, calendar: CronCalendar, aliases: Collection[str] =
             raise _usage(f"`{rest[0]}` is not a schedule id; ids look like `orders-3fa2` (see `{COMMAND} list`).")
         return ScheduleAction(verb, rest[0])
     if verb == "add":
-        return ScheduleAdd(_add(rest, calendar, aliases))
-    raise _usage(f"`{tokens[0]}` is not something {COMMAND} does; use add, list, remove, pause, resume or run.")
+        return _add(rest, calendar, aliases)
+    guess = nearest(verb, ("add", "list", *ACTIONS))
+    hint = f" Did you mean `{guess}`?" if guess else ""
+    raise _usage(f"`{tokens[0]}` is not something {COMMAND} does.{hint} Use add, list, remove, pause, resume or run.")
 
 
-def _add(tokens: list[str], calendar: CronCalendar, aliases: Collection[str]) -> NewSchedule:
+def _add(tokens: list[str], calendar: CronCalendar, aliases: Collection[str]) -> ScheduleAdd:
     words, options = split_options(
         tokens, ADD_OPTIONS, HELP, key_pattern=OPTION_KEY, strip_values=True, subject="`add`"
     )
@@ -116,7 +120,8 @@ def _add(tokens: list[str], calendar: CronCalendar, aliases: Collection[str]) ->
         channel = _channel(options["channel"]) if "channel" in options else None
     except UsageError as error:
         raise _usage(error.message) from None
-    return NewSchedule(table, cron, timezone, export_type, raw, channel)
+    confirmed = yes_or_no(options.get("confirm", "false"), "confirm", HELP)
+    return ScheduleAdd(NewSchedule(table, cron, timezone, export_type, raw, channel), confirmed)
 
 
 def _channel(text: str) -> str:

@@ -166,7 +166,7 @@ def test_export_into_a_bucket_owned_by_a_second_account_lands_there(bot, signed,
     backup_s3 = client("s3", world, **backup)
     backup_s3.create_bucket(Bucket="central-backups")
     message = full_text(reply(slack, signed, "/ddb-export", f"orders bucket=central-backups owner={BACKUP_ACCOUNT}"))
-    assert "bucket owner 222222222222" in message
+    assert "bucket owner `222222222222`" in message
     slack.wait_for(lambda m: m.channel == NOTIFY and "COMPLETED" in m.text, timeout=60)
     keys = s3_keys(backup_s3, "central-backups", "dynamodb-exports/orders/")
     assert keys and all("/AWSDynamoDB/" in k for k in keys)

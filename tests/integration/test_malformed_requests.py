@@ -83,7 +83,7 @@ def test_a_slash_command_that_mentions_payload_is_answered(
     response = signed.command("/ddb-pitr", "payloads", response_url=slack.response_url(OPS))
     assert response.status == 200, response.body
     answer = slack.wait_for(lambda m: m.channel == OPS and "payloads" in m.text + json.dumps(m.blocks))
-    assert "Table `payloads` (us-east-1) was not found" in answer.text
+    assert "No table `payloads` in us-east-1." in answer.text
 
 
 JSON = st.recursive(

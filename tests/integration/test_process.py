@@ -27,7 +27,7 @@ COMMANDS = [
     ("/ddb-export", "orders", "started"),
     ("/ddb-status", "orders", "Exports of"),
     ("/ddb-cost", "orders", "PITR"),
-    ("/ddb-export", "nosuchtable", "not found"),
+    ("/ddb-export", "nosuchtable", "No table `nosuchtable`"),
 ]
 SERVING = re.compile(r"serving HTTP on port=(?P<port>\d+)")
 SERVING_METRICS = re.compile(r"serving /metrics, /healthz and /readyz on port=(?P<port>\d+)")

@@ -154,7 +154,9 @@ def test_who_may_act_and_approve_is_warned_about_in_readyz_the_log_and_everyones
     signed = _signed(bot.url)
     signed.event({"type": "app_home_opened", "user": "U0ANYONE", "channel": "D0HOME", "tab": "home"})
     home = json.dumps(published_home(slack, "U0ANYONE", mark), ensure_ascii=False)
-    assert "Settings to fix" in home and "DDBBOT_OPERATORS is empty" in home and "DDBBOT_APPROVERS is empty" in home
+    assert "Settings to fix" in home and "Nobody is named an operator, so everyone" in home
+    assert "Nobody is named an approver, so no restore can be approved" in home
+    assert "DDBBOT_" not in home, "a setting's name means nothing to a Slack user"
 
 
 def test_approvers_who_cannot_give_enough_approvals_are_warned_about_and_a_sound_setup_is_not(
@@ -163,11 +165,11 @@ def test_approvers_who_cannot_give_enough_approvals_are_warned_about_and_a_sound
     slack.set_usergroup("S0NOBODY", [])
     empty_group = start_bot(operators=["U0ALICE"], approvers=["S0NOBODY"])
     assert _readyz(empty_group.metrics_url)["warnings"] == [
-        "DDBBOT_APPROVERS holds 0 people (its user groups included) and a restore needs 1 distinct approvers "
+        "DDBBOT_APPROVERS holds 0 people (its user groups included) and a restore needs 1 distinct approver "
         "(DDBBOT_REQUIRED_APPROVALS), so no restore can be approved; add approvers or lower DDBBOT_REQUIRED_APPROVALS."
     ]
     too_few = start_bot(operators=["U0ALICE"], approvers=["U0BOB"], required_approvals=2)
-    assert "holds 1 people" in _readyz(too_few.metrics_url)["warnings"][0]
+    assert "holds 1 person" in _readyz(too_few.metrics_url)["warnings"][0]
 
     sound = start_bot(operators=["U0ALICE"], approvers=["U0BOB"])
     assert _readyz(sound.metrics_url)["warnings"] == []

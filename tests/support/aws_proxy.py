@@ -48,6 +48,7 @@ class AwsFaultProxy:
         self.refused_regions: dict[str, Fault] = {}  # every request signed for that region gets the fault
         self.refused_in_region: dict[tuple[str, str], Fault] = {}  # (region, operation): that call there fails
         self.canned: dict[str, dict[str, Any]] = {}  # GET path prefix → JSON answer (APIs moto lacks)
+        self.refused_paths: dict[str, Fault] = {}  # GET path prefix → the fault (REST APIs such as AWS Backup)
         self._front = DynamoDbFront(self.upstream)
         self._front.add_gate(self._gate)
 
@@ -74,6 +75,10 @@ class AwsFaultProxy:
 
     def _gate(self, request: IncomingRequest) -> Answer | None:
         if request.method == "GET":
+            refused = next((f for k, f in self.refused_paths.items() if request.path.startswith(k)), None)
+            if refused is not None:
+                payload = json.dumps({"__type": refused.code, "message": refused.message}).encode()
+                return Answer(refused.status, payload, {"Content-Type": "application/json"})
             canned = next((v for k, v in self.canned.items() if request.path.startswith(k)), None)
             return (
                 None

@@ -23,7 +23,16 @@ class Groups:
 
 
 def warnings(operators: list[str], approvers: list[str], required: int = 1, **groups: set[str]) -> tuple[str, ...]:
-    return Authorizer(operators, approvers, Groups(groups)).access_warnings(required)
+    """What whoever runs the bot reads (the log, /readyz), each checked to have its words for Slack too."""
+    found = Authorizer(operators, approvers, Groups(groups)).access_warnings(required)
+    for warning in found:
+        assert warning.people and "DDBBOT_" not in warning.people, warning
+    return tuple(warning.operator for warning in found)
+
+
+def people(operators: list[str], approvers: list[str], required: int = 1, **groups: set[str]) -> tuple[str, ...]:
+    """What everyone reads in App Home."""
+    return tuple(w.people for w in Authorizer(operators, approvers, Groups(groups)).access_warnings(required))
 
 
 def test_no_operators_means_everyone_may_act_and_no_approvers_means_no_restore() -> None:
@@ -31,11 +40,20 @@ def test_no_operators_means_everyone_may_act_and_no_approvers_means_no_restore()
     assert len(found) == 2
     assert found[0].startswith("DDBBOT_OPERATORS is empty, so everyone in the workspace may start exports")
     assert found[1].startswith("DDBBOT_APPROVERS is empty, so nobody may approve restores")
+    assert people([], []) == (
+        "Nobody is named an operator, so everyone in the workspace may start exports, turn on PITR, request restores "
+        "and change schedules.",
+        "Nobody is named an approver, so no restore can be approved and none can run.",
+    )
 
 
 def test_approvers_in_empty_groups_or_too_few_for_the_approvals_needed_are_warned_about() -> None:
     assert "holds 0 people" in warnings(["U0ALICE"], ["S0EMPTY"], S0EMPTY=set())[0]
     assert "holds 2 people" in warnings(["U0ALICE"], ["U0BOB", "S0DBAS"], 3, S0DBAS={"U0BOB", "U0CAROL"})[0]
+    assert "holds 1 person (" in warnings(["U0ALICE"], ["U0BOB"], 2)[0]
+    assert people(["U0ALICE"], ["U0BOB"], 2) == (
+        "A restore needs 2 distinct approvers and only 1 person may approve, so no restore can be approved.",
+    )
     assert warnings(["U0ALICE"], ["U0BOB", "S0DBAS"], 2, S0DBAS={"U0BOB", "U0CAROL"}) == ()
 
 
@@ -44,7 +62,11 @@ def test_a_group_that_cannot_be_read_is_named_but_not_taken_for_an_empty_one() -
     assert found == (
         "DDBBOT_APPROVERS: the user group S0UNREADABLE cannot be read, so its members are not recognised; check the "
         "id, and that the app has the usergroups:read scope.",
-    ), "no 'holds 1 people': the group's members are unknown"
+    ), "no 'holds 1 person': the group's members are unknown"
+    assert people(["S0OPS"], ["S0UNREADABLE", "U0BOB"], 2, S0OPS={"U0ALICE"}) == (
+        "A user group of the approvers (`S0UNREADABLE`) cannot be read, so its members are not recognised as "
+        "approvers.",
+    )
 
 
 def test_a_sound_setup_has_no_warning() -> None:

@@ -406,7 +406,7 @@ def test_a_verification_whose_replica_dies_at_any_step_is_verified_and_reported_
 
     done = VerificationStore(taker.engine).get(queued.id)
     assert done is not None and done.status == VerificationStatus.PASSED and done.items == ITEMS
-    results = [m for m in slack.messages(OPS) if m.thread_ts is not None and "verified OK" in m.text]
+    results = [m for m in slack.messages(OPS) if m.thread_ts is not None and "verified" in m.text]
     assert len(results) == 1, "the result posted once"
 
 

@@ -16,6 +16,7 @@ from bot.demo.slack_standin import SlackStandIn
 from bot.models import ExportLocation
 from bot.timefmt import iso
 from bot.wiring.runtime import BotRuntime
+from handlers.kit.text import when
 from tests.integration.conftest import OPS, SIGNING_SECRET, BotFactory
 from tests.support.export_fixtures import sample_items, write_full_export, write_incremental_export
 from tests.support.slack_requests import SignedSlackClient
@@ -65,9 +66,9 @@ def test_an_export_older_than_90_days_is_found_in_the_bucket_listed_and_kept(
 
     text = catalog(signed, slack, "orders")
 
-    assert f"`{old.export_id}` full as of {iso(T0)}" in text
+    assert f"`{old.export_id}` full as of {when(T0)}" in text
     assert "5 items" in text and "found in the bucket" in text and "not verified, not drilled" in text
-    assert "1 new exports found" in text
+    assert "1 new export found" in text
     with catalog_bot.services.engine.connect() as connection:
         kept = connection.execute(select(export_catalog.c.export_id, export_catalog.c.table_arn)).all()
     assert kept == [(old.export_id, arn)]
@@ -89,7 +90,7 @@ def test_at_names_the_full_export_and_the_incrementals_that_restore_the_table_th
     text = catalog(signed, slack, f"orders at={iso(T0 + 2 * H)}")
 
     assert (
-        f"`orders` can be restored as of {iso(T0 + 2 * H)}: full export `{base.export_id}` and 2 incrementals" in text
+        f"`orders` can be restored as of {when(T0 + 2 * H)}: full export `{base.export_id}` and 2 incrementals" in text
     )
     assert text.index(first.export_id) < text.index(second.export_id)
     assert third.export_id not in text and older.export_id not in text
@@ -104,10 +105,10 @@ def test_at_names_the_gap_that_prevents_the_restore(s3: Any, signed: SignedSlack
     text = catalog(signed, slack, f"orders at={iso(T0 + 3 * H)}")
 
     assert (
-        f"`orders` cannot be restored as of {iso(T0 + 3 * H)}: no export covers {iso(T0 + H)} → {iso(T0 + 2 * H)}"
+        f"`orders` cannot be restored as of {when(T0 + 3 * H)}: no export covers {when(T0 + H)} → {when(T0 + 2 * H)}"
         in text
     )
-    assert f"The nearest point the exports reach at or before it is {iso(T0 + H)}" in text
+    assert f"The nearest point the exports reach at or before it is {when(T0 + H)}" in text
     assert base.export_id in text and first.export_id in text
 
 
@@ -116,8 +117,8 @@ def test_without_a_full_export_before_the_time_the_earliest_one_is_named(
 ) -> None:
     full_export(s3, T0, "base")
     text = catalog(signed, slack, f"orders at={iso(T0 - H)}")
-    assert f"No full export of `orders` at or before {iso(T0 - H)} is catalogued" in text
-    assert f"The earliest full export is from {iso(T0)}" in text
+    assert f"No full export of `orders` at or before {when(T0 - H)} is catalogued" in text
+    assert f"The earliest full export is from {when(T0)}" in text
 
 
 def test_a_summary_that_is_not_json_or_too_large_is_named_and_the_others_still_listed(

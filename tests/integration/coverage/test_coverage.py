@@ -78,7 +78,7 @@ def test_every_account_is_surveyed_worst_first_and_an_unreadable_one_is_named(bo
     schedule_command(signed, slack, 'add orders cron="0 2 * * *"')
     body = coverage(slack, signed, "all")
 
-    assert "4 tables in 4 places" in body and "1 without PITR" in body and "1 places not read" in body
+    assert "4 tables in 4 places" in body and "1 without PITR" in body and "1 place not read" in body
     assert "`prod:ledger-eu` (eu-west-1)" in body, "each of an alias's regions is surveyed"
     customers, ledger = body.index("`customers`"), body.index("`prod:ledger`")
     assert customers < ledger, "PITR off comes first"
@@ -141,7 +141,7 @@ def test_a_same_named_table_in_another_region_lends_neither_its_schedule_nor_its
     rows = coverage_rows(coverage_answer(slack, signed, "prod"))
 
     assert rows["`prod:ledger` (eu-west-1)"].startswith("never exported, no schedule,"), "nothing lent to it"
-    assert rows["`prod:ledger` (us-east-1)"].startswith("deletion protection off (PITR 35 days; exported 20")
+    assert rows["`prod:ledger` (us-east-1)"].startswith("deletion protection off (PITR 35 days; exported <!date^")
 
 
 def coverage_rows(message: Any) -> dict[str, str]:
@@ -307,8 +307,17 @@ def test_tables_aws_backup_protects_are_counted_and_a_place_where_it_cannot_be_a
     signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
     body = coverage(slack, signed)
     assert "0 protected by AWS Backup" in body, "moto has no ListProtectedResources: nothing is claimed"
-    assert "(AWS Backup)" in body[body.index("Not read") :], "and the places where it could not be asked are named"
+    not_read = body[body.index("Not read") :]
+    assert "(AWS Backup): AWS Backup is not available or not used in us-east-1" in not_read, "its 404 is told as such"
+    assert "backup:ListProtectedResources" not in not_read, "and not as a missing permission"
     assert "doctype" not in body.lower(), "what AWS (here moto) answered is not shown raw"
+
+    front.refused_paths["/resources/"] = Fault(403, "AccessDeniedException", "not authorized")
+    bot.services.coverage.forget()
+    refused = coverage(slack, signed)
+    assert "not checked: the bot's role may not list what AWS Backup protects" in refused
+    assert "allow the bot's role backup:ListProtectedResources" in refused
+    del front.refused_paths["/resources/"]
 
     orders = f"arn:aws:dynamodb:us-east-1:{DEFAULT_ACCOUNT}:table/orders"
     front.canned["/resources/"] = {"Results": [{"ResourceArn": orders, "ResourceType": "DynamoDB"}]}

@@ -26,7 +26,7 @@ def test_a_drill_schedule_fires_a_restore_drill_whose_result_is_posted(
 ) -> None:
     completed_export(drill_bot, signed, slack, s3)
     added = text_of(schedule_command(signed, slack, 'add orders cron="0 6 * * 1" type=drill rto=1h'))
-    assert "restore drill of `orders`" in added and "Next runs: 20" in added
+    assert "restore drill of `orders`" in added and "Next runs: <!date^" in added
     schedule_id = added.split("Schedule `", 1)[1].split("`", 1)[0]
 
     started = text_of(schedule_command(signed, slack, f"run {schedule_id}"))

@@ -153,7 +153,9 @@ def test_a_kms_encrypted_export_is_verified_by_reading_it_back(
     job = wait_until(lambda: next((j for j in store.recent_exports("orders") if j.finished), None), "finished", 30)
     url = slack.response_url(OPS, user=OPERATOR)
     assert signed.command("/ddb-verify", job.export_id, user_id=OPERATOR, response_url=url).status == 200
-    slack.wait_for(lambda m: m.text == f"Export {job.export_id} verified OK" and m.thread_ts is not None, timeout=30)
+    slack.wait_for(  # verified (any gap it could not check is named), never failed
+        lambda m: m.text.startswith(f"Export {job.export_id} verified") and m.thread_ts is not None, timeout=30
+    )
 
 
 def test_a_schedules_kms_key_reaches_its_exports(

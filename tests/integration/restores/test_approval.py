@@ -353,10 +353,10 @@ def test_two_distinct_approvers_one_through_a_user_group_are_needed_when_configu
     ask(signed, slack, f"{job.export_arn} to=orders-twice")
     message = approval_message(slack)
     request = latest_request(bot)
-    assert "needs 2 approval(s)" in str(message.blocks)
+    assert "needs 2 approvals" in str(message.blocks)
 
     click(signed, slack, message, "restore_approve", APPROVER)
-    ephemeral_to(slack, APPROVER, "1 more approver(s) needed")
+    ephemeral_to(slack, APPROVER, "1 more approval needed")
     partial = slack.wait_for(lambda m: m.ts == message.ts and "Approved so far" in str(m.blocks))
     assert set(buttons(partial)) == {"restore_approve", "restore_reject"}
     click(signed, slack, message, "restore_approve", APPROVER)

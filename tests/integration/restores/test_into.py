@@ -16,6 +16,7 @@ from bot.restores.load import load_key
 from bot.restores.load_checkpoints import SqlLoadCheckpoints
 from bot.restores.models import ImportOptions, RestoreStatus
 from bot.wiring.runtime import BotRuntime
+from bot.words import plural
 from tests.integration.conftest import SIGNING_SECRET, BotFactory, bot_settings
 from tests.support.aws_proxy import AwsFaultProxy, Fault
 from tests.support.export_fixtures import (
@@ -184,7 +185,7 @@ def test_into_a_missing_table_is_refused_before_approval(
 ) -> None:
     full = write_full_export(s3, BUCKET, PREFIX, sample_items(5), files=1, export_time=T0)
     ask(signed_restore, slack, f"{full.url} into=nowhere")
-    slack.wait_for(lambda m: m.channel == OPS and "does not exist" in m.text)
+    slack.wait_for(lambda m: m.channel == OPS and "No table `nowhere` in us-east-1" in m.text)
     assert not slack.messages("C0APPROVALS")
 
 
@@ -261,7 +262,7 @@ def test_a_running_into_restore_resumes_after_a_restart_without_rewriting_finish
         done = wait_for_status(second, request.id, {RestoreStatus.SUCCEEDED, "FAILED"})
         assert done.status == RestoreStatus.SUCCEEDED, done.failure_message
         resumed = slack.wait_for(lambda m: m.thread_ts == message.ts and "Resumed after a restart" in m.text)
-        assert f"{finished_files} data file(s) already written are skipped" in resumed.text
+        assert f"{plural(finished_files, 'data file')} already written" in resumed.text
         slack.wait_for(lambda m: m.thread_ts == message.ts and "not rewritten" in str(m.blocks))
         audit = [e["action"] for e in second.services.core.store.audit_entries(limit=50)]
         assert "restore.resume" in audit

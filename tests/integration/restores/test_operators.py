@@ -51,7 +51,7 @@ def test_a_restore_asked_by_a_non_operator_is_refused_and_audited_while_listing_
     ask(signed, slack, f"{job.export_arn} to=orders-sneaky", user=OUTSIDER)
     refusal = slack.wait_for(lambda m: m.channel == OPS and m.user == OUTSIDER and "Only operators" in m.text)
     assert "request restores" in refusal.text
-    assert "DDBBOT_OPERATORS" in str(refusal.blocks)
+    assert "Who can help: <@" in str(refusal.blocks) and "DDBBOT_" not in str(refusal.blocks)
     assert _audited(operator_bot, "restore.request", OUTSIDER)[0].startswith("refused: Only operators")
     command_audit = wait_until(lambda: _audited(operator_bot, "/ddb-restore", OUTSIDER), "the command's audit entry")
     assert command_audit[0].startswith("refused: Only operators"), "written after the reply: waited for, not raced"

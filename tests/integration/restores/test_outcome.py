@@ -97,7 +97,7 @@ def test_an_import_that_rejected_items_is_partial_with_the_counts_and_the_log_gr
     assert len(staged(ddb, "copied")) == 8
     report = report_in_thread(slack, message, "PARTIAL")
     assert "8 of 10 items · 2 rejected" in report
-    assert "2 item(s) were rejected and are not in the table" in report
+    assert "2 items were rejected and are not in the table" in report
     assert "CloudWatch log group `/aws-dynamodb/imports`" in report
     assert "*finished*" not in report
     settled = slack.wait_for(lambda m: m.ts == message.ts and "PARTIAL" in json.dumps(m.blocks))
@@ -221,7 +221,7 @@ def test_a_load_that_stops_part_way_is_partial_and_a_new_request_continues_after
         assert counting.items == 60  # the full export landed, nothing of the incremental
         report = report_in_thread(slack, message, "PARTIAL")
         assert "does not match its manifest checksum" in report
-        assert "3 data file(s) are fully written and kept" in report
+        assert "3 data files are fully written and kept" in report
         assert f"`/ddb-restore retry {first.id}` (a new request, approved again) continues after them" in report
 
         s3.put_object(Bucket=BUCKET, Key=data_key, Body=original)  # the export is whole again

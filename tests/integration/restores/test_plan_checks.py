@@ -18,6 +18,7 @@ from bot.demo.slack_standin import SlackStandIn
 from bot.exports.reference import ReferenceStore
 from bot.restores.models import RestoreStatus
 from bot.wiring.runtime import BotRuntime
+from handlers.kit.text import when
 from tests.integration.conftest import OPS, SIGNING_SECRET, BotFactory
 from tests.support.aws_world import account_credentials, client, create_table
 from tests.support.export_fixtures import sample_items, write_full_export, write_incremental_export
@@ -108,9 +109,9 @@ def test_a_contiguous_chain_is_asked_for_with_each_incrementals_window_shown(
     ask(signed_restore, slack, f"{second.url} {full.url} {first.url} into=staging")
 
     shown = json.dumps(approval_message(slack).blocks, ensure_ascii=False)
-    assert "changes from 2026-01-14T10:00:00Z to 2026-01-14T11:00:00Z" in shown
-    assert "changes from 2026-01-14T11:00:00Z to 2026-01-14T12:00:00Z" in shown
-    assert "as of 2026-01-14T10:05:00Z" in shown  # the full export, at its moment
+    assert f"changes from {when(T0)} to {when(T0 + HOUR)}" in shown  # each reader's own time zone
+    assert f"changes from {when(T0 + HOUR)} to {when(T0 + 2 * HOUR)}" in shown
+    assert f"as of {when(T0 + timedelta(minutes=5))}" in shown  # the full export, at its moment
 
 
 # ---------------------------------------------------------------------------------------- the bot's record

@@ -12,6 +12,7 @@ from bot.demo.slack_standin import SlackStandIn
 from bot.models import ExportStatus
 from bot.schedules.models import RunKind
 from bot.schedules.store import schedules
+from handlers.kit.text import when
 from tests.integration.conftest import NOTIFY, SIGNING_SECRET, BotFactory
 from tests.support.aws_world import exports_held
 from tests.support.schedules import runner_of, schedule_command, schedules_of, text_of, wait_until
@@ -31,7 +32,7 @@ def test_a_schedule_added_from_slack_fires_and_its_result_reaches_the_notificati
 ) -> None:
     bot = start_bot()
     signed = signed_for(bot)
-    added = text_of(schedule_command(signed, slack, 'add orders cron="* * * * * *" prefix=every-second'))
+    added = text_of(schedule_command(signed, slack, 'add orders cron="* * * * * *" prefix=every-second confirm=true'))
     assert "added" in added and "Next runs" in added and "per month" in added
     schedule_id = added_id(added)
     result = slack.wait_for(lambda m: m.channel == NOTIFY and "COMPLETED" in m.text, timeout=60)
@@ -56,14 +57,14 @@ def test_a_cron_restricting_both_day_fields_fires_on_either_and_the_next_three_f
     def next_runs(now: datetime) -> str:
         days = (now.replace(hour=2, minute=0, second=0, microsecond=0) + timedelta(days=n) for n in range(40))
         expected = [d for d in days if d > now and (d.day == 1 or d.weekday() == 0)][:3]  # cron ORs the two fields
-        return f"Next runs: {', '.join(f'{d:%Y-%m-%dT%H:%M:%SZ}' for d in expected)}"
+        return f"Next runs: {', '.join(when(d) for d in expected)}"
 
     before = datetime.now(UTC)
     added = text_of(schedule_command(signed, slack, 'add orders cron="0 2 1 * 1"'))
     listing = text_of(schedule_command(signed, slack, "list"))
     after = datetime.now(UTC)
     # the bot reads its clock in between: both answers show the runs as of before or after (the same unless a fire
-    # time passed while the commands ran)
+    # time passed while the commands ran), each in the reader's own time zone
     assert next_runs(before) in added or next_runs(after) in added
     assert next_runs(before) in listing or next_runs(after) in listing
 
@@ -79,8 +80,8 @@ def test_list_shows_the_next_run_the_last_result_and_a_monthly_cost_even_when_sl
     slack.fail_next("response_url", 429, retry_after=1, count=1)  # Bolt's own respond() would drop the answer
     listing = text_of(schedule_command(signed, slack, "list"))
     assert schedule_id in listing and "Europe/Paris" in listing
-    assert listing.count("T00:00:00Z (") + listing.count("T01:00:00Z (") == 3, "the next three fires, 02:00 Paris"
-    assert "Next runs: 20" in listing and "completed" in listing
+    assert listing.count("T00:00:00Z> (") + listing.count("T01:00:00Z> (") == 3, "the next three fires, 02:00 Paris"
+    assert "Next runs: <!date^" in listing and "completed" in listing
     assert "30 full exports a month" in listing and "per month" in listing
     assert [c.status for c in slack.calls if c.method == "response_url"].count(429) == 1
 
@@ -163,7 +164,7 @@ def test_a_run_that_cannot_start_says_what_to_fix_and_mentions_on_call(
 ) -> None:
     bot = start_bot(oncall="S0ONCALL")
     signed = signed_for(bot)
-    added = text_of(schedule_command(signed, slack, 'add customers cron="* * * * * *" channel=C0BACKUPS'))
+    added = text_of(schedule_command(signed, slack, 'add customers cron="* * * * * *" channel=C0BACKUPS confirm=true'))
     assert "PITR is off" in added
     failure = slack.wait_for(lambda m: m.channel == "C0BACKUPS" and "did not start" in text_of(m), timeout=60)
     body = text_of(failure)

@@ -110,7 +110,8 @@ def test_a_good_export_passes_and_status_shows_the_verification(
     job = completed_export(verify_bot, signed, slack, s3)
     verify(signed, slack, job.export_id)
     result = result_of(slack, job.export_id)
-    assert "verified OK" in result.text
+    assert result.text.endswith(f"{job.export_id} verified"), "nothing was left unchecked: no gaps, no failures"
+    assert "Not verified" not in text_of(result)
     assert f"4 files · {ITEMS:,} items" in text_of(result)
     assert "Compared with the bot's record of the export" in text_of(result)
     stored = VerificationStore(verify_bot.services.engine).last_for_export(job.export_id)
@@ -118,7 +119,7 @@ def test_a_good_export_passes_and_status_shows_the_verification(
 
     signed.command("/ddb-status", job.export_id, response_url=slack.response_url("status"))
     status = slack.wait_for(lambda m: m.channel == "status" and "Last verification" in str(m.blocks))
-    assert f"`{stored.id}`: *OK*" in str(status.blocks)
+    assert f"`{stored.id}`: *verified* <!date^" in str(status.blocks)
 
 
 def test_a_changed_byte_is_named_with_its_file(
@@ -200,8 +201,9 @@ def test_an_export_the_bot_did_not_see_is_verified_against_its_own_manifests_and
     location = write_full_export(s3, BUCKET, "elsewhere/orders", sample_items(25, seed=4), table_name="orders")
     verify(signed, slack, f"s3://{BUCKET}/{location.folder}")
     result = result_of(slack, location.export_id)
-    assert "verified OK" in result.text
-    assert "verified against its own manifests only" in text_of(result)
+    gaps = text_of(result).split("*Not verified:*", 1)[-1].count("\n• ")
+    assert f"verified, with {gaps} gap" in result.text and gaps >= 1 and "OK" not in text_of(result)
+    assert "*Not verified:*" in text_of(result) and "verified against its own manifests only" in text_of(result)
 
 
 def test_only_operators_may_verify(
@@ -228,7 +230,7 @@ def test_a_verification_left_running_by_a_dead_replica_is_started_over_and_repor
     with bot.services.engine.begin() as connection:  # it had started the verification
         store.start("v-deadbeef", connection)
     result = result_of(slack, location.export_id)
-    assert "verified OK" in result.text
+    assert "verified" in result.text and "failed" not in result.text
     assert "Started over after an interruption (attempt 2)" in text_of(result)
     done = store.get("v-deadbeef")
     assert done is not None and done.status == VerificationStatus.PASSED and done.attempts == 2 and done.items == 30
@@ -245,5 +247,5 @@ def test_two_replicas_sharing_a_database_run_a_verification_once(
     store = VerificationStore(second.services.engine)
     done = wait_until(lambda: store.last_for_export(location.export_id), "verification stored")
     assert done.status == VerificationStatus.PASSED and done.attempts == 1
-    results = [m for m in slack.messages(OPS) if m.thread_ts is not None and "verified OK" in m.text]
+    results = [m for m in slack.messages(OPS) if m.thread_ts is not None and "verified" in m.text]
     assert len(results) == 1

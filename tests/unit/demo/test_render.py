@@ -8,7 +8,7 @@ import pytest
 
 from bot.demo.render import Button, clean_mrkdwn, render_message, render_payload, unescape
 from handlers.costs.parsing import COST_HELP
-from handlers.kit import blocks
+from handlers.kit import blocks, emoji
 
 
 def mrkdwn(text: str) -> dict[str, Any]:
@@ -49,6 +49,11 @@ def button(label: str, action_id: str, value: str, **extra: Any) -> dict[str, An
 )
 def test_mrkdwn_is_cleaned_for_the_terminal(source: str, shown: str) -> None:
     assert clean_mrkdwn(source) == shown
+
+
+@pytest.mark.parametrize("code", sorted({v for k, v in vars(emoji).items() if k.isupper()}))
+def test_every_emoji_of_the_bots_vocabulary_is_shown_as_one(code: str) -> None:
+    assert clean_mrkdwn(f"{code} news").endswith(" news") and ":" not in clean_mrkdwn(code)
 
 
 def test_emoji_can_stay_as_codes() -> None:

@@ -287,7 +287,8 @@ def test_an_export_without_manifests_is_found_by_listing_moto_s_random_folder(s3
     assert manifest.files[0].key.startswith("exports/one/AWSDynamoDB/") and "/data/" in manifest.files[0].key
     assert manifest.export_time is not None  # the object's LastModified, as moto's ids carry no time
     assert manifest.unverified == (
-        "the export has no manifests: its 1 data file(s) were found by listing the folder and are written unchecked",
+        "the export has no manifests: its 1 data file was found by listing the folder, with no manifest checksum to "
+        "check against",
     )
     assert manifest.checksum.startswith("listing=")
 

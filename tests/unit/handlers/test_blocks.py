@@ -88,4 +88,4 @@ def test_notification_texts_escape_foreign_text_once() -> None:
     text = export_blocks.export_finished(failed, None, embedded_rates("us-east-1", "test"))["text"]
     assert text.endswith("FAILED: S3&lt;Denied&gt; &amp; more")
     title = export_blocks.status_list("Exports of <!here>", [job()])["text"]
-    assert title == "Exports of &lt;!here&gt;: 1 exports"
+    assert title == "Exports of &lt;!here&gt;: 1 export"

@@ -231,7 +231,7 @@ def test_request_is_refused_when_nobody_may_approve(tmp_path: Path) -> None:
 
     world = World(tmp_path)
     world.restores.policy = ApprovalPolicy((), 1, timedelta(minutes=60), "C0APPROVALS")
-    with pytest.raises(PreconditionFailed, match="DDBBOT_APPROVERS is empty"):
+    with pytest.raises(PreconditionFailed, match="the bot has no approvers"):
         world.restores.request(RestoreSpec("import", ("x",), "t-new"), Requester(ALICE, "C0OPS"))
     assert world.store.recent() == []
     assert world.audit("restore.request")[0].startswith("refused")

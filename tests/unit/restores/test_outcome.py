@@ -66,7 +66,7 @@ def test_rejected_items_make_an_import_partial_even_when_nothing_was_promised() 
     )
     assert check.partial and check.figures == "7 items (nothing to compare with) · 3 rejected"
     assert check.reasons == (
-        "3 item(s) were rejected and are not in the table; DynamoDB logged each one in the log group `/x`",
+        "3 items were rejected and are not in the table; DynamoDB logged each one in the log group `/x`",
     )
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from decimal import Decimal
 
-from bot.aws.pricing import embedded_rates
+from bot.aws.pricing import EMBEDDED_PRICES_AS_OF, embedded_rates
 from bot.restores.estimates import import_estimate, load_estimate
 from bot.restores.models import RestorePlan, parse_button_value
 from bot.restores.schema import schema_from_description
@@ -87,6 +88,14 @@ def test_loader_is_estimated_in_write_request_units_and_items_per_second() -> No
     estimate = load_estimate([source("FULL_EXPORT", 4_000_000, 4_000_000 * 2500)], on_demand=True)
     assert estimate.cost_usd == f"${Decimal(12_000_000) * Decimal('0.625') / 1_000_000:.2f}"
     assert estimate.duration_seconds == 12_000_000 / 4000
-    assert "estimate" in estimate.basis and "2024-11-01" in estimate.basis
+    assert "estimate" in estimate.basis
+
+
+def test_every_built_in_price_carries_the_one_date_of_the_built_in_table() -> None:
+    """The loader's write price and the table's other prices are dated once (they were 2024-11-01 and 2026-11-01)."""
+    load = load_estimate([source("FULL_EXPORT", 10, 10_000)], on_demand=True)
+    rates = embedded_rates("us-east-1", "offline")
+    dates = set(re.findall(r"\d{4}-\d\d-\d\d", load.basis + rates.source))
+    assert dates == {EMBEDDED_PRICES_AS_OF}
     provisioned = load_estimate([source("INCREMENTAL_EXPORT", 10, 10_000_000)], on_demand=False)
     assert provisioned.cost_usd is None and "provisioned" in provisioned.basis

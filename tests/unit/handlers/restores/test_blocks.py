@@ -9,6 +9,7 @@ from datetime import timedelta
 from bot.models import ExportJob
 from bot.restores.models import Approval, Estimate, RestoreRequest, RestoreStatus, SourceSummary
 from bot.restores.notify import CarryOver, RestoreOutcome, RestoreProgress
+from handlers.kit.text import when
 from handlers.restores import blocks as rb
 from handlers.restores import form_blocks as fb
 from tests.support.restore_fakes import START, load_plan, plan
@@ -66,7 +67,7 @@ def test_a_decided_request_shows_who_and_when_and_has_no_buttons() -> None:
         request(status=RestoreStatus.APPROVED, decided_at=START, decided_by="U0BOB,U0CAROL"), approvals
     )
     assert buttons(approved) == []
-    assert "<@U0BOB>, <@U0CAROL> at 2026-01-14T10:00:00Z" in json.dumps(approved)
+    assert f"<@U0BOB>, <@U0CAROL> at {when(START)}" in json.dumps(approved)
     rejected = rb.approval_settled(request(status=RestoreStatus.REJECTED, decided_at=START, decided_by="U0BOB"), [])
     assert "Rejected" in json.dumps(rejected) and buttons(rejected) == []
     expired = rb.approval_settled(
@@ -192,7 +193,7 @@ def test_source_summaries_keep_bucket_owner_and_reasons_in_the_store() -> None:
 def test_the_finished_report_counts_files_written_unchecked_when_the_loader_reports_them() -> None:
     load = request(plan=load_plan(), status=RestoreStatus.SUCCEEDED)
     outcome = RestoreOutcome(items_written=10, files=16, details={"unverified_files": 3})
-    assert "*3* data file(s) had no MD5 in the manifest and were written unchecked" in json.dumps(
+    assert "*3 data files* had no MD5 in the manifest and were written unchecked" in json.dumps(
         rb.finished_note(load, outcome)
     )
     checked = json.dumps(rb.finished_note(load, replace(outcome, details={"unverified_files": 0})))

@@ -134,6 +134,6 @@ def test_the_digest_puts_flagged_tables_first_with_their_reasons() -> None:
     )
     message = schedule_blocks.digest_message(digest)
     body = json.dumps(message["blocks"])
-    assert "1 table(s) need attention" in message["text"]
+    assert "1 table needs attention" in message["text"]
     assert body.index("customers") < body.index("orders")
     assert "Flagged: PITR is off; no successful export ever" in body and "$0.42" in body

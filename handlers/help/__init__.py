@@ -1,0 +1,1 @@
+"""handlers.help: /ddb-help, every command with what it does."""
