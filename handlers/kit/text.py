@@ -35,6 +35,11 @@ def user(user_id: str) -> str:
     return mention_user(user_id)
 
 
+def users(user_ids: str) -> str:
+    """People recorded as comma-separated ids (the deciders of a request), each a mention."""
+    return ", ".join(user(one) for one in user_ids.split(",") if one) or "someone"
+
+
 def channel(channel_id: str) -> str:
     """A channel as a link (`<#C…>`) when it is an id; a `#name` or other text is shown escaped."""
     return f"<#{channel_id}>" if CHANNEL_ID.fullmatch(channel_id) else escape(channel_id, 100)

@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from bot.errors import BotError, NotAllowed, UsageError
 from bot.models import Requester, export_id_of
 from bot.restores.workflow import Decision
+from handlers.kit import emoji
 from handlers.kit.blocks import Message, error_message, escape, unexpected_error
 from handlers.kit.modals import field_value, tell_submitter, view_metadata
 from handlers.kit.slack_port import respond_with
@@ -52,7 +53,7 @@ def register(app: App, restore_surface: RestoreSurface) -> None:
         user = str((body.get("user") or {}).get("id") or "")
         try:
             reply = rb.click_accepted(
-                f":wastebasket: {escape(restore_surface.control.delete_new_table(request_id, user))}"
+                f"{emoji.REMOVED} {escape(restore_surface.control.delete_new_table(request_id, user))}"
             )
         except BotError as error:
             reply = rb.click_refused(error)

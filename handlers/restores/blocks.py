@@ -33,7 +33,7 @@ from handlers.kit.blocks import (
     section,
     shorten,
 )
-from handlers.kit.text import channel, count, plural, user, when
+from handlers.kit.text import channel, count, plural, user, users, when
 from handlers.restores.bulk_blocks import bulk_blocks
 from handlers.restores.summary_blocks import plan_summary_blocks, source_line
 
@@ -89,7 +89,7 @@ def approval_settled(request: RestoreRequest, approvals: list[Approval], note: s
     if request.status == RestoreStatus.EXPIRED:
         who = f" at {when(request.decided_at or request.expires_at)} (no decision within the time allowed)"
     elif request.status == RestoreStatus.CANCELLED:
-        who = f" by {user(request.cancel_requested_by or request.decided_by or '?')} at {when(request.finished_at)}"
+        who = f" by {users(request.cancel_requested_by or request.decided_by or '')} at {when(request.finished_at)}"
     elif request.status == RestoreStatus.REJECTED:
         who = f" by {_deciders(request)} at {when(request.decided_at)}"
     else:

@@ -13,6 +13,7 @@ from typing import Any
 from bot.restores.executors import CREATED_TABLE
 from bot.restores.models import RestoreMode, RestoreRequest
 from bot.restores.notify import RestoreOutcome
+from handlers.kit import emoji
 from handlers.kit.blocks import (
     FOREIGN_TEXT,
     SECTION_TEXT,
@@ -23,10 +24,10 @@ from handlers.kit.blocks import (
     confirm_dialog,
     escape,
     listing,
-    mention_user,
     message,
     section,
 )
+from handlers.kit.text import users
 
 DELETE_TABLE_ACTION = "restore_delete_table"
 
@@ -73,14 +74,14 @@ def _report_text(report: Mapping[str, Any]) -> str:
 def cancelled_note(request: RestoreRequest, outcome: RestoreOutcome | None) -> Message:
     """The thread's report of a cancelled restore: who cancelled, what was written by then, how to ask again, and
     for ImportTable or PITR the table left behind with a button to delete it."""
-    who = mention_user(request.cancel_requested_by or request.decided_by or "?")
+    who = users(request.cancel_requested_by or request.decided_by or "")
     where = f"Restore {code(request.id, 100)} into {code(request.target_display, 600)}"
     check = outcome.check if outcome is not None else None
     if outcome is None:
-        head = f":stop_sign: {where} was *cancelled* by {who} before it wrote anything."
+        head = f"{emoji.CANCELLED} {where} was *cancelled* by {who} before it wrote anything."
     else:
         figures = f": {escape(check.figures, 300)} by then" if check is not None else ""
-        head = f":stop_sign: {where} was *cancelled* by {who}{figures}. Items already written stay in the table."
+        head = f"{emoji.CANCELLED} {where} was *cancelled* by {who}{figures}. Items already written stay in the table."
     blocks: list[Block] = [section(head), *bulk_blocks(outcome)]
     created = outcome.details.get(CREATED_TABLE) if outcome is not None else None
     if request.mode in {RestoreMode.IMPORT, RestoreMode.PITR} and isinstance(created, Mapping):
@@ -114,7 +115,7 @@ def cancelled_note(request: RestoreRequest, outcome: RestoreOutcome | None) -> M
 
 def cancel_reply(request: RestoreRequest, text: str) -> Message:
     """The answer to `/ddb-restore cancel`: what happened, or what happens next."""
-    shown = f":stop_sign: {escape(text, FOREIGN_TEXT)}"
+    shown = f"{emoji.CANCELLED} {escape(text, FOREIGN_TEXT)}"
     return message(f"Restore {escape(request.id, 100)}: cancel", section(shown))
 
 

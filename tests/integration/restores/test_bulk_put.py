@@ -155,7 +155,7 @@ def test_a_chain_loads_the_full_export_by_bulk_put_then_its_incrementals_in_orde
     create_staging(ddb)
 
     ask(signed, slack, f"{second.url} {full.url} {first.url} into=staging")
-    assert "then 2 incremental export(s) by the loader" in text_of(approval_message(slack))
+    assert "then 2 incremental exports by the loader" in text_of(approval_message(slack))
     request, _ = approve_latest(bulk_bot, signed, slack)
     done = wait_for_status(bulk_bot, request.id, ENDED)
     assert done.status == RestoreStatus.SUCCEEDED, (done.failure_message, done.result)
