@@ -166,19 +166,25 @@ def everything_in_code() -> set[str]:
 # --- what the docs say ---------------------------------------------------------------------------------------
 
 
+def headings(lines: list[str]) -> list[tuple[int, int]]:
+    """(line index, level) of every Markdown heading, leaving out `#` lines inside fenced code."""
+    found, fenced = [], False
+    for index, line in enumerate(lines):
+        fenced ^= line.startswith("```")
+        if not fenced and line.startswith("#"):
+            found.append((index, len(line) - len(line.lstrip("#"))))
+    return found
+
+
 def section(path: Path, heading: str) -> str:
     """The text under the first heading that contains `heading`, up to the next heading of its level or above."""
     lines = path.read_text().splitlines()
-    starts = [i for i, line in enumerate(lines) if line.startswith("#") and heading in line]
-    if not starts:
+    marks = headings(lines)
+    start = next(((i, level) for i, level in marks if heading in lines[i]), None)
+    if start is None:
         return ""
-    level = len(lines[starts[0]]) - len(lines[starts[0]].lstrip("#"))
-    body = []
-    for line in lines[starts[0] + 1 :]:
-        if line.startswith("#") and len(line) - len(line.lstrip("#")) <= level:
-            break
-        body.append(line)
-    return "\n".join(body)
+    end = next((i for i, level in marks if i > start[0] and level <= start[1]), len(lines))
+    return "\n".join(lines[start[0] + 1 : end])
 
 
 def first_cells(text: str) -> set[str]:
@@ -213,9 +219,8 @@ def missing(expected: set[str] | frozenset[str], found: set[str] | frozenset[str
 
 
 def test_every_registered_command_has_its_section_in_docs_commands() -> None:
-    headed = {
-        c for line in COMMANDS_DOC.read_text().splitlines() if line.startswith("#") for c in COMMAND_NAME.findall(line)
-    }
+    lines = COMMANDS_DOC.read_text().splitlines()
+    headed = {c for i, _ in headings(lines) for c in COMMAND_NAME.findall(lines[i])}
     absent = sorted(code_commands() - headed)
     assert not absent, f"Document these commands in docs/commands.md, each under a heading like ### `/ddb-x`: {absent}"
 
@@ -339,3 +344,28 @@ def test_the_ecs_task_definition_is_one_ecs_accepts_and_probes_healthz() -> None
         metrics_port,
     }
     assert not {e["name"] for e in container["environment"]} & {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"}
+
+
+# --- links between the pages -------------------------------------------------------------------------------------
+
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def anchors(path: Path) -> set[str]:
+    """GitHub's anchors for a page's headings: lower case, punctuation dropped, spaces as hyphens."""
+    lines = path.read_text().splitlines()
+    titles = (lines[i].lstrip("#").strip() for i, _ in headings(lines))
+    return {re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-") for title in titles}
+
+
+@pytest.mark.parametrize("page", READERS_DOCS, ids=lambda p: p.name)
+def test_every_link_of_a_page_reaches_a_file_and_heading(page: Path) -> None:
+    broken = []
+    for target in LINK.findall(page.read_text()):
+        if target.startswith(("http://", "https://", "mailto:")):
+            continue
+        file, _, anchor = target.partition("#")
+        linked = (page.parent / file).resolve() if file else page
+        if not linked.exists() or (anchor and linked.suffix == ".md" and anchor not in anchors(linked)):
+            broken.append(target)
+    assert not broken, f"{page.relative_to(ROOT)} links to files or headings that do not exist: {broken}"
