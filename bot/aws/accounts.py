@@ -112,7 +112,7 @@ class AwsAccounts:
                 f"account {own} and will not act there instead. Nothing was done.",
                 f"To reach account {account_id}, add to the config file (DDBBOT_CONFIG_FILE) "
                 f'`[accounts.<alias>]` with `role_arn = "arn:aws:iam::{account_id}:role/ddb-backup-bot"` '
-                "(see docs/setup.md, 'Other accounts through aliases'), then write `<alias>:<table>` or the ARN again.",
+                "(see README, AWS setup), then write `<alias>:<table>` or the ARN again.",
             )
 
     def _require_known_region(self, region: str, partition: str, named: str) -> None:
