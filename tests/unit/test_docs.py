@@ -60,11 +60,6 @@ PENDING = {
     "DDBBOT_BULK_MAX_INPUT_GB_ACCELERATED": "bulk",
     "DDBBOT_BULK_ACCELERATED_REGIONS": "bulk",
     "ddbbot_work_targets_total": "fanout",
-    "/ddb-catalog": "catalog",
-    "/ddb-export kms=": "catalog",
-    "/ddb-schedule kms=": "catalog",
-    "[tables] kms": "catalog",
-    "[schedules] kms": "catalog",
 }
 
 OPTION_IN_USAGE = re.compile(r"(?<![\w.<>:/-])([a-z][a-z_]*)=")
