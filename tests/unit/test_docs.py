@@ -59,7 +59,6 @@ PENDING = {
     "DDBBOT_BULK_MAX_INPUT_GB_STANDARD": "bulk",
     "DDBBOT_BULK_MAX_INPUT_GB_ACCELERATED": "bulk",
     "DDBBOT_BULK_ACCELERATED_REGIONS": "bulk",
-    "ddbbot_work_targets_total": "fanout",
 }
 
 OPTION_IN_USAGE = re.compile(r"(?<![\w.<>:/-])([a-z][a-z_]*)=")
