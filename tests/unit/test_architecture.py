@@ -1,4 +1,4 @@
-"""The dependency rules of the README's Development section, checked on every module of the tree.
+"""The dependency rules of docs/development.md (Architecture rules), checked on every module of the tree.
 
 Each rule walks the source with `ast` (nothing is imported), and a failure names the file, the line and the
 import (or assignment) that breaks it.
