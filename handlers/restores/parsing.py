@@ -14,7 +14,7 @@ from bot.exports.status import EXPORT_ARN
 from bot.restores.models import RestoreMode
 from bot.restores.plans import BILLING, RestoreSpec
 from bot.restores.rate import RateRequest, parse_rate
-from bot.timefmt import ISO_EXAMPLE, parse_time
+from bot.timefmt import ISO_EXAMPLE, TIME_FORMS, parse_time
 from handlers.kit.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
 
 COMMAND = "/ddb-restore"
@@ -25,11 +25,12 @@ RESTORE_HELP = CommandHelp(
         "/ddb-restore <export> to=<new table> [key=<attr>:<S|N|B>[,<attr>:<S|N|B>]] [billing=on-demand|provisioned]"
         " [owner=<12-digit account>]",
         "/ddb-restore <export> [<export> …] into=<existing table> [rate=<N>/s|<P>%] [owner=<12-digit account>]",
-        "/ddb-restore pitr <table> to=<new table> [at=<ISO-8601>|latest] [billing=on-demand|provisioned]",
+        "/ddb-restore pitr <table> to=<new table> [at=<time>|latest] [billing=on-demand|provisioned]",
         "/ddb-restore [<table>]   (recent exports, each with a Restore… button)",
         "<export> is an export id, an export ARN, or s3://<bucket>/<prefix>/AWSDynamoDB/<ExportId>/",
         "owner= is the account that owns an s3:// export's bucket; it is needed when that bucket is not one of the "
         "bot's export buckets, and S3 refuses the reads if someone else owns it",
+        f"<time> is {TIME_FORMS}",
         "rate= caps the loader's writes: write units a second (rate=2000/s) or a share of the table's write "
         "capacity (rate=50%); the default is the bot's DDBBOT_RESTORE_RATE",
     ),
@@ -41,6 +42,7 @@ RESTORE_HELP = CommandHelp(
         "/ddb-restore s3://partner-backups/orders/AWSDynamoDB/01768385930622-efd1a093/ into=orders-staging "
         "owner=210987654321",
         f"/ddb-restore pitr orders to=orders-before-incident at={ISO_EXAMPLE}",
+        "/ddb-restore pitr orders to=orders-before-incident at=-2h",
         "/ddb-restore orders",
     ),
 )
@@ -87,7 +89,7 @@ def parse_restore(text: str, aliases: Collection[str] = ()) -> RestoreCommand | 
     for word in words:
         _check_export(word)
     if "at" in options:
-        raise _usage("`at=` goes with `pitr`: `/ddb-restore pitr <table> to=<new table> at=<ISO-8601>`.")
+        raise _usage("`at=` goes with `pitr`: `/ddb-restore pitr <table> to=<new table> at=<time>`.")
     owner = _owner(options.get("owner"), words)
     if "into" in options:
         for option in ("key", "billing"):
@@ -110,7 +112,7 @@ def parse_restore(text: str, aliases: Collection[str] = ()) -> RestoreCommand | 
 
 def _pitr(words: list[str], options: dict[str, str], aliases: Collection[str]) -> RestoreSpec:
     if len(words) != 1:
-        raise _usage("`pitr` restores one table: `/ddb-restore pitr <table> to=<new table> [at=<ISO-8601>|latest]`.")
+        raise _usage("`pitr` restores one table: `/ddb-restore pitr <table> to=<new table> [at=<time>|latest]`.")
     for option in ("into", "key", "owner", "rate"):
         if option in options:
             raise _usage(f"`{option}=` does not go with `pitr`; a point-in-time restore creates a new table (`to=`).")
