@@ -3,11 +3,13 @@ or PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, Engine, MetaData, TypeDecorator, create_engine, event, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
 from bot.timefmt import utcnow
@@ -78,3 +80,19 @@ def database_now(connection: Connection) -> datetime:
         value = connection.execute(select(func.clock_timestamp())).scalar_one()
         return UtcDateTime().process_result_value(value, connection.dialect) or utcnow()
     return utcnow()
+
+
+@contextmanager
+def transaction(engine: Engine, connection: Connection | None = None) -> Iterator[Connection]:
+    """The caller's transaction when it gives one (so several stores' writes commit together), else a new one."""
+    if connection is not None:
+        yield connection
+        return
+    with engine.begin() as begun:
+        yield begun
+
+
+def insert_of(connection: Connection) -> Any:
+    """The connection's dialect's INSERT, which takes ON CONFLICT: inside a caller's transaction a conflict must not
+    raise, since an IntegrityError aborts the whole transaction on PostgreSQL."""
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert

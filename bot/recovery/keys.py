@@ -218,3 +218,15 @@ def _shown(value: Any) -> str:
 def _example(schema: KeySchema) -> str:
     sample = {"S": "A-1001", "N": "3", "B": "AQID"}
     return " ".join(f"{a.name}={sample.get(a.kind, 'x')}" for a in schema.attributes)
+
+
+def as_wire(value: Any) -> Any:
+    """An item (or value) read by the low-level boto3 client as DynamoDB JSON on the wire: binary as base64 text, as
+    exports and the writer carry it (so it can be stored as JSON and compared with export items)."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(bytes(value)).decode()
+    if isinstance(value, Mapping):
+        return {name: as_wire(inner) for name, inner in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_wire(inner) for inner in value]
+    return value
