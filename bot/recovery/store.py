@@ -17,6 +17,7 @@ from sqlalchemy import (
     Column,
     Connection,
     Engine,
+    Index,
     Integer,
     String,
     Table,
@@ -64,6 +65,7 @@ recovery_preparations = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
 )
+Index("ix_recovery_preparations_state", recovery_preparations.c.state)
 
 recovery_actions = Table(
     "recovery_actions",

@@ -43,7 +43,12 @@ from bot.recovery.keys import KeySchema
 logger = logging.getLogger(__name__)
 
 MAX_READ_KEYS = 100  # BatchGetItem's limit per call
-TARGET = "DynamoDB_20120810."
+# The X-Amz-Target of each call, written out (tests/unit/test_deploy_iam_code.py finds the IAM actions by them)
+TARGETS = {
+    "BatchGetItem": "DynamoDB_20120810.BatchGetItem",
+    "PutItem": "DynamoDB_20120810.PutItem",
+    "DeleteItem": "DynamoDB_20120810.DeleteItem",
+}
 CONDITION_FAILED = "ConditionalCheckFailedException"
 FATAL = frozenset(
     {
@@ -236,7 +241,7 @@ class ConditionalWriter:
 
     def _post(self, operation: str, data: bytes) -> tuple[int, dict[str, Any], str]:
         try:
-            status, raw = self._http.post(self._signer.path, self._signer.headers(data, TARGET + operation), data)
+            status, raw = self._http.post(self._signer.path, self._signer.headers(data, TARGETS[operation]), data)
         except (OSError, ValueError) as error:
             return 0, {}, f"no answer: {type(error).__name__}"
         try:

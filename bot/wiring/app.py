@@ -34,6 +34,9 @@ from handlers.home import events as home_events
 from handlers.kit.commands import Surface
 from handlers.kit.http import install_patient_respond
 from handlers.pitr import commands as pitr_commands
+from handlers.recovery import actions as recovery_actions
+from handlers.recovery import commands as recovery_commands
+from handlers.recovery.commands import RecoverySurface
 from handlers.restores import actions as restore_actions
 from handlers.restores import commands as restore_commands
 from handlers.restores.commands import RestoreSurface
@@ -72,6 +75,9 @@ def create_app(services: Services) -> App:
     restore_surface = RestoreSurface(surface, services.restores)
     restore_commands.register(app, restore_surface)
     restore_actions.register(app, restore_surface)
+    recovery_surface = RecoverySurface(surface, services.recoveries)
+    recovery_commands.register(app, recovery_surface)
+    recovery_actions.register(app, recovery_surface)
     schedule_commands.register(app, surface, services.schedules)
     verification_commands.register(app, surface, services.verifications)
     drill_commands.register(app, surface, services.drills)

@@ -22,10 +22,12 @@ from bot.drills.service import DrillRequest, last_drill, queue_drill
 from bot.exports.reference import ReferenceStore
 from bot.exports.tracker import ExportTracker
 from bot.models import Requester
+from bot.restores.models import REPAIR_MODES
 from bot.schedules.store import ScheduleStore
 from bot.settings import Settings
 from bot.store import Store
 from bot.wiring.drills import build_drills
+from bot.wiring.recovery import build_recovery, preparation_job, repair_planner
 from bot.wiring.restores import build_restores
 from bot.wiring.schedules import leader_gate, replica_id, schedule_channel, schedule_core
 from bot.wiring.schema import create_schema
@@ -95,7 +97,16 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         oncall=settings.oncall,
         references=references,
     )
-    restores = build_restores(settings, engine, core, slack, authorizer)
+    recovery = build_recovery(engine, core, authorizer, settings.poll_seconds, settings.loader_retry_seconds)
+    restores = build_restores(
+        settings,
+        engine,
+        core,
+        slack,
+        authorizer,
+        more_executors=dict.fromkeys(REPAIR_MODES, recovery.executor),
+        planner_for=functools.partial(repair_planner, recovery.store),
+    )
     home = home_publisher(slack, authorizer, schedules, restores.workflow, coverage)
     return Services(
         settings=settings,
@@ -105,6 +116,7 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         authorizer=authorizer,
         tracker=tracker,
         restores=restores.workflow,
+        recoveries=recovery.recoveries,
         schedules=schedules,
         verifications=drills.verifications,
         drills=drills.drills,
@@ -114,6 +126,7 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         background=(
             leader_gate(settings, engine, schedules, tracker),
             restores.runner,
+            preparation_job(recovery, core, restores.workflow, slack, settings.poll_seconds),
             drills.runner,
             drills.drill_runner,
             PeriodicJob("home-refresh", HOME_REFRESH_SECONDS, home.refresh),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,7 +18,7 @@ from bot.restores.import_board import ImportStatusBoard
 from bot.restores.load import LoadExecutor
 from bot.restores.load_checkpoints import SqlLoadCheckpoints
 from bot.restores.models import RestoreMode
-from bot.restores.plans import plan_restore
+from bot.restores.plans import PlannedRestore, RestoreSpec, plan_restore
 from bot.restores.rate import parse_rate
 from bot.restores.runner import RestoreRunner, RunnerTiming
 from bot.restores.store import RestoreStore
@@ -59,10 +60,21 @@ def executors(engine: Engine, poll_seconds: float, loader_retry_seconds: float =
     }
 
 
+Planner = Callable[[Core, RestoreSpec], PlannedRestore]
+
+
 def build_restores(
-    settings: Settings, engine: Engine, core: Core, slack: WebClient, authorizer: Authorizer
+    settings: Settings,
+    engine: Engine,
+    core: Core,
+    slack: WebClient,
+    authorizer: Authorizer,
+    *,
+    more_executors: Mapping[str, Executor] | None = None,
+    planner_for: Callable[[Planner], Planner] = lambda planner: planner,
 ) -> RestoreFeature:
-    """The workflow wakes the runner when a request is approved; the runner sweeps expired requests each cycle."""
+    """The workflow wakes the runner when a request is approved; the runner sweeps expired requests each cycle.
+    `more_executors` and `planner_for` let other features add modes (the recovery's repairs)."""
     store = RestoreStore(engine)
     notifier = SlackRestoreNotifier(slack)
     policy = ApprovalPolicy(
@@ -80,13 +92,13 @@ def build_restores(
         notifier,
         policy,
         on_approved=lambda _request: approved.set(),
-        planner=functools.partial(plan_restore, default_rate=default_rate),
+        planner=planner_for(functools.partial(plan_restore, default_rate=default_rate)),
     )
     runner = RestoreRunner(
         core,
         store,
         notifier,
-        executors(engine, settings.poll_seconds, settings.loader_retry_seconds),
+        {**executors(engine, settings.poll_seconds, settings.loader_retry_seconds), **(more_executors or {})},
         runner_timing(settings.poll_seconds),
         on_cycle=workflow.expire_due,
         wake=approved,

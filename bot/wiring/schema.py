@@ -15,6 +15,7 @@ from bot.background import leases
 from bot.db import make_engine
 from bot.drills import store as drill_store
 from bot.exports import reference as export_references
+from bot.recovery import store as recovery_store
 from bot.restores import load_checkpoints
 from bot.restores import store as restore_store
 from bot.schedules import store as schedule_store
@@ -30,6 +31,7 @@ TABLE_MODULES = (
     leases,
     load_checkpoints,
     restore_store,
+    recovery_store,
     schedule_store,
 )
 

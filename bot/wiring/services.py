@@ -14,6 +14,7 @@ from bot.core import Core
 from bot.coverage.survey import CoverageSurvey
 from bot.drills.service import Drills
 from bot.exports.tracker import ExportTracker
+from bot.recovery.service import Recoveries
 from bot.restores.workflow import Restores
 from bot.schedules.service import ScheduleCore
 from bot.settings import Settings
@@ -45,6 +46,7 @@ class Services:
     authorizer: Authorizer
     tracker: ExportTracker
     restores: Restores
+    recoveries: Recoveries
     schedules: ScheduleCore
     verifications: Verifications
     drills: Drills

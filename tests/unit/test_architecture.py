@@ -27,6 +27,7 @@ FEATURES = (
     "bot.home",
     "bot.verification",
     "bot.drills",
+    "bot.recovery",
 )
 # Which feature may import which (the kernel and bot.aws are open to all).
 FEATURE_MAY_IMPORT = {
@@ -39,6 +40,7 @@ FEATURE_MAY_IMPORT = {
     "bot.home": ("bot.coverage", "bot.restores", "bot.schedules"),
     "bot.verification": ("bot.exports", "bot.loader", "bot.restores", "bot.background"),
     "bot.drills": ("bot.exports", "bot.loader", "bot.restores", "bot.background", "bot.verification"),
+    "bot.recovery": ("bot.exports", "bot.loader", "bot.restores", "bot.background"),
 }
 
 

@@ -259,6 +259,8 @@ def test_the_scan_finds_the_calls_the_bot_is_known_to_make(needed: dict[str, lis
     ):
         assert action in needed, f"the AST scan no longer finds {action}"
     assert any("loader" in where for where in needed["dynamodb:BatchWriteItem"])
+    for action in ("dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem"):  # the conditional writer's
+        assert any("recovery" in where for where in needed[action]), f"the scan misses the repairs' {action}"
 
 
 def test_the_bot_role_allows_every_action_the_code_needs_and_nothing_else(needed: dict[str, list[str]]) -> None:
@@ -396,7 +398,9 @@ def test_the_scan_finds_a_call_wherever_it_moves_and_the_policy_check_names_it(t
 @pytest.mark.parametrize("policy", [BOT_POLICY, MEMBER_POLICY], ids=lambda p: p.name)
 def test_tables_are_deleted_only_when_tagged_as_drill_tables_and_tagged_only_with_the_drill_tag(policy: Path) -> None:
     grants = allowed(policy)
-    for statement in grants["dynamodb:DeleteTable"] + grants["dynamodb:BatchGetItem"]:
+    repairs = [s for s in grants["dynamodb:BatchGetItem"] if item_write_scoped(s)]  # /ddb-recover's live reads
+    assert all("dynamodb:DeleteTable" not in as_list(s["Action"]) for s in repairs)
+    for statement in grants["dynamodb:DeleteTable"] + [s for s in grants["dynamodb:BatchGetItem"] if s not in repairs]:
         assert drill_scoped(statement), statement["Sid"]
         assert statement.get("Condition") == {"StringLike": {f"aws:ResourceTag/{DRILL_TAG}": "d-*"}}, statement["Sid"]
     for statement in grants["dynamodb:TagResource"]:

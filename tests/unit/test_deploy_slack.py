@@ -156,7 +156,7 @@ def declared_help(files: list[Path]) -> set[str]:
     return names
 
 
-def test_the_handlers_register_the_nine_commands() -> None:
+def test_the_handlers_register_the_twelve_commands() -> None:
     commands = registered_commands(python_files(("handlers",)))
     assert set(commands) == {
         "/ddb-pitr",
@@ -168,6 +168,9 @@ def test_the_handlers_register_the_nine_commands() -> None:
         "/ddb-coverage",
         "/ddb-verify",
         "/ddb-drill",
+        "/ddb-item",
+        "/ddb-recover",
+        "/ddb-revert",
     }
     assert set(commands) == declared_help(python_files(("handlers",)))
 
