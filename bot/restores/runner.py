@@ -24,11 +24,12 @@ from bot.metrics import RESTORE_OVERDUE, RESTORES, RESTORES_RUNNING
 from bot.models import BOT_ACTOR
 from bot.restores.claims import ClaimKeeper, Fence
 from bot.restores.executors import Cancelled, Executor, ExecutorContext
-from bot.restores.models import RestoreMode, RestoreRequest, RestoreStatus
+from bot.restores.models import REPAIR_MODES, RestoreMode, RestoreRequest, RestoreStatus
 from bot.restores.notify import RestoreNotifier, RestoreOutcome, RestoreProgress
 from bot.restores.store import RestoreStore
 
 logger = logging.getLogger(__name__)
+IN_PROCESS = frozenset({RestoreMode.LOAD, *REPAIR_MODES})  # modes whose writes run in this process (not in AWS)
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ class RestoreRunner:
             )
             with self._lock:
                 self._running[request.id] = thread
-                if request.plan.mode == RestoreMode.LOAD:
+                if request.plan.mode in IN_PROCESS:
                     self._loads.add(request.id)
             thread.start()
             started += 1
@@ -144,7 +145,7 @@ class RestoreRunner:
 
     def _full(self, request: RestoreRequest) -> bool:
         """Loads share a small limit (they use this process's CPU); restores that run in AWS a large one."""
-        if request.plan.mode == RestoreMode.LOAD:
+        if request.plan.mode in IN_PROCESS:
             return len(self._loads) >= self._timing.max_parallel
         return len(self._running) - len(self._loads) >= self._timing.max_following
 

@@ -120,9 +120,11 @@ def approval_thread(preparation: Preparation, request: RestoreRequest) -> Messag
     """Under the approval message: keys and counts are above; values only on request, for approvers."""
     counts = preparation.counts
     text = (
-        f":lock: Item contents of {code(request.id, 40)} are private. Approvers (and the requester) can see each key "
-        f"as it is now and as it will be written — {counts.puts:,} to put back, {counts.deletes:,} to delete — with "
-        "the button; only you see the answer."
+        f":lock: Dry run: {counts.puts:,} to put back, {counts.deletes:,} to delete, {counts.conflicts:,} conflict(s) "
+        f"(changed since: left alone), {counts.unchanged:,} unchanged"
+        + (f", {counts.uncheckable:,} no exact condition can protect" if counts.uncheckable else "")
+        + f".\nItem contents of {code(request.id, 40)} are private: approvers (and the requester) can see each key "
+        "as it is now and as it would be written with the button; only you see the answer."
     )
     return message(
         f"Items of {escape(request.id, 40)} (private)",

@@ -13,6 +13,7 @@ from bot.errors import BotError
 from bot.models import BOT_ACTOR, ExportType
 from bot.restores.models import (
     MODE_NAMES,
+    REPAIR_MODES,
     Approval,
     ImportOptions,
     LoadOptions,
@@ -23,6 +24,7 @@ from bot.restores.models import (
     SourceSummary,
 )
 from bot.restores.notify import RestoreOutcome, RestoreProgress
+from bot.restores.repairs import RepairOptions
 from bot.restores.workflow import Requested
 from bot.timefmt import duration, iso, size
 from handlers.kit.blocks import (
@@ -42,6 +44,7 @@ from handlers.kit.blocks import (
     section,
     shorten,
 )
+from handlers.restores.repair_blocks import repair_figures, repair_scope
 
 APPROVE_ACTION = "restore_approve"
 REJECT_ACTION = "restore_reject"
@@ -225,6 +228,8 @@ def _mode_line(request: RestoreRequest) -> str:
     if isinstance(options, PitrOptions):
         moment = iso(options.restore_time) if options.restore_time else "the latest restorable time"
         return f"{base} as of {moment}"
+    if isinstance(options, RepairOptions):
+        return f"{base}: {repair_scope(options)}"
     return f"{base} ({len(request.plan.sources)} export(s), puts and deletes in time order)"
 
 
@@ -303,6 +308,8 @@ def finished_note(request: RestoreRequest, outcome: RestoreOutcome) -> Message:
         )
     elif outcome.item_count is not None:
         figures.append(f"Items in the new table: *{outcome.item_count:,}*")
+    if request.mode in REPAIR_MODES:
+        figures.append(repair_figures(outcome))
     figures.append(f"Duration: *{duration(outcome.duration_seconds)}*")
     blocks = [section(head), section("\n".join(figures))]
     if request.mode in {RestoreMode.IMPORT, RestoreMode.PITR}:
@@ -365,7 +372,7 @@ def carry_over_text(outcome: RestoreOutcome) -> str:
 
 def carry_over_summary(request: RestoreRequest, outcome: RestoreOutcome) -> str:
     """One line for the requester: the figures, or which settings to set again on the new table."""
-    if request.mode == RestoreMode.LOAD:
+    if request.mode == RestoreMode.LOAD or request.mode in REPAIR_MODES:
         return f"{outcome.items_written or 0:,} items written, {outcome.deletes_applied or 0:,} deletes applied."
     needed = [escape(c.setting, 100) for c in outcome.not_carried_over if c.needed]
     if needed:
