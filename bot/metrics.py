@@ -80,6 +80,25 @@ LEADER = Gauge(
     "1 while this replica holds the background lease (runs scheduler and tracker).",
     registry=REGISTRY,
 )
+WORK_CLAIMS = Counter(
+    "ddbbot_work_claims_total",
+    "Background work taken, by kind (restore, verification, drill, fire, fanout, note) and how: taken, or "
+    "taken_over from a holder that stopped heartbeating.",
+    ["kind", "how"],
+    registry=REGISTRY,
+)
+WORK_GIVEN_UP = Counter(
+    "ddbbot_work_given_up_total",
+    "Background work given up after DDBBOT_WORK_MAX_ATTEMPTS takes (and reported), by kind.",
+    ["kind"],
+    registry=REGISTRY,
+)
+WORK_OUTCOMES = Counter(
+    "ddbbot_work_outcomes_total",
+    "How each take of background work ended, by kind and outcome (done, released, deferred, failed, lost).",
+    ["kind", "outcome"],
+    registry=REGISTRY,
+)
 SLACK_CALLS = Counter(
     "ddbbot_slack_api_calls_total",
     "Slack Web API calls, by method and result (ok or the error).",

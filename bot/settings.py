@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     oncall: str | None = Field(None, validation_alias=_env("DDBBOT_ONCALL"))
     poll_seconds: float = Field(30.0, gt=0, le=3600, validation_alias=_env("DDBBOT_POLL_SECONDS"))
     lease_seconds: float = Field(30.0, gt=0, le=3600, validation_alias=_env("DDBBOT_LEASE_SECONDS"))
+    # claimed background work (restores, verifications, drills, schedule fires, messages): how many times a piece
+    # is taken (a crash, a restart, a failure each count one) before it is reported as given up, and how long a
+    # holder may go without a heartbeat before its claim is taken over (unset: 10 polls, at least 6 seconds)
+    work_max_attempts: int = Field(5, ge=1, le=100, validation_alias=_env("DDBBOT_WORK_MAX_ATTEMPTS"))
+    work_stale_seconds: float | None = Field(None, ge=1, le=86400, validation_alias=_env("DDBBOT_WORK_STALE_SECONDS"))
     # how long a batch of the `into=` loader may make no progress (5xx, DNS, connection, throttling) before it stops
     loader_retry_seconds: float = Field(300.0, gt=0, le=86400, validation_alias=_env("DDBBOT_LOADER_RETRY_SECONDS"))
     exports_per_account: int = Field(300, ge=1, le=300, validation_alias=_env("DDBBOT_EXPORTS_PER_ACCOUNT"))

@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Connection,
     Engine,
     Index,
     Integer,
@@ -97,7 +98,8 @@ FINISH_FIELDS = {
     "started_at",
     "export_time",
 }
-RESULTS = Outbox(exports.c.export_arn, exports.c.notify_state, exports.c.notify_claimed_at)
+RESULTS = Outbox("export", exports.c.export_arn, exports.c.notify_state)
+# exports.notify_claimed_at is no longer used: the note's claim is in work_claims (bot.background.claims).
 
 
 class Store:
@@ -108,13 +110,15 @@ class Store:
 
     def record_export(self, job: ExportJob) -> tuple[ExportJob, bool]:
         """Insert the export, stamped by the database's clock; if its ARN is already known return the stored one. The
-        flag says it was new."""
+        flag says it was new. An export recorded finished owes its result at once."""
         row = {k: v for k, v in vars(job).items() if k in JOB_FIELDS}
         try:
             with self.engine.begin() as connection:
                 now = database_now(connection)
                 row["created_at"] = job.created_at or now
-                connection.execute(insert(exports), {**row, "updated_at": now, "notify_state": OutboxState.PENDING})
+                connection.execute(insert(exports), {**row, "updated_at": now, "notify_state": OutboxState.NONE})
+                if job.status != ExportStatus.IN_PROGRESS:
+                    RESULTS.owe(connection, job.export_arn)
         except IntegrityError:
             existing = self.get_export(job.export_arn)
             assert existing is not None
@@ -182,7 +186,8 @@ class Store:
             )
 
     def finish_export(self, export_arn: str, **result: Any) -> bool:
-        """IN_PROGRESS → COMPLETED/FAILED exactly once; False when someone else already did it."""
+        """IN_PROGRESS → COMPLETED/FAILED exactly once, its result owed to people in the same transaction; False
+        when someone else already did it."""
         unknown = set(result) - FINISH_FIELDS
         if unknown:
             raise ValueError(f"not a result field: {sorted(unknown)}")
@@ -192,23 +197,18 @@ class Store:
                 .where(exports.c.export_arn == export_arn, exports.c.status == ExportStatus.IN_PROGRESS)
                 .values(**result, updated_at=utcnow())
             ).rowcount
+            if changed == 1:
+                RESULTS.owe(connection, export_arn)
         return changed == 1
 
-    def pending_notifications(self) -> list[ExportJob]:
-        """Finished exports whose result has not been posted yet (or whose poster died mid-way)."""
-        with self.engine.connect() as connection:
-            now = database_now(connection)
-        return self._many(
-            and_(exports.c.status != ExportStatus.IN_PROGRESS, RESULTS.claimable(now)), newest_first=False
-        )
+    def unposted_results(self) -> list[ExportJob]:
+        """Finished exports whose result is owed and not posted yet, oldest first."""
+        condition = and_(exports.c.status != ExportStatus.IN_PROGRESS, exports.c.notify_state == OutboxState.PENDING)
+        return self._many(condition, newest_first=False)
 
-    def claim_notification(self, export_arn: str) -> datetime | None:
-        """Take the right to post this result; only one poller gets it (the claim to settle with, or None)."""
-        return RESULTS.claim(self.engine, export_arn)
-
-    def settle_notification(self, export_arn: str, claim: datetime, *, delivered: bool) -> bool:
-        """Mark the result posted, or give the claim back so the next cycle retries; False when it was reclaimed."""
-        return RESULTS.settle(self.engine, export_arn, claim, delivered=delivered)
+    def result_posted(self, connection: Connection, export_arn: str) -> None:
+        """The export's result was posted (in the transaction that settles its note)."""
+        RESULTS.told(connection, export_arn)
 
     def audit(self, actor: str, action: str, target: str, parameters: dict[str, Any], result: str) -> None:
         """Append who did what, when, with which parameters, and how it ended."""

@@ -10,9 +10,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.schedules.digest import claim_digest
 from bot.schedules.models import RunKind
-from bot.schedules.runs import continue_fanouts, deliver_notes, report_late_runs, run_schedule
+from bot.schedules.runs import report_late_runs, run_digest, run_schedule
 from bot.schedules.service import ScheduleCore
 from bot.timefmt import iso
 
@@ -44,16 +43,14 @@ def catch_up(sc: ScheduleCore, leading: Callable[[], bool], schedule_id: str, fi
 def fire_digest(sc: ScheduleCore, leading: Callable[[], bool], cron: str, timezone: str) -> None:
     """The daily digest."""
     fire_time = sc.calendar.latest_fire(cron, timezone, sc.core.clock())
-    if fire_time is not None and leading() and claim_digest(sc, fire_time):
-        deliver_notes(sc)
+    if fire_time is not None and leading():
+        run_digest(sc, fire_time)
 
 
 def housekeeping(sc: ScheduleCore, leading: Callable[[], bool], resync: Callable[[], None]) -> None:
-    """Pick up schedule changes made through other replicas, flag runs past `expected_hours`, and post messages
-    (including those a failed post left behind)."""
+    """Pick up schedule changes made through other replicas and flag runs past `expected_hours` (their messages,
+    like every other, are notes the work runner posts)."""
     if not leading():
         return
     resync()
-    continue_fanouts(sc)
     report_late_runs(sc)
-    deliver_notes(sc)

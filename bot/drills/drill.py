@@ -41,12 +41,13 @@ SHOWN_DIFFERENCES = 5
 
 @dataclass(frozen=True)
 class DrillContext:
-    """What a running drill needs from its runner: the claim (halt, heartbeat), and how to wait."""
+    """What a running drill needs from its runner: the claim (halt, and how to record the import under it), and how
+    to wait."""
 
     core: Core
     references: ReferenceStore
     halt: threading.Event
-    heartbeat: Callable[..., None]  # heartbeat(import_arn=...) records the import as well
+    record_import: Callable[[str], None]  # raises Halted when the claim is lost
     wait: Callable[[], None]  # one poll interval, or until halted
     now: Callable[[], datetime]
 
@@ -55,8 +56,9 @@ class DrillFailed(Exception):
     """A check of the drill failed; the message says which, in words the team reads."""
 
 
-def run_drill(drill: Drill, ctx: DrillContext) -> DrillResult:
-    """The whole drill; raises Halted when the claim is lost or the bot stops (the next runner resumes it)."""
+def prove_drill(drill: Drill, ctx: DrillContext) -> DrillResult:
+    """The drill up to its proof (its table left for `clean_up`); raises Halted when the claim is lost or the bot
+    stops (the next holder resumes it)."""
     spec = drill.spec
     client: Any = ctx.core.aws.dynamodb(Place(spec.account_alias, spec.region))
     reservoir = Reservoir(spec.sample_size)
@@ -78,6 +80,13 @@ def run_drill(drill: Drill, ctx: DrillContext) -> DrillResult:
         raise
     except (BotError, DrillFailed) as error:
         result = _with(result, failure=str(getattr(error, "message", error)))
+    return _with(result, proved=True)
+
+
+def clean_up(ctx: DrillContext, drill: Drill, result: DrillResult) -> DrillResult:
+    """Delete the throwaway table (unless kept) once the proof is recorded: a holder that takes the drill over after
+    that finds the table gone and the proof kept, instead of waiting for a table that no longer exists."""
+    client: Any = ctx.core.aws.dynamodb(Place(drill.spec.account_alias, drill.spec.region))
     return _clean_up(client, drill, result)
 
 
@@ -99,7 +108,6 @@ def _verify(spec: DrillSpec, ctx: DrillContext, reservoir: Reservoir) -> VerifyO
     reference = ctx.references.get(target.export_arn) if target.export_arn else None
 
     def progress(_progress: Any) -> None:
-        ctx.heartbeat()
         if ctx.halt.is_set():
             raise Halted
 
@@ -153,7 +161,7 @@ def _start_import(client: Any, drill: Drill, ctx: DrillContext) -> str:
     except Exception as exc:
         raise translate(exc, "dynamodb:ImportTable", f"Drill table `{spec.drill_table}`") from exc
     import_arn = str(description["ImportArn"])
-    ctx.heartbeat(import_arn=import_arn)
+    ctx.record_import(import_arn)
     return import_arn
 
 
@@ -161,7 +169,6 @@ def _wait_for_import(client: Any, drill: Drill, import_arn: str, ctx: DrillConte
     """Follow the import to COMPLETED, tagging the new table as soon as it exists, then wait for it to be ACTIVE."""
     tagged = False
     while True:
-        ctx.heartbeat()
         if ctx.halt.is_set():
             raise Halted
         try:
@@ -172,6 +179,8 @@ def _wait_for_import(client: Any, drill: Drill, import_arn: str, ctx: DrillConte
         status = description.get("ImportStatus")
         if status == "COMPLETED" and tagged and _active(client, drill.spec.drill_table):
             return description
+        if status == "COMPLETED" and _gone(client, drill.spec.drill_table):
+            raise DrillFailed("the drill table was deleted before it could be checked")
         if status in {"FAILED", "CANCELLED", "CANCELLING"}:
             code = description.get("FailureCode") or status
             raise DrillFailed(f"ImportTable {status}: {code} {description.get('FailureMessage') or ''}".strip())
@@ -187,6 +196,16 @@ def _tag(dynamodb: Any, table_arn: str | None, drill_id: str) -> bool:
         logger.info("drill table not taggable yet table_arn=%s", table_arn)
         return False
     return True
+
+
+def _gone(client: Any, name: str) -> bool:
+    try:
+        client.describe_table(TableName=name)
+    except ClientError as exc:
+        return error_code(exc) == "ResourceNotFoundException"
+    except Exception:
+        return False
+    return False
 
 
 def _active(client: Any, name: str) -> bool:
@@ -285,7 +304,8 @@ def _clean_up(client: Any, drill: Drill, result: DrillResult) -> DrillResult:
         delete_drill_table(client, drill.spec.drill_table, drill.id)
     except BotError as error:
         if "not found" in error.message.lower() or "does not exist" in error.message.lower():
-            return result  # nothing was created
+            # nothing was created, or an earlier holder deleted it after the import
+            return _with(result, deleted=True) if drill.import_arn else result
         return _with(result, left_behind=True, notes=(*result.notes, f"not deleted: {error.message}"))
     return _with(result, deleted=True)
 

@@ -59,6 +59,7 @@ class DrillResult:
     kept: bool = False
     left_behind: bool = False  # created, and could not be deleted (the notes say why)
     notes: tuple[str, ...] = ()
+    proved: bool = False  # the checks are done and recorded; only deleting the table remains
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,11 @@ class Drill:
     created_at: datetime | None = None
     finished_at: datetime | None = None
     result: DrillResult = field(default_factory=DrillResult)
+
+    @property
+    def finished(self) -> bool:
+        """True once it passed or failed."""
+        return self.status not in ACTIVE_DRILLS
 
 
 DRILL_MAX_AGE = timedelta(days=30)  # a table whose last passed drill is older is flagged

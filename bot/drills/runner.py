@@ -1,22 +1,24 @@
-"""Runs queued drills in the background: each claimed by one runner, heartbeated while it verifies, imports and
-compares, and resumed by the next runner after a restart (a recorded import is followed, not started again)."""
+"""Runs queued drills as claimed work (bot.background.work): each held by one replica while it verifies, imports and
+compares; a replica that takes a drill over follows the import already recorded instead of starting another, and a
+drill taken DDBBOT_WORK_MAX_ATTEMPTS times is recorded failed. The result commits with its note."""
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 import uuid
+from datetime import timedelta
 from typing import Protocol
 
-from bot.background.periodic import PeriodicJob
+from sqlalchemy import Connection
+
+from bot.background.claims import Claim, ClaimLost, WorkState
+from bot.background.fence import Fence
 from bot.core import Core
-from bot.drills.drill import DrillContext, run_drill
+from bot.drills.drill import DrillContext, clean_up, prove_drill
 from bot.drills.models import Drill, DrillResult
 from bot.drills.store import DrillStore
 from bot.exports.reference import ReferenceStore
 from bot.logs import log_context
-from bot.verification.runner import VerificationTiming
 from bot.verification.stream import Halted
 
 logger = logging.getLogger(__name__)
@@ -30,85 +32,87 @@ class DrillNotifier(Protocol):
         ...
 
 
-class DrillRunner:
-    """Background job (start/stop): claims active drills and runs them one after another."""
+class DrillWork:
+    """The `drill` kind; `poll` is how long to wait between looks at a running import."""
 
-    def __init__(
-        self,
-        core: Core,
-        store: DrillStore,
-        references: ReferenceStore,
-        notifier: DrillNotifier,
-        timing: VerificationTiming,
-        *,
-        wake: threading.Event | None = None,
-    ) -> None:
+    def __init__(self, core: Core, store: DrillStore, references: ReferenceStore, poll: timedelta) -> None:
         self._core = core
         self._store = store
         self._references = references
-        self._notifier = notifier
-        self._timing = timing
-        self.runner_id = f"drill-{uuid.uuid4().hex[:12]}"
-        self._job = PeriodicJob("drills", timing.interval, self.run_cycle, wake)
+        self._poll = poll
 
-    def start(self) -> None:
-        """Run cycles in a daemon thread until stop()."""
-        self._job.start()
+    def run(self, item: Claim, fence: Fence) -> None:
+        """Run (or resume) the drill and record its result."""
+        drill = self._store.get(item.key)
+        if drill is None or drill.finished:
+            return
+        with log_context(drill_id=drill.id, table=drill.spec.table_key):
+            with fence.fenced() as connection:
+                self._store.start(drill.id, connection)
+            context = self._context(drill, fence)
+            try:
+                result = drill.result if drill.result.proved else self._prove(drill, context, fence)
+            except Halted:
+                logger.info("drill halted (stopping, or its claim lost); the next holder resumes it")
+                return
+            result = clean_up(context, self._store.get(drill.id) or drill, result)
+            with fence.finishing() as connection:
+                self._store.finish(drill.id, result, connection)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop: a drill in progress halts and gives its claim back (its table is left for the next runner)."""
-        self._job.stop(timeout)
-
-    def run_cycle(self) -> int:
-        """Run every active drill this runner can claim; how many finished."""
-        done = 0
-        for drill in self._store.active():
-            if self._job.stopping.is_set():
-                break
-            if self._store.claim(drill.id, self.runner_id, self._timing.stale_after):
-                with log_context(drill_id=drill.id, table=drill.spec.table_key):
-                    done += self._run(self._store.get(drill.id) or drill)
-        return done
-
-    def _run(self, drill: Drill) -> bool:
-        halt = threading.Event()
+    def _prove(self, drill: Drill, context: DrillContext, fence: Fence) -> DrillResult:
+        """The checks, their finding kept under the claim before the table is deleted."""
         try:
-            result = run_drill(drill, self._context(drill, halt))
+            result = prove_drill(self._store.get(drill.id) or drill, context)
         except Halted:
-            if self._job.stopping.is_set():
-                self._store.release(drill.id, self.runner_id)
-            return False
+            raise
         except Exception:
             reference = uuid.uuid4().hex[:8]
             logger.exception("drill failed unexpectedly reference=%s", reference)
-            result = DrillResult(failure=f"something went wrong on the bot's side (reference {reference})")
-        finished = self._store.finish(drill.id, self.runner_id, result)
-        if finished is None:
-            logger.warning("drill finished after its claim was taken; its result was not recorded")
-            return False
-        channels = list(dict.fromkeys(c for c in (finished.channel_id, self._core.notify_channel) if c))
-        try:
-            self._notifier.drill_finished(finished, channels)
-        except Exception:
-            logger.exception("could not post the result of drill=%s", drill.id)
-        return True
+            result = DrillResult(failure=f"something went wrong on the bot's side (reference {reference})", proved=True)
+        with fence.fenced() as connection:
+            self._store.record_proof(drill.id, result, connection)
+        return result
 
-    def _context(self, drill: Drill, halt: threading.Event) -> DrillContext:
-        last = [time.monotonic()]
+    def give_up(self, item: Claim, reason: str, fence: Fence) -> None:
+        """Recorded failed for `reason` (its throwaway table named, in case it was left), and its result posted."""
+        drill = self._store.get(item.key)
+        table = f" Its table `{drill.spec.drill_table}` may be left behind." if drill is not None else ""
+        result = DrillResult(failure=f"the bot gave up: {reason}.{table}")
+        with fence.finishing(WorkState.GIVEN_UP, reason) as connection:
+            self._store.finish(item.key, result, connection)
 
-        def heartbeat(**also: str) -> None:
-            if self._job.stopping.is_set():
-                halt.set()
-            if not also and time.monotonic() - last[0] < self._timing.heartbeat_seconds:
-                return
-            last[0] = time.monotonic()
+    def _context(self, drill: Drill, fence: Fence) -> DrillContext:
+        def record_import(import_arn: str) -> None:
+            fence.step("aws_called")
             try:
-                if not self._store.heartbeat(drill.id, self.runner_id, **also):
-                    halt.set()
-            except Exception:
-                logger.exception("drill heartbeat failed; trying again")
+                with fence.fenced() as connection:
+                    self._store.record_import(drill.id, import_arn, connection)
+            except ClaimLost as lost:
+                raise Halted from lost
+            fence.step("recorded")
 
         def wait() -> None:
-            self._job.stopping.wait(self._timing.interval)
+            fence.halt.wait(self._poll.total_seconds())
 
-        return DrillContext(self._core, self._references, halt, heartbeat, wait, self._core.clock)
+        return DrillContext(self._core, self._references, fence.halt, record_import, wait, self._core.clock)
+
+
+class DrillResults:
+    """The `drill` notes' poster: the result to the channel it was asked in and the notification channel."""
+
+    def __init__(self, store: DrillStore, notifier: DrillNotifier, notify_channel: str | None) -> None:
+        self._store = store
+        self._notifier = notifier
+        self._notify_channel = notify_channel
+
+    def post(self, subject: str) -> bool:
+        """Post the result (the notifier logs, and never repeats, what Slack refused)."""
+        drill = self._store.get(subject)
+        if drill is None or not drill.finished:
+            return True
+        channels = list(dict.fromkeys(c for c in (drill.channel_id, self._notify_channel) if c))
+        self._notifier.drill_finished(drill, channels)
+        return True
+
+    def posted(self, subject: str, connection: Connection) -> None:
+        """Nothing to mark: the drill's status is its record."""

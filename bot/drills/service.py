@@ -38,6 +38,7 @@ class DrillRequest:
     export: str | None = None
     rto_seconds: float | None = None
     keep: bool = False
+    drill_id: str | None = None  # a schedule's fire names its drill, so the fire queues it once however often it runs
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def queue_drill(drills: Drills, request: DrillRequest, requester: Requester) -> 
         sample_size=drills.sample_size,
     )
     queued = drills.store.create(
-        Drill(new_drill_id(), spec, requester.user_id, requester.channel_id), drills.max_drills
+        Drill(request.drill_id or new_drill_id(), spec, requester.user_id, requester.channel_id), drills.max_drills
     )
     if queued is None:
         raise PreconditionFailed(

@@ -1,15 +1,17 @@
-"""Drills in the database: queued, claimed by one runner (compare-and-set on the database's clock), heartbeated,
-finished once; a table's finished drills are its drill history."""
+"""Drills in the database: queued together with their claimed work (bot.background.claims), started, their import
+recorded and finished inside the claim's fenced transactions; a table's finished drills are its drill history."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, Engine, Index, Integer, String, Table, Text, func, insert, or_, select
+from sqlalchemy import JSON, Column, Connection, Engine, Index, Integer, String, Table, Text, func, insert, select
 from sqlalchemy import update as sql_update
+from sqlalchemy.exc import IntegrityError
 
+from bot.background.claims import enqueue_work
+from bot.background.notes import NOTE, note_key
 from bot.db import DatabaseClock, UtcDateTime, database_now, metadata
 from bot.drills.models import ACTIVE_DRILLS, Drill, DrillResult, DrillSpec, DrillStatus
 from bot.models import ExportType
@@ -25,8 +27,8 @@ drills = Table(
     Column("requested_by", String(64), nullable=False),
     Column("channel_id", String(64)),
     Column("import_arn", Text),
-    Column("runner", String(128)),
-    Column("heartbeat_at", UtcDateTime()),
+    Column("runner", String(128)),  # unused since work_claims holds the claim
+    Column("heartbeat_at", UtcDateTime()),  # unused, as `runner`
     Column("attempts", Integer, nullable=False, default=0),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("finished_at", UtcDateTime()),
@@ -37,6 +39,7 @@ Index("ix_drills_status", drills.c.status)
 
 
 DRILL_QUEUE_LOCK = 0x0DD8_D811
+DRILL = "drill"  # the kind of claimed work a drill is, and the topic of its result note
 
 
 class _TooMany(Exception):
@@ -51,11 +54,15 @@ class DrillStore:
         self._now: DatabaseClock = clock or database_now
 
     def create(self, drill: Drill, max_active: int) -> Drill | None:
-        """Insert a queued drill unless `max_active` drills are queued or running already (None then).
+        """Insert a queued drill and its claimed work unless `max_active` drills are queued or running already (None
+        then); a drill whose id is known already is that drill (a schedule's fire queues its drill once).
 
         The row is inserted first and counted with the others in the same transaction: SQLite's write lock (taken by
         the insert) and PostgreSQL's advisory lock make concurrent requests take turns, so the count is never stale.
         """
+        known = self.get(drill.id)
+        if known is not None:
+            return known
         try:
             with self.engine.begin() as connection:
                 if connection.dialect.name == "postgresql":
@@ -79,8 +86,11 @@ class DrillStore:
                 ).scalar_one()
                 if active > max_active:
                     raise _TooMany
+                enqueue_work(connection, DRILL, drill.id)
         except _TooMany:
             return None
+        except IntegrityError:
+            return self.get(drill.id)  # queued by a concurrent request with the same id
         return self.get(drill.id)
 
     def get(self, drill_id: str) -> Drill | None:
@@ -96,52 +106,33 @@ class DrillStore:
         """A table's drills, newest first."""
         return self._many(drills.c.table_key == table_key, limit=limit)
 
-    def claim(self, drill_id: str, runner: str, stale_after: timedelta) -> bool:
-        """Take an active drill: unclaimed, ours, or its holder silent for `stale_after` (database clock)."""
-        with self.engine.begin() as connection:
-            now = self._now(connection)
-            changed = connection.execute(
-                sql_update(drills)
-                .where(
-                    drills.c.id == drill_id,
-                    drills.c.status.in_(sorted(ACTIVE_DRILLS)),
-                    or_(
-                        drills.c.runner.is_(None), drills.c.runner == runner, drills.c.heartbeat_at < now - stale_after
-                    ),
-                )
-                .values(runner=runner, heartbeat_at=now, status=DrillStatus.RUNNING, attempts=drills.c.attempts + 1)
-            ).rowcount
-        return changed == 1
+    def start(self, drill_id: str, connection: Connection) -> None:
+        """Queued (or running, taken over) → running, one more attempt, in the claim's fenced transaction."""
+        connection.execute(
+            sql_update(drills)
+            .where(drills.c.id == drill_id, drills.c.status.in_(sorted(ACTIVE_DRILLS)))
+            .values(status=DrillStatus.RUNNING, attempts=drills.c.attempts + 1)
+        )
 
-    def heartbeat(self, drill_id: str, runner: str, **also: Any) -> bool:
-        """Keep the claim (and record `import_arn` when given); False when another runner holds it now."""
-        with self.engine.begin() as connection:
-            changed = connection.execute(
-                sql_update(drills)
-                .where(drills.c.id == drill_id, drills.c.runner == runner, drills.c.status == DrillStatus.RUNNING)
-                .values(heartbeat_at=self._now(connection), **also)
-            ).rowcount
-        return changed == 1
+    def record_import(self, drill_id: str, import_arn: str, connection: Connection) -> None:
+        """The ImportArn DynamoDB answered, so a holder taking over follows it instead of importing again."""
+        connection.execute(sql_update(drills).where(drills.c.id == drill_id).values(import_arn=import_arn))
 
-    def release(self, drill_id: str, runner: str) -> None:
-        """Give the claim back on a clean stop."""
-        with self.engine.begin() as connection:
-            connection.execute(
-                sql_update(drills)
-                .where(drills.c.id == drill_id, drills.c.runner == runner)
-                .values(runner=None, heartbeat_at=None)
-            )
+    def record_proof(self, drill_id: str, result: DrillResult, connection: Connection) -> None:
+        """What the checks found, kept before the table is deleted (the drill still running)."""
+        connection.execute(sql_update(drills).where(drills.c.id == drill_id).values(result=asdict(result)))
 
-    def finish(self, drill_id: str, runner: str, result: DrillResult) -> Drill | None:
-        """Record the result while `runner` holds the claim; the finished drill, or None."""
+    def finish(self, drill_id: str, result: DrillResult, connection: Connection) -> bool:
+        """Record the result and owe its note, in the claim's final transaction; False when it was not active."""
         status = DrillStatus.PASSED if result.failure is None else DrillStatus.FAILED
-        with self.engine.begin() as connection:
-            changed = connection.execute(
-                sql_update(drills)
-                .where(drills.c.id == drill_id, drills.c.runner == runner, drills.c.status == DrillStatus.RUNNING)
-                .values(status=status, result=asdict(result), runner=None, finished_at=self._now(connection))
-            ).rowcount
-        return self.get(drill_id) if changed == 1 else None
+        changed = connection.execute(
+            sql_update(drills)
+            .where(drills.c.id == drill_id, drills.c.status.in_(sorted(ACTIVE_DRILLS)))
+            .values(status=status, result=asdict(result), finished_at=self._now(connection))
+        ).rowcount
+        if changed == 1:
+            enqueue_work(connection, NOTE, note_key(DRILL, drill_id))
+        return changed == 1
 
     def _many(self, condition: Any, *, limit: int | None, newest_first: bool = True) -> list[Drill]:
         order = drills.c.created_at.desc() if newest_first else drills.c.created_at.asc()

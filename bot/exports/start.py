@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from bot.aws.accounts import Place
 from bot.aws.errors import ACCESS_DENIED, error_code, translate
 from bot.aws.table_info import PitrWindow, TableInfo
+from bot.background.fence import Step, no_step
 from bot.core import Core
 from bot.errors import BotError, PreconditionFailed, UsageError
 from bot.exports.status import count_finished, result_fields
@@ -130,8 +131,10 @@ def start_export(
     client_token: str | None = None,
     schedule_id: str | None = None,
     folder_time: datetime | None = None,
+    steps: Step = no_step,
 ) -> StartedExport:
-    """Pre-flight, then ExportTableToPointInTime with a ClientToken; stores and audits the export."""
+    """Pre-flight, then ExportTableToPointInTime with a ClientToken; stores and audits the export. `steps` is told
+    "aws_called" once DynamoDB answered and "recorded" once the export is stored (claimed work's crash points)."""
     ref, place = core.table(table_text)
     destination = resolve_destination(core, ref.key, options)
     info, window = core.describe(ref, place)
@@ -158,8 +161,10 @@ def start_export(
         error = _export_error(core, exc, info, place, destination, folder)
         core.store.audit(requester.user_id, "export.start", ref.key, audit, f"error: {error}")
         raise error from exc
+    steps("aws_called")
     job = _job(description, info, destination, plan, folder, token, fingerprint, requester, schedule_id)
     stored, new = core.store.record_export(job)
+    steps("recorded")
     if new:
         EXPORTS_STARTED.labels(table_label(stored.table_key), stored.export_type).inc()
         if stored.finished:

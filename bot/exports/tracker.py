@@ -1,4 +1,4 @@
-"""Follows unfinished exports to the end and posts each result once, even across restarts."""
+"""Follows unfinished exports to the end; finishing one owes its result, which bot.exports.results posts once."""
 
 from __future__ import annotations
 
@@ -10,12 +10,7 @@ from dataclasses import dataclass
 
 from bot.background.periodic import PeriodicJob
 from bot.core import Core
-from bot.costs import export_price
-from bot.exports.notify import ExportNotifier
-from bot.exports.reference import ReferenceStore, record_reference
 from bot.exports.status import refresh_exports
-from bot.logs import log_context
-from bot.models import ExportJob, ExportStatus
 
 logger = logging.getLogger(__name__)
 KEPT_REPORTS = 16
@@ -27,41 +22,27 @@ class CycleReport:
 
     checked: int
     finished: int
-    notified: int
     errors: int
 
 
 class ExportTracker:
     """Polls DescribeExport for every unfinished export every `interval` seconds, off the request path."""
 
-    def __init__(
-        self,
-        core: Core,
-        notifier: ExportNotifier,
-        interval: float,
-        *,
-        schedule_channel: Callable[[str], str | None] | None = None,
-        oncall: str | None = None,
-        references: ReferenceStore | None = None,
-    ) -> None:
-        """`schedule_channel` gives a schedule's own channel by schedule id; `oncall` is mentioned when a scheduled
-        export fails; `references` keeps each completed export's manifests, for later verifications."""
+    def __init__(self, core: Core, interval: float, *, on_finished: Callable[[], None] = lambda: None) -> None:
+        """`on_finished` is told when a cycle finished exports (their results are owed: the work runner posts them)."""
         self._core = core
-        self._notifier = notifier
-        self._schedule_channel = schedule_channel
-        self._oncall = oncall
-        self._references = references
+        self._on_finished = on_finished
         self._job = PeriodicJob("export-tracker", interval, self.run_cycle)
         self._cycled = threading.Condition()
         self._cycles: list[tuple[int, CycleReport]] = []  # the last few, numbered
 
     def run_cycle(self) -> CycleReport:
-        """Refresh every unfinished export, then post every result not yet posted."""
+        """Refresh every unfinished export (a finished one owes its result, in the same transaction)."""
         unfinished = self._core.store.unfinished_exports()
         finished, errors = refresh_exports(self._core, unfinished)
-        checked = len(unfinished)
-        notified = sum(self._deliver(job) for job in self._core.store.pending_notifications())
-        report = CycleReport(checked, finished, notified, errors)
+        if finished:
+            self._on_finished()
+        report = CycleReport(len(unfinished), finished, errors)
         with self._cycled:
             number = self._cycles[-1][0] + 1 if self._cycles else 1
             self._cycles = [*self._cycles[-(KEPT_REPORTS - 1) :], (number, report)]
@@ -95,36 +76,3 @@ class ExportTracker:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop after the current cycle."""
         self._job.stop(timeout)
-
-    def _deliver(self, job: ExportJob) -> bool:
-        with log_context(export_id=job.export_id, table=job.table_key, schedule_id=job.schedule_id):
-            return self._deliver_once(job)
-
-    def _deliver_once(self, job: ExportJob) -> bool:
-        claim = self._core.store.claim_notification(job.export_arn)
-        if claim is None:
-            return False
-        delivered = False
-        try:
-            price, channels = export_price(self._core, job), self.channels_for(job)
-            if job.schedule_id and job.status == ExportStatus.FAILED and self._oncall:
-                delivered = self._notifier.export_finished(job, price, channels, mention=self._oncall)
-            else:
-                delivered = self._notifier.export_finished(job, price, channels)
-        except Exception:
-            logger.exception("tracker: could not post result of export_id=%s", job.export_id)
-        finally:
-            if not self._core.store.settle_notification(job.export_arn, claim, delivered=delivered):
-                logger.warning("tracker: the result of export_id=%s was reclaimed while being posted", job.export_id)
-        if self._references is not None:  # by the poster that held the claim; after posting, so no result waits
-            record_reference(self._core, self._references, job)
-        return delivered
-
-    def channels_for(self, job: ExportJob) -> list[str]:
-        """The channel it was asked in, then the notification channel, without repeats; a scheduled export goes
-        to its schedule's channel, else the notification channel."""
-        if job.schedule_id and self._schedule_channel is not None:
-            channel = self._schedule_channel(job.schedule_id) or self._core.notify_channel
-            return [channel] if channel else []
-        channels = [c for c in (job.channel_id, self._core.notify_channel) if c]
-        return list(dict.fromkeys(channels))

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from bot.background.claims import ClaimLost
 from bot.errors import PreconditionFailed
 from bot.loader.batch_writer import RetryPolicy
 from bot.loader.endpoint import DynamoDbEndpoint
@@ -105,10 +106,21 @@ class RepairExecutor:
             writer.close()
 
     def _checkpoint(self, context: ExecutorContext, preparation: str, judged: Sequence[Judged]) -> None:
-        """The batch's outcomes, recorded only while the claim is held (a fenced runner records nothing)."""
-        context.check()
-        with self._store.engine.begin() as connection:
-            self._store.record_outcomes(preparation, judged, connection)
+        """The batch's outcomes, recorded only while the claim is held: a runner that lost it records nothing, and
+        the new holder judges that batch again (its writes meet their own results)."""
+        fence = context.fence
+        if fence is None:
+            context.check()
+            with self._store.engine.begin() as connection:
+                self._store.record_outcomes(preparation, judged, connection)
+            return
+        fence.step("aws_called")
+        try:
+            with fence.fenced() as connection:
+                self._store.record_outcomes(preparation, judged, connection)
+        except ClaimLost as lost:
+            raise Cancelled from lost
+        fence.step("recorded")
 
     def _report(self, context: ExecutorContext, writer: ConditionalWriter, progress: _Progress) -> None:
         now = time.monotonic()

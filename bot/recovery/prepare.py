@@ -1,10 +1,11 @@
-"""A preparation carried to its end as claimed work: follow its exports, read them into repair actions, dry-run them,
-then answer the requester (`/ddb-item`) or put the repair up for approval (`/ddb-recover`, `/ddb-revert`).
+"""A preparation carried to its end as claimed work (bot/background): follow its exports, read them into repair
+actions, dry-run them, then answer the requester (`/ddb-item`) or put the repair up for approval (`/ddb-recover`,
+`/ddb-revert`).
 
 Each step is safe to run twice (the work is taken over after a crash): exports are started with tokens derived from
 the preparation, actions are replaced as a whole, and a request already made for the preparation is found again
-rather than made twice. The final state is recorded in the claim's finishing transaction, so a worker that lost its
-claim records nothing.
+rather than made twice. The final state is recorded, with the note that tells the requester, in the claim's
+finishing transaction, so a worker that lost its claim records and tells nothing.
 """
 
 from __future__ import annotations
@@ -28,17 +29,15 @@ from bot.recovery.actions import RepairAction
 from bot.recovery.exporting import FAILED, RUNNING, refresh
 from bot.recovery.live import live_items
 from bot.recovery.models import FINAL, Kind, Preparation, Source, State
-from bot.recovery.notify import RecoveryNotifier
 from bot.recovery.reading import Verdicts, counts, items_then, judged_locally, key_actions, window_actions
 from bot.recovery.sources import start_exports
 from bot.recovery.store import RecoveryStore
-from bot.recovery.views import item_view
 from bot.recovery.writer import MAX_READ_KEYS, ConditionalWriter
 from bot.restores.models import RestoreRequest
 
 logger = logging.getLogger(__name__)
 
-Finish = Callable[[], AbstractContextManager[Connection | None]]
+Finish = Callable[[], AbstractContextManager[Connection]]
 
 
 @dataclass(frozen=True)
@@ -59,17 +58,9 @@ class RepairRequests:
 class Preparer:
     """Advances preparations; `poll_seconds` is how long to wait for running exports."""
 
-    def __init__(
-        self,
-        core: Core,
-        store: RecoveryStore,
-        notifier: RecoveryNotifier,
-        requests: RepairRequests,
-        poll_seconds: float,
-    ) -> None:
+    def __init__(self, core: Core, store: RecoveryStore, requests: RepairRequests, poll_seconds: float) -> None:
         self.core = core
         self.store = store
-        self._notifier = notifier
         self._requests = requests
         self._poll = poll_seconds
 
@@ -130,14 +121,12 @@ class Preparer:
         self.store.update(preparation.id, counts=counts(verdicts))
         preparation = replace(preparation, counts=counts(verdicts))
         if preparation.kind == Kind.ITEM:
-            self._notifier.answered(item_view(preparation, [action for action, _ in verdicts]))
             with finish() as connection:
-                self.store.update(preparation.id, connection, state=State.ANSWERED)
+                self.store.finish(preparation.id, connection, state=State.ANSWERED)
             return
         request = self._requests.find(preparation.id) or self._requests.make(preparation)
         with finish() as connection:
-            self.store.update(preparation.id, connection, state=State.REQUESTED, request_id=request.id)
-        self._notifier.requested(preparation, request)
+            self.store.finish(preparation.id, connection, state=State.REQUESTED, request_id=request.id)
 
     def _dry_run(
         self, preparation: Preparation, place: Place, actions: list[RepairAction], halt: threading.Event
@@ -157,6 +146,5 @@ class Preparer:
 
     def _fail(self, preparation: Preparation, reason: str, finish: Finish) -> None:
         with finish() as connection:
-            self.store.update(preparation.id, connection, state=State.FAILED, failure=reason)
+            self.store.finish(preparation.id, connection, state=State.FAILED, failure=reason)
         logger.info("recovery preparation failed", extra={"preparation": preparation.id, "kind": preparation.kind})
-        self._notifier.failed(preparation, reason)

@@ -29,6 +29,8 @@ from sqlalchemy import (
     update,
 )
 
+from bot.background.claims import enqueue_work
+from bot.background.notes import NOTE, note_key
 from bot.db import UtcDateTime, database_now, metadata, transaction
 from bot.recovery.actions import Outcome, RepairAction
 from bot.recovery.exporting import RecoveryExport
@@ -83,6 +85,7 @@ recovery_actions = Table(
 )
 
 UPDATABLE = {"state", "as_of", "exports", "counts", "request_id", "failure"}
+PREPARATION = "recovery"  # the kind of claimed work a preparation is, and the topic of its answer's note
 
 
 class RecoveryStore:
@@ -92,11 +95,19 @@ class RecoveryStore:
         self.engine = engine
 
     def create(self, preparation: Preparation, connection: Connection | None = None) -> Preparation:
-        """Insert a new preparation, stamped by the database's clock."""
+        """Insert a new preparation, stamped by the database's clock, and queue it as claimed work in the same
+        transaction: it exists exactly when its work does."""
         with transaction(self.engine, connection) as begun:
             now = database_now(begun)
             begun.execute(insert(recovery_preparations).values(**_row(preparation), created_at=now, updated_at=now))
+            enqueue_work(begun, PREPARATION, preparation.id)
         return self.get(preparation.id, connection) or preparation
+
+    def finish(self, preparation_id: str, connection: Connection, **changes: Any) -> None:
+        """Its final state (answered, requested, failed), with the note that tells the requester, in the claim's
+        finishing transaction: the note exists exactly when the state does."""
+        self.update(preparation_id, connection, **changes)
+        enqueue_work(connection, NOTE, note_key(PREPARATION, preparation_id))
 
     def get(self, preparation_id: str, connection: Connection | None = None) -> Preparation | None:
         """One preparation by id."""

@@ -17,6 +17,8 @@ from botocore.exceptions import ClientError
 
 from bot.aws.accounts import Place
 from bot.aws.errors import error_code, translate
+from bot.background.claims import ClaimLost
+from bot.background.fence import Fence
 from bot.core import Core
 from bot.errors import PreconditionFailed
 from bot.restores.carryover import not_carried_over
@@ -40,8 +42,8 @@ class Cancelled(Exception):
 class ExecutorContext:
     """What an executor may use: AWS through the core, the store, timing and a progress callback.
 
-    `cancel` is the claim's fence: set when the bot stops or the claim is lost, and then nothing more may be
-    written; `holder` is the runner holding the claim, so what the executor records is fenced in the store too.
+    `cancel` is the claim's halt: set when the bot stops or the claim is lost, and then nothing more may be
+    written; `fence` is the claim itself, so what the executor records commits only while the claim is held.
     """
 
     core: Core
@@ -51,7 +53,7 @@ class ExecutorContext:
     poll_seconds: float
     progress_seconds: float
     report: Callable[[RestoreProgress], None]
-    holder: str | None = None
+    fence: Fence | None = None
 
     def wait(self, seconds: float | None = None) -> None:
         """Sleep between polls; raises Cancelled when the bot is stopping or the claim was lost."""
@@ -65,8 +67,16 @@ class ExecutorContext:
 
     def record_aws_ref(self, request_id: str, aws_ref: str) -> None:
         """Store what AWS returned while the claim is still ours; a runner that lost it stops here."""
-        if not self.store.set_aws_ref(request_id, aws_ref, runner=self.holder):
-            raise Cancelled
+        if self.fence is None:
+            self.store.set_aws_ref(request_id, aws_ref)
+            return
+        self.fence.step("aws_called")
+        try:
+            with self.fence.fenced() as connection:
+                self.store.set_aws_ref(request_id, aws_ref, connection=connection)
+        except ClaimLost as lost:
+            raise Cancelled from lost
+        self.fence.step("recorded")
 
 
 class Executor(Protocol):

@@ -405,8 +405,6 @@ class RestoreRequest:
     aws_ref: str | None = None
     result: dict[str, Any] = field(default_factory=dict)
     failure_message: str | None = None
-    runner: str | None = None
-    heartbeat_at: datetime | None = None
 
     @property
     def mode(self) -> RestoreMode:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Column,
+    Connection,
     Engine,
     Index,
     Integer,
@@ -18,13 +19,13 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     insert,
-    or_,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import DatabaseClock, UtcDateTime, database_now, metadata
+from bot.background.claims import enqueue_work
+from bot.db import DatabaseClock, UtcDateTime, database_now, metadata, transaction
 from bot.restores.models import ACTIVE, Approval, Estimate, RestorePlan, RestoreRequest, RestoreStatus, SourceSummary
 from bot.timefmt import utcnow
 
@@ -56,8 +57,8 @@ restore_requests = Table(
     Column("aws_ref", String(1024)),
     Column("result", JSON, nullable=False, default=dict),
     Column("failure_message", Text),
-    Column("runner", String(64)),
-    Column("heartbeat_at", UtcDateTime()),
+    Column("runner", String(64)),  # unused since work_claims (bot.background.claims) holds the claim
+    Column("heartbeat_at", UtcDateTime()),  # unused, as `runner`
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 Index("ix_restore_requests_status", restore_requests.c.status)
@@ -73,6 +74,7 @@ restore_approvals = Table(
     UniqueConstraint("request_id", "approver", name="uq_restore_approvals_request_approver"),
 )
 
+RESTORE = "restore"  # the kind of claimed work an approved request is (bot.background.claims)
 TRANSITION_FIELDS = {
     "decided_at",
     "decided_by",
@@ -80,16 +82,15 @@ TRANSITION_FIELDS = {
     "finished_at",
     "result",
     "failure_message",
-    "runner",
-    "heartbeat_at",
 }
 
 
 class RestoreStore:
     """Repository for restore requests; transitions succeed for exactly one caller.
 
-    Claims and heartbeats are stamped and compared with one clock, the database's (`clock`, PostgreSQL's
-    clock_timestamp()), never a replica's own: a replica whose clock runs ahead must not see a live claim as stale.
+    Who runs an approved request is claimed work (bot.background.claims): the runner's writes go through the claim's
+    fenced transaction (`connection=`), so a runner whose claim was taken over changes nothing. Times every replica
+    compares (expiry) are read from the database's clock (`clock`, PostgreSQL's clock_timestamp()).
     """
 
     def __init__(self, engine: Engine, clock: DatabaseClock | None = None) -> None:
@@ -148,15 +149,14 @@ class RestoreStore:
         """Remember where the approval message is, so it can be edited later."""
         self._update(request_id, approval_channel=channel, approval_ts=ts)
 
-    def set_aws_ref(self, request_id: str, aws_ref: str, *, runner: str | None = None) -> bool:
-        """Remember the ImportArn (or restored table ARN) as soon as AWS returns it, before polling; with `runner`,
-        only while that runner holds the claim (False otherwise)."""
-        conditions = [restore_requests.c.id == request_id]
-        if runner is not None:
-            conditions.append(restore_requests.c.runner == runner)
-        with self.engine.begin() as connection:
-            changed = connection.execute(
-                update(restore_requests).where(*conditions).values(aws_ref=aws_ref, updated_at=utcnow())
+    def set_aws_ref(self, request_id: str, aws_ref: str, *, connection: Connection | None = None) -> bool:
+        """Remember the ImportArn (or restored table ARN) as soon as AWS returns it, before polling (in the claim's
+        fenced transaction when given)."""
+        with transaction(self.engine, connection) as begun:
+            changed = begun.execute(
+                update(restore_requests)
+                .where(restore_requests.c.id == request_id)
+                .values(aws_ref=aws_ref, updated_at=utcnow())
             ).rowcount
         return changed == 1
 
@@ -167,13 +167,13 @@ class RestoreStore:
         new: str,
         *,
         not_expired_at: datetime | None = None,
-        runner: str | None = None,
+        connection: Connection | None = None,
         **changes: Any,
     ) -> bool:
         """`expected` → `new` atomically; False when the request was not in `expected` (someone else won).
 
-        With `not_expired_at`, the change also requires the request not to have expired by then; with `runner`,
-        that runner still holds the claim (a runner whose claim was taken over changes nothing).
+        With `not_expired_at`, the change also requires the request not to have expired by then; with `connection`,
+        it is made in that transaction (the runner's fenced one, or the approval's that also enqueues the work).
         """
         unknown = set(changes) - TRANSITION_FIELDS
         if unknown:
@@ -182,10 +182,8 @@ class RestoreStore:
         conditions = [restore_requests.c.id == request_id, restore_requests.c.status.in_(allowed)]
         if not_expired_at is not None:
             conditions.append(restore_requests.c.expires_at > not_expired_at)
-        if runner is not None:
-            conditions.append(restore_requests.c.runner == runner)
-        with self.engine.begin() as connection:
-            changed = connection.execute(
+        with transaction(self.engine, connection) as begun:
+            changed = begun.execute(
                 update(restore_requests).where(*conditions).values(status=new, **changes, updated_at=utcnow())
             ).rowcount
         return changed == 1
@@ -234,48 +232,6 @@ class RestoreStore:
         with self.engine.connect() as connection:
             return list(_requests(connection.execute(query).mappings()))
 
-    def claim(self, request_id: str, runner: str, stale_after: timedelta) -> bool:
-        """Take the right to run an active request: free, ours already, or its holder's last heartbeat is older than
-        `stale_after` by the database's clock. One compare-and-set, so two runners never both win."""
-        with self.engine.begin() as connection:
-            now = self._now(connection)
-            changed = connection.execute(
-                update(restore_requests)
-                .where(
-                    restore_requests.c.id == request_id,
-                    restore_requests.c.status.in_(sorted(ACTIVE)),
-                    or_(
-                        restore_requests.c.runner.is_(None),
-                        restore_requests.c.runner == runner,
-                        restore_requests.c.heartbeat_at.is_(None),
-                        restore_requests.c.heartbeat_at < now - stale_after,
-                    ),
-                )
-                .values(runner=runner, heartbeat_at=now)
-            ).rowcount
-        return changed == 1
-
-    def heartbeat(self, request_id: str, runner: str) -> bool:
-        """Say the runner is still alive (stamped by the database's clock); False when the claim is no longer ours."""
-        with self.engine.begin() as connection:
-            now = self._now(connection)
-            changed = connection.execute(
-                update(restore_requests)
-                .where(restore_requests.c.id == request_id, restore_requests.c.runner == runner)
-                .values(heartbeat_at=now)
-            ).rowcount
-        return changed == 1
-
-    def release(self, request_id: str, runner: str) -> bool:
-        """Give the request back (clean shutdown) so another runner resumes it at once; False when it was not ours."""
-        with self.engine.begin() as connection:
-            changed = connection.execute(
-                update(restore_requests)
-                .where(restore_requests.c.id == request_id, restore_requests.c.runner == runner)
-                .values(runner=None, heartbeat_at=None)
-            ).rowcount
-        return changed == 1
-
     def _update(self, request_id: str, **values: Any) -> None:
         with self.engine.begin() as connection:
             connection.execute(
@@ -283,6 +239,11 @@ class RestoreStore:
                 .where(restore_requests.c.id == request_id)
                 .values(**values, updated_at=utcnow())
             )
+
+
+def enqueue_restore(connection: Connection, request_id: str) -> None:
+    """Make an approved request claimed work, in the approval's transaction."""
+    enqueue_work(connection, RESTORE, request_id)
 
 
 def _requests(rows: Iterable[Any]) -> Iterable[RestoreRequest]:
@@ -309,6 +270,4 @@ def _requests(rows: Iterable[Any]) -> Iterable[RestoreRequest]:
             aws_ref=row["aws_ref"],
             result=dict(row["result"] or {}),
             failure_message=row["failure_message"],
-            runner=row["runner"],
-            heartbeat_at=row["heartbeat_at"],
         )

@@ -16,13 +16,14 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from bot.core import Core
+from bot.db import transaction
 from bot.errors import BotError, NotAllowed, NotFound, PreconditionFailed
 from bot.metrics import RESTORES
 from bot.models import BOT_ACTOR, Requester
 from bot.restores.models import RestoreRequest, RestoreStatus, parse_button_value
 from bot.restores.notify import MessageRef, RestoreNotifier
 from bot.restores.plans import PlannedRestore, RestoreSpec, plan_restore
-from bot.restores.store import RestoreStore
+from bot.restores.store import RestoreStore, enqueue_restore
 from bot.timefmt import iso
 
 logger = logging.getLogger(__name__)
@@ -183,14 +184,18 @@ class Restores:
             return Decision("recorded", request, remaining)
         deciders = ",".join(a.approver for a in approvals)
         now = self.store.now()
-        won = self.store.transition(
-            request.id,
-            RestoreStatus.PENDING,
-            RestoreStatus.APPROVED,
-            decided_at=now,
-            decided_by=deciders,
-            not_expired_at=now,
-        )
+        with transaction(self.store.engine) as connection:  # approved and queued as work together, or neither
+            won = self.store.transition(
+                request.id,
+                RestoreStatus.PENDING,
+                RestoreStatus.APPROVED,
+                decided_at=now,
+                decided_by=deciders,
+                not_expired_at=now,
+                connection=connection,
+            )
+            if won:
+                enqueue_restore(connection, request.id)
         if not won:
             raise self._refuse(request, user_id, "restore.approve", self._already_decided(request.id))
         decided = self._reload(request.id)

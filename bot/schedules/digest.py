@@ -17,16 +17,7 @@ from bot.drills.models import drill_flag
 from bot.errors import BotError
 from bot.models import ExportJob, ExportStatus
 from bot.schedules.chain import CHAIN_LOOKBACK, coverage
-from bot.schedules.models import (
-    DIGEST_ID,
-    Digest,
-    DigestTable,
-    ExportPlan,
-    RunKind,
-    RunState,
-    Schedule,
-    ScheduleType,
-)
+from bot.schedules.models import DIGEST_ID, Digest, DigestTable, ExportPlan, Schedule, ScheduleType
 from bot.schedules.service import ScheduleCore
 from bot.timefmt import iso
 
@@ -35,19 +26,6 @@ MIN_EXPECTED = timedelta(hours=1)
 UNPROTECTED = "unprotected:"  # a digest run's note: the tables without PITR it saw, as JSON
 GAP_HORIZON = timedelta(days=7)
 MAX_GAPS = 3
-
-
-def claim_digest(sc: ScheduleCore, fire_time: datetime) -> bool:
-    """Queue the digest of one fire once, whichever replica fires it (`deliver_notes` posts it); False when it
-    was already queued or there is no DDBBOT_NOTIFY_CHANNEL."""
-    if sc.core.notify_channel is None:
-        logger.info("digest: DDBBOT_NOTIFY_CHANNEL is not set; no digest is posted")
-        return False
-    run = sc.store.claim_run(DIGEST_ID, fire_time.replace(microsecond=0), RunKind.DIGEST, sc.holder)
-    if run is None:
-        return False
-    sc.store.finish_run(run.id, RunState.DONE, note=True)
-    return True
 
 
 def build_digest(sc: ScheduleCore, fire_time: datetime, run_id: int | None = None) -> Digest:

@@ -1,5 +1,6 @@
 """One fire of a many-table schedule: an export per matching table, each with its own ClientToken, at most as many
-as the account may run at once; the rest waits (queued) and is started by later housekeeping passes.
+as the account may run at once; the rest waits (queued) and is started later by the fire's `fanout` work (claimed
+work, bot.background.claims), which waits for room without counting attempts.
 
 What happened is kept with the run: the summary people read (one line per table, failures first) and the tables
 still queued (as JSON in the run's plan note), so any replica can carry on after a restart.
@@ -13,7 +14,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy import Connection
+
 from bot.aws.tables import TableRef
+from bot.background.claims import enqueue_work
+from bot.background.fence import Step, no_step
 from bot.errors import BotError
 from bot.exports.start import start_export
 from bot.models import ExportJob, ExportType, Requester
@@ -23,6 +28,7 @@ from bot.schedules.service import ScheduleCore, schedule_options
 from bot.timefmt import iso
 
 logger = logging.getLogger(__name__)
+FANOUT = "fanout"  # the claimed work that starts a fire's queued tables: key = the run's id
 QUEUED = "queued:"  # the plan note of a fire with tables still waiting: `queued:["prod:a", ...]`
 CONTINUE_WITHIN = timedelta(hours=24)
 
@@ -54,34 +60,59 @@ def table_token(schedule_id: str, table: str, run: ScheduleRun) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def run_selection(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, selector: TableSelector) -> FanOut:
+def run_selection(
+    sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, selector: TableSelector, steps: Step = no_step
+) -> FanOut:
     """Start the fire's exports (the tables matching now); raises BotError when the tables cannot be listed."""
     tables = matching_tables(sc.core, selector)
-    return _start(sc, schedule, run, selector, tables)
+    return _start(sc, schedule, run, selector, tables, steps)
 
 
-def continue_queued(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, selector: TableSelector) -> FanOut | None:
-    """Start what a fire left queued, when there is room now; None when nothing was waiting."""
+def waiting(sc: ScheduleCore, run: ScheduleRun) -> list[str] | None:
+    """The tables a fire left queued, while they may still be started; None when nothing waits."""
     if run.plan is None or not (run.plan.note or "").startswith(QUEUED):
         return None
     if sc.core.clock() - run.fire_time > CONTINUE_WITHIN:
         return None
-    waiting = [str(t) for t in json.loads((run.plan.note or "")[len(QUEUED) :] or "[]")]
-    return _start(sc, schedule, run, selector, waiting)
+    return [str(t) for t in json.loads((run.plan.note or "")[len(QUEUED) :] or "[]")] or None
 
 
-def record(sc: ScheduleCore, run: ScheduleRun, outcome: FanOut, *, notify: bool, earlier: str | None = None) -> None:
-    """Keep the pass's summary (after the earlier ones) and what still waits; queue the message."""
+def continue_queued(
+    sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, selector: TableSelector, steps: Step = no_step
+) -> FanOut | None:
+    """Start what a fire left queued, when there is room now; None when nothing was waiting."""
+    tables = waiting(sc, run)
+    return _start(sc, schedule, run, selector, tables, steps) if tables else None
+
+
+def record(
+    sc: ScheduleCore,
+    run: ScheduleRun,
+    outcome: FanOut,
+    connection: Connection,
+    *,
+    notify: bool,
+    earlier: str | None = None,
+) -> None:
+    """Keep the pass's summary (after the earlier ones) and what still waits (its `fanout` work queued), and owe
+    the message: in the caller's fenced transaction."""
     summary = outcome.summary() if earlier is None else f"{earlier}\n\nLater: {outcome.summary()}"
     note = QUEUED + json.dumps(outcome.queued) if outcome.queued else None
-    sc.store.save_plan(run.id, ExportPlan(ExportType.FULL, note=note))
+    sc.store.save_plan(run.id, ExportPlan(ExportType.FULL, note=note), connection=connection)
     state = RunState.STARTED if outcome.started or outcome.queued or earlier else RunState.FAILED
     first = outcome.started[0][1].export_arn if outcome.started else run.export_arn
-    sc.store.finish_run(run.id, state, note=notify, error=summary, export_arn=first)
+    sc.store.finish_run(run.id, state, note=notify, connection=connection, error=summary, export_arn=first)
+    if outcome.queued:
+        enqueue_work(connection, FANOUT, str(run.id))
 
 
 def _start(
-    sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, selector: TableSelector, tables: list[str]
+    sc: ScheduleCore,
+    schedule: Schedule,
+    run: ScheduleRun,
+    selector: TableSelector,
+    tables: list[str],
+    steps: Step,
 ) -> FanOut:
     outcome = FanOut()
     room = sc.exports_per_account - _in_flight(sc, selector)
@@ -105,6 +136,7 @@ def _start(
                 client_token=token,
                 schedule_id=schedule.id,
                 folder_time=run.fire_time,
+                steps=steps,
             )
         except BotError as error:
             outcome.failed.append((table, error.message + (f" {error.fix}" if error.fix else "")))

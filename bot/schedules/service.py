@@ -18,6 +18,7 @@ from decimal import Decimal
 from bot.aws.pricing import gib
 from bot.aws.table_info import describe_table
 from bot.aws.tables import parse_table_ref
+from bot.background.work import WorkDesk
 from bot.config import ConfigError, ScheduleSpec
 from bot.core import Core
 from bot.costs import ASSUMED_DAILY_CHANGE, INCREMENTAL_MINIMUM_BYTES, table_size
@@ -49,11 +50,14 @@ class ScheduleCore:
     calendar: CronCalendar
     notifier: ScheduleNotifier
     holder: str
+    desk: WorkDesk  # runs a fire as claimed work in the caller's thread (a crash leaves it to be taken over)
     oncall: str | None = None
     exports_per_account: int = 300  # DDBBOT_EXPORTS_PER_ACCOUNT: how many exports a many-table fire runs at once
     unprotected: Callable[[], frozenset[str]] | None = None  # tables without PITR across every account (coverage)
     last_drill: Callable[[str], Drill | None] = lambda _table_key: None  # a table's newest restore drill
-    queue_drill: Callable[[str, float | None, Requester], Drill] | None = None  # a drill schedule's fire
+    queue_drill: Callable[[str, float | None, Requester, str], Drill] | None = (
+        None  # a drill schedule's fire (drill id)
+    )
     drill_max_age: timedelta = DRILL_MAX_AGE  # DDBBOT_DRILL_MAX_AGE_DAYS: an older last drill is flagged
     listeners: list[Callable[[], None]] = field(default_factory=list)
 

@@ -1,20 +1,22 @@
 """Schedules and their runs in the database, the source of truth the scheduler is rebuilt from.
 
-A run row is claimed before any AWS call: (schedule_id, fire_time) is unique, so a fire that is duplicated (two
-replicas, a retried job, a catch-up racing the cron) starts one export. State changes are compare-and-set.
+A fire is claimed work (bot.background.claims, kind `fire`); its run row is opened inside the claim, before any AWS
+call, and (schedule_id, fire_time) is unique, so a fire that is duplicated (two replicas, a retried job, a catch-up
+racing the cron) has one run and starts one export. The run's writes take the claim's fenced transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Connection,
     Engine,
     Float,
     Integer,
@@ -31,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import UtcDateTime, database_now, metadata
+from bot.db import UtcDateTime, database_now, insert_of, metadata, transaction
 from bot.models import ExportStatus
 from bot.outbox import Outbox, OutboxState
 from bot.schedules.models import (
@@ -88,13 +90,13 @@ schedule_runs = Table(
     Column("error", Text),
     Column("fix", Text),
     Column("note_state", String(16), nullable=False, default=OutboxState.NONE),
-    Column("note_claimed_at", UtcDateTime()),
+    Column("note_claimed_at", UtcDateTime()),  # unused since notes are claimed work (bot.background.notes)
     Column("late", Boolean, nullable=False, default=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("schedule_id", "fire_time", name="uq_schedule_runs_fire"),
 )
 
-REPORTS = Outbox(schedule_runs.c.id, schedule_runs.c.note_state, schedule_runs.c.note_claimed_at)
+REPORTS = Outbox("run", schedule_runs.c.id, schedule_runs.c.note_state, parse=int)
 SCHEDULE_FIELDS = (
     "id",
     "table_key",
@@ -191,20 +193,19 @@ class ScheduleStore:
 
     # ----------------------------------------------------------------------------------------------- runs
 
-    def claim_run(
+    def open_run(
         self,
+        connection: Connection,
         schedule_id: str,
         fire_time: datetime,
         kind: str,
         holder: str,
         *,
         requested_by: str | None = None,
-        stale_after: timedelta = timedelta(minutes=10),
-    ) -> ScheduleRun | None:
-        """Take the fire; None when someone already has it (a claim abandoned mid-way is taken over once stale).
-        Claims are stamped and judged stale by the database's clock, so replicas with skewed clocks agree."""
-        with self.engine.connect() as connection:
-            now = database_now(connection)
+    ) -> ScheduleRun:
+        """The fire's run, opened now (CLAIMED: planning and starting) or as an earlier holder left it (taken over
+        by `holder` while still CLAIMED), in the claim's fenced transaction."""
+        now = database_now(connection)
         values = {
             "schedule_id": schedule_id,
             "fire_time": fire_time,
@@ -217,24 +218,18 @@ class ScheduleStore:
             "late": False,
             "updated_at": now,
         }
-        try:
-            with self.engine.begin() as connection:
-                connection.execute(insert(schedule_runs).values(**values))
-        except IntegrityError:
-            existing = self.find_run(schedule_id, fire_time)
-            if existing is None or existing.state != RunState.CLAIMED:
-                return None
-            with self.engine.begin() as connection:
-                now = database_now(connection)
-                if now - existing.claimed_at < stale_after:
-                    return None
-                taken = connection.execute(
-                    update(schedule_runs)
-                    .where(schedule_runs.c.id == existing.id, schedule_runs.c.claimed_at == existing.claimed_at)
-                    .values(holder=holder, claimed_at=now, updated_at=now)
-                ).rowcount
-            return self.find_run(schedule_id, fire_time) if taken == 1 else None
-        return self.find_run(schedule_id, fire_time)
+        insert_run = insert_of(connection)(schedule_runs).values(**values)
+        connection.execute(
+            insert_run.on_conflict_do_update(
+                index_elements=["schedule_id", "fire_time"],
+                set_={"holder": holder, "updated_at": now},
+                where=schedule_runs.c.state == RunState.CLAIMED,
+            )
+        )
+        query = select(schedule_runs).where(
+            schedule_runs.c.schedule_id == schedule_id, schedule_runs.c.fire_time == fire_time
+        )
+        return _run(connection.execute(query).mappings().one())
 
     def find_run(self, schedule_id: str, fire_time: datetime) -> ScheduleRun | None:
         """The run of one fire."""
@@ -244,10 +239,11 @@ class ScheduleStore:
         """One run by id."""
         return self._one_run(schedule_runs.c.id == run_id)
 
-    def save_plan(self, run_id: int, plan: ExportPlan) -> None:
+    def save_plan(self, run_id: int, plan: ExportPlan, *, connection: Connection | None = None) -> None:
         """Record what the run will export before asking AWS, so a retry asks for the very same export."""
         self._update_run(
             run_id,
+            connection,
             export_type=plan.export_type,
             export_from=plan.since,
             export_to=plan.until,
@@ -255,9 +251,14 @@ class ScheduleStore:
             plan_note=plan.note,
         )
 
-    def finish_run(self, run_id: int, state: str, *, note: bool, **fields: Any) -> None:
-        """Started / failed / skipped / done; `note` queues a message to the team about it."""
-        self._update_run(run_id, state=state, note_state=OutboxState.PENDING if note else OutboxState.NONE, **fields)
+    def finish_run(
+        self, run_id: int, state: str, *, note: bool, connection: Connection | None = None, **fields: Any
+    ) -> None:
+        """Started / failed / skipped / done; `note` owes the team a message about it (in the same transaction)."""
+        with transaction(self.engine, connection) as begun:
+            self._update_run(run_id, begun, state=state, **fields)
+            if note:
+                REPORTS.owe(begun, run_id)
 
     def runs(self, schedule_id: str | None = None, limit: int = 200) -> list[ScheduleRun]:
         """Runs, newest fire first."""
@@ -283,9 +284,12 @@ class ScheduleStore:
             return {row["schedule_id"]: _run(row) for row in connection.execute(query).mappings()}
 
     def last_fire(self, schedule_id: str) -> datetime | None:
-        """The newest cron fire handled (manual runs are not fires of the cron)."""
+        """The newest cron fire whose run finished (manual runs are not fires of the cron; a run still CLAIMED is
+        claimed work, finished or reported by whoever holds or takes it over)."""
         query = select(func.max(schedule_runs.c.fire_time)).where(
-            schedule_runs.c.schedule_id == schedule_id, schedule_runs.c.kind != RunKind.MANUAL
+            schedule_runs.c.schedule_id == schedule_id,
+            schedule_runs.c.kind != RunKind.MANUAL,
+            schedule_runs.c.state != RunState.CLAIMED,
         )
         with self.engine.connect() as connection:
             value: datetime | None = connection.execute(query).scalar()
@@ -308,35 +312,30 @@ class ScheduleStore:
             return [(_run(row), float(row["expected_hours"])) for row in connection.execute(query).mappings()]
 
     def mark_late(self, run_id: int) -> bool:
-        """Flag a run as late and queue its message, once."""
-        now = utcnow()
+        """Flag a run as late and owe its message, once."""
         with self.engine.begin() as connection:
             changed = connection.execute(
                 update(schedule_runs)
                 .where(schedule_runs.c.id == run_id, schedule_runs.c.late.is_(False))
-                .values(late=True, note_state=OutboxState.PENDING, updated_at=now)
+                .values(late=True, updated_at=utcnow())
             ).rowcount
+            if changed == 1:
+                REPORTS.owe(connection, run_id)
         return changed == 1
 
-    def pending_notes(self) -> list[ScheduleRun]:
-        """Runs whose message to the team is not posted yet (or whose poster died mid-way, by the database's clock)."""
-        with self.engine.connect() as connection:
-            now = database_now(connection)
-        return self._many_runs(REPORTS.claimable(now))
+    def unposted_notes(self) -> list[ScheduleRun]:
+        """Runs whose message to the team is owed and not posted yet."""
+        return self._many_runs(schedule_runs.c.note_state == OutboxState.PENDING)
 
-    def claim_note(self, run_id: int) -> datetime | None:
-        """Take the right to post a run's message; only one poster gets it. The claim to settle with, or None."""
-        return REPORTS.claim(self.engine, run_id)
-
-    def settle_note(self, run_id: int, claim: datetime, *, delivered: bool) -> bool:
-        """Mark the message posted, or give the claim back; a poster whose claim was taken over changes nothing."""
-        return REPORTS.settle(self.engine, run_id, claim, delivered=delivered, updated_at=utcnow())
+    def note_posted(self, connection: Connection, subject: str) -> None:
+        """A run's message was posted (in the transaction that settles its note)."""
+        REPORTS.told(connection, subject)
 
     # ------------------------------------------------------------------------------------------- helpers
 
-    def _update_run(self, run_id: int, **values: Any) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(
+    def _update_run(self, run_id: int, connection: Connection | None, **values: Any) -> None:
+        with transaction(self.engine, connection) as begun:
+            begun.execute(
                 update(schedule_runs).where(schedule_runs.c.id == run_id).values(**values, updated_at=utcnow())
             )
 

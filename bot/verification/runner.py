@@ -1,24 +1,24 @@
-"""Runs queued verifications in the background, one at a time per replica, each held by exactly one runner.
+"""Runs queued verifications as claimed work (bot.background.work): one at a time per replica, each held by exactly
+one replica, whose claim's halt stops the streaming the moment the claim may be lost.
 
-A verification is claimed in the store before it runs and heartbeated as it streams; a heartbeat that finds the
-claim taken stops the work (nothing is written after that). A clean stop gives the claim back, and a runner that
-died leaves a claim that goes stale: either way the next runner starts the verification over and says so in its
-thread, so none is forgotten across restarts.
+A clean stop gives the claim back, and a replica that died leaves a claim that goes stale: either way the next
+holder starts the verification over and says so in its thread; a verification taken DDBBOT_WORK_MAX_ATTEMPTS times
+is recorded failed. The result commits with its note, which bot.background.notes posts.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from typing import Protocol
 
+from sqlalchemy import Connection
+
 from bot.aws.accounts import Place
-from bot.background.periodic import PeriodicJob
+from bot.background.claims import Claim, WorkState
+from bot.background.fence import Fence
 from bot.core import Core
 from bot.exports.reference import ReferenceStore
 from bot.loader.lines import ExportLineReader
@@ -50,20 +50,13 @@ class VerificationNotifier(Protocol):
 
 @dataclass(frozen=True)
 class VerificationTiming:
-    """How often to look for work, when a claim goes stale, how often to report progress."""
+    """How often to report progress."""
 
-    interval: float
-    stale_after: timedelta
     progress_seconds: float
 
-    @property
-    def heartbeat_seconds(self) -> float:
-        """A sixth of the stale time: a few heartbeats may fail before the claim is at risk."""
-        return self.stale_after.total_seconds() / 6
 
-
-class VerificationRunner:
-    """Background job (start/stop): claims active verifications and runs them."""
+class VerificationWork:
+    """The `verification` kind."""
 
     def __init__(
         self,
@@ -72,70 +65,48 @@ class VerificationRunner:
         references: ReferenceStore,
         notifier: VerificationNotifier,
         timing: VerificationTiming,
-        *,
-        runner_id: str | None = None,
-        wake: threading.Event | None = None,
     ) -> None:
         self._core = core
         self._store = store
         self._references = references
         self._notifier = notifier
         self._timing = timing
-        self.runner_id = runner_id or f"verify-{uuid.uuid4().hex[:12]}"
-        self._job = PeriodicJob("verifications", timing.interval, self.run_cycle, wake)
 
-    def start(self) -> None:
-        """Run cycles in a daemon thread until stop()."""
-        self._job.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop: a verification in progress halts and gives its claim back."""
-        self._job.stop(timeout)
-
-    def poke(self) -> None:
-        """Look for work now (a verification was queued)."""
-        self._job.poke()
-
-    def run_cycle(self) -> int:
-        """Run every active verification this runner can claim; how many it ran to the end."""
-        done = 0
-        for verification in self._store.active():
-            if self._job.stopping.is_set():
-                break
+    def run(self, item: Claim, fence: Fence) -> None:
+        """Stream the export and record the outcome (started over when taken over or resumed after a stop)."""
+        verification = self._store.get(item.key)
+        if verification is None or verification.finished:
+            return
+        with log_context(verification_id=verification.id, export_id=verification.target.export_id):
             resumed = verification.status == VerificationStatus.RUNNING
-            if self._store.claim(verification.id, self.runner_id, self._timing.stale_after):
-                with log_context(verification_id=verification.id, export_id=verification.target.export_id):
-                    done += self._run(verification, resumed)
-        return done
+            with fence.fenced() as connection:
+                self._store.start(verification.id, connection)
+            thread = self._notifier.started(verification, resumed)
+            if thread and thread != verification.thread_ts:
+                self._store.set_thread(verification.id, thread)
+                verification = replace(verification, thread_ts=thread)
+            try:
+                outcome = self._verify(verification, _Reporter(verification, self._timing, self._notifier), fence)
+            except Halted:
+                logger.info("verification halted (stopping, or its claim lost); the next holder starts it over")
+                return
+            fence.step("aws_called")
+            with fence.finishing() as connection:
+                self._store.finish(verification.id, outcome, connection)
 
-    def _run(self, verification: Verification, resumed: bool) -> bool:
-        thread = self._notifier.started(verification, resumed)
-        if thread and thread != verification.thread_ts:
-            self._store.set_thread(verification.id, thread)
-            verification = replace(verification, thread_ts=thread)
-        halt = threading.Event()
-        report = self._reporter(verification, halt)
-        try:
-            outcome = self._verify(verification, report, halt)
-        except Halted:
-            if self._job.stopping.is_set():
-                self._store.release(verification.id, self.runner_id)
-                logger.info("verification stopped with the bot; the next runner starts it over")
-            return False
-        finished = self._store.finish(verification.id, self.runner_id, outcome)
-        if finished is None:
-            logger.warning("verification finished after its claim was taken; its result was not recorded")
-            return False
-        self._notifier.finished(finished)
-        return True
+    def give_up(self, item: Claim, reason: str, fence: Fence) -> None:
+        """Recorded failed for `reason`, and its result posted like any other."""
+        failure = Failure(item.key, f"could not be verified: the bot gave up ({reason})")
+        with fence.finishing(WorkState.GIVEN_UP, reason) as connection:
+            self._store.finish(item.key, VerifyOutcome(0, 0, 0, 0.0, (failure,), 1), connection)
 
-    def _verify(self, verification: Verification, report: _Reporter, halt: threading.Event) -> VerifyOutcome:
+    def _verify(self, verification: Verification, report: _Reporter, fence: Fence) -> VerifyOutcome:
         target = verification.target
         try:
             reference = self._references.get(target.export_arn) if target.export_arn else None
             s3 = self._core.aws.s3(Place(target.read_alias, target.read_region))
             reader = ExportLineReader(target.key_names)
-            outcome = verify_export(s3, target.location, reference, reader, on_progress=report, halt=halt)
+            outcome = verify_export(s3, target.location, reference, reader, on_progress=report, halt=fence.halt)
         except Halted:
             raise
         except Exception:
@@ -147,55 +118,36 @@ class VerificationRunner:
             return replace(outcome, notes=(*outcome.notes, NO_KEYS))
         return outcome
 
-    def _reporter(self, verification: Verification, halt: threading.Event) -> _Reporter:
-        return _Reporter(
-            verification,
-            halt,
-            stopping=self._job.stopping,
-            timing=self._timing,
-            heartbeat=lambda: self._heartbeat(verification, halt),
-            notifier=self._notifier,
-        )
 
-    def _heartbeat(self, verification: Verification, halt: threading.Event) -> None:
-        try:
-            held = self._store.heartbeat(verification.id, self.runner_id)
-        except Exception:
-            logger.exception("verification heartbeat failed; trying again")
-            return
-        if not held:
-            logger.warning("verification claim taken by another runner; this one stops")
-            halt.set()
+class VerificationResults:
+    """The `verification` notes' poster: the result in its thread and on the parent message."""
+
+    def __init__(self, store: VerificationStore, notifier: VerificationNotifier) -> None:
+        self._store = store
+        self._notifier = notifier
+
+    def post(self, subject: str) -> bool:
+        """Post the result (the notifier logs, and never repeats, what Slack refused)."""
+        verification = self._store.get(subject)
+        if verification is not None and verification.finished:
+            self._notifier.finished(verification)
+        return True
+
+    def posted(self, subject: str, connection: Connection) -> None:
+        """Nothing to mark: the verification's status is its record."""
 
 
 class _Reporter:
-    """The progress callback: halts on stop, heartbeats the claim and posts progress, each at its own pace."""
+    """The progress callback: posts progress at its pace (the keeper heartbeats the claim)."""
 
-    def __init__(
-        self,
-        verification: Verification,
-        halt: threading.Event,
-        *,
-        stopping: threading.Event,
-        timing: VerificationTiming,
-        heartbeat: Callable[[], None],
-        notifier: VerificationNotifier,
-    ) -> None:
+    def __init__(self, verification: Verification, timing: VerificationTiming, notifier: VerificationNotifier) -> None:
         self._verification = verification
-        self._halt = halt
-        self._stopping = stopping
         self._timing = timing
-        self._heartbeat = heartbeat
         self._notifier = notifier
-        self._beat_at = self._posted_at = time.monotonic()
+        self._posted_at = time.monotonic()
 
     def __call__(self, progress: VerifyProgress) -> None:
-        if self._stopping.is_set():
-            self._halt.set()
         now = time.monotonic()
-        if now - self._beat_at >= self._timing.heartbeat_seconds:
-            self._beat_at = now
-            self._heartbeat()
         if now - self._posted_at >= self._timing.progress_seconds:
             self._posted_at = now
             try:

@@ -1,15 +1,30 @@
-"""Verifications in the database: created queued, claimed by one runner at a time (compare-and-set, stamped by the
-database's clock), heartbeated while they run, finished exactly once by the runner that holds them."""
+"""Verifications in the database: created queued together with their claimed work (bot.background.claims), started
+and finished inside the claim's fenced transactions, so exactly one holder records each; the result owes its note."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Engine, Float, Index, Integer, String, Table, Text, insert, or_, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+)
 from sqlalchemy import update as sql_update
 
+from bot.background.claims import enqueue_work
+from bot.background.notes import NOTE, note_key
 from bot.db import DatabaseClock, UtcDateTime, database_now, metadata
 from bot.models import ExportType
 from bot.verification.models import ACTIVE, ExportTarget, Verification, VerificationStatus
@@ -25,8 +40,8 @@ verifications = Table(
     Column("requested_by", String(64), nullable=False),
     Column("channel_id", String(64)),
     Column("thread_ts", String(32)),
-    Column("runner", String(128)),
-    Column("heartbeat_at", UtcDateTime()),
+    Column("runner", String(128)),  # unused since work_claims holds the claim
+    Column("heartbeat_at", UtcDateTime()),  # unused, as `runner`
     Column("attempts", Integer, nullable=False, default=0),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("finished_at", UtcDateTime()),
@@ -42,6 +57,7 @@ verifications = Table(
 Index("ix_verifications_export_created", verifications.c.export_id, verifications.c.created_at)
 Index("ix_verifications_status", verifications.c.status)
 NOTE_SEPARATOR = "\n"
+VERIFICATION = "verification"  # the kind of claimed work a verification is, and the topic of its result note
 
 
 class VerificationStore:
@@ -52,7 +68,7 @@ class VerificationStore:
         self._now: DatabaseClock = clock or database_now
 
     def create(self, verification: Verification) -> Verification:
-        """Insert a queued verification, stamped by the database's clock."""
+        """Insert a queued verification, stamped by the database's clock, and its claimed work."""
         with self.engine.begin() as connection:
             now = self._now(connection)
             connection.execute(
@@ -70,6 +86,7 @@ class VerificationStore:
                     "notes": "",
                 },
             )
+            enqueue_work(connection, VERIFICATION, verification.id)
         stored = self.get(verification.id)
         assert stored is not None
         return stored
@@ -88,38 +105,13 @@ class VerificationStore:
         """Queued and running verifications, oldest first (what a runner looks at each cycle)."""
         return self._many(verifications.c.status.in_(sorted(ACTIVE)), limit=None, newest_first=False)
 
-    def claim(self, verification_id: str, runner: str, stale_after: timedelta) -> bool:
-        """Take an active verification: unclaimed, ours, or its holder silent for `stale_after` (database clock).
-        One compare-and-set, so two runners never both win; a claim taken over counts as a new attempt."""
-        with self.engine.begin() as connection:
-            now = self._now(connection)
-            changed = connection.execute(
-                sql_update(verifications)
-                .where(
-                    verifications.c.id == verification_id,
-                    verifications.c.status.in_(sorted(ACTIVE)),
-                    or_(
-                        verifications.c.runner.is_(None),
-                        verifications.c.runner == runner,
-                        verifications.c.heartbeat_at < now - stale_after,
-                    ),
-                )
-                .values(
-                    runner=runner,
-                    heartbeat_at=now,
-                    status=VerificationStatus.RUNNING,
-                    attempts=verifications.c.attempts + 1,
-                )
-            ).rowcount
-        return changed == 1
-
-    def heartbeat(self, verification_id: str, runner: str) -> bool:
-        """Keep the claim alive; False when another runner holds it now (the work must stop)."""
-        return self._update(verification_id, runner, heartbeat_at=None)
-
-    def release(self, verification_id: str, runner: str) -> bool:
-        """Give the claim back on a clean stop, so the next runner resumes it at once."""
-        return self._update(verification_id, runner, runner=None, heartbeat_at=None, clear=True)
+    def start(self, verification_id: str, connection: Connection) -> None:
+        """Queued (or running, taken over) → running, one more attempt, in the claim's fenced transaction."""
+        connection.execute(
+            sql_update(verifications)
+            .where(verifications.c.id == verification_id, verifications.c.status.in_(sorted(ACTIVE)))
+            .values(status=VerificationStatus.RUNNING, attempts=verifications.c.attempts + 1)
+        )
 
     def set_thread(self, verification_id: str, thread_ts: str) -> None:
         """Where its progress and result are posted (kept across restarts)."""
@@ -128,8 +120,8 @@ class VerificationStore:
                 sql_update(verifications).where(verifications.c.id == verification_id).values(thread_ts=thread_ts)
             )
 
-    def finish(self, verification_id: str, runner: str, outcome: VerifyOutcome) -> Verification | None:
-        """Record the result, only while `runner` holds the claim; the finished verification, or None."""
+    def finish(self, verification_id: str, outcome: VerifyOutcome, connection: Connection) -> bool:
+        """Record the result and owe its note, in the claim's final transaction; False when it was not running."""
         status = VerificationStatus.PASSED if outcome.ok else VerificationStatus.FAILED
         values: dict[str, Any] = {
             "status": status,
@@ -141,34 +133,15 @@ class VerificationStore:
             "failure_count": outcome.failure_count,
             "reference_at": outcome.reference_at,
             "notes": NOTE_SEPARATOR.join(outcome.notes),
-            "runner": None,
+            "finished_at": self._now(connection),
         }
-        with self.engine.begin() as connection:
-            values["finished_at"] = self._now(connection)
-            changed = connection.execute(
-                sql_update(verifications)
-                .where(
-                    verifications.c.id == verification_id,
-                    verifications.c.runner == runner,
-                    verifications.c.status == VerificationStatus.RUNNING,
-                )
-                .values(**values)
-            ).rowcount
-        return self.get(verification_id) if changed == 1 else None
-
-    def _update(self, verification_id: str, holder: str, *, clear: bool = False, **values: Any) -> bool:
-        with self.engine.begin() as connection:
-            if not clear:
-                values["heartbeat_at"] = self._now(connection)
-            changed = connection.execute(
-                sql_update(verifications)
-                .where(
-                    verifications.c.id == verification_id,
-                    verifications.c.runner == holder,
-                    verifications.c.status.in_(sorted(ACTIVE)),
-                )
-                .values(**values)
-            ).rowcount
+        changed = connection.execute(
+            sql_update(verifications)
+            .where(verifications.c.id == verification_id, verifications.c.status.in_(sorted(ACTIVE)))
+            .values(**values)
+        ).rowcount
+        if changed == 1:
+            enqueue_work(connection, NOTE, note_key(VERIFICATION, verification_id))
         return changed == 1
 
     def _many(self, condition: Any, *, limit: int | None, newest_first: bool = True) -> list[Verification]:

@@ -12,26 +12,38 @@ from botocore.config import Config
 from bot.authz import Authorizer
 from bot.aws.accounts import AwsAccounts
 from bot.aws.pricing import PriceBook
+from bot.background.fence import Steps, no_steps
+from bot.background.notes import NOTE, NoteWork
 from bot.background.periodic import PeriodicJob
+from bot.background.work import WorkKind
 from bot.config import load_config
 from bot.core import Core, ExportDefaults
 from bot.coverage.survey import CoverageSurvey
-from bot.db import make_engine
+from bot.db import DatabaseClock, make_engine
 from bot.drills.models import Drill
 from bot.drills.service import DrillRequest, last_drill, queue_drill
 from bot.exports.reference import ReferenceStore
+from bot.exports.results import TOPIC as EXPORT_RESULTS
+from bot.exports.results import ExportResults
 from bot.exports.tracker import ExportTracker
 from bot.models import Requester
+from bot.recovery.store import PREPARATION as RECOVERY_NOTES
 from bot.restores.models import REPAIR_MODES
+from bot.restores.runner import TOPIC as RESTORE_RESULTS
+from bot.schedules.fanout import FANOUT
+from bot.schedules.fires import FIRE, FanoutWork, FireWork
+from bot.schedules.runs import TOPIC as RUN_REPORTS
+from bot.schedules.runs import RunReports
 from bot.schedules.store import ScheduleStore
 from bot.settings import Settings
 from bot.store import Store
 from bot.wiring.drills import build_drills
-from bot.wiring.recovery import build_recovery, preparation_job, repair_planner
+from bot.wiring.recovery import build_recovery, preparation_kind, recovery_notes, repair_planner
 from bot.wiring.restores import build_restores
 from bot.wiring.schedules import leader_gate, replica_id, schedule_channel, schedule_core
 from bot.wiring.schema import create_schema
 from bot.wiring.services import Services
+from bot.wiring.work import work_engine
 from handlers.exports.notifier import SlackNotifier
 from handlers.home.events import home_publisher
 from handlers.kit.http import slack_client
@@ -43,10 +55,19 @@ PRICING_REGION = "us-east-1"
 # would fight for the GIL with the threads that must acknowledge Slack within 3 seconds.
 WORK_THREADS = 8
 HOME_REFRESH_SECONDS = 60.0  # Home tabs whose content changed are published again at most this late
+FIRES_AT_ONCE = 10  # schedule fires (and many-table continuations) a replica's work runner takes over at once
+NOTES_AT_ONCE = 8
 
 
-def build_services(settings: Settings, *, boto_session: boto3.Session | None = None) -> Services:
-    """Build the store, AWS accounts, prices, Slack client, authorization and every feature."""
+def build_services(
+    settings: Settings,
+    *,
+    boto_session: boto3.Session | None = None,
+    database_clock: DatabaseClock | None = None,
+    work_steps: Steps = no_steps,
+) -> Services:
+    """Build the store, AWS accounts, prices, Slack client, authorization and every feature. `database_clock` and
+    `work_steps` are the claimed work's clock and crash points (the tests' own; the database's and none otherwise)."""
     engine = make_engine(settings.database_url)
     create_schema(engine)
     config = load_config(settings.config_file)
@@ -64,13 +85,16 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
     slack = slack_client(token, settings.slack_api_url)
     authorizer = Authorizer(settings.operators, settings.approvers, SlackGroups(slack))
     references = ReferenceStore(engine)
-    drills = build_drills(settings, engine, core, slack, references)
+    holder = replica_id()
+    work = work_engine(settings, engine, holder, clock=database_clock, steps=work_steps)
+    drills = build_drills(settings, engine, core, slack, references, work.wake.set)
 
     def newest_drill(table_key: str) -> Drill | None:
         return last_drill(drills.drills, table_key)
 
-    def scheduled_drill(table: str, rto_seconds: float | None, requester: Requester) -> Drill:
-        return queue_drill(drills.drills, DrillRequest(table, rto_seconds=rto_seconds), requester).drill
+    def scheduled_drill(table: str, rto_seconds: float | None, requester: Requester, drill_id: str) -> Drill:
+        request = DrillRequest(table, rto_seconds=rto_seconds, drill_id=drill_id)
+        return queue_drill(drills.drills, request, requester).drill
 
     coverage = CoverageSurvey(
         core,
@@ -84,28 +108,51 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         engine,
         core,
         slack,
-        replica_id(),
+        holder,
+        work.desk,
         unprotected=coverage.unprotected,
         last_drill=newest_drill,
         queue_drill=scheduled_drill,
     )
-    tracker = ExportTracker(
+    tracker = ExportTracker(core, settings.poll_seconds, on_finished=work.wake.set)
+    results = ExportResults(
         core,
         SlackNotifier(slack),
-        settings.poll_seconds,
         schedule_channel=functools.partial(schedule_channel, schedules),
         oncall=settings.oncall,
         references=references,
     )
-    recovery = build_recovery(engine, core, authorizer, settings.poll_seconds, settings.loader_retry_seconds)
+    recovery = build_recovery(settings, engine, core, slack, authorizer, work.wake.set)
     restores = build_restores(
         settings,
         engine,
         core,
         slack,
         authorizer,
+        work.wake.set,
         more_executors=dict.fromkeys(REPAIR_MODES, recovery.executor),
         planner_for=functools.partial(repair_planner, recovery.store),
+    )
+    notes = NoteWork(
+        {
+            EXPORT_RESULTS: results,
+            RUN_REPORTS: RunReports(schedules),
+            RESTORE_RESULTS: restores.results,
+            RECOVERY_NOTES: recovery_notes(recovery, restores.workflow, slack),
+            **drills.results,
+        },
+        retry_after=timedelta(seconds=settings.poll_seconds),
+    )
+    runner = work.runner(
+        [
+            restores.work.kind(),
+            WorkKind(FIRE, FireWork(schedules), parallel=FIRES_AT_ONCE),
+            WorkKind(FANOUT, FanoutWork(schedules, timedelta(seconds=settings.poll_seconds)), parallel=FIRES_AT_ONCE),
+            WorkKind(NOTE, notes, parallel=NOTES_AT_ONCE),
+            preparation_kind(recovery, restores.workflow, settings.poll_seconds),
+            *drills.kinds,
+        ],
+        on_cycle=(restores.workflow.expire_due, restores.work.overdue),
     )
     home = home_publisher(slack, authorizer, schedules, restores.workflow, coverage)
     return Services(
@@ -117,6 +164,7 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         tracker=tracker,
         restores=restores.workflow,
         recoveries=recovery.recoveries,
+        work_runner=runner,
         schedules=schedules,
         verifications=drills.verifications,
         drills=drills.drills,
@@ -125,10 +173,7 @@ def build_services(settings: Settings, *, boto_session: boto3.Session | None = N
         work=ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="work"),
         background=(
             leader_gate(settings, engine, schedules, tracker),
-            restores.runner,
-            preparation_job(recovery, core, restores.workflow, slack, settings.poll_seconds),
-            drills.runner,
-            drills.drill_runner,
+            runner,
             PeriodicJob("home-refresh", HOME_REFRESH_SECONDS, home.refresh),
         ),
     )

@@ -1,9 +1,8 @@
-"""Builds the recovery feature: its store, the command use cases, the preparer (run in the background) and the
+"""Builds the recovery feature: its store, the command use cases, its claimed work (preparations) and notes, and the
 executor that RECOVER and REVERT restore requests run with; the planner the approval workflow asks for them."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -11,50 +10,57 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.authz import Authorizer
-from bot.background.periodic import PeriodicJob
+from bot.background.work import WorkKind
 from bot.core import Core
 from bot.models import Requester
 from bot.recovery.executor import RepairExecutor
-from bot.recovery.models import Preparation, State
+from bot.recovery.models import Preparation
 from bot.recovery.plan import plan_repair, repair_spec
 from bot.recovery.prepare import Preparer, RepairRequests
 from bot.recovery.service import Recoveries
-from bot.recovery.store import RecoveryStore
+from bot.recovery.store import PREPARATION, RecoveryStore
+from bot.recovery.work import PreparationWork, RecoveryNotes
 from bot.restores.models import REPAIR_MODES, RestoreRequest
 from bot.restores.plans import PlannedRestore, RestoreSpec
 from bot.restores.repairs import RepairOptions
 from bot.restores.store import RestoreStore
 from bot.restores.workflow import Restores
+from bot.settings import Settings
 from handlers.recovery.notifier import SlackRecoveryNotifier
 
 REPAIR_CONCURRENCY = 4
+PREPARATIONS_AT_ONCE = 4  # a preparation reads exports and dry-runs in this process
 REQUESTS_LOOKED_THROUGH = 200  # a preparation's request, made before a crash, is found among the newest requests
+
+Planner = Callable[[Core, RestoreSpec], PlannedRestore]
 
 
 @dataclass(frozen=True)
 class RecoveryFeature:
-    """The use cases (for the Slack surface), the restore executor, and what the preparation job runs on."""
+    """The use cases (for the Slack surface), the restore executor, and the store the work and notes read."""
 
     recoveries: Recoveries
     executor: RepairExecutor
     store: RecoveryStore
-    wake: threading.Event  # set when a preparation is queued: the job looks at once
+    core: Core
 
 
 def build_recovery(
-    engine: Engine, core: Core, authorizer: Authorizer, poll_seconds: float, loader_retry_seconds: float
+    settings: Settings,
+    engine: Engine,
+    core: Core,
+    slack: WebClient,
+    authorizer: Authorizer,
+    wake: Callable[[], None],
 ) -> RecoveryFeature:
-    """Everything but the link to the approval workflow, which `connect` makes once it exists."""
+    """Queuing a preparation wakes the work runner (`wake`)."""
     store = RecoveryStore(engine)
-    wake = threading.Event()
-    recoveries = Recoveries(core, store, authorizer, lambda _preparation_id: wake.set())
-    executor = RepairExecutor(store, REPAIR_CONCURRENCY, loader_retry_seconds)
-    return RecoveryFeature(recoveries, executor, store, wake)
+    recoveries = Recoveries(core, store, authorizer, lambda _preparation_id: wake())
+    executor = RepairExecutor(store, REPAIR_CONCURRENCY, settings.loader_retry_seconds)
+    return RecoveryFeature(recoveries, executor, store, core)
 
 
-def repair_planner(
-    store: RecoveryStore, planner: Callable[[Core, RestoreSpec], PlannedRestore]
-) -> Callable[[Core, RestoreSpec], PlannedRestore]:
+def repair_planner(store: RecoveryStore, planner: Planner) -> Planner:
     """The approval workflow's planner: repairs planned from their preparation, every other mode as before."""
 
     def plan(core: Core, spec: RestoreSpec) -> PlannedRestore:
@@ -65,29 +71,19 @@ def repair_planner(
     return plan
 
 
-def preparation_job(
-    feature: RecoveryFeature, core: Core, restores: Restores, slack: WebClient, poll_seconds: float
-) -> PeriodicJob:
-    """The background job that carries preparations to their end, once repairs can be requested.
-
-    NOT the shared claimed-work engine yet (bot/background's work_claims lands on another branch): until it does,
-    this job advances every preparation still exporting, on each replica; each step is safe to run twice, but two
-    replicas may both post an answer. Moving onto the engine: one work kind whose run() is `preparer.advance`.
-    """
+def preparation_kind(feature: RecoveryFeature, restores: Restores, poll_seconds: float) -> WorkKind:
+    """The `recovery` kind of claimed work, once repairs can be requested."""
     requests = RepairRequests(
         make=lambda preparation: _request(restores, preparation),
         find=lambda preparation_id: _made_for(restores.store, preparation_id),
     )
-    preparer = Preparer(core, feature.store, SlackRecoveryNotifier(slack), requests, poll_seconds)
+    preparer = Preparer(feature.core, feature.store, requests, poll_seconds)
+    return WorkKind(PREPARATION, PreparationWork(preparer), parallel=PREPARATIONS_AT_ONCE)
 
-    def advance_all() -> None:
-        for preparation in feature.store.in_state(State.EXPORTING):
-            if job.stopping.is_set():
-                return
-            preparer.advance(preparation.id, job.stopping, feature.store.engine.begin)
 
-    job = PeriodicJob("recovery-preparations", poll_seconds, advance_all, feature.wake)
-    return job
+def recovery_notes(feature: RecoveryFeature, restores: Restores, slack: WebClient) -> RecoveryNotes:
+    """The poster of the `recovery` notes."""
+    return RecoveryNotes(feature.store, SlackRecoveryNotifier(slack), restores.store.get)
 
 
 def _request(restores: Restores, preparation: Preparation) -> RestoreRequest:

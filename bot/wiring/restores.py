@@ -1,9 +1,9 @@
-"""Builds the restore feature: its store, the approval workflow and the background runner, with Slack reporting."""
+"""Builds the restore feature: its store, the approval workflow and the restore work (run by the work runner), with
+Slack reporting."""
 
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,35 +20,28 @@ from bot.restores.load_checkpoints import SqlLoadCheckpoints
 from bot.restores.models import RestoreMode
 from bot.restores.plans import PlannedRestore, RestoreSpec, plan_restore
 from bot.restores.rate import parse_rate
-from bot.restores.runner import RestoreRunner, RunnerTiming
+from bot.restores.runner import RestoreResults, RestoreWork, RunnerTiming
 from bot.restores.store import RestoreStore
 from bot.restores.workflow import ApprovalPolicy, Restores
 from bot.settings import Settings
 from handlers.restores.notifier import SlackRestoreNotifier
 
 PROGRESS_SECONDS = 10.0
-STALE_AFTER_INTERVALS = 10
-MIN_STALE_SECONDS = 6.0  # a claim is fenced after half of this without a heartbeat: room for a loaded host
 LOAD_CONCURRENCY = 4
 
 
 @dataclass(frozen=True)
 class RestoreFeature:
-    """The approval workflow (for the Slack surface) and the runner (a background job)."""
+    """The approval workflow (for the Slack surface), the restore work and its result notes' poster."""
 
     workflow: Restores
-    runner: RestoreRunner
+    work: RestoreWork
+    results: RestoreResults
 
 
 def runner_timing(poll_seconds: float) -> RunnerTiming:
-    """Look for work and poll AWS every DDBBOT_POLL_SECONDS; report progress at most every 10 s. A claim is stale
-    after 10 polls (at least 6 s); it is heartbeated every sixth of that and fenced after half of it."""
-    return RunnerTiming(
-        interval=poll_seconds,
-        poll_seconds=poll_seconds,
-        progress_seconds=min(PROGRESS_SECONDS, poll_seconds * 2),
-        stale_after=timedelta(seconds=max(poll_seconds * STALE_AFTER_INTERVALS, MIN_STALE_SECONDS)),
-    )
+    """Poll AWS every DDBBOT_POLL_SECONDS; report progress at most every 10 s."""
+    return RunnerTiming(poll_seconds=poll_seconds, progress_seconds=min(PROGRESS_SECONDS, poll_seconds * 2))
 
 
 def executors(engine: Engine, poll_seconds: float, loader_retry_seconds: float = 300.0) -> dict[str, Executor]:
@@ -69,12 +62,13 @@ def build_restores(
     core: Core,
     slack: WebClient,
     authorizer: Authorizer,
+    wake: Callable[[], None],
     *,
     more_executors: Mapping[str, Executor] | None = None,
     planner_for: Callable[[Planner], Planner] = lambda planner: planner,
 ) -> RestoreFeature:
-    """The workflow wakes the runner when a request is approved; the runner sweeps expired requests each cycle.
-    `more_executors` and `planner_for` let other features add modes (the recovery's repairs)."""
+    """The workflow wakes the work runner (`wake`) when a request is approved. `more_executors` and `planner_for` let
+    other features add modes (the recovery's repairs)."""
     store = RestoreStore(engine)
     notifier = SlackRestoreNotifier(slack)
     policy = ApprovalPolicy(
@@ -83,7 +77,6 @@ def build_restores(
         ttl=timedelta(minutes=settings.approval_ttl_minutes),
         channel=settings.approval_channel,
     )
-    approved = threading.Event()
     default_rate = parse_rate(settings.restore_rate)  # DDBBOT_RESTORE_RATE, already checked by Settings
     workflow = Restores(
         core,
@@ -91,16 +84,14 @@ def build_restores(
         authorizer,
         notifier,
         policy,
-        on_approved=lambda _request: approved.set(),
+        on_approved=lambda _request: wake(),
         planner=planner_for(functools.partial(plan_restore, default_rate=default_rate)),
     )
-    runner = RestoreRunner(
+    work = RestoreWork(
         core,
         store,
         notifier,
         {**executors(engine, settings.poll_seconds, settings.loader_retry_seconds), **(more_executors or {})},
         runner_timing(settings.poll_seconds),
-        on_cycle=workflow.expire_due,
-        wake=approved,
     )
-    return RestoreFeature(workflow, runner)
+    return RestoreFeature(workflow, work, RestoreResults(store, notifier))

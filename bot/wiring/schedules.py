@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from bot.background.leader import LeaderGate, Leadership
 from bot.background.leases import LeaseStore
+from bot.background.work import WorkDesk
 from bot.config import ConfigError
 from bot.core import Core
 from bot.drills.models import Drill
@@ -42,10 +43,11 @@ def schedule_core(
     core: Core,
     slack: WebClient,
     holder: str,
+    desk: WorkDesk,
     *,
     unprotected: Callable[[], frozenset[str]] | None = None,
     last_drill: Callable[[str], Drill | None] = lambda _table_key: None,
-    queue_drill: Callable[[str, float | None, Requester], Drill] | None = None,
+    queue_drill: Callable[[str, float | None, Requester, str], Drill] | None = None,
 ) -> ScheduleCore:
     """The schedule use cases, with the config file's schedules synced into the store; raises ConfigError."""
     calendar = ApsCronCalendar()
@@ -59,6 +61,7 @@ def schedule_core(
         calendar=calendar,
         notifier=SlackScheduleNotifier(slack),
         holder=holder,
+        desk=desk,
         oncall=settings.oncall,
         exports_per_account=settings.exports_per_account,
         unprotected=unprotected,

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, MetaData
 
 from bot import db
 from bot import store as export_store
+from bot.background import claims as work_claims
 from bot.background import leases
 from bot.db import make_engine
 from bot.drills import store as drill_store
@@ -29,6 +30,7 @@ TABLE_MODULES = (
     verification_store,
     drill_store,
     leases,
+    work_claims,
     load_checkpoints,
     restore_store,
     recovery_store,

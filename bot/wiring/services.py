@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.authz import Authorizer
+from bot.background.work import WorkRunner
 from bot.core import Core
 from bot.coverage.survey import CoverageSurvey
 from bot.drills.service import Drills
@@ -47,6 +48,7 @@ class Services:
     tracker: ExportTracker
     restores: Restores
     recoveries: Recoveries
+    work_runner: WorkRunner
     schedules: ScheduleCore
     verifications: Verifications
     drills: Drills

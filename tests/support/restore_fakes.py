@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,8 +14,13 @@ import boto3
 
 from bot.aws.accounts import AwsAccounts
 from bot.aws.pricing import PriceBook
+from bot.background.claims import ClaimStore
+from bot.background.fence import ClaimKeeper, Steps, no_steps
+from bot.background.notes import NOTE, NoteWork
+from bot.background.work import WorkKind, WorkRunner, WorkTiming
 from bot.core import Core
-from bot.db import make_engine
+from bot.db import make_engine, transaction
+from bot.restores.executors import Executor
 from bot.restores.models import (
     Approval,
     ImportOptions,
@@ -25,7 +32,8 @@ from bot.restores.models import (
     RestoreStatus,
 )
 from bot.restores.notify import MessageRef, RestoreOutcome, RestoreProgress
-from bot.restores.store import RestoreStore
+from bot.restores.runner import TOPIC, RestoreResults, RestoreWork, RunnerTiming
+from bot.restores.store import RestoreStore, enqueue_restore
 from bot.store import Store
 from bot.wiring.schema import create_schema
 
@@ -168,3 +176,31 @@ def pending_request(
         approval_ts="1.000100",
     )
     return store.create(request)
+
+
+def approve(store: RestoreStore, request_id: str = "r-0000000001") -> None:
+    """PENDING → APPROVED and queued as claimed work in one transaction, as the last approver's click does."""
+    with transaction(store.engine) as connection:
+        assert store.transition(request_id, RestoreStatus.PENDING, RestoreStatus.APPROVED, connection=connection)
+        enqueue_restore(connection, request_id)
+
+
+def restore_runner(
+    core: Core,
+    store: RestoreStore,
+    claims: ClaimStore,
+    notifier: RecordingNotifier,
+    executors: dict[str, Executor],
+    timing: RunnerTiming,
+    *,
+    holder: str,
+    monotonic: Callable[[], float] = time.monotonic,
+    steps: Steps = no_steps,
+    on_cycle: Sequence[Callable[[], object]] = (),
+) -> WorkRunner:
+    """A replica's work runner over restores and their result notes, as bootstrap builds it."""
+    work = RestoreWork(core, store, notifier, executors, timing)
+    notes = NoteWork({TOPIC: RestoreResults(store, notifier)}, retry_after=timedelta(0))
+    keeper = ClaimKeeper(claims, holder, monotonic=monotonic, steps=steps)
+    kinds = [work.kind(), WorkKind(NOTE, notes, parallel=4)]
+    return WorkRunner(keeper, kinds, WorkTiming(interval=0.05, first_retry=timedelta(0)), on_cycle=on_cycle)

@@ -11,17 +11,16 @@ from __future__ import annotations
 import base64
 import gzip
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
 from botocore.exceptions import ClientError
-from sqlalchemy import update
 
 from bot.demo.slack_standin import PostedMessage, SlackStandIn
 from bot.drills.models import Drill, DrillSpec, DrillStatus, new_drill_id
-from bot.drills.store import DrillStore, drills
+from bot.drills.store import DRILL, DrillStore
 from bot.drills.tables import DRILL_TAG, DrillTableRefused, delete_drill_table, drill_table_name
 from bot.exports.reference import ReferenceStore
 from bot.models import ExportJob
@@ -31,6 +30,7 @@ from bot.wiring.runtime import BotRuntime
 from tests.integration.conftest import NOTIFY, SIGNING_SECRET, BotFactory
 from tests.integration.verification.test_verify import b64md5, manifest_entries, rewrite_manifest
 from tests.support.aws_world import exports_held
+from tests.support.crashes import abandon
 from tests.support.export_fixtures import write_full_export
 from tests.support.restore_flow import wait_until
 from tests.support.slack_requests import SignedSlackClient
@@ -59,21 +59,26 @@ def plain_items(count: int, seed: int = 0) -> Iterator[dict[str, Any]]:
         }
 
 
+def lay_out(s3: Any, job: ExportJob) -> None:
+    """The files of an export of `orders` as DynamoDB writes them (manifests, checksums), where the bot expects them."""
+    write_full_export(
+        s3,
+        job.bucket,
+        job.s3_prefix,
+        plain_items(ITEMS),
+        export_id=job.export_id,
+        table_name="orders",
+        files=2,
+        empty_files=0,  # moto's ImportTable fails on an empty partition file (py_partiql_parser); AWS does not
+    )
+
+
 def completed_export(bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, s3: Any) -> ExportJob:
     with exports_held() as release:
         response = signed.command("/ddb-export", "orders", response_url=slack.response_url(OPS))
         assert response.status == 200, response.body
         job = wait_until(lambda: next(iter(bot.services.core.store.recent_exports("orders")), None), "export started")
-        write_full_export(
-            s3,
-            job.bucket,
-            job.s3_prefix,
-            plain_items(ITEMS),
-            export_id=job.export_id,
-            table_name="orders",
-            files=2,
-            empty_files=0,  # moto's ImportTable fails on an empty partition file (py_partiql_parser); AWS does not
-        )
+        lay_out(s3, job)
         release.set()
     references = ReferenceStore(bot.services.engine)
     wait_until(lambda: references.get(job.export_arn), "the export's reference recorded")
@@ -174,11 +179,11 @@ def test_a_drill_left_running_by_a_stopped_replica_is_resumed_by_the_next_and_re
     first.stop()
     store = DrillStore(first.services.engine)
     queued = store.create(drill_of_orders(first), max_active=2)
-    assert queued is not None and store.claim(queued.id, "replica-that-died", timedelta(minutes=5))
-    with first.services.engine.begin() as connection:  # its heartbeat stopped an hour ago
-        connection.execute(
-            update(drills).where(drills.c.id == queued.id).values(heartbeat_at=datetime.now(UTC) - timedelta(hours=1))
-        )
+    assert queued is not None
+    died = abandon(first.services.engine, DRILL, queued.id)  # its heartbeat stopped an hour ago
+    with first.services.engine.begin() as connection:  # it had started the drill
+        store.start(queued.id, connection)
+    assert died.holder == "replica-that-died"
 
     start_bot(operators=[OPERATOR])
     result = result_in(slack, OPS)

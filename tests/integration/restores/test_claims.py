@@ -22,24 +22,27 @@ from sqlalchemy.exc import OperationalError
 
 from bot.aws.accounts import AwsAccounts, Place
 from bot.aws.pricing import PriceBook
+from bot.background.claims import ClaimStore
+from bot.background.notes import NOTE
+from bot.background.work import WorkRunner
 from bot.core import Core
 from bot.db import make_engine
 from bot.restores.load import LoadExecutor
 from bot.restores.load_checkpoints import SqlLoadCheckpoints
 from bot.restores.models import LoadOptions, LoadSource, RestoreMode, RestorePlan, RestoreStatus
-from bot.restores.runner import RestoreRunner, RunnerTiming
+from bot.restores.runner import RunnerTiming
 from bot.restores.store import RestoreStore
 from bot.store import Store
 from bot.wiring.schema import create_schema
 from tests.support.aws_proxy import AwsFaultProxy, Fault
 from tests.support.clocks import SettableDatabaseClock, SettableMonotonic
 from tests.support.export_fixtures import decoded, key_of, sample_items, write_full_export
-from tests.support.restore_fakes import RecordingNotifier, pending_request
+from tests.support.restore_fakes import RecordingNotifier, approve, pending_request, restore_runner
 from tests.support.restore_flow import wait_until
 
 BUCKET = "acme-ddb-backups"
 STALE = timedelta(seconds=30)
-TIMING = RunnerTiming(interval=0.05, poll_seconds=0.05, progress_seconds=0.05, stale_after=STALE)
+TIMING = RunnerTiming(poll_seconds=0.05, progress_seconds=0.05)
 PLACE = Place(None, "us-east-1")
 ITEMS = list(sample_items(2400, seed=11))
 
@@ -82,7 +85,7 @@ class Partition:
 class Replica:
     """One runner with its own engine, AWS clients (through its own front) and notifier."""
 
-    runner: RestoreRunner
+    runner: WorkRunner
     front: CountingFront
     notifier: RecordingNotifier
     monotonic: SettableMonotonic
@@ -137,7 +140,8 @@ def _replica(
     notifier = RecordingNotifier()
     executors = {RestoreMode.LOAD: LoadExecutor(SqlLoadCheckpoints(engine), 4)}
     store = RestoreStore(claims_engine, clock)
-    runner = RestoreRunner(core, store, notifier, executors, TIMING, runner_id=name, monotonic=monotonic)
+    claims = ClaimStore(claims_engine, stale_after=STALE, max_attempts=5, clock=clock)
+    runner = restore_runner(core, store, claims, notifier, executors, TIMING, holder=name, monotonic=monotonic)
     return Replica(runner, front, notifier, monotonic, Partition(claims_engine))
 
 
@@ -177,7 +181,7 @@ def _approved_load(s3: Any, ddb: Any, url: str) -> str:
     try:
         store = RestoreStore(engine)
         request = pending_request(store, the_plan=plan)
-        assert store.transition(request.id, RestoreStatus.PENDING, RestoreStatus.APPROVED)
+        approve(store, request.id)
     finally:
         engine.dispose()
     return request.id
@@ -210,9 +214,9 @@ def test_a_runner_cut_off_from_the_database_stops_writing_before_its_claim_can_b
     wait_until(lambda: first.front.items > 0, "the first runner writing")
 
     first.partition.cut = True  # its heartbeats stop landing; its loader still reaches DynamoDB
-    first.runner.claims.renew()
-    first.monotonic.advance(first.runner.claims.hold_for)  # half the stale threshold without a heartbeat
-    first.runner.claims.enforce()
+    first.runner.keeper.renew()
+    first.monotonic.advance(first.runner.keeper.hold_for)  # half the stale threshold without a heartbeat
+    first.runner.keeper.enforce()
     wait_until(lambda: not first.runner.running(), "the first runner to stop its loader", timeout=20)
     stopped_at = first.front.items
     assert 0 < stopped_at < len(ITEMS), "the first runner stopped part-way, at its fence"
@@ -220,6 +224,7 @@ def test_a_runner_cut_off_from_the_database_stops_writing_before_its_claim_can_b
     clock.advance(seconds=STALE.total_seconds() + 1)  # now, and only now, the claim is stale
     assert second.runner.run_cycle() == 1, "the second runner takes the restore over"
     wait_until(lambda: _status(database, request_id) == RestoreStatus.SUCCEEDED, "the restore to finish", 60)
+    second.runner.run_pending([NOTE])  # its result, owed when it finished
 
     assert first.front.items == stopped_at, "no write from the first runner after the takeover"
     assert second.front.items > 0
@@ -243,10 +248,11 @@ def test_a_runner_whose_claim_was_taken_over_stops_its_loader_and_reports_nothin
     taken_at = first.front.items
     assert first.runner.running() == {request_id}
 
-    first.runner.claims.renew()  # its next heartbeat finds the claim gone
+    first.runner.keeper.renew()  # its next heartbeat finds the claim gone
     wait_until(lambda: not first.runner.running(), "the first runner to stop its loader", timeout=20)
     first.front.throttle = False
     wait_until(lambda: _status(database, request_id) == RestoreStatus.SUCCEEDED, "the restore to finish", 60)
+    second.runner.run_pending([NOTE])
 
     assert first.front.items == taken_at, "no write from the first runner after the takeover"
     assert taken_at < len(ITEMS)

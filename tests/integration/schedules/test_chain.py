@@ -12,7 +12,7 @@ from typing import Any
 from bot.demo.slack_standin import SlackStandIn
 from bot.models import ExportJob, ExportStatus, ExportType, Requester
 from bot.schedules.digest import build_digest
-from bot.schedules.runs import deliver_notes, report_late_runs, run_schedule
+from bot.schedules.runs import report_late_runs, run_schedule
 from bot.schedules.service import NewSchedule, ScheduleCore, add_schedule
 from bot.wiring.services import Services
 from scheduler.jobs import fire_digest, fire_schedule
@@ -42,8 +42,9 @@ def scheduling(services: Services) -> ScheduleCore:
 
 
 def finish_every_export(built: Services) -> None:
-    """Run tracker cycles until moto has finished every export and each result is posted."""
+    """Run tracker cycles until moto has finished every export, then the work they owe (each result posted)."""
     wait_until(lambda: built.tracker.run_cycle() and not built.core.store.unfinished_exports(), "exports to finish")
+    built.work_runner.run_pending()
 
 
 def test_an_export_still_running_past_expected_hours_is_reported_once(
@@ -51,12 +52,13 @@ def test_an_export_still_running_past_expected_hours_is_reported_once(
 ) -> None:
     config = tmp_path / "late.toml"
     config.write_text('[[schedules]]\nid = "nightly"\ntable = "orders"\ncron = "0 2 * * *"\nexpected_hours = 0.5\n')
-    sc = scheduling(services(config_file=config, oncall="S0ONCALL"))
+    built = services(config_file=config, oncall="S0ONCALL")
+    sc = scheduling(built)
     with exports_held():
         run_schedule(sc, "nightly", datetime.now(UTC) - HOUR)
         assert report_late_runs(sc) == 1
         assert report_late_runs(sc) == 0, "reported once"
-        deliver_notes(sc)
+        built.work_runner.run_pending()  # the messages the runs owe
     late = slack.wait_for(lambda m: m.channel == NOTIFY and "running late" in m.text)
     assert "expected to finish within 0.5 hours" in text_of(late) and "<!subteam^S0ONCALL>" in text_of(late)
 
@@ -128,7 +130,8 @@ def test_incremental_runs_chain_without_gap_or_overlap_and_a_broken_chain_restar
 def test_a_window_that_fails_after_the_next_one_started_is_exported_again_and_named_in_the_digest_until_then(
     services: Callable[..., Services], slack: SlackStandIn
 ) -> None:
-    sc = scheduling(services())
+    built = services()
+    sc = scheduling(built)
     base = (datetime.now(UTC) - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
     clock = MovableClock(base - timedelta(minutes=30))
     sc.core.clock = clock
@@ -155,7 +158,7 @@ def test_a_window_that_fails_after_the_next_one_started_is_exported_again_and_na
     assert (healing.export_from, healing.export_to) == (base, base + 3 * HOUR), "the failed window is redone"
     orders = next(t for t in build_digest(sc, clock.now).tables if t.table_key == "orders")
     assert not any("not covered" in flag for flag in orders.flags)
-    deliver_notes(sc)
+    built.work_runner.run_pending()
     note = slack.wait_for(lambda m: m.channel == NOTIFY and "exports again from" in text_of(m))
     assert f"{base + HOUR:%Y-%m-%dT%H:%M:%SZ}" in text_of(note) and "failed" in text_of(note)
 
@@ -163,7 +166,8 @@ def test_a_window_that_fails_after_the_next_one_started_is_exported_again_and_na
 def test_an_incremental_run_too_soon_after_the_last_one_is_skipped_and_says_why(
     services: Callable[..., Services], slack: SlackStandIn
 ) -> None:
-    sc = scheduling(services())
+    built = services()
+    sc = scheduling(built)
     base = (datetime.now(UTC) - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
     clock = MovableClock(base - timedelta(minutes=5))
     sc.core.clock = clock
@@ -175,6 +179,7 @@ def test_an_incremental_run_too_soon_after_the_last_one_is_skipped_and_says_why(
     clock.now = base + timedelta(minutes=15)
     fire_schedule(sc, lambda: True, schedule_id)  # PITR's latest time is only 10 minutes past the chain end
     assert len(sc.core.store.schedule_exports(schedule_id)) == 1
+    built.work_runner.run_pending()
     skipped = slack.wait_for(lambda m: m.channel == NOTIFY and "skipped" in m.text)
     assert "needs at least 15 minutes" in text_of(skipped)
 
@@ -217,6 +222,7 @@ def test_the_daily_digest_is_posted_once_and_flags_tables_without_pitr_or_a_rece
     finish_every_export(built)
     for _ in range(2):
         fire_digest(sc, lambda: True, "0 9 * * *", "UTC")
+        built.work_runner.run_pending()
     digests = [m for m in slack.messages(NOTIFY) if "digest" in m.text.lower()]
     assert len(digests) == 1, "one digest per fire, however often it is fired"
     body = text_of(digests[0])

@@ -1,25 +1,27 @@
 """Schedules that cover many tables (`*`, `tag:backup=daily`): every matching table gets its own export at each
 fire, tables created later included, reported in one message per fire with failures first; beyond the exports
-an account may run at once the rest waits and is started by housekeeping, never twice."""
+an account may run at once the rest waits and is started by the fire's fan-out work, never twice."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.background.claims import ClaimStore
 from bot.demo.slack_standin import SlackStandIn
 from bot.drills.models import Drill, DrillResult, DrillSpec
-from bot.drills.store import DrillStore
+from bot.drills.store import DRILL, DrillStore
 from bot.models import ExportStatus, ExportType, Requester
 from bot.schedules.digest import build_digest
 from bot.schedules.service import NewSchedule, ScheduleCore, add_schedule
 from bot.verification.models import ExportTarget
 from bot.wiring.services import Services
 from handlers.schedules.blocks import digest_message
-from scheduler.jobs import fire_digest, fire_schedule, housekeeping
+from scheduler.jobs import fire_digest, fire_schedule
 from tests.integration.conftest import NOTIFY
 from tests.support.aws_world import create_table, exports_held
 from tests.support.schedules import text_of
@@ -27,9 +29,17 @@ from tests.support.schedules import text_of
 FIRE = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
 
 
-def fire(sc: ScheduleCore, schedule_id: str, at: datetime) -> None:
-    sc.core.clock = lambda: at + timedelta(seconds=5)
-    fire_schedule(sc, lambda: True, schedule_id)
+def fire(built: Services, schedule_id: str, at: datetime) -> None:
+    """APScheduler's fire, then what the work runner does with what it owes (its message, queued tables)."""
+    built.schedules.core.clock = lambda: at + timedelta(seconds=5)
+    fire_schedule(built.schedules, lambda: True, schedule_id)
+    built.work_runner.run_pending()
+
+
+def carry_on(built: Services) -> None:
+    """The work runner's next look at a many-table fire's queued tables, once their pause for room is over."""
+    time.sleep(0.3)  # DDBBOT_POLL_SECONDS is 0.2 in these tests
+    built.work_runner.run_pending()
 
 
 def exported_tables(sc: ScheduleCore, schedule_id: str) -> list[str]:
@@ -44,18 +54,19 @@ def fire_report(slack: SlackStandIn, schedule_id: str) -> str:
 def test_every_table_of_the_account_is_exported_at_each_fire_including_one_created_later(
     services: Callable[..., Services], slack: SlackStandIn, ddb: Any
 ) -> None:
-    sc = services().schedules
+    built = services()
+    sc = built.schedules
     schedule_id = add_schedule(sc, NewSchedule("*", "0 * * * *"), Requester("U0ALICE")).view.schedule.id
-    fire(sc, schedule_id, FIRE)
+    fire(built, schedule_id, FIRE)
     assert exported_tables(sc, schedule_id) == ["orders"], "customers has PITR off"
     body = fire_report(slack, schedule_id)
     assert body.index("`customers`") < body.index("`orders`"), "failures first"
     assert "1 exports started, 1 failed, 0 queued" in body and "PITR" in body[body.index("`customers`") :]
 
     create_table(ddb, "invoices", pitr=True, items=[{"pk": {"S": "i#1"}, "sk": {"S": "a"}}])
-    fire(sc, schedule_id, FIRE + timedelta(hours=1))
+    fire(built, schedule_id, FIRE + timedelta(hours=1))
     assert exported_tables(sc, schedule_id) == ["invoices", "orders", "orders"], "the new table is covered"
-    fire(sc, schedule_id, FIRE + timedelta(hours=1))  # the same fire again (a second replica, a retry)
+    fire(built, schedule_id, FIRE + timedelta(hours=1))  # the same fire again (a second replica, a retry)
     assert len(exported_tables(sc, schedule_id)) == 3, "nothing started twice"
     tokens = [job.client_token for job in sc.core.store.schedule_exports(schedule_id, 100)]
     assert len(set(tokens)) == 3, "one ClientToken per table and fire"
@@ -64,7 +75,8 @@ def test_every_table_of_the_account_is_exported_at_each_fire_including_one_creat
 def test_a_tag_selector_exports_only_the_tagged_tables(
     services: Callable[..., Services], slack: SlackStandIn, ddb: Any
 ) -> None:
-    sc = services().schedules
+    built = services()
+    sc = built.schedules
     create_table(ddb, "ledger", pitr=True, items=[{"pk": {"S": "l#1"}, "sk": {"S": "a"}}])
     for name in ("ledger",):
         arn = ddb.describe_table(TableName=name)["Table"]["TableArn"]
@@ -72,14 +84,15 @@ def test_a_tag_selector_exports_only_the_tagged_tables(
     orders = ddb.describe_table(TableName="orders")["Table"]["TableArn"]
     ddb.tag_resource(ResourceArn=orders, Tags=[{"Key": "backup", "Value": "weekly"}])
     schedule_id = add_schedule(sc, NewSchedule("tag:backup=daily", "0 * * * *"), Requester("U0ALICE")).view.schedule.id
-    fire(sc, schedule_id, FIRE)
+    fire(built, schedule_id, FIRE)
     assert exported_tables(sc, schedule_id) == ["ledger"]
 
 
-def test_beyond_the_exports_an_account_may_run_the_rest_waits_and_housekeeping_starts_it_once(
+def test_beyond_the_exports_an_account_may_run_the_rest_waits_and_is_started_once_as_room_frees(
     services: Callable[..., Services], slack: SlackStandIn, ddb: Any
 ) -> None:
-    sc = services(exports_per_account=2).schedules
+    built = services(exports_per_account=2)
+    sc = built.schedules
     for name in ("alpha", "beta", "gamma"):
         create_table(ddb, name, pitr=True, items=[{"pk": {"S": f"{name}#1"}, "sk": {"S": "a"}}])
     ddb.update_continuous_backups(
@@ -87,19 +100,19 @@ def test_beyond_the_exports_an_account_may_run_the_rest_waits_and_housekeeping_s
     )
     schedule_id = add_schedule(sc, NewSchedule("*", "0 * * * *"), Requester("U0ALICE")).view.schedule.id
     with exports_held():  # DynamoDB is still running them
-        fire(sc, schedule_id, FIRE)
+        fire(built, schedule_id, FIRE)
         assert len(exported_tables(sc, schedule_id)) == 2, "two at once"
         assert "2 exports started, 0 failed, 3 queued" in fire_report(slack, schedule_id)
-        housekeeping(sc, lambda: True, lambda: None)
+        carry_on(built)
         assert len(exported_tables(sc, schedule_id)) == 2, "no room yet: the first two still run"
         finish_all(sc, schedule_id)
-        housekeeping(sc, lambda: True, lambda: None)
-        housekeeping(sc, lambda: True, lambda: None)
+        carry_on(built)
+        carry_on(built)
         tables = exported_tables(sc, schedule_id)
         assert len(tables) == 4, "two more started, none twice"
         assert len(set(tables)) == 4
         finish_all(sc, schedule_id)
-        housekeeping(sc, lambda: True, lambda: None)
+        carry_on(built)
     assert exported_tables(sc, schedule_id) == ["alpha", "beta", "customers", "gamma", "orders"], "each once"
     later = slack.wait_for(lambda m: m.channel == NOTIFY and "Later:" in text_of(m))
     assert "queued" in text_of(later)
@@ -119,10 +132,12 @@ def test_the_digest_names_the_tables_that_lost_or_gained_pitr_since_the_previous
     config.write_text(
         '[digest]\ncron = "0 9 * * *"\n\n[[schedules]]\nid = "nightly"\ntable = "orders"\ncron = "0 2 * * *"\n'
     )
-    sc = services(config_file=config, coverage_cache_seconds=0).schedules
+    built = services(config_file=config, coverage_cache_seconds=0)
+    sc = built.schedules
     day = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=2)
     sc.core.clock = lambda: day + timedelta(seconds=5)
     fire_digest(sc, lambda: True, "0 9 * * *", "UTC")
+    built.work_runner.run_pending()
     first = text_of(slack.wait_for(lambda m: m.channel == NOTIFY and "digest" in m.text.lower()))
     assert "Now without PITR: `customers`" in first
 
@@ -132,6 +147,7 @@ def test_the_digest_names_the_tables_that_lost_or_gained_pitr_since_the_previous
     )
     sc.core.clock = lambda: day + timedelta(days=1, seconds=5)
     fire_digest(sc, lambda: True, "0 9 * * *", "UTC")
+    built.work_runner.run_pending()
     second = text_of(
         slack.wait_for(lambda m: m.channel == NOTIFY and "digest" in m.text.lower() and "audit" in text_of(m))
     )
@@ -148,8 +164,12 @@ def test_the_digest_shows_each_tables_last_restore_drill_and_flags_a_failed_one(
     target = ExportTarget("e-1", None, "acme-ddb-backups", None, None, ExportType.FULL, None, "us-east-1", "e-1")
     spec = DrillSpec("orders", None, "us-east-1", target, "orders-drill-202612021200", {}, 3)
     drill = store.create(Drill("d-digest1", spec, "U0ALICE", None), max_active=2)
-    assert drill is not None and store.claim(drill.id, "runner-1", timedelta(minutes=5))
-    store.finish(drill.id, "runner-1", DrillResult(failure="the sample differs"))
+    assert drill is not None
+    claims = ClaimStore(built.engine, stale_after=timedelta(minutes=5), max_attempts=5)
+    claim = claims.claim(DRILL, drill.id, "runner-1")
+    assert claim is not None
+    with claims.fenced(claim) as connection:
+        store.finish(drill.id, DrillResult(failure="the sample differs"), connection)
     digest = build_digest(built.schedules, datetime.now(UTC))
     orders = next(t for t in digest.tables if t.table_key == "orders")
     assert "last restore drill failed" in orders.flags

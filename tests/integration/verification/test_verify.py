@@ -7,21 +7,20 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import update
 
 from bot.demo.slack_standin import PostedMessage, SlackStandIn
 from bot.exports.reference import ReferenceStore
 from bot.models import ExportJob, ExportLocation, ExportType
 from bot.verification.models import ExportTarget, Verification, VerificationStatus
-from bot.verification.store import VerificationStore, verifications
+from bot.verification.store import VERIFICATION, VerificationStore
 from bot.wiring.runtime import BotRuntime
 from tests.integration.conftest import SIGNING_SECRET, BotFactory
 from tests.support.aws_world import exports_held
+from tests.support.crashes import abandon
 from tests.support.export_fixtures import sample_items, write_full_export
 from tests.support.restore_flow import wait_until
 from tests.support.slack_requests import SignedSlackClient
@@ -225,14 +224,9 @@ def test_a_verification_left_running_by_a_dead_replica_is_started_over_and_repor
         location.export_id, None, BUCKET, location.prefix, None, ExportType.FULL, None, "us-east-1", "left over"
     )
     store.create(Verification("v-deadbeef", target, OPERATOR, OPS))
-    with bot.services.engine.begin() as connection:  # a replica claimed it, then died: its heartbeat is old
-        connection.execute(
-            update(verifications)
-            .where(verifications.c.id == "v-deadbeef")
-            .values(
-                status="running", runner="dead-replica", heartbeat_at=datetime.now(UTC) - timedelta(hours=1), attempts=1
-            )
-        )
+    abandon(bot.services.engine, VERIFICATION, "v-deadbeef")  # a replica claimed it, then died: its heartbeat is old
+    with bot.services.engine.begin() as connection:  # it had started the verification
+        store.start("v-deadbeef", connection)
     result = result_of(slack, location.export_id)
     assert "verified OK" in result.text
     assert "Started over after an interruption (attempt 2)" in text_of(result)

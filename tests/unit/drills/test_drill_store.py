@@ -1,5 +1,5 @@
-"""At most DDBBOT_MAX_DRILLS drills are queued or running at once, even when requests race; a drill is claimed
-by one runner, and a claim whose runner went silent can be taken over (SQLite and PostgreSQL)."""
+"""At most DDBBOT_MAX_DRILLS drills are queued or running at once, even when requests race; a drill is queued with
+its claimed work once, and its result recorded under the claim owes its note (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from bot.background.claims import ClaimStore
+from bot.background.notes import NOTE
 from bot.db import make_engine
 from bot.drills.models import Drill, DrillResult, DrillSpec, DrillStatus, new_drill_id
-from bot.drills.store import DrillStore
+from bot.drills.store import DRILL, DrillStore
 from bot.models import ExportType
 from bot.schema_migrations import migrate
 from bot.verification.models import ExportTarget
@@ -35,25 +37,35 @@ def a_drill() -> Drill:
     return Drill(new_drill_id(), spec, "U0ALICE", "C0OPS")
 
 
+def finish(engine: Engine, drill_id: str, result: DrillResult) -> bool:
+    """Claim the drill's work and record its result under the claim, as the work runner does."""
+    claims = ClaimStore(engine, stale_after=timedelta(minutes=5), max_attempts=5)
+    claim = claims.claim(DRILL, drill_id, "runner-a")
+    assert claim is not None
+    with claims.fenced(claim) as connection:
+        DrillStore(engine).start(drill_id, connection)
+        return DrillStore(engine).finish(drill_id, result, connection)
+
+
 def test_racing_requests_never_queue_more_than_the_maximum(engine: Engine) -> None:
     store = DrillStore(engine)
     with ThreadPoolExecutor(8) as pool:
         created = list(pool.map(lambda _: store.create(a_drill(), max_active=2), range(8)))
     assert sum(d is not None for d in created) == 2
     first = next(d for d in created if d is not None)
-    assert store.claim(first.id, "runner-a", timedelta(minutes=1))
-    assert store.finish(first.id, "runner-a", DrillResult()) is not None
+    assert finish(engine, first.id, DrillResult())
     assert store.create(a_drill(), max_active=2) is not None  # a finished drill no longer counts
 
 
-def test_one_runner_holds_a_drill_until_its_heartbeat_goes_stale(engine: Engine) -> None:
+def test_a_drill_is_queued_with_its_work_once_however_often_its_id_is_queued(engine: Engine) -> None:
     store = DrillStore(engine)
-    drill = store.create(a_drill(), max_active=5)
-    assert drill is not None
-    assert store.claim(drill.id, "runner-a", timedelta(minutes=5))
-    assert not store.claim(drill.id, "runner-b", timedelta(minutes=5))
-    assert store.claim(drill.id, "runner-b", timedelta(seconds=-1))  # runner-a silent for longer than that
-    assert not store.heartbeat(drill.id, "runner-a")
-    assert store.finish(drill.id, "runner-a", DrillResult()) is None
-    done = store.finish(drill.id, "runner-b", DrillResult(failure="x"))
-    assert done is not None and done.status == DrillStatus.FAILED and done.attempts == 2
+    claims = ClaimStore(engine, stale_after=timedelta(minutes=5), max_attempts=5)
+    drill = a_drill()
+    with ThreadPoolExecutor(4) as pool:
+        created = list(pool.map(lambda _: store.create(drill, max_active=5), range(4)))
+    assert {d.id for d in created if d is not None} == {drill.id}, "the same drill every time"
+    assert len(store.active()) == 1 and claims.due(DRILL) == [drill.id]
+    assert finish(engine, drill.id, DrillResult(failure="x"))
+    done = store.get(drill.id)
+    assert done is not None and done.status == DrillStatus.FAILED and done.attempts == 1
+    assert claims.due(NOTE) == [f"drill:{drill.id}"], "its result is owed"

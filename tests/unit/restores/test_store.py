@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.background.claims import ClaimLost, ClaimStore
 from bot.restores.models import RestoreStatus
-from bot.restores.store import RestoreStore
+from bot.restores.store import RESTORE, RestoreStore
 from tests.support.clocks import SettableDatabaseClock
 from tests.support.databases import database_kinds, fresh_database
-from tests.support.restore_fakes import START, make_core, pending_request, plan
+from tests.support.restore_fakes import START, approve, make_core, pending_request, plan
 
 
 @pytest.fixture(params=database_kinds())
@@ -82,33 +83,35 @@ def test_due_for_expiry_lists_pending_requests_past_their_time(store: RestoreSto
 
 
 @pytest.mark.parametrize("kind", database_kinds())
-def test_a_run_is_claimed_by_one_runner_until_its_heartbeat_goes_stale(tmp_path: Path, kind: str) -> None:
+def test_an_approved_request_is_queued_as_work_and_a_runner_whose_claim_was_taken_records_nothing(
+    tmp_path: Path, kind: str
+) -> None:
     clock = SettableDatabaseClock()
     stale = timedelta(minutes=3)
     with fresh_database(kind, tmp_path) as url:
         engine = make_core(tmp_path, url=url).store.engine
-        store = RestoreStore(engine, clock)
+        store, claims = RestoreStore(engine, clock), ClaimStore(engine, stale_after=stale, max_attempts=5, clock=clock)
         try:
             pending_request(store)
-            assert not store.claim("r-0000000001", "one", stale)  # not approved yet
-            store.transition("r-0000000001", RestoreStatus.PENDING, RestoreStatus.APPROVED)
+            assert claims.due(RESTORE) == [], "not approved yet: no work"
+            approve(store)
             assert [r.id for r in store.runnable()] == ["r-0000000001"]
-            assert store.claim("r-0000000001", "one", stale)
-            clock.advance(minutes=2)
-            assert not store.claim("r-0000000001", "two", stale)
-            assert store.heartbeat("r-0000000001", "one")
-            assert not store.heartbeat("r-0000000001", "two")
-            clock.advance(minutes=2, seconds=59)
-            assert not store.claim("r-0000000001", "two", stale), "the heartbeat, not the claim, counts"
-            clock.advance(seconds=2)
-            assert store.claim("r-0000000001", "two", stale)  # one stopped heartbeating
-            assert not store.heartbeat("r-0000000001", "one"), "the old holder learns it lost the claim"
-            assert not store.transition("r-0000000001", RestoreStatus.APPROVED, RestoreStatus.RUNNING, runner="one")
-            assert not store.set_aws_ref("r-0000000001", "arn:x", runner="one")
-            assert store.release("r-0000000001", "two")
-            assert store.claim("r-0000000001", "three", stale)
-            assert store.transition("r-0000000001", RestoreStatus.APPROVED, RestoreStatus.RUNNING, runner="three")
-            assert store.get("r-0000000001").runner == "three"  # type: ignore[union-attr]
+            assert claims.due(RESTORE) == ["r-0000000001"], "approved and queued in one transaction"
+            one = claims.claim(RESTORE, "r-0000000001", "one")
+            clock.advance(minutes=3, seconds=1)  # one stopped heartbeating
+            two = claims.claim(RESTORE, "r-0000000001", "two")
+            assert one is not None and two is not None
+            with pytest.raises(ClaimLost), claims.fenced(one) as connection:
+                store.set_aws_ref("r-0000000001", "arn:x", connection=connection)
+            with pytest.raises(ClaimLost), claims.fenced(one) as connection:
+                store.transition("r-0000000001", RestoreStatus.APPROVED, RestoreStatus.RUNNING, connection=connection)
+            found = store.get("r-0000000001")
+            assert found is not None and found.aws_ref is None and found.status == RestoreStatus.APPROVED
+            with claims.fenced(two) as connection:
+                assert store.transition(
+                    "r-0000000001", RestoreStatus.APPROVED, RestoreStatus.RUNNING, connection=connection
+                )
+            assert store.get("r-0000000001").status == RestoreStatus.RUNNING  # type: ignore[union-attr]
         finally:
             engine.dispose()
 

@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
 
+from bot.background.claims import Claim, ClaimStore, WorkState
+from bot.background.notes import NOTE
 from bot.db import make_engine
-from bot.schedules.models import ExportPlan, RunKind, RunState, Schedule, ScheduleSource
-from bot.schedules.store import ScheduleStore, schedule_runs
+from bot.schedules.fires import FIRE, Fire
+from bot.schedules.models import ExportPlan, RunKind, RunState, Schedule, ScheduleRun, ScheduleSource
+from bot.schedules.store import ScheduleStore
 from bot.wiring.schema import create_schema
 from tests.support.databases import database_kinds, fresh_database
 
@@ -84,82 +86,84 @@ def test_a_config_schedule_cannot_take_the_id_of_one_added_from_slack(store: Sch
         store.put_config(a_schedule("nightly", ScheduleSource.CONFIG))
 
 
-def test_one_fire_is_claimed_once_however_many_try_at_the_same_time(store: ScheduleStore) -> None:
+def opened(store: ScheduleStore, fire_time: datetime, kind: str = RunKind.SCHEDULED, **extra: str) -> ScheduleRun:
+    """The fire's run as its claim holder opens it."""
+    with store.engine.begin() as connection:
+        return store.open_run(connection, "orders-1a2b", fire_time, kind, "a", **extra)
+
+
+def test_one_fire_is_one_piece_of_work_and_one_run_however_many_try_at_the_same_time(store: ScheduleStore) -> None:
     store.add(a_schedule())
+    fire = Fire("orders-1a2b", T0, RunKind.SCHEDULED)
+
+    def take(i: int) -> Claim | None:
+        claims = ClaimStore(store.engine, stale_after=timedelta(minutes=10), max_attempts=5)
+        claims.enqueue(FIRE, fire.key, payload=fire.payload())
+        return claims.claim(FIRE, fire.key, f"replica-{i}")
+
     with ThreadPoolExecutor(8) as pool:
-        claims = list(
-            pool.map(lambda i: store.claim_run("orders-1a2b", T0, RunKind.SCHEDULED, f"replica-{i}"), range(8))
-        )
+        claims = list(pool.map(take, range(8)))
     won = [c for c in claims if c is not None]
-    assert len(won) == 1 and won[0].state == RunState.CLAIMED
-    assert store.claim_run("orders-1a2b", T0 + timedelta(days=1), RunKind.SCHEDULED, "x") is not None, (
-        "another fire is new"
-    )
+    assert len(won) == 1 and Fire.of(won[0].payload) == fire
+    first, again = opened(store, T0), opened(store, T0)
+    assert first == again and first.state == RunState.CLAIMED, "opening the run twice gives the same run"
+    assert opened(store, T0 + timedelta(days=1)).id != first.id, "another fire is a new run"
 
 
-def test_an_abandoned_claim_is_taken_over_once_stale_and_keeps_its_plan(store: ScheduleStore) -> None:
+def test_a_run_left_by_a_dead_holder_is_found_with_its_plan_and_a_finished_run_stays_finished(
+    store: ScheduleStore,
+) -> None:
     store.add(a_schedule())
-    run = store.claim_run("orders-1a2b", T0, RunKind.SCHEDULED, "dead-replica")
-    assert run is not None
+    run = opened(store, T0)
     plan = ExportPlan("INCREMENTAL_EXPORT", since=T0 - timedelta(hours=24), until=T0)
     store.save_plan(run.id, plan)
-    assert store.claim_run("orders-1a2b", T0, RunKind.SCHEDULED, "b") is None, "fresh claims are respected"
-    with store.engine.begin() as connection:
-        connection.execute(
-            update(schedule_runs).where(schedule_runs.c.id == run.id).values(claimed_at=T0 - timedelta(hours=1))
-        )
-    taken = store.claim_run("orders-1a2b", T0, RunKind.SCHEDULED, "b", stale_after=timedelta(minutes=10))
-    assert taken is not None and taken.holder == "b" and taken.plan == plan
+    taken = opened(store, T0)  # the replica that takes the fire over
+    assert taken.id == run.id and taken.plan == plan and taken.state == RunState.CLAIMED
     store.finish_run(taken.id, RunState.STARTED, note=False, export_arn="arn:x")
-    with store.engine.begin() as connection:
-        connection.execute(
-            update(schedule_runs).where(schedule_runs.c.id == run.id).values(claimed_at=T0 - timedelta(hours=1))
-        )
-    assert store.claim_run("orders-1a2b", T0, RunKind.SCHEDULED, "c") is None, "a started run is never taken over"
+    assert opened(store, T0).state == RunState.STARTED, "a started run is never opened again as new"
 
 
-def test_the_last_fire_ignores_manual_runs(store: ScheduleStore) -> None:
+def test_the_last_fire_counts_only_finished_runs_of_the_cron(store: ScheduleStore) -> None:
     store.add(a_schedule())
     assert store.last_fire("orders-1a2b") is None
-    store.claim_run("orders-1a2b", T0, RunKind.SCHEDULED, "a")
-    store.claim_run("orders-1a2b", T0 + timedelta(days=1), RunKind.CATCH_UP, "a")
-    store.claim_run("orders-1a2b", T0 + timedelta(days=1, hours=5), RunKind.MANUAL, "a", requested_by="U0ALICE")
+    for moment, kind in ((T0, RunKind.SCHEDULED), (T0 + timedelta(days=1), RunKind.CATCH_UP)):
+        store.finish_run(opened(store, moment, kind).id, RunState.STARTED, note=False)
+    manual = opened(store, T0 + timedelta(days=1, hours=5), RunKind.MANUAL, requested_by="U0ALICE")
+    store.finish_run(manual.id, RunState.STARTED, note=False)
     assert store.last_fire("orders-1a2b") == T0 + timedelta(days=1)
     assert store.last_runs(["orders-1a2b"])["orders-1a2b"].kind == RunKind.MANUAL
+    opened(store, T0 + timedelta(days=2))  # claimed, then its holder died: not handled yet
+    assert store.last_fire("orders-1a2b") == T0 + timedelta(days=1), "a fire still claimed is not counted"
 
 
-def test_a_run_message_is_posted_by_one_poster_and_retried_when_posting_failed(store: ScheduleStore) -> None:
+def test_a_run_that_has_something_to_say_owes_a_note_in_the_same_transaction(store: ScheduleStore) -> None:
     store.add(a_schedule())
-    run = store.claim_run("orders-1a2b", T0, RunKind.SCHEDULED, "a")
-    assert run is not None
+    claims = ClaimStore(store.engine, stale_after=timedelta(minutes=10), max_attempts=5)
+    run = opened(store, T0)
     store.finish_run(run.id, "failed", note=True, error="PITR is off", fix="Turn it on")
-    assert [r.id for r in store.pending_notes()] == [run.id]
-    claim = store.claim_note(run.id)
-    assert claim is not None
-    assert store.claim_note(run.id) is None, "a second poster does not get it"
-    assert store.settle_note(run.id, claim, delivered=False)
-    again = store.claim_note(run.id)
-    assert again is not None, "a failed post is tried again"
-    assert store.settle_note(run.id, again, delivered=True)
-    assert store.pending_notes() == []
+    assert [r.id for r in store.unposted_notes()] == [run.id]
+    assert claims.due(NOTE) == [f"run:{run.id}"]
+    note = claims.claim(NOTE, f"run:{run.id}", "poster")
+    assert note is not None
+    with claims.fenced(note) as connection:
+        store.note_posted(connection, str(run.id))
+        claims.settle(note, connection, WorkState.DONE)
+    assert store.unposted_notes() == [] and claims.due(NOTE) == []
     stored = store.get_run(run.id)
     assert stored is not None and stored.error == "PITR is off" and stored.fix == "Turn it on"
 
 
-def test_a_poster_whose_claim_was_taken_over_cannot_settle_the_message(store: ScheduleStore) -> None:
+def test_a_late_run_owes_its_message_again_once(store: ScheduleStore) -> None:
     store.add(a_schedule())
-    run = store.claim_run("orders-1a2b", T0, RunKind.SCHEDULED, "a")
-    assert run is not None
-    store.finish_run(run.id, "failed", note=True, error="PITR is off")
-    slow = store.claim_note(run.id)
-    assert slow is not None
-    with store.engine.begin() as connection:  # the slow poster held it past the reclaim time
-        connection.execute(
-            update(schedule_runs).where(schedule_runs.c.id == run.id).values(note_claimed_at=slow - timedelta(hours=1))
-        )
-    taken = store.claim_note(run.id)
-    assert taken is not None, "a claim held too long is taken over"
-    assert not store.settle_note(run.id, slow, delivered=False), "the slow poster's give-back changes nothing"
-    assert store.claim_note(run.id) is None, "the message is still held by the new poster"
-    assert store.settle_note(run.id, taken, delivered=True)
-    assert store.pending_notes() == []
+    claims = ClaimStore(store.engine, stale_after=timedelta(minutes=10), max_attempts=5)
+    run = opened(store, T0)
+    store.finish_run(run.id, RunState.STARTED, note=True, export_arn="arn:x")
+    note = claims.claim(NOTE, f"run:{run.id}", "poster")
+    assert note is not None
+    with claims.fenced(note) as connection:
+        store.note_posted(connection, str(run.id))
+        claims.settle(note, connection, WorkState.DONE)
+    assert store.mark_late(run.id)
+    assert not store.mark_late(run.id), "once"
+    assert claims.due(NOTE) == [f"run:{run.id}"], "the posted note is owed again, for the lateness"
+    assert [r.id for r in store.unposted_notes()] == [run.id]

@@ -1,0 +1,300 @@
+"""Crash anywhere: for each kind of background work, the replica doing it dies at each step (after the claim, after the
+AWS or Slack call answered and before its answer was recorded, after recording it, inside the final transaction),
+on SQLite and on PostgreSQL; a fresh replica takes the work over once the claim is stale, and what people check
+shows the work done exactly once, or reported as failed (on-call told for what a schedule was meant to back up):
+never dropped.
+
+Replicas are the bot's own wiring on one database; AWS is moto with ClientToken honoured as AWS documents it
+(tests/support/client_tokens.py); Slack is the stand-in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.background.claims import WorkState
+from bot.background.notes import NOTE
+from bot.demo.slack_standin import PostedMessage, SlackStandIn
+from bot.drills.models import DrillStatus
+from bot.drills.service import DrillRequest, queue_drill
+from bot.drills.store import DRILL, DrillStore
+from bot.exports.start import ExportOptions, start_export
+from bot.metrics import REGISTRY
+from bot.models import ExportJob, ExportStatus, Requester
+from bot.restores.models import RestoreMode, RestoreStatus
+from bot.restores.plans import RestoreSpec
+from bot.restores.store import RESTORE, RestoreStore
+from bot.schedules.fires import FIRE
+from bot.schedules.models import RunState
+from bot.schedules.runs import run_schedule
+from bot.schedules.service import NewSchedule, add_schedule
+from bot.verification.models import VerificationStatus
+from bot.verification.service import queue_verification
+from bot.verification.store import VERIFICATION, VerificationStore
+from bot.wiring.services import Services
+from tests.integration.conftest import NOTIFY
+from tests.integration.drills.test_drill import ITEMS, lay_out
+from tests.support.aws_world import exports_held
+from tests.support.client_tokens import TokenLedger, client_tokens_honoured
+from tests.support.crashes import FOREVER, Cluster, Crash, CrashAt
+from tests.support.databases import database_kinds, fresh_database
+from tests.support.restore_flow import APPROVALS, APPROVER, OPS, REQUESTER, RESTORE_SETTINGS, scan_all
+from tests.support.schedules import text_of, wait_until
+
+ONCALL = "S0ONCALL"
+FIRE_TIME = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+EXPORT_STEPS = ["claimed", "aws_called", "recorded", "finishing"]
+
+
+@pytest.fixture(params=database_kinds())
+def cluster(request: pytest.FixtureRequest, world: str, slack: SlackStandIn, tmp_path: Path) -> Iterator[Cluster]:
+    with fresh_database(request.param, tmp_path) as url:
+        made = Cluster(url, slack, tmp_path, {"oncall": ONCALL, "work_max_attempts": 3, **RESTORE_SETTINGS})
+        yield made
+        made.close()
+
+
+@pytest.fixture
+def tokens(world: str) -> Iterator[TokenLedger]:
+    with client_tokens_honoured() as ledger:
+        yield ledger
+
+
+def settle(replica: Services) -> None:
+    """The replica's tracker follows the exports to their end, then its work runner does what is owed."""
+    wait_until(lambda: not replica.tracker.run_cycle().checked or None, "exports to finish", timeout=30)
+    replica.work_runner.run_pending()
+
+
+def exports_in_aws(ddb: Any, table: str = "orders") -> int:
+    arn = ddb.describe_table(TableName=table)["Table"]["TableArn"]
+    return len(ddb.list_exports(TableArn=arn)["ExportSummaries"])
+
+
+def messages_with(slack: SlackStandIn, channel: str, *needles: str) -> list[PostedMessage]:
+    return [m for m in slack.messages(channel) if all(n in text_of(m) for n in needles)]
+
+
+# ------------------------------------------------------------------------------------------ schedule fires
+
+
+@pytest.mark.parametrize("step", EXPORT_STEPS)
+def test_a_fire_whose_replica_dies_at_any_step_makes_exactly_one_export_reported_once(
+    cluster: Cluster, tokens: TokenLedger, slack: SlackStandIn, ddb: Any, step: str
+) -> None:
+    dying = cluster.replica(CrashAt(FIRE, step))
+    schedule_id = add_schedule(dying.schedules, NewSchedule("orders", "0 * * * *"), Requester("U0ALICE")).view
+    schedule_id = schedule_id.schedule.id
+    with pytest.raises(Crash):
+        run_schedule(dying.schedules, schedule_id, FIRE_TIME)  # APScheduler's thread dies with the replica
+
+    taker = cluster.replica()
+    assert taker.work_runner.run_pending([FIRE]) == 0, "a live claim is not taken over"
+    cluster.stale()
+    taken_over = {"kind": FIRE, "how": "taken_over"}
+    before = REGISTRY.get_sample_value("ddbbot_work_claims_total", taken_over) or 0.0
+    assert taker.work_runner.run_pending([FIRE]) == 1, "the stale claim is taken over"
+    assert REGISTRY.get_sample_value("ddbbot_work_claims_total", taken_over) == before + 1
+    settle(taker)
+
+    (run,) = taker.schedules.store.runs(schedule_id)
+    (job,) = taker.core.store.schedule_exports(schedule_id)
+    assert run.state == RunState.STARTED and run.export_arn == job.export_arn and run.holder == taker.work_runner.holder
+    assert exports_in_aws(ddb) == 1 and tokens.started["export"] == 1, "DynamoDB was asked for one export"
+    assert job.status == ExportStatus.COMPLETED
+    assert len(messages_with(slack, NOTIFY, job.export_id, "COMPLETED")) == 1, "its result posted once"
+    item = taker.work_runner.keeper.store.get(FIRE, f"{schedule_id}@{FIRE_TIME:%Y-%m-%dT%H:%M:%SZ}")
+    assert item is not None and item.state == WorkState.DONE and item.attempts == 2
+
+
+def test_a_fire_that_kills_every_replica_is_given_up_and_reported_failed_to_on_call(
+    cluster: Cluster, tokens: TokenLedger, slack: SlackStandIn, ddb: Any
+) -> None:
+    replicas = [cluster.replica(CrashAt(FIRE, "aws_called", FOREVER)) for _ in range(4)]
+    schedule_id = add_schedule(replicas[0].schedules, NewSchedule("orders", "0 * * * *"), Requester("U0ALICE")).view
+    schedule_id = schedule_id.schedule.id
+    with pytest.raises(Crash):
+        run_schedule(replicas[0].schedules, schedule_id, FIRE_TIME)
+    for replica in replicas[1:3]:
+        cluster.stale()
+        with pytest.raises(Crash):
+            replica.work_runner.run_pending([FIRE])
+    cluster.stale()
+    assert replicas[3].work_runner.run_pending([FIRE]) == 1, "the fourth take reports it given up instead of running it"
+    replicas[3].work_runner.run_pending([NOTE])
+
+    (run,) = replicas[3].schedules.store.runs(schedule_id)
+    assert run.state == RunState.FAILED and "gave up" in (run.error or "")
+    (report,) = messages_with(slack, NOTIFY, schedule_id, "gave up")
+    assert f"<!subteam^{ONCALL}>" in text_of(report), "on-call is told"
+    assert "3 times" in text_of(report)
+    item = replicas[3].work_runner.keeper.store.get(FIRE, f"{schedule_id}@{FIRE_TIME:%Y-%m-%dT%H:%M:%SZ}")
+    assert item is not None and item.state == WorkState.GIVEN_UP
+    assert exports_in_aws(ddb) == 1, "every attempt asked for the same export (one ClientToken)"
+
+
+# ------------------------------------------------------------------------------------------------ restores
+
+
+def approved_import(replica: Services, slack: SlackStandIn) -> str:
+    """Export `orders`, ask to restore it into a new table and approve: queued as claimed work."""
+    started = start_export(replica.core, "orders", ExportOptions(), Requester(REQUESTER, OPS))
+    settle(replica)
+    job: ExportJob | None = replica.core.store.get_export(started.job.export_arn)
+    assert job is not None and job.status == ExportStatus.COMPLETED
+    spec = RestoreSpec(RestoreMode.IMPORT, (job.export_id,), "orders-restored")
+    requested = replica.restores.request(spec, Requester(REQUESTER, OPS))
+    decided = replica.restores.approve(requested.request.button_value, APPROVER)
+    assert decided.outcome == "approved"
+    return requested.request.id
+
+
+@pytest.mark.parametrize("step", EXPORT_STEPS)
+def test_a_restore_whose_replica_dies_at_any_step_imports_once_and_is_reported_once(
+    cluster: Cluster, tokens: TokenLedger, slack: SlackStandIn, ddb: Any, step: str
+) -> None:
+    dying = cluster.replica(CrashAt(RESTORE, step))
+    request_id = approved_import(dying, slack)
+    with pytest.raises(Crash):
+        dying.work_runner.run_pending([RESTORE])
+
+    taker = cluster.replica()
+    assert taker.work_runner.run_pending([RESTORE]) == 0, "a live claim is not taken over"
+    cluster.stale()
+    assert taker.work_runner.run_pending([RESTORE]) == 1
+    taker.work_runner.run_pending([NOTE])
+
+    request = RestoreStore(taker.engine).get(request_id)
+    assert request is not None and request.status == RestoreStatus.SUCCEEDED, request
+    assert tokens.started["import"] == 1, "ImportTable started once"
+    assert scan_all(ddb, "orders-restored") == scan_all(ddb, "orders"), "the table holds the items, once each"
+    assert len(messages_with(slack, APPROVALS, request_id, "*finished*")) == 1, "the result posted once"
+
+
+def test_a_restore_that_kills_every_replica_is_given_up_and_its_requester_told(
+    cluster: Cluster, tokens: TokenLedger, slack: SlackStandIn, ddb: Any
+) -> None:
+    replicas = [cluster.replica(CrashAt(RESTORE, "aws_called", FOREVER)) for _ in range(4)]
+    request_id = approved_import(replicas[0], slack)
+    for replica in replicas[:3]:
+        with pytest.raises(Crash):
+            replica.work_runner.run_pending([RESTORE])
+        cluster.stale()
+    assert replicas[3].work_runner.run_pending([RESTORE]) == 1
+    replicas[3].work_runner.run_pending([NOTE])
+    request = RestoreStore(replicas[3].engine).get(request_id)
+    assert request is not None and request.status == RestoreStatus.FAILED
+    assert len(messages_with(slack, APPROVALS, request_id, "*failed*", "gave up")) == 1
+    assert messages_with(slack, REQUESTER, request_id, "failed"), "the requester is told"
+    assert tokens.started["import"] == 1
+
+
+# ----------------------------------------------------------------------------------------------------- notes
+
+
+@pytest.mark.parametrize("step", ["claimed", "aws_called", "finishing"])
+def test_a_result_whose_poster_dies_at_any_step_is_posted_never_lost(
+    cluster: Cluster, slack: SlackStandIn, step: str
+) -> None:
+    """Slack's chat.postMessage takes no idempotency key: a poster that dies after Slack took the message (and
+    before recording it) has it posted again by the replica that takes the note over. Before that, exactly once."""
+    dying = cluster.replica(CrashAt(NOTE, step))
+    started = start_export(dying.core, "orders", ExportOptions(), Requester(REQUESTER, OPS))
+    wait_until(lambda: not dying.tracker.run_cycle().checked or None, "the export to finish", timeout=30)
+    with pytest.raises(Crash):
+        dying.work_runner.run_pending([NOTE])
+    posted_before = len(messages_with(slack, OPS, started.job.export_id, "COMPLETED"))
+
+    taker = cluster.replica()
+    assert taker.work_runner.run_pending([NOTE]) == 0, "a live claim is not taken over"
+    cluster.stale()
+    assert taker.work_runner.run_pending([NOTE]) == 1
+    posted = messages_with(slack, OPS, started.job.export_id, "COMPLETED")
+    assert posted_before == (0 if step == "claimed" else 1)
+    assert len(posted) == posted_before + 1, "posted by the replica that took the note over"
+    assert taker.core.store.unposted_results() == []
+    assert json.dumps(posted[-1].blocks) == json.dumps(posted[0].blocks)
+
+
+# ------------------------------------------------------------------------------------- verifications and drills
+
+
+def completed_export(replica: Services, s3: Any) -> ExportJob:
+    """An export of `orders` the bot made, its files laid out as DynamoDB writes them (manifests, checksums)."""
+    with exports_held() as release:
+        started = start_export(replica.core, "orders", ExportOptions(), Requester(REQUESTER, OPS))
+        lay_out(s3, started.job)
+        release.set()
+    settle(replica)  # finished, its result posted and its manifests kept as its reference
+    return started.job
+
+
+@pytest.mark.parametrize("step", ["claimed", "aws_called", "finishing"])
+def test_a_verification_whose_replica_dies_at_any_step_is_verified_and_reported_once(
+    cluster: Cluster, slack: SlackStandIn, s3: Any, step: str
+) -> None:
+    dying = cluster.replica(CrashAt(VERIFICATION, step), operators=[REQUESTER])
+    job = completed_export(dying, s3)
+    queued = queue_verification(dying.verifications, job.export_id, None, Requester(REQUESTER, OPS))
+    with pytest.raises(Crash):
+        dying.work_runner.run_pending([VERIFICATION])
+
+    taker = cluster.replica(operators=[REQUESTER])
+    assert taker.work_runner.run_pending([VERIFICATION]) == 0, "a live claim is not taken over"
+    cluster.stale()
+    assert taker.work_runner.run_pending([VERIFICATION]) == 1
+    taker.work_runner.run_pending([NOTE])
+
+    done = VerificationStore(taker.engine).get(queued.id)
+    assert done is not None and done.status == VerificationStatus.PASSED and done.items == ITEMS
+    results = [m for m in slack.messages(OPS) if m.thread_ts is not None and "verified OK" in m.text]
+    assert len(results) == 1, "the result posted once"
+
+
+@pytest.mark.parametrize("step", EXPORT_STEPS)
+def test_a_drill_whose_replica_dies_at_any_step_imports_once_passes_and_is_reported_once(
+    cluster: Cluster, tokens: TokenLedger, slack: SlackStandIn, s3: Any, ddb: Any, step: str
+) -> None:
+    dying = cluster.replica(CrashAt(DRILL, step), operators=[REQUESTER])
+    completed_export(dying, s3)
+    queued = queue_drill(dying.drills, DrillRequest("orders"), Requester(REQUESTER, OPS)).drill
+    with pytest.raises(Crash):
+        dying.work_runner.run_pending([DRILL])
+
+    taker = cluster.replica(operators=[REQUESTER])
+    assert taker.work_runner.run_pending([DRILL]) == 0, "a live claim is not taken over"
+    cluster.stale()
+    assert taker.work_runner.run_pending([DRILL]) == 1
+    taker.work_runner.run_pending([NOTE])
+
+    done = DrillStore(taker.engine).get(queued.id)
+    assert done is not None and done.status == DrillStatus.PASSED, done
+    assert tokens.started["import"] == 1, "ImportTable started once"
+    assert done.result.items_imported == ITEMS and done.result.deleted
+    assert [t for t in ddb.list_tables()["TableNames"] if "-drill-" in t] == [], "its table deleted"
+    results = [m for m in slack.messages(OPS) if "Restore drill of" in m.text and queued.id in json.dumps(m.blocks)]
+    assert len(results) == 1, "the result posted once"
+
+
+def test_a_drill_that_kills_every_replica_is_given_up_and_reported_failed(
+    cluster: Cluster, tokens: TokenLedger, slack: SlackStandIn, s3: Any
+) -> None:
+    replicas = [cluster.replica(CrashAt(DRILL, "aws_called", FOREVER), operators=[REQUESTER]) for _ in range(4)]
+    completed_export(replicas[0], s3)
+    queued = queue_drill(replicas[0].drills, DrillRequest("orders"), Requester(REQUESTER, OPS)).drill
+    for replica in replicas[:3]:
+        with pytest.raises(Crash):
+            replica.work_runner.run_pending([DRILL])
+        cluster.stale()
+    assert replicas[3].work_runner.run_pending([DRILL]) == 1
+    replicas[3].work_runner.run_pending([NOTE])
+    done = DrillStore(replicas[3].engine).get(queued.id)
+    assert done is not None and done.status == DrillStatus.FAILED and "gave up" in (done.result.failure or "")
+    (report,) = [m for m in slack.messages(OPS) if "Restore drill of" in m.text and "gave up" in text_of(m)]
+    assert queued.spec.drill_table in text_of(report), "the table it may have left is named"
