@@ -15,6 +15,7 @@ BENCHMARKS = [
     ("4. Restore pacing against a capacity-limited table", "bench.loader_pacing"),
     ("5. Coverage of a large estate", "bench.coverage_survey"),
     ("6. Export verification", "bench.verification"),
+    ("7. Recovery: revert and older-than-PITR scan", "bench.recovery"),
 ]
 
 

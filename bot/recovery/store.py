@@ -135,6 +135,14 @@ class RecoveryStore:
                 update(recovery_preparations).where(recovery_preparations.c.id == preparation_id).values(**values)
             )
 
+    def export_arns(self) -> set[str]:
+        """Every export a recovery started or read: partial exports (a partition, a window's changes), never backups."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(recovery_preparations.c.exports).where(recovery_preparations.c.source == Source.PITR)
+            ).scalars()
+            return {str(export["arn"]) for exports in rows for export in exports or []}
+
     def in_state(self, state: State) -> list[Preparation]:
         """Preparations in one state, oldest first."""
         query = (

@@ -28,6 +28,7 @@ from bot.exports.results import ExportResults
 from bot.exports.tracker import ExportTracker
 from bot.models import Requester
 from bot.recovery.store import PREPARATION as RECOVERY_NOTES
+from bot.recovery.store import RecoveryStore
 from bot.restores.models import REPAIR_MODES
 from bot.restores.runner import TOPIC as RESTORE_RESULTS
 from bot.schedules.fanout import FANOUT
@@ -102,6 +103,7 @@ def build_services(
         cache_seconds=settings.coverage_cache_seconds,
         last_drill=newest_drill,
         drill_max_age=timedelta(days=settings.drill_max_age_days),
+        not_backups=RecoveryStore(engine).export_arns,
     )
     schedules = schedule_core(
         settings,

@@ -162,6 +162,8 @@ def test_restore_this_version_turns_the_answer_into_a_request(replica: Services)
     started = replica.recoveries.look_up(KeyAsk(TABLE, (("pk", "A-1"),), now - timedelta(minutes=120)), ASKER)
     answered = finish(replica, started.preparation.id)
     assert answered.state == State.ANSWERED and answered.kind == Kind.ITEM
+    (coverage,) = [t for t in replica.coverage.report().tables if t.key == TABLE]
+    assert coverage.last_export is None, "a partition's export counted as the table's backup"
     with pytest.raises(NotAllowed, match="operator"):
         replica.recoveries.restore_version(answered.id, Requester(OUTSIDER))
     again = replica.recoveries.restore_version(answered.id, ASKER)
