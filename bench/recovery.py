@@ -181,9 +181,14 @@ def run(items: int = ITEMS, scan_items: int = SCAN_ITEMS) -> str:
             ["items", "seconds", "items/s", "CPU ms/item (bot)", "written", "conflicts found", "most writes of a key"],
             revert_rows,
         )
-        + f"\n\nPreparing the actions in SQLite (not measured above): {reverted['prepared_seconds']:.0f} s.\n\n"
+        + "\n\nitems/s is bound by the sink (a pure-Python server answering one request per item, on the same 2 cores); "
+        "the bot's own CPU per item is the figure that carries over to DynamoDB, where each conditional write is one "
+        "request and the rate is the table's (or `rate=`'s).\n\n"
+        + f"Preparing the actions in SQLite (not measured above): {reverted['prepared_seconds']:.0f} s.\n\n"
         "(b) `/ddb-item` older than PITR: `ExportRecords.items` scanning a full export in moto's S3 (its own process) "
-        f"for one partition key ({SCAN_FILES} files; items ~300 bytes, every DynamoDB type), on one core.\n\n"
+        f"for one partition key ({SCAN_FILES} files; items ~300 bytes, every DynamoDB type), on one core. MB/s per "
+        "core is per second of the scanning process's CPU; `seconds` is wall time, bound here by moto serving S3 "
+        "(the scan's time estimate, bot/recovery/costs.py, uses the slower wall figure).\n\n"
         + table(
             ["items", "gzip MB", "data MB", "seconds", "gzip MB/s per core", "data MB/s per core", "items found"],
             scan_rows,

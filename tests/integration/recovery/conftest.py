@@ -55,6 +55,23 @@ def original(pk: str) -> dict[str, Any]:
     return order(pk, status="paid", card=SECRET, note=f"order {pk}")
 
 
+def create_orders(aws: AwsStandIns, ddb: Any) -> None:
+    """The export bucket, and `orders` (pk S, sk S) with PITR on from the clock's time."""
+    client("s3", aws.url, **TESTING).create_bucket(Bucket=BUCKET)
+    ddb.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.update_continuous_backups(
+        TableName=TABLE, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+
+
 @pytest.fixture
 def clock() -> ShiftedClock:
     return ShiftedClock()
@@ -86,20 +103,8 @@ def ddb(aws: AwsStandIns) -> Any:
 @pytest.fixture
 def history(aws: AwsStandIns, ddb: Any, clock: ShiftedClock) -> None:
     """The table and its history, written through the front at the times they happened."""
-    client("s3", aws.url, **TESTING).create_bucket(Bucket=BUCKET)
     clock.at(timedelta(minutes=180))
-    ddb.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    ddb.update_continuous_backups(
-        TableName=TABLE, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
-    )
+    create_orders(aws, ddb)
     clock.at(timedelta(minutes=170))
     for pk in [LOST, *DEPLOYED, "U-1", "U-2"]:
         ddb.put_item(TableName=TABLE, Item=original(pk))

@@ -22,7 +22,7 @@ from bot.recovery.store import PREPARATION
 from bot.wiring.bootstrap import build_services
 from bot.wiring.services import Services
 from tests.integration.conftest import bot_settings
-from tests.integration.recovery.conftest import BUCKET, TABLE, TESTING, ShiftedClock, order
+from tests.integration.recovery.conftest import BUCKET, TABLE, TESTING, ShiftedClock, create_orders, order
 from tests.support.aws_world import client
 from tests.support.restore_flow import OUTSIDER, REQUESTER, RESTORE_SETTINGS
 from tests.support.schedules import wait_until
@@ -38,20 +38,8 @@ def ddb(aws: AwsStandIns) -> Any:
 @pytest.fixture
 def table(aws: AwsStandIns, ddb: Any, clock: ShiftedClock) -> None:
     """orders, PITR on 3 hours ago; A-1 changed at -160m and -100m; tagged items changed in a window -80m..-65m."""
-    client("s3", aws.url, **TESTING).create_bucket(Bucket=BUCKET)
     clock.at(timedelta(minutes=180))
-    ddb.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    ddb.update_continuous_backups(
-        TableName=TABLE, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
-    )
+    create_orders(aws, ddb)
     clock.at(timedelta(minutes=175))
     ddb.put_item(TableName=TABLE, Item=order("A-1", v="first"))
     for n in range(4):

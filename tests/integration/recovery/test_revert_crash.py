@@ -21,7 +21,7 @@ from bot.recovery.store import PREPARATION
 from bot.restores.models import RestoreStatus
 from bot.restores.store import RESTORE
 from bot.wiring.services import Services
-from tests.integration.recovery.conftest import BUCKET, TABLE, TESTING, ShiftedClock, order
+from tests.integration.recovery.conftest import BUCKET, TABLE, TESTING, ShiftedClock, create_orders, order
 from tests.support.aws_world import client
 from tests.support.crashes import Cluster, Crash, CrashAt
 from tests.support.databases import database_kinds, fresh_database
@@ -35,20 +35,8 @@ LATER = "K-007"  # changed again after the window: a conflict
 @pytest.fixture
 def seeded(aws: AwsStandIns, clock: ShiftedClock) -> None:
     ddb = client("dynamodb", aws.url, **TESTING)
-    client("s3", aws.url, **TESTING).create_bucket(Bucket=BUCKET)
     clock.at(timedelta(minutes=100))
-    ddb.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    ddb.update_continuous_backups(
-        TableName=TABLE, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
-    )
+    create_orders(aws, ddb)
     clock.at(timedelta(minutes=95))
     for pk in CHANGED:
         ddb.put_item(TableName=TABLE, Item=order(pk, v="good"))
