@@ -181,7 +181,7 @@ def run(items: int = ITEMS, scan_items: int = SCAN_ITEMS) -> str:
             ["items", "seconds", "items/s", "CPU ms/item (bot)", "written", "conflicts found", "most writes of a key"],
             revert_rows,
         )
-        + "\n\nitems/s is bound by the sink (a pure-Python server answering one request per item, on the same 2 cores); "
+        + "\n\nitems/s is bound by the sink (a pure-Python server answering one request per item, on these 2 cores); "
         "the bot's own CPU per item is the figure that carries over to DynamoDB, where each conditional write is one "
         "request and the rate is the table's (or `rate=`'s).\n\n"
         + f"Preparing the actions in SQLite (not measured above): {reverted['prepared_seconds']:.0f} s.\n\n"
