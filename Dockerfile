@@ -59,13 +59,13 @@ USER ddbbot
 # SQLite database (single host). With several replicas set DDBBOT_DATABASE_URL=postgresql://... instead.
 VOLUME ["/data"]
 
-# HTTP mode serves /slack/events, /healthz, /readyz and /metrics on $PORT.
-EXPOSE 3000
+# HTTP mode serves /slack/events and /healthz (for a load balancer) on $PORT (3000), the port Slack reaches. Both
+# modes serve /metrics, /readyz and /healthz on DDBBOT_METRICS_PORT (9095): keep that port off the internet.
+EXPOSE 3000 9095
 # Readiness: /readyz answers 200 when the database answers, its schema is current and (Socket Mode) the websocket
-# is connected, 503 otherwise (urlopen raises on 503, so the check fails). HTTP mode serves it on $PORT; Socket
-# Mode serves /readyz, /healthz and /metrics on DDBBOT_METRICS_PORT (9095 unless set).
+# is connected, 503 otherwise (urlopen raises on 503, so the check fails); served on DDBBOT_METRICS_PORT only.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD python -c "import os, urllib.request; port = os.environ.get('DDBBOT_METRICS_PORT') or ('9095' if os.environ.get('SLACK_APP_TOKEN') else os.environ.get('PORT', '3000')); urllib.request.urlopen('http://127.0.0.1:%s/readyz' % port, timeout=3)"
+    CMD python -c "import os, urllib.request; port = os.environ.get('DDBBOT_METRICS_PORT') or '9095'; urllib.request.urlopen('http://127.0.0.1:%s/readyz' % port, timeout=3)"
 
 # The bot stops cleanly on SIGTERM: stops serving, stops background jobs, closes the database.
 STOPSIGNAL SIGTERM

@@ -68,6 +68,7 @@ def run() -> str:
             "SLACK_SIGNING_SECRET": secret,
             "SLACK_API_URL": slack.api_url,
             "PORT": str(port),
+            "DDBBOT_METRICS_PORT": str(free_port()),
             "DDBBOT_DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.sqlite3'}",
             "DDBBOT_EXPORT_BUCKET": "acme-ddb-backups",
             "DDBBOT_NOTIFY_CHANNEL": "C0BENCH",

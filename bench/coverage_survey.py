@@ -168,7 +168,7 @@ def survey_once(endpoint: str, database: Path) -> tuple[CoverageSurvey, float, f
     engine = make_engine(f"sqlite:///{database}")
     create_schema(engine)
     core = Core(aws=AwsAccounts(session, accounts), store=Store(engine), prices=PriceBook(lambda: None))  # type: ignore[arg-type,return-value]
-    survey = CoverageSurvey(core, set)
+    survey = CoverageSurvey(core, list)
     started = time.monotonic()
     report = survey.report()
     first = time.monotonic() - started

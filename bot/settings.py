@@ -71,7 +71,8 @@ class Settings(BaseSettings):
     # restore drills: items sampled and compared attribute for attribute, and how many drills may run at once
     drill_sample: int = Field(1000, ge=1, le=100_000, validation_alias=_env("DDBBOT_DRILL_SAMPLE"))
     max_drills: int = Field(2, ge=1, le=50, validation_alias=_env("DDBBOT_MAX_DRILLS"))
-    metrics_port: int | None = Field(None, ge=0, le=65535, validation_alias=_env("DDBBOT_METRICS_PORT"))
+    # /metrics, /readyz and /healthz, in both modes; never on PORT, which Slack (and whoever reaches it) talks to
+    metrics_port: int = Field(9095, ge=0, le=65535, validation_alias=_env("DDBBOT_METRICS_PORT"))
     log_format: Literal["json", "text"] = Field("json", validation_alias=_env("DDBBOT_LOG_FORMAT"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", validation_alias=_env("DDBBOT_LOG_LEVEL"))
     # Read only so that the logs can mask them; boto3 reads its credentials itself.

@@ -23,6 +23,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -169,11 +170,12 @@ class Store:
             condition = and_(condition, exports.c.table_key.in_(list(table_keys)))
         return self._many(condition)
 
-    def last_completed(self, table_keys: Iterable[str]) -> dict[str, ExportJob]:
-        """The newest COMPLETED export of each table."""
+    def last_completed(self, table_keys: Iterable[str], region: str | None = None) -> dict[str, ExportJob]:
+        """The newest COMPLETED export of each table (of the tables of that name in `region`, when given)."""
         found: dict[str, ExportJob] = {}
+        in_region = exports.c.region == region if region is not None else true()
         for key in table_keys:
-            job = self._one(and_(exports.c.table_key == key, exports.c.status == ExportStatus.COMPLETED))
+            job = self._one(and_(exports.c.table_key == key, exports.c.status == ExportStatus.COMPLETED, in_region))
             if job is not None:
                 found[key] = job
         return found

@@ -4,6 +4,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class Cover(StrEnum):
+    """What a schedule does for a table's coverage: only one that exports, and runs, is export coverage."""
+
+    EXPORTS = "exports"
+    PAUSED = "paused"  # an export schedule, paused: it exports nothing until resumed
+    DRILLS_ONLY = "drills only"  # a drill schedule restores the latest export; it makes none
+
+
+@dataclass(frozen=True)
+class ScheduledPlace:
+    """What one schedule covers, resolved to where it acts: an account (alias, None for the bot's own) and region,
+    and one table there (None: every table of that place, a `*` or `prod:*` schedule)."""
+
+    alias: str | None
+    region: str
+    table: str | None
+    cover: Cover
+
+    def covers(self, alias: str | None, region: str, table: str) -> bool:
+        """Whether this schedule acts on that table: the same account, the same region, and the table (or all)."""
+        return (self.alias, self.region) == (alias, region) and self.table in (None, table)
+
+
+def schedule_cover(schedules: list[ScheduledPlace], alias: str | None, region: str, table: str) -> Cover | None:
+    """The best a table's schedules do for it (exports, else paused, else drills only); None: no schedule at all."""
+    found = {s.cover for s in schedules if s.covers(alias, region, table)}
+    return next((cover for cover in Cover if cover in found), None)
 
 
 @dataclass(frozen=True)
@@ -17,11 +47,12 @@ class TableCoverage:
     recovery_days: int | None
     deletion_protection: bool | None
     last_export: datetime | None
-    scheduled: bool
+    scheduled: bool  # a running export schedule covers it (same account, region and table)
     problem: str | None = None  # the table could not be read: why
     in_default_region: bool = True  # the key alone names it (no `region=` was needed to find it)
     backup_protected: bool | None = None  # AWS Backup protects it (ListProtectedResources); None: not checked
     drill_issue: str | None = None  # its last restore drill failed or is too old (bot.drills.drill_flag)
+    schedule_note: str | None = None  # not scheduled, but a schedule exists: "paused" or "drills only"
 
     def issues(self, now: datetime, stale_after: timedelta) -> tuple[str, ...]:
         """What needs attention, worst first (empty: the table is covered)."""
@@ -35,7 +66,7 @@ class TableCoverage:
         elif now - self.last_export > stale_after:
             found.append(f"last export {_age(now - self.last_export)} ago")
         if not self.scheduled:
-            found.append("no schedule")
+            found.append(f"no schedule ({self.schedule_note})" if self.schedule_note else "no schedule")
         if self.drill_issue:
             found.append(self.drill_issue)
         if self.deletion_protection is False:
@@ -47,7 +78,8 @@ class TableCoverage:
         weights = {"could not be read": 100, "PITR off": 50, "never exported": 20, "no schedule": 5}
         weights["last restore drill failed"] = 15
         return sum(
-            weights.get(issue, 10 if issue.startswith("last export") else 1) for issue in self.issues(now, stale_after)
+            weights.get(issue.split(" (", 1)[0], 10 if issue.startswith("last export") else 1)
+            for issue in self.issues(now, stale_after)
         )
 
 

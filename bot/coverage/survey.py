@@ -5,6 +5,10 @@ A place (account and region) that cannot be listed is reported with the reason, 
 last export of a table is the newer of the bot's own record and ListExports, which also sees exports started
 outside the bot; ListExports has no export time, so it is read from the export id, whose first part is the
 export's start in milliseconds since the epoch (as in every export ARN DynamoDB issues).
+
+A table is one name in one account and one region: its schedules and its exports are matched on all three, so a
+same-named table elsewhere lends it neither. Only a running export schedule is export coverage; a paused one or a
+drill schedule is named in the row instead.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from bot.aws.accounts import Place
 from bot.aws.errors import translate
 from bot.aws.tables import TableRef
 from bot.core import Core
-from bot.coverage.models import CoverageReport, TableCoverage, Unreadable
+from bot.coverage.models import Cover, CoverageReport, ScheduledPlace, TableCoverage, Unreadable, schedule_cover
 from bot.drills.models import DRILL_MAX_AGE, Drill, drill_flag
 from bot.errors import BotError
 from bot.models import ExportJob, ExportStatus
@@ -48,7 +52,7 @@ class CoverageSurvey:
     def __init__(
         self,
         core: Core,
-        scheduled_tables: Callable[[], set[str]],
+        schedules: Callable[[], list[ScheduledPlace]],
         *,
         cache_seconds: float = 300.0,
         stale_after: timedelta = timedelta(days=7),
@@ -61,7 +65,7 @@ class CoverageSurvey:
         self.not_backups = not_backups
         self.drill_max_age = drill_max_age
         self.core = core
-        self.scheduled_tables = scheduled_tables
+        self.schedules = schedules  # every schedule, resolved to the place and table it acts on
         self.last_drill = last_drill
         self.cache_seconds = cache_seconds
         self.stale_after = stale_after
@@ -120,8 +124,8 @@ class CoverageSurvey:
                     unreadable.append(arns)
                 else:
                     protected[place] = arns
-            scheduled = self.scheduled_tables()
-            known = self.core.store.last_completed(_key(t) for t in listed)
+            scheduled = self.schedules()
+            known = self._recorded_exports(listed)
             tables = list(pool.map(lambda t: self._read(t, scheduled, known, protected.get(t.place)), listed))
         return CoverageReport(
             at=self.core.clock(),
@@ -130,6 +134,14 @@ class CoverageSurvey:
             stale_after=self.stale_after,
             places=len(places),
         )
+
+    def _recorded_exports(self, listed: list[Listed]) -> dict[tuple[str, Place], ExportJob]:
+        """The newest completed export the bot recorded of each table, in that table's own region."""
+        known: dict[tuple[str, Place], ExportJob] = {}
+        for place in dict.fromkeys(t.place for t in listed):
+            jobs = self.core.store.last_completed((_key(t) for t in listed if t.place == place), region=place.region)
+            known.update({(key, place): job for key, job in jobs.items()})
+        return known
 
     def _list(self, place: Place) -> list[str] | Unreadable:
         label = f"account `{place.alias}`" if place.alias else "this account"
@@ -165,12 +177,18 @@ class CoverageSurvey:
             )
 
     def _read(
-        self, table: Listed, scheduled: set[str], known: Mapping[str, ExportJob], protected: set[str] | None
+        self,
+        table: Listed,
+        scheduled: list[ScheduledPlace],
+        known: Mapping[tuple[str, Place], ExportJob],
+        protected: set[str] | None,
     ) -> TableCoverage:
         key = _key(table)
+        cover = schedule_cover(scheduled, table.place.alias, table.place.region, table.name)
+        note = None if cover in (None, Cover.EXPORTS) else str(cover)
         try:
             info, window = self.core.describe(TableRef(table.name, alias=table.place.alias), table.place)
-            exported = _newest([_job_time(known.get(key)), self._listed_export(table.place, info.arn)])
+            exported = _newest([_job_time(known.get((key, table.place))), self._listed_export(table.place, info.arn)])
         except BotError as error:
             return TableCoverage(
                 key,
@@ -180,8 +198,9 @@ class CoverageSurvey:
                 None,
                 None,
                 None,
-                key in scheduled,
+                cover == Cover.EXPORTS,
                 problem=error.message,
+                schedule_note=note,
             )
         return TableCoverage(
             key=key,
@@ -191,7 +210,8 @@ class CoverageSurvey:
             recovery_days=window.recovery_days,
             deletion_protection=bool(info.snapshot.get("DeletionProtectionEnabled", False)),
             last_export=exported,
-            scheduled=key in scheduled,
+            scheduled=cover == Cover.EXPORTS,
+            schedule_note=note,
             in_default_region=self._in_default_region(table.place),
             backup_protected=None if protected is None else info.arn in protected,
             drill_issue=drill_flag(self.last_drill(key), self.core.clock(), self.drill_max_age),

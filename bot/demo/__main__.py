@@ -253,6 +253,7 @@ def _run_local(endpoint: str, database: Path, *, interactive: bool) -> int:
             operators=[],
             approvers=["U0BOB"],
             poll_seconds=1.0,
+            metrics_port=0,  # the local demo needs no fixed metrics port (it may run beside another bot)
         )
         runtime = BotRuntime(settings, host="127.0.0.1", port=0).start()
         events_url = f"{runtime.url}/slack/events"

@@ -3,7 +3,9 @@ tagged throwaway table, prove the table matches (key schema and GSIs, item count
 attribute), measure the recovery time, and delete the throwaway table (also when the drill fails) unless kept.
 
 Nothing here writes to the source table or to any table but the drill's own; deletion goes through
-`delete_drill_table`, which refuses any table without the drill's name pattern and tag.
+`delete_drill_table`, which refuses any table without the drill's name pattern and tag. Once the import is asked
+for, the drill table may exist: whatever happens then (a check failing, AWS refusing or throttling a call, a bug),
+the table is deleted, or the result says it was left behind and how to delete it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import base64
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -77,9 +80,13 @@ def prove_drill(drill: Drill, ctx: DrillContext) -> DrillResult:
         result = _prove(client, spec, outcome, imported, reservoir)
         result = _timed(result, drill, ctx.now())
     except Halted:
-        raise
+        raise  # the claim is lost or the bot stops: the next runner resumes the drill, and cleans up after it
     except (BotError, DrillFailed) as error:
         result = _with(result, failure=str(getattr(error, "message", error)))
+    except Exception:  # whatever broke, the throwaway table must not outlive the drill
+        reference = uuid.uuid4().hex[:8]
+        logger.exception("drill step failed unexpectedly reference=%s", reference)
+        result = _with(result, failure=f"something went wrong on the bot's side (reference {reference})")
     return _with(result, proved=True)
 
 
@@ -219,7 +226,10 @@ def _prove(
     client: Any, spec: DrillSpec, outcome: VerifyOutcome, imported: dict[str, Any], reservoir: Reservoir
 ) -> DrillResult:
     """Key schema and GSIs, item count, then the sample read back; the first check that fails is the failure."""
-    table = client.describe_table(TableName=spec.drill_table)["Table"]
+    try:
+        table = client.describe_table(TableName=spec.drill_table)["Table"]
+    except Exception as exc:
+        raise translate(exc, "dynamodb:DescribeTable", f"Drill table `{spec.drill_table}`") from exc
     schema_problem = _schema_difference(spec.table_snapshot, table)
     count = imported.get("ImportedItemCount")
     sample = reservoir.items()
@@ -306,8 +316,20 @@ def _clean_up(client: Any, drill: Drill, result: DrillResult) -> DrillResult:
         if "not found" in error.message.lower() or "does not exist" in error.message.lower():
             # nothing was created, or an earlier holder deleted it after the import
             return _with(result, deleted=True) if drill.import_arn else result
-        return _with(result, left_behind=True, notes=(*result.notes, f"not deleted: {error.message}"))
+        return _left_behind(drill, result, error.message)
+    except Exception:
+        reference = uuid.uuid4().hex[:8]
+        logger.exception("drill table not deleted reference=%s", reference)
+        return _left_behind(drill, result, f"something went wrong on the bot's side (reference {reference})")
     return _with(result, deleted=True)
+
+
+def _left_behind(drill: Drill, result: DrillResult, why: str) -> DrillResult:
+    """The table outlives the drill: say so plainly, with the command that deletes it and why the bot could not."""
+    table, region = drill.spec.drill_table, drill.spec.region
+    command = f"aws dynamodb delete-table --table-name {table} --region {region}"
+    note = f"left behind: `{table}` — delete it with `{command}` (the bot could not: {why})"
+    return _with(result, left_behind=True, notes=(*result.notes, note))
 
 
 def _with(result: DrillResult, **changes: Any) -> DrillResult:

@@ -1,6 +1,7 @@
-"""create_app(services) → the Bolt App with every listener; create_wsgi serves it at /slack/events beside /healthz,
-/readyz and /metrics, refuses a body larger than Slack sends (413) or not signed by Slack (401) before reading it
-as anything, and answers 400 for a signed body Bolt cannot read, where Bolt answered 500."""
+"""create_app(services) → the Bolt App with every listener; create_wsgi serves it at /slack/events beside /healthz
+(/readyz and /metrics are on the metrics port only), refuses a body larger than Slack sends (413) or not signed by
+Slack (401) before reading it as anything, and answers 400 for a signed body Bolt cannot read, where Bolt answered
+500."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from bot.drills.service import last_drill
 from bot.limits import SLACK_MAX_BODY
 from bot.metrics import ACK_SECONDS
 from bot.verification.service import last_verification
-from bot.wiring.operations import PATHS, WsgiApp
+from bot.wiring.operations import SLACK_PORT_PATHS, WsgiApp
 from bot.wiring.services import Services
 from bot.wiring.slack_bodies import FormRequest, malformed, signed, too_large
 from handlers.costs import commands as cost_commands
@@ -89,13 +90,13 @@ def create_app(services: Services) -> App:
 
 def create_wsgi(app: App, services: Services, operations: WsgiApp) -> WsgiApp:
     """The WSGI application served in HTTP mode: Slack's requests at /slack/events (timed: the answer is Slack's
-    acknowledgement; a body Bolt cannot read refused after its signature), and /healthz, /readyz, /metrics."""
+    acknowledgement; a body Bolt cannot read refused after its signature), and /healthz for the load balancer."""
     slack = _SlackHandler(app, path=EVENTS_PATH)
     secret = services.settings.slack_signing_secret
     verifier = SignatureVerifier(secret.get_secret_value()) if secret and secret.get_secret_value() else None
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") in PATHS:
+        if environ.get("PATH_INFO") in SLACK_PORT_PATHS:
             return operations(environ, start_response)
         if environ.get("PATH_INFO") != EVENTS_PATH or environ.get("REQUEST_METHOD") != "POST":
             return slack(environ, start_response)

@@ -41,7 +41,7 @@ from bot.store import Store
 from bot.wiring.drills import build_drills
 from bot.wiring.recovery import build_recovery, preparation_kind, recovery_notes, repair_planner
 from bot.wiring.restores import build_restores
-from bot.wiring.schedules import leader_gate, replica_id, schedule_channel, schedule_core
+from bot.wiring.schedules import leader_gate, replica_id, schedule_channel, schedule_core, scheduled_places
 from bot.wiring.schema import create_schema
 from bot.wiring.services import Services
 from bot.wiring.work import work_engine
@@ -99,7 +99,7 @@ def build_services(
 
     coverage = CoverageSurvey(
         core,
-        lambda: {schedule.table_key for schedule in ScheduleStore(engine).all()},
+        functools.partial(scheduled_places, core, ScheduleStore(engine)),
         cache_seconds=settings.coverage_cache_seconds,
         last_drill=newest_drill,
         drill_max_age=timedelta(days=settings.drill_max_age_days),

@@ -5,7 +5,10 @@
   503 with the reasons otherwise, so a load balancer or the image's HEALTHCHECK stops sending work.
 - /metrics: Prometheus text format from bot.metrics.REGISTRY.
 
-In HTTP mode these are served beside /slack/events; in Socket Mode (no HTTP for Slack) on DDBBOT_METRICS_PORT.
+All three are served on DDBBOT_METRICS_PORT (9095 unless set), in HTTP mode as in Socket Mode. The port Slack
+reaches (PORT, HTTP mode) serves /healthz beside /slack/events, for the load balancer in front of it, and nothing
+else: /metrics names every table without PITR (`ddbbot_table_pitr_enabled{table=…} 0`) and /readyz says what is
+wrong with the database, which is nobody's business who can reach the Slack endpoint. /healthz says only "ok".
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from bot.schema_migrations import head_revision, schema_state
 
 logger = logging.getLogger(__name__)
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-PATHS = ("/healthz", "/readyz", "/metrics")
+PATHS = ("/healthz", "/readyz", "/metrics")  # the metrics port
+SLACK_PORT_PATHS = ("/healthz",)  # the port Slack reaches: liveness only, for its load balancer
 _collectors_registered = False
 
 

@@ -20,7 +20,6 @@ from bot.wiring.services import Services
 
 logger = logging.getLogger(__name__)
 HTTP_THREADS = 32
-DEFAULT_METRICS_PORT = 9095
 
 
 class HttpServer:
@@ -96,8 +95,16 @@ class BotRuntime:
     @property
     def url(self) -> str:
         """Base URL of the first HTTP endpoint (the bot's in HTTP mode, the metrics port in Socket Mode)."""
+        return self._url_of(self._servers[0])
+
+    @property
+    def metrics_url(self) -> str:
+        """Base URL of the metrics port (/metrics, /readyz, /healthz)."""
+        return self._url_of(next(s for s in self._servers if s.name == "metrics"))
+
+    def _url_of(self, server: HttpServer) -> str:
         host = "127.0.0.1" if self._host in {"0.0.0.0", ""} else self._host  # noqa: S104
-        return f"http://{host}:{self._servers[0].port}"
+        return f"http://{host}:{server.port}"
 
     def start_background(self) -> None:
         """Start the jobs that run beside the server (the leader gate, the restore runner)."""
@@ -138,14 +145,10 @@ class BotRuntime:
         else:
             server = HttpServer(create_wsgi(self.app, self.services, operations), self._host, self._port, "http")
             self._servers.append(server)
-            logger.info("serving HTTP on port=%s path=/slack/events health=/healthz,/readyz", server.port)
-        metrics_port = self.settings.metrics_port
-        if metrics_port is None and self.settings.socket_mode:
-            metrics_port = DEFAULT_METRICS_PORT
-        if metrics_port is not None:
-            server = HttpServer(operations, self._host, metrics_port, "metrics")
-            self._servers.append(server)
-            logger.info("serving /metrics, /healthz and /readyz on port=%s", server.port)
+            logger.info("serving HTTP on port=%s path=/slack/events health=/healthz", server.port)
+        server = HttpServer(operations, self._host, self.settings.metrics_port, "metrics")
+        self._servers.append(server)
+        logger.info("serving /metrics, /healthz and /readyz on port=%s", server.port)
         return self._servers
 
     def _socket_connected(self) -> bool:

@@ -4,6 +4,7 @@ runs them."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -13,15 +14,19 @@ from datetime import timedelta
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
+from bot.aws.tables import TableRef
 from bot.background.leader import LeaderGate, Leadership
 from bot.background.leases import LeaseStore
 from bot.background.work import WorkDesk
 from bot.config import ConfigError
 from bot.core import Core
+from bot.coverage.models import Cover, ScheduledPlace
 from bot.drills.models import Drill
-from bot.errors import UsageError
+from bot.errors import BotError, UsageError
 from bot.exports.tracker import ExportTracker
 from bot.models import Requester
+from bot.schedules.models import Schedule, ScheduleType
+from bot.schedules.selection import parse_selector
 from bot.schedules.service import ScheduleCore, sync_config
 from bot.schedules.store import ScheduleStore
 from bot.settings import Settings
@@ -30,6 +35,7 @@ from scheduler.cron import ApsCronCalendar
 from scheduler.runner import ScheduleRunner
 
 MAX_SYNC_SECONDS = 5.0
+logger = logging.getLogger(__name__)
 
 
 def replica_id() -> str:
@@ -77,6 +83,39 @@ def schedule_channel(sc: ScheduleCore, schedule_id: str) -> str | None:
     """A schedule's own channel, for the tracker's report of its exports."""
     schedule = sc.store.get(schedule_id)
     return schedule.channel if schedule else None
+
+
+def scheduled_places(core: Core, store: ScheduleStore) -> list[ScheduledPlace]:
+    """Every schedule resolved to the account, region and table it acts on, for the coverage survey. A tag
+    selector's tables are known only by asking AWS at each fire: such a schedule is not counted here."""
+    places = []
+    for schedule in store.all():
+        try:
+            place = _scheduled_place(core, schedule)
+        except BotError as error:  # a stored schedule naming an alias the config no longer has
+            logger.warning("coverage: schedule %s not resolved: %s", schedule.id, error.message)
+            continue
+        if place is not None:
+            places.append(place)
+    return places
+
+
+def _scheduled_place(core: Core, schedule: Schedule) -> ScheduledPlace | None:
+    cover = (
+        Cover.DRILLS_ONLY
+        if schedule.export_type == ScheduleType.DRILL
+        else Cover.PAUSED
+        if schedule.paused
+        else Cover.EXPORTS
+    )
+    selector = parse_selector(schedule.table, core.aws.aliases)
+    if selector is None:
+        ref, place = core.table(schedule.table)
+        return ScheduledPlace(place.alias, place.region, ref.name, cover)
+    if selector.tag is not None:
+        return None
+    place = core.aws.place_of(TableRef("-", alias=selector.alias))
+    return ScheduledPlace(place.alias, place.region, None, cover)
 
 
 def leader_gate(settings: Settings, engine: Engine, sc: ScheduleCore, tracker: ExportTracker) -> LeaderGate:

@@ -25,9 +25,10 @@ from handlers.coverage.schedule_form import (
     SCHEDULE_CALLBACK,
     schedule_form,
 )
-from handlers.kit.blocks import error_message, unexpected_error
+from handlers.kit.blocks import error_message, row_actions, unexpected_error
 from handlers.kit.commands import Surface
 from handlers.kit.modals import field_value, tell_submitter, view_metadata
+from handlers.kit.slack_port import respond_with
 from handlers.pitr.blocks import pitr_message
 from handlers.schedules.blocks import schedule_added
 
@@ -37,14 +38,16 @@ logger = logging.getLogger(__name__)
 def register(app: App, surface: Surface, survey: CoverageSurvey, sc: ScheduleCore) -> None:
     """Wire the coverage buttons and the schedule form."""
 
-    @app.action(SCHEDULE_ACTION)
+    @app.action(row_actions(SCHEDULE_ACTION))
     def open_schedule_form(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         user = str((body.get("user") or {}).get("id") or "")
         table = str(body["actions"][0].get("value") or "")
         if not surface.authorizer.is_operator(user):
             refusal = NotAllowed("Only operators may add schedules.")
-            respond(**error_message(refusal), response_type="ephemeral", replace_original=False)
+            respond_with(
+                respond, error_message(refusal), "coverage click", response_type="ephemeral", replace_original=False
+            )
             return
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
         view = schedule_form(table, channel, surface.core.defaults.bucket)
@@ -77,12 +80,18 @@ def register(app: App, surface: Surface, survey: CoverageSurvey, sc: ScheduleCor
             reply = unexpected_error(reference)
         tell_submitter(client, user, metadata.get("channel"), reply, "schedule form")
 
-    @app.action(ENABLE_PITR_ACTION)
+    @app.action(row_actions(ENABLE_PITR_ACTION))
     def enable_pitr_from_coverage(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         user = str((body.get("user") or {}).get("id") or "")
         table = str(body["actions"][0].get("value") or "")
-        respond(**_enable(surface, survey, user, table), response_type="ephemeral", replace_original=False)
+        respond_with(
+            respond,
+            _enable(surface, survey, user, table),
+            "coverage click",
+            response_type="ephemeral",
+            replace_original=False,
+        )
 
 
 def _request(values: dict[str, Any], table: str, sc: ScheduleCore) -> NewSchedule:

@@ -6,7 +6,19 @@ from __future__ import annotations
 from bot.coverage.models import CoverageReport, TableCoverage
 from bot.timefmt import iso
 from handlers.coverage.schedule_form import schedule_button
-from handlers.kit.blocks import Block, Message, button, code, confirm_dialog, context, escape, listing, message, section
+from handlers.kit.blocks import (
+    Block,
+    Message,
+    button,
+    code,
+    confirm_dialog,
+    context,
+    escape,
+    listing,
+    message,
+    row_action,
+    section,
+)
 
 ROWS_PER_SECTION = 20
 SHOWN_ROWS = 200  # 10 sections; the rest is counted, and `<alias>` or `region=` narrows the survey
@@ -54,7 +66,7 @@ def enable_buttons(report: CoverageReport, attention: list[TableCoverage]) -> li
     buttons = [
         button(
             f"Enable PITR: {table.key}",
-            ENABLE_PITR_ACTION,
+            row_action(ENABLE_PITR_ACTION, row),
             table.key,
             style="primary",
             confirm=confirm_dialog(
@@ -65,7 +77,7 @@ def enable_buttons(report: CoverageReport, attention: list[TableCoverage]) -> li
                 "Cancel",
             ),
         )
-        for table in unprotected
+        for row, table in enumerate(unprotected)
     ]
     return [
         {"type": "actions", "elements": buttons[start : start + BUTTONS_PER_ROW]}
@@ -76,7 +88,7 @@ def enable_buttons(report: CoverageReport, attention: list[TableCoverage]) -> li
 def schedule_buttons(attention: list[TableCoverage]) -> list[Block]:
     """Schedule exports buttons for the worst tables no schedule covers (that their key alone names)."""
     unscheduled = [t for t in attention if not t.scheduled and t.problem is None and t.in_default_region]
-    buttons = [schedule_button(t.key) for t in unscheduled[:MAX_SCHEDULE_BUTTONS]]
+    buttons = [schedule_button(t.key, row) for row, t in enumerate(unscheduled[:MAX_SCHEDULE_BUTTONS])]
     return [
         {"type": "actions", "elements": buttons[start : start + BUTTONS_PER_ROW]}
         for start in range(0, len(buttons), BUTTONS_PER_ROW)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from handlers.kit.blocks import Block, View, button, code, plain, section
+from handlers.kit.blocks import Block, View, button, code, plain, row_action, section
 
 SCHEDULE_ACTION = "coverage_schedule"
 SCHEDULE_CALLBACK = "coverage_schedule_form"
@@ -18,9 +18,9 @@ VIEW_TITLE = 24
 METADATA = 3000
 
 
-def schedule_button(table_key: str) -> Block:
-    """The row's button (its value is the table as `/ddb-schedule add` takes it)."""
-    return button(f"Schedule exports: {table_key}", SCHEDULE_ACTION, table_key)
+def schedule_button(table_key: str, row: int) -> Block:
+    """The `row`-th row's button (its value is the table as `/ddb-schedule add` takes it)."""
+    return button(f"Schedule exports: {table_key}", row_action(SCHEDULE_ACTION, row), table_key)
 
 
 def schedule_form(table_key: str, channel_id: str | None, default_bucket: str | None) -> View:

@@ -69,10 +69,16 @@ def drill_result(drill: Drill) -> Message:
     if result.differences:
         lines = [f"• {escape(d, 600)}" for d in result.differences]
         blocks.append(section("*First differences*\n" + listing(lines, "differences")))
-    fates = {"kept": "Drill table kept (keep=true)", "deleted": "Drill table deleted", "left": "Drill table left"}
+    fates = {
+        "kept": "Drill table kept (keep=true)",
+        "deleted": "Drill table deleted",
+        "left": "Drill table NOT deleted",
+    }
     fate = "kept" if result.kept else "deleted" if result.deleted else "left" if result.left_behind else ""
     lines = [fates.get(fate, "No drill table was left behind"), *result.notes]
-    blocks.append(context(escape(" ".join(f"{line[:1].upper()}{line[1:]}." for line in lines), FOREIGN_TEXT)))
+    fate_text = escape(" ".join(f"{line[:1].upper()}{line[1:]}." for line in lines), FOREIGN_TEXT)
+    # a table left behind costs money until someone deletes it: said in full text, not in the small print
+    blocks.append(section(f":warning: {fate_text}") if result.left_behind else context(fate_text))
     return message(text, *blocks)
 
 

@@ -138,6 +138,17 @@ def button(text: str, action_id: str, value: str, *, style: str | None = None, c
     return element
 
 
+def row_action(action_id: str, row: int) -> str:
+    """The action_id of the `row`-th of several like buttons (one per table): Slack refuses a message whose block
+    holds one action_id twice (`invalid_blocks`), so each is numbered and the listener matches them all."""
+    return f"{action_id}:{row}"
+
+
+def row_actions(action_id: str) -> re.Pattern[str]:
+    """What a listener matches: `action_id` numbered by row_action, or alone (messages posted before numbering)."""
+    return re.compile(rf"^{re.escape(action_id)}(:\d+)?$")
+
+
 def confirm_dialog(title: str, markdown: str, confirm: str, deny: str) -> Block:
     """A confirmation dialog within Slack's limits: title 100, text 300, buttons 30."""
     return {
@@ -214,6 +225,20 @@ def unexpected_error(reference: str) -> Message:
     """An unexpected failure: no details, a reference to find it in the logs."""
     text = f":boom: Something went wrong on my side (reference {code(reference, 40)}). Nothing more was started."
     return message(text, section(text))
+
+
+def answer_refused(reference: str) -> Message:
+    """Plain text (no blocks: Slack refused the answer's blocks) saying the answer could not be shown."""
+    return message(
+        f":boom: Something went wrong on my side: Slack refused to show my answer (reference {code(reference, 40)}). "
+        "Please tell the bot's operators."
+    )
+
+
+def plain_fallback(result: Message, reference: str) -> Message:
+    """A message's text alone, for when Slack refused its blocks: what happened still reaches the channel."""
+    note = f" (Details could not be shown: Slack refused them; reference {code(reference, 40)}.)"
+    return message(shorten(result["text"], NOTIFICATION_TEXT - len(note)) + note)
 
 
 def working(text: str) -> Message:

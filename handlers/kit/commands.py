@@ -25,6 +25,7 @@ from bot.models import Requester
 from bot.verification.models import Verification
 from handlers.kit import blocks
 from handlers.kit.parsing import HelpRequest
+from handlers.kit.slack_port import respond_with
 
 logger = logging.getLogger(__name__)
 
@@ -105,15 +106,15 @@ def finish_command(
     started = time.monotonic()
     with context:
         reply, outcome = answer(parsed, requester, work, name)
-        try:
-            respond(
-                **reply.message,
-                response_type="in_channel" if reply.in_channel else "ephemeral",
-                replace_original=not reply.in_channel,
-            )
-        except Exception:
-            logger.exception("could not answer command=%s through response_url", name)
-            outcome += " (answer not delivered)"
+        refused = respond_with(
+            respond,
+            reply.message,
+            name,
+            response_type="in_channel" if reply.in_channel else "ephemeral",
+            replace_original=not reply.in_channel,
+        )
+        if refused is not None:  # the work may have been done, but nobody was told: the command failed
+            outcome = f"failed: {refused}" + ("" if outcome == "ok" else f" (the answer said {outcome})")
         surface.core.store.audit(requester.user_id, name, text, {"channel": requester.channel_id}, outcome)
         COMMANDS.labels(name, outcome.split(":", 1)[0]).inc()
         logger.info(

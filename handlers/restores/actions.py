@@ -20,6 +20,7 @@ from bot.models import Requester, export_id_of
 from bot.restores.workflow import Decision
 from handlers.kit.blocks import Message, error_message, unexpected_error
 from handlers.kit.modals import field_value, tell_submitter, view_metadata
+from handlers.kit.slack_port import respond_with
 from handlers.restores import blocks as rb
 from handlers.restores import form_blocks as fb
 from handlers.restores.commands import RestoreSurface
@@ -90,7 +91,9 @@ def _may_request(
     except NotAllowed as refusal:
         audit = {"export": export_arn, "channel": channel}
         restore_surface.surface.core.store.audit(user, "restore.form", export_arn, audit, f"refused: {refusal}")
-        respond(**rb.click_refused(refusal), response_type="ephemeral", replace_original=False)
+        respond_with(
+            respond, rb.click_refused(refusal), "restore click", response_type="ephemeral", replace_original=False
+        )
         return False
     return True
 
@@ -136,14 +139,18 @@ def _decide(body: dict[str, Any], respond: Respond, decide: Callable[[str, str],
     try:
         decision = decide(value, user)
     except BotError as error:
-        respond(**rb.click_refused(error), response_type="ephemeral", replace_original=False)
+        respond_with(
+            respond, rb.click_refused(error), "restore click", response_type="ephemeral", replace_original=False
+        )
         return
     except Exception:
         reference = uuid.uuid4().hex[:8]
         logger.exception("restore decision failed reference=%s", reference)
-        respond(**unexpected_error(reference), response_type="ephemeral", replace_original=False)
+        respond_with(
+            respond, unexpected_error(reference), "restore click", response_type="ephemeral", replace_original=False
+        )
         return
-    respond(**_confirmation(decision), response_type="ephemeral", replace_original=False)
+    respond_with(respond, _confirmation(decision), "restore click", response_type="ephemeral", replace_original=False)
 
 
 def _confirmation(decision: Decision) -> Message:

@@ -81,6 +81,7 @@ def bot_settings(tmp_path: Path, slack: SlackStandIn, **overrides: Any) -> Setti
         "export_bucket": "acme-ddb-backups",
         "notify_channel": NOTIFY,
         "poll_seconds": 0.2,
+        "metrics_port": 0,  # a free port: bots of parallel tests must not race for 9095
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

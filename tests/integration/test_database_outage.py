@@ -51,10 +51,10 @@ def test_a_database_outage_is_survived_and_recovered_from_without_a_restart(
     url, proxy = proxied_database
     bot: BotRuntime = start_bot(database_url=url)
     signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
-    assert get(f"{bot.url}/readyz")[0] == 200
+    assert get(f"{bot.metrics_url}/readyz")[0] == 200
 
     proxy.cut()
-    status, body = get(f"{bot.url}/readyz")
+    status, body = get(f"{bot.metrics_url}/readyz")
     assert status == 503 and "database" in body.lower()
     assert get(f"{bot.url}/healthz") == (200, "ok\n"), "the process itself is alive"
     response = signed.command("/ddb-status", "orders", response_url=slack.response_url(OPS))
@@ -65,6 +65,6 @@ def test_a_database_outage_is_survived_and_recovered_from_without_a_restart(
     assert "went wrong" in said or "database" in said.lower()
 
     proxy.restore()
-    wait_until(lambda: get(f"{bot.url}/readyz")[0] == 200, "the replica to be ready again", 30)
+    wait_until(lambda: get(f"{bot.metrics_url}/readyz")[0] == 200, "the replica to be ready again", 30)
     job = export_table(bot, signed, slack, "orders")  # the tracker, the lease and the store all came back
     assert job.item_count == 3

@@ -1,5 +1,6 @@
 """Running it like a service: /metrics moves with real work, /readyz says when the replica should not get any,
-/healthz stays a pure liveness check."""
+/healthz stays a pure liveness check; /metrics and /readyz are served on the metrics port only, never on the port
+Slack reaches."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def get(url: str) -> tuple[int, str]:
 
 def scrape(bot: BotRuntime) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Every sample of /metrics, by name and labels."""
-    status, body = get(f"{bot.url}/metrics")
+    status, body = get(f"{bot.metrics_url}/metrics")
     assert status == 200
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
@@ -101,13 +102,28 @@ def test_metrics_move_with_an_approved_restore_an_aws_refusal_and_the_lease(star
 
 def test_readyz_is_ready_and_says_why_not_while_healthz_stays_alive(start_bot: BotFactory) -> None:
     bot = start_bot()
-    assert get(f"{bot.url}/readyz") == (200, "ready\n")
+    assert get(f"{bot.metrics_url}/readyz") == (200, "ready\n")
     with bot.services.engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = 'elsewhere'"))
-    status, body = get(f"{bot.url}/readyz")
+    status, body = get(f"{bot.metrics_url}/readyz")
     assert status == 503 and "schema is at elsewhere" in body
-    assert get(f"{bot.url}/healthz") == (200, "ok\n")
-    assert get(f"{bot.url}/nothing-here")[0] == 404
+    assert get(f"{bot.metrics_url}/healthz") == (200, "ok\n")
+    assert get(f"{bot.metrics_url}/nothing-here")[0] == 404
+
+
+def test_metrics_and_readiness_are_served_on_the_metrics_port_only_and_the_slack_port_keeps_healthz(
+    bot: BotRuntime, signed: SignedSlackClient, slack: Any
+) -> None:
+    signed.command("/ddb-pitr", "customers", response_url=slack.response_url(OPS))
+    slack.wait_for(lambda m: m.via == "response_url" and "PITR is" in m.text, timeout=15)
+    assert bot.url != bot.metrics_url
+
+    assert get(f"{bot.url}/metrics")[0] == 404, "the port Slack reaches names no unprotected table"
+    assert get(f"{bot.url}/readyz")[0] == 404
+    assert get(f"{bot.url}/healthz") == (200, "ok\n"), "the load balancer's liveness check stays"
+    status, metrics = get(f"{bot.metrics_url}/metrics")
+    assert status == 200 and 'ddbbot_table_pitr_enabled{table="customers"} 0.0' in metrics
+    assert get(f"{bot.metrics_url}/readyz") == (200, "ready\n")
 
 
 def test_metrics_count_schedule_fires_by_kind_and_outcome_and_the_pitr_state_seen(

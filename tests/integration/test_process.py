@@ -114,6 +114,7 @@ def test_the_bot_serves_health_and_commands_and_stops_cleanly_on_sigterm(world: 
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             SLACK_API_URL=slack.api_url,
             PORT="0",
+            DDBBOT_METRICS_PORT="0",
             DDBBOT_EXPORT_BUCKET="acme-ddb-backups",
             DDBBOT_LOG_FORMAT="json",
         )

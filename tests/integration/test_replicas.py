@@ -56,6 +56,7 @@ def start_replica(name: str, database_url: str, slack: SlackStandIn, tmp_path: P
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack.api_url,
         "PORT": "0",
+        "DDBBOT_METRICS_PORT": "0",  # two replicas on one host: each its own metrics port
         "DDBBOT_DATABASE_URL": database_url,
         "DDBBOT_EXPORT_BUCKET": "acme-ddb-backups",
         "DDBBOT_NOTIFY_CHANNEL": NOTIFY,

@@ -18,7 +18,7 @@ from handlers.coverage.schedule_form import SCHEDULE_ACTION
 from tests.integration.conftest import OPS, SIGNING_SECRET, BotFactory
 from tests.support.aws_proxy import AwsFaultProxy, Fault
 from tests.support.aws_world import DEFAULT_ACCOUNT, account_credentials, client, create_table
-from tests.support.restore_flow import buttons, export_table, wait_until
+from tests.support.restore_flow import export_table, wait_until
 from tests.support.schedules import schedule_command
 from tests.support.slack_requests import SignedSlackClient
 
@@ -102,6 +102,60 @@ def test_a_second_survey_within_the_cache_period_asks_aws_nothing(
     assert len(front.seen) == asked, "answered from the cache"
 
 
+def test_a_paused_or_drill_only_schedule_is_not_export_coverage_and_the_row_says_which(
+    bot: Any, slack: SlackStandIn
+) -> None:
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    schedule_command(signed, slack, 'add orders cron="0 2 * * *"')
+    (orders,) = bot.services.schedules.store.all()
+    schedule_command(signed, slack, f"pause {orders.id}")
+    schedule_command(signed, slack, 'add customers cron="0 6 * * 1" type=drill')
+    assert len(bot.services.schedules.store.all()) == 2
+
+    rows = coverage_rows(coverage_answer(slack, signed))
+
+    assert rows["`orders` (us-east-1)"].startswith("never exported, no schedule (paused),")
+    assert rows["`customers` (us-east-1)"].startswith("PITR off, never exported, no schedule (drills only),")
+
+
+def test_a_same_named_table_in_another_region_lends_neither_its_schedule_nor_its_export(
+    bot: Any, slack: SlackStandIn, world: str
+) -> None:
+    """`prod:ledger` names the us-east-1 table (the account's region); prod's eu-west-1 has a `ledger` too."""
+    credentials = account_credentials(world, PROD)
+    create_table(
+        boto3.client("dynamodb", region_name="eu-west-1", endpoint_url=world, **credentials),
+        "ledger",
+        pitr=True,
+        items=[],
+    )
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    client("s3", world, **credentials).create_bucket(Bucket="prod-backups")
+    signed.command("/ddb-export", "prod:ledger bucket=prod-backups", response_url=slack.response_url(OPS))
+    done = wait_until(
+        lambda: [j for j in bot.services.core.store.recent_exports("prod:ledger") if j.status == "COMPLETED"], "export"
+    )
+    assert done[0].region == "us-east-1"
+    schedule_command(signed, slack, 'add prod:ledger cron="0 2 * * *"')
+
+    rows = coverage_rows(coverage_answer(slack, signed, "prod"))
+
+    assert rows["`prod:ledger` (eu-west-1)"].startswith("never exported, no schedule,"), "nothing lent to it"
+    assert rows["`prod:ledger` (us-east-1)"].startswith("deletion protection off (PITR 35 days; exported 20")
+
+
+def coverage_rows(message: Any) -> dict[str, str]:
+    """`key` (region) → the rest of its row, from the answer's table sections."""
+    lines = [
+        line.removeprefix("• ")
+        for block in message.blocks
+        if block.get("type") == "section"
+        for line in block["text"]["text"].split("\n")
+        if line.startswith("• `")
+    ]
+    return dict(line.split(" · ", 1) for line in lines if " · " in line)
+
+
 def test_one_alias_is_surveyed_alone_and_an_unknown_one_says_which_exist(bot: Any, slack: SlackStandIn) -> None:
     signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
     body = coverage(slack, signed, "prod")
@@ -115,12 +169,14 @@ def test_an_operator_turns_pitr_on_from_a_row_and_a_non_operator_is_refused(
     bot: Any, slack: SlackStandIn, ddb: Any
 ) -> None:
     signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
-    assert not buttons(coverage_answer(slack, signed, user="U0BOB")), "no buttons for someone who may not use them"
+    assert not all_buttons(coverage_answer(slack, signed, user="U0BOB")), "no buttons for those who may not use them"
     answer = coverage_answer(slack, signed)
-    assert buttons(answer)[ENABLE_PITR_ACTION] == "customers", "one Enable PITR: the one table without PITR"
+    assert row_buttons(answer, ENABLE_PITR_ACTION) == {"customers": f"{ENABLE_PITR_ACTION}:0"}, (
+        "one Enable PITR: the one table without PITR"
+    )
 
     refused = signed.click(
-        ENABLE_PITR_ACTION,
+        f"{ENABLE_PITR_ACTION}:0",
         "customers",
         message_ts=answer.ts,
         channel_id=OPS,
@@ -132,7 +188,7 @@ def test_an_operator_turns_pitr_on_from_a_row_and_a_non_operator_is_refused(
     assert pitr_status(ddb, "customers") == "DISABLED", "a refused click changes nothing"
 
     signed.click(
-        ENABLE_PITR_ACTION,
+        f"{ENABLE_PITR_ACTION}:0",
         "customers",
         message_ts=answer.ts,
         channel_id=OPS,
@@ -146,6 +202,44 @@ def test_an_operator_turns_pitr_on_from_a_row_and_a_non_operator_is_refused(
     assert "0 without PITR" in after, "the cached survey was dropped after the change"
 
 
+def test_with_several_unprotected_tables_an_operator_gets_a_button_per_table_and_each_one_works(
+    bot: Any, slack: SlackStandIn, ddb: Any
+) -> None:
+    """Slack refuses a block holding one action_id twice: with two tables lacking PITR and a schedule the answer
+    used to be refused (`invalid_blocks`), so the operator saw nothing while the command was audited "ok"."""
+    create_table(ddb, "invoices", pitr=False, items=[])
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+
+    answer = coverage_answer(slack, signed)
+
+    enable = row_buttons(answer, ENABLE_PITR_ACTION)
+    assert enable == {"customers": f"{ENABLE_PITR_ACTION}:0", "invoices": f"{ENABLE_PITR_ACTION}:1"}
+    assert set(row_buttons(answer, SCHEDULE_ACTION)) >= {"customers", "invoices", "orders"}
+    assert all(len({b["action_id"] for b in row}) == len(row) for row in action_rows(answer)), "unique in each block"
+    assert not [c for c in slack.calls if c.error == "invalid_blocks"], "Slack took every answer"
+    assert wait_until(lambda: audit_of(bot, "/ddb-coverage"), "the command's audit entry")["result"] == "ok"
+
+    signed.click(
+        enable["invoices"],
+        "invoices",
+        message_ts=answer.ts,
+        channel_id=OPS,
+        user_id="U0ALICE",
+        response_url=slack.response_url(OPS, user="U0ALICE"),
+    )
+    slack.wait_for(lambda m: m.via == "response_url" and "just turned on" in as_text(m), timeout=15)
+    assert (pitr_status(ddb, "invoices"), pitr_status(ddb, "customers")) == ("ENABLED", "DISABLED")
+
+
+def action_rows(message: Any) -> list[list[dict[str, Any]]]:
+    return [block["elements"] for block in message.blocks if block.get("type") == "actions"]
+
+
+def audit_of(bot: Any, action: str) -> dict[str, Any] | None:
+    entries = bot.services.core.store.audit_entries(action=action)
+    return entries[0] if entries else None
+
+
 def pitr_status(ddb: Any, table: str) -> str:
     description = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
     return str(description["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"])
@@ -156,11 +250,11 @@ def test_an_operator_schedules_nightly_exports_of_an_unscheduled_table_from_its_
 ) -> None:
     signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
     answer = coverage_answer(slack, signed)
-    assert all_buttons(answer)[SCHEDULE_ACTION] == ["customers", "orders", "prod:ledger"], (
+    assert list(row_buttons(answer, SCHEDULE_ACTION)) == ["customers", "orders", "prod:ledger"], (
         "worst first; eu-west-1 needs the command"
     )
     signed.click(
-        SCHEDULE_ACTION,
+        row_buttons(answer, SCHEDULE_ACTION)["customers"],
         "customers",
         message_ts=answer.ts,
         channel_id=OPS,
@@ -196,12 +290,15 @@ def test_an_operator_schedules_nightly_exports_of_an_unscheduled_table_from_its_
     assert refused.json()["response_action"] == "errors" and "schedule_cron" in refused.json()["errors"]
 
 
-def all_buttons(message: Any) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for block in message.blocks:
-        for element in block.get("elements", []) if block.get("type") == "actions" else []:
-            found.setdefault(element["action_id"], []).append(element["value"])
-    return found
+def all_buttons(message: Any) -> list[dict[str, Any]]:
+    return [
+        element for block in message.blocks if block.get("type") == "actions" for element in block.get("elements", [])
+    ]
+
+
+def row_buttons(message: Any, action: str) -> dict[str, str]:
+    """table → action_id of the message's `action` buttons (one per table, numbered: `action:0`, `action:1`…)."""
+    return {b["value"]: b["action_id"] for b in all_buttons(message) if b["action_id"].split(":")[0] == action}
 
 
 def test_tables_aws_backup_protects_are_counted_and_a_place_where_it_cannot_be_asked_is_named(

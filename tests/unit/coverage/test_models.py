@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.coverage.models import CoverageReport, TableCoverage
+from bot.coverage.models import Cover, CoverageReport, ScheduledPlace, TableCoverage, schedule_cover
 from bot.coverage.survey import export_started
 from bot.drills.models import Drill, DrillSpec, DrillStatus, drill_flag
 from bot.models import ExportType
@@ -93,3 +93,30 @@ def test_the_drill_age_limit_is_the_one_configured() -> None:
     ten_days_ago = a_drill(DrillStatus.PASSED, NOW - timedelta(days=10))
     assert drill_flag(ten_days_ago, NOW) is None, "within the default 30 days"
     assert drill_flag(ten_days_ago, NOW, timedelta(days=7)) == "last restore drill 10 days ago"
+
+
+def test_a_schedule_covers_only_its_own_account_region_and_table_and_a_running_export_one_wins() -> None:
+    prod_orders = ScheduledPlace("prod", "us-east-1", "orders", Cover.PAUSED)
+    every_own_table = ScheduledPlace(None, "eu-west-1", None, Cover.EXPORTS)
+    drill = ScheduledPlace("prod", "us-east-1", "orders", Cover.DRILLS_ONLY)
+    running = ScheduledPlace("prod", "us-east-1", "orders", Cover.EXPORTS)
+
+    assert schedule_cover([prod_orders], "prod", "us-east-1", "orders") == Cover.PAUSED
+    assert schedule_cover([prod_orders], "prod", "eu-west-1", "orders") is None, "another region"
+    assert schedule_cover([prod_orders], None, "us-east-1", "orders") is None, "another account"
+    assert schedule_cover([prod_orders], "prod", "us-east-1", "orders-v2") is None, "another table"
+    assert schedule_cover([every_own_table], None, "eu-west-1", "anything") == Cover.EXPORTS
+    assert schedule_cover([drill, prod_orders], "prod", "us-east-1", "orders") == Cover.PAUSED
+    assert schedule_cover([drill], "prod", "us-east-1", "orders") == Cover.DRILLS_ONLY
+    assert schedule_cover([drill, running, prod_orders], "prod", "us-east-1", "orders") == Cover.EXPORTS
+
+
+def test_a_table_with_only_a_paused_or_drill_schedule_says_so_and_weighs_as_unscheduled() -> None:
+    paused = table("p", scheduled=False, schedule_note="paused")
+    drills = table("d", scheduled=False, schedule_note="drills only")
+
+    assert paused.issues(NOW, WEEK) == ("no schedule (paused)",)
+    assert drills.issues(NOW, WEEK) == ("no schedule (drills only)",)
+    assert paused.severity(NOW, WEEK) == drills.severity(NOW, WEEK) == table("n", scheduled=False).severity(NOW, WEEK)
+    report = CoverageReport(NOW, (paused, drills, table("ok")), (), WEEK, 1)
+    assert report.count("no schedule") == 2

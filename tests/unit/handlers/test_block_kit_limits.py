@@ -1,5 +1,6 @@
 """Every Block Kit builder in handlers/ stays within Slack's limits whatever it is given, and never lets user or
-AWS text notify anyone: checked with the Slack stand-in's own validator, so the limits have one implementation.
+AWS text notify anyone: checked with the Slack stand-in's own validator (bot/demo/block_kit_rules.py), so the limits
+have one implementation, and with Slack's own models (slack_sdk.models, tests/support/slack_models.py) beside it.
 
 Each builder is rendered with maximal inputs (255-character names, 5,000-character AWS errors, 1,000-row lists)
 and, through Hypothesis, with arbitrary text; the lines a person must see are checked to survive.
@@ -7,12 +8,17 @@ and, through Hypothesis, with arbitrary text; the lines a person must see are ch
 
 from __future__ import annotations
 
+import ast
+import importlib
 import inspect
+import pkgutil
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -26,7 +32,8 @@ from bot.aws.pricing import embedded_rates
 from bot.aws.table_info import PitrWindow, TableInfo
 from bot.aws.tables import TableRef
 from bot.coverage.models import CoverageReport, TableCoverage, Unreadable
-from bot.demo.slack_standin import HOME, MODAL, SlackStandIn, message_errors, view_errors
+from bot.demo.block_kit_rules import HOME, MESSAGE, MODAL, message_errors, view_errors
+from bot.demo.slack_standin import SlackStandIn
 from bot.drills.models import Drill, DrillResult, DrillSpec, DrillStatus
 from bot.drills.service import QueuedDrill
 from bot.errors import AwsError, PreconditionFailed, UsageError
@@ -87,6 +94,7 @@ from handlers.schedules import blocks as schedule_blocks
 from handlers.schedules.parsing import HELP as SCHEDULE_HELP
 from handlers.verification import blocks as verification_blocks
 from handlers.verification.parsing import VERIFY_HELP
+from tests.support.slack_models import slack_sdk_refusals
 
 BUILDER_MODULES: tuple[ModuleType, ...] = (
     blocks,
@@ -302,6 +310,7 @@ def coverage_report(g: Given) -> CoverageReport:
             last_export=None if index % 4 == 0 else T0 - timedelta(days=index % 30),
             scheduled=index % 7 == 0,
             problem=g.text if index % 11 == 0 else None,
+            schedule_note=("paused", "drills only", None)[index % 3] if index % 7 else None,
         )
         for index in range(5 * g.rows)
     ]
@@ -312,7 +321,7 @@ def coverage_report(g: Given) -> CoverageReport:
 def dashboard(g: Given, *, approver: bool) -> Dashboard:
     """Ten of everything the Home tab lists, with maximal names and errors."""
     jobs = tuple(export_job(g, i, status=ExportStatus.FAILED, failure_code=g.text) for i in range(10))
-    requests = tuple(restore_request(g, sources=3) for _ in range(10))
+    requests = tuple(replace(restore_request(g, sources=3), id=f"r-{i:010d}") for i in range(10))  # ids are unique
     fires = tuple((schedule(g), T0) for _ in range(10))
     return Dashboard(T0, coverage_report(g), None, jobs, requests, requests, approver, fires, jobs, requests)
 
@@ -433,6 +442,12 @@ CASES: dict[str, list[Case]] = {
     ],
     "unexpected_error": [lambda g: blocks.unexpected_error("a1b2c3d4")],
     "working": [lambda g: blocks.working(g.text)],
+    "answer_refused": [lambda g: blocks.answer_refused("a1b2c3d4")],
+    "plain_fallback": [
+        lambda g: blocks.plain_fallback(
+            export_blocks.export_finished(export_job(g), None, embedded_rates("eu", g.text)), "a1b2c3d4"
+        )
+    ],
     "pitr_message": [
         lambda g, on=on: pitr_blocks.pitr_message(
             PitrReport(
@@ -577,6 +592,8 @@ CASES: dict[str, list[Case]] = {
     ],
     "coverage_message": [
         lambda g: coverage_blocks.coverage_message(coverage_report(g)),
+        # an operator's buttons are labelled with table keys: names from ListTables and aliases the config checks
+        lambda g: coverage_blocks.coverage_message(coverage_report(aws_named(g)), operator=True),
         lambda g: coverage_blocks.coverage_message(CoverageReport(T0, (), (), timedelta(days=7), places=0)),
     ],
     "schedule_form": [
@@ -620,17 +637,38 @@ ALL_CASES = [(name, index, case) for name, cases in CASES.items() for index, cas
 CASE_IDS = [f"{name}-{index}" for name, index, _ in ALL_CASES]
 
 
+def builders_of(module: ModuleType) -> Iterator[str]:
+    """Every public function of `module` that returns a message or a view, by the annotation as written (read
+    from the source: `Message`, `View` and `Block` are all the same dict type once evaluated)."""
+    for node in ast.parse(Path(str(module.__file__)).read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+            returns = ast.unparse(node.returns) if node.returns else ""
+            if returns.strip("'\"") in {"Message", "View"}:
+                yield node.name
+
+
 def builders() -> Iterator[str]:
-    """Every public function of the builder modules that returns a message or a view (by its annotation)."""
+    """Every builder of the builder modules."""
     for module in BUILDER_MODULES:
-        for name, function in inspect.getmembers(module, inspect.isfunction):
-            public = function.__module__ == module.__name__ and not name.startswith("_")
-            if public and function.__annotations__.get("return") in {"Message", "View"}:
-                yield name
+        yield from builders_of(module)
+
+
+def modules_with_builders() -> set[str]:
+    """Every module under handlers/ that has a builder, found by walking the package (not by a list kept here)."""
+    handlers = importlib.import_module("handlers")
+    found = set()
+    for info in pkgutil.walk_packages(handlers.__path__, "handlers."):
+        module = importlib.import_module(info.name)
+        if any(builders_of(module)):
+            found.add(info.name)
+    return found
 
 
 def limit_errors(name: str, payload: Payload) -> list[str]:
-    return view_errors(payload, surface=VIEWS[name]) if name in VIEWS else message_errors(payload)
+    """What the stand-in's rules and slack_sdk's models both find wrong in a builder's output."""
+    surface = VIEWS.get(name, MESSAGE)
+    errors = message_errors(payload) if surface == MESSAGE else view_errors(payload, surface=surface)
+    return errors + slack_sdk_refusals(payload, surface)
 
 
 def rendered_texts(payload: Any) -> Iterator[str]:
@@ -663,7 +701,47 @@ def stray_control_sequences(payload: Payload, g: Given) -> list[str]:
 
 
 def test_every_builder_in_handlers_has_cases_here() -> None:
+    assert modules_with_builders() == {module.__name__ for module in BUILDER_MODULES}
     assert set(builders()) == set(CASES)
+
+
+def test_every_option_of_every_builder_is_used_by_a_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A parameter with a default (`operator=True` adds the buttons) changes what is rendered: some case must pass
+    it with another value, or its blocks are never checked."""
+    passed: dict[str, set[str]] = defaultdict(set)
+    for module in BUILDER_MODULES:
+        for name in builders_of(module):
+            monkeypatch.setattr(module, name, recording(getattr(module, name), passed[name]))
+    for _name, _index, case in ALL_CASES:
+        case(MAXIMAL)
+
+    unused = {
+        f"{name}({parameter})"
+        for module in BUILDER_MODULES
+        for name in builders_of(module)
+        for parameter in optional_parameters(getattr(module, name))
+        if parameter not in passed[name]
+    }
+    assert unused == set()
+
+
+def optional_parameters(function: Callable[..., Any]) -> list[str]:
+    signature = inspect.signature(inspect.unwrap(function))
+    return [p.name for p in signature.parameters.values() if p.default is not inspect.Parameter.empty]
+
+
+def recording(function: Callable[..., Payload], passed: set[str]) -> Callable[..., Payload]:
+    """`function`, noting each optional parameter a call gives a value other than its default."""
+    signature = inspect.signature(function)
+
+    def recorded(*args: Any, **kwargs: Any) -> Payload:
+        for name, value in signature.bind(*args, **kwargs).arguments.items():
+            if value != signature.parameters[name].default:
+                passed.add(name)
+        return function(*args, **kwargs)
+
+    recorded.__wrapped__ = function  # type: ignore[attr-defined]
+    return recorded
 
 
 @pytest.mark.parametrize(("name", "index", "case"), ALL_CASES, ids=CASE_IDS)
