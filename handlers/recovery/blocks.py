@@ -148,7 +148,7 @@ def requested_note(preparation: Preparation, request: RestoreRequest) -> Message
     return message(text, section(text))
 
 
-def failed_note(preparation: Preparation, reason: str) -> Message:
+def preparation_failed(preparation: Preparation, reason: str) -> Message:
     """The requester's direct message: the preparation could not finish."""
     text = (
         f":x: {WHAT[preparation.kind]} {code(preparation.id, 40)} of {code(preparation.table, 600)} failed: "

@@ -39,7 +39,7 @@ class SlackRecoveryNotifier:
 
     def failed(self, preparation: Preparation, reason: str) -> None:
         """Why the preparation could not finish, to the requester."""
-        self._post(preparation.requested_by, rb.failed_note(preparation, reason), preparation)
+        self._post(preparation.requested_by, rb.preparation_failed(preparation, reason), preparation)
 
     def _post(self, channel: str, message: Message, preparation: Preparation, thread: str | None = None) -> None:
         try:
