@@ -63,4 +63,8 @@ class RecoveryNotes:
         return True
 
     def posted(self, subject: str, connection: Connection) -> None:
-        """Nothing to mark: the preparation's state is its record."""
+        """A lookup's item contents are dropped once its answer is delivered (Restore this version reads the export
+        again); a repair's stay until it runs, for approvers to see."""
+        preparation = self._store.get(subject, connection)
+        if preparation is not None and preparation.kind == Kind.ITEM:
+            self._store.forget_images(subject, connection)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bot.background.notes import NOTE
 from bot.demo.aws.standins import AwsStandIns
 from bot.demo.slack_standin import SlackStandIn
 from bot.errors import BotError, NotAllowed, PreconditionFailed
@@ -152,6 +153,8 @@ def test_restore_this_version_turns_the_answer_into_a_request(replica: Services)
     assert answered.state == State.ANSWERED and answered.kind == Kind.ITEM
     (coverage,) = [t for t in replica.coverage.report().tables if t.key == TABLE]
     assert coverage.last_export is None, "a partition's export counted as the table's backup"
+    replica.work_runner.run_pending([NOTE])  # the answer is delivered: its item contents are dropped
+    assert all(a.target is None and a.expected is None for a in replica.recoveries.store.actions(answered.id))
     with pytest.raises(NotAllowed, match="operator"):
         replica.recoveries.restore_version(answered.id, Requester(OUTSIDER))
     again = replica.recoveries.restore_version(answered.id, ASKER)
