@@ -7,8 +7,7 @@ Every entry point audits what it did, refusals included; audit entries carry key
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 from typing import Protocol
 
 from bot.aws.accounts import Place
@@ -16,6 +15,7 @@ from bot.aws.table_info import PitrWindow, TableInfo
 from bot.core import Core
 from bot.errors import BotError, NotAllowed, NotFound, PreconditionFailed, UsageError
 from bot.models import Requester
+from bot.recovery.asks import KeyAsk, Started, WindowAsk
 from bot.recovery.costs import filtered_export_note, incremental_exports_note, scan_seconds
 from bot.recovery.exporting import windows
 from bot.recovery.keys import KeySchema, parse_item_key
@@ -25,7 +25,7 @@ from bot.recovery.sources import start_exports
 from bot.recovery.store import RecoveryStore
 from bot.recovery.views import ItemView, item_view
 from bot.recovery.where import filter_expression
-from bot.restores.rate import RateRequest, describe_for_capacity, resolve_ceiling
+from bot.restores.rate import describe_for_capacity, resolve_ceiling
 from bot.timefmt import duration, iso, size
 
 KNOWN_EXPORTS_READ = 500  # the table's newest exports the bot looks through for an older state
@@ -41,34 +41,6 @@ class RecoveryPermissions(Protocol):
     def is_approver(self, user_id: str) -> bool:
         """True when the user may approve restores."""
         ...
-
-
-@dataclass(frozen=True)
-class KeyAsk:
-    """`/ddb-item` or `/ddb-recover`: a table, a key as written (`[(attribute, text), …]`) and a time."""
-
-    table: str
-    key: tuple[tuple[str, str], ...]
-    at: datetime
-
-
-@dataclass(frozen=True)
-class WindowAsk:
-    """`/ddb-revert`: a table, the window [since, until), an optional filter and write rate."""
-
-    table: str
-    since: datetime
-    until: datetime
-    where: str | None = None
-    rate: RateRequest | None = None
-
-
-@dataclass(frozen=True)
-class Started:
-    """A preparation under way, and what people are told about it now (plain sentences; builders escape them)."""
-
-    preparation: Preparation
-    lines: tuple[str, ...]
 
 
 class Recoveries:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import orjson
 
+from bot.recovery.asks import Started
 from bot.recovery.diff import ItemChange
 from bot.recovery.models import Kind, Preparation
-from bot.recovery.service import Started
 from bot.recovery.views import ItemRow, ItemView
 from bot.restores.models import RestoreRequest
 from bot.timefmt import iso

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from slack_bolt import App
 
 from bot.models import Requester
-from bot.recovery.service import KeyAsk, Recoveries, WindowAsk
+from bot.recovery.asks import KeyAsk, WindowAsk
+from bot.recovery.service import Recoveries
 from handlers.kit.commands import Reply, Surface, command_listener
 from handlers.recovery import blocks as rb
 from handlers.recovery.parsing import ITEM, RECOVER, REVERT, parse_item, parse_recover, parse_revert

@@ -13,7 +13,7 @@ from collections.abc import Collection
 from datetime import datetime
 
 from bot.errors import UsageError
-from bot.recovery.service import KeyAsk, WindowAsk
+from bot.recovery.asks import KeyAsk, WindowAsk
 from bot.restores.rate import parse_rate
 from bot.timefmt import TIME_FORMS, parse_time, utcnow
 from handlers.kit.parsing import TABLE_HINT, CommandHelp, HelpRequest, split_options, table_word, tokenize, wants_help

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.recovery.actions import RepairAction
+from bot.recovery.asks import Started
 from bot.recovery.exporting import RecoveryExport
 from bot.recovery.keys import ItemKey, KeyAttribute, KeySchema
 from bot.recovery.models import Counts, Kind, Preparation, Source, State
-from bot.recovery.service import Started
 from bot.recovery.views import item_view
 from bot.restores.models import Estimate, RestoreMode, RestorePlan, RestoreRequest, RestoreStatus
 from bot.restores.notify import RestoreOutcome

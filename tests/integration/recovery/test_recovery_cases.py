@@ -17,8 +17,8 @@ from bot.demo.slack_standin import SlackStandIn
 from bot.errors import BotError, NotAllowed, PreconditionFailed
 from bot.exports.start import ExportOptions, start_export
 from bot.models import Requester
+from bot.recovery.asks import KeyAsk, WindowAsk
 from bot.recovery.models import Kind, Source, State
-from bot.recovery.service import KeyAsk, WindowAsk
 from bot.recovery.store import PREPARATION
 from bot.wiring.bootstrap import build_services
 from bot.wiring.services import Services

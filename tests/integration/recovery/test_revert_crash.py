@@ -15,8 +15,8 @@ from bot.demo.aws.clock import micros
 from bot.demo.aws.standins import AwsStandIns
 from bot.demo.slack_standin import SlackStandIn
 from bot.models import Requester
+from bot.recovery.asks import WindowAsk
 from bot.recovery.models import State
-from bot.recovery.service import WindowAsk
 from bot.recovery.store import PREPARATION
 from bot.restores.models import RestoreStatus
 from bot.restores.store import RESTORE

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.errors import UsageError
-from bot.recovery.service import KeyAsk, WindowAsk
+from bot.recovery.asks import KeyAsk, WindowAsk
 from handlers.kit.parsing import CommandHelp, HelpRequest
 from handlers.recovery.parsing import ITEM_HELP, RECOVER_HELP, REVERT_HELP, parse_item, parse_recover, parse_revert
 
