@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from bot.background.notes import NOTE
 from bot.demo.aws.standins import AwsStandIns
@@ -19,7 +20,9 @@ from bot.exports.start import ExportOptions, start_export
 from bot.models import Requester
 from bot.recovery.asks import KeyAsk, WindowAsk
 from bot.recovery.models import Kind, Source, State
-from bot.recovery.store import PREPARATION
+from bot.recovery.store import PREPARATION, recovery_actions
+from bot.restores.models import RestoreStatus
+from bot.restores.store import RESTORE
 from bot.wiring.bootstrap import build_services
 from bot.wiring.services import Services
 from tests.integration.conftest import bot_settings
@@ -165,3 +168,24 @@ def test_restore_this_version_turns_the_answer_into_a_request(replica: Services)
     assert request is not None and request.mode == "recover"
     with pytest.raises(PreconditionFailed, match="no answer to restore from"):
         replica.recoveries.restore_version(again.preparation.id, ASKER)
+
+
+def test_a_repair_whose_prepared_writes_changed_after_approval_writes_nothing(replica: Services, ddb: Any) -> None:
+    now = replica.core.clock()
+    ask = WindowAsk(TABLE, now - timedelta(minutes=90), now - timedelta(minutes=60))
+    done = finish(replica, replica.recoveries.revert(ask, ASKER).preparation.id)
+    assert done.request_id is not None
+    request = replica.restores.store.get(done.request_id)
+    assert request is not None
+    replica.restores.approve(request.button_value, "U0BOB")
+    with replica.engine.begin() as connection:  # someone edits what will be written, after the approval
+        connection.execute(
+            update(recovery_actions)
+            .where(recovery_actions.c.preparation_id == done.id, recovery_actions.c.seq == 0)
+            .values(target=order("T-0", v="tampered"))
+        )
+    replica.work_runner.run_pending([RESTORE])
+    ended = replica.restores.store.get(request.id)
+    assert ended is not None and ended.status == RestoreStatus.FAILED
+    assert "no longer match the approved plan" in (ended.failure_message or "")
+    assert ddb.get_item(TableName=TABLE, Key=order("T-0"), ConsistentRead=True)["Item"]["v"] == {"S": "bad"}
