@@ -267,6 +267,7 @@ def load_child(spec: dict[str, Any]) -> dict[str, Any]:
     import boto3
 
     from bot.db import make_engine, metadata
+    from bot.exports.files import read_manifest
     from bot.loader import replay
     from bot.loader.endpoint import DynamoDbEndpoint
     from bot.restores.load_checkpoints import SqlLoadCheckpoints
@@ -276,6 +277,9 @@ def load_child(spec: dict[str, Any]) -> dict[str, Any]:
     engine = make_engine(f"sqlite:///{spec['workdir']}/checkpoints-{os.getpid()}.sqlite3")
     metadata.create_all(engine)
     location = ExportLocation(**spec["location"])
+    source: Any = location
+    if hasattr(replay, "ExportSource"):  # as the bot loads an export it recorded: its files and MD5s from the record
+        source = replay.ExportSource(location, s3, tuple(read_manifest(s3, location).files))
     rss_before = _peak_rss_mb()
     cpu, wall = _cpu_s(), time.perf_counter()
     pacing = {}
@@ -284,11 +288,11 @@ def load_child(spec: dict[str, Any]) -> dict[str, Any]:
     report = replay.load_exports(
         s3=s3,
         endpoint=DynamoDbEndpoint.of(dynamodb, boto3.Session().get_credentials()),
-        sources=[location],
+        sources=[source],
         table_name=TABLE,
         key_names=KEYS,
         checkpoints=SqlLoadCheckpoints(engine),
-        restore_id=f"bench-{os.getpid()}",
+        load_key=f"bench-{os.getpid()}",
         progress=lambda _: None,
         concurrency=spec["concurrency"],
         **pacing,

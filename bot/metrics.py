@@ -41,7 +41,7 @@ EXPORT_SECONDS = Histogram(
 )
 RESTORES = Counter(
     "ddbbot_restores_total",
-    "Restore requests by mode and outcome (requested, approved, rejected, expired, succeeded, failed).",
+    "Restore requests by mode and outcome (requested, approved, rejected, expired, succeeded, partial, failed).",
     ["mode", "outcome"],
     registry=REGISTRY,
 )

@@ -454,8 +454,9 @@ STEPS: list[Step] = [
                 where=mentions("request_id"),
             ),
             reply(
-                "the restore's report in the approval message's thread: finished, 3 items, what was not carried over",
-                rf"Restore `[^`]+` into `{RESTORED_TABLE}` finished[\s\S]*Items in the new table: {SOURCE_ITEMS}"
+                "the restore's report in the approval message's thread: finished, 3 of 3 items, what was not carried "
+                "over",
+                rf"Restore `[^`]+` into `{RESTORED_TABLE}` finished[\s\S]*Items: {SOURCE_ITEMS} of {SOURCE_ITEMS} items"
                 r"[\s\S]*Not carried over by DynamoDB",
                 channel=APPROVALS,
                 timeout=RESTORE_TIMEOUT,

@@ -31,6 +31,7 @@ from bot.exports.files import read_manifest
 from bot.exports.reference import ReferenceStore
 from bot.loader.compare import item_differences, key_text
 from bot.loader.lines import ExportLineReader
+from bot.restores.outcome import ItemsPromised, check_outcome, imported_items
 from bot.restores.schema import schema_from_description
 from bot.verification.sample import Reservoir
 from bot.verification.stream import Halted
@@ -225,13 +226,16 @@ def _active(client: Any, name: str) -> bool:
 def _prove(
     client: Any, spec: DrillSpec, outcome: VerifyOutcome, imported: dict[str, Any], reservoir: Reservoir
 ) -> DrillResult:
-    """Key schema and GSIs, item count, then the sample read back; the first check that fails is the failure."""
+    """Key schema and GSIs, the restores' outcome check (items verified in the export against items imported, none
+    rejected), then the sample read back; the first check that fails is the failure."""
     try:
         table = client.describe_table(TableName=spec.drill_table)["Table"]
     except Exception as exc:
         raise translate(exc, "dynamodb:DescribeTable", f"Drill table `{spec.drill_table}`") from exc
     schema_problem = _schema_difference(spec.table_snapshot, table)
-    count = imported.get("ImportedItemCount")
+    done = imported_items(imported)
+    check = check_outcome(ItemsPromised(outcome.items, "the export, counted as it was verified"), done)
+    count = done.count
     sample = reservoir.items()
     differences = compare_sample(client, spec.drill_table, spec.export.key_names, sample)
     result = DrillResult(
@@ -243,8 +247,8 @@ def _prove(
     )
     if schema_problem:
         return _with(result, failure=schema_problem)
-    if count is not None and count != outcome.items:
-        return _with(result, failure=f"the table holds {count:,} items, the export {outcome.items:,}")
+    if check.partial:
+        return _with(result, failure="; ".join(check.reasons))
     if differences:
         return _with(result, failure=f"{len(differences):,} of {len(sample):,} sampled items differ")
     return result

@@ -12,12 +12,14 @@ from bot.errors import BotError
 from bot.models import ExportJob, ExportStatus
 from bot.restores.models import RestoreRequest, RestoreStatus
 from bot.restores.store import RestoreStore
+from bot.restores.summary import PlanSummary, plan_summary
 from bot.schedules.models import Schedule
 from bot.schedules.service import ScheduleCore
 
 RECENT = timedelta(days=7)
 SHOWN = 10
 REQUESTS_READ = 200
+ENDED_SHORT = frozenset({RestoreStatus.FAILED, RestoreStatus.PARTIAL})  # shown among the failures
 
 
 @dataclass(frozen=True)
@@ -29,11 +31,11 @@ class Dashboard:
     coverage_problem: str | None
     running_exports: tuple[ExportJob, ...]
     running_restores: tuple[RestoreRequest, ...]
-    pending: tuple[RestoreRequest, ...]
+    pending: tuple[PlanSummary, ...]  # what an approver decides on, as the approval message shows it
     approver: bool
     next_fires: tuple[tuple[Schedule, datetime], ...]
     failed_exports: tuple[ExportJob, ...]
-    failed_restores: tuple[RestoreRequest, ...]
+    failed_restores: tuple[RestoreRequest, ...]  # FAILED, and PARTIAL (not every promised item landed)
 
 
 def build_dashboard(sc: ScheduleCore, restores: RestoreStore, survey: CoverageSurvey, *, approver: bool) -> Dashboard:
@@ -50,12 +52,12 @@ def build_dashboard(sc: ScheduleCore, restores: RestoreStore, survey: CoverageSu
         running_restores=tuple(r for r in requests if r.status in {RestoreStatus.APPROVED, RestoreStatus.RUNNING})[
             :SHOWN
         ],
-        pending=tuple(r for r in requests if r.status == RestoreStatus.PENDING)[:SHOWN],
+        pending=tuple(plan_summary(r) for r in requests if r.status == RestoreStatus.PENDING)[:SHOWN],
         approver=approver,
         next_fires=_next_fires(sc, now),
         failed_exports=tuple(j for j in recent_exports if j.status == ExportStatus.FAILED)[:SHOWN],
         failed_restores=tuple(
-            r for r in requests if r.status == RestoreStatus.FAILED and r.created_at and now - r.created_at < RECENT
+            r for r in requests if r.status in ENDED_SHORT and r.created_at and now - r.created_at < RECENT
         )[:SHOWN],
     )
 

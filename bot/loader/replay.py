@@ -3,6 +3,10 @@
 Exports run one after the other in time order; the files of one export hold disjoint keys, so they are loaded in
 parallel. Each file is checkpointed once all its writes landed, so a restarted load skips finished files;
 replaying an unfinished file again is harmless because its puts and deletes are idempotent and in order.
+
+Each export is read with its own S3 client (its account's credentials and region) and, when the bot recorded the
+export, its data files, MD5s and item counts are the record's: every file is checked against it as it is read,
+and a file holding other than its promised number of records is reported (`LoadReport.short_files`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import logging
 import threading
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -71,6 +75,16 @@ class LoadProgress:
 
 
 @dataclass(frozen=True)
+class ExportSource:
+    """One export to load: where it is, the S3 client of its own account and region, and the bot's record of its
+    data files (None: the manifest's list is all there is)."""
+
+    location: ExportLocation
+    s3: S3Client
+    recorded_files: tuple[DataFile, ...] | None = None
+
+
+@dataclass(frozen=True)
 class LoadReport:
     """The outcome: `files` counts every data file of the sources, `files_skipped_resumed` those not redone.
 
@@ -89,14 +103,17 @@ class LoadReport:
     unverified_files: int = 0
     units_consumed: float = 0.0
     ceiling: float | None = None
+    changes_applied: int = 0  # puts and deletes of every finished data file, files finished by earlier runs included
+    changes_resumed: int = 0  # ... of the files earlier runs finished (skipped now)
+    short_files: tuple[str, ...] = ()  # data files holding another number of records than promised, in words
 
 
 class LoadCheckpoints(Protocol):
-    """Remembers which data files of a restore are fully written, so a restarted load skips them."""
+    """Remembers which data files of a load are fully written (key → puts, deletes), so a later run skips them."""
 
-    def finished_files(self, restore_id: str, export_id: str) -> set[str]: ...
+    def finished_files(self, load_key: str, export_id: str) -> Mapping[str, tuple[int, int]]: ...
 
-    def mark_finished(self, restore_id: str, export_id: str, file_key: str, items: int, deletes: int) -> None: ...
+    def mark_finished(self, load_key: str, export_id: str, file_key: str, items: int, deletes: int) -> None: ...
 
 
 class LoadCancelled(BotError):
@@ -118,17 +135,38 @@ class ExportFileCorrupt(BotError):
     """A data file is not gzip'd DynamoDB JSON lines."""
 
 
+class ExportDiffersFromRecord(PreconditionFailed):
+    """The export's manifest lists other data files than the bot recorded when the export completed."""
+
+
 @dataclass
 class _Load:
-    s3: S3Client
     writer: BatchWriter
     stats: WriteStats
     checkpoints: LoadCheckpoints
-    restore_id: str
+    load_key: str
     table_name: str
     lines: ExportLineReader
     halt: threading.Event
     spread_lines: int
+
+
+@dataclass(frozen=True)
+class _Export:
+    """One export as loaded: its manifest, the S3 client it is read with, and the data files to write."""
+
+    manifest: ExportManifest
+    s3: S3Client
+    files: list[DataFile]
+
+
+@dataclass(frozen=True)
+class _FileDone:
+    """What one data file's last complete pass wrote (a pass restarted after a broken stream is not counted)."""
+
+    puts: int
+    deletes: int
+    records: int
 
 
 @dataclass(frozen=True)
@@ -156,7 +194,8 @@ class ExportReplay:
     """One load of exports into one table: a pool of file threads per export, oldest export first.
 
     `run()` raises LoadCancelled when `cancel` is set, and a BotError naming the file when an export or DynamoDB
-    refuses; every file written before that is checkpointed.
+    refuses; every file written before that is checkpointed under `load_key`. `s3` reads the sources given as bare
+    locations; an `ExportSource` brings its own client.
     """
 
     def __init__(
@@ -167,7 +206,7 @@ class ExportReplay:
         table_name: str,
         key_names: Sequence[str],
         checkpoints: LoadCheckpoints,
-        restore_id: str,
+        load_key: str,
         progress: Callable[[LoadProgress], None],
         cancel: threading.Event | None = None,
         concurrency: int = 4,
@@ -184,19 +223,22 @@ class ExportReplay:
         self._endpoint = endpoint
         self._timing = timing
         self._stats, self._halt = WriteStats(), threading.Event()
-        self._s3, self._table_name, self._restore_id = s3, table_name, restore_id
+        self._s3, self._table_name, self._load_key = s3, table_name, load_key
         self._checkpoints, self._lines = checkpoints, ExportLineReader(key_names)
         self._started = self._last_report = time.monotonic()
         self._files_total = self._done = self._skipped = self._unverified = 0
         self._pacing = pacing
         self._items_total: int | None = None
         self._items_skipped = 0
+        self._applied = 0  # puts and deletes of the files finished in this run
+        self._short: list[str] = []
         self._rate_shown = 0.0  # this load's share of the LOADER_RATE gauge
 
-    def run(self, sources: Sequence[ExportLocation]) -> LoadReport:
+    def run(self, sources: Sequence[ExportLocation | ExportSource]) -> LoadReport:
         """Write the exports' items, oldest export first; returns the figures once every write landed."""
         self._started = self._last_report = time.monotonic()
-        manifests = _in_time_order([read_manifest(self._s3, source) for source in dict.fromkeys(sources)])
+        exports = _in_time_order([self._opened(source) for source in dict.fromkeys(sources)])
+        manifests = [export.manifest for export in exports]
         _require_dynamodb_json(manifests)
         timing = self._timing
         retry = RetryPolicy(timing.retry_seconds, timing.backoff_base_s, timing.backoff_cap_s)
@@ -206,39 +248,38 @@ class ExportReplay:
             self._endpoint, self._table_name, stats=self._stats, halt=self._halt, retry=retry, pacer=pacer
         )
         load = _Load(
-            self._s3,
             writer,
             self._stats,
             self._checkpoints,
-            self._restore_id,
+            self._load_key,
             self._table_name,
             self._lines,
             self._halt,
             self._pacing.spread_lines,
         )
-        self._files_total = sum(len(manifest.files) for manifest in manifests)
+        self._files_total = sum(len(export.files) for export in exports)
         counts = [manifest.item_count for manifest in manifests]
         self._items_total = None if any(c is None for c in counts) else sum(c or 0 for c in counts)
         logger.info(
-            "load start restore_id=%s table=%s exports=%d files=%d",
-            load.restore_id,
+            "load start load_key=%s table=%s exports=%d files=%d",
+            load.load_key,
             load.table_name,
             len(manifests),
             self._files_total,
         )
         try:
             with ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="ddb-load") as pool:
-                for manifest in manifests:
+                for export in exports:
                     if self._cancel.is_set():
                         raise LoadCancelled(self.report())
-                    self._load_export(pool, load, manifest)
+                    self._load_export(pool, load, export)
         finally:
             load.halt.set()  # an unexpected error (even KeyboardInterrupt) still stops the file threads
             load.writer.close()
             self._stats.publish()
             self._show_rate(0.0)
         final = self.report()
-        _log_done(load.restore_id, final)
+        _log_done(load.load_key, final)
         return final
 
     def report(self) -> LoadReport:
@@ -255,16 +296,36 @@ class ExportReplay:
             self._unverified,
             stats.units_consumed,
             self._pacing.ceiling,
+            self._items_skipped + self._applied,
+            self._items_skipped,
+            tuple(self._short),
         )
 
-    def _load_export(self, pool: ThreadPoolExecutor, load: _Load, manifest: ExportManifest) -> None:
+    def _opened(self, source: ExportLocation | ExportSource) -> _Export:
+        """The export's manifest, read with its own client, and the files to write: the bot's record of them when
+        there is one (the manifest must list the same files), else the manifest's."""
+        if isinstance(source, ExportLocation):
+            source = ExportSource(source, self._s3)
+        manifest = read_manifest(source.s3, source.location)
+        if source.recorded_files is None:
+            return _Export(manifest, source.s3, list(manifest.files))
+        if sorted(f.key for f in manifest.files) != sorted(f.key for f in source.recorded_files):
+            raise ExportDiffersFromRecord(
+                f"The manifest of {source.location.url} lists other data files than the bot recorded when the export "
+                "completed. Nothing of it was written.",
+                f"`/ddb-verify {source.location.export_id}` names the files that differ; restore another export.",
+            )
+        return _Export(manifest, source.s3, list(source.recorded_files))
+
+    def _load_export(self, pool: ThreadPoolExecutor, load: _Load, export: _Export) -> None:
         """The export's unfinished files in parallel (they hold disjoint keys); returns when all are written."""
-        finished = load.checkpoints.finished_files(load.restore_id, manifest.location.export_id)
-        todo = [data_file for data_file in manifest.files if data_file.key not in finished]
-        self._skipped += len(manifest.files) - len(todo)
-        self._items_skipped += sum(f.item_count or 0 for f in manifest.files if f.key in finished)
-        self._done += len(manifest.files) - len(todo)
-        files: dict[Future[None], DataFile] = {pool.submit(_load_file, load, manifest, f): f for f in todo}
+        location = export.manifest.location
+        finished = load.checkpoints.finished_files(load.load_key, location.export_id)
+        todo = [data_file for data_file in export.files if data_file.key not in finished]
+        self._skipped += len(export.files) - len(todo)
+        self._items_skipped += sum(sum(finished[f.key]) for f in export.files if f.key in finished)
+        self._done += len(export.files) - len(todo)
+        files: dict[Future[_FileDone], DataFile] = {pool.submit(_load_file, load, export, f): f for f in todo}
         pending = set(files)
         failure: BaseException | None = None
         interrupted = False
@@ -275,8 +336,7 @@ class ExportReplay:
             for future in finished_now:
                 error = future.exception()
                 if error is None:
-                    self._done += 1
-                    self._unverified += files[future].md5 is None  # streamed without an MD5 to check it against
+                    self._file_finished(location, files[future], future.result())
                 elif isinstance(error, WriteCancelled):
                     interrupted = True
                 elif failure is None:
@@ -287,6 +347,16 @@ class ExportReplay:
             raise failure
         if interrupted:
             raise LoadCancelled(self.report())
+
+    def _file_finished(self, location: ExportLocation, data_file: DataFile, done: _FileDone) -> None:
+        self._done += 1
+        self._unverified += data_file.md5 is None  # streamed without an MD5 to check it against
+        self._applied += done.puts + done.deletes
+        if data_file.item_count is not None and done.records != data_file.item_count:
+            self._short.append(
+                f"{location.object_url(data_file.key)} holds {done.records:,} records, "
+                f"{data_file.item_count:,} promised"
+            )
 
     def _maybe_progress(self) -> None:
         now = time.monotonic()
@@ -299,7 +369,7 @@ class ExportReplay:
         try:
             self._progress(snapshot)
         except Exception:
-            logger.exception("load progress callback failed restore_id=%s", self._restore_id)
+            logger.exception("load progress callback failed load_key=%s", self._load_key)
 
     def _snapshot(self, elapsed: float) -> LoadProgress:
         stats = self._stats
@@ -333,11 +403,11 @@ def load_exports(
     *,
     s3: S3Client,
     endpoint: DynamoDbEndpoint,
-    sources: Sequence[ExportLocation],
+    sources: Sequence[ExportLocation | ExportSource],
     table_name: str,
     key_names: Sequence[str],
     checkpoints: LoadCheckpoints,
-    restore_id: str,
+    load_key: str,
     progress: Callable[[LoadProgress], None],
     cancel: threading.Event | None = None,
     concurrency: int = 4,
@@ -357,7 +427,7 @@ def load_exports(
         table_name=table_name,
         key_names=key_names,
         checkpoints=checkpoints,
-        restore_id=restore_id,
+        load_key=load_key,
         progress=progress,
         cancel=cancel,
         concurrency=concurrency,
@@ -378,11 +448,11 @@ def _require_dynamodb_json(manifests: list[ExportManifest]) -> None:
             )
 
 
-def _log_done(restore_id: str, final: LoadReport) -> None:
+def _log_done(load_key: str, final: LoadReport) -> None:
     logger.info(
-        "load done restore_id=%s items=%d deletes=%d files=%d skipped=%d seconds=%.1f retries=%d throttles=%d "
-        "unverified_files=%d",
-        restore_id,
+        "load done load_key=%s items=%d deletes=%d files=%d skipped=%d seconds=%.1f retries=%d throttles=%d "
+        "unverified_files=%d short_files=%d",
+        load_key,
         final.items_written,
         final.deletes_applied,
         final.files,
@@ -391,22 +461,24 @@ def _log_done(restore_id: str, final: LoadReport) -> None:
         final.retries,
         final.throttles,
         final.unverified_files,
+        len(final.short_files),
     )
 
 
-def _in_time_order(manifests: list[ExportManifest]) -> list[ExportManifest]:
+def _in_time_order(exports: list[_Export]) -> list[_Export]:
     """Oldest state first; a full export goes before an incremental ending at the same moment."""
     earliest = datetime.min.replace(tzinfo=UTC)
-    return sorted(manifests, key=lambda m: (m.as_of or earliest, m.export_type != ExportType.FULL))
+    return sorted(exports, key=lambda e: (e.manifest.as_of or earliest, e.manifest.export_type != ExportType.FULL))
 
 
-def _load_file(load: _Load, manifest: ExportManifest, data_file: DataFile) -> None:
+def _load_file(load: _Load, export: _Export, data_file: DataFile) -> _FileDone:
     """Write one data file and checkpoint it; a broken S3 stream restarts the file (replaying it is harmless)."""
+    manifest = export.manifest
     for attempt in range(1, S3_ATTEMPTS + 1):
         if load.halt.is_set():
             raise WriteCancelled
         try:
-            items, deletes, lines = _apply_file(load, manifest, data_file)
+            items, deletes, lines = _apply_file(load, export, data_file)
         except _TRANSIENT_S3 as error:
             if attempt == S3_ATTEMPTS:
                 raise ExportUnreadable(
@@ -418,18 +490,20 @@ def _load_file(load: _Load, manifest: ExportManifest, data_file: DataFile) -> No
         break
     if data_file.item_count is not None and lines != data_file.item_count:
         logger.warning(
-            "data file line count differs from manifest key=%s lines=%d manifest=%d",
+            "data file record count differs from its promise key=%s records=%d promised=%d",
             data_file.key,
             lines,
             data_file.item_count,
         )
-    load.checkpoints.mark_finished(load.restore_id, manifest.location.export_id, data_file.key, items, deletes)
+    load.checkpoints.mark_finished(load.load_key, manifest.location.export_id, data_file.key, items, deletes)
     logger.debug("data file loaded key=%s items=%d deletes=%d", data_file.key, items, deletes)
+    return _FileDone(items, deletes, lines)
 
 
-def _apply_file(load: _Load, manifest: ExportManifest, data_file: DataFile) -> tuple[int, int, int]:
+def _apply_file(load: _Load, export: _Export, data_file: DataFile) -> tuple[int, int, int]:
     """Stream one file into batches of distinct keys drawn from a spread window; returns (puts, deletes, records)
     once all are written."""
+    manifest = export.manifest
     location = manifest.location
     source = location.object_url(data_file.key)
     read = load.lines.read_change if manifest.export_type == ExportType.INCREMENTAL else load.lines.read
@@ -446,7 +520,7 @@ def _apply_file(load: _Load, manifest: ExportManifest, data_file: DataFile) -> t
             deletes += len(requests) - sent_puts
 
     with (
-        open_data_file(load.s3, location, data_file) as raw,
+        open_data_file(export.s3, location, data_file) as raw,
         gzip.GzipFile(fileobj=raw, mode="rb") as unzipped,
         io.BufferedReader(unzipped, _READ_BYTES) as lines,  # C-level line splitting, not GzipFile.readline
     ):

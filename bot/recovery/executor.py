@@ -25,6 +25,7 @@ from bot.recovery.writer import ConditionalWriter, Judged, RepairCancelled
 from bot.restores.executors import Cancelled, ExecutorContext
 from bot.restores.models import RestoreRequest
 from bot.restores.notify import RestoreOutcome, RestoreProgress
+from bot.restores.outcome import ItemsDone, ItemsPromised
 from bot.restores.repairs import RepairOptions
 
 BATCH = 100  # keys read together (BatchGetItem's limit) and recorded together
@@ -143,12 +144,16 @@ class RepairExecutor:
         )
 
     def _outcome(self, options: RepairOptions, seconds: float) -> RestoreOutcome:
+        """The figures, and for the one outcome check: every key of the plan promised, every key judged done, each
+        key left alone a problem (so a repair with conflicts ends PARTIAL, saying which keys and why)."""
         tally = self._store.tally(options.preparation)
         written = tally.get(Outcome.WRITTEN, 0)
         deletes = self._store.tally(options.preparation, deletes=True).get(Outcome.WRITTEN, 0)
         left = self._store.verdicts(
             options.preparation, [Outcome.CONFLICT, Outcome.UNCHECKABLE, Outcome.REFUSED], limit=LISTED
         )
+        judged = sum(count for outcome, count in tally.items() if outcome != Outcome.PENDING)
+        basis = "key(s) judged: written, already as planned, or left alone"
         return RestoreOutcome(
             items_written=written - deletes,
             deletes_applied=deletes,
@@ -161,4 +166,24 @@ class RepairExecutor:
                 "refused": tally.get(Outcome.REFUSED, 0),
                 "left_alone": [{"key": key, "outcome": outcome, "note": note} for key, outcome, note in left],
             },
+            promised=ItemsPromised(options.actions, f"the {options.actions:,} key(s) of the approved plan"),
+            done=ItemsDone(judged, basis, problems=_problems(tally, left)),
         )
+
+
+PROBLEMS = {
+    Outcome.CONFLICT: "changed after the state the repair goes back to, so left alone (conflicts)",
+    Outcome.UNCHECKABLE: "too wide for an exact DynamoDB condition (over 150 attributes), so not written",
+    Outcome.REFUSED: "refused by DynamoDB, so not written",
+}
+
+
+def _problems(tally: dict[str, int], left: list[tuple[str, str, str]]) -> tuple[str, ...]:
+    """One sentence per kind of key left alone, naming the first keys (keys only, never values)."""
+    sentences = []
+    for outcome, why in PROBLEMS.items():
+        count = tally.get(outcome, 0)
+        if count:
+            keys = "; ".join(key for key, verdict, _ in left if verdict == outcome)
+            sentences.append(f"{count:,} key(s) {why}: {keys}" + (" …" if count > len(keys.split("; ")) else ""))
+    return tuple(sentences)

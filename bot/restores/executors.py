@@ -25,12 +25,18 @@ from bot.restores.carryover import not_carried_over
 from bot.restores.import_board import ImportStatusBoard
 from bot.restores.models import ImportOptions, PitrOptions, RestoreRequest
 from bot.restores.notify import RestoreOutcome, RestoreProgress
+from bot.restores.outcome import ItemsDone, ItemsPromised, import_log_group, imported_items
 from bot.restores.sources import verify_unchanged
 from bot.restores.store import RestoreStore
 
 DESCRIBE_EVERY_POLLS = 10  # while ListImports says "still running", DescribeImport (for progress) every 10 polls
 IMPORT_DONE, IMPORT_FAILED = "COMPLETED", {"FAILED", "CANCELLED", "CANCELLING"}
-IMPORT_LOG_GROUP = "/aws-dynamodb/imports"
+PITR_UNPROMISED = (
+    "a point-in-time restore has no manifest, and nothing recorded how many items the source table held at that moment"
+)
+PITR_UNCOUNTED = (
+    "DynamoDB refreshes a table's ItemCount only about every six hours, so the new table's count is not known yet"
+)
 
 
 class Cancelled(Exception):
@@ -152,6 +158,8 @@ class ImportExecutor:
                 "processed_bytes": description.get("ProcessedSizeBytes"),
                 "errors": description.get("ErrorCount"),
             },
+            promised=_promised(options),
+            done=imported_items(description),
         )
 
     def _listed_running(self, client: Any, place: Place, import_arn: str) -> bool:
@@ -179,6 +187,14 @@ class ImportExecutor:
         import_arn = str(description["ImportArn"])
         context.record_aws_ref(request.id, import_arn)
         return import_arn
+
+
+def _promised(options: ImportOptions) -> ItemsPromised:
+    """The export's item count bound into the plan (plans stored before it carry none)."""
+    export = options.source_export
+    if export is None or export.item_count is None:
+        return ItemsPromised(None, "the plan holds no item count of the export")
+    return ItemsPromised(export.item_count, export.count_basis or "the export")
 
 
 def _require_source_unchanged(context: ExecutorContext, options: ImportOptions) -> None:
@@ -214,7 +230,7 @@ def _import_failed(request: RestoreRequest, description: Any) -> Exception:
     message = str(description.get("FailureMessage") or "no reason given")
     said = f"{code}: {message}" if code else message
     advice = (
-        f"Some items were rejected: details are in the CloudWatch log group `{IMPORT_LOG_GROUP}`."
+        f"Some items were rejected: details are in {import_log_group(description)}."
         if "validation" in code.lower()
         else "Check the message above; the bot's role needs s3:GetObject and s3:ListBucket on the export."
     )
@@ -256,11 +272,12 @@ class PitrExecutor:
         carry, unreachable = not_carried_over(context.core, options.source_table, plan.target)
         return RestoreOutcome(
             table_arn=table.get("TableArn"),
-            item_count=table.get("ItemCount"),
             duration_seconds=time.monotonic() - started,
             not_carried_over=carry,
             source_unreachable=unreachable,
             details={"restore_time": options.as_dict()["restore_time"]},
+            promised=ItemsPromised(None, PITR_UNPROMISED),
+            done=ItemsDone(None, PITR_UNCOUNTED),
         )
 
     def _start(self, context: ExecutorContext, request: RestoreRequest) -> None:

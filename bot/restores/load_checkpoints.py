@@ -1,4 +1,9 @@
-"""The loader's checkpoints in the bot's database: one row per data file fully written, so restarts skip it."""
+"""The loader's checkpoints in the bot's database: one row per data file fully written, so a later run skips it.
+
+They are kept by the load's key (the plan's exports and target, `load_key`), not by the request: a failed load
+asked for again, in a new request with the same exports and target, continues after the files already written.
+A load that ends forgets them, so the next restore of the same exports writes everything again.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from bot.timefmt import utcnow
 load_checkpoints = Table(
     "load_checkpoints",
     metadata,
-    Column("restore_id", Text, primary_key=True),
+    Column("load_key", Text, primary_key=True),
     Column("export_id", Text, primary_key=True),
     Column("file_key", Text, primary_key=True),
     Column("items", Integer, nullable=False),
@@ -26,45 +31,44 @@ class SqlLoadCheckpoints:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def finished_files(self, restore_id: str, export_id: str) -> set[str]:
-        """Keys of the export's data files already written for this restore."""
-        query = select(load_checkpoints.c.file_key).where(
-            load_checkpoints.c.restore_id == restore_id, load_checkpoints.c.export_id == export_id
+    def finished_files(self, load_key: str, export_id: str) -> dict[str, tuple[int, int]]:
+        """The export's data files already written for this load: key → (items put, items deleted)."""
+        columns = load_checkpoints.c  # `c.items` would be the collection's items() method
+        query = select(columns["file_key"], columns["items"], columns["deletes"]).where(
+            columns["load_key"] == load_key, columns["export_id"] == export_id
         )
         with self._engine.connect() as connection:
-            return set(connection.scalars(query))
+            return {row[0]: (row[1], row[2]) for row in connection.execute(query)}
 
-    def mark_finished(self, restore_id: str, export_id: str, file_key: str, items: int, deletes: int) -> None:
+    def mark_finished(self, load_key: str, export_id: str, file_key: str, items: int, deletes: int) -> None:
         """Record a finished file; recording it twice (a file replayed after a crash) keeps the last counts."""
         values = {"items": items, "deletes": deletes, "finished_at": utcnow()}
         try:
             with self._engine.begin() as connection:
                 connection.execute(
-                    insert(load_checkpoints).values(
-                        restore_id=restore_id, export_id=export_id, file_key=file_key, **values
-                    )
+                    insert(load_checkpoints).values(load_key=load_key, export_id=export_id, file_key=file_key, **values)
                 )
         except IntegrityError:
             with self._engine.begin() as connection:
                 connection.execute(
                     update(load_checkpoints)
                     .where(
-                        load_checkpoints.c.restore_id == restore_id,
+                        load_checkpoints.c.load_key == load_key,
                         load_checkpoints.c.export_id == export_id,
                         load_checkpoints.c.file_key == file_key,
                     )
                     .values(**values)
                 )
 
-    def totals(self, restore_id: str) -> tuple[int, int, int]:
-        """(files, items, deletes) written so far for a restore, across runs."""
-        columns = load_checkpoints.c  # `c.items` would be the collection's items() method
-        query = select(columns["items"], columns["deletes"]).where(columns["restore_id"] == restore_id)
+    def totals(self, load_key: str) -> tuple[int, int, int]:
+        """(files, items, deletes) written so far for a load, across runs and requests."""
+        columns = load_checkpoints.c
+        query = select(columns["items"], columns["deletes"]).where(columns["load_key"] == load_key)
         with self._engine.connect() as connection:
             rows = connection.execute(query).all()
         return len(rows), sum(row[0] for row in rows), sum(row[1] for row in rows)
 
-    def forget(self, restore_id: str) -> None:
-        """Drop a restore's checkpoints once it is over, so a new restore with the same id starts afresh."""
+    def forget(self, load_key: str) -> None:
+        """Drop a load's checkpoints once it ended, so the next restore of the same exports starts afresh."""
         with self._engine.begin() as connection:
-            connection.execute(delete(load_checkpoints).where(load_checkpoints.c.restore_id == restore_id))
+            connection.execute(delete(load_checkpoints).where(load_checkpoints.c.load_key == load_key))

@@ -11,12 +11,14 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from bot.models import ExportLocation
+from bot.restores.outcome import OutcomeCheck
 from bot.restores.rate import WriteCeiling
 from bot.restores.repairs import RepairOptions
 
 
 class RestoreStatus(StrEnum):
-    """PENDING until approved, rejected or expired; then RUNNING → SUCCEEDED/FAILED."""
+    """PENDING until approved, rejected or expired; then RUNNING → SUCCEEDED, PARTIAL (the run ended without
+    delivering every item its plan promised: bot.restores.outcome) or FAILED."""
 
     PENDING = "PENDING"
     APPROVED = "APPROVED"
@@ -24,6 +26,7 @@ class RestoreStatus(StrEnum):
     EXPIRED = "EXPIRED"
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"
+    PARTIAL = "PARTIAL"
     FAILED = "FAILED"
 
 
@@ -47,11 +50,20 @@ DECIDED = frozenset(
         RestoreStatus.EXPIRED,
         RestoreStatus.RUNNING,
         RestoreStatus.SUCCEEDED,
+        RestoreStatus.PARTIAL,
         RestoreStatus.FAILED,
     }
 )
 ACTIVE = frozenset({RestoreStatus.APPROVED, RestoreStatus.RUNNING})
-FINISHED = frozenset({RestoreStatus.REJECTED, RestoreStatus.EXPIRED, RestoreStatus.SUCCEEDED, RestoreStatus.FAILED})
+FINISHED = frozenset(
+    {
+        RestoreStatus.REJECTED,
+        RestoreStatus.EXPIRED,
+        RestoreStatus.SUCCEEDED,
+        RestoreStatus.PARTIAL,
+        RestoreStatus.FAILED,
+    }
+)
 
 MODE_NAMES = {
     RestoreMode.IMPORT: "ImportTable into a new table",
@@ -176,6 +188,9 @@ class LoadSource:
     read_alias: str | None
     read_region: str | None
     manifest_md5: str | None = None  # ExportManifest.checksum when planned: the run refuses other manifests
+    export_arn: str | None = None  # set when the bot recorded the export: its record is what the run checks against
+    item_count: int | None = None  # the items (incrementals: changes) the plan promises from this export
+    count_basis: str | None = None  # where `item_count` comes from, in words
 
     @property
     def location(self) -> ExportLocation:
@@ -183,8 +198,8 @@ class LoadSource:
         return ExportLocation(self.bucket, self.prefix, self.export_id, self.owner)
 
     def as_dict(self) -> dict[str, Any]:
-        """As stored in the plan; `manifest_md5` only when set, so plans stored before keep their hash."""
-        data = {
+        """As stored in the plan; the fields added later only when set, so plans stored before keep their hash."""
+        data: dict[str, Any] = {
             "url": self.url,
             "export_id": self.export_id,
             "export_type": self.export_type,
@@ -195,8 +210,13 @@ class LoadSource:
             "read_alias": self.read_alias,
             "read_region": self.read_region,
         }
-        if self.manifest_md5 is not None:
-            data["manifest_md5"] = self.manifest_md5
+        later: dict[str, str | int | None] = {
+            "manifest_md5": self.manifest_md5,
+            "export_arn": self.export_arn,
+            "item_count": self.item_count,
+            "count_basis": self.count_basis,
+        }
+        data.update({name: value for name, value in later.items() if value is not None})
         return data
 
     @classmethod
@@ -213,6 +233,9 @@ class LoadSource:
             read_alias=data.get("read_alias"),
             read_region=data.get("read_region"),
             manifest_md5=data.get("manifest_md5"),
+            export_arn=data.get("export_arn"),
+            item_count=data.get("item_count"),
+            count_basis=data.get("count_basis"),
         )
 
 
@@ -326,9 +349,11 @@ class SourceSummary:
     bucket: str | None = None  # set for an s3:// source: the figures above come from that bucket's manifest
     owner: str | None = None  # the bucket's owner as given (owner= or the config), which S3 checks on each read
     unverified: tuple[str, ...] = ()  # what about the export's files could not be checked
+    window_start: datetime | None = None  # an incremental export's window: the changes from…
+    window_end: datetime | None = None  # …to (its `export_time` is the end)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-friendly form for the store; the bucket fields and `unverified` only when set."""
+        """JSON-friendly form for the store; the bucket fields, `unverified` and the window only when set."""
         data: dict[str, Any] = {
             "label": self.label,
             "table": self.table,
@@ -342,12 +367,14 @@ class SourceSummary:
             data.update(bucket=self.bucket, owner=self.owner)
         if self.unverified:
             data["unverified"] = list(self.unverified)
+        if self.window_start is not None and self.window_end is not None:
+            data.update(window_start=self.window_start.isoformat(), window_end=self.window_end.isoformat())
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SourceSummary:
         """Rebuild from the store."""
-        moment = data.get("export_time")
+        moment, start, end = data.get("export_time"), data.get("window_start"), data.get("window_end")
         return cls(
             label=str(data.get("label", "")),
             table=data.get("table"),
@@ -359,6 +386,8 @@ class SourceSummary:
             bucket=data.get("bucket"),
             owner=data.get("owner"),
             unverified=tuple(str(reason) for reason in data.get("unverified") or ()),
+            window_start=datetime.fromisoformat(start) if start else None,
+            window_end=datetime.fromisoformat(end) if end else None,
         )
 
 
@@ -382,7 +411,8 @@ class Estimate:
 
 @dataclass(frozen=True)
 class RestoreRequest:
-    """A restore request as stored: PENDING until approved, rejected or expired; then RUNNING → SUCCEEDED/FAILED."""
+    """A restore request as stored: PENDING until approved, rejected or expired; then RUNNING → SUCCEEDED, PARTIAL
+    or FAILED."""
 
     id: str
     status: RestoreStatus
@@ -405,6 +435,7 @@ class RestoreRequest:
     aws_ref: str | None = None
     result: dict[str, Any] = field(default_factory=dict)
     failure_message: str | None = None
+    notes: tuple[str, ...] = ()  # what planning found that approvers must weigh (not part of the plan hash)
 
     @property
     def mode(self) -> RestoreMode:
@@ -425,6 +456,12 @@ class RestoreRequest:
     def plan_intact(self) -> bool:
         """True when the stored plan still hashes to the stored hash (nothing edited it since the request)."""
         return self.plan.digest() == self.plan_hash
+
+    @property
+    def outcome_check(self) -> OutcomeCheck | None:
+        """The outcome check's verdict on a run that ended (None before, and for results stored before it existed)."""
+        check = self.result.get("check")
+        return OutcomeCheck.from_dict(check) if isinstance(check, Mapping) else None
 
     @property
     def button_value(self) -> str:

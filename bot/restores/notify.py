@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from bot.restores.models import Approval, RestoreRequest
+from bot.restores.outcome import ItemsDone, ItemsPromised, OutcomeCheck
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,11 @@ class RestoreProgress:
 
 @dataclass(frozen=True)
 class RestoreOutcome:
-    """How a finished restore went: figures, and what the new table still lacks."""
+    """How a finished restore went: figures, and what the new table still lacks.
+
+    An executor says what the plan promised (`promised`) and what its run did (`done`); the runner judges them with
+    the one outcome check (bot.restores.outcome) and keeps the verdict in `check`, which is what is stored and shown.
+    """
 
     table_arn: str | None = None
     item_count: int | None = None
@@ -64,19 +69,26 @@ class RestoreOutcome:
     not_carried_over: tuple[CarryOver, ...] = ()
     source_unreachable: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    promised: ItemsPromised | None = None
+    done: ItemsDone | None = None
+    check: OutcomeCheck | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-friendly form for the request's stored result."""
+        """JSON-friendly form for the request's stored result: the verdict, not the inputs it was made from."""
         data = asdict(self)
         data["not_carried_over"] = [asdict(c) for c in self.not_carried_over]
+        del data["promised"], data["done"]
+        data["check"] = self.check.as_dict() if self.check else None
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RestoreOutcome:
         """Rebuild from a stored result."""
-        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k not in {"promised", "done"}}
         values["not_carried_over"] = tuple(CarryOver.from_dict(c) for c in data.get("not_carried_over", []))
         values["details"] = dict(data.get("details") or {})
+        check = data.get("check")
+        values["check"] = OutcomeCheck.from_dict(check) if isinstance(check, Mapping) else None
         return cls(**values)
 
 
@@ -108,7 +120,8 @@ class RestoreNotifier(Protocol):
         ...
 
     def finished(self, request: RestoreRequest, outcome: RestoreOutcome) -> None:
-        """Success: the report, what was not carried over; edit the message; tell the requester."""
+        """The run ended (SUCCEEDED, or PARTIAL when the outcome check says the promise was missed): the report with
+        the items promised and done, what was not carried over; edit the message; tell the requester."""
         ...
 
     def failed(self, request: RestoreRequest, reason: str) -> None:

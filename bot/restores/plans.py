@@ -17,8 +17,15 @@ from bot.aws.table_info import TableInfo, describe_table
 from bot.aws.tables import TableRef
 from bot.core import Core
 from bot.errors import PreconditionFailed, UsageError
+from bot.exports.reference import ReferenceStore
 from bot.models import ExportStatus, ExportType
 from bot.restores.estimates import import_estimate, load_estimate, pitr_estimate
+from bot.restores.export_checks import (
+    checked_against_record,
+    foreign_notes,
+    other_table_notes,
+    require_contiguous_chain,
+)
 from bot.restores.models import (
     Estimate,
     ImportOptions,
@@ -30,7 +37,7 @@ from bot.restores.models import (
     TableOrigin,
 )
 from bot.restores.rate import RateRequest, describe_for_capacity, resolve_ceiling
-from bot.restores.schema import TableSchema, known_schema, schema_from_key_option
+from bot.restores.schema import TableSchema, keys_text, known_schema, schema_for_new_table
 from bot.restores.sources import (
     ResolvedExport,
     import_checksum,
@@ -72,27 +79,41 @@ class PlannedRestore:
     notes: tuple[str, ...] = ()
 
 
-def plan_restore(core: Core, spec: RestoreSpec, *, default_rate: RateRequest | None = None) -> PlannedRestore:
+def plan_restore(
+    core: Core,
+    spec: RestoreSpec,
+    *,
+    default_rate: RateRequest | None = None,
+    references: ReferenceStore | None = None,
+) -> PlannedRestore:
     """Check the request and build its plan; raises a BotError saying what to fix when a check fails.
 
-    `default_rate` (DDBBOT_RESTORE_RATE) is the loader's ceiling when an `into=` request gives no `rate=`.
+    `default_rate` (DDBBOT_RESTORE_RATE) is the loader's ceiling when an `into=` request gives no `rate=`;
+    `references` holds the bot's record of the exports it made, which every export it recorded is checked against.
     """
     if spec.mode == RestoreMode.IMPORT:
-        return _plan_import(core, spec)
+        return _plan_import(core, spec, references)
     if spec.mode == RestoreMode.PITR:
         return _plan_pitr(core, spec)
     if spec.mode == RestoreMode.LOAD:
-        return _plan_load(core, spec if spec.rate is not None else replace(spec, rate=default_rate))
+        return _plan_load(core, spec if spec.rate is not None else replace(spec, rate=default_rate), references)
     raise UsageError(f"Unknown restore mode `{spec.mode}`.")
+
+
+def _resolved(core: Core, text: str, spec: RestoreSpec, references: ReferenceStore | None) -> ResolvedExport:
+    """One export, its manifest read once, checked against the bot's record of it when there is one."""
+    source = with_manifest(core, resolve_export(core, text, spec.owner))
+    reference = references.get(source.export_arn) if references is not None and source.export_arn else None
+    return checked_against_record(source, reference)
 
 
 # --------------------------------------------------------------------------------------------- ImportTable
 
 
-def _plan_import(core: Core, spec: RestoreSpec) -> PlannedRestore:
+def _plan_import(core: Core, spec: RestoreSpec, references: ReferenceStore | None) -> PlannedRestore:
     if len(spec.sources) != 1:
         raise UsageError("`to=` restores exactly one full export into a new table; `into=` takes several.")
-    source = resolve_export(core, spec.sources[0], spec.owner)
+    source = _resolved(core, spec.sources[0], spec, references)
     _require_completed(source)
     if source.export_type != ExportType.FULL:
         raise PreconditionFailed(
@@ -102,10 +123,9 @@ def _plan_import(core: Core, spec: RestoreSpec) -> PlannedRestore:
     ref, place = core.table(spec.target)
     _require_new_table_name(core, ref)
     _require_absent(core, ref, place)
-    schema = _schema_for_new_table(core, source, spec)
+    schema, schema_notes = schema_for_new_table(core, source, spec.key)
     creation = _creation_parameters(ref.name, schema, BILLING.get(spec.billing or "on-demand", ON_DEMAND))
     owner = _bucket_owner(core, source, place)
-    source = with_manifest(core, source)
     key_prefix = import_data_prefix(core, source)
     options = ImportOptions(
         bucket=source.bucket,
@@ -120,7 +140,7 @@ def _plan_import(core: Core, spec: RestoreSpec) -> PlannedRestore:
     )
     plan = RestorePlan(RestoreMode.IMPORT, (source.plan_source,), ref.name, place.alias, place.region, options)
     rates = core.rates(place)
-    notes = _unverified_notes([source])
+    notes = [*_unverified_notes([source]), *foreign_notes([source]), *schema_notes]
     if schema.local_indexes:
         notes.append(
             f"The source table has {schema.local_indexes} local secondary index(es): ImportTable cannot create "
@@ -214,14 +234,15 @@ def _plan_pitr(core: Core, spec: RestoreSpec) -> PlannedRestore:
 # ------------------------------------------------------------------------------------- into= (the loader)
 
 
-def _plan_load(core: Core, spec: RestoreSpec) -> PlannedRestore:
-    sources = [with_manifest(core, resolve_export(core, text, spec.owner)) for text in spec.sources]
+def _plan_load(core: Core, spec: RestoreSpec, references: ReferenceStore | None) -> PlannedRestore:
+    sources = [_resolved(core, text, spec, references) for text in spec.sources]
     for source in sources:
         _require_completed(source)
     ids = [s.export_id for s in sources]
     if len(set(ids)) != len(ids):
         raise UsageError("The same export is named twice; name each export once.")
     ordered = sorted(sources, key=_apply_order)
+    require_contiguous_chain(ordered)
     ref, place = core.table(spec.target)
     target = _require_present(core, ref, place)
     target_keys = TableSchema(
@@ -239,7 +260,7 @@ def _plan_load(core: Core, spec: RestoreSpec) -> PlannedRestore:
     )
     on_demand = target.snapshot.get("BillingModeSummary", {}).get("BillingMode") == ON_DEMAND
     estimate = load_estimate(ordered, on_demand=on_demand, ceiling=ceiling)
-    notes = _unverified_notes(ordered)
+    notes = [*_unverified_notes(ordered), *foreign_notes(ordered), *other_table_notes(ordered, ref, place)]
     if ordered[0].export_type == ExportType.INCREMENTAL:
         notes.append(
             "The first export applied is incremental: the table must already hold the state that export starts from."
@@ -276,35 +297,10 @@ def _require_matching_keys(core: Core, source: ResolvedExport, target_keys: dict
         keys, basis = peeked, "its first item"
     if keys != target_keys:
         raise PreconditionFailed(
-            f"The key schema of `{ref.display}` ({_keys_text(target_keys)}) does not match export "
-            f"`{source.export_id}` ({_keys_text(keys)}, from {basis}). Nothing was asked.",
+            f"The key schema of `{ref.display}` ({keys_text(target_keys)}) does not match export "
+            f"`{source.export_id}` ({keys_text(keys)}, from {basis}). Nothing was asked.",
             "Write into a table with the same partition and sort key, or restore into a new table with `to=`.",
         )
-
-
-def _keys_text(keys: dict[str, str]) -> str:
-    return ", ".join(f"{name}:{kind}" for name, kind in keys.items()) or "none"
-
-
-# ------------------------------------------------------------------------------------------------- schema
-
-
-def _schema_for_new_table(core: Core, source: ResolvedExport, spec: RestoreSpec) -> TableSchema:
-    """The source table's schema when reachable, else the one recorded at export time, else `key=`."""
-    schema = known_schema(core, source)
-    given = schema_from_key_option(spec.key) if spec.key else None
-    if schema is None and given is None:
-        raise PreconditionFailed(
-            f"I cannot tell the key schema of export `{source.export_id}`: its table is not reachable and the "
-            "bot did not record the export. Nothing was asked.",
-            "Add `key=<attr>:<S|N|B>[,<attr>:<S|N|B>]` (partition key first), e.g. `key=pk:S,sk:S`.",
-        )
-    if schema is not None and given is not None and schema.keys() != given.keys():
-        raise UsageError(
-            f"`key=` says {_keys_text(given.keys())} but {schema.basis} says {_keys_text(schema.keys())}. "
-            "Leave `key=` out to use the source's key schema."
-        )
-    return schema or given  # type: ignore[return-value]  # one of them is set, checked above
 
 
 # ------------------------------------------------------------------------------------------------- checks

@@ -2,7 +2,7 @@
 
 An approved request is a `restore` work item, enqueued in the approval's own transaction. Whichever replica's work
 runner claims it runs it; every write goes through the claim's fence, AWS calls carry a ClientToken or are
-recognised when repeated, and the request's end (succeeded, failed, or given up after DDBBOT_WORK_MAX_ATTEMPTS)
+recognised when repeated, and the request's end (succeeded, partial, failed, or given up after DDBBOT_WORK_MAX_ATTEMPTS)
 commits together with its result note, which bot.background.notes posts.
 """
 
@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection
@@ -30,12 +30,15 @@ from bot.models import BOT_ACTOR
 from bot.restores.executors import Cancelled, Executor, ExecutorContext
 from bot.restores.models import ACTIVE, REPAIR_MODES, RestoreMode, RestoreRequest, RestoreStatus
 from bot.restores.notify import RestoreNotifier, RestoreOutcome, RestoreProgress
+from bot.restores.outcome import ItemsDone, ItemsPromised, check_outcome
 from bot.restores.store import RESTORE, RestoreStore
 
 logger = logging.getLogger(__name__)
 TAMPERED = "The stored plan no longer matches the approved plan hash; nothing was run."
 TOPIC = "restore"  # the note of a request's end: `restore:<id>`
 IN_PROCESS = frozenset({RestoreMode.LOAD, *REPAIR_MODES})  # modes whose writes run in this process (not in AWS)
+UNREPORTED_PROMISE = ItemsPromised(None, "the restore reported no item count")
+UNREPORTED_DONE = ItemsDone(None, "the restore reported no item count")
 
 
 @dataclass(frozen=True)
@@ -207,8 +210,10 @@ class RestoreWork:
         *,
         given_up: str | None = None,
     ) -> None:
-        """SUCCEEDED or FAILED and its result note, committed with the claim settled; a fenced runner (its claim
-        lost) reports nothing, even an ending it saw: its work may overlap the new holder's."""
+        """The request's end and its result note, committed with the claim settled. A run that ended is judged by
+        the one outcome check: SUCCEEDED when it delivered its plan, PARTIAL when it did not; a run that did not end
+        is FAILED. A fenced runner (its claim lost) reports nothing, even an ending it saw: its work may overlap the
+        new holder's."""
         if fence.lost is not None:
             logger.warning(
                 "restore-runner: request=%s ended after its claim was lost (%s); not reported here",
@@ -216,12 +221,16 @@ class RestoreWork:
                 fence.lost,
             )
             return
-        status = RestoreStatus.SUCCEEDED if outcome is not None else RestoreStatus.FAILED
         changes: dict[str, Any] = {"finished_at": self._core.clock()}
         if outcome is not None:
-            changes["result"] = outcome.as_dict()
+            check = check_outcome(outcome.promised or UNREPORTED_PROMISE, outcome.done or UNREPORTED_DONE)
+            status = RestoreStatus.PARTIAL if check.partial else RestoreStatus.SUCCEEDED
+            changes["result"] = replace(outcome, check=check).as_dict()
+            said = f"partial: {check.figures}; {'; '.join(check.reasons)}" if check.partial else "succeeded"
         else:
+            status = RestoreStatus.FAILED
             changes["failure_message"] = reason
+            said = f"failed: {reason}"
         settled = WorkState.GIVEN_UP if given_up is not None else WorkState.DONE
         with fence.finishing(settled, given_up) as connection:
             ended = self._store.transition(request.id, ACTIVE, status, connection=connection, **changes)
@@ -229,9 +238,8 @@ class RestoreWork:
                 enqueue_work(connection, NOTE, note_key(TOPIC, request.id))
         if not ended:
             return
-        result = "succeeded" if outcome is not None else f"failed: {reason}"
-        self._core.store.audit(BOT_ACTOR, "restore.finish", request.id, {"target": request.target_display}, result)
-        RESTORES.labels(request.mode, "succeeded" if outcome is not None else "failed").inc()
+        self._core.store.audit(BOT_ACTOR, "restore.finish", request.id, {"target": request.target_display}, said)
+        RESTORES.labels(request.mode, status.lower()).inc()
 
     def _reload(self, request_id: str) -> RestoreRequest:
         found = self._store.get(request_id)
@@ -251,7 +259,7 @@ class RestoreResults:
         request = self._store.get(subject)
         if request is None:
             return True
-        if request.status == RestoreStatus.SUCCEEDED:
+        if request.status in {RestoreStatus.SUCCEEDED, RestoreStatus.PARTIAL}:
             self._notifier.finished(request, RestoreOutcome.from_dict(request.result))
         elif request.status == RestoreStatus.FAILED:
             self._notifier.failed(request, request.failure_message or "no reason was recorded")

@@ -21,7 +21,7 @@ from bot.aws.errors import translate
 from bot.aws.tables import TABLE_ARN, TableRef
 from bot.bounded import first_line, inflate_gzip
 from bot.core import Core
-from bot.errors import NotFound, PreconditionFailed
+from bot.errors import AwsError, NotFound, PreconditionFailed
 from bot.exports.files import ExportManifest, list_objects, manifest_changes, parse_s3_export_url, read_manifest
 from bot.exports.status import export_detail
 from bot.limits import PEEK_LINE
@@ -54,6 +54,15 @@ class ResolvedExport:
     read_place: Place | None = None
     from_url: bool = False  # named by an s3:// URL: the approval message shows the bucket and its owner
     manifest: ExportManifest | None = None  # as read at planning time (see `with_manifest`)
+    export_arn: str | None = None  # set when the bot recorded the export (its record is checked against)
+    window: tuple[datetime, datetime] | None = None  # an incremental export's [from, to)
+    foreign_account: str | None = None  # the manifest's table is in this account, which the bot cannot reach
+    count_basis: str | None = None  # where `item_count` comes from, in words
+
+    @property
+    def table_named(self) -> str | None:
+        """The source table as messages name it (`alias:name` when aliased), when known."""
+        return self.table_display or self.table_name
 
     @property
     def location(self) -> ExportLocation:
@@ -78,6 +87,8 @@ class ResolvedExport:
             bucket=self.bucket if self.from_url else None,
             owner=self.bucket_owner if self.from_url else None,
             unverified=self.manifest.unverified if self.manifest else (),
+            window_start=self.window[0] if self.window else None,
+            window_end=self.window[1] if self.window else None,
         )
 
     def load_source(self) -> LoadSource:
@@ -94,6 +105,9 @@ class ResolvedExport:
             read_alias=place.alias if place else None,
             read_region=place.region if place else None,
             manifest_md5=self.manifest.checksum if self.manifest else None,
+            export_arn=self.export_arn,
+            item_count=self.item_count,
+            count_basis=self.count_basis if self.item_count is not None else None,
         )
 
 
@@ -129,6 +143,7 @@ def from_job(job: ExportJob) -> ResolvedExport:
     place = Place(job.account_alias, job.region)
     arn_parts = job.export_arn.split(":")
     account = arn_parts[4] if len(arn_parts) > 4 and arn_parts[4].isdigit() else None
+    window = (job.export_from, job.export_to) if job.export_from and job.export_to else None
     return ResolvedExport(
         plan_source=job.export_arn,
         export_id=job.export_id,
@@ -147,6 +162,9 @@ def from_job(job: ExportJob) -> ResolvedExport:
         account_id=account,
         snapshot=dict(job.table_snapshot or {}),
         read_place=place,
+        export_arn=job.export_arn,
+        window=window if job.export_type == ExportType.INCREMENTAL else None,
+        count_basis="DescribeExport's ItemCount, as the bot recorded it",
     )
 
 
@@ -243,7 +261,10 @@ def configured_buckets(core: Core) -> dict[str, str | None]:
 def resolve_s3_url(core: Core, url: str, owner: str | None = None) -> ResolvedExport:
     """An export by `s3://<bucket>/<prefix>/AWSDynamoDB/<ExportId>/`: the bot's record when it made it there, else
     what its manifest-summary.json says (a listing for exports without manifests), read with the bucket's owner
-    checked when it is known; a bucket that is neither configured nor given an owner is refused."""
+    checked when it is known; a bucket that is neither configured nor given an owner is refused.
+
+    The manifest's table is only metadata here: a table in an account the bot cannot reach (exports copied into a
+    backup account from another one) is named as such, never read, never refused for it."""
     location = parse_s3_export_url(url)
     known = core.store.find_export(location.export_id)
     if known is not None and known.location.url == location.url:
@@ -262,12 +283,9 @@ def resolve_s3_url(core: Core, url: str, owner: str | None = None) -> ResolvedEx
     manifest = read_manifest(core.aws.s3(place), location)
     summary = manifest.summary or {}
     _require_own_manifest(location, summary)
-    table_arn = str(summary.get("tableArn") or "")
-    match = TABLE_ARN.match(table_arn)
-    source_place = table_name = None
-    if match:
-        ref = TableRef(match["name"], region=match["region"], account_id=match["account"])
-        source_place, table_name = core.aws.place_of(ref), match["name"]
+    source_place, table_name, foreign = _manifest_table(core, str(summary.get("tableArn") or ""))
+    incremental = manifest.export_type == ExportType.INCREMENTAL
+    window = (manifest.from_time, manifest.to_time) if manifest.from_time and manifest.to_time else None
     return ResolvedExport(
         plan_source=location.url,
         export_id=location.export_id,
@@ -281,12 +299,28 @@ def resolve_s3_url(core: Core, url: str, owner: str | None = None) -> ResolvedEx
         item_count=manifest.item_count,
         size_bytes=_size(summary.get("billedSizeBytes")),
         table_name=table_name,
-        table_display=table_name,
+        table_display=f"{source_place.alias}:{table_name}" if source_place and source_place.alias else table_name,
         source_place=source_place,
         read_place=place,
         from_url=True,
         manifest=manifest,
+        window=window if incremental else None,
+        foreign_account=foreign,
+        count_basis="the export's manifest-summary.json",
     )
+
+
+def _manifest_table(core: Core, table_arn: str) -> tuple[Place | None, str | None, str | None]:
+    """Where the manifest's table is (None when the bot cannot reach it), its name, and the account the bot cannot
+    reach it in (None when it can, or the manifest names no table)."""
+    match = TABLE_ARN.match(table_arn)
+    if match is None:
+        return None, None, None
+    ref = TableRef(match["name"], region=match["region"], account_id=match["account"])
+    try:
+        return core.aws.place_of(ref), match["name"], None
+    except (PreconditionFailed, AwsError):
+        return None, match["name"], match["account"]
 
 
 def _require_own_manifest(location: ExportLocation, summary: dict[str, Any]) -> None:

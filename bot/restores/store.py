@@ -45,6 +45,7 @@ restore_requests = Table(
     Column("response_url", Text),
     Column("sources", JSON, nullable=False, default=list),
     Column("estimate", JSON),
+    Column("notes", JSON),  # what planning found that approvers must weigh (a list of sentences)
     Column("required_approvals", Integer, nullable=False),
     Column("approval_channel", String(64)),
     Column("approval_ts", String(32)),
@@ -121,6 +122,7 @@ class RestoreStore:
                     response_url=request.response_url,
                     sources=[s.as_dict() for s in request.sources],
                     estimate=request.estimate.as_dict() if request.estimate else None,
+                    notes=list(request.notes),
                     required_approvals=request.required_approvals,
                     approval_channel=request.approval_channel,
                     approval_ts=request.approval_ts,
@@ -270,4 +272,5 @@ def _requests(rows: Iterable[Any]) -> Iterable[RestoreRequest]:
             aws_ref=row["aws_ref"],
             result=dict(row["result"] or {}),
             failure_message=row["failure_message"],
+            notes=tuple(str(note) for note in row["notes"] or ()),
         )

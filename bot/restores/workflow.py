@@ -147,6 +147,7 @@ class Restores:
             expires_at=now + self.policy.ttl,
             sources=planned.sources,
             estimate=planned.estimate,
+            notes=planned.notes,
             channel_id=requester.channel_id,
             response_url=requester.response_url,
             approval_channel=channel,

@@ -15,8 +15,8 @@ from bot.aws.pricing import gib
 from bot.costs import export_cost, table_size
 from bot.drills.models import drill_flag
 from bot.errors import BotError
+from bot.exports.chain import CHAIN_LOOKBACK, coverage
 from bot.models import ExportJob, ExportStatus
-from bot.schedules.chain import CHAIN_LOOKBACK, coverage
 from bot.schedules.models import DIGEST_ID, Digest, DigestTable, ExportPlan, Schedule, ScheduleType
 from bot.schedules.service import ScheduleCore
 from bot.timefmt import iso

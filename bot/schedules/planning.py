@@ -7,8 +7,8 @@ import hashlib
 from datetime import datetime
 
 from bot.aws.table_info import describe_pitr
+from bot.exports.chain import CHAIN_LOOKBACK, Coverage, coverage
 from bot.models import MAX_INCREMENTAL_WINDOW, MIN_INCREMENTAL_WINDOW, ExportType
-from bot.schedules.chain import CHAIN_LOOKBACK, Coverage, coverage
 from bot.schedules.models import ExportPlan, Schedule, ScheduleType
 from bot.schedules.service import ScheduleCore
 from bot.timefmt import iso

@@ -131,6 +131,7 @@ def build_services(
         core,
         slack,
         authorizer,
+        references,
         work.wake.set,
         more_executors=dict.fromkeys(REPAIR_MODES, recovery.executor),
         planner_for=functools.partial(repair_planner, recovery.store),

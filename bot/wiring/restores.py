@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from bot.authz import Authorizer
 from bot.core import Core
+from bot.exports.reference import ReferenceStore
 from bot.restores.executors import Executor, ImportExecutor, PitrExecutor
 from bot.restores.import_board import ImportStatusBoard
 from bot.restores.load import LoadExecutor
@@ -44,12 +45,17 @@ def runner_timing(poll_seconds: float) -> RunnerTiming:
     return RunnerTiming(poll_seconds=poll_seconds, progress_seconds=min(PROGRESS_SECONDS, poll_seconds * 2))
 
 
-def executors(engine: Engine, poll_seconds: float, loader_retry_seconds: float = 300.0) -> dict[str, Executor]:
-    """One executor per mode; the loader's checkpoints live in the bot's database."""
+def executors(
+    engine: Engine, poll_seconds: float, loader_retry_seconds: float = 300.0, references: ReferenceStore | None = None
+) -> dict[str, Executor]:
+    """One executor per mode; the loader's checkpoints live in the bot's database, and it checks the exports the bot
+    recorded against that record."""
     return {
         RestoreMode.IMPORT: ImportExecutor(ImportStatusBoard(poll_seconds * 0.9)),
         RestoreMode.PITR: PitrExecutor(),
-        RestoreMode.LOAD: LoadExecutor(SqlLoadCheckpoints(engine), LOAD_CONCURRENCY, loader_retry_seconds),
+        RestoreMode.LOAD: LoadExecutor(
+            SqlLoadCheckpoints(engine), LOAD_CONCURRENCY, loader_retry_seconds, references=references
+        ),
     }
 
 
@@ -62,6 +68,7 @@ def build_restores(
     core: Core,
     slack: WebClient,
     authorizer: Authorizer,
+    references: ReferenceStore,
     wake: Callable[[], None],
     *,
     more_executors: Mapping[str, Executor] | None = None,
@@ -85,13 +92,16 @@ def build_restores(
         notifier,
         policy,
         on_approved=lambda _request: wake(),
-        planner=planner_for(functools.partial(plan_restore, default_rate=default_rate)),
+        planner=planner_for(functools.partial(plan_restore, default_rate=default_rate, references=references)),
     )
     work = RestoreWork(
         core,
         store,
         notifier,
-        {**executors(engine, settings.poll_seconds, settings.loader_retry_seconds), **(more_executors or {})},
+        {
+            **executors(engine, settings.poll_seconds, settings.loader_retry_seconds, references),
+            **(more_executors or {}),
+        },
         runner_timing(settings.poll_seconds),
     )
     return RestoreFeature(workflow, work, RestoreResults(store, notifier))

@@ -4,7 +4,8 @@ next fires and the last failures; a home view within Slack's 100 blocks however 
 from __future__ import annotations
 
 from bot.home.dashboard import Dashboard
-from bot.restores.models import MODE_NAMES, RestoreRequest
+from bot.restores.models import RestoreRequest, RestoreStatus
+from bot.restores.summary import PlanSummary
 from bot.timefmt import iso
 from handlers.kit.blocks import (
     CONFIRM_TEXT,
@@ -21,6 +22,7 @@ from handlers.kit.blocks import (
     mention_user,
     section,
 )
+from handlers.restores.summary_blocks import plan_summary_blocks
 
 HOME_APPROVE_ACTION = "home_restore_approve"
 HOME_REJECT_ACTION = "home_restore_reject"
@@ -75,38 +77,38 @@ def _pending(d: Dashboard) -> list[Block]:
     if not d.pending:
         return [section("*Waiting for approval*\nNothing.")]
     blocks: list[Block] = [section("*Waiting for approval*")]
-    for request in d.pending:
-        blocks.append(section(_request_line(request)))
+    for summary in d.pending:
+        blocks.append(section(_request_line(summary)))
+        blocks.extend(plan_summary_blocks(summary, with_expiry=True))
         if d.approver:
-            blocks.append(_decision(request))
+            blocks.append(_decision(summary))
     return blocks
 
 
-def _request_line(request: RestoreRequest) -> str:
-    mode = escape(MODE_NAMES.get(request.mode, request.mode), 200)
+def _request_line(summary: PlanSummary) -> str:
     return (
-        f"{code(request.id, 100)} from {mention_user(request.requested_by)}: {mode} into "
-        f"{code(request.target_display, 600)} · expires {iso(request.expires_at)}"
+        f"*Restore request {code(summary.request_id, 100)}* from {mention_user(summary.requested_by)} needs "
+        f"{summary.required_approvals} approval(s)"
     )
 
 
-def _decision(request: RestoreRequest) -> Block:
+def _decision(summary: PlanSummary) -> Block:
     start = "Restore into "
     end = ". It starts as soon as the approvals are in."
     approve = button(
         "Approve",
         HOME_APPROVE_ACTION,
-        request.button_value,
+        summary.button_value,
         style="primary",
         confirm=confirm_dialog(
             "Approve this restore?",
-            f"{start}{code(request.target_display, CONFIRM_TEXT - len(start) - len(end))}{end}",
+            f"{start}{code(summary.target, CONFIRM_TEXT - len(start) - len(end))}{end}",
             "Approve",
             "Cancel",
         ),
     )
-    reject = button("Reject", HOME_REJECT_ACTION, request.button_value, style="danger")
-    return {"type": "actions", "block_id": f"home_decision_{request.id}", "elements": [approve, reject]}
+    reject = button("Reject", HOME_REJECT_ACTION, summary.button_value, style="danger")
+    return {"type": "actions", "block_id": f"home_decision_{summary.request_id}", "elements": [approve, reject]}
 
 
 def _fires(d: Dashboard) -> str:
@@ -122,5 +124,14 @@ def _failures(d: Dashboard) -> str:
         f"Export {code(j.export_id, 100)} of {code(j.table_key, 300)}: {escape(j.failure_code or 'failed', 200)}"
         for j in d.failed_exports
     ]
-    lines += [f"Restore {code(r.id, 100)} into {code(r.target_display, 300)}" for r in d.failed_restores]
+    lines += [_ended_short(r) for r in d.failed_restores]
     return "*Failures in the last 7 days*\n" + (listing(lines, "more", 2800) if lines else "None.")
+
+
+def _ended_short(request: RestoreRequest) -> str:
+    """A failed restore, or a partial one with its numbers (not every promised item landed)."""
+    line = f"Restore {code(request.id, 100)} into {code(request.target_display, 300)}"
+    check = request.outcome_check
+    if request.status == RestoreStatus.PARTIAL and check is not None:
+        return f"{line}: *PARTIAL*, {escape(check.figures, 200)}"
+    return line

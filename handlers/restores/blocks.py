@@ -10,23 +10,13 @@ from __future__ import annotations
 import re
 
 from bot.errors import BotError
-from bot.models import BOT_ACTOR, ExportType
-from bot.restores.models import (
-    MODE_NAMES,
-    REPAIR_MODES,
-    Approval,
-    ImportOptions,
-    LoadOptions,
-    PitrOptions,
-    RestoreMode,
-    RestoreRequest,
-    RestoreStatus,
-    SourceSummary,
-)
+from bot.models import BOT_ACTOR
+from bot.restores.models import MODE_NAMES, REPAIR_MODES, Approval, RestoreMode, RestoreRequest, RestoreStatus
 from bot.restores.notify import RestoreOutcome, RestoreProgress
-from bot.restores.repairs import RepairOptions
+from bot.restores.outcome import OutcomeCheck, Verdict
+from bot.restores.summary import mode_line, plan_summary
 from bot.restores.workflow import Requested
-from bot.timefmt import duration, iso, size
+from bot.timefmt import duration, iso
 from handlers.kit.blocks import (
     CONFIRM_TEXT,
     FOREIGN_TEXT,
@@ -44,16 +34,17 @@ from handlers.kit.blocks import (
     section,
     shorten,
 )
-from handlers.restores.repair_blocks import repair_figures, repair_scope
+from handlers.restores.repair_blocks import repair_figures
+from handlers.restores.summary_blocks import plan_summary_blocks, source_line
 
 APPROVE_ACTION = "restore_approve"
 REJECT_ACTION = "restore_reject"
 CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,30}")
-BUCKET_TEXT = 900  # the bucket lines' share of the must-see block
 STATE_LINE = {
     RestoreStatus.APPROVED: ":white_check_mark: *Approved*",
     RestoreStatus.RUNNING: ":arrows_counterclockwise: *Approved — running*",
     RestoreStatus.SUCCEEDED: ":white_check_mark: *Approved — restore finished*",
+    RestoreStatus.PARTIAL: ":warning: *Approved — restore PARTIAL: not every item promised is in the target*",
     RestoreStatus.FAILED: ":x: *Restore failed*",
     RestoreStatus.REJECTED: ":no_entry: *Rejected — nothing was restored*",
     RestoreStatus.EXPIRED: ":hourglass: *Expired — nothing was restored*",
@@ -70,7 +61,7 @@ def approval_request(request: RestoreRequest, approvals: list[Approval] | None =
         f":lock: *Restore request {code(request.id, 100)}* from {_mention(request.requested_by)} needs "
         f"{request.required_approvals} approval(s)"
     )
-    blocks = [section(head), section(_must_see(request, with_expiry=True)), *_unverified(request), *_details(request)]
+    blocks = [section(head), *plan_summary_blocks(plan_summary(request), with_expiry=True)]
     if approvals:
         blocks.append(
             context(f"Approved so far by {_approvers(approvals)} ({len(approvals)} of {request.required_approvals})")
@@ -86,7 +77,7 @@ def approval_request(request: RestoreRequest, approvals: list[Approval] | None =
     blocks.append({"type": "actions", "block_id": f"restore_decision_{request.id}", "elements": [approve, reject]})
     text = (
         f"Restore request {escape(request.id, 100)} from {escape(request.requested_by, 100)} needs approval: "
-        f"{escape(_mode_line(request), FOREIGN_TEXT)} → {escape(request.target_display, 600)}"
+        f"{escape(mode_line(request), FOREIGN_TEXT)} → {escape(request.target_display, 600)}"
     )
     return message(text, *blocks)
 
@@ -103,92 +94,9 @@ def approval_settled(request: RestoreRequest, approvals: list[Approval], note: s
     blocks = [
         section(f"*Restore request {code(request.id, 100)}* from {_mention(request.requested_by)}"),
         section(f"{state}{who}" + (f"\n{escape(note, FOREIGN_TEXT)}" if note else "")),
-        section(_must_see(request, with_expiry=False)),
-        *_unverified(request),
-        *_details(request),
+        *plan_summary_blocks(plan_summary(request), with_expiry=False),
     ]
     return message(f"Restore request {escape(request.id, 100)}: {escape(request.status, 40)}", *blocks)
-
-
-def _must_see(request: RestoreRequest, *, with_expiry: bool) -> str:
-    """What an approver must read before deciding; every line is bounded, so the block is well under 3,000."""
-    lines = [
-        f"*Target:* {code(request.target_display, 600)} ({escape(request.plan.region, 100)})",
-        f"*Mode:* {escape(_mode_line(request), FOREIGN_TEXT)}",
-    ]
-    if with_expiry:
-        lines.append(f"*Expires:* {iso(request.expires_at)}")
-    rate = _rate_line(request)
-    if rate:
-        lines.append(rate)
-    lines += [f"*Requested by:* {_mention(request.requested_by)}", f"*Plan hash:* {code(request.plan_hash[:12])}"]
-    buckets = _bucket_lines(request.sources)
-    if buckets:
-        lines.append(listing(buckets, "buckets", BUCKET_TEXT))
-    return "\n".join(lines)
-
-
-def _rate_line(request: RestoreRequest) -> str | None:
-    """The loader's ceiling and the duration it implies: approvers decide how hard a live table is written."""
-    options = request.plan.options
-    if not isinstance(options, LoadOptions):
-        return None
-    if options.ceiling is None:
-        return "*Write rate:* no ceiling: as fast as the table takes (it backs off when throttled)"
-    seconds = request.estimate.duration_seconds if request.estimate else None
-    at_rate = f" · about {duration(seconds)} at that rate" if seconds else ""
-    return f"*Write rate:* at most {escape(options.ceiling.describe(), 300)}{at_rate}"
-
-
-def _bucket_lines(sources: tuple[SourceSummary, ...]) -> list[str]:
-    """Where S3 URL sources live: anyone can write a manifest, so the bucket and its owner are must-see."""
-    seen = dict.fromkeys((s.bucket, s.owner) for s in sources if s.bucket)
-    lines = []
-    for bucket, owner in seen:
-        checked = (
-            f"owned by account {code(owner, 20)} (S3 refuses every read if another account owns it)"
-            if owner
-            else "a configured export bucket; no owner configured, so its owner is not checked"
-        )
-        lines.append(
-            f"*Read from bucket:* {code(bucket, 100)}, {checked}. The table, export id and item count shown for it "
-            "come from that bucket's own manifest-summary.json."
-        )
-    return lines
-
-
-def _unverified(request: RestoreRequest) -> list[Block]:
-    """What could not be checked about the exports' files, before the figures, so nobody approves it unawares."""
-    named = len(request.sources) > 1
-    reasons = [
-        f"• {escape(f'Export {s.export_id}: ' if named and s.export_id else '', 200)}{escape(reason, FOREIGN_TEXT)}"
-        for s in request.sources
-        for reason in s.unverified
-    ]
-    if not reasons:
-        return []
-    head = ":warning: *Not verified:*"
-    return [section(head + "\n" + listing(reasons, "reasons", SECTION_TEXT - len(head) - 1))]
-
-
-def _details(request: RestoreRequest) -> list[Block]:
-    """The estimate and the sources (summarised when they do not fit), then what the estimate is based on."""
-    estimate = request.estimate
-    lines = []
-    if estimate is not None:
-        lines.append(
-            f"*Estimated cost:* {escape(estimate.cost_usd or '—', 100)} · *Estimated duration:* "
-            f"{duration(estimate.duration_seconds)}"
-        )
-    sources = [_source_line(s) for s in request.sources]
-    noun = "exports" if any(s.export_id for s in request.sources) else "sources"
-    budget = SECTION_TEXT - sum(len(line) + 1 for line in lines)
-    if sources:
-        lines.append(listing(sources, noun, budget))
-    blocks = [section("\n".join(lines))] if lines else []
-    if estimate is not None and estimate.basis:
-        blocks.append(context(escape(estimate.basis, FOREIGN_TEXT)))
-    return blocks
 
 
 def _confirm_text(request: RestoreRequest) -> str:
@@ -197,40 +105,6 @@ def _confirm_text(request: RestoreRequest) -> str:
     mode = escape(MODE_NAMES.get(request.mode, request.mode), 80)
     start, end = "Restore into ", f": {mode}. It starts as soon as the approvals are in."
     return f"{start}{code(request.target_display, CONFIRM_TEXT - len(start) - len(end))}{end}"
-
-
-def _source_line(source: SourceSummary) -> str:
-    parts = []
-    if source.table:
-        parts.append(f"table {code(source.table, 600)}")
-    if source.export_id:
-        kind = "incremental export" if source.export_type == ExportType.INCREMENTAL else "export"
-        parts.append(f"{kind} {code(source.export_id, 200)}")
-    if source.export_time:
-        parts.append(f"as of {iso(source.export_time)}")
-    if source.item_count is not None:
-        parts.append(f"{source.item_count:,} items")
-    if source.size_bytes is not None:
-        parts.append(size(source.size_bytes))
-    return "*Source:* " + (" · ".join(parts) if parts else code(source.label))
-
-
-def _mode_line(request: RestoreRequest) -> str:
-    """The mode in words, as plain text (callers escape it)."""
-    base = MODE_NAMES.get(request.mode, request.mode)
-    options = request.plan.options
-    if isinstance(options, ImportOptions):
-        billing = "on-demand" if options.table.get("BillingMode") == "PAY_PER_REQUEST" else "provisioned"
-        keys = ", ".join(f"{k['AttributeName']} ({k['KeyType']})" for k in options.table.get("KeySchema", []))
-        gsis = len(options.table.get("GlobalSecondaryIndexes") or [])
-        basis = f" from {options.schema_basis}" if options.schema_basis else ""
-        return f"{base}: key {keys}{basis}, {gsis} GSI(s), {billing}"
-    if isinstance(options, PitrOptions):
-        moment = iso(options.restore_time) if options.restore_time else "the latest restorable time"
-        return f"{base} as of {moment}"
-    if isinstance(options, RepairOptions):
-        return f"{base}: {repair_scope(options)}"
-    return f"{base} ({len(request.plan.sources)} export(s), puts and deletes in time order)"
 
 
 def decided_note(request: RestoreRequest) -> Message:
@@ -294,28 +168,62 @@ def progress_note(request: RestoreRequest, progress: RestoreProgress) -> Message
 
 
 def finished_note(request: RestoreRequest, outcome: RestoreOutcome) -> Message:
-    """The final report, and for new tables what DynamoDB did not carry over."""
-    head = f":white_check_mark: Restore {code(request.id, 100)} into {code(request.target_display, 600)} *finished*."
+    """The final report: the outcome check's verdict first (PARTIAL with its reasons and numbers, never "finished"),
+    the figures, and for new tables what DynamoDB did not carry over."""
+    check = outcome.check
+    where = f"Restore {code(request.id, 100)} into {code(request.target_display, 600)}"
+    if check is not None and check.partial:
+        head = (
+            f":warning: {where} is *PARTIAL*: {escape(check.figures, 300)}. Not every item the plan promised is there."
+        )
+    else:
+        head = f":white_check_mark: {where} *finished*."
     figures = []
     if request.mode == RestoreMode.LOAD:
         figures.append(
             f"Items written: *{outcome.items_written or 0:,}* · Deletes applied: *{outcome.deletes_applied or 0:,}* · "
             f"Files: *{outcome.files or 0}*"
-            + (f" ({outcome.files_skipped} finished before a restart, not rewritten)" if outcome.files_skipped else "")
+            + (f" ({outcome.files_skipped} finished before, not rewritten)" if outcome.files_skipped else "")
             + f" · Retries: *{outcome.retries or 0}*"
             + _throttled(outcome)
             + _unverified_files(outcome)
         )
-    elif outcome.item_count is not None:
-        figures.append(f"Items in the new table: *{outcome.item_count:,}*")
     if request.mode in REPAIR_MODES:
         figures.append(repair_figures(outcome))
     figures.append(f"Duration: *{duration(outcome.duration_seconds)}*")
-    blocks = [section(head), section("\n".join(figures))]
+    blocks = [section(head), *_outcome_blocks(check), section("\n".join(figures))]
     if request.mode in {RestoreMode.IMPORT, RestoreMode.PITR}:
         blocks.append(section(carry_over_text(outcome)))
-    text = f"Restore {escape(request.id, 100)} into {escape(request.target_display, 600)} finished"
+    ending = "is PARTIAL" if check is not None and check.partial else "finished"
+    text = f"Restore {escape(request.id, 100)} into {escape(request.target_display, 600)} {ending}"
     return message(text, *blocks)
+
+
+def _outcome_blocks(check: OutcomeCheck | None) -> list[Block]:
+    """The items promised against the items done, as the outcome check judged them (nothing for results stored
+    before the check existed)."""
+    if check is None:
+        return []
+    if check.verdict == Verdict.COMPLETE:
+        return [section(f"*Items:* {escape(check.figures, 300)}: every item the plan promised.")]
+    reasons = [f"• {escape(reason, FOREIGN_TEXT)}" for reason in check.reasons]
+    head = f"*Items:* {escape(check.figures, 300)}" + (" — *why it is partial:*" if check.partial else ":")
+    return [section(head + "\n" + listing(reasons, "reasons", SECTION_TEXT - len(head) - 1))]
+
+
+def finished_state(outcome: RestoreOutcome) -> str:
+    """The approval message's note once the run ended (plain text)."""
+    if outcome.check is not None and outcome.check.partial:
+        return "PARTIAL: see the thread for the numbers and why."
+    return "Finished: see the thread for the report."
+
+
+def finished_summary(request: RestoreRequest, outcome: RestoreOutcome) -> str:
+    """How a run that ended is named to the requester and on the approval message (mrkdwn, escaped)."""
+    check = outcome.check
+    if check is not None and check.partial:
+        return f"PARTIAL: {escape(check.figures, 300)}; why is in the approval thread."
+    return "finished. " + carry_over_summary(request, outcome)
 
 
 def _throttled(outcome: RestoreOutcome) -> str:
@@ -398,7 +306,7 @@ def requested_reply(requested: Requested) -> Message:
         f"{_channel(requested.channel)}. It expires at {iso(request.expires_at)}."
     )
     target = f"• *Target:* {code(request.target_display, 600)}"
-    sources = [f"• {_source_line(s)}" for s in request.sources]
+    sources = [f"• {source_line(s)}" for s in request.sources]
     noun = "exports" if any(s.export_id for s in request.sources) else "sources"
     body = target + ("\n" + listing(sources, noun, SECTION_TEXT - len(target) - 1) if sources else "")
     blocks = [section(head), section(body)]

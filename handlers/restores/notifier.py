@@ -79,8 +79,14 @@ class SlackRestoreNotifier:
             self._progress_ts.pop(request.id, None)
         report = rb.finished_note(request, outcome)
         self._thread(request, report)
-        self._edit(request, rb.approval_settled(request, [], note="Finished: see the thread for the report."))
-        self._tell_requester(request, "finished. " + rb.carry_over_summary(request, outcome))
+        partial = outcome.check is not None and outcome.check.partial
+        note = (
+            "PARTIAL: see the thread for the numbers and why."
+            if partial
+            else "Finished: see the thread for the report."
+        )
+        self._edit(request, rb.approval_settled(request, [], note=note))
+        self._tell_requester(request, rb.finished_summary(request, outcome))
 
     def failed(self, request: RestoreRequest, reason: str) -> None:
         """The reason in the thread, the message's state line, and the requester's DM."""

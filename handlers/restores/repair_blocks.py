@@ -1,21 +1,10 @@
-"""The parts of restore messages that are a repair's (/ddb-recover, /ddb-revert): what it covers, and its report
-of what was written and each key left alone. Keys and attribute names only; item values never appear here."""
+"""The part of a restore's report that is a repair's (/ddb-recover, /ddb-revert): what was written, what was already
+right, and each key left alone. Keys and attribute names only; item values never appear here."""
 
 from __future__ import annotations
 
 from bot.restores.notify import RestoreOutcome
-from bot.restores.repairs import RepairOptions
-from bot.timefmt import iso
 from handlers.kit.blocks import code, escape, listing
-
-
-def repair_scope(options: RepairOptions) -> str:
-    """What a repair covers, as plain text: the key and its time, or the window (and filter)."""
-    writes = f"{options.puts:,} put(s) and {options.deletes:,} delete(s) at most, each under its own condition"
-    if options.item_key:
-        return f"{options.item_key} as of {iso(options.at)}; {writes}"
-    where = f" where {options.where}" if options.where else ""
-    return f"changes from {iso(options.since)} to {iso(options.until)}{where} undone; {writes}"
 
 
 def repair_figures(outcome: RestoreOutcome) -> str:

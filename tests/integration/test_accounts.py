@@ -143,10 +143,12 @@ def test_the_restore_form_can_target_an_aliased_table(
     assert "orders-from-form" not in ddb.list_tables()["TableNames"], "not in the bot's own account"
 
 
-def test_an_export_whose_manifest_names_a_table_in_an_unaliased_account_is_refused(
+def test_an_export_copied_from_an_account_without_an_alias_is_restored_saying_its_table_cannot_be_read(
     aliased_bot: Any, signed: SignedSlackClient, slack: SlackStandIn, s3: Any, ddb: Any
 ) -> None:
-    location = write_full_export(s3, "acme-ddb-backups", "copied", [{"pk": {"S": "a"}, "sk": {"N": "1"}}], files=1)
+    location = write_full_export(
+        s3, "acme-ddb-backups", "copied", [{"pk": {"S": "a"}, "sk": {"N": "1"}}], files=1, empty_files=0
+    )
     key = location.folder + "manifest-summary.json"
     summary = json.loads(s3.get_object(Bucket="acme-ddb-backups", Key=key)["Body"].read())
     summary["tableArn"] = f"arn:aws:dynamodb:us-east-1:{STRANGER}:table/orders"
@@ -154,6 +156,15 @@ def test_an_export_whose_manifest_names_a_table_in_an_unaliased_account_is_refus
     s3.put_object(Bucket="acme-ddb-backups", Key=key, Body=rewritten)
     checksum = base64.b64encode(hashlib.md5(rewritten, usedforsecurity=False).digest())  # a consistent export
     s3.put_object(Bucket="acme-ddb-backups", Key=location.folder + "manifest-summary.md5", Body=checksum)
-    answer = full_text(reply(slack, signed, "/ddb-restore", f"{location.url} to=orders-copied key=pk:S,sk:N"))
-    assert f"account {STRANGER}, which has no alias" in answer
-    assert "orders-copied" not in ddb.list_tables()["TableNames"]
+
+    reply(slack, signed, "/ddb-restore", f"{location.url} to=orders-copied key=pk:S,sk:N")
+
+    message = approval_message(slack)
+    shown = full_text(message)
+    assert f"is of table `orders` in account {STRANGER}, which the bot cannot read" in shown
+    assert "its settings are not carried over" in shown and "which has no alias" not in shown
+    request = latest_request(aliased_bot)
+    click(signed, slack, message, "restore_approve", APPROVER)
+    done = wait_for_status(aliased_bot, request.id, {RestoreStatus.SUCCEEDED, RestoreStatus.FAILED})
+    assert done.status == RestoreStatus.SUCCEEDED, done.failure_message
+    assert ddb.scan(TableName="orders-copied")["Count"] == 1

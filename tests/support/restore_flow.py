@@ -11,6 +11,7 @@ from bot.models import ExportJob, ExportStatus
 from bot.restores.models import RestoreRequest
 from bot.restores.store import RestoreStore
 from bot.wiring.runtime import BotRuntime
+from tests.support.export_fixtures import key_of
 from tests.support.slack_requests import SignedSlackClient, SlackHttpResponse
 
 APPROVALS = "C0APPROVALS"
@@ -133,6 +134,24 @@ def scan_all(ddb: Any, table: str) -> dict[str, dict[str, Any]]:
             key = item["pk"]["S"] + ("|" + next(iter(item["sk"].values())) if "sk" in item else "")
             items[key] = item
     return items
+
+
+def create_staging(ddb: Any, name: str = "staging", sort_type: str = "N") -> None:
+    """An existing on-demand table keyed pk (S) + sk (`sort_type`), as the export fixtures' items are."""
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": sort_type},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def staged(ddb: Any, table: str = "staging") -> dict[tuple[str, ...], dict[str, Any]]:
+    """Every item of a table keyed by its (pk, sk) text, as `export_fixtures.key_of` keys them."""
+    return {key_of(i): i for page in ddb.get_paginator("scan").paginate(TableName=table) for i in page["Items"]}
 
 
 def thread_of(slack: SlackStandIn, message: PostedMessage) -> list[PostedMessage]:

@@ -25,12 +25,14 @@ ACCESS_DENIED = (
 
 @dataclass(frozen=True)
 class S3Call:
-    """One request the front saw: method, bucket, key and the owner it expected (None: not checked)."""
+    """One request the front saw: method, bucket, key, the owner it expected (None: not checked), and the access key
+    it was signed with (whose account's credentials read it)."""
 
     method: str
     bucket: str
     key: str
     expected_owner: str | None
+    access_key: str | None = None
 
 
 class S3OwnerFront:
@@ -89,7 +91,8 @@ class S3OwnerFront:
                 length = int(self.headers.get("Content-Length", 0) or 0)
                 body = self.rfile.read(length) if length else None
                 bucket, _, key = urlsplit(self.path).path.lstrip("/").partition("/")
-                call = S3Call(method, bucket, key, self.headers.get(OWNER_HEADER))
+                signed_by = self.headers.get("Authorization", "").partition("Credential=")[2].split("/", 1)[0]
+                call = S3Call(method, bucket, key, self.headers.get(OWNER_HEADER), signed_by or None)
                 if not front._record(call):
                     self._answer(403, b"" if method == "HEAD" else ACCESS_DENIED, {"Content-Type": "application/xml"})
                     return

@@ -44,10 +44,13 @@ from tests.support.aws_world import exports_held
 from tests.support.client_tokens import TokenLedger, client_tokens_honoured
 from tests.support.crashes import FOREVER, Cluster, Crash, CrashAt
 from tests.support.databases import database_kinds, fresh_database
+from tests.support.export_fixtures import write_full_export
+from tests.support.import_standin import aws_import_table
 from tests.support.restore_flow import APPROVALS, APPROVER, OPS, REQUESTER, RESTORE_SETTINGS, scan_all
 from tests.support.schedules import text_of, wait_until
 
 ONCALL = "S0ONCALL"
+BUCKET = "acme-ddb-backups"
 FIRE_TIME = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
 EXPORT_STEPS = ["claimed", "aws_called", "recorded", "finishing"]
 
@@ -155,6 +158,17 @@ def approved_import(replica: Services, slack: SlackStandIn) -> str:
     return requested.request.id
 
 
+def restore_taken_over(cluster: Cluster) -> Services:
+    """A fresh replica leaves the dead one's live claim alone, takes the restore over once the claim is stale, runs it
+    to its end and posts the result it owes."""
+    taker = cluster.replica()
+    assert taker.work_runner.run_pending([RESTORE]) == 0, "a live claim is not taken over"
+    cluster.stale()
+    assert taker.work_runner.run_pending([RESTORE]) == 1
+    taker.work_runner.run_pending([NOTE])
+    return taker
+
+
 @pytest.mark.parametrize("step", EXPORT_STEPS)
 def test_a_restore_whose_replica_dies_at_any_step_imports_once_and_is_reported_once(
     cluster: Cluster, tokens: TokenLedger, slack: SlackStandIn, ddb: Any, step: str
@@ -163,18 +177,55 @@ def test_a_restore_whose_replica_dies_at_any_step_imports_once_and_is_reported_o
     request_id = approved_import(dying, slack)
     with pytest.raises(Crash):
         dying.work_runner.run_pending([RESTORE])
-
-    taker = cluster.replica()
-    assert taker.work_runner.run_pending([RESTORE]) == 0, "a live claim is not taken over"
-    cluster.stale()
-    assert taker.work_runner.run_pending([RESTORE]) == 1
-    taker.work_runner.run_pending([NOTE])
+    taker = restore_taken_over(cluster)
 
     request = RestoreStore(taker.engine).get(request_id)
     assert request is not None and request.status == RestoreStatus.SUCCEEDED, request
     assert tokens.started["import"] == 1, "ImportTable started once"
     assert scan_all(ddb, "orders-restored") == scan_all(ddb, "orders"), "the table holds the items, once each"
     assert len(messages_with(slack, APPROVALS, request_id, "*finished*")) == 1, "the result posted once"
+
+
+def approved_partial_import(replica: Services, s3: Any) -> str:
+    """An export of ten items, two of whose sort keys are text where the key asked for says number, asked into a new
+    table and approved: ImportTable (as AWS runs it) rejects those two, so the restore ends PARTIAL."""
+    good = [{"pk": {"S": f"order#{i}"}, "sk": {"N": str(i)}} for i in range(8)]
+    wrong = [{"pk": {"S": f"odd#{i}"}, "sk": {"S": f"text {i}"}} for i in range(2)]
+    export = write_full_export(s3, BUCKET, "external", good + wrong, files=2, empty_files=0, export_time=FIRE_TIME)
+    spec = RestoreSpec(RestoreMode.IMPORT, (export.url,), "copied", key=(("pk", "S"), ("sk", "N")))
+    requested = replica.restores.request(spec, Requester(REQUESTER, OPS))
+    assert replica.restores.approve(requested.request.button_value, APPROVER).outcome == "approved"
+    return requested.request.id
+
+
+def test_a_restore_ending_partial_whose_replica_dies_finishing_is_taken_over_and_reported_partial_once(
+    cluster: Cluster, tokens: TokenLedger, slack: SlackStandIn, ddb: Any, s3: Any
+) -> None:
+    partial = {"mode": RestoreMode.IMPORT, "outcome": "partial"}
+    with aws_import_table():
+        dying = cluster.replica(CrashAt(RESTORE, "finishing"))
+        request_id = approved_partial_import(dying, s3)
+        with pytest.raises(Crash):
+            dying.work_runner.run_pending([RESTORE])
+        running = RestoreStore(dying.engine).get(request_id)
+        assert running is not None and running.status == RestoreStatus.RUNNING, "the PARTIAL ending died with it"
+        before = REGISTRY.get_sample_value("ddbbot_restores_total", partial) or 0.0
+        taker = restore_taken_over(cluster)
+
+    request = RestoreStore(taker.engine).get(request_id)
+    assert request is not None and request.status == RestoreStatus.PARTIAL, request
+    check = request.outcome_check
+    assert check is not None and (check.expected, check.done, check.errors) == (10, 8, 2)
+    assert tokens.started["import"] == 1, "ImportTable started once"
+    assert len(scan_all(ddb, "copied")) == 8
+    assert len(messages_with(slack, APPROVALS, request_id, "is *PARTIAL*", "8 of 10 items")) == 1, "told once"
+    assert len(messages_with(slack, REQUESTER, request_id, "PARTIAL: 8 of 10 items")) == 1, "the requester told once"
+    assert not messages_with(slack, APPROVALS, request_id, "*finished*")
+    (finish,) = taker.core.store.audit_entries(action="restore.finish")
+    assert finish["result"].startswith("partial: 8 of 10 items")
+    assert REGISTRY.get_sample_value("ddbbot_restores_total", partial) == before + 1
+    claim = taker.work_runner.keeper.store.get(RESTORE, request_id)
+    assert claim is not None and claim.state == WorkState.DONE and claim.attempts == 2
 
 
 def test_a_restore_that_kills_every_replica_is_given_up_and_its_requester_told(

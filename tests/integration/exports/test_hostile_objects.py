@@ -75,7 +75,7 @@ def test_the_loader_refuses_a_line_longer_than_dynamodb_writes_without_holding_i
             table_name="target",
             key_names=KEYS,
             checkpoints=SqlLoadCheckpoints(engine),
-            restore_id="r-1",
+            load_key="load-r-1",
             progress=lambda _: None,
         )
     assert peak.bytes < 1.5 * MAX_EXPORT_LINE, f"{peak.mb:.0f} MB allocated to refuse a {size / MB:.0f} MB line"

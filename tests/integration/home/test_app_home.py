@@ -5,12 +5,14 @@ same plan-bound workflow as the approval message's button."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.demo.slack_standin import SlackStandIn
 from bot.restores.models import RestoreStatus
 from handlers.home.blocks import HOME_APPROVE_ACTION, HOME_REJECT_ACTION
 from tests.integration.conftest import SIGNING_SECRET, BotFactory
+from tests.support.export_fixtures import write_full_export, write_incremental_export
 from tests.support.restore_flow import (
     APPROVER,
     OUTSIDER,
@@ -114,3 +116,37 @@ def test_an_open_home_tab_is_published_again_when_what_it_shows_changes_and_only
     assert bot.services.home.refresh() == 1
     assert request.id in json.dumps(published_home(slack, APPROVER, mark)), "the new request shows without reopening"
     assert bot.services.home.refresh() == 0
+
+
+def test_an_approver_in_home_sees_the_same_plan_summary_as_the_approval_message(
+    start_bot: BotFactory, slack: SlackStandIn, s3: Any, ddb: Any
+) -> None:
+    bot = start_bot(**RESTORE_SETTINGS, restore_rate="500/s")
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    t0 = datetime(2026, 1, 14, 10, tzinfo=UTC)
+    items = [{"pk": {"S": f"o{i}"}, "sk": {"S": "v"}} for i in range(6)]
+    full = write_full_export(s3, "acme-ddb-backups", "h", items, files=1, export_time=t0, checksums=None)
+    change = ({"pk": {"S": "o1"}, "sk": {"S": "v"}}, None, items[1])
+    incremental = write_incremental_export(s3, "acme-ddb-backups", "h", [change], t0, t0 + timedelta(hours=1), files=1)
+    ask(signed, slack, f"{full.url} {incremental.url} into=customers")  # exports of `source`, not of customers
+    message = approval_message(slack)
+    request = latest_request(bot)
+
+    mark = len(slack.calls)
+    signed.event({"type": "app_home_opened", "user": APPROVER, "channel": "D0HOME", "tab": "home"})
+    home = published_home(slack, APPROVER, mark)
+
+    summary = [b for b in message.blocks if b["type"] in {"section", "context"}][1:]  # after the request line
+    start = next(i for i, b in enumerate(home["blocks"]) if request.id in json.dumps(b))
+    assert home["blocks"][start + 1 : start + 1 + len(summary)] == summary
+    shown = json.dumps(summary, ensure_ascii=False)
+    for line in (
+        "*Target:* `customers`",
+        "*Write rate:* at most 500 write units/s",
+        "*Read from bucket:* `acme-ddb-backups`",
+        ":warning: *Not verified:*",
+        "The source table differs from the target: the export(s) are of `source`",
+        "changes from 2026-01-14T10:00:00Z to 2026-01-14T11:00:00Z",
+        "*Estimated cost:*",
+    ):
+        assert line in shown, line

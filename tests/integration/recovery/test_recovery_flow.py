@@ -86,8 +86,10 @@ def test_ddb_recover_brings_the_item_back_after_a_second_person_approves(
     assert "cannot approve" in ephemeral_to(slack, REQUESTER, "cannot approve").text
     assert live(ddb, LOST) is None
     click(signed, slack, message, "restore_approve", APPROVER)
-    finished = wait_for_status(bot, request.id, {RestoreStatus.SUCCEEDED, RestoreStatus.FAILED}, timeout=60)
+    ended = {RestoreStatus.SUCCEEDED, RestoreStatus.PARTIAL, RestoreStatus.FAILED}
+    finished = wait_for_status(bot, request.id, ended, timeout=60)
     assert finished.status == RestoreStatus.SUCCEEDED, finished.failure_message
+    assert finished.outcome_check is not None and finished.outcome_check.figures == "1 of 1 items"
     assert live(ddb, LOST) == original(LOST)
     assert all(SECRET not in shown(m) for m in public(slack)), "an item value reached a channel"
 
@@ -101,6 +103,8 @@ def test_ddb_revert_undoes_the_deploy_and_leaves_the_hand_fixed_item_alone(
     assert request.mode == "revert"
     thread = slack.wait_for(lambda m: m.thread_ts == message.ts and "Dry run" in shown(m), timeout=30)
     assert "12 to put back, 5 to delete, 1 conflict" in shown(thread), shown(thread)
+    assert "12 to put back, 5 to delete, 1 conflict" in shown(message), "the plan summary shows the dry run"
+    assert "Sample (conflicts): pk=D-03, sk=1" in shown(message)
     assert SECRET not in shown(message) and SECRET not in shown(thread)
     show = click(signed, slack, thread, "recovery_show_items", APPROVER, value=buttons(thread)["recovery_show_items"])
     assert show.status == 200
@@ -111,8 +115,11 @@ def test_ddb_revert_undoes_the_deploy_and_leaves_the_hand_fixed_item_alone(
     assert refused.status == 200
     assert "private" in ephemeral_to(slack, OUTSIDER, "private").text
     click(signed, slack, message, "restore_approve", APPROVER)
-    finished = wait_for_status(bot, request.id, {RestoreStatus.SUCCEEDED, RestoreStatus.FAILED}, timeout=90)
-    assert finished.status == RestoreStatus.SUCCEEDED, finished.failure_message
+    ended = {RestoreStatus.SUCCEEDED, RestoreStatus.PARTIAL, RestoreStatus.FAILED}
+    finished = wait_for_status(bot, request.id, ended, timeout=90)
+    assert finished.status == RestoreStatus.PARTIAL, finished.failure_message  # the conflict: one key not reverted
+    check = finished.outcome_check
+    assert check is not None and check.reasons and f"pk={HAND_FIXED}" in check.reasons[0]
     for pk in DEPLOYED:
         if pk != HAND_FIXED:
             assert live(ddb, pk) == original(pk), pk
@@ -120,7 +127,7 @@ def test_ddb_revert_undoes_the_deploy_and_leaves_the_hand_fixed_item_alone(
     for pk in CREATED:
         assert live(ddb, pk) is None, pk
     assert live(ddb, LOST) is None  # deleted before the window: not the revert's
-    report = slack.wait_for(lambda m: m.thread_ts == message.ts and "finished" in m.text, timeout=30)
+    report = slack.wait_for(lambda m: m.thread_ts == message.ts and "PARTIAL" in m.text, timeout=30)
     assert "Conflicts (changed since, left alone): *1*" in shown(report)
     assert f"pk={HAND_FIXED}" in shown(report)
     assert finished.result["items_written"] == 12 and finished.result["deletes_applied"] == 5

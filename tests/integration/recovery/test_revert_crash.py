@@ -93,7 +93,7 @@ def test_a_revert_whose_worker_dies_mid_way_is_finished_by_a_fresh_replica_writi
     cluster.stale()
     assert taker.work_runner.run_pending([RESTORE]) == 1
     finished = taker.restores.store.get(request_id)
-    assert finished is not None and finished.status == RestoreStatus.SUCCEEDED, finished
+    assert finished is not None and finished.status == RestoreStatus.PARTIAL, finished  # the one conflict
 
     writes = Counter(str(c.keys["pk"]["S"]) for c in aws.timeline(TABLE).changes() if c.micros >= approved_at)
     assert writes and max(writes.values()) == 1, f"keys written twice: {[k for k, n in writes.items() if n > 1][:10]}"

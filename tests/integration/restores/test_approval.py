@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from bot.demo.slack_standin import SlackStandIn
 from bot.restores.models import RestoreStatus
 from tests.integration.conftest import SIGNING_SECRET, BotFactory
@@ -60,16 +58,6 @@ TYPED_ITEMS: list[dict[str, Any]] = [
     },
     {"pk": {"S": "plain"}, "sk": {"S": "v2"}, "n": {"N": "0"}, "s": {"S": ""}},
 ]
-
-
-@pytest.fixture
-def restore_bot(start_bot: BotFactory) -> Any:
-    return start_bot(**RESTORE_SETTINGS)
-
-
-@pytest.fixture
-def signed_restore(restore_bot: Any) -> SignedSlackClient:
-    return SignedSlackClient(f"{restore_bot.url}/slack/events", SIGNING_SECRET)
 
 
 def test_approved_restore_creates_a_table_identical_to_the_source_with_every_type(

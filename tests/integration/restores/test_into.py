@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.demo.slack_standin import SlackStandIn
+from bot.restores.load import load_key
 from bot.restores.load_checkpoints import SqlLoadCheckpoints
 from bot.restores.models import ImportOptions, RestoreStatus
 from bot.wiring.runtime import BotRuntime
@@ -34,7 +35,9 @@ from tests.support.restore_flow import (
     approval_message,
     ask,
     click,
+    create_staging,
     latest_request,
+    staged,
     thread_of,
     wait_for_status,
     wait_until,
@@ -53,42 +56,8 @@ ODD_ITEM: Item = {
 }
 
 
-def create_staging(ddb: Any, name: str = "staging", sort_type: str = "N") -> None:
-    ddb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": sort_type},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
-def url(location: Any) -> str:
-    return f"s3://{location.bucket}/{location.folder}"
-
-
 def keys(item: Item) -> Item:
     return {"pk": item["pk"], "sk": item["sk"]}
-
-
-def staged(ddb: Any, table: str = "staging") -> dict[tuple[str, ...], Item]:
-    found = {}
-    for page in ddb.get_paginator("scan").paginate(TableName=table):
-        for item in page["Items"]:
-            found[key_of(item)] = item
-    return found
-
-
-@pytest.fixture
-def restore_bot(start_bot: BotFactory) -> Any:
-    return start_bot(**RESTORE_SETTINGS)
-
-
-@pytest.fixture
-def signed_restore(restore_bot: Any) -> SignedSlackClient:
-    return SignedSlackClient(f"{restore_bot.url}/slack/events", SIGNING_SECRET)
 
 
 def test_into_replays_a_full_export_and_its_incrementals_in_time_order(
@@ -128,11 +97,11 @@ def test_into_replays_a_full_export_and_its_incrementals_in_time_order(
     create_staging(ddb)
     ddb.put_item(TableName="staging", Item={"pk": {"S": "already-there"}, "sk": {"N": "1"}})
 
-    ask(signed_restore, slack, f"{url(second)} {url(full)} {url(first)} into=staging")
+    ask(signed_restore, slack, f"{second.url} {full.url} {first.url} into=staging")
     message = approval_message(slack)
     request = latest_request(restore_bot)
     assert request.mode == "load"
-    assert list(request.plan.sources) == [url(full), url(first), url(second)]
+    assert list(request.plan.sources) == [full.url, first.url, second.url]
     assert "write request units" in str(message.blocks)
     click(signed_restore, slack, message, "restore_approve", APPROVER)
     done = wait_for_status(restore_bot, request.id, {RestoreStatus.SUCCEEDED, "FAILED"})
@@ -162,7 +131,7 @@ def test_into_a_table_with_another_key_schema_is_refused_before_approval(
 ) -> None:
     full = write_full_export(s3, BUCKET, PREFIX, sample_items(5), files=1, export_time=T0)
     create_staging(ddb, "staging-text-sk", sort_type="S")
-    ask(signed_restore, slack, f"{url(full)} into=staging-text-sk")
+    ask(signed_restore, slack, f"{full.url} into=staging-text-sk")
     refusal = slack.wait_for(lambda m: m.channel == OPS and "does not match" in m.text)
     assert "sk:S" in refusal.text and "sk:N" in refusal.text
     assert not slack.messages("C0APPROVALS")
@@ -179,7 +148,7 @@ def plan_once(signed: SignedSlackClient, slack: SlackStandIn, ddb: Any, s3: Any)
     """A bot's first plan builds its AWS clients (~15 MB of service models): done before memory is measured."""
     normal = write_full_export(s3, BUCKET, "warm/up", sample_items(3), files=1, export_time=T0 - timedelta(hours=1))
     create_staging(ddb, "warm-up")
-    ask(signed, slack, f"{url(normal)} into=warm-up")
+    ask(signed, slack, f"{normal.url} into=warm-up")
     approval_message(slack)
 
 
@@ -191,7 +160,7 @@ def test_planning_into_reads_the_first_item_of_a_gzip_bomb_without_inflating_the
     create_staging(ddb)
     plan_once(signed_restore, slack, ddb, s3)
     with peak_memory() as peak:
-        ask(signed_restore, slack, f"{url(full)} into=staging")
+        ask(signed_restore, slack, f"{full.url} into=staging")
         refusal = slack.wait_for(lambda m: m.channel == OPS and "does not match" in m.text)
     assert "sk:S, from its first item" in refusal.text
     assert peak.mb < 20, f"{peak.mb:.0f} MB allocated to plan a restore from a 1 MB file"
@@ -205,7 +174,7 @@ def test_planning_into_leaves_a_first_line_too_long_to_look_at_to_the_loader(
     create_staging(ddb)
     plan_once(signed_restore, slack, ddb, s3)
     with peak_memory() as peak:
-        ask(signed_restore, slack, f"{url(full)} into=staging")
+        ask(signed_restore, slack, f"{full.url} into=staging")
         slack.wait_for(lambda m: m.channel == APPROVALS and "warm-up" not in m.text)  # planned: the loader reads it
     assert peak.mb < 20, f"{peak.mb:.0f} MB allocated to plan a restore from a 1 MB file"
 
@@ -214,7 +183,7 @@ def test_into_a_missing_table_is_refused_before_approval(
     restore_bot: Any, signed_restore: SignedSlackClient, slack: SlackStandIn, s3: Any
 ) -> None:
     full = write_full_export(s3, BUCKET, PREFIX, sample_items(5), files=1, export_time=T0)
-    ask(signed_restore, slack, f"{url(full)} into=nowhere")
+    ask(signed_restore, slack, f"{full.url} into=nowhere")
     slack.wait_for(lambda m: m.channel == OPS and "does not exist" in m.text)
     assert not slack.messages("C0APPROVALS")
 
@@ -268,18 +237,18 @@ def test_a_running_into_restore_resumes_after_a_restart_without_rewriting_finish
     first = BotRuntime(settings, host="127.0.0.1", port=0).start()
     try:
         signed = SignedSlackClient(f"{first.url}/slack/events", SIGNING_SECRET)
-        ask(signed, slack, f"{url(full)} into=staging")
+        ask(signed, slack, f"{full.url} into=staging")
         message = approval_message(slack)
         request = latest_request(first)
         click(signed, slack, message, "restore_approve", APPROVER)
         checkpoints = SqlLoadCheckpoints(first.services.engine)
         wait_until(
-            lambda: checkpoints.totals(request.id)[1] > 0 and first_gate.throttled > 0,
+            lambda: checkpoints.totals(load_key(request.plan))[1] > 0 and first_gate.throttled > 0,
             "a file written, then throttling",
         )
     finally:
         first.stop()
-    status, (finished_files, finished_items, _) = stored_state(settings, request.id)
+    status, (finished_files, finished_items, _) = stored_state(settings, request.id, load_key(request.plan))
     assert status == RestoreStatus.RUNNING
     assert 1 <= finished_files < 7
     written_before = first_gate.passed_items
@@ -305,7 +274,7 @@ def test_a_running_into_restore_resumes_after_a_restart_without_rewriting_finish
     assert done.result["files_skipped"] == finished_files
 
 
-def stored_state(settings: Any, request_id: str) -> tuple[str, tuple[int, int, int]]:
+def stored_state(settings: Any, request_id: str, key: str) -> tuple[str, tuple[int, int, int]]:
     """The request's status and its loader checkpoints, read after the bot stopped."""
     from bot.db import make_engine
     from bot.restores.store import RestoreStore
@@ -314,7 +283,7 @@ def stored_state(settings: Any, request_id: str) -> tuple[str, tuple[int, int, i
     try:
         found = RestoreStore(engine).get(request_id)
         assert found is not None
-        return found.status, SqlLoadCheckpoints(engine).totals(request_id)
+        return found.status, SqlLoadCheckpoints(engine).totals(key)
     finally:
         engine.dispose()
 
@@ -331,15 +300,15 @@ def test_to_from_an_s3_url_of_a_foreign_export_needs_key_and_imports_the_data_fo
     ]
     full = write_full_export(s3, BUCKET, PREFIX, items, files=3, empty_files=0, export_time=T0)
 
-    ask(signed_restore, slack, f"{url(full)} to=copied")
+    ask(signed_restore, slack, f"{full.url} to=copied")
     slack.wait_for(lambda m: m.channel == OPS and "cannot tell the key schema" in m.text)
     assert not slack.messages("C0APPROVALS")
 
-    ask(signed_restore, slack, f"{url(full)} to=copied key=pk:S,sk:N")
+    ask(signed_restore, slack, f"{full.url} to=copied key=pk:S,sk:N")
     message = approval_message(slack)
     request = latest_request(restore_bot)
     assert request.plan.options_as(ImportOptions).key_prefix == f"{full.folder}data/"
-    assert request.plan.sources == (url(full),)
+    assert request.plan.sources == (full.url,)
     click(signed_restore, slack, message, "restore_approve", APPROVER)
     done = wait_for_status(restore_bot, request.id, {RestoreStatus.SUCCEEDED, "FAILED"})
     assert done.status == RestoreStatus.SUCCEEDED, done.failure_message
@@ -359,7 +328,7 @@ def test_into_names_what_the_exports_files_cannot_be_checked_by_in_the_approval_
     )
     create_staging(ddb)
 
-    ask(signed_restore, slack, f"{url(bare)} {url(named)} into=staging")
+    ask(signed_restore, slack, f"{bare.url} {named.url} into=staging")
 
     message = approval_message(slack)
     warning = next(b["text"]["text"] for b in message.blocks if "Not verified" in b.get("text", {}).get("text", ""))
@@ -395,7 +364,7 @@ def test_into_with_a_rate_shows_the_ceiling_to_approvers_runs_under_it_and_repor
         ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 400},
     )
 
-    ask(signed_restore, slack, f"{url(full)} into=live rate=25%")
+    ask(signed_restore, slack, f"{full.url} into=live rate=25%")
     message = approval_message(slack)
     shown = str(message.blocks)
     assert "*Write rate:* at most 100 write units/s (25% of 400 write units/s, provisioned write capacity)" in shown
@@ -424,6 +393,6 @@ def test_into_without_a_rate_gets_the_default_ceiling_from_the_setting(
     full = write_full_export(s3, BUCKET, PREFIX, sample_items(5), files=1, export_time=T0)
     create_staging(ddb)
 
-    ask(signed, slack, f"{url(full)} into=staging")
+    ask(signed, slack, f"{full.url} into=staging")
 
     assert "at most 1,500 write units/s" in str(approval_message(slack).blocks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import random
 import socket
 import tempfile
@@ -28,13 +29,21 @@ from hypothesis import strategies as st
 from moto.server import ThreadedMotoServer
 
 from bot.db import make_engine, metadata
-from bot.exports.files import ChecksumMismatch, UnsupportedExportFormat, read_manifest
+from bot.exports.files import ChecksumMismatch, DataFile, UnsupportedExportFormat, read_manifest
 from bot.limits import MAX_DYNAMODB_ANSWER
 from bot.loader.batch_writer import BatchWriter, BatchWriteRefused, RetryPolicy, WritesStalled, WriteStats
 from bot.loader.endpoint import DynamoDbEndpoint
 from bot.loader.http import HttpTransport, SigV4Signer
 from bot.loader.lines import ExportLineReader, WriteRequest
-from bot.loader.replay import ExportDoesNotMatchTable, LoadCancelled, LoadProgress, LoadReport, load_exports
+from bot.loader.replay import (
+    ExportDiffersFromRecord,
+    ExportDoesNotMatchTable,
+    ExportSource,
+    LoadCancelled,
+    LoadProgress,
+    LoadReport,
+    load_exports,
+)
 from bot.metrics import REGISTRY
 from bot.models import ExportLocation
 from bot.restores.load_checkpoints import SqlLoadCheckpoints
@@ -141,10 +150,10 @@ def comparable(item: Item) -> Item:
 def run(
     s3: Any,
     dynamodb: Any,
-    sources: list[ExportLocation],
+    sources: list[ExportLocation] | list[ExportSource],
     table: str,
     checkpoints: SqlLoadCheckpoints,
-    restore_id: str = "r-1",
+    load_key: str = "r-1",
     progress: Callable[[LoadProgress], None] = lambda _: None,
     **options: Any,
 ) -> LoadReport:
@@ -155,7 +164,7 @@ def run(
         table_name=table,
         key_names=KEYS,
         checkpoints=checkpoints,
-        restore_id=restore_id,
+        load_key=load_key,
         progress=progress,
         **options,
     )
@@ -323,7 +332,7 @@ def test_the_retry_backoff_is_full_jitter_capped_and_cancellable(s3: Any, bucket
             run(s3, sink.client(), [location], "target", checkpoints, cancel=cancel, backoff_cap_s=0.2)
     assert time.monotonic() - started < 3
     assert caught.value.report.items_written == 0 and caught.value.report.throttles >= 3
-    assert checkpoints.finished_files("r-1", location.export_id) == set()
+    assert checkpoints.finished_files("r-1", location.export_id) == {}
 
 
 # ----------------------------------------------------------------------------------------------- (d) md5
@@ -394,12 +403,12 @@ def test_a_load_stopped_by_an_error_resumes_after_the_files_it_finished(
     sink.fail_after_calls = 9  # 100 items a file, 4 calls each: dies in the third file
 
     with pytest.raises(BatchWriteRefused, match="may not write to table target"):
-        run(s3, sink.client(), [location], "target", checkpoints, restore_id="r-2", concurrency=1)
+        run(s3, sink.client(), [location], "target", checkpoints, load_key="r-2", concurrency=1)
     assert len(checkpoints.finished_files("r-2", location.export_id)) == 2
     sink.fail_after_calls = None
     calls_before = sink.calls
 
-    report = run(s3, sink.client(), [location], "target", checkpoints, restore_id="r-2", concurrency=1)
+    report = run(s3, sink.client(), [location], "target", checkpoints, load_key="r-2", concurrency=1)
 
     assert report.files_skipped_resumed == 2 and report.items_written == 300
     assert sink.calls - calls_before == 3 * 4
@@ -493,7 +502,7 @@ def test_one_binary_key_spelled_two_ways_in_one_batch_is_merged_last_writer_wins
             table_name="by-id",
             key_names=["id"],
             checkpoints=checkpoints,
-            restore_id="r-b",
+            load_key="r-b",
             progress=lambda _: None,
         )
 
@@ -535,7 +544,7 @@ def test_an_export_from_a_table_with_another_key_is_refused_before_writing(
             table_name="by-id",
             key_names=["id"],
             checkpoints=checkpoints,
-            restore_id="r",
+            load_key="r",
             progress=lambda _: None,
         )
     assert sink.calls == 0
@@ -662,16 +671,16 @@ def test_the_http_transport_reads_every_answer_shape_and_replaces_dropped_connec
         server.server_close()
 
 
-def test_checkpoints_are_idempotent_and_per_restore(checkpoints: SqlLoadCheckpoints) -> None:
+def test_checkpoints_are_idempotent_and_per_load(checkpoints: SqlLoadCheckpoints) -> None:
     checkpoints.mark_finished("r-a", "e-1", "k1", 10, 1)
     checkpoints.mark_finished("r-a", "e-1", "k1", 12, 0)  # a file replayed after a crash
     checkpoints.mark_finished("r-a", "e-2", "k2", 5, 5)
     checkpoints.mark_finished("r-b", "e-1", "k3", 1, 0)
 
-    assert checkpoints.finished_files("r-a", "e-1") == {"k1"}
+    assert checkpoints.finished_files("r-a", "e-1") == {"k1": (12, 0)}
     assert checkpoints.totals("r-a") == (2, 17, 5)
     checkpoints.forget("r-a")
-    assert checkpoints.finished_files("r-a", "e-1") == set() and checkpoints.totals("r-b") == (1, 1, 0)
+    assert checkpoints.finished_files("r-a", "e-1") == {} and checkpoints.totals("r-b") == (1, 1, 0)
 
 
 # ----------------------------------------------------------------------------------------------- the strict sink
@@ -756,7 +765,7 @@ def test_persistent_server_errors_stop_the_load_naming_the_cause_and_a_rerun_res
     sink.fail_mode, sink.fail_from_call = "500", 8  # 100 items a file, 4 calls each: the third file never lands
 
     with pytest.raises(WritesStalled) as caught:
-        run(s3, sink.client(), [location], "target", checkpoints, restore_id="r-5", concurrency=1, **FAST_RETRY)
+        run(s3, sink.client(), [location], "target", checkpoints, load_key="r-5", concurrency=1, **FAST_RETRY)
 
     message = str(caught.value)
     assert "DynamoDB answered HTTP 500 InternalServerError" in message and f"s3://{bucket}/" in message
@@ -764,7 +773,7 @@ def test_persistent_server_errors_stop_the_load_naming_the_cause_and_a_rerun_res
     assert len(checkpoints.finished_files("r-5", location.export_id)) == 2 and len(sink.items()) == 200
     sink.fail_mode = None
 
-    report = run(s3, sink.client(), [location], "target", checkpoints, restore_id="r-5", concurrency=1)
+    report = run(s3, sink.client(), [location], "target", checkpoints, load_key="r-5", concurrency=1)
 
     assert report.files_skipped_resumed == 2 and report.items_written == 100
     assert set(sink.items()) == {key_of(item) for item in items}
@@ -778,7 +787,7 @@ def test_connections_closed_unanswered_stop_the_load_after_the_deadline(
 
     with pytest.raises(WritesStalled, match=r"the connection to 127\.0\.0\.1:\d+ was closed before DynamoDB answered"):
         run(s3, sink.client(), [location], "target", checkpoints, **FAST_RETRY)
-    assert sink.calls >= 2 and checkpoints.finished_files("r-1", location.export_id) == set()
+    assert sink.calls >= 2 and checkpoints.finished_files("r-1", location.export_id) == {}
 
 
 def test_an_endpoint_that_refuses_connections_stops_the_load_after_the_deadline(
@@ -845,11 +854,11 @@ def test_files_streamed_without_an_md5_are_counted_as_unverified(
     checked = write_full_export(s3, bucket, "md5", sample_items(20, seed=95), files=2, empty_files=1)
     unchecked = write_moto_style_export(s3, bucket, "no-manifest", sample_items(20, seed=96, start=500))
 
-    assert run(s3, sink.client(), [checked], "target", checkpoints, restore_id="r-u1").unverified_files == 0
-    report = run(s3, sink.client(), [unchecked], "target", checkpoints, restore_id="r-u2")
+    assert run(s3, sink.client(), [checked], "target", checkpoints, load_key="r-u1").unverified_files == 0
+    report = run(s3, sink.client(), [unchecked], "target", checkpoints, load_key="r-u2")
 
     assert report.unverified_files == 1 and report.items_written == 20
-    assert run(s3, sink.client(), [unchecked], "target", checkpoints, restore_id="r-u2").unverified_files == 0
+    assert run(s3, sink.client(), [unchecked], "target", checkpoints, load_key="r-u2").unverified_files == 0
 
 
 # ----------------------------------------------------------------------------------------------- model-based
@@ -933,3 +942,69 @@ def test_a_random_history_replayed_from_a_full_export_and_incrementals_equals_th
 
         assert sink.rejected == 0
         assert {(i["pk"]["S"], Decimal(i["sk"]["N"])): i for i in sink.items().values()} == model
+
+
+# ------------------------------------------------------------------------------------------- the bot's record
+
+
+def _forge_first_file(s3: Any, bucket: str, location: ExportLocation, item: Item) -> str:
+    """Rewrite the manifest's first data file and recompute every checksum, as someone who can write to the bucket
+    could after the export completed; returns the rewritten key."""
+    files_key = location.folder + "manifest-files.json"
+    entries = [orjson.loads(line) for line in s3.get_object(Bucket=bucket, Key=files_key)["Body"].read().splitlines()]
+    forged = gzip.compress(orjson.dumps({"Item": item}) + b"\n")
+    s3.put_object(Bucket=bucket, Key=entries[0]["dataFileS3Key"], Body=forged)
+    entries[0]["md5Checksum"] = base64.b64encode(hashlib.md5(forged).digest()).decode()  # noqa: S324
+    entries[0]["itemCount"] = 1
+    body = b"".join(orjson.dumps(e) + b"\n" for e in entries)
+    s3.put_object(Bucket=bucket, Key=files_key, Body=body)
+    s3.put_object(Bucket=bucket, Key=files_key[:-5] + ".md5", Body=base64.b64encode(hashlib.md5(body).digest()))  # noqa: S324
+    return str(entries[0]["dataFileS3Key"])
+
+
+def test_a_recorded_export_is_loaded_by_the_bots_record_so_a_file_rewritten_with_its_checksums_is_refused(
+    s3: Any, bucket: str, checkpoints: SqlLoadCheckpoints, sink: DynamoDbSink
+) -> None:
+    items = list(sample_items(40, seed=8))
+    location = write_full_export(s3, bucket, "rec", items, files=2, empty_files=0, export_time=T0)
+    recorded = tuple(read_manifest(s3, location).files)  # what the bot keeps when the export completes
+    forged_item = {**items[0], "pk": {"S": "forged"}, "name": {"S": "forged"}}  # a key no other file holds
+    forged_key = _forge_first_file(s3, bucket, location, forged_item)
+
+    with pytest.raises(ChecksumMismatch) as refused:
+        run(s3, sink.client(), [ExportSource(location, s3, recorded)], "target", checkpoints, load_key="r-rec")
+
+    assert refused.value.key == forged_key
+    assert all(item.get("name") != {"S": "forged"} for item in sink.items().values())
+    assert forged_key not in checkpoints.finished_files("r-rec", location.export_id)
+    # without the record, the manifest (rewritten consistently) is all there is, and the forged item is written
+    run(s3, sink.client(), [location], "target", checkpoints, load_key="r-manifest")
+    assert sink.items()[key_of(forged_item)]["name"] == {"S": "forged"}
+
+
+def test_a_recorded_export_whose_manifest_lists_other_files_is_refused_before_anything_is_written(
+    s3: Any, bucket: str, checkpoints: SqlLoadCheckpoints, sink: DynamoDbSink
+) -> None:
+    location = write_full_export(s3, bucket, "rec2", sample_items(20, seed=9), files=2, empty_files=0)
+    recorded = tuple(read_manifest(s3, location).files)
+    extra = DataFile(location.folder + "data/planted.json.gz", None, 1)
+
+    with pytest.raises(ExportDiffersFromRecord):
+        run(s3, sink.client(), [ExportSource(location, s3, (*recorded, extra))], "target", checkpoints)
+
+    assert sink.items() == {}
+
+
+def test_a_data_file_with_fewer_records_than_promised_is_named_in_the_report(
+    s3: Any, bucket: str, checkpoints: SqlLoadCheckpoints, sink: DynamoDbSink
+) -> None:
+    items = list(sample_items(30, seed=10))
+    location = write_full_export(s3, bucket, "short", items, files=2, empty_files=0)
+    files = read_manifest(s3, location).files
+    promised = (DataFile(files[0].key, files[0].md5, (files[0].item_count or 0) + 3), *files[1:])
+
+    report = run(s3, sink.client(), [ExportSource(location, s3, promised)], "target", checkpoints)
+
+    assert report.changes_applied == 30 and len(sink.items()) == 30
+    (short,) = report.short_files
+    assert files[0].key in short and f"{files[0].item_count:,} records, {promised[0].item_count:,} promised" in short

@@ -60,7 +60,7 @@ def load(s3: Any, sink_client: Any, location: Any, checkpoints: SqlLoadCheckpoin
         table_name="target",
         key_names=KEYS,
         checkpoints=checkpoints,
-        restore_id="r-faults",
+        load_key="r-faults",
         progress=lambda _: None,
         backoff_base_s=0.01,
     )

@@ -25,6 +25,7 @@ from tests.support.restore_flow import (
     approval_message,
     ask,
     click,
+    create_staging,
     latest_request,
     thread_of,
     wait_for_status,
@@ -39,22 +40,6 @@ PARTNER_OWNER = "210987654321"
 T0 = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
 
 
-def url(location: Any) -> str:
-    return f"s3://{location.bucket}/{location.folder}"
-
-
-def create_staging(ddb: Any, name: str = "staging") -> None:
-    ddb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "N"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
 def item_count(ddb: Any, table: str) -> int:
     return sum(page["Count"] for page in ddb.get_paginator("scan").paginate(TableName=table, Select="COUNT"))
 
@@ -66,16 +51,6 @@ def s3_front(world: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3OwnerFro
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", front.url)
     yield front
     front.close()
-
-
-@pytest.fixture
-def restore_bot(start_bot: BotFactory) -> BotRuntime:
-    return start_bot(**RESTORE_SETTINGS)
-
-
-@pytest.fixture
-def signed_restore(restore_bot: BotRuntime) -> SignedSlackClient:
-    return SignedSlackClient(f"{restore_bot.url}/slack/events", SIGNING_SECRET)
 
 
 def nothing_asked(bot: BotRuntime, slack: SlackStandIn) -> None:
@@ -96,19 +71,19 @@ def test_an_unconfigured_bucket_needs_owner_which_s3_checks_and_the_approval_mes
     bot = start_bot(**RESTORE_SETTINGS)
     signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
 
-    ask(signed, slack, f"{url(export)} into=staging")
+    ask(signed, slack, f"{export.url} into=staging")
     refusal = slack.wait_for(lambda m: m.channel == OPS and "not one of the bot's export buckets" in m.text)
     assert "add `owner=&lt;12-digit account id&gt;`" in str(refusal.blocks)
     assert s3_front.calls_to(PARTNER) == []  # refused before anything was read from it
     nothing_asked(bot, slack)
 
-    ask(signed, slack, f"{url(export)} into=staging owner=999999999999")
+    ask(signed, slack, f"{export.url} into=staging owner=999999999999")
     wrong = slack.wait_for(lambda m: m.channel == OPS and "AccessDenied" in m.text)
     assert "is not owned by account 999999999999" in str(wrong.blocks)
     nothing_asked(bot, slack)
 
     before = len(s3_front.calls_to(PARTNER))
-    ask(signed, slack, f"{url(export)} into=staging owner={PARTNER_OWNER}")
+    ask(signed, slack, f"{export.url} into=staging owner={PARTNER_OWNER}")
     message = approval_message(slack)
     must_see = message.blocks[1]["text"]["text"]
     assert f"*Read from bucket:* `{PARTNER}`, owned by account `{PARTNER_OWNER}`" in must_see
@@ -129,7 +104,7 @@ def test_a_configured_bucket_needs_no_owner_and_says_its_owner_is_not_checked(
 ) -> None:
     export = write_full_export(s3, BUCKET, "external", sample_items(4), files=1, export_time=T0)
     create_staging(ddb)
-    ask(signed_restore, slack, f"{url(export)} into=staging")
+    ask(signed_restore, slack, f"{export.url} into=staging")
     must_see = approval_message(slack).blocks[1]["text"]["text"]
     assert f"*Read from bucket:* `{BUCKET}`, a configured export bucket; no owner configured" in must_see
 
@@ -152,7 +127,7 @@ def test_into_refuses_an_export_whose_manifest_was_replaced_after_approval(
 ) -> None:
     export = write_full_export(s3, BUCKET, "external", sample_items(20), files=3, export_time=T0)
     create_staging(ddb)
-    ask(signed_restore, slack, f"{url(export)} into=staging")
+    ask(signed_restore, slack, f"{export.url} into=staging")
     message = approval_message(slack)
     request = latest_request(restore_bot)
     assert request.plan.options_as(LoadOptions).exports[0].manifest_md5
@@ -172,7 +147,7 @@ def test_import_refuses_an_export_whose_data_folder_changed_after_approval(
 ) -> None:
     items = [{"pk": {"S": f"order#{i}"}, "sk": {"N": str(i)}} for i in range(10)]
     export = write_full_export(s3, BUCKET, "external", items, files=2, empty_files=0, export_time=T0)
-    ask(signed_restore, slack, f"{url(export)} to=copied key=pk:S,sk:N")
+    ask(signed_restore, slack, f"{export.url} to=copied key=pk:S,sk:N")
     message = approval_message(slack)
     request = latest_request(restore_bot)
     data_prefix = request.plan.options_as(ImportOptions).key_prefix

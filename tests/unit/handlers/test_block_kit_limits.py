@@ -56,7 +56,9 @@ from bot.restores.models import (
     TableOrigin,
 )
 from bot.restores.notify import CarryOver, RestoreOutcome, RestoreProgress
+from bot.restores.outcome import OutcomeCheck, Verdict
 from bot.restores.plans import PlannedRestore
+from bot.restores.summary import plan_summary
 from bot.restores.workflow import Requested
 from bot.schedules.models import (
     Digest,
@@ -214,6 +216,11 @@ def restore_request(
             export_time=T0 + timedelta(minutes=15 * i),
             item_count=1234,
             size_bytes=2**30,
+            bucket=g.name[:63],
+            owner="222222222222",
+            unverified=(g.text,) * min(g.rows, 3),
+            window_start=T0 if i else None,
+            window_end=T0 + timedelta(minutes=15 * i) if i else None,
         )
         for i, arn in enumerate(arns)
     )
@@ -232,7 +239,13 @@ def restore_request(
         approval_ts="1.000100",
         decided_at=T0 + timedelta(minutes=5),
         decided_by=",".join(APPROVERS),
+        notes=(g.text,) * min(g.rows, 20),
+        result={"check": partial_check(g).as_dict()} if status == RestoreStatus.PARTIAL else {},
     )
+
+
+def partial_check(g: Given) -> OutcomeCheck:
+    return OutcomeCheck(Verdict.PARTIAL, 10**12, 10**12 - 3, 3, g.text, (g.text,) * g.rows)
 
 
 def approvals(g: Given) -> list[Approval]:
@@ -254,6 +267,7 @@ def outcome(g: Given) -> RestoreOutcome:
         duration_seconds=7200.0,
         not_carried_over=rows,
         source_unreachable=g.text,
+        check=partial_check(g),
     )
 
 
@@ -326,7 +340,9 @@ def dashboard(g: Given, *, approver: bool) -> Dashboard:
     jobs = tuple(export_job(g, i, status=ExportStatus.FAILED, failure_code=g.text) for i in range(10))
     requests = tuple(replace(restore_request(g, sources=3), id=f"r-{i:010d}") for i in range(10))  # ids are unique
     fires = tuple((schedule(g), T0) for _ in range(10))
-    return Dashboard(T0, coverage_report(g), None, jobs, requests, requests, approver, fires, jobs, requests)
+    ended = tuple(restore_request(g, sources=3, status=RestoreStatus.PARTIAL) for _ in range(10))
+    pending = tuple(plan_summary(r) for r in requests)
+    return Dashboard(T0, coverage_report(g), None, jobs, requests, pending, approver, fires, jobs, ended)
 
 
 def digest(g: Given) -> Digest:
@@ -509,6 +525,7 @@ CASES: dict[str, list[Case]] = {
             RestoreStatus.APPROVED,
             RestoreStatus.RUNNING,
             RestoreStatus.SUCCEEDED,
+            RestoreStatus.PARTIAL,
             RestoreStatus.FAILED,
             RestoreStatus.REJECTED,
             RestoreStatus.EXPIRED,

@@ -21,6 +21,7 @@ from bot.errors import PreconditionFailed
 from bot.restores.executors import Cancelled, ExecutorContext
 from bot.restores.models import RestoreRequest, RestoreStatus
 from bot.restores.notify import RestoreOutcome, RestoreProgress
+from bot.restores.outcome import ItemsDone, ItemsPromised
 from bot.restores.runner import RunnerTiming
 from bot.restores.store import RESTORE, RestoreStore, restore_requests
 from bot.timefmt import utcnow
@@ -57,6 +58,8 @@ class ScriptedExecutor:
             raise PreconditionFailed("DynamoDB said no.")
         if self.behaviour == "crash":
             raise RuntimeError("boom")
+        if self.behaviour == "short":  # the run ended, with fewer items than promised
+            return RestoreOutcome(promised=ItemsPromised(3, "the manifest"), done=ItemsDone(2, "imported"))
         if self.behaviour == "wait":
             while not context.cancel.is_set():  # writes, as a loader does, until its cancel is set
                 self.writes += 1
@@ -152,6 +155,20 @@ def test_a_failure_is_recorded_and_told(tmp_path: Path) -> None:
     stored = setup.store.get("r-0000000001")
     assert stored is not None and stored.failure_message == "DynamoDB said no."
     assert setup.notifier.named("failed")[0][2] == "DynamoDB said no."
+
+
+def test_a_run_that_ends_short_of_its_promise_is_partial_and_told_with_the_numbers(tmp_path: Path) -> None:
+    setup = Setup(tmp_path, "short")
+    setup.approved()
+    assert execute(setup.runner) == RestoreStatus.PARTIAL
+    stored = setup.store.get("r-0000000001")
+    assert stored is not None and stored.status == RestoreStatus.PARTIAL and stored.failure_message is None
+    check = stored.outcome_check
+    assert check is not None and (check.expected, check.done) == (3, 2) and check.partial
+    (told,) = setup.notifier.named("finished")
+    assert told[2].check == check
+    (finish,) = setup.core.store.audit_entries(action="restore.finish")
+    assert finish["result"] == "partial: 2 of 3 items; 1 of the 3 items promised (the manifest) are missing: 2 imported"
 
 
 def test_an_unexpected_error_fails_with_a_reference(tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.exports.chain import coverage
 from bot.models import ExportFormat, ExportJob, ExportStatus, ExportType
-from bot.schedules.chain import coverage
 
 BASE = datetime(2026, 12, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)

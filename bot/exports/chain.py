@@ -1,4 +1,5 @@
-"""What an incremental schedule's exports cover: where the chain ends, and the windows nothing covers.
+"""What a chain of exports covers: where it ends, and the windows nothing covers. One rule for both users of it:
+a schedule (where its next incremental starts) and a restore (whether the exports it applies leave a hole).
 
 A full export covers one moment (its export time); an incremental export covers its window. The chain is what
 the latest full export and the incrementals joined to it without a hole cover. Exports still running count (so
@@ -21,6 +22,33 @@ CHAIN_LOOKBACK = 50  # the schedule's newest exports read to find the chain (a d
 
 
 @dataclass(frozen=True)
+class Reach:
+    """How far spans applied one after the other reach from a start, and the holes left between them."""
+
+    end: datetime
+    gaps: tuple[Window, ...] = ()
+
+    @property
+    def contiguous_end(self) -> datetime:
+        """Where the spans stop covering without a hole: the start of the first hole, else the end."""
+        return self.gaps[0][0] if self.gaps else self.end
+
+
+def reach(start: datetime, spans: Iterable[Window]) -> Reach:
+    """Walk the spans (a full export is the span (t, t)) in order of their start from `start`: a span that starts
+    after everything before it ended leaves a hole; spans that end before the point reached add nothing."""
+    gaps: list[Window] = []
+    end = start
+    for begin, stop in sorted(spans):
+        if stop <= end:
+            continue
+        if begin > end:
+            gaps.append((end, begin))
+        end = stop
+    return Reach(end, tuple(gaps))
+
+
+@dataclass(frozen=True)
 class Coverage:
     """The chain's end (None: no full export starts one), the holes in the history, and the failed windows
     after the end that the next run must export again."""
@@ -38,32 +66,15 @@ def coverage(jobs: Iterable[ExportJob]) -> Coverage:
     if not fulls:
         return Coverage(end=None)
     windows = sorted(w for job in kept if job.export_type == ExportType.INCREMENTAL if (w := _window(job)))
-    gaps: list[Window] = []
-    end = fulls[0]
-    for start, stop in sorted([(moment, moment) for moment in fulls[1:]] + windows):
-        if stop <= end:
-            continue
-        if start > end:
-            gaps.append((end, start))
-        end = stop
-    chain_end = _contiguous_end(windows, fulls[-1])
+    history = reach(fulls[0], [(moment, moment) for moment in fulls[1:]] + windows)
+    chain_end = reach(fulls[-1], windows).contiguous_end
     failed = sorted(
         window
         for job in jobs
         if job.status == ExportStatus.FAILED and job.export_type == ExportType.INCREMENTAL
         if (window := _window(job)) is not None and window[1] > chain_end
     )
-    return Coverage(end=chain_end, gaps=tuple(gaps), failed_after_end=tuple(failed))
-
-
-def _contiguous_end(windows: list[Window], full_time: datetime) -> datetime:
-    """How far the windows (sorted) reach from the latest full export without a hole."""
-    end = full_time
-    for start, stop in windows:
-        if start > end:
-            break
-        end = max(end, stop)
-    return end
+    return Coverage(end=chain_end, gaps=history.gaps, failed_after_end=tuple(failed))
 
 
 def _window(job: ExportJob) -> Window | None:
