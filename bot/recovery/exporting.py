@@ -21,9 +21,17 @@ from bot.aws.accounts import Place
 from bot.aws.errors import error_code, error_message, translate
 from bot.aws.table_info import TableInfo
 from bot.core import Core
-from bot.errors import BotError, PreconditionFailed, UsageError
-from bot.exports.start import ExportOptions, resolve_destination
-from bot.models import MAX_INCREMENTAL_WINDOW, MIN_INCREMENTAL_WINDOW, ExportLocation, ExportType, export_id_of
+from bot.errors import BotError, UsageError
+from bot.exports.start import Destination as ExportDestination
+from bot.exports.start import ExportOptions, export_error, resolve_destination
+from bot.models import (
+    MAX_INCREMENTAL_WINDOW,
+    MIN_INCREMENTAL_WINDOW,
+    ExportFormat,
+    ExportLocation,
+    ExportType,
+    export_id_of,
+)
 from bot.recovery.keys import ItemKey
 from bot.recovery.where import FilterExpression
 from bot.timefmt import iso, stamp
@@ -97,7 +105,7 @@ def start_filtered_export(
     request = _request(info, where, token, ExportType.FULL)
     request["ExportTime"] = at
     request["FilterSpecification"] = key.key_condition()
-    started = _start(core, info, request)
+    started = _start(core, info, where, request)
     return replace(started, export_time=at)
 
 
@@ -118,7 +126,7 @@ def start_incremental_export(
     }
     if filter_ is not None:
         request["FilterSpecification"] = filter_.specification()
-    started = _start(core, info, request)
+    started = _start(core, info, where, request)
     return replace(started, window_from=window[0], window_to=window[1])
 
 
@@ -173,11 +181,11 @@ def _request(info: TableInfo, where: Destination, token: str, export_type: Expor
     return request
 
 
-def _start(core: Core, info: TableInfo, request: dict[str, Any]) -> RecoveryExport:
+def _start(core: Core, info: TableInfo, where: Destination, request: dict[str, Any]) -> RecoveryExport:
     try:
         described = core.aws.dynamodb(info.place).export_table_to_point_in_time(**request)["ExportDescription"]
     except ClientError as exc:
-        raise _refused(exc, info) from exc
+        raise _refused(core, exc, info, where) from exc
     except Exception as exc:
         raise translate(exc, "dynamodb:ExportTableToPointInTime", f"Table `{info.ref.display}`") from exc
     return RecoveryExport(
@@ -190,32 +198,16 @@ def _start(core: Core, info: TableInfo, request: dict[str, Any]) -> RecoveryExpo
     )
 
 
-def _refused(exc: ClientError, info: TableInfo) -> BotError:
-    code = error_code(exc)
-    if code == "PointInTimeRecoveryUnavailableException":
-        return PreconditionFailed(
-            f"Point-in-time recovery is off for `{info.ref.display}`, so DynamoDB cannot export it as of a time. "
-            "Nothing was started.",
-            f"Turn it on with `/ddb-pitr {info.ref.display} enable`; older states come from the exports the bot knows.",
-        )
-    if code == "InvalidExportTimeException":
-        return PreconditionFailed(
-            "DynamoDB says the time is outside the table's PITR window. Nothing was started.",
-            f"Check the window with `/ddb-pitr {info.ref.display}` and pick a time inside it.",
-        )
-    if code == "ValidationException":
-        return UsageError(
-            f"DynamoDB refused the export's filter: {error_message(exc)[:300]}. Nothing was started.",
-            "Check `where=`: attribute names as the items have them, texts in quotes (`where=\"deploy = 'v2'\"`).",
-        )
-    if code == "LimitExceededException":
-        return PreconditionFailed(
-            "DynamoDB's limit of 300 exports in progress is reached. Nothing was started.",
-            "Wait for running exports to finish (`/ddb-status`), then try again.",
-        )
-    if code == "ExportConflictException":
-        return PreconditionFailed(
-            "DynamoDB refused the export: one with the same ClientToken but other parameters exists.",
-            "Ask again; a new request gets a new token.",
-        )
-    return translate(exc, "dynamodb:ExportTableToPointInTime", f"Table `{info.ref.display}`")
+def _refused(core: Core, exc: ClientError, info: TableInfo, where: Destination) -> BotError:
+    """A filter DynamoDB refuses is said as such (its message names the problem); anything else as for any export."""
+    if error_code(exc) == "ValidationException":
+        return _filter_refused(exc)
+    target = ExportDestination(where.bucket, where.owner, where.folder, ExportFormat.DYNAMODB_JSON)
+    return export_error(core, exc, info, info.place, target, where.folder)
+
+
+def _filter_refused(exc: ClientError) -> BotError:
+    return UsageError(
+        f"DynamoDB refused the export's filter: {error_message(exc)[:300]}. Nothing was started.",
+        "Check `where=`: attribute names as the items have them, texts in quotes (`where=\"deploy = 'v2'\"`).",
+    )
