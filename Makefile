@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint typecheck unit bench lock clean
+.PHONY: install demo test lint typecheck unit bench lock image clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
-	$(BIN)/python -m tests.support.postgres_cluster -- $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+# Lint first (a second), then the tests on every worker with mypy beside them: the tests leave the cores idle
+# while they wait on their servers, so the type check costs no time; its report is printed when it ends. worksteal:
+# an idle worker takes tests from a busy one, so no long file runs alone at the end.
+test: lint
+	@( $(BIN)/mypy > $(VENV)/mypy.log 2>&1; code=$$?; cat $(VENV)/mypy.log; exit $$code ) & types=$$!; \
+	$(BIN)/python -m tests.support.postgres_cluster -- \
+	    $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS); tests=$$?; \
+	wait $$types || { echo "make test: mypy found type errors (printed above)"; exit 1; }; exit $$tests
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
@@ -39,6 +45,12 @@ lock: $(STAMP)
 	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --upgrade --generate-hashes --allow-unsafe \
 	    --strip-extras --extra postgres --build-deps-for wheel --no-emit-index-url --no-emit-find-links \
 	    --output-file requirements.lock pyproject.toml
+
+# The container image, labelled with this checkout's revision and repository (any credentials in the remote's URL
+# dropped). VERSION's default in the Dockerfile is pyproject.toml's version.
+image:
+	docker build --build-arg REVISION="$$(git rev-parse HEAD)" \
+	    --build-arg SOURCE="$$(git remote get-url origin 2>/dev/null | sed -E 's#//[^/@]*@#//#')" -t ddb-backup-bot .
 
 # A new schema revision, generated from the code's tables: `make migration MESSAGE="add drills"`, then review it.
 migration: $(STAMP)

@@ -15,7 +15,8 @@ BENCHMARKS = [
     ("4. Restore pacing against a capacity-limited table", "bench.loader_pacing"),
     ("5. Coverage of a large estate", "bench.coverage_survey"),
     ("6. Export verification", "bench.verification"),
-    ("7. Recovery: revert and older-than-PITR scan", "bench.recovery"),
+    ("7. JSON: msgspec against orjson on the loader's paths", "bench.json_codecs"),
+    ("8. Recovery: revert and older-than-PITR scan", "bench.recovery"),
 ]
 
 

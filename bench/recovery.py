@@ -45,7 +45,7 @@ from bot.wiring.schema import create_schema
 from tests.support.ddb_sink_conditions import preloaded
 from tests.support.export_fixtures import sample_items, write_full_export
 
-TITLE = "7. Recovery: revert and older-than-PITR scan"
+TITLE = "8. Recovery: revert and older-than-PITR scan"
 ITEMS, LATER_EVERY = 100_000, 100
 SCAN_ITEMS, SCAN_FILES = 1_000_000, 16
 SCHEMA = KeySchema(KeyAttribute("pk", "S"), KeyAttribute("sk", "S"))

@@ -8,16 +8,20 @@ import sys
 import threading
 from types import FrameType
 
+from slack_sdk.errors import SlackApiError
+
 from bot.errors import BotError
 from bot.logs import configure_logging
 from bot.settings import SettingsError, load_settings
 from bot.wiring.runtime import BotRuntime
+from bot.wiring.startup import socket_mode_refusal
 
 logger = logging.getLogger("bot")
 
 
 def main() -> int:
-    """Run the bot; exit 2 with one clear line when a setting is missing or bad, or the database is not usable."""
+    """Run the bot; exit 2 with one line naming the setting to fix when a setting is missing or bad, or the config
+    file, Slack, AWS or the database does not work with it."""
     try:
         settings = load_settings()
         settings.require_slack()
@@ -40,6 +44,16 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     try:
         runtime.serve_forever(stop)
+    except SlackApiError as error:  # Socket Mode: apps.connections.open refused the app-level token
+        logger.error("ddb-backup-bot cannot start: %s", socket_mode_refusal(error))
+        return 2
+    except OSError as error:  # the HTTP or metrics port cannot be bound
+        logger.error(
+            "ddb-backup-bot cannot start: PORT / DDBBOT_METRICS_PORT: a port cannot be opened (%s); choose a free "
+            "port, or 0 to let the system pick one.",
+            error.strerror or type(error).__name__,
+        )
+        return 2
     finally:
         runtime.stop()
     logger.info("stopped cleanly")

@@ -56,12 +56,54 @@ class Authorizer:
                 f"Ask one of {listed}, or an admin to add you to DDBBOT_OPERATORS.",
             )
 
+    def access_warnings(self, required_approvals: int) -> tuple[str, ...]:
+        """What the lists allow that is probably not meant: everyone may act, or no restore can be approved.
+
+        Groups that cannot be read count as unknown, never as empty: the warning is only given when it is certain.
+        """
+        found = []
+        if not self.operators:
+            found.append(
+                "DDBBOT_OPERATORS is empty, so everyone in the workspace may start exports, turn on PITR, request "
+                "restores and change schedules; set it to the user ids (U…) and user-group ids (S…) who may."
+            )
+        if not self.approvers:
+            found.append(
+                "DDBBOT_APPROVERS is empty, so nobody may approve restores and no restore can run; set it to the "
+                "user ids (U…) or user-group ids (S…) who may approve."
+            )
+        elif (approvers := self._people(self.approvers)) is not None and len(approvers) < required_approvals:
+            found.append(
+                f"DDBBOT_APPROVERS holds {len(approvers)} people (its user groups included) and a restore needs "
+                f"{required_approvals} distinct approvers (DDBBOT_REQUIRED_APPROVALS), so no restore can be "
+                "approved; add approvers or lower DDBBOT_REQUIRED_APPROVALS."
+            )
+        for setting, entries in (("DDBBOT_OPERATORS", self.operators), ("DDBBOT_APPROVERS", self.approvers)):
+            unread = [e for e in entries if e.startswith("S") and self._group(e) is None]
+            if unread:
+                found.append(
+                    f"{setting}: the user group {', '.join(unread)} cannot be read, so its members are not "
+                    "recognised; check the id, and that the app has the usergroups:read scope."
+                )
+        return tuple(found)
+
+    def _people(self, entries: tuple[str, ...]) -> set[str] | None:
+        """Everyone the entries name, groups resolved; None when a group cannot be read."""
+        people = {e for e in entries if not e.startswith("S")}
+        for group in (e for e in entries if e.startswith("S")):
+            members = self._group(group)
+            if members is None:
+                return None
+            people |= members
+        return people
+
     def _listed(self, user_id: str, entries: tuple[str, ...]) -> bool:
         if user_id in entries:
             return True
-        return any(user_id in self._members(e) for e in entries if e.startswith("S"))
+        return any(user_id in (self._group(e) or set()) for e in entries if e.startswith("S"))
 
-    def _members(self, group_id: str) -> set[str]:
+    def _group(self, group_id: str) -> set[str] | None:
+        """The group's members (cached), None when it cannot be read."""
         now = self._clock()
         with self._lock:
             cached = self._cache.get(group_id)
@@ -71,7 +113,7 @@ class Authorizer:
             members = self._directory.members(group_id)
         except Exception:
             logger.exception("authz: could not read user group %s", group_id)
-            return set()
+            return None
         with self._lock:
             self._cache[group_id] = (now, members)
         return members

@@ -1,19 +1,33 @@
-"""The optional TOML file: AWS account aliases, per-table export defaults, schedules and the digest."""
+"""The optional TOML file: AWS account aliases, per-table export defaults, schedules and the digest.
+
+The file is read through pydantic models that forbid unknown keys: a misspelt section (`[acounts.prod]`) or key
+(`externl_id`) stops the start with a line naming it, where it used to be dropped without a word. What the rest of
+the bot reads are the plain frozen dataclasses below, built from the validated models.
+"""
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+from bot.aws.names import account_id_problem, bucket_problem, region_problem
 from bot.bounded import TooLarge, read_at_most
 from bot.errors import BotError
 from bot.limits import MAX_CONFIG_FILE
+from bot.slack_ids import SlackIdKind, slack_id_problem
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 ALIAS = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")  # sts:AssumeRole's ExternalId
+FORMATS = ("dynamodb_json", "ion")
 
 
 class ConfigError(BotError):
@@ -70,80 +84,229 @@ class BotConfig:
         return self.tables.get(table_key, TableDefaults())
 
 
+# ------------------------------------------------------------------------------------- the file, as written
+
+
+def _checked(problem_of: Callable[[str], str | None]) -> AfterValidator:
+    """A pydantic validator that refuses a value with the sentence its rule gives (no "Value error, " before it)."""
+
+    def check(value: str) -> str:
+        problem = problem_of(value)
+        if problem is not None:
+            raise PydanticCustomError("config", problem)
+        return value
+
+    return AfterValidator(check)
+
+
+def _alias_problem(alias: str) -> str | None:
+    if ALIAS.match(alias):
+        return None
+    return f"`{alias[:80]}` is not an account alias: use lowercase letters, digits, '-' or '_', e.g. [accounts.prod]."
+
+
+def _role_problem(arn: str) -> str | None:
+    if ROLE_ARN.match(arn):
+        return None
+    return 'must look like role_arn = "arn:aws:iam::123456789012:role/ddb-backup-bot".'
+
+
+def _external_id_problem(value: str) -> str | None:
+    if EXTERNAL_ID.match(value):
+        return None
+    return "must be 2–1224 letters, digits or +=,.@:/-_, the same string as the role's trust policy condition."
+
+
+def _format_problem(value: str) -> str | None:
+    return None if value.lower() in FORMATS else 'must be "dynamodb_json" (the default) or "ion".'
+
+
+def _channel_problem(value: str) -> str | None:
+    return slack_id_problem([value], SlackIdKind.CHANNEL)
+
+
+Alias = Annotated[str, _checked(_alias_problem)]
+Region = Annotated[str, _checked(region_problem)]
+Bucket = Annotated[str, _checked(bucket_problem)]
+Owner = Annotated[str, _checked(account_id_problem)]
+ExportFormatName = Annotated[str, _checked(_format_problem)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class AccountEntry(_Section):
+    """`[accounts.<alias>]`."""
+
+    role_arn: Annotated[str, _checked(_role_problem)]
+    region: Region | None = None
+    external_id: Annotated[str, _checked(_external_id_problem)] | None = None
+    regions: list[Region] = Field(default_factory=list)
+
+
+class TableEntry(_Section):
+    """`[tables."<table>"]`."""
+
+    bucket: Bucket | None = None
+    prefix: str | None = None
+    owner: Owner | None = None
+    format: ExportFormatName | None = None
+
+
+class DigestEntry(_Section):
+    """`[digest]`."""
+
+    cron: str = "0 9 * * *"
+    timezone: str = "UTC"
+
+
+class ScheduleEntry(_Section):
+    """One `[[schedules]]` entry; cron, zone, table and the options' meaning are checked with the schedule."""
+
+    id: str | None = None
+    table: str
+    cron: str
+    tz: str = "UTC"
+    type: str = "full"
+    channel: Annotated[str, _checked(_channel_problem)] | None = None
+    expected_hours: float | None = Field(None, gt=0, strict=False)
+    bucket: Bucket | None = None
+    prefix: str | None = None
+    owner: Owner | None = None
+    format: ExportFormatName | None = None
+    rto: str | None = None
+
+    def options(self) -> dict[str, str]:
+        """The export (or drill) options given, as a schedule added from Slack holds them."""
+        given = {
+            "bucket": self.bucket,
+            "prefix": self.prefix,
+            "owner": self.owner,
+            "format": self.format,
+            "rto": self.rto,
+        }
+        return {name: value for name, value in given.items() if value is not None}
+
+
+class ConfigFile(_Section):
+    """The whole file."""
+
+    accounts: dict[Alias, AccountEntry] = Field(default_factory=dict)
+    tables: dict[str, TableEntry] = Field(default_factory=dict)
+    digest: DigestEntry = Field(default_factory=DigestEntry)
+    schedules: list[ScheduleEntry] = Field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------------------ reading
+
+
 def load_config(path: Path | None) -> BotConfig:
-    """Parse the config file, or return an empty config when no path is set."""
+    """Parse the config file, or return an empty config when no path is set; errors name DDBBOT_CONFIG_FILE."""
     if path is None:
         return BotConfig()
+    where = f"DDBBOT_CONFIG_FILE {path}"
     try:
         with path.open("rb") as file:
-            data = read_at_most(file, MAX_CONFIG_FILE, f"DDBBOT_CONFIG_FILE {path}", "more than any config takes")
+            data = read_at_most(file, MAX_CONFIG_FILE, where, "more than any config takes")
         raw = tomllib.loads(data.decode("utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"DDBBOT_CONFIG_FILE points to {path}, which does not exist.") from None
+        raise ConfigError(f"{where} does not exist; point DDBBOT_CONFIG_FILE at the file, or unset it.") from None
     except TooLarge as exc:
         raise ConfigError(f"{exc.message} Is the path right?") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"DDBBOT_CONFIG_FILE {path} is not UTF-8 text (TOML files are).") from None
+        raise ConfigError(f"{where} is not UTF-8 text (TOML files are).") from None
+    except OSError as exc:
+        raise ConfigError(f"{where} cannot be read ({exc.strerror or type(exc).__name__}).") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"DDBBOT_CONFIG_FILE {path} is not valid TOML: {exc}") from None
-    return parse_config(raw)
+        raise ConfigError(f"{where} is not valid TOML: {exc}; see deploy/config.example.toml.") from None
+    try:
+        return parse_config(raw)
+    except ConfigError as error:
+        raise ConfigError(f"{where}: {error.message}") from None
 
 
 def parse_config(raw: dict[str, Any]) -> BotConfig:
-    """Build a BotConfig from parsed TOML, naming the first bad key."""
-    accounts = {alias: _account(alias, body) for alias, body in _table(raw, "accounts").items()}
-    tables = {name: _defaults(name, body) for name, body in _table(raw, "tables").items()}
-    schedules = tuple(_schedule(i, body) for i, body in enumerate(raw.get("schedules", [])))
-    digest = _table(raw, "digest")
+    """Build a BotConfig from parsed TOML, naming the first bad key and how to write it."""
+    try:
+        parsed = ConfigFile.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc.errors()[0])) from None
     return BotConfig(
-        accounts=accounts,
-        tables=tables,
-        schedules=schedules,
-        digest_cron=str(digest.get("cron", "0 9 * * *")),
-        digest_timezone=str(digest.get("timezone", "UTC")),
+        accounts={
+            alias: Account(alias, entry.role_arn, entry.region, entry.external_id, tuple(entry.regions))
+            for alias, entry in parsed.accounts.items()
+        },
+        tables={
+            name: TableDefaults(entry.bucket, entry.prefix, entry.owner, entry.format)
+            for name, entry in parsed.tables.items()
+        },
+        schedules=tuple(
+            ScheduleSpec(
+                key=entry.id if entry.id is not None else f"config-{index + 1}",
+                table=entry.table,
+                cron=entry.cron,
+                timezone=entry.tz,
+                export_type=entry.type,
+                options=entry.options(),
+                channel=entry.channel,
+                expected_hours=entry.expected_hours,
+            )
+            for index, entry in enumerate(parsed.schedules)
+        ),
+        digest_cron=parsed.digest.cron,
+        digest_timezone=parsed.digest.timezone,
     )
 
 
-def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:
-    value = raw.get(key, {})
-    if not isinstance(value, dict):
-        raise ConfigError(f"Config key [{key}] must be a table, e.g. [{key}.name].")
-    return value
+KEYS_OF: dict[str, type[BaseModel]] = {
+    "accounts": AccountEntry,
+    "tables": TableEntry,
+    "digest": DigestEntry,
+    "schedules": ScheduleEntry,
+}
+SECTION_NAMES = '[accounts.<alias>], [tables."<table>"], [digest] and [[schedules]]'
+EXAMPLE = "see deploy/config.example.toml"
 
 
-REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+def _describe(error: ErrorDetails) -> str:
+    """One sentence for pydantic's first complaint: where in the file (as TOML names it), what, and how to write it."""
+    loc = error["loc"]
+    section = str(loc[0])
+    if error["type"] == "extra_forbidden" and len(loc) == 1:
+        hint = _did_you_mean(section, KEYS_OF)
+        return f"[{section}] is not a section of the config file{hint}; the sections are {SECTION_NAMES}."
+    place, key = _place(loc), _key(loc)
+    if error["type"] == "extra_forbidden":
+        known = tuple(KEYS_OF[section].model_fields)
+        return f"{place} has no key `{key}`{_did_you_mean(str(key), known)}; its keys are {', '.join(known)}."
+    if error["type"] == "missing":
+        return f"{place} needs `{key}`; {EXAMPLE}."
+    named = f" {key}" if key is not None else ""
+    said = error["msg"].removesuffix(".")
+    return f"{place}{named}: {said}." if error["type"] == "config" else f"{place}{named}: {said}; {EXAMPLE}."
 
 
-def _account(alias: str, body: Any) -> Account:
-    if not ALIAS.match(alias):
-        raise ConfigError(f"Account alias {alias!r}: use lowercase letters, digits, '-' or '_'.")
-    role_arn = str(body.get("role_arn", "")) if isinstance(body, dict) else ""
-    if not ROLE_ARN.match(role_arn):
-        raise ConfigError(f"[accounts.{alias}] role_arn must look like arn:aws:iam::123456789012:role/ddb-backup-bot.")
-    regions = body.get("regions", [])
-    if not isinstance(regions, list) or not all(isinstance(r, str) and REGION.match(r) for r in regions):
-        raise ConfigError(f'[accounts.{alias}] regions must be a list of regions, e.g. regions = ["eu-west-1"].')
-    return Account(alias, role_arn, body.get("region"), body.get("external_id"), tuple(regions))
+def _place(loc: tuple[int | str, ...]) -> str:
+    """`[accounts.prod]`, `[tables."prod:orders"]`, `[[schedules]] entry 2`, `[digest]`, from pydantic's loc."""
+    section = str(loc[0])
+    if section == "schedules" and len(loc) > 1 and isinstance(loc[1], int):
+        return f"[[schedules]] entry {loc[1] + 1}"
+    if section == "accounts" and len(loc) > 1:
+        return f"[accounts.{loc[1]}]"
+    if section == "tables" and len(loc) > 1:
+        return f'[tables."{loc[1]}"]'
+    return f"[{section}]"
 
 
-def _defaults(name: str, body: Any) -> TableDefaults:
-    if not isinstance(body, dict):
-        raise ConfigError(f"[tables.{name!r}] must be a table of bucket/prefix/owner/format.")
-    return TableDefaults(body.get("bucket"), body.get("prefix"), body.get("owner"), body.get("format"))
+def _key(loc: tuple[int | str, ...]) -> str | None:
+    """The key inside the entry the error is about; None when it is about the entry (or its alias) itself."""
+    depth = 1 if loc[0] == "digest" else 2
+    if len(loc) <= depth or loc[depth] == "[key]":
+        return None
+    return str(loc[depth])
 
 
-def _schedule(index: int, body: Any) -> ScheduleSpec:
-    if not isinstance(body, dict) or "table" not in body or "cron" not in body:
-        raise ConfigError(f"[[schedules]] entry {index + 1} needs at least table = ... and cron = ...")
-    known = {"id", "table", "cron", "tz", "type", "channel", "expected_hours"}
-    options = {k: str(v) for k, v in body.items() if k not in known}
-    return ScheduleSpec(
-        key=str(body.get("id", f"config-{index + 1}")),
-        table=str(body["table"]),
-        cron=str(body["cron"]),
-        timezone=str(body.get("tz", "UTC")),
-        export_type=str(body.get("type", "full")),
-        options=options,
-        channel=body.get("channel"),
-        expected_hours=body.get("expected_hours"),
-    )
+def _did_you_mean(word: str, known: Any) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""

@@ -10,11 +10,15 @@ from typing import Any
 
 from sqlalchemy import Connection, DateTime, Engine, MetaData, TypeDecorator, create_engine, event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from bot.timefmt import utcnow
 
 metadata = MetaData()
+SUPPORTED = ("sqlite", "postgresql")
+URL_EXAMPLES = "sqlite:////data/ddb-backup-bot.sqlite3 or postgresql://user:password@host:5432/dbname"
+CONNECT_TIMEOUT_SECONDS = 10  # a PostgreSQL host that drops packets fails the start in seconds, not minutes
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -36,17 +40,45 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def engine_url(text: str) -> URL:
+    """The URL as SQLAlchemy reads it; `postgres://` and `postgresql://` use psycopg (3), the driver the bot ships.
+    Raises ArgumentError when it cannot be parsed."""
+    if text.startswith(("postgresql://", "postgres://")):
+        text = "postgresql+psycopg://" + text.split("://", 1)[1]
+    return make_url(text)
+
+
+def url_problem(text: str) -> str | None:
+    """None when the URL names a database the bot can use with a driver that is installed, else what is wrong
+    (without the password). Nothing is connected to: whether the database answers is checked at start."""
+    try:
+        url = engine_url(text)
+        backend = url.get_backend_name()
+    except ArgumentError:
+        return f"it is not a database URL; write {URL_EXAMPLES}."
+    if backend not in SUPPORTED:
+        return f"`{backend}` databases are not supported; use {URL_EXAMPLES}."
+    try:
+        url.get_dialect().import_dbapi()
+    except (NoSuchModuleError, ImportError):
+        return (
+            f"the driver `{url.get_driver_name()}` is not installed; write postgresql://… (the bot ships psycopg) "
+            f"or sqlite:///…, e.g. {URL_EXAMPLES}."
+        )
+    return None
+
+
 def make_engine(url: str) -> Engine:
     """Create the engine; SQLite gets WAL and a busy timeout so threads and processes can share the file."""
-    if url.startswith("sqlite"):
+    parsed = engine_url(url)
+    if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=5, max_overflow=20
+            parsed, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=5, max_overflow=20
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    timeout = {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=timeout)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

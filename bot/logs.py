@@ -1,6 +1,9 @@
 """Logs an SRE can ship: one JSON object per line on stderr (or a readable line in text mode), UTC timestamps, the
 context that matters (command, user, table, export, restore, request), exceptions as one field, secrets masked.
 
+Libraries' routine lines (APScheduler's two lines per job run, every 5 s: 35,000 a day; Alembic's and Bolt's
+start-up chatter) are lowered to DEBUG: a bot run at INFO shows what the bot itself says, DEBUG shows everything.
+
 Context is carried in contextvars: `log_context(table="orders")` adds fields to every record logged inside it, in
 this thread (work handed to another thread sets its own context). The secret filter masks Slack tokens, AWS keys,
 presigned-URL signatures and every secret value the settings hold, whatever logger wrote them.
@@ -17,7 +20,7 @@ import traceback
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 CONTEXT_FIELDS = ("command", "user", "channel", "table", "export_id", "restore_id", "schedule_id", "request_id")
 _context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("ddbbot_log_context")
@@ -32,6 +35,23 @@ SECRET_PATTERNS = (
     ),
 )
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# Logger-name prefixes whose INFO lines are routine, shown at DEBUG only: AWS's libraries say how they work ("Found
+# credentials in environment variables"), not what the bot did, so a start that fails prints its one line and nothing
+# around it; APScheduler ("Running job", "Job ... executed successfully", "Added job", "Scheduler started"), Alembic
+# ("Context impl", "Will assume ... DDL", "Running upgrade": the bot logs the upgrade itself), Bolt and its Socket
+# Mode client ("Bolt app is running!", "A new session has been established").
+CHATTY_LIBRARIES = (
+    "botocore",
+    "boto3",
+    "urllib3",
+    "s3transfer",
+    "apscheduler",
+    "alembic",
+    "slack_bolt",
+    "slack_sdk.socket_mode",
+)
+# Bolt warns at every start because it reads SLACK_BOT_TOKEN itself although the bot hands it a ready client.
+ROUTINE_WARNINGS = ("As you gave `client` as well, `token` will be unused.",)
 
 
 @contextmanager
@@ -82,6 +102,27 @@ def _masked(match: re.Match[str]) -> str:
     return MASK
 
 
+class LibraryChatter(logging.Filter):
+    """Lowers the chatty libraries' INFO lines (and Bolt's routine warning) to DEBUG, then drops them below `level`.
+
+    A filter rather than logger levels: at DEBUG the lines still appear, marked DEBUG, and a library's warnings
+    and errors (a job that raised, a missed run) keep their level.
+    """
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self._level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(CHATTY_LIBRARIES):
+            return True
+        if record.levelno == logging.INFO or (
+            record.levelno == logging.WARNING and record.getMessage() in ROUTINE_WARNINGS
+        ):
+            record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return record.levelno >= self._level
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time, level, logger, message, context, extra fields, exception."""
 
@@ -120,14 +161,20 @@ def _utc(record: logging.LogRecord) -> str:
     return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def configure_logging(log_format: str, *, level: int = logging.INFO, secrets: Iterable[str] = ()) -> None:
-    """Send every logger (the bot's, Bolt's, botocore's, waitress's) through one stderr handler."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(
+    log_format: str, *, level: int = logging.INFO, secrets: Iterable[str] = (), stream: TextIO | None = None
+) -> None:
+    """Send every logger (the bot's, Bolt's, botocore's, waitress's) through one handler: stderr, or `stream` (the
+    demo's log file, which keeps the logs off the console)."""
+    handler = logging.StreamHandler(sys.stderr if stream is None else stream)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    handler.addFilter(LibraryChatter(level))
     handler.addFilter(SecretFilter(secrets))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    for library in CHATTY_LIBRARIES:
+        logging.getLogger(library).setLevel(level if level <= logging.DEBUG else max(level, logging.WARNING))
     logging.captureWarnings(True)

@@ -7,12 +7,20 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.aws.names import account_id_problem, bucket_problem, region_problem
+from bot.db import url_problem
+from bot.slack_ids import SlackIdKind, slack_id_problem
 
 CommaList = Annotated[list[str], NoDecode]
 # what bot.restores.rate.parse_rate accepts, with the same ranges (tests check that the two agree)
 RATE_UNITS = re.compile(r"^(\d{1,9})\s*/\s*s(?:ec(?:ond)?)?$", re.IGNORECASE | re.ASCII)
 RATE_PERCENT = re.compile(r"^(\d{1,3}(?:\.\d{1,2})?)\s*%$", re.ASCII)
+# A bot token, also when Slack's token rotation is on (`xoxe.xoxb-…`); an app-level token for Socket Mode.
+BOT_TOKEN = re.compile(r"^(?:xoxe\.)?xoxb-[A-Za-z0-9-]+$")
+APP_TOKEN = re.compile(r"^xapp-[A-Za-z0-9-]+$")
 
 
 class SettingsError(Exception):
@@ -78,6 +86,11 @@ class Settings(BaseSettings):
     # Read only so that the logs can mask them; boto3 reads its credentials itself.
     aws_secret_access_key: SecretStr | None = Field(None, validation_alias=_env("AWS_SECRET_ACCESS_KEY"))
     aws_session_token: SecretStr | None = Field(None, validation_alias=_env("AWS_SESSION_TOKEN"))
+    # Read only to check them at start and to name the one that is wrong; boto3 reads them itself.
+    aws_region: str | None = Field(None, validation_alias=_env("AWS_REGION"))
+    aws_default_region: str | None = Field(None, validation_alias=_env("AWS_DEFAULT_REGION"))
+    aws_profile: str | None = Field(None, validation_alias=_env("AWS_PROFILE"))
+    aws_endpoint_url: str | None = Field(None, validation_alias=_env("AWS_ENDPOINT_URL"))
 
     @field_validator("approvers", "operators", mode="before")
     @classmethod
@@ -86,11 +99,72 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("approvers", "operators")
+    @classmethod
+    def _people(cls, value: list[str]) -> list[str]:
+        _refuse(slack_id_problem(value, SlackIdKind.PERSON_OR_GROUP), "Separate several with commas.")
+        return value
+
+    @field_validator("oncall")
+    @classmethod
+    def _person_or_group(cls, value: str | None) -> str | None:
+        if value is not None:
+            _refuse(slack_id_problem([value.strip()], SlackIdKind.PERSON_OR_GROUP))
+            return value.strip()
+        return value
+
+    @field_validator("notify_channel", "approval_channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        if value is not None:
+            _refuse(slack_id_problem([value.strip()], SlackIdKind.CHANNEL))
+            return value.strip()
+        return value
+
+    @field_validator("export_bucket")
+    @classmethod
+    def _bucket(cls, value: str | None) -> str | None:
+        if value is not None:
+            _refuse(bucket_problem(value))
+        return value
+
+    @field_validator("aws_region", "aws_default_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value:
+            _refuse(region_problem(value))
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        _refuse(url_problem(value))
+        return value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not BOT_TOKEN.match(value.get_secret_value()):
+            _refuse(
+                "it is not a bot token: copy the Bot User OAuth Token (it starts with xoxb-) from OAuth & Permissions."
+            )
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not APP_TOKEN.match(value.get_secret_value()):
+            _refuse(
+                "it is not an app-level token: generate one (it starts with xapp-) with the connections:write scope "
+                "under Basic Information → App-Level Tokens, or unset SLACK_APP_TOKEN for HTTP mode."
+            )
+        return value
+
     @field_validator("export_bucket_owner")
     @classmethod
     def _twelve_digits(cls, value: str | None) -> str | None:
-        if value is not None and not (len(value) == 12 and value.isdigit()):
-            raise ValueError("must be a 12-digit AWS account id, e.g. 123456789012")
+        if value is not None:
+            _refuse(account_id_problem(value))
         return value
 
     @field_validator("restore_rate")
@@ -99,9 +173,9 @@ class Settings(BaseSettings):
         """The same forms as `rate=`; the restores feature parses it (the kernel may not import features)."""
         units, percent = RATE_UNITS.match(value.strip()), RATE_PERCENT.match(value.strip())
         if not (units and 1 <= int(units[1]) <= 10_000_000) and not (percent and 0 < float(percent[1]) <= 100):
-            raise ValueError(
+            _refuse(
                 "must be write units a second from 1 to 10000000, like 2000/s, or a share of the table's write "
-                "capacity above 0 up to 100, like 50%"
+                "capacity above 0 up to 100, like 50%."
             )
         return value.strip()
 
@@ -132,6 +206,12 @@ class Settings(BaseSettings):
             )
         if missing:
             raise SettingsError("Missing setting: " + "; ".join(missing))
+
+
+def _refuse(problem: str | None, *more: str) -> None:
+    """Fail validation with exactly this sentence (pydantic would put "Value error, " before a ValueError's)."""
+    if problem is not None:
+        raise PydanticCustomError("setting", " ".join((problem, *more)))
 
 
 def load_settings() -> Settings:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from typing import Any
 
+import botocore.loaders
+import botocore.session
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -21,6 +24,13 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None, max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+# botocore parses a service's JSON model (DynamoDB's, S3's: megabytes) once per Session, and the tests make hundreds
+# of sessions (each test's AWS world, each bot it starts): on two cores that was a third of an integration test's
+# set-up. The models are read-only data, which a Session already shares between its clients, so every Session in
+# the test process shares one loader per data path (AWS_DATA_PATH) and each model is parsed once per worker.
+botocore.session.create_loader = functools.cache(botocore.loaders.create_loader)  # type: ignore[attr-defined]
 
 
 def _aws_environment() -> dict[str, str]:

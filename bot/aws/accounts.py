@@ -172,6 +172,21 @@ class AwsAccounts:
                 self._own_account = str(identity["Account"])
         return str(identity["Arn"])
 
+    def unreachable(self, alias: str, config: Config) -> str | None:
+        """None when the alias's role can be assumed and answers sts:GetCallerIdentity, else what to fix; for
+        /readyz, where one broken account is a warning (the others still work), never a reason to stop."""
+        account = self._accounts[alias]
+        try:
+            self._client(Place(alias, account.region or self.default_region), "sts", config).get_caller_identity()
+        except AwsError as error:
+            return (
+                f"Account alias `{alias}`: I cannot assume {account.role_arn} ({error.code or 'refused'}). {error.fix}"
+            )
+        except (ClientError, BotoCoreError) as error:
+            code = error_code(error) if isinstance(error, ClientError) else type(error).__name__
+            return f"Account alias `{alias}`: the role {account.role_arn} does not answer ({code})."
+        return None
+
     def _alias_for_account(self, account_id: str | None) -> str | None:
         if account_id is None:
             return None

@@ -10,12 +10,14 @@ import argparse
 import logging
 import os
 import secrets
+import shutil
 import signal
 import socket
 import sys
 import tempfile
 import threading
-import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -23,21 +25,32 @@ from typing import Any
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from bot.demo.console import Console
+from bot.demo.console_session import Session
+from bot.demo.logfile import log_to_file, new_log_path
+from bot.demo.seeded_world import (
+    ACCESS_KEY,
+    BUCKET,
+    STAGING,
+    STAGING_ACCOUNT,
+    STAGING_BUCKET,
+    STAGING_ROLE,
+    DemoAws,
+    start_demo_aws,
+    write_config,
+)
+from bot.demo.shutdown import Stopper, leave, leave_on_second_interrupt
 from bot.demo.slack_requests import SignedSlackClient
 from bot.demo.slack_standin import SlackStandIn
 from bot.demo.tour import TourFailed, run_tour
-from bot.demo.world import build_world, start_moto
 from bot.errors import BotError
-from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
+from bot.timefmt import iso
 from bot.wiring.runtime import BotRuntime
 
-DEMO_BUCKET = "acme-ddb-backups"
 REGION = "us-east-1"
 NOTIFY_CHANNEL = "C0BACKUPS"
 APPROVAL_CHANNEL = "C0APPROVALS"
 FAKE_BOT_TOKEN = "xoxb-demo-not-a-real-token"  # noqa: S105 - deliberately fake, rejected by real Slack
-QUIET_LOGGERS = ("werkzeug", "botocore", "boto3", "urllib3", "moto", "slack_bolt", "slack_sdk")
 _AWS_VARIABLES_DROPPED = (
     "AWS_PROFILE",
     "AWS_SESSION_TOKEN",
@@ -63,53 +76,52 @@ class EmbeddedSettings(Settings):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Start moto and the bot, then the console, the tour or a real workspace; 0 when all went well."""
+    """Start AWS and the bot, then the console, the tour or a real workspace; 0 when all went well.
+
+    Every way out (the end, `quit`, Ctrl-C, SIGTERM) stops everything within a second (bot/demo/shutdown.py).
+    """
     parser = argparse.ArgumentParser(prog="python -m bot.demo", description=__doc__)
-    parser.add_argument("--verbose", action="store_true", help="show the bot's INFO logs")
+    parser.add_argument("--verbose", action="store_true", help="log DEBUG lines too (to the log file)")
     parser.add_argument("--tour", action="store_true", help="run the scripted tour even in a terminal")
+    parser.add_argument("--log-file", type=Path, help="where the logs go (default: a new file in the temp folder)")
     args = parser.parse_args(argv)
-    _configure_logging(args.verbose)
+    log_file = args.log_file or new_log_path()
+    log_to_file(log_file, verbose=args.verbose, secrets=[FAKE_BOT_TOKEN])
     _readable_output()
     signal.signal(signal.SIGTERM, _interrupt)
-
-    with tempfile.TemporaryDirectory(prefix="ddb-backup-bot-demo-") as folder:
-        database = Path(folder) / "demo.sqlite3"
-        moto, endpoint = start_moto()
-        try:
-            _use_embedded_aws(endpoint)
-            _aws_shaped_export_arns()
-            build_world(endpoint, bucket=DEMO_BUCKET)
-            try:
-                workspace = _workspace_settings(f"sqlite:///{database}")
-            except (SettingsError, BotError) as exc:
-                print(f"demo cannot start: {exc}", file=sys.stderr)
-                return 2
-            if workspace is not None:
-                return _serve_workspace(workspace, endpoint, database)
-            interactive = sys.stdin.isatty() and not args.tour
-            return _run_local(endpoint, database, interactive=interactive)
-        except KeyboardInterrupt:
-            print("\nStopped.")
-            return 0
-        finally:
-            moto.stop()
+    stopper = Stopper()
+    folder = Path(tempfile.mkdtemp(prefix="ddb-backup-bot-demo-"))
+    try:
+        return _run(args, folder, log_file, stopper)
+    except KeyboardInterrupt:
+        print()
+        return 0
+    finally:
+        leave_on_second_interrupt()
+        stopper.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+        print("Stopped.")
 
 
-def _configure_logging(verbose: bool) -> None:
-    """WARNING by default: the bot's INFO lines would bury the conversation."""
-    configure_logging("text", level=logging.INFO if verbose else logging.WARNING, secrets=[FAKE_BOT_TOKEN])
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
-    if not verbose:
-        # The console itself reports a request nobody handles (HTTP 404). Bolt copies the root level onto its
-        # loggers, so setting theirs would not hold: filter at the handler instead.
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(_quiet_bolt)
-
-
-def _quiet_bolt(record: logging.LogRecord) -> bool:
-    """Keep Bolt's errors, drop its warnings and hints."""
-    return not record.name.startswith("slack_bolt") or record.levelno >= logging.ERROR
+def _run(args: argparse.Namespace, folder: Path, log_file: Path, stopper: Stopper) -> int:
+    """Start AWS (moto and the stand-ins, seeded), then serve the workspace or run locally."""
+    print("Starting the demo: AWS (moto and the stand-ins, with a few hours of history), the bot, Slack …", flush=True)
+    _use_demo_credentials()
+    aws = start_demo_aws()
+    stopper.add("AWS", aws.stop)
+    os.environ["AWS_ENDPOINT_URL"] = aws.url
+    config = write_config(folder)
+    database = folder / "demo.sqlite3"
+    try:
+        workspace = _workspace_settings(f"sqlite:///{database}", config)
+    except (SettingsError, BotError) as exc:
+        print(f"demo cannot start: {exc}", file=sys.stderr)
+        return 2
+    if workspace is not None:
+        return _serve_workspace(workspace, database)
+    interactive = sys.stdin.isatty() and not args.tour
+    local = LocalDemo(aws, database, config, log_file)
+    return _run_local(local, stopper, interactive=interactive)
 
 
 def _readable_output() -> None:
@@ -125,15 +137,15 @@ def _interrupt(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _use_embedded_aws(endpoint: str) -> None:
-    """boto3's standard chain finds moto through the environment, exactly as it would find AWS."""
-    for name in [*_AWS_VARIABLES_DROPPED, *(key for key in os.environ if key.startswith("AWS_ENDPOINT_URL_"))]:
+def _use_demo_credentials() -> None:
+    """boto3's standard chain finds the demo's AWS through the environment, exactly as it would find AWS; a
+    developer's own AWS variables and profile must not reach it."""
+    for name in [*_AWS_VARIABLES_DROPPED, *(key for key in os.environ if key.startswith("AWS_ENDPOINT_URL"))]:
         os.environ.pop(name, None)
     os.environ.update(
         {
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ACCESS_KEY_ID": "demo",
-            "AWS_SECRET_ACCESS_KEY": "demo",
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": ACCESS_KEY,
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
             # moto has no Price List API; a closed local port makes the bot fall back to its embedded prices
@@ -141,27 +153,6 @@ def _use_embedded_aws(endpoint: str) -> None:
             "AWS_ENDPOINT_URL_PRICING": f"http://127.0.0.1:{_closed_port()}",
         }
     )
-
-
-def _aws_shaped_export_arns() -> None:
-    """moto 5 names exports `table/<table ARN>/import/<uuid>`; AWS's `table/<name>/export/<ms>-<hex>` form lets
-    `/ddb-status <export id>` work in the demo as it does on AWS (moto runs in this process, so patch it here).
-    """
-    from moto.dynamodb.models.table_export import TableExport
-
-    original_init = TableExport.__init__
-    if getattr(original_init, "__name__", "") == "aws_shaped_init":
-        return
-
-    def aws_shaped_init(self: Any, *args: Any, **kwargs: Any) -> None:
-        original_init(self, *args, **kwargs)
-        export_id = f"{int(time.time() * 1000):014d}-{secrets.token_hex(4)}"
-        self.arn = (
-            f"arn:{self.partition}:dynamodb:{self.region_name}:{self.account_id}:table/{self.table.name}"
-            f"/export/{export_id}"
-        )
-
-    TableExport.__init__ = aws_shaped_init  # type: ignore[method-assign]
 
 
 def _closed_port() -> int:
@@ -174,8 +165,9 @@ def _closed_port() -> int:
 # --------------------------------------------------------------------------------------- real workspace
 
 
-def _workspace_settings(database_url: str) -> Settings | None:
-    """The operator's settings when SLACK_* names a workspace, with the demo's bucket and database as defaults."""
+def _workspace_settings(database_url: str, config: Path) -> Settings | None:
+    """The operator's settings when SLACK_* names a workspace, with the demo's bucket, database and config file
+    as defaults."""
     if not os.environ.get("SLACK_BOT_TOKEN"):
         return None
     settings = load_settings()
@@ -186,16 +178,15 @@ def _workspace_settings(database_url: str) -> Settings | None:
         )
         return None
     defaults: dict[str, Any] = {}
-    if "export_bucket" not in settings.model_fields_set:
-        defaults["export_bucket"] = DEMO_BUCKET
-    if "database_url" not in settings.model_fields_set:
-        defaults["database_url"] = database_url
+    for name, value in (("export_bucket", BUCKET), ("database_url", database_url), ("config_file", config)):
+        if name not in settings.model_fields_set:
+            defaults[name] = value
     settings = settings.model_copy(update=defaults)
     settings.require_slack()
     return settings
 
 
-def _serve_workspace(settings: Settings, endpoint: str, database: Path) -> int:
+def _serve_workspace(settings: Settings, database: Path) -> int:
     """Serve the real workspace until Ctrl-C or SIGTERM."""
     try:
         runtime = BotRuntime(settings)
@@ -211,7 +202,7 @@ def _serve_workspace(settings: Settings, endpoint: str, database: Path) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     print("ddb-backup-bot demo: your Slack workspace (SLACK_* is set), the embedded AWS.")
-    print(f"  AWS:      moto at {endpoint}: tables orders (PITR on), customers (PITR off); bucket {DEMO_BUCKET}")
+    print(f"  AWS:      {WORLD}")
     print(
         f"  Database: {settings.database_url}"
         + (" (deleted on exit)" if str(database) in settings.database_url else "")
@@ -235,55 +226,89 @@ def _serve_workspace(settings: Settings, endpoint: str, database: Path) -> int:
 # ------------------------------------------------------------------------------------------ local Slack
 
 
-def _run_local(endpoint: str, database: Path, *, interactive: bool) -> int:
+@dataclass(frozen=True)
+class LocalDemo:
+    """What the local demo runs with: its AWS, database, config file and log file."""
+
+    aws: DemoAws
+    database: Path
+    config: Path
+    log_file: Path
+
+
+def _run_local(local: LocalDemo, stopper: Stopper, *, interactive: bool) -> int:
     """The bot against the Slack stand-in, driven by the console (terminal) or the tour (no terminal)."""
     signing_secret = secrets.token_urlsafe(32)
     standin = SlackStandIn(token=FAKE_BOT_TOKEN).start()
-    runtime: BotRuntime | None = None
-    console: Console | None = None
-    try:
-        settings = EmbeddedSettings(
-            slack_bot_token=FAKE_BOT_TOKEN,
-            slack_signing_secret=signing_secret,
-            slack_api_url=standin.api_url,
-            database_url=f"sqlite:///{database}",
-            export_bucket=DEMO_BUCKET,
-            notify_channel=NOTIFY_CHANNEL,
-            approval_channel=APPROVAL_CHANNEL,
-            operators=[],
-            approvers=["U0BOB"],
-            poll_seconds=1.0,
-            metrics_port=0,  # the local demo needs no fixed metrics port (it may run beside another bot)
-        )
-        runtime = BotRuntime(settings, host="127.0.0.1", port=0).start()
-        events_url = f"{runtime.url}/slack/events"
-        color = interactive and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        console = Console(standin, SignedSlackClient(events_url, signing_secret), out=sys.stdout, color=color)
-        console.attach()
-        _banner(endpoint, standin.api_url, events_url, database, interactive=interactive)
-        if interactive:
-            console.run()
-            return 0
-        try:
-            run_tour(console, runtime.services.core.store, aws_endpoint=endpoint)
-        except TourFailed as failure:
-            print(f"\nDEMO TOUR FAILED: {failure}", file=sys.stderr)
-            return 1
+    stopper.add("Slack stand-in", standin.stop)
+    settings = EmbeddedSettings(
+        slack_bot_token=FAKE_BOT_TOKEN,
+        slack_signing_secret=signing_secret,
+        slack_api_url=standin.api_url,
+        database_url=f"sqlite:///{local.database}",
+        export_bucket=BUCKET,
+        notify_channel=NOTIFY_CHANNEL,
+        approval_channel=APPROVAL_CHANNEL,
+        operators=[],
+        approvers=["U0BOB"],
+        poll_seconds=1.0,
+        metrics_port=0,  # the local demo needs no fixed metrics port (it may run beside another bot)
+        config_file=local.config,
+    )
+    runtime = BotRuntime(settings, host="127.0.0.1", port=0).start()
+    stopper.add("bot", runtime.stop)
+    events_url = f"{runtime.url}/slack/events"
+    color = interactive and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    client = SignedSlackClient(events_url, signing_secret)
+    console = Console(standin, client, out=sys.stdout, color=color, tips=_tips(datetime.now(UTC)))
+    console.attach()
+    stopper.add("console", console.detach)
+    _banner(local, standin.api_url, events_url, interactive=interactive)
+    if interactive:
+        Session(console).run()
         return 0
-    finally:
-        if console is not None:
-            console.detach()
-        if runtime is not None:
-            runtime.stop()
-        standin.stop()
+    try:
+        run_tour(console, runtime.services.core.store, aws_endpoint=local.aws.url, world=local.aws)
+    except TourFailed as failure:
+        print(f"\nDEMO TOUR FAILED: {failure}", file=sys.stderr)
+        return 1
+    return 0
 
 
-def _banner(endpoint: str, api_url: str, events_url: str, database: Path, *, interactive: bool) -> None:
+def _tips(now: datetime) -> list[str]:
+    """Commands worth trying in this world, with times that fall inside its history."""
+    hour_ago, two_hours_ago = iso(now - timedelta(hours=1)), iso(now - timedelta(hours=2))
+    return [
+        "Worth trying here:",
+        f"  /ddb-pitr {STAGING}:orders          the same table name in the aliased account (its role is assumed)",
+        f"  /ddb-export orders at={hour_ago}       the table as it was an hour ago",
+        f"  /ddb-export orders since={two_hours_ago} until={hour_ago}   what changed in that hour",
+        "  /ddb-cost orders                   PITR, exports and storage in dollars",
+        "  /ddb-restore                       then :click a Restore… button and fill the form",
+        "  /ddb-coverage                      then :click a Schedule exports button",
+        "  :as bob  then  :home               bob's App Home: approve a waiting restore there",
+    ]
+
+
+WORLD = (
+    f"moto behind the DynamoDB stand-ins (in this process): tables orders (PITR on, 4 hours of history), "
+    f"customers (PITR off), bucket {BUCKET}; account `{STAGING}` ({STAGING_ACCOUNT}, role {STAGING_ROLE}) with its "
+    f"own orders and bucket {STAGING_BUCKET}"
+)
+
+
+def _banner(local: LocalDemo, api_url: str, events_url: str, *, interactive: bool) -> None:
     print("ddb-backup-bot demo: the real bot, no Slack workspace, no AWS account.")
-    print(f"  AWS:      moto at {endpoint} (in this process): tables orders (PITR on), customers (PITR off),")
-    print(f"            bucket {DEMO_BUCKET}; prices are the bot's embedded list prices (no Price List API here).")
+    print(f"  AWS:      moto behind the DynamoDB stand-ins at {local.aws.url} (in this process):")
+    print(f"            orders (PITR on, written to for the last 4 hours), customers (PITR off), bucket {BUCKET};")
+    print(f"            account alias `{STAGING}` ({STAGING_ACCOUNT}, an assumed role): its own orders,")
+    print(f"            bucket {STAGING_BUCKET}.")
+    print("            Table sizes are reported as production tables' would be (a demo choice), so costs are real")
+    print("            figures at the bot's built-in list prices (no Price List API here).")
+    print(f"  Config:   {local.config} (the staging account and its export bucket, as you would write it)")
     print(f"  Slack:    a local stand-in at {api_url}; commands and clicks go signed to {events_url}")
-    print(f"  Database: {database} (deleted on exit)")
+    print(f"  Database: {local.database} (deleted on exit)")
+    print(f"  Logs:     {local.log_file} (everything the bot and the libraries log; kept after exit)")
     print("  People:   you are alice (U0ALICE) in #ops; bob (U0BOB) is the approver; results go to #backups.")
     if not interactive:
         print("No terminal on stdin: running the scripted tour (run `make demo` in a terminal to chat).")
@@ -292,4 +317,4 @@ def _banner(endpoint: str, api_url: str, events_url: str, database: Path, *, int
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    leave(main())

@@ -9,16 +9,16 @@ from __future__ import annotations
 import contextlib
 import json
 import queue
-import shlex
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from bot.demo.console_views import ViewDesk
 from bot.demo.render import Button, Rendered, render_message, render_payload
 from bot.demo.slack_requests import REQUEST_TIMEOUT_SECONDS, SignedSlackClient, SlackHttpResponse
-from bot.demo.slack_standin import PostedMessage, SlackStandIn
+from bot.demo.slack_standin import PostedMessage, ShownView, SlackStandIn
 
 CHANNELS = {"C0OPS": "#ops", "C0BACKUPS": "#backups", "C0APPROVALS": "#approvals"}
 USERS = {"U0ALICE": "alice", "U0BOB": "bob"}
@@ -26,16 +26,7 @@ BOT_NAME = "ddb-backup-bot"
 MAX_ERROR_BODY = 300
 ACK_WAIT_SECONDS = REQUEST_TIMEOUT_SECONDS + 1
 
-HELP = """\
-Type what you would type in Slack, or a console command:
-  /ddb-pitr orders              a slash command, sent signed from you in the current channel
-  /ddb-export orders            (also /ddb-status [table|export], /ddb-cost <table>, /<command> help)
-  press N                       click button [N] of a message shown above
-  as bob | as U0BOB             act as another user (approvals need a second person)
-  in #backups | in C0BACKUPS    move to another channel
-  buttons                       list the buttons that can be pressed
-  help                          this text
-  quit                          stop the demo (Ctrl-D works too)"""
+DETACH_SECONDS = 0.3
 
 
 @dataclass(frozen=True)
@@ -43,7 +34,7 @@ class Shown:
     """One thing the console printed from the bot: a message, an update, a deletion or an ack."""
 
     index: int
-    kind: str  # "message", "update", "delete", "ack", "http"
+    kind: str  # "message", "update", "delete", "ack", "http"; "modal", "form_errors", "modal_closed", "home"
     channel: str
     ts: str
     text: str  # as rendered for the terminal
@@ -92,7 +83,9 @@ class Console:
         channel: str = "C0OPS",
         color: bool = False,
         emoji: bool = True,
+        tips: Sequence[str] = (),
     ) -> None:
+        """`tips`: lines shown after the help (commands worth trying in this world)."""
         self.standin = standin
         self.client = client
         self.out = out
@@ -111,8 +104,10 @@ class Console:
         self._ask: Callable[[str], str] | None = None
         self._ack_shown = threading.Event()
         self._ack_shown.set()
-        self._incoming: queue.Queue[PostedMessage | None] = queue.Queue()
+        self._incoming: queue.Queue[PostedMessage | ShownView | None] = queue.Queue()
         self._printer: threading.Thread | None = None
+        self.tips = list(tips)
+        self.views = ViewDesk(self, client)
 
     # ------------------------------------------------------------------------------------------ lifecycle
 
@@ -121,26 +116,38 @@ class Console:
         self._printer = threading.Thread(target=self._print_incoming, name="console-printer", daemon=True)
         self._printer.start()
         self.standin.listeners.append(self.on_message)
+        self.standin.view_listeners.append(self.on_view)
         return self
 
-    def detach(self) -> None:
-        """Stop listening, print what already arrived, and stop the printer (before the stand-in stops)."""
+    def detach(self, timeout: float = DETACH_SECONDS) -> None:
+        """Stop listening, print what already arrived (for up to `timeout` seconds), and stop the printer."""
         with contextlib.suppress(ValueError):
             self.standin.listeners.remove(self.on_message)
+        with contextlib.suppress(ValueError):
+            self.standin.view_listeners.remove(self.on_view)
         if self._printer is not None:
             self._incoming.put(None)
-            self._printer.join(ACK_WAIT_SECONDS + 1)
+            self._ack_shown.set()
+            self._printer.join(timeout)
             self._printer = None
 
     def on_message(self, message: PostedMessage) -> None:
         """Stand-in listener: queue the message, so the stand-in (and the bot's Web API call) never waits on us."""
         self._incoming.put(message)
 
+    def on_view(self, view: ShownView) -> None:
+        """Stand-in listener for views (modals, Home tabs): queued with the messages, in the order they came."""
+        self._incoming.put(view)
+
     def _print_incoming(self) -> None:
-        while (message := self._incoming.get()) is not None:
+        while (item := self._incoming.get()) is not None:
             # A reply can overtake the HTTP answer of its own request; Slack shows the ack first, so do we.
             self._ack_shown.wait(ACK_WAIT_SECONDS)
-            self.show_message(message)
+            if isinstance(item, ShownView):
+                with self._lock:
+                    self.views.show(item)
+            else:
+                self.show_message(item)
 
     # --------------------------------------------------------------------------------------------- output
 
@@ -234,6 +241,41 @@ class Console:
         """A line from the console itself (not from the bot)."""
         self._emit(text)
 
+    def dim(self, text: str) -> str:
+        """Secondary text, styled."""
+        return self.style.dim(text)
+
+    def alert(self, text: str) -> str:
+        """A problem with what the person asked, styled."""
+        return self.style.alert(text)
+
+    def show(self, kind: str, text: str, *, user: str, header: str) -> None:
+        """Print and record something only `user` sees that is not a message (a form, a Home tab, a form closed)."""
+        with self._lock:
+            self._record(kind, "", "", text, text, ephemeral=True, user=user)
+            if kind == "modal_closed":
+                self._emit(self.style.dim(text))
+            else:
+                self._emit((self.style.bold(header) + "\n" if header else "") + _indent(text))
+
+    def render_buttons(self, key: tuple[str, str], render: Callable[[int], Rendered]) -> Rendered:
+        """Render with buttons numbered from the next free number, replacing the buttons `key` had."""
+        with self._lock:
+            for number in self._message_buttons.pop(key, []):
+                self._buttons.pop(number, None)
+            rendered = render(self._next_button)
+            self._keep_buttons(key, rendered)
+            return rendered
+
+    def ask(self, prompt: str) -> str | None:
+        """A question to the person at the terminal; None when there is no one to ask (the tour) or on Ctrl-D."""
+        if self._ask is None:
+            return None
+        try:
+            return self._ask(prompt)
+        except EOFError:
+            return None
+
     # ------------------------------------------------------------------------------------------- requests
 
     def command(self, command: str, text: str = "") -> SlackHttpResponse:
@@ -253,7 +295,7 @@ class Console:
                 channel_name=self.channel_name(self.channel).lstrip("#"),
                 response_url=self.standin.response_url(self.channel, user=self.user),
             )
-            self._show_response(response, f"{command} has no listener in the bot")
+            self.show_response(response, f"{command} has no listener in the bot")
         finally:
             self._ack_shown.set()
         return response
@@ -270,17 +312,18 @@ class Console:
             return None
         self._emit(
             self.style.bold(f"{self.user_name(self.user)} pressed [{number}] {button.label}")
-            + self.style.dim(f" in {self.channel_name(button.channel)}")
+            + self.style.dim(f" {self.button_place(button)}")
         )
         if button.url:
             self.say(self.style.dim(f"(Slack would also open {button.url})"))
-        message, ephemeral = self._current_message(button)
         self._ack_shown.clear()
         try:
-            response = self._click(button, message, ephemeral)
+            if button.view_id:
+                return self.views.click(button)
+            message, ephemeral = self._current_message(button)
+            return self._click(button, message, ephemeral)
         finally:
             self._ack_shown.set()
-        return response
 
     def _click(self, button: Button, message: dict[str, Any] | None, ephemeral: bool) -> SlackHttpResponse:
         response = self.client.click(
@@ -298,7 +341,7 @@ class Console:
             channel_name=self.channel_name(button.channel).lstrip("#"),
             is_ephemeral=ephemeral,
         )
-        self._show_response(response, f"the bot has no listener for action {button.action_id!r}")
+        self.show_response(response, f"the bot has no listener for action {button.action_id!r}")
         return response
 
     def _current_message(self, button: Button) -> tuple[dict[str, Any] | None, bool]:
@@ -309,7 +352,7 @@ class Console:
                 return payload, message.ephemeral
         return None, False
 
-    def _show_response(self, response: SlackHttpResponse, not_found: str) -> None:
+    def show_response(self, response: SlackHttpResponse, not_found: str) -> None:
         """The HTTP answer: an ack body is a reply only the sender sees; errors are shown as such."""
         if response.status != 200:
             body = response.body.strip()[:MAX_ERROR_BODY]
@@ -339,87 +382,44 @@ class Console:
 
     # ---------------------------------------------------------------------------------------- the session
 
-    def handle_line(self, line: str) -> bool:
-        """Act on one typed line; False when the user wants to quit."""
-        line = line.strip()
-        if not line:
-            return True
-        if line.startswith("/"):
-            command, _, text = line.partition(" ")
-            self.command(command, text.strip())
-            return True
+    def _requested(self, send: Callable[[], object]) -> None:
+        """Send a request whose replies (a view, messages) must print after its own answer, as Slack shows them."""
+        self._ack_shown.clear()
         try:
-            words = shlex.split(line)
-        except ValueError:
-            words = line.split()
-        verb, args = words[0].lower(), words[1:]
-        if verb in {"quit", "exit", "q"}:
-            return False
-        if verb in {"help", "?"}:
-            self.say(HELP)
-        elif verb in {"press", "p", "click"} and len(args) == 1 and args[0].strip("[]").isdigit():
-            number = int(args[0].strip("[]"))
-            self.press(number, confirmed=self._confirm(number))
-        elif verb == "as" and len(args) == 1:
-            self.user = self.resolve_user(args[0])
-            self.say(self.style.dim(f"You are now {self.user_name(self.user)} ({self.user})."))
-        elif verb == "in" and len(args) == 1:
-            self.channel = self.resolve_channel(args[0])
-            self.say(self.style.dim(f"You are now in {self.channel_name(self.channel)} ({self.channel})."))
-        elif verb == "buttons":
-            self._list_buttons()
-        else:
-            self.say(f"I don't know `{line}`. Type a slash command such as /ddb-pitr orders, or `help`.")
-        return True
+            send()
+        finally:
+            self._ack_shown.set()
 
-    def _confirm(self, number: int) -> bool:
-        """Ask before pressing a button that carries a confirmation dialog, as Slack would."""
-        with self._lock:
-            button = self._buttons.get(number)
-        if button is None or not button.confirm or self._ask is None:
-            return True
-        try:
-            answer = self._ask(f"{button.confirm} — confirm? [y/N] ")
-        except EOFError:
-            return False
-        return answer.strip().lower() in {"y", "yes"}
+    def home(self) -> None:
+        """Open the App Home tab as the current user (the tour's `:home`)."""
+        self._requested(self.views.open_home)
+
+    def submit(self) -> SlackHttpResponse | None:
+        """Submit the open form as the current user (the tour's `:submit`)."""
+        answer: list[SlackHttpResponse | None] = []
+        self._requested(lambda: answer.append(self.views.submit()))
+        return answer[0] if answer else None
 
     def buttons(self) -> list[Button]:
         """The buttons on screen now, oldest first (replaced messages' buttons are gone)."""
         with self._lock:
             return sorted(self._buttons.values(), key=lambda button: button.number)
 
-    def _list_buttons(self) -> None:
-        buttons = self.buttons()
-        if not buttons:
-            self.say("No buttons on screen.")
-        for button in buttons:
-            self.say(f"  [{button.number}] {button.label}  {self.style.dim(f'in {self.channel_name(button.channel)}')}")
+    def button_place(self, button: Button) -> str:
+        """Where a button is: `in #ops`, or `on bob's Home tab`."""
+        if button.view_id:
+            return f"on {self.user_name(button.owner)}'s Home tab"
+        return f"in {self.channel_name(button.channel)}"
 
-    def run(self, read: Callable[[str], str] = input) -> None:
-        """The interactive loop: read lines until `quit`, Ctrl-D or Ctrl-C."""
-        try:
-            import readline  # line editing and history for input()
+    def use_terminal(self, read: Callable[[str], str], readline: Any) -> None:
+        """A person at a terminal: `read` asks them (confirmations, form fields); `readline` keeps what they are
+        typing below new output."""
+        self._ask, self._readline = read, readline
 
-            self._readline = readline
-        except ImportError:  # pragma: no cover - not on every platform
-            self._readline = None
-        self._ask = read
-        self.say(HELP)
-        while True:
-            prompt = self.prompt
-            with self._lock:
-                self._prompt = prompt
-            try:
-                line = read(prompt)
-            except (EOFError, KeyboardInterrupt):
-                line = "quit"
-                self.out.write("\n")
-            with self._lock:
-                self._prompt = None
-            if not self.handle_line(line):
-                break
-            time.sleep(0.05)  # let an immediate reply print before the next prompt
+    def prompting(self, prompt: str | None) -> None:
+        """The prompt being shown (None: none), so output from the bot is printed above it."""
+        with self._lock:
+            self._prompt = prompt
 
     @property
     def prompt(self) -> str:

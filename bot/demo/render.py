@@ -59,6 +59,8 @@ class Button:
     channel: str
     url: str | None = None
     confirm: str | None = None
+    view_id: str = ""  # a button of a view (the Home tab): clicked with the view, not a message
+    owner: str = ""  # whose Home tab it is on (only they can click it)
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,16 @@ def render_message(
         return Rendered(clean_mrkdwn(text, emoji=emoji).splitlines() or [""], [])
     for block in block_list:
         renderer.block(block)
+    return Rendered(renderer.lines, renderer.buttons)
+
+
+def render_view(view: Mapping[str, Any], *, owner: str, first_button: int = 1, emoji: bool = True) -> Rendered:
+    """Render a Home tab (or any view's blocks): its buttons are clicked as `owner`, in the view."""
+    renderer = _Renderer("", "", first_button, emoji, view_id=str(view.get("id") or ""), owner=owner)
+    blocks = view.get("blocks")
+    for block in blocks if isinstance(blocks, list) else []:
+        if isinstance(block, Mapping):
+            renderer.block(block)
     return Rendered(renderer.lines, renderer.buttons)
 
 
@@ -173,9 +185,13 @@ def _emoji(text: str) -> str:
 class _Renderer:
     """Walks the blocks, collecting lines and numbering buttons."""
 
-    def __init__(self, message_ts: str, channel: str, first_button: int, emoji: bool) -> None:
+    def __init__(
+        self, message_ts: str, channel: str, first_button: int, emoji: bool, *, view_id: str = "", owner: str = ""
+    ) -> None:
         self.message_ts = message_ts
         self.channel = channel
+        self.view_id = view_id
+        self.owner = owner
         self.next_number = first_button
         self.emoji = emoji
         self.lines: list[str] = []
@@ -261,6 +277,8 @@ class _Renderer:
             channel=self.channel,
             url=str(element["url"]) if element.get("url") else None,
             confirm=self._confirm_text(confirm) if isinstance(confirm, Mapping) else None,
+            view_id=self.view_id,
+            owner=self.owner,
         )
         self.next_number += 1
         self.buttons.append(button)

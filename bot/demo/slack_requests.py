@@ -11,6 +11,7 @@ import secrets
 import time
 import urllib.error
 import urllib.request
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -19,6 +20,7 @@ from slack_sdk.signature import SignatureVerifier
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 REQUEST_TIMEOUT_SECONDS = 10.0
+REMEMBERED_TRIGGERS = 200
 _UNUSED_VERIFICATION_TOKEN = "deprecated-verification-token"  # noqa: S105 - Slack still sends the field
 _trigger_sequence = itertools.count(1)
 
@@ -47,6 +49,7 @@ class SignedSlackClient:
         self.team_id = team_id
         self.api_app_id = api_app_id
         self._verifier = SignatureVerifier(signing_secret)
+        self._triggers: OrderedDict[str, str] = OrderedDict()  # trigger_id → the user whose request carried it
         # No proxies: the bot under test is local, and an inherited HTTP(S)_PROXY must not intercept it.
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -75,7 +78,7 @@ class SignedSlackClient:
             "command": command,
             "text": text,
             "response_url": response_url,
-            "trigger_id": _new_trigger_id(),
+            "trigger_id": self._trigger_for(user_id),
             "api_app_id": self.api_app_id,
             "is_enterprise_install": "false",
         }
@@ -110,7 +113,7 @@ class SignedSlackClient:
                 "channel_id": channel_id,
                 "is_ephemeral": is_ephemeral,
             },
-            "trigger_id": _new_trigger_id(),
+            "trigger_id": self._trigger_for(user_id),
             "team": {"id": self.team_id, "domain": "demo"},
             "enterprise": None,
             "is_enterprise_install": False,
@@ -142,28 +145,29 @@ class SignedSlackClient:
         private_metadata: str = "",
         view_id: str = "V1",
         user_name: str | None = None,
+        view: dict[str, Any] | None = None,
     ) -> SlackHttpResponse:
-        """POST a `view_submission`; `values` is `{block_id: {action_id: {"type": ..., "value": ...}}}`."""
+        """POST a `view_submission`; `values` is `{block_id: {action_id: {"type": ..., "value": ...}}}`; `view` is
+        the modal as it was opened (its blocks, title, buttons), when the sender has it."""
         name = user_name or user_id.lower()
+        shown = view or {"type": "modal", "blocks": [], "title": {"type": "plain_text", "text": "ddb-backup-bot"}}
         payload: dict[str, Any] = {
             "type": "view_submission",
             "team": {"id": self.team_id, "domain": "demo"},
             "user": {"id": user_id, "username": name, "name": name, "team_id": self.team_id},
             "api_app_id": self.api_app_id,
             "token": _UNUSED_VERIFICATION_TOKEN,
-            "trigger_id": _new_trigger_id(),
+            "trigger_id": self._trigger_for(user_id),
             "enterprise": None,
             "is_enterprise_install": False,
             "view": {
+                **shown,
                 "id": view_id,
                 "team_id": self.team_id,
-                "type": "modal",
                 "callback_id": callback_id,
                 "private_metadata": private_metadata,
-                "blocks": [],
                 "state": {"values": values},
                 "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
-                "title": {"type": "plain_text", "text": "ddb-backup-bot"},
                 "root_view_id": view_id,
                 "previous_view_id": None,
                 "external_id": "",
@@ -190,19 +194,34 @@ class SignedSlackClient:
 
     def home_click(self, action_id: str, value: str, *, user_id: str, view_id: str = "VHOME") -> SlackHttpResponse:
         """POST a `block_actions` payload for a button in the App Home tab (a view: no channel, no response_url)."""
+        view = {"id": view_id, "type": "home", "blocks": [], "team_id": self.team_id}
+        return self.view_click(action_id, value, user_id=user_id, view=view, block_id="home")
+
+    def view_click(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user_id: str,
+        view: dict[str, Any],
+        block_id: str,
+        user_name: str | None = None,
+    ) -> SlackHttpResponse:
+        """POST a `block_actions` payload for a button in a view (the Home tab or a modal), `view` as shown."""
+        name = user_name or user_id.lower()
         payload: dict[str, Any] = {
             "type": "block_actions",
-            "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": self.team_id},
+            "user": {"id": user_id, "username": name, "name": name, "team_id": self.team_id},
             "api_app_id": self.api_app_id,
             "token": _UNUSED_VERIFICATION_TOKEN,
-            "container": {"type": "view", "view_id": view_id},
-            "trigger_id": _new_trigger_id(),
+            "container": {"type": "view", "view_id": view["id"]},
+            "trigger_id": self._trigger_for(user_id),
             "team": {"id": self.team_id, "domain": "demo"},
-            "view": {"id": view_id, "type": "home", "blocks": [], "team_id": self.team_id},
+            "view": view,
             "actions": [
                 {
                     "action_id": action_id,
-                    "block_id": "home",
+                    "block_id": block_id,
                     "text": {"type": "plain_text", "text": value, "emoji": True},
                     "value": value,
                     "type": "button",
@@ -211,6 +230,10 @@ class SignedSlackClient:
             ],
         }
         return self._send_payload(payload)
+
+    def trigger_user(self, trigger_id: str | None) -> str | None:
+        """Whose request carried `trigger_id` (so a modal opened with it is shown to that person)."""
+        return self._triggers.get(trigger_id or "")
 
     def raw(
         self,
@@ -244,6 +267,14 @@ class SignedSlackClient:
     def _send_payload(self, payload: dict[str, Any]) -> SlackHttpResponse:
         """Interactive requests carry their JSON in the `payload` form field."""
         return self.raw(urlencode({"payload": json.dumps(payload)}).encode("utf-8"))
+
+    def _trigger_for(self, user_id: str) -> str:
+        """A new trigger id, remembered with its user (the most recent ones only)."""
+        trigger = _new_trigger_id()
+        self._triggers[trigger] = user_id
+        while len(self._triggers) > REMEMBERED_TRIGGERS:
+            self._triggers.popitem(last=False)
+        return trigger
 
 
 def _new_trigger_id() -> str:

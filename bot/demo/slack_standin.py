@@ -7,6 +7,10 @@ It is as strict as Slack: a method it does not implement answers `unknown_method
 accept answers `invalid_auth`, and Block Kit that breaks one of Slack's limits is refused with `invalid_blocks`
 (messages) or `invalid_arguments` (views) and an `errors` list naming each broken limit and its JSON pointer.
 The rules themselves live in bot/demo/block_kit_rules.py, which the builder tests use too.
+
+Socket Mode is not stood in (there is no websocket server): `apps.connections.open` answers only what Slack answers
+a token it refuses, `invalid_auth` for an app-level token it was not told to accept (none can be) and
+`not_allowed_token_type` for a bot token, so a refused SLACK_APP_TOKEN can be tested.
 """
 
 from __future__ import annotations
@@ -41,7 +45,16 @@ DEFAULT_TOKENS = ("xoxb-test-token", "xoxb-demo-not-a-real-token")
 RATELIMITED = "ratelimited"
 # Refusals that mean the bot sent something Slack would not take (not the ordinary "no such message" kind).
 _REPORTED = frozenset(
-    {"invalid_blocks", "invalid_arguments", "invalid_auth", "not_authed", "unknown_method", "no_text", "invalid_json"}
+    {
+        "invalid_blocks",
+        "invalid_arguments",
+        "invalid_auth",
+        "not_authed",
+        "not_allowed_token_type",
+        "unknown_method",
+        "no_text",
+        "invalid_json",
+    }
 )
 
 
@@ -72,6 +85,21 @@ class PostedMessage:
     via: str
     updates: int = 0
     deleted: bool = False
+
+
+@dataclass(frozen=True)
+class ShownView:
+    """A view the bot opened, pushed, updated (modals) or published (Home tabs), as Slack answered it (with its id).
+
+    `trigger_id` is the trigger a modal was opened with (whoever sent the request carrying it sees the modal);
+    `user` is the owner of a Home tab.
+    """
+
+    method: str
+    view_id: str
+    view: dict[str, Any]
+    trigger_id: str | None = None
+    user: str | None = None
 
 
 @dataclass
@@ -125,6 +153,7 @@ class SlackStandIn:
         self.response_url_max_posts = response_url_max_posts
         self.calls: list[RecordedCall] = []
         self.listeners: list[Callable[[PostedMessage], None]] = []
+        self.view_listeners: list[Callable[[ShownView], None]] = []
         self._requested_port = port
         self._lock = threading.Lock()
         self._messages: list[PostedMessage] = []
@@ -134,17 +163,21 @@ class SlackStandIn:
         self._ts_sequence = itertools.count(1)
         self._response_url_sequence = itertools.count(1)
         self._view_sequence = itertools.count(1)
+        self._views: dict[str, ShownView] = {}
+        self._home_views: dict[str, str] = {}  # user → the id of their Home tab (one per person, as in Slack)
+        self._shown_views: list[ShownView] = []  # views changed by the request being answered, for the listeners
         self._server: _StandInServer | None = None
         self._thread: threading.Thread | None = None
         self._api_handlers: dict[str, ApiHandler] = {
             "auth.test": self._auth_test,
+            "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
             "chat.delete": self._chat_delete,
             "usergroups.users.list": self._usergroups_users_list,
-            "views.open": self._views_open_or_push,
-            "views.push": self._views_open_or_push,
+            "views.open": self._views_open,
+            "views.push": self._views_push,
             "views.update": self._views_update,
             "views.publish": self._views_publish,
             "conversations.info": self._conversations_info,
@@ -223,6 +256,11 @@ class SlackStandIn:
                 if not message.deleted and (channel is None or message.channel == channel)
             ]
 
+    def views(self) -> list[ShownView]:
+        """The views as they are now (each id once: its latest open, push, update or publish), oldest first."""
+        with self._lock:
+            return list(self._views.values())
+
     def wait_for(self, predicate: Callable[[PostedMessage], bool], timeout: float = 10.0) -> PostedMessage:
         """Poll until a message satisfies `predicate`: the bot works after its ack, so tests must wait."""
         deadline = time.monotonic() + timeout
@@ -280,6 +318,7 @@ class SlackStandIn:
             errors = [str(e) for e in reply.body.get("errors") or []]
             self.calls.append(RecordedCall(method, params, path, time.time(), reply.status, refused, errors))
             notifications = [_snapshot(message) for message in changed]
+            views, self._shown_views = self._shown_views, []
 
         if refused in _REPORTED and not reply.injected:
             # What Slack would refuse, shown in the demo's console too (it prints this logger's warnings).
@@ -294,6 +333,12 @@ class SlackStandIn:
                     listener(message)
                 except Exception:
                     log.exception("Slack stand-in listener failed on message %s", message.ts)
+        for view in views:
+            for view_listener in list(self.view_listeners):
+                try:
+                    view_listener(view)
+                except Exception:
+                    log.exception("Slack stand-in listener failed on view %s", view.view_id)
         return reply
 
     def _answer(
@@ -348,6 +393,10 @@ class SlackStandIn:
             "bot_id": _BOT_ID,
             "is_enterprise_install": False,
         }
+
+    def _apps_connections_open(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        """Reached only with a token the stand-in accepts, which is a bot token: Slack wants an app-level one."""
+        return _error("not_allowed_token_type")
 
     def _chat_post_message(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
         return self._post(params, changed, ephemeral=False)
@@ -426,7 +475,13 @@ class SlackStandIn:
             return _error("no_such_subteam")
         return {"ok": True, "users": list(users)}
 
-    def _views_open_or_push(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+    def _views_open(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        return self._views_open_or_push(params, "views.open")
+
+    def _views_push(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        return self._views_open_or_push(params, "views.push")
+
+    def _views_open_or_push(self, params: dict[str, Any], method: str) -> dict[str, Any]:
         view = params.get("view")
         if not isinstance(view, dict):
             return _error("invalid_arguments")
@@ -435,7 +490,7 @@ class SlackStandIn:
         refusal = _view_refusal(view, MODAL)
         if refusal is not None:
             return refusal
-        return {"ok": True, "view": {**view, "id": f"V{next(self._view_sequence)}", "team_id": self.team_id}}
+        return self._keep_view(method, params, view, f"V{next(self._view_sequence)}")
 
     def _views_update(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
         view = params.get("view")
@@ -445,7 +500,7 @@ class SlackStandIn:
         if refusal is not None:
             return refusal
         view_id = _text_param(params, "view_id") or f"V{next(self._view_sequence)}"
-        return {"ok": True, "view": {**view, "id": view_id, "team_id": self.team_id}}
+        return self._keep_view("views.update", params, view, view_id)
 
     def _views_publish(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
         view = params.get("view")
@@ -456,7 +511,19 @@ class SlackStandIn:
         refusal = _view_refusal(view, HOME)
         if refusal is not None:
             return refusal
-        return {"ok": True, "view": {**view, "id": f"V{next(self._view_sequence)}", "team_id": self.team_id}}
+        user = str(params["user_id"])
+        view_id = self._home_views.setdefault(user, f"V{next(self._view_sequence)}")
+        return self._keep_view("views.publish", params, view, view_id, user=user)
+
+    def _keep_view(
+        self, method: str, params: dict[str, Any], view: dict[str, Any], view_id: str, *, user: str | None = None
+    ) -> dict[str, Any]:
+        """Hold the view as Slack answers it (an id, an empty state), and tell the view listeners."""
+        held = {**copy.deepcopy(view), "id": view_id, "team_id": self.team_id, "state": {"values": {}}}
+        shown = ShownView(method, view_id, held, _text_param(params, "trigger_id"), user)
+        self._views[view_id] = shown
+        self._shown_views.append(shown)
+        return {"ok": True, "view": copy.deepcopy(held)}
 
     def _conversations_info(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
         channel = _text_param(params, "channel")

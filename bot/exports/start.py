@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from bot.aws.accounts import Place
 from bot.aws.errors import ACCESS_DENIED, error_code, translate
+from bot.aws.names import BUCKET_EXAMPLE, BUCKET_RULE, is_account_id, is_bucket_name
 from bot.aws.table_info import PitrWindow, TableInfo
 from bot.background.fence import Step, no_step
 from bot.core import Core
@@ -33,8 +33,6 @@ from bot.money import dollars
 from bot.pitr import PitrReport, pitr_status
 from bot.timefmt import iso, stamp
 
-BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-ACCOUNT_ID = re.compile(r"^\d{12}$")
 FORMATS = {"dynamodb_json": ExportFormat.DYNAMODB_JSON, "ion": ExportFormat.ION}
 DUPLICATE_LOOKBACK = timedelta(minutes=5)
 POLICY_FILE = "deploy/cross-account-bucket-policy.json"
@@ -73,17 +71,16 @@ class StartedExport:
 
 def check_bucket(bucket: str) -> str:
     """Validate an S3 bucket name, saying how to write one."""
-    if not BUCKET.match(bucket):
+    if not is_bucket_name(bucket):
         raise UsageError(
-            f"`bucket={bucket}` is not a valid S3 bucket name: use 3–63 lowercase letters, digits, dots or "
-            "hyphens, starting and ending with a letter or digit, e.g. `bucket=acme-ddb-backups`."
+            f"`bucket={bucket}` is not a valid S3 bucket name: {BUCKET_RULE}, e.g. `bucket={BUCKET_EXAMPLE}`."
         )
     return bucket
 
 
 def check_owner(owner: str) -> str:
     """Validate a bucket owner account id."""
-    if not ACCOUNT_ID.match(owner):
+    if not is_account_id(owner):
         raise UsageError(
             f"`owner={owner}` must be the 12-digit AWS account id that owns the bucket, e.g. `owner=123456789012`."
         )

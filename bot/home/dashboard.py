@@ -36,9 +36,17 @@ class Dashboard:
     next_fires: tuple[tuple[Schedule, datetime], ...]
     failed_exports: tuple[ExportJob, ...]
     failed_restores: tuple[RestoreRequest, ...]  # FAILED, and PARTIAL (not every promised item landed)
+    warnings: tuple[str, ...] = ()  # settings to fix that everyone should see (nobody may approve, everyone may act)
 
 
-def build_dashboard(sc: ScheduleCore, restores: RestoreStore, survey: CoverageSurvey, *, approver: bool) -> Dashboard:
+def build_dashboard(
+    sc: ScheduleCore,
+    restores: RestoreStore,
+    survey: CoverageSurvey,
+    *,
+    approver: bool,
+    warnings: tuple[str, ...] = (),
+) -> Dashboard:
     """Read everything the Home tab shows (AWS only through the coverage survey, which is cached)."""
     now = sc.core.clock()
     coverage, problem = _coverage(survey)
@@ -59,6 +67,7 @@ def build_dashboard(sc: ScheduleCore, restores: RestoreStore, survey: CoverageSu
         failed_restores=tuple(
             r for r in requests if r.status in ENDED_SHORT and r.created_at and now - r.created_at < RECENT
         )[:SHOWN],
+        warnings=warnings,
     )
 
 

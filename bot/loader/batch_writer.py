@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import orjson
+import msgspec
 from botocore.exceptions import BotoCoreError
 from botocore.httpsession import mask_proxy_url
 
@@ -128,7 +128,7 @@ class BatchWriter:
     ) -> None:
         self._endpoint = endpoint
         self._table = table_name
-        self._table_json = orjson.dumps(table_name)
+        self._table_json = msgspec.json.encode(table_name)
         self._signer = SigV4Signer(endpoint.credentials, endpoint.region, endpoint.url)
         self._url_path = self._signer.path
         self._stats = stats
@@ -272,13 +272,13 @@ class BatchWriter:
         """The requests DynamoDB left undone and the units it reports consumed (None when it reports none); None
         when the answer is unreadable (the batch is sent again)."""
         try:
-            answer = orjson.loads(data)
-        except orjson.JSONDecodeError:
+            answer = msgspec.json.decode(data)
+        except (msgspec.DecodeError, RecursionError):  # msgspec raises RecursionError for too deep a nesting
             return None
         if not isinstance(answer, dict):
             return None
         left = (answer.get("UnprocessedItems") or {}).get(self._table) or []
-        return [(orjson.dumps(request), "PutRequest" in request) for request in left], consumed_units(answer)
+        return [(msgspec.json.encode(request), "PutRequest" in request) for request in left], consumed_units(answer)
 
     def _refused(self, status: int, code: str, message: str, source: str) -> BatchWriteRefused:
         said = f"DynamoDB said: {code or status}: {message or 'no message'}."
@@ -317,8 +317,8 @@ def consumed_units(answer: dict[str, object]) -> float | None:
 def error_of(data: bytes) -> tuple[str, str]:
     """An error answer's code (without its namespace) and message; empty when the body is not one."""
     try:
-        answer = orjson.loads(data)
-    except orjson.JSONDecodeError:
+        answer = msgspec.json.decode(data)
+    except (msgspec.DecodeError, RecursionError):
         return "", data[:200].decode(errors="replace")
     if not isinstance(answer, dict):
         return "", ""

@@ -4,8 +4,9 @@ Each line is validated in full by msgspec as one JSON object with exactly the fi
 (`{"Item":…}`, or `Keys` with optional `Metadata`, `NewImage`, `OldImage`), and the item is forwarded as the exact
 bytes of its own JSON value (`msgspec.Raw`): text that is one valid JSON value cannot close the request around it,
 so a damaged or crafted line can never become two requests or hide a key from the per-batch dedup. msgspec because
-it checks and slices a line without building Python objects for it: parsing every line with orjson cost as much
-again as the rest of the loader's work per item. The key attributes are decoded from that same item text (for a
+it checks and slices a line without building Python objects for it: reading a line the same way with orjson
+(parse, check, serialise the item again) takes about three times the CPU (bench/json_codecs.py, bench/results.md
+section 7), so msgspec is the bot's one JSON library. The key attributes are decoded from that same item text (for a
 name given twice the last one counts, for msgspec as for DynamoDB's parser) and must be S, N or B values; what is
 inside the other attributes is DynamoDB's to check (it refuses the batch, and the loader names the file).
 """
@@ -16,7 +17,6 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 import msgspec
-import orjson
 from msgspec.structs import astuple
 
 from bot.loader.keys import KeyValueRefused, comparable
@@ -25,6 +25,7 @@ from bot.loader.keys import KeyValueRefused, comparable
 WriteRequest = tuple[bytes, bool]
 _PUT, _DELETE, _END = b'{"PutRequest":{"Item":', b'{"DeleteRequest":{"Key":', b"}}"
 _ABSENT = msgspec.Raw()
+_TOO_DEEP = "its values nest deeper than a DynamoDB item can (32 levels)"
 
 
 class LineRefused(ValueError):
@@ -88,7 +89,7 @@ class ExportLineReader:
         key, values = self._key(record.Keys, "Keys")
         if record.NewImage is _ABSENT:
             only_key = {name: _as_written(value) for name, value in zip(self.key_names, values, strict=True)}
-            return (b"".join((_DELETE, orjson.dumps(only_key), _END)), False), key
+            return (b"".join((_DELETE, msgspec.json.encode(only_key), _END)), False), key
         if self._key(record.NewImage, "NewImage")[0] != key:
             raise LineRefused("its NewImage has another key than its Keys")
         return (b"".join((_PUT, record.NewImage, _END)), True), key
@@ -99,6 +100,8 @@ class ExportLineReader:
             values = astuple(self._keys.decode(image))
         except msgspec.DecodeError as error:  # ValidationError included
             raise LineRefused(f"its {name} is not an object with S, N or B key attributes ({error})") from None
+        except RecursionError:
+            raise LineRefused(_TOO_DEEP) from None
         names = self.key_names
         if len(values) == 2:  # a partition and a sort key: spelled out, the common case costs a third less
             return (_comparable(names[0], values[0]), _comparable(names[1], values[1])), values
@@ -130,6 +133,8 @@ def _decoded(decoder: msgspec.json.Decoder[Any], line: bytes) -> Any:
         raise LineRefused(f"it is not a record of this export type ({error})") from None
     except msgspec.DecodeError as error:
         raise LineRefused(f"it is not JSON ({error})") from None
+    except RecursionError:  # msgspec's answer to nesting past its depth limit, hundreds of levels down
+        raise LineRefused(_TOO_DEEP) from None
 
 
 def _require_object(value: msgspec.Raw, name: str) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import orjson
+import msgspec
 
 from bot.recovery.diff import same_item
 
@@ -54,9 +54,7 @@ class RepairAction:
 
     def canonical(self) -> bytes:
         """The action as canonical JSON (sorted keys): what the plan hash covers, item states included."""
-        return orjson.dumps(
-            {"key": self.key, "expected": self.expected, "target": self.target}, option=orjson.OPT_SORT_KEYS
-        )
+        return msgspec.json.encode({"key": self.key, "expected": self.expected, "target": self.target}, order="sorted")
 
 
 def decide(live: Item | None, action: RepairAction) -> Outcome:

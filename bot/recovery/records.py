@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import orjson
+import msgspec
 
 from bot.bounded import LineTooLong, numbered_lines
 from bot.exports.files import DataFile, ExportManifest, open_data_file
@@ -54,14 +54,14 @@ class ExportRecords:
     def items(self, manifest: ExportManifest) -> Iterator[dict[str, Any]]:
         """A full export's items (of the key, when one was given)."""
         for line in self._matching(manifest, self._lines.read):
-            item = orjson.loads(line).get("Item")
+            item = msgspec.json.decode(line).get("Item")
             if isinstance(item, dict):
                 yield item
 
     def changes(self, manifest: ExportManifest) -> Iterator[Change]:
         """An incremental export's records (of the key, when one was given)."""
         for line in self._matching(manifest, self._lines.read_change):
-            record = orjson.loads(line)
+            record = msgspec.json.decode(line)
             yield Change(record["Keys"], record.get("OldImage"), record.get("NewImage"))
 
     def _matching(self, manifest: ExportManifest, read: Any) -> Iterator[bytes]:

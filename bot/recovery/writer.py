@@ -19,7 +19,6 @@ DynamoDB JSON straight from the exports (binary stays base64 text); pacing is th
 
 from __future__ import annotations
 
-import base64
 import logging
 import math
 import random
@@ -28,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
+import msgspec
 
 from bot.errors import AwsError
 from bot.loader.batch_writer import RETRYABLE, THROTTLING, RetryPolicy, consumed_units, error_of
@@ -180,10 +179,10 @@ class ConditionalWriter:
         body: dict[str, Any] = {"TableName": self.table, **condition.members()}
         if action.target is None:
             operation, body["Key"] = "DeleteItem", action.key
-            size = len(orjson.dumps(action.expected, default=_base64)) if action.expected else 0
+            size = len(msgspec.json.encode(action.expected)) if action.expected else 0
         else:
             operation, body["Item"] = "PutItem", action.target
-            size = len(orjson.dumps(action.target, default=_base64))
+            size = len(msgspec.json.encode(action.target))
         body["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         body["ReturnConsumedCapacity"] = "TOTAL"
         units = float(max(1, math.ceil(size / 1024)))
@@ -212,7 +211,7 @@ class ConditionalWriter:
     def _call(self, operation: str, body: dict[str, Any], *, what: str) -> dict[str, Any]:
         """One call, retried while DynamoDB throttles or fails transiently; raises _ItemError for an answer about
         this item (a failed condition, a validation error), RepairRefused when nothing can succeed."""
-        data = orjson.dumps(body, default=_base64)
+        data = msgspec.json.encode(body)
         attempt, progress_at = 0, self._retry.clock()
         while True:
             if self._halt.is_set():
@@ -245,8 +244,8 @@ class ConditionalWriter:
         except (OSError, ValueError) as error:
             return 0, {}, f"no answer: {type(error).__name__}"
         try:
-            answer = orjson.loads(raw) if raw else {}
-        except orjson.JSONDecodeError:
+            answer = msgspec.json.decode(raw) if raw else {}
+        except (msgspec.DecodeError, RecursionError):
             return (status if status != 200 else 0), {}, "an unreadable answer"
         if not isinstance(answer, dict):
             return 0, {}, "an unreadable answer"
@@ -298,9 +297,3 @@ def _conflict_note(live: dict[str, Any] | None, action: RepairAction) -> str:
     names = sorted(change.changed + change.added + change.removed)
     shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
     return f"changed since: {shown}"
-
-
-def _base64(value: Any) -> str:
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(bytes(value)).decode()
-    raise TypeError(type(value).__name__)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-import orjson
+import msgspec
 
 
 class Reservoir:
@@ -30,4 +30,4 @@ class Reservoir:
 
     def items(self) -> list[dict[str, Any]]:
         """The sampled items, in DynamoDB JSON (a full export's `Item`)."""
-        return [dict(orjson.loads(line)["Item"]) for line in self._lines]
+        return [dict(msgspec.json.decode(line)["Item"]) for line in self._lines]

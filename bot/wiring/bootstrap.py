@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -19,7 +20,7 @@ from bot.background.work import WorkKind
 from bot.config import load_config
 from bot.core import Core, ExportDefaults
 from bot.coverage.survey import CoverageSurvey
-from bot.db import DatabaseClock, make_engine
+from bot.db import DatabaseClock
 from bot.drills.models import Drill
 from bot.drills.service import DrillRequest, last_drill, queue_drill
 from bot.exports.reference import ReferenceStore
@@ -39,11 +40,12 @@ from bot.schedules.store import ScheduleStore
 from bot.settings import Settings
 from bot.store import Store
 from bot.wiring.drills import build_drills
+from bot.wiring.health import build_health
 from bot.wiring.recovery import build_recovery, preparation_kind, recovery_notes, repair_planner
 from bot.wiring.restores import build_restores
 from bot.wiring.schedules import leader_gate, replica_id, schedule_channel, schedule_core, scheduled_places
-from bot.wiring.schema import create_schema
 from bot.wiring.services import Services
+from bot.wiring.startup import aws_session, check_aws, check_slack, open_database, slack_probe_client
 from bot.wiring.work import work_engine
 from handlers.exports.notifier import SlackNotifier
 from handlers.home.events import home_publisher
@@ -58,6 +60,7 @@ WORK_THREADS = 8
 HOME_REFRESH_SECONDS = 60.0  # Home tabs whose content changed are published again at most this late
 FIRES_AT_ONCE = 10  # schedule fires (and many-table continuations) a replica's work runner takes over at once
 NOTES_AT_ONCE = 8
+logger = logging.getLogger(__name__)
 
 
 def build_services(
@@ -67,12 +70,24 @@ def build_services(
     database_clock: DatabaseClock | None = None,
     work_steps: Steps = no_steps,
 ) -> Services:
-    """Build the store, AWS accounts, prices, Slack client, authorization and every feature. `database_clock` and
-    `work_steps` are the claimed work's clock and crash points (the tests' own; the database's and none otherwise)."""
-    engine = make_engine(settings.database_url)
-    create_schema(engine)
+    """Check the config file, Slack, AWS and the database (StartupError, ConfigError: one sentence naming the
+    setting), then build the store, AWS accounts, prices, Slack client, authorization and every feature.
+    `database_clock` and `work_steps` are the claimed work's clock and crash points (the tests' own; the database's
+    and none otherwise)."""
     config = load_config(settings.config_file)
-    session = boto_session or boto3.Session()
+    slack_probe = slack_probe_client(settings)
+    slack_identity = check_slack(slack_probe)
+    session = boto_session or aws_session(settings)
+    aws_identity = check_aws(session, settings)
+    engine = open_database(settings)
+    logger.info(
+        "start checks passed",
+        extra={
+            "slack_team": slack_identity.team_id,
+            "aws_account": aws_identity.account,
+            "region": aws_identity.region,
+        },
+    )
     core = Core(
         aws=AwsAccounts(session, config.accounts),
         store=Store(engine),
@@ -136,6 +151,9 @@ def build_services(
         more_executors=dict.fromkeys(REPAIR_MODES, recovery.executor),
         planner_for=functools.partial(repair_planner, recovery.store),
     )
+    health = build_health(settings, session, slack_probe, core.aws, authorizer)
+    for warning in health.warnings():
+        logger.warning("start warning", extra={"warning": warning})
     notes = NoteWork(
         {
             EXPORT_RESULTS: results,
@@ -157,7 +175,7 @@ def build_services(
         ],
         on_cycle=(restores.workflow.expire_due, restores.work.overdue),
     )
-    home = home_publisher(slack, authorizer, schedules, restores.workflow, coverage)
+    home = home_publisher(slack, authorizer, schedules, restores.workflow, coverage, health.warnings)
     return Services(
         settings=settings,
         engine=engine,
@@ -179,4 +197,5 @@ def build_services(
             runner,
             PeriodicJob("home-refresh", HOME_REFRESH_SECONDS, home.refresh),
         ),
+        health=health,
     )

@@ -1,8 +1,10 @@
 """What an orchestrator and Prometheus ask the bot: /healthz (liveness), /readyz (readiness), /metrics.
 
 - /healthz: 200 as long as the process serves requests; a restart is the cure for nothing else.
-- /readyz: 200 when the database answers, its schema is this code's, and (Socket Mode) the websocket is connected;
-  503 with the reasons otherwise, so a load balancer or the image's HEALTHCHECK stops sending work.
+- /readyz: 200 when the database answers, its schema is this code's, Slack answers auth.test, AWS answers
+  sts:GetCallerIdentity and (Socket Mode) the websocket is connected; 503 otherwise, so a load balancer or the
+  image's HEALTHCHECK stops sending work. The body is JSON: each check ("ok" or what is wrong) and the warnings
+  (settings that let everyone act or nobody approve, account aliases whose role does not answer); no secrets.
 - /metrics: Prometheus text format from bot.metrics.REGISTRY.
 
 All three are served on DDBBOT_METRICS_PORT (9095 unless set), in HTTP mode as in Socket Mode. The port Slack
@@ -13,6 +15,7 @@ wrong with the database, which is nobody's business who can reach the Slack endp
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -23,37 +26,55 @@ from sqlalchemy import Engine
 from bot.db import ping
 from bot.metrics import REGISTRY
 from bot.schema_migrations import head_revision, schema_state
+from bot.wiring.health import Health
 
 logger = logging.getLogger(__name__)
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 PATHS = ("/healthz", "/readyz", "/metrics")  # the metrics port
 SLACK_PORT_PATHS = ("/healthz",)  # the port Slack reaches: liveness only, for its load balancer
+OK = "ok"
+JSON = "application/json; charset=utf-8"
 _collectors_registered = False
 
 
 class Readiness:
     """Whether this replica should be sent work; each check says what is wrong when it is."""
 
-    def __init__(self, engine: Engine, socket_connected: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self, engine: Engine, socket_connected: Callable[[], bool] | None = None, health: Health | None = None
+    ) -> None:
         self._engine = engine
         self._socket_connected = socket_connected
+        self._health = health
         self._head = head_revision()
 
-    def problems(self) -> list[str]:
-        """Empty when ready."""
-        if not ping(self._engine):
-            return ["the database does not answer"]
-        found = []
+    def checks(self) -> dict[str, str]:
+        """Each check by name: "ok", or what is wrong."""
+        found = {"database": self._database()}
+        if found["database"] == OK:
+            found["schema"] = self._schema()
+        if self._socket_connected is not None:
+            found["socket_mode"] = OK if self._socket_connected() else "the Socket Mode connection to Slack is down"
+        for name, check in (self._health.checks if self._health else {}).items():
+            found[name] = check() or OK
+        return found
+
+    def warnings(self) -> tuple[str, ...]:
+        """What is allowed but probably not meant; never a reason to stop sending work."""
+        return self._health.warnings() if self._health else ()
+
+    def _database(self) -> str:
+        return OK if ping(self._engine) else "the database does not answer"
+
+    def _schema(self) -> str:
         try:
             state = schema_state(self._engine)
         except Exception:
             logger.exception("readiness: could not read the schema revision")
-            return ["the schema revision could not be read"]
+            return "the schema revision could not be read"
         if state.current != self._head:
-            found.append(f"the database schema is at {state.current}, this code needs {self._head}")
-        if self._socket_connected is not None and not self._socket_connected():
-            found.append("the Socket Mode connection to Slack is down")
-        return found
+            return f"the database schema is at {state.current}, this code needs {self._head}"
+        return OK
 
 
 def operations_app(readiness: Readiness) -> WsgiApp:
@@ -68,10 +89,11 @@ def operations_app(readiness: Readiness) -> WsgiApp:
             return _answer(start_response, "200 OK", b"ok\n")
         if path == "/metrics":
             return _answer(start_response, "200 OK", generate_latest(REGISTRY), CONTENT_TYPE_LATEST)
-        problems = readiness.problems()
-        if problems:
-            return _answer(start_response, "503 Service Unavailable", ("\n".join(problems) + "\n").encode())
-        return _answer(start_response, "200 OK", b"ready\n")
+        checks = readiness.checks()
+        ready = all(found == OK for found in checks.values())
+        report = {"ready": ready, "checks": checks, "warnings": list(readiness.warnings())}
+        body = json.dumps(report, indent=1, ensure_ascii=False)
+        return _answer(start_response, "200 OK" if ready else "503 Service Unavailable", body.encode() + b"\n", JSON)
 
     return app
 

@@ -67,9 +67,12 @@ class HttpServer:
             return
         self._closing.set()
         self._server.task_dispatcher.shutdown(timeout=5)
-        wasyncore.close_all(self._server._map)
-        if self._thread is not None:
+        if self._thread is not None and self._thread.is_alive():
+            # Closed by the serving thread itself, woken by the trigger: its select() returns now, not at the end
+            # of its 1 s timeout (every stop, every test bot, paid that second).
+            self._server.trigger.pull_trigger(lambda: wasyncore.close_all(self._server._map))
             self._thread.join(5)
+        wasyncore.close_all(self._server._map)  # a server never started, or a loop that did not take the thunk
 
 
 class BotRuntime:
@@ -90,7 +93,9 @@ class BotRuntime:
         self._port = settings.port if port is None else port
         self._socket_handler: Any = None
         self._servers: list[HttpServer] = []
-        self.readiness = Readiness(self.services.engine, self._socket_connected if settings.socket_mode else None)
+        self.readiness = Readiness(
+            self.services.engine, self._socket_connected if settings.socket_mode else None, self.services.health
+        )
 
     @property
     def url(self) -> str:

@@ -60,7 +60,7 @@ def schedule_core(
     try:
         calendar.check(core.config.digest_cron, core.config.digest_timezone)
     except UsageError as error:
-        raise ConfigError(f"[digest] cron/timezone: {error.message}") from None
+        raise ConfigError(f"DDBBOT_CONFIG_FILE {settings.config_file}: [digest] {error.message}") from None
     sc = ScheduleCore(
         core=core,
         store=ScheduleStore(engine),
@@ -75,7 +75,10 @@ def schedule_core(
         queue_drill=queue_drill,
         drill_max_age=timedelta(days=settings.drill_max_age_days),
     )
-    sync_config(sc, core.config.schedules)
+    try:
+        sync_config(sc, core.config.schedules)
+    except ConfigError as error:
+        raise ConfigError(f"DDBBOT_CONFIG_FILE {settings.config_file}: {error.message}") from None
     return sc
 
 

@@ -20,6 +20,7 @@ from bot.restores.workflow import Restores
 from bot.schedules.service import ScheduleCore
 from bot.settings import Settings
 from bot.verification.service import Verifications
+from bot.wiring.health import Health
 from handlers.home.publisher import HomePublisher
 
 
@@ -56,3 +57,4 @@ class Services:
     home: HomePublisher
     work: ThreadPoolExecutor
     background: tuple[Background, ...]
+    health: Health  # Slack and AWS still answering, and the warnings, for /readyz

@@ -33,6 +33,8 @@ def home_view(dashboard: Dashboard, notice: str | None = None) -> View:
     blocks: list[Block] = [{"type": "header", "text": {"type": "plain_text", "text": "DynamoDB backups"}}]
     if notice:
         blocks.append(section(notice))
+    if dashboard.warnings:
+        blocks.append(section(_warnings(dashboard)))
     blocks.append(section(_coverage(dashboard)))
     blocks.append(section(_running(dashboard)))
     blocks.extend(_pending(dashboard))
@@ -40,6 +42,11 @@ def home_view(dashboard: Dashboard, notice: str | None = None) -> View:
     blocks.append(section(_failures(dashboard)))
     blocks.append(context(f"As of {iso(dashboard.at)}. Open the tab again to refresh."))
     return {"type": "home", "blocks": fit_blocks(blocks, VIEW_BLOCKS)}
+
+
+def _warnings(d: Dashboard) -> str:
+    lines = [f":warning: {escape(warning, 900)}" for warning in d.warnings]
+    return "*Settings to fix* (ask whoever runs the bot)\n" + listing(lines, "more", 2800)
 
 
 def _coverage(d: Dashboard) -> str:

@@ -25,12 +25,18 @@ logger = logging.getLogger(__name__)
 
 
 def home_publisher(
-    client: WebClient, authorizer: Authorizer, sc: ScheduleCore, restores: Restores, survey: CoverageSurvey
+    client: WebClient,
+    authorizer: Authorizer,
+    sc: ScheduleCore,
+    restores: Restores,
+    survey: CoverageSurvey,
+    warnings: Callable[[], tuple[str, ...]] = tuple,
 ) -> HomePublisher:
-    """The publisher of everyone's Home tab, reading each person's dashboard."""
+    """The publisher of everyone's Home tab, reading each person's dashboard; `warnings` (settings to fix) are shown
+    to everyone."""
 
     def dashboard_for(user: str) -> Dashboard:
-        return build_dashboard(sc, restores.store, survey, approver=authorizer.is_approver(user))
+        return build_dashboard(sc, restores.store, survey, approver=authorizer.is_approver(user), warnings=warnings())
 
     return HomePublisher(client, dashboard_for)
 

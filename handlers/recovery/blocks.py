@@ -7,7 +7,7 @@ approver who asks; every other message carries keys, counts and attribute names 
 
 from __future__ import annotations
 
-import orjson
+import msgspec
 
 from bot.recovery.asks import Started
 from bot.recovery.diff import ItemChange
@@ -112,7 +112,7 @@ def _change_text(change: ItemChange) -> str:
 def _json(item: dict[str, object] | None) -> str:
     if item is None:
         return "(absent)"
-    text = orjson.dumps(item, option=orjson.OPT_SORT_KEYS).decode().replace("`", "'")
+    text = msgspec.json.encode(item, order="sorted").decode().replace("`", "'")
     return escape(text, ITEM_JSON)
 
 

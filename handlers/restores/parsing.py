@@ -7,6 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.aws.names import is_account_id
 from bot.aws.tables import parse_table_ref
 from bot.errors import UsageError
 from bot.exports.files import parse_s3_export_url
@@ -51,7 +52,6 @@ OPTIONS = ("to", "into", "key", "billing", "at", "owner", "rate")
 LENIENT_EXPORT_ARN = re.compile(r"^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/\S+/\S+$")
 EXPORT_ID_TEXT = re.compile(r"^[A-Za-z0-9-]{6,128}$")
 KEY_PART = re.compile(r"^(?P<name>[^:,\s]{1,255}):(?P<kind>[SNBsnb])$")
-ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ def _owner(text: str | None, words: list[str]) -> str | None:
     """`owner=` names the account owning the bucket of the s3:// exports, so it needs one and must be an id."""
     if text is None:
         return None
-    if not ACCOUNT_ID.match(text):
+    if not is_account_id(text):
         raise _usage(f"`owner={text}` must be the 12-digit id of the AWS account that owns the bucket.")
     if not any(word.startswith("s3://") for word in words):
         raise _usage(

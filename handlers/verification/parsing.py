@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.aws.names import is_account_id
 from bot.errors import UsageError
 from handlers.kit.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
 
@@ -39,6 +40,6 @@ def parse_verify(text: str) -> VerifyCommand | HelpRequest:
             f"{VERIFY} takes one export (its id, ARN or s3:// folder), not {len(words)} words.", VERIFY_HELP.usage_text
         )
     owner = options.get("owner")
-    if owner is not None and not (len(owner) == 12 and owner.isdigit()):
+    if owner is not None and not is_account_id(owner):
         raise UsageError(f"`owner=` must be a 12-digit AWS account id, not `{owner[:40]}`.", VERIFY_HELP.usage_text)
     return VerifyCommand(words[0], owner)

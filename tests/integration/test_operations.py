@@ -102,11 +102,13 @@ def test_metrics_move_with_an_approved_restore_an_aws_refusal_and_the_lease(star
 
 def test_readyz_is_ready_and_says_why_not_while_healthz_stays_alive(start_bot: BotFactory) -> None:
     bot = start_bot()
-    assert get(f"{bot.metrics_url}/readyz") == (200, "ready\n")
+    status, body = get(f"{bot.metrics_url}/readyz")
+    assert status == 200 and json.loads(body)["ready"] is True
+    assert set(json.loads(body)["checks"].values()) == {"ok"}
     with bot.services.engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = 'elsewhere'"))
     status, body = get(f"{bot.metrics_url}/readyz")
-    assert status == 503 and "schema is at elsewhere" in body
+    assert status == 503 and "schema is at elsewhere" in json.loads(body)["checks"]["schema"]
     assert get(f"{bot.metrics_url}/healthz") == (200, "ok\n")
     assert get(f"{bot.metrics_url}/nothing-here")[0] == 404
 
@@ -123,7 +125,8 @@ def test_metrics_and_readiness_are_served_on_the_metrics_port_only_and_the_slack
     assert get(f"{bot.url}/healthz") == (200, "ok\n"), "the load balancer's liveness check stays"
     status, metrics = get(f"{bot.metrics_url}/metrics")
     assert status == 200 and 'ddbbot_table_pitr_enabled{table="customers"} 0.0' in metrics
-    assert get(f"{bot.metrics_url}/readyz") == (200, "ready\n")
+    status, body = get(f"{bot.metrics_url}/readyz")
+    assert status == 200 and json.loads(body)["ready"] is True
 
 
 def test_metrics_count_schedule_fires_by_kind_and_outcome_and_the_pitr_state_seen(

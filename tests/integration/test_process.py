@@ -30,6 +30,7 @@ COMMANDS = [
     ("/ddb-export", "nosuchtable", "not found"),
 ]
 SERVING = re.compile(r"serving HTTP on port=(?P<port>\d+)")
+SERVING_METRICS = re.compile(r"serving /metrics, /healthz and /readyz on port=(?P<port>\d+)")
 
 
 def bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -61,11 +62,12 @@ class BotProcess:
     def logs(self) -> str:
         return "".join(self.lines)
 
-    def port(self, timeout: float = 20) -> int:
-        """The port the bot bound (PORT=0: the system picked a free one, so no other process can take it first)."""
+    def port(self, timeout: float = 20, serving: re.Pattern[str] = SERVING) -> int:
+        """The port the bot bound (PORT=0: the system picked a free one, so no other process can take it first);
+        `serving=SERVING_METRICS` for DDBBOT_METRICS_PORT's."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = SERVING.search(self.logs)
+            found = serving.search(self.logs)
             if found:
                 return int(found["port"])
             assert self.process.poll() is None, f"the bot exited: {self.logs}"
@@ -134,6 +136,9 @@ def test_the_bot_serves_health_and_commands_and_stops_cleanly_on_sigterm(world: 
     entries = [json.loads(line) for line in lines]  # every line of the whole run is one JSON object
     assert all({"time", "level", "logger", "message"} <= entry.keys() for entry in entries)
     assert any(entry["message"] == "stopped cleanly" for entry in entries)
+    assert any(entry["message"].startswith("scheduler started") for entry in entries)
+    chatter = [e["message"] for e in entries if e["logger"].startswith(("apscheduler", "alembic", "slack_bolt"))]
+    assert chatter == [], "at INFO, APScheduler's, Alembic's and Bolt's routine lines stay out (they are DEBUG)"
     assert any(entry.get("command") == "/ddb-export" and entry.get("user") == "U0ALICE" for entry in entries), (
         "the log lines of a command carry its context"
     )
@@ -142,16 +147,22 @@ def test_the_bot_serves_health_and_commands_and_stops_cleanly_on_sigterm(world: 
     assert "order#0" not in bot.logs  # no item contents
 
 
-def test_a_database_newer_than_the_bot_stops_it_with_a_sentence_saying_so(tmp_path: Path) -> None:
+def test_a_database_newer_than_the_bot_stops_it_with_a_sentence_saying_so(moto_endpoint: str, tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
     migrate(engine)
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '9999-newer'"))
     engine.dispose()
-    env = bot_env(tmp_path, SLACK_BOT_TOKEN="xoxb-process-test", SLACK_SIGNING_SECRET=SIGNING_SECRET)
-    result = subprocess.run(
-        [sys.executable, "-m", "bot"], env=env, capture_output=True, timeout=60, cwd=tmp_path, check=False
-    )
+    with SlackStandIn(token="xoxb-process-test") as slack:  # Slack and AWS answer: the database is what stops it
+        env = bot_env(
+            tmp_path,
+            SLACK_BOT_TOKEN="xoxb-process-test",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=slack.api_url,
+        )
+        result = subprocess.run(
+            [sys.executable, "-m", "bot"], env=env, capture_output=True, timeout=60, cwd=tmp_path, check=False
+        )
     assert result.returncode == 2
     assert b"9999-newer" in result.stderr and b"newer release" in result.stderr
     assert b"Traceback" not in result.stderr

@@ -1,4 +1,5 @@
-"""A local front for moto that can answer chosen AWS JSON operations with an error, as AWS would."""
+"""A local front for moto that can answer chosen AWS operations with an error, as AWS would: JSON-protocol services
+(DynamoDB) get a JSON `__type` error, query-protocol ones (STS) AWS's XML `ErrorResponse`."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
 
 from bot.demo.aws.front import Answer, DynamoDbFront, IncomingRequest
 
@@ -20,10 +23,15 @@ class Fault:
 
 
 Decide = Callable[[str, bytes], Fault | None]
+QUERY_ERROR = (
+    '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>{code}</Code>'
+    "<Message>{message}</Message></Error><RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId></ErrorResponse>"
+)
 
 
 def fixed_faults(faults: dict[str, Fault]) -> Decide:
-    """Always fail the listed operations (by X-Amz-Target suffix); pass everything else to moto."""
+    """Always fail the listed operations (by X-Amz-Target suffix, or a query-protocol request's Action); pass
+    everything else to moto."""
     return lambda operation, _body: faults.get(operation)
 
 
@@ -70,9 +78,19 @@ class AwsFaultProxy:
             )
         if request.method != "POST":
             return None
-        self.seen.append(request.operation)
-        fault = self.region_fault(request.header("Authorization")) or self.decide(request.operation, request.body)
+        query = "x-www-form-urlencoded" in request.header("Content-Type")
+        operation = _query_action(request.body) if query else request.operation
+        self.seen.append(operation)
+        fault = self.region_fault(request.header("Authorization")) or self.decide(operation, request.body)
         if fault is None:
             return None
+        if query:
+            payload = QUERY_ERROR.format(code=escape(fault.code), message=escape(fault.message)).encode()
+            return Answer(fault.status, payload, {"Content-Type": "text/xml"})
         payload = json.dumps({"__type": fault.code, "message": fault.message}).encode()
         return Answer(fault.status, payload, {"Content-Type": "application/x-amz-json-1.0"})
+
+
+def _query_action(body: bytes) -> str:
+    """The operation of a query-protocol request (STS): its form body's `Action`."""
+    return parse_qs(body.decode(errors="replace")).get("Action", [""])[0]

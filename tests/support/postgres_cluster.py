@@ -5,6 +5,10 @@ does: when DDBBOT_TEST_POSTGRES_URL is already set (CI starts its own server) or
 installed, the command runs as it is and the PostgreSQL tests say plainly that they were skipped and why.
 Otherwise a cluster is created in a temporary folder on a free port, the command runs with the URL set, and the
 cluster is stopped and removed afterwards, whatever the command's outcome.
+
+This is the one way the tests get a PostgreSQL: CI (.ci/run) only installs the server's package and runs `make test`
+with DDBBOT_TEST_POSTGRES_REQUIRED=1, which turns "no cluster" from a note into a failure. As root (CI), initdb
+and the server run as the `postgres` user, in a folder that user owns.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 POSTGRES_ENV = "DDBBOT_TEST_POSTGRES_URL"
+REQUIRED_ENV = "DDBBOT_TEST_POSTGRES_REQUIRED"
 HOW_TO = (
     "install PostgreSQL's server binaries (Debian: `apt-get install postgresql`) and `make test` starts a "
     f"throwaway cluster itself, or set {POSTGRES_ENV} to a server's URL"
@@ -53,7 +58,7 @@ def _pg(binaries: Path, tool: str, *args: str, check: bool = True) -> None:
     command = [str(binaries / tool), *args]
     if os.geteuid() == 0:
         command = ["runuser", "-u", "postgres", "--", *command]
-    subprocess.run(command, check=check, stdout=subprocess.DEVNULL)
+    subprocess.run(command, check=check, stdout=subprocess.DEVNULL, cwd="/")  # a cwd `postgres` can enter
 
 
 @contextmanager
@@ -87,6 +92,10 @@ def main(argv: Sequence[str]) -> int:
     if os.environ.get(POSTGRES_ENV):
         return subprocess.call(command)
     binaries = postgres_bin()
+    required = os.environ.get(REQUIRED_ENV) == "1"
+    if binaries is None and required:
+        print(f"{REQUIRED_ENV}=1 but no PostgreSQL server binaries here: {HOW_TO}.", file=sys.stderr)
+        return 1
     if binaries is None:
         code = subprocess.call(command)
         print(f"\nThe PostgreSQL tests were skipped: no PostgreSQL server binaries here. To run them, {HOW_TO}.")
@@ -96,6 +105,9 @@ def main(argv: Sequence[str]) -> int:
             print(f"PostgreSQL tests run against a throwaway cluster ({binaries}).", flush=True)
             return subprocess.call(command, env={**os.environ, POSTGRES_ENV: url})
     except (OSError, subprocess.CalledProcessError, KeyError) as exc:
+        if required:
+            print(f"Could not start a throwaway PostgreSQL cluster ({exc}); {REQUIRED_ENV}=1.", file=sys.stderr)
+            return 1
         print(f"Could not start a throwaway PostgreSQL cluster ({exc}); running without it.", file=sys.stderr)
         code = subprocess.call(command)
         print(f"\nThe PostgreSQL tests were skipped. To run them, {HOW_TO}.")

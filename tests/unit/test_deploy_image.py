@@ -1,6 +1,7 @@
-"""The container image is reproducible: a pinned base image, dependencies only from the hashed lock (installed
-before the sources are copied), the project itself without dependency resolution, a non-root user; and the lock
-says exactly what pyproject.toml asks for (runtime dependencies, the postgres extra, the build backend).
+"""The container image is reproducible: a base image pinned by tag and digest, dependencies only from the hashed
+lock (installed before the sources are copied), the project itself without dependency resolution, a non-root user;
+and the lock says exactly what pyproject.toml asks for (runtime dependencies, the postgres extra, the build backend).
+It is the bot alone (no demo, no moto, no dev tools), labelled as OCI says, and its HEALTHCHECK is liveness.
 """
 
 from __future__ import annotations
@@ -9,7 +10,11 @@ import hashlib
 import importlib.metadata
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 import tomllib
+import zipfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -23,6 +28,7 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
 LOCK = ROOT / "requirements.lock"
 PYPROJECT = ROOT / "pyproject.toml"
 LICENSE = ROOT / "LICENSE"
@@ -30,7 +36,12 @@ SOURCES = ("bot", "handlers", "scheduler")
 # sha256 of https://www.apache.org/licenses/LICENSE-2.0.txt (the same bytes ship in s3transfer's and
 # jsonpath-ng's wheels).
 APACHE_2_0_SHA256 = "cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30"
-BASE_IMAGE = re.compile(r"^python:(?P<version>\d+\.\d+\.\d+)-slim-(?P<debian>[a-z]+)(@sha256:[0-9a-f]{64})?$")
+# The tag says what the image is; the digest fixes its bytes (a tag can be re-pushed). The Dockerfile's header
+# says how to read the digest of a new tag.
+BASE_IMAGE = re.compile(r"^python:(?P<version>\d+\.\d+\.\d+)-slim-(?P<debian>[a-z]+)@sha256:[0-9a-f]{64}$")
+OCI_LABELS = ("title", "description", "source", "licenses", "version", "revision")
+# Never in the image: the demo's and the tests' packages.
+DEV_ONLY = ("moto", "pytest", "hypothesis", "ruff", "mypy", "cfn-lint", "parliament", "pip-tools", "orjson")
 
 
 @dataclass(frozen=True)
@@ -87,7 +98,7 @@ def check_dockerfile(steps: list[Instruction]) -> list[str]:
     stage_names = {s.arguments.split()[-1] for s in steps if s.keyword == "FROM" and " AS " in s.arguments.upper()}
     for image in images:
         if image not in stage_names and not BASE_IMAGE.match(image):
-            problems.append(f"base image {image} is not pinned to an exact python:X.Y.Z-slim-<debian> tag")
+            problems.append(f"base image {image} is not pinned to an exact python:X.Y.Z-slim-<debian>@sha256:<digest>")
     copies = [(i, s.arguments.split()) for i, s in enumerate(steps) if s.keyword == "COPY"]
     first_source = min((i for i, words in copies if any(w.rstrip("/") in SOURCES for w in words[:-1])), default=None)
     lock_installs = [
@@ -115,8 +126,25 @@ def check_dockerfile(steps: list[Instruction]) -> list[str]:
     users = [s.arguments for s in final if s.keyword == "USER"]
     if not users or users[-1].split(":")[0] in {"root", "0"}:
         problems.append("the final stage must run as a non-root USER")
-    if not any(s.keyword == "HEALTHCHECK" and "/readyz" in s.arguments for s in final):
-        problems.append("the final stage lost its HEALTHCHECK on /readyz")
+    problems += check_health_and_contents(steps, final)
+    return problems
+
+
+def check_health_and_contents(steps: list[Instruction], final: list[Instruction]) -> list[str]:
+    """Liveness health check; the final stage takes the built virtualenv and the licence, never the sources."""
+    problems = []
+    checks = [s.arguments for s in final if s.keyword == "HEALTHCHECK"]
+    if not checks or "/healthz" not in checks[-1]:
+        problems.append("the final stage's HEALTHCHECK must probe /healthz (liveness)")
+    elif "/readyz" in checks[-1]:
+        problems.append("the HEALTHCHECK must not probe /readyz: a database outage would restart every replica")
+    for step in final:
+        words = step.arguments.split()
+        if step.keyword in {"COPY", "ADD"} and not (words[0].startswith("--from=") or words[:-1] == [LICENSE.name]):
+            problems.append(f"the final stage copies {' '.join(words)} from the context: only the built venv")
+    for _, words in pip_installs(steps):
+        if any("[" in w for w in words):
+            problems.append(f"`pip install {' '.join(words)}` installs an extra: the image gets the lock only")
     return problems
 
 
@@ -144,6 +172,11 @@ def test_the_base_image_python_satisfies_requires_python() -> None:
     ("change", "problem"),
     [
         (("python:3.11.16-slim-bookworm", "python:3.11-slim"), "not pinned"),
+        (("-slim-bookworm@sha256:", "-slim-bookworm #"), "not pinned"),
+        (("'http://127.0.0.1:%s/healthz'", "'http://127.0.0.1:%s/readyz'"), "HEALTHCHECK must probe /healthz"),
+        (("'http://127.0.0.1:%s/healthz'", "'http://127.0.0.1:%s/healthz' or '/readyz'"), "must not probe /readyz"),
+        (("COPY LICENSE /usr", "COPY bot /usr/bot\nCOPY LICENSE /usr"), "copies bot /usr/bot"),
+        (("--no-build-isolation .", "--no-build-isolation .[demo]"), "installs an extra"),
         (("--require-hashes ", ""), "--require-hashes"),
         (("USER ddbbot", "USER root"), "non-root"),
         (("--no-deps --no-build-isolation .", "--no-build-isolation ."), "resolves dependencies"),
@@ -272,3 +305,89 @@ def test_the_license_is_apache_2_0_as_pyproject_says() -> None:
     license_field = tomllib.loads(PYPROJECT.read_text())["project"]["license"]
     assert (license_field.get("text") if isinstance(license_field, dict) else license_field) == "Apache-2.0"
     assert hashlib.sha256(LICENSE.read_bytes()).hexdigest() == APACHE_2_0_SHA256
+
+
+# --- what the image is: labels, contents -----------------------------------------------------------------
+
+
+def labels(steps: list[Instruction]) -> dict[str, str]:
+    """The final stage's LABELs, build ARGs at their defaults."""
+    final = [s for s in steps if s.stage == max(s.stage for s in steps)]
+    found: dict[str, str] = {}
+    for step in final:
+        if step.keyword == "LABEL":
+            found.update(word.partition("=")[::2] for word in shlex.split(step.arguments))
+    return found
+
+
+def test_the_image_carries_the_oci_labels_from_pyproject_and_build_args() -> None:
+    project = tomllib.loads(PYPROJECT.read_text())["project"]
+    found = labels(dockerfile())
+    assert {f"org.opencontainers.image.{name}" for name in OCI_LABELS} <= found.keys()
+    assert found["org.opencontainers.image.title"] == project["name"]
+    assert found["org.opencontainers.image.description"] == project["description"]
+    assert found["org.opencontainers.image.licenses"] == project["license"]["text"]
+    assert found["org.opencontainers.image.version"] == project["version"], "ARG VERSION's default is pyproject's"
+    text = DOCKERFILE.read_text()
+    final_stage = text[text.rindex("\nFROM ") :]
+    for label, argument in (("revision", "REVISION"), ("source", "SOURCE"), ("version", "VERSION")):
+        assert re.search(rf"^ARG {argument}\b", final_stage, re.M), f"ARG {argument} is declared in the final stage"
+        assert f'org.opencontainers.image.{label}="${{{argument}}}"' in final_stage
+
+
+def test_the_image_gets_no_demo_and_no_dev_or_demo_packages() -> None:
+    assert "bot/demo" in DOCKERIGNORE.read_text().splitlines(), "bot/demo stays out of the build context"
+    pins = locked(LOCK.read_text())
+    assert [name for name in DEV_ONLY if canonicalize_name(name) in pins] == []
+
+
+def build_stage_sources() -> list[str]:
+    """What the build stage copies from the context before `pip install .` (the lock aside)."""
+    return [
+        word
+        for step in dockerfile()
+        if step.stage == 0 and step.keyword == "COPY" and not step.arguments.startswith("--from")
+        for word in step.arguments.split()[:-1]
+        if word != LOCK.name
+    ]
+
+
+def test_the_wheel_the_image_installs_is_the_bot_without_its_demo(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in build_stage_sources():
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy(ROOT / name, source / name)
+    assert (source / "bot" / "demo").is_dir()  # the checkout has it; the package must leave it out
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index"]
+    subprocess.run(
+        [*pip_wheel, "--wheel-dir", str(tmp_path / "dist"), str(source)],
+        check=True,
+        capture_output=True,
+        timeout=240,
+    )
+    (wheel,) = (tmp_path / "dist").glob("ddb_backup_bot-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert [n for n in names if n.startswith("bot/demo/")] == []
+    for needed in ("bot/__main__.py", "bot/migrations/script.py.mako", "handlers/__init__.py", "scheduler/runner.py"):
+        assert needed in names
+
+
+def test_the_bot_starts_without_moto_or_the_demo() -> None:
+    """`python -m bot` with moto and bot.demo unimportable gets as far as checking its settings (exit 2)."""
+    blocked = "import runpy, sys; sys.modules.update(dict.fromkeys(('moto', 'bot.demo'), None)); "
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", blocked + "runpy.run_module('bot', run_name='__main__')"],
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2 and "cannot start" in result.stderr, result.stderr[-2000:]
+    imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import")]
+    assert "bot.wiring.runtime" in imported  # everything the bot runs with was loaded
+    assert [m for m in imported if m.startswith(("moto", "bot.demo", "pytest"))] == []

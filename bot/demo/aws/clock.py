@@ -57,3 +57,29 @@ def from_epoch_seconds(value: float) -> datetime:
 def epoch_seconds(moment: datetime) -> float:
     """A time as botocore reads it from a JSON answer."""
     return micros(moment) / 1_000_000
+
+
+class SeedingClock:
+    """The real time, except while a past moment is set (`seed_at`): the demo writes its tables' history hours in
+    the past through the front, then lets the clock follow the real time again (`resume`), so the bot's own clock
+    and the stand-ins' agree while it runs."""
+
+    def __init__(self) -> None:
+        self._seeding: datetime | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self._seeding if self._seeding is not None else datetime.now(UTC)
+
+    def seed_at(self, moment: datetime) -> None:
+        """Stamp the writes that follow with `moment` (never later than now: history is written in time order)."""
+        if moment.tzinfo is None:
+            raise ValueError("the stand-in clock keeps timezone-aware UTC times")
+        with self._lock:
+            self._seeding = min(moment.astimezone(UTC), datetime.now(UTC))
+
+    def resume(self) -> None:
+        """Follow the real time again."""
+        with self._lock:
+            self._seeding = None

@@ -833,6 +833,41 @@ def test_a_batch_gives_up_once_nothing_landed_for_the_deadline(sink: DynamoDbSin
     assert sink.calls == 6 and stats.retries == 5  # attempts at 10, 20, … 60 s: the sixth gives up
 
 
+class _NestedThenDone(BaseHTTPRequestHandler):
+    """Answers its server's `answers` (status, body) in turn, then `{}` (every write landed)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        answers: list[tuple[int, bytes]] = self.server.answers  # type: ignore[attr-defined]
+        status, body = answers.pop(0) if answers else (200, b"{}")
+        self.wfile.write(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\n\r\n%s" % (status, len(body), body))
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("status", [200, 500])
+def test_an_answer_nested_deeper_than_a_parser_goes_is_unreadable_and_the_batch_is_sent_again(status: int) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NestedThenDone)
+    server.answers = [(status, b"[" * 100_000 + b"]" * 100_000)]  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    endpoint = DynamoDbEndpoint(
+        f"http://127.0.0.1:{server.server_address[1]}", "us-east-1", botocore.credentials.Credentials("a", "b")
+    )
+    stats = WriteStats()
+    writer = BatchWriter(
+        endpoint, "target", stats=stats, halt=threading.Event(), retry=RetryPolicy(60, 0.0001, 0.001, clock=_Clock(1))
+    )
+    try:
+        writer.write(_requests(3), "s3://b/k")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (stats.retries, stats.items_written, server.answers) == (1, 3, [])  # type: ignore[attr-defined]
+
+
 def test_throttling_that_keeps_making_progress_never_gives_up(sink: DynamoDbSink) -> None:
     sink.unprocessed_fraction = 0.6
     stats = WriteStats()

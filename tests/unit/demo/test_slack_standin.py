@@ -186,6 +186,19 @@ def test_a_token_it_was_not_told_to_accept_answers_invalid_auth(standin: SlackSt
     assert standin.calls[-1].error == "invalid_auth"
 
 
+def test_opening_a_socket_mode_connection_is_refused_as_slack_refuses_an_unknown_app_token_or_a_bot_token(
+    standin: SlackStandIn, client: WebClient
+) -> None:
+    with pytest.raises(SlackApiError) as unknown:
+        client.apps_connections_open(app_token="xapp-1-A0-1-not-an-app-it-knows")
+    with pytest.raises(SlackApiError) as bot_token:
+        client.apps_connections_open(app_token="xoxb-test-token")
+
+    assert unknown.value.response["error"] == "invalid_auth"
+    assert bot_token.value.response["error"] == "not_allowed_token_type"
+    assert [call.method for call in standin.calls] == ["apps.connections.open"] * 2
+
+
 def test_the_tokens_of_the_tests_and_the_demo_are_accepted_by_default_and_the_set_is_configurable() -> None:
     with SlackStandIn() as default:
         for token in ("xoxb-test-token", FAKE_BOT_TOKEN):
@@ -681,3 +694,89 @@ def test_posted_message_snapshots_do_not_leak_state(standin: SlackStandIn, clien
     snapshot.blocks.clear()
 
     assert standin.messages()[0].blocks == [SECTION]
+
+
+# ---------------------------------------------------------------------------------------------- views
+
+
+MODAL = {
+    "type": "modal",
+    "callback_id": "form",
+    "title": {"type": "plain_text", "text": "A form"},
+    "submit": {"type": "plain_text", "text": "Send"},
+    "blocks": [
+        {
+            "type": "input",
+            "block_id": "target",
+            "label": {"type": "plain_text", "text": "Target"},
+            "element": {"type": "plain_text_input", "action_id": "value"},
+        }
+    ],
+}
+
+
+def test_views_are_held_as_slack_answers_them_and_told_to_the_view_listeners(
+    standin: SlackStandIn, client: WebClient
+) -> None:
+    seen: list[Any] = []
+    standin.view_listeners.append(seen.append)
+
+    opened = client.views_open(trigger_id="1.2.abc", view=MODAL)["view"]
+    updated = client.views_update(view_id=opened["id"], view={**MODAL, "title": {"type": "plain_text", "text": "B"}})
+    home = {"type": "home", "blocks": [SECTION]}
+    first = client.views_publish(user_id="U0BOB", view=home)["view"]
+    again = client.views_publish(user_id="U0BOB", view=home)["view"]
+
+    assert opened["state"] == {"values": {}} and updated["view"]["id"] == opened["id"]
+    assert first["id"] == again["id"], "one Home tab per person, as in Slack"
+    assert [(v.method, v.view_id, v.trigger_id, v.user) for v in seen] == [
+        ("views.open", opened["id"], "1.2.abc", None),
+        ("views.update", opened["id"], None, None),
+        ("views.publish", first["id"], None, "U0BOB"),
+        ("views.publish", first["id"], None, "U0BOB"),
+    ]
+    held = {v.view_id: v for v in standin.views()}
+    assert held[opened["id"]].view["title"]["text"] == "B" and held[first["id"]].user == "U0BOB"
+
+
+def test_a_refused_view_reaches_no_listener(standin: SlackStandIn, client: WebClient) -> None:
+    seen: list[Any] = []
+    standin.view_listeners.append(seen.append)
+    too_long = {**MODAL, "title": {"type": "plain_text", "text": "x" * 25}}
+
+    with pytest.raises(SlackApiError):
+        client.views_open(trigger_id="1.2.abc", view=too_long)
+
+    assert seen == [] and standin.views() == []
+
+
+def test_a_modal_opened_with_a_clicks_trigger_is_known_to_be_for_who_clicked(
+    standin: SlackStandIn, client: WebClient
+) -> None:
+    class OpensTheForm(BaseHTTPRequestHandler):
+        """A bot that answers any click by opening a modal with the click's trigger, as the bot's buttons do."""
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            payload = json.loads(parse_qs(body)["payload"][0])
+            client.views_open(trigger_id=payload["trigger_id"], view=MODAL)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), OpensTheForm)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        signed = SignedSlackClient(f"http://127.0.0.1:{server.server_address[1]}/slack/events", SIGNING_SECRET)
+        for user in ("U0ALICE", "U0BOB"):
+            signed.view_click("open", "1", user_id=user, view={"id": "VHOME", "type": "home"}, block_id="b")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    opened = [view for view in standin.views() if view.method == "views.open"]
+    assert [signed.trigger_user(view.trigger_id) for view in opened] == ["U0ALICE", "U0BOB"]
+    assert signed.trigger_user("1.2.not-sent-by-this-client") is None

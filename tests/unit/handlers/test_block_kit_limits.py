@@ -342,7 +342,8 @@ def dashboard(g: Given, *, approver: bool) -> Dashboard:
     fires = tuple((schedule(g), T0) for _ in range(10))
     ended = tuple(restore_request(g, sources=3, status=RestoreStatus.PARTIAL) for _ in range(10))
     pending = tuple(plan_summary(r) for r in requests)
-    return Dashboard(T0, coverage_report(g), None, jobs, requests, pending, approver, fires, jobs, ended)
+    warnings = (g.text,) * 5
+    return Dashboard(T0, coverage_report(g), None, jobs, requests, pending, approver, fires, jobs, ended, warnings)
 
 
 def digest(g: Given) -> Digest:

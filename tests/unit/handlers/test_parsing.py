@@ -68,6 +68,7 @@ def test_table_arn_is_a_table() -> None:
         ("orders since=-30m2h", "largest first"),
         ("orders at=2026-01-01T00:00:00Z since=2026-01-01T00:00:00Z", "not both"),
         ("orders owner=abc", "12-digit"),
+        ("orders owner=١٢٣٤٥٦٧٨٩٠١٢", "12-digit"),  # twelve digits, but not the ASCII digits AWS account ids are
         ("orders bucket=a", "not a valid S3 bucket name"),
         ("orders bucket=a..b", "not a valid S3 bucket name"),
         ("orders format=parquet", "is not an export format"),

@@ -149,11 +149,21 @@ def test_a_line_smuggling_a_delete_of_another_item_is_refused() -> None:
         (b'{"Item":{"pk":{"S":"a"},"sk":{"N":"1' + b"0" * 38 + b'1"}}}\n', "40 significant digits"),
         (b'{"Item":{"pk":{"B":"not base64!"},"sk":{"N":"1"}}}\n', "not base64"),
         (b'{"Item":{"pk":{"S":"a"},"sk":{"N":"1"}}', "not JSON"),
+        (b'{"Item":' + b"[" * 100_000 + b"]" * 100_000 + b"}\n", "nest deeper than a DynamoDB item can"),
+        (b'{"Item":{"pk":{"S":"a"},"sk":{"N":"1"},"x":' + b"[" * 100_000 + b"]" * 100_000 + b"}}\n", "nest deeper"),
+        (b'{"Item":{"pk":' + b"[" * 100_000 + b"]" * 100_000 + b"}}\n", "nest deeper"),
     ],
 )
 def test_a_refused_line_says_what_is_wrong(line: bytes, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         reader.read(line)
+
+
+def test_an_incremental_line_nested_past_the_parser_is_refused_saying_so() -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for line in (b'{"Keys":{"pk":{"S":"a"},"sk":{"N":"1"}},"OldImage":' + deep + b"}\n", b'{"Keys":' + deep + b"}\n"):
+        with pytest.raises(LineRefused, match="nest deeper than a DynamoDB item can"):
+            reader.read_change(line)
 
 
 def test_an_incremental_line_whose_new_image_has_another_key_is_refused() -> None:

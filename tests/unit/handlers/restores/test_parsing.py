@@ -88,6 +88,7 @@ def test_listings_and_help() -> None:
         ("pitr orders to=new-table owner=210987654321", "does not go with `pitr`"),
         (f"{URL} into=t-table owner=21098765432", "12-digit id of the AWS account"),
         (f"{URL} into=t-table owner=acme", "12-digit id of the AWS account"),
+        (f"{URL} into=t-table owner=٢١٠٩٨٧٦٥٤٣٢١", "12-digit id of the AWS account"),  # not ASCII digits
         (f"{EXPORT_ID} into=t-table owner=210987654321", "goes with an s3:// export"),
         ("to=new-table", "Name the export"),
         ('"unbalanced', "check the quotes"),

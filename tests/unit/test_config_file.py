@@ -1,0 +1,104 @@
+"""The TOML config file is read through models that forbid unknown keys: each mistake is one sentence naming the
+section and key as TOML writes them, and what a correct file holds reaches the rest of the bot unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from bot.config import KEYS_OF, ConfigError, load_config, parse_config
+
+ROLE = "arn:aws:iam::111111111111:role/ddb-backup-bot"
+SCHEDULE = {"table": "orders", "cron": "0 2 * * *"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "said"),
+    [
+        ({"acounts": {"prod": {"role_arn": ROLE}}}, "[acounts] is not a section of the config file (did you mean "),
+        ({"schedule": [SCHEDULE]}, "[schedule] is not a section of the config file (did you mean `schedules`?)"),
+        ({"accounts": {"prod": {"role_arn": ROLE, "externl_id": "x1"}}}, "[accounts.prod] has no key `externl_id`"),
+        ({"accounts": {"prod": {"role_arn": ROLE, "profile": "x"}}}, "its keys are role_arn, region, external_id"),
+        ({"tables": {"prod:orders": {"buckt": "acme-b"}}}, '[tables."prod:orders"] has no key `buckt` (did you mean'),
+        ({"schedules": [SCHEDULE, {**SCHEDULE, "chanel": "C0OPS"}]}, "[[schedules]] entry 2 has no key `chanel`"),
+        ({"digest": {"time": "09:00"}}, "[digest] has no key `time`"),
+        ({"accounts": {"prod": {}}}, "[accounts.prod] needs `role_arn`"),
+        ({"schedules": [{"table": "orders"}]}, "[[schedules]] entry 1 needs `cron`"),
+        ({"accounts": {"Prod": {"role_arn": ROLE}}}, "[accounts.Prod]: `Prod` is not an account alias"),
+        ({"accounts": {"prod": {"role_arn": "nope"}}}, "[accounts.prod] role_arn: must look like role_arn = "),
+        ({"accounts": {"prod": {"role_arn": ROLE, "region": "mars-1"}}}, "[accounts.prod] region: `mars-1` is not"),
+        ({"accounts": {"prod": {"role_arn": ROLE, "regions": ["eu-west-1", "x"]}}}, "[accounts.prod] regions: `x`"),
+        ({"accounts": {"prod": {"role_arn": ROLE, "external_id": "a"}}}, "[accounts.prod] external_id: must be 2–1224"),
+        ({"tables": {"orders": {"bucket": "Bad_Bucket"}}}, '[tables."orders"] bucket: `Bad_Bucket` is not a valid S3'),
+        ({"tables": {"orders": {"owner": "12345"}}}, '[tables."orders"] owner: `12345` is not an AWS account id'),
+        ({"tables": {"orders": {"format": "csv"}}}, '[tables."orders"] format: must be "dynamodb_json"'),
+        ({"schedules": [{**SCHEDULE, "channel": "#ops"}]}, "[[schedules]] entry 1 channel: `#ops` is not a Slack"),
+        ({"schedules": [{**SCHEDULE, "expected_hours": -1}]}, "[[schedules]] entry 1 expected_hours: Input should be"),
+        ({"schedules": [{**SCHEDULE, "bucket": 7}]}, "[[schedules]] entry 1 bucket: Input should be a valid string"),
+        ({"accounts": ["prod"]}, "[accounts]: Input should be a valid dictionary"),
+    ],
+)
+def test_each_mistake_is_one_sentence_naming_where_it_is(raw: dict[str, Any], said: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(raw)
+    assert said in raised.value.message and "\n" not in raised.value.message
+
+
+@given(section=st.sampled_from(list(KEYS_OF)), key=st.from_regex(r"[a-z][a-z_]{0,15}", fullmatch=True))
+def test_no_unknown_key_is_ever_dropped_without_a_word(section: str, key: str) -> None:
+    assume(key not in KEYS_OF[section].model_fields)
+    valid = {"accounts": {"role_arn": ROLE}, "tables": {}, "digest": {}, "schedules": SCHEDULE}[section]
+    entry = {**valid, key: "x"}
+    placed = {"accounts": {"prod": entry}, "tables": {"orders": entry}, "digest": entry, "schedules": [entry]}
+    with pytest.raises(ConfigError, match=f"has no key `{key}`"):
+        parse_config({section: placed[section]})
+
+
+def test_a_correct_file_reaches_the_bot_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "bot.toml"
+    path.write_text(
+        f'[accounts.prod]\nrole_arn = "{ROLE}"\nregion = "eu-west-1"\nexternal_id = "s3cr3t-ext"\n'
+        'regions = ["eu-west-1", "us-east-1"]\n'
+        '[tables."prod:orders"]\nbucket = "acme-ddb-backups"\nowner = "333333333333"\nformat = "ion"\n'
+        '[digest]\ncron = "0 8 * * 1"\n'
+        '[[schedules]]\nid = "nightly"\ntable = "prod:orders"\ncron = "0 2 * * *"\ntz = "Europe/Berlin"\n'
+        'channel = "C0123456789"\nexpected_hours = 2\nbucket = "acme-ddb-backups"\nprefix = "nightly"\n'
+        '[[schedules]]\ntable = "orders"\ncron = "0 3 * * 0"\ntype = "drill"\nrto = "2h"\n'
+    )
+    config = load_config(path)
+    prod = config.accounts["prod"]
+    assert (prod.role_arn, prod.region, prod.external_id, prod.regions) == (
+        ROLE,
+        "eu-west-1",
+        "s3cr3t-ext",
+        ("eu-west-1", "us-east-1"),
+    )
+    assert config.defaults_for("prod:orders").export_format == "ion"
+    assert (config.digest_cron, config.digest_timezone) == ("0 8 * * 1", "UTC")
+    nightly, drill = config.schedules
+    assert (nightly.key, nightly.timezone, nightly.channel, nightly.expected_hours) == (
+        "nightly",
+        "Europe/Berlin",
+        "C0123456789",
+        2.0,
+    )
+    assert nightly.options == {"bucket": "acme-ddb-backups", "prefix": "nightly"}
+    assert (drill.key, drill.export_type, drill.options) == ("config-2", "drill", {"rto": "2h"})
+
+
+def test_file_problems_name_the_setting_and_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.toml"
+    with pytest.raises(ConfigError, match=f"DDBBOT_CONFIG_FILE {missing} does not exist"):
+        load_config(missing)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[accounts.prod\n")
+    with pytest.raises(ConfigError, match=f"DDBBOT_CONFIG_FILE {broken} is not valid TOML"):
+        load_config(broken)
+    misspelt = tmp_path / "misspelt.toml"
+    misspelt.write_text(f'[acounts.prod]\nrole_arn = "{ROLE}"\n')
+    with pytest.raises(ConfigError, match=rf"DDBBOT_CONFIG_FILE {misspelt}: \[acounts\] is not a section"):
+        load_config(misspelt)
