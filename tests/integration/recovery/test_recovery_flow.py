@@ -10,6 +10,7 @@ from bot.demo.slack_standin import PostedMessage, SlackStandIn
 from bot.recovery.models import State
 from bot.recovery.store import RecoveryStore
 from bot.restores.models import RestoreStatus
+from bot.restores.store import RestoreStore
 from bot.wiring.runtime import BotRuntime
 from tests.integration.recovery.conftest import (
     CREATED,
@@ -71,6 +72,13 @@ def test_ddb_item_shows_the_deleted_item_to_the_requester_alone(
     assert "Restore this version" in body
     assert all(SECRET not in shown(m) for m in public(slack)), "an item value reached a channel"
     assert live(ddb, LOST) is None  # looking changes nothing
+    version = buttons(answer)["recovery_restore_version"]
+    assert click(signed, slack, answer, "recovery_restore_version", OUTSIDER, value=version).status == 200
+    assert "operator" in ephemeral_to(slack, OUTSIDER, "operator").text
+    assert click(signed, slack, answer, "recovery_restore_version", REQUESTER, value=version).status == 200
+    message = approval_message(slack, timeout=30)  # Restore this version: a /ddb-recover request, to be approved
+    assert latest_request(bot).mode == "recover" and SECRET not in shown(message)
+    assert live(ddb, LOST) is None
 
 
 def test_ddb_recover_brings_the_item_back_after_a_second_person_approves(
@@ -114,6 +122,9 @@ def test_ddb_revert_undoes_the_deploy_and_leaves_the_hand_fixed_item_alone(
     )
     assert refused.status == 200
     assert "private" in ephemeral_to(slack, OUTSIDER, "private").text
+    assert click(signed, slack, message, "restore_approve", REQUESTER).status == 200
+    assert "cannot approve" in ephemeral_to(slack, REQUESTER, "cannot approve").text
+    assert latest_request(bot).status == RestoreStatus.PENDING and live(ddb, CREATED[0]) is not None
     click(signed, slack, message, "restore_approve", APPROVER)
     ended = {RestoreStatus.SUCCEEDED, RestoreStatus.PARTIAL, RestoreStatus.FAILED}
     finished = wait_for_status(bot, request.id, ended, timeout=90)
@@ -136,8 +147,22 @@ def test_ddb_revert_undoes_the_deploy_and_leaves_the_hand_fixed_item_alone(
     assert all(SECRET not in shown(m) for m in public(slack)), "an item value reached a channel"
 
 
-def test_a_non_operator_is_refused(bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn) -> None:
-    command(signed, slack, "/ddb-item", f"{TABLE} pk={LOST} sk=1 at=-150m", user=OUTSIDER)
-    refusal = ephemeral_to(slack, OUTSIDER, "operator", timeout=20)
-    assert SECRET not in shown(refusal)
+def test_a_non_operator_is_refused_each_command(
+    bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn
+) -> None:
+    asks = {
+        "/ddb-item": f"{TABLE} pk={LOST} sk=1 at=-150m",
+        "/ddb-recover": f"{TABLE} pk={LOST} sk=1 at=-150m",
+        "/ddb-revert": f"{TABLE} since=-90m until=-60m",
+    }
+    for n, (name, text) in enumerate(asks.items(), start=1):
+        command(signed, slack, name, text, user=OUTSIDER)
+        slack.wait_for(lambda _m, n=n: len(refusals_to(slack, OUTSIDER)) >= n, timeout=20)
+    assert len(refusals_to(slack, OUTSIDER)) == len(asks)
+    assert all(SECRET not in shown(m) for m in slack.messages())
     assert RecoveryStore(bot.services.engine).in_state(State.EXPORTING) == []  # nothing was started
+    assert RestoreStore(bot.services.engine).recent() == []
+
+
+def refusals_to(slack: SlackStandIn, user: str) -> list[PostedMessage]:
+    return [m for m in slack.messages() if m.ephemeral and m.user == user and "operator" in m.text]
