@@ -1,4 +1,4 @@
-"""Benchmark 7: recovery. (a) A revert of 100,000 changed items through the bot's RepairExecutor (the approved
+"""Benchmark 8: recovery. (a) A revert of 100,000 changed items through the bot's RepairExecutor (the approved
 actions in SQLite, each batch read with BatchGetItem and written with conditional PutItem, outcomes checkpointed)
 into the conditional sink (tests/support/ddb_sink_conditions.py) in its own process, 1 % of the items changed again
 after the window: items/s, CPU per item in the bot's process, conflicts found, and the sink's proof that no key was

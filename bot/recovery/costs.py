@@ -24,8 +24,8 @@ from bot.restores.rate import WriteCeiling
 
 RRU_PRICE_PER_MILLION = Decimal("0.125")  # on-demand read request units, us-east-1 list price (halved 2024-11-01)
 INCREMENTAL_MINIMUM_BYTES = 10 * 1024 * 1024  # every incremental export is billed at least 10 MB
-# Export data (uncompressed) scanned for one key, bytes a second: bench 8 measured 23 MB/s end to end against moto's
-# S3 and 158 MB/s of one core's CPU (30 MB/s of gzip); the estimate takes the slower, S3-bound figure
+# Export data (uncompressed) scanned for one key, bytes a second: bench 8 measured 23-29 MB/s end to end against
+# moto's S3 and 151-158 MB/s of one core's CPU (29-30 MB/s of gzip); the estimate takes the slower, S3-bound figure
 SCAN_BYTES_PER_SECOND = 20 * 1024 * 1024
 REPAIR_ITEMS_PER_SECOND = 1000  # conditional writes without `rate=`: a read and a write each, in a few threads
 
