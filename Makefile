@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
+SOAK_RUNS ?= 10
+SOAK_LOAD ?= 2
 
-.PHONY: install demo test lint typecheck unit bench lock image clean
+.PHONY: install demo test soak lint typecheck unit bench lock image clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +37,11 @@ test: lint
 	$(BIN)/python -m tests.support.postgres_cluster -- \
 	    $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS); tests=$$?; \
 	wait $$types || { echo "make test: mypy found type errors (printed above)"; exit 1; }; exit $$tests
+
+# The whole suite SOAK_RUNS times, each in a new random order, beside SOAK_LOAD CPU-bound processes (stopped on
+# exit, however it ends); prints each run's seed and result and fails if any run failed (tests/support/soak.py).
+soak: $(STAMP)
+	$(BIN)/python -m tests.support.soak --runs $(SOAK_RUNS) --load $(SOAK_LOAD) --workers $(PYTEST_WORKERS) -- $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

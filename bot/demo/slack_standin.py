@@ -261,8 +261,9 @@ class SlackStandIn:
         with self._lock:
             return list(self._views.values())
 
-    def wait_for(self, predicate: Callable[[PostedMessage], bool], timeout: float = 10.0) -> PostedMessage:
-        """Poll until a message satisfies `predicate`: the bot works after its ack, so tests must wait."""
+    def wait_for(self, predicate: Callable[[PostedMessage], bool], timeout: float = 60.0) -> PostedMessage:
+        """Poll until a message satisfies `predicate`: the bot works after its ack, so tests must wait (it returns as
+        soon as one does; the long default is for a busy machine, where the bot's work can take many times longer)."""
         deadline = time.monotonic() + timeout
         while True:
             seen = self.messages()

@@ -39,7 +39,7 @@ def reply(slack: SlackStandIn, signed: SignedSlackClient, command: str, text: st
     response = signed.command(command, text, response_url=slack.response_url(OPS))
     assert response.status == 200, response.body
     return slack.wait_for(
-        lambda m: m.ts not in seen and m.via == "response_url" and not m.text.startswith(":hourglass"), timeout=15
+        lambda m: m.ts not in seen and m.via == "response_url" and not m.text.startswith(":hourglass"), timeout=60
     )
 
 

@@ -31,7 +31,7 @@ def reply(slack: SlackStandIn, signed: SignedSlackClient, command: str, text: st
     response = signed.command(command, text, response_url=url, **kwargs)
     assert response.status == 200, response.body
     return slack.wait_for(
-        lambda m: m.ts not in seen and m.via == "response_url" and not m.text.startswith(":hourglass"), timeout=15
+        lambda m: m.ts not in seen and m.via == "response_url" and not m.text.startswith(":hourglass"), timeout=60
     )
 
 
@@ -50,7 +50,7 @@ def full_text(message: PostedMessage) -> str:
     return message.text + json.dumps(message.blocks)
 
 
-def wait_for_audit(bot: BotRuntime, action: str, timeout: float = 10.0) -> dict[str, Any]:
+def wait_for_audit(bot: BotRuntime, action: str, timeout: float = 60.0) -> dict[str, Any]:
     """The newest audit entry of `action`, once it is written (a command's own entry follows its answer)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -61,7 +61,7 @@ def wait_for_audit(bot: BotRuntime, action: str, timeout: float = 10.0) -> dict[
     raise AssertionError(f"no audit entry for {action} within {timeout}s")
 
 
-def wait_until_exported(export_arn: str, timeout: float = 15.0) -> None:
+def wait_until_exported(export_arn: str, timeout: float = 60.0) -> None:
     """Until DynamoDB (moto) says the export finished, asked the way the tracker asks."""
     ddb = client("dynamodb", os.environ["AWS_ENDPOINT_URL"])
     deadline = time.monotonic() + timeout
@@ -127,11 +127,11 @@ def test_export_is_tracked_to_completed_and_posted_with_its_item_count(bot, sign
         assert "started" in started
         job = bot.services.core.store.recent_exports("orders")[0]
         assert job.export_id in started
-        looked = bot.services.tracker.wait_for_cycle(lambda r: r.checked >= 1 and r.finished == 0, timeout=15)
+        looked = bot.services.tracker.wait_for_cycle(lambda r: r.checked >= 1 and r.finished == 0, timeout=60)
         assert looked is not None, "the tracker never looked at the running export"
         assert not slack.messages(NOTIFY)  # nothing is reported while DynamoDB is still exporting
         release.set()
-    done = slack.wait_for(lambda m: m.channel == NOTIFY and "COMPLETED" in m.text, timeout=15)
+    done = slack.wait_for(lambda m: m.channel == NOTIFY and "COMPLETED" in m.text, timeout=60)
     assert job.export_id in full_text(done)
     assert "Items: *3*" in full_text(done)
     assert "$" in full_text(done)
@@ -167,7 +167,7 @@ def test_export_into_a_bucket_owned_by_a_second_account_lands_there(bot, signed,
     backup_s3.create_bucket(Bucket="central-backups")
     message = full_text(reply(slack, signed, "/ddb-export", f"orders bucket=central-backups owner={BACKUP_ACCOUNT}"))
     assert "bucket owner 222222222222" in message
-    slack.wait_for(lambda m: m.channel == NOTIFY and "COMPLETED" in m.text, timeout=15)
+    slack.wait_for(lambda m: m.channel == NOTIFY and "COMPLETED" in m.text, timeout=60)
     keys = s3_keys(backup_s3, "central-backups", "dynamodb-exports/orders/")
     assert keys and all("/AWSDynamoDB/" in k for k in keys)
     own_buckets = [b["Name"] for b in client("s3", world).list_buckets()["Buckets"]]
@@ -177,7 +177,7 @@ def test_export_into_a_bucket_owned_by_a_second_account_lands_there(bot, signed,
 
 def test_an_export_that_fails_is_posted_with_dynamodbs_reason_and_what_to_fix(bot, signed, slack) -> None:
     reply(slack, signed, "/ddb-export", "orders bucket=no-such-bucket-here")
-    failed = slack.wait_for(lambda m: m.channel == NOTIFY and "FAILED" in m.text, timeout=15)
+    failed = slack.wait_for(lambda m: m.channel == NOTIFY and "FAILED" in m.text, timeout=60)
     text = full_text(failed)
     assert "S3NoSuchBucket" in text
     assert "does not exist" in text and "create it or fix bucket=" in text
@@ -185,7 +185,7 @@ def test_an_export_that_fails_is_posted_with_dynamodbs_reason_and_what_to_fix(bo
 
 def test_status_lists_the_export_by_id_for_all_tables_the_table_and_alone(bot, signed, slack) -> None:
     reply(slack, signed, "/ddb-export", "orders")
-    slack.wait_for(lambda m: m.channel == NOTIFY and "COMPLETED" in m.text, timeout=15)
+    slack.wait_for(lambda m: m.channel == NOTIFY and "COMPLETED" in m.text, timeout=60)
     export_id = bot.services.core.store.recent_exports("orders")[0].export_id
     everything = full_text(reply(slack, signed, "/ddb-status", ""))
     assert export_id in everything and "COMPLETED" in everything
@@ -203,7 +203,7 @@ def test_status_of_an_unknown_export_id_says_how_to_find_it(bot, signed, slack) 
 
 def test_cost_shows_dollar_figures_labelled_as_list_price_estimates(bot, signed, slack) -> None:
     reply(slack, signed, "/ddb-export", "orders")
-    slack.wait_for(lambda m: m.channel == NOTIFY and "COMPLETED" in m.text, timeout=15)
+    slack.wait_for(lambda m: m.channel == NOTIFY and "COMPLETED" in m.text, timeout=60)
     message = full_text(reply(slack, signed, "/ddb-cost", "orders"))
     for needle in (
         "PITR",
@@ -266,7 +266,7 @@ def test_commands_are_acknowledged_before_any_aws_work(bot, signed, slack) -> No
     assert response.status == 200
     assert response.body.startswith(":hourglass")  # the ack says "working", the answer follows
     assert response.elapsed < 3.0
-    slack.wait_for(lambda m: "Backup costs" in m.text, timeout=15)
+    slack.wait_for(lambda m: "Backup costs" in m.text, timeout=60)
 
 
 def test_forged_unsigned_and_stale_requests_are_refused_with_401(bot, signed, slack, ddb) -> None:
@@ -297,7 +297,7 @@ def test_the_tracker_finishes_an_export_that_was_in_flight_across_a_restart(star
     with exports_held() as release:
         reply(slack, signed, "/ddb-export", "orders")
         job = first.services.core.store.recent_exports("orders")[0]
-        looked = first.services.tracker.wait_for_cycle(lambda r: r.checked >= 1 and r.finished == 0, timeout=15)
+        looked = first.services.tracker.wait_for_cycle(lambda r: r.checked >= 1 and r.finished == 0, timeout=60)
         assert looked is not None, "the tracker never saw the export running"
         assert first.services.core.store.get_export(job.export_arn).status == "IN_PROGRESS"  # type: ignore[union-attr]
         first.stop()  # the bot goes down while DynamoDB is still exporting
@@ -305,7 +305,7 @@ def test_the_tracker_finishes_an_export_that_was_in_flight_across_a_restart(star
         wait_until_exported(job.export_arn)
     assert not [m for m in slack.messages(NOTIFY) if "COMPLETED" in m.text]
     second = start_bot()
-    done = slack.wait_for(lambda m: m.channel == NOTIFY and "COMPLETED" in m.text, timeout=15)
+    done = slack.wait_for(lambda m: m.channel == NOTIFY and "COMPLETED" in m.text, timeout=60)
     assert job.export_id in full_text(done)
     assert second.services.core.store.get_export(job.export_arn).status == "COMPLETED"  # type: ignore[union-attr]
 

@@ -34,7 +34,7 @@ def test_cost_without_the_price_list_says_built_in_prices_and_logs_why(
 
     response = signed.command("/ddb-cost", "orders", response_url=slack.response_url(OPS))
     assert response.status == 200, response.body
-    answer = slack.wait_for(lambda m: m.channel == OPS and "PITR" in json.dumps(m.blocks), timeout=20)
+    answer = slack.wait_for(lambda m: m.channel == OPS and "PITR" in json.dumps(m.blocks), timeout=60)
 
     shown = answer.text + json.dumps(answer.blocks)
     assert f"list prices built in, dated {EMBEDDED_PRICES_AS_OF}" in shown

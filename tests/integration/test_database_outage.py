@@ -59,12 +59,12 @@ def test_a_database_outage_is_survived_and_recovered_from_without_a_restart(
     assert get(f"{bot.url}/healthz") == (200, "ok\n"), "the process itself is alive"
     response = signed.command("/ddb-status", "orders", response_url=slack.response_url(OPS))
     assert response.status == 200, "Slack gets its ack"
-    answer = slack.wait_for(lambda m: m.via == "response_url" and m.channel == OPS, timeout=20)
+    answer = slack.wait_for(lambda m: m.via == "response_url" and m.channel == OPS, timeout=60)
     said = answer.text + json.dumps(answer.blocks)
     assert "Traceback" not in said and "OperationalError" not in said and "psycopg" not in said
     assert "went wrong" in said or "database" in said.lower()
 
     proxy.restore()
-    wait_until(lambda: get(f"{bot.metrics_url}/readyz")[0] == 200, "the replica to be ready again", 30)
+    wait_until(lambda: get(f"{bot.metrics_url}/readyz")[0] == 200, "the replica to be ready again", 60)
     job = export_table(bot, signed, slack, "orders")  # the tracker, the lease and the store all came back
     assert job.item_count == 3

@@ -26,7 +26,7 @@ def tour(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Completed
         capture_output=True,
         text=True,
         encoding="utf-8",
-        timeout=150,
+        timeout=240,  # about 20 s quiet, 45 s beside two busy loops and another suite: room for a busier machine
         cwd=ROOT,
         env=env,
         check=False,

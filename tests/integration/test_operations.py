@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -32,7 +33,7 @@ from tests.support.slack_requests import SignedSlackClient
 
 def get(url: str) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(url, timeout=30) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
@@ -53,15 +54,37 @@ def value(samples: dict[Any, float], name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape_once(bot: BotRuntime, counted: Callable[[Samples], bool], what: str) -> Samples:
+    """/metrics once `counted` holds: a handler counts its work after it answered (a command after its answer went
+    through response_url), so the answer a test waited for can come a moment before the count."""
+
+    def samples() -> Samples | None:
+        found = scrape(bot)
+        return found if counted(found) else None
+
+    return wait_until(samples, what, 60)
+
+
 def test_metrics_move_with_a_real_export_and_the_commands_around_it(bot: BotRuntime, signed, slack) -> None:
     before = scrape(bot)
     export_table(bot, signed, slack, "orders")
     signed.command("/ddb-status", "orders", response_url=slack.response_url(OPS))
-    slack.wait_for(lambda m: m.via == "response_url" and "Exports of" in m.text, timeout=15)
-    after = scrape(bot)
+    slack.wait_for(lambda m: m.via == "response_url" and "Exports of" in m.text, timeout=60)
 
-    def moved(name: str, **labels: str) -> float:
-        return value(after, name, **labels) - value(before, name, **labels)
+    def moved(name: str, samples: Samples | None = None, **labels: str) -> float:
+        return value(samples or after, name, **labels) - value(before, name, **labels)
+
+    counted = [  # each at least once before the exact figures are read
+        ("ddbbot_exports_started_total", {"table": "orders", "type": "FULL_EXPORT"}),
+        ("ddbbot_exports_finished_total", {"table": "orders", "type": "FULL_EXPORT", "status": "COMPLETED"}),
+        ("ddbbot_commands_total", {"command": "/ddb-export", "outcome": "ok"}),
+        ("ddbbot_commands_total", {"command": "/ddb-status", "outcome": "ok"}),
+        ("ddbbot_slack_api_calls_total", {"method": "chat.postMessage", "result": "ok"}),
+    ]
+    after = scrape_once(bot, lambda s: all(moved(name, s, **labels) > 0 for name, labels in counted), "the counts")
 
     assert moved("ddbbot_exports_started_total", table="orders", type="FULL_EXPORT") == 1
     assert moved("ddbbot_exports_finished_total", table="orders", type="FULL_EXPORT", status="COMPLETED") == 1
@@ -86,12 +109,20 @@ def test_metrics_move_with_an_approved_restore_an_aws_refusal_and_the_lease(star
     done = wait_for_status(bot, latest_request(bot).id, {RestoreStatus.SUCCEEDED, RestoreStatus.FAILED})
     assert done.status == RestoreStatus.SUCCEEDED
     signed.command("/ddb-pitr", "nosuchtable", response_url=slack.response_url(OPS))
-    slack.wait_for(lambda m: m.via == "response_url" and "not found" in m.text + json.dumps(m.blocks), timeout=15)
-    wait_until(lambda: value(scrape(bot), "ddbbot_lease_holder") == 1, "this replica to lead")
-    after = scrape(bot)
+    slack.wait_for(lambda m: m.via == "response_url" and "not found" in m.text + json.dumps(m.blocks), timeout=60)
 
-    def moved(name: str, **labels: str) -> float:
-        return value(after, name, **labels) - value(before, name, **labels)
+    def moved(name: str, samples: Samples | None = None, **labels: str) -> float:
+        return value(samples or after, name, **labels) - value(before, name, **labels)
+
+    after = scrape_once(
+        bot,
+        lambda s: (
+            value(s, "ddbbot_lease_holder") == 1
+            and moved("ddbbot_restores_total", s, mode="import", outcome="succeeded") > 0
+            and value(s, "ddbbot_restores_running", mode="import") == 0
+        ),
+        "this replica leading and the restore counted as done",
+    )
 
     for outcome in ("requested", "approved", "succeeded"):
         assert moved("ddbbot_restores_total", mode="import", outcome=outcome) == 1, outcome
@@ -137,7 +168,7 @@ def test_metrics_count_schedule_fires_by_kind_and_outcome_and_the_pitr_state_see
     schedule_id = added.split("Schedule `", 1)[1].split("`", 1)[0]
     assert "started" in text_of(schedule_command(signed, slack, f"run {schedule_id}"))
     signed.command("/ddb-pitr", "orders", response_url=slack.response_url(OPS))
-    slack.wait_for(lambda m: m.via == "response_url" and "PITR" in text_of(m), timeout=15)
+    slack.wait_for(lambda m: m.via == "response_url" and "PITR" in text_of(m), timeout=60)
     after = scrape(bot)
     fired = value(after, "ddbbot_schedule_fires_total", kind="manual", outcome="started")
     assert fired - value(before, "ddbbot_schedule_fires_total", kind="manual", outcome="started") == 1

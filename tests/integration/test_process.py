@@ -62,7 +62,7 @@ class BotProcess:
     def logs(self) -> str:
         return "".join(self.lines)
 
-    def port(self, timeout: float = 20, serving: re.Pattern[str] = SERVING) -> int:
+    def port(self, timeout: float = 60, serving: re.Pattern[str] = SERVING) -> int:
         """The port the bot bound (PORT=0: the system picked a free one, so no other process can take it first);
         `serving=SERVING_METRICS` for DDBBOT_METRICS_PORT's."""
         deadline = time.monotonic() + timeout
@@ -74,12 +74,12 @@ class BotProcess:
             time.sleep(0.05)
         raise AssertionError(f"the bot never said which port it serves: {self.logs}")
 
-    def wait_healthy(self, url: str, timeout: float = 20) -> None:
+    def wait_healthy(self, url: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, f"the bot exited: {self.logs}"
             try:
-                with urllib.request.urlopen(url, timeout=1) as response:
+                with urllib.request.urlopen(url, timeout=10) as response:
                     if response.status == 200:
                         return
             except OSError:
@@ -89,7 +89,7 @@ class BotProcess:
     def stop(self) -> int:
         """SIGTERM, then the exit code (and every line it wrote)."""
         self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=20)
+        code = self.process.wait(timeout=60)
         self._reader.join(5)
         return code
 
@@ -127,7 +127,7 @@ def test_the_bot_serves_health_and_commands_and_stops_cleanly_on_sigterm(world: 
             signed = SignedSlackClient(f"http://127.0.0.1:{port}/slack/events", SIGNING_SECRET)
             for command, text, answered in COMMANDS:
                 assert signed.command(command, text, response_url=slack.response_url("C0OPS")).status == 200
-                slack.wait_for(lambda m, answered=answered: answered in m.text + json.dumps(m.blocks), timeout=15)
+                slack.wait_for(lambda m, answered=answered: answered in m.text + json.dumps(m.blocks), timeout=60)
             assert signed.raw(b"command=%2Fddb-export&text=orders", signature="v0=" + "0" * 64).status == 401
             assert bot.stop() == 0
         finally:

@@ -169,8 +169,8 @@ def test_the_new_bot_migrates_an_old_database_and_finds_every_row(
 
     signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
     signed.command("/ddb-status", "01796000000000-0a1b2c3d", response_url=slack.response_url(OPS))
-    status = slack.wait_for(lambda m: m.via == "response_url" and "01796000000000-0a1b2c3d" in m.text, timeout=15)
+    status = slack.wait_for(lambda m: m.via == "response_url" and "01796000000000-0a1b2c3d" in m.text, timeout=60)
     assert "COMPLETED" in status.text + json.dumps(status.blocks)
     signed.command("/ddb-schedule", "list", response_url=slack.response_url(OPS))
-    listed = slack.wait_for(lambda m: m.via == "response_url" and "orders-1a2b" in json.dumps(m.blocks), timeout=15)
+    listed = slack.wait_for(lambda m: m.via == "response_url" and "orders-1a2b" in json.dumps(m.blocks), timeout=60)
     assert "paused" in (listed.text + json.dumps(listed.blocks)).lower()

@@ -3,9 +3,15 @@
 It checks each batch as DynamoDB does, so tests catch violations: at most 25 requests, a known table, keys present,
 of the schema's types (`key_types`) and distinct as DynamoDB compares them (N by value with 38-digit precision, B by
 bytes), numbers within DynamoDB's 38 digits and range, items at most 400 KB by DynamoDB's size rules. It can throttle
-calls or leave items unprocessed, deterministically from a seed, or fail persistently (`fail_mode`: "500" answers
-InternalServerError to every BatchWriteItem, "close" drops every connection unanswered). It does not check
-signatures. Run it in its own process for benchmarks: `python -m tests.support.ddb_sink --table t:pk,sk`.
+calls or leave items unprocessed, or fail persistently (`fail_mode`: "500" answers InternalServerError to every
+BatchWriteItem, "close" drops every connection unanswered). It does not check signatures.
+
+Faults come two ways. By number, for tests that count them: `throttle_calls` are the BatchWriteItem calls to throttle
+(numbered 1, 2, … as they arrive) and `unprocessed_keys` maps keys (their values' text, as `items()` gives them) to
+how many times each is handed back unprocessed before it is written, so how many faults happen is certain whatever
+order concurrent callers reach the sink in. By fraction (`throttle_fraction`, `unprocessed_fraction`), drawn from a
+seeded generator: the benchmarks' load of faults; with several callers the draws fall to calls in an order that
+timing decides, so how many calls are throttled or items handed back is chance, not something a test may count on. Run it in its own process for benchmarks: `python -m tests.support.ddb_sink --table t:pk,sk`.
 With `--distinct-keys` it keeps only a 64-bit digest of each written key (and their sum), so a benchmark can check
 millions of writes for lost and extra items cheaply, throttling and leaving items unprocessed as usual.
 
@@ -28,7 +34,7 @@ import re
 import ssl
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Context, Decimal, Inexact, InvalidOperation, Rounded
 from hashlib import blake2b
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -87,6 +93,8 @@ class DynamoDbSink:
         fail_mode: str | None = None,
         capacity: float | None = None,
         partition_capacity: float | None = None,
+        throttle_calls: Collection[int] = (),
+        unprocessed_keys: Mapping[Sequence[str], int] | None = None,
     ) -> None:
         self.tables = {name: tuple(keys) for name, keys in (tables or {}).items()}
         self.key_types = {name: tuple(types) for name, types in (key_types or {}).items()}  # e.g. ("S", "N")
@@ -94,6 +102,8 @@ class DynamoDbSink:
         self.fail_from_call = 0  # …of every BatchWriteItem call after this many
         self.unprocessed_fraction = unprocessed_fraction
         self.throttle_fraction = throttle_fraction
+        self.throttle_calls = frozenset(throttle_calls)  # call numbers (1 = the first BatchWriteItem) to throttle
+        self._hand_backs = {tuple(key): times for key, times in (unprocessed_keys or {}).items() if times > 0}
         self.fail_after_calls = fail_after_calls
         self.check_values = check_values  # off for benchmarks: the deep checks cost more than the loader's work
         self.count_only = count_only  # benchmarks: count requests without parsing or storing them
@@ -280,7 +290,7 @@ class DynamoDbSink:
             if self.fail_after_calls is not None and self.calls > self.fail_after_calls:
                 raise SinkError(400, "AccessDeniedException", "sink told to fail after a number of calls")
             self.items_received += len(checked)
-            if self._random.random() < self.throttle_fraction:
+            if self.calls in self.throttle_calls or self._random.random() < self.throttle_fraction:
                 self._throttle()
             admitted = self._admit([(key[0], _units(raw, put)) for _, key, raw, put in checked])
             if checked and not any(admitted):
@@ -288,7 +298,7 @@ class DynamoDbSink:
             unprocessed: dict[str, list[dict[str, Any]]] = {}
             used = 0
             for (table, key, raw, put), fits in zip(checked, admitted, strict=True):
-                if not fits or self._random.random() < self.unprocessed_fraction:
+                if not fits or self._handed_back(raw, put, table) or self._random.random() < self.unprocessed_fraction:
                     unprocessed.setdefault(table, []).append(raw)
                     continue
                 used += _units(raw, put)
@@ -308,6 +318,16 @@ class DynamoDbSink:
                 {"TableName": t, "CapacityUnits": float(used)} for t in request["RequestItems"]
             ]
         return answer
+
+    def _handed_back(self, raw: dict[str, Any], put: bool, table: str) -> bool:
+        """Whether this request is one `unprocessed_keys` still hands back (counting it). Called with the lock held."""
+        if not self._hand_backs:
+            return False
+        key = _key_text(raw, put, self.tables[table])
+        left = self._hand_backs.get(key, 0)
+        if left:
+            self._hand_backs[key] = left - 1
+        return left > 0
 
     def _throttle(self) -> None:
         """Refuse the whole call as DynamoDB does when the table has no capacity left. Called with the lock held."""
@@ -330,7 +350,7 @@ class DynamoDbSink:
         head = _ONE_TABLE.match(body)
         wants_consumed = body.endswith(_CONSUMED_SUFFIX)
         tail = len(_CONSUMED_SUFFIX) if wants_consumed else 3
-        if self.unprocessed_fraction or self.fail_after_calls is not None or head is None:
+        if self.unprocessed_fraction or self._hand_backs or self.fail_after_calls is not None or head is None:
             return None
         if not wants_consumed and body[-3:] != b"]}}":
             return None
@@ -362,7 +382,7 @@ class DynamoDbSink:
         with self._lock:
             self.calls += 1
             self.items_received += len(keys)
-            if self._random.random() < self.throttle_fraction:
+            if self.calls in self.throttle_calls or self._random.random() < self.throttle_fraction:
                 self._throttle()
             admitted = self._admit([(key[0], n) for key, n in zip(keys, units, strict=True)])
             if keys and not any(admitted):

@@ -44,7 +44,7 @@ def ask(signed: SignedSlackClient, slack: SlackStandIn, text: str, *, user: str 
     return channel
 
 
-def approval_message(slack: SlackStandIn, request_id: str | None = None, timeout: float = 15.0) -> PostedMessage:
+def approval_message(slack: SlackStandIn, request_id: str | None = None, timeout: float = 60.0) -> PostedMessage:
     """The approval message in the approval channel (of one request, when its id is given)."""
     return slack.wait_for(
         lambda m: (
@@ -86,7 +86,7 @@ def click(
     )
 
 
-def ephemeral_to(slack: SlackStandIn, user: str, contains: str, timeout: float = 10.0) -> PostedMessage:
+def ephemeral_to(slack: SlackStandIn, user: str, contains: str, timeout: float = 60.0) -> PostedMessage:
     """An ephemeral reply to `user` containing `contains`."""
     return slack.wait_for(lambda m: m.ephemeral and m.user == user and contains in m.text, timeout=timeout)
 
@@ -105,7 +105,7 @@ def latest_request(bot: BotRuntime) -> RestoreRequest:
     return found[0]
 
 
-def wait_for_status(bot: BotRuntime, request_id: str, statuses: set[str], timeout: float = 30.0) -> RestoreRequest:
+def wait_for_status(bot: BotRuntime, request_id: str, statuses: set[str], timeout: float = 60.0) -> RestoreRequest:
     """Poll the store until the request reaches one of `statuses`."""
     return wait_until(
         lambda: r if (r := request_of(bot, request_id)).status in statuses else None,
@@ -114,7 +114,7 @@ def wait_for_status(bot: BotRuntime, request_id: str, statuses: set[str], timeou
     )
 
 
-def wait_until(probe: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+def wait_until(probe: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
     """Poll `probe` until it returns something truthy."""
     deadline = time.monotonic() + timeout
     while True:

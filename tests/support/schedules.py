@@ -32,7 +32,7 @@ def schedules_of(bot: BotRuntime) -> ScheduleCore:
     return runner_of(bot).sc
 
 
-def wait_until(check: Callable[[], T | None], what: str, timeout: float = 10.0) -> T:
+def wait_until(check: Callable[[], T | None], what: str, timeout: float = 60.0) -> T:
     """Poll until `check` returns something truthy (background threads need time)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -62,5 +62,5 @@ def schedule_command(
         body = response.json()
         return PostedMessage(channel, "", body.get("text", ""), body.get("blocks", []), None, True, None, "ack")
     return slack.wait_for(
-        lambda m: m.ts not in seen and m.via == "response_url" and not m.text.startswith(":hourglass"), timeout=15
+        lambda m: m.ts not in seen and m.via == "response_url" and not m.text.startswith(":hourglass"), timeout=60
     )

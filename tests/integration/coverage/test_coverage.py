@@ -68,7 +68,7 @@ def coverage_answer(slack: SlackStandIn, signed: SignedSlackClient, text: str = 
         lambda m: (
             m.ts not in seen and m.via == "response_url" and ("coverage" in m.text or "alias" in json.dumps(m.blocks))
         ),
-        timeout=20,
+        timeout=60,
     )
 
 
@@ -184,7 +184,7 @@ def test_an_operator_turns_pitr_on_from_a_row_and_a_non_operator_is_refused(
         response_url=slack.response_url(OPS, user="U0BOB"),
     )
     assert refused.status == 200
-    slack.wait_for(lambda m: m.via == "response_url" and "operators" in as_text(m).lower(), timeout=15)
+    slack.wait_for(lambda m: m.via == "response_url" and "operators" in as_text(m).lower(), timeout=60)
     assert pitr_status(ddb, "customers") == "DISABLED", "a refused click changes nothing"
 
     signed.click(
@@ -195,7 +195,7 @@ def test_an_operator_turns_pitr_on_from_a_row_and_a_non_operator_is_refused(
         user_id="U0ALICE",
         response_url=slack.response_url(OPS, user="U0ALICE"),
     )
-    slack.wait_for(lambda m: m.via == "response_url" and "just turned on" in as_text(m), timeout=15)
+    slack.wait_for(lambda m: m.via == "response_url" and "just turned on" in as_text(m), timeout=60)
     assert pitr_status(ddb, "customers") == "ENABLED"
     assert pitr_status(ddb, "orders") == "ENABLED", "the other tables are untouched"
     after = coverage(slack, signed)
@@ -261,7 +261,7 @@ def test_an_operator_schedules_nightly_exports_of_an_unscheduled_table_from_its_
         user_id="U0ALICE",
         response_url=slack.response_url(OPS, user="U0ALICE"),
     )
-    opened = wait_until(lambda: next((c for c in slack.calls if c.method == "views.open"), None), "the form", 10)
+    opened = wait_until(lambda: next((c for c in slack.calls if c.method == "views.open"), None), "the form", 60)
     view = opened.params["view"]
     view = json.loads(view) if isinstance(view, str) else view
     assert "0 2 * * *" in json.dumps(view) and "acme-ddb-backups" in json.dumps(view), (
@@ -276,7 +276,7 @@ def test_an_operator_schedules_nightly_exports_of_an_unscheduled_table_from_its_
         "coverage_schedule_form", values, user_id="U0ALICE", private_metadata=view["private_metadata"]
     )
     assert response.status == 200 and not response.body
-    added = slack.wait_for(lambda m: m.ephemeral and "added" in m.text, timeout=15)
+    added = slack.wait_for(lambda m: m.ephemeral and "added" in m.text, timeout=60)
     assert "customers" in as_text(added)
     schedules = bot.services.schedules.store.all()
     assert [(s.table, s.cron, s.options) for s in schedules] == [

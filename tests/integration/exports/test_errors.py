@@ -16,7 +16,7 @@ def answer(start_bot: BotFactory, slack: Any, text: str) -> str:
     runtime = start_bot()
     signed = SignedSlackClient(f"{runtime.url}/slack/events", SIGNING_SECRET)
     assert signed.command("/ddb-export", text, response_url=slack.response_url(OPS)).status == 200
-    message = slack.wait_for(lambda m: m.via == "response_url" and not m.text.startswith(":hourglass"), timeout=15)
+    message = slack.wait_for(lambda m: m.via == "response_url" and not m.text.startswith(":hourglass"), timeout=60)
     return message.text + json.dumps(message.blocks)
 
 

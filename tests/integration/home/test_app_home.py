@@ -37,7 +37,7 @@ def published_home(slack: SlackStandIn, user: str, after: int) -> dict[str, Any]
                 return json.loads(view) if isinstance(view, str) else view
         return None
 
-    return wait_until(found, f"views.publish for {user}", 15)
+    return wait_until(found, f"views.publish for {user}", 60)
 
 
 def home_buttons(view: dict[str, Any]) -> dict[str, str]:

@@ -296,7 +296,7 @@ def _expire_now(bot: Any, request_id: str) -> None:
 def _wait_call(slack: SlackStandIn, method: str) -> Any:
     from tests.support.restore_flow import wait_until
 
-    return wait_until(lambda: next((c for c in slack.calls if c.method == method), None), method, 10)
+    return wait_until(lambda: next((c for c in slack.calls if c.method == method), None), method, 60)
 
 
 def test_after_a_restore_the_settings_dynamodb_did_not_carry_over_are_listed(

@@ -49,17 +49,24 @@ ITEMS = list(sample_items(2400, seed=11))
 
 class CountingFront:
     """Decides for an AwsFaultProxy: counts the items of every BatchWriteItem let through to moto (slowly, so a
-    load lasts), and can throttle them all."""
+    load lasts), and can throttle them all. With `hold_after`, writes wait once that many items went through, until
+    `release` is set: the test then acts while the load is certainly part-way, however slow the machine."""
 
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
         self.throttle = False
-        self.items = self.throttled = 0
+        self.items = self.throttled = self.held = 0
+        self.hold_after: int | None = None
+        self.release = threading.Event()
         self._lock = threading.Lock()
 
     def __call__(self, operation: str, body: bytes) -> Fault | None:
         if operation != "BatchWriteItem":
             return None
+        if self.hold_after is not None and self.items >= self.hold_after and not self.release.is_set():
+            with self._lock:
+                self.held += 1
+            self.release.wait(60)
         with self._lock:
             if self.throttle:
                 self.throttled += 1
@@ -118,7 +125,8 @@ def replicas(
     yield made[0], made[1], clock
     for replica in made:
         replica.partition.cut = False
-        replica.runner.stop(10)
+        replica.front.release.set()
+        replica.runner.stop(30)
 
 
 def _replica(
@@ -210,14 +218,16 @@ def test_a_runner_cut_off_from_the_database_stops_writing_before_its_claim_can_b
 ) -> None:
     first, second, clock = replicas
     request_id = _approved_load(s3, ddb, database)
+    first.front.hold_after = 300  # of 2,400 items: the fence comes while the load is certainly part-way
     assert first.runner.run_cycle() == 1
-    wait_until(lambda: first.front.items > 0, "the first runner writing")
+    wait_until(lambda: first.front.held > 0, "the first runner writing, then held")
 
     first.partition.cut = True  # its heartbeats stop landing; its loader still reaches DynamoDB
     first.runner.keeper.renew()
     first.monotonic.advance(first.runner.keeper.hold_for)  # half the stale threshold without a heartbeat
     first.runner.keeper.enforce()
-    wait_until(lambda: not first.runner.running(), "the first runner to stop its loader", timeout=20)
+    first.front.release.set()  # the writes that were waiting land; the loader stops at its next batch
+    wait_until(lambda: not first.runner.running(), "the first runner to stop its loader", timeout=60)
     stopped_at = first.front.items
     assert 0 < stopped_at < len(ITEMS), "the first runner stopped part-way, at its fence"
 
@@ -238,9 +248,11 @@ def test_a_runner_whose_claim_was_taken_over_stops_its_loader_and_reports_nothin
 ) -> None:
     first, second, clock = replicas
     request_id = _approved_load(s3, ddb, database)
+    first.front.hold_after = 300  # of 2,400 items: throttling starts while the load is certainly part-way
     assert first.runner.run_cycle() == 1
-    wait_until(lambda: first.front.items > 0, "the first runner writing")
+    wait_until(lambda: first.front.held > 0, "the first runner writing, then held")
     first.front.throttle = True
+    first.front.release.set()
     wait_until(lambda: first.front.throttled > 0, "the first runner retrying throttled writes")
 
     clock.advance(seconds=STALE.total_seconds() + 1)  # the first runner was paused past the stale threshold
@@ -249,7 +261,7 @@ def test_a_runner_whose_claim_was_taken_over_stops_its_loader_and_reports_nothin
     assert first.runner.running() == {request_id}
 
     first.runner.keeper.renew()  # its next heartbeat finds the claim gone
-    wait_until(lambda: not first.runner.running(), "the first runner to stop its loader", timeout=20)
+    wait_until(lambda: not first.runner.running(), "the first runner to stop its loader", timeout=60)
     first.front.throttle = False
     wait_until(lambda: _status(database, request_id) == RestoreStatus.SUCCEEDED, "the restore to finish", 60)
     second.runner.run_pending([NOTE])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import math
 import random
 import socket
 import tempfile
@@ -47,7 +48,7 @@ from bot.loader.replay import (
 from bot.metrics import REGISTRY
 from bot.models import ExportLocation
 from bot.restores.load_checkpoints import SqlLoadCheckpoints
-from tests.support.ddb_sink import DynamoDbSink, SinkError
+from tests.support.ddb_sink import DynamoDbSink, SinkError, item_size
 from tests.support.export_fixtures import (
     Change,
     decoded,
@@ -58,6 +59,7 @@ from tests.support.export_fixtures import (
     write_moto_style_export,
 )
 from tests.support.hostile import peak_memory
+from tests.support.restore_flow import wait_until
 
 KEYS = ("pk", "sk")
 T0 = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
@@ -272,7 +274,12 @@ def test_throttled_and_unprocessed_writes_are_retried_until_none_is_lost(
     full = write_full_export(s3, bucket, "c", items, files=4, export_time=T0)
     incremental = write_incremental_export(s3, bucket, "c", deletes, T0, T0 + timedelta(hours=1))
     before = {(name, kind): _metric(name, kind) for name, kind in LOADER_METRICS}
-    with DynamoDbSink({"target": KEYS}, unprocessed_fraction=0.10, throttle_fraction=0.05, seed=7) as sink:
+    # Faults by number, not by chance, so their count is certain whatever order the four file threads reach the
+    # sink in: 1,500 puts in 4 files and 100 deletes make at least 1,500 / 25 + 100 / 25 = 64 calls, so each of
+    # these 8 call numbers comes; every 10th item is handed back 1, 2 or 3 times: 50 × (1 + 2 + 3) = 300.
+    throttled = {2, 3, 5, 8, 13, 21, 34, 55}
+    handed_back = {key_of(item): 1 + n % 3 for n, item in enumerate(items[::10])}
+    with DynamoDbSink({"target": KEYS}, throttle_calls=throttled, unprocessed_keys=handed_back) as sink:
         report = run(
             s3, sink.client(), [full, incremental], "target", checkpoints, backoff_base_s=0.01, progress_interval_s=0.01
         )
@@ -287,7 +294,7 @@ def test_throttled_and_unprocessed_writes_are_retried_until_none_is_lost(
         assert _metric("ddbbot_loader_items_per_second", None) == 0  # no load is running any more
         assert set(sink.items()) == {key_of(item) for item in items[100:]}
         assert all(sink.items()[key_of(item)] == item for item in items[100:])
-        assert sink.unprocessed_returned > 100 and sink.throttled > 3 and sink.rejected == 0
+        assert sink.throttled == 8 and sink.unprocessed_returned == 300 and sink.rejected == 0
         assert report.items_written == 1500 and report.deletes_applied == 100
         assert report.retries == sink.throttled + sink.calls_with_unprocessed
         assert report.throttles == report.retries
@@ -312,26 +319,48 @@ def test_a_table_with_little_capacity_gets_every_item_paced_by_what_it_reports_c
     # 3 write units each; and items whose wire JSON is twice their size (1 unit, though 2 KB are sent)
     big = [{**item, "pad": {"S": "x" * 2500}} for item in items[:120]]
     wordy = [{**item, "ones": {"L": [{"N": "1"}] * 150}} for item in items[120:240]]
-    location = write_full_export(s3, bucket, "paced", big + wordy + items[240:], files=4, export_time=T0)
+    # One item of 390 units: a batch of 25 holding it needs at least 390 + 24 = 414 units, more than the table's
+    # bucket ever holds (1 s of 400), so the table pushes back however slowly a busy machine sends (without it, only
+    # a loader faster than 400 units/s met the limit)
+    huge = {**items[240], "pad": {"S": "x" * (389 * 1024)}}
+    rest = [huge, *items[241:]]
+    location = write_full_export(s3, bucket, "paced", big + wordy + rest, files=4, export_time=T0)
     with DynamoDbSink({"target": KEYS}, capacity=400.0, partition_capacity=1000.0) as sink:
         report = run(s3, sink.client(), [location], "target", checkpoints, backoff_base_s=0.01)
 
-        assert sink.items() == {key_of(item): item for item in big + wordy + items[240:]} and sink.rejected == 0
+        assert sink.items() == {key_of(item): item for item in big + wordy + rest} and sink.rejected == 0
         assert sink.unprocessed_returned + sink.throttled > 0, "the table pushed back"
         assert report.items_written == 1200
-        assert report.units_consumed == sink.consumed_units == 120 * 3 + 1080  # as the table counts, not the items'
+        assert math.ceil(item_size(huge) / 1024) == 390
+        assert report.units_consumed == sink.consumed_units == 120 * 3 + 390 + 1079  # as the table counts them
 
 
 def test_the_retry_backoff_is_full_jitter_capped_and_cancellable(s3: Any, bucket: str, checkpoints: Any) -> None:
     location = write_full_export(s3, bucket, "c2", sample_items(50, seed=32), files=1, empty_files=0)
     cancel = threading.Event()
+    throttles = 16
+    # Capped at 0.2 s (base 0.05 s), the 15 waits before the 16th call take at most 0.05 + 0.1 + 13 × 0.2 = 2.75 s;
+    # uncapped, the last three alone would be drawn from up to 205, 410 and 819 s: under 15 s all three together
+    # with odds of about (15/205) × (15/410) × (15/819) ≈ 5e-5. 15 s leaves a busy machine 12 s for 16 local calls.
+    cancelled_after: list[float] = []
+
+    def cancel_once_throttled(sink: DynamoDbSink) -> None:
+        try:
+            wait_until(lambda: sink.throttled >= 1, "the first throttled call", timeout=60)
+            first = time.monotonic()
+            wait_until(lambda: sink.throttled >= throttles, f"{throttles} throttled calls", timeout=60)
+            cancelled_after.append(time.monotonic() - first)
+        finally:
+            cancel.set()  # on time or not, the load is cancelled; the assertions below say which
+
     with DynamoDbSink({"target": KEYS}, throttle_fraction=1.0) as sink:
-        threading.Timer(0.6, cancel.set).start()
-        started = time.monotonic()
+        canceller = threading.Thread(target=cancel_once_throttled, args=(sink,), daemon=True)
+        canceller.start()
         with pytest.raises(LoadCancelled) as caught:
             run(s3, sink.client(), [location], "target", checkpoints, cancel=cancel, backoff_cap_s=0.2)
-    assert time.monotonic() - started < 3
-    assert caught.value.report.items_written == 0 and caught.value.report.throttles >= 3
+        canceller.join()
+    assert cancelled_after and cancelled_after[0] < 15, f"{throttles} throttles took {cancelled_after or 'over 60'} s"
+    assert caught.value.report.items_written == 0 and caught.value.report.throttles >= throttles
     assert checkpoints.finished_files("r-1", location.export_id) == {}
 
 
@@ -363,6 +392,9 @@ def test_a_cancelled_load_resumes_with_the_files_it_had_not_finished(
     items = list(sample_items(600, seed=51))
     location = write_full_export(s3, bucket, "e", items, files=5, empty_files=1)
     cancel = threading.Event()
+    # 120 items a file, 5 calls each: every call after the first file's is throttled, so however late the cancel
+    # lands on a busy machine, the load is still part-way (were all files written first, it would not be cancelled)
+    sink.throttle_calls = frozenset(range(6, 100_000))
     seen: list[LoadProgress] = []
 
     def stop_after_first_file(update: LoadProgress) -> None:
@@ -381,11 +413,13 @@ def test_a_cancelled_load_resumes_with_the_files_it_had_not_finished(
             cancel=cancel,
             concurrency=1,
             progress_interval_s=0,
+            retry_seconds=30,  # a loader that ignored the cancel gives up on the throttling in 30 s, not 300
         )
     finished = checkpoints.finished_files("r-1", location.export_id)
     files_done, items_done, _ = checkpoints.totals("r-1")
     assert 1 <= len(finished) < 6 and files_done == len(finished)
     assert caught.value.report.items_written >= items_done and seen[-1].files_total == 6
+    sink.throttle_calls = frozenset()
     received_before = sink.items_received
 
     report = run(s3, sink.client(), [location], "target", checkpoints)
@@ -433,7 +467,7 @@ def test_an_export_made_by_moto_is_found_without_manifests_and_loaded(
     export = dynamodb.export_table_to_point_in_time(
         TableArn=arn, S3Bucket=bucket, S3Prefix=prefix, ExportFormat="DYNAMODB_JSON"
     )["ExportDescription"]
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while dynamodb.describe_export(ExportArn=export["ExportArn"])["ExportDescription"]["ExportStatus"] != "COMPLETED":
         assert time.monotonic() < deadline, "moto's export did not complete"
         time.sleep(0.05)
@@ -794,13 +828,13 @@ def test_an_endpoint_that_refuses_connections_stops_the_load_after_the_deadline(
     s3: Any, bucket: str, checkpoints: SqlLoadCheckpoints
 ) -> None:
     location = write_full_export(s3, bucket, "rrefused", sample_items(30, seed=93), files=1, empty_files=0)
-    with socket.socket() as closed:  # a port nothing listens on
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
-    client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
+    with socket.socket() as held:  # bound but not listening: connections are refused, and no other process
+        held.bind(("127.0.0.1", 0))  # can take the port while the test runs (a busy machine opens many)
+        port = held.getsockname()[1]
+        client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
 
-    with pytest.raises(WritesStalled, match=f"127.0.0.1:{port} refused the connection"):
-        run(s3, client, [location], "target", checkpoints, **FAST_RETRY)
+        with pytest.raises(WritesStalled, match=f"127.0.0.1:{port} refused the connection"):
+            run(s3, client, [location], "target", checkpoints, **FAST_RETRY)
 
 
 class _Clock:
@@ -868,16 +902,20 @@ def test_an_answer_nested_deeper_than_a_parser_goes_is_unreadable_and_the_batch_
     assert (stats.retries, stats.items_written, server.answers) == (1, 3, [])  # type: ignore[attr-defined]
 
 
-def test_throttling_that_keeps_making_progress_never_gives_up(sink: DynamoDbSink) -> None:
-    sink.unprocessed_fraction = 0.6
+def test_throttling_that_keeps_making_progress_never_gives_up() -> None:
+    requests = _requests(200)
+    # The n-th request of each batch of 25 is handed back n // 3 times: each attempt lands a few more, and the
+    # last lands on the 9th attempt, so every batch takes 9 calls, 9 "seconds" against a 5-second deadline.
+    handed_back = {key_of(item): n % 25 // 3 for n, item in enumerate(sample_items(200))}  # as _requests reads
     stats = WriteStats()
-    writer = _writer(sink, RetryPolicy(5, 0.0001, 0.001, clock=_Clock(1)), stats)  # each attempt "takes" 1 s
+    with DynamoDbSink({"target": KEYS}, unprocessed_keys=handed_back) as sink:
+        writer = _writer(sink, RetryPolicy(5, 0.0001, 0.001, clock=_Clock(1)), stats)  # each attempt "takes" 1 s
 
-    for start in range(0, 200, 25):
-        writer.write(_requests(200)[start : start + 25], "s3://b/k")
+        for start in range(0, 200, 25):
+            writer.write(requests[start : start + 25], "s3://b/k")
 
-    assert len(sink.items()) == 200 and stats.items_written == 200
-    assert sink.calls > 5 * 8  # many more seconds than the deadline passed, with progress all along
+        assert len(sink.items()) == 200 and stats.items_written == 200
+        assert sink.calls == 9 * 8  # many more seconds than the deadline passed, with progress all along
 
 
 # ----------------------------------------------------------------------------------------------- unverified files

@@ -5,6 +5,8 @@ again resumes after the files it finished; a reset write is sent again."""
 from __future__ import annotations
 
 import logging
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +14,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import boto3
+import orjson
 import pytest
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
@@ -132,3 +135,41 @@ def test_the_sink_counts_distinct_keys_the_same_way_when_it_leaves_items_unproce
                 pending = left + pending
             counters = sink.counters()
             assert counters["key_checksum"] == expected and counters["distinct_keys"] == len(items), unprocessed
+
+
+def test_the_sinks_faults_by_number_come_exactly_as_asked_whichever_way_it_reads_a_batch() -> None:
+    items = list(sample_items(100, seed=64))
+    handed_back = {key_of(item): 2 for item in items[::10]}
+    # distinct keys without hand-backs: the fast path (compact JSON, as the loader sends); else every batch is parsed
+    for distinct, hand_backs in ((True, {}), (True, handed_back), (False, handed_back)):
+        with DynamoDbSink(
+            {"target": KEYS}, throttle_calls={2, 5}, unprocessed_keys=hand_backs, distinct_keys=distinct
+        ) as sink:
+            pending = [{"PutRequest": {"Item": item}} for item in items]
+            refusals = []
+            while pending:
+                batch, pending = pending[:25], pending[25:]
+                status, answer = _batch_write(sink, batch)
+                if status != 200:
+                    refusals.append(answer["__type"].rsplit("#", 1)[-1])
+                    pending = batch + pending
+                    continue
+                pending = answer["UnprocessedItems"].get("target", []) + pending
+            assert refusals == ["ProvisionedThroughputExceededException", "ThrottlingException"], (distinct, refusals)
+            assert sink.throttled == 2, (distinct, hand_backs)
+            assert sink.unprocessed_returned == 2 * len(hand_backs), (distinct, hand_backs)
+            assert sink.counters()["distinct_keys"] == sink.items_written == len(items), "each written once"
+
+
+def _batch_write(sink: DynamoDbSink, batch: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+    """One BatchWriteItem in compact JSON, unsigned (the sink checks no signature): its status and answer."""
+    request = urllib.request.Request(
+        sink.endpoint_url,
+        data=orjson.dumps({"RequestItems": {"target": batch}}),
+        headers={"X-Amz-Target": "DynamoDB_20120810.BatchWriteItem", "Content-Type": "application/x-amz-json-1.0"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, orjson.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, orjson.loads(error.read())

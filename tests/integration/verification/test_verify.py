@@ -66,7 +66,7 @@ def result_of(slack: SlackStandIn, export_id: str) -> PostedMessage:
     """The result posted in the verification's thread."""
     return slack.wait_for(
         lambda m: m.channel == OPS and m.thread_ts is not None and export_id in m.text and "verif" in m.text,
-        timeout=30,
+        timeout=60,
     )
 
 

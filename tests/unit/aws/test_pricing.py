@@ -19,7 +19,8 @@ from botocore.config import Config
 from bot.aws.pricing import EMBEDDED_PRICES, EMBEDDED_PRICES_AS_OF, MAX_PAGES, PriceBook, Rates, gib
 from bot.money import dollars
 
-FAST = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 1, "mode": "standard"})
+# No retries, so a refusal shows at once; timeouts a busy machine never reaches (no test waits for one)
+FAST = Config(connect_timeout=10, read_timeout=30, retries={"total_max_attempts": 1, "mode": "standard"})
 TARGET = "AWSPriceListService.GetProducts"
 
 # usage type (without prefix) -> (service, unit, first-tier USD) as the stand-in answers for every region
@@ -325,7 +326,7 @@ def test_concurrent_callers_share_one_fetch(book: PriceBook, stand_in: PriceList
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=5)
+        t.join(timeout=60)
     assert len(results) == 8
     assert all(r is results[0] for r in results)
     assert stand_in.calls == 6
