@@ -76,7 +76,7 @@ def finish(replica: Services, preparation_id: str) -> Any:
         found = replica.recoveries.store.get(preparation_id)
         return found if found is not None and found.state != State.EXPORTING else None
 
-    return wait_until(ended, f"preparation {preparation_id}", timeout=30)
+    return wait_until(ended, f"preparation {preparation_id}", timeout=60)
 
 
 def test_refusals_are_said_before_anything_starts(replica: Services, clock: ShiftedClock, ddb: Any) -> None:
@@ -129,7 +129,7 @@ def test_an_item_older_than_the_pitr_window_comes_from_the_bot_s_exports_as_of_w
     for job in (full, incremental):  # the stand-in finishes an export once it was described (ListExports does not)
         wait_until(lambda job=job: ddb.describe_export(ExportArn=job.export_arn)["ExportDescription"]["ExportStatus"]
                    == "COMPLETED", "the export to finish")  # fmt: skip
-    wait_until(lambda: not replica.tracker.run_cycle().checked or None, "the bot to record them", timeout=30)
+    wait_until(lambda: not replica.tracker.run_cycle().checked or None, "the bot to record them", timeout=60)
     ddb.update_continuous_backups(
         TableName=TABLE, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False}
     )

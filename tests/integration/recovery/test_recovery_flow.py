@@ -64,7 +64,7 @@ def test_ddb_item_shows_the_deleted_item_to_the_requester_alone(
     bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, ddb: Any
 ) -> None:
     command(signed, slack, "/ddb-item", f"{TABLE} pk={LOST} sk=1 at=-150m")
-    started = ephemeral_to(slack, REQUESTER, "started", timeout=20)
+    started = ephemeral_to(slack, REQUESTER, "started", timeout=60)
     assert "pk=C-1, sk=1" in shown(started) and SECRET not in shown(started)
     answer = direct_message(slack, REQUESTER, "(private)")
     body = shown(answer)
@@ -76,7 +76,7 @@ def test_ddb_item_shows_the_deleted_item_to_the_requester_alone(
     assert click(signed, slack, answer, "recovery_restore_version", OUTSIDER, value=version).status == 200
     assert "operator" in ephemeral_to(slack, OUTSIDER, "operator").text
     assert click(signed, slack, answer, "recovery_restore_version", REQUESTER, value=version).status == 200
-    message = approval_message(slack, timeout=30)  # Restore this version: a /ddb-recover request, to be approved
+    message = approval_message(slack, timeout=60)  # Restore this version: a /ddb-recover request, to be approved
     assert latest_request(bot).mode == "recover" and SECRET not in shown(message)
     assert live(ddb, LOST) is None
 
@@ -85,7 +85,7 @@ def test_ddb_recover_brings_the_item_back_after_a_second_person_approves(
     bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, ddb: Any
 ) -> None:
     command(signed, slack, "/ddb-recover", f"{TABLE} pk={LOST} sk=1 at=-150m")
-    message = approval_message(slack, timeout=30)
+    message = approval_message(slack, timeout=60)
     request = latest_request(bot)
     assert request.mode == "recover" and request.status == RestoreStatus.PENDING
     assert SECRET not in shown(message)
@@ -109,7 +109,7 @@ def test_ddb_revert_undoes_the_deploy_and_leaves_the_hand_fixed_item_alone(
     message = approval_message(slack, timeout=60)
     request = latest_request(bot)
     assert request.mode == "revert"
-    thread = slack.wait_for(lambda m: m.thread_ts == message.ts and "Dry run" in shown(m), timeout=30)
+    thread = slack.wait_for(lambda m: m.thread_ts == message.ts and "Dry run" in shown(m), timeout=60)
     assert "12 to put back, 5 to delete, 1 conflict" in shown(thread), shown(thread)
     assert "12 to put back, 5 to delete, 1 conflict" in shown(message), "the plan summary shows the dry run"
     assert "Sample (conflicts): pk=D-03, sk=1" in shown(message)
@@ -138,7 +138,7 @@ def test_ddb_revert_undoes_the_deploy_and_leaves_the_hand_fixed_item_alone(
     for pk in CREATED:
         assert live(ddb, pk) is None, pk
     assert live(ddb, LOST) is None  # deleted before the window: not the revert's
-    report = slack.wait_for(lambda m: m.thread_ts == message.ts and "PARTIAL" in m.text, timeout=30)
+    report = slack.wait_for(lambda m: m.thread_ts == message.ts and "PARTIAL" in m.text, timeout=60)
     assert "Conflicts (changed since, left alone): *1*" in shown(report)
     assert f"pk={HAND_FIXED}" in shown(report)
     assert finished.result["items_written"] == 12 and finished.result["deletes_applied"] == 5
@@ -157,7 +157,7 @@ def test_a_non_operator_is_refused_each_command(
     }
     for n, (name, text) in enumerate(asks.items(), start=1):
         command(signed, slack, name, text, user=OUTSIDER)
-        slack.wait_for(lambda _m, n=n: len(refusals_to(slack, OUTSIDER)) >= n, timeout=20)
+        slack.wait_for(lambda _m, n=n: len(refusals_to(slack, OUTSIDER)) >= n, timeout=60)
     assert len(refusals_to(slack, OUTSIDER)) == len(asks)
     assert all(SECRET not in shown(m) for m in slack.messages())
     assert RecoveryStore(bot.services.engine).in_state(State.EXPORTING) == []  # nothing was started

@@ -70,7 +70,7 @@ def prepare_and_approve(cluster: Cluster, replica: Services) -> str:
         assert found is not None and found.state != State.FAILED, found
         return found.request_id if found.state == State.REQUESTED else None
 
-    request_id: str = wait_until(requested, "the revert's request", timeout=30)
+    request_id: str = wait_until(requested, "the revert's request", timeout=60)
     request = replica.restores.store.get(request_id)
     assert request is not None
     replica.restores.approve(request.button_value, APPROVER)

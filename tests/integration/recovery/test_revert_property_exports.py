@@ -174,7 +174,7 @@ def incremental(world: World, table: str, since: datetime, until: datetime) -> R
         assert status != "FAILED"
         return status == "COMPLETED"
 
-    wait_until(done, "the incremental export", timeout=30)
+    wait_until(done, "the incremental export", timeout=60)
     return RecoveryExport(
         started["ExportArn"], BUCKET, table, None, "INCREMENTAL_EXPORT", window_from=since, window_to=until
     )
