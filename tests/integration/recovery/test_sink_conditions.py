@@ -12,7 +12,7 @@ from typing import Any
 import botocore.credentials
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from bot.loader.endpoint import DynamoDbEndpoint
@@ -57,7 +57,8 @@ def test_the_sink_and_moto_give_the_same_verdicts_and_leave_the_same_items(
     moto: Any, sink: ConditionalSink, cases: list[tuple[Any, Any, Any, str]], stale_read: bool
 ) -> None:
     """With `stale_read`, every write is sent as if the read had found the expected item (someone changed it in
-    between), so the conditions themselves decide: the sink must judge them as moto does."""
+    between), so the conditions themselves decide: the sink must judge them as moto does, except where moto departs
+    from DynamoDB (see test_moto_takes_a_missing_attribute_for_null)."""
     table = f"t{next(TABLES)}"
     moto.create_table(
         TableName=table,
@@ -74,6 +75,7 @@ def test_the_sink_and_moto_give_the_same_verdicts_and_leave_the_same_items(
             moto.put_item(TableName=table, Item=decoded(current))  # boto3 takes binary as bytes
             sink.preload(table, [orjson.loads(orjson.dumps(current))])
         actions.append(RepairAction(n, key, f"k{n}", _image(expected, key), _image(target, key)))
+        assume(not (stale_read and _moto_deviates(expected, current)))
     verdicts = []
     for endpoint in (moto.meta.endpoint_url, sink.endpoint_url):
         writer = ConditionalWriter(
@@ -107,6 +109,12 @@ def _related(relation: str, live: dict[str, Any] | None, expected: dict[str, Any
     return changed
 
 
+def _moto_deviates(expected: dict[str, Any] | None, live: dict[str, Any] | None) -> bool:
+    """A condition `#a = :null` on an attribute the live item lacks: false in DynamoDB (a missing attribute equals
+    nothing), true in moto."""
+    return any(value == {"NULL": True} and name not in (live or {}) for name, value in (expected or {}).items())
+
+
 def _image(attributes: dict[str, Any] | None, key: dict[str, Any]) -> dict[str, Any] | None:
     return None if attributes is None else {**attributes, **key}
 
@@ -115,3 +123,21 @@ def test_an_expression_the_sink_does_not_evaluate_is_refused() -> None:
     with pytest.raises(SinkError, match="does not evaluate"):
         _holds({"ConditionExpression": "size(#a) > :v"}, {"a": {"S": "x"}})
     assert _holds({"ConditionExpression": "attribute_not_exists(#k)", "ExpressionAttributeNames": {"#k": "pk"}}, None)
+
+
+def test_moto_takes_a_missing_attribute_for_null(moto: Any) -> None:
+    """Why the differential test leaves out NULL compared with a missing attribute: moto's condition holds where
+    DynamoDB's does not (the sink judges as DynamoDB). When moto is fixed this fails: drop `_moto_deviates`."""
+    moto.create_table(
+        TableName="null-vs-missing",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    condition = {"ConditionExpression": "#a0 = :a0", "ExpressionAttributeNames": {"#a0": "z"}}
+    moto.delete_item(
+        TableName="null-vs-missing", Key={"pk": {"S": "absent"}}, **condition,
+        ExpressionAttributeValues={":a0": {"NULL": True}},
+    )  # fmt: skip
+    assert not _holds({**condition, "ExpressionAttributeValues": {":a0": {"NULL": True}}}, None)
+    assert not _holds({**condition, "ExpressionAttributeValues": {":a0": {"NULL": True}}}, {"pk": {"S": "x"}})
