@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from bot.aws.names import account_id_problem, bucket_problem, region_problem
+from bot.aws.names import account_id_problem, bucket_problem, kms_key_problem, region_problem
 from bot.bounded import TooLarge, read_at_most
 from bot.errors import BotError
 from bot.limits import MAX_CONFIG_FILE
@@ -53,6 +53,7 @@ class TableDefaults:
     prefix: str | None = None
     owner: str | None = None
     export_format: str | None = None
+    kms_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ Region = Annotated[str, _checked(region_problem)]
 Bucket = Annotated[str, _checked(bucket_problem)]
 Owner = Annotated[str, _checked(account_id_problem)]
 ExportFormatName = Annotated[str, _checked(_format_problem)]
+KmsKey = Annotated[str, _checked(kms_key_problem)]
 
 
 class _Section(BaseModel):
@@ -152,6 +154,7 @@ class TableEntry(_Section):
     prefix: str | None = None
     owner: Owner | None = None
     format: ExportFormatName | None = None
+    kms: KmsKey | None = None
 
 
 class DigestEntry(_Section):
@@ -175,6 +178,7 @@ class ScheduleEntry(_Section):
     prefix: str | None = None
     owner: Owner | None = None
     format: ExportFormatName | None = None
+    kms: KmsKey | None = None
     rto: str | None = None
 
     def options(self) -> dict[str, str]:
@@ -184,6 +188,7 @@ class ScheduleEntry(_Section):
             "prefix": self.prefix,
             "owner": self.owner,
             "format": self.format,
+            "kms": self.kms,
             "rto": self.rto,
         }
         return {name: value for name, value in given.items() if value is not None}
@@ -238,7 +243,7 @@ def parse_config(raw: dict[str, Any]) -> BotConfig:
             for alias, entry in parsed.accounts.items()
         },
         tables={
-            name: TableDefaults(entry.bucket, entry.prefix, entry.owner, entry.format)
+            name: TableDefaults(entry.bucket, entry.prefix, entry.owner, entry.format, entry.kms)
             for name, entry in parsed.tables.items()
         },
         schedules=tuple(

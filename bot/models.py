@@ -114,6 +114,7 @@ class ExportJob:
     failure_code: str | None = None
     failure_message: str | None = None
     manifest_key: str | None = None
+    kms_key: str | None = None  # S3SseKmsKeyId: the customer-managed key the export's objects are encrypted with
     table_snapshot: dict[str, Any] = field(default_factory=dict)
     created_at: datetime | None = None
 

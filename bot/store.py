@@ -65,6 +65,7 @@ exports = Table(
     Column("failure_code", String(128)),
     Column("failure_message", Text),
     Column("manifest_key", String(1024)),
+    Column("kms_key", String(2048)),
     Column("table_snapshot", JSON, nullable=False, default=dict),
     Column("notify_state", String(16), nullable=False, default=OutboxState.PENDING),
     Column("notify_claimed_at", UtcDateTime()),

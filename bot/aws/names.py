@@ -65,6 +65,31 @@ def region_problem(region: str) -> str | None:
     )
 
 
+# KMS's KeyId forms a `kms=` takes: a key ARN, an alias ARN, or an alias name (`alias/` + up to 250 of [A-Za-z0-9/_-]).
+# A bare key id is refused: it names no region, so the bot could not check it against the bucket's.
+KMS_KEY_ARN = re.compile(
+    r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):key/(?:mrk-)?[0-9a-f-]{32,36}$"
+)
+KMS_ALIAS_ARN = re.compile(
+    r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):alias/[A-Za-z0-9/_-]{1,250}$"
+)
+KMS_ALIAS_NAME = re.compile(r"^alias/[A-Za-z0-9/_-]{1,250}$")
+KMS_EXAMPLE = "kms=arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab or kms=alias/backups"
+
+
+def kms_key_problem(key: str) -> str | None:
+    """None for a KMS key ARN, alias ARN or alias name, else what is wrong and how to write one."""
+    if KMS_KEY_ARN.match(key) or KMS_ALIAS_ARN.match(key) or KMS_ALIAS_NAME.match(key):
+        return None
+    return f"`kms={key[:120]}` is not a KMS key the bot can use: give the key's ARN or its alias, e.g. {KMS_EXAMPLE}."
+
+
+def kms_region(key: str) -> str | None:
+    """The region a key ARN or alias ARN names; None for an alias name (KMS must resolve it)."""
+    found = KMS_KEY_ARN.match(key) or KMS_ALIAS_ARN.match(key)
+    return found["region"] if found else None
+
+
 @functools.cache
 def _partitions() -> tuple[dict[str, Any], ...]:
     """botocore's endpoint data (read from its package, not from a session: a bad AWS_PROFILE must not break this)."""

@@ -150,23 +150,73 @@ def read_manifest(s3: S3Client, location: ExportLocation) -> ExportManifest:
         unverified += (
             f"{unchecked} of {len(files)} data files have no MD5 in the manifest: they are written unchecked",
         )
+    facts = summary_facts(summary, location)
+    return ExportManifest(
+        location=location,
+        summary=summary,
+        export_type=facts.export_type,
+        export_format=facts.export_format,
+        export_time=facts.export_time,
+        from_time=facts.from_time,
+        to_time=facts.to_time,
+        item_count=facts.item_count,
+        files=files,
+        unverified=unverified,
+        checksum=f"{SUMMARY_NAME}={_md5(summary_bytes)} {FILES_NAME}={_md5(files_bytes)}",
+    )
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    """What a manifest-summary.json says about its export (anyone who can write to the bucket can edit it: every
+    field is checked for its type, and what is not right is None)."""
+
+    location: ExportLocation
+    export_type: ExportType
+    export_format: ExportFormat
+    export_time: datetime | None
+    from_time: datetime | None
+    to_time: datetime | None
+    item_count: int | None
+    billed_size_bytes: int | None
+    export_arn: str | None
+    table_arn: str | None
+    sse_algorithm: str | None
+    kms_key: str | None
+
+
+def read_summary(s3: S3Client, location: ExportLocation) -> ExportSummary | None:
+    """The export's manifest-summary.json alone, bounded, without its file list: what a catalogue keeps. None when
+    the export has none (still running, or not an export)."""
+    data = _get(s3, location, location.folder + SUMMARY_NAME, MAX_MANIFEST_SUMMARY, _SUMMARY_BOUND)
+    return None if data is None else summary_facts(_json_object(data, location, SUMMARY_NAME), location)
+
+
+def summary_facts(summary: dict[str, Any], location: ExportLocation) -> ExportSummary:
+    """Read a manifest-summary.json's fields; a full export without `exportTime` is timed by its ExportId."""
     export_type = _enum(ExportType, summary.get("exportType"), ExportType.FULL, location)
     export_time = _time(summary.get("exportTime"))
     if export_type == ExportType.FULL and export_time is None:
         export_time = _time_from_export_id(location.export_id)
-    return ExportManifest(
+    return ExportSummary(
         location=location,
-        summary=summary,
         export_type=export_type,
         export_format=_enum(ExportFormat, summary.get("outputFormat"), ExportFormat.DYNAMODB_JSON, location),
         export_time=export_time,
         from_time=_time(summary.get("exportFromTime")),
         to_time=_time(summary.get("exportToTime")),
         item_count=_count(summary.get("itemCount")),
-        files=files,
-        unverified=unverified,
-        checksum=f"{SUMMARY_NAME}={_md5(summary_bytes)} {FILES_NAME}={_md5(files_bytes)}",
+        billed_size_bytes=_count(summary.get("billedSizeBytes")),
+        export_arn=_text(summary.get("exportArn"), 1024),
+        table_arn=_text(summary.get("tableArn"), 1024),
+        sse_algorithm=_text(summary.get("s3SseAlgorithm"), 16),
+        kms_key=_text(summary.get("s3SseKmsKeyId"), 2048),
     )
+
+
+def _text(value: object, limit: int) -> str | None:
+    """A text field of a manifest: a string within the bound AWS's own fields keep, else unknown."""
+    return value if isinstance(value, str) and 0 < len(value) <= limit else None
 
 
 def manifest_changes(before: str, after: str) -> list[str]:

@@ -17,6 +17,7 @@ from bot.aws.table_info import PitrWindow, TableInfo
 from bot.background.fence import Step, no_step
 from bot.core import Core
 from bot.errors import BotError, PreconditionFailed, UsageError
+from bot.exports.encryption import check_key_region, check_kms_key
 from bot.exports.status import count_finished, result_fields
 from bot.metrics import EXPORTS_STARTED, table_label
 from bot.models import (
@@ -49,16 +50,18 @@ class ExportOptions:
     at: datetime | None = None
     since: datetime | None = None
     until: datetime | None = None
+    kms_key: str | None = None
 
 
 @dataclass(frozen=True)
 class Destination:
-    """Resolved bucket, owner, base prefix and format."""
+    """Resolved bucket, owner, base prefix, format and KMS key (None: the bucket's default encryption)."""
 
     bucket: str
     owner: str | None
     prefix: str
     export_format: ExportFormat
+    kms_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,14 @@ def resolve_destination(core: Core, table_key: str, options: ExportOptions) -> D
     fmt = options.export_format or (
         check_format(table_defaults.export_format) if table_defaults.export_format else ExportFormat.DYNAMODB_JSON
     )
-    return Destination(check_bucket(bucket), check_owner(owner) if owner else None, prefix.strip("/"), fmt)
+    kms_key = options.kms_key or table_defaults.kms_key
+    return Destination(
+        check_bucket(bucket),
+        check_owner(owner) if owner else None,
+        prefix.strip("/"),
+        fmt,
+        check_kms_key(kms_key) if kms_key else None,
+    )
 
 
 def start_export(
@@ -139,6 +149,8 @@ def start_export(
         raise _pitr_off(core, table_text)
     now = core.clock()
     plan = _plan_times(options, window, now)
+    if destination.kms_key:
+        check_key_region(core, place, destination.bucket, destination.owner, destination.kms_key)
     fingerprint = _fingerprint(info.arn, destination, plan)
     if client_token is None:
         duplicate = core.store.find_duplicate(fingerprint, DUPLICATE_LOOKBACK)
@@ -229,6 +241,7 @@ def _fingerprint(table_arn: str, destination: Destination, plan: TimePlan) -> st
         iso(plan.export_time),
         iso(plan.since),
         iso(plan.until),
+        *([destination.kms_key] if destination.kms_key else []),
     ]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 
@@ -246,6 +259,9 @@ def _export_request(
     }
     if destination.owner:
         request["S3BucketOwner"] = destination.owner
+    if destination.kms_key:
+        request["S3SseAlgorithm"] = "KMS"
+        request["S3SseKmsKeyId"] = destination.kms_key
     if plan.export_time:
         request["ExportTime"] = plan.export_time
     if plan.export_type == ExportType.INCREMENTAL:
@@ -292,6 +308,7 @@ def _job(
         channel_id=requester.channel_id,
         response_url=requester.response_url,
         schedule_id=schedule_id,
+        kms_key=destination.kms_key,
         table_snapshot=info.snapshot,
         **{"status": ExportStatus.IN_PROGRESS, **result},
     )

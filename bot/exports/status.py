@@ -181,6 +181,7 @@ def _foreign_job(description: dict[str, Any], ref: TableRef, place: Place) -> Ex
         bucket=str(description.get("S3Bucket", "")),
         bucket_owner=description.get("S3BucketOwner"),
         s3_prefix=str(description.get("S3Prefix") or ""),
+        kms_key=description.get("S3SseKmsKeyId"),
         requested_by="",
         **result,
     )

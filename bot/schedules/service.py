@@ -24,6 +24,7 @@ from bot.core import Core
 from bot.costs import ASSUMED_DAILY_CHANGE, INCREMENTAL_MINIMUM_BYTES, table_size
 from bot.drills.models import DRILL_MAX_AGE, Drill
 from bot.errors import BotError, NotAllowed, NotFound, PreconditionFailed, UsageError
+from bot.exports.encryption import check_kms_key
 from bot.exports.start import ExportOptions, check_bucket, check_format, check_owner, resolve_destination
 from bot.models import MIN_INCREMENTAL_WINDOW, ExportType, Requester
 from bot.schedules.models import Schedule, ScheduleSource, ScheduleType, ScheduleView, schedule_type
@@ -34,7 +35,7 @@ from bot.timefmt import parse_duration
 
 logger = logging.getLogger(__name__)
 
-OPTION_KEYS = ("bucket", "prefix", "owner", "format")
+OPTION_KEYS = ("bucket", "prefix", "owner", "format", "kms")
 SCHEDULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MONTH = timedelta(days=30)
 COUNTED_FIRES = 500
@@ -116,7 +117,7 @@ def check_options(export_type: str, raw: dict[str, str]) -> None:
 
 
 def schedule_options(raw: dict[str, str]) -> ExportOptions:
-    """Validate a schedule's export options (from Slack or the config file): bucket, prefix, owner, format."""
+    """Validate a schedule's export options (from Slack or the config file): bucket, prefix, owner, format, kms."""
     unknown = sorted(set(raw) - set(OPTION_KEYS))
     if unknown:
         raise UsageError(f"A schedule takes only {', '.join(f'`{k}=`' for k in OPTION_KEYS)}; not `{unknown[0]}=`.")
@@ -128,6 +129,7 @@ def schedule_options(raw: dict[str, str]) -> ExportOptions:
         prefix=prefix.strip("/") if prefix is not None else None,
         owner=check_owner(raw["owner"]) if "owner" in raw else None,
         export_format=check_format(raw["format"]) if "format" in raw else None,
+        kms_key=check_kms_key(raw["kms"]) if "kms" in raw else None,
     )
 
 

@@ -26,6 +26,7 @@ from bot.verification.service import last_verification
 from bot.wiring.operations import SLACK_PORT_PATHS, WsgiApp
 from bot.wiring.services import Services
 from bot.wiring.slack_bodies import FormRequest, malformed, signed, too_large
+from handlers.catalog import commands as catalog_commands
 from handlers.costs import commands as cost_commands
 from handlers.coverage import actions as coverage_actions
 from handlers.coverage import commands as coverage_commands
@@ -73,7 +74,7 @@ def create_app(services: Services) -> App:
     pitr_commands.register(app, surface)
     export_commands.register(app, surface)
     cost_commands.register(app, surface)
-    restore_surface = RestoreSurface(surface, services.restores)
+    restore_surface = RestoreSurface(surface, services.restores, services.catalogue)
     restore_commands.register(app, restore_surface)
     restore_actions.register(app, restore_surface)
     recovery_surface = RecoverySurface(surface, services.recoveries)
@@ -84,6 +85,7 @@ def create_app(services: Services) -> App:
     drill_commands.register(app, surface, services.drills)
     coverage_commands.register(app, surface, services.coverage)
     coverage_actions.register(app, surface, services.coverage, services.schedules)
+    catalog_commands.register(app, surface, services.catalogue)
     home_events.register(app, services.home, services.restores)
     return app
 

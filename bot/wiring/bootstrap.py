@@ -17,6 +17,8 @@ from bot.background.fence import Steps, no_steps
 from bot.background.notes import NOTE, NoteWork
 from bot.background.periodic import PeriodicJob
 from bot.background.work import WorkKind
+from bot.catalog.service import Catalogue
+from bot.catalog.store import CatalogStore
 from bot.config import load_config
 from bot.core import Core, ExportDefaults
 from bot.coverage.survey import CoverageSurvey
@@ -190,6 +192,7 @@ def build_services(
         verifications=drills.verifications,
         drills=drills.drills,
         coverage=coverage,
+        catalogue=Catalogue(core, CatalogStore(engine), drills.verifications.store, drills.drills.store),
         home=home,
         work=ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="work"),
         background=(

@@ -13,6 +13,7 @@ from bot import db
 from bot import store as export_store
 from bot.background import claims as work_claims
 from bot.background import leases
+from bot.catalog import store as catalog_store
 from bot.db import make_engine
 from bot.drills import store as drill_store
 from bot.exports import reference as export_references
@@ -35,6 +36,7 @@ TABLE_MODULES = (
     restore_store,
     recovery_store,
     schedule_store,
+    catalog_store,
 )
 
 

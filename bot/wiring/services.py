@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from bot.authz import Authorizer
 from bot.background.work import WorkRunner
+from bot.catalog.service import Catalogue
 from bot.core import Core
 from bot.coverage.survey import CoverageSurvey
 from bot.drills.service import Drills
@@ -54,6 +55,7 @@ class Services:
     verifications: Verifications
     drills: Drills
     coverage: CoverageSurvey
+    catalogue: Catalogue
     home: HomePublisher
     work: ThreadPoolExecutor
     background: tuple[Background, ...]

@@ -32,7 +32,7 @@ data "aws_iam_policy_document" "bucket" {
 
   statement {
     sid       = "AllowDdbBackupBotReads"
-    actions   = ["s3:GetObject", "s3:ListBucket"]
+    actions   = ["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"]
     resources = ["arn:${local.partition}:s3:::${var.export_bucket}", "arn:${local.partition}:s3:::${var.export_bucket}/${var.export_prefix}/*"]
 
     principals {

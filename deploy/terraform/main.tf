@@ -196,6 +196,33 @@ data "aws_iam_policy_document" "table_access" {
     resources = ["arn:${local.partition}:s3:::${var.export_bucket}"]
   }
 
+  # kms= on exports: the key's region is checked against the bucket's before an export starts.
+  statement {
+    sid       = "FindBucketRegion"
+    actions   = ["s3:GetBucketLocation"]
+    resources = ["arn:${local.partition}:s3:::${var.export_bucket}"]
+  }
+
+  statement {
+    sid       = "FindKmsKeyRegion"
+    actions   = ["kms:DescribeKey"]
+    resources = ["arn:${local.partition}:kms:*:*:key/*"]
+  }
+
+  # SSE-KMS exports: DynamoDB writes with GenerateDataKey, and every read of the objects (restores, verification,
+  # drills, the catalogue) decrypts; only through S3, never directly.
+  statement {
+    sid       = "UseKmsKeysThroughS3"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = ["arn:${local.partition}:kms:*:*:key/*"]
+
+    condition {
+      test     = "StringLike"
+      variable = "kms:ViaService"
+      values   = ["s3.*.amazonaws.com"]
+    }
+  }
+
   # ImportTable logs rejected items to /aws-dynamodb/imports with the caller's permissions.
   statement {
     sid = "ImportTableLogs"

@@ -6,6 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from bot.errors import UsageError
+from bot.exports.encryption import check_kms_key
 from bot.exports.start import ExportOptions, check_bucket, check_format, check_owner
 from bot.exports.status import looks_like_export
 from bot.timefmt import ISO_EXAMPLE, TIME_FORMS, parse_time, utcnow
@@ -25,7 +26,7 @@ EXPORT_HELP = CommandHelp(
     "Start a native Export to S3 (no read capacity used) and follow it to completion (operators).",
     (
         "/ddb-export <table> [bucket=<name>] [prefix=<p>] [owner=<12-digit account id>] "
-        "[format=dynamodb_json|ion] [at=<time>]",
+        "[format=dynamodb_json|ion] [kms=<KMS key ARN or alias/name>] [at=<time>]",
         "/ddb-export <table> since=<time> [until=<time>]   (incremental, 15 minutes to 24 hours)",
         f"/ddb-export … <time> is {TIME_FORMS}",
     ),
@@ -34,6 +35,7 @@ EXPORT_HELP = CommandHelp(
         f"/ddb-export orders bucket=acme-backups owner=123456789012 at={ISO_EXAMPLE}",
         "/ddb-export orders since=2026-01-14T00:00:00Z until=2026-01-14T06:00:00Z",
         "/ddb-export orders since=-6h until=-1h",
+        "/ddb-export orders kms=alias/backups",
     ),
 )
 STATUS_HELP = CommandHelp(
@@ -59,7 +61,7 @@ class StatusCommand:
     target: str | None
 
 
-EXPORT_OPTIONS = ("bucket", "prefix", "owner", "format", "at", "since", "until")
+EXPORT_OPTIONS = ("bucket", "prefix", "owner", "format", "kms", "at", "since", "until")
 
 
 def parse_export(text: str, aliases: Collection[str] = ()) -> ExportCommand | HelpRequest:
@@ -100,6 +102,7 @@ def export_options(raw: dict[str, str]) -> ExportOptions:
         at=parse_time(raw["at"], "at", now) if "at" in raw else None,
         since=parse_time(raw["since"], "since", now) if "since" in raw else None,
         until=parse_time(raw["until"], "until", now) if "until" in raw else None,
+        kms_key=check_kms_key(raw["kms"]) if "kms" in raw else None,
     )
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bot.catalog.restore import AsOfRequest, spec_as_of
+from bot.catalog.service import Catalogue
 from bot.exports.status import recent_exports, table_exports
 from bot.models import Requester
 from bot.restores.workflow import Restores
@@ -22,6 +24,7 @@ class RestoreSurface:
 
     surface: Surface
     restores: Restores
+    catalogue: Catalogue
 
 
 def register(app: App, restore_surface: RestoreSurface) -> None:
@@ -42,9 +45,14 @@ def register(app: App, restore_surface: RestoreSurface) -> None:
     app.command(COMMAND)(command_ddb_restore)
 
 
-def restore(restore_surface: RestoreSurface, parsed: RestoreCommand | RestoreListing, requester: Requester) -> Reply:
-    """A listing of exports to pick from, or a checked request posted for approval."""
+def restore(
+    restore_surface: RestoreSurface, parsed: RestoreCommand | RestoreListing | AsOfRequest, requester: Requester
+) -> Reply:
+    """A listing of exports to pick from, or a checked request posted for approval (for `<table> at=`, of the
+    exports or PITR restore the bot picked)."""
     core = restore_surface.restores.core
+    if isinstance(parsed, AsOfRequest):
+        parsed = RestoreCommand(spec_as_of(restore_surface.catalogue, parsed))
     if isinstance(parsed, RestoreListing):
         if parsed.table is None:
             return Reply(

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from bot.aws.names import is_account_id
 from bot.aws.tables import parse_table_ref
+from bot.catalog.restore import AsOfRequest
 from bot.errors import UsageError
 from bot.exports.files import parse_s3_export_url
 from bot.exports.status import EXPORT_ARN
@@ -27,6 +28,8 @@ RESTORE_HELP = CommandHelp(
         " [owner=<12-digit account>]",
         "/ddb-restore <export> [<export> …] into=<existing table> [rate=<N>/s|<P>%] [owner=<12-digit account>]",
         "/ddb-restore pitr <table> to=<new table> [at=<time>|latest] [billing=on-demand|provisioned]",
+        "/ddb-restore <table> at=<time> into=<existing table>|to=<new table>   (the bot picks PITR inside its "
+        "window, else the catalogue's full export and incrementals: see /ddb-catalog)",
         "/ddb-restore [<table>]   (recent exports, each with a Restore… button)",
         "<export> is an export id, an export ARN, or s3://<bucket>/<prefix>/AWSDynamoDB/<ExportId>/",
         "owner= is the account that owns an s3:// export's bucket; it is needed when that bucket is not one of the "
@@ -44,6 +47,7 @@ RESTORE_HELP = CommandHelp(
         "owner=210987654321",
         f"/ddb-restore pitr orders to=orders-before-incident at={ISO_EXAMPLE}",
         "/ddb-restore pitr orders to=orders-before-incident at=-2h",
+        f"/ddb-restore orders at={ISO_EXAMPLE} into=orders-staging",
         "/ddb-restore orders",
     ),
 )
@@ -68,7 +72,9 @@ class RestoreListing:
     table: str | None
 
 
-def parse_restore(text: str, aliases: Collection[str] = ()) -> RestoreCommand | RestoreListing | HelpRequest:
+def parse_restore(
+    text: str, aliases: Collection[str] = ()
+) -> RestoreCommand | RestoreListing | AsOfRequest | HelpRequest:
     """Parse /ddb-restore; raises UsageError (with the usage) when the text is not one of its forms."""
     tokens = tokenize(text, RESTORE_HELP)
     if wants_help(tokens):
@@ -78,6 +84,8 @@ def parse_restore(text: str, aliases: Collection[str] = ()) -> RestoreCommand | 
         return RestoreListing(None)
     if words and words[0].lower() == "pitr":
         return RestoreCommand(_pitr(words[1:], options, aliases))
+    if len(words) == 1 and "at" in options and not _is_export_text(words[0]):
+        return _as_of(words[0], options, aliases)
     if not options:
         if len(words) == 1 and not _is_export_text(words[0]):
             return RestoreListing(_table(words[0], "the table", aliases))
@@ -123,6 +131,34 @@ def _pitr(words: list[str], options: dict[str, str], aliases: Collection[str]) -
     at_text = options.get("at", "latest")
     at = None if at_text.lower() == "latest" else _time(at_text)
     return RestoreSpec(RestoreMode.PITR, (source,), target, billing=_billing(options.get("billing")), at=at)
+
+
+def _as_of(table: str, options: dict[str, str], aliases: Collection[str]) -> AsOfRequest:
+    """`<table> at=<time> into=…|to=…`: the bot picks the exports (or PITR), so `owner=` has no place here."""
+    if ("to" in options) == ("into" in options):
+        raise _usage("Say where to restore the table as of that time: `into=<existing table>` or `to=<new table>`.")
+    if "owner" in options:
+        raise _usage("`owner=` goes with an s3:// export; with `<table> at=` the bot picks the exports itself.")
+    if "into" in options:
+        for option in ("key", "billing"):
+            if option in options:
+                raise _usage(f"`{option}=` only goes with `to=`: `into=` writes into a table that already exists.")
+        rate = _rate(options["rate"]) if "rate" in options else None
+        return AsOfRequest(
+            _table(table, "the table", aliases),
+            _time(options["at"]),
+            into=_table(options["into"], "`into=`", aliases),
+            rate=rate,
+        )
+    if "rate" in options:
+        raise _usage("`rate=` only goes with `into=`: ImportTable and PITR restores use no write capacity.")
+    return AsOfRequest(
+        _table(table, "the table", aliases),
+        _time(options["at"]),
+        to=_table(options["to"], "`to=`", aliases),
+        key=_key(options["key"]) if "key" in options else (),
+        billing=_billing(options.get("billing")),
+    )
 
 
 def _is_export_text(word: str) -> bool:

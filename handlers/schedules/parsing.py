@@ -21,7 +21,8 @@ HELP = CommandHelp(
     (
         f'{COMMAND} add <table>|<alias>:*|[<alias>:]tag:<key>=<value> cron="<minute hour day month weekday>" '
         "[tz=<IANA zone>] [type=full|incremental|drill] [rto=<duration, drills>] "
-        "[bucket=<name>] [prefix=<p>] [owner=<12-digit account id>] [format=dynamodb_json|ion] [channel=<#channel>]",
+        "[bucket=<name>] [prefix=<p>] [owner=<12-digit account id>] [format=dynamodb_json|ion] "
+        "[kms=<KMS key ARN or alias/name>] [channel=<#channel>]",
         f"{COMMAND} list",
         f"{COMMAND} remove|pause|resume|run <schedule id>",
     ),
@@ -35,7 +36,7 @@ HELP = CommandHelp(
         f"{COMMAND} run orders-3fa2",
     ),
 )
-ADD_OPTIONS = ("cron", "tz", "type", "bucket", "prefix", "owner", "format", "channel", "rto")
+ADD_OPTIONS = ("cron", "tz", "type", "bucket", "prefix", "owner", "format", "kms", "channel", "rto")
 ACTIONS = ("remove", "pause", "resume", "run")
 OPTION_KEY = re.compile(r"[A-Za-z_]+")
 CHANNEL_LINK = re.compile(r"^<#(?P<id>[CG][A-Z0-9]{2,})(?:\|[^>]*)?>$")

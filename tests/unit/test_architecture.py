@@ -29,6 +29,7 @@ FEATURES = (
     "bot.verification",
     "bot.drills",
     "bot.recovery",
+    "bot.catalog",
 )
 # Which feature may import which (the kernel and bot.aws are open to all).
 FEATURE_MAY_IMPORT = {
@@ -42,6 +43,7 @@ FEATURE_MAY_IMPORT = {
     "bot.verification": ("bot.exports", "bot.loader", "bot.restores", "bot.background"),
     "bot.drills": ("bot.exports", "bot.loader", "bot.restores", "bot.background", "bot.verification"),
     "bot.recovery": ("bot.exports", "bot.loader", "bot.restores", "bot.background"),
+    "bot.catalog": ("bot.exports", "bot.verification", "bot.drills", "bot.restores"),
 }
 
 

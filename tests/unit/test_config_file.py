@@ -36,6 +36,8 @@ SCHEDULE = {"table": "orders", "cron": "0 2 * * *"}
         ({"tables": {"orders": {"bucket": "Bad_Bucket"}}}, '[tables."orders"] bucket: `Bad_Bucket` is not a valid S3'),
         ({"tables": {"orders": {"owner": "12345"}}}, '[tables."orders"] owner: `12345` is not an AWS account id'),
         ({"tables": {"orders": {"format": "csv"}}}, '[tables."orders"] format: must be "dynamodb_json"'),
+        ({"tables": {"orders": {"kms": "1234abcd"}}}, '[tables."orders"] kms: `kms=1234abcd` is not a KMS key'),
+        ({"schedules": [{**SCHEDULE, "kms": "alias/"}]}, "[[schedules]] entry 1 kms: `kms=alias/` is not a KMS key"),
         ({"schedules": [{**SCHEDULE, "channel": "#ops"}]}, "[[schedules]] entry 1 channel: `#ops` is not a Slack"),
         ({"schedules": [{**SCHEDULE, "expected_hours": -1}]}, "[[schedules]] entry 1 expected_hours: Input should be"),
         ({"schedules": [{**SCHEDULE, "bucket": 7}]}, "[[schedules]] entry 1 bucket: Input should be a valid string"),
@@ -64,10 +66,10 @@ def test_a_correct_file_reaches_the_bot_as_written(tmp_path: Path) -> None:
         f'[accounts.prod]\nrole_arn = "{ROLE}"\nregion = "eu-west-1"\nexternal_id = "s3cr3t-ext"\n'
         'regions = ["eu-west-1", "us-east-1"]\n'
         '[tables."prod:orders"]\nbucket = "acme-ddb-backups"\nowner = "333333333333"\nformat = "ion"\n'
-        '[digest]\ncron = "0 8 * * 1"\n'
+        'kms = "alias/backups"\n[digest]\ncron = "0 8 * * 1"\n'
         '[[schedules]]\nid = "nightly"\ntable = "prod:orders"\ncron = "0 2 * * *"\ntz = "Europe/Berlin"\n'
         'channel = "C0123456789"\nexpected_hours = 2\nbucket = "acme-ddb-backups"\nprefix = "nightly"\n'
-        '[[schedules]]\ntable = "orders"\ncron = "0 3 * * 0"\ntype = "drill"\nrto = "2h"\n'
+        'kms = "arn:aws:kms:eu-west-1:111111111111:alias/backups"\n[[schedules]]\ntable = "orders"\ncron = "0 3 * * 0"\ntype = "drill"\nrto = "2h"\n'
     )
     config = load_config(path)
     prod = config.accounts["prod"]
@@ -78,6 +80,7 @@ def test_a_correct_file_reaches_the_bot_as_written(tmp_path: Path) -> None:
         ("eu-west-1", "us-east-1"),
     )
     assert config.defaults_for("prod:orders").export_format == "ion"
+    assert config.defaults_for("prod:orders").kms_key == "alias/backups"
     assert (config.digest_cron, config.digest_timezone) == ("0 8 * * 1", "UTC")
     nightly, drill = config.schedules
     assert (nightly.key, nightly.timezone, nightly.channel, nightly.expected_hours) == (
@@ -86,7 +89,11 @@ def test_a_correct_file_reaches_the_bot_as_written(tmp_path: Path) -> None:
         "C0123456789",
         2.0,
     )
-    assert nightly.options == {"bucket": "acme-ddb-backups", "prefix": "nightly"}
+    assert nightly.options == {
+        "bucket": "acme-ddb-backups",
+        "prefix": "nightly",
+        "kms": "arn:aws:kms:eu-west-1:111111111111:alias/backups",
+    }
     assert (drill.key, drill.export_type, drill.options) == ("config-2", "drill", {"rto": "2h"})
 
 

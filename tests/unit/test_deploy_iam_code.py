@@ -47,8 +47,17 @@ ACTION_OF_OPERATION = {
 # What AWS does with the caller's permissions on behalf of an operation, per the DynamoDB developer guide
 # (S3DataExport.Requesting, S3DataImport.Requesting, backuprestore_IAM); parliament's IAM database adds its own
 # `dependent_actions` (RestoreTableToPointInTime: the item actions on the new table).
+# SSE-KMS (S3's UsingKMSEncryption guide): writing an object with a KMS key needs kms:GenerateDataKey (and
+# kms:Decrypt for multipart uploads); reading one back needs kms:Decrypt.
 DEPENDENT_ACTIONS = {
-    "dynamodb:ExportTableToPointInTime": {"s3:PutObject", "s3:AbortMultipartUpload", "s3:PutObjectAcl"},
+    "dynamodb:ExportTableToPointInTime": {
+        "s3:PutObject",
+        "s3:AbortMultipartUpload",
+        "s3:PutObjectAcl",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
+    },
+    "s3:GetObject": {"kms:Decrypt"},
     "dynamodb:ImportTable": {
         "s3:GetObject",
         "s3:ListBucket",

@@ -2,7 +2,7 @@
 repair actions (one per key: the state it must find, the state it writes, the dry run's and the run's verdicts).
 
 Revision ID: 0006
-Revises: 0004 (0005 once the migrations of the branches merged before this one are in: the lead sets it)
+Revises: 0008 (the latest on main when merged; the lead re-chains 0005 and the order when merging)
 Create Date: 2026-12-07 20:22:59.662384
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -31,6 +31,16 @@ from bot.aws.accounts import Place
 from bot.aws.pricing import embedded_rates
 from bot.aws.table_info import PitrWindow, TableInfo
 from bot.aws.tables import TableRef
+from bot.catalog.models import (
+    CatalogEntry,
+    Chain,
+    Discovery,
+    EntrySource,
+    Listing,
+    Proof,
+    RestoreChain,
+    UnreadableSummary,
+)
 from bot.coverage.models import CoverageReport, TableCoverage, Unreadable
 from bot.demo.block_kit_rules import HOME, MESSAGE, MODAL, message_errors, view_errors
 from bot.demo.slack_standin import SlackStandIn
@@ -77,6 +87,7 @@ from bot.schedules.runs import RunOutcome
 from bot.schedules.service import AddedSchedule
 from bot.verification.models import ExportTarget, Verification, VerificationStatus
 from bot.verification.verify import Failure, VerifyProgress
+from handlers.catalog import blocks as catalog_blocks
 from handlers.costs import blocks as cost_blocks
 from handlers.costs.parsing import COST_HELP
 from handlers.coverage import blocks as coverage_blocks
@@ -114,6 +125,7 @@ BUILDER_MODULES: tuple[ModuleType, ...] = (
     drill_blocks,
     verification_blocks,
     recovery_blocks,
+    catalog_blocks,
 )
 T0 = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
 TABLE_255 = "orders-" + "x" * 248  # the longest table name DynamoDB accepts
@@ -428,6 +440,57 @@ def drill(g: Given, **changes: Any) -> Drill:
     return Drill(**values)
 
 
+def catalog_entry(g: Given, index: int = 0, **changes: Any) -> CatalogEntry:
+    values: dict[str, Any] = {
+        "export_id": f"{1768385930622 + index:014d}-efd1a093",
+        "table_arn": f"arn:aws:dynamodb:us-east-1:123456789012:table/{g.name}",
+        "table_name": g.name,
+        "region": "us-east-1",
+        "export_type": ExportType.INCREMENTAL if index % 2 else ExportType.FULL,
+        "export_format": ExportFormat.DYNAMODB_JSON,
+        "bucket": "acme-ddb-backups",
+        "prefix": g.text[:1024],
+        "source": EntrySource.BUCKET if index % 3 else EntrySource.BOT,
+        "status": ExportStatus.FAILED if index % 5 == 4 else ExportStatus.COMPLETED,
+        "export_time": T0 - timedelta(hours=index),
+        "from_time": T0 - timedelta(hours=index + 1),
+        "to_time": T0 - timedelta(hours=index),
+        "item_count": 10**12,
+        "billed_size_bytes": 10**15,
+        "kms_key": g.text[:2048],
+    }
+    values.update(changes)
+    return CatalogEntry(**values)
+
+
+def discovery(g: Given) -> Discovery:
+    return Discovery(
+        new=g.rows,
+        looked_in=tuple(f"s3://acme-ddb-backups/{g.text[:1024]}/{i}/" for i in range(min(g.rows, 20))),
+        unreadable=tuple(
+            UnreadableSummary(f"s3://acme-ddb-backups/{g.text[:1024]}/{i}", g.text) for i in range(g.rows)
+        ),
+        cut_short=(f"s3://acme-ddb-backups/{g.text[:1024]}/",),
+        failures=(g.text,),
+    )
+
+
+def proofs(g: Given) -> dict[str, Proof]:
+    proof = Proof(verified=g.text[:40], verified_at=T0, drilled="passed", drilled_at=T0)
+    return {catalog_entry(g, i).export_id: proof for i in range(g.rows)}
+
+
+def restore_chain(g: Given, **changes: Any) -> RestoreChain:
+    values: dict[str, Any] = {
+        "full": catalog_entry(g, 0),
+        "incrementals": tuple(catalog_entry(g, 2 * i + 1) for i in range(g.rows)),
+        "reaches": T0 - timedelta(hours=1),
+        "gap": (T0 - timedelta(hours=1), T0),
+    }
+    values.update(changes)
+    return RestoreChain(g.name, T0, Chain(**values), proofs(g), discovery(g))
+
+
 Payload = dict[str, Any]
 Case = Callable[[Given], Payload]
 MODE_REQUESTS = (RestoreMode.IMPORT, RestoreMode.PITR, RestoreMode.LOAD)
@@ -616,6 +679,18 @@ CASES: dict[str, list[Case]] = {
         # an operator's buttons are labelled with table keys: names from ListTables and aliases the config checks
         lambda g: coverage_blocks.coverage_message(coverage_report(aws_named(g)), operator=True),
         lambda g: coverage_blocks.coverage_message(CoverageReport(T0, (), (), timedelta(days=7), places=0)),
+    ],
+    "catalog_listing": [
+        lambda g: catalog_blocks.catalog_listing(
+            Listing(g.name, tuple(catalog_entry(g, i) for i in range(g.rows)), proofs(g), discovery(g))
+        ),
+        lambda g: catalog_blocks.catalog_listing(Listing(g.name, ())),
+    ],
+    "chain_message": [
+        lambda g: catalog_blocks.chain_message(restore_chain(g)),
+        lambda g: catalog_blocks.chain_message(restore_chain(g, gap=None, reaches=T0)),
+        lambda g: catalog_blocks.chain_message(restore_chain(g, gap=None, overshoots=catalog_entry(g, 1))),
+        lambda g: catalog_blocks.chain_message(restore_chain(g, full=None, incrementals=(), earliest_full=T0)),
     ],
     "schedule_form": [
         lambda g: schedule_form.schedule_form(g.name, "C0OPS", g.name[:63]),

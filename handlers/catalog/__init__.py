@@ -1,0 +1,1 @@
+"""The Slack surface of the export catalogue: `/ddb-catalog`."""
