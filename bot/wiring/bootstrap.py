@@ -192,7 +192,13 @@ def build_services(
         verifications=drills.verifications,
         drills=drills.drills,
         coverage=coverage,
-        catalogue=Catalogue(core, CatalogStore(engine), drills.verifications.store, drills.drills.store),
+        catalogue=Catalogue(
+            core,
+            CatalogStore(engine),
+            drills.verifications.store,
+            drills.drills.store,
+            not_backups=RecoveryStore(engine).export_arns,
+        ),
         home=home,
         work=ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="work"),
         background=(

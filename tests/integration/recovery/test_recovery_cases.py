@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import update
 
 from bot.background.notes import NOTE
+from bot.catalog.service import restore_chain, table_listing
 from bot.demo.aws.standins import AwsStandIns
 from bot.demo.slack_standin import SlackStandIn
 from bot.errors import BotError, NotAllowed, PreconditionFailed
@@ -149,13 +150,19 @@ def test_an_item_older_than_the_pitr_window_comes_from_the_bot_s_exports_as_of_w
     assert action.target == order("A-1", v="second") and action.expected == order("A-1", v="third")
 
 
-def test_restore_this_version_turns_the_answer_into_a_request(replica: Services) -> None:
+def test_restore_this_version_turns_the_answer_into_a_request(replica: Services, ddb: Any) -> None:
     now = replica.core.clock()
     started = replica.recoveries.look_up(KeyAsk(TABLE, (("pk", "A-1"),), now - timedelta(minutes=120)), ASKER)
     answered = finish(replica, started.preparation.id)
     assert answered.state == State.ANSWERED and answered.kind == Kind.ITEM
     (coverage,) = [t for t in replica.coverage.report().tables if t.key == TABLE]
     assert coverage.last_export is None, "a partition's export counted as the table's backup"
+    partition = {e.export_id for e in answered.exports}
+    listing = table_listing(replica.catalogue, TABLE)  # discovery reads the partition export's summary, as any
+    arn = ddb.describe_table(TableName=TABLE)["Table"]["TableArn"]
+    assert partition <= {e.export_id for e in replica.catalogue.store.entries(arn)}, "discovery did not see it"
+    assert partition.isdisjoint(e.export_id for e in listing.entries), "a partition's export listed as a backup"
+    assert restore_chain(replica.catalogue, TABLE, now).chain.full is None, "a restore would bring back a partition"
     replica.work_runner.run_pending([NOTE])  # the answer is delivered: its item contents are dropped
     assert all(a.target is None and a.expected is None for a in replica.recoveries.store.actions(answered.id))
     with pytest.raises(NotAllowed, match="operator"):
