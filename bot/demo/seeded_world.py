@@ -19,15 +19,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from moto.server import ThreadedMotoServer
-
 from bot.demo.aws.backup import answer_protected_resources
 from bot.demo.aws.clock import SeedingClock, micros
 from bot.demo.aws.exports import ExportPacing
 from bot.demo.aws.pitr import RESTORE_LAG
 from bot.demo.aws.sizes import ReportedSizes
 from bot.demo.aws.standins import AwsStandIns, start_standins
-from bot.demo.world import REGION, client, create_table, reset_moto, start_moto
+from bot.demo.world import REGION, MotoServer, client, create_table, reset_moto, start_moto
 
 OWN_ACCOUNT = "123456789012"  # moto's account for any access key it does not know, such as the demo's
 ACCESS_KEY = "demo"
@@ -71,7 +69,7 @@ bucket = "{STAGING_BUCKET}"
 class DemoAws:
     """moto, the stand-ins in front of it and the clock they share; `url` is what every client talks to."""
 
-    moto: ThreadedMotoServer
+    moto: MotoServer
     standins: AwsStandIns
     clock: SeedingClock
     seeded_at: datetime

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
+from sqlalchemy import Connection
 
 from bot.aws.accounts import Place
 from bot.aws.errors import error_code, translate
@@ -77,12 +79,22 @@ class ExecutorContext:
             self.store.set_aws_ref(request_id, aws_ref)
             return
         self.fence.step("aws_called")
+        with self.fenced() as connection:
+            self.store.set_aws_ref(request_id, aws_ref, connection=connection)
+        self.fence.step("recorded")
+
+    @contextmanager
+    def fenced(self) -> Iterator[Connection | None]:
+        """A transaction for what the executor records, committed only while the claim is held; raises Cancelled
+        (nothing recorded) once it is lost. None without a claim: record as usual."""
+        if self.fence is None:
+            yield None
+            return
         try:
             with self.fence.fenced() as connection:
-                self.store.set_aws_ref(request_id, aws_ref, connection=connection)
+                yield connection
         except ClaimLost as lost:
             raise Cancelled from lost
-        self.fence.step("recorded")
 
 
 class Executor(Protocol):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 
 from bot.aws.accounts import Place
 from bot.errors import BotError
@@ -42,6 +43,26 @@ def load_key(plan: RestorePlan) -> str:
     exports = [[e.export_id, e.url, e.manifest_md5] for e in options.exports]
     text = json.dumps([plan.alias, plan.region, plan.target, exports], separators=(",", ":"))
     return "load-" + hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+class FencedCheckpoints:
+    """The load's checkpoints as one run writes them: each finished file is recorded in the claim's fenced
+    transaction. A runner that lost its claim and has not noticed yet (paused past the stale threshold) records
+    nothing, so no file is marked after the new holder ended the load and forgot its checkpoints: the next restore
+    of the same exports would skip that file and count its items as written."""
+
+    def __init__(self, checkpoints: SqlLoadCheckpoints, context: ExecutorContext) -> None:
+        self._checkpoints = checkpoints
+        self._context = context
+
+    def finished_files(self, load_key: str, export_id: str) -> Mapping[str, tuple[int, int]]:
+        """The export's data files already written for this load."""
+        return self._checkpoints.finished_files(load_key, export_id)
+
+    def mark_finished(self, load_key: str, export_id: str, file_key: str, items: int, deletes: int) -> None:
+        """Record a finished file while the claim is held; raises Cancelled (the load stops) once it is not."""
+        with self._context.fenced() as connection:
+            self._checkpoints.mark_finished(load_key, export_id, file_key, items, deletes, connection=connection)
 
 
 class LoadExecutor:
@@ -85,7 +106,7 @@ class LoadExecutor:
             endpoint=endpoint,
             table_name=request.plan.target,
             key_names=options.key_names,
-            checkpoints=self._checkpoints,
+            checkpoints=FencedCheckpoints(self._checkpoints, context),
             load_key=key,
             progress=lambda update: context.report(_progress(update)),
             cancel=context.cancel,
@@ -100,7 +121,8 @@ class LoadExecutor:
             raise Cancelled from exc
         except BotError as error:
             return self._stopped(request, replay.report(), error, key)
-        self._checkpoints.forget(key)
+        with context.fenced() as connection:
+            self._checkpoints.forget(key, connection=connection)
         return _outcome(options, report, problems=report.short_files, landed=report.changes_applied)
 
     def _source(self, context: ExecutorContext, export: LoadSource) -> ExportSource:

@@ -7,7 +7,9 @@ A load that ends forgets them, so the next restore of the same exports writes ev
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Engine, Integer, Table, Text, delete, insert, select, update
+from typing import Any
+
+from sqlalchemy import Column, Connection, Engine, Integer, Table, Text, Update, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.db import UtcDateTime, metadata
@@ -40,25 +42,31 @@ class SqlLoadCheckpoints:
         with self._engine.connect() as connection:
             return {row[0]: (row[1], row[2]) for row in connection.execute(query)}
 
-    def mark_finished(self, load_key: str, export_id: str, file_key: str, items: int, deletes: int) -> None:
-        """Record a finished file; recording it twice (a file replayed after a crash) keeps the last counts."""
+    def mark_finished(
+        self,
+        load_key: str,
+        export_id: str,
+        file_key: str,
+        items: int,
+        deletes: int,
+        *,
+        connection: Connection | None = None,
+    ) -> None:
+        """Record a finished file; recording it twice (a file replayed after a crash) keeps the last counts. In
+        `connection` (the claim's fenced transaction, where only the claim's holder writes the load's rows), it
+        commits with that transaction or not at all."""
         values = {"items": items, "deletes": deletes, "finished_at": utcnow()}
+        row = {"load_key": load_key, "export_id": export_id, "file_key": file_key}
+        if connection is not None:
+            if connection.execute(_update_row(row, values)).rowcount == 0:
+                connection.execute(insert(load_checkpoints).values(**row, **values))
+            return
         try:
             with self._engine.begin() as connection:
-                connection.execute(
-                    insert(load_checkpoints).values(load_key=load_key, export_id=export_id, file_key=file_key, **values)
-                )
+                connection.execute(insert(load_checkpoints).values(**row, **values))
         except IntegrityError:
             with self._engine.begin() as connection:
-                connection.execute(
-                    update(load_checkpoints)
-                    .where(
-                        load_checkpoints.c.load_key == load_key,
-                        load_checkpoints.c.export_id == export_id,
-                        load_checkpoints.c.file_key == file_key,
-                    )
-                    .values(**values)
-                )
+                connection.execute(_update_row(row, values))
 
     def totals(self, load_key: str) -> tuple[int, int, int]:
         """(files, items, deletes) written so far for a load, across runs and requests."""
@@ -68,7 +76,17 @@ class SqlLoadCheckpoints:
             rows = connection.execute(query).all()
         return len(rows), sum(row[0] for row in rows), sum(row[1] for row in rows)
 
-    def forget(self, load_key: str) -> None:
-        """Drop a load's checkpoints once it ended, so the next restore of the same exports starts afresh."""
+    def forget(self, load_key: str, *, connection: Connection | None = None) -> None:
+        """Drop a load's checkpoints once it ended, so the next restore of the same exports starts afresh (in
+        `connection`, the claim's fenced transaction, when given)."""
+        statement = delete(load_checkpoints).where(load_checkpoints.c.load_key == load_key)
+        if connection is not None:
+            connection.execute(statement)
+            return
         with self._engine.begin() as connection:
-            connection.execute(delete(load_checkpoints).where(load_checkpoints.c.load_key == load_key))
+            connection.execute(statement)
+
+
+def _update_row(row: dict[str, str], values: dict[str, Any]) -> Update:
+    columns = load_checkpoints.c
+    return update(load_checkpoints).where(*(columns[name] == value for name, value in row.items())).values(**values)

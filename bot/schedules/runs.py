@@ -61,13 +61,23 @@ def run_schedule(
         logger.info("schedule=%s fire=%s already claimed; not started again", schedule.id, iso(fire_time))
         SCHEDULE_FIRES.labels(kind, "duplicate").inc()
         return RunOutcome(run, job, duplicate=True)
-    return RunOutcome(run, job, reason=None if job else _reason(run))
+    return RunOutcome(run, job, reason=None if job else _reason(run, ran))
 
 
-def _reason(run: ScheduleRun | None) -> str | None:
-    if run is None:
-        return None
-    return run.error or (run.plan.note if run.plan else None)
+UNFINISHED_HERE = (
+    "it could not finish just now and is tried again in the background (or by another replica); "
+    "its result is posted to the schedule's channel"
+)
+
+
+def _reason(run: ScheduleRun | None, ran: str) -> str | None:
+    """Why no export was started: the run's own error or plan note, else, when the fire's work did not end here
+    (it failed and waits for its retry, or its claim passed to another replica), that it is still on its way; never
+    "nothing to do" for a fire that is not over."""
+    said = None if run is None else run.error or (run.plan.note if run.plan else None)
+    if said is None and ran not in ("done", "given_up"):
+        return UNFINISHED_HERE
+    return said
 
 
 def run_digest(sc: ScheduleCore, fire_time: datetime) -> bool:

@@ -23,10 +23,9 @@ MEMBER = 16 * 1024 * 1024  # inflated bytes per repeated block of a bomb
 
 _MOTO_CHILD = (
     "import sys\n"
-    "from moto.server import ThreadedMotoServer\n"
-    "server = ThreadedMotoServer(ip_address='127.0.0.1', port=0, verbose=False)\n"
-    "server.start()\n"
-    "print(server.get_host_and_port()[1], flush=True)\n"
+    "from bot.demo.world import start_moto\n"
+    "server, endpoint = start_moto()\n"
+    "print(endpoint.rsplit(':', 1)[1], flush=True)\n"
     "sys.stdin.read()\n"  # until the test closes our stdin
     "server.stop()\n"
 )

@@ -23,15 +23,17 @@ from sqlalchemy.exc import OperationalError
 from bot.aws.accounts import AwsAccounts, Place
 from bot.aws.pricing import PriceBook
 from bot.background.claims import ClaimStore
+from bot.background.fence import Fence
 from bot.background.notes import NOTE
 from bot.background.work import WorkRunner
 from bot.core import Core
 from bot.db import make_engine
-from bot.restores.load import LoadExecutor
+from bot.restores.executors import Cancelled, ExecutorContext
+from bot.restores.load import LoadExecutor, load_key
 from bot.restores.load_checkpoints import SqlLoadCheckpoints
 from bot.restores.models import LoadOptions, LoadSource, RestoreMode, RestorePlan, RestoreStatus
 from bot.restores.runner import RunnerTiming
-from bot.restores.store import RestoreStore
+from bot.restores.store import RESTORE, RestoreStore
 from bot.store import Store
 from bot.wiring.schema import create_schema
 from tests.support.aws_proxy import AwsFaultProxy, Fault
@@ -271,3 +273,39 @@ def test_a_runner_whose_claim_was_taken_over_stops_its_loader_and_reports_nothin
     assert _staged(ddb) == {key_of(i): decoded(i) for i in ITEMS}
     assert _endings(first.notifier) == [], "the fenced runner reports nothing"
     assert _endings(second.notifier) == ["finished"], "the restore is reported once, by its new holder"
+
+
+@pytest.mark.parametrize("marked_by_new_holder", [1, 8], ids=["some files marked", "every file marked"])
+def test_a_runner_that_lost_its_claim_unawares_marks_no_file_written_and_keeps_the_new_holders_marks(
+    marked_by_new_holder: int, database: str, world: str, s3: Any, ddb: Any
+) -> None:
+    """The first runner was paused past the stale threshold: its claim is taken over, but its fence has not
+    noticed yet, so its loader still writes. A file it then marked finished could outlive the new holder's load
+    (which forgets its marks when it ends), and the next restore of the same exports would skip that file and
+    count its items as written; a load it then ended would forget the new holder's marks."""
+    request_id = _approved_load(s3, ddb, database)
+    engine = make_engine(database)
+    clock = SettableDatabaseClock()
+    claims, store = ClaimStore(engine, stale_after=STALE, max_attempts=5, clock=clock), RestoreStore(engine, clock)
+    first = claims.claim(RESTORE, request_id, "runner-1")
+    clock.advance(seconds=STALE.total_seconds() + 1)
+    assert first is not None and claims.claim(RESTORE, request_id, "runner-2") is not None
+    request, checkpoints = store.get(request_id), SqlLoadCheckpoints(engine)
+    assert request is not None
+    key, export_id = load_key(request.plan), request.plan.options_as(LoadOptions).exports[0].export_id
+    files = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="claims/")["Contents"] if "/data/" in o["Key"]]
+    for file_key in sorted(files)[:marked_by_new_holder]:
+        checkpoints.mark_finished(key, export_id, file_key, len(ITEMS) // 8, 0)
+    fence = Fence(first, claims, deadline=float("inf"))
+    core = Core(aws=AwsAccounts(boto3.Session(region_name="us-east-1"), {}), store=Store(engine), prices=_no_prices())
+    context = ExecutorContext(core, store, PLACE, fence.halt, 0.01, 0.0, lambda _progress: None, fence)
+
+    with pytest.raises(Cancelled):
+        LoadExecutor(checkpoints, concurrency=1).run(context, request)
+
+    assert fence.lost is not None and fence.halt.is_set(), "its first record found the claim gone and stopped it"
+    kept = (marked_by_new_holder, marked_by_new_holder * len(ITEMS) // 8, 0)
+    assert checkpoints.totals(key) == kept, "the new holder's marks, and only those"
+    written_after = 0 if marked_by_new_holder == len(files) else len(ITEMS) // 8
+    assert len(_staged(ddb)) == written_after, "it stopped at the first file it could not mark"
+    engine.dispose()

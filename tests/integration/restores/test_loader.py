@@ -27,7 +27,6 @@ import pytest
 from botocore.awsrequest import AWSRequest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from moto.server import ThreadedMotoServer
 
 from bot.db import make_engine, metadata
 from bot.exports.files import ChecksumMismatch, DataFile, UnsupportedExportFormat, read_manifest
@@ -48,6 +47,7 @@ from bot.loader.replay import (
 from bot.metrics import REGISTRY
 from bot.models import ExportLocation
 from bot.restores.load_checkpoints import SqlLoadCheckpoints
+from tests.support.aws_world import start_moto
 from tests.support.ddb_sink import DynamoDbSink, SinkError, item_size
 from tests.support.export_fixtures import (
     Change,
@@ -68,10 +68,8 @@ Item = dict[str, Any]
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    server, endpoint = start_moto()
+    yield endpoint
     server.stop()
 
 

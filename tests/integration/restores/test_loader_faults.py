@@ -17,12 +17,12 @@ import boto3
 import orjson
 import pytest
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 
 from bot.db import make_engine, metadata
 from bot.loader.endpoint import DynamoDbEndpoint
 from bot.loader.replay import load_exports
 from bot.restores.load_checkpoints import SqlLoadCheckpoints
+from tests.support.aws_world import start_moto
 from tests.support.ddb_sink import DynamoDbSink, key_checksum
 from tests.support.export_fixtures import key_of, sample_items, write_full_export
 from tests.support.tcp_proxy import TcpProxy
@@ -32,10 +32,8 @@ KEYS = ("pk", "sk")
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    server, endpoint = start_moto()
+    yield endpoint
     server.stop()
 
 
