@@ -99,6 +99,13 @@ WORK_OUTCOMES = Counter(
     ["kind", "outcome"],
     registry=REGISTRY,
 )
+WORK_TARGETS = Counter(
+    "ddbbot_work_targets_total",
+    "Outcomes of the targets of fanned-out work (a many-table fire's tables, a message's channels), by kind and "
+    "outcome: done, failed (tried again later), waiting (no attempt counted), given_up, dropped.",
+    ["kind", "outcome"],
+    registry=REGISTRY,
+)
 SLACK_CALLS = Counter(
     "ddbbot_slack_api_calls_total",
     "Slack Web API calls, by method and result (ok or the error).",

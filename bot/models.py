@@ -144,3 +144,14 @@ class ExportJob:
 def export_id_of(export_arn: str) -> str:
     """The ExportId is the ARN's last path element (moto's ARNs are malformed; never parse more)."""
     return export_arn.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class PitrSurvey:
+    """PITR across every account, for the digest: the tables read without it and with it, and what could not be read
+    (tables and places, as people name them), so that a table the survey did not see is never taken for one whose
+    PITR was turned on."""
+
+    without: frozenset[str]
+    with_pitr: frozenset[str] = frozenset()
+    not_read: tuple[str, ...] = ()

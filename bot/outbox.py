@@ -7,6 +7,7 @@ Exports (their result) and schedule runs (their report) keep their messages this
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -15,7 +16,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, update
 
 from bot.background.claims import enqueue_work
-from bot.background.notes import NOTE, note_key
+from bot.background.notes import NOTE, edition_payload, note_key
 
 
 class OutboxState(StrEnum):
@@ -36,11 +37,13 @@ class Outbox:
     parse: Callable[[str], object] = str  # a note's subject back to the key column's type
 
     def owe(self, connection: Connection, key: object, **also: Any) -> None:
-        """The row has (new) news: mark it pending (with `also`) and enqueue its note, in the caller's transaction."""
+        """The row has (new) news: mark it pending (with `also`) and enqueue its note, in the caller's transaction: a
+        new edition, delivered anew to every channel even where an earlier edition was."""
         connection.execute(
             update(self.key.table).where(self.key == key).values({self.state.name: OutboxState.PENDING, **also})
         )
-        enqueue_work(connection, NOTE, note_key(self.topic, key), again=True)
+        edition = edition_payload(uuid.uuid4().hex[:16])
+        enqueue_work(connection, NOTE, note_key(self.topic, key), payload=edition, again=True)
 
     def told(self, connection: Connection, subject: str) -> None:
         """The note about `subject` was posted."""

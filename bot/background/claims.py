@@ -121,6 +121,11 @@ class ClaimStore:
         self.max_attempts = max_attempts
         self._now: DatabaseClock = clock or database_now
 
+    @property
+    def clock(self) -> DatabaseClock:
+        """The clock claims are stamped by (what other rows compared with them must use)."""
+        return self._now
+
     def now(self) -> datetime:
         """The database's clock."""
         with self.engine.connect() as connection:

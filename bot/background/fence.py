@@ -28,8 +28,8 @@ HOLD_FRACTION = 0.5  # fence after stale_after/2 without a successful heartbeat
 
 Steps = Callable[[str, str], None]
 """Called with the work's kind and a step's name as the work passes it: "claimed", "aws_called" (an AWS or Slack
-call returned, its answer not recorded yet), "recorded", "finishing" (inside the final transaction, before it
-commits)."""
+call returned, its answer not recorded yet), "recorded", "target_recorded" (one target of fanned-out work recorded,
+the others not yet), "finishing" (inside the final transaction, before it commits)."""
 Step = Callable[[str], None]
 """One claim's steps: what `Fence.step` is, and what code that does not know the claim (start_export) is given."""
 

@@ -1,7 +1,8 @@
 """The survey behind `/ddb-coverage`: every table of the bot's own account and of each aliased account, each
 read with bounded concurrency (DescribeTable, DescribeContinuousBackups, ListExports), cached for a while.
 
-A place (account and region) that cannot be listed is reported with the reason, never silently left out. The
+A place (account and region) that cannot be listed is reported with the reason, never silently left out, and a table
+that cannot be read is listed with why; neither holds back the other places or tables (one result per target). The
 last export of a table is the newer of the bot's own record and ListExports, which also sees exports started
 outside the bot; ListExports has no export time, so it is read from the export id, whose first part is the
 export's start in milliseconds since the epoch (as in every export ARN DynamoDB issues).
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,7 +32,7 @@ from bot.core import Core
 from bot.coverage.models import Cover, CoverageReport, ScheduledPlace, TableCoverage, Unreadable, schedule_cover
 from bot.drills.models import DRILL_MAX_AGE, Drill, drill_flag
 from bot.errors import BotError
-from bot.models import ExportJob, ExportStatus
+from bot.models import ExportJob, ExportStatus, PitrSurvey
 
 logger = logging.getLogger(__name__)
 WORKERS = 32  # concurrent calls: 5,000 tables in about 15 s at 30 ms a call, far below the control plane's 2,500/s
@@ -84,9 +86,17 @@ class CoverageSurvey:
             self._cache[key] = (time.monotonic(), report)
         return report
 
-    def unprotected(self) -> frozenset[str]:
-        """Every table without PITR in the bot's account and every aliased one (for the digest)."""
-        return frozenset(t.key for t in self.report().tables if t.pitr_enabled is False)
+    def unprotected(self) -> PitrSurvey:
+        """Every table without PITR in the bot's account and every aliased one, those with it, and what could not be
+        read (for the digest)."""
+        report = self.report()
+        not_read = [f"`{t.key}`" for t in report.tables if t.problem is not None]
+        not_read += [f"`{u.account}` {u.region}" for u in report.unreadable if u.what == "tables"]
+        return PitrSurvey(
+            without=frozenset(t.key for t in report.tables if t.pitr_enabled is False),
+            with_pitr=frozenset(t.key for t in report.tables if t.pitr_enabled is True),
+            not_read=tuple(not_read),
+        )
 
     def forget(self) -> None:
         """Drop cached surveys (after a change the next answer must show, such as PITR turned on)."""
@@ -185,23 +195,15 @@ class CoverageSurvey:
     ) -> TableCoverage:
         key = _key(table)
         cover = schedule_cover(scheduled, table.place.alias, table.place.region, table.name)
-        note = None if cover in (None, Cover.EXPORTS) else str(cover)
         try:
             info, window = self.core.describe(TableRef(table.name, alias=table.place.alias), table.place)
             exported = _newest([_job_time(known.get((key, table.place))), self._listed_export(table.place, info.arn)])
         except BotError as error:
-            return TableCoverage(
-                key,
-                table.place.alias,
-                table.place.region,
-                None,
-                None,
-                None,
-                None,
-                cover == Cover.EXPORTS,
-                problem=error.message,
-                schedule_note=note,
-            )
+            return _unread(table, cover, error.message)
+        except Exception:  # one table's unexpected answer is that table's problem, never the whole survey's
+            reference = uuid.uuid4().hex[:8]
+            logger.exception("coverage_table_unread", extra={"table": key, "region": table.place.region})
+            return _unread(table, cover, f"something went wrong reading it (reference {reference})")
         return TableCoverage(
             key=key,
             alias=table.place.alias,
@@ -211,7 +213,7 @@ class CoverageSurvey:
             deletion_protection=bool(info.snapshot.get("DeletionProtectionEnabled", False)),
             last_export=exported,
             scheduled=cover == Cover.EXPORTS,
-            schedule_note=note,
+            schedule_note=_schedule_note(cover),
             in_default_region=self._in_default_region(table.place),
             backup_protected=None if protected is None else info.arn in protected,
             drill_issue=drill_flag(self.last_drill(key), self.core.clock(), self.drill_max_age),
@@ -238,6 +240,27 @@ class CoverageSurvey:
                     return newest
         except Exception as exc:
             raise translate(exc, "dynamodb:ListExports", f"Exports of `{table_arn}`") from exc
+
+
+def _unread(table: Listed, cover: Cover | None, problem: str) -> TableCoverage:
+    """A table listed but not read: named with why (and with what its schedules do)."""
+    return TableCoverage(
+        _key(table),
+        table.place.alias,
+        table.place.region,
+        None,
+        None,
+        None,
+        None,
+        cover == Cover.EXPORTS,
+        problem=problem,
+        schedule_note=_schedule_note(cover),
+    )
+
+
+def _schedule_note(cover: Cover | None) -> str | None:
+    """What a table's schedules do when they do not export it (paused, drills only); None otherwise."""
+    return None if cover in (None, Cover.EXPORTS) else str(cover)
 
 
 def export_started(export_arn: str) -> datetime | None:

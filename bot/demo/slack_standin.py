@@ -31,11 +31,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from bot.demo.block_kit_rules import HOME, MESSAGE, MESSAGE_TEXT, MODAL, block_kit_errors, view_errors
+from bot.demo.slack_history import DEFAULT_SCOPES, history_page, history_refusal, metadata_refusal
 
 log = logging.getLogger(__name__)
 
 RESPONSE_URL = "response_url"
-_FIRST_TS_MICROS = 1_764_300_000_000_000
 _TS_STEP_MICROS = 100
 _JSON_ENCODED_FIELDS = ("blocks", "attachments", "view", "metadata")
 _BOT_ID = "B0DEMO"
@@ -85,6 +85,7 @@ class PostedMessage:
     via: str
     updates: int = 0
     deleted: bool = False
+    metadata: dict[str, Any] | None = None  # the app's message metadata (event_type, event_payload), as posted
 
 
 @dataclass(frozen=True)
@@ -145,8 +146,12 @@ class SlackStandIn:
         usergroups: dict[str, list[str]] | None = None,
         response_url_max_posts: int = 5,
         token: str | Collection[str] = DEFAULT_TOKENS,
+        scopes: Collection[str] = DEFAULT_SCOPES,
     ) -> None:
-        """`token`: the bearer token(s) to accept; any other answers `invalid_auth`, as Slack does."""
+        """`token`: the bearer token(s) to accept; any other answers `invalid_auth`, as Slack does. `scopes`: the
+        bot token's scopes (checked by conversations.history)."""
+        self.scopes = set(scopes)
+        self._refused_channels: dict[str, str] = {}
         self.bot_user_id = bot_user_id
         self.tokens = frozenset({token} if isinstance(token, str) else token)
         self.team_id = team_id
@@ -160,7 +165,7 @@ class SlackStandIn:
         self._usergroups = {group: list(users) for group, users in (usergroups or {}).items()}
         self._failures: dict[str, deque[_PendingFailure]] = {}
         self._response_urls: dict[str, _ResponseUrlState] = {}
-        self._ts_sequence = itertools.count(1)
+        self._last_ts_micros = 0
         self._response_url_sequence = itertools.count(1)
         self._view_sequence = itertools.count(1)
         self._views: dict[str, ShownView] = {}
@@ -181,6 +186,7 @@ class SlackStandIn:
             "views.update": self._views_update,
             "views.publish": self._views_publish,
             "conversations.info": self._conversations_info,
+            "conversations.history": self._conversations_history,
             "users.info": self._users_info,
         }
 
@@ -287,6 +293,17 @@ class SlackStandIn:
             status = 429
         with self._lock:
             self._failures.setdefault(method, deque()).append(_PendingFailure(status, retry_after, count, error))
+
+    def refuse_channel(self, channel: str, error: str = "not_in_channel") -> None:
+        """Refuse every post to `channel` with `error` until `allow_channel` (the bot removed from it, the channel
+        archived or deleted); `not_in_channel` and `channel_not_found` also refuse its conversations.history."""
+        with self._lock:
+            self._refused_channels[channel] = error
+
+    def allow_channel(self, channel: str) -> None:
+        """Take posts to `channel` again (the bot was invited back)."""
+        with self._lock:
+            self._refused_channels.pop(channel, None)
 
     def set_usergroup(self, group_id: str, users: list[str]) -> None:
         """Define (or redefine) the members `usergroups.users.list` returns for `group_id`."""
@@ -411,7 +428,12 @@ class SlackStandIn:
         channel = _text_param(params, "channel")
         if not channel:
             return _error("channel_not_found")
+        if channel in self._refused_channels:
+            return _error(self._refused_channels[channel])
         blocks, refusal = _checked_blocks(params)
+        if refusal is not None:
+            return refusal
+        refusal = metadata_refusal(params) if not ephemeral else None
         if refusal is not None:
             return refusal
         text, warnings = _truncated_text(params)
@@ -426,6 +448,7 @@ class SlackStandIn:
             ephemeral=ephemeral,
             user=_text_param(params, "user") if ephemeral else None,
             via="chat.postEphemeral" if ephemeral else "chat.postMessage",
+            metadata=copy.deepcopy(params["metadata"]) if params.get("metadata") and not ephemeral else None,
         )
         self._messages.append(message)
         changed.append(message)
@@ -542,6 +565,14 @@ class SlackStandIn:
             },
         }
 
+    def _conversations_history(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        channel = _text_param(params, "channel")
+        refusal = history_refusal(channel, self.scopes, self._refused_channels)
+        if refusal is not None:
+            return refusal
+        in_channel = [m for m in self._messages if m.channel == channel]
+        return history_page(in_channel, params, self._as_slack_message)
+
     def _users_info(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
         user = _text_param(params, "user")
         if not user:
@@ -612,7 +643,9 @@ class SlackStandIn:
     # ------------------------------------------------------------------------------------------ helpers
 
     def _next_ts(self) -> str:
-        micros = _FIRST_TS_MICROS + next(self._ts_sequence) * _TS_STEP_MICROS
+        """Slack's ts is the posting time (microseconds, unique): what conversations.history's `oldest` compares."""
+        micros = max(time.time_ns() // 1000, self._last_ts_micros + _TS_STEP_MICROS)
+        self._last_ts_micros = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _find(self, channel: str | None, ts: str | None) -> PostedMessage | None:

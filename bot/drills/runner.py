@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from bot.background.claims import Claim, ClaimLost, WorkState
 from bot.background.fence import Fence
+from bot.background.notes import Delivery, NoteStamp, delivered
 from bot.core import Core
 from bot.drills.drill import DrillContext, clean_up, prove_drill
 from bot.drills.models import Drill, DrillResult
@@ -27,8 +28,8 @@ logger = logging.getLogger(__name__)
 class DrillNotifier(Protocol):
     """Where a drill's result goes."""
 
-    def drill_finished(self, drill: Drill, channels: list[str]) -> None:
-        """Post the result to each channel."""
+    def drill_finished(self, drill: Drill, stamp: NoteStamp) -> Delivery:
+        """Post the result to one channel (`stamp.target`), once."""
         ...
 
 
@@ -98,21 +99,25 @@ class DrillWork:
 
 
 class DrillResults:
-    """The `drill` notes' poster: the result to the channel it was asked in and the notification channel."""
+    """The `drill` notes' poster: the result to the channel it was asked in and the notification channel, each
+    delivered on its own."""
 
     def __init__(self, store: DrillStore, notifier: DrillNotifier, notify_channel: str | None) -> None:
         self._store = store
         self._notifier = notifier
         self._notify_channel = notify_channel
 
-    def post(self, subject: str) -> bool:
-        """Post the result (the notifier logs, and never repeats, what Slack refused)."""
+    def targets(self, subject: str) -> list[str]:
+        """The channel it was asked in and the notification channel (none while it runs)."""
         drill = self._store.get(subject)
         if drill is None or not drill.finished:
-            return True
-        channels = list(dict.fromkeys(c for c in (drill.channel_id, self._notify_channel) if c))
-        self._notifier.drill_finished(drill, channels)
-        return True
+            return []
+        return list(dict.fromkeys(c for c in (drill.channel_id, self._notify_channel) if c))
+
+    def deliver(self, subject: str, stamp: NoteStamp) -> Delivery:
+        """Post the result to one of its channels."""
+        drill = self._store.get(subject)
+        return delivered() if drill is None else self._notifier.drill_finished(drill, stamp)
 
     def posted(self, subject: str, connection: Connection) -> None:
         """Nothing to mark: the drill's status is its record."""

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from bot.background.notes import Delivery, NoteStamp
 from bot.models import ExportJob
 from bot.money import ExportPrice
 
 
 class ExportNotifier(Protocol):
-    """Tells channels how an export ended."""
+    """Tells a channel how an export ended."""
 
     def export_finished(
-        self, job: ExportJob, price: ExportPrice, channels: list[str], mention: str | None = None
-    ) -> bool:
-        """Post the result with what it cost (`price`, computed by the caller); True when it reached every channel
-        (False: try again next cycle). `mention`: on-call for a failed scheduled export."""
+        self, job: ExportJob, price: ExportPrice, stamp: NoteStamp, mention: str | None = None
+    ) -> Delivery:
+        """Post the result with what it cost (`price`, computed by the caller) to `stamp.target`, once. `mention`:
+        on-call for a failed scheduled export."""
         ...

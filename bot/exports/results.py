@@ -1,5 +1,6 @@
-"""Posts each finished export's result, once, as a note (bot.background.notes): the export's row owes it from the
-moment the tracker records the export finished, in the same transaction, so no crash can lose it."""
+"""Posts each finished export's result, once to each of its channels, as a note (bot.background.notes): the export's
+row owes it from the moment the tracker records the export finished, in the same transaction, so no crash can lose
+it; each channel is delivered on its own, so one that refuses neither holds back nor repeats the others."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection
 
+from bot.background.notes import Delivery, NoteStamp, delivered
 from bot.core import Core
 from bot.costs import export_price
 from bot.exports.notify import ExportNotifier
@@ -39,18 +41,25 @@ class ExportResults:
         self._oncall = oncall
         self._references = references
 
-    def post(self, subject: str) -> bool:
-        """Post the result of the export whose ARN is `subject`."""
+    def targets(self, subject: str) -> list[str]:
+        """The channels of the export whose ARN is `subject`; none while it runs (a note from a row that changed)."""
         job = self._core.store.get_export(subject)
         if job is None or job.status == ExportStatus.IN_PROGRESS:
-            return True  # nothing to say (a note from a row that changed since)
+            return []
+        return self.channels_for(job)
+
+    def deliver(self, subject: str, stamp: NoteStamp) -> Delivery:
+        """Post the result of the export whose ARN is `subject` to one of its channels."""
+        job = self._core.store.get_export(subject)
+        if job is None:
+            return delivered()  # gone since: nothing to say
         with log_context(export_id=job.export_id, table=job.table_key, schedule_id=job.schedule_id):
             mention = self._oncall if job.schedule_id and job.status == ExportStatus.FAILED else None
             price = export_price(self._core, job)
-            delivered = self._notifier.export_finished(job, price, self.channels_for(job), mention=mention)
-            if self._references is not None:  # after posting, so no result waits for S3
+            delivery = self._notifier.export_finished(job, price, stamp, mention=mention)
+            if self._references is not None and delivery.delivered:  # after posting, so no result waits for S3
                 record_reference(self._core, self._references, job)
-        return delivered
+        return delivery
 
     def posted(self, subject: str, connection: Connection) -> None:
         """Mark the export's result posted."""

@@ -109,9 +109,9 @@ def _listed_statuses(core: Core, place: Place, table_arn: str, wanted: set[str])
     found: dict[str, str] = {}
     if not table_arn:
         return found
-    client = core.aws.dynamodb(place)
     request: dict[str, Any] = {"TableArn": table_arn, "MaxResults": MAX_LISTED}
-    try:
+    try:  # one account's failure (its alias gone from the config, its role refused) is its exports' alone
+        client = core.aws.dynamodb(place)
         for _ in range(len(wanted) // MAX_LISTED + 3):
             page = client.list_exports(**request)
             found.update({s["ExportArn"]: s.get("ExportStatus", "") for s in page.get("ExportSummaries", [])})

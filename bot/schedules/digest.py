@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -24,6 +25,7 @@ from bot.timefmt import iso
 logger = logging.getLogger(__name__)
 MIN_EXPECTED = timedelta(hours=1)
 UNPROTECTED = "unprotected:"  # a digest run's note: the tables without PITR it saw, as JSON
+MAX_NOT_READ = 20  # tables and places named as not read; the rest counted
 GAP_HORIZON = timedelta(days=7)
 MAX_GAPS = 3
 
@@ -53,20 +55,28 @@ def build_digest(sc: ScheduleCore, fire_time: datetime, run_id: int | None = Non
 
 def coverage_changes(sc: ScheduleCore, fire_time: datetime, run_id: int) -> tuple[str, ...]:
     """Tables of every account that lost or gained PITR since the previous digest (the first digest names every
-    table without PITR); the current set is kept with this digest's run."""
+    table without PITR); the current set is kept with this digest's run. A table the survey could not read (or whose
+    place it could not list) is named as not read, kept as it was, and never called fixed."""
     if sc.unprotected is None:
         return ()
     try:
-        now = sc.unprotected()
+        survey = sc.unprotected()
     except BotError as error:
         return (f"Coverage could not be read: {error.message}",)
+    now = survey.without
     before = _previous_unprotected(sc, fire_time)
-    sc.store.save_plan(run_id, ExportPlan(DIGEST_ID, note=UNPROTECTED + json.dumps(sorted(now))))
+    unknown = (before or frozenset()) - now - survey.with_pitr if survey.not_read else frozenset()
+    kept = sorted(now | unknown)
+    sc.store.save_plan(run_id, ExportPlan(DIGEST_ID, note=UNPROTECTED + json.dumps(kept)))
     lines = []
     if new := sorted(now - (before or frozenset())):
         lines.append(f"{'Now' if before is None else 'Newly'} without PITR: " + ", ".join(f"`{t}`" for t in new))
-    if before is not None and (fixed := sorted(before - now)):
+    if before is not None and (fixed := sorted(before - now - unknown)):
         lines.append("PITR now on (or table gone): " + ", ".join(f"`{t}`" for t in fixed))
+    if survey.not_read:
+        shown = ", ".join(survey.not_read[:MAX_NOT_READ])
+        more = f" and {len(survey.not_read) - MAX_NOT_READ} more" if len(survey.not_read) > MAX_NOT_READ else ""
+        lines.append(f"Not read, so not compared: {shown}{more} (`/ddb-coverage all` says why).")
     return tuple(lines)
 
 
@@ -104,6 +114,11 @@ def _table_line(
         rates = sc.core.rates(place)
     except BotError as error:
         return DigestTable(key, last, next_run, None, None, (*flags, "could not be read"), error.message)
+    except Exception:  # one table's unexpected answer is that table's problem, never the whole digest's
+        reference = uuid.uuid4().hex[:8]
+        logger.exception("digest_table_unread", extra={"table": key, "reference": reference})
+        problem = f"something went wrong reading it (reference {reference})"
+        return DigestTable(key, last, next_run, None, None, (*flags, "could not be read"), problem)
     if watched and not window.enabled:
         flags.insert(0, "PITR is off")
     month = timedelta(days=_days_in_month(month_start))

@@ -13,17 +13,19 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from bot.background.claims import Claim, WorkState
+from bot.background.claims import Claim, ClaimLost, WorkState
+from bot.background.fanout import FanOutPass, defer_to_next
 from bot.background.fence import Fence
+from bot.background.targets import TargetState
 from bot.errors import BotError
 from bot.exports.start import start_export
 from bot.logs import log_context
 from bot.metrics import SCHEDULE_FIRES, SCHEDULE_MISSES
 from bot.models import Requester
-from bot.schedules.fanout import continue_queued, record, run_selection
+from bot.schedules.fanout import FANOUT, expired, lay_out, lay_out_queued, record, start_tables
 from bot.schedules.models import DIGEST_ID, RunKind, RunState, Schedule, ScheduleRun, ScheduleType
 from bot.schedules.planning import SKIP, client_token, plan_export
 from bot.schedules.selection import TableSelector, parse_selector
@@ -109,6 +111,9 @@ class FireWork:
         with fence.finishing(WorkState.GIVEN_UP, reason) as connection:
             if run.state == RunState.CLAIMED:
                 self._sc.store.finish_run(run.id, RunState.FAILED, note=True, connection=connection, error=message)
+                self._sc.targets.give_up_rest(
+                    connection, FANOUT, str(run.id), f"The bot gave up on this run: {reason}."
+                )
         SCHEDULE_FIRES.labels(fire.kind, "failed").inc()
 
     def _open(self, fire: Fire, fence: Fence) -> ScheduleRun:
@@ -181,27 +186,31 @@ def execute(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, fence: Fence
 def _execute_selection(
     sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, selector: TableSelector, fence: Fence
 ) -> str:
-    """A many-table fire: one export per matching table, reported in one message (manual runs included)."""
+    """A many-table fire: every matching table a target of its own (started, failed with its reason, or queued),
+    reported in one message (manual runs included); what is left is carried on by the fire's `fanout` work."""
     try:
-        outcome = run_selection(sc, schedule, run, selector, fence.step)
+        if not lay_out(sc, run, selector, fence):
+            note = f"No table matches `{selector.key}` now, so nothing was exported."
+            return _finish(fence, sc, run, RunState.SKIPPED, True, error=note)
+        done = start_tables(sc, schedule, run, selector, fence)
     except BotError as error:
         return _finish(fence, sc, run, RunState.FAILED, True, error=error.message, fix=error.fix)
+    except ClaimLost:
+        raise
     except Exception:
         return _crashed(sc, schedule, run, fence, True)
-    if not (outcome.started or outcome.failed or outcome.queued):
-        note = f"No table matches `{selector.key}` now, so nothing was exported."
-        return _finish(fence, sc, run, RunState.SKIPPED, True, error=note)
     with fence.finishing() as connection:
-        record(sc, run, outcome, connection, notify=True)
+        record(sc, run, done, connection)
+    started = len(done.in_state(TargetState.DONE))
     logger.info(
-        "schedule=%s fire=%s tables started=%d failed=%d queued=%d",
+        "schedule=%s fire=%s tables=%d started=%d complete=%s",
         schedule.id,
         iso(run.fire_time),
-        len(outcome.started),
-        len(outcome.failed),
-        len(outcome.queued),
+        len(done.targets),
+        started,
+        done.complete,
     )
-    return "started" if outcome.started or outcome.queued else "failed"
+    return "started" if started or not done.complete else "failed"
 
 
 def _execute_drill(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, fence: Fence, notify: bool) -> str:
@@ -238,39 +247,48 @@ def _crashed(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, fence: Fenc
 
 
 class FanoutWork:
-    """The `fanout` kind: start what a many-table fire left queued as exports finish and make room; while tables
-    still wait it asks to be taken again later (no attempt counted), and it ends once none waits or a day passed."""
+    """The `fanout` kind: carry on a many-table fire's tables, each on its own when it is due (queued ones as exports
+    finish and make room, failed ones after their pause); it is given back until the next table is due (no attempt
+    counted), and ends once every table is settled or a day has passed since the fire."""
 
-    def __init__(self, sc: ScheduleCore, wait: timedelta) -> None:
-        """`wait` is how long to wait for room before looking again."""
+    def __init__(self, sc: ScheduleCore) -> None:
         self._sc = sc
-        self._wait = wait
 
     def run(self, item: Claim, fence: Fence) -> None:
-        """One pass over the queued tables."""
-        run = self._sc.store.get_run(int(item.key))
-        schedule = self._sc.store.get(run.schedule_id) if run is not None else None
-        selector = parse_selector(schedule.table, self._sc.core.aws.aliases) if schedule is not None else None
-        if run is None or schedule is None or selector is None or run.state != RunState.STARTED:
+        """One pass over the due tables; a message when it changed something."""
+        sc = self._sc
+        run = sc.store.get_run(int(item.key))
+        schedule = sc.store.get(run.schedule_id) if run is not None else None
+        selector = parse_selector(schedule.table, sc.core.aws.aliases) if schedule is not None else None
+        if run is None or schedule is None or selector is None or run.state == RunState.CLAIMED:
             return
-        try:
-            outcome = continue_queued(self._sc, schedule, run, selector, fence.step)
-        except BotError as error:
-            logger.warning("schedule=%s: queued exports not started yet: %s", schedule.id, error.message)
-            fence.defer(self._wait)
+        lay_out_queued(sc, run, fence)
+        if expired(sc, run, sc.core.clock()):
+            self._give_up_rest(item, fence, "they were not exported within a day of the fire")
             return
-        if outcome is None:
+        with log_context(schedule_id=schedule.id, fire=iso(run.fire_time)):
+            done = start_tables(sc, schedule, run, selector, fence)
+        if fence.halt.is_set() and not done.complete:
             return
-        if outcome.started or outcome.failed:
+        if done.complete:
+            with fence.finishing() as connection:
+                if done.news():
+                    record(sc, run, done, connection, later=True)
+            return
+        if done.news():
             with fence.fenced() as connection:
-                record(self._sc, run, outcome, connection, notify=True, earlier=run.error)
-        if outcome.queued:
-            fence.defer(self._wait)
+                record(sc, run, done, connection, later=True)
+        defer_to_next(fence, sc.targets, done)
 
     def give_up(self, item: Claim, reason: str, fence: Fence) -> None:
-        """The queued tables are left; the run's message says so."""
-        run = self._sc.store.get_run(int(item.key))
+        """The tables still to do are given up; the run's message names them and mentions on-call."""
+        self._give_up_rest(item, fence, reason)
+
+    def _give_up_rest(self, item: Claim, fence: Fence, reason: str) -> None:
+        sc = self._sc
+        run = sc.store.get_run(int(item.key))
         with fence.finishing(WorkState.GIVEN_UP, reason) as connection:
-            if run is not None:
-                error = f"{run.error or ''}\n\nThe bot gave up on the tables still queued: {reason}.".strip()
-                self._sc.store.finish_run(run.id, run.state, note=True, connection=connection, error=error)
+            given_up = sc.targets.give_up_rest(connection, FANOUT, item.key, f"The bot gave up on it: {reason}.")
+            if run is not None and given_up:
+                left = sc.targets.of(FANOUT, item.key, connection)
+                record(sc, run, FanOutPass(tuple(left), tuple(given_up)), connection, later=True)

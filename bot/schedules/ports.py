@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from bot.background.notes import Delivery, NoteStamp
 from bot.schedules.models import Digest, RunReport
 
 # The cron dialect every CronCalendar reads, for help and error texts.
@@ -36,12 +37,13 @@ class CronCalendar(Protocol):
 
 
 class ScheduleNotifier(Protocol):
-    """Tells a channel about runs and posts the digest; False means "try again later"."""
+    """Tells a channel (`stamp.target`) about runs and posts the digest, once each."""
 
-    def run_report(self, report: RunReport, channel: str) -> bool:
-        """A run that failed before exporting, was skipped, or has something to say (catch-up, chain broken)."""
+    def run_report(self, report: RunReport, stamp: NoteStamp) -> Delivery:
+        """A run that failed before exporting, was skipped, or has something to say (catch-up, chain broken, the
+        tables of a many-table fire)."""
         ...
 
-    def digest(self, digest: Digest, channel: str) -> bool:
+    def digest(self, digest: Digest, stamp: NoteStamp) -> Delivery:
         """The daily digest."""
         ...

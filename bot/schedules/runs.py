@@ -14,10 +14,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
+from bot.background.notes import Delivery, NoteStamp, delivered
 from bot.errors import BotError, PreconditionFailed
 from bot.metrics import SCHEDULE_FIRES, SCHEDULE_MISSES
 from bot.models import ExportJob, Requester
 from bot.schedules.digest import build_digest
+from bot.schedules.fanout import tables_not_done
 from bot.schedules.fires import FIRE, Fire, FireWork, digest_fire
 from bot.schedules.models import RunKind, RunReport, RunState, Schedule, ScheduleRun
 from bot.schedules.planning import client_token
@@ -136,26 +138,38 @@ def report_late_runs(sc: ScheduleCore) -> int:
 
 class RunReports:
     """The `run` notes' poster: a run's message (catch-ups, broken chains, failures with on-call, lateness, a
-    many-table fire's summary) to its schedule's channel, and the digest to the notification channel."""
+    many-table fire's tables, on-call told while one is not exported) to its schedule's channel, and the digest to
+    the notification channel."""
 
     def __init__(self, sc: ScheduleCore) -> None:
         self._sc = sc
 
-    def post(self, subject: str) -> bool:
+    def targets(self, subject: str) -> list[str]:
+        """The schedule's channel (the notification channel for the digest); none when there is nowhere to say it."""
+        sc = self._sc
+        run = sc.store.get_run(int(subject))
+        if run is None:
+            return []
+        if run.kind == RunKind.DIGEST:
+            return [sc.core.notify_channel] if sc.core.notify_channel else []
+        schedule = sc.store.get(run.schedule_id)
+        channel = sc.channel_for(schedule)
+        return [channel] if schedule is not None and channel else []
+
+    def deliver(self, subject: str, stamp: NoteStamp) -> Delivery:
         """Post the message of run `subject`."""
         sc = self._sc
         run = sc.store.get_run(int(subject))
         if run is None:
-            return True
+            return delivered()
         if run.kind == RunKind.DIGEST:
-            channel = sc.core.notify_channel
-            return True if channel is None else sc.notifier.digest(build_digest(sc, run.fire_time, run.id), channel)
+            return sc.notifier.digest(build_digest(sc, run.fire_time, run.id), stamp)
         schedule = sc.store.get(run.schedule_id)
-        channel = sc.channel_for(schedule)
-        if schedule is None or channel is None:
-            return True  # removed since, or nowhere to say it: nothing to post
-        oncall = sc.oncall if run.state == RunState.FAILED or run.late else None
-        return sc.notifier.run_report(RunReport(schedule, run, _job_of(sc, run), oncall), channel)
+        if schedule is None:
+            return delivered()  # removed since: nothing to say
+        failed = run.state == RunState.FAILED or run.late or tables_not_done(sc, run)
+        oncall = sc.oncall if failed else None
+        return sc.notifier.run_report(RunReport(schedule, run, _job_of(sc, run), oncall), stamp)
 
     def posted(self, subject: str, connection: Connection) -> None:
         """Mark the run's message posted."""

@@ -4,6 +4,9 @@
 Each table's export is its own, with its own ClientToken (schedule, table, fire), so a fire that is run again
 (after a crash, or to start what had to wait) starts nothing twice. DynamoDB runs at most 300 exports at once per
 account: a fire starts what fits and leaves the rest queued for the next housekeeping pass.
+
+A table whose tags cannot be read (denied, or deleted between ListTables and DescribeTable) is kept with the reason,
+never allowed to sink the others: the fire names it and tries it again on its own (bot.schedules.fanout).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from bot.aws.accounts import Place
 from bot.aws.errors import translate
 from bot.aws.tables import TableRef
 from bot.core import Core
-from bot.errors import UsageError
+from bot.errors import AwsError, BotError, UsageError
 
 TAG = re.compile(r"^tag:(?P<key>[^=]{1,128})=(?P<value>.{0,256})$")
 SELECTOR_HELP = (
@@ -24,6 +27,7 @@ SELECTOR_HELP = (
     "account aliased `prod`), `tag:backup=daily` or `prod:tag:backup=daily` (the tables carrying that tag)."
 )
 EXPORTS_IN_FLIGHT_PER_ACCOUNT = 300  # DynamoDB's limit of concurrent ExportTableToPointInTime per account
+NOT_FOUND = frozenset({"ResourceNotFoundException", "TableNotFoundException"})
 
 
 @dataclass(frozen=True)
@@ -65,23 +69,47 @@ def parse_selector(text: str, aliases: Collection[str]) -> TableSelector | None:
     return TableSelector(alias or None, (match["key"], match["value"]))
 
 
-def matching_tables(core: Core, selector: TableSelector) -> list[str]:
-    """The tables the selector covers now, as commands name them, sorted; errors say what to fix."""
+@dataclass(frozen=True)
+class Selection:
+    """The tables a selector covers now (as commands name them, sorted), and those whose tags could not be read
+    (name → why, as people read it): they may be covered, so they are tried again on their own."""
+
+    tables: tuple[str, ...]
+    unreadable: tuple[tuple[str, str], ...] = ()
+
+
+def matching_tables(core: Core, selector: TableSelector) -> Selection:
+    """The tables the selector covers now; BotError (saying what to fix) when the account's tables cannot be listed.
+    A table whose tags cannot be read is in `unreadable`, never an error for the others."""
     place = core.aws.place_of(TableRef("-", alias=selector.alias))
     client = core.aws.dynamodb(place)
     try:
         names = [n for page in client.get_paginator("list_tables").paginate() for n in page["TableNames"]]
     except Exception as exc:
         raise translate(exc, "dynamodb:ListTables", f"Tables of {_account(place)}") from exc
-    if selector.tag is not None:
-        names = [n for n in names if _tagged(core, place, n, selector.tag)]
-    return sorted(selector.table_text(n) for n in names)
+    if selector.tag is None:
+        return Selection(tuple(sorted(selector.table_text(n) for n in names)))
+    tables, unreadable = [], []
+    for name in names:
+        try:
+            if table_tagged(core, selector, name):
+                tables.append(selector.table_text(name))
+        except BotError as error:
+            unreadable.append((selector.table_text(name), unreadable_reason(error)))
+    return Selection(tuple(sorted(tables)), tuple(sorted(unreadable)))
 
 
-def _tagged(core: Core, place: Place, name: str, tag: tuple[str, str]) -> bool:
+def table_tagged(core: Core, selector: TableSelector, name: str) -> bool:
+    """Whether table `name` (as DynamoDB names it) carries the selector's tag now; BotError when it cannot be told."""
+    if selector.tag is None:
+        return True
+    place = core.aws.place_of(TableRef("-", alias=selector.alias))
     client = core.aws.dynamodb(place)
     try:
         arn = client.describe_table(TableName=name)["Table"]["TableArn"]
+    except Exception as exc:
+        raise translate(exc, "dynamodb:DescribeTable", f"Table `{name}` ({place.region})") from exc
+    try:
         page = client.list_tags_of_resource(ResourceArn=arn)
         tags = list(page.get("Tags", []))
         while page.get("NextToken"):
@@ -89,7 +117,14 @@ def _tagged(core: Core, place: Place, name: str, tag: tuple[str, str]) -> bool:
             tags += page.get("Tags", [])
     except Exception as exc:
         raise translate(exc, "dynamodb:ListTagsOfResource", f"Table `{name}` ({place.region})") from exc
-    return any(t["Key"] == tag[0] and t["Value"] == tag[1] for t in tags)
+    return any(t["Key"] == selector.tag[0] and t["Value"] == selector.tag[1] for t in tags)
+
+
+def unreadable_reason(error: BotError) -> str:
+    """Why a table's tags could not be read, as people read it (a table gone since ListTables says so)."""
+    if isinstance(error, AwsError) and error.code in NOT_FOUND:
+        return "it was listed, then not found when its tags were read (deleted since?)."
+    return error.message + (f" {error.fix}" if error.fix else "")
 
 
 def _account(place: Place) -> str:

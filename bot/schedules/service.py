@@ -18,6 +18,7 @@ from decimal import Decimal
 from bot.aws.pricing import gib
 from bot.aws.table_info import describe_table
 from bot.aws.tables import parse_table_ref
+from bot.background.targets import TargetStore
 from bot.background.work import WorkDesk
 from bot.config import ConfigError, ScheduleSpec
 from bot.core import Core
@@ -26,7 +27,7 @@ from bot.drills.models import DRILL_MAX_AGE, Drill
 from bot.errors import BotError, NotAllowed, NotFound, PreconditionFailed, UsageError
 from bot.exports.encryption import check_kms_key
 from bot.exports.start import ExportOptions, check_bucket, check_format, check_owner, resolve_destination
-from bot.models import MIN_INCREMENTAL_WINDOW, ExportType, Requester
+from bot.models import MIN_INCREMENTAL_WINDOW, ExportType, PitrSurvey, Requester
 from bot.schedules.models import Schedule, ScheduleSource, ScheduleType, ScheduleView, schedule_type
 from bot.schedules.ports import CronCalendar, ScheduleNotifier
 from bot.schedules.selection import matching_tables, parse_selector
@@ -52,9 +53,11 @@ class ScheduleCore:
     notifier: ScheduleNotifier
     holder: str
     desk: WorkDesk  # runs a fire as claimed work in the caller's thread (a crash leaves it to be taken over)
+    targets: TargetStore  # the tables of many-table fires, each with its own result (bot.background.fanout)
     oncall: str | None = None
     exports_per_account: int = 300  # DDBBOT_EXPORTS_PER_ACCOUNT: how many exports a many-table fire runs at once
-    unprotected: Callable[[], frozenset[str]] | None = None  # tables without PITR across every account (coverage)
+    fanout_wait: timedelta = timedelta(seconds=15)  # how long a fire's queued tables wait for room between looks
+    unprotected: Callable[[], PitrSurvey] | None = None  # PITR across every account (coverage)
     last_drill: Callable[[str], Drill | None] = lambda _table_key: None  # a table's newest restore drill
     queue_drill: Callable[[str, float | None, Requester, str], Drill] | None = (
         None  # a drill schedule's fire (drill id)
@@ -205,7 +208,7 @@ def _preflight(sc: ScheduleCore, request: NewSchedule) -> tuple[str, str, bool]:
             f"`{request.table}` covers many tables, and incremental chains are kept per table: use `type=full`, "
             "or one incremental schedule per table."
         )
-    matching_tables(core, selector)
+    matching_tables(core, selector)  # the account's tables can be listed (one unreadable table is the fire's to name)
     resolve_destination(core, selector.key, options)
     return selector.key, selector.alias or "all", True
 

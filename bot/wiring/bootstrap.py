@@ -14,7 +14,7 @@ from bot.authz import Authorizer
 from bot.aws.accounts import AwsAccounts
 from bot.aws.pricing import PriceBook
 from bot.background.fence import Steps, no_steps
-from bot.background.notes import NOTE, NoteWork
+from bot.background.notes import NOTE, UNDELIVERED, NoteWork, UndeliveredReports, WholeNote
 from bot.background.periodic import PeriodicJob
 from bot.background.work import WorkKind
 from bot.catalog.service import Catalogue
@@ -51,6 +51,7 @@ from bot.wiring.startup import aws_session, check_aws, check_slack, open_databas
 from bot.wiring.work import work_engine
 from handlers.exports.notifier import SlackNotifier
 from handlers.home.events import home_publisher
+from handlers.kit.delivery import SlackUndelivered
 from handlers.kit.http import slack_client
 from handlers.kit.slack_port import SlackGroups
 
@@ -129,6 +130,7 @@ def build_services(
         slack,
         holder,
         work.desk,
+        work.targets,
         unprotected=coverage.unprotected,
         last_drill=newest_drill,
         queue_drill=scheduled_drill,
@@ -160,17 +162,19 @@ def build_services(
         {
             EXPORT_RESULTS: results,
             RUN_REPORTS: RunReports(schedules),
-            RESTORE_RESULTS: restores.results,
-            RECOVERY_NOTES: recovery_notes(recovery, restores.workflow, slack),
+            RESTORE_RESULTS: WholeNote(restores.results),
+            RECOVERY_NOTES: WholeNote(recovery_notes(recovery, restores.workflow, slack)),
             **drills.results,
+            UNDELIVERED: UndeliveredReports(work.targets, SlackUndelivered(slack), settings.notify_channel),
         },
+        work.targets,
         retry_after=timedelta(seconds=settings.poll_seconds),
     )
     runner = work.runner(
         [
             restores.work.kind(),
             WorkKind(FIRE, FireWork(schedules), parallel=FIRES_AT_ONCE),
-            WorkKind(FANOUT, FanoutWork(schedules, timedelta(seconds=settings.poll_seconds)), parallel=FIRES_AT_ONCE),
+            WorkKind(FANOUT, FanoutWork(schedules), parallel=FIRES_AT_ONCE),
             WorkKind(NOTE, notes, parallel=NOTES_AT_ONCE),
             preparation_kind(recovery, restores.workflow, settings.poll_seconds),
             *drills.kinds,

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from bot.aws.tables import TableRef
 from bot.background.leader import LeaderGate, Leadership
 from bot.background.leases import LeaseStore
+from bot.background.targets import TargetStore
 from bot.background.work import WorkDesk
 from bot.config import ConfigError
 from bot.core import Core
@@ -24,7 +25,7 @@ from bot.coverage.models import Cover, ScheduledPlace
 from bot.drills.models import Drill
 from bot.errors import BotError, UsageError
 from bot.exports.tracker import ExportTracker
-from bot.models import Requester
+from bot.models import PitrSurvey, Requester
 from bot.schedules.models import Schedule, ScheduleType
 from bot.schedules.selection import parse_selector
 from bot.schedules.service import ScheduleCore, sync_config
@@ -50,8 +51,9 @@ def schedule_core(
     slack: WebClient,
     holder: str,
     desk: WorkDesk,
+    targets: TargetStore,
     *,
-    unprotected: Callable[[], frozenset[str]] | None = None,
+    unprotected: Callable[[], PitrSurvey] | None = None,
     last_drill: Callable[[str], Drill | None] = lambda _table_key: None,
     queue_drill: Callable[[str, float | None, Requester, str], Drill] | None = None,
 ) -> ScheduleCore:
@@ -68,8 +70,10 @@ def schedule_core(
         notifier=SlackScheduleNotifier(slack),
         holder=holder,
         desk=desk,
+        targets=targets,
         oncall=settings.oncall,
         exports_per_account=settings.exports_per_account,
+        fanout_wait=timedelta(seconds=settings.poll_seconds),
         unprotected=unprotected,
         last_drill=last_drill,
         queue_drill=queue_drill,

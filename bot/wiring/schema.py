@@ -13,6 +13,7 @@ from bot import db
 from bot import store as export_store
 from bot.background import claims as work_claims
 from bot.background import leases
+from bot.background import targets as work_targets
 from bot.catalog import store as catalog_store
 from bot.db import make_engine
 from bot.drills import store as drill_store
@@ -32,6 +33,7 @@ TABLE_MODULES = (
     drill_store,
     leases,
     work_claims,
+    work_targets,
     load_checkpoints,
     restore_store,
     recovery_store,

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from bot.background.claims import ClaimStore
 from bot.background.fence import ClaimKeeper, Steps, no_steps
+from bot.background.targets import TargetStore
 from bot.background.work import WorkDesk, WorkKind, WorkRunner, WorkTiming
 from bot.db import DatabaseClock
 from bot.settings import Settings
@@ -35,6 +36,7 @@ class WorkEngine:
     keeper: ClaimKeeper
     desk: WorkDesk
     timing: WorkTiming
+    targets: TargetStore  # the targets of fanned-out work (a fire's tables, a message's channels)
     wake: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -61,5 +63,6 @@ def work_engine(
     claims = ClaimStore(engine, stale_after=stale_after(settings), max_attempts=settings.work_max_attempts, clock=clock)
     keeper = ClaimKeeper(claims, holder, monotonic=monotonic, steps=steps)
     timing = WorkTiming(interval=settings.poll_seconds, first_retry=timedelta(seconds=settings.poll_seconds))
+    targets = TargetStore(engine, max_attempts=claims.max_attempts, retry_after=timing.retry_after, clock=claims.clock)
     wake = threading.Event()
-    return WorkEngine(keeper, WorkDesk(keeper, timing, wake.set), timing, wake)
+    return WorkEngine(keeper, WorkDesk(keeper, timing, wake.set), timing, targets, wake)

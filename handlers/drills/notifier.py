@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 
+from bot.background.notes import Delivery, NoteStamp
 from bot.drills.models import Drill, DrillStatus
 from handlers.drills import blocks as db
 from handlers.kit.blocks import oncall_section
-from handlers.kit.slack_port import post_message
+from handlers.kit.delivery import deliver_message
 
 SCHEDULED = "schedule:"  # how a drill schedule's fire names its requester
 
@@ -19,11 +20,10 @@ class SlackDrillNotifier:
         self._client = client
         self._oncall = oncall
 
-    def drill_finished(self, drill: Drill, channels: list[str]) -> None:
-        """The result, once to each channel."""
+    def drill_finished(self, drill: Drill, stamp: NoteStamp) -> Delivery:
+        """The result, once to one channel."""
         message = db.drill_result(drill)
         scheduled = drill.requested_by.startswith(SCHEDULED)
         if self._oncall and scheduled and drill.status == DrillStatus.FAILED:
             message = oncall_section(message, self._oncall, "a scheduled restore drill")
-        for channel in channels:
-            post_message(self._client, channel, message, f"drill {drill.id} result")
+        return deliver_message(self._client, message, stamp)

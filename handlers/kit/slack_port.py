@@ -1,36 +1,20 @@
-"""Slack's Web API behind the ports every surface shares: answering through response_url and posting a message,
-each checking Slack's answer (a refused call is a failure, never "ok"), and user-group lookups."""
+"""Slack's Web API behind the ports every surface shares: answering through response_url, checking Slack's answer
+(a refused call is a failure, never "ok"), and user-group lookups (messages owed to people are delivered by
+handlers.kit.delivery)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from handlers.kit import blocks
 
 logger = logging.getLogger(__name__)
-# Retrying these cannot help: the message is dropped with a log line instead of being retried forever.
-PERMANENT_ERRORS = {
-    "channel_not_found",
-    "not_in_channel",
-    "is_archived",
-    "invalid_auth",
-    "account_inactive",
-    "token_revoked",
-    "missing_scope",
-    "restricted_action",
-    "msg_too_long",
-    "invalid_blocks",
-}
-# Slack refused what the message holds, not where it goes: the same text without blocks still reaches people.
-CONTENT_ERRORS = {"invalid_blocks", "msg_too_long"}
 
 
 def respond_with(respond: Respond, message: blocks.Message, purpose: str, **fields: Any) -> str | None:
@@ -65,46 +49,6 @@ def _respond(respond: Respond, message: blocks.Message, fields: dict[str, Any]) 
     if status == 200 and error is None:
         return None
     return str(error or body.strip()[:64] or f"HTTP {status}")
-
-
-def post_message(
-    client: WebClient, channel: str, message: blocks.Message, purpose: str, fallback: Callable[[], bool] | None = None
-) -> bool:
-    """chat.postMessage (429s are retried by the client). True when posted, or when Slack refused it for a reason
-    retrying cannot fix (logged with a reference; a refused content is posted again as plain text, else `fallback`
-    is tried); False when a later retry may succeed."""
-    try:
-        client.chat_postMessage(channel=channel, text=message["text"], blocks=message["blocks"])
-        return True
-    except SlackApiError as exc:
-        error = str(exc.response.get("error", ""))
-        if error not in PERMANENT_ERRORS:
-            logger.warning("%s: channel=%s failed (%s); will retry", purpose, channel, error)
-            return False
-        if error in CONTENT_ERRORS:
-            _post_plain(client, channel, message, purpose, exc)
-        elif fallback is None or not fallback():
-            logger.error("%s: channel=%s refused the message (%s); not retried", purpose, channel, error)
-        return True
-    except Exception:
-        logger.exception("%s: channel=%s could not be reached; will retry", purpose, channel)
-        return False
-
-
-def _post_plain(client: WebClient, channel: str, message: blocks.Message, purpose: str, exc: SlackApiError) -> None:
-    """Slack refused the blocks (the builders should make that impossible): say which limit, with a reference, and
-    post the message's text alone so that people still read what happened."""
-    reference = uuid.uuid4().hex[:8]
-    details = "; ".join(str(e) for e in exc.response.get("errors") or [])
-    logger.error(
-        "slack refused a message",
-        extra={"purpose": purpose, "channel": channel, "reference": reference, "slack_error": details or str(exc)},
-    )
-    plain = blocks.plain_fallback(message, reference)
-    try:
-        client.chat_postMessage(channel=channel, text=plain["text"])
-    except Exception:
-        logger.exception("the plain-text fallback was not posted either reference=%s", reference)
 
 
 class SlackGroups:

@@ -195,12 +195,14 @@ def run_report(report: RunReport) -> Message:
     subject = f"{kind} of {code(schedule.id, 200)} ({code(schedule.table, 600)}) for {iso(run.fire_time)}"
     name = escape(schedule.id, 200)
     if run.state == RunState.FAILED:
-        lines = [f":x: {subject} did not start an export.", escape(run.error or "Unknown failure.", FOREIGN_TEXT)]
-        if run.fix:
-            lines.append(f"What to fix: {escape(run.fix, FOREIGN_TEXT)}")
+        after = [f"What to fix: {escape(run.fix, FOREIGN_TEXT)}"] if run.fix else []
         who = mention(report.oncall)
         if who:
-            lines.append(f"{who} please take a look.")
+            after.append(f"{who} please take a look.")
+        head = f":x: {subject} did not start an export."
+        # the error gets the room the other lines leave (a many-table fire's names each table not exported)
+        room = SECTION_TEXT - len(head) - sum(len(line) + 1 for line in after) - 1
+        lines = [head, escape(run.error or "Unknown failure.", room), *after]
         text = f"{kind} of {name} failed: {escape(run.error or '', FOREIGN_TEXT)}"
         return message(text, section("\n".join(lines)), context(describe(schedule)))
     if run.late:
@@ -227,6 +229,9 @@ def run_report(report: RunReport) -> Message:
         lines.append(escape(run.plan.note, FOREIGN_TEXT))
     if job is not None and not run.error:
         lines.append(f"Export {code(job.export_id, 200)} started ({_window(job)}); its result follows here.")
+    who = mention(report.oncall)
+    if who:  # a many-table fire with tables not exported
+        lines.append(f"{who} some tables were not exported; please take a look.")
     return message(f"{kind} of {name}", section("\n".join(lines)), context(describe(schedule)))
 
 

@@ -1,32 +1,25 @@
-"""ScheduleNotifier implemented with chat.postMessage (the Slack client honours 429 Retry-After)."""
+"""ScheduleNotifier implemented with chat.postMessage (the Slack client honours 429 Retry-After), once per channel."""
 
 from __future__ import annotations
 
-import logging
-
 from slack_sdk import WebClient
 
+from bot.background.notes import Delivery, NoteStamp
 from bot.schedules.models import Digest, RunReport
-from handlers.kit.blocks import Message
-from handlers.kit.slack_port import post_message
+from handlers.kit.delivery import deliver_message
 from handlers.schedules import blocks as schedule_blocks
-
-logger = logging.getLogger(__name__)
 
 
 class SlackScheduleNotifier:
-    """Posts run messages and the digest; a refusal that retrying cannot fix is logged and dropped."""
+    """Posts run messages and the digest, each carrying its note's stamp (bot.background.notes)."""
 
     def __init__(self, client: WebClient) -> None:
         self._client = client
 
-    def run_report(self, report: RunReport, channel: str) -> bool:
+    def run_report(self, report: RunReport, stamp: NoteStamp) -> Delivery:
         """A run's message."""
-        return self._post(channel, schedule_blocks.run_report(report))
+        return deliver_message(self._client, schedule_blocks.run_report(report), stamp)
 
-    def digest(self, digest: Digest, channel: str) -> bool:
+    def digest(self, digest: Digest, stamp: NoteStamp) -> Delivery:
         """The daily digest."""
-        return self._post(channel, schedule_blocks.digest_message(digest))
-
-    def _post(self, channel: str, message: Message) -> bool:
-        return post_message(self._client, channel, message, "schedules")
+        return deliver_message(self._client, schedule_blocks.digest_message(digest), stamp)

@@ -46,6 +46,7 @@ class AwsFaultProxy:
         self.decide = decide
         self.seen: list[str] = []
         self.refused_regions: dict[str, Fault] = {}  # every request signed for that region gets the fault
+        self.refused_in_region: dict[tuple[str, str], Fault] = {}  # (region, operation): that call there fails
         self.canned: dict[str, dict[str, Any]] = {}  # GET path prefix → JSON answer (APIs moto lacks)
         self._front = DynamoDbFront(self.upstream)
         self._front.add_gate(self._gate)
@@ -54,10 +55,13 @@ class AwsFaultProxy:
     def url(self) -> str:
         return self._front.url
 
-    def region_fault(self, authorization: str) -> Fault | None:
-        """The fault of the region the request is signed for (its SigV4 credential scope), if refused."""
+    def region_fault(self, authorization: str, operation: str = "") -> Fault | None:
+        """The fault of the region the request is signed for (its SigV4 credential scope), if refused there (for
+        every call, or for this operation)."""
         scope = authorization.partition("Credential=")[2].split(",", 1)[0].split("/")
-        return self.refused_regions.get(scope[2]) if len(scope) > 2 else None
+        if len(scope) <= 2:
+            return None
+        return self.refused_regions.get(scope[2]) or self.refused_in_region.get((scope[2], operation))
 
     def close(self) -> None:
         self._front.close()
@@ -81,7 +85,7 @@ class AwsFaultProxy:
         query = "x-www-form-urlencoded" in request.header("Content-Type")
         operation = _query_action(request.body) if query else request.operation
         self.seen.append(operation)
-        fault = self.region_fault(request.header("Authorization")) or self.decide(operation, request.body)
+        fault = self.region_fault(request.header("Authorization"), operation) or self.decide(operation, request.body)
         if fault is None:
             return None
         if query:

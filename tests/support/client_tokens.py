@@ -9,6 +9,7 @@ this makes "exactly one export" provable against moto.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ class TokenLedger:
 
     seen: dict[tuple[str, str], tuple[dict[str, Any], str]] = field(default_factory=dict)
     started: dict[str, int] = field(default_factory=lambda: {"export": 0, "import": 0})  # distinct ones moto made
+    asked: Counter[str] = field(default_factory=Counter)  # calls per table name (TableArn's or TableName's last part)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -41,7 +43,9 @@ def client_tokens_honoured() -> Iterator[TokenLedger]:
         def handle(handler: Any) -> Any:
             token = handler.body.get("ClientToken")
             parameters = {k: v for k, v in handler.body.items() if k != "ClientToken"}
+            table = str(handler.body.get("TableArn") or "").rsplit("/", 1)[-1]
             with ledger.lock:
+                ledger.asked[f"{operation}:{table}"] += 1
                 if token and (operation, token) in ledger.seen:
                     before, arn = ledger.seen[(operation, token)]
                     if before != parameters:

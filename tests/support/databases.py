@@ -13,9 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from bot.db import make_engine
+from bot.wiring.schema import create_schema
 from tests.support.postgres_cluster import HOW_TO
 
 POSTGRES_ENV = "DDBBOT_TEST_POSTGRES_URL"
@@ -46,6 +48,18 @@ def fresh_database(kind: str, tmp_path: Path) -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def schema_engine(kind: str, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a fresh database of that kind with the whole schema, disposed after the block."""
+    with fresh_database(kind, tmp_path) as url:
+        engine = make_engine(url)
+        create_schema(engine)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def _driver(url: str) -> str:

@@ -16,7 +16,8 @@ from bot.aws.accounts import AwsAccounts
 from bot.aws.pricing import PriceBook
 from bot.background.claims import ClaimStore
 from bot.background.fence import ClaimKeeper, Steps, no_steps
-from bot.background.notes import NOTE, NoteWork
+from bot.background.notes import NOTE, NoteWork, WholeNote
+from bot.background.targets import TargetStore
 from bot.background.work import WorkKind, WorkRunner, WorkTiming
 from bot.core import Core
 from bot.db import make_engine, transaction
@@ -200,7 +201,12 @@ def restore_runner(
 ) -> WorkRunner:
     """A replica's work runner over restores and their result notes, as bootstrap builds it."""
     work = RestoreWork(core, store, notifier, executors, timing)
-    notes = NoteWork({TOPIC: RestoreResults(store, notifier)}, retry_after=timedelta(0))
+    targets = TargetStore(claims.engine, max_attempts=claims.max_attempts, retry_after=_at_once, clock=claims.clock)
+    notes = NoteWork({TOPIC: WholeNote(RestoreResults(store, notifier))}, targets, retry_after=timedelta(0))
     keeper = ClaimKeeper(claims, holder, monotonic=monotonic, steps=steps)
     kinds = [work.kind(), WorkKind(NOTE, notes, parallel=4)]
     return WorkRunner(keeper, kinds, WorkTiming(interval=0.05, first_retry=timedelta(0)), on_cycle=on_cycle)
+
+
+def _at_once(_attempts: int) -> timedelta:
+    return timedelta(0)

@@ -39,6 +39,8 @@ SCOPES: dict[str, set[str]] = {
     "views.publish": set(),
     "usergroups.users.list": {"usergroups:read"},
     "usergroups.list": {"usergroups:read"},
+    # a note in doubt is looked for by its metadata in public (channels:) and private (groups:) channels
+    "conversations.history": {"channels:history", "groups:history"},
 }
 SLASH_COMMANDS_SCOPE = "commands"
 

@@ -2,7 +2,7 @@
 repair actions (one per key: the state it must find, the state it writes, the dry run's and the run's verdicts).
 
 Revision ID: 0006
-Revises: 0008 (the latest on main when merged; the lead re-chains 0005 and the order when merging)
+Revises: 0005 (the latest on main when merged)
 Create Date: 2026-12-07 20:22:59.662384
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0008"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

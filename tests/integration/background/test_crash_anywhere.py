@@ -30,6 +30,7 @@ from bot.models import ExportJob, ExportStatus, Requester
 from bot.restores.models import RestoreMode, RestoreStatus
 from bot.restores.plans import RestoreSpec
 from bot.restores.store import RESTORE, RestoreStore
+from bot.schedules.fanout import FANOUT
 from bot.schedules.fires import FIRE
 from bot.schedules.models import RunState
 from bot.schedules.runs import run_schedule
@@ -40,7 +41,7 @@ from bot.verification.store import VERIFICATION, VerificationStore
 from bot.wiring.services import Services
 from tests.integration.conftest import NOTIFY
 from tests.integration.drills.test_drill import ITEMS, lay_out
-from tests.support.aws_world import exports_held
+from tests.support.aws_world import create_table, exports_held
 from tests.support.client_tokens import TokenLedger, client_tokens_honoured
 from tests.support.crashes import FOREVER, Cluster, Crash, CrashAt
 from tests.support.databases import database_kinds, fresh_database
@@ -140,6 +141,84 @@ def test_a_fire_that_kills_every_replica_is_given_up_and_reported_failed_to_on_c
     item = replicas[3].work_runner.keeper.store.get(FIRE, f"{schedule_id}@{FIRE_TIME:%Y-%m-%dT%H:%M:%SZ}")
     assert item is not None and item.state == WorkState.GIVEN_UP
     assert exports_in_aws(ddb) == 1, "every attempt asked for the same export (one ClientToken)"
+
+
+FANOUT_STEPS = ["claimed", "aws_called", "recorded", "target_recorded", "finishing"]
+
+
+@pytest.mark.parametrize("step", FANOUT_STEPS)
+def test_a_many_table_fire_whose_replica_dies_at_any_step_does_each_table_once(
+    cluster: Cluster, tokens: TokenLedger, slack: SlackStandIn, ddb: Any, step: str
+) -> None:
+    """Each table of a fire is a target of its own: the replica that takes the fire over does the tables left, each
+    once (the one in flight when the holder died is asked again with its ClientToken, which starts nothing new; one
+    whose export was recorded is not asked again), and the fire's message is posted once."""
+    for name in ("alpha", "beta"):
+        create_table(ddb, name, pitr=True, items=[{"pk": {"S": f"{name}#1"}, "sk": {"S": "a"}}])
+    dying = cluster.replica(CrashAt(FIRE, step))
+    schedule_id = add_schedule(dying.schedules, NewSchedule("*", "0 * * * *"), Requester("U0ALICE")).view.schedule.id
+    with pytest.raises(Crash):
+        run_schedule(dying.schedules, schedule_id, FIRE_TIME)
+    asked_before = dict(tokens.asked)
+
+    taker = cluster.replica()
+    cluster.stale()
+    assert taker.work_runner.run_pending([FIRE]) == 1
+    asked = {table: n - asked_before.get(table, 0) for table, n in tokens.asked.items()}
+    left = {
+        "claimed": {"alpha", "beta", "orders"},
+        "aws_called": {"alpha", "beta", "orders"},  # alpha asked again with its ClientToken: the same export answered
+        "recorded": {"beta", "orders"},  # alpha's export recorded: found by its ClientToken, not asked again
+        "target_recorded": {"beta", "orders"},
+        "finishing": set(),  # every table done: the taker only records the run and owes its message
+    }[step]
+    assert {k for k, v in asked.items() if v} == {f"export:{t}" for t in left}, "the taker asks only for the rest"
+    assert all(v <= 1 for v in asked.values())
+    assert tokens.started["export"] == 3, "one export per table"
+    assert {job.table_key for job in taker.core.store.schedule_exports(schedule_id, 10)} == {"alpha", "beta", "orders"}
+    taker.work_runner.run_pending([NOTE])
+    (report,) = messages_with(slack, NOTIFY, schedule_id, "3 exports started, 1 failed")
+    assert "`customers`" in text_of(report) and f"<!subteam^{ONCALL}>" in text_of(report), "PITR off named"
+    (run,) = taker.schedules.store.runs(schedule_id)
+    assert run.state == RunState.STARTED
+
+
+@pytest.mark.parametrize("step", FANOUT_STEPS)
+def test_a_failed_table_retried_alone_whose_replica_dies_at_any_step_is_exported_once_and_reported_once(
+    cluster: Cluster, tokens: TokenLedger, slack: SlackStandIn, ddb: Any, step: str
+) -> None:
+    """The fire's `fanout` work tries a failed table again on its own; the replica doing it dies at each step, the
+    next replica finishes it: the table exported once, the others never asked again, the news posted once."""
+    first = cluster.replica()
+    schedule_id = add_schedule(first.schedules, NewSchedule("*", "0 * * * *"), Requester("U0ALICE")).view.schedule.id
+    run_schedule(first.schedules, schedule_id, FIRE_TIME)
+    first.work_runner.run_pending([NOTE])
+    (report,) = messages_with(slack, NOTIFY, schedule_id, "1 exports started, 1 failed")
+    assert "`customers`" in text_of(report) and f"<!subteam^{ONCALL}>" in text_of(report)
+    ddb.update_continuous_backups(
+        TableName="customers", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    asked_before = dict(tokens.asked)
+
+    dying = cluster.replica(CrashAt(FANOUT, step))
+    cluster.clock.advance(seconds=3600)  # past the failed table's pause
+    with pytest.raises(Crash):
+        dying.work_runner.run_pending([FANOUT])
+    taker = cluster.replica()
+    cluster.stale()
+    assert taker.work_runner.run_pending([FANOUT]) == 1
+    taker.work_runner.run_pending([NOTE])
+
+    asked = {table: n - asked_before.get(table, 0) for table, n in tokens.asked.items()}
+    assert {k: v for k, v in asked.items() if v} == (
+        {"export:customers": 2} if step == "aws_called" else {"export:customers": 1}
+    ), "only the failed table is asked again (with its ClientToken after a crash in doubt)"
+    assert tokens.started["export"] == 2, "orders once, customers once"
+    (later,) = messages_with(slack, NOTIFY, schedule_id, "Later:")
+    assert "`customers`: export" in text_of(later).split("Later:", 1)[1]
+    assert "`orders`" not in text_of(later).split("Later:", 1)[1], "the table done already is not news"
+    item = taker.work_runner.keeper.store.get(FANOUT, str(taker.schedules.store.runs(schedule_id)[0].id))
+    assert item is not None and item.state == WorkState.DONE
 
 
 # ------------------------------------------------------------------------------------------------ restores
@@ -249,12 +328,12 @@ def test_a_restore_that_kills_every_replica_is_given_up_and_its_requester_told(
 # ----------------------------------------------------------------------------------------------------- notes
 
 
-@pytest.mark.parametrize("step", ["claimed", "aws_called", "finishing"])
-def test_a_result_whose_poster_dies_at_any_step_is_posted_never_lost(
+@pytest.mark.parametrize("step", ["claimed", "aws_called", "target_recorded", "finishing"])
+def test_a_result_whose_poster_dies_at_any_step_is_posted_exactly_once_in_each_channel(
     cluster: Cluster, slack: SlackStandIn, step: str
 ) -> None:
-    """Slack's chat.postMessage takes no idempotency key: a poster that dies after Slack took the message (and
-    before recording it) has it posted again by the replica that takes the note over. Before that, exactly once."""
+    """Slack's chat.postMessage takes no idempotency key: each post carries its note's stamp as metadata, and the
+    replica that takes over a channel whose post may have gone through looks for the stamp before posting again."""
     dying = cluster.replica(CrashAt(NOTE, step))
     started = start_export(dying.core, "orders", ExportOptions(), Requester(REQUESTER, OPS))
     wait_until(lambda: not dying.tracker.run_cycle().checked or None, "the export to finish", timeout=30)
@@ -266,11 +345,34 @@ def test_a_result_whose_poster_dies_at_any_step_is_posted_never_lost(
     assert taker.work_runner.run_pending([NOTE]) == 0, "a live claim is not taken over"
     cluster.stale()
     assert taker.work_runner.run_pending([NOTE]) == 1
-    posted = messages_with(slack, OPS, started.job.export_id, "COMPLETED")
     assert posted_before == (0 if step == "claimed" else 1)
-    assert len(posted) == posted_before + 1, "posted by the replica that took the note over"
+    for channel in (OPS, NOTIFY):
+        posted = messages_with(slack, channel, started.job.export_id, "COMPLETED")
+        assert len(posted) == 1, f"posted once in {channel}"
     assert taker.core.store.unposted_results() == []
+    looked = [c for c in slack.calls if c.method == "conversations.history"]
+    assert len(looked) == (1 if step == "aws_called" else 0), "only a post in doubt is looked for"
+
+
+def test_a_result_whose_channel_cannot_be_read_back_is_posted_again_never_lost(
+    cluster: Cluster, slack: SlackStandIn
+) -> None:
+    """Without channels:history the stamp cannot be looked for: the post in doubt is made again (at least once)."""
+    slack.scopes.discard("channels:history")
+    dying = cluster.replica(CrashAt(NOTE, "aws_called"))
+    started = start_export(dying.core, "orders", ExportOptions(), Requester(REQUESTER, OPS))
+    wait_until(lambda: not dying.tracker.run_cycle().checked or None, "the export to finish", timeout=30)
+    with pytest.raises(Crash):
+        dying.work_runner.run_pending([NOTE])
+    taker = cluster.replica()
+    cluster.stale()
+    assert taker.work_runner.run_pending([NOTE]) == 1
+    posted = messages_with(slack, OPS, started.job.export_id, "COMPLETED")
+    assert len(posted) == 2, "posted again: lost never, twice at worst"
     assert json.dumps(posted[-1].blocks) == json.dumps(posted[0].blocks)
+    assert len(messages_with(slack, NOTIFY, started.job.export_id, "COMPLETED")) == 1
+    (looked,) = [c for c in slack.calls if c.method == "conversations.history"]
+    assert looked.error == "missing_scope"
 
 
 # ------------------------------------------------------------------------------------- verifications and drills

@@ -315,3 +315,29 @@ def test_tables_aws_backup_protects_are_counted_and_a_place_where_it_cannot_be_a
     bot.services.coverage.forget()
     body = coverage(slack, signed)
     assert "1 protected by AWS Backup" in body
+
+
+def test_one_region_of_an_account_that_cannot_be_listed_is_named_and_every_other_place_is_shown(
+    bot: Any, slack: SlackStandIn, front: AwsFaultProxy
+) -> None:
+    front.refused_in_region[("eu-west-1", "ListTables")] = Fault(
+        400, "AccessDeniedException", "User: arn:aws:sts::111111111111:assumed-role/x is not authorized to perform"
+    )
+    body = coverage(slack, SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET), "all")
+    assert "3 tables in 4 places" in body and "2 places not read" in body
+    assert "`prod:ledger`" in body and "`orders`" in body and "`customers`" in body, "the other places are shown"
+    assert "`prod:ledger-eu`" not in body
+    not_read = body[body.index("Not read") :]
+    assert "`prod` eu-west-1" in not_read and "AWS denied dynamodb:ListTables" in not_read, "named, translated"
+    assert "`broken` eu-central-2" in not_read
+
+
+def test_a_table_whose_answer_makes_no_sense_is_named_and_every_other_table_is_shown(
+    bot: Any, slack: SlackStandIn, front: AwsFaultProxy
+) -> None:
+    front.refused_in_region[("eu-west-1", "DescribeTable")] = Fault(200, "NotADynamoDbAnswer", "a proxy's page")
+    body = coverage(slack, SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET), "all")
+    assert "4 tables in 4 places" in body, "one table's unexpected answer does not sink the survey"
+    ledger_eu = body[body.index("`prod:ledger-eu`") :]
+    assert "could not be read: something went wrong reading it (reference" in ledger_eu[:300]
+    assert "`prod:ledger`" in body and "PITR off, never exported, no schedule" in body

@@ -11,18 +11,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.background.claims import ClaimStore
+from bot.background.claims import ClaimStore, enqueue_work
 from bot.demo.slack_standin import SlackStandIn
 from bot.drills.models import Drill, DrillResult, DrillSpec
 from bot.drills.store import DRILL, DrillStore
 from bot.models import ExportStatus, ExportType, Requester
 from bot.schedules.digest import build_digest
+from bot.schedules.fanout import FANOUT
+from bot.schedules.models import ExportPlan, RunKind, RunState
 from bot.schedules.service import NewSchedule, ScheduleCore, add_schedule
 from bot.verification.models import ExportTarget
 from bot.wiring.services import Services
 from handlers.schedules.blocks import digest_message
 from scheduler.jobs import fire_digest, fire_schedule
 from tests.integration.conftest import NOTIFY
+from tests.support.aws_proxy import AwsFaultProxy, Fault
 from tests.support.aws_world import create_table, exports_held
 from tests.support.schedules import text_of
 
@@ -174,3 +177,73 @@ def test_the_digest_shows_each_tables_last_restore_drill_and_flags_a_failed_one(
     orders = next(t for t in digest.tables if t.table_key == "orders")
     assert "last restore drill failed" in orders.flags
     assert "Last restore drill: failed" in json.dumps(digest_message(digest)["blocks"])
+
+
+def test_a_fire_queued_before_per_table_results_carries_on_with_its_queued_tables(
+    services: Callable[..., Services], slack: SlackStandIn, ddb: Any
+) -> None:
+    """What migration 0003 left in flight: a started run whose plan note lists its queued tables, and its `fanout`
+    work item; the tables become the fire's targets when the work is next taken."""
+    built = services()
+    sc = built.schedules
+    create_table(ddb, "ledger", pitr=True, items=[{"pk": {"S": "l#1"}, "sk": {"S": "a"}}])
+    schedule_id = add_schedule(sc, NewSchedule("*", "0 * * * *"), Requester("U0ALICE")).view.schedule.id
+    with sc.store.engine.begin() as connection:
+        run = sc.store.open_run(connection, schedule_id, FIRE, RunKind.SCHEDULED, "old-replica")
+        sc.store.save_plan(run.id, ExportPlan(ExportType.FULL, note='queued:["ledger"]'), connection=connection)
+        sc.store.finish_run(run.id, RunState.STARTED, note=False, connection=connection, error="1 queued.")
+        enqueue_work(connection, FANOUT, str(run.id))
+    built.work_runner.run_pending()
+    assert exported_tables(sc, schedule_id) == ["ledger"], "only the table it had queued"
+    later = slack.wait_for(lambda m: m.channel == NOTIFY and "Later:" in text_of(m))
+    assert "`ledger`: export" in text_of(later)
+
+
+def test_a_table_the_survey_cannot_read_is_named_in_the_digest_and_never_called_fixed(
+    services: Callable[..., Services], slack: SlackStandIn, world: str, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Partial failure in the survey behind the digest: `customers` lacked PITR at the last digest and cannot be
+    read now (DescribeTable denied), and `orders` gets an answer that makes no sense. The digest is still posted, says
+    what was not read, does not say `customers`' PITR was turned on, and the next digest that reads it again does not
+    call it newly without PITR."""
+    denied: set[str] = set()
+    garbled: set[str] = set()
+
+    def decide(operation: str, body: bytes) -> Fault | None:
+        table = json.loads(body or b"{}").get("TableName")
+        if operation == "DescribeTable" and table in denied:
+            return Fault(400, "AccessDeniedException", f"not authorized to perform: dynamodb:DescribeTable on {table}")
+        if operation == "DescribeTable" and table in garbled:
+            return Fault(200, "NotADynamoDbAnswer", "a proxy's page")  # no `Table`: an answer that makes no sense
+        return None
+
+    config = tmp_path / "digest.toml"
+    config.write_text(
+        '[digest]\ncron = "0 9 * * *"\n\n[[schedules]]\nid = "nightly"\ntable = "orders"\ncron = "0 2 * * *"\n'
+    )
+    with AwsFaultProxy(world, decide) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", proxy.url)
+        built = services(config_file=config, coverage_cache_seconds=0)
+        sc = built.schedules
+        day = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(days=3)
+
+        def digest_on(days: int, needle: str) -> str:
+            sc.core.clock = lambda: day + timedelta(days=days, seconds=5)
+            fire_digest(sc, lambda: True, "0 9 * * *", "UTC")
+            built.work_runner.run_pending()
+            when = (day + timedelta(days=days)).date().isoformat()
+            found = slack.wait_for(lambda m: m.channel == NOTIFY and when in text_of(m) and needle in text_of(m))
+            return text_of(found)
+
+        assert "Now without PITR: `customers`" in digest_on(0, "digest")
+        denied.add("customers")
+        garbled.add("orders")
+        second = digest_on(1, "Not read")
+        not_read = second[second.index("Not read, so not compared:") :].split("\\n", 1)[0]
+        assert "`customers`" in not_read and "`orders`" in not_read, not_read
+        assert "PITR now on" not in second, "a table not read is not called fixed"
+        assert "something went wrong reading it (reference" in second, "one table's odd answer: that table's line"
+        denied.clear()
+        garbled.clear()
+        third = digest_on(2, "digest")
+        assert "without PITR" not in third and "PITR now on" not in third, "nothing changed since it was last seen"

@@ -16,7 +16,8 @@ from sqlalchemy import Connection, Engine
 
 from bot.background.claims import Claim, ClaimStore, WorkState
 from bot.background.fence import ClaimKeeper, Fence
-from bot.background.notes import NOTE, NoteWork
+from bot.background.notes import NOTE, Delivery, NoteStamp, NoteWork
+from bot.background.targets import TargetStore
 from bot.background.work import WorkKind, WorkRunner, WorkTiming
 from bot.db import make_engine
 from bot.metrics import REGISTRY
@@ -126,10 +127,13 @@ def test_work_that_returns_without_recording_anything_is_done(engine: Engine) ->
 
 
 class FailingPoster:
-    """A poster whose Slack client breaks every time (a bug, not Slack saying "later")."""
+    """A poster whose message cannot even be addressed every time (a bug, not Slack saying "later")."""
 
-    def post(self, subject: str) -> bool:
+    def targets(self, subject: str) -> list[str]:
         raise RuntimeError("the message could not be built")
+
+    def deliver(self, subject: str, stamp: NoteStamp) -> Delivery:
+        raise AssertionError("never delivered")
 
     def posted(self, subject: str, connection: Connection) -> None:
         raise AssertionError("never posted")
@@ -139,7 +143,8 @@ def test_a_note_that_breaks_its_poster_every_time_is_given_up_and_logged(
     engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = SettableDatabaseClock()
-    replica = runner(engine, clock, NoteWork({"run": FailingPoster()}, timedelta(seconds=1)), kind=NOTE)
+    targets = TargetStore(engine, max_attempts=3, retry_after=TIMING.retry_after, clock=clock)
+    replica = runner(engine, clock, NoteWork({"run": FailingPoster()}, targets, timedelta(seconds=1)), kind=NOTE)
     replica.keeper.store.enqueue(NOTE, "run:7")
     outcomes = []
     for _ in range(4):

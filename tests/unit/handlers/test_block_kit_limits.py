@@ -97,7 +97,7 @@ from handlers.drills.parsing import DRILL_HELP
 from handlers.exports import blocks as export_blocks
 from handlers.exports.parsing import EXPORT_HELP, STATUS_HELP
 from handlers.home import blocks as home_blocks
-from handlers.kit import blocks
+from handlers.kit import blocks, delivery
 from handlers.pitr import blocks as pitr_blocks
 from handlers.pitr.parsing import PITR_HELP
 from handlers.recovery import blocks as recovery_blocks
@@ -113,6 +113,7 @@ from tests.support.slack_models import slack_sdk_refusals
 
 BUILDER_MODULES: tuple[ModuleType, ...] = (
     blocks,
+    delivery,
     export_blocks,
     pitr_blocks,
     cost_blocks,
@@ -530,6 +531,11 @@ CASES: dict[str, list[Case]] = {
         lambda g: blocks.plain_fallback(
             export_blocks.export_finished(export_job(g), None, embedded_rates("eu", g.text)), "a1b2c3d4"
         )
+    ],
+    # handlers/kit/delivery.py: where a note could not be posted (the channel as configured, Slack's answer, the note)
+    "undelivered_message": [
+        lambda g: delivery.undelivered_message(g.text, "C0OPS", g.text, 5),
+        lambda g: delivery.undelivered_message(g.text, g.text, g.text, 1),
     ],
     "pitr_message": [
         lambda g, on=on: pitr_blocks.pitr_message(

@@ -1,0 +1,98 @@
+"""A note to three channels where one refuses, on SQLite and PostgreSQL, with the real note work, the real Slack
+delivery and the Slack stand-in: the two others get it exactly once however often the third is retried; the third
+is retried alone, given up after the attempts allowed, counted, and reported in the notification channel.
+
+(The bot's own results go to at most two channels, the one asked in and the notification channel:
+tests/integration/exports/test_result_channels.py shows them through the signed endpoint; this shows the shared
+mechanism with more.)"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from slack_sdk import WebClient
+from sqlalchemy import Connection, Engine
+
+from bot.background.claims import ClaimStore, WorkState
+from bot.background.fence import ClaimKeeper
+from bot.background.notes import NOTE, UNDELIVERED, Delivery, NoteStamp, NoteWork, UndeliveredReports, edition_payload
+from bot.background.targets import TargetState, TargetStore
+from bot.background.work import WorkKind, WorkRunner, WorkTiming
+from bot.demo.slack_standin import SlackStandIn
+from bot.metrics import REGISTRY
+from handlers.kit.blocks import message, section
+from handlers.kit.delivery import SlackUndelivered, deliver_message
+from tests.support.clocks import SettableDatabaseClock
+from tests.support.databases import database_kinds, schema_engine
+
+CHANNELS = ["C0ALPHA", "C0BRAVO", "C0CHARLIE"]
+TIMING = WorkTiming(interval=0.05, first_retry=timedelta(seconds=10))
+
+
+@pytest.fixture(params=database_kinds())
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    with schema_engine(request.param, tmp_path) as made:
+        yield made
+
+
+class ThreeChannels:
+    """A topic whose notes go to three channels, delivered as the bot delivers every note."""
+
+    def __init__(self, client: WebClient) -> None:
+        self._client = client
+        self.told: list[str] = []
+
+    def targets(self, subject: str) -> list[str]:
+        return list(CHANNELS)
+
+    def deliver(self, subject: str, stamp: NoteStamp) -> Delivery:
+        return deliver_message(self._client, message(f"result of {subject}", section(f"result of {subject}")), stamp)
+
+    def posted(self, subject: str, connection: Connection) -> None:
+        self.told.append(subject)
+
+
+def test_a_note_to_three_channels_reaches_two_once_and_the_refusing_one_is_retried_alone_then_reported(
+    engine: Engine,
+) -> None:
+    clock = SettableDatabaseClock()
+    with SlackStandIn() as slack:
+        client = WebClient(token="xoxb-test-token", base_url=slack.api_url)
+        claims = ClaimStore(engine, stale_after=timedelta(seconds=30), max_attempts=3, clock=clock)
+        targets = TargetStore(engine, max_attempts=3, retry_after=TIMING.retry_after, clock=clock)
+        poster = ThreeChannels(client)
+        reports = UndeliveredReports(targets, SlackUndelivered(client), notify_channel=CHANNELS[0])
+        notes = NoteWork({"result": poster, UNDELIVERED: reports}, targets, retry_after=timedelta(seconds=5))
+        runner = WorkRunner(ClaimKeeper(claims, "replica-1"), [WorkKind(NOTE, notes)], TIMING)
+        given_up = {"kind": NOTE, "outcome": "given_up"}
+        before = REGISTRY.get_sample_value("ddbbot_work_targets_total", given_up) or 0.0
+        slack.refuse_channel(CHANNELS[1], "channel_not_found")
+        claims.enqueue(NOTE, "result:x", payload=edition_payload("e1"))
+
+        outcomes = []
+        for pause in (0, 10, 20):
+            clock.advance(seconds=pause)
+            outcomes.append(runner.execute(NOTE, "result:x"))
+        assert outcomes == ["deferred", "deferred", "done"], "waiting for the refusing channel costs no attempt"
+        runner.run_pending()  # the report about it
+
+        def posts(channel: str) -> list[str | None]:
+            return [c.error for c in slack.calls if c.method == "chat.postMessage" and c.params["channel"] == channel]
+
+        assert [len([m for m in slack.messages(c) if "result of x" in m.text]) for c in CHANNELS] == [1, 0, 1]
+        assert posts(CHANNELS[1]) == ["channel_not_found"] * 3, "the refusing channel alone, three times"
+        assert posts(CHANNELS[2]) == [None]
+        (report,) = [m for m in slack.messages(CHANNELS[0]) if "could not be posted" in m.text]
+        assert f"<#{CHANNELS[1]}>" in report.text and "channel_not_found" in report.text
+        assert REGISTRY.get_sample_value("ddbbot_work_targets_total", given_up) == before + 1
+        assert poster.told == ["x"], "the note is settled once every channel is delivered or given up"
+        assert [t.state for t in targets.of(NOTE, "result:x")] == [
+            TargetState.DONE,
+            TargetState.GIVEN_UP,
+            TargetState.DONE,
+        ]
+        item = claims.get(NOTE, "result:x")
+        assert item is not None and item.state == WorkState.DONE
