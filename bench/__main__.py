@@ -17,6 +17,7 @@ BENCHMARKS = [
     ("6. Export verification", "bench.verification"),
     ("7. JSON: msgspec against orjson on the loader's paths", "bench.json_codecs"),
     ("8. Bulk put against the loader", "bench.bulk_vs_loader"),
+    ("9. Recovery: revert and older-than-PITR scan", "bench.recovery"),
 ]
 
 

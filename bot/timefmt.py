@@ -1,13 +1,17 @@
-"""ISO-8601 in and out: timezone-aware UTC inside, `2026-01-14T10:18:50Z` in messages."""
+"""ISO-8601 in and out: timezone-aware UTC inside, `2026-01-14T10:18:50Z` in messages; times may also be written
+relative to now (`-90m`, `-2h`, `-1d`), since in an incident people think "two hours ago"."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.errors import UsageError
 
 ISO_EXAMPLE = "2026-01-14T10:18:50Z"
+TIME_FORMS = "an ISO-8601 time (2026-01-14T10:18:50Z) or a time relative to now (-90m, -2h, -1d, -1h30m)"
+RELATIVE = re.compile(r"^-(?:(?P<d>\d{1,4})d)?(?:(?P<h>\d{1,6})h)?(?:(?P<m>\d{1,8})m)?(?:(?P<s>\d{1,10})s)?$")
+MAX_RELATIVE = timedelta(days=3660)  # ten years back: anything further is a typo, not an incident
 
 
 def utcnow() -> datetime:
@@ -15,17 +19,35 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def parse_time(text: str, option: str) -> datetime:
-    """Parse an ISO-8601 time; one without a zone is taken as UTC."""
+def parse_time(text: str, option: str, now: datetime | None = None) -> datetime:
+    """An ISO-8601 time (one without a zone is taken as UTC), or one relative to `now` (the host's clock when not
+    given): `-90m`, `-2h`, `-1d`, `-1h30m`. The one parser of times for every command."""
     cleaned = text.strip()
+    if cleaned.startswith("-"):
+        return (now or utcnow()) - parse_ago(cleaned, option)
     try:
         value = datetime.fromisoformat(cleaned.replace("z", "Z"))
     except ValueError:
         raise UsageError(
-            f"`{option}={text}` is not an ISO-8601 time. Write it like `{option}={ISO_EXAMPLE}` "
-            "(UTC; an offset such as +02:00 also works)."
+            f"`{option}={text[:60]}` is not a time. Write it like `{option}={ISO_EXAMPLE}` (UTC; an offset such as "
+            f"+02:00 also works) or relative to now, like `{option}=-90m`, `{option}=-2h` or `{option}=-1d`."
         ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def parse_ago(text: str, option: str) -> timedelta:
+    """How far back `-90m`, `-2h`, `-1d` or `-1d2h30m` reaches (days, hours, minutes, seconds, in that order)."""
+    match = RELATIVE.match(text.strip().lower())
+    if match is None or not any(match.groupdict().values()):
+        raise UsageError(
+            f"`{option}={text[:60]}` is not a time relative to now. Write minutes, hours or days back, largest "
+            f"first: `{option}=-90m`, `{option}=-2h`, `{option}=-1d` or `{option}=-1h30m`."
+        )
+    days, hours, minutes, seconds = (int(match[name] or 0) for name in ("d", "h", "m", "s"))
+    ago = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    if ago > MAX_RELATIVE:
+        raise UsageError(f"`{option}={text[:60]}` reaches more than ten years back; no backup goes that far.")
+    return ago
 
 
 def iso(value: datetime | None) -> str:

@@ -3,7 +3,8 @@ buckets), and the chain of them that restores the table as of a time."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.aws.table_info import describe_table
@@ -13,6 +14,7 @@ from bot.catalog.models import CatalogEntry, Discovery, Listing, Proof, RestoreC
 from bot.catalog.store import CatalogStore
 from bot.core import Core
 from bot.drills.store import DrillStore
+from bot.models import export_id_of
 from bot.verification.store import VerificationStore
 
 MAX_OWN = 5000  # the bot's own records read per table (years of daily exports and weeks of hourly incrementals)
@@ -22,12 +24,15 @@ DRILLS_READ = 200
 
 @dataclass(frozen=True)
 class Catalogue:
-    """What the catalogue's use cases need, built once in bootstrap."""
+    """What the catalogue's use cases need, built once in bootstrap. `not_backups` gives the ARNs of exports that hold
+    part of a table only (a recovery's partition or window of changes): they lie in the same buckets, their summaries
+    look like any export's, and a restore chain built on one would bring back a single partition."""
 
     core: Core
     store: CatalogStore
     verifications: VerificationStore
     drills: DrillStore
+    not_backups: Callable[[], set[str]] = field(default=set)
 
 
 def table_listing(catalogue: Catalogue, table_text: str) -> Listing:
@@ -51,7 +56,8 @@ def _entries(catalogue: Catalogue, table_text: str) -> tuple[str, list[CatalogEn
     ref, place = core.table(table_text)
     info = describe_table(core.aws.dynamodb(place), ref, place)
     discovery = discover(core, catalogue.store, place, locations_for(core, ref.key, table_text))
-    merged = {entry.export_id: entry for entry in catalogue.store.entries(info.arn)}
+    partial = {export_id_of(arn) for arn in catalogue.not_backups()}
+    merged = {entry.export_id: entry for entry in catalogue.store.entries(info.arn) if entry.export_id not in partial}
     for job in core.store.recent_exports(ref.key, limit=MAX_OWN):
         own, found = entry_of_job(job), merged.get(job.export_id)
         merged[job.export_id] = replace(own, kms_key=own.kms_key or (found.kms_key if found else None))

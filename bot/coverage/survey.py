@@ -62,7 +62,11 @@ class CoverageSurvey:
         stale_after: timedelta = timedelta(days=7),
         last_drill: Callable[[str], Drill | None] = lambda _table_key: None,
         drill_max_age: timedelta = DRILL_MAX_AGE,
+        not_backups: Callable[[], set[str]] = set,
     ) -> None:
+        """`not_backups` gives the ARNs of exports that hold part of a table only (a recovery's filtered and
+        incremental exports): ListExports cannot tell them apart, and they must never count as a table's backup."""
+        self.not_backups = not_backups
         self.drill_max_age = drill_max_age
         self.core = core
         self.schedules = schedules  # every schedule, resolved to the place and table it acts on
@@ -217,6 +221,7 @@ class CoverageSurvey:
         client = self.core.aws.dynamodb(place)
         newest: datetime | None = None
         token: str | None = None
+        partial = self.not_backups()
         try:
             while True:
                 page = (
@@ -225,7 +230,7 @@ class CoverageSurvey:
                     else client.list_exports(TableArn=table_arn)
                 )
                 for summary in page.get("ExportSummaries", []):
-                    if summary.get("ExportStatus") == ExportStatus.COMPLETED:
+                    if summary.get("ExportStatus") == ExportStatus.COMPLETED and summary["ExportArn"] not in partial:
                         newest = _newest([newest, export_started(summary["ExportArn"])])
                 token = page.get("NextToken")
                 if not token:

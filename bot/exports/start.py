@@ -179,7 +179,7 @@ def start_export(
     try:
         description = core.aws.dynamodb(place).export_table_to_point_in_time(**request)["ExportDescription"]
     except Exception as exc:
-        error = _export_error(core, exc, info, place, destination, folder)
+        error = export_error(core, exc, info, place, destination, folder)
         core.store.audit(requester.user_id, "export.start", ref.key, audit, f"error: {error}")
         raise error from exc
     steps("aws_called")
@@ -350,9 +350,10 @@ def _pitr_off(core: Core, table_text: str) -> BotError:
     )
 
 
-def _export_error(
+def export_error(
     core: Core, exc: Exception, info: TableInfo, place: Place, destination: Destination, folder: str
 ) -> BotError:
+    """ExportTableToPointInTime's refusal as what to fix (a recovery's exports are refused the same way)."""
     code = error_code(exc) if isinstance(exc, ClientError) else ""
     if code in ACCESS_DENIED and destination.owner:
         return bucket_policy_error(core, place, destination.bucket, destination.owner, folder)

@@ -207,7 +207,7 @@ class BatchWriter:
             return _Attempt(pending, reason=f"no answer ({error!r})", cause=self._network_cause(error)), 0.0
         if status == 200:
             return self._landed(pending, data, estimate)
-        code, message = _error(data)
+        code, message = error_of(data)
         if code not in THROTTLING and status < 500 and code not in RETRYABLE:
             raise self._refused(status, code, message, source)
         if code in THROTTLING:
@@ -278,7 +278,7 @@ class BatchWriter:
         if not isinstance(answer, dict):
             return None
         left = (answer.get("UnprocessedItems") or {}).get(self._table) or []
-        return [(msgspec.json.encode(request), "PutRequest" in request) for request in left], _consumed(answer)
+        return [(msgspec.json.encode(request), "PutRequest" in request) for request in left], consumed_units(answer)
 
     def _refused(self, status: int, code: str, message: str, source: str) -> BatchWriteRefused:
         said = f"DynamoDB said: {code or status}: {message or 'no message'}."
@@ -301,9 +301,12 @@ class BatchWriter:
         return BatchWriteRefused(f"Writing items from {source} to table {self._table} failed. {said}", None, code)
 
 
-def _consumed(answer: dict[str, object]) -> float | None:
-    """The units of `ReturnConsumedCapacity=TOTAL` (table and indexes), or None when the answer has none."""
+def consumed_units(answer: dict[str, object]) -> float | None:
+    """The units of `ReturnConsumedCapacity=TOTAL` (table and indexes), or None when the answer has none; a list
+    (BatchWriteItem, BatchGetItem) or one object (PutItem, DeleteItem)."""
     entries = answer.get("ConsumedCapacity")
+    if isinstance(entries, dict):
+        entries = [entries]
     if not isinstance(entries, list) or not entries:
         return None
     units = [entry.get("CapacityUnits") for entry in entries if isinstance(entry, dict)]
@@ -311,7 +314,8 @@ def _consumed(answer: dict[str, object]) -> float | None:
     return sum(numbers) if numbers else None
 
 
-def _error(data: bytes) -> tuple[str, str]:
+def error_of(data: bytes) -> tuple[str, str]:
+    """An error answer's code (without its namespace) and message; empty when the body is not one."""
     try:
         answer = msgspec.json.decode(data)
     except (msgspec.DecodeError, RecursionError):

@@ -14,6 +14,7 @@ from bot.models import ExportLocation
 from bot.restores.bulk_options import BulkPut, Engine
 from bot.restores.outcome import OutcomeCheck
 from bot.restores.rate import WriteCeiling
+from bot.restores.repairs import RepairOptions
 
 
 class RestoreStatus(StrEnum):
@@ -41,6 +42,8 @@ class RestoreMode(StrEnum):
     IMPORT = "import"
     PITR = "pitr"
     LOAD = "load"
+    RECOVER = "recover"  # /ddb-recover: an item or partition put back in place as it was at a time
+    REVERT = "revert"  # /ddb-revert: a window's changes undone in place
 
 
 DECIDED = frozenset(
@@ -72,7 +75,10 @@ MODE_NAMES = {
     RestoreMode.IMPORT: "ImportTable into a new table",
     RestoreMode.PITR: "point-in-time restore into a new table",
     RestoreMode.LOAD: "write the export's items into an existing table",
+    RestoreMode.RECOVER: "put an item or partition back as it was, in place (conditional writes)",
+    RestoreMode.REVERT: "undo a window's changes in place (conditional writes)",
 }
+REPAIR_MODES = frozenset({RestoreMode.RECOVER, RestoreMode.REVERT})
 
 
 @dataclass(frozen=True)
@@ -285,12 +291,14 @@ class LoadOptions:
         )
 
 
-PlanOptions = ImportOptions | PitrOptions | LoadOptions
-OptionsT = TypeVar("OptionsT", ImportOptions, PitrOptions, LoadOptions)
-OPTIONS_OF_MODE: dict[RestoreMode, type[ImportOptions] | type[PitrOptions] | type[LoadOptions]] = {
+PlanOptions = ImportOptions | PitrOptions | LoadOptions | RepairOptions
+OptionsT = TypeVar("OptionsT", ImportOptions, PitrOptions, LoadOptions, RepairOptions)
+OPTIONS_OF_MODE: dict[RestoreMode, type[PlanOptions]] = {
     RestoreMode.IMPORT: ImportOptions,
     RestoreMode.PITR: PitrOptions,
     RestoreMode.LOAD: LoadOptions,
+    RestoreMode.RECOVER: RepairOptions,
+    RestoreMode.REVERT: RepairOptions,
 }
 
 

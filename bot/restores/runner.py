@@ -29,7 +29,7 @@ from bot.metrics import RESTORE_OVERDUE, RESTORES, RESTORES_RUNNING
 from bot.models import BOT_ACTOR
 from bot.restores.cancel_watch import CancelWatch
 from bot.restores.executors import Cancelled, Executor, ExecutorContext, Withdrawn
-from bot.restores.models import ACTIVE, RestoreMode, RestoreRequest, RestoreStatus
+from bot.restores.models import ACTIVE, REPAIR_MODES, RestoreMode, RestoreRequest, RestoreStatus
 from bot.restores.notify import RestoreNotifier, RestoreOutcome, RestoreProgress
 from bot.restores.outcome import ItemsDone, ItemsPromised, check_outcome
 from bot.restores.store import RESTORE, RestoreStore
@@ -37,6 +37,7 @@ from bot.restores.store import RESTORE, RestoreStore
 logger = logging.getLogger(__name__)
 TAMPERED = "The stored plan no longer matches the approved plan hash; nothing was run."
 TOPIC = "restore"  # the note of a request's end: `restore:<id>`
+IN_PROCESS = frozenset({RestoreMode.LOAD, *REPAIR_MODES})  # modes whose writes run in this process (not in AWS)
 UNREPORTED_PROMISE = ItemsPromised(None, "the restore reported no item count")
 UNREPORTED_DONE = ItemsDone(None, "the restore reported no item count")
 
@@ -84,8 +85,8 @@ class RestoreWork:
         request = self._store.get(request_id)
         if request is None:
             return True
-        loads = {r for r in running if (other := self._store.get(r)) is not None and other.mode == RestoreMode.LOAD}
-        if request.mode == RestoreMode.LOAD:
+        loads = {r for r in running if (other := self._store.get(r)) is not None and other.mode in IN_PROCESS}
+        if request.mode in IN_PROCESS:
             return len(loads) < self._timing.max_parallel
         return len(running) - len(loads) < self._timing.max_following
 

@@ -20,6 +20,7 @@ from bot.restores.models import (
     SourceSummary,
     TierEstimate,
 )
+from bot.restores.repairs import RepairOptions
 from bot.timefmt import duration, iso
 from bot.words import plural
 
@@ -92,6 +93,8 @@ def mode_line(request: RestoreRequest) -> str:
         rest = len(request.plan.sources) - 1
         after = f", then {plural(rest, 'incremental export')} by the loader once it finished" if rest else ""
         return f"{base}: the full export by DynamoDB's bulk put ({options.bulk.tier.value} tier){after}"
+    if isinstance(options, RepairOptions):
+        return f"{base}: {repair_scope(options)}"
     return f"{base} ({plural(len(request.plan.sources), 'export')}, puts and deletes in time order)"
 
 
@@ -102,6 +105,15 @@ def _engine(request: RestoreRequest) -> str | None:
         return None
     name = "DynamoDB's bulk put" if options.by_bulk else "the bot's loader"
     return f"{name}: {options.engine_reason}" if options.engine_reason else name
+
+
+def repair_scope(options: RepairOptions) -> str:
+    """What a repair covers, as plain text: the key and its time, or the window (and filter)."""
+    writes = f"{options.puts:,} put(s) and {options.deletes:,} delete(s) at most, each under its own condition"
+    if options.item_key:
+        return f"{options.item_key} as of {iso(options.at)}; {writes}"
+    where = f" where {options.where}" if options.where else ""
+    return f"changes from {iso(options.since)} to {iso(options.until)}{where} undone; {writes}"
 
 
 def _write_rate(request: RestoreRequest) -> str | None:

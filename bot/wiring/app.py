@@ -44,6 +44,9 @@ from handlers.kit.http import install_patient_respond
 from handlers.kit.parsing import CommandHelp
 from handlers.pitr import commands as pitr_commands
 from handlers.pitr.parsing import PITR_HELP
+from handlers.recovery import actions as recovery_actions
+from handlers.recovery import commands as recovery_commands
+from handlers.recovery.commands import RecoverySurface
 from handlers.restores import actions as restore_actions
 from handlers.restores import commands as restore_commands
 from handlers.restores.commands import RestoreSurface
@@ -98,6 +101,9 @@ def create_app(services: Services) -> App:
     restore_surface = RestoreSurface(surface, services.restores, services.restore_control, services.catalogue)
     restore_commands.register(app, restore_surface)
     restore_actions.register(app, restore_surface)
+    recovery_surface = RecoverySurface(surface, services.recoveries)
+    recovery_commands.register(app, recovery_surface)
+    recovery_actions.register(app, recovery_surface)
     schedule_commands.register(app, surface, services.schedules)
     verification_commands.register(app, surface, services.verifications)
     drill_commands.register(app, surface, services.drills)

@@ -30,6 +30,9 @@ from bot.exports.results import TOPIC as EXPORT_RESULTS
 from bot.exports.results import ExportResults
 from bot.exports.tracker import ExportTracker
 from bot.models import Requester
+from bot.recovery.store import PREPARATION as RECOVERY_NOTES
+from bot.recovery.store import RecoveryStore
+from bot.restores.models import REPAIR_MODES
 from bot.restores.runner import TOPIC as RESTORE_RESULTS
 from bot.schedules.fanout import FANOUT
 from bot.schedules.fires import FIRE, FanoutWork, FireWork
@@ -40,6 +43,7 @@ from bot.settings import Settings
 from bot.store import Store
 from bot.wiring.drills import build_drills
 from bot.wiring.health import build_health
+from bot.wiring.recovery import build_recovery, preparation_kind, recovery_notes, repair_planner
 from bot.wiring.restores import build_restores
 from bot.wiring.schedules import leader_gate, replica_id, schedule_channel, schedule_core, scheduled_places
 from bot.wiring.services import Services
@@ -117,6 +121,7 @@ def build_services(
         cache_seconds=settings.coverage_cache_seconds,
         last_drill=newest_drill,
         drill_max_age=timedelta(days=settings.drill_max_age_days),
+        not_backups=RecoveryStore(engine).export_arns,
     )
     schedules = schedule_core(
         settings,
@@ -138,7 +143,18 @@ def build_services(
         oncall=settings.oncall,
         references=references,
     )
-    restores = build_restores(settings, engine, core, slack, authorizer, references, work.wake.set)
+    recovery = build_recovery(settings, engine, core, slack, authorizer, work.wake.set)
+    restores = build_restores(
+        settings,
+        engine,
+        core,
+        slack,
+        authorizer,
+        references,
+        work.wake.set,
+        more_executors=dict.fromkeys(REPAIR_MODES, recovery.executor),
+        planner_for=functools.partial(repair_planner, recovery.store),
+    )
     health = build_health(settings, session, slack_probe, core.aws, authorizer)
     for warning in health.warnings():
         logger.warning("start warning", extra={"warning": warning.operator})
@@ -147,6 +163,7 @@ def build_services(
             EXPORT_RESULTS: results,
             RUN_REPORTS: RunReports(schedules),
             RESTORE_RESULTS: WholeNote(restores.results),
+            RECOVERY_NOTES: WholeNote(recovery_notes(recovery, restores.workflow, slack)),
             **drills.results,
             UNDELIVERED: UndeliveredReports(work.targets, SlackUndelivered(slack), settings.notify_channel),
         },
@@ -159,6 +176,7 @@ def build_services(
             WorkKind(FIRE, FireWork(schedules), parallel=FIRES_AT_ONCE),
             WorkKind(FANOUT, FanoutWork(schedules), parallel=FIRES_AT_ONCE),
             WorkKind(NOTE, notes, parallel=NOTES_AT_ONCE),
+            preparation_kind(recovery, restores.workflow, settings.poll_seconds),
             *drills.kinds,
         ],
         on_cycle=(restores.workflow.expire_due, restores.work.overdue),
@@ -173,12 +191,19 @@ def build_services(
         tracker=tracker,
         restores=restores.workflow,
         restore_control=restores.control,
+        recoveries=recovery.recoveries,
         work_runner=runner,
         schedules=schedules,
         verifications=drills.verifications,
         drills=drills.drills,
         coverage=coverage,
-        catalogue=Catalogue(core, CatalogStore(engine), drills.verifications.store, drills.drills.store),
+        catalogue=Catalogue(
+            core,
+            CatalogStore(engine),
+            drills.verifications.store,
+            drills.drills.store,
+            not_backups=RecoveryStore(engine).export_arns,
+        ),
         home=home,
         work=ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="work"),
         background=(

@@ -4,7 +4,7 @@ Slack reporting."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,7 +22,7 @@ from bot.restores.import_board import ImportStatusBoard
 from bot.restores.load import LoadExecutor
 from bot.restores.load_checkpoints import SqlLoadCheckpoints
 from bot.restores.models import RestoreMode
-from bot.restores.plans import plan_restore
+from bot.restores.plans import PlannedRestore, RestoreSpec, plan_restore
 from bot.restores.rate import parse_rate
 from bot.restores.runner import RestoreResults, RestoreWork, RunnerTiming
 from bot.restores.store import RestoreStore
@@ -64,6 +64,9 @@ def executors(
     }
 
 
+Planner = Callable[[Core, RestoreSpec], PlannedRestore]
+
+
 def build_restores(
     settings: Settings,
     engine: Engine,
@@ -72,8 +75,12 @@ def build_restores(
     authorizer: Authorizer,
     references: ReferenceStore,
     wake: Callable[[], None],
+    *,
+    more_executors: Mapping[str, Executor] | None = None,
+    planner_for: Callable[[Planner], Planner] = lambda planner: planner,
 ) -> RestoreFeature:
-    """The workflow wakes the work runner (`wake`) when a request is approved."""
+    """The workflow wakes the work runner (`wake`) when a request is approved. `more_executors` and `planner_for` let
+    other features add modes (the recovery's repairs)."""
     store = RestoreStore(engine)
     notifier = SlackRestoreNotifier(slack)
     policy = ApprovalPolicy(
@@ -90,15 +97,20 @@ def build_restores(
         notifier,
         policy,
         on_approved=lambda _request: wake(),
-        planner=functools.partial(
-            plan_restore, default_rate=default_rate, references=references, bulk_policy=bulk_policy(settings)
+        planner=planner_for(
+            functools.partial(
+                plan_restore, default_rate=default_rate, references=references, bulk_policy=bulk_policy(settings)
+            )
         ),
     )
     work = RestoreWork(
         core,
         store,
         notifier,
-        executors(engine, settings.poll_seconds, settings.loader_retry_seconds, references),
+        {
+            **executors(engine, settings.poll_seconds, settings.loader_retry_seconds, references),
+            **(more_executors or {}),
+        },
         runner_timing(settings.poll_seconds),
     )
     control = RestoreControl(core, store, authorizer, workflow, SqlLoadCheckpoints(engine))

@@ -18,6 +18,7 @@ from bot.catalog import store as catalog_store
 from bot.db import make_engine
 from bot.drills import store as drill_store
 from bot.exports import reference as export_references
+from bot.recovery import store as recovery_store
 from bot.restores import load_checkpoints
 from bot.restores import store as restore_store
 from bot.schedules import store as schedule_store
@@ -35,6 +36,7 @@ TABLE_MODULES = (
     work_targets,
     load_checkpoints,
     restore_store,
+    recovery_store,
     schedule_store,
     catalog_store,
 )

@@ -16,6 +16,7 @@ from bot.core import Core
 from bot.coverage.survey import CoverageSurvey
 from bot.drills.service import Drills
 from bot.exports.tracker import ExportTracker
+from bot.recovery.service import Recoveries
 from bot.restores.control import RestoreControl
 from bot.restores.workflow import Restores
 from bot.schedules.service import ScheduleCore
@@ -50,6 +51,7 @@ class Services:
     tracker: ExportTracker
     restores: Restores
     restore_control: RestoreControl
+    recoveries: Recoveries
     work_runner: WorkRunner
     schedules: ScheduleCore
     verifications: Verifications

@@ -147,6 +147,26 @@ data "aws_iam_policy_document" "table_access" {
     resources = ["arn:${local.partition}:dynamodb:*:${local.account_id}:table/${var.restore_table_prefix}*"]
   }
 
+  # /ddb-item, /ddb-recover, /ddb-revert read the live items and write each one back only under a condition
+  # (PutItem/DeleteItem with ConditionExpression), on the same tagged restore targets.
+  statement {
+    sid = "RepairRestoreTargets"
+    actions = [
+      "dynamodb:BatchGetItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+    ]
+    resources = ["arn:${local.partition}:dynamodb:*:${local.account_id}:table/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/${var.restore_target_tag_key}"
+      values   = [var.restore_target_tag_value]
+    }
+  }
+
   # Restore drills: ImportTable into `<table>-drill-<stamp>`, tagged with the drill tag (and no other key);
   # reading the sample back and deleting only while the table carries that tag.
   statement {

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.errors import UsageError
-from bot.timefmt import ISO_EXAMPLE, parse_time
+from bot.timefmt import ISO_EXAMPLE, TIME_FORMS, parse_time
 from handlers.kit.parsing import (
     TABLE_HINT,
     CommandHelp,
@@ -25,8 +25,8 @@ HELP = CommandHelp(
     COMMAND,
     "Every export of a table, also those DynamoDB forgot after 90 days (found in the export buckets), with type, "
     "time, size, KMS key and whether it was verified and drilled; with at=, the exports that restore it then.",
-    (f"{COMMAND} <table> [at=<ISO-8601>]",),
-    (f"{COMMAND} orders", f"{COMMAND} prod:orders at={ISO_EXAMPLE}"),
+    (f"{COMMAND} <table> [at=<time>]", f"{COMMAND} … <time> is {TIME_FORMS}"),
+    (f"{COMMAND} orders", f"{COMMAND} prod:orders at={ISO_EXAMPLE}", f"{COMMAND} orders at=-2d"),
 )
 
 

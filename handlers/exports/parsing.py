@@ -9,7 +9,7 @@ from bot.errors import UsageError
 from bot.exports.encryption import check_kms_key
 from bot.exports.start import ExportOptions, check_bucket, check_format, check_owner
 from bot.exports.status import looks_like_export
-from bot.timefmt import ISO_EXAMPLE, parse_time
+from bot.timefmt import ISO_EXAMPLE, TIME_FORMS, parse_time, utcnow
 from handlers.kit.parsing import (
     TABLE_HINT,
     CommandHelp,
@@ -27,13 +27,15 @@ EXPORT_HELP = CommandHelp(
     "Start a native Export to S3 (no read capacity used) and follow it to completion (operators).",
     (
         "/ddb-export <table> [bucket=<name>] [prefix=<p>] [owner=<12-digit account id>] "
-        "[format=dynamodb_json|ion] [kms=<KMS key ARN or alias/name>] [at=<ISO-8601>] [force=true]",
-        "/ddb-export <table> since=<ISO-8601> [until=<ISO-8601>]   (incremental, 15 minutes to 24 hours)",
+        "[format=dynamodb_json|ion] [kms=<KMS key ARN or alias/name>] [at=<time>] [force=true]",
+        "/ddb-export <table> since=<time> [until=<time>]   (incremental, 15 minutes to 24 hours)",
+        f"/ddb-export … <time> is {TIME_FORMS}",
     ),
     (
         "/ddb-export orders",
         f"/ddb-export orders bucket=acme-backups owner=123456789012 at={ISO_EXAMPLE}",
         "/ddb-export orders since=2026-01-14T00:00:00Z until=2026-01-14T06:00:00Z",
+        "/ddb-export orders since=-6h until=-1h",
         "/ddb-export orders kms=alias/backups",
         "/ddb-export orders force=true",
     ),
@@ -93,15 +95,17 @@ def parse_export(text: str, aliases: Collection[str] = ()) -> ExportCommand | He
 
 
 def export_options(raw: dict[str, str]) -> ExportOptions:
-    """Validate export options given as text (from a command or a schedule)."""
+    """Validate export options given as text (from a command or a schedule); relative times count back from one
+    moment, so `since=-2h until=-1h` is exactly an hour."""
+    now = utcnow()
     return ExportOptions(
         bucket=check_bucket(raw["bucket"]) if "bucket" in raw else None,
         prefix=_prefix(raw["prefix"]) if "prefix" in raw else None,
         owner=check_owner(raw["owner"]) if "owner" in raw else None,
         export_format=check_format(raw["format"]) if "format" in raw else None,
-        at=parse_time(raw["at"], "at") if "at" in raw else None,
-        since=parse_time(raw["since"], "since") if "since" in raw else None,
-        until=parse_time(raw["until"], "until") if "until" in raw else None,
+        at=parse_time(raw["at"], "at", now) if "at" in raw else None,
+        since=parse_time(raw["since"], "since", now) if "since" in raw else None,
+        until=parse_time(raw["until"], "until", now) if "until" in raw else None,
         kms_key=check_kms_key(raw["kms"]) if "kms" in raw else None,
     )
 

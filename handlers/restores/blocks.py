@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot.errors import BotError
 from bot.models import BOT_ACTOR
-from bot.restores.models import MODE_NAMES, Approval, RestoreMode, RestoreRequest, RestoreStatus
+from bot.restores.models import MODE_NAMES, REPAIR_MODES, Approval, RestoreMode, RestoreRequest, RestoreStatus
 from bot.restores.notify import RestoreOutcome, RestoreProgress
 from bot.restores.outcome import OutcomeCheck, Verdict
 from bot.restores.summary import mode_line, plan_summary
@@ -35,6 +35,7 @@ from handlers.kit.blocks import (
 )
 from handlers.kit.text import channel, count, plural, user, users, when
 from handlers.restores.bulk_blocks import bulk_blocks
+from handlers.restores.repair_blocks import repair_figures
 from handlers.restores.summary_blocks import plan_summary_blocks, source_line
 
 APPROVE_ACTION = "restore_approve"
@@ -199,6 +200,8 @@ def finished_note(request: RestoreRequest, outcome: RestoreOutcome) -> Message:
             + _throttled(outcome)
             + _unverified_files(outcome)
         )
+    if request.mode in REPAIR_MODES:
+        figures.append(repair_figures(outcome))
     figures.append(f"Duration: *{duration(outcome.duration_seconds)}*")
     blocks = [section(head), *_outcome_blocks(check), section("\n".join(figures)), *bulk_blocks(outcome)]
     if request.mode in {RestoreMode.IMPORT, RestoreMode.PITR}:
@@ -289,7 +292,7 @@ def carry_over_text(outcome: RestoreOutcome) -> str:
 
 def carry_over_summary(request: RestoreRequest, outcome: RestoreOutcome) -> str:
     """One line for the requester: the figures, or which settings to set again on the new table."""
-    if request.mode == RestoreMode.LOAD:
+    if request.mode == RestoreMode.LOAD or request.mode in REPAIR_MODES:
         written, deletes = plural(outcome.items_written or 0, "item"), plural(outcome.deletes_applied or 0, "delete")
         return f"{written} written, {deletes} applied."
     needed = [escape(c.setting, 100) for c in outcome.not_carried_over if c.needed]

@@ -17,7 +17,7 @@ from bot.restores.bulk_options import Engine, Tier
 from bot.restores.models import RestoreMode
 from bot.restores.plans import BILLING, RestoreSpec
 from bot.restores.rate import RateRequest, parse_rate
-from bot.timefmt import ISO_EXAMPLE, parse_time
+from bot.timefmt import ISO_EXAMPLE, TIME_FORMS, parse_time
 from handlers.kit.parsing import CommandHelp, HelpRequest, split_options, tokenize, wants_help
 
 COMMAND = "/ddb-restore"
@@ -29,15 +29,16 @@ RESTORE_HELP = CommandHelp(
         " [owner=<12-digit account>]",
         "/ddb-restore <export> [<export> …] into=<existing table> [rate=<N>/s|<P>%] [engine=bulk|loader]"
         " [tier=standard|accelerated] [owner=<12-digit account>]",
-        "/ddb-restore pitr <table> to=<new table> [at=<ISO-8601>|latest] [billing=on-demand|provisioned]",
+        "/ddb-restore pitr <table> to=<new table> [at=<time>|latest] [billing=on-demand|provisioned]",
         "/ddb-restore cancel <request id>   (operators: stop a restore; what was written stays)",
         "/ddb-restore retry <request id>   (operators: ask again for a failed, partial or cancelled restore)",
-        "/ddb-restore <table> at=<ISO-8601> into=<existing table>|to=<new table>   (the bot picks PITR inside its "
+        "/ddb-restore <table> at=<time> into=<existing table>|to=<new table>   (the bot picks PITR inside its "
         "window, else the catalogue's full export and incrementals: see /ddb-catalog)",
         "/ddb-restore [<table>]   (recent exports, each with a Restore… button)",
         "<export> is an export id, an export ARN, or s3://<bucket>/<prefix>/AWSDynamoDB/<ExportId>/",
         "owner= is the account that owns an s3:// export's bucket; it is needed when that bucket is not one of the "
         "bot's export buckets, and S3 refuses the reads if someone else owns it",
+        f"<time> is {TIME_FORMS}",
         "rate= caps the writes: write units a second (rate=2000/s) or a share of the table's write "
         "capacity (rate=50%); without it, the default rate whoever runs the bot set. With bulk put it is "
         "MaxWriteRequestUnits, at least 1,024",
@@ -56,6 +57,7 @@ RESTORE_HELP = CommandHelp(
         "/ddb-restore 01768385930622-efd1a093 into=orders-staging engine=loader",
         "/ddb-restore cancel r-0123456789",
         "/ddb-restore retry r-0123456789",
+        "/ddb-restore pitr orders to=orders-before-incident at=-2h",
         f"/ddb-restore orders at={ISO_EXAMPLE} into=orders-staging",
         "/ddb-restore orders",
     ),
@@ -118,7 +120,7 @@ def parse_restore(
     for word in words:
         _check_export(word)
     if "at" in options:
-        raise _usage("`at=` goes with `pitr`: `/ddb-restore pitr <table> to=<new table> at=<ISO-8601>`.")
+        raise _usage("`at=` goes with `pitr`: `/ddb-restore pitr <table> to=<new table> at=<time>`.")
     owner = _owner(options.get("owner"), words)
     if "into" in options:
         for option in ("key", "billing"):
@@ -148,7 +150,7 @@ def parse_restore(
 
 def _pitr(words: list[str], options: dict[str, str], aliases: Collection[str]) -> RestoreSpec:
     if len(words) != 1:
-        raise _usage("`pitr` restores one table: `/ddb-restore pitr <table> to=<new table> [at=<ISO-8601>|latest]`.")
+        raise _usage("`pitr` restores one table: `/ddb-restore pitr <table> to=<new table> [at=<time>|latest]`.")
     for option in ("into", "key", "owner", "rate", "engine", "tier"):
         if option in options:
             raise _usage(f"`{option}=` does not go with `pitr`; a point-in-time restore creates a new table (`to=`).")

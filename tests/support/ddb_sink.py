@@ -69,9 +69,10 @@ def _checksum(digests: Iterable[bytes]) -> int:
 
 
 class SinkError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.extra = extra or {}  # more members of the error answer (a failed condition's Item)
 
 
 class DynamoDbSink:
@@ -587,7 +588,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             status, answer = 200, self.sink.handle(self.headers.get("X-Amz-Target", ""), body)
         except SinkError as error:
-            status, answer = error.status, {"__type": PREFIX + error.code, "message": error.message}
+            status, answer = error.status, {"__type": PREFIX + error.code, "message": error.message, **error.extra}
         self._send(status, orjson.dumps(answer))
 
     def do_GET(self) -> None:

@@ -28,6 +28,7 @@ FEATURES = (
     "bot.home",
     "bot.verification",
     "bot.drills",
+    "bot.recovery",
     "bot.catalog",
 )
 # Which feature may import which (the kernel and bot.aws are open to all).
@@ -41,6 +42,7 @@ FEATURE_MAY_IMPORT = {
     "bot.home": ("bot.coverage", "bot.restores", "bot.schedules"),
     "bot.verification": ("bot.exports", "bot.loader", "bot.restores", "bot.background"),
     "bot.drills": ("bot.exports", "bot.loader", "bot.restores", "bot.background", "bot.verification"),
+    "bot.recovery": ("bot.exports", "bot.loader", "bot.restores", "bot.background"),
     "bot.catalog": ("bot.exports", "bot.verification", "bot.drills", "bot.restores"),
 }
 

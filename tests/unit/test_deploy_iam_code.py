@@ -292,6 +292,8 @@ def test_the_scan_finds_the_calls_the_bot_is_known_to_make(needed: dict[str, lis
     ):
         assert action in needed, f"the AST scan no longer finds {action}"
     assert any("loader" in where for where in needed["dynamodb:BatchWriteItem"])
+    for action in ("dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem"):  # the conditional writer's
+        assert any("recovery" in where for where in needed[action]), f"the scan misses the repairs' {action}"
 
 
 def test_the_bot_role_allows_every_action_the_code_needs_and_nothing_else(needed: dict[str, list[str]]) -> None:
@@ -434,7 +436,10 @@ def test_tables_are_deleted_only_when_tagged_as_drill_tables_and_tagged_only_wit
     restored = [s for s in grants["dynamodb:DeleteTable"] if s["Sid"] == "DeleteTablesOfCancelledRestores"]
     assert len(restored) == 1 and item_write_scoped(restored[0]) and "Condition" not in restored[0]
     assert all(r.endswith(f":table/{RESTORE_TABLE_PREFIX}*") for r in as_list(restored[0]["Resource"]))
-    for statement in [s for s in grants["dynamodb:DeleteTable"] if s not in restored] + grants["dynamodb:BatchGetItem"]:
+    repairs = [s for s in grants["dynamodb:BatchGetItem"] if item_write_scoped(s)]  # /ddb-recover's live reads
+    assert all("dynamodb:DeleteTable" not in as_list(s["Action"]) for s in repairs)
+    others = [s for s in grants["dynamodb:DeleteTable"] if s not in restored]
+    for statement in others + [s for s in grants["dynamodb:BatchGetItem"] if s not in repairs]:
         assert drill_scoped(statement), statement["Sid"]
         assert statement.get("Condition") == {"StringLike": {f"aws:ResourceTag/{DRILL_TAG}": "d-*"}}, statement["Sid"]
     for statement in grants["dynamodb:TagResource"]:

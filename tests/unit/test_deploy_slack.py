@@ -158,7 +158,7 @@ def declared_help(files: list[Path]) -> set[str]:
     return names
 
 
-def test_the_handlers_register_the_eleven_commands() -> None:
+def test_the_handlers_register_the_fourteen_commands() -> None:
     commands = registered_commands(python_files(("handlers",)))
     assert set(commands) == {
         "/ddb-pitr",
@@ -171,6 +171,9 @@ def test_the_handlers_register_the_eleven_commands() -> None:
         "/ddb-verify",
         "/ddb-drill",
         "/ddb-help",
+        "/ddb-item",
+        "/ddb-recover",
+        "/ddb-revert",
         "/ddb-catalog",
     }
     assert set(commands) == declared_help(python_files(("handlers",)))

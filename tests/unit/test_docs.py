@@ -47,11 +47,7 @@ READERS_DOCS = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
 # Documented ahead of the branches that add them to the code (issue 19 part 4: the docs were written while those
 # branches were being merged). Absent from the code, they are allowed; once a branch has landed, its entries make
 # this test fail: delete them here.
-PENDING = {
-    "/ddb-item": "recovery",
-    "/ddb-recover": "recovery",
-    "/ddb-revert": "recovery",
-}
+PENDING = {}
 
 OPTION_IN_USAGE = re.compile(r"(?<![\w.<>:/-])([a-z][a-z_]*)=")
 OPTION_WORD = re.compile(r"^\[?([a-z][a-z_]*)=")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,40 @@ def test_times_and_sizes_read_well() -> None:
     assert iso(datetime(2026, 1, 14, 10, 18, 50, tzinfo=UTC)) == "2026-01-14T10:18:50Z"
     assert duration(368) == "6m 08s" and duration(7380) == "2h 03m" and duration(None) == "—"
     assert size(0) == "0 B" and size(1536) == "1.5 KiB"
+
+
+@pytest.mark.parametrize(
+    ("text", "ago"),
+    [
+        ("-90m", timedelta(minutes=90)),
+        ("-2h", timedelta(hours=2)),
+        ("-1d", timedelta(days=1)),
+        ("-1h30m", timedelta(hours=1, minutes=30)),
+        ("-1d2h3m4s", timedelta(days=1, hours=2, minutes=3, seconds=4)),
+        (" -45S ", timedelta(seconds=45)),
+    ],
+)
+def test_a_time_relative_to_now_counts_back_from_now(text: str, ago: timedelta) -> None:
+    now = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
+    assert parse_time(text, "at", now) == now - ago
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("-", "is not a time relative to now"),
+        ("-2", "is not a time relative to now"),
+        ("-30m2h", "largest first"),
+        ("-2hours", "is not a time relative to now"),
+        ("+2h", "is not a time"),
+        ("-99999d", "is not a time relative to now"),
+        ("-4000d", "more than ten years back"),
+        ("yesterday", "relative to now, like `at=-90m`"),
+    ],
+)
+def test_a_bad_relative_time_says_how_to_write_one(text: str, message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        parse_time(text, "at")
 
 
 def test_a_config_file_larger_than_any_config_is_refused_unread(tmp_path: Path) -> None:

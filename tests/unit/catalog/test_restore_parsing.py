@@ -48,7 +48,7 @@ def test_an_export_id_with_at_is_still_told_that_at_goes_with_pitr() -> None:
         (f"orders at={AT} into=a billing=provisioned", "`billing=` only goes with `to=`"),
         (f"orders at={AT} into=a engine=loader", "`engine=` goes with exports you name"),
         (f"orders at={AT} into=a tier=accelerated", "`tier=` goes with exports you name"),
-        ("orders at=yesterday into=a", "is not an ISO-8601 time"),
+        ("orders at=yesterday into=a", "is not a time"),
     ],
 )
 def test_each_mistake_says_how_to_write_it(text: str, said: str) -> None:

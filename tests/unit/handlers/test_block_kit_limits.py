@@ -107,6 +107,7 @@ from handlers.home import blocks as home_blocks
 from handlers.kit import blocks, delivery
 from handlers.pitr import blocks as pitr_blocks
 from handlers.pitr.parsing import PITR_HELP
+from handlers.recovery import blocks as recovery_blocks
 from handlers.restores import blocks as restore_blocks
 from handlers.restores import bulk_blocks, form_blocks
 from handlers.restores.parsing import RESTORE_HELP
@@ -114,6 +115,7 @@ from handlers.schedules import blocks as schedule_blocks
 from handlers.schedules.parsing import HELP as SCHEDULE_HELP
 from handlers.verification import blocks as verification_blocks
 from handlers.verification.parsing import VERIFY_HELP
+from tests.support.recovery_cases import CASES as RECOVERY_CASES
 from tests.support.slack_models import slack_sdk_refusals
 
 BUILDER_MODULES: tuple[ModuleType, ...] = (
@@ -132,6 +134,7 @@ BUILDER_MODULES: tuple[ModuleType, ...] = (
     drill_blocks,
     verification_blocks,
     help_blocks,
+    recovery_blocks,
     catalog_blocks,
 )
 T0 = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
@@ -838,6 +841,8 @@ CASES: dict[str, list[Case]] = {
     "drill_result": [
         lambda g, s=s: drill_blocks.drill_result(drill(g, status=s)) for s in (DrillStatus.PASSED, DrillStatus.FAILED)
     ],
+    # handlers/recovery/blocks.py (its cases live with its records, in tests/support/recovery_cases.py)
+    **RECOVERY_CASES,
 }
 VIEWS = {"restore_form": MODAL, "schedule_form": MODAL, "home_view": HOME}
 ALL_CASES = [(name, index, case) for name, cases in CASES.items() for index, case in enumerate(cases)]

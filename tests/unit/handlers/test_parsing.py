@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -35,6 +35,16 @@ def test_a_time_without_zone_is_taken_as_utc() -> None:
     assert parsed.options.since == datetime(2026, 1, 14, 10, tzinfo=UTC)
 
 
+def test_export_times_may_be_written_relative_to_now() -> None:
+    before = datetime.now(UTC)
+    parsed = parse_export("orders since=-2h until=-90m")
+    after = datetime.now(UTC)
+    assert isinstance(parsed, ExportCommand)
+    assert parsed.options.since is not None and parsed.options.until is not None
+    assert before - timedelta(hours=2) <= parsed.options.since <= after - timedelta(hours=2)
+    assert parsed.options.until - parsed.options.since == timedelta(minutes=30)
+
+
 def test_quoted_values_and_aliases_are_understood() -> None:
     parsed = parse_export('prod:orders prefix="nightly backups"', aliases={"prod"})
     assert isinstance(parsed, ExportCommand)
@@ -53,7 +63,9 @@ def test_table_arn_is_a_table() -> None:
         ("ab", "too short"),
         ("a" * 256, "too long"),
         ("orders extra", "I don't understand `extra`"),
-        ("orders at=2026-13-01", "is not an ISO-8601 time"),
+        ("orders at=2026-13-01", "is not a time"),
+        ("orders at=-2x", "is not a time relative to now"),
+        ("orders since=-30m2h", "largest first"),
         ("orders at=2026-01-01T00:00:00Z since=2026-01-01T00:00:00Z", "not both"),
         ("orders owner=abc", "12-digit"),
         ("orders owner=١٢٣٤٥٦٧٨٩٠١٢", "12-digit"),  # twelve digits, but not the ASCII digits AWS account ids are

@@ -84,7 +84,7 @@ def test_listings_and_help() -> None:
         ("pitr orders", "Name the new table"),
         ("pitr orders customers to=x-table", "restores one table"),
         ("pitr orders to=new-table into=x-table", "does not go with `pitr`"),
-        ("pitr orders to=new-table at=yesterday", "ISO-8601"),
+        ("pitr orders to=new-table at=yesterday", "relative to now, like `at=-90m`"),
         ("pitr orders to=new-table owner=210987654321", "does not go with `pitr`"),
         (f"{URL} into=t-table owner=21098765432", "12-digit id of the AWS account"),
         (f"{URL} into=t-table owner=acme", "12-digit id of the AWS account"),
