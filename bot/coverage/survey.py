@@ -8,7 +8,9 @@ outside the bot; ListExports has no export time, so it is read from the export i
 export's start in milliseconds since the epoch (as in every export ARN DynamoDB issues). ListExports is asked once
 per place, without TableArn (every export of the account and region, 25 a page), while the tables are read, and its
 answer is grouped by table ARN: two calls a table instead of three, and a place whose exports cannot be listed has
-each of its tables named with why, as a failed per-table listing did.
+each of its tables named with why, as a failed per-table listing did. The pages of one place follow each other (a
+place holding 90 days of nightly exports of 1,000 tables pages 3,600 times, about 2 minutes at 30 ms a call: fewer
+calls than per table, but longer than its table reads).
 
 A table is one name in one account and one region: its schedules and its exports are matched on all three, so a
 same-named table elsewhere lends it neither. Only a running export schedule is export coverage; a paused one or a
@@ -39,7 +41,7 @@ from bot.errors import BotError
 from bot.models import ExportJob, ExportStatus, PitrSurvey
 
 logger = logging.getLogger(__name__)
-WORKERS = 32  # concurrent calls: 5,000 tables in about 15 s at 30 ms a call, far below the control plane's 2,500/s
+WORKERS = 32  # concurrent calls: 5,000 tables (2 calls each) in about 10 s at 30 ms a call, far below 2,500/s
 ALL = "all"
 OWN = "this account"
 
