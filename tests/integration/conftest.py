@@ -12,6 +12,7 @@ from bot.demo.slack_standin import SlackStandIn
 from bot.settings import Settings
 from bot.wiring.runtime import BotRuntime
 from tests.support.aws_world import build_world, client, reset_moto, start_moto
+from tests.support.list_exports import moto_lists_exports_as_aws
 from tests.support.slack_requests import SignedSlackClient
 
 SIGNING_SECRET = "test-signing-secret-not-real"
@@ -22,6 +23,7 @@ OPS = "C0OPS"
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
     """One moto server per test worker, for the whole session; tests reach it through `moto_endpoint`."""
+    moto_lists_exports_as_aws()
     server, endpoint = start_moto()
     yield endpoint
     server.stop()

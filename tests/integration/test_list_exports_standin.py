@@ -79,3 +79,16 @@ def test_max_results_outside_1_to_25_is_refused(proxy: AwsFaultProxy, world: str
     with pytest.raises(ClientError) as refused:
         client.list_exports(MaxResults=size)
     assert refused.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_moto_itself_lists_an_account_s_exports_without_table_arn_in_pages(world: str) -> None:
+    """Tests that talk to moto directly get the same ListExports (moto_lists_exports_as_aws, from the conftest)."""
+    ddb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=world)
+    made = [
+        ddb.export_table_to_point_in_time(TableArn=f"{OWNER}orders", S3Bucket="acme-ddb-backups", S3Prefix=f"p{i}")[
+            "ExportDescription"
+        ]["ExportArn"]
+        for i in range(3)
+    ]
+    arns, pages = every_page(ddb, MaxResults=2)
+    assert sorted(arns) == sorted(made) and pages == 2 and arns == sorted(arns, reverse=True)

@@ -12,6 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from moto.core.responses import ActionResult
+from moto.dynamodb.responses import DynamoHandler
+
 from bot.demo.aws.front import AwsError, Caller, DynamoDbCall, DynamoDbFront
 
 PAGE_MAX = 25
@@ -66,3 +69,26 @@ class ListExportsAsAws:
             if "LastEvaluatedTableName" not in page:
                 return names
             body = {"ExclusiveStartTableName": page["LastEvaluatedTableName"]}
+
+
+def moto_lists_exports_as_aws() -> None:
+    """Make the in-process moto server's own ListExports answer as AWS documents it (TableArn optional, MaxResults
+    1..25, NextToken, newest ExportArn first), for every test that talks to moto directly; moto answers HTTP 500
+    without TableArn. Applied once per test process, before its moto server answers anything."""
+
+    def list_exports(handler: DynamoHandler) -> ActionResult:
+        table_arn = handler.body.get("TableArn")
+        exports = [e for e in handler.dynamodb_backend.table_exports.values() if table_arn in (None, e.table.table_arn)]
+        summaries = sorted(
+            ({"ExportArn": e.arn, "ExportStatus": e.status, "ExportType": e.export_type} for e in exports),
+            key=lambda s: s["ExportArn"],
+            reverse=True,
+        )
+        first = int(str(handler.body.get("NextToken") or "page-0").removeprefix("page-"))
+        size = int(handler.body.get("MaxResults") or PAGE_MAX)
+        page: dict[str, Any] = {"ExportSummaries": summaries[first : first + size]}
+        if first + size < len(summaries):
+            page["NextToken"] = f"page-{first + size}"
+        return ActionResult(page)
+
+    DynamoHandler.list_exports = list_exports  # type: ignore[method-assign,assignment]  # moto's server is in this process
