@@ -82,7 +82,7 @@ def test_max_results_outside_1_to_25_is_refused(proxy: AwsFaultProxy, world: str
 
 
 def test_moto_itself_lists_an_account_s_exports_without_table_arn_in_pages(world: str) -> None:
-    """Tests that talk to moto directly get the same ListExports (moto_lists_exports_as_aws, from the conftest)."""
+    """Tests that talk to moto directly get the same ListExports (moto_list_exports, put in place by the conftest)."""
     ddb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=world)
     made = [
         ddb.export_table_to_point_in_time(TableArn=f"{OWNER}orders", S3Bucket="acme-ddb-backups", S3Prefix=f"p{i}")[

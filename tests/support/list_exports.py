@@ -71,24 +71,21 @@ class ListExportsAsAws:
             body = {"ExclusiveStartTableName": page["LastEvaluatedTableName"]}
 
 
-def moto_lists_exports_as_aws() -> None:
+def moto_list_exports(handler: DynamoHandler) -> ActionResult:
     """Make the in-process moto server's own ListExports answer as AWS documents it (TableArn optional, MaxResults
     1..25, NextToken, newest ExportArn first), for every test that talks to moto directly; moto answers HTTP 500
-    without TableArn. Applied once per test process, before its moto server answers anything."""
-
-    def list_exports(handler: DynamoHandler) -> ActionResult:
-        table_arn = handler.body.get("TableArn")
-        exports = [e for e in handler.dynamodb_backend.table_exports.values() if table_arn in (None, e.table.table_arn)]
-        summaries = sorted(
-            ({"ExportArn": e.arn, "ExportStatus": e.status, "ExportType": e.export_type} for e in exports),
-            key=lambda s: s["ExportArn"],
-            reverse=True,
-        )
-        first = int(str(handler.body.get("NextToken") or "page-0").removeprefix("page-"))
-        size = int(handler.body.get("MaxResults") or PAGE_MAX)
-        page: dict[str, Any] = {"ExportSummaries": summaries[first : first + size]}
-        if first + size < len(summaries):
-            page["NextToken"] = f"page-{first + size}"
-        return ActionResult(page)
-
-    DynamoHandler.list_exports = list_exports  # type: ignore[method-assign,assignment]  # moto's server is in this process
+    without TableArn. Put in place of DynamoHandler.list_exports for one test (the integration tests' moto_endpoint:
+    moto's server runs in the test process), and put back after it."""
+    table_arn = handler.body.get("TableArn")
+    exports = [e for e in handler.dynamodb_backend.table_exports.values() if table_arn in (None, e.table.table_arn)]
+    summaries = sorted(
+        ({"ExportArn": e.arn, "ExportStatus": e.status, "ExportType": e.export_type} for e in exports),
+        key=lambda s: s["ExportArn"],
+        reverse=True,
+    )
+    first = int(str(handler.body.get("NextToken") or "page-0").removeprefix("page-"))
+    size = int(handler.body.get("MaxResults") or PAGE_MAX)
+    page: dict[str, Any] = {"ExportSummaries": summaries[first : first + size]}
+    if first + size < len(summaries):
+        page["NextToken"] = f"page-{first + size}"
+    return ActionResult(page)
