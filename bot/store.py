@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    func,
     insert,
     or_,
     select,
@@ -89,6 +90,7 @@ audit_log = Table(
 )
 
 JOB_FIELDS = {f.name for f in fields(ExportJob)}
+LAST_COMPLETED_BATCH = 500  # table keys per query: far below SQLite's and PostgreSQL's bound-parameter limits
 FINISH_FIELDS = {
     "status",
     "ended_at",
@@ -172,13 +174,24 @@ class Store:
         return self._many(condition)
 
     def last_completed(self, table_keys: Iterable[str], region: str | None = None) -> dict[str, ExportJob]:
-        """The newest COMPLETED export of each table (of the tables of that name in `region`, when given)."""
+        """The newest COMPLETED export of each table (of the tables of that name in `region`, when given): one query
+        per LAST_COMPLETED_BATCH tables (the newest row of each table chosen by the database, a window function that
+        SQLite and PostgreSQL both have), not one per table: a survey of 5,000 tables spent seconds of CPU there."""
         found: dict[str, ExportJob] = {}
         in_region = exports.c.region == region if region is not None else true()
-        for key in table_keys:
-            job = self._one(and_(exports.c.table_key == key, exports.c.status == ExportStatus.COMPLETED, in_region))
-            if job is not None:
-                found[key] = job
+        keys = list(dict.fromkeys(table_keys))
+        for first in range(0, len(keys), LAST_COMPLETED_BATCH):
+            batch = keys[first : first + LAST_COMPLETED_BATCH]
+            newest_first = (exports.c.created_at.desc(), exports.c.export_arn.desc())
+            rank = func.row_number().over(partition_by=exports.c.table_key, order_by=newest_first).label("rank")
+            ranked = (
+                select(exports, rank)
+                .where(exports.c.table_key.in_(batch), exports.c.status == ExportStatus.COMPLETED, in_region)
+                .subquery()
+            )
+            query = select(*(ranked.c[c.name] for c in exports.columns)).where(ranked.c.rank == 1)
+            with self.engine.connect() as connection:
+                found.update((job.table_key, job) for job in _jobs(connection.execute(query).mappings()))
         return found
 
     def update_export(self, export_arn: str, **changes: Any) -> None:

@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from moto.dynamodb.responses import DynamoHandler
 
 from bot.demo.slack_standin import SlackStandIn
 from bot.settings import Settings
 from bot.wiring.runtime import BotRuntime
 from tests.support.aws_world import build_world, client, reset_moto, start_moto
+from tests.support.list_exports import moto_list_exports
 from tests.support.slack_requests import SignedSlackClient
 
 SIGNING_SECRET = "test-signing-secret-not-real"
@@ -39,6 +41,7 @@ def moto_endpoint(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
         "AWS_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setattr(DynamoHandler, "list_exports", moto_list_exports)  # as AWS documents it; moto needs TableArn
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     return moto_server

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from bot.demo.aws.front import Answer, DynamoDbFront, IncomingRequest
+from tests.support.list_exports import ListExportsAsAws
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,8 @@ def fixed_faults(faults: dict[str, Fault]) -> Decide:
 class AwsFaultProxy:
     """Forwards every request to moto unless `decide(operation, body)` returns a Fault to answer instead.
 
-    A gate on the demo's DynamoDbFront (bot/demo/aws/front.py), which does the forwarding.
+    A gate on the demo's DynamoDbFront (bot/demo/aws/front.py), which does the forwarding. ListExports is answered
+    as AWS documents it (`exports`: TableArn optional, 25 a page; tests/support/list_exports.py), since moto lacks it.
     """
 
     def __init__(self, upstream: str, decide: Decide) -> None:
@@ -51,6 +53,7 @@ class AwsFaultProxy:
         self.refused_paths: dict[str, Fault] = {}  # GET path prefix → the fault (REST APIs such as AWS Backup)
         self._front = DynamoDbFront(self.upstream)
         self._front.add_gate(self._gate)
+        self.exports = ListExportsAsAws(self._front)
 
     @property
     def url(self) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import boto3
 import pytest
 
 from bot.demo.slack_standin import PostedMessage, SlackStandIn
+from bot.timefmt import iso
 from handlers.coverage.blocks import ENABLE_PITR_ACTION
 from handlers.coverage.schedule_form import SCHEDULE_ACTION
 from tests.integration.conftest import OPS, SIGNING_SECRET, BotFactory
@@ -350,3 +352,46 @@ def test_a_table_whose_answer_makes_no_sense_is_named_and_every_other_table_is_s
     ledger_eu = body[body.index("`prod:ledger-eu`") :]
     assert "could not be read: something went wrong reading it (reference" in ledger_eu[:300]
     assert "`prod:ledger`" in body and "PITR off, never exported, no schedule" in body
+
+
+def test_exports_only_the_account_wide_listing_shows_are_found_on_every_page_and_grouped_by_table(
+    bot: Any, slack: SlackStandIn, front: AwsFaultProxy
+) -> None:
+    """Exports the bot did not start, from one ListExports of each account and region (25 a page, newest ARN first):
+    `customers`' are on the second page, behind 30 of a deleted table; ListExports per table is refused here, so only
+    the account-wide listing can show them. A newer export that failed is no export."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    owner = f"arn:aws:dynamodb:us-east-1:{DEFAULT_ACCOUNT}:table/"
+
+    def export(table: str, started: datetime, status: str = "COMPLETED") -> dict[str, str]:
+        export_id = f"{int(started.timestamp() * 1000):014d}-0a1b2c{len(front.exports.extra):02x}"
+        return {"ExportArn": f"{owner}{table}/export/{export_id}", "ExportStatus": status, "ExportType": "FULL_EXPORT"}
+
+    front.exports.extra += [export("zz-retired", now - timedelta(days=1, minutes=i)) for i in range(30)]
+    front.exports.extra += [export("customers", now - timedelta(days=20)), export("customers", now - timedelta(days=2))]
+    front.exports.extra.append(export("customers", now - timedelta(hours=1), status="FAILED"))
+    refused = Fault(400, "AccessDeniedException", "not per table")
+    front.decide = lambda operation, body: refused if operation == "ListExports" and b"TableArn" in body else None
+
+    rows = coverage_rows(coverage_answer(slack, signed=SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)))
+
+    customers = rows["`customers` (us-east-1)"]
+    assert "never exported" not in customers and f"|{iso(now - timedelta(days=2))}>)" in customers  # <!date^…|fallback>
+    assert rows["`orders` (us-east-1)"].startswith("never exported"), "another table's exports lend it nothing"
+    assert front.seen.count("ListExports") == 4, "two pages here, one in each of prod's regions; none per table"
+
+
+def test_a_place_whose_exports_cannot_be_listed_names_its_tables_and_every_other_place_is_shown(
+    bot: Any, slack: SlackStandIn, front: AwsFaultProxy
+) -> None:
+    front.refused_in_region[("eu-west-1", "ListExports")] = Fault(
+        400, "AccessDeniedException", "User: arn:aws:sts::111111111111:assumed-role/x is not authorized to perform"
+    )
+    body = coverage(slack, SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET), "all")
+    assert "4 tables in 4 places" in body
+    ledger_eu = body[body.index("`prod:ledger-eu`") :][:400]
+    assert "could not be read" in ledger_eu and "dynamodb:ListExports" in ledger_eu, "named, translated"
+    assert "AccessDeniedException" not in body
+    assert "PITR off, never exported, no schedule" in body, "`customers` of the bot's account is read"
+    ledger = body[body.index("`prod:ledger`") :][:200]
+    assert "could not be read" not in ledger, "prod's other region is read"
