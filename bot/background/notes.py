@@ -55,7 +55,7 @@ class NoteWork:
         topic, _, subject = item.key.partition(":")
         poster = self._posters.get(topic)
         if poster is None:
-            logger.error("note=%s has no poster for topic=%s; dropped", item.key, topic)
+            logger.error("note.dropped_no_poster", extra={"note": item.key, "topic": topic})
             return
         delivered = poster.post(subject)
         fence.step("aws_called")
@@ -67,6 +67,6 @@ class NoteWork:
 
     def give_up(self, item: Claim, reason: str, fence: Fence) -> None:
         """A note that crashed its poster every time: logged, there is nobody else to tell."""
-        logger.error("note=%s given up: %s", item.key, reason)
+        logger.error("note.given_up", extra={"note": item.key, "reason": reason})
         with fence.finishing(WorkState.GIVEN_UP, reason):
             pass

@@ -146,7 +146,10 @@ class CoverageSurvey:
             return [n for page in client.get_paginator("list_tables").paginate() for n in page["TableNames"]]
         except Exception as exc:  # any failure of one place is reported, the others are still surveyed
             error = translate(exc, "dynamodb:ListTables", f"Tables of {label} ({place.region})")
-            logger.warning("coverage: cannot list %s in %s: %s", label, place.region, exc)
+            logger.warning(
+                "coverage.tables_unlisted",
+                extra={"account": place.alias or OWN, "region": place.region, "error": str(exc)},
+            )
             return Unreadable(place.alias or OWN, place.region, error.message, error.fix)
 
     def _protected(self, place: Place) -> set[str] | Unreadable:
@@ -161,7 +164,10 @@ class CoverageSurvey:
                 if r.get("ResourceType") == "DynamoDB"
             }
         except Exception as exc:  # AWS Backup is optional: say it was not checked, survey the tables anyway
-            logger.info("coverage: AWS Backup not checked in %s %s: %s", place.alias or OWN, place.region, exc)
+            logger.info(
+                "coverage.backup_unchecked",
+                extra={"account": place.alias or OWN, "region": place.region, "error": str(exc)},
+            )
             code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else type(exc).__name__
             return Unreadable(
                 place.alias or OWN,

@@ -77,7 +77,7 @@ def build_services(
     aws_identity = check_aws(session, settings)
     engine = open_database(settings)
     logger.info(
-        "start checks passed",
+        "bot.start_checks_passed",
         extra={
             "slack_team": slack_identity.team_id,
             "aws_account": aws_identity.account,
@@ -137,7 +137,7 @@ def build_services(
     restores = build_restores(settings, engine, core, slack, authorizer, references, work.wake.set)
     health = build_health(settings, session, slack_probe, core.aws, authorizer)
     for warning in health.warnings():
-        logger.warning("start warning", extra={"warning": warning})
+        logger.warning("bot.start_warning", extra={"warning": warning})
     notes = NoteWork(
         {
             EXPORT_RESULTS: results,

@@ -73,7 +73,7 @@ def _notice(decide: Callable[[], Decision]) -> str:
         return f":no_entry_sign: {escape(error.message, 1000)}"
     except Exception:
         reference = uuid.uuid4().hex[:8]
-        logger.exception("home: restore decision failed reference=%s", reference)
+        logger.exception("home.restore_decision_failed", extra={"reference": reference})
         return f":warning: Something went wrong on my side (reference {reference}); nothing was decided."
     request_id = escape(decision.request.id, 100)
     if decision.outcome == "recorded":

@@ -41,11 +41,11 @@ def respond_with(respond: Respond, message: blocks.Message, purpose: str, **fiel
     if problem is None:
         return None
     reference = uuid.uuid4().hex[:8]
-    logger.error("slack refused an answer", extra={"purpose": purpose, "reference": reference, "slack_error": problem})
+    logger.error("slack.answer_refused", extra={"purpose": purpose, "reference": reference, "slack_error": problem})
     notice = blocks.answer_refused(reference)
     told = _respond(respond, notice, {"response_type": "ephemeral", "replace_original": fields.get("replace_original")})
     if told is not None:
-        logger.error("slack refused the notice too", extra={"reference": reference, "slack_error": told})
+        logger.error("slack.notice_refused", extra={"reference": reference, "slack_error": told})
     return f"answer refused by Slack ({problem}); reference {reference}"
 
 
@@ -54,7 +54,7 @@ def _respond(respond: Respond, message: blocks.Message, fields: dict[str, Any]) 
     try:
         response = respond(**message, **fields)
     except Exception as exc:  # retries exhausted, the connection refused: the answer did not arrive either way
-        logger.warning("response_url unreachable", exc_info=True)
+        logger.warning("slack.response_url_unreachable", exc_info=True)
         return type(exc).__name__
     status, body = int(response.status_code), str(response.body or "")
     try:
@@ -79,15 +79,15 @@ def post_message(
     except SlackApiError as exc:
         error = str(exc.response.get("error", ""))
         if error not in PERMANENT_ERRORS:
-            logger.warning("%s: channel=%s failed (%s); will retry", purpose, channel, error)
+            logger.warning("slack.post_failed", extra={"purpose": purpose, "channel": channel, "slack_error": error})
             return False
         if error in CONTENT_ERRORS:
             _post_plain(client, channel, message, purpose, exc)
         elif fallback is None or not fallback():
-            logger.error("%s: channel=%s refused the message (%s); not retried", purpose, channel, error)
+            logger.error("slack.post_refused", extra={"purpose": purpose, "channel": channel, "slack_error": error})
         return True
     except Exception:
-        logger.exception("%s: channel=%s could not be reached; will retry", purpose, channel)
+        logger.exception("slack.post_unreachable", extra={"purpose": purpose, "channel": channel})
         return False
 
 
@@ -97,14 +97,14 @@ def _post_plain(client: WebClient, channel: str, message: blocks.Message, purpos
     reference = uuid.uuid4().hex[:8]
     details = "; ".join(str(e) for e in exc.response.get("errors") or [])
     logger.error(
-        "slack refused a message",
+        "slack.message_refused",
         extra={"purpose": purpose, "channel": channel, "reference": reference, "slack_error": details or str(exc)},
     )
     plain = blocks.plain_fallback(message, reference)
     try:
         client.chat_postMessage(channel=channel, text=plain["text"])
     except Exception:
-        logger.exception("the plain-text fallback was not posted either reference=%s", reference)
+        logger.exception("slack.plain_fallback_failed", extra={"reference": reference})
 
 
 class SlackGroups:

@@ -55,7 +55,7 @@ def register(app: App, restore_surface: RestoreSurface) -> None:
         try:
             client.views_open(trigger_id=body["trigger_id"], view=view)
         except Exception:
-            logger.exception("restore form could not be opened export=%s", export_id_of(export_arn))
+            logger.exception("restore.form_not_opened", extra={"export_id": export_id_of(export_arn)})
 
     @app.view(fb.FORM_CALLBACK)
     def submit_restore_form(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -76,7 +76,7 @@ def register(app: App, restore_surface: RestoreSurface) -> None:
             reply = error_message(error)
         except Exception:
             reference = uuid.uuid4().hex[:8]
-            logger.exception("restore form failed reference=%s", reference)
+            logger.exception("restore.form_failed", extra={"reference": reference})
             reply = unexpected_error(reference)
         tell_submitter(client, user, metadata.get("channel"), reply, "restore form")
 
@@ -145,7 +145,7 @@ def _decide(body: dict[str, Any], respond: Respond, decide: Callable[[str, str],
         return
     except Exception:
         reference = uuid.uuid4().hex[:8]
-        logger.exception("restore decision failed reference=%s", reference)
+        logger.exception("restore.decision_failed", extra={"reference": reference})
         respond_with(
             respond, unexpected_error(reference), "restore click", response_type="ephemeral", replace_original=False
         )

@@ -135,8 +135,8 @@ def test_the_bot_serves_health_and_commands_and_stops_cleanly_on_sigterm(world: 
     lines = [line for line in bot.logs.splitlines() if line.strip()]
     entries = [json.loads(line) for line in lines]  # every line of the whole run is one JSON object
     assert all({"time", "level", "logger", "message"} <= entry.keys() for entry in entries)
-    assert any(entry["message"] == "stopped cleanly" for entry in entries)
-    assert any(entry["message"].startswith("scheduler started") for entry in entries)
+    assert any(entry["message"] == "bot.stopped" for entry in entries)
+    assert any(entry["message"] == "scheduler.started" and entry["schedules"] >= 0 for entry in entries)
     chatter = [e["message"] for e in entries if e["logger"].startswith(("apscheduler", "alembic", "slack_bolt"))]
     assert chatter == [], "at INFO, APScheduler's, Alembic's and Bolt's routine lines stay out (they are DEBUG)"
     assert any(entry.get("command") == "/ddb-export" and entry.get("user") == "U0ALICE" for entry in entries), (
