@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.logs import _RESERVED, MASK, JsonFormatter, SecretFilter, TextFormatter
+from bot.logs import _RESERVED, MASK, SecretFilter, TextFormatter
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ("bot", "handlers", "scheduler")
@@ -125,23 +125,8 @@ def test_an_event_with_fields_passes_the_scan() -> None:
     assert problems(call) == []
 
 
-@pytest.fixture
-def json_log() -> Iterator[tuple[logging.Logger, io.StringIO]]:
-    """A logger through the real formatter and secret filter, as configure_logging wires them."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(SecretFilter(["the-signing-secret-value"]))
-    logger = logging.getLogger("tests.log_events")
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
-    yield logger, stream
-    logger.removeHandler(handler)
-
-
-def test_an_events_fields_are_json_keys_a_query_can_select(json_log: tuple[logging.Logger, io.StringIO]) -> None:
-    logger, stream = json_log
+def test_an_events_fields_are_json_keys_a_query_can_select(captured: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, stream = captured
     logger.info(
         "schedule.fire_started",
         extra={"schedule_id": "nightly", "fire_time": "2026-12-07T02:00:00Z", "export_id": "0123-ab", "tables": 3},
@@ -158,8 +143,8 @@ def test_an_events_fields_are_json_keys_a_query_can_select(json_log: tuple[loggi
     assert stopped["seconds"] == 0.25 and stopped["unfinished"] == ["slack", "aws"]
 
 
-def test_a_secret_put_in_a_field_is_masked(json_log: tuple[logging.Logger, io.StringIO]) -> None:
-    logger, stream = json_log
+def test_a_secret_put_in_a_field_is_masked(captured: tuple[logging.Logger, io.StringIO]) -> None:
+    logger, stream = captured
     logger.error(
         "slack.post_refused",
         extra={
