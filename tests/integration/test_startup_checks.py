@@ -183,7 +183,7 @@ def test_the_healthy_environment_starts_and_is_ready(moto_endpoint: str, slack: 
         assert bot.stop() == 0
     finally:
         bot.kill()
-    passed = [json.loads(line) for line in bot.lines if "start checks passed" in line]
+    passed = [entry for entry in bot.events() if entry["message"] == "bot.start_checks_passed"]
     assert passed and passed[0]["aws_account"] and passed[0]["slack_team"] == slack.team_id
 
 
