@@ -32,12 +32,12 @@ def main() -> int:
     try:
         runtime = BotRuntime(settings)
     except BotError as exc:
-        logger.error("ddb-backup-bot cannot start: %s", exc)
+        logger.error("bot.start_failed", extra={"problem": str(exc)})
         return 2
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
-        logger.info("signal %s received, stopping", signal.Signals(signum).name)
+        logger.info("bot.signal_received", extra={"signal": signal.Signals(signum).name})
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -45,18 +45,21 @@ def main() -> int:
     try:
         runtime.serve_forever(stop)
     except SlackApiError as error:  # Socket Mode: apps.connections.open refused the app-level token
-        logger.error("ddb-backup-bot cannot start: %s", socket_mode_refusal(error))
+        logger.error("bot.start_failed", extra={"problem": socket_mode_refusal(error)})
         return 2
     except OSError as error:  # the HTTP or metrics port cannot be bound
         logger.error(
-            "ddb-backup-bot cannot start: PORT / DDBBOT_METRICS_PORT: a port cannot be opened (%s); choose a free "
-            "port, or 0 to let the system pick one.",
-            error.strerror or type(error).__name__,
+            "bot.start_failed",
+            extra={
+                "problem": "PORT / DDBBOT_METRICS_PORT: a port cannot be opened; choose a free port, or 0 to let the "
+                "system pick one.",
+                "error": error.strerror or type(error).__name__,
+            },
         )
         return 2
     finally:
         runtime.stop()
-    logger.info("stopped cleanly")
+    logger.info("bot.stopped")
     return 0
 
 

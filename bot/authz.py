@@ -143,7 +143,7 @@ class Authorizer:
         try:
             members = self._directory.members(group_id)
         except Exception:
-            logger.exception("authz: could not read user group %s", group_id)
+            logger.exception("authz.group_unreadable", extra={"group_id": group_id})
             return None
         with self._lock:
             self._cache[group_id] = (now, members)

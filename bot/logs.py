@@ -4,6 +4,12 @@ context that matters (command, user, table, export, restore, request), exception
 Libraries' routine lines (APScheduler's two lines per job run, every 5 s: 35,000 a day; Alembic's and Bolt's
 start-up chatter) are lowered to DEBUG: a bot run at INFO shows what the bot itself says, DEBUG shows everything.
 
+Every call logs an event, not a sentence: the message is a stable name, `<area>.<what_happened>` (lowercase, words
+joined by `_`, one dot: "schedule.fire_started", "lease.acquired", "restore.failed"), and the values go in `extra=`
+as snake_case fields (schedule_id, fire_time, export_id, restore_id, reference, error_type …), so a JSON log can be
+queried by field (`select(.message == "restore.failed") | .restore_id`). docs/logs.md lists the events;
+tests/unit/test_log_events.py fails on a call that puts values in its message. Fields never hold item contents.
+
 Context is carried in contextvars: `log_context(table="orders")` adds fields to every record logged inside it, in
 this thread (work handed to another thread sets its own context). The secret filter masks Slack tokens, AWS keys,
 presigned-URL signatures and every secret value the settings hold, whatever logger wrote them.
@@ -71,7 +77,7 @@ def current_context() -> dict[str, str]:
 
 
 class SecretFilter(logging.Filter):
-    """Masks secrets in the message, the arguments and the exception text of every record."""
+    """Masks secrets in the message, the arguments, the event's fields and the exception text of every record."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
@@ -80,10 +86,23 @@ class SecretFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = self.mask(record.getMessage())
         record.args = None
+        fields = vars(record)
+        for key in [k for k in fields if k not in _RESERVED]:
+            fields[key] = self._field(fields[key])
         if record.exc_info:
             record.exc_text = self.mask("".join(traceback.format_exception(*record.exc_info)).rstrip())
             record.exc_info = None
         return True
+
+    def _field(self, value: object) -> object:
+        """A field's value masked; numbers stay numbers and lists stay lists, so the JSON keeps its types."""
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        if isinstance(value, list | tuple):
+            return [self._field(item) for item in value]
+        if isinstance(value, dict):
+            return {str(k): self._field(v) for k, v in value.items()}
+        return self.mask(str(value))
 
     def mask(self, text: str) -> str:
         """The text with every known secret value and every secret-looking token replaced."""

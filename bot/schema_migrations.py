@@ -78,7 +78,7 @@ def migrate(engine: Engine) -> SchemaState:
         config.attributes["connection"] = connection
         current = _current_revision(connection)
         if current is None and inspect(connection).has_table(BASELINE_TABLE):
-            logger.info("database made before migrations: recognised as revision %s", BASELINE)
+            logger.info("schema.baseline_stamped", extra={"revision": BASELINE})
             command.stamp(config, BASELINE)
             current = BASELINE
         if current is not None and current not in known:
@@ -90,7 +90,7 @@ def migrate(engine: Engine) -> SchemaState:
         command.upgrade(config, "head")
         after = _current_revision(connection)
     if after != current:
-        logger.info("database schema upgraded from revision %s to %s", current, after)
+        logger.info("schema.upgraded", extra={"from_revision": current, "to_revision": after})
     return SchemaState(after, head_revision())
 
 

@@ -27,11 +27,14 @@ def fire_schedule(sc: ScheduleCore, leading: Callable[[], bool], schedule_id: st
     if fire_time is None:
         return
     if not leading():
-        logger.warning("schedule=%s fire=%s: not the lease holder any more; left to it", schedule_id, iso(fire_time))
+        logger.warning("schedule.fire_left_not_leader", extra={"schedule_id": schedule_id, "fire_time": iso(fire_time)})
         return
     outcome = run_schedule(sc, schedule_id, fire_time, RunKind.SCHEDULED)
     if outcome.reason:
-        logger.info("schedule=%s fire=%s: %s", schedule_id, iso(fire_time), outcome.reason)
+        logger.info(
+            "schedule.fire_not_started",
+            extra={"schedule_id": schedule_id, "fire_time": iso(fire_time), "reason": outcome.reason},
+        )
 
 
 def catch_up(sc: ScheduleCore, leading: Callable[[], bool], schedule_id: str, fire_time: datetime) -> None:

@@ -93,7 +93,7 @@ class ScheduleRunner:
             scheduler.start()
         if self.resync not in self.sc.listeners:
             self.sc.listeners.append(self.resync)
-        logger.info("scheduler started with %d schedules", len(self._versions))
+        logger.info("scheduler.started", extra={"schedules": len(self._versions)})
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop firing; a run already under way finishes in its thread (its fire is claimed in the store)."""
@@ -104,7 +104,7 @@ class ScheduleRunner:
             self.sc.listeners.remove(self.resync)
         if scheduler is not None:
             scheduler.shutdown(wait=False)
-            logger.info("scheduler stopped")
+            logger.info("scheduler.stopped")
 
     def resync(self) -> None:
         """Re-read the schedules and add, replace or drop jobs whose schedule changed."""
@@ -136,7 +136,7 @@ class ScheduleRunner:
             try:
                 trigger = cron_trigger(schedule.cron, schedule.timezone)
             except Exception:
-                logger.exception("schedule=%s has an unreadable cron; not scheduled", schedule.id)
+                logger.exception("scheduler.cron_unreadable", extra={"schedule_id": schedule.id})
                 continue
             scheduler.add_job(
                 fire_schedule,
@@ -150,7 +150,7 @@ class ScheduleRunner:
             self._versions[schedule.id] = schedule.version
             missed = missed_fire(self.sc, schedule, now) if catch_up_missed else None
             if missed is not None:
-                logger.info("schedule=%s missed fire=%s: catching up once", schedule.id, iso(missed))
+                logger.info("scheduler.catching_up", extra={"schedule_id": schedule.id, "fire_time": iso(missed)})
                 scheduler.add_job(
                     catch_up,
                     trigger=DateTrigger(run_date=now, timezone=UTC),
@@ -165,4 +165,4 @@ class ScheduleRunner:
         try:
             self._scheduler.remove_job(JOB_PREFIX + schedule_id)
         except Exception:
-            logger.debug("schedule=%s had no job to remove", schedule_id)
+            logger.debug("scheduler.no_job_to_remove", extra={"schedule_id": schedule_id})

@@ -97,7 +97,7 @@ class AwsAccounts:
         try:
             own = self.own_account_id()
         except (ClientError, BotoCoreError) as exc:
-            logger.warning("sts:GetCallerIdentity failed: %s", exc)
+            logger.warning("aws.caller_identity_failed", extra={"error_type": type(exc).__name__, "error": str(exc)})
             raise AwsError(
                 f"{named} names account {account_id}, and I could not check which account I run in "
                 f"(sts:GetCallerIdentity: {error_message(exc) if isinstance(exc, ClientError) else 'no answer'}), "

@@ -137,10 +137,8 @@ def embedded_rates(region: str, reason: str) -> Rates:
     else:
         source = f"list prices built in, dated {EMBEDDED_PRICES_AS_OF}, as the AWS Price List API could not be used"
     logger.warning(
-        "price list unavailable region=%s reason=%r; using built-in prices dated %s",
-        region,
-        reason,
-        EMBEDDED_PRICES_AS_OF,
+        "pricing.price_list_unavailable",
+        extra={"region": region, "reason": reason, "built_in_prices_as_of": EMBEDDED_PRICES_AS_OF},
     )
     pitr, export_full, export_incremental, import_, restore, s3 = figures
     return Rates(region, pitr, export_full, export_incremental, import_, restore, s3, source)

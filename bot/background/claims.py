@@ -198,12 +198,12 @@ class ClaimStore:
             claim = _claim(row, taken_over=taken_over)
             if claim.attempts > claim.max_attempts + REPORT_TRIES:
                 self._settle(connection, claim, WorkState.GIVEN_UP, "it could not be reported as given up")
-                logger.error("work=%s given up unreported after attempts=%d", claim, claim.attempts)
+                logger.error("work.given_up_unreported", extra={"work": str(claim), "attempt": claim.attempts})
                 WORK_GIVEN_UP.labels(kind).inc()
                 return None
         WORK_CLAIMS.labels(kind, "taken_over" if taken_over else "taken").inc()
         if taken_over:
-            logger.warning("work=%s taken over by holder=%s attempt=%d", claim, holder, claim.attempts)
+            logger.warning("work.taken_over", extra={"work": str(claim), "holder": holder, "attempt": claim.attempts})
         return claim
 
     def heartbeat(self, claim: Claim) -> bool:

@@ -99,7 +99,7 @@ def _attempt(attempt: Attempt, target: Target) -> Outcome:
     except Exception:
         reference = uuid.uuid4().hex[:8]
         logger.exception(
-            "work_target_crashed",
+            "work.target_crashed",
             extra={"work": f"{target.kind}:{target.key}", "target": target.name, "ref": reference},
         )
         return Failed(f"something went wrong on the bot's side (reference {reference})", in_doubt=True)

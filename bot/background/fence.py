@@ -91,7 +91,7 @@ class Fence:
                 self._lost = reason
         self.halt.set()
         if first:
-            logger.warning("work=%s claim lost: %s; its work stops now", self.claim, reason)
+            logger.warning("work.claim_lost", extra={"work": str(self.claim), "reason": reason})
 
     def stop(self) -> None:
         """The replica is stopping: halt the work, the claim is still ours to give back."""
@@ -181,7 +181,7 @@ class ClaimKeeper:
             try:
                 held = self.store.heartbeat(fence.claim)
             except Exception:
-                logger.exception("work=%s heartbeat failed; the claim counts until its deadline", fence.claim)
+                logger.exception("work.heartbeat_failed", extra={"work": str(fence.claim)})
                 continue
             if held:
                 fence.renewed(started + self.hold_for)
@@ -217,4 +217,4 @@ class ClaimKeeper:
             try:
                 step()
             except Exception:
-                logger.exception("work claim keeper step failed")
+                logger.exception("work.keeper_step_failed")

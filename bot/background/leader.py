@@ -87,7 +87,7 @@ class Leadership:
             else:
                 lease = self._leases.renew(self._lease, ttl)
         except Exception:
-            logger.exception("lease=%s: the database did not answer", self.name)
+            logger.exception("lease.database_unanswered", extra={"lease": self.name})
             return None
         if lease is None:
             return False
@@ -106,7 +106,7 @@ class Leadership:
         try:
             self._leases.release(lease)
         except Exception:
-            logger.exception("lease=%s could not be released; it expires by itself", self.name)
+            logger.exception("lease.release_failed", extra={"lease": self.name})
 
 
 class LeaderGate:
@@ -172,16 +172,14 @@ class LeaderGate:
     def _start_jobs(self) -> None:
         LEADER.set(1)
         logger.info(
-            "lease=%s held by holder=%s: starting %d background jobs",
-            self.leadership.name,
-            self.leadership.holder,
-            len(self.jobs),
+            "lease.jobs_starting",
+            extra={"lease": self.leadership.name, "holder": self.leadership.holder, "jobs": len(self.jobs)},
         )
         for job in self.jobs:
             try:
                 job.start()
             except Exception:
-                logger.exception("lease=%s: a background job failed to start; stepping down", self.leadership.name)
+                logger.exception("lease.job_start_failed", extra={"lease": self.leadership.name})
                 self._step_down("a job failed to start", release=True)
                 return
 
@@ -191,11 +189,15 @@ class LeaderGate:
         lease = self.leadership.let_go()  # jobs checking `leading` see False before they are stopped
         LEADER.set(0)
         level = logging.INFO if self._stop.is_set() else logging.WARNING
-        logger.log(level, "lease=%s holder=%s stepping down: %s", self.leadership.name, self.leadership.holder, reason)
+        logger.log(
+            level,
+            "lease.stepping_down",
+            extra={"lease": self.leadership.name, "holder": self.leadership.holder, "reason": reason},
+        )
         for job in reversed(self.jobs):
             try:
                 job.stop(timeout)
             except Exception:
-                logger.exception("lease=%s: a background job did not stop cleanly", self.leadership.name)
+                logger.exception("lease.job_stop_failed", extra={"lease": self.leadership.name})
         if release:
             self.leadership.release(lease)

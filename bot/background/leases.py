@@ -70,7 +70,7 @@ class LeaseStore:
         if taken != 1:
             return None
         if row["holder"] != holder:
-            logger.info("lease=%s taken over by holder=%s from holder=%s", name, holder, row["holder"])
+            logger.info("lease.taken_over", extra={"lease": name, "holder": holder, "previous_holder": row["holder"]})
         return Lease(name, holder, now + ttl, acquired_at)
 
     def renew(self, lease: Lease, ttl: timedelta) -> Lease | None:
@@ -112,5 +112,5 @@ class LeaseStore:
                 )
         except IntegrityError:
             return None
-        logger.info("lease=%s acquired by holder=%s", name, holder)
+        logger.info("lease.acquired", extra={"lease": name, "holder": holder})
         return Lease(name, holder, now + ttl, now)

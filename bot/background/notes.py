@@ -185,7 +185,7 @@ class NoteWork:
         topic, _, subject = item.key.partition(":")
         poster = self._posters.get(topic)
         if poster is None:
-            logger.error("note=%s has no poster for topic=%s; dropped", item.key, topic)
+            logger.error("note.dropped_no_poster", extra={"note": item.key, "topic": topic})
             return
         edition = str(item.payload.get("edition") or "")
         if not self._lay_out(item, fence, poster, subject, edition):
@@ -209,7 +209,7 @@ class NoteWork:
 
     def give_up(self, item: Claim, reason: str, fence: Fence) -> None:
         """A note that crashed its poster every time: its targets not delivered are given up, logged and reported."""
-        logger.error("note=%s given up: %s", item.key, reason)
+        logger.error("note.given_up", extra={"note": item.key, "reason": reason})
         topic = item.key.partition(":")[0]
         with fence.finishing(WorkState.GIVEN_UP, reason) as connection:
             self._targets.give_up_rest(connection, NOTE, item.key, reason)

@@ -49,6 +49,6 @@ class PeriodicJob:
             try:
                 self._work()
             except Exception:
-                logger.exception("%s: cycle failed", self.name)
+                logger.exception("periodic.cycle_failed", extra={"job": self.name})
             self._wake.wait(self.interval)
             self._wake.clear()

@@ -258,7 +258,7 @@ def _count(target: Target, outcome: Outcome) -> None:
     WORK_TARGETS.labels(target.kind, outcome_label).inc()
     if target.state == TargetState.GIVEN_UP:
         logger.error(
-            "work_target_given_up",
+            "work.target_given_up",
             extra={
                 "work": f"{target.kind}:{target.key}",
                 "target": target.name,

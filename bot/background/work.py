@@ -104,7 +104,7 @@ def _attempt(keeper: ClaimKeeper, fence: Fence, work: Work, timing: WorkTiming) 
         if fence.lost is not None:
             return "lost"
         reference = uuid.uuid4().hex[:8]
-        logger.exception("work=%s failed reference=%s; it is tried again", item, reference)
+        logger.exception("work.failed", extra={"work": str(item), "reference": reference})
         failure = f"{type(error).__name__} (reference {reference})"
         keeper.store.fail(item, failure, timing.retry_after(item.attempts))
         return "failed"
@@ -193,7 +193,7 @@ class WorkRunner:
             try:
                 sweep()
             except Exception:
-                logger.exception("work-runner: a sweep failed")
+                logger.exception("work.sweep_failed")
         started = 0
         for kind in self.kinds.values():
             started += self._start_due(kind)
@@ -237,7 +237,7 @@ class WorkRunner:
         try:
             perform(self.keeper, fence, kind.work, self.timing)
         except Exception:
-            logger.exception("work-runner: work=%s crashed", fence.claim)
+            logger.exception("work.crashed", extra={"work": str(fence.claim)})
         finally:
             with self._lock:
                 self._running.pop((kind.name, fence.claim.key), None)

@@ -78,14 +78,16 @@ def discover(core: Core, store: CatalogStore, place: Place, locations: list[Loca
         try:
             added, complete = _look(core, store, place, location)
         except BotError as error:
-            logger.warning("catalogue discovery failed location=%s code=%s", location.url, type(error).__name__)
+            logger.warning(
+                "catalog.discovery_failed", extra={"location": location.url, "error_type": type(error).__name__}
+            )
             failures.append(f"{location.url}: {error.message} {error.fix or ''}".strip())
             continue
         new += added
         if not complete:
             cut.append(location.url)
         unreadable += store.unreadable(location.bucket, location.key_prefix)
-    logger.info("catalogue discovery locations=%d new=%d", len(locations), new)
+    logger.info("catalog.discovered", extra={"locations": len(locations), "new": new})
     return Discovery(new, tuple(loc.url for loc in locations), tuple(unreadable), tuple(cut), tuple(failures))
 
 

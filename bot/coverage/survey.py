@@ -178,7 +178,10 @@ class CoverageSurvey:
             return [n for page in client.get_paginator("list_tables").paginate() for n in page["TableNames"]]
         except Exception as exc:  # any failure of one place is reported, the others are still surveyed
             error = translate(exc, "dynamodb:ListTables", f"Tables of {label} ({place.region})")
-            logger.warning("coverage: cannot list %s in %s: %s", label, place.region, exc)
+            logger.warning(
+                "coverage.tables_unlisted",
+                extra={"account": place.alias or OWN, "region": place.region, "error": str(exc)},
+            )
             return Unreadable(place.alias or OWN, place.region, error.message, error.fix)
 
     def _protected(self, place: Place) -> set[str] | Unreadable:
@@ -207,7 +210,7 @@ class CoverageSurvey:
             return error.message
         except Exception:  # one table's unexpected answer is that table's problem, never the whole survey's
             reference = uuid.uuid4().hex[:8]
-            logger.exception("coverage_table_unread", extra={"table": _key(table), "region": table.place.region})
+            logger.exception("coverage.table_unread", extra={"table": _key(table), "region": table.place.region})
             return f"something went wrong reading it (reference {reference})"
 
     def _coverage(
@@ -266,7 +269,7 @@ class CoverageSurvey:
                     return newest
         except Exception as exc:  # that place's tables say why; the other places are still surveyed
             label = f"account `{place.alias}`" if place.alias else "this account"
-            logger.warning("coverage_exports_unlisted", extra={"account": place.alias or OWN, "region": place.region})
+            logger.warning("coverage.exports_unlisted", extra={"account": place.alias or OWN, "region": place.region})
             return translate(exc, "dynamodb:ListExports", f"Exports of {label} ({place.region})")
 
 

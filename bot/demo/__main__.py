@@ -191,7 +191,7 @@ def _serve_workspace(settings: Settings, database: Path) -> int:
     try:
         runtime = BotRuntime(settings)
     except Exception as exc:  # Bolt checks the token with auth.test at start; say why, not a traceback
-        logging.getLogger(__name__).debug("workspace start failed", exc_info=True)
+        logging.getLogger(__name__).debug("demo.workspace_start_failed", exc_info=True)
         print(f"demo cannot start the bot for your workspace: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()

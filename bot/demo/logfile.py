@@ -48,7 +48,7 @@ def _thread_exception(args: threading.ExceptHookArgs) -> None:
     exc_info: tuple[type[BaseException], BaseException, TracebackType | None] | None = None
     if args.exc_value is not None:
         exc_info = (args.exc_type, args.exc_value, args.exc_traceback)
-    log.error("a thread ended with an exception thread=%s", name, exc_info=exc_info)
+    log.error("demo.thread_crashed", extra={"thread_name": name}, exc_info=exc_info)
 
 
 def _unraisable(args: sys.UnraisableHookArgs) -> None:
@@ -56,4 +56,4 @@ def _unraisable(args: sys.UnraisableHookArgs) -> None:
     exc_info: tuple[type[BaseException], BaseException, TracebackType | None] | None = None
     if args.exc_value is not None:
         exc_info = (args.exc_type, args.exc_value, args.exc_traceback)
-    log.error("unraisable exception where=%s", args.err_msg or repr(args.object), exc_info=exc_info)
+    log.error("demo.unraisable_exception", extra={"where": args.err_msg or repr(args.object)}, exc_info=exc_info)

@@ -39,7 +39,7 @@ class Stopper:
         """Run the steps in daemon threads for at most `budget` seconds; True when they all finished in time."""
         steps, self._steps = self._steps, []
         started = time.monotonic()
-        log.info("demo stopping steps=%s", ",".join(name for name, _ in steps))
+        log.info("demo.stopping", extra={"steps": [name for name, _ in steps]})
         threads = [
             threading.Thread(target=_run_step, args=step, name=f"demo-stop-{step[0]}", daemon=True) for step in steps
         ]
@@ -48,7 +48,7 @@ class Stopper:
         for thread in threads:
             thread.join(max(0.0, started + budget - time.monotonic()))
         unfinished = [thread.name.removeprefix("demo-stop-") for thread in threads if thread.is_alive()]
-        log.info("demo stopped seconds=%.3f unfinished=%s", time.monotonic() - started, ",".join(unfinished) or "none")
+        log.info("demo.stopped", extra={"seconds": round(time.monotonic() - started, 3), "unfinished": unfinished})
         return not unfinished
 
 
@@ -57,8 +57,8 @@ def _run_step(name: str, step: Callable[[], object]) -> None:
     try:
         step()
     except Exception:
-        log.exception("demo stop step failed step=%s", name)
-    log.info("demo stop step=%s seconds=%.3f", name, time.monotonic() - started)
+        log.exception("demo.stop_step_failed", extra={"step": name})
+    log.info("demo.stop_step_done", extra={"step": name, "seconds": round(time.monotonic() - started, 3)})
 
 
 def leave_on_second_interrupt() -> None:

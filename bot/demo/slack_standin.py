@@ -340,23 +340,22 @@ class SlackStandIn:
 
         if refused in _REPORTED and not reply.injected:
             # What Slack would refuse, shown in the demo's console too (it prints this logger's warnings).
-            detail = "; ".join(errors) if errors else ""
-            log.warning("Slack refuses %s: %s%s", method, refused, f" ({detail})" if detail else "")
+            log.warning("slack_standin.refused", extra={"method": method, "slack_error": refused, "details": errors})
         if reply.body.get("warning"):
-            log.warning("Slack warns on %s: %s", method, reply.body["warning"])
+            log.warning("slack_standin.warned", extra={"method": method, "slack_warning": reply.body["warning"]})
 
         for message in notifications:
             for listener in list(self.listeners):
                 try:
                     listener(message)
                 except Exception:
-                    log.exception("Slack stand-in listener failed on message %s", message.ts)
+                    log.exception("slack_standin.listener_failed", extra={"message_ts": message.ts})
         for view in views:
             for view_listener in list(self.view_listeners):
                 try:
                     view_listener(view)
                 except Exception:
-                    log.exception("Slack stand-in listener failed on view %s", view.view_id)
+                    log.exception("slack_standin.listener_failed", extra={"view_id": view.view_id})
         return reply
 
     def _answer(
@@ -718,7 +717,7 @@ class _StandInRequestHandler(BaseHTTPRequestHandler):
                 raw_body,
             )
         except Exception as error:
-            log.exception("Slack stand-in failed on %s", url.path)
+            log.exception("slack_standin.request_failed", extra={"path": url.path})
             reply = _Reply(500, {"ok": False, "error": f"standin_error: {type(error).__name__}"}, {})
         payload = json.dumps(reply.body).encode("utf-8")
         self.send_response(reply.status)

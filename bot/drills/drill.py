@@ -87,7 +87,7 @@ def prove_drill(drill: Drill, ctx: DrillContext) -> DrillResult:
         result = _with(result, failure=str(getattr(error, "message", error)))
     except Exception:  # whatever broke, the throwaway table must not outlive the drill
         reference = uuid.uuid4().hex[:8]
-        logger.exception("drill step failed unexpectedly reference=%s", reference)
+        logger.exception("drill.step_failed", extra={"reference": reference})
         result = _with(result, failure=f"something went wrong on the bot's side (reference {reference})")
     return _with(result, proved=True)
 
@@ -202,7 +202,7 @@ def _tag(dynamodb: Any, table_arn: str | None, drill_id: str) -> bool:
     try:
         dynamodb.tag_resource(ResourceArn=table_arn, Tags=[{"Key": DRILL_TAG, "Value": drill_id}])
     except Exception:
-        logger.info("drill table not taggable yet table_arn=%s", table_arn)
+        logger.info("drill.table_not_taggable_yet", extra={"table_arn": table_arn})
         return False
     return True
 
@@ -324,7 +324,7 @@ def _clean_up(client: Any, drill: Drill, result: DrillResult) -> DrillResult:
         return _left_behind(drill, result, error.message)
     except Exception:
         reference = uuid.uuid4().hex[:8]
-        logger.exception("drill table not deleted reference=%s", reference)
+        logger.exception("drill.table_not_deleted", extra={"reference": reference})
         return _left_behind(drill, result, f"something went wrong on the bot's side (reference {reference})")
     return _with(result, deleted=True)
 

@@ -54,7 +54,7 @@ class DrillWork:
             try:
                 result = drill.result if drill.result.proved else self._prove(drill, context, fence)
             except Halted:
-                logger.info("drill halted (stopping, or its claim lost); the next holder resumes it")
+                logger.info("drill.halted")
                 return
             result = clean_up(context, self._store.get(drill.id) or drill, result)
             with fence.finishing() as connection:
@@ -68,7 +68,7 @@ class DrillWork:
             raise
         except Exception:
             reference = uuid.uuid4().hex[:8]
-            logger.exception("drill failed unexpectedly reference=%s", reference)
+            logger.exception("drill.failed", extra={"reference": reference})
             result = DrillResult(failure=f"something went wrong on the bot's side (reference {reference})", proved=True)
         with fence.fenced() as connection:
             self._store.record_proof(drill.id, result, connection)

@@ -475,7 +475,7 @@ def _unreadable(error: ClientError, location: ExportLocation, key: str) -> BotEr
 
 def _unreachable(error: BotoCoreError, location: ExportLocation) -> BotError:
     """The cause goes to the log; the user reads what failed (botocore's text can hold endpoint URLs)."""
-    logger.warning("s3 unreachable url=%s error=%s", location.url, type(error).__name__, exc_info=error)
+    logger.warning("s3.unreachable", extra={"url": location.url, "error_type": type(error).__name__}, exc_info=error)
     return ExportUnreadable(
         f"S3 could not be reached to read {location.url}.", "Try again; if it persists, check the bot's network."
     )

@@ -123,5 +123,5 @@ def record_reference(core: Core, references: ReferenceStore, job: ExportJob) -> 
         manifest = read_manifest(core.aws.s3(Place(job.account_alias, job.region)), job.location)
         return references.record(job.export_arn, manifest)
     except Exception:
-        logger.exception("could not record the manifests of export_id=%s", job.export_id)
+        logger.exception("export.manifests_not_recorded", extra={"export_id": job.export_id})
         return False

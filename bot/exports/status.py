@@ -99,7 +99,7 @@ def refresh_exports(core: Core, jobs: list[ExportJob]) -> tuple[int, int]:
                 finished += refresh_export(core, job).finished
             except Exception:
                 errors += 1
-                logger.exception("could not refresh export_id=%s", job.export_id)
+                logger.exception("export.refresh_failed", extra={"export_id": job.export_id})
     return finished, errors
 
 
@@ -118,7 +118,7 @@ def _listed_statuses(core: Core, place: Place, table_arn: str, wanted: set[str])
                 break
             request["NextToken"] = page["NextToken"]
     except Exception:
-        logger.warning("ListExports failed for table_arn=%s; describing each export", table_arn)
+        logger.warning("export.list_failed", extra={"table_arn": table_arn})
     return found
 
 

@@ -167,11 +167,8 @@ class BatchWriter:
             self._stats.add(retries=1, throttles=int(outcome.throttled))
             if attempt >= 8 and attempt & (attempt - 1) == 0:  # 8, 16, 32…: loud enough to notice, not a flood
                 logger.warning(
-                    "batch not written yet table=%s source=%s attempts=%d last=%s",
-                    self._table,
-                    source,
-                    attempt,
-                    outcome.reason,
+                    "load.batch_not_written_yet",
+                    extra={"table": self._table, "source": source, "attempts": attempt, "reason": outcome.reason},
                 )
             cap = min(self._retry.backoff_cap_s, self._retry.backoff_base_s * 2 ** min(attempt - 1, 20))
             if self._halt.wait(self._random.uniform(0, cap)):
@@ -234,7 +231,8 @@ class BatchWriter:
 
     def _stalled(self, outcome: _Attempt, source: str, seconds: float) -> WritesStalled:
         logger.error(
-            "batch gave up table=%s source=%s seconds=%.0f last=%s", self._table, source, seconds, outcome.reason
+            "load.batch_given_up",
+            extra={"table": self._table, "source": source, "seconds": round(seconds), "reason": outcome.reason},
         )
         return WritesStalled(
             f"Writing items from {source} to table {self._table} stopped: nothing of a batch landed for "

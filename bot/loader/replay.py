@@ -261,11 +261,13 @@ class ExportReplay:
         counts = [manifest.item_count for manifest in manifests]
         self._items_total = None if any(c is None for c in counts) else sum(c or 0 for c in counts)
         logger.info(
-            "load start load_key=%s table=%s exports=%d files=%d",
-            load.load_key,
-            load.table_name,
-            len(manifests),
-            self._files_total,
+            "load.started",
+            extra={
+                "load_key": load.load_key,
+                "table": load.table_name,
+                "exports": len(manifests),
+                "files": self._files_total,
+            },
         )
         try:
             with ThreadPoolExecutor(max_workers=self._concurrency, thread_name_prefix="ddb-load") as pool:
@@ -369,7 +371,7 @@ class ExportReplay:
         try:
             self._progress(snapshot)
         except Exception:
-            logger.exception("load progress callback failed load_key=%s", self._load_key)
+            logger.exception("load.progress_callback_failed", extra={"load_key": self._load_key})
 
     def _snapshot(self, elapsed: float) -> LoadProgress:
         stats = self._stats
@@ -450,18 +452,19 @@ def _require_dynamodb_json(manifests: list[ExportManifest]) -> None:
 
 def _log_done(load_key: str, final: LoadReport) -> None:
     logger.info(
-        "load done load_key=%s items=%d deletes=%d files=%d skipped=%d seconds=%.1f retries=%d throttles=%d "
-        "unverified_files=%d short_files=%d",
-        load_key,
-        final.items_written,
-        final.deletes_applied,
-        final.files,
-        final.files_skipped_resumed,
-        final.duration_s,
-        final.retries,
-        final.throttles,
-        final.unverified_files,
-        len(final.short_files),
+        "load.done",
+        extra={
+            "load_key": load_key,
+            "items": final.items_written,
+            "deletes": final.deletes_applied,
+            "files": final.files,
+            "files_skipped": final.files_skipped_resumed,
+            "seconds": round(final.duration_s, 1),
+            "retries": final.retries,
+            "throttles": final.throttles,
+            "unverified_files": final.unverified_files,
+            "short_files": len(final.short_files),
+        },
     )
 
 
@@ -490,13 +493,11 @@ def _load_file(load: _Load, export: _Export, data_file: DataFile) -> _FileDone:
         break
     if data_file.item_count is not None and lines != data_file.item_count:
         logger.warning(
-            "data file record count differs from its promise key=%s records=%d promised=%d",
-            data_file.key,
-            lines,
-            data_file.item_count,
+            "load.file_count_mismatch",
+            extra={"s3_key": data_file.key, "records": lines, "promised": data_file.item_count},
         )
     load.checkpoints.mark_finished(load.load_key, manifest.location.export_id, data_file.key, items, deletes)
-    logger.debug("data file loaded key=%s items=%d deletes=%d", data_file.key, items, deletes)
+    logger.debug("load.file_loaded", extra={"s3_key": data_file.key, "items": items, "deletes": deletes})
     return _FileDone(items, deletes, lines)
 
 

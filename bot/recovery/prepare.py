@@ -147,4 +147,4 @@ class Preparer:
     def _fail(self, preparation: Preparation, reason: str, finish: Finish) -> None:
         with finish() as connection:
             self.store.finish(preparation.id, connection, state=State.FAILED, failure=reason)
-        logger.info("recovery preparation failed", extra={"preparation": preparation.id, "kind": preparation.kind})
+        logger.info("recovery.preparation_failed", extra={"preparation": preparation.id, "kind": preparation.kind})

@@ -141,7 +141,7 @@ class BulkPhase:
         else:
             arn = str(description["BulkOperationArn"])
         context.record_aws_ref(request.id, arn)
-        logger.info("restore-bulk: request=%s operation started", request.id)
+        logger.info("restore.bulk_started", extra={"restore_id": request.id})
         return arn
 
     def _ours(self, client: Any, request: RestoreRequest) -> str | None:
@@ -198,7 +198,7 @@ class BulkPhase:
                 raise translate(
                     exc, "dynamodb:CancelBulkOperation", f"Bulk put into `{request.target_display}`"
                 ) from exc
-        logger.info("restore-bulk: request=%s cancel sent", request.id)
+        logger.info("restore.bulk_cancel_sent", extra={"restore_id": request.id})
         return True
 
 

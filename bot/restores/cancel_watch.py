@@ -67,9 +67,9 @@ class CancelWatch:
         try:
             cancelled = self._record.cancel_requested(self._request_id)
         except Exception:
-            logger.warning("restore-cancel-watch: request=%s could not be read; looking again", self._request_id)
+            logger.warning("restore.cancel_check_failed", extra={"restore_id": self._request_id})
             return
         if cancelled:
-            logger.info("restore-cancel-watch: request=%s cancelled by an operator; stopping it", self._request_id)
+            logger.info("restore.cancel_seen", extra={"restore_id": self._request_id})
             self.withdrawn.set()
             self.stop.set()

@@ -45,7 +45,10 @@ def not_carried_over(core: Core, source: TableOrigin | None, target: str) -> tup
         try:
             results.append(check())
         except Exception as exc:
-            logger.warning("carry-over: could not read %s of %s: %s", setting, source.name, type(exc).__name__)
+            logger.warning(
+                "restore.carryover_unreadable",
+                extra={"setting": setting, "table": source.name, "error_type": type(exc).__name__},
+            )
             results.append(
                 CarryOver(setting, f"could not be read ({type(exc).__name__})", "check it on the source table")
             )

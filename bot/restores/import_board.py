@@ -58,5 +58,5 @@ def _list_imports(client: Any) -> dict[str, str]:
                 break
             request["NextToken"] = page["NextToken"]
     except Exception as exc:
-        logger.warning("ListImports failed (%s); each import is described instead", type(exc).__name__)
+        logger.warning("restore.list_imports_failed", extra={"error_type": type(exc).__name__})
     return statuses

@@ -125,7 +125,7 @@ class RestoreWork:
             return
         except Exception:
             reference = uuid.uuid4().hex[:8]
-            logger.exception("restore-runner: request=%s failed reference=%s", request.id, reference)
+            logger.exception("restore.failed", extra={"restore_id": request.id, "reference": reference})
             self._end(request, fence, None, f"Something went wrong on my side (reference `{reference}`).")
             return
         self._end(request, fence, outcome, None)
@@ -179,14 +179,9 @@ class RestoreWork:
         """The executor stopped writing: the runner gives a claim still ours back (it resumes at once), and leaves
         a claim taken over to its new holder, which resumes and reports it."""
         if fence.lost is None:
-            logger.info("restore-runner: request=%s paused for shutdown; it resumes on the next start", request.id)
+            logger.info("restore.paused_for_shutdown", extra={"restore_id": request.id})
             return
-        logger.warning(
-            "restore-runner: request=%s stopped because its claim was lost (%s); not reported here, "
-            "the runner holding the claim resumes and reports it",
-            request.id,
-            fence.lost,
-        )
+        logger.warning("restore.stopped_claim_lost", extra={"restore_id": request.id, "reason": fence.lost})
 
     def _executor(self, request: RestoreRequest) -> Executor:
         return self._executors[request.mode]
@@ -222,11 +217,7 @@ class RestoreWork:
         is FAILED; a run an operator cancelled is CANCELLED, with what it wrote by then. A fenced runner (its claim
         lost) reports nothing, even an ending it saw: its work may overlap the new holder's."""
         if fence.lost is not None:
-            logger.warning(
-                "restore-runner: request=%s ended after its claim was lost (%s); not reported here",
-                request.id,
-                fence.lost,
-            )
+            logger.warning("restore.ended_claim_lost", extra={"restore_id": request.id, "reason": fence.lost})
             return
         changes: dict[str, Any] = {"finished_at": self._core.clock()}
         if cancelled:

@@ -116,7 +116,7 @@ def _table_line(
         return DigestTable(key, last, next_run, None, None, (*flags, "could not be read"), error.message)
     except Exception:  # one table's unexpected answer is that table's problem, never the whole digest's
         reference = uuid.uuid4().hex[:8]
-        logger.exception("digest_table_unread", extra={"table": key, "reference": reference})
+        logger.exception("digest.table_unread", extra={"table": key, "reference": reference})
         problem = f"something went wrong reading it (reference {reference})"
         return DigestTable(key, last, next_run, None, None, (*flags, "could not be read"), problem)
     if watched and not window.enabled:

@@ -79,13 +79,13 @@ class FireWork:
     def run(self, item: Claim, fence: Fence) -> None:
         """Open the run and take it to started, skipped or failed (each owes its note as the run says)."""
         fire = Fire.of(item.payload)
-        with log_context(schedule_id=fire.schedule_id, fire=iso(fire.fire_time), kind=fire.kind):
+        with log_context(schedule_id=fire.schedule_id, fire_time=iso(fire.fire_time), kind=fire.kind):
             if fire.kind == RunKind.DIGEST:
                 self._digest(fire, fence)
                 return
             schedule = self._sc.store.get(fire.schedule_id)
             if schedule is None or (schedule.paused and fire.kind != RunKind.MANUAL):
-                logger.info("schedule=%s is gone or paused; the fire runs nothing", fire.schedule_id)
+                logger.info("schedule.fire_skipped_gone_or_paused", extra={"schedule_id": fire.schedule_id})
                 return
             run = self._open(fire, fence)
             if run.state != RunState.CLAIMED:
@@ -100,7 +100,7 @@ class FireWork:
         fire = Fire.of(item.payload)
         schedule = self._sc.store.get(fire.schedule_id)
         if fire.kind == RunKind.DIGEST or schedule is None:
-            logger.error("fire=%s given up: %s", item.key, reason)
+            logger.error("schedule.fire_given_up", extra={"fire": item.key, "reason": reason})
             with fence.finishing(WorkState.GIVEN_UP, reason):
                 return
         run = self._open(fire, fence)
@@ -130,7 +130,7 @@ class FireWork:
     def _digest(self, fire: Fire, fence: Fence) -> None:
         """The digest of one fire: its run, owing the message that bot.schedules.runs builds and posts."""
         if self._sc.core.notify_channel is None:
-            logger.info("digest: DDBBOT_NOTIFY_CHANNEL is not set; no digest is posted")
+            logger.info("digest.skipped_no_channel")
             return
         run = self._open(fire, fence)
         with fence.finishing() as connection:
@@ -179,7 +179,10 @@ def execute(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, fence: Fence
     except Exception:
         return _crashed(sc, schedule, run, fence, notify)
     has_news = run.kind == RunKind.CATCH_UP or (plan.note is not None and notify)
-    logger.info("schedule=%s fire=%s started export_id=%s", schedule.id, iso(run.fire_time), started.job.export_id)
+    logger.info(
+        "schedule.fire_started",
+        extra={"schedule_id": schedule.id, "fire_time": iso(run.fire_time), "export_id": started.job.export_id},
+    )
     return _finish(fence, sc, run, RunState.STARTED, has_news, export_arn=started.job.export_arn)
 
 
@@ -203,12 +206,14 @@ def _execute_selection(
         record(sc, run, done, connection)
     started = len(done.in_state(TargetState.DONE))
     logger.info(
-        "schedule=%s fire=%s tables=%d started=%d complete=%s",
-        schedule.id,
-        iso(run.fire_time),
-        len(done.targets),
-        started,
-        done.complete,
+        "schedule.fire_tables_started",
+        extra={
+            "schedule_id": schedule.id,
+            "fire_time": iso(run.fire_time),
+            "tables": len(done.targets),
+            "started": started,
+            "complete": done.complete,
+        },
     )
     return "started" if started or not done.complete else "failed"
 
@@ -228,7 +233,10 @@ def _execute_drill(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, fence
         return _crashed(sc, schedule, run, fence, notify)
     fence.step("aws_called")
     note = f"Restore drill `{drill.id}` of `{drill.spec.table_key}` queued; its result follows here."
-    logger.info("schedule=%s fire=%s queued drill=%s", schedule.id, iso(run.fire_time), drill.id)
+    logger.info(
+        "schedule.fire_drill_queued",
+        extra={"schedule_id": schedule.id, "fire_time": iso(run.fire_time), "drill_id": drill.id},
+    )
     return _finish(fence, sc, run, RunState.STARTED, notify or run.kind == RunKind.CATCH_UP, error=note)
 
 
@@ -241,7 +249,10 @@ def _finish(fence: Fence, sc: ScheduleCore, run: ScheduleRun, state: str, note: 
 
 def _crashed(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, fence: Fence, notify: bool) -> str:
     reference = uuid.uuid4().hex[:8]
-    logger.exception("schedule=%s fire=%s failed reference=%s", schedule.id, iso(run.fire_time), reference)
+    logger.exception(
+        "schedule.fire_failed",
+        extra={"schedule_id": schedule.id, "fire_time": iso(run.fire_time), "reference": reference},
+    )
     message = f"Something went wrong on my side (reference {reference}); no export was started by this run."
     return _finish(fence, sc, run, RunState.FAILED, notify, error=message)
 

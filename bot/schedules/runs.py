@@ -60,7 +60,7 @@ def run_schedule(
     run = sc.store.find_run(schedule.id, fire_time)
     job = _job_of(sc, run)
     if ran is None:
-        logger.info("schedule=%s fire=%s already claimed; not started again", schedule.id, iso(fire_time))
+        logger.info("schedule.fire_already_claimed", extra={"schedule_id": schedule.id, "fire_time": iso(fire_time)})
         SCHEDULE_FIRES.labels(kind, "duplicate").inc()
         return RunOutcome(run, job, duplicate=True)
     return RunOutcome(run, job, reason=None if job else _reason(run, ran))
@@ -86,7 +86,7 @@ def run_digest(sc: ScheduleCore, fire_time: datetime) -> bool:
     """The digest of one fire, once whichever replica fires it (its note posts it); False when it was already
     made or there is no DDBBOT_NOTIFY_CHANNEL."""
     if sc.core.notify_channel is None:
-        logger.info("digest: DDBBOT_NOTIFY_CHANNEL is not set; no digest is posted")
+        logger.info("digest.skipped_no_channel")
         return False
     fire = digest_fire(fire_time.replace(microsecond=0))
     return sc.desk.run_now(FIRE, fire.key, FireWork(sc), payload=fire.payload()) == "done"
@@ -131,7 +131,7 @@ def report_late_runs(sc: ScheduleCore) -> int:
     SCHEDULE_MISSES.labels("late").inc(len(late))
     for run in late:
         logger.warning(
-            "schedule=%s fire=%s: export still running past expected_hours", run.schedule_id, iso(run.fire_time)
+            "schedule.export_overdue", extra={"schedule_id": run.schedule_id, "fire_time": iso(run.fire_time)}
         )
     return len(late)
 

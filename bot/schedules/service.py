@@ -73,7 +73,7 @@ class ScheduleCore:
             try:
                 listener()
             except Exception:
-                logger.exception("schedules: a change listener failed")
+                logger.exception("schedule.listener_failed")
 
     def channel_for(self, schedule: Schedule | None) -> str | None:
         """Where a schedule's messages go: its own channel, else DDBBOT_NOTIFY_CHANNEL."""
@@ -300,7 +300,7 @@ def sync_config(sc: ScheduleCore, specs: tuple[ScheduleSpec, ...]) -> dict[str, 
             sc.store.remove(stale.id)
             outcome["removed"].append(stale.id)
     if any(outcome[k] for k in ("added", "changed", "removed")):
-        logger.info("schedules from config: %s", {k: v for k, v in outcome.items() if k != "same"})
+        logger.info("schedule.config_applied", extra={k: v for k, v in outcome.items() if k != "same"})
         sc.changed()
     return outcome
 

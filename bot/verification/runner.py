@@ -88,7 +88,7 @@ class VerificationWork:
             try:
                 outcome = self._verify(verification, _Reporter(verification, self._timing, self._notifier), fence)
             except Halted:
-                logger.info("verification halted (stopping, or its claim lost); the next holder starts it over")
+                logger.info("verification.halted")
                 return
             fence.step("aws_called")
             with fence.finishing() as connection:
@@ -111,7 +111,7 @@ class VerificationWork:
             raise
         except Exception:
             reference_id = uuid.uuid4().hex[:8]
-            logger.exception("verification failed unexpectedly reference=%s", reference_id)
+            logger.exception("verification.failed", extra={"reference": reference_id})
             failure = Failure(target.label, f"could not be verified: something went wrong (reference {reference_id})")
             return VerifyOutcome(0, 0, 0, 0.0, (failure,), 1)
         if not target.key_names:
@@ -153,4 +153,4 @@ class _Reporter:
             try:
                 self._notifier.progress(self._verification, progress)
             except Exception:
-                logger.exception("could not post verification progress")
+                logger.exception("verification.progress_not_posted")

@@ -160,7 +160,7 @@ def _checked(
     if length < 0:
         return _answer(start_response, "400 Bad Request", "Bad request: the Content-Length is not a size.")
     if length > SLACK_MAX_BODY:
-        logger.warning("slack request refused status=413 declared_bytes=%d", length)
+        logger.warning("slack.request_refused", extra={"status": 413, "declared_bytes": length})
         return _answer(start_response, "413 Request Entity Too Large", f"Bad request: {too_large(SLACK_MAX_BODY)}.")
     body = environ["wsgi.input"].read(length) if length else b""
     timestamp, signature = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"), environ.get("HTTP_X_SLACK_SIGNATURE")
@@ -169,7 +169,7 @@ def _checked(
     problem = malformed(body, str(environ.get("CONTENT_TYPE") or ""))
     if problem is None:
         return slack({**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}, start_response)
-    logger.warning("slack request refused status=400 reason=%r bytes=%d", problem, len(body))
+    logger.warning("slack.request_refused", extra={"status": 400, "reason": problem, "bytes": len(body)})
     return _answer(start_response, "400 Bad Request", f"Bad request: {problem}.")
 
 

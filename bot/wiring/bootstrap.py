@@ -84,7 +84,7 @@ def build_services(
     aws_identity = check_aws(session, settings)
     engine = open_database(settings)
     logger.info(
-        "start checks passed",
+        "bot.start_checks_passed",
         extra={
             "slack_team": slack_identity.team_id,
             "aws_account": aws_identity.account,
@@ -157,7 +157,7 @@ def build_services(
     )
     health = build_health(settings, session, slack_probe, core.aws, authorizer)
     for warning in health.warnings():
-        logger.warning("start warning", extra={"warning": warning.operator})
+        logger.warning("bot.start_warning", extra={"warning": warning.operator})
     notes = NoteWork(
         {
             EXPORT_RESULTS: results,

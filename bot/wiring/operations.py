@@ -70,7 +70,7 @@ class Readiness:
         try:
             state = schema_state(self._engine)
         except Exception:
-            logger.exception("readiness: could not read the schema revision")
+            logger.exception("readiness.schema_unreadable")
             return "the schema revision could not be read"
         if state.current != self._head:
             return f"the database schema is at {state.current}, this code needs {self._head}"

@@ -150,10 +150,10 @@ class BotRuntime:
         else:
             server = HttpServer(create_wsgi(self.app, self.services, operations), self._host, self._port, "http")
             self._servers.append(server)
-            logger.info("serving HTTP on port=%s path=/slack/events health=/healthz", server.port)
+            logger.info("http.serving", extra={"port": server.port, "path": "/slack/events"})
         server = HttpServer(operations, self._host, self.settings.metrics_port, "metrics")
         self._servers.append(server)
-        logger.info("serving /metrics, /healthz and /readyz on port=%s", server.port)
+        logger.info("metrics.serving", extra={"port": server.port, "paths": ["/metrics", "/healthz", "/readyz"]})
         return self._servers
 
     def _socket_connected(self) -> bool:
@@ -164,4 +164,4 @@ class BotRuntime:
         assert self.settings.slack_app_token is not None
         self._socket_handler = SocketModeHandler(self.app, self.settings.slack_app_token.get_secret_value())
         self._socket_handler.connect()
-        logger.info("connected to Slack in Socket Mode")
+        logger.info("slack.socket_mode_connected")

@@ -100,7 +100,7 @@ def scheduled_places(core: Core, store: ScheduleStore) -> list[ScheduledPlace]:
         try:
             place = _scheduled_place(core, schedule)
         except BotError as error:  # a stored schedule naming an alias the config no longer has
-            logger.warning("coverage: schedule %s not resolved: %s", schedule.id, error.message)
+            logger.warning("coverage.schedule_unresolved", extra={"schedule_id": schedule.id, "error": error.message})
             continue
         if place is not None:
             places.append(place)

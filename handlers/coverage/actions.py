@@ -54,7 +54,7 @@ def register(app: App, surface: Surface, survey: CoverageSurvey, sc: ScheduleCor
         try:
             client.views_open(trigger_id=body["trigger_id"], view=view)
         except Exception:
-            logger.exception("coverage: the schedule form could not be opened table=%s", table)
+            logger.exception("coverage.schedule_form_not_opened", extra={"table": table})
 
     @app.view(SCHEDULE_CALLBACK)
     def submit_schedule_form(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -77,7 +77,7 @@ def register(app: App, surface: Surface, survey: CoverageSurvey, sc: ScheduleCor
             reply = error_message(error)
         except Exception:
             reference = uuid.uuid4().hex[:8]
-            logger.exception("coverage: adding a schedule failed reference=%s", reference)
+            logger.exception("coverage.schedule_add_failed", extra={"reference": reference})
             reply = unexpected_error(reference)
         tell_submitter(client, user, metadata.get("channel"), reply, "schedule form")
 
@@ -115,7 +115,7 @@ def _enable(surface: Surface, survey: CoverageSurvey, user: str, table: str) -> 
         return dict(error_message(error))
     except Exception:
         reference = uuid.uuid4().hex[:8]
-        logger.exception("coverage: enabling PITR failed table=%s reference=%s", table, reference)
+        logger.exception("coverage.pitr_enable_failed", extra={"table": table, "reference": reference})
         return dict(unexpected_error(reference))
     survey.forget()
     return dict(pitr_message(report))

@@ -75,6 +75,6 @@ def _notice(decide: Callable[[], Decision]) -> str:
         return f"{emoji.REFUSED} " + " ".join(error_lines(error))
     except Exception:
         reference = uuid.uuid4().hex[:8]
-        logger.exception("home: restore decision failed reference=%s", reference)
+        logger.exception("home.restore_decision_failed", extra={"reference": reference})
         return f"{emoji.BROKEN} Something went wrong on my side (reference {reference}); nothing was decided."
     return decision_text(decision)

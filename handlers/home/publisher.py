@@ -71,7 +71,7 @@ class HomePublisher:
         try:
             self.client.views_publish(user_id=user, view=view)
         except Exception:
-            logger.exception("home: views.publish failed user=%s", user)
+            logger.exception("home.publish_failed", extra={"user": user})
             return False
         with self._lock:
             if opened or user in self._viewers:

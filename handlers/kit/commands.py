@@ -118,9 +118,7 @@ def finish_command(
         surface.core.store.audit(requester.user_id, name, text, {"channel": requester.channel_id}, outcome)
         COMMANDS.labels(name, outcome.split(":", 1)[0]).inc()
         logger.info(
-            "command %s answered: %s",
-            name,
-            outcome.split(":", 1)[0],
+            "command.answered",
             extra={"outcome": outcome.split(":", 1)[0], "seconds": round(time.monotonic() - started, 3)},
         )
 
@@ -133,5 +131,5 @@ def answer(parsed: Any, requester: Requester, work: Work, name: str) -> tuple[Re
         return Reply(blocks.error_message(error)), f"refused: {error}"
     except Exception:
         reference = uuid.uuid4().hex[:8]
-        logger.exception("command failed command=%s reference=%s", name, reference)
+        logger.exception("command.failed", extra={"command": name, "reference": reference})
         return Reply(blocks.unexpected_error(reference)), f"failed: reference {reference}"

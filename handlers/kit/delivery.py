@@ -56,7 +56,7 @@ def deliver_message(
             return _post_plain(client, message, stamp, exc)
         return _answer(exc, stamp, fallback)
     except Exception:
-        logger.warning("note_post_unanswered", extra={"note": stamp.note, "channel": stamp.target}, exc_info=True)
+        logger.warning("note.post_unanswered", extra={"note": stamp.note, "channel": stamp.target}, exc_info=True)
         return later("Slack could not be reached", in_doubt=True)
 
 
@@ -76,7 +76,7 @@ def _post_plain(client: WebClient, message: Message, stamp: NoteStamp, exc: Slac
     reference = uuid.uuid4().hex[:8]
     details = "; ".join(str(e) for e in exc.response.get("errors") or []) or str(exc.response.get("error"))
     fields = {"note": stamp.note, "channel": stamp.target, "reference": reference, "details": details}
-    logger.error("note_content_refused", extra=fields)
+    logger.error("note.content_refused", extra=fields)
     try:
         return _post(client, plain_fallback(message, reference), stamp)
     except SlackApiError as refused_too:
@@ -97,35 +97,35 @@ def _already_posted(client: WebClient, stamp: NoteStamp) -> Delivery | None:
             if error in PASSING or exc.response.status_code >= SERVER_ERROR:
                 return later(f"Slack answered `{error or exc.response.status_code}`", in_doubt=True)
             logger.warning(
-                "note_history_unreadable",
+                "note.history_unreadable",
                 extra={"note": stamp.note, "channel": stamp.target, "error": error or "unknown"},
             )
             return None  # cannot look: posted again, at least once
         except Exception:
-            logger.warning("note_history_unanswered", extra={"note": stamp.note, "channel": stamp.target})
+            logger.warning("note.history_unanswered", extra={"note": stamp.note, "channel": stamp.target})
             return later("Slack could not be reached", in_doubt=True)
         for shown in page.get("messages") or []:
             metadata = shown.get("metadata") or {}
             if metadata.get("event_type") == NOTE_EVENT and metadata.get("event_payload") == stamp.payload():
-                logger.info("note_found_posted", extra={"note": stamp.note, "channel": stamp.target})
+                logger.info("note.found_posted", extra={"note": stamp.note, "channel": stamp.target})
                 return delivered(str(shown.get("ts") or "") or None)
         cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
         if not page.get("has_more") or not cursor:
             return None
-    logger.warning("note_history_too_long", extra={"note": stamp.note, "channel": stamp.target})
+    logger.warning("note.history_too_long", extra={"note": stamp.note, "channel": stamp.target})
     return None
 
 
 def _answer(exc: SlackApiError, stamp: NoteStamp, fallback: Callable[[], bool] | None) -> Delivery:
     error = str(exc.response.get("error") or "")
     if error in PASSING or exc.response.status_code >= SERVER_ERROR:
-        logger.warning("note_post_later", extra={"note": stamp.note, "channel": stamp.target, "error": error})
+        logger.warning("note.post_later", extra={"note": stamp.note, "channel": stamp.target, "error": error})
         return later(f"Slack answered `{error or exc.response.status_code}`")
     if fallback is not None and fallback():
         return delivered()
     details = "; ".join(str(e) for e in exc.response.get("errors") or [])
     logger.error(
-        "note_post_refused",
+        "note.post_refused",
         extra={"note": stamp.note, "channel": stamp.target, "error": error or "unknown", "details": details},
     )
     return refused(f"Slack answered `{error or 'an error'}`")

@@ -39,4 +39,4 @@ def tell_submitter(client: WebClient, user: str, channel: str | None, reply: Mes
         else:
             client.chat_postMessage(channel=user, text=reply["text"], blocks=reply["blocks"])
     except Exception:
-        logger.exception("%s: could not answer user=%s", form, user)
+        logger.exception("form.answer_failed", extra={"form": form, "user": user})

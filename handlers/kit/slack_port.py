@@ -25,11 +25,11 @@ def respond_with(respond: Respond, message: blocks.Message, purpose: str, **fiel
     if problem is None:
         return None
     reference = uuid.uuid4().hex[:8]
-    logger.error("slack refused an answer", extra={"purpose": purpose, "reference": reference, "slack_error": problem})
+    logger.error("slack.answer_refused", extra={"purpose": purpose, "reference": reference, "slack_error": problem})
     notice = blocks.answer_refused(reference)
     told = _respond(respond, notice, {"response_type": "ephemeral", "replace_original": fields.get("replace_original")})
     if told is not None:
-        logger.error("slack refused the notice too", extra={"reference": reference, "slack_error": told})
+        logger.error("slack.notice_refused", extra={"reference": reference, "slack_error": told})
     return f"answer refused by Slack ({problem}); reference {reference}"
 
 
@@ -38,7 +38,7 @@ def _respond(respond: Respond, message: blocks.Message, fields: dict[str, Any]) 
     try:
         response = respond(**message, **fields)
     except Exception as exc:  # retries exhausted, the connection refused: the answer did not arrive either way
-        logger.warning("response_url unreachable", exc_info=True)
+        logger.warning("slack.response_url_unreachable", exc_info=True)
         return type(exc).__name__
     status, body = int(response.status_code), str(response.body or "")
     try:

@@ -56,6 +56,6 @@ def _answer(respond: Respond, work: Callable[[str], Message], body: dict[str, An
         reply = click_refused(error)
     except Exception:
         reference = uuid.uuid4().hex[:8]
-        logger.exception("recovery click failed reference=%s", reference)
+        logger.exception("recovery.click_failed", extra={"reference": reference})
         reply = unexpected_error(reference)
     respond(**reply, response_type="ephemeral", replace_original=False)

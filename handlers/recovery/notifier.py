@@ -47,4 +47,4 @@ class SlackRecoveryNotifier:
                 channel=channel, text=message["text"], blocks=message["blocks"], thread_ts=thread
             )
         except Exception:
-            logger.exception("recovery message not delivered preparation=%s", preparation.id)
+            logger.exception("recovery.message_not_delivered", extra={"preparation_id": preparation.id})

@@ -59,7 +59,7 @@ def register(app: App, restore_surface: RestoreSurface) -> None:
             reply = rb.click_refused(error)
         except Exception:
             reference = uuid.uuid4().hex[:8]
-            logger.exception("restore table deletion failed reference=%s", reference)
+            logger.exception("restore.table_deletion_failed", extra={"reference": reference})
             reply = unexpected_error(reference)
         respond_with(respond, reply, "restore click", response_type="ephemeral", replace_original=False)
 
@@ -74,7 +74,7 @@ def register(app: App, restore_surface: RestoreSurface) -> None:
         try:
             client.views_open(trigger_id=body["trigger_id"], view=view)
         except Exception:
-            logger.exception("restore form could not be opened export=%s", export_id_of(export_arn))
+            logger.exception("restore.form_not_opened", extra={"export_id": export_id_of(export_arn)})
 
     @app.view(fb.FORM_CALLBACK)
     def submit_restore_form(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -95,7 +95,7 @@ def register(app: App, restore_surface: RestoreSurface) -> None:
             reply = error_message(error)
         except Exception:
             reference = uuid.uuid4().hex[:8]
-            logger.exception("restore form failed reference=%s", reference)
+            logger.exception("restore.form_failed", extra={"reference": reference})
             reply = unexpected_error(reference)
         tell_submitter(client, user, metadata.get("channel"), reply, "restore form")
 
@@ -164,7 +164,7 @@ def _decide(body: dict[str, Any], respond: Respond, decide: Callable[[str, str],
         return
     except Exception:
         reference = uuid.uuid4().hex[:8]
-        logger.exception("restore decision failed reference=%s", reference)
+        logger.exception("restore.decision_failed", extra={"reference": reference})
         respond_with(
             respond, unexpected_error(reference), "restore click", response_type="ephemeral", replace_original=False
         )

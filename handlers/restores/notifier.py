@@ -35,7 +35,10 @@ class SlackRestoreNotifier:
             )
         except SlackApiError as exc:
             details = "; ".join(str(e) for e in exc.response.get("errors") or [])
-            logger.error("restore-slack: approval message of request=%s refused: %s", request.id, details or exc)
+            logger.error(
+                "restore.approval_message_refused",
+                extra={"restore_id": request.id, "slack_error": details or str(exc)},
+            )
             raise PreconditionFailed(f"Slack answered `{exc.response.get('error', 'error')}`") from exc
         return MessageRef(str(response["channel"]), str(response["ts"]))
 
@@ -68,7 +71,7 @@ class SlackRestoreNotifier:
                 )
                 return
             except Exception:
-                logger.warning("restore-slack: progress edit failed request=%s; posting anew", request.id)
+                logger.warning("restore.progress_edit_failed", extra={"restore_id": request.id})
         posted = self._thread(request, message)
         if posted is not None:
             with self._lock:
@@ -114,7 +117,7 @@ class SlackRestoreNotifier:
                 channel=request.approval_channel, ts=request.approval_ts, text=message["text"], blocks=message["blocks"]
             )
         except Exception:
-            logger.exception("restore-slack: could not edit the approval message of request=%s", request.id)
+            logger.exception("restore.approval_message_not_edited", extra={"restore_id": request.id})
 
     def _thread(self, request: RestoreRequest, message: Message) -> str | None:
         if not request.approval_channel:
@@ -127,7 +130,7 @@ class SlackRestoreNotifier:
                 blocks=message["blocks"],
             )
         except Exception:
-            logger.exception("restore-slack: could not post in the thread of request=%s", request.id)
+            logger.exception("restore.thread_post_failed", extra={"restore_id": request.id})
             return None
         return str(response.get("ts") or "") or None
 
@@ -138,4 +141,4 @@ class SlackRestoreNotifier:
         try:
             self._client.chat_postMessage(channel=request.requested_by, text=message["text"], blocks=message["blocks"])
         except Exception:
-            logger.exception("restore-slack: could not tell the requester of request=%s", request.id)
+            logger.exception("restore.requester_not_told", extra={"restore_id": request.id})

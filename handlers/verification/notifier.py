@@ -44,7 +44,7 @@ class SlackVerificationNotifier:
                 )
                 return
             except Exception:
-                logger.warning("verify-slack: progress edit failed verification=%s; posting anew", verification.id)
+                logger.warning("verification.progress_edit_failed", extra={"verification_id": verification.id})
         posted = self._post(verification, message, verification.thread_ts)
         if posted is not None:
             with self._lock:
@@ -65,7 +65,7 @@ class SlackVerificationNotifier:
                     blocks=result["blocks"],
                 )
             except Exception:
-                logger.exception("verify-slack: could not edit the parent of verification=%s", verification.id)
+                logger.exception("verification.parent_not_edited", extra={"verification_id": verification.id})
 
     def _post(self, verification: Verification, message: Message, thread_ts: str | None) -> str | None:
         if not verification.channel_id:
@@ -75,6 +75,6 @@ class SlackVerificationNotifier:
                 channel=verification.channel_id, thread_ts=thread_ts, text=message["text"], blocks=message["blocks"]
             )
         except Exception:
-            logger.exception("verify-slack: could not post for verification=%s", verification.id)
+            logger.exception("verification.post_failed", extra={"verification_id": verification.id})
             return None
         return str(response.get("ts") or "") or None

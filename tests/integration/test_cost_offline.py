@@ -40,5 +40,6 @@ def test_cost_without_the_price_list_says_built_in_prices_and_logs_why(
     assert f"list prices built in, dated {EMBEDDED_PRICES_AS_OF}" in shown
     for raw in ("EndpointConnectionError", "Could not connect", unreachable_pricing, "http://"):
         assert raw not in shown, raw
-    causes = [r.getMessage() for r in caplog.records if r.name == "bot.aws.pricing"]
-    assert len(causes) == 1 and "EndpointConnectionError" in causes[0] and "region=us-east-1" in causes[0]
+    causes = [r for r in caplog.records if r.name == "bot.aws.pricing"]
+    assert [(r.getMessage(), r.region) for r in causes] == [("pricing.price_list_unavailable", "us-east-1")]
+    assert "EndpointConnectionError" in causes[0].reason

@@ -138,4 +138,4 @@ def test_the_console_in_a_terminal_opens_the_form_and_app_home_and_stops_within_
     assert took < STOP_SECONDS, f"the demo took {took:.2f}s to end after Ctrl-C"
     assert "Traceback" not in shown and "WARNING" not in shown, shown
     assert shown.rstrip().endswith("Stopped.") or "Stopped.\n" in shown, shown[-1000:]
-    assert "demo stopped seconds=" in log_file.read_text(encoding="utf-8")
+    assert " demo.stopped seconds=" in log_file.read_text(encoding="utf-8")

@@ -144,7 +144,7 @@ def test_who_may_act_and_approve_is_warned_about_in_readyz_the_log_and_everyones
 ) -> None:
     caplog.set_level("WARNING", logger="bot.wiring.bootstrap")
     bot = start_bot()  # no operators, no approvers
-    warned = [r.__dict__["warning"] for r in caplog.records if r.getMessage() == "start warning"]
+    warned = [r.__dict__["warning"] for r in caplog.records if r.getMessage() == "bot.start_warning"]
     assert len(warned) == 2
     assert warned[0].startswith("DDBBOT_OPERATORS is empty, so everyone in the workspace may")
     assert warned[1].startswith("DDBBOT_APPROVERS is empty, so nobody may approve restores")

@@ -37,7 +37,7 @@ def test_a_command_answer_slack_refuses_is_audited_as_failed_with_the_logged_ref
     assert re.fullmatch(r"[0-9a-f]{8}", reference)
     logged = [r for r in caplog.records if getattr(r, "reference", None) == reference]
     assert [(r.levelname, r.getMessage(), getattr(r, "slack_error", None)) for r in logged] == [
-        ("ERROR", "slack refused an answer", refusal)
+        ("ERROR", "slack.answer_refused", refusal)
     ]
     told = slack.wait_for(lambda m: m.channel == OPS and reference in m.text)
     assert told.ephemeral and told.user == "U0ALICE" and "Slack refused to show my answer" in told.text

@@ -183,7 +183,7 @@ def test_the_healthy_environment_starts_and_is_ready(moto_endpoint: str, slack: 
         assert bot.stop() == 0
     finally:
         bot.kill()
-    passed = [json.loads(line) for line in bot.lines if "start checks passed" in line]
+    passed = [entry for entry in bot.events() if entry["message"] == "bot.start_checks_passed"]
     assert passed and passed[0]["aws_account"] and passed[0]["slack_team"] == slack.team_id
 
 
@@ -216,9 +216,7 @@ def test_a_port_in_use_stops_the_bot_with_a_line_naming_it(
     with socket.create_server(("0.0.0.0", 0)) as busy:  # the bot binds every interface
         env = {**healthy_env(tmp_path, slack), "PORT": str(busy.getsockname()[1])}
         assert_stopped_saying(
-            env,
-            tmp_path,
-            "ddb-backup-bot cannot start: PORT / DDBBOT_METRICS_PORT: a port cannot be opened (Address already in use)",
+            env, tmp_path, "PORT / DDBBOT_METRICS_PORT: a port cannot be opened", error="Address already in use"
         )
 
 
@@ -227,16 +225,15 @@ def test_an_app_level_token_slack_refuses_stops_the_socket_mode_bot_with_a_line_
 ) -> None:
     env = {**healthy_env(tmp_path, slack), "SLACK_APP_TOKEN": APP_TOKEN}
     mark = len(slack.calls)
-    assert_stopped_saying(
-        env, tmp_path, "ddb-backup-bot cannot start: SLACK_APP_TOKEN: Slack refused the app-level token (invalid_auth)"
-    )
+    assert_stopped_saying(env, tmp_path, "SLACK_APP_TOKEN: Slack refused the app-level token (invalid_auth)")
     refused = [(c.method, c.error) for c in slack.calls[mark:] if c.error]
     assert refused == [("apps.connections.open", "invalid_auth")], "Socket Mode asked Slack, and was refused"
 
 
-def assert_stopped_saying(env: dict[str, str], cwd: Path, refusal: str) -> None:
-    """`python -m bot` passed its start checks, then stopped with exit 2 and `refusal` as one of the lines of its
-    start and stop (no traceback, no secret)."""
+def assert_stopped_saying(env: dict[str, str], cwd: Path, refusal: str, error: str | None = None) -> None:
+    """`python -m bot` passed its start checks, then stopped with exit 2 and one `bot.start_failed` event among the
+    lines of its start and stop whose problem begins with `refusal` (and whose error is `error`): no traceback, no
+    secret."""
     result = subprocess.run(
         [sys.executable, "-m", "bot"], env=env, capture_output=True, timeout=90, cwd=cwd, check=False
     )
@@ -244,8 +241,10 @@ def assert_stopped_saying(env: dict[str, str], cwd: Path, refusal: str) -> None:
     assert result.returncode == 2, stderr
     assert "Traceback" not in stderr
     assert not [secret for secret in SECRETS if secret in stderr]
-    said = [json.loads(line)["message"] for line in stderr.splitlines() if line.strip()]
-    assert refusal in [message[: len(refusal)] for message in said], "one line among the start and the stop's"
+    entries = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    (failed,) = [entry for entry in entries if entry["message"] == "bot.start_failed"]
+    assert failed["problem"].startswith(refusal), failed
+    assert failed.get("error") == error, failed
 
 
 @pytest.mark.skipif(not os.environ.get(POSTGRES_ENV), reason=f"{POSTGRES_ENV} is not set: {HOW_TO}")
@@ -277,8 +276,13 @@ def assert_one_line_naming(env: dict[str, str], cwd: Path, setting: str, said: s
     assert result.returncode == 2, stderr
     assert len(lines) == 1, stderr
     assert "Traceback" not in stderr
-    message = json.loads(lines[0])["message"]  # DDBBOT_LOG_FORMAT=json: a JSON object (a bad setting: plain)
-    assert message.startswith("ddb-backup-bot cannot start: ")
+    entry = json.loads(lines[0])  # DDBBOT_LOG_FORMAT=json: a JSON object (a bad setting: plain)
+    if "problem" in entry:
+        assert entry["message"] == "bot.start_failed"
+        message = entry["problem"]
+    else:
+        message = entry["message"].removeprefix("ddb-backup-bot cannot start: ")
+        assert message != entry["message"], entry
     assert setting in message
     assert said in message
     for secret in SECRETS:

@@ -80,7 +80,7 @@ def test_a_bot_at_info_logs_no_library_chatter_but_keeps_their_errors_and_its_ow
     start_like_the_bot(tmp_path, monkeypatch, logging.INFO)
     logged = entries(capsys.readouterr().err)
     assert [e["message"] for e in logged if any(r in e["message"] for r in ROUTINE)] == []
-    assert any(e["logger"] == "bot.schema_migrations" and "upgraded" in e["message"] for e in logged)
+    assert any(e["message"] == "schema.upgraded" and e["from_revision"] is None and e["to_revision"] for e in logged)
     failed = [e for e in logged if e["logger"].startswith("apscheduler") and 'Job "failing' in e["message"]]
     assert [e["level"] for e in failed] == ["ERROR"] and "the job failed" in failed[0]["exception"]
 

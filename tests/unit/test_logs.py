@@ -5,27 +5,11 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.logs import MASK, JsonFormatter, SecretFilter, TextFormatter, log_context
-
-
-@pytest.fixture
-def captured() -> Iterator[tuple[logging.Logger, io.StringIO]]:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(SecretFilter(["the-signing-secret-value"]))
-    logger = logging.getLogger("tests.logs")
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
-    yield logger, stream
-    logger.removeHandler(handler)
+from bot.logs import MASK, SecretFilter, TextFormatter, log_context
 
 
 def records(stream: io.StringIO) -> list[dict[str, object]]:

@@ -41,7 +41,7 @@ def test_a_result_whose_notification_channel_refuses_reaches_the_other_once_and_
     assert posts_to(slack, NOTIFY) == ["channel_not_found"] * 3, "the refusing channel tried alone, 3 times"
     assert posts_to(slack, OPS) == [None, None], "the result and the report, each once"
     assert REGISTRY.get_sample_value("ddbbot_work_targets_total", given_up) == before + 1
-    assert any(r.getMessage() == "work_target_given_up" and r.__dict__.get("target") == NOTIFY for r in caplog.records)
+    assert any(r.getMessage() == "work.target_given_up" and r.__dict__.get("target") == NOTIFY for r in caplog.records)
     wait_until(lambda: not bot.services.core.store.unposted_results() or None, "the result recorded as told")
 
 

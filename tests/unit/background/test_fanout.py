@@ -104,7 +104,7 @@ def test_each_target_is_recorded_on_its_own_and_a_failed_one_is_tried_again_alon
     assert (b.state, b.attempts, b.reason) == (TargetState.GIVEN_UP, 3, "denied")
     assert store.of(KIND, KEY)[0].detail == {"arn": "x"}
     assert REGISTRY.get_sample_value("ddbbot_work_targets_total", given_up) == before + 1
-    assert any(r.getMessage() == "work_target_given_up" and r.__dict__["target"] == "b" for r in caplog.records)
+    assert any(r.getMessage() == "work.target_given_up" and r.__dict__["target"] == "b" for r in caplog.records)
     clock.advance(hours=1)
     assert run_targets(fence, store, KIND, KEY, script).complete and len(script.calls) == 5, "settled: never again"
 
@@ -207,5 +207,5 @@ def test_given_up_targets_log_their_reason_as_a_field(
     plan(store, fence, Seed("a"))
     with caplog.at_level(logging.ERROR):
         run_targets(fence, store, KIND, KEY, Script({"a": [Failed("gone", final=True)]}))
-    (record,) = [r for r in caplog.records if r.getMessage() == "work_target_given_up"]
+    (record,) = [r for r in caplog.records if r.getMessage() == "work.target_given_up"]
     assert (record.__dict__["reason"], record.__dict__["attempts"]) == ("gone", 1)

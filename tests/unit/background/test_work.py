@@ -151,4 +151,5 @@ def test_a_note_that_breaks_its_poster_every_time_is_given_up_and_logged(
         outcomes.append(replica.execute(NOTE, "run:7"))
         clock.advance(minutes=5)
     assert outcomes == ["failed", "failed", "failed", "given_up"]
-    assert any("note=run:7 given up" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
+    given_up = [r for r in caplog.records if r.getMessage() == "note.given_up" and r.levelno == logging.ERROR]
+    assert [r.__dict__["note"] for r in given_up] == ["run:7"]

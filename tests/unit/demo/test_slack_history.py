@@ -166,7 +166,7 @@ def test_a_busy_channel_is_read_back_only_so_far_then_posted_to_again(
     looked = [c for c in standin.calls[calls_before:] if c.method == "conversations.history"]
     assert len(looked) == HISTORY_PAGES, "bounded: the stamp is past what the bot reads back"
     assert [m.text for m in standin.messages("C0OPS")].count("export done") == 2
-    assert any(r.getMessage() == "note_history_too_long" for r in caplog.records)
+    assert any(r.getMessage() == "note.history_too_long" for r in caplog.records)
 
 
 def test_a_stamp_of_another_note_edition_or_channel_is_not_taken_for_this_delivery(

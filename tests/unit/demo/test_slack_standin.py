@@ -380,10 +380,12 @@ def test_what_slack_would_refuse_is_logged_for_the_demo_console_but_injected_fai
 
     (record,) = [r for r in caplog.records if r.name == "bot.demo.slack_standin"]
     assert record.levelname == "WARNING"
-    assert record.getMessage() == (
-        "Slack refuses chat.postMessage: invalid_blocks (header text must be at most 150 characters, not 151 "
-        "[json-pointer:/blocks/0/text/text])"
+    assert (record.getMessage(), record.method, record.slack_error) == (
+        "slack_standin.refused",
+        "chat.postMessage",
+        "invalid_blocks",
     )
+    assert record.details == ["header text must be at most 150 characters, not 151 [json-pointer:/blocks/0/text/text]"]
 
 
 def modal(**changes: Any) -> dict[str, Any]:
