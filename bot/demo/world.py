@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import io
-import json
 import threading
-import time
 import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -17,71 +14,6 @@ from werkzeug.serving import make_server
 REGION = "us-east-1"
 DYNAMODB_TARGETS = ("DynamoDB_20120810.", "DynamoDBStreams_20120810.")
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-EXPORT_TARGET = "DynamoDB_20120810.ExportTableToPointInTime"
-TOKEN_VALIDITY_SECONDS = 8 * 3600
-
-
-class ExportClientTokens:
-    """ExportTableToPointInTime's ClientToken as AWS documents it and moto (5.2) ignores it: within 8 hours the same
-    token with the same parameters answers with the export the first request started, with other parameters
-    ExportConflictException. The bot's exactly-once fires rest on it (a fire taken over after AWS started its export
-    asks again with the same token), so a test AWS that started a second export would report a duplicate the bot
-    never makes. Forgotten on moto's reset."""
-
-    def __init__(self) -> None:
-        self._seen: dict[str, tuple[str, float, tuple[str, list[tuple[str, str]], bytes]]] = {}
-
-    def clear(self) -> None:
-        self._seen.clear()
-
-    def answer(self, environ: dict[str, Any], start_response: Callable[..., Any], app: WsgiApp) -> Iterable[bytes]:
-        """moto's answer, or the remembered one (called one DynamoDB request at a time)."""
-        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-        environ["wsgi.input"] = io.BytesIO(body)
-        request = json.loads(body or b"{}")
-        token = request.pop("ClientToken", None) if isinstance(request, dict) else None
-        if not token:
-            return [_consumed(app, environ, start_response)[2]]
-        parameters = json.dumps(request, sort_keys=True)
-        seen = self._seen.get(token)
-        if seen is not None and time.monotonic() - seen[1] < TOKEN_VALIDITY_SECONDS:
-            status, headers, payload = seen[2] if seen[0] == parameters else _conflict()
-            start_response(status, headers)
-            return [payload]
-        status, headers, payload = _consumed(app, environ, start_response)
-        if status.startswith("200"):
-            self._seen[token] = (parameters, time.monotonic(), (status, headers, payload))
-        return [payload]
-
-
-def _consumed(
-    app: WsgiApp, environ: dict[str, Any], start_response: Callable[..., Any]
-) -> tuple[str, list[tuple[str, str]], bytes]:
-    """moto's whole answer: its status, headers and body (closed after reading, as PEP 3333 asks)."""
-    said: list[Any] = []
-
-    def capture(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
-        said.extend((status, list(headers)))
-        return start_response(status, headers, *rest)
-
-    answer = app(environ, capture)
-    try:
-        payload = b"".join(answer)
-    finally:
-        if hasattr(answer, "close"):
-            answer.close()
-    return said[0], said[1], payload
-
-
-def _conflict() -> tuple[str, list[tuple[str, str]], bytes]:
-    payload = json.dumps(
-        {"__type": "com.amazonaws.dynamodb.v20120810#ExportConflictException", "message": "ClientToken reused"}
-    ).encode()
-    return (
-        "400 Bad Request",
-        [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(payload)))],
-        payload,
-    )
 
 
 class OneDynamoDbRequestAtATime:
@@ -98,18 +30,11 @@ class OneDynamoDbRequestAtATime:
     def __init__(self, app: WsgiApp) -> None:
         self._app = app
         self._lock = threading.Lock()
-        self._tokens = ExportClientTokens()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
-        if not target.startswith(DYNAMODB_TARGETS):
-            if environ.get("PATH_INFO") == "/moto-api/reset":
-                with self._lock:
-                    self._tokens.clear()
+        if not str(environ.get("HTTP_X_AMZ_TARGET", "")).startswith(DYNAMODB_TARGETS):
             return self._app(environ, start_response)
         with self._lock:  # the whole answer is built before the next DynamoDB request starts
-            if target == EXPORT_TARGET:
-                return self._tokens.answer(environ, start_response, self._app)
             answer = self._app(environ, start_response)
             try:
                 return list(answer)

@@ -20,7 +20,7 @@ import pytest
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.server import ThreadedMotoServer
 
-from bot.demo.world import build_world, client, create_table, reset_moto, start_moto
+from bot.demo.world import client, create_table, start_moto
 from tests.support.aws_standins import TESTING
 
 FIRST, SECOND = "1", "2"
@@ -163,33 +163,3 @@ def test_moto_as_the_tests_run_it_keeps_every_acknowledged_write_under_one_new_p
     assert race.others_while_paused == 0
     assert race.stored == {FIRST, SECOND}
     assert still_held_after_s3 == [True], "S3 answered while a DynamoDB request was inside moto"
-
-
-def _export(ddb: Any, table_arn: str, token: str, prefix: str = "p") -> str:
-    started = ddb.export_table_to_point_in_time(
-        TableArn=table_arn, S3Bucket="acme-ddb-backups", S3Prefix=prefix, ClientToken=token
-    )
-    return str(started["ExportDescription"]["ExportArn"])
-
-
-def test_an_export_asked_again_with_its_client_token_is_the_same_export_and_other_parameters_conflict(
-    world_moto: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")  # build_world's clients read the environment, as the demo's
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    reset_moto(world_moto)  # moto's backend is shared by every server in this process
-    build_world(world_moto)
-    ddb = client("dynamodb", world_moto)
-    table_arn = ddb.describe_table(TableName="orders")["Table"]["TableArn"]
-    first = _export(ddb, table_arn, "fire-1")
-    assert _export(ddb, table_arn, "fire-1") == first, "the same token and parameters: the export already started"
-    assert _export(ddb, table_arn, "fire-2") != first, "another token: another export"
-    with pytest.raises(ddb.exceptions.ExportConflictException):
-        _export(ddb, table_arn, "fire-1", prefix="elsewhere")
-    listed = ddb.list_exports(TableArn=table_arn)["ExportSummaries"]
-    assert len(listed) == 2, "AWS holds one export per token"
-
-    reset_moto(world_moto)
-    build_world(world_moto)
-    table_arn = ddb.describe_table(TableName="orders")["Table"]["TableArn"]
-    assert _export(ddb, table_arn, "fire-1") != first, "a reset AWS remembers no token"
