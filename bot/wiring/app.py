@@ -47,6 +47,7 @@ from handlers.pitr.parsing import PITR_HELP
 from handlers.recovery import actions as recovery_actions
 from handlers.recovery import commands as recovery_commands
 from handlers.recovery.commands import RecoverySurface
+from handlers.recovery.parsing import ITEM_HELP, RECOVER_HELP, REVERT_HELP
 from handlers.restores import actions as restore_actions
 from handlers.restores import commands as restore_commands
 from handlers.restores.commands import RestoreSurface
@@ -68,6 +69,9 @@ COMMAND_HELPS: tuple[CommandHelp, ...] = (
     SCHEDULE_HELP,
     VERIFY_HELP,
     DRILL_HELP,
+    ITEM_HELP,
+    RECOVER_HELP,
+    REVERT_HELP,
 )
 LISTENER_THREADS = 64
 EVENTS_PATH = "/slack/events"
