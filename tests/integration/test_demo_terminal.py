@@ -39,6 +39,7 @@ class Pane:
         self._run("new-session", "-d", "-s", self.name, "-x", "200", "-y", "50")
         self._run("set-option", "-t", self.name, "remain-on-exit", "on")
         self._run("respawn-pane", "-k", "-t", self.name, command)
+        self.pid = int(self._run("display-message", "-p", "-t", self.name, "#{pane_pid}").strip())
 
     def _run(self, *args: str) -> str:
         done = subprocess.run([self.tmux, *args], capture_output=True, text=True, timeout=10, check=True)
@@ -60,12 +61,27 @@ class Pane:
         return state[0] == "1", int(state[1]) if len(state) > 1 and state[1].isdigit() else None
 
     def exit_status(self, timeout: float = 10) -> int | None:
-        """The dead pane's exit status. tmux marks a pane dead when its terminal closes, which can come a moment
-        before it has reaped the process and knows the status (empty until then, and for a death by signal)."""
+        """The dead pane's exit status. tmux marks a pane dead when its terminal closes, which can come before it has
+        reaped the process and knows the status, and a tmux server whose SIGCHLD is blocked (as under some job
+        runners) never reaps it: then the status is read from the zombie's /proc/<pid>/stat (field 52, exit_code,
+        as waitpid(2) reports it). None for a death by signal, or when neither says within `timeout`."""
         deadline = time.monotonic() + timeout
         while (status := self.dead()[1]) is None and time.monotonic() < deadline:
+            status = _zombie_exit_status(self.pid)
+            if status is not None:
+                return status
             time.sleep(0.01)
         return status
+
+    def death(self) -> str:
+        """How tmux saw the pane end: status, signal and time (for a failure's message)."""
+        return self._run(
+            "display-message",
+            "-p",
+            "-t",
+            self.name,
+            "dead=#{pane_dead} status=#{pane_dead_status} signal=#{pane_dead_signal} time=#{pane_dead_time}",
+        ).strip()
 
     def wait_for(self, pattern: str, timeout: float = STEP_SECONDS, since: int = 0) -> re.Match[str]:
         """The first match of `pattern` in what the pane showed after character `since`."""
@@ -134,8 +150,20 @@ def test_the_console_in_a_terminal_opens_the_form_and_app_home_and_stops_within_
     print(f"\nthe demo ended {took:.2f}s after Ctrl-C")
 
     shown = terminal.text()
-    assert terminal.exit_status() == 0, shown[-2000:]
+    assert terminal.exit_status() == 0, f"{terminal.death()}\n{shown[-2000:]}"
     assert took < STOP_SECONDS, f"the demo took {took:.2f}s to end after Ctrl-C"
     assert "Traceback" not in shown and "WARNING" not in shown, shown
     assert shown.rstrip().endswith("Stopped.") or "Stopped.\n" in shown, shown[-1000:]
     assert " demo.stopped seconds=" in log_file.read_text(encoding="utf-8")
+
+
+def _zombie_exit_status(pid: int) -> int | None:
+    """The exit code of an exited, unreaped process (state Z), None otherwise or when it died by a signal."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    if fields[0] != "Z" or len(fields) < 50:
+        return None
+    waited = int(fields[49])  # field 52 of stat(5); fields[0] is field 3
+    return (waited >> 8) & 0xFF if waited & 0x7F == 0 else None
