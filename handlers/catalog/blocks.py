@@ -7,8 +7,9 @@ from bot.catalog.models import CatalogEntry, Discovery, EntrySource, Listing, Pr
 from bot.models import ExportStatus, ExportType
 from bot.timefmt import iso, size
 from handlers.kit import emoji
-from handlers.kit.blocks import Block, Message, code, context, escape, listing, message, section
+from handlers.kit.blocks import Block, Message, button, code, context, escape, listing, message, section
 from handlers.kit.text import plural, when
+from handlers.restores.form_blocks import BUTTON_VALUE, OPEN_FORM_ACTION, chain_source
 
 ICON = {ExportStatus.COMPLETED: emoji.OK, ExportStatus.FAILED: emoji.FAIL}
 NOTES_SHOWN = 3  # unreadable summaries named one by one; the rest are counted
@@ -44,10 +45,20 @@ def chain_message(answer: RestoreChain) -> Message:
         title = f"*Then {plural(len(chain.incrementals), 'incremental export')}, in order:*\n"
         blocks.append(section(title + listing(lines, "incremental exports", 3000 - len(title))))
     if answer.exact:
-        restore = f"/ddb-restore {answer.table} at={iso(answer.at)} into=<existing table>"
-        blocks.append(section(f"Restore it (after a second person approves): {code(restore, 800)}"))
+        blocks.append(_restore_offer(answer))
     blocks.append(_notes(answer.discovery))
     return message(f"{escape(answer.table, 600)} as of {iso(answer.at)}", *blocks)
+
+
+def _restore_offer(answer: RestoreChain) -> Block:
+    """Restore… opens the restore form for the table as of the time (an operator's; another person approves);
+    the command is shown too, for those who prefer typing it."""
+    source = chain_source(answer.table, answer.at)
+    command = code(f"/ddb-restore {source} into=<existing table>", 800)
+    offer = section(f"Restore it (after a second person approves): {command}")
+    if len(source) > BUTTON_VALUE:  # no table name and time come near it; the command still works
+        return offer
+    return {**offer, "accessory": button("Restore…", OPEN_FORM_ACTION, source)}
 
 
 def _verdict(answer: RestoreChain) -> str:

@@ -15,8 +15,9 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.catalog.restore import AsOfRequest
 from bot.errors import BotError, NotAllowed, UsageError
-from bot.models import Requester, export_id_of
+from bot.models import Requester
 from bot.restores.workflow import Decision
 from handlers.kit import emoji
 from handlers.kit.blocks import Message, error_message, escape, unexpected_error
@@ -25,7 +26,7 @@ from handlers.kit.slack_port import respond_with
 from handlers.restores import blocks as rb
 from handlers.restores import form_blocks as fb
 from handlers.restores.bulk_blocks import DELETE_TABLE_ACTION
-from handlers.restores.commands import RestoreSurface
+from handlers.restores.commands import RestoreSurface, restore
 from handlers.restores.parsing import RestoreCommand, parse_restore
 
 logger = logging.getLogger(__name__)
@@ -66,15 +67,15 @@ def register(app: App, restore_surface: RestoreSurface) -> None:
     @app.action(fb.OPEN_FORM_ACTION)
     def open_restore_form(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
-        export_arn = str(body["actions"][0].get("value") or "")
+        source = str(body["actions"][0].get("value") or "")
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-        if not _may_request(restore_surface, body, export_arn, channel, respond):
+        if not _may_request(restore_surface, body, source, channel, respond):
             return
-        view = fb.restore_form(export_arn, export_id_of(export_arn), channel)
+        view = fb.restore_form(source, channel)
         try:
             client.views_open(trigger_id=body["trigger_id"], view=view)
         except Exception:
-            logger.exception("restore.form_not_opened", extra={"export_id": export_id_of(export_arn)})
+            logger.exception("restore.form_not_opened", extra={"source": source[:300]})
 
     @app.view(fb.FORM_CALLBACK)
     def submit_restore_form(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -83,14 +84,14 @@ def register(app: App, restore_surface: RestoreSurface) -> None:
         user = str((body.get("user") or {}).get("id") or "")
         try:
             values = (view.get("state") or {}).get("values") or {}
-            command = form_command(str(metadata.get("export") or ""), values, aliases)
+            command = form_command(str(metadata.get("source") or ""), values, aliases)
         except UsageError as error:
             ack(response_action="errors", errors={_field_of(error.message): error.message[:150]})
             return
         ack()
         requester = Requester(user, metadata.get("channel"))
         try:
-            reply = rb.requested_reply(restores.request(command.spec, requester))
+            reply = restore(restore_surface, command, requester).message
         except BotError as error:
             reply = error_message(error)
         except Exception:
@@ -101,15 +102,15 @@ def register(app: App, restore_surface: RestoreSurface) -> None:
 
 
 def _may_request(
-    restore_surface: RestoreSurface, body: dict[str, Any], export_arn: str, channel: str | None, respond: Respond
+    restore_surface: RestoreSurface, body: dict[str, Any], source: str, channel: str | None, respond: Respond
 ) -> bool:
     """Only operators get the form (its submission is checked again by the workflow); others are told, and audited."""
     user = str((body.get("user") or {}).get("id") or "")
     try:
         restore_surface.surface.authorizer.require_operator(user, "request restores")
     except NotAllowed as refusal:
-        audit = {"export": export_arn, "channel": channel}
-        restore_surface.surface.core.store.audit(user, "restore.form", export_arn, audit, f"refused: {refusal}")
+        audit = {"source": source, "channel": channel}
+        restore_surface.surface.core.store.audit(user, "restore.form", source, audit, f"refused: {refusal}")
         respond_with(
             respond, rb.click_refused(refusal), "restore click", response_type="ephemeral", replace_original=False
         )
@@ -117,27 +118,27 @@ def _may_request(
     return True
 
 
-def form_command(export_arn: str, values: dict[str, Any], aliases: Collection[str] = ()) -> RestoreCommand:
+def form_command(source: str, values: dict[str, Any], aliases: Collection[str] = ()) -> RestoreCommand | AsOfRequest:
     """The form's fields written as the equivalent /ddb-restore text, parsed by the same parser (with the account
     aliases, so `prod:orders` is a target here as in the command)."""
     target = field_value(values, fb.FORM_TARGET, fb.FORM_FIELD)
     mode = field_value(values, fb.FORM_MODE, fb.FORM_FIELD) or "to"
     key = field_value(values, fb.FORM_KEY, fb.FORM_FIELD)
     billing = field_value(values, fb.FORM_BILLING, fb.FORM_FIELD)
-    if not export_arn:
+    if not source:
         raise UsageError("The form lost its export; close it and click Restore… again.")
     if not target:
         raise UsageError("Name the target table.")
     if mode == "into" and key:
         raise UsageError("The key schema only matters for a new table; leave it empty for an existing one.")
-    words = [export_arn, f"{mode}={target}"]
+    words = [*source.split(), f"{mode}={target}"]
     if mode == "to":
         if key:
             words.append(f"key={key}")
         if billing:
             words.append(f"billing={billing}")
     parsed = parse_restore(" ".join(shlex.quote(w) for w in words), aliases)
-    if not isinstance(parsed, RestoreCommand):
+    if not isinstance(parsed, RestoreCommand | AsOfRequest):
         raise UsageError("Name the target table.")
     return parsed
 

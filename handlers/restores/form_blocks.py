@@ -6,9 +6,10 @@ Pure functions (data in, dict out); every user- or AWS-supplied text is escaped 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
-from bot.models import ExportJob, ExportStatus, ExportType
-from bot.timefmt import size
+from bot.models import ExportJob, ExportStatus, ExportType, export_id_of
+from bot.timefmt import iso, size
 from handlers.kit.blocks import Block, Message, View, button, code, context, escape, message, more, plain, section
 from handlers.kit.text import plural, when
 
@@ -49,12 +50,14 @@ def export_choices(title: str, jobs: list[ExportJob], table: str | None = None) 
     return message(f"{heading}: {plural(len(done), 'completed export')}", *blocks)
 
 
-def restore_form(export_arn: str, export_id: str, channel_id: str | None) -> View:
+def restore_form(source: str, channel_id: str | None) -> View:
     """The modal behind Restore…: target table and mode (key and billing only matter for a new table).
 
-    `export_arn` is a Restore… button's value, an AWS export ARN: it fits the 3,000 characters of private_metadata.
+    `source` is a Restore… button's value, what `/ddb-restore` takes before the target: an AWS export ARN, or
+    `<table> at=<time>` from the catalogue's answer (the chain is picked again when the request is made). Either
+    fits the 3,000 characters of private_metadata.
     """
-    metadata = json.dumps({"export": export_arn, "channel": channel_id})
+    metadata = json.dumps({"source": source, "channel": channel_id})
     return {
         "type": "modal",
         "callback_id": FORM_CALLBACK,
@@ -63,7 +66,7 @@ def restore_form(export_arn: str, export_id: str, channel_id: str | None) -> Vie
         "submit": plain("Ask for approval", VIEW_TITLE),
         "close": plain("Cancel", VIEW_TITLE),
         "blocks": [
-            section(f"Export {code(export_id, 200)}. The restore runs only after another person approves it."),
+            section(f"{source_label(source)}. The restore runs only after another person approves it."),
             {
                 "type": "input",
                 "block_id": FORM_TARGET,
@@ -109,6 +112,19 @@ def restore_form(export_arn: str, export_id: str, channel_id: str | None) -> Vie
             },
         ],
     }
+
+
+def chain_source(table: str, at: datetime) -> str:
+    """A Restore… button's value for a table as of a time (the catalogue's answer): `/ddb-restore`'s own words."""
+    return f"{table} at={iso(at)}"
+
+
+def source_label(source: str) -> str:
+    """What the form restores, in words: the export's id, or the table and the time."""
+    table, marker, at = source.partition(" at=")
+    if marker:
+        return f"{code(table, 600)} as of {code(at, 100)} (a full export and the incrementals after it)"
+    return f"Export {code(export_id_of(source), 200)}"
 
 
 def _option(value: str, text: str) -> Block:

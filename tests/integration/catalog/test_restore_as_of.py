@@ -5,6 +5,7 @@ PITR restore."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,8 @@ from tests.support.export_fixtures import decoded, key_of, sample_items, write_f
 from tests.support.restore_flow import (
     APPROVER,
     OPS,
+    OUTSIDER,
+    REQUESTER,
     RESTORE_SETTINGS,
     approval_message,
     ask,
@@ -28,12 +31,14 @@ from tests.support.restore_flow import (
     latest_request,
     staged,
     wait_for_status,
+    wait_until,
 )
 from tests.support.slack_requests import SignedSlackClient
 
 BUCKET, PREFIX = "acme-ddb-backups", "dynamodb-exports/ledger"
 T0 = (datetime.now(UTC) - timedelta(days=120)).replace(minute=0, second=0, microsecond=0)
 H = timedelta(hours=1)
+OPEN_FORM = "restore_open_form"  # the Restore… button (handlers.restores.form_blocks.OPEN_FORM_ACTION)
 
 
 @pytest.fixture
@@ -117,3 +122,61 @@ def test_inside_the_pitr_window_a_new_table_comes_from_pitr(
     approval_message(slack, timeout=40)
     request = latest_request(restore_bot)
     assert request.mode == RestoreMode.PITR and request.target == "restored-orders"
+
+
+def test_the_catalogues_restore_button_asks_for_that_chain_through_the_form(
+    restore_bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, ddb: Any, s3: Any, ledger: str
+) -> None:
+    base = list(sample_items(6, seed=7))
+    full = write_full_export(s3, BUCKET, f"{PREFIX}/full", base, files=1, export_time=T0, table_name="ledger")
+    first = write_incremental_export(
+        s3, BUCKET, f"{PREFIX}/inc", [(keys(base[0]), None, base[0])], T0, T0 + H, table_name="ledger"
+    )
+    create_staging(ddb)
+    at = iso(T0 + H)
+    signed.command("/ddb-catalog", f"ledger at={at}", user_id=REQUESTER, response_url=slack.response_url(OPS))
+    answer = slack.wait_for(
+        lambda m: m.via == "response_url" and "can be restored as of" in json.dumps(m.blocks), timeout=20
+    )
+    button = next(b["accessory"] for b in answer.blocks if b.get("accessory", {}).get("action_id") == OPEN_FORM)
+    assert button["value"] == f"ledger at={at}"
+
+    signed.click(
+        OPEN_FORM,
+        button["value"],
+        message_ts=answer.ts,
+        channel_id=OPS,
+        user_id=REQUESTER,
+        response_url=slack.response_url(OPS, user=REQUESTER),
+    )
+    view = wait_until(lambda: next((c for c in slack.calls if c.method == "views.open"), None), "views.open", 20)
+    view = view.params["view"]
+    assert "`ledger` as of" in json.dumps(view["blocks"])
+    values = {
+        "restore_target": {"value": {"type": "plain_text_input", "value": "staging"}},
+        "restore_mode": {"value": {"type": "radio_buttons", "selected_option": {"value": "into"}}},
+    }
+    response = signed.view_submission(
+        "restore_form", values, user_id=REQUESTER, private_metadata=view["private_metadata"]
+    )
+    assert response.status == 200 and not response.body, response.body
+
+    approval_message(slack, timeout=40)
+    request = latest_request(restore_bot)
+    assert request.mode == RestoreMode.LOAD and request.target == "staging" and request.requested_by == REQUESTER
+    assert list(request.plan.sources) == [full.url, first.url]
+
+
+def test_only_an_operator_gets_the_form_from_the_catalogues_button(start_bot: BotFactory, slack: SlackStandIn) -> None:
+    bot = start_bot(**RESTORE_SETTINGS, operators=[REQUESTER])
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+    signed.click(
+        OPEN_FORM,
+        f"ledger at={iso(T0)}",
+        message_ts="1.0",
+        channel_id=OPS,
+        user_id=OUTSIDER,
+        response_url=slack.response_url(OPS, user=OUTSIDER),
+    )
+    slack.wait_for(lambda m: m.ephemeral and m.user == OUTSIDER, timeout=20)
+    assert not [c for c in slack.calls if c.method == "views.open"]

@@ -248,7 +248,7 @@ def test_form_with_a_table_name_slack_would_refuse_is_answered_under_the_target_
         "restore_target": {"value": {"type": "plain_text_input", "value": "bad name with spaces"}},
         "restore_mode": {"value": {"type": "radio_buttons", "selected_option": {"value": "to"}}},
     }
-    metadata = f'{{"export": "{job.export_arn}", "channel": "{OPS}"}}'
+    metadata = f'{{"source": "{job.export_arn}", "channel": "{OPS}"}}'
     response = signed_restore.view_submission("restore_form", values, user_id=REQUESTER, private_metadata=metadata)
     assert response.status == 200
     assert response.json()["response_action"] == "errors"
@@ -265,7 +265,7 @@ def test_form_in_into_mode_loads_the_export_into_the_existing_table_after_approv
         "restore_mode": {"value": {"type": "radio_buttons", "selected_option": {"value": "into"}}},
         "restore_key": {"value": {"type": "plain_text_input", "value": None}},
     }
-    metadata = json.dumps({"export": job.export_arn, "channel": OPS})
+    metadata = json.dumps({"source": job.export_arn, "channel": OPS})
     response = signed_restore.view_submission("restore_form", values, user_id=REQUESTER, private_metadata=metadata)
     assert response.status == 200 and not response.body, response.body
     message = approval_message(slack)
@@ -387,7 +387,7 @@ def test_form_errors_are_shown_under_their_field(
         "restore_mode": {"value": {"type": "radio_buttons", "selected_option": {"value": "to"}}},
         "restore_key": {"value": {"type": "plain_text_input", "value": "pk"}},
     }
-    metadata = f'{{"export": "01768385930622-efd1a093", "channel": "{OPS}"}}'
+    metadata = f'{{"source": "01768385930622-efd1a093", "channel": "{OPS}"}}'
     response = signed_restore.view_submission("restore_form", values, user_id=REQUESTER, private_metadata=metadata)
     assert response.json()["response_action"] == "errors"
     assert list(response.json()["errors"]) == ["restore_key"]

@@ -12,7 +12,7 @@ ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/orders/export/0179667726243
 
 
 def restore() -> Form:
-    return Form.of("V1", "U0ALICE", restore_form(ARN, "01796677262438-56ba0269", "C0OPS"))
+    return Form.of("V1", "U0ALICE", restore_form(ARN, "C0OPS"))
 
 
 def test_the_restore_form_has_its_four_fields_with_their_initial_values() -> None:

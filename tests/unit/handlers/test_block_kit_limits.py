@@ -728,7 +728,10 @@ CASES: dict[str, list[Case]] = {
         lambda g: form_blocks.export_choices(g.text, [], g.name),
     ],
     # its input is an AWS export ARN (a Restore… button's value), so the table name is one DynamoDB accepts
-    "restore_form": [lambda g: form_blocks.restore_form(export_job(aws_named(g)).export_arn, g.name, "C0OPS")],
+    "restore_form": [
+        lambda g: form_blocks.restore_form(export_job(aws_named(g)).export_arn, "C0OPS"),
+        lambda g: form_blocks.restore_form(form_blocks.chain_source(aws_named(g).name, T0), "C0OPS"),
+    ],
     # handlers/schedules/blocks.py
     "schedule_added": [
         lambda g: schedule_blocks.schedule_added(AddedSchedule(schedule_view(g), pitr_enabled=False), "C0BACKUPS"),

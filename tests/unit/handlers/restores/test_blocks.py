@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.models import ExportJob
 from bot.restores.models import Approval, Estimate, RestoreRequest, RestoreStatus, SourceSummary
@@ -138,10 +138,21 @@ def test_export_choices_offer_restore_buttons_for_completed_exports_only() -> No
     assert accessories[0]["action_id"] == fb.OPEN_FORM_ACTION
 
 
+def test_restore_form_of_a_table_as_of_a_time_says_so_and_carries_it() -> None:
+    source = fb.chain_source("orders", datetime(2026, 3, 1, 12, tzinfo=UTC))
+    view = fb.restore_form(source, "C0OPS")
+    assert json.loads(view["private_metadata"])["source"] == "orders at=2026-03-01T12:00:00Z"
+    assert "`orders` as of `2026-03-01T12:00:00Z`" in view["blocks"][0]["text"]["text"]
+
+
 def test_restore_form_carries_the_export_and_channel() -> None:
-    view = fb.restore_form("arn:x", "a-1", "C0OPS")
+    view = fb.restore_form("arn:aws:dynamodb:us-east-1:123456789012:table/orders/export/a-1", "C0OPS")
     assert view["callback_id"] == fb.FORM_CALLBACK
-    assert json.loads(view["private_metadata"]) == {"export": "arn:x", "channel": "C0OPS"}
+    assert json.loads(view["private_metadata"]) == {
+        "source": "arn:aws:dynamodb:us-east-1:123456789012:table/orders/export/a-1",
+        "channel": "C0OPS",
+    }
+    assert "Export `a-1`." in view["blocks"][0]["text"]["text"]
     assert [b.get("block_id") for b in view["blocks"][1:]] == [
         fb.FORM_TARGET,
         fb.FORM_MODE,
