@@ -373,7 +373,7 @@ def _per_month(fires: list[datetime], now: datetime) -> float:
 
 def _table_costs(sc: ScheduleCore, schedule: Schedule) -> TableCosts:
     if schedule.export_type == ScheduleType.DRILL:
-        return TableCosts(problem="a drill imports the latest full export: its cost is shown with each drill")
+        return TableCosts(problem="a drill restores an export or a point in time: its cost is shown with each drill")
     if parse_selector(schedule.table, sc.core.aws.aliases) is not None:
         return TableCosts(problem="estimated per table: see `/ddb-cost <table>`")
     try:

@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from bot.background.notes import NOTE
 from bot.demo.slack_standin import SlackStandIn
 from bot.drills.models import DrillStatus
 from bot.drills.service import DrillRequest, queue_drill
@@ -32,7 +31,7 @@ from bot.wiring.runtime import BotRuntime
 from tests.integration.conftest import NOTIFY
 from tests.integration.drills.test_drill import OPERATOR, completed_export, drill_tables, result_in
 from tests.support.aws_world import DEFAULT_ACCOUNT, order_items, set_pitr_window
-from tests.support.crashes import Cluster, Crash, CrashAt
+from tests.support.crashes import Cluster, CrashAt, die_and_take_over
 from tests.support.databases import database_kinds, fresh_database
 from tests.support.export_fixtures import write_full_export
 from tests.support.schedules import schedule_command, text_of
@@ -259,14 +258,7 @@ def test_a_pitr_drill_whose_replica_dies_at_any_step_restores_once_passes_and_is
 ) -> None:
     dying = cluster.replica(CrashAt(DRILL, step), operators=[OPERATOR])
     queued = queue_drill(dying.drills, DrillRequest("orders", from_pitr=True), Requester(OPERATOR, OPS)).drill
-    with pytest.raises(Crash):
-        dying.work_runner.run_pending([DRILL])
-
-    taker = cluster.replica(operators=[OPERATOR])
-    assert taker.work_runner.run_pending([DRILL]) == 0, "a live claim is not taken over"
-    cluster.stale()
-    assert taker.work_runner.run_pending([DRILL]) == 1
-    taker.work_runner.run_pending([NOTE])
+    taker = die_and_take_over(cluster, dying, DRILL, operators=[OPERATOR])
 
     done = DrillStore(taker.engine).get(queued.id)
     assert done is not None and done.status == DrillStatus.PASSED, done
