@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from bot.demo.slack_standin import SlackStandIn
 from bot.drills.models import DrillStatus
 from bot.drills.service import DrillRequest, queue_drill
 from bot.drills.store import DRILL, DrillStore
+from bot.errors import PreconditionFailed
 from bot.models import ExportJob, Requester
 from bot.timefmt import iso
 from bot.wiring.runtime import BotRuntime
@@ -267,3 +269,20 @@ def test_a_pitr_drill_whose_replica_dies_at_any_step_restores_once_passes_and_is
     assert drill_tables(ddb) == [], "its table deleted"
     posted = [m for m in slack.messages(OPS) if "Restore drill of" in m.text and queued.id in json.dumps(m.blocks)]
     assert len(posted) == 1, "the result posted once"
+
+
+def test_a_second_drill_of_a_table_in_the_same_minute_is_refused_its_table_name_being_the_firsts(
+    cluster: Cluster, restores: RestoreLedger
+) -> None:
+    replica = cluster.replica(operators=[OPERATOR])
+    minute = datetime.now(UTC).replace(second=30, microsecond=0)
+    drills = replace(replica.drills, core=replace(replica.drills.core, clock=lambda: minute))
+    asker = Requester(OPERATOR, OPS)
+    first = queue_drill(drills, DrillRequest("orders", from_pitr=True), asker).drill
+
+    with pytest.raises(PreconditionFailed, match="Another drill of `orders` this minute already has the drill table"):
+        queue_drill(drills, DrillRequest("orders", from_pitr=True), asker)
+    again = queue_drill(drills, DrillRequest("orders", from_pitr=True, drill_id=first.id), asker).drill
+    assert again.id == first.id, "a fire asked again finds its own drill"
+    assert [d.id for d in DrillStore(replica.engine).history("orders")] == [first.id]
+    assert restores.restores == []
