@@ -88,16 +88,16 @@ def size(num_bytes: int | None) -> str:
     return f"{value:.1f} TiB"
 
 
-DURATION = re.compile(r"^(?:(?P<h>\d{1,4})h)?(?:(?P<m>\d{1,5})m)?(?:(?P<s>\d{1,6})s)?$")
+DURATION = re.compile(r"^(?:(?P<d>\d{1,4})d)?(?:(?P<h>\d{1,4})h)?(?:(?P<m>\d{1,5})m)?(?:(?P<s>\d{1,6})s)?$")
 
 
 def parse_duration(text: str, option: str) -> float:
-    """`45m`, `2h`, `1h30m` or `90s` in seconds; a UsageError saying how to write it (`option` names it)."""
+    """`45m`, `2h`, `1h30m`, `90s` or `7d` in seconds; a UsageError saying how to write it (`option` names it)."""
     match = DURATION.match(text.strip().lower())
     if match is None or not any(match.groupdict().values()):
-        raise UsageError(f"`{option}=` is a duration like `45m`, `2h` or `1h30m`, not `{text[:40]}`.")
-    hours, minutes, seconds = (int(match[name] or 0) for name in ("h", "m", "s"))
-    total = hours * 3600 + minutes * 60 + seconds
+        raise UsageError(f"`{option}=` is a duration like `45m`, `2h`, `1h30m` or `7d`, not `{text[:40]}`.")
+    days, hours, minutes, seconds = (int(match[name] or 0) for name in ("d", "h", "m", "s"))
+    total = days * 86400 + hours * 3600 + minutes * 60 + seconds
     if total <= 0:
         raise UsageError(f"`{option}=` must be longer than zero.")
     return float(total)

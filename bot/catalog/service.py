@@ -69,7 +69,8 @@ def _proofs(catalogue: Catalogue, table_key: str, entries: list[CatalogEntry]) -
     """The newest verification and drill of each entry."""
     drills: dict[str, Proof] = {}
     for drill in catalogue.drills.history(table_key, DRILLS_READ):  # newest first: the first seen stands
-        drills.setdefault(drill.spec.export.export_id, Proof(drilled=drill.status, drilled_at=drill.finished_at))
+        if drill.spec.export is not None:  # a PITR drill proves the export it was compared with, if any
+            drills.setdefault(drill.spec.export.export_id, Proof(drilled=drill.status, drilled_at=drill.finished_at))
     proofs = {}
     for entry in entries:
         verification = catalogue.verifications.last_for_export(entry.export_id)

@@ -10,7 +10,6 @@ the table is deleted, or the result says it was left behind and how to delete it
 
 from __future__ import annotations
 
-import base64
 import logging
 import threading
 import uuid
@@ -25,14 +24,15 @@ from bot.aws.accounts import Place
 from bot.aws.errors import error_code, translate
 from bot.core import Core
 from bot.drills.models import Drill, DrillResult, DrillSpec
+from bot.drills.readback import compare_sample
 from bot.drills.tables import DRILL_TAG, delete_drill_table
 from bot.errors import BotError
 from bot.exports.files import read_manifest
 from bot.exports.reference import ReferenceStore
-from bot.loader.compare import item_differences, key_text
 from bot.loader.lines import ExportLineReader
-from bot.restores.outcome import ItemsPromised, check_outcome, imported_items
+from bot.restores.outcome import ItemsDone, ItemsPromised, check_outcome, imported_items
 from bot.restores.schema import schema_from_description
+from bot.verification.models import ExportTarget
 from bot.verification.sample import Reservoir
 from bot.verification.stream import Halted
 from bot.verification.verify import VerifyOutcome, verify_export
@@ -40,7 +40,6 @@ from bot.words import plural
 
 logger = logging.getLogger(__name__)
 IMPORT_OBJECTS_LIMIT = 50_000
-BATCH_GET = 100
 SHOWN_DIFFERENCES = 5
 
 
@@ -66,21 +65,30 @@ def prove_drill(drill: Drill, ctx: DrillContext) -> DrillResult:
     stops (the next holder resumes it)."""
     spec = drill.spec
     client: Any = ctx.core.aws.dynamodb(Place(spec.account_alias, spec.region))
+    if spec.export is None:
+        return DrillResult(failure="the drill names no export to import", proved=True)
     reservoir = Reservoir(spec.sample_size)
-    outcome = _verify(spec, ctx, reservoir)
+    outcome = verify_target(spec.export, ctx, reservoir)
     if not outcome.ok:
-        named = "; ".join(f"{f.file}: {f.problem}" for f in outcome.failures[:3])
-        return DrillResult(
-            failure=f"the export failed verification ({plural(outcome.failure_count, 'problem')}): {named}",
-            items_expected=spec.expected_items,
-            notes=("nothing was imported",),
-        )
-    result = DrillResult(items_expected=outcome.items)
-    try:
-        import_arn = drill.import_arn or _start_import(client, drill, ctx)
+        return unverified(outcome, spec, "nothing was imported")
+    target = spec.export
+
+    def steps() -> DrillResult:
+        import_arn = drill.import_arn or _start_import(client, drill, target, ctx)
         imported = _wait_for_import(client, drill, import_arn, ctx)
-        result = _prove(client, spec, outcome, imported, reservoir)
-        result = _timed(result, drill, ctx.now())
+        schema_problem = schema_difference(spec.table_snapshot, drill_table(client, spec.drill_table))
+        done = imported_items(imported)
+        result = judge(client, spec, target, outcome, done, reservoir, schema_problem)
+        return timed(result, drill, ctx.now())
+
+    return guarded(DrillResult(items_expected=outcome.items), steps)
+
+
+def guarded(result: DrillResult, steps: Callable[[], DrillResult]) -> DrillResult:
+    """Run the steps after which the drill table may exist: whatever fails (a check, AWS, a bug) becomes the drill's
+    failure, so its table is still cleaned up; Halted passes (the next holder resumes the drill)."""
+    try:
+        result = steps()
     except Halted:
         raise  # the claim is lost or the bot stops: the next runner resumes the drill, and cleans up after it
     except (BotError, DrillFailed) as error:
@@ -99,7 +107,17 @@ def clean_up(ctx: DrillContext, drill: Drill, result: DrillResult) -> DrillResul
     return _clean_up(client, drill, result)
 
 
-def _timed(result: DrillResult, drill: Drill, now: datetime) -> DrillResult:
+def unverified(outcome: VerifyOutcome, spec: DrillSpec, note: str) -> DrillResult:
+    """The drill's export failed verification: the first problems named, nothing restored."""
+    named = "; ".join(f"{f.file}: {f.problem}" for f in outcome.failures[:3])
+    return DrillResult(
+        failure=f"the export failed verification ({plural(outcome.failure_count, 'problem')}): {named}",
+        items_expected=spec.expected_items,
+        notes=(note,),
+    )
+
+
+def timed(result: DrillResult, drill: Drill, now: datetime) -> DrillResult:
     """The recovery time, request to verified; over the target (`rto=`) fails a drill that passed otherwise."""
     if drill.created_at is None:
         return result
@@ -111,8 +129,8 @@ def _timed(result: DrillResult, drill: Drill, now: datetime) -> DrillResult:
     return result
 
 
-def _verify(spec: DrillSpec, ctx: DrillContext, reservoir: Reservoir) -> VerifyOutcome:
-    target = spec.export
+def verify_target(target: ExportTarget, ctx: DrillContext, reservoir: Reservoir) -> VerifyOutcome:
+    """Verify the drill's export (checksums, manifests, item count), drawing the sample in the same pass."""
     s3 = ctx.core.aws.s3(Place(target.read_alias, target.read_region))
     reference = ctx.references.get(target.export_arn) if target.export_arn else None
 
@@ -131,9 +149,8 @@ def _verify(spec: DrillSpec, ctx: DrillContext, reservoir: Reservoir) -> VerifyO
     )
 
 
-def _start_import(client: Any, drill: Drill, ctx: DrillContext) -> str:
+def _start_import(client: Any, drill: Drill, target: ExportTarget, ctx: DrillContext) -> str:
     spec = drill.spec
-    target = spec.export
     s3 = ctx.core.aws.s3(Place(target.read_alias, target.read_region))
     manifest = read_manifest(s3, target.location)
     if len(manifest.files) > IMPORT_OBJECTS_LIMIT:
@@ -184,7 +201,7 @@ def _wait_for_import(client: Any, drill: Drill, import_arn: str, ctx: DrillConte
             description: dict[str, Any] = client.describe_import(ImportArn=import_arn)["ImportTableDescription"]
         except Exception as exc:
             raise translate(exc, "dynamodb:DescribeImport", f"Drill table `{drill.spec.drill_table}`") from exc
-        tagged = tagged or _tag(client, description.get("TableArn"), drill.id)
+        tagged = tagged or tag_drill_table(client, description.get("TableArn"), drill.id)
         status = description.get("ImportStatus")
         if status == "COMPLETED" and tagged and _active(client, drill.spec.drill_table):
             return description
@@ -196,7 +213,8 @@ def _wait_for_import(client: Any, drill: Drill, import_arn: str, ctx: DrillConte
         ctx.wait()
 
 
-def _tag(dynamodb: Any, table_arn: str | None, drill_id: str) -> bool:
+def tag_drill_table(dynamodb: Any, table_arn: str | None, drill_id: str) -> bool:
+    """Tag the new table with the drill's id (what its deletion checks); False while it cannot be tagged yet."""
     if not table_arn:
         return False
     try:
@@ -224,24 +242,23 @@ def _active(client: Any, name: str) -> bool:
         return False
 
 
-def _prove(
-    client: Any, spec: DrillSpec, outcome: VerifyOutcome, imported: dict[str, Any], reservoir: Reservoir
+def judge(
+    client: Any,
+    spec: DrillSpec,
+    target: ExportTarget,
+    outcome: VerifyOutcome,
+    done: ItemsDone,
+    reservoir: Reservoir,
+    schema_problem: str | None,
 ) -> DrillResult:
-    """Key schema and GSIs, the restores' outcome check (items verified in the export against items imported, none
-    rejected), then the sample read back; the first check that fails is the failure."""
-    try:
-        table = client.describe_table(TableName=spec.drill_table)["Table"]
-    except Exception as exc:
-        raise translate(exc, "dynamodb:DescribeTable", f"Drill table `{spec.drill_table}`") from exc
-    schema_problem = _schema_difference(spec.table_snapshot, table)
-    done = imported_items(imported)
+    """The restores' outcome check (items verified in the export against items in the drill table, none rejected),
+    then the sample read back; the schema's difference, the count's and the sample's, first found first."""
     check = check_outcome(ItemsPromised(outcome.items, "the export, counted as it was verified"), done)
-    count = done.count
     sample = reservoir.items()
-    differences = compare_sample(client, spec.drill_table, spec.export.key_names, sample)
+    differences = compare_sample(client, spec.drill_table, target.key_names, sample)
     result = DrillResult(
         items_expected=outcome.items,
-        items_imported=count,
+        items_imported=done.count,
         sample_compared=len(sample),
         differences=tuple(differences[:SHOWN_DIFFERENCES]),
         difference_count=len(differences),
@@ -255,7 +272,17 @@ def _prove(
     return result
 
 
-def _schema_difference(snapshot: dict[str, Any], table: dict[str, Any]) -> str | None:
+def drill_table(client: Any, name: str) -> dict[str, Any]:
+    """DescribeTable of the drill table, translated."""
+    try:
+        return dict(client.describe_table(TableName=name)["Table"])
+    except Exception as exc:
+        raise translate(exc, "dynamodb:DescribeTable", f"Drill table `{name}`") from exc
+
+
+def schema_difference(snapshot: dict[str, Any], table: dict[str, Any]) -> str | None:
+    """What differs between the source's recorded key schema and GSIs and the drill table's (None: nothing)."""
+
     def keys(schema: list[dict[str, Any]] | None) -> list[tuple[str, str]]:
         return sorted((k["AttributeName"], k["KeyType"]) for k in schema or [])
 
@@ -266,50 +293,6 @@ def _schema_difference(snapshot: dict[str, Any], table: dict[str, Any]) -> str |
     if wanted != found:
         return "the restored table's global secondary indexes differ from the source's"
     return None
-
-
-def compare_sample(client: Any, table: str, names: tuple[str, ...], sample: list[dict[str, Any]]) -> list[str]:
-    """Read the sampled items back from `table` (BatchGetItem, 100 at a time, consistent reads) and name each one
-    that differs: `pk=…, sk=…: attribute, attribute` (`(missing)` when the table lacks it)."""
-    differences = []
-    for start in range(0, len(sample), BATCH_GET):
-        batch = sample[start : start + BATCH_GET]
-        found = _batch_get(client, table, [_key(item, names) for item in batch])
-        for item in batch:
-            differing = item_differences(item, found.get(_key_id(_key(item, names), names)))
-            if differing:
-                differences.append(f"{key_text(item, names)}: {', '.join(differing)}")
-    return differences
-
-
-def _batch_get(client: Any, table: str, keys: list[dict[str, Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
-    found: dict[tuple[Any, ...], dict[str, Any]] = {}
-    request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
-    names = tuple(keys[0]) if keys else ()
-    for _ in range(20):
-        if not request:
-            break
-        try:
-            response = client.batch_get_item(RequestItems=request)
-        except Exception as exc:
-            raise translate(exc, "dynamodb:BatchGetItem", f"Drill table `{table}`") from exc
-        for item in response.get("Responses", {}).get(table, []):
-            found[_key_id(item, names)] = item
-        request = response.get("UnprocessedKeys") or {}
-    return found
-
-
-def _key(item: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    """The item's key for BatchGetItem: binary as bytes (the export has base64 text)."""
-    key = {}
-    for name in names:
-        ((kind, value),) = item[name].items()
-        key[name] = {kind: base64.b64decode(value) if kind == "B" else value}
-    return key
-
-
-def _key_id(item: dict[str, Any], names: tuple[str, ...]) -> tuple[Any, ...]:
-    return tuple(next(iter(item[name].items())) for name in names if name in item)
 
 
 def _clean_up(client: Any, drill: Drill, result: DrillResult) -> DrillResult:

@@ -1,4 +1,5 @@
-"""A restore drill as stored: which export of which table, the throwaway table, where it stands, what it proved."""
+"""A restore drill as stored: which export (or which point in time) of which table, the throwaway table, where it
+stands, what it proved."""
 
 from __future__ import annotations
 
@@ -31,18 +32,26 @@ def new_drill_id() -> str:
 
 @dataclass(frozen=True)
 class DrillSpec:
-    """What a drill restores and into which table."""
+    """What a drill restores and into which table: an export (ImportTable), or the table as of `pitr_at`
+    (RestoreTableToPointInTime), compared with `export` when an export of that very moment is known."""
 
     table_key: str  # the source table as the bot names it (alias:name)
     account_alias: str | None
     region: str
-    export: ExportTarget
+    export: ExportTarget | None  # the export imported; for a PITR drill, the export of that moment (None: none)
     drill_table: str
-    table_snapshot: dict[str, Any]  # the source's DescribeTable fragment recorded with the export
+    table_snapshot: dict[str, Any]  # the source's DescribeTable fragment recorded with the export (or read at queuing)
     expected_items: int | None
     rto_seconds: float | None = None
     keep: bool = False
     sample_size: int = 1000
+    pitr_at: datetime | None = None  # a PITR drill: the moment restored
+    random_seconds: float | None = None  # the moment was picked at random within this long before queuing
+
+    @property
+    def from_pitr(self) -> bool:
+        """True for a drill that restores a point in time rather than importing an export."""
+        return self.pitr_at is not None
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,7 @@ class DrillResult:
     left_behind: bool = False  # created, and could not be deleted (the notes say why)
     notes: tuple[str, ...] = ()
     proved: bool = False  # the checks are done and recorded; only deleting the table remains
+    compared_with: str | None = None  # what the item count was compared with (a PITR drill says which, or none)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
-"""Runs queued drills as claimed work (bot.background.work): each held by one replica while it verifies, imports and
-compares; a replica that takes a drill over follows the import already recorded instead of starting another, and a
-drill taken DDBBOT_WORK_MAX_ATTEMPTS times is recorded failed. The result commits with its note."""
+"""Runs queued drills as claimed work (bot.background.work): each held by one replica while it verifies, imports (or
+restores to a point in time) and compares; a replica that takes a drill over follows the import (restore) already
+recorded instead of starting another, and a drill taken DDBBOT_WORK_MAX_ATTEMPTS times is recorded failed. The
+result commits with its note."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from bot.background.notes import Delivery, NoteStamp, delivered
 from bot.core import Core
 from bot.drills.drill import DrillContext, clean_up, prove_drill
 from bot.drills.models import Drill, DrillResult
+from bot.drills.point_in_time import prove_pitr_drill
 from bot.drills.store import DrillStore
 from bot.exports.reference import ReferenceStore
 from bot.logs import log_context
@@ -63,7 +65,9 @@ class DrillWork:
     def _prove(self, drill: Drill, context: DrillContext, fence: Fence) -> DrillResult:
         """The checks, their finding kept under the claim before the table is deleted."""
         try:
-            result = prove_drill(self._store.get(drill.id) or drill, context)
+            current = self._store.get(drill.id) or drill
+            prove = prove_pitr_drill if current.spec.from_pitr else prove_drill
+            result = prove(current, context)
         except Halted:
             raise
         except Exception:

@@ -1,9 +1,11 @@
 """Drills in the database: queued together with their claimed work (bot.background.claims), started, their import
-recorded and finished inside the claim's fenced transactions; a table's finished drills are its drill history."""
+(a PITR drill: its restored table) recorded and finished inside the claim's fenced transactions; a table's finished
+drills are its drill history. A PITR drill's moment lives in its spec, as ISO text."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Connection, Engine, Index, Integer, String, Table, Text, func, insert, select
@@ -115,7 +117,8 @@ class DrillStore:
         )
 
     def record_import(self, drill_id: str, import_arn: str, connection: Connection) -> None:
-        """The ImportArn DynamoDB answered, so a holder taking over follows it instead of importing again."""
+        """The ImportArn DynamoDB answered (a PITR drill: the restored table's ARN), so a holder taking over follows
+        it instead of importing (restoring) again."""
         connection.execute(sql_update(drills).where(drills.c.id == drill_id).values(import_arn=import_arn))
 
     def record_proof(self, drill_id: str, result: DrillResult, connection: Connection) -> None:
@@ -145,25 +148,37 @@ class DrillStore:
 
 def _spec_json(spec: DrillSpec) -> dict[str, Any]:
     values = asdict(spec)
-    values["export"] = {
-        **asdict(spec.export),
-        "export_type": str(spec.export.export_type),
-        "key_names": list(spec.export.key_names),
-    }
+    values["export"] = _export_json(spec.export)
+    values["pitr_at"] = spec.pitr_at.isoformat() if spec.pitr_at else None
     return values
+
+
+def _export_json(export: ExportTarget | None) -> dict[str, Any] | None:
+    if export is None:
+        return None
+    return {**asdict(export), "export_type": str(export.export_type), "key_names": list(export.key_names)}
+
+
+def _export(stored: dict[str, Any] | None) -> ExportTarget | None:
+    if stored is None:
+        return None
+    export = dict(stored)
+    export["export_type"] = ExportType(export["export_type"])
+    export["key_names"] = tuple(export.get("key_names") or ())
+    return ExportTarget(**export)
 
 
 def _drill(row: Any) -> Drill:
     spec = dict(row["spec"])
-    export = dict(spec.pop("export"))
-    export["export_type"] = ExportType(export["export_type"])
-    export["key_names"] = tuple(export.get("key_names") or ())
+    export = _export(spec.pop("export"))
+    moment = spec.pop("pitr_at", None)
+    spec["pitr_at"] = datetime.fromisoformat(moment) if moment else None
     result = dict(row["result"] or {})
     for name in ("differences", "notes"):
         result[name] = tuple(result.get(name) or ())
     return Drill(
         id=row["id"],
-        spec=DrillSpec(export=ExportTarget(**export), **spec),
+        spec=DrillSpec(export=export, **spec),
         requested_by=row["requested_by"],
         channel_id=row["channel_id"],
         status=DrillStatus(row["status"]),

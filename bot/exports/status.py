@@ -127,6 +127,8 @@ def refresh_export(core: Core, job: ExportJob) -> ExportJob:
     place = Place(job.account_alias, job.region)
     description = describe_export(core, place, job.export_arn)
     result = result_fields(description)
+    if result["export_time"] is None:  # AWS always says; a description without it never erases the time asked for
+        del result["export_time"]
     status = result["status"]
     if status in {ExportStatus.COMPLETED, ExportStatus.FAILED}:
         if core.store.finish_export(job.export_arn, **result):

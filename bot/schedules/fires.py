@@ -219,8 +219,9 @@ def _execute_selection(
 
 
 def _execute_drill(sc: ScheduleCore, schedule: Schedule, run: ScheduleRun, fence: Fence, notify: bool) -> str:
-    """A drill schedule's fire: queue a restore drill of the table's latest full export (one per fire, whoever
-    queues it); the drill posts its own result (to the schedule's channel and the notification channel)."""
+    """A drill schedule's fire: queue a restore drill of the table's latest full export, or of a point in time (one
+    per fire, whoever queues it: a fire asked again finds its drill, moment and all); the drill posts its own result
+    (to the schedule's channel and the notification channel)."""
     if sc.queue_drill is None:
         return _finish(fence, sc, run, RunState.FAILED, notify, error="Restore drills are not available in this bot.")
     requester = Requester(run.requested_by or f"schedule:{schedule.id}"[:64], sc.channel_for(schedule))

@@ -61,7 +61,7 @@ class ScheduleCore:
     fanout_wait: timedelta = timedelta(seconds=15)  # how long a fire's queued tables wait for room between looks
     unprotected: Callable[[], PitrSurvey] | None = None  # PITR across every account (coverage)
     last_drill: Callable[[str], Drill | None] = lambda _table_key: None  # a table's newest restore drill
-    queue_drill: Callable[[str, float | None, Requester, str], Drill] | None = (
+    queue_drill: Callable[[str, DrillOptions, Requester, str], Drill] | None = (
         None  # a drill schedule's fire (drill id)
     )
     drill_max_age: timedelta = DRILL_MAX_AGE  # DDBBOT_DRILL_MAX_AGE_DAYS: an older last drill is flagged
@@ -100,21 +100,44 @@ class AddedSchedule:
     pitr_enabled: bool
 
 
-DRILL_OPTION_KEYS = ("rto",)
+DRILL_OPTION_KEYS = ("rto", "from", "random")
 
 
-def drill_options(raw: dict[str, str]) -> float | None:
-    """A drill schedule's options: only `rto=` (the recovery time it must beat), in seconds."""
+@dataclass(frozen=True)
+class DrillOptions:
+    """A drill schedule's options: the recovery time it must beat, and where each fire restores from (the latest
+    full export, or point-in-time recovery at a moment drawn at random within `random_seconds` before the fire)."""
+
+    rto_seconds: float | None = None
+    from_pitr: bool = False
+    random_seconds: float | None = None
+
+
+def drill_options(raw: dict[str, str]) -> DrillOptions:
+    """A drill schedule's options: `rto=` (seconds), `from=export|pitr`, and with `from=pitr`, `random=`."""
     unknown = sorted(set(raw) - set(DRILL_OPTION_KEYS))
     if unknown:
         raise UsageError(
-            f"A drill schedule takes only `rto=`; not `{unknown[0]}=` (drills restore, they do not export)."
+            f"A drill schedule takes only `rto=`, `from=` and `random=`; not `{unknown[0]}=` (drills restore, they "
+            "do not export; a schedule's moment moves with each fire, so it takes `random=`, not `at=`)."
         )
-    return parse_duration(raw["rto"], "rto") if "rto" in raw else None
+    source = raw.get("from", "export").lower()
+    if source not in {"export", "pitr"}:
+        raise UsageError(f"A drill schedule's `from=` is `export` or `pitr`, not `{source[:40]}`.")
+    if "random" in raw and source != "pitr":
+        raise UsageError(
+            "`random=` draws a point in time to restore: add `from=pitr` (e.g. `from=pitr random=7d`, a moment "
+            "within the last 7 days at each fire)."
+        )
+    return DrillOptions(
+        rto_seconds=parse_duration(raw["rto"], "rto") if "rto" in raw else None,
+        from_pitr=source == "pitr",
+        random_seconds=parse_duration(raw["random"], "random") if "random" in raw else None,
+    )
 
 
 def check_options(export_type: str, raw: dict[str, str]) -> None:
-    """The options fit the schedule's type: export options for exports, `rto=` for drills."""
+    """The options fit the schedule's type: export options for exports, `rto=`, `from=` and `random=` for drills."""
     if schedule_type(export_type) == ScheduleType.DRILL:
         drill_options(raw)
     else:
@@ -350,7 +373,7 @@ def _per_month(fires: list[datetime], now: datetime) -> float:
 
 def _table_costs(sc: ScheduleCore, schedule: Schedule) -> TableCosts:
     if schedule.export_type == ScheduleType.DRILL:
-        return TableCosts(problem="a drill imports the latest full export: its cost is shown with each drill")
+        return TableCosts(problem="a drill restores an export or a point in time: its cost is shown with each drill")
     if parse_selector(schedule.table, sc.core.aws.aliases) is not None:
         return TableCosts(problem="estimated per table: see `/ddb-cost <table>`")
     try:

@@ -38,6 +38,7 @@ from bot.schedules.fanout import FANOUT
 from bot.schedules.fires import FIRE, FanoutWork, FireWork
 from bot.schedules.runs import TOPIC as RUN_REPORTS
 from bot.schedules.runs import RunReports
+from bot.schedules.service import DrillOptions
 from bot.schedules.store import ScheduleStore
 from bot.settings import Settings
 from bot.store import Store
@@ -111,8 +112,14 @@ def build_services(
     def newest_drill(table_key: str) -> Drill | None:
         return last_drill(drills.drills, table_key)
 
-    def scheduled_drill(table: str, rto_seconds: float | None, requester: Requester, drill_id: str) -> Drill:
-        request = DrillRequest(table, rto_seconds=rto_seconds, drill_id=drill_id)
+    def scheduled_drill(table: str, options: DrillOptions, requester: Requester, drill_id: str) -> Drill:
+        request = DrillRequest(
+            table,
+            rto_seconds=options.rto_seconds,
+            drill_id=drill_id,
+            from_pitr=options.from_pitr,
+            random_seconds=options.random_seconds,
+        )
         return queue_drill(drills.drills, request, requester).drill
 
     coverage = CoverageSurvey(

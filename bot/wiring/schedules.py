@@ -28,7 +28,7 @@ from bot.exports.tracker import ExportTracker
 from bot.models import PitrSurvey, Requester
 from bot.schedules.models import Schedule, ScheduleType
 from bot.schedules.selection import parse_selector
-from bot.schedules.service import ScheduleCore, sync_config
+from bot.schedules.service import DrillOptions, ScheduleCore, sync_config
 from bot.schedules.store import ScheduleStore
 from bot.settings import Settings
 from handlers.schedules.notifier import SlackScheduleNotifier
@@ -55,7 +55,7 @@ def schedule_core(
     *,
     unprotected: Callable[[], PitrSurvey] | None = None,
     last_drill: Callable[[str], Drill | None] = lambda _table_key: None,
-    queue_drill: Callable[[str, float | None, Requester, str], Drill] | None = None,
+    queue_drill: Callable[[str, DrillOptions, Requester, str], Drill] | None = None,
 ) -> ScheduleCore:
     """The schedule use cases, with the config file's schedules synced into the store; raises ConfigError."""
     calendar = ApsCronCalendar()

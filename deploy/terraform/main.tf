@@ -205,6 +205,22 @@ data "aws_iam_policy_document" "table_access" {
     }
   }
 
+  # PITR drills: RestoreTableToPointInTime checks these item actions on the new `<table>-drill-<stamp>` table, which
+  # exists (untagged) only once the restore runs; the bot itself only counts its items (Scan with Select=COUNT).
+  statement {
+    sid = "RestoreDrillTablesToPointInTime"
+    actions = [
+      "dynamodb:BatchWriteItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+      "dynamodb:Scan",
+      "dynamodb:UpdateItem",
+    ]
+    resources = ["arn:${local.partition}:dynamodb:*:${local.account_id}:table/*-drill-*"]
+  }
+
   # DynamoDB writes an export with the caller's permissions.
   statement {
     sid       = "WriteExportsToBucket"

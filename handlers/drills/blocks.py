@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.drills.models import DRILL_MAX_AGE, Drill, DrillStatus
+from bot.drills.models import DRILL_MAX_AGE, Drill, DrillSpec, DrillStatus
 from bot.drills.service import QueuedDrill
 from bot.drills.tables import DRILL_TAG
 from bot.timefmt import duration
@@ -30,10 +30,8 @@ def drill_queued(queued: QueuedDrill) -> Message:
     spec = drill.spec
     head = f"{emoji.DRILL} Drill {code(drill.id, 40)} of {code(spec.table_key, 600)} queued."
     lines = [
-        f"Restoring export {code(spec.export.export_id, 200)} ({plural(spec.expected_items or 0, 'item')}) into "
-        f"{code(spec.drill_table, 300)}, tagged `{DRILL_TAG}={escape(drill.id, 40)}`.",
-        f"Then: key schema and GSIs, item count, {plural(spec.sample_size, 'sampled item')} compared attribute for "
-        "attribute.",
+        f"Restoring {_source(spec)} into {code(spec.drill_table, 300)}, tagged `{DRILL_TAG}={escape(drill.id, 40)}`.",
+        f"Then: {_checks(spec)}.",
         f"Estimated cost: *{escape(estimate.cost_usd or 'unknown', 40)}*, duration about "
         f"*{duration(estimate.duration_seconds)}*"
         + (f" (target {duration(spec.rto_seconds)})" if spec.rto_seconds else ""),
@@ -62,9 +60,8 @@ def drill_result(drill: Drill) -> Message:
         text = f"Restore drill of {escape(spec.table_key, 600)} failed"
     target = f" (target {duration(spec.rto_seconds)})" if spec.rto_seconds else ""
     figures = [
-        f"Export {code(spec.export.export_id, 200)} → {code(spec.drill_table, 300)}",
-        f"Items: {count(result.items_imported)} imported of {count(result.items_expected)} in the export",
-        f"Sample compared: {plural(result.sample_compared, 'item')}, {count(result.difference_count)} different",
+        f"{_origin(spec)} → {code(spec.drill_table, 300)}",
+        *_counted(drill),
         f"Recovery time: *{duration(result.recovery_seconds)}*{target}",
     ]
     blocks: list[Block] = [section(head), section("\n".join(figures))]
@@ -82,6 +79,62 @@ def drill_result(drill: Drill) -> Message:
     # a table left behind costs money until someone deletes it: said in full text, not in the small print
     blocks.append(section(f"{emoji.WARN} {fate_text}") if result.left_behind else context(fate_text))
     return message(text, *blocks)
+
+
+def _source(spec: DrillSpec) -> str:
+    """What the queued drill restores: the export and its items, or the table as of its moment."""
+    if spec.pitr_at is None and spec.export is not None:
+        return f"export {code(spec.export.export_id, 200)} ({plural(spec.expected_items or 0, 'item')})"
+    return f"{code(spec.table_key, 600)} as of {_moment(spec)} (point-in-time recovery)"
+
+
+def _checks(spec: DrillSpec) -> str:
+    """What the drill will prove, and against what."""
+    sample = f"{plural(spec.sample_size, 'sampled item')} compared attribute for attribute"
+    if spec.pitr_at is None:
+        return f"key schema and GSIs, item count, {sample}"
+    if spec.export is None:
+        return (
+            "key schema, attribute definitions and indexes; items counted, with no export of that moment to compare "
+            "them with"
+        )
+    return (
+        f"key schema, attribute definitions and indexes; item count and {sample}, against export "
+        f"{code(spec.export.export_id, 200)} of that moment"
+    )
+
+
+def _origin(spec: DrillSpec) -> str:
+    if spec.pitr_at is None and spec.export is not None:
+        return f"Export {code(spec.export.export_id, 200)}"
+    return f"PITR at {_moment(spec)}"
+
+
+def _moment(spec: DrillSpec) -> str:
+    picked = f" (picked at random within the last {duration(spec.random_seconds)})" if spec.random_seconds else ""
+    return f"{when(spec.pitr_at)}{picked}"
+
+
+def _counted(drill: Drill) -> list[str]:
+    """The items and the sample, and what they were compared with."""
+    spec, result = drill.spec, drill.result
+    sample = f"Sample compared: {plural(result.sample_compared, 'item')}, {count(result.difference_count)} different"
+    if spec.pitr_at is None:
+        return [
+            f"Items: {count(result.items_imported)} imported of {count(result.items_expected)} in the export",
+            sample,
+        ]
+    if spec.export is None:
+        return [
+            f"Items: {count(result.items_imported)} counted in the drill table; no export of that moment to compare "
+            "them with",
+            "Sample compared: none (no export of that moment)",
+        ]
+    return [
+        f"Items: {count(result.items_imported)} counted in the drill table of {count(result.items_expected)} in "
+        f"export {code(spec.export.export_id, 200)} of that moment",
+        sample,
+    ]
 
 
 def last_drill_block(drill: Drill | None, table: str, now: datetime, max_age: timedelta = DRILL_MAX_AGE) -> Block:

@@ -21,7 +21,8 @@ HELP = CommandHelp(
     "Scheduled exports, reported to a channel: add, list, remove, pause, resume, run now (changes: operators).",
     (
         f'{COMMAND} add <table>|<alias>:*|[<alias>:]tag:<key>=<value> cron="<minute hour day month weekday>" '
-        "[tz=<IANA zone>] [type=full|incremental|drill] [rto=<duration, drills>] "
+        "[tz=<IANA zone>] [type=full|incremental|drill] [rto=<duration, drills>] [from=export|pitr, drills] "
+        "[random=<duration, PITR drills: a moment drawn within it>] "
         "[bucket=<name>] [prefix=<p>] [owner=<12-digit account id>] [format=dynamodb_json|ion] "
         "[kms=<KMS key ARN or alias/name>] [channel=<#channel>] [confirm=true]",
         f"{COMMAND} list",
@@ -33,11 +34,15 @@ HELP = CommandHelp(
         f'{COMMAND} add prod:* cron="0 3 * * *"',
         f'{COMMAND} add tag:backup=daily cron="0 4 * * *"',
         f'{COMMAND} add orders cron="0 6 * * 1" type=drill rto=1h',
+        f'{COMMAND} add orders cron="0 6 * * 1" type=drill from=pitr random=7d',
         f"{COMMAND} list",
         f"{COMMAND} run orders-3fa2",
     ),
 )
-ADD_OPTIONS = ("cron", "tz", "type", "bucket", "prefix", "owner", "format", "kms", "channel", "rto", "confirm")
+ADD_OPTIONS = (
+    *("cron", "tz", "type", "bucket", "prefix", "owner", "format", "kms", "channel", "rto", "from", "random"),
+    "confirm",
+)
 ACTIONS = ("remove", "pause", "resume", "run")
 OPTION_KEY = re.compile(r"[A-Za-z_]+")
 CHANNEL_LINK = re.compile(r"^<#(?P<id>[CG][A-Z0-9]{2,})(?:\|[^>]*)?>$")

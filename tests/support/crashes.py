@@ -15,10 +15,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, update
 
 from bot.background.claims import Claim, ClaimStore, work_claims
 from bot.background.fence import no_steps
+from bot.background.notes import NOTE
 from bot.db import database_now
 from bot.demo.slack_standin import SlackStandIn
 from bot.wiring.bootstrap import build_services
@@ -80,6 +82,19 @@ class Cluster:
     def close(self) -> None:
         for services in self.built:
             services.engine.dispose()
+
+
+def die_and_take_over(cluster: Cluster, dying: Services, kind: str, **overrides: Any) -> Services:
+    """`dying` runs the work of `kind` and dies at its step; a fresh replica leaves the live claim alone, takes it
+    over once it is stale, runs it, and posts what is owed. The taker is returned."""
+    with pytest.raises(Crash):
+        dying.work_runner.run_pending([kind])
+    taker = cluster.replica(**overrides)
+    assert taker.work_runner.run_pending([kind]) == 0, "a live claim is not taken over"
+    cluster.stale()
+    assert taker.work_runner.run_pending([kind]) == 1
+    taker.work_runner.run_pending([NOTE])
+    return taker
 
 
 def abandon(engine: Engine, kind: str, key: str) -> Claim:

@@ -349,6 +349,17 @@ def item_write_scoped(statement: dict[str, Any]) -> bool:
     return tagged or prefixed
 
 
+def pitr_drill_target(statement: dict[str, Any]) -> bool:
+    """The one statement that lets RestoreTableToPointInTime create a drill table: exactly the item actions AWS checks
+    on a restore's new table (parliament's dependent actions), on drill tables only."""
+    dependent = dependent_actions("dynamodb:RestoreTableToPointInTime")
+    return (
+        statement["Sid"] == "RestoreDrillTablesToPointInTime"
+        and drill_scoped(statement)
+        and set(as_list(statement["Action"])) == dependent
+    )
+
+
 @pytest.mark.parametrize("policy", [BOT_POLICY, MEMBER_POLICY], ids=lambda p: p.name)
 def test_item_writes_and_new_tables_only_on_restore_targets(policy: Path) -> None:
     grants = allowed(policy)
@@ -356,11 +367,12 @@ def test_item_writes_and_new_tables_only_on_restore_targets(policy: Path) -> Non
         f"{s['Sid']}: {action} on {s['Resource']} is neither tagged restore-target nor table/{RESTORE_TABLE_PREFIX}*"
         for action in sorted(ITEM_WRITES | CREATES_TABLES)
         for s in grants.get(action, [])
-        if not (item_write_scoped(s) or (action in CREATES_TABLES and drill_scoped(s)))
+        if not (item_write_scoped(s) or (action in CREATES_TABLES and drill_scoped(s)) or pitr_drill_target(s))
         or (action in CREATES_TABLES and "Condition" in s)
     ]
     assert not problems, "\n".join(problems)
-    assert all(item_write_scoped(s) for s in grants["dynamodb:GetItem"] + grants["dynamodb:Scan"])
+    reads = grants["dynamodb:GetItem"] + grants["dynamodb:Scan"]
+    assert all(item_write_scoped(s) or pitr_drill_target(s) for s in reads)
 
 
 @pytest.mark.parametrize("policy", [BOT_POLICY, MEMBER_POLICY], ids=lambda p: p.name)

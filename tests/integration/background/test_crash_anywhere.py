@@ -43,7 +43,7 @@ from tests.integration.conftest import NOTIFY
 from tests.integration.drills.test_drill import ITEMS, lay_out
 from tests.support.aws_world import create_table, exports_held
 from tests.support.client_tokens import TokenLedger, client_tokens_honoured
-from tests.support.crashes import FOREVER, Cluster, Crash, CrashAt
+from tests.support.crashes import FOREVER, Cluster, Crash, CrashAt, die_and_take_over
 from tests.support.databases import database_kinds, fresh_database
 from tests.support.export_fixtures import write_full_export
 from tests.support.import_standin import aws_import_table
@@ -417,14 +417,7 @@ def test_a_drill_whose_replica_dies_at_any_step_imports_once_passes_and_is_repor
     dying = cluster.replica(CrashAt(DRILL, step), operators=[REQUESTER])
     completed_export(dying, s3)
     queued = queue_drill(dying.drills, DrillRequest("orders"), Requester(REQUESTER, OPS)).drill
-    with pytest.raises(Crash):
-        dying.work_runner.run_pending([DRILL])
-
-    taker = cluster.replica(operators=[REQUESTER])
-    assert taker.work_runner.run_pending([DRILL]) == 0, "a live claim is not taken over"
-    cluster.stale()
-    assert taker.work_runner.run_pending([DRILL]) == 1
-    taker.work_runner.run_pending([NOTE])
+    taker = die_and_take_over(cluster, dying, DRILL, operators=[REQUESTER])
 
     done = DrillStore(taker.engine).get(queued.id)
     assert done is not None and done.status == DrillStatus.PASSED, done

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import gzip
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,12 +73,24 @@ def lay_out(s3: Any, job: ExportJob) -> None:
     )
 
 
-def completed_export(bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, s3: Any) -> ExportJob:
+LayOut = Callable[[Any, ExportJob], None]
+
+
+def completed_export(
+    bot: BotRuntime,
+    signed: SignedSlackClient,
+    slack: SlackStandIn,
+    s3: Any,
+    files: LayOut = lay_out,
+    text: str = "orders",
+) -> ExportJob:
+    """`/ddb-export orders` (or `text`), its files laid out by `files` (as DynamoDB would write them) before it
+    completes."""
     with exports_held() as release:
-        response = signed.command("/ddb-export", "orders", response_url=slack.response_url(OPS))
+        response = signed.command("/ddb-export", text, response_url=slack.response_url(OPS))
         assert response.status == 200, response.body
         job = wait_until(lambda: next(iter(bot.services.core.store.recent_exports("orders")), None), "export started")
-        lay_out(s3, job)
+        files(s3, job)
         release.set()
     references = ReferenceStore(bot.services.engine)
     wait_until(lambda: references.get(job.export_arn), "the export's reference recorded")

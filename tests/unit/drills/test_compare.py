@@ -10,7 +10,7 @@ import orjson
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.drills.drill import compare_sample
+from bot.drills.readback import compare_sample
 from bot.loader.compare import canonical, item_differences
 from tests.support.export_fixtures import decoded, sample_items
 from tests.unit.loader.strategies import attribute_values, number_values, spellings, value_of

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
 
 from bot.background.claims import ClaimStore
 from bot.background.notes import NOTE
 from bot.db import make_engine
 from bot.drills.models import Drill, DrillResult, DrillSpec, DrillStatus, new_drill_id
-from bot.drills.store import DRILL, DrillStore
+from bot.drills.store import DRILL, DrillStore, drills
 from bot.models import ExportType
 from bot.schema_migrations import migrate
 from bot.verification.models import ExportTarget
@@ -69,3 +70,25 @@ def test_a_drill_is_queued_with_its_work_once_however_often_its_id_is_queued(eng
     done = store.get(drill.id)
     assert done is not None and done.status == DrillStatus.FAILED and done.attempts == 1
     assert claims.due(NOTE) == [f"drill:{drill.id}"], "its result is owed"
+
+
+def test_a_pitr_drill_is_stored_with_its_moment_its_range_and_no_export(engine: Engine) -> None:
+    moment = datetime(2026, 12, 1, 3, 4, 5, 678000, tzinfo=UTC)
+    spec = replace(a_drill().spec, export=None, pitr_at=moment, random_seconds=604800.0)
+    queued = DrillStore(engine).create(Drill(new_drill_id(), spec, "U0ALICE", "C0OPS"), max_active=2)
+    assert queued is not None
+    assert queued.spec == spec and queued.spec.from_pitr and queued.spec.pitr_at == moment
+    assert finish(engine, queued.id, DrillResult(items_imported=3, compared_with=None))
+    done = DrillStore(engine).get(queued.id)
+    assert done is not None and done.status == DrillStatus.PASSED and done.result.items_imported == 3
+
+
+def test_a_drill_stored_before_pitr_drills_reads_as_an_export_drill(engine: Engine) -> None:
+    queued = DrillStore(engine).create(a_drill(), max_active=2)
+    assert queued is not None
+    with engine.begin() as connection:  # the spec as stored before `pitr_at` and `random_seconds` existed
+        spec = dict(connection.execute(select(drills.c.spec).where(drills.c.id == queued.id)).scalar_one())
+        del spec["pitr_at"], spec["random_seconds"]
+        connection.execute(update(drills).where(drills.c.id == queued.id).values(spec=spec))
+    read = DrillStore(engine).get(queued.id)
+    assert read is not None and read.spec == a_drill().spec and not read.spec.from_pitr
