@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -31,9 +31,9 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         engine.dispose()
 
 
-def a_drill() -> Drill:
+def a_drill(table_key: str = "orders") -> Drill:
     target = ExportTarget("01768385930622-efd1a093", None, "b", "p", None, ExportType.FULL, None, "us-east-1", "x")
-    spec = DrillSpec("orders", None, "us-east-1", target, "orders-drill-202612021530", {}, 3)
+    spec = DrillSpec(table_key, None, "us-east-1", target, "orders-drill-202612021530", {}, 3)
     return Drill(new_drill_id(), spec, "U0ALICE", "C0OPS")
 
 
@@ -69,3 +69,17 @@ def test_a_drill_is_queued_with_its_work_once_however_often_its_id_is_queued(eng
     done = store.get(drill.id)
     assert done is not None and done.status == DrillStatus.FAILED and done.attempts == 1
     assert claims.due(NOTE) == [f"drill:{drill.id}"], "its result is owed"
+
+
+def test_each_tables_newest_drill_is_found_in_one_query_as_its_history_shows_it(engine: Engine) -> None:
+    moments = iter(datetime(2026, 12, 1, hour, tzinfo=UTC) for hour in (1, 2, 3, 3, 4))
+    store = DrillStore(engine, clock=lambda _connection: next(moments))
+    orders = [store.create(a_drill("orders"), max_active=10) for _ in range(2)]
+    tied = [store.create(a_drill("prod:customers"), max_active=10) for _ in range(2)]  # created at the same moment
+    newest = store.newest_by_table()
+    assert set(newest) == {"orders", "prod:customers"}
+    assert newest["orders"] == orders[1] == store.history("orders", limit=1)[0]
+    assert newest["prod:customers"] == store.history("prod:customers", limit=1)[0]
+    assert newest["prod:customers"].id == min(d.id for d in tied if d is not None), "a tie goes to the lower id"
+    later = store.create(a_drill("orders"), max_active=10)
+    assert store.newest_by_table()["orders"] == later, "a newer drill of one table replaces its older one"
