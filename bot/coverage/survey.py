@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from bot.aws.accounts import Place
+from bot.aws.accounts import TRUSTED_PARAMETERS, Place
 from bot.aws.errors import ACCESS_DENIED, error_code, translate
 from bot.aws.table_info import PitrWindow, TableInfo
 from bot.aws.tables import TableRef
@@ -225,7 +225,7 @@ class CoverageSurvey:
     def _describe(self, table: Listed) -> tuple[TableInfo, PitrWindow] | str:
         """DescribeTable and DescribeContinuousBackups of one table, or why it could not be read."""
         try:
-            return self.core.describe(TableRef(table.name, alias=table.place.alias), table.place)
+            return self.core.describe(TableRef(table.name, alias=table.place.alias), table.place, TRUSTED_PARAMETERS)
         except BotError as error:
             return error.message
         except Exception:  # one table's unexpected answer is that table's problem, never the whole survey's
