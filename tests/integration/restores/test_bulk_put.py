@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,12 +21,11 @@ from bot.wiring.runtime import BotRuntime
 from tests.integration.conftest import SIGNING_SECRET, BotFactory
 from tests.support.aws_standins import finished_export, standin_client
 from tests.support.export_fixtures import (
-    Item,
     decoded,
     key_of,
     sample_items,
+    write_export_chain,
     write_full_export,
-    write_incremental_export,
 )
 from tests.support.restore_flow import (
     APPROVALS,
@@ -70,10 +69,6 @@ def bulk_bot(aws: AwsStandIns, start_bot: BotFactory) -> BotRuntime:
 @pytest.fixture
 def signed(bulk_bot: BotRuntime) -> SignedSlackClient:
     return SignedSlackClient(f"{bulk_bot.url}/slack/events", SIGNING_SECRET)
-
-
-def keys(item: Item) -> Item:
-    return {"pk": item["pk"], "sk": item["sk"]}
 
 
 def approve_latest(bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn) -> tuple[Any, Any]:
@@ -128,30 +123,8 @@ def test_a_chain_loads_the_full_export_by_bulk_put_then_its_incrementals_in_orde
     aws: AwsStandIns, bulk_bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, ddb: Any, s3: Any
 ) -> None:
     base = list(sample_items(40, seed=3))
-    full = write_full_export(s3, BUCKET, PREFIX, base, files=3, empty_files=1, export_time=T0)
-    updated = [{**item, "name": {"S": f"renamed {i}"}} for i, item in enumerate(base[:5])]
-    inserted = list(sample_items(5, seed=4, start=1000))
-    first = write_incremental_export(
-        s3,
-        BUCKET,
-        PREFIX,
-        [(keys(i), i, base[n]) for n, i in enumerate(updated)]
-        + [(keys(i), None, i) for i in base[5:8]]
-        + [(keys(i), i) for i in inserted],
-        T0,
-        T0 + timedelta(hours=1),
-        files=2,
-    )
-    revived = {**base[5], "name": {"S": "back again"}}
-    second = write_incremental_export(
-        s3,
-        BUCKET,
-        PREFIX,
-        [(keys(inserted[0]), None, inserted[0]), (keys(revived), revived)],
-        T0 + timedelta(hours=1),
-        T0 + timedelta(hours=2),
-        files=1,
-    )
+    chain = write_export_chain(s3, BUCKET, PREFIX, base, T0)
+    full, first, second = chain.full, chain.first, chain.second
     create_staging(ddb)
 
     ask(signed, slack, f"{second.url} {full.url} {first.url} into=staging")
@@ -160,14 +133,7 @@ def test_a_chain_loads_the_full_export_by_bulk_put_then_its_incrementals_in_orde
     done = wait_for_status(bulk_bot, request.id, ENDED)
     assert done.status == RestoreStatus.SUCCEEDED, (done.failure_message, done.result)
 
-    model = {key_of(i): decoded(i) for i in base}  # the history, applied in order by hand
-    model.update({key_of(i): decoded(i) for i in updated})
-    for item in base[5:8]:
-        del model[key_of(item)]
-    model.update({key_of(i): decoded(i) for i in inserted})
-    del model[key_of(inserted[0])]
-    model[key_of(revived)] = decoded(revived)
-    assert staged(ddb) == model
+    assert staged(ddb) == chain.table, "the history, applied in order"
     (operation,) = aws.bulk.operations()
     assert operation.request["InputS3Configuration"]["S3KeyPrefix"] == f"{full.folder}data/", "bulk put: the full one"
     changes = sorted(aws.timeline("staging").changes(), key=lambda c: c.micros)
