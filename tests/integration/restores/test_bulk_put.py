@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from bot.restores.models import RestoreStatus
 from bot.restores.store import RestoreStore
 from bot.wiring.runtime import BotRuntime
 from tests.integration.conftest import SIGNING_SECRET, BotFactory
+from tests.integration.restores.conftest import BUCKET, T0, ExportIntoStaging
 from tests.support.aws_standins import finished_export, standin_client
 from tests.support.export_fixtures import (
     decoded,
@@ -30,26 +30,25 @@ from tests.support.export_fixtures import (
 from tests.support.restore_flow import (
     APPROVALS,
     APPROVER,
+    ENDED,
     OPS,
     REQUESTER,
     RESTORE_SETTINGS,
     approval_message,
     ask,
+    ask_retry,
     click,
     create_staging,
     ephemeral_to,
-    latest_request,
     staged,
+    text_of,
     thread_of,
     wait_for_status,
     wait_until,
 )
 from tests.support.slack_requests import SignedSlackClient
 
-BUCKET = "acme-ddb-backups"
 PREFIX = "external/source"
-T0 = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
-ENDED = {RestoreStatus.SUCCEEDED, RestoreStatus.PARTIAL, RestoreStatus.FAILED, RestoreStatus.CANCELLED}
 SECRET = "TOP-SECRET-VALUE"
 
 
@@ -78,10 +77,6 @@ def approve_latest(bot: BotRuntime, signed: SignedSlackClient, slack: SlackStand
     message = approval_message(slack, request.id)
     click(signed, slack, message, "restore_approve", APPROVER)
     return request, message
-
-
-def text_of(message: Any) -> str:
-    return message.text + json.dumps(message.blocks)
 
 
 def test_a_full_export_into_an_existing_table_is_written_by_bulk_put(
@@ -177,11 +172,14 @@ def test_rejected_items_and_false_conditions_are_summarised_from_the_report_with
 
 
 def test_a_cancel_mid_way_stops_the_writes_and_a_retry_approved_again_finishes_the_job(
-    aws: AwsStandIns, bulk_bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, ddb: Any, s3: Any
+    aws: AwsStandIns,
+    bulk_bot: BotRuntime,
+    signed: SignedSlackClient,
+    slack: SlackStandIn,
+    ddb: Any,
+    export_into_staging: ExportIntoStaging,
 ) -> None:
-    base = list(sample_items(60, seed=9))
-    full = write_full_export(s3, BUCKET, PREFIX, base, files=2, empty_files=0, export_time=T0)
-    create_staging(ddb)
+    base, full = export_into_staging(60, seed=9, files=2)
     aws.bulk.hold.pause_after(20)
 
     ask(signed, slack, f"{full.url} into=staging")
@@ -210,10 +208,8 @@ def test_a_cancel_mid_way_stops_the_writes_and_a_retry_approved_again_finishes_t
     audit = bulk_bot.services.core.store.audit_entries(limit=50, action="restore.cancel")
     assert any(e["target"] == request.id and e["actor"] == REQUESTER for e in audit)
 
-    ask(signed, slack, f"retry {request.id}")
-    retry = wait_until(lambda: (r := latest_request(bulk_bot)).id != request.id and r, "the retry's request")
+    retry, again = ask_retry(bulk_bot, signed, slack, request.id)
     assert retry.retry_of == request.id and retry.plan_hash == request.plan_hash and retry.status == "PENDING"
-    again = approval_message(slack, retry.id)
     assert "a new bulk put operation" in text_of(again)
     click(signed, slack, again, "restore_approve", REQUESTER)
     ephemeral_to(slack, REQUESTER, "cannot approve")
@@ -226,11 +222,14 @@ def test_a_cancel_mid_way_stops_the_writes_and_a_retry_approved_again_finishes_t
 
 
 def test_a_global_table_falls_back_to_the_loader_and_says_why(
-    aws: AwsStandIns, bulk_bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, ddb: Any, s3: Any
+    aws: AwsStandIns,
+    bulk_bot: BotRuntime,
+    signed: SignedSlackClient,
+    slack: SlackStandIn,
+    ddb: Any,
+    export_into_staging: ExportIntoStaging,
 ) -> None:
-    base = list(sample_items(30, seed=2))
-    full = write_full_export(s3, BUCKET, PREFIX, base, files=2, empty_files=0, export_time=T0)
-    create_staging(ddb)
+    base, full = export_into_staging(30, seed=2, files=2)
     aws.bulk.global_tables.add("staging")
 
     ask(signed, slack, f"{full.url} into=staging engine=bulk")
@@ -315,13 +314,11 @@ def test_the_plan_says_which_engine_writes_and_why(
     bulk_bot: BotRuntime,
     signed: SignedSlackClient,
     slack: SlackStandIn,
-    ddb: Any,
-    s3: Any,
+    export_into_staging: ExportIntoStaging,
     options: str,
     shown: str,
 ) -> None:
-    full = write_full_export(s3, BUCKET, PREFIX, list(sample_items(5)), files=1, empty_files=0, export_time=T0)
-    create_staging(ddb)
+    _, full = export_into_staging(5)
     ask(signed, slack, f"{full.url} into=staging {options}")
     message = text_of(approval_message(slack))
     assert shown in message
@@ -342,13 +339,11 @@ def test_an_engine_or_tier_that_cannot_be_is_refused_before_approval(
     bulk_bot: BotRuntime,
     signed: SignedSlackClient,
     slack: SlackStandIn,
-    ddb: Any,
-    s3: Any,
+    export_into_staging: ExportIntoStaging,
     options: str,
     says: str,
 ) -> None:
-    full = write_full_export(s3, BUCKET, PREFIX, list(sample_items(5)), files=1, empty_files=0, export_time=T0)
-    create_staging(ddb)
+    _, full = export_into_staging(5)
     response = signed.command(
         "/ddb-restore", f"{full.url} into=staging {options}", user_id=REQUESTER, channel_id=OPS,
         response_url=slack.response_url(OPS, user=REQUESTER),
