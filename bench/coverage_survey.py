@@ -31,7 +31,7 @@ from urllib.parse import parse_qs
 import boto3
 from sqlalchemy import Engine, insert
 
-from bench.common import free_port, table
+from bench.common import figure, free_port, row, table
 from bot.aws.accounts import AwsAccounts
 from bot.aws.pricing import PriceBook
 from bot.config import Account
@@ -258,12 +258,12 @@ def run() -> str:
         first, cpu, second, counts = measure(limit)
         calls = sum(v for k, v in counts.items() if k != "throttled")
         rows.append(
-            (
+            row(
                 f"{limit:,}/s",
-                f"{first:.1f}",
-                f"{cpu:.1f}",
-                f"{second * 1000:.1f} ms",
-                f"{calls / tables:.2f}",
+                first,
+                cpu,
+                f"{figure(second * 1000)} ms",
+                figure(calls / tables, 2),
                 counts.get("throttled", 0),
             )
         )
