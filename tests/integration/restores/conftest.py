@@ -31,11 +31,11 @@ def signed_restore(restore_bot: BotRuntime) -> SignedSlackClient:
 
 BUCKET = "acme-ddb-backups"
 T0 = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
-ExportIntoStaging = Callable[..., tuple[list[Item], ExportLocation]]
+Exported = Callable[..., tuple[list[Item], ExportLocation]]
 
 
 @pytest.fixture
-def export_into_staging(ddb: Any, s3: Any) -> ExportIntoStaging:
+def exported(ddb: Any, s3: Any) -> Exported:
     """Make a full export of `count` sample items (in `files` data files, no empty one) under `external/source` in
     BUCKET, exported at T0, and an empty `staging` table to restore it into; returns the items and the export."""
 

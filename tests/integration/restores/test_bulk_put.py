@@ -18,7 +18,7 @@ from bot.restores.models import RestoreStatus
 from bot.restores.store import RestoreStore
 from bot.wiring.runtime import BotRuntime
 from tests.integration.conftest import SIGNING_SECRET, BotFactory
-from tests.integration.restores.conftest import BUCKET, T0, ExportIntoStaging
+from tests.integration.restores.conftest import BUCKET, T0, Exported
 from tests.support.aws_standins import finished_export, standin_client
 from tests.support.export_fixtures import (
     decoded,
@@ -172,14 +172,9 @@ def test_rejected_items_and_false_conditions_are_summarised_from_the_report_with
 
 
 def test_a_cancel_mid_way_stops_the_writes_and_a_retry_approved_again_finishes_the_job(
-    aws: AwsStandIns,
-    bulk_bot: BotRuntime,
-    signed: SignedSlackClient,
-    slack: SlackStandIn,
-    ddb: Any,
-    export_into_staging: ExportIntoStaging,
+    aws: AwsStandIns, bulk_bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, ddb: Any, exported: Exported
 ) -> None:
-    base, full = export_into_staging(60, seed=9, files=2)
+    base, full = exported(60, seed=9, files=2)
     aws.bulk.hold.pause_after(20)
 
     ask(signed, slack, f"{full.url} into=staging")
@@ -222,14 +217,9 @@ def test_a_cancel_mid_way_stops_the_writes_and_a_retry_approved_again_finishes_t
 
 
 def test_a_global_table_falls_back_to_the_loader_and_says_why(
-    aws: AwsStandIns,
-    bulk_bot: BotRuntime,
-    signed: SignedSlackClient,
-    slack: SlackStandIn,
-    ddb: Any,
-    export_into_staging: ExportIntoStaging,
+    aws: AwsStandIns, bulk_bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, ddb: Any, exported: Exported
 ) -> None:
-    base, full = export_into_staging(30, seed=2, files=2)
+    base, full = exported(30, seed=2, files=2)
     aws.bulk.global_tables.add("staging")
 
     ask(signed, slack, f"{full.url} into=staging engine=bulk")
@@ -314,11 +304,11 @@ def test_the_plan_says_which_engine_writes_and_why(
     bulk_bot: BotRuntime,
     signed: SignedSlackClient,
     slack: SlackStandIn,
-    export_into_staging: ExportIntoStaging,
+    exported: Exported,
     options: str,
     shown: str,
 ) -> None:
-    _, full = export_into_staging(5)
+    _, full = exported(5)
     ask(signed, slack, f"{full.url} into=staging {options}")
     message = text_of(approval_message(slack))
     assert shown in message
@@ -339,11 +329,11 @@ def test_an_engine_or_tier_that_cannot_be_is_refused_before_approval(
     bulk_bot: BotRuntime,
     signed: SignedSlackClient,
     slack: SlackStandIn,
-    export_into_staging: ExportIntoStaging,
+    exported: Exported,
     options: str,
     says: str,
 ) -> None:
-    _, full = export_into_staging(5)
+    _, full = exported(5)
     response = signed.command(
         "/ddb-restore", f"{full.url} into=staging {options}", user_id=REQUESTER, channel_id=OPS,
         response_url=slack.response_url(OPS, user=REQUESTER),

@@ -20,7 +20,7 @@ from bot.restores.models import RestoreMode, RestoreStatus
 from bot.restores.plans import RestoreSpec
 from bot.restores.store import RESTORE, RestoreStore
 from bot.wiring.runtime import BotRuntime
-from tests.integration.restores.conftest import BUCKET, T0, ExportIntoStaging
+from tests.integration.restores.conftest import BUCKET, T0, Exported
 from tests.support.crashes import Cluster, Crash, CrashAt
 from tests.support.databases import fresh_database
 from tests.support.export_fixtures import decoded, key_of, sample_items, write_full_export
@@ -50,9 +50,9 @@ def test_a_loader_cancelled_mid_way_stops_and_a_retry_continues_after_the_files_
     signed_restore: SignedSlackClient,
     slack: SlackStandIn,
     ddb: Any,
-    export_into_staging: ExportIntoStaging,
+    exported: Exported,
 ) -> None:
-    items, full = export_into_staging(120, seed=21, files=12)
+    items, full = exported(120, seed=21, files=12)
 
     ask(signed_restore, slack, f"{full.url} into=staging engine=loader rate=20/s")
     message = approval_message(slack)
