@@ -49,6 +49,7 @@ from bot.wiring.schema import create_schema
 ACCOUNTS = ("000000000000", "111111111111", "222222222222", "333333333333", "444444444444")
 TABLES_PER_ACCOUNT = 1000
 LATENCY_S = 0.030
+NAMES = [f"table-{index:05d}" for index in range(TABLES_PER_ACCOUNT)]  # made once: the stand-in shares the 2 cores
 
 
 def serve(port: int, latency: float, limit_per_second: int) -> None:
@@ -129,7 +130,7 @@ def serve(port: int, latency: float, limit_per_second: int) -> None:
 
 def answer(operation: str, request: dict[str, Any], account: str) -> dict[str, Any]:
     """The control plane's answers for a synthetic estate: every third table without PITR, every fifth exported."""
-    names = [f"table-{index:05d}" for index in range(TABLES_PER_ACCOUNT)]
+    names = NAMES
     if operation == "ListTables":
         start = request.get("ExclusiveStartTableName")
         first = names.index(start) + 1 if start else 0

@@ -1,5 +1,7 @@
 """The survey behind `/ddb-coverage`: every table of the bot's own account and of each aliased account, each
-read with bounded concurrency (DescribeTable, DescribeContinuousBackups), cached for a while.
+read with bounded concurrency (DescribeTable, DescribeContinuousBackups, over lean HTTP: bot/coverage/reads.py),
+cached for a while. What every row needs besides its own reads (schedules, recorded exports, each table's newest
+drill) is asked once a survey, while the tables are read.
 
 A place (account and region) that cannot be listed is reported with the reason, never silently left out, and a table
 that cannot be read is listed with why; neither holds back the other places or tables (one result per target). The
