@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench.common import free_port, percentile, start_moto_process, stop, table, wait_for_http, write_section
+from bench.common import figure, free_port, percentile, start_moto_process, stop, table, wait_for_http, write_section
 from bot.demo.slack_requests import SignedSlackClient
 from bot.demo.slack_standin import PostedMessage, SlackStandIn
 from bot.demo.world import build_world
@@ -128,10 +128,8 @@ def _send_all(client: SignedSlackClient, slack: SlackStandIn) -> tuple[list[floa
     return acks, sent_at, errors
 
 
-def _ms(values: list[float]) -> tuple[str, str, str, str]:
-    if not values:
-        return ("—", "—", "—", "—")
-    return tuple(f"{percentile(values, p) * 1000:.0f}" for p in (50, 95, 99, 100))  # type: ignore[return-value]
+def _ms(values: list[float]) -> list[str]:
+    return [figure(percentile(values, p) * 1000 if values else None, 0) for p in (50, 95, 99, 100)]
 
 
 if __name__ == "__main__":

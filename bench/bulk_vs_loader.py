@@ -27,7 +27,7 @@ from typing import Any
 
 import boto3
 
-from bench.common import ROOT, start_moto_process, stop, table, write_section
+from bench.common import ROOT, figure, row, start_moto_process, stop, table, write_section
 from bench.loader_throughput import (
     BUCKET,
     CONCURRENCY,
@@ -81,19 +81,19 @@ class Run:
     sink_cpu_s: float
     load_average: float  # the machine's 1-minute load average as the run ended (it is shared)
 
-    def cells(self) -> list[object]:
-        return [
+    def cells(self) -> list[str]:
+        return row(
             self.name,
-            f"{self.wall_s:.1f}",
-            f"{ITEMS / self.wall_s:,.0f}",
-            f"{self.cpu_s:.1f}",
-            f"{self.peak_rss_mb:.0f} ({self.rss_before_mb:.0f} before)",
-            f"{self.distinct:,}",
+            self.wall_s,
+            figure(ITEMS / self.wall_s, 0),
+            self.cpu_s,
+            f"{figure(self.peak_rss_mb, 0)} ({figure(self.rss_before_mb, 0)} before)",
+            self.distinct,
             "yes" if self.keys_match else "NO",
-            f"{self.standin_cpu_s:.1f}" if self.standin_cpu_s == self.standin_cpu_s else "—",
-            f"{self.sink_cpu_s:.1f}",
-            f"{self.load_average:.1f}",
-        ]
+            self.standin_cpu_s,
+            self.sink_cpu_s,
+            self.load_average,
+        )
 
 
 # ----------------------------------------------------------------------------------------------- child processes

@@ -98,3 +98,25 @@ def write_section(title: str, body: str) -> None:
     head, sections = parts[0], {p.split("\n", 1)[0]: "## " + p for p in parts[1:]}
     sections[title] = section
     RESULTS.write_text(head.rstrip() + "\n\n" + "\n".join(s.rstrip() + "\n" for s in sections.values()))
+
+
+def figure(value: float | None, digits: int = 1) -> str:
+    """One figure of a results table: thousands separated, `digits` decimals for a float (an int as it is), and —
+    where there is none (None, or NaN for a figure that could not be measured)."""
+    if value is None or value != value:
+        return "—"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.{digits}f}"
+
+
+def share(value: float | None, digits: int = 1) -> str:
+    """A fraction as a percentage of a results table (— where there is none)."""
+    return "—" if value is None or value != value else f"{value:.{digits}%}"
+
+
+def row(*cells: object) -> list[str]:
+    """A results table's row: each number (or None) as `figure` writes it (one decimal), anything else as its text;
+    a cell that needs other decimals is given as `figure(value, digits)`."""
+    numbers = (c is None or (isinstance(c, int | float) and not isinstance(c, bool)) for c in cells)
+    return [figure(c) if number else str(c) for c, number in zip(cells, numbers, strict=True)]  # type: ignore[arg-type]

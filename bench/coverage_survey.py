@@ -10,6 +10,7 @@ the bot's AWS client configuration (standard retry mode: throttled calls are ret
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import os
@@ -20,27 +21,35 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from datetime import UTC, datetime
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import boto3
+from sqlalchemy import Engine, insert
 
-from bench.common import free_port, table
+from bench.common import figure, free_port, row, table
 from bot.aws.accounts import AwsAccounts
 from bot.aws.pricing import PriceBook
 from bot.config import Account
 from bot.core import Core
 from bot.coverage.survey import CoverageSurvey
 from bot.db import make_engine
+from bot.drills.models import DrillSpec, DrillStatus, new_drill_id
+from bot.drills.service import Drills, last_drills
+from bot.drills.store import DrillStore, drills
+from bot.models import ExportType
 from bot.store import Store
+from bot.verification.models import ExportTarget
 from bot.wiring.schema import create_schema
 
 ACCOUNTS = ("000000000000", "111111111111", "222222222222", "333333333333", "444444444444")
 TABLES_PER_ACCOUNT = 1000
 LATENCY_S = 0.030
+NAMES = [f"table-{index:05d}" for index in range(TABLES_PER_ACCOUNT)]  # made once: the stand-in shares the 2 cores
 
 
 def serve(port: int, latency: float, limit_per_second: int) -> None:
@@ -62,6 +71,9 @@ def serve(port: int, latency: float, limit_per_second: int) -> None:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # http.server writes an answer's headers and body apart: with Nagle's algorithm the body waits for the
+        # client's delayed ACK (40 ms on Linux), a stall no AWS endpoint adds to a call
+        disable_nagle_algorithm = True
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -121,7 +133,7 @@ def serve(port: int, latency: float, limit_per_second: int) -> None:
 
 def answer(operation: str, request: dict[str, Any], account: str) -> dict[str, Any]:
     """The control plane's answers for a synthetic estate: every third table without PITR, every fifth exported."""
-    names = [f"table-{index:05d}" for index in range(TABLES_PER_ACCOUNT)]
+    names = NAMES
     if operation == "ListTables":
         start = request.get("ExclusiveStartTableName")
         first = names.index(start) + 1 if start else 0
@@ -175,6 +187,26 @@ def account_exports(request: dict[str, Any], account: str) -> dict[str, Any]:
     return {"ExportSummaries": exports[first : first + size], **({"NextToken": str(first + size)} if more else {})}
 
 
+def seed_drills(engine: Engine) -> None:
+    """Two finished drills of every tenth table of each account (the survey shows each table's newest), as the bot
+    wires it: the drill store on the survey's own database."""
+    target = ExportTarget("01764633600000-00000000", None, "b", "p", None, ExportType.FULL, None, "us-east-1", "x")
+    rows = []
+    for n, _ in enumerate(ACCOUNTS):
+        for index in range(0, TABLES_PER_ACCOUNT, 10):
+            key = f"acct{n}:table-{index:05d}" if n else f"table-{index:05d}"
+            spec = json.loads(json.dumps(asdict(DrillSpec(key, None, "us-east-1", target, "drill", {}, 10))))
+            newest = DrillStatus.FAILED if index % 20 else DrillStatus.PASSED
+            for days, status in ((40, DrillStatus.PASSED), (2, newest)):
+                finished = datetime.now(UTC) - timedelta(days=days)
+                rows.append(
+                    {"id": new_drill_id(), "table_key": key, "spec": spec, "status": status, "requested_by": "U0BENCH"}
+                    | {"attempts": 1, "created_at": finished, "finished_at": finished, "result": {}}
+                )
+    with engine.begin() as connection:
+        connection.execute(insert(drills), rows)
+
+
 def survey_once(endpoint: str, database: Path) -> tuple[CoverageSurvey, float, float, float]:
     """Survey twice (the second within the cache period): the first's wall and CPU seconds, the second's wall."""
     os.environ.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "AKIDBENCH", "AWS_SECRET_ACCESS_KEY": "s"})
@@ -184,13 +216,16 @@ def survey_once(endpoint: str, database: Path) -> tuple[CoverageSurvey, float, f
     }
     engine = make_engine(f"sqlite:///{database}")
     create_schema(engine)
+    seed_drills(engine)
     core = Core(aws=AwsAccounts(session, accounts), store=Store(engine), prices=PriceBook(lambda: None))  # type: ignore[arg-type,return-value]
-    survey = CoverageSurvey(core, list)
+    survey = CoverageSurvey(core, list, last_drills=functools.partial(last_drills, Drills(core, DrillStore(engine))))
     started, cpu = time.monotonic(), time.process_time()
     report = survey.report()
     first, cpu = time.monotonic() - started, time.process_time() - cpu
     assert len(report.tables) == len(ACCOUNTS) * TABLES_PER_ACCOUNT, len(report.tables)
     assert not report.unreadable, report.unreadable
+    failed = sum(t.drill_issue == "last restore drill failed" for t in report.tables)
+    assert failed == len(ACCOUNTS) * TABLES_PER_ACCOUNT // 20, failed  # each table's newest drill, as seeded
     started = time.monotonic()
     survey.report()
     return survey, first, cpu, time.monotonic() - started
@@ -227,12 +262,12 @@ def run() -> str:
         first, cpu, second, counts = measure(limit)
         calls = sum(v for k, v in counts.items() if k != "throttled")
         rows.append(
-            (
+            row(
                 f"{limit:,}/s",
-                f"{first:.1f}",
-                f"{cpu:.1f}",
-                f"{second * 1000:.1f} ms",
-                f"{calls / tables:.2f}",
+                first,
+                cpu,
+                f"{figure(second * 1000)} ms",
+                figure(calls / tables, 2),
                 counts.get("throttled", 0),
             )
         )

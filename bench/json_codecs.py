@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 import orjson
 
-from bench.common import table, write_section
+from bench.common import figure, row, table, write_section
 from bot.loader.keys import comparable
 from bot.loader.lines import ExportLineReader
 from tests.support.export_fixtures import sample_items
@@ -108,8 +108,12 @@ def run() -> str:
     ours, theirs = per_line["msgspec (ExportLineReader)"], per_line["orjson (parse, check, serialise)"]
     answer_ms, answer_oj = per_answer["msgspec.json.decode + encode"], per_answer["orjson.loads + dumps"]
     rows = [
-        (f"export line → PutRequest and key ({LINES:,} lines of {size:.0f} bytes)", f"{ours:.2f}", f"{theirs:.2f}"),
-        (f"BatchWriteItem answer, 25 unprocessed puts ({len(answer):,} bytes)", f"{answer_ms:.1f}", f"{answer_oj:.1f}"),
+        row(
+            f"export line → PutRequest and key ({LINES:,} lines of {size:.0f} bytes)",
+            figure(ours, 2),
+            figure(theirs, 2),
+        ),
+        row(f"BatchWriteItem answer, 25 unprocessed puts ({len(answer):,} bytes)", answer_ms, answer_oj),
     ]
     return "\n\n".join(
         [

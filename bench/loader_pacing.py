@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import ROOT, start_moto_process, stop, table
+from bench.common import ROOT, figure, row, share, start_moto_process, stop, table
 from bench.loader_throughput import (
     BUCKET,
     CONCURRENCY,
@@ -84,20 +84,20 @@ class Outcome:
     def peak_5s(self) -> float:
         return self.busiest_5s_units / 5.0
 
-    def cells(self) -> list[object]:
+    def cells(self) -> list[str]:
         limit = self.limit
-        return [
+        return row(
             self.case.name,
-            f"{self.items:,}",
-            f"{self.wall_s:.1f}",
-            f"{self.items / self.wall_s:,.0f}",
-            f"{self.units_per_s:,.0f}",
-            f"{self.used:.1%}" if self.used is not None else "—",
-            f"{self.peak_5s:,.0f}" + (f" ({self.peak_5s / limit:.1%})" if limit else ""),
-            f"{self.resent:.2%}",
-            f"{self.throttled_calls:,} of {self.calls:,}",
+            self.items,
+            self.wall_s,
+            figure(self.items / self.wall_s, 0),
+            figure(self.units_per_s, 0),
+            share(self.used),
+            figure(self.peak_5s, 0) + (f" ({share(self.peak_5s / limit)})" if limit else ""),
+            share(self.resent, 2),
+            f"{figure(self.throttled_calls)} of {figure(self.calls)}",
             "0 / 0" if self.correct else "**wrong**",
-        ]
+        )
 
 
 def measure(case: Case, export: Export, s3_endpoint: str, workdir: str, root: Path) -> Outcome:

@@ -34,7 +34,7 @@ from typing import Any
 
 import orjson
 
-from bench.common import ROOT, start_moto_process, stop, table, write_section
+from bench.common import ROOT, figure, row, start_moto_process, stop, table, write_section
 from bot.models import ExportLocation
 from tests.support.ddb_sink import key_digest
 from tests.support.export_fixtures import (
@@ -471,24 +471,24 @@ class Row:
     def correct(self) -> bool:
         return self.keys_match and self.lost == 0 and self.extra == 0
 
-    def cells(self) -> list[object]:
-        return [
+    def cells(self) -> list[str]:
+        return row(
             self.name,
-            f"{self.items:,}",
-            f"{self.wall_s:.1f}",
-            f"{self.rate:,.0f}",
-            f"{self.cpu_s / self.items * 1e6:.1f}",
-            f"{self.peak_rss_mb:.0f}",
-            f"{self.retries:,}",
-            f"{self.accepted:,}",
-            f"{self.distinct:,}",
-            f"{self.lost:,}" if self.keys_match else f"{self.lost:,} (key set differs)",
-            f"{self.extra:,}",
-        ]
+            self.items,
+            self.wall_s,
+            figure(self.rate, 0),
+            self.cpu_s / self.items * 1e6,
+            figure(self.peak_rss_mb, 0),
+            self.retries,
+            self.accepted,
+            self.distinct,
+            figure(self.lost) if self.keys_match else f"{figure(self.lost)} (key set differs)",
+            self.extra,
+        )
 
-    def cpu_cells(self) -> list[object]:
+    def cpu_cells(self) -> list[str]:
         cpu = (self.cpu_s, self.sink_cpu_s, self.moto_cpu_s)
-        return [self.name, f"{self.wall_s:.1f}", *(f"{c:.1f}" for c in cpu), f"{self.others_cores:.2f}"]
+        return row(self.name, self.wall_s, *cpu, figure(self.others_cores, 2))
 
 
 def measure(
@@ -650,11 +650,11 @@ def report(
         table(headers, [r.cells() for r in rows]),
         "",
     ]
-    for row in faulty:
+    for run in faulty:
         lines += [
-            f"Faults: the sink throttled {row.throttled_calls:,} calls and returned {row.unprocessed_returned:,} "
-            f"items unprocessed ({row.received:,} items received in all, resends included); the loader retried "
-            f"{row.retries:,} times and wrote every item exactly once, at {row.rate:,.0f} items/s. A batch whose "
+            f"Faults: the sink throttled {run.throttled_calls:,} calls and returned {run.unprocessed_returned:,} "
+            f"items unprocessed ({run.received:,} items received in all, resends included); the loader retried "
+            f"{run.retries:,} times and wrote every item exactly once, at {run.rate:,.0f} items/s. A batch whose "
             "attempt mostly landed sends its leftovers at once; a throttled call, or one that left most of the "
             "batch undone, waits a full-jitter backoff (50 ms base, doubling, 5 s cap) in that file's thread.",
             "",

@@ -24,7 +24,7 @@ from typing import Any
 
 import boto3
 
-from bench.common import ROOT, start_moto_process, stop, table, wait_for_http, write_section
+from bench.common import ROOT, figure, row, start_moto_process, stop, table, wait_for_http, write_section
 from bot.aws.accounts import AwsAccounts, Place
 from bot.aws.pricing import PriceBook
 from bot.core import Core
@@ -162,17 +162,17 @@ def run(items: int = ITEMS, scan_items: int = SCAN_ITEMS) -> str:
     scanned = scan(scan_items)
     print(scanned, flush=True)
     conflicts_expected = len(range(0, items, LATER_EVERY))
-    revert_rows = [[
-        f"{reverted['items']:,}", f"{reverted['seconds']:.1f}", f"{reverted['items'] / reverted['seconds']:,.0f}",
-        f"{reverted['cpu_ms_per_item']:.2f}", f"{reverted['written']:,}",
-        f"{reverted['conflicts']:,} (of {conflicts_expected:,} changed later)",
-        str(reverted["most_writes_of_a_key"]),
-    ]]  # fmt: skip
-    scan_rows = [[
-        f"{scanned['items']:,}", f"{scanned['gzip_mb']:.1f}", f"{scanned['raw_mb']:.1f}", f"{scanned['seconds']:.1f}",
-        f"{scanned['gzip_mb'] / scanned['cpu']:.1f}", f"{scanned['raw_mb'] / scanned['cpu']:.1f}",
+    revert_rows = [row(
+        reverted["items"], reverted["seconds"], figure(reverted["items"] / reverted["seconds"], 0),
+        figure(reverted["cpu_ms_per_item"], 2), reverted["written"],
+        f"{figure(reverted['conflicts'])} (of {conflicts_expected:,} changed later)",
+        reverted["most_writes_of_a_key"],
+    )]  # fmt: skip
+    scan_rows = [row(
+        scanned["items"], scanned["gzip_mb"], scanned["raw_mb"], scanned["seconds"],
+        scanned["gzip_mb"] / scanned["cpu"], scanned["raw_mb"] / scanned["cpu"],
         f"{scanned['found']} (of 4)",
-    ]]  # fmt: skip
+    )]  # fmt: skip
     return (
         "(a) `RepairExecutor.run` (4 threads) reverting changed items in the conditional sink (its own process): "
         "each batch of 100 read with one BatchGetItem, every item written with a conditional PutItem and its outcome "

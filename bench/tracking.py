@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 
-from bench.common import table, write_section
+from bench.common import figure, row, share, table, write_section
 from bot.aws.accounts import AwsAccounts, Place
 from bot.aws.pricing import PriceBook
 from bot.core import Core
@@ -177,20 +177,20 @@ def run() -> str:
         for count in COUNTS:
             calls, describes, cpu, wall = measure(count, standin, finishing)
             rows.append(
-                (
+                row(
                     count,
-                    f"{finishing:.0%}",
+                    share(finishing, 0),
                     calls,
-                    f"{describes / count:.2f}",
-                    f"{cpu:.3f}",
-                    f"{cpu / count * 1000:.2f}",
-                    f"{wall:.2f}",
+                    figure(describes / count, 2),
+                    figure(cpu, 3),
+                    figure(cpu / count * 1000, 2),
+                    figure(wall, 2),
                 )
             )
     import_rows = []
     for count in COUNTS:
         calls, cpu = measure_imports(count, standin)
-        import_rows.append((count, calls, f"{calls / count:.2f}", f"{cpu:.3f}"))
+        import_rows.append(row(count, calls, figure(calls / count, 2), figure(cpu, 3)))
     worst = max([float(r[4]) for r in rows] + [float(r[3]) for r in import_rows])
     per_job = max(float(r[3]) for r in rows)
     verdict = "met" if worst < 1.0 and per_job <= 1.0 else "MISSED"

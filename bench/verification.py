@@ -20,7 +20,7 @@ from typing import Any
 
 import boto3
 
-from bench.common import ROOT, start_moto_process, stop, table, write_section
+from bench.common import ROOT, figure, row, start_moto_process, stop, table, write_section
 from bot.loader.lines import ExportLineReader
 from bot.models import ExportLocation
 from bot.verification.verify import verify_export
@@ -101,16 +101,16 @@ def run(sizes: tuple[int, ...] = SIZES) -> str:
             measured, generated = measure(endpoint, size)
             generation += generated
             rows.append(
-                [
-                    f"{size:,}",
-                    str(measured.files),
-                    f"{measured.compressed_mb:.1f}",
-                    f"{measured.seconds:.1f}",
-                    f"{measured.compressed_mb / measured.seconds:.1f}",
-                    f"{measured.items / measured.seconds:,.0f}",
-                    f"{measured.peak_rss_mb:.0f}",
+                row(
+                    size,
+                    measured.files,
+                    measured.compressed_mb,
+                    measured.seconds,
+                    measured.compressed_mb / measured.seconds,
+                    figure(measured.items / measured.seconds, 0),
+                    figure(measured.peak_rss_mb, 0),
                     "yes" if measured.ok and measured.items == size else "NO",
-                ]
+                )
             )
             print(rows[-1], flush=True)
     finally:

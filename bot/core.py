@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+from botocore.config import Config
 
 from bot.aws.accounts import AwsAccounts, Place
 from bot.aws.pricing import PriceBook, Rates
@@ -16,6 +19,9 @@ from bot.errors import AwsError, NotFound
 from bot.metrics import TABLE_PITR, table_label
 from bot.store import Store
 from bot.timefmt import utcnow
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 @dataclass(frozen=True)
@@ -46,19 +52,23 @@ class Core:
         ref = parse_table_ref(text, self.aws.aliases)
         return ref, self.aws.place_of(ref)
 
-    def describe(self, ref: TableRef, place: Place) -> tuple[TableInfo, PitrWindow]:
+    def describe(self, ref: TableRef, place: Place, config: Config | None = None) -> tuple[TableInfo, PitrWindow]:
         """DescribeTable and DescribeContinuousBackups of one table, translated into errors users can act on; what
-        PITR was found to be is kept in `ddbbot_table_pitr_enabled` (every status, export, schedule and digest)."""
-        client = self.aws.dynamodb(place)
-        info, window = self.table_info(ref, place), describe_pitr(client, ref, place)
+        PITR was found to be is kept in `ddbbot_table_pitr_enabled` (every status, export, schedule and digest).
+        `config` is merged into the client's (a survey's reads of names AWS listed skip parameter validation)."""
+        client = self.aws.dynamodb(place) if config is None else self.aws.client(place, "dynamodb", config)
+        info, window = self._table_info(client, ref, place), describe_pitr(client, ref, place)
         TABLE_PITR.labels(table_label(ref.key)).set(1 if window.enabled else 0)
         return info, window
 
     def table_info(self, ref: TableRef, place: Place) -> TableInfo:
         """DescribeTable of a table a person named; a name with no table says where it looked and, when one is
         close, which table they may have meant (from a cached ListTables: never a reason to refuse a table)."""
+        return self._table_info(self.aws.dynamodb(place), ref, place)
+
+    def _table_info(self, client: DynamoDBClient, ref: TableRef, place: Place) -> TableInfo:
         try:
-            return describe_table(self.aws.dynamodb(place), ref, place)
+            return describe_table(client, ref, place)
         except AwsError as error:
             if error.code != "ResourceNotFoundException":
                 raise

@@ -64,7 +64,12 @@ def describe_table(client: DynamoDBClient, ref: TableRef, place: Place) -> Table
         table = client.describe_table(TableName=ref.name)["Table"]
     except Exception as exc:
         raise translate(exc, "dynamodb:DescribeTable", f"Table `{ref.display}` ({place.region})") from exc
-    snapshot = {key: _plain(table[key]) for key in SNAPSHOT_KEYS if key in table}  # type: ignore[literal-required]
+    return table_info_of(dict(table), ref, place)
+
+
+def table_info_of(table: dict[str, Any], ref: TableRef, place: Place) -> TableInfo:
+    """A TableInfo from DescribeTable's `Table` (as botocore parses it, or as the JSON DynamoDB sends)."""
+    snapshot = {key: _plain(table[key]) for key in SNAPSHOT_KEYS if key in table}
     return TableInfo(
         ref=ref,
         place=place,
@@ -83,6 +88,11 @@ def describe_pitr(client: DynamoDBClient, ref: TableRef, place: Place) -> PitrWi
         description = client.describe_continuous_backups(TableName=ref.name)["ContinuousBackupsDescription"]
     except Exception as exc:
         raise translate(exc, "dynamodb:DescribeContinuousBackups", f"Table `{ref.display}` ({place.region})") from exc
+    return pitr_window_of(dict(description))
+
+
+def pitr_window_of(description: dict[str, Any]) -> PitrWindow:
+    """A PitrWindow from DescribeContinuousBackups' `ContinuousBackupsDescription` (its times as datetimes)."""
     pitr = description.get("PointInTimeRecoveryDescription", {})
     return PitrWindow(
         enabled=pitr.get("PointInTimeRecoveryStatus") == "ENABLED",

@@ -1,5 +1,7 @@
 """The survey behind `/ddb-coverage`: every table of the bot's own account and of each aliased account, each
-read with bounded concurrency (DescribeTable, DescribeContinuousBackups), cached for a while.
+read with bounded concurrency (DescribeTable, DescribeContinuousBackups, over lean HTTP: bot/coverage/reads.py),
+cached for a while. What every row needs besides its own reads (schedules, recorded exports, each table's newest
+drill) is asked once a survey, while the tables are read.
 
 A place (account and region) that cannot be listed is reported with the reason, never silently left out, and a table
 that cannot be read is listed with why; neither holds back the other places or tables (one result per target). The
@@ -30,14 +32,16 @@ from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from bot.aws.accounts import Place
+from bot.aws.accounts import TRUSTED_PARAMETERS, Place
 from bot.aws.errors import ACCESS_DENIED, error_code, translate
 from bot.aws.table_info import PitrWindow, TableInfo
 from bot.aws.tables import TableRef
 from bot.core import Core
 from bot.coverage.models import Cover, CoverageReport, ScheduledPlace, TableCoverage, Unreadable, schedule_cover
+from bot.coverage.reads import LeanReads
 from bot.drills.models import DRILL_MAX_AGE, Drill, drill_flag
 from bot.errors import BotError
+from bot.metrics import TABLE_PITR, table_label
 from bot.models import ExportJob, ExportStatus, PitrSurvey
 
 logger = logging.getLogger(__name__)
@@ -56,6 +60,17 @@ class Listed:
     place: Place
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What one survey asked once and every row of it uses (see `CoverageSurvey._context`)."""
+
+    now: datetime
+    schedules: Mapping[tuple[str | None, str], list[ScheduledPlace]]  # by (alias, region)
+    recorded: Mapping[tuple[str, Place], ExportJob]  # the bot's newest completed export of each table
+    drills: Mapping[str, Drill]  # each table's newest drill, by table key
+    default_region: Mapping[Place, bool]
+
+
 class CoverageSurvey:
     """Reads coverage; a repeated question within `cache_seconds` is answered from the last survey."""
 
@@ -66,19 +81,21 @@ class CoverageSurvey:
         *,
         cache_seconds: float = 300.0,
         stale_after: timedelta = timedelta(days=7),
-        last_drill: Callable[[str], Drill | None] = lambda _table_key: None,
+        last_drills: Callable[[], Mapping[str, Drill]] = dict,
         drill_max_age: timedelta = DRILL_MAX_AGE,
         not_backups: Callable[[], set[str]] = set,
     ) -> None:
         """`not_backups` gives the ARNs of exports that hold part of a table only (a recovery's filtered and
-        incremental exports): ListExports cannot tell them apart, and they must never count as a table's backup."""
+        incremental exports): ListExports cannot tell them apart, and they must never count as a table's backup.
+        `last_drills` gives each table's newest restore drill by table key, asked once a survey."""
         self.not_backups = not_backups
         self.drill_max_age = drill_max_age
         self.core = core
         self.schedules = schedules  # every schedule, resolved to the place and table it acts on
-        self.last_drill = last_drill
+        self.last_drills = last_drills
         self.cache_seconds = cache_seconds
         self.stale_after = stale_after
+        self.reads = LeanReads(core.aws)  # each table's two reads without botocore's CPU per call
         self._cache: dict[tuple[str, str | None], tuple[float, CoverageReport]] = {}
         self._lock = threading.Lock()
 
@@ -142,25 +159,33 @@ class CoverageSurvey:
                     unreadable.append(arns)
                 else:
                     protected[place] = arns
-            scheduled = self.schedules()
-            known = self._recorded_exports(listed)
             exports = {place: pool.submit(self._exports_of, place) for place in readable}  # queued before the reads
-            reads = list(pool.map(self._describe, listed))
-            tables = list(
-                pool.map(
-                    lambda t, r: self._coverage(
-                        t, r, scheduled, known, protected.get(t.place), exports[t.place].result()
-                    ),
-                    listed,
-                    reads,
-                )
-            )
+            reads = pool.map(self._describe, listed)
+            context = self._context(listed, places)  # the store's answers, while the tables are read
+            tables = [
+                self._coverage(t, r, context, protected.get(t.place), exports[t.place].result())
+                for t, r in zip(listed, reads, strict=True)
+            ]
         return CoverageReport(
             at=self.core.clock(),
             tables=tuple(tables),
             unreadable=tuple(unreadable),
             stale_after=self.stale_after,
             places=len(places),
+        )
+
+    def _context(self, listed: list[Listed], places: list[Place]) -> _Context:
+        """What every row needs besides its own reads, each asked once a survey: the schedules (grouped by place),
+        the exports the bot recorded, the newest drills, and whether a place is its account's default region."""
+        by_place: dict[tuple[str | None, str], list[ScheduledPlace]] = {}
+        for schedule in self.schedules():
+            by_place.setdefault((schedule.alias, schedule.region), []).append(schedule)
+        return _Context(
+            now=self.core.clock(),
+            schedules=by_place,
+            recorded=self._recorded_exports(listed),
+            drills=self.last_drills(),
+            default_region={place: self._in_default_region(place) for place in places},
         )
 
     def _recorded_exports(self, listed: list[Listed]) -> dict[tuple[str, Place], ExportJob]:
@@ -204,8 +229,13 @@ class CoverageSurvey:
 
     def _describe(self, table: Listed) -> tuple[TableInfo, PitrWindow] | str:
         """DescribeTable and DescribeContinuousBackups of one table, or why it could not be read."""
+        ref = TableRef(table.name, alias=table.place.alias)
         try:
-            return self.core.describe(TableRef(table.name, alias=table.place.alias), table.place)
+            read = self.reads.describe(ref, table.place)
+            if read is None:  # anything but a plain success: botocore asks again, retries and words it
+                return self.core.describe(ref, table.place, TRUSTED_PARAMETERS)
+            TABLE_PITR.labels(table_label(ref.key)).set(1 if read[1].enabled else 0)  # as Core.describe keeps it
+            return read
         except BotError as error:
             return error.message
         except Exception:  # one table's unexpected answer is that table's problem, never the whole survey's
@@ -217,14 +247,14 @@ class CoverageSurvey:
         self,
         table: Listed,
         read: tuple[TableInfo, PitrWindow] | str,
-        scheduled: list[ScheduledPlace],
-        known: Mapping[tuple[str, Place], ExportJob],
+        context: _Context,
         protected: set[str] | None,
         exports: Mapping[str, datetime] | BotError,
     ) -> TableCoverage:
         """One table's row from what was read of it and of its place (exports listed there, AWS Backup)."""
         key = _key(table)
-        cover = schedule_cover(scheduled, table.place.alias, table.place.region, table.name)
+        where = (table.place.alias, table.place.region)
+        cover = schedule_cover(context.schedules.get(where, []), *where, table.name)
         if isinstance(read, str):
             return _unread(table, cover, read)
         if isinstance(exports, BotError):
@@ -237,12 +267,12 @@ class CoverageSurvey:
             pitr_enabled=window.enabled,
             recovery_days=window.recovery_days,
             deletion_protection=bool(info.snapshot.get("DeletionProtectionEnabled", False)),
-            last_export=_newest([_job_time(known.get((key, table.place))), exports.get(info.arn)]),
+            last_export=_newest([_job_time(context.recorded.get((key, table.place))), exports.get(info.arn)]),
             scheduled=cover == Cover.EXPORTS,
             schedule_note=_schedule_note(cover),
-            in_default_region=self._in_default_region(table.place),
+            in_default_region=context.default_region[table.place],
             backup_protected=None if protected is None else info.arn in protected,
-            drill_issue=drill_flag(self.last_drill(key), self.core.clock(), self.drill_max_age),
+            drill_issue=drill_flag(context.drills.get(key), context.now, self.drill_max_age),
         )
 
     def _exports_of(self, place: Place) -> dict[str, datetime] | BotError:

@@ -205,3 +205,8 @@ def last_drill(drills: Drills, table_key: str) -> Drill | None:
     """The table's newest drill."""
     found = drills.store.history(table_key, limit=1)
     return found[0] if found else None
+
+
+def last_drills(drills: Drills) -> dict[str, Drill]:
+    """Every table's newest drill, by table key (one query, for a survey of every table)."""
+    return drills.store.newest_by_table()

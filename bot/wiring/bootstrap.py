@@ -24,7 +24,7 @@ from bot.core import Core, ExportDefaults
 from bot.coverage.survey import CoverageSurvey
 from bot.db import DatabaseClock
 from bot.drills.models import Drill
-from bot.drills.service import DrillRequest, last_drill, queue_drill
+from bot.drills.service import DrillRequest, last_drill, last_drills, queue_drill
 from bot.exports.reference import ReferenceStore
 from bot.exports.results import TOPIC as EXPORT_RESULTS
 from bot.exports.results import ExportResults
@@ -126,7 +126,7 @@ def build_services(
         core,
         functools.partial(scheduled_places, core, ScheduleStore(engine)),
         cache_seconds=settings.coverage_cache_seconds,
-        last_drill=newest_drill,
+        last_drills=functools.partial(last_drills, drills.drills),
         drill_max_age=timedelta(days=settings.drill_max_age_days),
         not_backups=RecoveryStore(engine).export_arns,
     )

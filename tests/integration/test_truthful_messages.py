@@ -15,7 +15,7 @@ from tests.support.aws_world import create_table, exports_held
 from tests.support.restore_flow import RESTORE_SETTINGS, approval_message, ask, export_table
 from tests.support.schedules import schedule_command, schedules_of, text_of
 from tests.support.slack_requests import SignedSlackClient
-from tests.unit.test_deploy_slack import python_files, registered_commands
+from tests.support.slash_commands import python_files, registered_commands
 
 
 def shown(message: PostedMessage) -> str:

@@ -21,6 +21,7 @@ import tempfile
 import uuid
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -357,3 +358,51 @@ def _ms(moment: datetime) -> datetime:
 
 def _iso(moment: datetime) -> str:
     return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+
+
+# ----------------------------------------------------------------------------------------------- a chain's history
+
+
+@dataclass(frozen=True)
+class ExportChain:
+    """A full export and two incrementals after it, and the table they describe once applied in order."""
+
+    full: ExportLocation
+    first: ExportLocation
+    second: ExportLocation
+    table: dict[tuple[str, ...], Item]  # by key_of: what a replay of the whole chain must leave (decoded items)
+    writes: int  # items the chain puts (the full export's, then each incremental's new images)
+    deletes: int  # deletes the incrementals apply
+
+
+def write_export_chain(
+    s3: Any, bucket: str, prefix: str, base: list[Item], at: datetime, *, full_files: int = 3, full_empty: int = 1
+) -> ExportChain:
+    """The full export of `base` at `at`; an hour later five items renamed, three deleted and five inserted; an hour
+    after that one insert deleted again, one deleted item revived and one renamed item renamed again (NEW_IMAGE view).
+    `table` is that history applied by hand, never by the code under test."""
+    full = write_full_export(s3, bucket, prefix, base, files=full_files, empty_files=full_empty, export_time=at)
+    renamed = [{**item, "name": {"S": f"renamed {n}"}} for n, item in enumerate(base[:5])]
+    deleted, inserted = base[5:8], list(sample_items(5, seed=4, start=1000))
+    changes: list[Change] = [(key_attributes(i), i, base[n]) for n, i in enumerate(renamed)]
+    changes += [(key_attributes(i), None, i) for i in deleted] + [(key_attributes(i), i) for i in inserted]
+    first = write_incremental_export(s3, bucket, prefix, changes, at, at + timedelta(hours=1), files=2)
+    revived = {**base[5], "name": {"S": "back again"}}
+    again = {**renamed[0], "name": {"S": "renamed twice"}}
+    later: list[Change] = [(key_attributes(inserted[0]), None, inserted[0]), (key_attributes(revived), revived)]
+    later.append((key_attributes(again), again, renamed[0]))
+    hours = (at + timedelta(hours=1), at + timedelta(hours=2))
+    second = write_incremental_export(s3, bucket, prefix, later, *hours, files=2, view="NEW_IMAGE")
+    table = {key_of(i): decoded(i) for i in base}
+    table.update({key_of(i): decoded(i) for i in renamed})
+    for item in deleted:
+        del table[key_of(item)]
+    table.update({key_of(i): decoded(i) for i in inserted})
+    del table[key_of(inserted[0])]
+    table |= {key_of(revived): decoded(revived), key_of(again): decoded(again)}
+    return ExportChain(full, first, second, table, len(base) + len(renamed) + len(inserted) + 2, len(deleted) + 1)
+
+
+def key_attributes(item: Item) -> Item:
+    """The key attributes of a `pk`/`sk` item, as an incremental export names a change."""
+    return {"pk": item["pk"], "sk": item["sk"]}

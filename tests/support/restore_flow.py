@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
 
 from bot.demo.slack_standin import PostedMessage, SlackStandIn
 from bot.models import ExportJob, ExportStatus
-from bot.restores.models import RestoreRequest
+from bot.restores.models import RestoreRequest, RestoreStatus
 from bot.restores.store import RestoreStore
 from bot.wiring.runtime import BotRuntime
 from tests.support.export_fixtures import key_of
@@ -21,6 +22,7 @@ RESTORE_SETTINGS: dict[str, Any] = {
     "approval_channel": APPROVALS,
     "approvers": [REQUESTER, APPROVER, SECOND_APPROVER],
 }
+ENDED = {RestoreStatus.SUCCEEDED, RestoreStatus.PARTIAL, RestoreStatus.FAILED, RestoreStatus.CANCELLED}
 
 
 def export_table(bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, table: str) -> ExportJob:
@@ -103,6 +105,20 @@ def latest_request(bot: BotRuntime) -> RestoreRequest:
     found = RestoreStore(bot.services.engine).recent(1)
     assert found, "no restore request stored"
     return found[0]
+
+
+def ask_retry(
+    bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, request_id: str
+) -> tuple[RestoreRequest, PostedMessage]:
+    """`/ddb-restore retry <id>`: the new request it stored and the approval message posted for it."""
+    ask(signed, slack, f"retry {request_id}")
+    retry = wait_until(lambda: (r := latest_request(bot)).id != request_id and r, f"the retry of {request_id}")
+    return retry, approval_message(slack, retry.id)
+
+
+def text_of(message: PostedMessage) -> str:
+    """A message's text and blocks, as one string to look for what a person reads."""
+    return message.text + json.dumps(message.blocks, ensure_ascii=False)
 
 
 def wait_for_status(bot: BotRuntime, request_id: str, statuses: set[str], timeout: float = 60.0) -> RestoreRequest:

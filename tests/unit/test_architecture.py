@@ -38,7 +38,7 @@ FEATURE_MAY_IMPORT = {
     "bot.loader": ("bot.exports",),
     "bot.restores": ("bot.exports", "bot.loader", "bot.background"),
     "bot.schedules": ("bot.exports", "bot.drills", "bot.background"),
-    "bot.coverage": ("bot.drills",),
+    "bot.coverage": ("bot.drills", "bot.loader"),
     "bot.home": ("bot.coverage", "bot.restores", "bot.schedules"),
     "bot.verification": ("bot.exports", "bot.loader", "bot.restores", "bot.background"),
     "bot.drills": ("bot.exports", "bot.loader", "bot.restores", "bot.background", "bot.verification"),

@@ -13,17 +13,22 @@ import ast
 import inspect
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import pytest
 import slack_sdk.web.client
-import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-HANDLERS = ROOT / "handlers"
+from tests.support.slash_commands import (
+    MANIFESTS,
+    declared_help,
+    manifest,
+    manifest_commands,
+    parsed,
+    python_files,
+    registered_commands,
+    shown,
+)
+
 CODE_DIRS = ("bot", "handlers", "scheduler")
-EXCLUDED = (ROOT / "bot" / "demo",)
-MANIFESTS = [ROOT / "deploy" / "slack-app-manifest.yaml", ROOT / "deploy" / "slack-app-manifest.socket-mode.yaml"]
 
 # Bot scopes each Web API method needs (docs.slack.dev/reference/methods/<method>, "Scopes"). Methods that take a
 # trigger_id or publish the app's own views need none. A method missing here fails the test: look it up.
@@ -45,117 +50,7 @@ SCOPES: dict[str, set[str]] = {
 SLASH_COMMANDS_SCOPE = "commands"
 
 
-def shown(path: Path) -> str:
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
-
-
-def python_files(folders: tuple[str, ...]) -> list[Path]:
-    files = []
-    for folder in folders:
-        files += [p for p in sorted((ROOT / folder).rglob("*.py")) if not any(p.is_relative_to(e) for e in EXCLUDED)]
-    return files
-
-
-@cache
-def parsed(path: Path) -> ast.Module:
-    return ast.parse(path.read_text(), str(path))
-
-
-def manifest(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(path.read_text())
-    return data
-
-
 # --- slash commands ---------------------------------------------------------------------------------------
-
-
-def own_constants(path: Path) -> dict[str, str]:
-    """Module-level `NAME = "..."` string constants of one module."""
-    constants: dict[str, str] = {}
-    for node in parsed(path).body:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-            constants |= {t.id: node.value.value for t in node.targets if isinstance(t, ast.Name)}
-    return constants
-
-
-def constant(path: Path, name: str) -> str | None:
-    """The string a name stands for in a module: its own constant, or one it imports (`from x.y import NAME`)."""
-    if name in own_constants(path):
-        return own_constants(path)[name]
-    for node in parsed(path).body:
-        if isinstance(node, ast.ImportFrom) and any((a.asname or a.name) == name for a in node.names):
-            (alias,) = (a for a in node.names if (a.asname or a.name) == name)
-            base = path.parents[node.level - 1] if node.level else ROOT
-            module = base.joinpath(*(node.module or "").split("."))
-            source = module.with_suffix(".py") if module.with_suffix(".py").exists() else module / "__init__.py"
-            return constant(source, alias.name) if source.exists() else None
-    return None
-
-
-def dict_keys_iterated_as(name: str, function: ast.AST) -> list[str] | None:
-    """Keys of the dict literal a `for name[, …] in d.items()/d.keys()/d` loop inside `function` walks."""
-    literals: dict[str, ast.Dict] = {}
-    for node in ast.walk(function):
-        if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Dict):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            literals |= {t.id: node.value for t in targets if isinstance(t, ast.Name)}
-    for node in ast.walk(function):
-        if not isinstance(node, ast.For):
-            continue
-        first = node.target.elts[0] if isinstance(node.target, ast.Tuple) else node.target
-        if not (isinstance(first, ast.Name) and first.id == name):
-            continue
-        source = (
-            node.iter.func.value
-            if isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Attribute)
-            else node.iter
-        )
-        if isinstance(source, ast.Name) and source.id in literals:
-            keys = literals[source.id].keys
-            return [k.value for k in keys if isinstance(k, ast.Constant) and isinstance(k.value, str)]
-    return None
-
-
-def registered_commands(files: list[Path]) -> dict[str, str]:
-    """Slash command → where `app.command(...)` registers it; fails on a registration it cannot read."""
-    commands: dict[str, str] = {}
-    for path in files:
-        tree = parsed(path)
-        functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
-        for node in ast.walk(tree):
-            if not (
-                isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "command"
-            ):
-                continue
-            if not node.args:
-                continue
-            where = f"{shown(path)}:{node.lineno}"
-            argument = node.args[0]
-            names: list[str] | None = None
-            if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
-                names = [argument.value]
-            elif isinstance(argument, ast.Name) and constant(path, argument.id):
-                names = [str(constant(path, argument.id))]
-            elif isinstance(argument, ast.Name):
-                enclosing = [f for f in functions if f.lineno <= node.lineno <= (f.end_lineno or f.lineno)]
-                names = dict_keys_iterated_as(argument.id, enclosing[-1]) if enclosing else None
-            assert names, f"{where}: cannot tell which command this registers; use a literal or a constant"
-            commands |= dict.fromkeys(names, where)
-    return commands
-
-
-def declared_help(files: list[Path]) -> set[str]:
-    """Commands that have help text: names given to CommandHelp(...) anywhere under handlers/."""
-    names = set()
-    for path in files:
-        for node in ast.walk(parsed(path)):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "CommandHelp" and node.args:
-                first = node.args[0]
-                if isinstance(first, ast.Constant):
-                    names.add(str(first.value))
-                elif isinstance(first, ast.Name):
-                    names.add(str(constant(path, first.id)))
-    return names
 
 
 def test_the_handlers_register_the_fourteen_commands() -> None:
@@ -182,7 +77,7 @@ def test_the_handlers_register_the_fourteen_commands() -> None:
 @pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.name)
 def test_the_manifest_declares_every_registered_command_and_no_other(path: Path) -> None:
     registered = registered_commands(python_files(("handlers",)))
-    declared = {c["command"] for c in manifest(path)["features"]["slash_commands"]}
+    declared = manifest_commands(path)
     missing = sorted(f"{c} ({where})" for c, where in registered.items() if c not in declared)
     assert not missing, f"{path.name} lacks the commands the code registers: {missing}"
     assert declared <= registered.keys(), (

@@ -3,7 +3,7 @@ each command takes, every setting, config file key, metric and make target is do
 it, and the docs name none the code does not have.
 
 Everything is derived from the code: commands from the `app.command(...)` registrations (read as
-tests/unit/test_deploy_slack.py reads them for the Slack manifests); a command's options from its CommandHelp usage
+tests/support/slash_commands.py reads them, for the Slack manifests too); a command's options from its CommandHelp usage
 lines and from the option names its parser hands to `split_options`; settings from `bot.settings.Settings`'
 environment names; config file keys from `bot.config.ConfigFile`'s models; metrics from `bot.metrics.REGISTRY`;
 make targets from the Makefile's rules. A failure names what to document, and where.
@@ -34,7 +34,7 @@ from bot.metrics import REGISTRY
 from bot.settings import Settings
 from bot.wiring.operations import PATHS
 from handlers.kit.parsing import CommandHelp
-from tests.unit.test_deploy_slack import python_files, registered_commands
+from tests.support.slash_commands import python_files, registered_commands
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"

@@ -6,15 +6,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from sqlalchemy import insert
 
 from bot.demo.slack_standin import PostedMessage, SlackStandIn
+from bot.drills.models import DrillSpec, DrillStatus, new_drill_id
+from bot.drills.store import drills
+from bot.models import ExportType
 from bot.timefmt import iso
+from bot.verification.models import ExportTarget
 from handlers.coverage.blocks import ENABLE_PITR_ACTION
 from handlers.coverage.schedule_form import SCHEDULE_ACTION
 from tests.integration.conftest import OPS, SIGNING_SECRET, BotFactory
@@ -144,6 +150,34 @@ def test_a_same_named_table_in_another_region_lends_neither_its_schedule_nor_its
 
     assert rows["`prod:ledger` (eu-west-1)"].startswith("never exported, no schedule,"), "nothing lent to it"
     assert rows["`prod:ledger` (us-east-1)"].startswith("deletion protection off (PITR 35 days; exported <!date^")
+
+
+def test_each_tables_newest_restore_drill_is_flagged_when_it_failed_or_is_old(bot: Any, slack: SlackStandIn) -> None:
+    now = datetime.now(UTC)
+    record_drill(bot, "orders", DrillStatus.PASSED, now - timedelta(days=3))
+    record_drill(bot, "orders", DrillStatus.FAILED, now - timedelta(days=1))
+    record_drill(bot, "customers", DrillStatus.FAILED, now - timedelta(days=3))
+    record_drill(bot, "customers", DrillStatus.PASSED, now - timedelta(days=1))
+    record_drill(bot, "prod:ledger", DrillStatus.PASSED, now - timedelta(days=45))
+    signed = SignedSlackClient(f"{bot.url}/slack/events", SIGNING_SECRET)
+
+    rows = coverage_rows(coverage_answer(slack, signed))
+
+    assert "last restore drill failed" in rows["`orders` (us-east-1)"], "its newest drill failed"
+    assert "restore drill" not in rows["`customers` (us-east-1)"], "its newest drill passed a day ago"
+    assert "last restore drill 45 days ago" in rows["`prod:ledger` (us-east-1)"]
+
+
+def record_drill(bot: Any, table_key: str, status: DrillStatus, finished: datetime) -> None:
+    """A finished drill in the bot's database, as the drill runner leaves it (written directly: running one takes a
+    restore of its own, and only its row matters to coverage)."""
+    target = ExportTarget("01768385930622-efd1a093", None, "b", "p", None, ExportType.FULL, None, "us-east-1", "x")
+    spec = DrillSpec(table_key, None, "us-east-1", target, "drill-table", {}, 3)
+    row = {"id": new_drill_id(), "table_key": table_key, "status": status, "requested_by": "U0ALICE", "attempts": 1}
+    row |= {"spec": json.loads(json.dumps(asdict(spec))), "result": {}}
+    row |= {"created_at": finished - timedelta(minutes=5), "finished_at": finished}
+    with bot.services.drills.store.engine.begin() as connection:
+        connection.execute(insert(drills), row)
 
 
 def coverage_rows(message: Any) -> dict[str, str]:

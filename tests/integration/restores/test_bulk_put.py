@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,38 +18,37 @@ from bot.restores.models import RestoreStatus
 from bot.restores.store import RestoreStore
 from bot.wiring.runtime import BotRuntime
 from tests.integration.conftest import SIGNING_SECRET, BotFactory
+from tests.integration.restores.conftest import BUCKET, T0, Exported
 from tests.support.aws_standins import finished_export, standin_client
 from tests.support.export_fixtures import (
-    Item,
     decoded,
     key_of,
     sample_items,
+    write_export_chain,
     write_full_export,
-    write_incremental_export,
 )
 from tests.support.restore_flow import (
     APPROVALS,
     APPROVER,
+    ENDED,
     OPS,
     REQUESTER,
     RESTORE_SETTINGS,
     approval_message,
     ask,
+    ask_retry,
     click,
     create_staging,
     ephemeral_to,
-    latest_request,
     staged,
+    text_of,
     thread_of,
     wait_for_status,
     wait_until,
 )
 from tests.support.slack_requests import SignedSlackClient
 
-BUCKET = "acme-ddb-backups"
 PREFIX = "external/source"
-T0 = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
-ENDED = {RestoreStatus.SUCCEEDED, RestoreStatus.PARTIAL, RestoreStatus.FAILED, RestoreStatus.CANCELLED}
 SECRET = "TOP-SECRET-VALUE"
 
 
@@ -72,10 +70,6 @@ def signed(bulk_bot: BotRuntime) -> SignedSlackClient:
     return SignedSlackClient(f"{bulk_bot.url}/slack/events", SIGNING_SECRET)
 
 
-def keys(item: Item) -> Item:
-    return {"pk": item["pk"], "sk": item["sk"]}
-
-
 def approve_latest(bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn) -> tuple[Any, Any]:
     """Wait for the newest approval message (planning runs after the command's ack), then approve it."""
     wait_until(lambda: any(m.channel == APPROVALS for m in slack.messages(APPROVALS)), "an approval message")
@@ -83,10 +77,6 @@ def approve_latest(bot: BotRuntime, signed: SignedSlackClient, slack: SlackStand
     message = approval_message(slack, request.id)
     click(signed, slack, message, "restore_approve", APPROVER)
     return request, message
-
-
-def text_of(message: Any) -> str:
-    return message.text + json.dumps(message.blocks)
 
 
 def test_a_full_export_into_an_existing_table_is_written_by_bulk_put(
@@ -128,30 +118,8 @@ def test_a_chain_loads_the_full_export_by_bulk_put_then_its_incrementals_in_orde
     aws: AwsStandIns, bulk_bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, ddb: Any, s3: Any
 ) -> None:
     base = list(sample_items(40, seed=3))
-    full = write_full_export(s3, BUCKET, PREFIX, base, files=3, empty_files=1, export_time=T0)
-    updated = [{**item, "name": {"S": f"renamed {i}"}} for i, item in enumerate(base[:5])]
-    inserted = list(sample_items(5, seed=4, start=1000))
-    first = write_incremental_export(
-        s3,
-        BUCKET,
-        PREFIX,
-        [(keys(i), i, base[n]) for n, i in enumerate(updated)]
-        + [(keys(i), None, i) for i in base[5:8]]
-        + [(keys(i), i) for i in inserted],
-        T0,
-        T0 + timedelta(hours=1),
-        files=2,
-    )
-    revived = {**base[5], "name": {"S": "back again"}}
-    second = write_incremental_export(
-        s3,
-        BUCKET,
-        PREFIX,
-        [(keys(inserted[0]), None, inserted[0]), (keys(revived), revived)],
-        T0 + timedelta(hours=1),
-        T0 + timedelta(hours=2),
-        files=1,
-    )
+    chain = write_export_chain(s3, BUCKET, PREFIX, base, T0)
+    full, first, second = chain.full, chain.first, chain.second
     create_staging(ddb)
 
     ask(signed, slack, f"{second.url} {full.url} {first.url} into=staging")
@@ -160,14 +128,7 @@ def test_a_chain_loads_the_full_export_by_bulk_put_then_its_incrementals_in_orde
     done = wait_for_status(bulk_bot, request.id, ENDED)
     assert done.status == RestoreStatus.SUCCEEDED, (done.failure_message, done.result)
 
-    model = {key_of(i): decoded(i) for i in base}  # the history, applied in order by hand
-    model.update({key_of(i): decoded(i) for i in updated})
-    for item in base[5:8]:
-        del model[key_of(item)]
-    model.update({key_of(i): decoded(i) for i in inserted})
-    del model[key_of(inserted[0])]
-    model[key_of(revived)] = decoded(revived)
-    assert staged(ddb) == model
+    assert staged(ddb) == chain.table, "the history, applied in order"
     (operation,) = aws.bulk.operations()
     assert operation.request["InputS3Configuration"]["S3KeyPrefix"] == f"{full.folder}data/", "bulk put: the full one"
     changes = sorted(aws.timeline("staging").changes(), key=lambda c: c.micros)
@@ -211,11 +172,9 @@ def test_rejected_items_and_false_conditions_are_summarised_from_the_report_with
 
 
 def test_a_cancel_mid_way_stops_the_writes_and_a_retry_approved_again_finishes_the_job(
-    aws: AwsStandIns, bulk_bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, ddb: Any, s3: Any
+    aws: AwsStandIns, bulk_bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, ddb: Any, exported: Exported
 ) -> None:
-    base = list(sample_items(60, seed=9))
-    full = write_full_export(s3, BUCKET, PREFIX, base, files=2, empty_files=0, export_time=T0)
-    create_staging(ddb)
+    base, full = exported(60, seed=9, files=2)
     aws.bulk.hold.pause_after(20)
 
     ask(signed, slack, f"{full.url} into=staging")
@@ -244,10 +203,8 @@ def test_a_cancel_mid_way_stops_the_writes_and_a_retry_approved_again_finishes_t
     audit = bulk_bot.services.core.store.audit_entries(limit=50, action="restore.cancel")
     assert any(e["target"] == request.id and e["actor"] == REQUESTER for e in audit)
 
-    ask(signed, slack, f"retry {request.id}")
-    retry = wait_until(lambda: (r := latest_request(bulk_bot)).id != request.id and r, "the retry's request")
+    retry, again = ask_retry(bulk_bot, signed, slack, request.id)
     assert retry.retry_of == request.id and retry.plan_hash == request.plan_hash and retry.status == "PENDING"
-    again = approval_message(slack, retry.id)
     assert "a new bulk put operation" in text_of(again)
     click(signed, slack, again, "restore_approve", REQUESTER)
     ephemeral_to(slack, REQUESTER, "cannot approve")
@@ -260,11 +217,9 @@ def test_a_cancel_mid_way_stops_the_writes_and_a_retry_approved_again_finishes_t
 
 
 def test_a_global_table_falls_back_to_the_loader_and_says_why(
-    aws: AwsStandIns, bulk_bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, ddb: Any, s3: Any
+    aws: AwsStandIns, bulk_bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, ddb: Any, exported: Exported
 ) -> None:
-    base = list(sample_items(30, seed=2))
-    full = write_full_export(s3, BUCKET, PREFIX, base, files=2, empty_files=0, export_time=T0)
-    create_staging(ddb)
+    base, full = exported(30, seed=2, files=2)
     aws.bulk.global_tables.add("staging")
 
     ask(signed, slack, f"{full.url} into=staging engine=bulk")
@@ -349,13 +304,11 @@ def test_the_plan_says_which_engine_writes_and_why(
     bulk_bot: BotRuntime,
     signed: SignedSlackClient,
     slack: SlackStandIn,
-    ddb: Any,
-    s3: Any,
+    exported: Exported,
     options: str,
     shown: str,
 ) -> None:
-    full = write_full_export(s3, BUCKET, PREFIX, list(sample_items(5)), files=1, empty_files=0, export_time=T0)
-    create_staging(ddb)
+    _, full = exported(5)
     ask(signed, slack, f"{full.url} into=staging {options}")
     message = text_of(approval_message(slack))
     assert shown in message
@@ -376,13 +329,11 @@ def test_an_engine_or_tier_that_cannot_be_is_refused_before_approval(
     bulk_bot: BotRuntime,
     signed: SignedSlackClient,
     slack: SlackStandIn,
-    ddb: Any,
-    s3: Any,
+    exported: Exported,
     options: str,
     says: str,
 ) -> None:
-    full = write_full_export(s3, BUCKET, PREFIX, list(sample_items(5)), files=1, empty_files=0, export_time=T0)
-    create_staging(ddb)
+    _, full = exported(5)
     response = signed.command(
         "/ddb-restore", f"{full.url} into=staging {options}", user_id=REQUESTER, channel_id=OPS,
         response_url=slack.response_url(OPS, user=REQUESTER),

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from bot.restores.models import RestoreMode, RestoreStatus
 from bot.restores.plans import RestoreSpec
 from bot.restores.store import RESTORE, RestoreStore
 from bot.wiring.runtime import BotRuntime
+from tests.integration.restores.conftest import BUCKET, T0, Exported
 from tests.support.crashes import Cluster, Crash, CrashAt
 from tests.support.databases import fresh_database
 from tests.support.export_fixtures import decoded, key_of, sample_items, write_full_export
@@ -28,35 +28,31 @@ from tests.support.import_standin import aws_import_table
 from tests.support.restore_flow import (
     APPROVALS,
     APPROVER,
+    ENDED,
     OPS,
     REQUESTER,
     RESTORE_SETTINGS,
     approval_message,
     ask,
+    ask_retry,
     click,
-    create_staging,
     latest_request,
     staged,
+    text_of,
     wait_for_status,
     wait_until,
 )
 from tests.support.slack_requests import SignedSlackClient
 
-BUCKET = "acme-ddb-backups"
-T0 = datetime(2026, 1, 14, 10, 0, tzinfo=UTC)
-ENDED = {RestoreStatus.SUCCEEDED, RestoreStatus.PARTIAL, RestoreStatus.FAILED, RestoreStatus.CANCELLED}
-
-
-def text_of(message: Any) -> str:
-    return message.text + str(message.blocks)
-
 
 def test_a_loader_cancelled_mid_way_stops_and_a_retry_continues_after_the_files_it_finished(
-    restore_bot: BotRuntime, signed_restore: SignedSlackClient, slack: SlackStandIn, ddb: Any, s3: Any
+    restore_bot: BotRuntime,
+    signed_restore: SignedSlackClient,
+    slack: SlackStandIn,
+    ddb: Any,
+    exported: Exported,
 ) -> None:
-    items = list(sample_items(120, seed=21))
-    full = write_full_export(s3, BUCKET, "external/source", items, files=12, empty_files=0, export_time=T0)
-    create_staging(ddb)
+    items, full = exported(120, seed=21, files=12)
 
     ask(signed_restore, slack, f"{full.url} into=staging engine=loader rate=20/s")
     message = approval_message(slack)
@@ -76,9 +72,7 @@ def test_a_loader_cancelled_mid_way_stops_and_a_retry_continues_after_the_files_
     assert len(staged(ddb)) == written, "the loader wrote nothing after it stopped"
     slack.wait_for(lambda m: m.thread_ts == message.ts and "cancelled" in m.text)
 
-    ask(signed_restore, slack, f"retry {request.id}")
-    retry = wait_until(lambda: (r := latest_request(restore_bot)).id != request.id and r, "the retry")
-    again = approval_message(slack, retry.id)
+    retry, again = ask_retry(restore_bot, signed_restore, slack, request.id)
     assert "data file(s) already written are skipped" in text_of(again)
     click(signed_restore, slack, again, "restore_approve", APPROVER)
     finished = wait_for_status(restore_bot, retry.id, ENDED, timeout=60)

@@ -22,8 +22,10 @@ from tests.support.aws_proxy import AwsFaultProxy, Fault
 from tests.support.export_fixtures import (
     Item,
     decoded,
+    key_attributes,
     key_of,
     sample_items,
+    write_export_chain,
     write_full_export,
     write_incremental_export,
 )
@@ -57,42 +59,12 @@ ODD_ITEM: Item = {
 }
 
 
-def keys(item: Item) -> Item:
-    return {"pk": item["pk"], "sk": item["sk"]}
-
-
 def test_into_replays_a_full_export_and_its_incrementals_in_time_order(
     restore_bot: Any, signed_restore: SignedSlackClient, slack: SlackStandIn, ddb: Any, s3: Any
 ) -> None:
     base = [*sample_items(60, seed=3), ODD_ITEM]
-    full = write_full_export(s3, BUCKET, PREFIX, base, files=4, empty_files=2, export_time=T0)
-    updated = [{**item, "name": {"S": f"renamed {i}"}} for i, item in enumerate(base[:5])]
-    inserted = list(sample_items(5, seed=4, start=1000))
-    first = write_incremental_export(
-        s3,
-        BUCKET,
-        PREFIX,
-        [(keys(i), i, base[n]) for n, i in enumerate(updated)]
-        + [(keys(i), None, i) for i in base[5:8]]
-        + [(keys(i), i) for i in inserted],
-        T0,
-        T0 + timedelta(hours=1),
-        files=2,
-        empty_files=1,
-    )
-    revived = {**base[5], "name": {"S": "back again"}}
-    again = {**updated[0], "name": {"S": "renamed twice"}}
-    second = write_incremental_export(
-        s3,
-        BUCKET,
-        PREFIX,
-        [(keys(inserted[0]), None, inserted[0]), (keys(revived), revived), (keys(again), again, updated[0])],
-        T0 + timedelta(hours=1),
-        T0 + timedelta(hours=2),
-        files=2,
-        empty_files=1,
-        view="NEW_IMAGE",
-    )
+    chain = write_export_chain(s3, BUCKET, PREFIX, base, T0, full_files=4, full_empty=2)
+    full, first, second = chain.full, chain.first, chain.second
     data_keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{PREFIX}/AWSDynamoDB/data/")["Contents"]]
     assert len(data_keys) == 6  # both incrementals share one data folder
     create_staging(ddb)
@@ -108,20 +80,10 @@ def test_into_replays_a_full_export_and_its_incrementals_in_time_order(
     done = wait_for_status(restore_bot, request.id, {RestoreStatus.SUCCEEDED, "FAILED"})
     assert done.status == RestoreStatus.SUCCEEDED, done.failure_message
 
-    expected = {key_of(i): decoded(i) for i in base}
-    for item in updated:
-        expected[key_of(item)] = decoded(item)
-    for item in base[5:8]:
-        del expected[key_of(item)]
-    for item in inserted:
-        expected[key_of(item)] = decoded(item)
-    del expected[key_of(inserted[0])]
-    expected[key_of(revived)] = decoded(revived)
-    expected[key_of(again)] = decoded(again)
-    expected[("already-there", "1")] = {"pk": {"S": "already-there"}, "sk": {"N": "1"}}
+    expected = {**chain.table, ("already-there", "1"): {"pk": {"S": "already-there"}, "sk": {"N": "1"}}}
     assert staged(ddb) == expected
-    assert done.result["items_written"] == len(base) + 5 + 5 + 2
-    assert done.result["deletes_applied"] == 3 + 1
+    assert done.result["items_written"] == chain.writes == len(base) + 5 + 5 + 2
+    assert done.result["deletes_applied"] == chain.deletes == 3 + 1
     assert done.result["details"]["unverified_files"] == 0  # every data file had its manifest MD5
     report = slack.wait_for(lambda m: m.thread_ts == message.ts and "finished" in m.text)
     assert "Deletes applied" in str(report.blocks)
@@ -323,7 +285,7 @@ def test_into_names_what_the_exports_files_cannot_be_checked_by_in_the_approval_
 ) -> None:
     base = list(sample_items(30, seed=6))
     bare = write_full_export(s3, BUCKET, PREFIX, base, files=2, empty_files=0, export_time=T0, checksums=None)
-    changes = [(keys(i), {**i, "name": {"S": "changed"}}) for i in base[:6]]
+    changes = [(key_attributes(i), {**i, "name": {"S": "changed"}}) for i in base[:6]]
     named = write_incremental_export(
         s3, BUCKET, PREFIX, changes, T0, T0 + timedelta(hours=1), files=2, checksums=".checksum", md5_missing=2
     )

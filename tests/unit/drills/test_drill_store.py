@@ -32,9 +32,9 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         engine.dispose()
 
 
-def a_drill() -> Drill:
+def a_drill(table_key: str = "orders") -> Drill:
     target = ExportTarget("01768385930622-efd1a093", None, "b", "p", None, ExportType.FULL, None, "us-east-1", "x")
-    spec = DrillSpec("orders", None, "us-east-1", target, "orders-drill-202612021530", {}, 3)
+    spec = DrillSpec(table_key, None, "us-east-1", target, "orders-drill-202612021530", {}, 3)
     return Drill(new_drill_id(), spec, "U0ALICE", "C0OPS")
 
 
@@ -92,3 +92,17 @@ def test_a_drill_stored_before_pitr_drills_reads_as_an_export_drill(engine: Engi
         connection.execute(update(drills).where(drills.c.id == queued.id).values(spec=spec))
     read = DrillStore(engine).get(queued.id)
     assert read is not None and read.spec == a_drill().spec and not read.spec.from_pitr
+
+
+def test_each_tables_newest_drill_is_found_in_one_query_as_its_history_shows_it(engine: Engine) -> None:
+    moments = iter(datetime(2026, 12, 1, hour, tzinfo=UTC) for hour in (1, 2, 3, 3, 4))
+    store = DrillStore(engine, clock=lambda _connection: next(moments))
+    orders = [store.create(a_drill("orders"), max_active=10) for _ in range(2)]
+    tied = [store.create(a_drill("prod:customers"), max_active=10) for _ in range(2)]  # created at the same moment
+    newest = store.newest_by_table()
+    assert set(newest) == {"orders", "prod:customers"}
+    assert newest["orders"] == orders[1] == store.history("orders", limit=1)[0]
+    assert newest["prod:customers"] == store.history("prod:customers", limit=1)[0]
+    assert newest["prod:customers"].id == min(d.id for d in tied if d is not None), "a tie goes to the lower id"
+    later = store.create(a_drill("orders"), max_active=10)
+    assert store.newest_by_table()["orders"] == later, "a newer drill of one table replaces its older one"
