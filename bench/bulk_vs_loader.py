@@ -237,8 +237,8 @@ def _create_target(front: str) -> None:
     ddb = boto3.client(
         "dynamodb", endpoint_url=front, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="b"
     )
-    attributes = [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"}]
-    keys = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
+    attributes: Any = [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "N"}]
+    keys: Any = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
     with contextlib.suppress(ddb.exceptions.ResourceInUseException):
         ddb.create_table(
             TableName=TABLE, KeySchema=keys, AttributeDefinitions=attributes, BillingMode="PAY_PER_REQUEST"

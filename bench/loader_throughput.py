@@ -282,7 +282,7 @@ def load_child(spec: dict[str, Any]) -> dict[str, Any]:
         source = replay.ExportSource(location, s3, tuple(read_manifest(s3, location).files))
     rss_before = _peak_rss_mb()
     cpu, wall = _cpu_s(), time.perf_counter()
-    pacing = {}
+    pacing: dict[str, Any] = {}
     if hasattr(replay, "LoadPacing"):  # the loader of an older revision (the benchmark's baseline) has none
         pacing["pacing"] = replay.LoadPacing(ceiling=spec.get("ceiling"), spread_lines=spec.get("spread_lines", 20_000))
     report = replay.load_exports(

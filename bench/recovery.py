@@ -49,7 +49,11 @@ TITLE = "8. Recovery: revert and older-than-PITR scan"
 ITEMS, LATER_EVERY = 100_000, 100
 SCAN_ITEMS, SCAN_FILES = 1_000_000, 16
 SCHEMA = KeySchema(KeyAttribute("pk", "S"), KeyAttribute("sk", "S"))
-TESTING = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
+TESTING: dict[str, Any] = {
+    "aws_access_key_id": "testing",
+    "aws_secret_access_key": "testing",
+    "region_name": "us-east-1",
+}
 
 
 def start_sink(items: int) -> tuple[subprocess.Popen[bytes], str]:

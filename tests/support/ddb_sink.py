@@ -189,7 +189,7 @@ class DynamoDbSink:
             names = self.tables[name]
             return {tuple(str(next(iter(item[n].values()))) for n in names): item for item in self._data[name].values()}
 
-    def counters(self) -> dict[str, int]:
+    def counters(self) -> dict[str, int | float]:
         with self._lock:
             return {
                 "calls": self.calls,

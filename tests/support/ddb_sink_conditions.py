@@ -90,7 +90,7 @@ class ConditionalSink(DynamoDbSink):
         size = len(orjson.dumps(subject if put else live or {}))
         return {"ConsumedCapacity": {"TableName": table, "CapacityUnits": float(max(1, -(-size // 1024)))}}
 
-    def counters(self) -> dict[str, int]:
+    def counters(self) -> dict[str, int | float]:
         """The sink's counters, with the repairs': reads, failed conditions, keys written and most writes of one key."""
         with self._items_lock:
             repairs = {
