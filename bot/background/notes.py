@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 NOTE = "note"
 UNDELIVERED = "undelivered"  # the topic of the note that says another note could not be delivered somewhere
 WHOLE = "*"  # the one target of a poster that delivers its own way (threads, edits, direct messages)
+POST, THREAD, EDIT = "post", "thread", "edit"  # how a target is delivered: a message, a thread reply, an edit
+PEOPLE = frozenset({"U", "W"})  # a target that is a person: their direct messages
 
 
 def note_key(topic: str, subject: object) -> str:
@@ -42,6 +44,32 @@ def note_key(topic: str, subject: object) -> str:
 def edition_payload(edition: str) -> dict[str, Any]:
     """The payload a note is (re)armed with: news under a known key is a new edition, delivered anew."""
     return {"edition": edition}
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a note's target is delivered: a message in `channel` (a person's id: their direct messages), a reply
+    in the thread of the feature's own message there, or an edit of that message."""
+
+    how: str
+    channel: str
+
+    @property
+    def person(self) -> bool:
+        """A direct message to someone (who can be told, in turn, where the rest did not arrive)."""
+        return self.how == POST and self.channel[:1] in PEOPLE
+
+    def target(self) -> str:
+        """The target's name in `work_targets`: the channel for a post, `thread:<channel>`, `edit:<channel>`."""
+        return self.channel if self.how == POST else f"{self.how}:{self.channel}"
+
+
+def destination(target: str) -> Destination:
+    """The destination a target names (see `Destination.target`)."""
+    how, separator, channel = target.partition(":")
+    if separator and how in {THREAD, EDIT}:
+        return Destination(how, channel)
+    return Destination(POST, target)
 
 
 @dataclass(frozen=True)
@@ -144,8 +172,9 @@ class UndeliveredNotifier(Protocol):
 
 
 class UndeliveredReports:
-    """The `undelivered` notes' poster: to the notification channel, or (when that is the channel that refused) to
-    the channels the note did reach. Its own failures are logged and counted, never reported again."""
+    """The `undelivered` notes' poster: to the people the note reached by direct message (a restore's requester) and
+    the notification channel, or (when neither can be told) to the channels the note did reach. Its own failures are
+    logged and counted, never reported again."""
 
     def __init__(self, store: TargetStore, notifier: UndeliveredNotifier, notify_channel: str | None) -> None:
         self._store = store
@@ -153,11 +182,16 @@ class UndeliveredReports:
         self._notify_channel = notify_channel
 
     def targets(self, subject: str) -> list[str]:
-        """The notification channel, else the note's channels that got it."""
+        """The people the note reached and the notification channel, else the channels that got the note."""
         note, target = _undelivered_subject(subject)
-        if self._notify_channel and self._notify_channel != target:
-            return [self._notify_channel]
-        return [t.name for t in self._store.of(NOTE, note) if t.state == TargetState.DONE and t.name != WHOLE]
+        refused = destination(target).channel
+        reached = [
+            destination(t.name) for t in self._store.of(NOTE, note) if t.state == TargetState.DONE and t.name != WHOLE
+        ]
+        told = [d.channel for d in reached if d.person]
+        if self._notify_channel and self._notify_channel != refused:
+            told.append(self._notify_channel)
+        return list(dict.fromkeys(told or [d.channel for d in reached if d.channel != refused]))
 
     def deliver(self, subject: str, stamp: NoteStamp) -> Delivery:
         """Say where the note did not arrive and why."""

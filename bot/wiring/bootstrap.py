@@ -162,7 +162,7 @@ def build_services(
         {
             EXPORT_RESULTS: results,
             RUN_REPORTS: RunReports(schedules),
-            RESTORE_RESULTS: WholeNote(restores.results),
+            RESTORE_RESULTS: restores.results,
             RECOVERY_NOTES: WholeNote(recovery_notes(recovery, restores.workflow, slack)),
             **drills.results,
             UNDELIVERED: UndeliveredReports(work.targets, SlackUndelivered(slack), settings.notify_channel),
