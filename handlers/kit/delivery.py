@@ -59,7 +59,7 @@ def deliver_message(
 
 
 def deliver_edit(client: WebClient, message: Message, stamp: NoteStamp, ts: str) -> Delivery:
-    """Edit the message `ts` of the `edit:` target's channel to `message` (chat.update), Slack's answer as for a post."""
+    """Edit the message `ts` of the `edit:` target's channel to `message` (chat.update); Slack's answer as a post's."""
     return _sent(client, message, stamp, None, lambda shown: _edit(client, shown, stamp, ts))
 
 
@@ -100,7 +100,9 @@ def _edit(client: WebClient, message: Message, stamp: NoteStamp, ts: str) -> Del
     return delivered(str(response.get("ts") or "") or None)
 
 
-def _send_plain(send: Callable[[Message], Delivery], message: Message, stamp: NoteStamp, exc: SlackApiError) -> Delivery:
+def _send_plain(
+    send: Callable[[Message], Delivery], message: Message, stamp: NoteStamp, exc: SlackApiError
+) -> Delivery:
     """Slack refused the blocks (the builders should make that impossible): log which limit with a reference, and
     deliver the text alone, so that people still read what happened."""
     reference = uuid.uuid4().hex[:8]
