@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from bot.demo.block_kit_rules import HOME, MESSAGE, MESSAGE_TEXT, MODAL, block_kit_errors, view_errors
-from bot.demo.slack_history import DEFAULT_SCOPES, history_page, history_refusal, metadata_refusal
+from bot.demo.slack_history import DEFAULT_SCOPES, history_page, history_refusal, metadata_refusal, replies_page
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +187,7 @@ class SlackStandIn:
             "views.publish": self._views_publish,
             "conversations.info": self._conversations_info,
             "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
         }
 
@@ -585,6 +586,14 @@ class SlackStandIn:
             return refusal
         in_channel = [m for m in self._messages if m.channel == channel]
         return history_page(in_channel, params, self._as_slack_message)
+
+    def _conversations_replies(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        channel = _text_param(params, "channel")
+        refusal = history_refusal(channel, self.scopes, self._refused_channels)
+        if refusal is not None:
+            return refusal
+        in_channel = [m for m in self._messages if m.channel == channel]
+        return replies_page(in_channel, params, self._as_slack_message)
 
     def _users_info(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
         user = _text_param(params, "user")

@@ -7,9 +7,9 @@ through unrecorded (the holder died after Slack answered), the channel's history
 only if the stamp is not there. A channel whose history cannot be read (scope missing, bot not a member) is posted to
 anyway, logged: at least once, never lost.
 
-A target may also be a reply in the thread of the feature's own message (`thread:<channel>`), or an edit of that
-message (`edit:<channel>`, chat.update: doing it again changes nothing, so it is never looked for). A thread reply
-in doubt is posted again (conversations.history shows no replies): at least once.
+A target may also be a reply in the thread of the feature's own message (`thread:<channel>`: a reply in doubt is
+looked for in the thread with conversations.replies, as history shows no replies), or an edit of that message
+(`edit:<channel>`, chat.update: doing it again changes nothing, so it is never looked for).
 
 Slack's answers become the delivery's outcome: ok is delivered; a rate limit, a server error or no answer at all
 may pass (tried later, not counted); anything else is a refusal (counted, tried again, given up after the attempts
@@ -26,7 +26,7 @@ from datetime import timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.background.notes import EDIT, POST, THREAD, Delivery, NoteStamp, delivered, destination, later, refused
+from bot.background.notes import EDIT, THREAD, Delivery, NoteStamp, delivered, destination, later, refused
 from handlers.kit import emoji
 from handlers.kit.blocks import Message, code, escape, message, plain_fallback, section
 from handlers.kit.text import channel, user
@@ -51,8 +51,8 @@ def deliver_message(
 ) -> Delivery:
     """Post `message` to `stamp.target` carrying the stamp (in the thread of `thread_ts` for a `thread:` target),
     unless an earlier call for it already did; `fallback` (a response_url, say) is tried when Slack refuses it."""
-    if stamp.recheck and destination(stamp.target).how == POST:
-        found = _already_posted(client, stamp)
+    if stamp.recheck:
+        found = _already_posted(client, stamp, thread_ts if destination(stamp.target).how == THREAD else None)
         if isinstance(found, Delivery):
             return found
     return _sent(client, message, stamp, fallback, lambda shown: _post(client, shown, stamp, thread_ts))
@@ -115,14 +115,27 @@ def _send_plain(
         return _answer(refused_too, stamp, None)
 
 
-def _already_posted(client: WebClient, stamp: NoteStamp) -> Delivery | None:
-    """The delivery when the stamp is found in the channel; a wait when Slack cannot be asked; None: post it."""
+def _already_posted(client: WebClient, stamp: NoteStamp, thread_ts: str | None) -> Delivery | None:
+    """The delivery when the stamp is found in the channel (in the thread of `thread_ts`, with conversations.replies:
+    history shows no replies); a wait when Slack cannot be asked; None: post it."""
     oldest = f"{(stamp.since - LOOKBACK).timestamp():.6f}"
+    channel = destination(stamp.target).channel
     cursor: str | None = None
     for _page in range(HISTORY_PAGES):
         try:
-            page = client.conversations_history(
-                channel=stamp.target, oldest=oldest, include_all_metadata=True, limit=HISTORY_PAGE, cursor=cursor
+            page = (
+                client.conversations_replies(
+                    channel=channel,
+                    ts=thread_ts,
+                    oldest=oldest,
+                    include_all_metadata=True,
+                    limit=HISTORY_PAGE,
+                    cursor=cursor,
+                )
+                if thread_ts
+                else client.conversations_history(
+                    channel=channel, oldest=oldest, include_all_metadata=True, limit=HISTORY_PAGE, cursor=cursor
+                )
             )
         except SlackApiError as exc:
             error = str(exc.response.get("error") or "")
