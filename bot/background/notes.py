@@ -31,7 +31,7 @@ from bot.background.targets import Done, Failed, Outcome, Seed, Target, TargetSt
 logger = logging.getLogger(__name__)
 NOTE = "note"
 UNDELIVERED = "undelivered"  # the topic of the note that says another note could not be delivered somewhere
-WHOLE = "*"  # the one target of a poster that delivers its own way (threads, edits, direct messages)
+WHOLE = "*"  # the one target notes had before each destination was its own: laid out again when met
 POST, THREAD, EDIT = "post", "thread", "edit"  # how a target is delivered: a message, a thread reply, an edit
 PEOPLE = frozenset({"U", "W"})  # a target that is a person: their direct messages
 
@@ -132,37 +132,6 @@ class NotePoster(Protocol):
         ...
 
 
-class OnePost(Protocol):
-    """A poster that tells people its own way (a thread, an edit, a direct message) in one go."""
-
-    def post(self, subject: str) -> bool:
-        """Post the note; False when Slack may take it later."""
-        ...
-
-    def posted(self, subject: str, connection: Connection) -> None:
-        """Record that it was told."""
-        ...
-
-
-class WholeNote:
-    """A `OnePost` as a note with one target: delivered once it returns (at least once: its calls carry no stamp)."""
-
-    def __init__(self, poster: OnePost) -> None:
-        self._poster = poster
-
-    def targets(self, subject: str) -> list[str]:
-        """The one target."""
-        return [WHOLE]
-
-    def deliver(self, subject: str, stamp: NoteStamp) -> Delivery:
-        """Post it its own way."""
-        return delivered() if self._poster.post(subject) else later("Slack could not take it now")
-
-    def posted(self, subject: str, connection: Connection) -> None:
-        """Record that it was told."""
-        self._poster.posted(subject, connection)
-
-
 class UndeliveredNotifier(Protocol):
     """Tells a channel that a note could not be delivered to another."""
 
@@ -253,7 +222,8 @@ class NoteWork:
     def _lay_out(self, item: Claim, fence: Fence, poster: NotePoster, subject: str, edition: str) -> bool:
         """The note's targets for this edition, laid out once; False when there is nothing to say (settled now)."""
         planned = self._targets.of(NOTE, item.key)
-        if planned and planned[0].edition == edition:
+        legacy = [t.name for t in planned] == [WHOLE]  # laid out by a version that posted it all in one go
+        if planned and planned[0].edition == edition and not legacy:
             return True
         channels = list(dict.fromkeys(poster.targets(subject)))
         if not channels:
@@ -261,7 +231,7 @@ class NoteWork:
                 poster.posted(subject, connection)
             return False
         with fence.fenced() as connection:
-            self._targets.plan(connection, NOTE, item.key, [Seed(c) for c in channels], edition)
+            self._targets.plan(connection, NOTE, item.key, [Seed(c) for c in channels], edition, again=legacy)
         return True
 
     def _deliver(self, poster: NotePoster, subject: str, target: Target) -> Outcome:

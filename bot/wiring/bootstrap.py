@@ -14,7 +14,7 @@ from bot.authz import Authorizer
 from bot.aws.accounts import AwsAccounts
 from bot.aws.pricing import PriceBook
 from bot.background.fence import Steps, no_steps
-from bot.background.notes import NOTE, UNDELIVERED, NoteWork, UndeliveredReports, WholeNote
+from bot.background.notes import NOTE, UNDELIVERED, NoteWork, UndeliveredReports
 from bot.background.periodic import PeriodicJob
 from bot.background.work import WorkKind
 from bot.catalog.service import Catalogue
@@ -163,7 +163,7 @@ def build_services(
             EXPORT_RESULTS: results,
             RUN_REPORTS: RunReports(schedules),
             RESTORE_RESULTS: restores.results,
-            RECOVERY_NOTES: WholeNote(recovery_notes(recovery, restores.workflow, slack)),
+            RECOVERY_NOTES: recovery_notes(recovery, restores.workflow, slack),
             **drills.results,
             UNDELIVERED: UndeliveredReports(work.targets, SlackUndelivered(slack), settings.notify_channel),
         },

@@ -18,8 +18,17 @@ from sqlalchemy import Connection, Engine
 
 from bot.background.claims import ClaimStore, WorkState
 from bot.background.fence import ClaimKeeper
-from bot.background.notes import NOTE, UNDELIVERED, Delivery, NoteStamp, NoteWork, UndeliveredReports, edition_payload
-from bot.background.targets import TargetState, TargetStore
+from bot.background.notes import (
+    NOTE,
+    UNDELIVERED,
+    WHOLE,
+    Delivery,
+    NoteStamp,
+    NoteWork,
+    UndeliveredReports,
+    edition_payload,
+)
+from bot.background.targets import Seed, TargetState, TargetStore
 from bot.background.work import WorkKind, WorkRunner, WorkTiming
 from bot.demo.slack_standin import SlackStandIn
 from bot.metrics import REGISTRY
@@ -96,3 +105,24 @@ def test_a_note_to_three_channels_reaches_two_once_and_the_refusing_one_is_retri
         ]
         item = claims.get(NOTE, "result:x")
         assert item is not None and item.state == WorkState.DONE
+
+
+def test_a_note_laid_out_whole_by_an_earlier_version_is_laid_out_again_one_target_per_channel(engine: Engine) -> None:
+    """Before each destination was its own target a note had one (`*`): taken over after an upgrade, it is laid out
+    again per channel and each channel delivered once, never posted to a channel named `*`."""
+    clock = SettableDatabaseClock()
+    with SlackStandIn() as slack:
+        client = WebClient(token="xoxb-test-token", base_url=slack.api_url)
+        claims = ClaimStore(engine, stale_after=timedelta(seconds=30), max_attempts=3, clock=clock)
+        targets = TargetStore(engine, max_attempts=3, retry_after=TIMING.retry_after, clock=clock)
+        poster = ThreeChannels(client)
+        notes = NoteWork({"result": poster}, targets, retry_after=timedelta(seconds=5))
+        runner = WorkRunner(ClaimKeeper(claims, "replica-1"), [WorkKind(NOTE, notes)], TIMING)
+        claims.enqueue(NOTE, "result:x", payload=edition_payload("e1"))
+        with engine.begin() as connection:
+            targets.plan(connection, NOTE, "result:x", [Seed(WHOLE)], "e1")
+
+        assert runner.execute(NOTE, "result:x") == "done"
+        assert [t.name for t in targets.of(NOTE, "result:x")] == CHANNELS
+        assert [len([m for m in slack.messages(c) if "result of x" in m.text]) for c in CHANNELS] == [1, 1, 1]
+        assert not [c for c in slack.calls if c.params.get("channel") == WHOLE]
