@@ -19,7 +19,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import Connection
 
@@ -31,6 +31,7 @@ from bot.background.targets import Done, Failed, Outcome, Seed, Target, TargetSt
 logger = logging.getLogger(__name__)
 NOTE = "note"
 UNDELIVERED = "undelivered"  # the topic of the note that says another note could not be delivered somewhere
+UNDELIVERED_ONCALL = "undelivered_oncall"  # the same about a note on scheduled work: on-call is mentioned
 WHOLE = "*"  # the one target notes had before each destination was its own: laid out again when met
 POST, THREAD, EDIT = "post", "thread", "edit"  # how a target is delivered: a message, a thread reply, an edit
 PEOPLE = frozenset({"U", "W"})  # a target that is a person: their direct messages
@@ -132,10 +133,21 @@ class NotePoster(Protocol):
         ...
 
 
+@runtime_checkable
+class ScheduledNotes(Protocol):
+    """A poster whose notes may be about scheduled work: when one is not delivered somewhere, on-call is told."""
+
+    def scheduled(self, subject: str) -> bool:
+        """The note about `subject` reports on work a schedule did."""
+        ...
+
+
 class UndeliveredNotifier(Protocol):
     """Tells a channel that a note could not be delivered to another."""
 
-    def undelivered(self, note: str, target: str, reason: str, attempts: int, stamp: NoteStamp) -> Delivery:
+    def undelivered(
+        self, note: str, target: str, reason: str, attempts: int, stamp: NoteStamp, oncall: str | None = None
+    ) -> Delivery:
         """Say in `stamp.target` that note `note` never reached `target`, why, and what to do."""
         ...
 
@@ -143,15 +155,24 @@ class UndeliveredNotifier(Protocol):
 class UndeliveredReports:
     """The `undelivered` notes' poster: to the people the note reached by direct message (a restore's requester) and
     the notification channel, or (when neither can be told) to the channels the note did reach. Its own failures are
-    logged and counted, never reported again."""
+    logged and counted, never reported again. With `oncall` (the reports about scheduled work) on-call is mentioned,
+    and when nowhere else can be told, an on-call person (a user id) is told by direct message."""
 
-    def __init__(self, store: TargetStore, notifier: UndeliveredNotifier, notify_channel: str | None) -> None:
+    def __init__(
+        self,
+        store: TargetStore,
+        notifier: UndeliveredNotifier,
+        notify_channel: str | None,
+        oncall: str | None = None,
+    ) -> None:
         self._store = store
         self._notifier = notifier
         self._notify_channel = notify_channel
+        self._oncall = oncall
 
     def targets(self, subject: str) -> list[str]:
-        """The people the note reached and the notification channel, else the channels that got the note."""
+        """The people the note reached and the notification channel, else the channels that got the note, else the
+        on-call person."""
         note, target = _undelivered_subject(subject)
         refused = destination(target).channel
         reached = [
@@ -160,14 +181,18 @@ class UndeliveredReports:
         told = [d.channel for d in reached if d.person]
         if self._notify_channel and self._notify_channel != refused:
             told.append(self._notify_channel)
-        return list(dict.fromkeys(told or [d.channel for d in reached if d.channel != refused]))
+        told = told or [d.channel for d in reached if d.channel != refused]
+        if not told and self._oncall and destination(self._oncall).person:
+            told = [self._oncall]
+        return list(dict.fromkeys(told))
 
     def deliver(self, subject: str, stamp: NoteStamp) -> Delivery:
         """Say where the note did not arrive and why."""
         note, target = _undelivered_subject(subject)
         row = next((t for t in self._store.of(NOTE, note) if t.name == target), None)
         reason = (row.reason if row else None) or "no reason was recorded"
-        return self._notifier.undelivered(note, target, reason, row.attempts if row else 0, stamp)
+        attempts = row.attempts if row else 0
+        return self._notifier.undelivered(note, target, reason, attempts, stamp, oncall=self._oncall)
 
     def posted(self, subject: str, connection: Connection) -> None:
         """Nothing to mark."""
@@ -245,13 +270,15 @@ class NoteWork:
         return Failed(reason, in_doubt=result.in_doubt)
 
     def _report_undelivered(self, connection: Connection, note: str, topic: str, done: FanOutPass) -> None:
-        if topic == UNDELIVERED:
+        if topic in {UNDELIVERED, UNDELIVERED_ONCALL}:
             return  # never a report about a report
+        poster = self._posters.get(topic)
+        scheduled = isinstance(poster, ScheduledNotes) and poster.scheduled(note.partition(":")[2])
         for target in done.in_state(TargetState.GIVEN_UP):
             if target.name == WHOLE:
                 continue
             subject = f"{target.edition}|{target.name}|{note}"
-            enqueue_work(connection, NOTE, note_key(UNDELIVERED, subject))
+            enqueue_work(connection, NOTE, note_key(UNDELIVERED_ONCALL if scheduled else UNDELIVERED, subject))
 
 
 def _undelivered_subject(subject: str) -> tuple[str, str]:

@@ -28,7 +28,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.background.notes import EDIT, THREAD, Delivery, NoteStamp, delivered, destination, later, refused
 from handlers.kit import emoji
-from handlers.kit.blocks import Message, code, escape, message, plain_fallback, section
+from handlers.kit.blocks import Message, code, escape, message, oncall_section, plain_fallback, section
 from handlers.kit.text import channel, user
 
 logger = logging.getLogger(__name__)
@@ -182,9 +182,16 @@ class SlackUndelivered:
     def __init__(self, client: WebClient) -> None:
         self._client = client
 
-    def undelivered(self, note: str, target: str, reason: str, attempts: int, stamp: NoteStamp) -> Delivery:
-        """One short message in `stamp.target`."""
-        return deliver_message(self._client, undelivered_message(note, target, reason, attempts), stamp)
+    def undelivered(
+        self, note: str, target: str, reason: str, attempts: int, stamp: NoteStamp, oncall: str | None = None
+    ) -> Delivery:
+        """One short message in `stamp.target`; on-call mentioned when the note was about scheduled work."""
+        report = undelivered_message(note, target, reason, attempts)
+        if oncall:
+            report = oncall_section(
+                report, oncall, "a message about a scheduled backup", " could not be posted (see above)"
+            )
+        return deliver_message(self._client, report, stamp)
 
 
 def undelivered_message(note: str, target: str, reason: str, attempts: int) -> Message:

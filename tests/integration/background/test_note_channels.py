@@ -21,6 +21,7 @@ from bot.background.fence import ClaimKeeper
 from bot.background.notes import (
     NOTE,
     UNDELIVERED,
+    UNDELIVERED_ONCALL,
     WHOLE,
     Delivery,
     NoteStamp,
@@ -36,6 +37,7 @@ from handlers.kit.blocks import message, section
 from handlers.kit.delivery import SlackUndelivered, deliver_message
 from tests.support.clocks import SettableDatabaseClock
 from tests.support.databases import database_kinds, schema_engine
+from tests.support.schedules import text_of
 
 CHANNELS = ["C0ALPHA", "C0BRAVO", "C0CHARLIE"]
 TIMING = WorkTiming(interval=0.05, first_retry=timedelta(seconds=10))
@@ -126,3 +128,41 @@ def test_a_note_laid_out_whole_by_an_earlier_version_is_laid_out_again_one_targe
         assert [t.name for t in targets.of(NOTE, "result:x")] == CHANNELS
         assert [len([m for m in slack.messages(c) if "result of x" in m.text]) for c in CHANNELS] == [1, 1, 1]
         assert not [c for c in slack.calls if c.params.get("channel") == WHOLE]
+
+
+class ScheduledResult(ThreeChannels):
+    """A scheduled backup's note, to one channel (a schedule's channel, which is the notification channel here)."""
+
+    def targets(self, subject: str) -> list[str]:
+        return [CHANNELS[0]]
+
+    def scheduled(self, subject: str) -> bool:
+        return True
+
+
+def test_a_scheduled_note_its_only_channel_refuses_is_reported_to_on_call_by_direct_message(engine: Engine) -> None:
+    """Nowhere else to tell: the on-call person hears of it, mentioned; a note about unscheduled work never does."""
+    clock = SettableDatabaseClock()
+    with SlackStandIn() as slack:
+        client = WebClient(token="xoxb-test-token", base_url=slack.api_url)
+        claims = ClaimStore(engine, stale_after=timedelta(seconds=30), max_attempts=1, clock=clock)
+        targets = TargetStore(engine, max_attempts=1, retry_after=TIMING.retry_after, clock=clock)
+        reports = {
+            UNDELIVERED: UndeliveredReports(targets, SlackUndelivered(client), CHANNELS[0]),
+            UNDELIVERED_ONCALL: UndeliveredReports(targets, SlackUndelivered(client), CHANNELS[0], oncall="U0ONCALL"),
+        }
+        posters = {"scheduled": ScheduledResult(client), "asked": ThreeChannels(client), **reports}
+        notes = NoteWork(posters, targets, retry_after=timedelta(seconds=5))
+        runner = WorkRunner(ClaimKeeper(claims, "replica-1"), [WorkKind(NOTE, notes)], TIMING)
+        slack.refuse_channel(CHANNELS[0], "is_archived")
+        claims.enqueue(NOTE, "scheduled:nightly", payload=edition_payload("e1"))
+        claims.enqueue(NOTE, "asked:x", payload=edition_payload("e1"))
+        runner.run_pending()
+        runner.run_pending()  # the reports
+
+        (told,) = [m for m in slack.messages("U0ONCALL") if "could not be posted" in m.text]
+        assert "scheduled:nightly" in text_of(told) and "is_archived" in text_of(told)
+        assert "<@U0ONCALL> a message about a scheduled backup could not be posted" in text_of(told)
+        others = [m for m in slack.messages() if "asked:x" in m.text and "could not be posted" in m.text]
+        assert [m.channel for m in others] == CHANNELS[1:], "where it did arrive, the notification channel refusing"
+        assert not [m for m in others if "U0ONCALL" in text_of(m)], "unscheduled: on-call is not mentioned"
