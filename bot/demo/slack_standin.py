@@ -132,6 +132,7 @@ class _InvalidRequestError(ValueError):
 
 
 ApiHandler = Callable[[dict[str, Any], list[PostedMessage]], dict[str, Any]]
+ChannelPage = Callable[[list[PostedMessage], dict[str, Any], Callable[[Any], dict[str, Any]]], dict[str, Any]]
 
 
 class SlackStandIn:
@@ -580,20 +581,19 @@ class SlackStandIn:
         }
 
     def _conversations_history(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
-        channel = _text_param(params, "channel")
-        refusal = history_refusal(channel, self.scopes, self._refused_channels)
-        if refusal is not None:
-            return refusal
-        in_channel = [m for m in self._messages if m.channel == channel]
-        return history_page(in_channel, params, self._as_slack_message)
+        return self._read_channel(params, history_page)
 
     def _conversations_replies(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        return self._read_channel(params, replies_page)
+
+    def _read_channel(self, params: dict[str, Any], page: ChannelPage) -> dict[str, Any]:
+        """A page of the channel's messages (history or a thread), when the bot may read it."""
         channel = _text_param(params, "channel")
         refusal = history_refusal(channel, self.scopes, self._refused_channels)
         if refusal is not None:
             return refusal
         in_channel = [m for m in self._messages if m.channel == channel]
-        return replies_page(in_channel, params, self._as_slack_message)
+        return page(in_channel, params, self._as_slack_message)
 
     def _users_info(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
         user = _text_param(params, "user")
