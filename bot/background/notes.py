@@ -19,7 +19,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import Connection
 
@@ -31,7 +31,10 @@ from bot.background.targets import Done, Failed, Outcome, Seed, Target, TargetSt
 logger = logging.getLogger(__name__)
 NOTE = "note"
 UNDELIVERED = "undelivered"  # the topic of the note that says another note could not be delivered somewhere
-WHOLE = "*"  # the one target of a poster that delivers its own way (threads, edits, direct messages)
+UNDELIVERED_ONCALL = "undelivered_oncall"  # the same about a note on scheduled work: on-call is mentioned
+WHOLE = "*"  # the one target notes had before each destination was its own: laid out again when met
+POST, THREAD, EDIT = "post", "thread", "edit"  # how a target is delivered: a message, a thread reply, an edit
+PEOPLE = frozenset({"U", "W"})  # a target that is a person: their direct messages
 
 
 def note_key(topic: str, subject: object) -> str:
@@ -42,6 +45,32 @@ def note_key(topic: str, subject: object) -> str:
 def edition_payload(edition: str) -> dict[str, Any]:
     """The payload a note is (re)armed with: news under a known key is a new edition, delivered anew."""
     return {"edition": edition}
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a note's target is delivered: a message in `channel` (a person's id: their direct messages), a reply
+    in the thread of the feature's own message there, or an edit of that message."""
+
+    how: str
+    channel: str
+
+    @property
+    def person(self) -> bool:
+        """A direct message to someone (who can be told, in turn, where the rest did not arrive)."""
+        return self.how == POST and self.channel[:1] in PEOPLE
+
+    def target(self) -> str:
+        """The target's name in `work_targets`: the channel for a post, `thread:<channel>`, `edit:<channel>`."""
+        return self.channel if self.how == POST else f"{self.how}:{self.channel}"
+
+
+def destination(target: str) -> Destination:
+    """The destination a target names (see `Destination.target`)."""
+    how, separator, channel = target.partition(":")
+    if separator and how in {THREAD, EDIT}:
+        return Destination(how, channel)
+    return Destination(POST, target)
 
 
 @dataclass(frozen=True)
@@ -104,67 +133,66 @@ class NotePoster(Protocol):
         ...
 
 
-class OnePost(Protocol):
-    """A poster that tells people its own way (a thread, an edit, a direct message) in one go."""
+@runtime_checkable
+class ScheduledNotes(Protocol):
+    """A poster whose notes may be about scheduled work: when one is not delivered somewhere, on-call is told."""
 
-    def post(self, subject: str) -> bool:
-        """Post the note; False when Slack may take it later."""
+    def scheduled(self, subject: str) -> bool:
+        """The note about `subject` reports on work a schedule did."""
         ...
-
-    def posted(self, subject: str, connection: Connection) -> None:
-        """Record that it was told."""
-        ...
-
-
-class WholeNote:
-    """A `OnePost` as a note with one target: delivered once it returns (at least once: its calls carry no stamp)."""
-
-    def __init__(self, poster: OnePost) -> None:
-        self._poster = poster
-
-    def targets(self, subject: str) -> list[str]:
-        """The one target."""
-        return [WHOLE]
-
-    def deliver(self, subject: str, stamp: NoteStamp) -> Delivery:
-        """Post it its own way."""
-        return delivered() if self._poster.post(subject) else later("Slack could not take it now")
-
-    def posted(self, subject: str, connection: Connection) -> None:
-        """Record that it was told."""
-        self._poster.posted(subject, connection)
 
 
 class UndeliveredNotifier(Protocol):
     """Tells a channel that a note could not be delivered to another."""
 
-    def undelivered(self, note: str, target: str, reason: str, attempts: int, stamp: NoteStamp) -> Delivery:
+    def undelivered(
+        self, note: str, target: str, reason: str, attempts: int, stamp: NoteStamp, oncall: str | None = None
+    ) -> Delivery:
         """Say in `stamp.target` that note `note` never reached `target`, why, and what to do."""
         ...
 
 
 class UndeliveredReports:
-    """The `undelivered` notes' poster: to the notification channel, or (when that is the channel that refused) to
-    the channels the note did reach. Its own failures are logged and counted, never reported again."""
+    """The `undelivered` notes' poster: to the people the note reached by direct message (a restore's requester) and
+    the notification channel, or (when neither can be told) to the channels the note did reach. Its own failures are
+    logged and counted, never reported again. With `oncall` (the reports about scheduled work) on-call is mentioned,
+    and when nowhere else can be told, an on-call person (a user id) is told by direct message."""
 
-    def __init__(self, store: TargetStore, notifier: UndeliveredNotifier, notify_channel: str | None) -> None:
+    def __init__(
+        self,
+        store: TargetStore,
+        notifier: UndeliveredNotifier,
+        notify_channel: str | None,
+        oncall: str | None = None,
+    ) -> None:
         self._store = store
         self._notifier = notifier
         self._notify_channel = notify_channel
+        self._oncall = oncall
 
     def targets(self, subject: str) -> list[str]:
-        """The notification channel, else the note's channels that got it."""
+        """The people the note reached and the notification channel, else the channels that got the note, else the
+        on-call person."""
         note, target = _undelivered_subject(subject)
-        if self._notify_channel and self._notify_channel != target:
-            return [self._notify_channel]
-        return [t.name for t in self._store.of(NOTE, note) if t.state == TargetState.DONE and t.name != WHOLE]
+        refused = destination(target).channel
+        reached = [
+            destination(t.name) for t in self._store.of(NOTE, note) if t.state == TargetState.DONE and t.name != WHOLE
+        ]
+        told = [d.channel for d in reached if d.person]
+        if self._notify_channel and self._notify_channel != refused:
+            told.append(self._notify_channel)
+        told = told or [d.channel for d in reached if d.channel != refused]
+        if not told and self._oncall and destination(self._oncall).person:
+            told = [self._oncall]
+        return list(dict.fromkeys(told))
 
     def deliver(self, subject: str, stamp: NoteStamp) -> Delivery:
         """Say where the note did not arrive and why."""
         note, target = _undelivered_subject(subject)
         row = next((t for t in self._store.of(NOTE, note) if t.name == target), None)
         reason = (row.reason if row else None) or "no reason was recorded"
-        return self._notifier.undelivered(note, target, reason, row.attempts if row else 0, stamp)
+        attempts = row.attempts if row else 0
+        return self._notifier.undelivered(note, target, reason, attempts, stamp, oncall=self._oncall)
 
     def posted(self, subject: str, connection: Connection) -> None:
         """Nothing to mark."""
@@ -219,7 +247,8 @@ class NoteWork:
     def _lay_out(self, item: Claim, fence: Fence, poster: NotePoster, subject: str, edition: str) -> bool:
         """The note's targets for this edition, laid out once; False when there is nothing to say (settled now)."""
         planned = self._targets.of(NOTE, item.key)
-        if planned and planned[0].edition == edition:
+        legacy = [t.name for t in planned] == [WHOLE]  # laid out by a version that posted it all in one go
+        if planned and planned[0].edition == edition and not legacy:
             return True
         channels = list(dict.fromkeys(poster.targets(subject)))
         if not channels:
@@ -227,7 +256,7 @@ class NoteWork:
                 poster.posted(subject, connection)
             return False
         with fence.fenced() as connection:
-            self._targets.plan(connection, NOTE, item.key, [Seed(c) for c in channels], edition)
+            self._targets.plan(connection, NOTE, item.key, [Seed(c) for c in channels], edition, again=legacy)
         return True
 
     def _deliver(self, poster: NotePoster, subject: str, target: Target) -> Outcome:
@@ -241,13 +270,15 @@ class NoteWork:
         return Failed(reason, in_doubt=result.in_doubt)
 
     def _report_undelivered(self, connection: Connection, note: str, topic: str, done: FanOutPass) -> None:
-        if topic == UNDELIVERED:
+        if topic in {UNDELIVERED, UNDELIVERED_ONCALL}:
             return  # never a report about a report
+        poster = self._posters.get(topic)
+        scheduled = isinstance(poster, ScheduledNotes) and poster.scheduled(note.partition(":")[2])
         for target in done.in_state(TargetState.GIVEN_UP):
             if target.name == WHOLE:
                 continue
             subject = f"{target.edition}|{target.name}|{note}"
-            enqueue_work(connection, NOTE, note_key(UNDELIVERED, subject))
+            enqueue_work(connection, NOTE, note_key(UNDELIVERED_ONCALL if scheduled else UNDELIVERED, subject))
 
 
 def _undelivered_subject(subject: str) -> tuple[str, str]:

@@ -161,11 +161,21 @@ class TargetStore:
         with self.engine.connect() as connection:
             return self._now(connection)
 
-    def plan(self, connection: Connection, kind: str, key: str, seeds: Sequence[Seed], edition: str = "") -> bool:
+    def plan(
+        self,
+        connection: Connection,
+        kind: str,
+        key: str,
+        seeds: Sequence[Seed],
+        edition: str = "",
+        *,
+        again: bool = False,
+    ) -> bool:
         """Lay out the work's targets (in the caller's fenced transaction); True when laid out now. Targets of the same
-        edition are kept as they are (a holder taking over carries on); another edition's are replaced."""
+        edition are kept as they are (a holder taking over carries on) unless laid out `again`; another edition's are
+        replaced."""
         current = connection.execute(select(work_targets.c.edition).where(_of(kind, key)).limit(1)).scalar()
-        if current is not None and current == edition:
+        if current is not None and current == edition and not again:
             return False
         if current is not None:
             connection.execute(delete(work_targets).where(_of(kind, key)))

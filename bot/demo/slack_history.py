@@ -10,7 +10,9 @@ As Slack documents them (docs.slack.dev/messaging/message-metadata, /reference/m
   member of (`not_in_channel` otherwise); it returns top-level messages (thread replies stay in their thread),
   newest first, `limit` (default 100, at most 999) per page, those after `oldest` (exclusive unless `inclusive`) and
   before `latest`, with `has_more` and `response_metadata.next_cursor` for the next page; messages carry their
-  metadata only when `include_all_metadata` is true; a malformed `oldest` is `invalid_ts_oldest`.
+  metadata only when `include_all_metadata` is true; a malformed `oldest` is `invalid_ts_oldest`;
+- conversations.replies (same scopes and memberships) returns the thread of the message `ts`: the parent message
+  first, then its replies oldest first, paged the same way; `thread_not_found` when there is no such message.
 """
 
 from __future__ import annotations
@@ -70,23 +72,60 @@ def history_page(
     as_slack_message: Callable[[Any], dict[str, Any]],
 ) -> dict[str, Any]:
     """One page of conversations.history over the channel's messages (in posting order)."""
+    window = _window(params)
+    if isinstance(window, dict):
+        return window
+    shown = [
+        m
+        for m in reversed(messages)
+        if not m.deleted and not m.ephemeral and (m.thread_ts is None or m.thread_ts == m.ts)
+        if _between(Decimal(m.ts), *window)
+    ]
+    return _page(shown, params, as_slack_message)
+
+
+def replies_page(
+    messages: Sequence[HistoryMessage],
+    params: dict[str, Any],
+    as_slack_message: Callable[[Any], dict[str, Any]],
+) -> dict[str, Any]:
+    """One page of conversations.replies: the thread of the message `ts` of the channel's messages (in posting
+    order), its parent first and its replies oldest first, as Slack returns them; `thread_not_found` when no message
+    has that ts."""
+    parent = str(params.get("ts") or "")
+    if not any(m.ts == parent and not m.deleted for m in messages):
+        return {"ok": False, "error": "thread_not_found"}
+    window = _window(params)
+    if isinstance(window, dict):
+        return window
+    shown = [
+        m
+        for m in messages
+        if not m.deleted and not m.ephemeral and (m.ts == parent or m.thread_ts == parent)
+        if m.ts == parent or _between(Decimal(m.ts), *window)
+    ]
+    return _page(shown, params, as_slack_message)
+
+
+def _window(params: dict[str, Any]) -> tuple[Decimal, Decimal, bool] | dict[str, Any]:
+    """(oldest, latest, inclusive) as asked, or Slack's answer to a malformed bound."""
     oldest, latest = _ts(params.get("oldest"), "0"), _ts(params.get("latest"), "9999999999.999999")
     if oldest is None:
         return {"ok": False, "error": "invalid_ts_oldest"}
     if latest is None:
         return {"ok": False, "error": "invalid_ts_latest"}
-    inclusive = _true(params.get("inclusive"))
+    return oldest, latest, _true(params.get("inclusive"))
+
+
+def _page(
+    shown: Sequence[HistoryMessage], params: dict[str, Any], as_slack_message: Callable[[Any], dict[str, Any]]
+) -> dict[str, Any]:
+    """The page of `shown` the cursor and limit ask for, each message with its metadata when asked for."""
     with_metadata = _true(params.get("include_all_metadata"))
     limit = min(max(_int(params.get("limit"), HISTORY_LIMIT), 1), HISTORY_MAX_LIMIT)
     start = _cursor(params.get("cursor"))
     if start is None:
         return {"ok": False, "error": "invalid_cursor"}
-    shown = [
-        m
-        for m in reversed(messages)
-        if not m.deleted and not m.ephemeral and (m.thread_ts is None or m.thread_ts == m.ts)
-        if _between(Decimal(m.ts), oldest, latest, inclusive)
-    ]
     page = shown[start : start + limit]
     more = start + limit < len(shown)
     answer: dict[str, Any] = {

@@ -31,7 +31,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from bot.demo.block_kit_rules import HOME, MESSAGE, MESSAGE_TEXT, MODAL, block_kit_errors, view_errors
-from bot.demo.slack_history import DEFAULT_SCOPES, history_page, history_refusal, metadata_refusal
+from bot.demo.slack_history import DEFAULT_SCOPES, history_page, history_refusal, metadata_refusal, replies_page
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,7 @@ class _InvalidRequestError(ValueError):
 
 
 ApiHandler = Callable[[dict[str, Any], list[PostedMessage]], dict[str, Any]]
+ChannelPage = Callable[[list[PostedMessage], dict[str, Any], Callable[[Any], dict[str, Any]]], dict[str, Any]]
 
 
 class SlackStandIn:
@@ -187,6 +188,7 @@ class SlackStandIn:
             "views.publish": self._views_publish,
             "conversations.info": self._conversations_info,
             "conversations.history": self._conversations_history,
+            "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
         }
 
@@ -281,22 +283,33 @@ class SlackStandIn:
             time.sleep(0.02)
 
     def fail_next(
-        self, method: str, status: int = 429, retry_after: int = 1, count: int = 1, *, error: str | None = None
+        self,
+        method: str,
+        status: int = 429,
+        retry_after: int = 1,
+        count: int = 1,
+        *,
+        error: str | None = None,
+        channel: str | None = None,
     ) -> None:
-        """Fail the next `count` calls of `method` (or "response_url"), creating nothing.
+        """Fail the next `count` calls of `method` (or "response_url"), creating nothing; with `channel`, only its
+        calls for that channel (Slack limits chat.postMessage per channel: about one message a second each).
 
-        With `error` (e.g. `not_in_channel`, `channel_not_found`, `invalid_blocks`) Slack's answer to a refused
-        call: HTTP 200 with `{"ok": false, "error": error}`; `error="ratelimited"` is HTTP 429 with Retry-After.
-        Without it, `status` decides: 429 is `ratelimited`, anything else an `internal_error` with that status.
+        With `error` (e.g. `not_in_channel`, `channel_not_found`, `invalid_blocks`, `edit_window_closed`) Slack's
+        answer to a refused call: HTTP 200 with `{"ok": false, "error": error}`; `error="ratelimited"` is HTTP 429
+        with Retry-After. Without it, `status` decides: 429 is `ratelimited`, anything else an `internal_error` with
+        that status.
         """
         if error == RATELIMITED:
             status = 429
+        failure = _PendingFailure(status, retry_after, count, error)
         with self._lock:
-            self._failures.setdefault(method, deque()).append(_PendingFailure(status, retry_after, count, error))
+            self._failures.setdefault(_failure_key(method, channel), deque()).append(failure)
 
     def refuse_channel(self, channel: str, error: str = "not_in_channel") -> None:
         """Refuse every post to `channel` with `error` until `allow_channel` (the bot removed from it, the channel
-        archived or deleted); `not_in_channel` and `channel_not_found` also refuse its conversations.history."""
+        archived or deleted); `not_in_channel` and `channel_not_found` also refuse its conversations.history, and
+        `channel_not_found` its chat.update (the one of these errors Slack documents for chat.update)."""
         with self._lock:
             self._refused_channels[channel] = error
 
@@ -379,7 +392,7 @@ class SlackStandIn:
             if token not in self.tokens:
                 return _Reply(200, {"ok": False, "error": "invalid_auth"}, {})
 
-        failure = self._take_failure(method)
+        failure = self._take_failure(_failure_key(method, _text_param(params, "channel"))) or self._take_failure(method)
         if failure is not None:
             return _injected_reply(failure, is_api_call)
 
@@ -462,7 +475,10 @@ class SlackStandIn:
         }
 
     def _chat_update(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
-        message = self._find(_text_param(params, "channel"), _text_param(params, "ts"))
+        channel = _text_param(params, "channel")
+        if self._refused_channels.get(channel or "") == "channel_not_found":
+            return _error("channel_not_found")  # of a refused channel's errors, the one chat.update documents
+        message = self._find(channel, _text_param(params, "ts"))
         if message is None:
             return _error("message_not_found")
         if message.ephemeral:
@@ -565,12 +581,19 @@ class SlackStandIn:
         }
 
     def _conversations_history(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        return self._read_channel(params, history_page)
+
+    def _conversations_replies(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        return self._read_channel(params, replies_page)
+
+    def _read_channel(self, params: dict[str, Any], page: ChannelPage) -> dict[str, Any]:
+        """A page of the channel's messages (history or a thread), when the bot may read it."""
         channel = _text_param(params, "channel")
         refusal = history_refusal(channel, self.scopes, self._refused_channels)
         if refusal is not None:
             return refusal
         in_channel = [m for m in self._messages if m.channel == channel]
-        return history_page(in_channel, params, self._as_slack_message)
+        return page(in_channel, params, self._as_slack_message)
 
     def _users_info(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
         user = _text_param(params, "user")
@@ -822,6 +845,11 @@ def _injected_reply(failure: _PendingFailure, is_api_call: bool) -> _Reply:
     if failure.error == "invalid_blocks":
         body = _refusal("invalid_blocks", ["refused because the test asked for it (fail_next) [json-pointer:/blocks]"])
     return _Reply(200 if is_api_call else 400, body, {}, injected=True)
+
+
+def _failure_key(method: str, channel: str | None) -> str:
+    """Where a failure asked for waits: under the method, or under the method and one channel."""
+    return f"{method} {channel}" if channel else method
 
 
 def _is_true(value: Any) -> bool:

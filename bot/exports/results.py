@@ -61,6 +61,11 @@ class ExportResults:
                 record_reference(self._core, self._references, job)
         return delivery
 
+    def scheduled(self, subject: str) -> bool:
+        """A schedule's export: on-call is told when its result does not reach a channel."""
+        job = self._core.store.get_export(subject)
+        return job is not None and job.schedule_id is not None
+
     def posted(self, subject: str, connection: Connection) -> None:
         """Mark the export's result posted."""
         self._core.store.result_posted(connection, subject)

@@ -11,12 +11,15 @@ from sqlalchemy import Connection
 
 from bot.background.claims import Claim, WorkState
 from bot.background.fence import Fence
+from bot.background.notes import POST, THREAD, Delivery, Destination, NoteStamp, delivered
 from bot.recovery.models import Kind, State
 from bot.recovery.notify import RecoveryNotifier
 from bot.recovery.prepare import Preparer
 from bot.recovery.store import RecoveryStore
 from bot.recovery.views import item_view
 from bot.restores.models import RestoreRequest
+
+TOLD = frozenset({State.ANSWERED, State.REQUESTED, State.FAILED})  # the states whose news the requester hears
 
 
 class PreparationWork:
@@ -38,7 +41,8 @@ class PreparationWork:
 
 
 class RecoveryNotes:
-    """The `recovery` notes' poster: what the requester (and the approval thread) must hear of a preparation."""
+    """The `recovery` notes' poster: what the requester (and the approval thread) must hear of a preparation, each
+    destination delivered, retried and reported on its own (bot.background.notes)."""
 
     def __init__(
         self, store: RecoveryStore, notifier: RecoveryNotifier, request_of: Callable[[str], RestoreRequest | None]
@@ -47,20 +51,33 @@ class RecoveryNotes:
         self._notifier = notifier
         self._request_of = request_of
 
-    def post(self, subject: str) -> bool:
-        """Post by the preparation's state (the notifier logs, and never repeats, what Slack refused)."""
+    def targets(self, subject: str) -> list[str]:
+        """The requester's direct messages, and for a repair put up for approval its approval thread first."""
+        preparation = self._store.get(subject)
+        if preparation is None or preparation.state not in TOLD:
+            return []
+        if preparation.state == State.ANSWERED and preparation.kind != Kind.ITEM:
+            return []
+        places = [Destination(POST, preparation.requested_by)]
+        if preparation.state == State.REQUESTED:
+            request = self._request_of(preparation.request_id) if preparation.request_id else None
+            if request is None:
+                return []
+            if request.approval_channel and request.approval_ts:
+                places.insert(0, Destination(THREAD, request.approval_channel))
+        return [place.target() for place in places]
+
+    def deliver(self, subject: str, stamp: NoteStamp) -> Delivery:
+        """Post to `stamp.target` by the preparation's state."""
         preparation = self._store.get(subject)
         if preparation is None:
-            return True
-        if preparation.state == State.ANSWERED and preparation.kind == Kind.ITEM:
-            self._notifier.answered(item_view(preparation, self._store.actions(preparation.id, limit=50)))
-        elif preparation.state == State.REQUESTED and preparation.request_id:
-            request = self._request_of(preparation.request_id)
-            if request is not None:
-                self._notifier.requested(preparation, request)
-        elif preparation.state == State.FAILED:
-            self._notifier.failed(preparation, preparation.failure or "it could not be prepared")
-        return True
+            return delivered()
+        if preparation.state == State.ANSWERED:
+            return self._notifier.answered(item_view(preparation, self._store.actions(preparation.id, limit=50)), stamp)
+        if preparation.state == State.REQUESTED:
+            request = self._request_of(preparation.request_id) if preparation.request_id else None
+            return delivered() if request is None else self._notifier.requested(preparation, request, stamp)
+        return self._notifier.failed(preparation, preparation.failure or "it could not be prepared", stamp)
 
     def posted(self, subject: str, connection: Connection) -> None:
         """A lookup's item contents are dropped once its answer is delivered (Restore this version reads the export

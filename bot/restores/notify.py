@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from bot.background.notes import Delivery, NoteStamp
 from bot.restores.models import Approval, RestoreRequest
 from bot.restores.outcome import ItemsDone, ItemsPromised, OutcomeCheck
 
@@ -98,8 +99,9 @@ class RestoreOutcome:
 class RestoreNotifier(Protocol):
     """Tells the approval channel, its thread and the requester what happens to a restore request.
 
-    Every method but `approval_requested` swallows and logs delivery failures: the store is the truth,
-    and a lost Slack message must never stop or repeat a restore.
+    Every method but `approval_requested` and the three endings swallows and logs delivery failures: the store is
+    the truth, and a lost Slack message must never stop or repeat a restore. The endings are notes
+    (bot.background.notes): each destination's delivery is returned, recorded, retried or reported on its own.
     """
 
     def approval_requested(self, request: RestoreRequest) -> MessageRef:
@@ -122,16 +124,17 @@ class RestoreNotifier(Protocol):
         """A progress line in the thread."""
         ...
 
-    def finished(self, request: RestoreRequest, outcome: RestoreOutcome) -> None:
-        """The run ended (SUCCEEDED, or PARTIAL when the outcome check says the promise was missed): the report with
-        the items promised and done, what was not carried over; edit the message; tell the requester."""
+    def finished(self, request: RestoreRequest, outcome: RestoreOutcome, stamp: NoteStamp) -> Delivery:
+        """The run ended (SUCCEEDED, or PARTIAL when the outcome check says the promise was missed), told to one of
+        its destinations (`stamp.target`): the report with the items promised and done and what was not carried over
+        (the thread, the notification channel), the message's state line (its edit), the summary (the requester)."""
         ...
 
-    def failed(self, request: RestoreRequest, reason: str) -> None:
-        """Failure: the reason and what to fix; edit the message; tell the requester."""
+    def failed(self, request: RestoreRequest, reason: str, stamp: NoteStamp) -> Delivery:
+        """Failure: the reason and what to fix, told to one of its destinations."""
         ...
 
-    def cancelled(self, request: RestoreRequest, outcome: RestoreOutcome | None) -> None:
+    def cancelled(self, request: RestoreRequest, outcome: RestoreOutcome | None, stamp: NoteStamp) -> Delivery:
         """An operator cancelled it: what was written by then (None: nothing ran), how to retry, and for a new table
-        AWS could not stop making, the offer to delete it; edit the message; tell the requester."""
+        AWS could not stop making, the offer to delete it; told to one of its destinations."""
         ...

@@ -20,7 +20,18 @@ from sqlalchemy import Connection
 from bot.aws.accounts import Place
 from bot.background.claims import Claim, WorkState, enqueue_work
 from bot.background.fence import Fence
-from bot.background.notes import NOTE, note_key
+from bot.background.notes import (
+    EDIT,
+    NOTE,
+    PEOPLE,
+    POST,
+    THREAD,
+    Delivery,
+    Destination,
+    NoteStamp,
+    delivered,
+    note_key,
+)
 from bot.background.work import WorkKind
 from bot.core import Core
 from bot.errors import BotError
@@ -29,7 +40,7 @@ from bot.metrics import RESTORE_OVERDUE, RESTORES, RESTORES_RUNNING
 from bot.models import BOT_ACTOR
 from bot.restores.cancel_watch import CancelWatch
 from bot.restores.executors import Cancelled, Executor, ExecutorContext, Withdrawn
-from bot.restores.models import ACTIVE, REPAIR_MODES, RestoreMode, RestoreRequest, RestoreStatus
+from bot.restores.models import ACTIVE, REPAIR_MODES, RETRYABLE, RestoreMode, RestoreRequest, RestoreStatus
 from bot.restores.notify import RestoreNotifier, RestoreOutcome, RestoreProgress
 from bot.restores.outcome import ItemsDone, ItemsPromised, check_outcome
 from bot.restores.store import RESTORE, RestoreStore
@@ -40,6 +51,7 @@ TOPIC = "restore"  # the note of a request's end: `restore:<id>`
 IN_PROCESS = frozenset({RestoreMode.LOAD, *REPAIR_MODES})  # modes whose writes run in this process (not in AWS)
 UNREPORTED_PROMISE = ItemsPromised(None, "the restore reported no item count")
 UNREPORTED_DONE = ItemsDone(None, "the restore reported no item count")
+ENDINGS = RETRYABLE | {RestoreStatus.SUCCEEDED}  # the ends a request's result note tells
 
 
 @dataclass(frozen=True)
@@ -255,25 +267,41 @@ class RestoreWork:
 
 
 class RestoreResults:
-    """The `restore` notes' poster: a request's end told to its thread, the approval message and the requester."""
+    """The `restore` notes' poster: a request's end told to each of its destinations on its own (bot.background.notes):
+    its thread, the approval message's edit, the requester's direct messages and the notification channel."""
 
-    def __init__(self, store: RestoreStore, notifier: RestoreNotifier) -> None:
+    def __init__(self, store: RestoreStore, notifier: RestoreNotifier, notify_channel: str | None = None) -> None:
         self._store = store
         self._notifier = notifier
+        self._notify_channel = notify_channel
 
-    def post(self, subject: str) -> bool:
-        """Tell how the request ended (the notifier logs, and never repeats, a message Slack refused)."""
+    def targets(self, subject: str) -> list[str]:
+        """Where the end is told, in the order people read it (none while the request has not ended)."""
+        request = self._store.get(subject)
+        if request is None or request.status not in ENDINGS:
+            return []
+        places: list[Destination] = []
+        if request.approval_channel:
+            places.append(Destination(THREAD, request.approval_channel))
+            if request.approval_ts:
+                places.append(Destination(EDIT, request.approval_channel))
+        if request.requested_by[:1] in PEOPLE:
+            places.append(Destination(POST, request.requested_by))
+        if self._notify_channel and self._notify_channel != request.approval_channel:
+            places.append(Destination(POST, self._notify_channel))
+        return [place.target() for place in places]
+
+    def deliver(self, subject: str, stamp: NoteStamp) -> Delivery:
+        """Tell how the request ended to `stamp.target`."""
         request = self._store.get(subject)
         if request is None:
-            return True
+            return delivered()
         if request.status in {RestoreStatus.SUCCEEDED, RestoreStatus.PARTIAL}:
-            self._notifier.finished(request, RestoreOutcome.from_dict(request.result))
-        elif request.status == RestoreStatus.FAILED:
-            self._notifier.failed(request, request.failure_message or "no reason was recorded")
-        elif request.status == RestoreStatus.CANCELLED:
-            outcome = RestoreOutcome.from_dict(request.result) if request.result else None
-            self._notifier.cancelled(request, outcome)
-        return True
+            return self._notifier.finished(request, RestoreOutcome.from_dict(request.result), stamp)
+        if request.status == RestoreStatus.FAILED:
+            return self._notifier.failed(request, request.failure_message or "no reason was recorded", stamp)
+        outcome = RestoreOutcome.from_dict(request.result) if request.result else None
+        return self._notifier.cancelled(request, outcome, stamp)
 
     def posted(self, subject: str, connection: Connection) -> None:
         """Nothing to mark: the request's status is its record."""

@@ -156,6 +156,10 @@ class RunReports:
         channel = sc.channel_for(schedule)
         return [channel] if schedule is not None and channel else []
 
+    def scheduled(self, subject: str) -> bool:
+        """Every run is a schedule's: on-call is told when its message does not reach its channel."""
+        return True
+
     def deliver(self, subject: str, stamp: NoteStamp) -> Delivery:
         """Post the message of run `subject`."""
         sc = self._sc

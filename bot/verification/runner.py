@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from bot.aws.accounts import Place
 from bot.background.claims import Claim, WorkState
 from bot.background.fence import Fence
+from bot.background.notes import EDIT, POST, THREAD, Delivery, Destination, NoteStamp, delivered
 from bot.core import Core
 from bot.exports.reference import ReferenceStore
 from bot.loader.lines import ExportLineReader
@@ -43,8 +44,8 @@ class VerificationNotifier(Protocol):
         """How far it is."""
         ...
 
-    def finished(self, verification: Verification) -> None:
-        """The result."""
+    def finished(self, verification: Verification, stamp: NoteStamp) -> Delivery:
+        """The result, to one of its destinations (`stamp.target`: its thread, or the edit of the thread's parent)."""
         ...
 
 
@@ -120,18 +121,27 @@ class VerificationWork:
 
 
 class VerificationResults:
-    """The `verification` notes' poster: the result in its thread and on the parent message."""
+    """The `verification` notes' poster: the result in its thread and on the parent message, each delivered, retried
+    and reported on its own (bot.background.notes)."""
 
     def __init__(self, store: VerificationStore, notifier: VerificationNotifier) -> None:
         self._store = store
         self._notifier = notifier
 
-    def post(self, subject: str) -> bool:
-        """Post the result (the notifier logs, and never repeats, what Slack refused)."""
+    def targets(self, subject: str) -> list[str]:
+        """Its thread (the channel, when it has none) and the parent's edit; none while it runs or when asked
+        nowhere."""
         verification = self._store.get(subject)
-        if verification is not None and verification.finished:
-            self._notifier.finished(verification)
-        return True
+        if verification is None or not verification.finished or not verification.channel_id:
+            return []
+        if not verification.thread_ts:
+            return [Destination(POST, verification.channel_id).target()]
+        return [Destination(how, verification.channel_id).target() for how in (THREAD, EDIT)]
+
+    def deliver(self, subject: str, stamp: NoteStamp) -> Delivery:
+        """Post the result to `stamp.target`."""
+        verification = self._store.get(subject)
+        return delivered() if verification is None else self._notifier.finished(verification, stamp)
 
     def posted(self, subject: str, connection: Connection) -> None:
         """Nothing to mark: the verification's status is its record."""

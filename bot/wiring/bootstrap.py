@@ -14,7 +14,7 @@ from bot.authz import Authorizer
 from bot.aws.accounts import AwsAccounts
 from bot.aws.pricing import PriceBook
 from bot.background.fence import Steps, no_steps
-from bot.background.notes import NOTE, UNDELIVERED, NoteWork, UndeliveredReports, WholeNote
+from bot.background.notes import NOTE, UNDELIVERED, UNDELIVERED_ONCALL, NoteWork, UndeliveredReports
 from bot.background.periodic import PeriodicJob
 from bot.background.work import WorkKind
 from bot.catalog.service import Catalogue
@@ -169,10 +169,13 @@ def build_services(
         {
             EXPORT_RESULTS: results,
             RUN_REPORTS: RunReports(schedules),
-            RESTORE_RESULTS: WholeNote(restores.results),
-            RECOVERY_NOTES: WholeNote(recovery_notes(recovery, restores.workflow, slack)),
+            RESTORE_RESULTS: restores.results,
+            RECOVERY_NOTES: recovery_notes(recovery, restores.workflow, slack),
             **drills.results,
             UNDELIVERED: UndeliveredReports(work.targets, SlackUndelivered(slack), settings.notify_channel),
+            UNDELIVERED_ONCALL: UndeliveredReports(
+                work.targets, SlackUndelivered(slack), settings.notify_channel, oncall=settings.oncall
+            ),
         },
         work.targets,
         retry_after=timedelta(seconds=settings.poll_seconds),

@@ -10,7 +10,7 @@ from datetime import timedelta
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot.background.notes import NotePoster, WholeNote
+from bot.background.notes import NotePoster
 from bot.background.work import WorkKind
 from bot.core import Core
 from bot.drills.runner import DrillResults, DrillWork
@@ -62,5 +62,5 @@ def build_drills(
         Verifications(core, store, wake),
         Drills(core, drill_store, settings.drill_sample, settings.max_drills, wake),
         (WorkKind(VERIFICATION, verification), WorkKind(DRILL, drill)),
-        {VERIFICATION: WholeNote(VerificationResults(store, verification_notifier)), DRILL: drill_results},
+        {VERIFICATION: VerificationResults(store, verification_notifier), DRILL: drill_results},
     )

@@ -114,7 +114,7 @@ def build_restores(
         runner_timing(settings.poll_seconds),
     )
     control = RestoreControl(core, store, authorizer, workflow, SqlLoadCheckpoints(engine))
-    return RestoreFeature(workflow, work, RestoreResults(store, notifier), control)
+    return RestoreFeature(workflow, work, RestoreResults(store, notifier, core.notify_channel), control)
 
 
 def bulk_policy(settings: Settings) -> BulkPolicy:

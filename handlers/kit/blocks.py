@@ -260,11 +260,13 @@ def working(text: str) -> Message:
     return message(f"{emoji.RUNNING} {escape(text, FOREIGN_TEXT)}")
 
 
-def oncall_section(result: Message, oncall: str, what: str = "a scheduled export") -> Message:
-    """A failed scheduled export's (or drill's: `what`) result with on-call mentioned (in the notification text
-    too)."""
+def oncall_section(
+    result: Message, oncall: str, what: str = "a scheduled export", happened: str = " failed"
+) -> Message:
+    """A failed scheduled export's (or drill's: `what`; or what `happened` to it) result with on-call mentioned (in
+    the notification text too)."""
     who = mention(oncall)
     if not who:
         return result
-    blocks = [*result["blocks"], section(f"{who} {what} failed; please take a look.")]
+    blocks = [*result["blocks"], section(f"{who} {what}{happened}; please take a look.")]
     return message(f"{shorten(result['text'], NOTIFICATION_TEXT - len(who) - 1)} {who}", *blocks)

@@ -133,6 +133,15 @@ def requester_notice(request: RestoreRequest, detail: str) -> Message:
     return message(text, section(text))
 
 
+def ended_notice(request: RestoreRequest, detail: str) -> Message:
+    """A request's end as the notification channel reads it; `detail` is mrkdwn the caller already escaped."""
+    text = (
+        f"Restore request {code(request.id, 100)} into {code(request.target_display, 600)}: "
+        f"{shorten(detail, FOREIGN_TEXT)}"
+    )
+    return message(text, section(text))
+
+
 def started_note(request: RestoreRequest, resumed: str | None) -> Message:
     """The restore started (or resumed after a restart)."""
     text = (

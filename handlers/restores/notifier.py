@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.background.notes import EDIT, THREAD, Delivery, NoteStamp, destination
 from bot.errors import PreconditionFailed
 from bot.restores.models import Approval, RestoreRequest
 from bot.restores.notify import MessageRef, RestoreOutcome, RestoreProgress
 from handlers.kit.blocks import Message, escape
+from handlers.kit.delivery import deliver_edit, deliver_message
 from handlers.restores import blocks as rb
 from handlers.restores.bulk_blocks import cancelled_note
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a request ended, as each destination shows it: the report (thread), the approval message's state line
+    (its edit), and the summary (the requester's DM, the notification channel; mrkdwn already escaped)."""
+
+    report: Message
+    state_line: str
+    summary: str
 
 
 class SlackRestoreNotifier:
@@ -77,37 +90,46 @@ class SlackRestoreNotifier:
             with self._lock:
                 self._progress_ts[request.id] = posted
 
-    def finished(self, request: RestoreRequest, outcome: RestoreOutcome) -> None:
-        """The report in the thread, the message's state line, and the requester's DM."""
-        with self._lock:
-            self._progress_ts.pop(request.id, None)
-        report = rb.finished_note(request, outcome)
-        self._thread(request, report)
+    def finished(self, request: RestoreRequest, outcome: RestoreOutcome, stamp: NoteStamp) -> Delivery:
+        """The report (the thread, the notification channel), the message's state line, or the requester's DM."""
         partial = outcome.check is not None and outcome.check.partial
         note = (
             "PARTIAL: see the thread for the numbers and why."
             if partial
             else "Finished: see the thread for the report."
         )
-        self._edit(request, rb.approval_settled(request, [], note=note))
-        self._tell_requester(request, rb.finished_summary(request, outcome))
+        ending = Ending(rb.finished_note(request, outcome), note, rb.finished_summary(request, outcome))
+        return self._deliver_ending(request, ending, stamp)
 
-    def failed(self, request: RestoreRequest, reason: str) -> None:
-        """The reason in the thread, the message's state line, and the requester's DM."""
+    def failed(self, request: RestoreRequest, reason: str, stamp: NoteStamp) -> Delivery:
+        """The reason (the thread, the notification channel), the message's state line, or the requester's DM."""
+        ending = Ending(rb.failed_note(request, reason), f"Failed: {reason}", f"failed: {escape(reason)}")
+        return self._deliver_ending(request, ending, stamp)
+
+    def cancelled(self, request: RestoreRequest, outcome: RestoreOutcome | None, stamp: NoteStamp) -> Delivery:
+        """The cancelled report in the thread (with the delete button a new table gets), the requester's DM, the
+        notification channel, or the message's state line."""
+        ending = Ending(
+            cancelled_note(request, outcome),
+            "Cancelled: see the thread for what was written.",
+            "cancelled; what was written before the cancel stays (see the approval thread).",
+        )
+        return self._deliver_ending(request, ending, stamp)
+
+    def _deliver_ending(self, request: RestoreRequest, ending: Ending, stamp: NoteStamp) -> Delivery:
+        """One destination of a request's end: each is recorded, retried and reported on its own (never posted again
+        once delivered), so a refused one leaves the others as they are."""
         with self._lock:
             self._progress_ts.pop(request.id, None)
-        self._thread(request, rb.failed_note(request, reason))
-        self._edit(request, rb.approval_settled(request, [], note=f"Failed: {reason}"))
-        self._tell_requester(request, f"failed: {escape(reason)}")
-
-    def cancelled(self, request: RestoreRequest, outcome: RestoreOutcome | None) -> None:
-        """The cancelled report in the thread (with the delete button a new table gets), the message's state line,
-        and the requester's DM."""
-        with self._lock:
-            self._progress_ts.pop(request.id, None)
-        self._thread(request, cancelled_note(request, outcome))
-        self._edit(request, rb.approval_settled(request, [], note="Cancelled: see the thread for what was written."))
-        self._tell_requester(request, "cancelled; what was written before the cancel stays (see the approval thread).")
+        place = destination(stamp.target)
+        if place.how == THREAD:
+            return deliver_message(self._client, ending.report, stamp, thread_ts=request.approval_ts)
+        if place.how == EDIT:
+            settled = rb.approval_settled(request, [], note=ending.state_line)
+            return deliver_edit(self._client, settled, stamp, request.approval_ts or "")
+        if place.person:
+            return deliver_message(self._client, rb.requester_notice(request, ending.summary), stamp)
+        return deliver_message(self._client, rb.ended_notice(request, ending.summary), stamp)
 
     def _edit(self, request: RestoreRequest, message: Message) -> None:
         if not request.approval_channel or not request.approval_ts:

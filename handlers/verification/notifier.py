@@ -8,9 +8,11 @@ import threading
 
 from slack_sdk import WebClient
 
+from bot.background.notes import EDIT, Delivery, NoteStamp, destination
 from bot.verification.models import Verification
 from bot.verification.verify import VerifyProgress
 from handlers.kit.blocks import Message
+from handlers.kit.delivery import deliver_edit, deliver_message
 from handlers.verification import blocks as vb
 
 logger = logging.getLogger(__name__)
@@ -50,22 +52,14 @@ class SlackVerificationNotifier:
             with self._lock:
                 self._progress_ts[verification.id] = posted
 
-    def finished(self, verification: Verification) -> None:
-        """The result in the thread, and on the parent message."""
+    def finished(self, verification: Verification, stamp: NoteStamp) -> Delivery:
+        """The result in the thread (or the channel), or on the parent message (`stamp.target`)."""
         with self._lock:
             self._progress_ts.pop(verification.id, None)
         result = vb.verification_result(verification)
-        self._post(verification, result, verification.thread_ts)
-        if verification.channel_id and verification.thread_ts:
-            try:
-                self._client.chat_update(
-                    channel=verification.channel_id,
-                    ts=verification.thread_ts,
-                    text=result["text"],
-                    blocks=result["blocks"],
-                )
-            except Exception:
-                logger.exception("verification.parent_not_edited", extra={"verification_id": verification.id})
+        if destination(stamp.target).how == EDIT:
+            return deliver_edit(self._client, result, stamp, verification.thread_ts or "")
+        return deliver_message(self._client, result, stamp, thread_ts=verification.thread_ts)
 
     def _post(self, verification: Verification, message: Message, thread_ts: str | None) -> str | None:
         if not verification.channel_id:

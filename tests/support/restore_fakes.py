@@ -16,7 +16,7 @@ from bot.aws.accounts import AwsAccounts
 from bot.aws.pricing import PriceBook
 from bot.background.claims import ClaimStore
 from bot.background.fence import ClaimKeeper, Steps, no_steps
-from bot.background.notes import NOTE, NoteWork, WholeNote
+from bot.background.notes import NOTE, Delivery, NoteStamp, NoteWork, delivered
 from bot.background.targets import TargetStore
 from bot.background.work import WorkKind, WorkRunner, WorkTiming
 from bot.core import Core
@@ -59,6 +59,7 @@ class RecordingNotifier:
     """RestoreNotifier that records what it was told (and can refuse to post)."""
 
     calls: list[tuple[str, str, Any]] = field(default_factory=list)
+    destinations: list[tuple[str, str, str]] = field(default_factory=list)  # (ending, request id, target) delivered
     refuse_posting: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -82,11 +83,23 @@ class RecordingNotifier:
     def progress(self, request: RestoreRequest, progress: RestoreProgress) -> None:
         self._record("progress", request, progress)
 
-    def finished(self, request: RestoreRequest, outcome: RestoreOutcome) -> None:
-        self._record("finished", request, outcome)
+    def finished(self, request: RestoreRequest, outcome: RestoreOutcome, stamp: NoteStamp) -> Delivery:
+        return self._ending("finished", request, outcome, stamp)
 
-    def failed(self, request: RestoreRequest, reason: str) -> None:
-        self._record("failed", request, reason)
+    def failed(self, request: RestoreRequest, reason: str, stamp: NoteStamp) -> Delivery:
+        return self._ending("failed", request, reason, stamp)
+
+    def cancelled(self, request: RestoreRequest, outcome: RestoreOutcome | None, stamp: NoteStamp) -> Delivery:
+        return self._ending("cancelled", request, outcome, stamp)
+
+    def _ending(self, name: str, request: RestoreRequest, detail: Any, stamp: NoteStamp) -> Delivery:
+        """An ending is recorded once (its first destination); every destination is delivered."""
+        with self._lock:
+            self.destinations.append((name, request.id, stamp.target))
+            first = sum(1 for d in self.destinations if d[:2] == (name, request.id)) == 1
+        if first:
+            self._record(name, request, detail)
+        return delivered()
 
     def named(self, name: str) -> list[tuple[str, str, Any]]:
         return [call for call in self.calls if call[0] == name]
@@ -202,7 +215,7 @@ def restore_runner(
     """A replica's work runner over restores and their result notes, as bootstrap builds it."""
     work = RestoreWork(core, store, notifier, executors, timing)
     targets = TargetStore(claims.engine, max_attempts=claims.max_attempts, retry_after=_at_once, clock=claims.clock)
-    notes = NoteWork({TOPIC: WholeNote(RestoreResults(store, notifier))}, targets, retry_after=timedelta(0))
+    notes = NoteWork({TOPIC: RestoreResults(store, notifier)}, targets, retry_after=timedelta(0))
     keeper = ClaimKeeper(claims, holder, monotonic=monotonic, steps=steps)
     kinds = [work.kind(), WorkKind(NOTE, notes, parallel=4)]
     return WorkRunner(keeper, kinds, WorkTiming(interval=0.05, first_retry=timedelta(0)), on_cycle=on_cycle)

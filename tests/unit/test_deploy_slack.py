@@ -46,6 +46,7 @@ SCOPES: dict[str, set[str]] = {
     "usergroups.list": {"usergroups:read"},
     # a note in doubt is looked for by its metadata in public (channels:) and private (groups:) channels
     "conversations.history": {"channels:history", "groups:history"},
+    "conversations.replies": {"channels:history", "groups:history"},
 }
 SLASH_COMMANDS_SCOPE = "commands"
 

@@ -325,6 +325,39 @@ def test_a_restore_that_kills_every_replica_is_given_up_and_its_requester_told(
     assert tokens.started["import"] == 1
 
 
+@pytest.mark.parametrize("step", ["aws_called", "target_recorded"])
+def test_a_restore_end_whose_poster_dies_after_its_first_destination_reaches_the_rest_and_never_that_one_again(
+    cluster: Cluster, tokens: TokenLedger, slack: SlackStandIn, ddb: Any, step: str
+) -> None:
+    """The end goes to four destinations, each its own target: the replica dies once the first (the thread reply)
+    is posted, before its delivery was recorded (the reply is then looked for in the thread by its stamp) or after;
+    a fresh replica delivers the edit, the requester's DM and the notification channel, and the reply stays one."""
+    replica = cluster.replica()
+    request_id = approved_import(replica, slack)
+    assert replica.work_runner.run_pending([RESTORE]) == 1
+    dying = cluster.replica(CrashAt(NOTE, step))
+    with pytest.raises(Crash):
+        dying.work_runner.run_pending([NOTE])
+    approval = next(m for m in slack.messages(APPROVALS) if m.thread_ts is None and request_id in m.text)
+    in_thread = [m for m in messages_with(slack, APPROVALS, request_id, "finished") if m.thread_ts == approval.ts]
+    assert len(in_thread) == 1 and not messages_with(slack, REQUESTER, request_id, "finished"), "died after one"
+
+    taker = cluster.replica()
+    assert taker.work_runner.run_pending([NOTE]) == 0, "a live claim is not taken over"
+    cluster.stale()
+    assert taker.work_runner.run_pending([NOTE]) == 1
+    in_thread = [m for m in messages_with(slack, APPROVALS, request_id, "finished") if m.thread_ts == approval.ts]
+    assert len(in_thread) == 1, "the thread reply never posted again"
+    assert len(messages_with(slack, REQUESTER, request_id, "finished")) == 1
+    assert len(messages_with(slack, NOTIFY, request_id, "finished")) == 1
+    edited = next(m for m in slack.messages(APPROVALS) if m.ts == approval.ts)
+    assert "Finished: see the thread" in text_of(edited)
+    looked = [c.method for c in slack.calls if c.method.startswith("conversations.")]
+    assert looked == (["conversations.replies"] if step == "aws_called" else []), "only a post in doubt is looked for"
+    note = taker.work_runner.keeper.store.get(NOTE, f"restore:{request_id}")
+    assert note is not None and note.state == WorkState.DONE
+
+
 # ----------------------------------------------------------------------------------------------------- notes
 
 

@@ -186,3 +186,39 @@ def test_a_stamp_of_another_note_edition_or_channel_is_not_taken_for_this_delive
     client.chat_postMessage(channel="C0OPS", text="other app", metadata={"event_type": "x", "event_payload": {}})
     assert deliver_message(client, note, stamp(True)).delivered
     assert [m.text for m in standin.messages("C0OPS")].count("export done") == 1, "posted: no look-alike counted"
+
+
+def test_replies_are_the_thread_parent_first_then_oldest_first_and_need_what_history_needs(
+    standin: SlackStandIn, client: WebClient
+) -> None:
+    parent = client.chat_postMessage(channel="C0OPS", text="parent")["ts"]
+    client.chat_postMessage(channel="C0OPS", text="elsewhere")
+    for n in range(3):
+        client.chat_postMessage(channel="C0OPS", text=f"reply {n}", thread_ts=parent, metadata=STAMP)
+    replies = client.conversations_replies(channel="C0OPS", ts=parent, include_all_metadata=True, limit=2)
+    assert [m["text"] for m in replies["messages"]] == ["parent", "reply 0"] and replies["has_more"]
+    assert replies["messages"][1]["metadata"] == STAMP
+    cursor = replies["response_metadata"]["next_cursor"]
+    rest = client.conversations_replies(channel="C0OPS", ts=parent, cursor=cursor)
+    assert [m["text"] for m in rest["messages"]] == ["reply 1", "reply 2"] and "metadata" not in rest["messages"][0]
+    assert refusal(lambda: client.conversations_replies(channel="C0OPS", ts="1.000001")) == "thread_not_found"
+    standin.refuse_channel("C0OPS", "not_in_channel")
+    assert refusal(lambda: client.conversations_replies(channel="C0OPS", ts=parent)) == "not_in_channel"
+
+
+def test_a_thread_reply_in_doubt_is_found_in_its_thread_and_not_posted_again(
+    standin: SlackStandIn, client: WebClient
+) -> None:
+    parent = client.chat_postMessage(channel="C0OPS", text="the approval message")["ts"]
+    note = message("restore finished", section("restore finished"))
+    laid_out = datetime.now(UTC)
+    sent = NoteStamp("restore:r-1", "", "thread:C0OPS", laid_out)
+    first = deliver_message(client, note, sent, thread_ts=parent)
+    assert first.delivered
+    again = deliver_message(
+        client, note, NoteStamp("restore:r-1", "", "thread:C0OPS", laid_out, True), thread_ts=parent
+    )
+    assert again.delivered and again.ts == first.ts, "found in the thread by its stamp"
+    assert [m.text for m in standin.messages("C0OPS") if m.thread_ts == parent] == ["restore finished"]
+    looked = [c for c in standin.calls if c.method.startswith("conversations.")]
+    assert [c.method for c in looked] == ["conversations.replies"]

@@ -166,6 +166,38 @@ def test_rate_limit_answer_carries_retry_after_and_creates_nothing(standin: Slac
     assert standin.messages("C0OPS")[0].text == "v1"
 
 
+def test_a_failure_asked_for_one_channel_fails_only_that_channels_calls(
+    standin: SlackStandIn, client: WebClient
+) -> None:
+    """Slack rate-limits chat.postMessage per channel: a limit on one channel leaves the others posting."""
+    standin.fail_next("chat.postMessage", status=429, retry_after=3, count=2, channel="C0SLOW")
+    assert client.chat_postMessage(channel="C0OPS", text="first")["ok"]
+    for _ in range(2):
+        with pytest.raises(SlackApiError) as raised:
+            client.chat_postMessage(channel="C0SLOW", text="held")
+        assert raised.value.response.status_code == 429 and raised.value.response["error"] == "ratelimited"
+    assert client.chat_postMessage(channel="C0SLOW", text="now")["ok"]
+    assert [m.text for m in standin.messages("C0SLOW")] == ["now"]
+    assert [m.text for m in standin.messages("C0OPS")] == ["first"]
+
+
+def test_an_edit_in_a_channel_that_no_longer_exists_is_refused_and_changes_nothing(
+    standin: SlackStandIn, client: WebClient
+) -> None:
+    ts = client.chat_postMessage(channel="C0GONE", text="v1")["ts"]
+    standin.refuse_channel("C0GONE", "channel_not_found")
+    with pytest.raises(SlackApiError) as raised:
+        client.chat_update(channel="C0GONE", ts=ts, text="v2")
+    assert raised.value.response["error"] == "channel_not_found"
+    standin.refuse_channel("C0GONE", "not_in_channel")  # Slack documents no such refusal for chat.update
+    assert client.chat_update(channel="C0GONE", ts=ts, text="v3")["ok"]
+    standin.fail_next("chat.update", error="edit_window_closed", channel="C0GONE")
+    with pytest.raises(SlackApiError) as closed:
+        client.chat_update(channel="C0GONE", ts=ts, text="v4")
+    assert closed.value.response["error"] == "edit_window_closed"
+    assert standin.messages("C0GONE")[0].text == "v3"
+
+
 # ------------------------------------------------------------------------------ strict like Slack: refusals
 
 

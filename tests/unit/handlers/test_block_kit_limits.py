@@ -578,6 +578,8 @@ CASES: dict[str, list[Case]] = {
     "undelivered_message": [
         lambda g: delivery.undelivered_message(g.text, "C0OPS", g.text, 5),
         lambda g: delivery.undelivered_message(g.text, g.text, g.text, 1),
+        lambda g: delivery.undelivered_message(g.text, "edit:C0OPS", g.text, 2),
+        lambda g: delivery.undelivered_message(g.text, "U0BOB", g.text, 2),
     ],
     "pitr_message": [
         lambda g, on=on, change=change: pitr_blocks.pitr_message(
@@ -669,6 +671,7 @@ CASES: dict[str, list[Case]] = {
         for s in (RestoreStatus.APPROVED, RestoreStatus.REJECTED, RestoreStatus.EXPIRED, RestoreStatus.CANCELLED)
     ],
     "requester_notice": [lambda g: restore_blocks.requester_notice(restore_request(g), blocks.escape(g.text))],
+    "ended_notice": [lambda g: restore_blocks.ended_notice(restore_request(g), blocks.escape(g.text))],
     "started_note": [
         lambda g: restore_blocks.started_note(restore_request(g), g.text),
         lambda g: restore_blocks.started_note(restore_request(g), None),
@@ -779,6 +782,12 @@ CASES: dict[str, list[Case]] = {
                 export_job(g, status=ExportStatus.FAILED), None, embedded_rates("us-east-1", g.text)
             ),
             ONCALL,
+        ),
+        lambda g: blocks.oncall_section(
+            delivery.undelivered_message(g.text, f"thread:{g.text}", g.text, 5),
+            ONCALL,
+            "a message about a scheduled backup",
+            " could not be posted (see above)",
         ),
     ],
     "coverage_message": [
