@@ -22,6 +22,7 @@ class DrillStatus(StrEnum):
     FAILED = "failed"
 
 
+SCHEDULED_REQUESTER = "schedule:"  # how a drill schedule's fire names its requester
 ACTIVE_DRILLS = frozenset({DrillStatus.QUEUED, DrillStatus.RUNNING})
 
 
@@ -92,6 +93,11 @@ class Drill:
     def finished(self) -> bool:
         """True once it passed or failed."""
         return self.status not in ACTIVE_DRILLS
+
+    @property
+    def scheduled(self) -> bool:
+        """Queued by a drill schedule's fire, which names the requester `schedule:<id>`."""
+        return self.requested_by.startswith(SCHEDULED_REQUESTER)
 
 
 DRILL_MAX_AGE = timedelta(days=30)  # a table whose last passed drill is older is flagged

@@ -123,5 +123,10 @@ class DrillResults:
         drill = self._store.get(subject)
         return delivered() if drill is None else self._notifier.drill_finished(drill, stamp)
 
+    def scheduled(self, subject: str) -> bool:
+        """A schedule's drill: on-call is told when its result does not reach a channel."""
+        drill = self._store.get(subject)
+        return drill is not None and drill.scheduled
+
     def posted(self, subject: str, connection: Connection) -> None:
         """Nothing to mark: the drill's status is its record."""

@@ -10,8 +10,6 @@ from handlers.drills import blocks as db
 from handlers.kit.blocks import oncall_section
 from handlers.kit.delivery import deliver_message
 
-SCHEDULED = "schedule:"  # how a drill schedule's fire names its requester
-
 
 class SlackDrillNotifier:
     """Posts a drill's result with chat.postMessage; a failed scheduled drill mentions the on-call group."""
@@ -23,7 +21,7 @@ class SlackDrillNotifier:
     def drill_finished(self, drill: Drill, stamp: NoteStamp) -> Delivery:
         """The result, once to one channel."""
         message = db.drill_result(drill)
-        scheduled = drill.requested_by.startswith(SCHEDULED)
+        scheduled = drill.scheduled
         if self._oncall and scheduled and drill.status == DrillStatus.FAILED:
             message = oncall_section(message, self._oncall, "a scheduled restore drill")
         return deliver_message(self._client, message, stamp)

@@ -8,14 +8,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 from sqlalchemy import Engine, select, update
 
 from bot.background.claims import ClaimStore
-from bot.background.notes import NOTE
+from bot.background.notes import NOTE, ScheduledNotes
 from bot.db import make_engine
 from bot.drills.models import Drill, DrillResult, DrillSpec, DrillStatus, new_drill_id
+from bot.drills.runner import DrillNotifier, DrillResults
 from bot.drills.store import DRILL, DrillStore, drills
 from bot.models import ExportType
 from bot.schema_migrations import migrate
@@ -106,3 +108,16 @@ def test_each_tables_newest_drill_is_found_in_one_query_as_its_history_shows_it(
     assert newest["prod:customers"].id == min(d.id for d in tied if d is not None), "a tie goes to the lower id"
     later = store.create(a_drill("orders"), max_active=10)
     assert store.newest_by_table()["orders"] == later, "a newer drill of one table replaces its older one"
+
+
+def test_a_scheduled_drills_result_is_about_scheduled_work_and_a_requested_ones_is_not(engine: Engine) -> None:
+    """On-call is told when a scheduled drill's result reaches no channel (the notes' ScheduledNotes)."""
+    store = DrillStore(engine)
+    spec = a_drill().spec
+    by_schedule = store.create(Drill(new_drill_id(), spec, "schedule:nightly-drill", "C0OPS"), max_active=2)
+    by_person = store.create(Drill(new_drill_id(), replace(spec, table_key="other"), "U0ALICE", "C0OPS"), max_active=2)
+    assert by_schedule is not None and by_person is not None
+    results = DrillResults(store, notifier=cast(DrillNotifier, None), notify_channel=None)  # never posts here
+    assert isinstance(results, ScheduledNotes)
+    assert results.scheduled(by_schedule.id) and not results.scheduled(by_person.id)
+    assert not results.scheduled("no-such-drill")
