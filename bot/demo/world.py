@@ -62,6 +62,9 @@ class MotoServer:
         self._thread.join()
 
 
+RESET_TIMEOUT_SECONDS = 60
+
+
 def start_moto() -> tuple[MotoServer, str]:
     """moto's real HTTP server in a thread; boto3 reaches it over HTTP like AWS."""
     server = MotoServer()
@@ -69,9 +72,10 @@ def start_moto() -> tuple[MotoServer, str]:
 
 
 def reset_moto(endpoint: str) -> None:
-    """Forget every resource (between tests)."""
+    """Forget every resource (between tests). moto resets every backend it loaded, which took over 10 s on a 2-core
+    machine under a soak's load (seed 4217098449): the timeout is for a moto that hangs, not for a slow one."""
     request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST", data=b"")  # noqa: S310
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  (local moto only)
+    with urllib.request.urlopen(request, timeout=RESET_TIMEOUT_SECONDS) as response:  # noqa: S310  (local moto only)
         response.read()
 
 
