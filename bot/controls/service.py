@@ -1,0 +1,133 @@
+"""The controls of every table a coverage survey found: read from the bot's export records and the catalogue (the
+exports), the drill history (the restores proven) and each backup bucket's lifecycle and Object Lock, then judged
+by bot.controls.checks. Fed by the survey's result so the survey itself stays as fast as it is.
+
+A bucket is read once per report however many tables export into it (estates put thousands of tables in a few
+buckets), and a table with no target is read not at all: every control of it is "not required".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bot.aws.accounts import Place
+from bot.catalog.models import CatalogEntry, entry_of_job
+from bot.catalog.store import CatalogStore
+from bot.config import ControlTargets
+from bot.controls import checks
+from bot.controls.models import ControlResult, ControlsReport, Keeping, TableControls
+from bot.core import Core
+from bot.coverage.models import CoverageReport, TableCoverage
+from bot.drills.models import Drill
+from bot.drills.store import DrillStore
+from bot.errors import BotError
+from bot.models import ExportStatus, export_id_of
+
+logger = logging.getLogger(__name__)
+OWN_READ = 500  # the bot's own records read per table: the newest decide, older ones only for a copy elsewhere
+DRILLS_READ = 50
+
+
+class KeepingReader(Protocol):
+    """Reads what a bucket keeps under a prefix (bot.retention.buckets.read_bucket_keeping)."""
+
+    def __call__(self, s3: Any, bucket: str, prefix: str, *, owner: str | None = None) -> Keeping: ...
+
+
+@dataclass(frozen=True)
+class ControlSources:
+    """What the controls are read from, built once in bootstrap. `not_backups` gives the ARNs of exports that hold
+    part of a table only (a recovery's partition or window): they never count as a backup."""
+
+    core: Core
+    catalog: CatalogStore
+    drills: DrillStore
+    read_keeping: KeepingReader
+    not_backups: Callable[[], set[str]] = field(default=set)
+
+
+def controls_of(sources: ControlSources, coverage: CoverageReport) -> ControlsReport:
+    """Every control of every table of the survey, judged as of the survey's moment."""
+    reading = _Reading(sources, coverage.at)
+    return ControlsReport(coverage.at, tuple(reading.table(t) for t in coverage.tables))
+
+
+class _Reading:
+    """One report's reads: the accounts and buckets asked once each."""
+
+    def __init__(self, sources: ControlSources, now: datetime) -> None:
+        self.sources = sources
+        self.now = now
+        self.partial = {export_id_of(arn) for arn in sources.not_backups()}
+        self.accounts: dict[str | None, str | None] = {}
+        self.buckets: dict[tuple[str | None, str, str, str | None], Keeping] = {}
+
+    def table(self, table: TableCoverage) -> TableControls:
+        targets = self.sources.core.config.targets_for(table.key)
+        account = self._account(table.alias) if targets.any else None
+        exports = self._exports(table, account) if targets.any else []
+        drills = self._drills(table) if targets.restore_proven or targets.rto else []
+        newest = exports[0] if exports else None
+        needs_bucket = newest is not None and (targets.retention is not None or targets.immutable)
+        keeping = self._keeping(table, newest) if needs_bucket and newest is not None else None
+        results = _judged(targets, exports, drills, keeping, account, self.now)
+        return TableControls(table.key, table.alias, table.region, account, results)
+
+    def _account(self, alias: str | None) -> str | None:
+        if alias not in self.accounts:
+            try:
+                self.accounts[alias] = self.sources.core.aws.account_id(alias)
+            except (BotError, ClientError, BotoCoreError) as exc:
+                logger.warning("controls.account_unknown", extra={"account": alias, "error": type(exc).__name__})
+                self.accounts[alias] = None
+        return self.accounts[alias]
+
+    def _exports(self, table: TableCoverage, account: str | None) -> list[CatalogEntry]:
+        """The table's completed exports, newest first: the bot's records and those the catalogue found."""
+        name = table.key.split(":", 1)[-1]
+        found: dict[str, CatalogEntry] = {}
+        if account is not None:
+            arn = f"arn:aws:dynamodb:{table.region}:{account}:table/{name}"
+            found.update((e.export_id, e) for e in self.sources.catalog.entries(arn))
+        for job in self.sources.core.store.recent_exports(table.key, limit=OWN_READ):
+            if job.region == table.region and job.status == ExportStatus.COMPLETED:
+                found[job.export_id] = entry_of_job(job)
+        usable = [e for e in found.values() if e.usable and e.export_id not in self.partial]
+        return sorted(usable, key=lambda e: e.as_of or datetime.min, reverse=True)
+
+    def _drills(self, table: TableCoverage) -> list[Drill]:
+        history = self.sources.drills.history(table.key, DRILLS_READ)
+        return [d for d in history if d.spec.region == table.region]
+
+    def _keeping(self, table: TableCoverage, newest: CatalogEntry) -> Keeping:
+        prefix = newest.prefix or ""
+        key = (table.alias, newest.bucket, prefix, newest.bucket_owner)
+        if key not in self.buckets:
+            s3 = self.sources.core.aws.s3(Place(table.alias, table.region))
+            self.buckets[key] = self.sources.read_keeping(s3, newest.bucket, prefix, owner=newest.bucket_owner)
+        return self.buckets[key]
+
+
+def _judged(
+    targets: ControlTargets,
+    exports: Sequence[CatalogEntry],
+    drills: Sequence[Drill],
+    keeping: Keeping | None,
+    account: str | None,
+    now: datetime,
+) -> tuple[ControlResult, ...]:
+    """Each control, in the order they are listed."""
+    newest = exports[0] if exports else None
+    return (
+        checks.backup_frequency(targets.backup_every, exports, now),
+        checks.retention(targets.retention, newest, keeping),
+        checks.immutability(targets.immutable, newest, keeping),
+        checks.cross_account_copy(targets.cross_account, exports, account),
+        checks.restore_proven(targets.restore_proven, targets.rto, drills, now),
+    )
