@@ -30,6 +30,7 @@ FEATURES = (
     "bot.drills",
     "bot.recovery",
     "bot.catalog",
+    "bot.retention",
 )
 # Which feature may import which (the kernel and bot.aws are open to all).
 FEATURE_MAY_IMPORT = {
@@ -44,6 +45,7 @@ FEATURE_MAY_IMPORT = {
     "bot.drills": ("bot.exports", "bot.loader", "bot.restores", "bot.background", "bot.verification"),
     "bot.recovery": ("bot.exports", "bot.loader", "bot.restores", "bot.background"),
     "bot.catalog": ("bot.exports", "bot.verification", "bot.drills", "bot.restores"),
+    "bot.retention": ("bot.catalog", "bot.exports", "bot.restores", "bot.background"),
 }
 
 
