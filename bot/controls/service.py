@@ -9,6 +9,7 @@ buckets), and a table with no target is read not at all: every control of it is 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -131,3 +132,23 @@ def _judged(
         checks.cross_account_copy(targets.cross_account, exports, account),
         checks.restore_proven(targets.restore_proven, targets.rto, drills, now),
     )
+
+
+class ControlsBoard:
+    """The controls of the latest coverage survey, judged once per survey: the survey is cached for minutes and the
+    Home tabs and `/ddb-coverage` ask again and again, so they share one reading of the same survey."""
+
+    def __init__(self, sources: ControlSources) -> None:
+        self.sources = sources
+        self._last: tuple[CoverageReport, ControlsReport] | None = None
+        self._lock = threading.Lock()
+
+    def of(self, coverage: CoverageReport) -> ControlsReport:
+        """The controls of the tables of `coverage` (read again only for another survey)."""
+        with self._lock:
+            if self._last is not None and self._last[0] is coverage:
+                return self._last[1]
+        report = controls_of(self.sources, coverage)
+        with self._lock:
+            self._last = (coverage, report)
+        return report

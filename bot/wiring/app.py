@@ -28,6 +28,8 @@ from bot.wiring.services import Services
 from bot.wiring.slack_bodies import FormRequest, malformed, signed, too_large
 from handlers.catalog import commands as catalog_commands
 from handlers.catalog.parsing import HELP as CATALOG_HELP
+from handlers.controls import commands as report_commands
+from handlers.controls.parsing import REPORT_HELP
 from handlers.costs import commands as cost_commands
 from handlers.costs.parsing import COST_HELP
 from handlers.coverage import actions as coverage_actions
@@ -65,6 +67,7 @@ COMMAND_HELPS: tuple[CommandHelp, ...] = (
     CATALOG_HELP,
     COST_HELP,
     COVERAGE_HELP,
+    REPORT_HELP,
     RESTORE_HELP,
     SCHEDULE_HELP,
     VERIFY_HELP,
@@ -111,7 +114,8 @@ def create_app(services: Services) -> App:
     schedule_commands.register(app, surface, services.schedules)
     verification_commands.register(app, surface, services.verifications)
     drill_commands.register(app, surface, services.drills)
-    coverage_commands.register(app, surface, services.coverage)
+    coverage_commands.register(app, surface, services.coverage, services.controls)
+    report_commands.register(app, surface, services.coverage, services.controls, services.slack)
     coverage_actions.register(app, surface, services.coverage, services.schedules)
     catalog_commands.register(app, surface, services.catalogue)
     home_events.register(app, services.home, services.restores)

@@ -20,6 +20,7 @@ from bot.background.work import WorkKind
 from bot.catalog.service import Catalogue
 from bot.catalog.store import CatalogStore
 from bot.config import load_config
+from bot.controls.service import ControlsBoard, ControlSources
 from bot.core import Core, ExportDefaults
 from bot.coverage.survey import CoverageSurvey
 from bot.db import DatabaseClock
@@ -34,6 +35,7 @@ from bot.recovery.store import PREPARATION as RECOVERY_NOTES
 from bot.recovery.store import RecoveryStore
 from bot.restores.models import REPAIR_MODES
 from bot.restores.runner import TOPIC as RESTORE_RESULTS
+from bot.retention.buckets import read_bucket_keeping
 from bot.schedules.fanout import FANOUT
 from bot.schedules.fires import FIRE, FanoutWork, FireWork
 from bot.schedules.runs import TOPIC as RUN_REPORTS
@@ -181,7 +183,14 @@ def build_services(
         ],
         on_cycle=(restores.workflow.expire_due, restores.work.overdue),
     )
-    home = home_publisher(slack, authorizer, schedules, restores.workflow, coverage, health.warnings_for_people)
+    controls = ControlsBoard(
+        ControlSources(
+            core, CatalogStore(engine), drills.drills.store, read_bucket_keeping, RecoveryStore(engine).export_arns
+        )
+    )
+    home = home_publisher(
+        slack, authorizer, schedules, restores.workflow, coverage, health.warnings_for_people, controls.of
+    )
     return Services(
         settings=settings,
         engine=engine,
@@ -197,6 +206,7 @@ def build_services(
         verifications=drills.verifications,
         drills=drills.drills,
         coverage=coverage,
+        controls=controls,
         catalogue=Catalogue(
             core,
             CatalogStore(engine),

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from bot.authz import Authorizer
 from bot.background.work import WorkRunner
 from bot.catalog.service import Catalogue
+from bot.controls.service import ControlsBoard
 from bot.core import Core
 from bot.coverage.survey import CoverageSurvey
 from bot.drills.service import Drills
@@ -57,6 +58,7 @@ class Services:
     verifications: Verifications
     drills: Drills
     coverage: CoverageSurvey
+    controls: ControlsBoard  # the controls of the latest coverage survey (/ddb-coverage, /ddb-report, Home)
     catalogue: Catalogue
     home: HomePublisher
     work: ThreadPoolExecutor
