@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -28,7 +28,7 @@ from bot.coverage.models import CoverageReport, TableCoverage
 from bot.drills.models import Drill
 from bot.drills.store import DrillStore
 from bot.errors import BotError
-from bot.models import ExportStatus, export_id_of
+from bot.models import ExportJob, ExportStatus, ExportType, export_id_of
 
 logger = logging.getLogger(__name__)
 OWN_READ = 500  # the bot's own records read per table: the newest decide, older ones only for a copy elsewhere
@@ -98,7 +98,7 @@ class _Reading:
             found.update((e.export_id, e) for e in self.sources.catalog.entries(arn))
         for job in self.sources.core.store.recent_exports(table.key, limit=OWN_READ):
             if job.region == table.region and job.status == ExportStatus.COMPLETED:
-                found[job.export_id] = entry_of_job(job)
+                found[job.export_id] = _timed(entry_of_job(job), job)
         usable = [e for e in found.values() if e.usable and e.export_id not in self.partial]
         return sorted(usable, key=lambda e: e.as_of or datetime.min, reverse=True)
 
@@ -132,6 +132,14 @@ def _judged(
         checks.cross_account_copy(targets.cross_account, exports, account),
         checks.restore_proven(targets.restore_proven, targets.rto, drills, now),
     )
+
+
+def _timed(entry: CatalogEntry, job: ExportJob) -> CatalogEntry:
+    """A full export's moment, when DynamoDB's answer gave none: the record's start, as the coverage survey reads it
+    (DynamoDB always gives ExportTime; a record made before the export was described has only its own times)."""
+    if entry.export_type != ExportType.FULL or entry.export_time is not None:
+        return entry
+    return replace(entry, export_time=job.started_at or job.created_at)
 
 
 class ControlsBoard:
