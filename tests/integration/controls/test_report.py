@@ -31,7 +31,7 @@ from tests.support.slack_requests import SignedSlackClient
 VAULT_ACCOUNT = "111111111111"
 VAULT = "acme-vault"
 BACKUPS = "acme-ddb-backups"
-CONFIG = f"""
+CONFIG = """
 [controls]
 backup_every = "24h"
 retention = "30d"
@@ -93,7 +93,15 @@ def exported(bot: BotRuntime, signed: SignedSlackClient, slack: SlackStandIn, te
 def passed_drill(bot: BotRuntime, job: ExportJob, seconds: float) -> tuple[str, datetime]:
     """A passed drill of `job` in the drill history, as the drill runner records one."""
     target = ExportTarget(
-        job.export_id, job.export_arn, job.bucket, job.s3_prefix, job.bucket_owner, job.export_type, None, job.region, "o"
+        job.export_id,
+        job.export_arn,
+        job.bucket,
+        job.s3_prefix,
+        job.bucket_owner,
+        job.export_type,
+        None,
+        job.region,
+        "o",
     )
     finished = datetime.now(UTC).replace(microsecond=0)
     spec = {
@@ -216,7 +224,9 @@ def test_the_evidence_file_rows_are_the_tables_real_state_with_their_proofs(
         assert [*row[:3], *row[4:6], *row[7:]] == expected[key], (key, "|".join(row))  # all but the reason
     assert "expires exports after 7 days" in rows[("customers", "retention")][6]
     assert "Object Lock COMPLIANCE, 40 days" in rows[("orders", "immutable copy")][6]
-    assert here.export_id not in json.dumps(list(rows.values())), "the newer vault export is the proof, not the older one"
+    assert here.export_id not in json.dumps(list(rows.values())), (
+        "the newer vault export is the proof, not the older one"
+    )
 
     markdown = next(f for f in slack.files(OPS) if f.filename.endswith(".md")).text
     assert "| customers | us-east-1 | 123456789012 | retention | fail |" in markdown
