@@ -41,6 +41,8 @@ from bot.catalog.models import (
     RestoreChain,
     UnreadableSummary,
 )
+from bot.controls.models import Control, ControlResult, ControlsReport, Outcome, TableControls
+from bot.controls.models import Proof as ControlProof
 from bot.coverage.models import CoverageReport, TableCoverage, Unreadable
 from bot.demo.block_kit_rules import HOME, MESSAGE, MODAL, message_errors, view_errors
 from bot.demo.slack_standin import SlackStandIn
@@ -93,6 +95,8 @@ from bot.schedules.service import AddedSchedule
 from bot.verification.models import ExportTarget, Verification, VerificationStatus
 from bot.verification.verify import Failure, VerifyProgress
 from handlers.catalog import blocks as catalog_blocks
+from handlers.controls import blocks as controls_blocks
+from handlers.controls.parsing import REPORT_HELP
 from handlers.costs import blocks as cost_blocks
 from handlers.costs.parsing import COST_HELP
 from handlers.coverage import blocks as coverage_blocks
@@ -136,6 +140,7 @@ BUILDER_MODULES: tuple[ModuleType, ...] = (
     help_blocks,
     recovery_blocks,
     catalog_blocks,
+    controls_blocks,
 )
 T0 = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
 TABLE_255 = "orders-" + "x" * 248  # the longest table name DynamoDB accepts
@@ -389,6 +394,27 @@ def coverage_report(g: Given) -> CoverageReport:
     return CoverageReport(T0, tuple(tables), tuple(unreadable), timedelta(days=7), places=g.rows)
 
 
+def controls_report(g: Given) -> ControlsReport:
+    """Every control of 5 x `rows` tables, every outcome, reasons and proofs as long as AWS errors."""
+    outcomes = list(Outcome)
+    tables = tuple(
+        TableControls(
+            f"{g.name}-{index}",
+            g.name if index % 2 else None,
+            "ap-southeast-2",
+            "123456789012",
+            tuple(
+                ControlResult(
+                    control, g.text, outcomes[(index + n) % 4], g.text, ControlProof(g.name, g.text, g.name, T0)
+                )
+                for n, control in enumerate(Control)
+            ),
+        )
+        for index in range(5 * g.rows)
+    )
+    return ControlsReport(T0, tables)
+
+
 def dashboard(g: Given, *, approver: bool) -> Dashboard:
     """Ten of everything the Home tab lists, with maximal names and errors."""
     jobs = tuple(export_job(g, i, status=ExportStatus.FAILED, failure_code=g.text) for i in range(10))
@@ -397,7 +423,20 @@ def dashboard(g: Given, *, approver: bool) -> Dashboard:
     ended = tuple(restore_request(g, sources=3, status=RestoreStatus.PARTIAL) for _ in range(10))
     pending = tuple(plan_summary(r) for r in requests)
     warnings = (g.text,) * 5
-    return Dashboard(T0, coverage_report(g), None, jobs, requests, pending, approver, fires, jobs, ended, warnings)
+    return Dashboard(
+        T0,
+        coverage_report(g),
+        None,
+        jobs,
+        requests,
+        pending,
+        approver,
+        fires,
+        jobs,
+        ended,
+        warnings,
+        controls_report(g),
+    )
 
 
 def digest(g: Given) -> Digest:
@@ -558,6 +597,7 @@ CASES: dict[str, list[Case]] = {
                 VERIFY_HELP,
                 DRILL_HELP,
                 HELP_HELP,
+                REPORT_HELP,
             ]
         ),
         lambda g: blocks.help_message(replace(COST_HELP, command=g.name, summary=g.text, usage=(g.text,))),
@@ -783,6 +823,11 @@ CASES: dict[str, list[Case]] = {
         # an operator's buttons are labelled with table keys: names from ListTables and aliases the config checks
         lambda g: coverage_blocks.coverage_message(coverage_report(aws_named(g)), operator=True),
         lambda g: coverage_blocks.coverage_message(CoverageReport(T0, (), (), timedelta(days=7), places=0)),
+        lambda g: coverage_blocks.coverage_message(coverage_report(g), controls=controls_report(g)),
+    ],
+    "report_message": [
+        lambda g: controls_blocks.report_message(controls_report(g), g.name),
+        lambda g: controls_blocks.report_message(ControlsReport(T0, ()), "all"),
     ],
     "catalog_listing": [
         lambda g: catalog_blocks.catalog_listing(
