@@ -28,11 +28,9 @@ from bot.coverage.models import CoverageReport, TableCoverage
 from bot.drills.models import Drill
 from bot.drills.store import DrillStore
 from bot.errors import BotError
-from bot.models import ExportJob, ExportStatus, ExportType, export_id_of
+from bot.models import ExportJob, ExportType, export_id_of
 
 logger = logging.getLogger(__name__)
-OWN_READ = 500  # the bot's own records read per table: the newest decide, older ones only for a copy elsewhere
-DRILLS_READ = 50
 
 
 class KeepingReader(Protocol):
@@ -55,25 +53,38 @@ class ControlSources:
 
 def controls_of(sources: ControlSources, coverage: CoverageReport) -> ControlsReport:
     """Every control of every table of the survey, judged as of the survey's moment."""
-    reading = _Reading(sources, coverage.at)
+    reading = _Reading(sources, coverage)
     return ControlsReport(coverage.at, tuple(reading.table(t) for t in coverage.tables))
 
 
 class _Reading:
-    """One report's reads: the accounts and buckets asked once each."""
+    """One report's reads: the records of every table with a target read in batches (a few queries for thousands of
+    tables, where one each took seconds), and each account and bucket asked once."""
 
-    def __init__(self, sources: ControlSources, now: datetime) -> None:
+    def __init__(self, sources: ControlSources, coverage: CoverageReport) -> None:
         self.sources = sources
-        self.now = now
-        self.partial = {export_id_of(arn) for arn in sources.not_backups()}
+        self.now = coverage.at
+        partial_arns = sources.not_backups()
+        self.partial = {export_id_of(arn) for arn in partial_arns}
         self.accounts: dict[str | None, str | None] = {}
         self.buckets: dict[tuple[str | None, str, str, str | None], Keeping] = {}
+        targets = sources.core.config.targets_for
+        wanted = [t for t in coverage.tables if targets(t.key).any]
+        self.own: dict[tuple[str, str], list[ExportJob]] = {}
+        for region in sorted({t.region for t in wanted}):
+            keys = [t.key for t in wanted if t.region == region]
+            found = sources.core.store.last_completed_by_owner(keys, region, partial_arns)
+            self.own.update(((key, region), jobs) for key, jobs in found.items())
+        self.arns = {(t.key, t.region): self._arn(t) for t in wanted}
+        self.catalogued = sources.catalog.newest_by_owner((a for a in self.arns.values() if a), self.partial)
+        drilled = [t.key for t in wanted if targets(t.key).restore_proven or targets(t.key).rto]
+        self.drilled = sources.drills.last_passed(drilled) if drilled else {}
 
     def table(self, table: TableCoverage) -> TableControls:
         targets = self.sources.core.config.targets_for(table.key)
         account = self._account(table.alias) if targets.any else None
-        exports = self._exports(table, account) if targets.any else []
-        drills = self._drills(table) if targets.restore_proven or targets.rto else []
+        exports = self._exports(table) if targets.any else []
+        drills = [d for d in self.drilled.get(table.key, []) if d.spec.region == table.region]
         newest = exports[0] if exports else None
         needs_bucket = newest is not None and (targets.retention is not None or targets.immutable)
         keeping = self._keeping(table, newest) if needs_bucket and newest is not None else None
@@ -89,22 +100,20 @@ class _Reading:
                 self.accounts[alias] = None
         return self.accounts[alias]
 
-    def _exports(self, table: TableCoverage, account: str | None) -> list[CatalogEntry]:
-        """The table's completed exports, newest first: the bot's records and those the catalogue found."""
+    def _arn(self, table: TableCoverage) -> str | None:
+        account = self._account(table.alias)
         name = table.key.split(":", 1)[-1]
-        found: dict[str, CatalogEntry] = {}
-        if account is not None:
-            arn = f"arn:aws:dynamodb:{table.region}:{account}:table/{name}"
-            found.update((e.export_id, e) for e in self.sources.catalog.entries(arn))
-        for job in self.sources.core.store.recent_exports(table.key, limit=OWN_READ):
-            if job.region == table.region and job.status == ExportStatus.COMPLETED:
-                found[job.export_id] = _timed(entry_of_job(job), job)
+        return f"arn:aws:dynamodb:{table.region}:{account}:table/{name}" if account else None
+
+    def _exports(self, table: TableCoverage) -> list[CatalogEntry]:
+        """The table's newest completed export in each bucket owner, newest first: the bot's records and those the
+        catalogue found (the bot's record wins for the same export)."""
+        arn = self.arns.get((table.key, table.region))
+        found = {e.export_id: e for e in self.catalogued.get(arn, [])} if arn else {}
+        for job in self.own.get((table.key, table.region), []):
+            found[job.export_id] = _timed(entry_of_job(job), job)
         usable = [e for e in found.values() if e.usable and e.export_id not in self.partial]
         return sorted(usable, key=lambda e: e.as_of or datetime.min, reverse=True)
-
-    def _drills(self, table: TableCoverage) -> list[Drill]:
-        history = self.sources.drills.history(table.key, DRILLS_READ)
-        return [d for d in history if d.spec.region == table.region]
 
     def _keeping(self, table: TableCoverage, newest: CatalogEntry) -> Keeping:
         prefix = newest.prefix or ""
