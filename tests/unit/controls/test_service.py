@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from sqlalchemy import Engine
 
 from bot.aws.accounts import AwsAccounts
 from bot.aws.pricing import PriceBook
@@ -21,12 +22,11 @@ from bot.controls.models import Control, Outcome
 from bot.controls.service import ControlsBoard, ControlSources, controls_of
 from bot.core import Core
 from bot.coverage.models import CoverageReport, TableCoverage
-from bot.db import make_engine
 from bot.demo.world import start_moto
 from bot.drills.store import DrillStore
 from bot.models import ExportFormat, ExportJob, ExportStatus, ExportType
 from bot.store import Store
-from bot.wiring.schema import create_schema
+from tests.support.databases import database_kinds, schema_engine
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PROD = "111111111111"
@@ -62,12 +62,16 @@ def moto() -> Iterator[str]:
     server.stop()
 
 
+@pytest.fixture(params=database_kinds())
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    with schema_engine(request.param, tmp_path) as engine:
+        yield engine
+
+
 @pytest.fixture
-def core(tmp_path: Path, moto: str, monkeypatch: pytest.MonkeyPatch) -> Core:
-    """The bot's use-case core over a real SQLite database; AWS (the alias's role, assumed) is moto's server."""
+def core(engine: Engine, moto: str, monkeypatch: pytest.MonkeyPatch) -> Core:
+    """The bot's use-case core over a real database (SQLite, PostgreSQL); AWS (the alias's role) is moto's server."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto)
-    engine = make_engine(f"sqlite:///{tmp_path / 'bot.sqlite3'}")
-    create_schema(engine)
     session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="y", region_name="us-east-1")
     config = BotConfig(controls=TARGETS, table_controls={"prod:scratch": ControlTargets()})
     aws = AwsAccounts(session, {"prod": Account("prod", ROLE, "us-east-1")})
