@@ -52,6 +52,8 @@ from handlers.restores import actions as restore_actions
 from handlers.restores import commands as restore_commands
 from handlers.restores.commands import RestoreSurface
 from handlers.restores.parsing import RESTORE_HELP
+from handlers.retention import commands as retention_commands
+from handlers.retention.parsing import HELP as RETENTION_HELP
 from handlers.schedules import commands as schedule_commands
 from handlers.schedules.parsing import HELP as SCHEDULE_HELP
 from handlers.verification import commands as verification_commands
@@ -63,6 +65,7 @@ COMMAND_HELPS: tuple[CommandHelp, ...] = (
     EXPORT_HELP,
     STATUS_HELP,
     CATALOG_HELP,
+    RETENTION_HELP,
     COST_HELP,
     COVERAGE_HELP,
     RESTORE_HELP,
@@ -114,6 +117,7 @@ def create_app(services: Services) -> App:
     coverage_commands.register(app, surface, services.coverage)
     coverage_actions.register(app, surface, services.coverage, services.schedules)
     catalog_commands.register(app, surface, services.catalogue)
+    retention_commands.register(app, surface, services.retention)
     home_events.register(app, services.home, services.restores)
     help_commands.register(app, surface, COMMAND_HELPS)
     return app

@@ -34,6 +34,7 @@ from bot.recovery.store import PREPARATION as RECOVERY_NOTES
 from bot.recovery.store import RecoveryStore
 from bot.restores.models import REPAIR_MODES
 from bot.restores.runner import TOPIC as RESTORE_RESULTS
+from bot.retention.service import Retention
 from bot.schedules.fanout import FANOUT
 from bot.schedules.fires import FIRE, FanoutWork, FireWork
 from bot.schedules.runs import TOPIC as RUN_REPORTS
@@ -182,6 +183,13 @@ def build_services(
         on_cycle=(restores.workflow.expire_due, restores.work.overdue),
     )
     home = home_publisher(slack, authorizer, schedules, restores.workflow, coverage, health.warnings_for_people)
+    catalogue = Catalogue(
+        core,
+        CatalogStore(engine),
+        drills.verifications.store,
+        drills.drills.store,
+        not_backups=RecoveryStore(engine).export_arns,
+    )
     return Services(
         settings=settings,
         engine=engine,
@@ -197,13 +205,8 @@ def build_services(
         verifications=drills.verifications,
         drills=drills.drills,
         coverage=coverage,
-        catalogue=Catalogue(
-            core,
-            CatalogStore(engine),
-            drills.verifications.store,
-            drills.drills.store,
-            not_backups=RecoveryStore(engine).export_arns,
-        ),
+        catalogue=catalogue,
+        retention=Retention(catalogue),
         home=home,
         work=ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="work"),
         background=(

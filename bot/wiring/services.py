@@ -19,6 +19,7 @@ from bot.exports.tracker import ExportTracker
 from bot.recovery.service import Recoveries
 from bot.restores.control import RestoreControl
 from bot.restores.workflow import Restores
+from bot.retention.service import Retention
 from bot.schedules.service import ScheduleCore
 from bot.settings import Settings
 from bot.verification.service import Verifications
@@ -58,6 +59,7 @@ class Services:
     drills: Drills
     coverage: CoverageSurvey
     catalogue: Catalogue
+    retention: Retention
     home: HomePublisher
     work: ThreadPoolExecutor
     background: tuple[Background, ...]

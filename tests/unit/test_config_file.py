@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.config import KEYS_OF, ConfigError, load_config, parse_config
+from bot.config import KEYS_OF, ConfigError, TableDefaults, load_config, parse_config
 
 ROLE = "arn:aws:iam::111111111111:role/ddb-backup-bot"
 SCHEDULE = {"table": "orders", "cron": "0 2 * * *"}
@@ -42,6 +42,13 @@ SCHEDULE = {"table": "orders", "cron": "0 2 * * *"}
         ({"schedules": [{**SCHEDULE, "expected_hours": -1}]}, "[[schedules]] entry 1 expected_hours: Input should be"),
         ({"schedules": [{**SCHEDULE, "bucket": 7}]}, "[[schedules]] entry 1 bucket: Input should be a valid string"),
         ({"accounts": ["prod"]}, "[accounts]: Input should be a valid dictionary"),
+        ({"tables": {"orders": {"keep": "35"}}}, '[tables."orders"] keep: must be a number of days followed by d'),
+        (
+            {"tables": {"orders": {"keep": "0d"}}},
+            '[tables."orders"] keep: must be between 1d and 36500d (keep = "35d")',
+        ),
+        ({"tables": {"orders": {"keep": 35}}}, '[tables."orders"] keep: Input should be a valid string'),
+        ({"tables": {"orders": {"fulls": 0}}}, '[tables."orders"] fulls: Input should be greater than or equal to 1'),
     ],
 )
 def test_each_mistake_is_one_sentence_naming_where_it_is(raw: dict[str, Any], said: str) -> None:
@@ -109,3 +116,8 @@ def test_file_problems_name_the_setting_and_the_path(tmp_path: Path) -> None:
     misspelt.write_text(f'[acounts.prod]\nrole_arn = "{ROLE}"\n')
     with pytest.raises(ConfigError, match=rf"DDBBOT_CONFIG_FILE {misspelt}: \[acounts\] is not a section"):
         load_config(misspelt)
+
+
+def test_a_table_retention_reaches_the_bot_in_days() -> None:
+    config = parse_config({"tables": {"orders": {"keep": "35d", "fulls": 3}}})
+    assert config.defaults_for("orders") == TableDefaults(keep_days=35, fulls=3)

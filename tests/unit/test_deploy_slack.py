@@ -158,7 +158,7 @@ def declared_help(files: list[Path]) -> set[str]:
     return names
 
 
-def test_the_handlers_register_the_fourteen_commands() -> None:
+def test_the_handlers_register_the_fifteen_commands() -> None:
     commands = registered_commands(python_files(("handlers",)))
     assert set(commands) == {
         "/ddb-pitr",
@@ -175,6 +175,7 @@ def test_the_handlers_register_the_fourteen_commands() -> None:
         "/ddb-recover",
         "/ddb-revert",
         "/ddb-catalog",
+        "/ddb-retention",
     }
     assert set(commands) == declared_help(python_files(("handlers",)))
 

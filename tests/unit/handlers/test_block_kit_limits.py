@@ -74,6 +74,9 @@ from bot.restores.outcome import OutcomeCheck, Verdict
 from bot.restores.plans import PlannedRestore
 from bot.restores.summary import plan_summary
 from bot.restores.workflow import Requested
+from bot.retention.buckets import BucketKeeping
+from bot.retention.models import Fate, RetentionAsk, RetentionReport
+from bot.retention.proposal import propose
 from bot.schedules.costly import CostlySchedule
 from bot.schedules.models import (
     Digest,
@@ -111,6 +114,7 @@ from handlers.recovery import blocks as recovery_blocks
 from handlers.restores import blocks as restore_blocks
 from handlers.restores import bulk_blocks, form_blocks
 from handlers.restores.parsing import RESTORE_HELP
+from handlers.retention import blocks as retention_blocks
 from handlers.schedules import blocks as schedule_blocks
 from handlers.schedules.parsing import HELP as SCHEDULE_HELP
 from handlers.verification import blocks as verification_blocks
@@ -136,6 +140,7 @@ BUILDER_MODULES: tuple[ModuleType, ...] = (
     help_blocks,
     recovery_blocks,
     catalog_blocks,
+    retention_blocks,
 )
 T0 = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
 TABLE_255 = "orders-" + "x" * 248  # the longest table name DynamoDB accepts
@@ -505,6 +510,32 @@ def catalog_entry(g: Given, index: int = 0, **changes: Any) -> CatalogEntry:
     return CatalogEntry(**values)
 
 
+def retention_report(g: Given) -> RetentionReport:
+    keeping = BucketKeeping(
+        "acme-ddb-backups",
+        g.text[:1024],
+        7,
+        1,
+        "Enabled",
+        "COMPLIANCE",
+        3650,
+        expiration_date=T0.date(),
+        notes=(g.text,) * min(g.rows, 5),
+    )
+    refused = BucketKeeping("acme-ddb-backups", g.text[:1024], None, None, "Off", None, None, problem=g.text)
+    entries = [catalog_entry(g, i) for i in range(g.rows)]
+    fates = tuple(Fate(entry, T0 if i % 3 else None, deleted=i % 7 == 6) for i, entry in enumerate(entries))
+    return RetentionReport(
+        table=g.name,
+        ask=RetentionAsk(36_500, 1_000),
+        now=T0,
+        keepings=(keeping, refused) * min(g.rows, 5),
+        fates=fates,
+        warnings=(g.text,) * g.rows,
+        proposals=(propose(g.name, "acme-ddb-backups", g.text[:1024], 36_500, g.text[:300]),) * min(g.rows, 3),
+    )
+
+
 def discovery(g: Given) -> Discovery:
     return Discovery(
         new=g.rows,
@@ -795,6 +826,10 @@ CASES: dict[str, list[Case]] = {
         lambda g: catalog_blocks.chain_message(restore_chain(g, gap=None, reaches=T0)),
         lambda g: catalog_blocks.chain_message(restore_chain(g, gap=None, overshoots=catalog_entry(g, 1))),
         lambda g: catalog_blocks.chain_message(restore_chain(g, full=None, incrementals=(), earliest_full=T0)),
+    ],
+    "retention_message": [
+        lambda g: retention_blocks.retention_message(retention_report(g)),
+        lambda g: retention_blocks.retention_message(RetentionReport(g.name, RetentionAsk(), T0, (), (), (), ())),
     ],
     "schedule_form": [
         lambda g: schedule_form.schedule_form(g.name, "C0OPS", g.name[:63]),
