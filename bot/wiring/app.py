@@ -52,6 +52,7 @@ from handlers.restores import actions as restore_actions
 from handlers.restores import commands as restore_commands
 from handlers.restores.commands import RestoreSurface
 from handlers.restores.parsing import RESTORE_HELP
+from handlers.retention import actions as retention_actions
 from handlers.retention import commands as retention_commands
 from handlers.retention.parsing import HELP as RETENTION_HELP
 from handlers.schedules import commands as schedule_commands
@@ -117,7 +118,8 @@ def create_app(services: Services) -> App:
     coverage_commands.register(app, surface, services.coverage)
     coverage_actions.register(app, surface, services.coverage, services.schedules)
     catalog_commands.register(app, surface, services.catalogue)
-    retention_commands.register(app, surface, services.retention)
+    retention_commands.register(app, surface, services.deletions)
+    retention_actions.register(app, services.deletions)
     home_events.register(app, services.home, services.restores)
     help_commands.register(app, surface, COMMAND_HELPS)
     return app

@@ -19,7 +19,7 @@ from bot.exports.tracker import ExportTracker
 from bot.recovery.service import Recoveries
 from bot.restores.control import RestoreControl
 from bot.restores.workflow import Restores
-from bot.retention.service import Retention
+from bot.retention.deletions import Deletions
 from bot.schedules.service import ScheduleCore
 from bot.settings import Settings
 from bot.verification.service import Verifications
@@ -59,7 +59,7 @@ class Services:
     drills: Drills
     coverage: CoverageSurvey
     catalogue: Catalogue
-    retention: Retention
+    deletions: Deletions
     home: HomePublisher
     work: ThreadPoolExecutor
     background: tuple[Background, ...]

@@ -6,18 +6,21 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.models import Requester
-from bot.retention.service import Retention, retention_report
+from bot.retention.deletions import Deletions
+from bot.retention.service import retention_report
 from handlers.kit.commands import Reply, Surface, command_listener
 from handlers.retention.blocks import retention_message
+from handlers.retention.deletion_blocks import deletion_asked
 from handlers.retention.parsing import COMMAND, DeleteCommand, RetentionCommand, parse_retention
 
 
-def register(app: App, surface: Surface, retention: Retention) -> None:
+def register(app: App, surface: Surface, deletions: Deletions) -> None:
     """Wire /ddb-retention to its listener."""
     aliases = surface.core.aws.aliases
 
     def work(command: RetentionCommand | DeleteCommand, requester: Requester) -> Reply:
-        assert isinstance(command, RetentionCommand)
-        return Reply(retention_message(retention_report(retention, command.table, command.ask)))
+        if isinstance(command, DeleteCommand):
+            return Reply(deletion_asked(deletions.request(command.table, command.export, requester)))
+        return Reply(retention_message(retention_report(deletions.retention, command.table, command.ask)))
 
     app.command(COMMAND)(command_listener(surface, COMMAND, lambda t: parse_retention(t, aliases), work))
