@@ -24,8 +24,9 @@ from bot.models import BOT_ACTOR, ExportType, Requester, export_id_of
 from bot.restores.notify import MessageRef
 from bot.restores.workflow import ApprovalPolicy, RestorePermissions
 from bot.retention.files import export_objects
+from bot.retention.models import DeletionRequest, DeletionState
 from bot.retention.service import Retention
-from bot.retention.store import DELETION, DeletionRequest, DeletionState, DeletionStore
+from bot.retention.store import DELETION, DeletionStore
 from bot.timefmt import iso
 from bot.words import plural
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from bot.catalog.models import CatalogEntry
 from bot.retention.buckets import BucketKeeping
@@ -51,3 +52,55 @@ class RetentionReport:
     fates: tuple[Fate, ...]
     warnings: tuple[str, ...]
     proposals: tuple[Proposal, ...]
+
+
+class DeletionState(StrEnum):
+    """PENDING until an approver decides (or it expires); APPROVED → DELETED, PARTIAL (some files kept, e.g. by
+    Object Lock) or FAILED."""
+
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    DELETED = "DELETED"
+    PARTIAL = "PARTIAL"
+    FAILED = "FAILED"
+
+
+GONE = frozenset({DeletionState.DELETED, DeletionState.PARTIAL})  # the export no longer restores anything
+
+
+@dataclass(frozen=True)
+class DeletionRequest:
+    """One export to delete early, with what the approver is shown (time, size, objects) and how it ended."""
+
+    id: str
+    state: DeletionState
+    table_key: str
+    export_id: str
+    export_arn: str | None
+    export_type: str
+    export_time: datetime | None
+    bucket: str
+    folder: str
+    bucket_owner: str | None
+    object_count: int
+    size_bytes: int
+    digest: str
+    requested_by: str
+    created_at: datetime
+    expires_at: datetime
+    channel_id: str | None = None
+    approval_channel: str | None = None
+    approval_ts: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    deleted_objects: int | None = None
+    kept_objects: int | None = None
+    outcome: str | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def button_value(self) -> str:
+        """What Approve and Reject carry: the id and the digest of what will be deleted."""
+        return f"{self.id}:{self.digest}"

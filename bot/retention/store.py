@@ -4,9 +4,7 @@ state change one compare-and-set UPDATE, and the approval enqueues the claimed w
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -25,6 +23,7 @@ from sqlalchemy import (
 )
 
 from bot.db import UtcDateTime, database_now, metadata, transaction
+from bot.retention.models import GONE, DeletionRequest, DeletionState
 
 DELETION = "export-deletion"  # the claimed-work kind that deletes an approved export's files
 
@@ -57,58 +56,6 @@ export_deletions = Table(
     Column("outcome", Text),  # in words: what was deleted, what Object Lock kept, why it failed
     Column("finished_at", UtcDateTime()),
 )
-
-
-class DeletionState(StrEnum):
-    """PENDING until an approver decides (or it expires); APPROVED → DELETED, PARTIAL (some files kept, e.g. by
-    Object Lock) or FAILED."""
-
-    PENDING = "PENDING"
-    APPROVED = "APPROVED"
-    REJECTED = "REJECTED"
-    EXPIRED = "EXPIRED"
-    DELETED = "DELETED"
-    PARTIAL = "PARTIAL"
-    FAILED = "FAILED"
-
-
-GONE = frozenset({DeletionState.DELETED, DeletionState.PARTIAL})  # the export no longer restores anything
-
-
-@dataclass(frozen=True)
-class DeletionRequest:
-    """One export to delete early, with what the approver is shown (time, size, objects) and how it ended."""
-
-    id: str
-    state: DeletionState
-    table_key: str
-    export_id: str
-    export_arn: str | None
-    export_type: str
-    export_time: datetime | None
-    bucket: str
-    folder: str
-    bucket_owner: str | None
-    object_count: int
-    size_bytes: int
-    digest: str
-    requested_by: str
-    created_at: datetime
-    expires_at: datetime
-    channel_id: str | None = None
-    approval_channel: str | None = None
-    approval_ts: str | None = None
-    decided_by: str | None = None
-    decided_at: datetime | None = None
-    deleted_objects: int | None = None
-    kept_objects: int | None = None
-    outcome: str | None = None
-    finished_at: datetime | None = None
-
-    @property
-    def button_value(self) -> str:
-        """What Approve and Reject carry: the id and the digest of what will be deleted."""
-        return f"{self.id}:{self.digest}"
 
 
 class DeletionStore:

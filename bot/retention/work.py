@@ -15,7 +15,8 @@ from bot.models import ExportLocation
 from bot.retention.buckets import read_bucket_keeping
 from bot.retention.deletions import DeletionNotifier
 from bot.retention.files import delete_export_files
-from bot.retention.store import DeletionRequest, DeletionState, DeletionStore
+from bot.retention.models import DeletionRequest, DeletionState
+from bot.retention.store import DeletionStore
 from bot.words import plural
 
 logger = logging.getLogger(__name__)

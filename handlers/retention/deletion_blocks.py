@@ -3,7 +3,7 @@ object count; deletion cannot be undone), the same message once decided, and how
 
 from __future__ import annotations
 
-from bot.retention.store import DeletionRequest, DeletionState
+from bot.retention.models import DeletionRequest, DeletionState
 from bot.timefmt import size
 from handlers.kit import emoji
 from handlers.kit.blocks import Message, button, code, confirm_dialog, context, escape, message, section

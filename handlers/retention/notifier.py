@@ -9,7 +9,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.errors import PreconditionFailed
 from bot.restores.notify import MessageRef
-from bot.retention.store import DeletionRequest
+from bot.retention.models import DeletionRequest
 from handlers.kit.blocks import Message
 from handlers.retention import deletion_blocks as db
 

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.demo.slack_standin import PostedMessage, SlackStandIn
-from bot.retention.store import DeletionState, export_deletions
+from bot.retention.models import DeletionState
+from bot.retention.store import export_deletions
 from bot.wiring.runtime import BotRuntime
 from tests.integration.conftest import SIGNING_SECRET, BotFactory
 from tests.integration.retention.test_retention import full_export, incremental
