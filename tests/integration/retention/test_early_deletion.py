@@ -135,3 +135,27 @@ def test_an_unknown_export_is_named(s3: Any, signed: SignedSlackClient, slack: S
     full_export(s3, NOW - 2 * DAY, "one")
     answer = ask_deletion(signed, slack, "01700000000000-deadbeef")
     assert "The catalogue of `orders` has no export `01700000000000-deadbeef`." in answer
+
+
+def test_files_object_lock_holds_are_reported_as_kept(
+    bot: BotRuntime, s3: Any, signed: SignedSlackClient, slack: SlackStandIn
+) -> None:
+    s3.put_bucket_versioning(Bucket="acme-ddb-backups", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object_lock_configuration(
+        Bucket="acme-ddb-backups",
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 30}},
+        },
+    )
+    doomed = full_export(s3, NOW - 2 * DAY, "locked")
+    objects = len(s3_keys(s3, "acme-ddb-backups", doomed.folder))
+    ask_deletion(signed, slack, doomed.export_id)
+    message = approval_message(slack)
+    click(signed, slack, message, APPROVE, APPROVER)
+    wait_until(lambda: deletion_state(bot)[0] in {"PARTIAL", "DELETED", "FAILED"} or None, "the deletion", timeout=30)
+    assert deletion_state(bot) == ("PARTIAL", 0)
+    assert len(s3_keys(s3, "acme-ddb-backups", doomed.folder)) == objects, "S3 kept every locked file"
+    slack.wait_for(
+        lambda m: m.thread_ts == message.ts and "Object Lock (COMPLIANCE, 30 days" in json.dumps(m.blocks), timeout=20
+    )
