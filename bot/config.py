@@ -30,6 +30,10 @@ ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 ALIAS = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")  # sts:AssumeRole's ExternalId
 FORMATS = ("dynamodb_json", "ion")
+KEEP = re.compile(r"^([0-9]{1,5})d$")
+MAX_KEEP_DAYS = 36_500  # S3 lifecycle Days is any positive integer; a century is past any retention asked
+MAX_FULLS = 1_000
+KEEP_FORM = "a number of days followed by d, e.g. 35d"
 
 
 class ConfigError(BotError):
@@ -56,6 +60,23 @@ class TableDefaults:
     owner: str | None = None
     export_format: str | None = None
     kms_key: str | None = None
+    keep_days: int | None = None  # /ddb-retention: how long exports are kept
+    fulls: int | None = None  # /ddb-retention: how many full exports are kept at least
+
+
+def keep_problem(text: str) -> str | None:
+    """Why `text` is not a retention (`35d`: 1 to 36,500 days), or None; one rule for the command and the file."""
+    found = KEEP.match(text)
+    if found is None:
+        return f"must be {KEEP_FORM}."
+    if not 1 <= int(found.group(1)) <= MAX_KEEP_DAYS:
+        return f"must be between 1d and {MAX_KEEP_DAYS}d."
+    return None
+
+
+def keep_days(text: str) -> int:
+    """`35d` → 35; the caller checked it with keep_problem."""
+    return int(text.removesuffix("d"))
 
 
 @dataclass(frozen=True)
@@ -147,6 +168,11 @@ def _format_problem(value: str) -> str | None:
     return None if value.lower() in FORMATS else 'must be "dynamodb_json" (the default) or "ion".'
 
 
+def _keep_problem(value: str) -> str | None:
+    problem = keep_problem(value)
+    return f'{problem.removesuffix(".")} (keep = "35d").' if problem else None
+
+
 def _channel_problem(value: str) -> str | None:
     return slack_id_problem([value], SlackIdKind.CHANNEL)
 
@@ -174,6 +200,7 @@ ExportFormatName = Annotated[str, _checked(_format_problem)]
 KmsKey = Annotated[str, _checked(kms_key_problem)]
 Span = Annotated[str, _checked(_span_problem)]
 OFF = "off"
+Keep = Annotated[str, _checked(_keep_problem)]
 
 
 class _Section(BaseModel):
@@ -220,6 +247,8 @@ class TableEntry(ControlsEntry):
     owner: Owner | None = None
     format: ExportFormatName | None = None
     kms: KmsKey | None = None
+    keep: Keep | None = None
+    fulls: int | None = Field(None, ge=1, le=MAX_FULLS)
 
     def sets_controls(self) -> bool:
         """Whether the entry gives any control target of its own."""
@@ -314,7 +343,15 @@ def parse_config(raw: dict[str, Any]) -> BotConfig:
             for alias, entry in parsed.accounts.items()
         },
         tables={
-            name: TableDefaults(entry.bucket, entry.prefix, entry.owner, entry.format, entry.kms)
+            name: TableDefaults(
+                entry.bucket,
+                entry.prefix,
+                entry.owner,
+                entry.format,
+                entry.kms,
+                keep_days(entry.keep) if entry.keep else None,
+                entry.fulls,
+            )
             for name, entry in parsed.tables.items()
         },
         schedules=tuple(

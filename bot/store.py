@@ -183,8 +183,8 @@ class Store:
         self, table_keys: Iterable[str], region: str, leave_out: Collection[str] = ()
     ) -> dict[str, list[ExportJob]]:
         """The newest COMPLETED export of each table in each bucket owner it was exported to (no owner recorded is
-        one more), newest first by the moment it holds, the exports in `leave_out` (ARNs) left out: what a backup's
-        age and a copy in another account are judged from, batched as `last_completed` is."""
+        one more), newest first by the moment it holds, the exports in `leave_out` (export ids) left out: what a
+        backup's age and a copy in another account are judged from, batched as `last_completed` is."""
         found: dict[str, list[ExportJob]] = {}
         for job in self._newest_completed(table_keys, region, by_owner=True, leave_out=leave_out):
             found.setdefault(job.table_key, []).append(job)
@@ -199,7 +199,7 @@ class Store:
         always was; by the moment the export holds (an incremental's window end, a full export's time) by owner."""
         found: list[ExportJob] = []
         in_region = exports.c.region == region if region is not None else true()
-        kept = exports.c.export_arn.not_in(sorted(leave_out)) if leave_out else true()
+        kept = exports.c.export_id.not_in(sorted(leave_out)) if leave_out else true()
         keys = list(dict.fromkeys(table_keys))
         owner = func.coalesce(exports.c.bucket_owner, "")
         groups = (exports.c.table_key, owner) if by_owner else (exports.c.table_key,)

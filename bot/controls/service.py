@@ -42,13 +42,15 @@ class KeepingReader(Protocol):
 @dataclass(frozen=True)
 class ControlSources:
     """What the controls are read from, built once in bootstrap. `not_backups` gives the ARNs of exports that hold
-    part of a table only (a recovery's partition or window): they never count as a backup."""
+    part of a table only (a recovery's partition or window), `gone` the ids of exports deleted early: neither ever
+    counts as a backup."""
 
     core: Core
     catalog: CatalogStore
     drills: DrillStore
     read_keeping: KeepingReader
     not_backups: Callable[[], set[str]] = field(default=set)
+    gone: Callable[[], set[str]] = field(default=set)
 
 
 def controls_of(sources: ControlSources, coverage: CoverageReport) -> ControlsReport:
@@ -64,8 +66,7 @@ class _Reading:
     def __init__(self, sources: ControlSources, coverage: CoverageReport) -> None:
         self.sources = sources
         self.now = coverage.at
-        partial_arns = sources.not_backups()
-        self.partial = {export_id_of(arn) for arn in partial_arns}
+        self.partial = {export_id_of(arn) for arn in sources.not_backups()} | sources.gone()
         self.accounts: dict[str | None, str | None] = {}
         self.buckets: dict[tuple[str | None, str, str, str | None], Keeping] = {}
         targets = sources.core.config.targets_for
@@ -73,7 +74,7 @@ class _Reading:
         self.own: dict[tuple[str, str], list[ExportJob]] = {}
         for region in sorted({t.region for t in wanted}):
             keys = [t.key for t in wanted if t.region == region]
-            found = sources.core.store.last_completed_by_owner(keys, region, partial_arns)
+            found = sources.core.store.last_completed_by_owner(keys, region, self.partial)
             self.own.update(((key, region), jobs) for key, jobs in found.items())
         self.arns = {(t.key, t.region): self._arn(t) for t in wanted}
         self.catalogued = sources.catalog.newest_by_owner((a for a in self.arns.values() if a), self.partial)

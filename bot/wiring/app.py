@@ -54,6 +54,9 @@ from handlers.restores import actions as restore_actions
 from handlers.restores import commands as restore_commands
 from handlers.restores.commands import RestoreSurface
 from handlers.restores.parsing import RESTORE_HELP
+from handlers.retention import actions as retention_actions
+from handlers.retention import commands as retention_commands
+from handlers.retention.parsing import HELP as RETENTION_HELP
 from handlers.schedules import commands as schedule_commands
 from handlers.schedules.parsing import HELP as SCHEDULE_HELP
 from handlers.verification import commands as verification_commands
@@ -65,6 +68,7 @@ COMMAND_HELPS: tuple[CommandHelp, ...] = (
     EXPORT_HELP,
     STATUS_HELP,
     CATALOG_HELP,
+    RETENTION_HELP,
     COST_HELP,
     COVERAGE_HELP,
     REPORT_HELP,
@@ -118,6 +122,8 @@ def create_app(services: Services) -> App:
     report_commands.register(app, surface, services.coverage, services.controls, services.slack)
     coverage_actions.register(app, surface, services.coverage, services.schedules)
     catalog_commands.register(app, surface, services.catalogue)
+    retention_commands.register(app, surface, services.deletions)
+    retention_actions.register(app, services.deletions)
     home_events.register(app, services.home, services.restores)
     help_commands.register(app, surface, COMMAND_HELPS)
     return app

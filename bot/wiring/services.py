@@ -20,6 +20,7 @@ from bot.exports.tracker import ExportTracker
 from bot.recovery.service import Recoveries
 from bot.restores.control import RestoreControl
 from bot.restores.workflow import Restores
+from bot.retention.deletions import Deletions
 from bot.schedules.service import ScheduleCore
 from bot.settings import Settings
 from bot.verification.service import Verifications
@@ -60,6 +61,7 @@ class Services:
     coverage: CoverageSurvey
     controls: ControlsBoard  # the controls of the latest coverage survey (/ddb-coverage, /ddb-report, Home)
     catalogue: Catalogue
+    deletions: Deletions
     home: HomePublisher
     work: ThreadPoolExecutor
     background: tuple[Background, ...]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.config import KEYS_OF, ConfigError, load_config, parse_config
+from bot.config import KEYS_OF, ConfigError, TableDefaults, load_config, parse_config
 
 ROLE = "arn:aws:iam::111111111111:role/ddb-backup-bot"
 SCHEDULE = {"table": "orders", "cron": "0 2 * * *"}
@@ -43,6 +43,13 @@ SCHEDULE = {"table": "orders", "cron": "0 2 * * *"}
         ({"schedules": [{**SCHEDULE, "expected_hours": -1}]}, "[[schedules]] entry 1 expected_hours: Input should be"),
         ({"schedules": [{**SCHEDULE, "bucket": 7}]}, "[[schedules]] entry 1 bucket: Input should be a valid string"),
         ({"accounts": ["prod"]}, "[accounts]: Input should be a valid dictionary"),
+        ({"tables": {"orders": {"keep": "35"}}}, '[tables."orders"] keep: must be a number of days followed by d'),
+        (
+            {"tables": {"orders": {"keep": "0d"}}},
+            '[tables."orders"] keep: must be between 1d and 36500d (keep = "35d")',
+        ),
+        ({"tables": {"orders": {"keep": 35}}}, '[tables."orders"] keep: Input should be a valid string'),
+        ({"tables": {"orders": {"fulls": 0}}}, '[tables."orders"] fulls: Input should be greater than or equal to 1'),
     ],
 )
 def test_each_mistake_is_one_sentence_naming_where_it_is(raw: dict[str, Any], said: str) -> None:
@@ -146,3 +153,8 @@ def test_a_control_span_not_written_as_days_and_hours_is_refused_with_how_to_wri
     with pytest.raises(ConfigError) as raised:
         parse_config({"tables": {"orders": {"backup_every": span}}})
     assert raised.value.message.startswith('[tables."orders"] backup_every: must be a span like "24h", "35d"')
+
+
+def test_a_table_retention_reaches_the_bot_in_days() -> None:
+    config = parse_config({"tables": {"orders": {"keep": "35d", "fulls": 3}}})
+    assert config.defaults_for("orders") == TableDefaults(keep_days=35, fulls=3)

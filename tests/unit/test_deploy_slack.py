@@ -165,7 +165,7 @@ def declared_help(files: list[Path]) -> set[str]:
     return names
 
 
-def test_the_handlers_register_the_fifteen_commands() -> None:
+def test_the_handlers_register_the_sixteen_commands() -> None:
     commands = registered_commands(python_files(("handlers",)))
     assert set(commands) == {
         "/ddb-pitr",
@@ -183,6 +183,7 @@ def test_the_handlers_register_the_fifteen_commands() -> None:
         "/ddb-revert",
         "/ddb-catalog",
         "/ddb-report",
+        "/ddb-retention",
     }
     assert set(commands) == declared_help(python_files(("handlers",)))
 

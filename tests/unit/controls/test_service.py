@@ -106,9 +106,13 @@ def survey(*names: str) -> CoverageReport:
     return CoverageReport(NOW, tables, (), timedelta(days=7), places=1)
 
 
-def sources(core: Core, reads: BucketReads, partial: set[str] | None = None) -> ControlSources:
+def sources(
+    core: Core, reads: BucketReads, partial: set[str] | None = None, gone: set[str] | None = None
+) -> ControlSources:
     engine = core.store.engine
-    return ControlSources(core, CatalogStore(engine), DrillStore(engine), reads, lambda: set(partial or ()))
+    return ControlSources(
+        core, CatalogStore(engine), DrillStore(engine), reads, lambda: set(partial or ()), lambda: set(gone or ())
+    )
 
 
 def test_tables_sharing_a_bucket_read_it_once_and_a_table_without_targets_not_at_all(core: Core) -> None:
@@ -125,12 +129,13 @@ def test_tables_sharing_a_bucket_read_it_once_and_a_table_without_targets_not_at
     assert report.tables[0].account == PROD
 
 
-def test_an_export_in_another_region_or_a_recoverys_partial_export_proves_nothing(core: Core) -> None:
+def test_an_export_elsewhere_a_recoverys_partial_export_or_one_deleted_early_proves_nothing(core: Core) -> None:
     record(core, "orders", "01760000000003-old", hours_ago=30)
+    record(core, "orders", "01760000000004-deleted", hours_ago=3)
     record(core, "orders", "01760000000001-eu", hours_ago=1, region="eu-west-1")
     record(core, "orders", "01760000000002-partial", hours_ago=1)
     partial = {f"arn:aws:dynamodb:us-east-1:{PROD}:table/orders/export/01760000000002-partial"}
-    report = controls_of(sources(core, BucketReads(), partial), survey("orders"))
+    report = controls_of(sources(core, BucketReads(), partial, {"01760000000004-deleted"}), survey("orders"))
     (frequency,) = [r for r in report.tables[0].results if r.control == Control.BACKUP_EVERY]
     assert frequency.outcome == Outcome.FAIL and frequency.proof.export_id == "01760000000003-old"
 

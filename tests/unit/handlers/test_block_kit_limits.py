@@ -76,6 +76,9 @@ from bot.restores.outcome import OutcomeCheck, Verdict
 from bot.restores.plans import PlannedRestore
 from bot.restores.summary import plan_summary
 from bot.restores.workflow import Requested
+from bot.retention.buckets import BucketKeeping
+from bot.retention.models import DeletionRequest, DeletionState, Fate, RetentionAsk, RetentionReport
+from bot.retention.proposal import propose
 from bot.schedules.costly import CostlySchedule
 from bot.schedules.models import (
     Digest,
@@ -115,6 +118,8 @@ from handlers.recovery import blocks as recovery_blocks
 from handlers.restores import blocks as restore_blocks
 from handlers.restores import bulk_blocks, form_blocks
 from handlers.restores.parsing import RESTORE_HELP
+from handlers.retention import blocks as retention_blocks
+from handlers.retention import deletion_blocks
 from handlers.schedules import blocks as schedule_blocks
 from handlers.schedules.parsing import HELP as SCHEDULE_HELP
 from handlers.verification import blocks as verification_blocks
@@ -140,6 +145,8 @@ BUILDER_MODULES: tuple[ModuleType, ...] = (
     help_blocks,
     recovery_blocks,
     catalog_blocks,
+    retention_blocks,
+    deletion_blocks,
     controls_blocks,
 )
 T0 = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
@@ -544,6 +551,59 @@ def catalog_entry(g: Given, index: int = 0, **changes: Any) -> CatalogEntry:
     return CatalogEntry(**values)
 
 
+def retention_report(g: Given) -> RetentionReport:
+    keeping = BucketKeeping(
+        "acme-ddb-backups",
+        g.text[:1024],
+        7,
+        1,
+        "Enabled",
+        "COMPLIANCE",
+        3650,
+        expiration_date=T0.date(),
+        notes=(g.text,) * min(g.rows, 5),
+    )
+    refused = BucketKeeping("acme-ddb-backups", g.text[:1024], None, None, "Off", None, None, problem=g.text)
+    entries = [catalog_entry(g, i) for i in range(g.rows)]
+    fates = tuple(Fate(entry, T0 if i % 3 else None, deleted=i % 7 == 6) for i, entry in enumerate(entries))
+    return RetentionReport(
+        table=g.name,
+        ask=RetentionAsk(36_500, 1_000),
+        now=T0,
+        keepings=(keeping, refused) * min(g.rows, 5),
+        fates=fates,
+        warnings=(g.text,) * g.rows,
+        proposals=(propose(g.name, "acme-ddb-backups", g.text[:1024], 36_500, g.text[:300]),) * min(g.rows, 3),
+    )
+
+
+def deletion(g: Given, **changes: Any) -> DeletionRequest:
+    values: dict[str, Any] = {
+        "id": "x-3fa2c1d8e0",
+        "state": DeletionState.PENDING,
+        "table_key": g.name,
+        "export_id": "01768385930622-efd1a093",
+        "export_arn": None,
+        "export_type": "FULL_EXPORT",
+        "export_time": T0,
+        "bucket": "acme-ddb-backups",
+        "folder": g.text[:1024],
+        "bucket_owner": None,
+        "object_count": 10**9,
+        "size_bytes": 10**15,
+        "digest": "f" * 64,
+        "requested_by": g.user,
+        "created_at": T0,
+        "expires_at": T0,
+        "approval_channel": "C0APPROVALS",
+        "decided_by": "U0BOB",
+        "decided_at": T0,
+        "outcome": g.text,
+    }
+    values.update(changes)
+    return DeletionRequest(**values)
+
+
 def discovery(g: Given) -> Discovery:
     return Discovery(
         new=g.rows,
@@ -840,6 +900,18 @@ CASES: dict[str, list[Case]] = {
         lambda g: catalog_blocks.chain_message(restore_chain(g, gap=None, reaches=T0)),
         lambda g: catalog_blocks.chain_message(restore_chain(g, gap=None, overshoots=catalog_entry(g, 1))),
         lambda g: catalog_blocks.chain_message(restore_chain(g, full=None, incrementals=(), earliest_full=T0)),
+    ],
+    "retention_message": [
+        lambda g: retention_blocks.retention_message(retention_report(g)),
+        lambda g: retention_blocks.retention_message(RetentionReport(g.name, RetentionAsk(), T0, (), (), (), ())),
+    ],
+    "deletion_request": [lambda g: deletion_blocks.deletion_request(deletion(g))],
+    "deletion_settled": [
+        lambda g, state=state: deletion_blocks.deletion_settled(deletion(g, state=state)) for state in DeletionState
+    ],
+    "deletion_asked": [
+        lambda g: deletion_blocks.deletion_asked(deletion(g)),
+        lambda g: deletion_blocks.deletion_asked(deletion(g, approval_channel=None)),
     ],
     "schedule_form": [
         lambda g: schedule_form.schedule_form(g.name, "C0OPS", g.name[:63]),
