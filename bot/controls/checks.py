@@ -104,12 +104,9 @@ def retention(keep: timedelta | None, newest: CatalogEntry | None, keeping: Keep
     if keep is None:
         return ControlResult(Control.RETENTION, "", Outcome.NOT_REQUIRED, NOT_REQUIRED)
     target = f"at least {plural(keep.days, 'day')}"
-    if newest is None:
-        return ControlResult(Control.RETENTION, target, Outcome.FAIL, "no completed export is known")
+    if newest is None or keeping is None or keeping.problem is not None:
+        return _bucket_not_judged(Control.RETENTION, target, newest, keeping)
     proof = export_proof(newest)
-    if keeping is None or keeping.problem is not None:
-        reason = keeping.problem if keeping is not None and keeping.problem else "the bucket was not read"
-        return ControlResult(Control.RETENTION, target, Outcome.UNKNOWN, reason, proof)
     expires, locked = keeping.expiration_days, keeping.object_lock_days or 0
     if expires is None:
         return ControlResult(Control.RETENTION, target, Outcome.PASS, "no lifecycle rule expires the exports", proof)
@@ -125,16 +122,24 @@ def immutability(required: bool, newest: CatalogEntry | None, keeping: Keeping |
     if not required:
         return ControlResult(Control.IMMUTABLE, "", Outcome.NOT_REQUIRED, NOT_REQUIRED)
     target = "Object Lock"
-    if newest is None:
-        return ControlResult(Control.IMMUTABLE, target, Outcome.FAIL, "no completed export is known")
+    if newest is None or keeping is None or keeping.problem is not None:
+        return _bucket_not_judged(Control.IMMUTABLE, target, newest, keeping)
     proof = export_proof(newest)
-    if keeping is None or keeping.problem is not None:
-        reason = keeping.problem if keeping is not None and keeping.problem else "the bucket was not read"
-        return ControlResult(Control.IMMUTABLE, target, Outcome.UNKNOWN, reason, proof)
     if keeping.object_lock_mode and keeping.object_lock_days:
         said = f"Object Lock {keeping.object_lock_mode}, {plural(keeping.object_lock_days, 'day')} by default"
         return ControlResult(Control.IMMUTABLE, target, Outcome.PASS, said, proof)
     return ControlResult(Control.IMMUTABLE, target, Outcome.FAIL, "the bucket has no Object Lock retention", proof)
+
+
+def _bucket_not_judged(
+    control: Control, target: str, newest: CatalogEntry | None, keeping: Keeping | None
+) -> ControlResult:
+    """A bucket control with nothing to judge: FAIL without an export (no copy to keep), UNKNOWN when its bucket
+    could not be read (with why)."""
+    if newest is None:
+        return ControlResult(control, target, Outcome.FAIL, "no completed export is known")
+    reason = keeping.problem if keeping is not None and keeping.problem else "the bucket was not read"
+    return ControlResult(control, target, Outcome.UNKNOWN, reason, export_proof(newest))
 
 
 def _ago(age: timedelta) -> str:
