@@ -11,7 +11,8 @@ import difflib
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,11 +24,16 @@ from bot.bounded import TooLarge, read_at_most
 from bot.errors import BotError
 from bot.limits import MAX_CONFIG_FILE
 from bot.slack_ids import SlackIdKind, slack_id_problem
+from bot.timefmt import parse_ago
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 ALIAS = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")  # sts:AssumeRole's ExternalId
 FORMATS = ("dynamodb_json", "ion")
+KEEP = re.compile(r"^([0-9]{1,5})d$")
+MAX_KEEP_DAYS = 36_500  # S3 lifecycle Days is any positive integer; a century is past any retention asked
+MAX_FULLS = 1_000
+KEEP_FORM = "a number of days followed by d, e.g. 35d"
 
 
 class ConfigError(BotError):
@@ -54,6 +60,40 @@ class TableDefaults:
     owner: str | None = None
     export_format: str | None = None
     kms_key: str | None = None
+    keep_days: int | None = None  # /ddb-retention: how long exports are kept
+    fulls: int | None = None  # /ddb-retention: how many full exports are kept at least
+
+
+def keep_problem(text: str) -> str | None:
+    """Why `text` is not a retention (`35d`: 1 to 36,500 days), or None; one rule for the command and the file."""
+    found = KEEP.match(text)
+    if found is None:
+        return f"must be {KEEP_FORM}."
+    if not 1 <= int(found.group(1)) <= MAX_KEEP_DAYS:
+        return f"must be between 1d and {MAX_KEEP_DAYS}d."
+    return None
+
+
+def keep_days(text: str) -> int:
+    """`35d` → 35; the caller checked it with keep_problem."""
+    return int(text.removesuffix("d"))
+
+
+@dataclass(frozen=True)
+class ControlTargets:
+    """What an auditor checks of one table (`[controls]`, then `[tables."<table>"]`); None or False: not required."""
+
+    backup_every: timedelta | None = None  # a completed export at least this recent
+    retention: timedelta | None = None  # the backup bucket keeps exports at least this long
+    immutable: bool = False  # the backup bucket locks its objects (S3 Object Lock)
+    cross_account: bool = False  # an export lies in a bucket another account owns
+    restore_proven: timedelta | None = None  # a passed restore drill at least this recent
+    rto: timedelta | None = None  # that drill restored the table within this long
+
+    @property
+    def any(self) -> bool:
+        """Whether any control is required at all (none: nothing to read for the table)."""
+        return any(getattr(self, f.name) for f in fields(self))
 
 
 @dataclass(frozen=True)
@@ -79,10 +119,16 @@ class BotConfig:
     schedules: tuple[ScheduleSpec, ...] = ()
     digest_cron: str = "0 9 * * *"
     digest_timezone: str = "UTC"
+    controls: ControlTargets = field(default_factory=ControlTargets)  # `[controls]`: every table's targets
+    table_controls: dict[str, ControlTargets] = field(default_factory=dict)  # `[tables."<table>"]`'s, merged over
 
     def defaults_for(self, table_key: str) -> TableDefaults:
         """Defaults for `alias:name` or a bare name."""
         return self.tables.get(table_key, TableDefaults())
+
+    def targets_for(self, table_key: str) -> ControlTargets:
+        """The control targets of `alias:name` (or a bare name): its own, else `[controls]`'s."""
+        return self.table_controls.get(table_key, self.controls)
 
 
 # ------------------------------------------------------------------------------------- the file, as written
@@ -122,8 +168,28 @@ def _format_problem(value: str) -> str | None:
     return None if value.lower() in FORMATS else 'must be "dynamodb_json" (the default) or "ion".'
 
 
+def _keep_problem(value: str) -> str | None:
+    problem = keep_problem(value)
+    return f'{problem.removesuffix(".")} (keep = "35d").' if problem else None
+
+
 def _channel_problem(value: str) -> str | None:
     return slack_id_problem([value], SlackIdKind.CHANNEL)
+
+
+def _span_problem(value: str) -> str | None:
+    if value == OFF:
+        return None
+    try:
+        parse_ago(f"-{value}", "span")
+    except BotError:
+        return f'must be a span like "24h", "35d" or "1d12h" (days, hours, minutes), or "{OFF}"; not "{value[:40]}".'
+    return None
+
+
+def _span(value: str | None) -> timedelta | None:
+    """A checked span as a timedelta; None when not given or "off"."""
+    return None if value is None or value == OFF else parse_ago(f"-{value}", "span")
 
 
 Alias = Annotated[str, _checked(_alias_problem)]
@@ -132,6 +198,9 @@ Bucket = Annotated[str, _checked(bucket_problem)]
 Owner = Annotated[str, _checked(account_id_problem)]
 ExportFormatName = Annotated[str, _checked(_format_problem)]
 KmsKey = Annotated[str, _checked(kms_key_problem)]
+Span = Annotated[str, _checked(_span_problem)]
+OFF = "off"
+Keep = Annotated[str, _checked(_keep_problem)]
 
 
 class _Section(BaseModel):
@@ -147,14 +216,43 @@ class AccountEntry(_Section):
     regions: list[Region] = Field(default_factory=list)
 
 
-class TableEntry(_Section):
-    """`[tables."<table>"]`."""
+class ControlsEntry(_Section):
+    """`[controls]`: the targets of every table (a table's own entry overrides them key by key)."""
+
+    backup_every: Span | None = None
+    retention: Span | None = None
+    immutable: bool | None = None
+    cross_account: bool | None = None
+    restore_proven: Span | None = None
+    rto: Span | None = None
+
+    def over(self, base: ControlTargets) -> ControlTargets:
+        """These targets laid over `base`: a key given here wins ("off" or false: not required)."""
+        return replace(
+            base,
+            backup_every=_span(self.backup_every) if self.backup_every else base.backup_every,
+            retention=_span(self.retention) if self.retention else base.retention,
+            immutable=base.immutable if self.immutable is None else self.immutable,
+            cross_account=base.cross_account if self.cross_account is None else self.cross_account,
+            restore_proven=_span(self.restore_proven) if self.restore_proven else base.restore_proven,
+            rto=_span(self.rto) if self.rto else base.rto,
+        )
+
+
+class TableEntry(ControlsEntry):
+    """`[tables."<table>"]`: export options and control targets."""
 
     bucket: Bucket | None = None
     prefix: str | None = None
     owner: Owner | None = None
     format: ExportFormatName | None = None
     kms: KmsKey | None = None
+    keep: Keep | None = None
+    fulls: int | None = Field(None, ge=1, le=MAX_FULLS)
+
+    def sets_controls(self) -> bool:
+        """Whether the entry gives any control target of its own."""
+        return any(getattr(self, name) is not None for name in ControlsEntry.model_fields)
 
 
 class DigestEntry(_Section):
@@ -201,6 +299,7 @@ class ConfigFile(_Section):
     tables: dict[str, TableEntry] = Field(default_factory=dict)
     digest: DigestEntry = Field(default_factory=DigestEntry)
     schedules: list[ScheduleEntry] = Field(default_factory=list)
+    controls: ControlsEntry = Field(default_factory=ControlsEntry)
 
 
 # ------------------------------------------------------------------------------------------------ reading
@@ -237,13 +336,22 @@ def parse_config(raw: dict[str, Any]) -> BotConfig:
         parsed = ConfigFile.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_describe(exc.errors()[0])) from None
+    controls = parsed.controls.over(ControlTargets())
     return BotConfig(
         accounts={
             alias: Account(alias, entry.role_arn, entry.region, entry.external_id, tuple(entry.regions))
             for alias, entry in parsed.accounts.items()
         },
         tables={
-            name: TableDefaults(entry.bucket, entry.prefix, entry.owner, entry.format, entry.kms)
+            name: TableDefaults(
+                entry.bucket,
+                entry.prefix,
+                entry.owner,
+                entry.format,
+                entry.kms,
+                keep_days(entry.keep) if entry.keep else None,
+                entry.fulls,
+            )
             for name, entry in parsed.tables.items()
         },
         schedules=tuple(
@@ -261,6 +369,8 @@ def parse_config(raw: dict[str, Any]) -> BotConfig:
         ),
         digest_cron=parsed.digest.cron,
         digest_timezone=parsed.digest.timezone,
+        controls=controls,
+        table_controls={name: entry.over(controls) for name, entry in parsed.tables.items() if entry.sets_controls()},
     )
 
 
@@ -269,8 +379,9 @@ KEYS_OF: dict[str, type[BaseModel]] = {
     "tables": TableEntry,
     "digest": DigestEntry,
     "schedules": ScheduleEntry,
+    "controls": ControlsEntry,
 }
-SECTION_NAMES = '[accounts.<alias>], [tables."<table>"], [digest] and [[schedules]]'
+SECTION_NAMES = '[accounts.<alias>], [tables."<table>"], [digest], [[schedules]] and [controls]'
 EXAMPLE = "see deploy/config.example.toml"
 
 
@@ -306,7 +417,7 @@ def _place(loc: tuple[int | str, ...]) -> str:
 
 def _key(loc: tuple[int | str, ...]) -> str | None:
     """The key inside the entry the error is about; None when it is about the entry (or its alias) itself."""
-    depth = 1 if loc[0] == "digest" else 2
+    depth = 1 if loc[0] in ("digest", "controls") else 2
     if len(loc) <= depth or loc[depth] == "[key]":
         return None
     return str(loc[depth])

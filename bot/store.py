@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import fields, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -177,21 +177,45 @@ class Store:
         """The newest COMPLETED export of each table (of the tables of that name in `region`, when given): one query
         per LAST_COMPLETED_BATCH tables (the newest row of each table chosen by the database, a window function that
         SQLite and PostgreSQL both have), not one per table: a survey of 5,000 tables spent seconds of CPU there."""
-        found: dict[str, ExportJob] = {}
+        return {job.table_key: job for job in self._newest_completed(table_keys, region, by_owner=False)}
+
+    def last_completed_by_owner(
+        self, table_keys: Iterable[str], region: str, leave_out: Collection[str] = ()
+    ) -> dict[str, list[ExportJob]]:
+        """The newest COMPLETED export of each table in each bucket owner it was exported to (no owner recorded is
+        one more), newest first by the moment it holds, the exports in `leave_out` (export ids) left out: what a
+        backup's age and a copy in another account are judged from, batched as `last_completed` is."""
+        found: dict[str, list[ExportJob]] = {}
+        for job in self._newest_completed(table_keys, region, by_owner=True, leave_out=leave_out):
+            found.setdefault(job.table_key, []).append(job)
+        for jobs in found.values():
+            jobs.sort(key=lambda j: (_held_moment(j), j.export_arn), reverse=True)
+        return found
+
+    def _newest_completed(
+        self, table_keys: Iterable[str], region: str | None, *, by_owner: bool, leave_out: Collection[str] = ()
+    ) -> list[ExportJob]:
+        """The newest completed export per table (and per bucket owner): by creation for `last_completed`, as it
+        always was; by the moment the export holds (an incremental's window end, a full export's time) by owner."""
+        found: list[ExportJob] = []
         in_region = exports.c.region == region if region is not None else true()
+        kept = exports.c.export_id.not_in(sorted(leave_out)) if leave_out else true()
         keys = list(dict.fromkeys(table_keys))
+        owner = func.coalesce(exports.c.bucket_owner, "")
+        groups = (exports.c.table_key, owner) if by_owner else (exports.c.table_key,)
+        held = func.coalesce(exports.c.export_to, exports.c.export_time, exports.c.started_at, exports.c.created_at)
+        newest_first = (held.desc() if by_owner else exports.c.created_at.desc(), exports.c.export_arn.desc())
         for first in range(0, len(keys), LAST_COMPLETED_BATCH):
             batch = keys[first : first + LAST_COMPLETED_BATCH]
-            newest_first = (exports.c.created_at.desc(), exports.c.export_arn.desc())
-            rank = func.row_number().over(partition_by=exports.c.table_key, order_by=newest_first).label("rank")
+            rank = func.row_number().over(partition_by=groups, order_by=newest_first).label("rank")
             ranked = (
                 select(exports, rank)
-                .where(exports.c.table_key.in_(batch), exports.c.status == ExportStatus.COMPLETED, in_region)
+                .where(exports.c.table_key.in_(batch), exports.c.status == ExportStatus.COMPLETED, in_region, kept)
                 .subquery()
             )
             query = select(*(ranked.c[c.name] for c in exports.columns)).where(ranked.c.rank == 1)
             with self.engine.connect() as connection:
-                found.update((job.table_key, job) for job in _jobs(connection.execute(query).mappings()))
+                found.extend(_jobs(connection.execute(query).mappings()))
         return found
 
     def update_export(self, export_arn: str, **changes: Any) -> None:
@@ -262,6 +286,11 @@ class Store:
             query = query.limit(limit)
         with self.engine.connect() as connection:
             return list(_jobs(connection.execute(query).mappings()))
+
+
+def _held_moment(job: ExportJob) -> datetime:
+    """The moment of the table an export holds: an incremental's window end, a full export's time, else its start."""
+    return job.export_to or job.export_time or job.started_at or job.created_at or datetime.min.replace(tzinfo=UTC)
 
 
 def _jobs(rows: Iterable[Any]) -> Iterable[ExportJob]:

@@ -96,6 +96,10 @@ class AwsAccounts:
             self._identities.setdefault(None, str(identity["Arn"]))
             return self._own_account
 
+    def account_id(self, alias: str | None) -> str:
+        """The id of an alias's account (from its role's ARN), or of the bot's own (STS, asked once)."""
+        return self._accounts[alias].role_arn.split(":")[4] if alias else self.own_account_id()
+
     def _require_own_account(self, account_id: str, named: str) -> None:
         try:
             own = self.own_account_id()

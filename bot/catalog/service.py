@@ -26,13 +26,15 @@ DRILLS_READ = 200
 class Catalogue:
     """What the catalogue's use cases need, built once in bootstrap. `not_backups` gives the ARNs of exports that hold
     part of a table only (a recovery's partition or window of changes): they lie in the same buckets, their summaries
-    look like any export's, and a restore chain built on one would bring back a single partition."""
+    look like any export's, and a restore chain built on one would bring back a single partition. `gone` gives the
+    ids of exports deleted early (/ddb-retention … delete): their files are gone, so nothing offers them any more."""
 
     core: Core
     store: CatalogStore
     verifications: VerificationStore
     drills: DrillStore
     not_backups: Callable[[], set[str]] = field(default=set)
+    gone: Callable[[], set[str]] = field(default=set)
 
 
 def table_listing(catalogue: Catalogue, table_text: str) -> Listing:
@@ -57,8 +59,15 @@ def _entries(catalogue: Catalogue, table_text: str) -> tuple[str, list[CatalogEn
     info = describe_table(core.aws.dynamodb(place), ref, place)
     discovery = discover(core, catalogue.store, place, locations_for(core, ref.key, table_text))
     partial = {export_id_of(arn) for arn in catalogue.not_backups()}
-    merged = {entry.export_id: entry for entry in catalogue.store.entries(info.arn) if entry.export_id not in partial}
+    gone = catalogue.gone()
+    merged = {
+        entry.export_id: entry
+        for entry in catalogue.store.entries(info.arn)
+        if entry.export_id not in partial and entry.export_id not in gone
+    }
     for job in core.store.recent_exports(ref.key, limit=MAX_OWN):
+        if job.export_id in gone:
+            continue
         own, found = entry_of_job(job), merged.get(job.export_id)
         merged[job.export_id] = replace(own, kms_key=own.kms_key or (found.kms_key if found else None))
     ordered = sorted(merged.values(), key=lambda e: (e.as_of is not None, e.as_of or datetime.min), reverse=True)

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from bot.demo.block_kit_rules import HOME, MESSAGE, MESSAGE_TEXT, MODAL, block_kit_errors, view_errors
+from bot.demo.slack_files import UPLOAD_PATH, FileUploads, UploadedFile
 from bot.demo.slack_history import DEFAULT_SCOPES, history_page, history_refusal, metadata_refusal, replies_page
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ class PostedMessage:
     updates: int = 0
     deleted: bool = False
     metadata: dict[str, Any] | None = None  # the app's message metadata (event_type, event_payload), as posted
+    files: tuple[str, ...] = ()  # the ids of the files a files.completeUploadExternal shared with it
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ class _Reply:
     body: dict[str, Any]
     headers: dict[str, str]
     injected: bool = False  # a failure the test asked for (fail_next), not a refusal worth reporting
+    raw: bytes | None = None  # a body that is not JSON (the upload URL answers "OK - <length>" as text)
 
 
 class _InvalidRequestError(ValueError):
@@ -174,6 +177,7 @@ class SlackStandIn:
         self._shown_views: list[ShownView] = []  # views changed by the request being answered, for the listeners
         self._server: _StandInServer | None = None
         self._thread: threading.Thread | None = None
+        self._uploads = FileUploads()
         self._api_handlers: dict[str, ApiHandler] = {
             "auth.test": self._auth_test,
             "apps.connections.open": self._apps_connections_open,
@@ -190,6 +194,8 @@ class SlackStandIn:
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
         }
 
     # ----------------------------------------------------------------------------------------- lifecycle
@@ -264,6 +270,15 @@ class SlackStandIn:
                 if not message.deleted and (channel is None or message.channel == channel)
             ]
 
+    def files(self, channel: str | None = None) -> list[UploadedFile]:
+        """The files shared (in `channel`, when given), in upload order; their bytes in `content`."""
+        with self._lock:
+            return [
+                copy.deepcopy(f)
+                for f in self._uploads.files.values()
+                if f.completed and (channel is None or channel in f.channels)
+            ]
+
     def views(self) -> list[ShownView]:
         """The views as they are now (each id once: its latest open, push, update or publish), oldest first."""
         with self._lock:
@@ -329,6 +344,11 @@ class SlackStandIn:
         self, path: str, query: str, content_type: str, authorization: str | None, raw_body: bytes
     ) -> _Reply:
         """Decode, answer and record one request; listeners run after the lock is released."""
+        if path.startswith(UPLOAD_PATH):
+            with self._lock:
+                status, said = self._uploads.receive(path.removeprefix(UPLOAD_PATH), raw_body)
+                self.calls.append(RecordedCall("upload", {"bytes": len(raw_body)}, path, time.time(), status))
+            return _Reply(status, {}, {"Content-Type": "text/plain; charset=utf-8"}, raw=said)
         if path.startswith("/api/"):
             method = path.removeprefix("/api/")
         elif path.startswith("/response/"):
@@ -615,6 +635,31 @@ class SlackStandIn:
             },
         }
 
+    def _files_get_upload_url(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        return self._uploads.upload_url(params, f"http://127.0.0.1:{self.port}")
+
+    def _files_complete_upload(self, params: dict[str, Any], changed: list[PostedMessage]) -> dict[str, Any]:
+        """Share the uploaded files: one message in each channel named, carrying the files and the comment."""
+        for channel in [_text_param(params, "channel_id"), *str(params.get("channels") or "").split(",")]:
+            if channel and channel in self._refused_channels:
+                return _error(self._refused_channels[channel])
+        answer, shared = self._uploads.complete(params)
+        for channel in dict.fromkeys(c for f in shared for c in f.channels):
+            message = PostedMessage(
+                channel=channel,
+                ts=self._next_ts(),
+                text=_text_param(params, "initial_comment") or "",
+                blocks=[],
+                thread_ts=_text_param(params, "thread_ts") or None,
+                ephemeral=False,
+                user=None,
+                via="files.completeUploadExternal",
+                files=tuple(f.id for f in shared if channel in f.channels),
+            )
+            self._messages.append(message)
+            changed.append(message)
+        return answer
+
     # ------------------------------------------------------------------------------------ response_url
 
     def _post_to_response_url(self, response_id: str, params: dict[str, Any], changed: list[PostedMessage]) -> _Reply:
@@ -742,9 +787,10 @@ class _StandInRequestHandler(BaseHTTPRequestHandler):
         except Exception as error:
             log.exception("slack_standin.request_failed", extra={"path": url.path})
             reply = _Reply(500, {"ok": False, "error": f"standin_error: {type(error).__name__}"}, {})
-        payload = json.dumps(reply.body).encode("utf-8")
+        payload = reply.raw if reply.raw is not None else json.dumps(reply.body).encode("utf-8")
         self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        if "Content-Type" not in reply.headers:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
         for name, value in reply.headers.items():
             self.send_header(name, value)

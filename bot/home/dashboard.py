@@ -3,9 +3,11 @@ the next scheduled fires and the last failures; gathered from the store and the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.controls.models import ControlsReport
 from bot.coverage.models import CoverageReport
 from bot.coverage.survey import CoverageSurvey
 from bot.errors import BotError
@@ -37,6 +39,7 @@ class Dashboard:
     failed_exports: tuple[ExportJob, ...]
     failed_restores: tuple[RestoreRequest, ...]  # FAILED, PARTIAL (not every promised item landed) and CANCELLED
     warnings: tuple[str, ...] = ()  # settings to fix that everyone should see (nobody may approve, everyone may act)
+    controls: ControlsReport | None = None  # the controls of the surveyed tables (None: coverage not read)
 
 
 def build_dashboard(
@@ -46,8 +49,10 @@ def build_dashboard(
     *,
     approver: bool,
     warnings: tuple[str, ...] = (),
+    controls_of: Callable[[CoverageReport], ControlsReport] | None = None,
 ) -> Dashboard:
-    """Read everything the Home tab shows (AWS only through the coverage survey, which is cached)."""
+    """Read everything the Home tab shows (AWS only through the coverage survey, which is cached, and the controls
+    of its tables, judged once per survey)."""
     now = sc.core.clock()
     coverage, problem = _coverage(survey)
     requests = restores.recent(REQUESTS_READ)
@@ -68,6 +73,7 @@ def build_dashboard(
             r for r in requests if r.status in ENDED_SHORT and r.created_at and now - r.created_at < RECENT
         )[:SHOWN],
         warnings=warnings,
+        controls=controls_of(coverage) if controls_of is not None and coverage is not None else None,
     )
 
 

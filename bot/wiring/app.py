@@ -28,6 +28,8 @@ from bot.wiring.services import Services
 from bot.wiring.slack_bodies import FormRequest, malformed, signed, too_large
 from handlers.catalog import commands as catalog_commands
 from handlers.catalog.parsing import HELP as CATALOG_HELP
+from handlers.controls import commands as report_commands
+from handlers.controls.parsing import REPORT_HELP
 from handlers.costs import commands as cost_commands
 from handlers.costs.parsing import COST_HELP
 from handlers.coverage import actions as coverage_actions
@@ -52,6 +54,9 @@ from handlers.restores import actions as restore_actions
 from handlers.restores import commands as restore_commands
 from handlers.restores.commands import RestoreSurface
 from handlers.restores.parsing import RESTORE_HELP
+from handlers.retention import actions as retention_actions
+from handlers.retention import commands as retention_commands
+from handlers.retention.parsing import HELP as RETENTION_HELP
 from handlers.schedules import commands as schedule_commands
 from handlers.schedules.parsing import HELP as SCHEDULE_HELP
 from handlers.verification import commands as verification_commands
@@ -63,8 +68,10 @@ COMMAND_HELPS: tuple[CommandHelp, ...] = (
     EXPORT_HELP,
     STATUS_HELP,
     CATALOG_HELP,
+    RETENTION_HELP,
     COST_HELP,
     COVERAGE_HELP,
+    REPORT_HELP,
     RESTORE_HELP,
     SCHEDULE_HELP,
     VERIFY_HELP,
@@ -111,9 +118,12 @@ def create_app(services: Services) -> App:
     schedule_commands.register(app, surface, services.schedules)
     verification_commands.register(app, surface, services.verifications)
     drill_commands.register(app, surface, services.drills)
-    coverage_commands.register(app, surface, services.coverage)
+    coverage_commands.register(app, surface, services.coverage, services.controls)
+    report_commands.register(app, surface, services.coverage, services.controls, services.slack)
     coverage_actions.register(app, surface, services.coverage, services.schedules)
     catalog_commands.register(app, surface, services.catalogue)
+    retention_commands.register(app, surface, services.deletions)
+    retention_actions.register(app, services.deletions)
     home_events.register(app, services.home, services.restores)
     help_commands.register(app, surface, COMMAND_HELPS)
     return app

@@ -20,6 +20,7 @@ from bot.background.work import WorkKind
 from bot.catalog.service import Catalogue
 from bot.catalog.store import CatalogStore
 from bot.config import load_config
+from bot.controls.service import ControlsBoard, ControlSources
 from bot.core import Core, ExportDefaults
 from bot.coverage.survey import CoverageSurvey
 from bot.db import DatabaseClock
@@ -34,6 +35,11 @@ from bot.recovery.store import PREPARATION as RECOVERY_NOTES
 from bot.recovery.store import RecoveryStore
 from bot.restores.models import REPAIR_MODES
 from bot.restores.runner import TOPIC as RESTORE_RESULTS
+from bot.retention.buckets import read_bucket_keeping
+from bot.retention.deletions import Deletions
+from bot.retention.service import Retention
+from bot.retention.store import DELETION, DeletionStore
+from bot.retention.work import DeletionWork
 from bot.schedules.fanout import FANOUT
 from bot.schedules.fires import FIRE, FanoutWork, FireWork
 from bot.schedules.runs import TOPIC as RUN_REPORTS
@@ -55,6 +61,7 @@ from handlers.home.events import home_publisher
 from handlers.kit.delivery import SlackUndelivered
 from handlers.kit.http import slack_client
 from handlers.kit.slack_port import SlackGroups
+from handlers.retention.notifier import SlackDeletionNotifier
 
 PRICING_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 1})
 PRICING_REGION = "us-east-1"
@@ -180,6 +187,27 @@ def build_services(
         work.targets,
         retry_after=timedelta(seconds=settings.poll_seconds),
     )
+    deletion_store = DeletionStore(engine)
+    catalogue = Catalogue(
+        core,
+        CatalogStore(engine),
+        drills.verifications.store,
+        drills.drills.store,
+        not_backups=RecoveryStore(engine).export_arns,
+        gone=deletion_store.gone_export_ids,
+    )
+    deletion_notifier = SlackDeletionNotifier(slack)
+    deletions = Deletions(
+        Retention(catalogue),
+        deletion_store,
+        authorizer,
+        deletion_notifier,
+        restores.workflow.policy,
+        wake=work.wake.set,
+    )
+    deletion_work = DeletionWork(
+        deletion_store, lambda request: core.aws.s3(core.table(request.table_key)[1]), deletion_notifier
+    )
     runner = work.runner(
         [
             restores.work.kind(),
@@ -188,10 +216,23 @@ def build_services(
             WorkKind(NOTE, notes, parallel=NOTES_AT_ONCE),
             preparation_kind(recovery, restores.workflow, settings.poll_seconds),
             *drills.kinds,
+            WorkKind(DELETION, deletion_work),
         ],
-        on_cycle=(restores.workflow.expire_due, restores.work.overdue),
+        on_cycle=(restores.workflow.expire_due, restores.work.overdue, deletions.expire_due),
     )
-    home = home_publisher(slack, authorizer, schedules, restores.workflow, coverage, health.warnings_for_people)
+    controls = ControlsBoard(
+        ControlSources(
+            core,
+            catalogue.store,
+            drills.drills.store,
+            read_bucket_keeping,
+            not_backups=catalogue.not_backups,
+            gone=catalogue.gone,
+        )
+    )
+    home = home_publisher(
+        slack, authorizer, schedules, restores.workflow, coverage, health.warnings_for_people, controls.of
+    )
     return Services(
         settings=settings,
         engine=engine,
@@ -207,13 +248,9 @@ def build_services(
         verifications=drills.verifications,
         drills=drills.drills,
         coverage=coverage,
-        catalogue=Catalogue(
-            core,
-            CatalogStore(engine),
-            drills.verifications.store,
-            drills.drills.store,
-            not_backups=RecoveryStore(engine).export_arns,
-        ),
+        controls=controls,
+        catalogue=catalogue,
+        deletions=deletions,
         home=home,
         work=ThreadPoolExecutor(max_workers=WORK_THREADS, thread_name_prefix="work"),
         background=(

@@ -21,6 +21,7 @@ from bot.exports import reference as export_references
 from bot.recovery import store as recovery_store
 from bot.restores import load_checkpoints
 from bot.restores import store as restore_store
+from bot.retention import store as retention_store
 from bot.schedules import store as schedule_store
 from bot.schema_migrations import SchemaState, alembic_config, head_revision, migrate
 from bot.verification import store as verification_store
@@ -39,6 +40,7 @@ TABLE_MODULES = (
     recovery_store,
     schedule_store,
     catalog_store,
+    retention_store,
 )
 
 

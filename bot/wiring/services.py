@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from bot.authz import Authorizer
 from bot.background.work import WorkRunner
 from bot.catalog.service import Catalogue
+from bot.controls.service import ControlsBoard
 from bot.core import Core
 from bot.coverage.survey import CoverageSurvey
 from bot.drills.service import Drills
@@ -19,6 +20,7 @@ from bot.exports.tracker import ExportTracker
 from bot.recovery.service import Recoveries
 from bot.restores.control import RestoreControl
 from bot.restores.workflow import Restores
+from bot.retention.deletions import Deletions
 from bot.schedules.service import ScheduleCore
 from bot.settings import Settings
 from bot.verification.service import Verifications
@@ -57,7 +59,9 @@ class Services:
     verifications: Verifications
     drills: Drills
     coverage: CoverageSurvey
+    controls: ControlsBoard  # the controls of the latest coverage survey (/ddb-coverage, /ddb-report, Home)
     catalogue: Catalogue
+    deletions: Deletions
     home: HomePublisher
     work: ThreadPoolExecutor
     background: tuple[Background, ...]

@@ -32,8 +32,28 @@ data "aws_iam_policy_document" "bucket" {
 
   statement {
     sid       = "AllowDdbBackupBotReads"
-    actions   = ["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"]
+    actions = [
+      "s3:GetObject",
+      "s3:ListBucket",
+      "s3:GetBucketLocation",
+      "s3:GetLifecycleConfiguration",
+      "s3:GetBucketVersioning",
+      "s3:GetBucketObjectLockConfiguration",
+      "s3:ListBucketVersions",
+    ]
     resources = ["arn:${local.partition}:s3:::${var.export_bucket}", "arn:${local.partition}:s3:::${var.export_bucket}/${var.export_prefix}/*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = concat([local.bot_role_arn], local.member_role_arns)
+    }
+  }
+
+  # /ddb-retention … delete, once a second person approved it.
+  statement {
+    sid       = "AllowDdbBackupBotEarlyDeletions"
+    actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+    resources = ["arn:${local.partition}:s3:::${var.export_bucket}/${var.export_prefix}/*"]
 
     principals {
       type        = "AWS"

@@ -240,6 +240,25 @@ data "aws_iam_policy_document" "table_access" {
     resources = ["arn:${local.partition}:s3:::${var.export_bucket}"]
   }
 
+  # /ddb-retention reads what the bucket keeps (lifecycle, versioning, Object Lock)...
+  statement {
+    sid = "ReadBucketRetention"
+    actions = [
+      "s3:GetLifecycleConfiguration",
+      "s3:GetBucketVersioning",
+      "s3:GetBucketObjectLockConfiguration",
+      "s3:ListBucketVersions",
+    ]
+    resources = ["arn:${local.partition}:s3:::${var.export_bucket}"]
+  }
+
+  # ...and deletes an export early once a second person approved it.
+  statement {
+    sid       = "DeleteExportsEarlyAfterApproval"
+    actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+    resources = ["arn:${local.partition}:s3:::${var.export_bucket}/${var.export_prefix}/*"]
+  }
+
   # kms= on exports: the key's region is checked against the bucket's before an export starts.
   statement {
     sid       = "FindBucketRegion"

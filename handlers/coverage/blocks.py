@@ -3,7 +3,9 @@ could not be read; within Slack's limits however many tables there are."""
 
 from __future__ import annotations
 
+from bot.controls.models import ControlsReport
 from bot.coverage.models import CoverageReport, TableCoverage
+from handlers.controls.blocks import controls_section
 from handlers.coverage.schedule_form import schedule_button
 from handlers.kit import emoji
 from handlers.kit.blocks import (
@@ -29,14 +31,20 @@ MAX_BUTTONS = 20  # 4 actions blocks: the worst tables first, the others through
 MAX_SCHEDULE_BUTTONS = 10  # 2 actions blocks; the others through `/ddb-schedule add`
 
 
-def coverage_message(report: CoverageReport, *, operator: bool = False) -> Message:
-    """The answer to `/ddb-coverage`; an operator also gets an Enable PITR button per table without PITR."""
+def coverage_message(
+    report: CoverageReport, *, operator: bool = False, controls: ControlsReport | None = None
+) -> Message:
+    """The answer to `/ddb-coverage`; an operator also gets an Enable PITR button per table without PITR; the
+    controls of the tables (when any has a target) follow the tables needing attention."""
     summary = coverage_summary(report)
     blocks = [section(f"*Backup coverage* · {summary}")]
     attention = report.needing_attention()
     rows = [_row(report, table) for table in attention[:SHOWN_ROWS]]
     for start in range(0, len(rows), ROWS_PER_SECTION):
         blocks.append(section(listing(rows[start : start + ROWS_PER_SECTION], "tables")))
+    controlled = controls_section(controls) if controls is not None else None
+    if controlled is not None:
+        blocks.append(controlled)
     if operator:
         blocks.extend(enable_buttons(report, attention))
         blocks.extend(schedule_buttons(attention))

@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bot.controls.service import ControlsBoard
 from bot.coverage.survey import CoverageSurvey
 from bot.models import Requester
 from handlers.coverage.blocks import coverage_message
@@ -13,7 +14,7 @@ from handlers.coverage.parsing import COMMAND, CoverageCommand, parse_coverage
 from handlers.kit.commands import Reply, Surface, run_command
 
 
-def register(app: App, surface: Surface, survey: CoverageSurvey) -> None:
+def register(app: App, surface: Surface, survey: CoverageSurvey, board: ControlsBoard) -> None:
     """Wire /ddb-coverage to its listener."""
     aliases = surface.core.aws.aliases
 
@@ -22,7 +23,8 @@ def register(app: App, surface: Surface, survey: CoverageSurvey) -> None:
 
     def work(parsed: CoverageCommand, requester: Requester) -> Reply:
         operator = surface.authorizer.is_operator(requester.user_id)
-        return Reply(coverage_message(survey.report(parsed.scope, parsed.region), operator=operator))
+        report = survey.report(parsed.scope, parsed.region)
+        return Reply(coverage_message(report, operator=operator, controls=board.of(report)))
 
     def command_ddb_coverage(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         run_command(surface, COMMAND, ack, command, respond, parser, work)

@@ -30,17 +30,22 @@ class CoverageCommand:
 
 def parse_coverage(text: str, aliases: Collection[str] = ()) -> CoverageCommand | HelpRequest:
     """Parse the command's text; a UsageError says how to write it."""
-    tokens = tokenize(text, HELP)
+    return parse_scope(text, aliases, HELP)
+
+
+def parse_scope(text: str, aliases: Collection[str], help_: CommandHelp) -> CoverageCommand | HelpRequest:
+    """`[all|<alias>] [region=<region>]`, as `/ddb-coverage` and `/ddb-report` take it; errors show `help_`."""
+    tokens = tokenize(text, help_)
     if wants_help(tokens):
-        return HelpRequest(HELP)
-    words, options = split_options(tokens, ("region",), HELP)
+        return HelpRequest(help_)
+    words, options = split_options(tokens, ("region",), help_)
     if len(words) > 1:
-        raise UsageError(f"I don't understand `{' '.join(words[1:])}`.", HELP.usage_text)
+        raise UsageError(f"I don't understand `{' '.join(words[1:])}`.", help_.usage_text)
     scope = words[0] if words else ALL
     if scope != ALL and scope not in aliases:
         known = ", ".join(f"`{a}`" for a in sorted(aliases)) or "none are configured"
-        raise UsageError(f"`{scope}` is not an account alias (known: {known}); or write `all`.", HELP.usage_text)
+        raise UsageError(f"`{scope}` is not an account alias (known: {known}); or write `all`.", help_.usage_text)
     region = options.get("region")
     if region is not None and not REGION.fullmatch(region):
-        raise UsageError(f"`region={region}` is not an AWS region, e.g. `region=eu-west-1`.", HELP.usage_text)
+        raise UsageError(f"`region={region}` is not an AWS region, e.g. `region=eu-west-1`.", help_.usage_text)
     return CoverageCommand(scope, region)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.home.dashboard import Dashboard
 from bot.restores.models import RestoreRequest, RestoreStatus
 from bot.restores.summary import PlanSummary
+from handlers.controls.blocks import controls_line, controls_summary
 from handlers.coverage.blocks import coverage_summary
 from handlers.kit import emoji
 from handlers.kit.blocks import (
@@ -59,7 +60,16 @@ def _coverage(d: Dashboard) -> str:
         f"{code(t.key, 200)}: {', '.join(t.issues(report.at, report.stale_after))}"
         for t in report.needing_attention()[:5]
     ]
-    return line + ("\n" + listing(worst, "tables", 2000) if worst else "") + "\nDetails: `/ddb-coverage`."
+    line += "\n" + listing(worst, "tables", 1400) if worst else ""
+    return line + _controls(d) + "\nDetails: `/ddb-coverage`; evidence: `/ddb-report`."
+
+
+def _controls(d: Dashboard) -> str:
+    """The controls' summary and the tables most short of target (nothing when no table has a target)."""
+    if d.controls is None or not any(t.required for t in d.controls.tables):
+        return ""
+    short = [f"{code(t.key, 200)}: {escape(controls_line(t), 300)}" for t in d.controls.short()[:5]]
+    return f"\n*Controls*: {controls_summary(d.controls)}" + ("\n" + listing(short, "tables", 1000) if short else "")
 
 
 def _running(d: Dashboard) -> str:

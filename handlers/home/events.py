@@ -12,6 +12,8 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.authz import Authorizer
+from bot.controls.models import ControlsReport
+from bot.coverage.models import CoverageReport
 from bot.coverage.survey import CoverageSurvey
 from bot.errors import BotError
 from bot.home.dashboard import Dashboard, build_dashboard
@@ -33,12 +35,20 @@ def home_publisher(
     restores: Restores,
     survey: CoverageSurvey,
     warnings: Callable[[], tuple[str, ...]] = tuple,
+    controls_of: Callable[[CoverageReport], ControlsReport] | None = None,
 ) -> HomePublisher:
     """The publisher of everyone's Home tab, reading each person's dashboard; `warnings` (settings to fix) are shown
-    to everyone."""
+    to everyone; `controls_of` judges the controls of the surveyed tables."""
 
     def dashboard_for(user: str) -> Dashboard:
-        return build_dashboard(sc, restores.store, survey, approver=authorizer.is_approver(user), warnings=warnings())
+        return build_dashboard(
+            sc,
+            restores.store,
+            survey,
+            approver=authorizer.is_approver(user),
+            warnings=warnings(),
+            controls_of=controls_of,
+        )
 
     return HomePublisher(client, dashboard_for)
 

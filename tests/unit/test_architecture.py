@@ -30,6 +30,8 @@ FEATURES = (
     "bot.drills",
     "bot.recovery",
     "bot.catalog",
+    "bot.retention",
+    "bot.controls",
 )
 # Which feature may import which (the kernel and bot.aws are open to all).
 FEATURE_MAY_IMPORT = {
@@ -39,11 +41,13 @@ FEATURE_MAY_IMPORT = {
     "bot.restores": ("bot.exports", "bot.loader", "bot.background"),
     "bot.schedules": ("bot.exports", "bot.drills", "bot.background"),
     "bot.coverage": ("bot.drills", "bot.loader"),
-    "bot.home": ("bot.coverage", "bot.restores", "bot.schedules"),
+    "bot.home": ("bot.coverage", "bot.restores", "bot.schedules", "bot.controls"),
     "bot.verification": ("bot.exports", "bot.loader", "bot.restores", "bot.background"),
     "bot.drills": ("bot.exports", "bot.loader", "bot.restores", "bot.background", "bot.verification"),
     "bot.recovery": ("bot.exports", "bot.loader", "bot.restores", "bot.background"),
     "bot.catalog": ("bot.exports", "bot.verification", "bot.drills", "bot.restores"),
+    "bot.retention": ("bot.catalog", "bot.exports", "bot.restores", "bot.background"),
+    "bot.controls": ("bot.catalog", "bot.coverage", "bot.drills"),
 }
 
 

@@ -3,6 +3,7 @@ section and key as TOML writes them, and what a correct file holds reaches the r
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.config import KEYS_OF, ConfigError, load_config, parse_config
+from bot.config import KEYS_OF, ConfigError, TableDefaults, load_config, parse_config
 
 ROLE = "arn:aws:iam::111111111111:role/ddb-backup-bot"
 SCHEDULE = {"table": "orders", "cron": "0 2 * * *"}
@@ -42,6 +43,13 @@ SCHEDULE = {"table": "orders", "cron": "0 2 * * *"}
         ({"schedules": [{**SCHEDULE, "expected_hours": -1}]}, "[[schedules]] entry 1 expected_hours: Input should be"),
         ({"schedules": [{**SCHEDULE, "bucket": 7}]}, "[[schedules]] entry 1 bucket: Input should be a valid string"),
         ({"accounts": ["prod"]}, "[accounts]: Input should be a valid dictionary"),
+        ({"tables": {"orders": {"keep": "35"}}}, '[tables."orders"] keep: must be a number of days followed by d'),
+        (
+            {"tables": {"orders": {"keep": "0d"}}},
+            '[tables."orders"] keep: must be between 1d and 36500d (keep = "35d")',
+        ),
+        ({"tables": {"orders": {"keep": 35}}}, '[tables."orders"] keep: Input should be a valid string'),
+        ({"tables": {"orders": {"fulls": 0}}}, '[tables."orders"] fulls: Input should be greater than or equal to 1'),
     ],
 )
 def test_each_mistake_is_one_sentence_naming_where_it_is(raw: dict[str, Any], said: str) -> None:
@@ -53,9 +61,15 @@ def test_each_mistake_is_one_sentence_naming_where_it_is(raw: dict[str, Any], sa
 @given(section=st.sampled_from(list(KEYS_OF)), key=st.from_regex(r"[a-z][a-z_]{0,15}", fullmatch=True))
 def test_no_unknown_key_is_ever_dropped_without_a_word(section: str, key: str) -> None:
     assume(key not in KEYS_OF[section].model_fields)
-    valid = {"accounts": {"role_arn": ROLE}, "tables": {}, "digest": {}, "schedules": SCHEDULE}[section]
+    valid = {"accounts": {"role_arn": ROLE}, "tables": {}, "digest": {}, "schedules": SCHEDULE, "controls": {}}[section]
     entry = {**valid, key: "x"}
-    placed = {"accounts": {"prod": entry}, "tables": {"orders": entry}, "digest": entry, "schedules": [entry]}
+    placed = {
+        "accounts": {"prod": entry},
+        "tables": {"orders": entry},
+        "digest": entry,
+        "schedules": [entry],
+        "controls": entry,
+    }
     with pytest.raises(ConfigError, match=f"has no key `{key}`"):
         parse_config({section: placed[section]})
 
@@ -109,3 +123,38 @@ def test_file_problems_name_the_setting_and_the_path(tmp_path: Path) -> None:
     misspelt.write_text(f'[acounts.prod]\nrole_arn = "{ROLE}"\n')
     with pytest.raises(ConfigError, match=rf"DDBBOT_CONFIG_FILE {misspelt}: \[acounts\] is not a section"):
         load_config(misspelt)
+
+
+def test_control_targets_of_a_table_lay_its_own_keys_over_the_controls_section() -> None:
+    config = parse_config(
+        {
+            "controls": {"backup_every": "24h", "retention": "35d", "immutable": True},
+            "tables": {
+                "prod:orders": {"backup_every": "1h", "immutable": False, "rto": "1h30m"},
+                "b": {"bucket": "x-y"},
+            },
+        }
+    )
+    orders = config.targets_for("prod:orders")
+    assert (orders.backup_every, orders.retention, orders.immutable) == (timedelta(hours=1), timedelta(days=35), False)
+    assert orders.rto == timedelta(minutes=90) and orders.cross_account is False and orders.restore_proven is None
+    assert config.targets_for("b") == config.targets_for("anything") == config.controls
+    assert config.controls.backup_every == timedelta(days=1) and config.controls.any
+
+
+def test_a_control_switched_off_for_one_table_is_not_required_there() -> None:
+    config = parse_config({"controls": {"retention": "35d"}, "tables": {"scratch": {"retention": "off"}}})
+    assert config.targets_for("scratch").retention is None and not config.targets_for("scratch").any
+    assert not parse_config({}).targets_for("orders").any
+
+
+@pytest.mark.parametrize("span", ["24", "1w", "-1d", "h", "24 h", "1h1d"])
+def test_a_control_span_not_written_as_days_and_hours_is_refused_with_how_to_write_it(span: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config({"tables": {"orders": {"backup_every": span}}})
+    assert raised.value.message.startswith('[tables."orders"] backup_every: must be a span like "24h", "35d"')
+
+
+def test_a_table_retention_reaches_the_bot_in_days() -> None:
+    config = parse_config({"tables": {"orders": {"keep": "35d", "fulls": 3}}})
+    assert config.defaults_for("orders") == TableDefaults(keep_days=35, fulls=3)

@@ -42,6 +42,10 @@ RESTORE_TARGET_TAG = "aws:ResourceTag/ddb-backup-bot:restore-target"
 ACTION_OF_OPERATION = {
     ("s3", "HeadObject"): "s3:GetObject",
     ("s3", "ListObjectsV2"): "s3:ListBucket",
+    ("s3", "GetBucketLifecycleConfiguration"): "s3:GetLifecycleConfiguration",
+    ("s3", "GetObjectLockConfiguration"): "s3:GetBucketObjectLockConfiguration",
+    ("s3", "DeleteObjects"): "s3:DeleteObject",
+    ("s3", "ListObjectVersions"): "s3:ListBucketVersions",
 }
 
 # What AWS does with the caller's permissions on behalf of an operation, per the DynamoDB developer guide
@@ -58,6 +62,8 @@ DEPENDENT_ACTIONS = {
         "kms:Decrypt",
     },
     "s3:GetObject": {"kms:Decrypt"},
+    # DeleteObjects with a VersionId (an early deletion in a versioned bucket) needs s3:DeleteObjectVersion
+    "s3:DeleteObject": {"s3:DeleteObjectVersion"},
     "dynamodb:ImportTable": {
         "s3:GetObject",
         "s3:ListBucket",

@@ -47,6 +47,13 @@ SCOPES: dict[str, set[str]] = {
     # a note in doubt is looked for by its metadata in public (channels:) and private (groups:) channels
     "conversations.history": {"channels:history", "groups:history"},
     "conversations.replies": {"channels:history", "groups:history"},
+    # /ddb-report shares its evidence files (files_upload_v2)
+    "files.getUploadURLExternal": {"files:write"},
+    "files.completeUploadExternal": {"files:write"},
+}
+# WebClient methods that make several Web API calls through other WebClient methods (not api_call directly)
+COMPOSITE: dict[str, tuple[str, ...]] = {
+    "files_upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal"),
 }
 SLASH_COMMANDS_SCOPE = "commands"
 
@@ -54,7 +61,7 @@ SLASH_COMMANDS_SCOPE = "commands"
 # --- slash commands ---------------------------------------------------------------------------------------
 
 
-def test_the_handlers_register_the_fourteen_commands() -> None:
+def test_the_handlers_register_the_sixteen_commands() -> None:
     commands = registered_commands(python_files(("handlers",)))
     assert set(commands) == {
         "/ddb-pitr",
@@ -71,6 +78,8 @@ def test_the_handlers_register_the_fourteen_commands() -> None:
         "/ddb-recover",
         "/ddb-revert",
         "/ddb-catalog",
+        "/ddb-report",
+        "/ddb-retention",
     }
     assert set(commands) == declared_help(python_files(("handlers",)))
 
@@ -123,6 +132,8 @@ def web_api_calls(files: list[Path]) -> dict[str, str]:
                 calls.setdefault(str(node.args[0].value), f"{shown(path)}:{node.lineno}")
             elif name in web_client_methods():
                 calls.setdefault(web_client_methods()[name], f"{shown(path)}:{node.lineno}")
+            for method in COMPOSITE.get(name, ()):
+                calls.setdefault(method, f"{shown(path)}:{node.lineno}")
     return calls
 
 

@@ -41,6 +41,8 @@ from bot.catalog.models import (
     RestoreChain,
     UnreadableSummary,
 )
+from bot.controls.models import Control, ControlResult, ControlsReport, Outcome, TableControls
+from bot.controls.models import Proof as ControlProof
 from bot.coverage.models import CoverageReport, TableCoverage, Unreadable
 from bot.demo.block_kit_rules import HOME, MESSAGE, MODAL, message_errors, view_errors
 from bot.demo.slack_standin import SlackStandIn
@@ -74,6 +76,9 @@ from bot.restores.outcome import OutcomeCheck, Verdict
 from bot.restores.plans import PlannedRestore
 from bot.restores.summary import plan_summary
 from bot.restores.workflow import Requested
+from bot.retention.buckets import BucketKeeping
+from bot.retention.models import DeletionRequest, DeletionState, Fate, RetentionAsk, RetentionReport
+from bot.retention.proposal import propose
 from bot.schedules.costly import CostlySchedule
 from bot.schedules.models import (
     Digest,
@@ -93,6 +98,8 @@ from bot.schedules.service import AddedSchedule
 from bot.verification.models import ExportTarget, Verification, VerificationStatus
 from bot.verification.verify import Failure, VerifyProgress
 from handlers.catalog import blocks as catalog_blocks
+from handlers.controls import blocks as controls_blocks
+from handlers.controls.parsing import REPORT_HELP
 from handlers.costs import blocks as cost_blocks
 from handlers.costs.parsing import COST_HELP
 from handlers.coverage import blocks as coverage_blocks
@@ -111,6 +118,8 @@ from handlers.recovery import blocks as recovery_blocks
 from handlers.restores import blocks as restore_blocks
 from handlers.restores import bulk_blocks, form_blocks
 from handlers.restores.parsing import RESTORE_HELP
+from handlers.retention import blocks as retention_blocks
+from handlers.retention import deletion_blocks
 from handlers.schedules import blocks as schedule_blocks
 from handlers.schedules.parsing import HELP as SCHEDULE_HELP
 from handlers.verification import blocks as verification_blocks
@@ -136,6 +145,9 @@ BUILDER_MODULES: tuple[ModuleType, ...] = (
     help_blocks,
     recovery_blocks,
     catalog_blocks,
+    retention_blocks,
+    deletion_blocks,
+    controls_blocks,
 )
 T0 = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
 TABLE_255 = "orders-" + "x" * 248  # the longest table name DynamoDB accepts
@@ -389,6 +401,27 @@ def coverage_report(g: Given) -> CoverageReport:
     return CoverageReport(T0, tuple(tables), tuple(unreadable), timedelta(days=7), places=g.rows)
 
 
+def controls_report(g: Given) -> ControlsReport:
+    """Every control of 5 x `rows` tables, every outcome, reasons and proofs as long as AWS errors."""
+    outcomes = list(Outcome)
+    tables = tuple(
+        TableControls(
+            f"{g.name}-{index}",
+            g.name if index % 2 else None,
+            "ap-southeast-2",
+            "123456789012",
+            tuple(
+                ControlResult(
+                    control, g.text, outcomes[(index + n) % 4], g.text, ControlProof(g.name, g.text, g.name, T0)
+                )
+                for n, control in enumerate(Control)
+            ),
+        )
+        for index in range(5 * g.rows)
+    )
+    return ControlsReport(T0, tables)
+
+
 def dashboard(g: Given, *, approver: bool) -> Dashboard:
     """Ten of everything the Home tab lists, with maximal names and errors."""
     jobs = tuple(export_job(g, i, status=ExportStatus.FAILED, failure_code=g.text) for i in range(10))
@@ -397,7 +430,20 @@ def dashboard(g: Given, *, approver: bool) -> Dashboard:
     ended = tuple(restore_request(g, sources=3, status=RestoreStatus.PARTIAL) for _ in range(10))
     pending = tuple(plan_summary(r) for r in requests)
     warnings = (g.text,) * 5
-    return Dashboard(T0, coverage_report(g), None, jobs, requests, pending, approver, fires, jobs, ended, warnings)
+    return Dashboard(
+        T0,
+        coverage_report(g),
+        None,
+        jobs,
+        requests,
+        pending,
+        approver,
+        fires,
+        jobs,
+        ended,
+        warnings,
+        controls_report(g),
+    )
 
 
 def digest(g: Given) -> Digest:
@@ -505,6 +551,59 @@ def catalog_entry(g: Given, index: int = 0, **changes: Any) -> CatalogEntry:
     return CatalogEntry(**values)
 
 
+def retention_report(g: Given) -> RetentionReport:
+    keeping = BucketKeeping(
+        "acme-ddb-backups",
+        g.text[:1024],
+        7,
+        1,
+        "Enabled",
+        "COMPLIANCE",
+        3650,
+        expiration_date=T0.date(),
+        notes=(g.text,) * min(g.rows, 5),
+    )
+    refused = BucketKeeping("acme-ddb-backups", g.text[:1024], None, None, "Off", None, None, problem=g.text)
+    entries = [catalog_entry(g, i) for i in range(g.rows)]
+    fates = tuple(Fate(entry, T0 if i % 3 else None, deleted=i % 7 == 6) for i, entry in enumerate(entries))
+    return RetentionReport(
+        table=g.name,
+        ask=RetentionAsk(36_500, 1_000),
+        now=T0,
+        keepings=(keeping, refused) * min(g.rows, 5),
+        fates=fates,
+        warnings=(g.text,) * g.rows,
+        proposals=(propose(g.name, "acme-ddb-backups", g.text[:1024], 36_500, g.text[:300]),) * min(g.rows, 3),
+    )
+
+
+def deletion(g: Given, **changes: Any) -> DeletionRequest:
+    values: dict[str, Any] = {
+        "id": "x-3fa2c1d8e0",
+        "state": DeletionState.PENDING,
+        "table_key": g.name,
+        "export_id": "01768385930622-efd1a093",
+        "export_arn": None,
+        "export_type": "FULL_EXPORT",
+        "export_time": T0,
+        "bucket": "acme-ddb-backups",
+        "folder": g.text[:1024],
+        "bucket_owner": None,
+        "object_count": 10**9,
+        "size_bytes": 10**15,
+        "digest": "f" * 64,
+        "requested_by": g.user,
+        "created_at": T0,
+        "expires_at": T0,
+        "approval_channel": "C0APPROVALS",
+        "decided_by": "U0BOB",
+        "decided_at": T0,
+        "outcome": g.text,
+    }
+    values.update(changes)
+    return DeletionRequest(**values)
+
+
 def discovery(g: Given) -> Discovery:
     return Discovery(
         new=g.rows,
@@ -558,6 +657,7 @@ CASES: dict[str, list[Case]] = {
                 VERIFY_HELP,
                 DRILL_HELP,
                 HELP_HELP,
+                REPORT_HELP,
             ]
         ),
         lambda g: blocks.help_message(replace(COST_HELP, command=g.name, summary=g.text, usage=(g.text,))),
@@ -795,6 +895,11 @@ CASES: dict[str, list[Case]] = {
         # an operator's buttons are labelled with table keys: names from ListTables and aliases the config checks
         lambda g: coverage_blocks.coverage_message(coverage_report(aws_named(g)), operator=True),
         lambda g: coverage_blocks.coverage_message(CoverageReport(T0, (), (), timedelta(days=7), places=0)),
+        lambda g: coverage_blocks.coverage_message(coverage_report(g), controls=controls_report(g)),
+    ],
+    "report_message": [
+        lambda g: controls_blocks.report_message(controls_report(g), g.name),
+        lambda g: controls_blocks.report_message(ControlsReport(T0, ()), "all"),
     ],
     "catalog_listing": [
         lambda g: catalog_blocks.catalog_listing(
@@ -807,6 +912,18 @@ CASES: dict[str, list[Case]] = {
         lambda g: catalog_blocks.chain_message(restore_chain(g, gap=None, reaches=T0)),
         lambda g: catalog_blocks.chain_message(restore_chain(g, gap=None, overshoots=catalog_entry(g, 1))),
         lambda g: catalog_blocks.chain_message(restore_chain(g, full=None, incrementals=(), earliest_full=T0)),
+    ],
+    "retention_message": [
+        lambda g: retention_blocks.retention_message(retention_report(g)),
+        lambda g: retention_blocks.retention_message(RetentionReport(g.name, RetentionAsk(), T0, (), (), (), ())),
+    ],
+    "deletion_request": [lambda g: deletion_blocks.deletion_request(deletion(g))],
+    "deletion_settled": [
+        lambda g, state=state: deletion_blocks.deletion_settled(deletion(g, state=state)) for state in DeletionState
+    ],
+    "deletion_asked": [
+        lambda g: deletion_blocks.deletion_asked(deletion(g)),
+        lambda g: deletion_blocks.deletion_asked(deletion(g, approval_channel=None)),
     ],
     "schedule_form": [
         lambda g: schedule_form.schedule_form(g.name, "C0OPS", g.name[:63]),
