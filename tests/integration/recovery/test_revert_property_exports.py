@@ -174,7 +174,7 @@ def incremental(world: World, table: str, since: datetime, until: datetime) -> R
         assert status != "FAILED"
         return status == "COMPLETED"
 
-    wait_until(done, "the incremental export", timeout=60)
+    wait_until(done, "the incremental export", timeout=180)  # for a hang: a loaded machine took over 60 s
     return RecoveryExport(
         started["ExportArn"], BUCKET, table, None, "INCREMENTAL_EXPORT", window_from=since, window_to=until
     )
