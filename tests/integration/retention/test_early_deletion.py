@@ -16,9 +16,9 @@ from bot.retention.models import DeletionState
 from bot.retention.store import export_deletions
 from bot.wiring.runtime import BotRuntime
 from tests.integration.conftest import SIGNING_SECRET, BotFactory
-from tests.integration.retention.test_retention import full_export, incremental
+from tests.integration.retention.test_retention import answer_to, full_export, incremental
 from tests.support.aws_world import s3_keys
-from tests.support.restore_flow import APPROVALS, OPS, click, ephemeral_to, wait_until
+from tests.support.restore_flow import APPROVALS, click, ephemeral_to, wait_until
 from tests.support.slack_requests import SignedSlackClient
 
 REQUESTER, APPROVER, OUTSIDER = "U0ALICE", "U0BOB", "U0MALLORY"
@@ -38,15 +38,7 @@ def signed(bot: BotRuntime) -> SignedSlackClient:
 
 
 def ask_deletion(signed: SignedSlackClient, slack: SlackStandIn, text: str, user: str = REQUESTER) -> str:
-    seen = {m.ts for m in slack.messages()}
-    response = signed.command(
-        "/ddb-retention", f"orders delete {text}", user_id=user, response_url=slack.response_url(OPS, user=user)
-    )
-    assert response.status == 200, response.body
-    answer = slack.wait_for(
-        lambda m: m.ts not in seen and m.via == "response_url" and not m.text.startswith(":hourglass"), timeout=20
-    )
-    return answer.text + json.dumps(answer.blocks, ensure_ascii=False)
+    return answer_to(signed, slack, "/ddb-retention", f"orders delete {text}", user)
 
 
 def approval_message(slack: SlackStandIn) -> PostedMessage:
@@ -60,12 +52,7 @@ def deletion_state(bot: BotRuntime) -> tuple[str, int | None]:
 
 
 def catalogue_text(signed: SignedSlackClient, slack: SlackStandIn) -> str:
-    seen = {m.ts for m in slack.messages()}
-    signed.command("/ddb-catalog", "orders", response_url=slack.response_url(OPS))
-    answer = slack.wait_for(
-        lambda m: m.ts not in seen and m.via == "response_url" and not m.text.startswith(":hourglass"), timeout=20
-    )
-    return answer.text + json.dumps(answer.blocks, ensure_ascii=False)
+    return answer_to(signed, slack, "/ddb-catalog", "orders")
 
 
 def test_an_early_deletion_needs_a_second_person_and_then_the_files_are_gone(

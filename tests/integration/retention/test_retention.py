@@ -31,8 +31,13 @@ def signed(bot: BotRuntime) -> SignedSlackClient:
 
 
 def retention(signed: SignedSlackClient, slack: SlackStandIn, text: str, user: str = "U0ALICE") -> str:
+    return answer_to(signed, slack, "/ddb-retention", text, user)
+
+
+def answer_to(signed: SignedSlackClient, slack: SlackStandIn, command: str, text: str, user: str = "U0ALICE") -> str:
+    """The answer a command gets through response_url (past the hourglass), its text and every block's text."""
     seen = {m.ts for m in slack.messages()}
-    response = signed.command("/ddb-retention", text, response_url=slack.response_url(OPS), user_id=user)
+    response = signed.command(command, text, response_url=slack.response_url(OPS, user=user), user_id=user)
     assert response.status == 200, response.body
     message = slack.wait_for(
         lambda m: m.ts not in seen and m.via == "response_url" and not m.text.startswith(":hourglass"), timeout=20
