@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.background.claims import enqueue_work
+from bot.background.notes import Delivery, NoteStamp
 from bot.catalog.chains import chain_as_of
 from bot.catalog.models import CatalogEntry
 from bot.catalog.service import table_listing
@@ -44,8 +45,9 @@ class DeletionNotifier(Protocol):
         """The request was approved, rejected or expired: edit the message, tell the requester."""
         ...
 
-    def finished(self, request: DeletionRequest) -> None:
-        """The deletion ended (DELETED, PARTIAL or FAILED): say what was deleted and what was kept."""
+    def finished(self, request: DeletionRequest, stamp: NoteStamp) -> Delivery:
+        """The deletion ended (DELETED, PARTIAL or FAILED): say what was deleted and what was kept, to one of its
+        destinations (bot.background.notes: the approval thread, the approval message's edit, the requester)."""
         ...
 
 

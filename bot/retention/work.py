@@ -1,6 +1,8 @@
 """Approved deletions as claimed work (bot/background): the `export-deletion` kind deletes the export's files and
-records how it ended in the same transaction that settles the claim; a crash at any step is taken over and the
-deletion run again (deleting what is already gone is a no-op in S3)."""
+records how it ended, and owes its result note, in the same transaction that settles the claim; a crash at any step
+is taken over and the deletion run again (deleting what is already gone is a no-op in S3). The result reaches each
+of its destinations on its own through the notes (bot/background/notes.py), never posted twice, a refused one
+reported."""
 
 from __future__ import annotations
 
@@ -8,29 +10,40 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from bot.background.claims import Claim, WorkState
+from sqlalchemy import Connection
+
+from bot.background.claims import Claim, WorkState, enqueue_work
 from bot.background.fence import Fence
-from bot.errors import BotError
+from bot.background.notes import (
+    EDIT,
+    NOTE,
+    PEOPLE,
+    POST,
+    THREAD,
+    Delivery,
+    Destination,
+    NoteStamp,
+    delivered,
+    note_key,
+)
 from bot.models import ExportLocation
 from bot.retention.buckets import read_bucket_keeping
 from bot.retention.deletions import DeletionNotifier
 from bot.retention.files import delete_export_files
 from bot.retention.models import DeletionRequest, DeletionState
-from bot.retention.store import DeletionStore
+from bot.retention.store import DELETION, DeletionStore
 from bot.words import plural
 
 logger = logging.getLogger(__name__)
+ENDED = frozenset({DeletionState.DELETED, DeletionState.PARTIAL, DeletionState.FAILED})
 
 
 class DeletionWork:
     """The `export-deletion` kind."""
 
-    def __init__(
-        self, store: DeletionStore, s3_for: Callable[[DeletionRequest], Any], notifier: DeletionNotifier
-    ) -> None:
+    def __init__(self, store: DeletionStore, s3_for: Callable[[DeletionRequest], Any]) -> None:
         self._store = store
         self._s3_for = s3_for
-        self._notifier = notifier
 
     def run(self, item: Claim, fence: Fence) -> None:
         """Delete the files, then record DELETED (or PARTIAL when S3 kept some) with the claim settled."""
@@ -57,8 +70,8 @@ class DeletionWork:
                 outcome=outcome,
                 finished_at=self._store.now(),
             )
+            enqueue_work(connection, NOTE, note_key(DELETION, request.id))
         logger.info("retention.export_deleted", extra={"deletion": request.id, "deleted": result.deleted, "kept": kept})
-        self._tell(request.id)
 
     def give_up(self, item: Claim, reason: str, fence: Fence) -> None:
         """Recorded FAILED with why, and the approval thread told."""
@@ -66,16 +79,36 @@ class DeletionWork:
             self._store.transition(
                 item.key, DeletionState.APPROVED, DeletionState.FAILED, connection=connection, outcome=reason
             )
-        self._tell(item.key)
+            enqueue_work(connection, NOTE, note_key(DELETION, item.key))
 
-    def _tell(self, deletion_id: str) -> None:
-        finished = self._store.get(deletion_id)
-        if finished is None:
-            return
-        try:
-            self._notifier.finished(finished)
-        except BotError:
-            logger.warning("retention.result_not_posted", extra={"deletion": deletion_id})
+
+class DeletionResults:
+    """The `export-deletion` notes' poster: how a deletion ended, in the approval thread, on the approval message
+    and to the requester, each delivered on its own."""
+
+    def __init__(self, store: DeletionStore, notifier: DeletionNotifier) -> None:
+        self._store = store
+        self._notifier = notifier
+
+    def targets(self, subject: str) -> list[str]:
+        """Where the end is told (none before it ended)."""
+        request = self._store.get(subject)
+        if request is None or request.state not in ENDED or not request.approval_channel:
+            return []
+        places = [Destination(THREAD, request.approval_channel)]
+        if request.approval_ts:
+            places.append(Destination(EDIT, request.approval_channel))
+        if request.requested_by[:1] in PEOPLE:
+            places.append(Destination(POST, request.requested_by))
+        return [place.target() for place in places]
+
+    def deliver(self, subject: str, stamp: NoteStamp) -> Delivery:
+        """Tell how the deletion ended to `stamp.target`."""
+        request = self._store.get(subject)
+        return delivered() if request is None else self._notifier.finished(request, stamp)
+
+    def posted(self, subject: str, connection: Connection) -> None:
+        """Nothing to mark: the request's state is its record."""
 
 
 def _location(request: DeletionRequest) -> ExportLocation:

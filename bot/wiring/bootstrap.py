@@ -39,7 +39,7 @@ from bot.retention.buckets import read_bucket_keeping
 from bot.retention.deletions import Deletions
 from bot.retention.service import Retention
 from bot.retention.store import DELETION, DeletionStore
-from bot.retention.work import DeletionWork
+from bot.retention.work import DeletionResults, DeletionWork
 from bot.schedules.fanout import FANOUT
 from bot.schedules.fires import FIRE, FanoutWork, FireWork
 from bot.schedules.runs import TOPIC as RUN_REPORTS
@@ -172,6 +172,7 @@ def build_services(
     health = build_health(settings, session, slack_probe, core.aws, authorizer)
     for warning in health.warnings():
         logger.warning("bot.start_warning", extra={"warning": warning.operator})
+    deletion_store, deletion_notifier = DeletionStore(engine), SlackDeletionNotifier(slack)
     notes = NoteWork(
         {
             EXPORT_RESULTS: results,
@@ -179,6 +180,7 @@ def build_services(
             RESTORE_RESULTS: restores.results,
             RECOVERY_NOTES: recovery_notes(recovery, restores.workflow, slack),
             **drills.results,
+            DELETION: DeletionResults(deletion_store, deletion_notifier),
             UNDELIVERED: UndeliveredReports(work.targets, SlackUndelivered(slack), settings.notify_channel),
             UNDELIVERED_ONCALL: UndeliveredReports(
                 work.targets, SlackUndelivered(slack), settings.notify_channel, oncall=settings.oncall
@@ -187,7 +189,6 @@ def build_services(
         work.targets,
         retry_after=timedelta(seconds=settings.poll_seconds),
     )
-    deletion_store = DeletionStore(engine)
     catalogue = Catalogue(
         core,
         CatalogStore(engine),
@@ -196,7 +197,6 @@ def build_services(
         not_backups=RecoveryStore(engine).export_arns,
         gone=deletion_store.gone_export_ids,
     )
-    deletion_notifier = SlackDeletionNotifier(slack)
     deletions = Deletions(
         Retention(catalogue),
         deletion_store,
@@ -205,9 +205,7 @@ def build_services(
         restores.workflow.policy,
         wake=work.wake.set,
     )
-    deletion_work = DeletionWork(
-        deletion_store, lambda request: core.aws.s3(core.table(request.table_key)[1]), deletion_notifier
-    )
+    deletion_work = DeletionWork(deletion_store, lambda request: core.aws.s3(core.table(request.table_key)[1]))
     runner = work.runner(
         [
             restores.work.kind(),

@@ -1,4 +1,4 @@
-"""DeletionNotifier with Slack's Web API: the approval message, its edits, and the result in its thread."""
+"""DeletionNotifier with Slack's Web API: the approval message, its edits, and the result to each destination."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.background.notes import EDIT, THREAD, Delivery, NoteStamp, destination
 from bot.errors import PreconditionFailed
 from bot.restores.notify import MessageRef
 from bot.retention.models import DeletionRequest
 from handlers.kit.blocks import Message
+from handlers.kit.delivery import deliver_edit, deliver_message
 from handlers.retention import deletion_blocks as db
 
 logger = logging.getLogger(__name__)
@@ -38,20 +40,15 @@ class SlackDeletionNotifier:
         """Remove the buttons and say who decided."""
         self._edit(request, db.deletion_settled(request))
 
-    def finished(self, request: DeletionRequest) -> None:
-        """Say how it ended, in the message and in its thread."""
+    def finished(self, request: DeletionRequest, stamp: NoteStamp) -> Delivery:
+        """How it ended, to one destination: the approval thread, the approval message (edited), or the requester."""
         settled = db.deletion_settled(request)
-        self._edit(request, settled)
-        if request.approval_channel and request.approval_ts:
-            try:
-                self._client.chat_postMessage(
-                    channel=request.approval_channel,
-                    thread_ts=request.approval_ts,
-                    text=settled["text"],
-                    blocks=settled["blocks"],
-                )
-            except SlackApiError:
-                logger.warning("retention.result_not_posted", extra={"deletion": request.id})
+        place = destination(stamp.target)
+        if place.how == THREAD:
+            return deliver_message(self._client, settled, stamp, thread_ts=request.approval_ts)
+        if place.how == EDIT:
+            return deliver_edit(self._client, settled, stamp, request.approval_ts or "")
+        return deliver_message(self._client, settled, stamp)
 
     def _edit(self, request: DeletionRequest, edited: Message) -> None:
         if not (request.approval_channel and request.approval_ts):

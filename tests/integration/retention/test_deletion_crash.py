@@ -4,6 +4,7 @@ and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bot.background.notes import NOTE
 from bot.demo.slack_standin import SlackStandIn
 from bot.models import Requester
 from bot.retention.models import DeletionState
@@ -58,3 +60,10 @@ def test_a_deletion_whose_worker_dies_is_finished_by_another_replica(cluster: Cl
     done = second.deletions.store.get(asked.id)
     assert done is not None and done.state == DeletionState.DELETED
     assert s3_keys(s3, "acme-ddb-backups", doomed.folder) == []
+
+    second.work_runner.run_pending([NOTE])  # the result, owed with the DELETED state, to each destination once
+    second.work_runner.run_pending([NOTE])
+    told = [m for m in cluster.slack.messages() if "objects deleted." in json.dumps(m.blocks)]
+    in_thread = [m for m in told if m.thread_ts == done.approval_ts]
+    to_requester = [m for m in told if m.channel == REQUESTER or m.channel.startswith("D")]
+    assert len(in_thread) == 1 and len(to_requester) == 1, [(m.channel, m.thread_ts) for m in told]
