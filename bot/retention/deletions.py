@@ -212,6 +212,14 @@ class Deletions:
                 "person's word. Nothing was asked.",
                 "Ask whoever runs the bot to name the people (or user groups) who may approve.",
             )
+        if self.policy.required_approvals > 1:  # one approval is all a deletion records: never a lower bar
+            raise PreconditionFailed(
+                f"This bot asks {self.policy.required_approvals} approvers to agree to a restore, and an early "
+                "deletion records only one approval, so the bot does not offer it rather than hold an irreversible "
+                "deletion to a lower bar. Nothing was asked.",
+                "Delete the export's files with your own tooling under your change process, or ask whoever runs the "
+                "bot to require a single approval.",
+            )
         channel = self.policy.channel or requester.channel_id
         if not channel:
             raise PreconditionFailed("There is no channel to ask for approval in.", "Ask from a channel the bot is in.")

@@ -146,3 +146,17 @@ def test_files_object_lock_holds_are_reported_as_kept(
     slack.wait_for(
         lambda m: m.thread_ts == message.ts and "Object Lock (COMPLIANCE, 30 days" in json.dumps(m.blocks), timeout=20
     )
+
+
+def test_a_bot_that_asks_several_approvers_does_not_offer_a_deletion_one_approval_would_decide(
+    start_bot: BotFactory, s3: Any, slack: SlackStandIn
+) -> None:
+    strict = start_bot(
+        operators=[REQUESTER], approvers=[REQUESTER, APPROVER], approval_channel=APPROVALS, required_approvals=2
+    )
+    doomed = full_export(s3, NOW - 2 * DAY, "doomed")
+    objects = len(s3_keys(s3, "acme-ddb-backups", doomed.folder))
+    answer = ask_deletion(SignedSlackClient(f"{strict.url}/slack/events", SIGNING_SECRET), slack, doomed.export_id)
+    assert "asks 2 approvers" in answer and "Nothing was asked" in answer
+    assert not [m for m in slack.messages() if m.channel == APPROVALS], "no approval message"
+    assert len(s3_keys(s3, "acme-ddb-backups", doomed.folder)) == objects
