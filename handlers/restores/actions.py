@@ -84,7 +84,9 @@ def register(app: App, restore_surface: RestoreSurface) -> None:
         user = str((body.get("user") or {}).get("id") or "")
         try:
             values = (view.get("state") or {}).get("values") or {}
-            command = form_command(str(metadata.get("source") or ""), values, aliases)
+            # `export`: a form opened before the catalogue's button existed (an open modal outlives a deploy)
+            source = str(metadata.get("source") or metadata.get("export") or "")
+            command = form_command(source, values, aliases)
         except UsageError as error:
             ack(response_action="errors", errors={_field_of(error.message): error.message[:150]})
             return
