@@ -31,7 +31,8 @@ typecheck: $(STAMP)
 
 # Lint first (a second), then the tests on three workers with mypy beside them: the tests leave the cores idle
 # while they wait on their servers, so a third worker on two cores fills that time (2,267 tests on a quiet 2-core
-# machine: 6 min 0 s on two workers, 4 min 40 s on three, 4 min 36 s on four) and the type check costs none; its
+# machine: 4 min 40 s on three workers, 4 min 36 s on four; 6 min 0 s on two, one of them spent
+# waiting out a failing test's 60 s) and the type check costs none; its
 # report is printed when it ends. worksteal:
 # an idle worker takes tests from a busy one, so no long file runs alone at the end.
 test: lint
