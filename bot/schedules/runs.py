@@ -9,6 +9,7 @@ the cron) is one piece of work and starts one export.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -95,7 +96,10 @@ def run_digest(sc: ScheduleCore, fire_time: datetime) -> bool:
 def run_now(sc: ScheduleCore, schedule_id: str, requester: Requester) -> RunOutcome:
     """`/ddb-schedule run`: one run now (even when paused); failures go back to the requester, not the channel."""
     schedule = find_schedule(sc, schedule_id)
-    outcome = run_schedule(sc, schedule.id, sc.core.clock(), RunKind.MANUAL, requested_by=requester.user_id)
+    fire_time = sc.core.clock().replace(microsecond=0)
+    outcome = run_schedule(sc, schedule.id, fire_time, RunKind.MANUAL, requested_by=requester.user_id)
+    if outcome.duplicate and outcome.job is None:
+        outcome = _held_elsewhere(sc, schedule.id, fire_time, requester.user_id)
     result = f"export {outcome.job.export_id}" if outcome.job else outcome.reason or "nothing started"
     sc.core.store.audit(requester.user_id, "schedule.run", schedule.table_key, {"id": schedule.id}, result)
     run = outcome.run
@@ -105,6 +109,25 @@ def run_now(sc: ScheduleCore, schedule_id: str, requester: Requester) -> RunOutc
         if run.state == RunState.SKIPPED:
             raise PreconditionFailed(run.error or "Nothing to export yet.")
     return outcome
+
+
+HELD_ELSEWHERE_WAIT = 15.0  # seconds: the holder records the fire's export within moments
+
+
+def _held_elsewhere(sc: ScheduleCore, schedule_id: str, fire_time: datetime, user_id: str) -> RunOutcome:
+    """The fire was taken between its queueing and its run here (this replica's background runner polls the same
+    queue, or another replica's): wait for its holder to finish it, so the requester hears how it went rather than
+    "nothing to do" (seen under load); still unfinished, the answer says where its result will be."""
+    deadline = time.monotonic() + HELD_ELSEWHERE_WAIT
+    while True:
+        run = sc.store.find_run(schedule_id, fire_time)
+        if run is not None and run.state != RunState.CLAIMED:
+            job = _job_of(sc, run)
+            mine = run.requested_by == user_id
+            return RunOutcome(run, job, duplicate=not mine, reason=None if job else _reason(run, "done"))
+        if time.monotonic() >= deadline:
+            return RunOutcome(run, None, reason=UNFINISHED_HERE)
+        time.sleep(0.1)
 
 
 def missed_fire(sc: ScheduleCore, schedule: Schedule, now: datetime) -> datetime | None:
