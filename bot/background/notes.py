@@ -65,6 +65,19 @@ class Destination:
         return self.channel if self.how == POST else f"{self.how}:{self.channel}"
 
 
+def approval_destinations(channel: str | None, ts: str | None, requester: str) -> list[Destination]:
+    """Where an approved request's end is told: its approval thread, the approval message's edit (once posted), and
+    the requester's direct messages (when the requester is a person)."""
+    places: list[Destination] = []
+    if channel:
+        places.append(Destination(THREAD, channel))
+        if ts:
+            places.append(Destination(EDIT, channel))
+    if requester[:1] in PEOPLE:
+        places.append(Destination(POST, requester))
+    return places
+
+
 def destination(target: str) -> Destination:
     """The destination a target names (see `Destination.target`)."""
     how, separator, channel = target.partition(":")

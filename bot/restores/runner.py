@@ -21,14 +21,12 @@ from bot.aws.accounts import Place
 from bot.background.claims import Claim, WorkState, enqueue_work
 from bot.background.fence import Fence
 from bot.background.notes import (
-    EDIT,
     NOTE,
-    PEOPLE,
     POST,
-    THREAD,
     Delivery,
     Destination,
     NoteStamp,
+    approval_destinations,
     delivered,
     note_key,
 )
@@ -280,13 +278,7 @@ class RestoreResults:
         request = self._store.get(subject)
         if request is None or request.status not in ENDINGS:
             return []
-        places: list[Destination] = []
-        if request.approval_channel:
-            places.append(Destination(THREAD, request.approval_channel))
-            if request.approval_ts:
-                places.append(Destination(EDIT, request.approval_channel))
-        if request.requested_by[:1] in PEOPLE:
-            places.append(Destination(POST, request.requested_by))
+        places = approval_destinations(request.approval_channel, request.approval_ts, request.requested_by)
         if self._notify_channel and self._notify_channel != request.approval_channel:
             places.append(Destination(POST, self._notify_channel))
         return [place.target() for place in places]

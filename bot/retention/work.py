@@ -15,14 +15,10 @@ from sqlalchemy import Connection
 from bot.background.claims import Claim, WorkState, enqueue_work
 from bot.background.fence import Fence
 from bot.background.notes import (
-    EDIT,
     NOTE,
-    PEOPLE,
-    POST,
-    THREAD,
     Delivery,
-    Destination,
     NoteStamp,
+    approval_destinations,
     delivered,
     note_key,
 )
@@ -95,11 +91,7 @@ class DeletionResults:
         request = self._store.get(subject)
         if request is None or request.state not in ENDED or not request.approval_channel:
             return []
-        places = [Destination(THREAD, request.approval_channel)]
-        if request.approval_ts:
-            places.append(Destination(EDIT, request.approval_channel))
-        if request.requested_by[:1] in PEOPLE:
-            places.append(Destination(POST, request.requested_by))
+        places = approval_destinations(request.approval_channel, request.approval_ts, request.requested_by)
         return [place.target() for place in places]
 
     def deliver(self, subject: str, stamp: NoteStamp) -> Delivery:
